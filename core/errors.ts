@@ -1,0 +1,62 @@
+/**
+ * The stable error codes of CONTRACT.md. Scripts match on `code`; the message
+ * is for people and may change.
+ */
+export const ERROR_CODES = [
+  "invalid_name",
+  "unknown_room",
+  "room_full",
+  "unknown_gate",
+  "lot_full",
+  "not_parked",
+  "unauthorized",
+  "unavailable",
+  "bad_request",
+  "not_found",
+  "payload_too_large",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error a user can act on: a stable code and a readable message. */
+export class RoomyError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "RoomyError";
+    this.code = code;
+  }
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** The HTTP status that fits each code. */
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case "invalid_name":
+    case "bad_request":
+      return 400;
+    case "unauthorized":
+      return 401;
+    case "unknown_room":
+    case "unknown_gate":
+    case "not_parked":
+    case "not_found":
+      return 404;
+    case "room_full":
+    case "lot_full":
+      return 409;
+    case "payload_too_large":
+      return 413;
+    case "unavailable":
+      return 503;
+    case "internal":
+      return 500;
+  }
+}
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === "string" && (ERROR_CODES as readonly string[]).includes(s);
+}

@@ -1,0 +1,41 @@
+/**
+ * Names of rooms, people and plates: 1 to 255 characters, no control
+ * characters (CONTRACT.md). Plates may contain spaces.
+ */
+import { RoomyError } from "./errors.ts";
+
+export const MAX_NAME_LENGTH = 255;
+
+// C0, DEL and C1 controls, plus line/paragraph separators that break lists.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Why `name` is not a valid name, or null when it is. */
+export function nameProblem(name: unknown): string | null {
+  if (typeof name !== "string") return "must be a string";
+  if (name.length === 0) return "must not be empty";
+  // Count code points, not UTF-16 units, so an emoji is one character.
+  let n = 0;
+  for (const _ of name) {
+    if (++n > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
+  }
+  if (CONTROL.test(name)) return "must not contain control characters";
+  return null;
+}
+
+/** Returns `name` if valid; throws `invalid_name` naming what it is. */
+export function validateName(kind: string, name: unknown): string {
+  const problem = nameProblem(name);
+  if (problem !== null) {
+    const shown = typeof name === "string" ? JSON.stringify(name.slice(0, 40)) : String(typeof name);
+    throw new RoomyError("invalid_name", `${kind} name ${shown} ${problem}`);
+  }
+  return name as string;
+}
+
+/** Validates a list of names (non-empty). */
+export function validateNames(kind: string, names: unknown): string[] {
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new RoomyError("invalid_name", `expected one or more ${kind} names`);
+  }
+  return names.map((n) => validateName(kind, n));
+}

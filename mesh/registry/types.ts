@@ -1,0 +1,60 @@
+/**
+ * Named processes across the cluster, shaped like Elixir's Swarm: each name
+ * lives on exactly one node (its owner by rendezvous hashing over the live
+ * members), has one mailbox that handles one message at a time, and is
+ * reached from any node by its name.
+ */
+
+/** What a process is made of. All hooks are optional but `handle`. */
+export interface ProcessHandlers {
+  /** Handle one message; the mailbox never runs two at once. */
+  handle(msg: unknown): unknown | Promise<unknown>;
+  /** Swarm's begin_handoff: the state to give the next owner (undefined: start fresh there). */
+  beginHandoff?(): unknown;
+  /** Swarm's end_handoff: take the state the previous owner gave up. */
+  endHandoff?(state: unknown): void;
+  /** Swarm's resolve_conflict: another copy's state met ours after a partition. */
+  resolveConflict?(other: unknown): void;
+  /** The process is going away (moved or node stopping). */
+  stop?(): void;
+}
+
+/** Builds the process for a name (e.g. "room:kitchen") when its owner needs it. */
+export type ProcessFactory = (name: string) => ProcessHandlers;
+
+export interface CallOptions {
+  /** Give up after this long with `unavailable` (default: registry's). */
+  timeoutMs?: number;
+}
+
+export interface Registry {
+  /** Processes whose names start with `prefix` (e.g. "room:") are built by `factory`. */
+  define(prefix: string, factory: ProcessFactory): void;
+  /** Send `msg` to the process `name` wherever it lives and await its reply. */
+  call<R = unknown>(name: string, msg: unknown, opts?: CallOptions): Promise<R>;
+  /** Send without waiting for a reply. */
+  cast(name: string, msg: unknown): void;
+  /** The node name that owns `name` now. */
+  ownerOf(name: string): string;
+  /** Names of the processes running on this node, sorted. */
+  localNames(): string[];
+  /** Groups (Swarm's join/leave/members/publish/multi_call). */
+  join(group: string, name: string): Promise<void>;
+  leave(group: string, name: string): Promise<void>;
+  members(group: string): string[];
+  publish(group: string, msg: unknown): void;
+  /** Call every member of `group`; replies gathered within the timeout, failures left out. */
+  multiCall<R = unknown>(group: string, msg: unknown, opts?: CallOptions): Promise<R[]>;
+  /** Hand every local process off and stop accepting new ones (drain). */
+  drain(): Promise<void>;
+  stats(): RegistryStats;
+}
+
+export interface RegistryStats {
+  processes: number;
+  handoffsOut: number;
+  handoffsIn: number;
+  callsLocal: number;
+  callsRemote: number;
+  forwards: number;
+}
