@@ -183,9 +183,31 @@ export class LwwMap {
     return dropped;
   }
 
+  /**
+   * Drop the tombstones of `keys` (live keys are left alone): the caller
+   * knows every replica holds these deletes. The horizon rises to the newest
+   * timestamp forgotten, and later merges ignore any write at or below it for
+   * a key that is absent, so a late copy of an old write cannot resurrect a
+   * forgotten key. Returns how many were dropped.
+   */
+  forget(keys: Iterable<string>): number {
+    let dropped = 0;
+    for (const k of keys) {
+      const en = this.data.get(k);
+      if (en === undefined || !en.d) continue;
+      if (this.horizonTs === null || compareTs(en.ts, this.horizonTs) > 0) this.horizonTs = en.ts;
+      this.unhash(k, en);
+      this.data.delete(k);
+      dropped++;
+    }
+    return dropped;
+  }
+
   private apply(d: DeltaEntry): Change | null {
     const cur = this.data.get(d.k);
     const tomb = d.d === true;
+    // An absent key at or below the horizon was forgotten: nothing older revives it.
+    if (cur === undefined && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) <= 0) return null;
     if (cur !== undefined && !wins(d.ts, tomb, d.v, cur)) return null;
     if (cur !== undefined) this.unhash(d.k, cur);
     const old = cur === undefined || cur.d ? undefined : cur.v;
