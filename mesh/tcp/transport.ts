@@ -1,0 +1,394 @@
+/**
+ * The mesh's production Transport: authenticated TCP (optionally TLS), one
+ * connection per pair of nodes, lazy dials with per-address backoff, bounded
+ * per-peer queues flushed in one write per tick.
+ *
+ * One connection per pair: of two nodes, the one with the smaller identity
+ * (the chooser) decides. It commits the first of their connections to
+ * authenticate and refuses later ones as duplicates, unless the other side
+ * reports (in its proof) that it lost the committed one, in which case the new
+ * one replaces it; a commit the other side never confirms (ready) times out.
+ * Neither side sends data on a connection before the commit, so no message is
+ * written to a connection that is then dropped, and the per-address queue
+ * simply waits for whichever connection is committed.
+ */
+import type { Socket } from "node:net";
+import { cryptoRandom, realClock } from "../runtime.ts";
+import type { Address, Clock, Logger, Message, Random } from "../types.ts";
+import { silentLogger } from "../types.ts";
+import { decode, encode } from "../wire/codec.ts";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "../wire/frame.ts";
+import { formatAddress, isWildcardHost, parseAddress } from "./address.ts";
+import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import { CLOSE_GRACE_MS } from "./connection.ts";
+import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser } from "./handshake.ts";
+import { type Link, PeerTable } from "./peer-table.ts";
+import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
+import { dial, type Listener, listen } from "./sockets.ts";
+import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
+
+export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
+
+/** One socket write carries at most about this much (always at least one frame). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** Listen on `opts.bind` and return the transport once it accepts connections. */
+export async function createTcpTransport(opts: TcpTransportOptions): Promise<TcpTransport> {
+  const mesh = new TcpMesh(opts);
+  await mesh.start();
+  return mesh;
+}
+
+type Counters = Omit<TcpTransportStats, "connectionsOpen">;
+
+class TcpMesh implements TcpTransport, SessionHooks {
+  local: Address = "";
+  private handler: ((from: Address, msg: Message) => void) | null = null;
+  private readonly table = new PeerTable();
+  private readonly sessions = new Set<Session>();
+  private readonly watchers = new Set<(c: PeerChange) => void>();
+  private readonly counters: Counters = {
+    framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, writes: 0, drops: 0,
+    authFailures: 0, frameErrors: 0, dials: 0, dialFailures: 0, socketsOpen: 0,
+  };
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly backoff: BackoffPolicy;
+  private readonly maxFrameBytes: number;
+  private readonly maxQueueBytes: number;
+  private readonly maxPending: number;
+  private config: SessionConfig | null = null;
+  private listener: Listener | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly opts: TcpTransportOptions) {
+    if (!opts.cookie) throw new Error("mesh: a non-empty cookie is required");
+    if (!opts.name || !opts.id) throw new Error("mesh: name and id are required");
+    this.log = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? cryptoRandom();
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.maxFrameBytes = Math.max(HANDSHAKE_MAX_FRAME_BYTES, opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.maxQueueBytes = opts.maxQueueBytes ?? Math.max(16 * 1024 * 1024, 2 * this.maxFrameBytes);
+    this.maxPending = opts.maxPendingHandshakes ?? 256;
+  }
+
+  async start(): Promise<void> {
+    const bind = parseAddress(this.opts.bind);
+    this.listener = await listen(bind.host, bind.port, this.opts.tls, {
+      onSocket: (socket) => this.accept(socket),
+      onTlsError: (err, remote) => {
+        this.counters.authFailures++;
+        this.log.warn("mesh: refused peer", { peer: remote, reason: `tls: ${err.message}` });
+      },
+    });
+    if (this.opts.advertise) parseAddress(this.opts.advertise);
+    else if (isWildcardHost(bind.host)) {
+      this.log.warn("mesh: bound to a wildcard address without --advertise; peers cannot dial it", { bind: this.opts.bind });
+    }
+    this.local = this.opts.advertise ?? formatAddress(bind.host, this.listener.port);
+    this.config = {
+      cookie: this.opts.cookie,
+      self: { cluster: this.opts.cluster ?? "roomy", name: this.opts.name, id: this.opts.id, address: this.local },
+      maxFrameBytes: this.maxFrameBytes,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 5000,
+      clock: this.clock,
+      counters: this.counters,
+    };
+  }
+
+  // ---- Transport ----
+
+  send(to: Address, msg: Message): boolean {
+    if (this.closing) return false;
+    if (to === this.local) return this.loopback(msg);
+    let body: Uint8Array;
+    try {
+      body = encode(msg);
+    } catch (err) {
+      return this.drop("mesh: message cannot be encoded", { to, t: msg.t, error: (err as Error).message });
+    }
+    if (body.length > this.maxFrameBytes) {
+      return this.drop("mesh: message over the frame limit", { to, t: msg.t, bytes: body.length });
+    }
+    const link = this.table.get(to) ?? this.newLink(to);
+    if (!link) return this.drop("mesh: invalid address", { to });
+    if (link.idle && !this.dial(link)) {
+      this.counters.drops++;
+      return false;
+    }
+    if (!link.enqueue(body, this.maxQueueBytes)) {
+      this.counters.drops++;
+      return false;
+    }
+    if (link.conn) this.scheduleFlush(link);
+    return true;
+  }
+
+  onMessage(handler: (from: Address, msg: Message) => void): void {
+    this.handler = handler;
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      for (const link of this.table.all()) this.flush(link);
+      const done: Promise<void>[] = [];
+      for (const s of [...this.sessions]) {
+        done.push(s.conn.done);
+        s.close("transport closed");
+      }
+      if (this.listener) done.push(this.listener.close());
+      await this.within(Promise.all(done), CLOSE_GRACE_MS + 500);
+      for (const link of this.table.all()) link.clear();
+    })();
+    return this.closing;
+  }
+
+  // ---- TcpTransport ----
+
+  peers(): PeerInfo[] {
+    const out: PeerInfo[] = [];
+    for (const link of this.table.all()) if (link.conn) out.push(peerInfo(link.conn));
+    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  }
+
+  stats(): TcpTransportStats {
+    let open = 0;
+    for (const link of this.table.all()) if (link.conn) open++;
+    return { ...this.counters, connectionsOpen: open };
+  }
+
+  onPeerChange(fn: (change: PeerChange) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  // ---- SessionHooks ----
+
+  lostEpoch(peer: Hello): number {
+    const link = this.table.get(peer.address);
+    return link && link.peerId === peer.id ? link.lost : 0;
+  }
+
+  onAuthenticated(s: Session, peerLost: number): void {
+    const peer = s.peer!;
+    const link = s.role === "dialer" ? this.table.alias(s.address!, peer.address) : this.table.getOrCreate(peer.address);
+    for (const p of link.pending) p.address = link.address;
+    s.address = link.address;
+    link.pending.add(s);
+    if (!isChooser(this.opts.id, peer.id)) return; // the peer decides; wait for its commit
+    const cur = link.conn;
+    if (cur && cur.peer!.id === peer.id && peerLost < cur.epoch) return s.refuse("duplicate");
+    link.identify(peer.id);
+    s.commit(link.epoch + 1);
+    this.install(link, s);
+  }
+
+  onCommit(s: Session, epoch: number): void {
+    const link = this.table.getOrCreate(s.address!);
+    const cur = link.conn;
+    if (cur && cur.peer!.id === s.peer!.id && cur.epoch >= epoch) return s.close("stale commit", false);
+    this.install(link, s);
+  }
+
+  deliver(s: Session, msg: Message, frameBytes: number): void {
+    this.counters.framesReceived++;
+    this.counters.bytesReceived += frameBytes;
+    try {
+      this.handler?.(s.peer!.address, msg);
+    } catch (err) {
+      this.log.error("mesh: message handler threw", { from: s.peer!.address, t: msg.t, error: (err as Error).message });
+    }
+  }
+
+  onDrain(s: Session): void {
+    const link = s.address ? this.table.get(s.address) : undefined;
+    if (link && link.conn === s) this.flush(link);
+  }
+
+  onEnd(s: Session, end: SessionEnd): void {
+    this.sessions.delete(s);
+    const link = s.address ? this.table.get(s.address) : undefined;
+    link?.pending.delete(s);
+    this.report(s, end);
+    if (!link) return;
+    if (link.conn === s) {
+      link.conn = null;
+      link.lost = s.epoch;
+      const dropped = link.clear();
+      this.counters.drops += dropped;
+      this.log.info("mesh: peer disconnected", { peer: link.address, name: s.peer!.name, reason: end.reason, dropped });
+      this.emit({ type: "down", peer: peerInfo(s) });
+    } else if (s.role === "dialer" && end.phase !== "open" && end.kind !== "local") {
+      // A duplicate is no failure while the kept connection is on its way; with
+      // nothing else pending, the chooser holds one we never saw: retry, paced.
+      const duplicate = end.refuse === "duplicate";
+      if (!duplicate) this.counters.dialFailures++;
+      if (!duplicate || link.idle) {
+        link.failures++;
+        link.retryAt = this.clock.now() + backoffDelay(link.failures, this.random, this.backoff);
+      }
+    }
+    this.settle(link);
+  }
+
+  // ---- internals ----
+
+  private accept(socket: Socket): void {
+    if (this.closing || !this.config) {
+      socket.destroy();
+      return;
+    }
+    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    let handshaking = 0;
+    for (const s of this.sessions) if (!s.isOpen && s.role === "acceptor") handshaking++;
+    if (handshaking >= this.maxPending) {
+      this.log.warn("mesh: refused peer", { peer: remote, reason: "busy: too many handshakes in progress" });
+      socket.destroy();
+      return;
+    }
+    const s = new Session(socket, "acceptor", remote, this.config, this);
+    this.sessions.add(s);
+    s.start();
+  }
+
+  private dial(link: Link): boolean {
+    if (this.clock.now() < link.retryAt || !this.config) return false; // backing off
+    const { host, port } = parseAddress(link.address);
+    this.counters.dials++;
+    const { socket, ready } = dial(host, port, this.opts.tls);
+    const s = new Session(socket, "dialer", link.address, this.config, this);
+    s.address = link.address;
+    this.sessions.add(s);
+    link.pending.add(s);
+    socket.once(ready, () => s.start());
+    return true;
+  }
+
+  /** Make `s` the link's connection, replacing any other, and start sending. */
+  private install(link: Link, s: Session): void {
+    const peer = s.peer!;
+    link.pending.delete(s);
+    link.identify(peer.id);
+    link.epoch = Math.max(link.epoch, s.epoch);
+    link.failures = 0;
+    link.retryAt = 0;
+    const old = link.conn;
+    link.conn = s;
+    if (old) {
+      const why = old.peer!.id === peer.id ? "superseded by a newer connection" : `peer ${peer.name} restarted`;
+      this.emit({ type: "down", peer: peerInfo(old) });
+      old.close(why, false);
+    }
+    this.log.info("mesh: peer connected", { peer: link.address, name: peer.name, id: peer.id, direction: s.role });
+    this.emit({ type: "up", peer: peerInfo(s) });
+    this.flush(link);
+  }
+
+  /** A link with queued messages and no way to send them: dial again, or drop them. */
+  private settle(link: Link): void {
+    if (!link.idle || link.queuedFrames === 0) return;
+    if (this.closing || !this.dial(link)) this.counters.drops += link.clear();
+  }
+
+  private scheduleFlush(link: Link): void {
+    if (link.flushScheduled) return;
+    link.flushScheduled = true;
+    queueMicrotask(() => {
+      link.flushScheduled = false;
+      this.flush(link);
+    });
+  }
+
+  /** Write the link's queue in as few socket writes as possible, until the socket is full. */
+  private flush(link: Link): void {
+    const s = link.conn;
+    if (!s || !s.isOpen) return;
+    while (link.queuedFrames > 0 && !s.conn.isBlocked && !s.conn.isClosed) {
+      const batch = link.take(WRITE_BATCH_BYTES);
+      let bytes = 0;
+      for (const b of batch) bytes += b.length + FRAME_HEADER_BYTES;
+      s.conn.write(batch);
+      this.counters.writes++;
+      this.counters.framesSent += batch.length;
+      this.counters.bytesSent += bytes;
+    }
+  }
+
+  private loopback(msg: Message): boolean {
+    let copy: Message;
+    try {
+      copy = decode(encode(msg)) as Message; // same isolation as over the wire
+    } catch (err) {
+      return this.drop("mesh: message cannot be encoded", { to: this.local, t: msg.t, error: (err as Error).message });
+    }
+    queueMicrotask(() => {
+      if (!this.closing) this.handler?.(this.local, copy);
+    });
+    return true;
+  }
+
+  private newLink(address: Address): Link | null {
+    try {
+      parseAddress(address);
+    } catch {
+      return null;
+    }
+    return this.table.getOrCreate(address);
+  }
+
+  private drop(msg: string, fields: Record<string, unknown>): false {
+    this.counters.drops++;
+    this.log.warn(msg, fields);
+    return false;
+  }
+
+  private report(s: Session, end: SessionEnd): void {
+    const fields = { peer: s.peer?.address ?? s.conn.remote, remote: s.conn.remote, reason: end.reason };
+    if (end.phase === "open") {
+      if (end.kind === "frame") {
+        this.counters.frameErrors++;
+        this.log.warn("mesh: closed connection on a bad frame", fields);
+      }
+      return;
+    }
+    if (end.refuse === "duplicate" || end.kind === "local" || this.closing) {
+      this.log.debug("mesh: connection not kept", fields);
+    } else if (end.kind === "refused" || end.kind === "frame") {
+      if (end.refuse !== "self") this.counters.authFailures++;
+      this.log.warn("mesh: refused peer", fields);
+    } else if (end.kind === "peer-refused") {
+      this.log.warn("mesh: peer refused us", fields);
+    } else {
+      this.log.debug("mesh: connection failed during handshake", fields);
+    }
+  }
+
+  private emit(change: PeerChange): void {
+    for (const fn of this.watchers) {
+      try {
+        fn(change);
+      } catch (err) {
+        this.log.error("mesh: peer-change listener threw", { error: (err as Error).message });
+      }
+    }
+  }
+
+  /** Resolve when `p` does or after `ms`, whichever is first. */
+  private within(p: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimer(ms, resolve);
+      p.then(() => {
+        timer.cancel();
+        resolve();
+      }, resolve);
+    });
+  }
+}
+
+function peerInfo(s: Session): PeerInfo {
+  const p = s.peer!;
+  return { name: p.name, id: p.id, address: p.address, direction: s.role === "dialer" ? "out" : "in" };
+}
