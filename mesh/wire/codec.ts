@@ -3,7 +3,10 @@
  * deltas). Configured for plain CBOR that any peer can read: no cbor-x record
  * or structured-clone extensions, objects as ordinary CBOR maps.
  */
-import { Decoder, Encoder } from "cbor-x";
+// Subpath entries: the package root loads the optional native extractor
+// (cbor-extract), which corrupts long string batches and aborts Bun 1.4.
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
 
 /** The cbor-x options of the wire format (for code that builds its own Encoder). */
 export const CODEC_OPTIONS = {

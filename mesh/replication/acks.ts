@@ -1,0 +1,171 @@
+/**
+ * The writes of this node that are not yet held everywhere: their deltas
+ * (for the outboxes and retransmits), who acknowledged them, and the promise
+ * each writer waits on. A write resolves once enough nodes hold it for the
+ * concern, or rejects with `unavailable` at its deadline; either way it stays
+ * here, and keeps being sent, until every live peer has acknowledged it.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import type { Delta } from "../../core/lww-map.ts";
+import type { Clock, Timer } from "../types.ts";
+
+export interface PendingWrite {
+  seq: number;
+  delta: Delta;
+  /** entries in `delta` (batch sizing) */
+  entries: number;
+  /** names of the peers that hold it (a few at most: an array beats a Set) */
+  acked: string[];
+  startedAt: number;
+  deadline: number;
+  settled: boolean;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+const LATENCY_SAMPLES = 256;
+
+export class PendingWrites {
+  /** In seq order (Map keeps insertion order and seqs only grow). */
+  readonly bySeq = new Map<number, PendingWrite>();
+  resolved = 0;
+  rejected = 0;
+  private nextSeq = 0;
+  /** Unsettled writes in deadline order (deadlines grow with seq). */
+  private waiting: PendingWrite[] = [];
+  private head = 0;
+  private timer: Timer | null = null;
+  private readonly latencies: number[] = [];
+  private latencyAt = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ackTimeoutMs: number,
+    /** Called with writes that just timed out (so the owner can retire them). */
+    private readonly onExpired: (expired: PendingWrite[]) => void,
+  ) {}
+
+  get size(): number {
+    return this.bySeq.size;
+  }
+
+  /** Register a local write; it is settled at once if `required` is 1. */
+  add(delta: Delta, required: number): { pw: PendingWrite; done: Promise<void> } {
+    const now = this.clock.now();
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const pw: PendingWrite = {
+      seq: ++this.nextSeq,
+      delta,
+      entries: delta.e.length,
+      acked: [],
+      startedAt: now,
+      deadline: now + this.ackTimeoutMs,
+      settled: false,
+      resolve,
+      reject,
+    };
+    this.bySeq.set(pw.seq, pw);
+    if (!this.settleIfHeld(pw, required)) {
+      this.waiting.push(pw);
+      this.arm();
+    }
+    return { pw, done };
+  }
+
+  /** Resolve `pw` if it is held by enough nodes (self + acks). */
+  settleIfHeld(pw: PendingWrite, required: number): boolean {
+    if (pw.settled) return true;
+    if (pw.acked.length + 1 < required) return false;
+    pw.settled = true;
+    this.resolved++;
+    this.recordLatency(this.clock.now() - pw.startedAt);
+    pw.resolve();
+    return true;
+  }
+
+  /** Forget a write that is settled and held by every live peer. */
+  retire(pw: PendingWrite): void {
+    this.bySeq.delete(pw.seq);
+  }
+
+  /** Recent ack latencies, oldest first. */
+  latencySamples(): number[] {
+    if (this.latencies.length < LATENCY_SAMPLES) return this.latencies.slice();
+    return [...this.latencies.slice(this.latencyAt), ...this.latencies.slice(0, this.latencyAt)];
+  }
+
+  /** Reject every unsettled write (the replicator stops). */
+  rejectAll(why: string): void {
+    this.timer?.cancel();
+    this.timer = null;
+    const err = new RoomyError("unavailable", why);
+    for (let k = this.head; k < this.waiting.length; k++) {
+      const pw = this.waiting[k]!;
+      if (pw.settled) continue;
+      pw.settled = true;
+      this.rejected++;
+      pw.reject(err);
+    }
+    this.waiting = [];
+    this.head = 0;
+    this.bySeq.clear();
+  }
+
+  private recordLatency(ms: number): void {
+    if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(ms);
+    else {
+      this.latencies[this.latencyAt] = ms;
+      this.latencyAt = (this.latencyAt + 1) % LATENCY_SAMPLES;
+    }
+  }
+
+  /** One timer, for the earliest unsettled deadline. */
+  private arm(): void {
+    if (this.timer !== null) return;
+    this.skipSettled();
+    const first = this.waiting[this.head];
+    if (first === undefined) return;
+    this.timer = this.clock.setTimer(first.deadline - this.clock.now(), () => {
+      this.timer = null;
+      this.expire();
+    });
+  }
+
+  private expire(): void {
+    const now = this.clock.now();
+    const expired: PendingWrite[] = [];
+    // One error for the whole sweep: capturing a stack per write is costly
+    // exactly when the cluster is already in trouble.
+    let err: RoomyError | undefined;
+    for (;;) {
+      this.skipSettled();
+      const pw = this.waiting[this.head];
+      if (pw === undefined || pw.deadline > now) break;
+      this.head++;
+      pw.settled = true;
+      this.rejected++;
+      expired.push(pw);
+      err ??= new RoomyError(
+        "unavailable",
+        `write not acknowledged by enough nodes within ${this.ackTimeoutMs} ms (it stays applied and keeps replicating)`,
+      );
+      pw.reject(err);
+    }
+    if (expired.length > 0) this.onExpired(expired);
+    this.arm();
+  }
+
+  private skipSettled(): void {
+    while (this.head < this.waiting.length && this.waiting[this.head]!.settled) this.head++;
+    // Compact now and then so the array does not grow without bound.
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * The replicator of a cluster: every local write goes to every live peer
+ * (batched per tick, acknowledged, re-sent until held), resolves once its
+ * write concern holds, and anti-entropy repairs whatever that missed.
+ * Tombstones are collected once every member provably holds them.
+ *
+ * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
+ * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
+ * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks).
+ */
+import { RoomyError } from "../../core/errors.ts";
+import { compareTs, type Timestamp } from "../../core/hlc.ts";
+import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
+import type { MemberEvent, MembershipView } from "../membership/types.ts";
+import type { Address, Clock, Logger, Message, Random, Timer, Transport } from "../types.ts";
+import { randomInt, silentLogger } from "../types.ts";
+import { type PendingWrite, PendingWrites } from "./acks.ts";
+import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
+import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
+import { pullFromEveryLivePeer } from "./catch-up.ts";
+import { isWriteConcern, requiredNow } from "./concern.ts";
+import { type ReplicationConfig, resolveConfig } from "./config.ts";
+import { ackMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
+import { Outbox, type PeerLink } from "./outbox.ts";
+import { forEachKnown, rangeCount } from "./seq-ranges.ts";
+import { TombstoneGc } from "./tombstone-gc.ts";
+import type { WriteConcern } from "./types.ts";
+
+export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
+export type { ReplicationConfig } from "./config.ts";
+export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
+
+const MAX_AE_SKIPS = 4;
+
+export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
+  return new ClusterReplicatorImpl(opts);
+}
+
+class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
+  readonly map: LwwMap;
+  readonly clock: Clock;
+  readonly config: ReplicationConfig;
+  readonly logger: Logger;
+  readonly self: Sender;
+  private readonly observe: (ts: Timestamp) => void;
+  private readonly membership: MembershipView;
+  private readonly transport: Transport;
+  private readonly random: Random;
+  private readonly concern: WriteConcern;
+  private readonly pending: PendingWrites;
+  private readonly outbox: Outbox;
+  private readonly ae: AntiEntropy;
+  private readonly gc: TombstoneGc;
+  private readonly listeners = new Set<(changes: Change[]) => void>();
+  private readonly flushWaiters = new Set<() => void>();
+  private readonly timers: Timer[] = [];
+  private readonly unsubscribe: () => void;
+  private required = 1;
+  private flushScheduled = false;
+  private caughtUp = false;
+  private aeSkips = 0;
+  private stopped = false;
+  private readonly n = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
+
+  constructor(o: ClusterReplicatorOptions) {
+    const concern = o.concern ?? 2;
+    if (!isWriteConcern(concern)) throw new RangeError(`replication: unknown write concern ${String(concern)}`);
+    this.concern = concern;
+    this.map = o.map;
+    this.observe = o.observe;
+    this.membership = o.membership;
+    this.transport = o.transport;
+    this.clock = o.clock;
+    this.random = o.random;
+    this.logger = o.logger ?? silentLogger;
+    this.config = resolveConfig(o.config);
+    const me = o.membership.self();
+    this.self = { n: me.name, i: me.id };
+    this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
+    this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config);
+    this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
+    this.ae = new AntiEntropy(this);
+    this.transport.onMessage((from, msg) => this.receive(from, msg));
+    this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
+    this.syncPeers();
+    this.every(this.config.retransmitMs, () => this.tick());
+    this.every(this.config.antiEntropyMs, () => this.antiEntropyTick());
+  }
+
+  // ---- Replicator ----
+
+  write(delta: Delta): Promise<void> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.applyLocal(delta);
+    if (delta.e.length === 0) return Promise.resolve();
+    const { pw, done } = this.pending.add(delta, this.required);
+    if (this.outbox.peers.size === 0) this.retireDone([pw]);
+    else {
+      this.outbox.enqueue(pw.seq);
+      this.scheduleFlush();
+    }
+    return done;
+  }
+
+  onChange(fn: (changes: Change[]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  flush(timeoutMs: number = this.config.ackTimeoutMs): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.syncPeers();
+    this.outbox.pumpAll();
+    if (this.outbox.drained()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimer(timeoutMs, () => {
+        if (!this.flushWaiters.delete(done)) return;
+        this.logger.warn("replication: flush timed out with writes not held by every live peer", {
+          pending: this.pending.size,
+          timeoutMs,
+        });
+        resolve();
+      });
+      const done = (): void => {
+        timer.cancel();
+        resolve();
+      };
+      this.flushWaiters.add(done);
+    });
+  }
+
+  catchUp(timeoutMs: number = 2 * this.config.ackTimeoutMs): Promise<void> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    return pullFromEveryLivePeer(this.outbox.peers, this.ae, this.clock, () => this.stopped, timeoutMs).then(() => {
+      this.isCaughtUp();
+    });
+  }
+
+  isCaughtUp(): boolean {
+    if (this.caughtUp) return true;
+    for (const link of this.outbox.peers.values()) if (this.ae.pulled.get(link.name) !== link.id) return false;
+    this.caughtUp = true;
+    return true;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) t.cancel();
+    this.unsubscribe();
+    this.transport.onMessage(() => {});
+    this.ae.abortAll();
+    this.pending.rejectAll("replicator stopped");
+    for (const done of [...this.flushWaiters]) done();
+    this.flushWaiters.clear();
+  }
+
+  stats(): ClusterReplicationStats {
+    const o = this.outbox.counters;
+    const a = this.ae.counters;
+    return {
+      keys: this.map.size,
+      tombstones: this.map.tombstones,
+      deltasSent: o.deltas,
+      deltasReceived: this.n.deltasReceived,
+      antiEntropyRounds: a.started,
+      ackLatencyMs: this.pending.latencySamples(),
+      livePeers: this.outbox.peers.size,
+      pendingWrites: this.pending.size,
+      writesAcknowledged: this.pending.resolved,
+      writesUnavailable: this.pending.rejected,
+      messagesSent: this.n.sent,
+      messagesReceived: this.n.received,
+      entriesSent: o.entries,
+      retransmits: o.retransmits,
+      malformedDropped: this.n.malformed,
+      refusedTimestamps: this.n.refused,
+      antiEntropyCompleted: a.completed,
+      antiEntropyEqual: a.equal,
+      antiEntropyTimeouts: a.timeouts,
+      antiEntropyDeclined: a.declined,
+      antiEntropyEntriesSent: a.entriesSent,
+      antiEntropyEntriesReceived: a.entriesReceived,
+      tombstonesCollected: this.gc.collected,
+      tombstonesTracked: this.gc.tracked,
+    };
+  }
+
+  // ---- AeHost ----
+
+  send(to: Address, msg: Message): boolean {
+    this.n.sent++;
+    return this.transport.send(to, msg);
+  }
+
+  mergeRemote(delta: Delta, from: Sender): boolean {
+    if (delta.e.length === 0) return true;
+    let max = delta.e[0]!.ts;
+    for (const e of delta.e) if (compareTs(e.ts, max) > 0) max = e.ts;
+    try {
+      this.observe(max);
+    } catch (err) {
+      this.n.refused++;
+      this.logger.warn("replication: refused a delta whose timestamp the clock refuses", { from: from.n, error: String(err) });
+      return false;
+    }
+    this.applyLocal(delta);
+    return true;
+  }
+
+  equal(name: string, id: string, seq: number): void {
+    this.gc.recordEqual(name, id, seq);
+    this.collectTombstones();
+  }
+
+  arrivalSeq(): number {
+    return this.gc.seq;
+  }
+
+  forget(keys: string[]): void {
+    const n = this.gc.forget(keys);
+    if (n > 0) this.logger.debug("replication: tombstones a peer collected, forgotten here too", { count: n });
+  }
+
+  sendingTo(name: string): boolean {
+    const link = this.outbox.peers.get(name);
+    return link !== undefined && (link.inflight.size > 0 || link.queue.length > 0);
+  }
+
+  // ---- inbound ----
+
+  private receive(from: Address, msg: Message): void {
+    if (this.stopped) return;
+    this.n.received++;
+    let m: Inbound;
+    try {
+      m = parseMessage(msg, this.map.buckets);
+    } catch (err) {
+      this.n.malformed++;
+      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
+      return;
+    }
+    if (m.n === this.self.n && m.i === this.self.i) return;
+    try {
+      if (m.t === "d") this.onData(from, m);
+      else if (m.t === "a") this.onAck(m);
+      else this.ae.handle(from, m);
+    } catch (err) {
+      this.logger.error("replication: failed to handle a message", { from, t: m.t, error: String(err) });
+    }
+  }
+
+  private onData(from: Address, m: Extract<Inbound, { t: "d" }>): void {
+    this.n.deltasReceived += rangeCount(m.s);
+    if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
+  }
+
+  private onAck(m: Extract<Inbound, { t: "a" }>): void {
+    const link = this.outbox.peers.get(m.n);
+    if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's ack
+    forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
+      if (pw.acked.includes(m.n)) return;
+      pw.acked.push(m.n);
+      this.pending.settleIfHeld(pw, this.required);
+      this.retireIfDone(pw);
+    });
+    if (link !== undefined) {
+      this.outbox.acked(link, m.s);
+      this.outbox.pump(link);
+    }
+    this.checkFlush();
+  }
+
+  private isMember(name: string, id: string): boolean {
+    return this.membership.members().some((x) => x.name === name && x.id === id);
+  }
+
+  // ---- membership ----
+
+  private onMember(ev: MemberEvent): void {
+    if (this.stopped) return;
+    this.syncPeers();
+    if ((ev.type === "up" || ev.type === "alive") && ev.member.name !== this.self.n) {
+      const link = this.outbox.peers.get(ev.member.name);
+      if (link !== undefined) this.ae.start(link, undefined, "urgent");
+    }
+    this.collectTombstones();
+  }
+
+  /** Reconcile the outboxes with the live set; on any change re-evaluate pending writes. */
+  private syncPeers(): void {
+    let changed = false;
+    const opened: PeerLink[] = [];
+    const live = new Set<string>();
+    for (const m of this.membership.live()) {
+      if (m.name === this.self.n) continue;
+      live.add(m.name);
+      const link = this.outbox.peers.get(m.name);
+      if (link !== undefined && link.id === m.id && link.address === m.address) continue;
+      if (link !== undefined && link.id !== m.id) {
+        // A new process under that name lost whatever the old one acked.
+        for (const pw of this.pending.bySeq.values()) {
+          const k = pw.acked.indexOf(m.name);
+          if (k >= 0) pw.acked.splice(k, 1);
+        }
+      }
+      opened.push(this.outbox.open(m.name, m.id, m.address));
+      changed = true;
+    }
+    for (const name of [...this.outbox.peers.keys()]) {
+      if (live.has(name)) continue;
+      this.outbox.close(name);
+      this.ae.peerGone(name);
+      changed = true;
+    }
+    const required = requiredNow(this.concern, this.membership);
+    if (required !== this.required) changed = true;
+    this.required = required;
+    if (!changed) return;
+    for (const pw of this.pending.bySeq.values()) {
+      this.pending.settleIfHeld(pw, this.required);
+      this.retireIfDone(pw);
+    }
+    for (const link of opened) {
+      this.outbox.pump(link);
+      this.ae.start(link, undefined, "urgent");
+    }
+    this.checkFlush();
+  }
+
+  // ---- helpers ----
+
+  private applyLocal(delta: Delta): void {
+    const changes = this.map.merge(delta);
+    this.gc.noteMerged(delta);
+    if (changes.length === 0) return;
+    for (const fn of this.listeners) {
+      try {
+        fn(changes);
+      } catch (err) {
+        this.logger.error("replication: change listener failed", { error: String(err) });
+      }
+    }
+  }
+
+  private retireIfDone(pw: PendingWrite): void {
+    if (!pw.settled) return;
+    for (const link of this.outbox.peers.values()) if (!pw.acked.includes(link.name)) return;
+    this.pending.retire(pw);
+  }
+
+  private retireDone(pws: PendingWrite[]): void {
+    for (const pw of pws) this.retireIfDone(pw);
+    this.checkFlush();
+  }
+
+  private checkFlush(): void {
+    if (this.flushWaiters.size === 0 || !this.outbox.drained()) return;
+    for (const done of [...this.flushWaiters]) done();
+    this.flushWaiters.clear();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Once per tick: every write of this tick leaves in the same messages.
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      if (!this.stopped) this.outbox.pumpAll();
+    });
+  }
+
+  private tick(): void {
+    this.syncPeers();
+    this.outbox.retransmit();
+    this.ae.expire(this.clock.now());
+    this.checkFlush();
+  }
+
+  private antiEntropyTick(): void {
+    const peers = [...this.outbox.peers.values()];
+    const link = peers.length > 0 ? peers[randomInt(this.random, peers.length)]! : undefined;
+    // While writes to a peer are in flight our digests differ anyway, and a
+    // round would resend what the outbox is delivering; skip a few ticks
+    // (never more than MAX_AE_SKIPS in a row, so repairs still happen).
+    if (link !== undefined && link.inflight.size > 0 && this.aeSkips < MAX_AE_SKIPS) this.aeSkips++;
+    else if (link !== undefined) {
+      this.aeSkips = 0;
+      this.ae.start(link);
+    }
+    this.collectTombstones();
+  }
+
+  private collectTombstones(): void {
+    const n = this.gc.collect(this.self.n, this.membership.members(), this.clock.now());
+    if (n > 0) this.logger.debug("replication: tombstones collected", { count: n });
+  }
+
+  /** A repeating timer on the injected clock. */
+  private every(ms: number, fn: () => void): void {
+    const slot = this.timers.length;
+    const run = (): void => {
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error("replication: periodic task failed", { error: String(err) });
+      }
+      this.timers[slot] = this.clock.setTimer(ms, run);
+    };
+    this.timers.push(this.clock.setTimer(ms, run));
+  }
+}

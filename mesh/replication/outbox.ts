@@ -1,0 +1,189 @@
+/**
+ * Per-peer outboxes. A local write only queues its seq for every live peer;
+ * once per tick each queue goes out as a few messages, each carrying the
+ * joined delta of up to maxBatchEntries entries and the ranges of the seqs it
+ * covers, so a burst of 10,000 writes costs a handful of messages, not 10,000.
+ * Peers that get the same batch share one encoded message.
+ *
+ * A sent batch stays in flight until the peer echoes its ranges in an ack,
+ * and is re-sent after max(retransmitMs, 2 x the peer's smoothed round trip),
+ * doubling per try; a batch that keeps failing is split (it may be too big
+ * for the transport). At most windowEntries entries are in flight per peer.
+ */
+import { joinDeltas } from "../../core/lww-map.ts";
+import type { Address, Clock, Message } from "../types.ts";
+import type { PendingWrite, PendingWrites } from "./acks.ts";
+import type { ReplicationConfig } from "./config.ts";
+import { dataMsg, type Sender } from "./messages.ts";
+import { toRanges } from "./seq-ranges.ts";
+
+/** One message's worth of writes, in flight to one peer. */
+interface Batch {
+  key: string;
+  seqs: number[];
+  entries: number;
+  sentAt: number;
+  tries: number;
+}
+
+/** One live peer, by name, at its current identity. */
+export interface PeerLink {
+  readonly name: string;
+  readonly id: string;
+  readonly address: Address;
+  /** seqs waiting to be sent */
+  queue: number[];
+  /** in-flight batches by their ranges key (what the ack echoes) */
+  inflight: Map<string, Batch>;
+  inflightEntries: number;
+  /** smoothed ack round trip of first sends, ms (0 until measured) */
+  srtt: number;
+}
+
+export interface OutboxCounters {
+  messages: number;
+  deltas: number;
+  entries: number;
+  retransmits: number;
+}
+
+const MAX_BACKOFF_SHIFT = 4;
+
+export class Outbox {
+  readonly peers = new Map<string, PeerLink>();
+  readonly counters: OutboxCounters = { messages: 0, deltas: 0, entries: 0, retransmits: 0 };
+  private memo: Map<string, Message> | null = null;
+
+  constructor(
+    private readonly self: Sender,
+    private readonly pending: PendingWrites,
+    private readonly send: (to: Address, msg: Message) => boolean,
+    private readonly clock: Clock,
+    private readonly config: ReplicationConfig,
+  ) {}
+
+  /** Start tracking a peer and queue every pending write it has not acknowledged. */
+  open(name: string, id: string, address: Address): PeerLink {
+    const link: PeerLink = { name, id, address, queue: [], inflight: new Map(), inflightEntries: 0, srtt: 0 };
+    for (const pw of this.pending.bySeq.values()) if (!pw.acked.includes(name)) link.queue.push(pw.seq);
+    this.peers.set(name, link);
+    return link;
+  }
+
+  close(name: string): void {
+    this.peers.delete(name);
+  }
+
+  /** Queue a new write for every peer. */
+  enqueue(seq: number): void {
+    for (const link of this.peers.values()) link.queue.push(seq);
+  }
+
+  /** Send what the window allows from every queue. */
+  pumpAll(): void {
+    // Peers usually get the same batches: build (and encode) each once.
+    this.memo = new Map();
+    try {
+      for (const link of this.peers.values()) this.pump(link);
+    } finally {
+      this.memo = null;
+    }
+  }
+
+  /** Send queued writes to `link`, batched, within the window. */
+  pump(link: PeerLink): void {
+    const q = link.queue;
+    if (q.length === 0) return;
+    const bySeq = this.pending.bySeq;
+    const max = this.config.maxBatchEntries;
+    let k = 0;
+    while (k < q.length && link.inflightEntries < this.config.windowEntries) {
+      const batch: PendingWrite[] = [];
+      let entries = 0;
+      for (; k < q.length; k++) {
+        const pw = bySeq.get(q[k]!);
+        if (pw === undefined || pw.acked.includes(link.name)) continue;
+        if (batch.length > 0 && entries + pw.entries > max) break;
+        batch.push(pw);
+        entries += pw.entries;
+      }
+      if (batch.length === 0) break;
+      this.counters.deltas += batch.length;
+      this.transmit(link, batch, entries, 1);
+    }
+    link.queue = k >= q.length ? [] : q.slice(k);
+  }
+
+  /** `link` acknowledged the batch with these ranges: it leaves the flight. */
+  acked(link: PeerLink, ranges: readonly number[]): void {
+    const key = ranges.join(",");
+    const b = link.inflight.get(key);
+    if (b === undefined) return;
+    link.inflight.delete(key);
+    link.inflightEntries -= b.entries;
+    if (b.tries === 1) {
+      // Karn: only first sends time the round trip.
+      const sample = this.clock.now() - b.sentAt;
+      link.srtt = link.srtt === 0 ? sample : 0.8 * link.srtt + 0.2 * sample;
+    }
+  }
+
+  /** Re-send what has waited past its (backed-off) timeout; then refill windows. */
+  retransmit(): void {
+    const now = this.clock.now();
+    for (const link of this.peers.values()) {
+      const base = Math.max(this.config.retransmitMs, 2 * link.srtt);
+      for (const b of [...link.inflight.values()]) {
+        if (now - b.sentAt < base * 2 ** Math.min(b.tries - 1, MAX_BACKOFF_SHIFT)) continue;
+        link.inflight.delete(b.key);
+        link.inflightEntries -= b.entries;
+        const left: PendingWrite[] = [];
+        for (const seq of b.seqs) {
+          const pw = this.pending.bySeq.get(seq);
+          if (pw !== undefined && !pw.acked.includes(link.name)) left.push(pw);
+        }
+        if (left.length === 0) continue;
+        this.counters.retransmits += left.length;
+        // A batch that keeps failing may be too big for the transport: split it.
+        const cap = Math.max(1, this.config.maxBatchEntries >> Math.min(b.tries, 12));
+        let part: PendingWrite[] = [];
+        let entries = 0;
+        for (const pw of left) {
+          if (part.length > 0 && entries + pw.entries > cap) {
+            this.transmit(link, part, entries, b.tries + 1);
+            part = [];
+            entries = 0;
+          }
+          part.push(pw);
+          entries += pw.entries;
+        }
+        this.transmit(link, part, entries, b.tries + 1);
+      }
+      this.pump(link);
+    }
+  }
+
+  /** Whether every pending write has been acknowledged by every open peer. */
+  drained(): boolean {
+    for (const pw of this.pending.bySeq.values()) {
+      for (const link of this.peers.values()) if (!pw.acked.includes(link.name)) return false;
+    }
+    return true;
+  }
+
+  private transmit(link: PeerLink, batch: PendingWrite[], entries: number, tries: number): void {
+    const seqs = batch.map((pw) => pw.seq);
+    const ranges = toRanges(seqs);
+    const key = ranges.join(",");
+    let msg = this.memo?.get(key);
+    if (msg === undefined) {
+      msg = dataMsg(this.self, ranges, joinDeltas(batch.map((pw) => pw.delta)));
+      this.memo?.set(key, msg);
+    }
+    link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries });
+    link.inflightEntries += entries;
+    this.counters.messages++;
+    this.counters.entries += entries;
+    this.send(link.address, msg);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Safe tombstone collection. Every tombstone that lands in the local map gets
+ * a local arrival seq. When anti-entropy finds this replica's digest equal to
+ * a peer's (name, id) while the arrival counter stood at S, that peer held
+ * every tombstone with arrival seq <= S. A tombstone is forgotten once that
+ * is proven for EVERY member that has not left, at its current identity — a
+ * dead or partitioned member blocks collection, since it may still hold the
+ * old value and would bring it back. The map's horizon then refuses any
+ * late copy of a write at or below the forgotten timestamp.
+ */
+import { compareTs, type Timestamp } from "../../core/hlc.ts";
+import type { Delta, LwwMap } from "../../core/lww-map.ts";
+import type { Member } from "../membership/types.ts";
+
+interface Arrival {
+  seq: number;
+  ts: Timestamp;
+}
+
+interface Equality {
+  id: string;
+  seq: number;
+}
+
+export class TombstoneGc {
+  collected = 0;
+  private arrival = 0;
+  /** Tombstones held, in arrival order (re-inserted when replaced). */
+  private readonly tombs = new Map<string, Arrival>();
+  private readonly equal = new Map<string, Equality>();
+
+  constructor(
+    private readonly map: LwwMap,
+    private readonly minAgeMs: number,
+  ) {}
+
+  /** The arrival counter now: what an equality observed at this moment proves. */
+  get seq(): number {
+    return this.arrival;
+  }
+
+  /** Tombstones awaiting collection. */
+  get tracked(): number {
+    return this.tombs.size;
+  }
+
+  /** Note the keys of a delta just merged (locally written or remote). */
+  noteMerged(delta: Delta): void {
+    for (const d of delta.e) {
+      // A live write either won (no tombstone left) or lost to what is there:
+      // only a key we track can need a look.
+      if (d.d !== true && !this.tombs.has(d.k)) continue;
+      const en = this.map.entry(d.k);
+      if (en === undefined || !en.d) {
+        this.tombs.delete(d.k);
+        continue;
+      }
+      const prev = this.tombs.get(d.k);
+      if (prev !== undefined && compareTs(prev.ts, en.ts) === 0) continue; // a copy of one we have
+      this.tombs.delete(d.k);
+      this.tombs.set(d.k, { seq: ++this.arrival, ts: en.ts });
+    }
+  }
+
+  /** Our digest equalled that of (name, id) when our arrival counter was `seq`. */
+  recordEqual(name: string, id: string, seq: number): void {
+    const cur = this.equal.get(name);
+    if (cur !== undefined && cur.id === id && cur.seq >= seq) return;
+    this.equal.set(name, { id, seq });
+  }
+
+  /** The arrival seq up to which every member named in `members` holds our tombstones. */
+  provenUpTo(selfName: string, members: readonly Member[]): number {
+    const liveNames = new Set<string>();
+    for (const m of members) if (m.state === "alive" || m.state === "suspect") liveNames.add(m.name);
+    let min = this.arrival;
+    for (const m of members) {
+      if (m.name === selfName || m.state === "left") continue;
+      // A dead identity whose name came back with a new one is superseded.
+      if (m.state === "dead" && liveNames.has(m.name)) continue;
+      const eq = this.equal.get(m.name);
+      if (eq === undefined || eq.id !== m.id) return 0;
+      if (eq.seq < min) min = eq.seq;
+    }
+    return min;
+  }
+
+  /** Forget these tombstones (a peer proved them collected). Returns how many. */
+  forget(keys: string[]): number {
+    for (const k of keys) this.tombs.delete(k);
+    const n = this.map.forget(keys);
+    this.collected += n;
+    return n;
+  }
+
+  /** Forget every tombstone all members hold (and old enough). Returns how many. */
+  collect(selfName: string, members: readonly Member[], now: number): number {
+    if (this.tombs.size === 0) return 0;
+    const upTo = this.provenUpTo(selfName, members);
+    if (upTo === 0) return 0;
+    const keys: string[] = [];
+    for (const [k, a] of this.tombs) {
+      if (a.seq > upTo) break; // arrival order: the rest are newer
+      if (now - a.ts.w >= this.minAgeMs) keys.push(k);
+    }
+    if (keys.length === 0) return 0;
+    for (const k of keys) this.tombs.delete(k);
+    const n = this.map.forget(keys);
+    this.collected += n;
+    return n;
+  }
+}
