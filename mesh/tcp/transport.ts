@@ -47,6 +47,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private readonly table = new PeerTable();
   private readonly sessions = new Set<Session>();
   private readonly watchers = new Set<(c: PeerChange) => void>();
+  private readonly unreachableWatchers = new Set<(address: string) => void>();
   private readonly counters: Counters = {
     framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, writes: 0, drops: 0,
     authFailures: 0, frameErrors: 0, dials: 0, dialFailures: 0, socketsOpen: 0,
@@ -160,6 +161,12 @@ class TcpMesh implements TcpTransport, SessionHooks {
     return { ...this.counters, connectionsOpen: open };
   }
 
+  /** Called with an address whose dial was refused (nothing listening). */
+  onUnreachable(fn: (address: string) => void): () => void {
+    this.unreachableWatchers.add(fn);
+    return () => this.unreachableWatchers.delete(fn);
+  }
+
   onPeerChange(fn: (change: PeerChange) => void): () => void {
     this.watchers.add(fn);
     return () => this.watchers.delete(fn);
@@ -226,6 +233,11 @@ class TcpMesh implements TcpTransport, SessionHooks {
       // nothing else pending, the chooser holds one we never saw: retry, paced.
       const duplicate = end.refuse === "duplicate";
       if (!duplicate) this.counters.dialFailures++;
+      // Nothing listens there: the process is gone, not merely slow. Tell
+      // membership so it can suspect at once (memberlist cannot know this over UDP).
+      if (end.phase === "connecting" && end.reason.includes("ECONNREFUSED")) {
+        for (const fn of this.unreachableWatchers) fn(link.address);
+      }
       if (!duplicate || link.idle) {
         link.failures++;
         link.retryAt = this.clock.now() + backoffDelay(link.failures, this.random, this.backoff);

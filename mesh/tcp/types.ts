@@ -86,4 +86,6 @@ export interface TcpTransport extends Transport {
   stats(): TcpTransportStats;
   /** Subscribe to connections coming up and going down; returns unsubscribe. */
   onPeerChange(fn: (change: PeerChange) => void): () => void;
+  /** Called with an address whose dial was refused outright (nothing listening there). */
+  onUnreachable(fn: (address: string) => void): () => void;
 }

@@ -1,0 +1,111 @@
+/**
+ * The client commands of CONTRACT.md: each calls one node's API through the
+ * typed client and prints the contract's format.
+ */
+import type { RoomyClient } from "../http/client.ts";
+import type { OptionSpec, RawArgs } from "./argv.ts";
+import { flagOrEnv } from "./argv.ts";
+import { UsageError } from "./exit.ts";
+import { gatesText, jsonText, listText, lotText, membersText, okText, whereText } from "./format.ts";
+
+export interface ClientCommand {
+  /** cac's command syntax, e.g. "walk-into <room> <...people>". */
+  usage: string;
+  description: string;
+  options?: OptionSpec[];
+  example?: string;
+  /** Runs the command; returns what to print on stdout. */
+  run(client: RoomyClient, args: string[], raw: RawArgs, json: boolean): Promise<string>;
+}
+
+const CAPACITY: OptionSpec = { name: "capacity", value: true, placeholder: "N", description: "most people each new room holds (default: no limit)" };
+
+export const CLIENT_COMMANDS: ClientCommand[] = [
+  {
+    usage: "add-rooms <...rooms>",
+    description: "create rooms; existing ones are left as they are",
+    options: [CAPACITY],
+    example: "roomy add-rooms kitchen living_room --capacity 4",
+    async run(c, args, raw, json) {
+      const cap = flagOrEnv(raw, CAPACITY, {});
+      if (cap !== undefined && !/^[0-9]{1,10}$/.test(cap)) throw new UsageError(`--capacity must be a whole number, got ${JSON.stringify(cap)}`);
+      await c.addRooms(args, cap === undefined ? undefined : Number(cap));
+      return okText(json);
+    },
+  },
+  {
+    usage: "rooms",
+    description: "list all rooms",
+    run: async (c, _a, _r, json) => listText(await c.rooms(), json),
+  },
+  {
+    usage: "walk-into <room> <...people>",
+    description: "each person leaves their room (if any) and enters ROOM",
+    example: "roomy walk-into living_room alan james lucy",
+    async run(c, [room, ...people], _r, json) {
+      await c.walkInto(room!, people);
+      return okText(json);
+    },
+  },
+  {
+    usage: "leave <...people>",
+    description: "each person leaves whatever room they are in",
+    async run(c, people, _r, json) {
+      await c.leave(people);
+      return okText(json);
+    },
+  },
+  {
+    usage: "who-is-in <room>",
+    description: "the people in ROOM",
+    run: async (c, [room], _r, json) => listText(await c.whoIsIn(room!), json),
+  },
+  {
+    usage: "where-is <person>",
+    description: "the room PERSON is in, or nothing",
+    run: async (c, [person], _r, json) => whereText(await c.whereIs(person!), json),
+  },
+  {
+    usage: "dump [...rooms]",
+    description: "every room (or the named ones) with its people, as JSON",
+    example: "roomy dump living_room bedroom_king",
+    run: async (c, rooms) => jsonText(await c.dump(rooms)),
+  },
+  {
+    usage: "members",
+    description: "cluster members and their state",
+    run: async (c, _a, _r, json) => membersText(await c.members(), json),
+  },
+  {
+    usage: "park <gate> <plate>",
+    description: "a car enters the lot through GATE",
+    example: 'roomy park 1 "ABC 123"',
+    async run(c, [gate, plate], _r, json) {
+      await c.park(gate!, plate!);
+      return okText(json);
+    },
+  },
+  {
+    usage: "unpark <gate> <plate>",
+    description: "a car leaves the lot through GATE",
+    async run(c, [gate, plate], _r, json) {
+      await c.unpark(gate!, plate!);
+      return okText(json);
+    },
+  },
+  {
+    usage: "lot",
+    description: "spaces, occupancy and the cars in the lot",
+    run: async (c, _a, _r, json) => lotText(await c.lot(), json),
+  },
+  {
+    usage: "gates",
+    description: "each gate with the node it runs on and its counters",
+    run: async (c, _a, _r, json) => gatesText(await c.gates(), json),
+  },
+  {
+    usage: "crdt",
+    description: "the raw replicated map on that node, as JSON",
+    run: async (c) => jsonText(await c.crdt()),
+  },
+];

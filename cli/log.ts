@@ -1,0 +1,51 @@
+/**
+ * The node's logger: leveled, one line per event, JSON (for machines and
+ * the container image) or pretty (for a terminal). Writes to stderr so stdout
+ * carries only what scripts read (the ready line).
+ */
+import type { Logger } from "../mesh/types.ts";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  /** Where lines go (default: stderr). */
+  write?: (line: string) => void;
+  /** Fields added to every line (e.g. the node name). */
+  base?: Record<string, unknown>;
+  /** Default: Date.now. */
+  now?: () => number;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const min = LOG_LEVELS.indexOf(opts.level);
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const now = opts.now ?? Date.now;
+  const base = opts.base ?? {};
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (LOG_LEVELS.indexOf(level) < min) return;
+    const ts = new Date(now()).toISOString();
+    const all = { ...base, ...fields };
+    if (opts.format === "json") {
+      write(JSON.stringify({ ts, level, msg, ...all }));
+    } else {
+      const kv = Object.entries(all).map(([k, v]) => ` ${k}=${pretty(v)}`).join("");
+      write(`${ts} ${level.toUpperCase().padEnd(5)} ${msg}${kv}`);
+    }
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+  };
+}
+
+function pretty(v: unknown): string {
+  if (typeof v === "string") return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
+  return JSON.stringify(v) ?? String(v);
+}

@@ -1,0 +1,186 @@
+/**
+ * `roomy node`: flags and ROOMY_* variables (a flag beats its variable)
+ * resolved into node settings, the node started and served over HTTP, one
+ * ready line printed, and a drain on SIGTERM/SIGINT before exiting 0.
+ */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { RoomyError } from "../core/errors.ts";
+import { createApp } from "../http/app.ts";
+import { serve } from "../http/serve.ts";
+import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
+import { startNode } from "../mesh/node.ts";
+import type { WriteConcern } from "../mesh/replication/types.ts";
+import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
+import { EXIT_ERROR, EXIT_OK, UsageError } from "./exit.ts";
+import type { CliIo } from "./io.ts";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { shutdownSignal } from "./signals.ts";
+
+const o = (name: string, placeholder: string, env: string, description: string, repeat = false): OptionSpec => ({
+  name,
+  value: true,
+  placeholder,
+  env,
+  description,
+  repeat,
+});
+
+/** Every flag of `roomy node`, with its variable (the k8s manifests are checked against this). */
+export const NODE_OPTIONS: OptionSpec[] = [
+  o("name", "NAME", "ROOMY_NAME", "stable node name (default: the host name)"),
+  o("bind", "HOST:PORT", "ROOMY_BIND", `mesh listen address (default ${DEFAULT_BIND})`),
+  o("advertise", "HOST:PORT", "ROOMY_ADVERTISE", "mesh address other nodes dial (default: --bind)"),
+  o("join", "HOST:PORT", "ROOMY_JOIN", "seed node to join; repeat or comma-separate", true),
+  o("discover", "dns:SERVICE[:PORT]", "ROOMY_DISCOVER", "find peers by DNS (a headless service)"),
+  o("http", "HOST:PORT", "ROOMY_HTTP", `admin API address (default ${DEFAULT_HTTP}; port 0 picks one)`),
+  o("cookie", "SECRET", "ROOMY_COOKIE", "the cluster's shared secret"),
+  o("cookie-file", "PATH", "ROOMY_COOKIE_FILE", "read the cookie from a file"),
+  o("tls-cert", "PATH", "ROOMY_TLS_CERT", "mesh TLS certificate (PEM)"),
+  o("tls-key", "PATH", "ROOMY_TLS_KEY", "mesh TLS private key (PEM)"),
+  o("tls-ca", "PATH", "ROOMY_TLS_CA", "CA that signs peers' certificates (PEM)"),
+  o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default: 2 in a cluster of 2+)"),
+  o("gates", "N", "ROOMY_GATES", `parking gates (default ${DEFAULT_GATES})`),
+  o("spaces", "N", "ROOMY_SPACES", `parking spaces (default ${DEFAULT_SPACES})`),
+  o("log-level", "LEVEL", "ROOMY_LOG_LEVEL", "debug, info, warn or error (default info)"),
+  o("log-format", "json|pretty", "ROOMY_LOG_FORMAT", "log line format (default pretty)"),
+];
+
+const spec = (name: string): OptionSpec => NODE_OPTIONS.find((s) => s.name === name)!;
+
+export interface NodeFlags {
+  settings: NodeSettings;
+  http: { host: string; port: number };
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Flags and variables checked and resolved; throws UsageError naming the culprit. */
+export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | undefined>): NodeFlags {
+  const get = (name: string) => flagOrEnv(raw, spec(name), env);
+  const settings: NodeSettings = {};
+  settings.name = get("name") ?? safeHostname();
+  for (const k of ["bind", "advertise"] as const) {
+    const v = get(k);
+    if (v !== undefined) settings[k] = address(`--${k}`, v);
+  }
+  const joinFlags = raw.values.get("join");
+  const joinValues = joinFlags !== undefined ? joinFlags : env["ROOMY_JOIN"] ? [env["ROOMY_JOIN"]] : [];
+  const join = joinValues.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  settings.join = join.map((j) => address("--join", j));
+  const discover = get("discover");
+  if (discover !== undefined) {
+    if (!/^dns:[^:\s]+(?::\d{1,5})?$/.test(discover)) throw new UsageError(`--discover must look like dns:SERVICE[:PORT], got ${JSON.stringify(discover)}`);
+    settings.discover = discover;
+  }
+  settings.cookie = cookie(raw, env);
+  const tls = { cert: get("tls-cert"), key: get("tls-key"), ca: get("tls-ca") };
+  if (tls.cert !== undefined || tls.key !== undefined || tls.ca !== undefined) {
+    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+    settings.tls = tls;
+  }
+  const wc = get("write-concern");
+  if (wc !== undefined) settings.writeConcern = writeConcern(wc);
+  const gates = get("gates");
+  if (gates !== undefined) settings.gates = integer("--gates", gates, 1);
+  const spaces = get("spaces");
+  if (spaces !== undefined) settings.spaces = integer("--spaces", spaces, 0);
+  const httpAddr = get("http") ?? DEFAULT_HTTP;
+  const http = parseHostPort(httpAddr);
+  if (http === null) throw new UsageError(`--http must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
+  const logLevel = oneOf("--log-level", get("log-level") ?? "info", LOG_LEVELS);
+  const logFormat = oneOf("--log-format", get("log-format") ?? "pretty", LOG_FORMATS);
+  return { settings, http, logLevel, logFormat };
+}
+
+/** Runs a node until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
+  const flags = resolveNodeFlags(raw, io.env);
+  // Listen for signals before anything else: a supervisor may send one as
+  // soon as it sees the ready line.
+  const signal = shutdownSignal();
+  const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
+  let node;
+  try {
+    node = await startNode({ ...flags.settings, logger });
+  } catch (err) {
+    if (err instanceof RoomyError && err.code === "bad_request") throw new UsageError(err.message);
+    throw err;
+  }
+  const app = createApp(node);
+  let served;
+  try {
+    served = serve({ hostname: flags.http.host, port: flags.http.port, fetch: app.fetch });
+  } catch (err) {
+    logger.error("cannot serve the admin API", { http: `${flags.http.host}:${flags.http.port}`, error: String(err) });
+    await node.stop();
+    return EXIT_ERROR;
+  }
+  if (!isLoopback(flags.http.host) && !io.env["ROOMY_ADMIN_TOKEN"]) {
+    logger.warn("the admin API is reachable beyond this machine and has no token yet", { http: served.url });
+  }
+  await io.out(`roomy node ${node.name} ready http=${served.url} mesh=${node.meshAddress() ?? "none"}\n`);
+  const sig = await signal;
+  logger.info("shutting down", { signal: sig });
+  await node.stop();
+  await served.stop();
+  return EXIT_OK;
+}
+
+function cookie(raw: RawArgs, env: Record<string, string | undefined>): string | undefined {
+  const flag = raw.values.get("cookie")?.at(-1);
+  const fileFlag = raw.values.get("cookie-file")?.at(-1);
+  if (flag !== undefined && fileFlag !== undefined) throw new UsageError("give --cookie or --cookie-file, not both");
+  let value = flag;
+  let file = fileFlag;
+  if (value === undefined && file === undefined) {
+    value = env["ROOMY_COOKIE"] || undefined;
+    file = env["ROOMY_COOKIE_FILE"] || undefined;
+    if (value !== undefined && file !== undefined) throw new UsageError("set ROOMY_COOKIE or ROOMY_COOKIE_FILE, not both");
+  }
+  if (file !== undefined) {
+    try {
+      value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new UsageError(`cannot read the cookie file ${JSON.stringify(file)}: ${(err as Error).message}`);
+    }
+  }
+  if (value !== undefined && value.length === 0) throw new UsageError("the cookie must not be empty");
+  return value;
+}
+
+function address(flag: string, v: string): string {
+  if (parseHostPort(v) === null) throw new UsageError(`${flag} must be HOST:PORT, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function integer(flag: string, v: string, min: number): number {
+  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min) throw new UsageError(`${flag} must be a whole number of at least ${min}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function writeConcern(v: string): WriteConcern {
+  if (v === "1") return 1;
+  if (v === "2") return 2;
+  if (v === "majority" || v === "all") return v;
+  throw new UsageError(`--write-concern must be 1, 2, majority or all, got ${JSON.stringify(v)}`);
+}
+
+function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${flag} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function safeHostname(): string {
+  try {
+    const h = hostname();
+    if (h !== "") return h;
+  } catch {
+    // fall through: no host name available
+  }
+  return "roomy";
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

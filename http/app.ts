@@ -1,0 +1,47 @@
+/**
+ * The admin API as a Hono app: health and readiness for probes, the /v1
+ * operations, and errors as `{"error":{"code","message"}}` with the status
+ * that fits the code. It only needs a Node; serving it is http/serve.ts's job.
+ */
+import { Hono } from "hono";
+import { httpStatus, RoomyError } from "../core/errors.ts";
+import type { Node } from "../mesh/node.ts";
+import type { Logger } from "../mesh/types.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import { registerV1, sendJson } from "./routes.ts";
+
+export interface AppOptions {
+  /** Largest request body accepted (default 64 KiB); larger ones get 413 `payload_too_large`. */
+  maxBodyBytes?: number;
+  /** Extra readiness condition on top of the node's own (joined and caught up). */
+  ready?: () => boolean;
+  /** Where unexpected errors are reported (default: the node's logger). */
+  logger?: Logger;
+}
+
+export function createApp(node: Node, opts: AppOptions = {}): Hono {
+  const logger = opts.logger ?? node.logger;
+  const app = new Hono();
+
+  app.get("/healthz", (c) => sendJson(c, { ok: true, node: node.name }));
+  app.get("/readyz", (c) => {
+    const ready = node.isReady() && (opts.ready?.() ?? true);
+    return sendJson(c, { ready, node: node.name }, ready ? 200 : 503);
+  });
+  registerV1(app, node, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+
+  app.notFound((c) => errorResponse(c.req.method, c.req.path));
+  app.onError((err, c) => {
+    if (err instanceof RoomyError) {
+      return sendJson(c, { error: err.toJSON() }, httpStatus(err.code));
+    }
+    logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(err) });
+    return sendJson(c, { error: { code: "internal", message: "internal error" } }, 500);
+  });
+  return app;
+}
+
+function errorResponse(method: string, path: string): Response {
+  const body = JSON.stringify({ error: { code: "not_found", message: `no route for ${method} ${path}` } });
+  return new Response(body, { status: 404, headers: { "content-type": "application/json; charset=utf-8" } });
+}

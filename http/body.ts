@@ -1,0 +1,76 @@
+/**
+ * Request bodies: read within a size limit, parsed as JSON, and the shapes
+ * checked. Shape problems are `bad_request`; names inside are checked by the
+ * core rules (`invalid_name`), so the same message reaches HTTP and library
+ * callers.
+ */
+import { RoomyError } from "../core/errors.ts";
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export async function readJson(req: Request, limit: number): Promise<Record<string, unknown>> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  const bytes = await readLimited(req, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new RoomyError("bad_request", "request body is not valid UTF-8");
+  }
+  if (text.trim() === "") throw new RoomyError("bad_request", "request body is empty; expected a JSON object");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new RoomyError("bad_request", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RoomyError("bad_request", "request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(limit: number): RoomyError {
+  return new RoomyError("payload_too_large", `request body is larger than ${limit} bytes`);
+}
+
+/** A required field that must be a list (its items are checked by the rules). */
+export function listField(body: Record<string, unknown>, name: string): unknown[] {
+  const v = body[name];
+  if (v === undefined) throw new RoomyError("bad_request", `field "${name}" is required`);
+  if (!Array.isArray(v)) throw new RoomyError("bad_request", `field "${name}" must be a list of names`);
+  return v;
+}
+
+/** A required field, passed on as is to the rules that check it. */
+export function requiredField(body: Record<string, unknown>, name: string): unknown {
+  const v = body[name];
+  if (v === undefined) throw new RoomyError("bad_request", `field "${name}" is required`);
+  return v;
+}

@@ -1,0 +1,58 @@
+/**
+ * The one module that touches the runtime's HTTP server: Bun.serve under
+ * Bun, Deno.serve under Deno, detected through globalThis so the same code
+ * type-checks and runs on both.
+ */
+type Handler = (req: Request) => Response | Promise<Response>;
+
+interface BunServer {
+  port: number;
+  stop(closeActiveConnections?: boolean): void | Promise<void>;
+}
+interface BunRuntime {
+  serve(o: { hostname: string; port: number; fetch: Handler; idleTimeout?: number }): BunServer;
+}
+interface DenoServer {
+  addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+}
+interface DenoRuntime {
+  serve(o: { hostname: string; port: number; handler: Handler; onListen?: (addr: unknown) => void }): DenoServer;
+}
+
+export interface ServeOptions {
+  hostname: string;
+  /** 0 picks a free port; the chosen one is in the result. */
+  port: number;
+  fetch: Handler;
+}
+
+export interface Served {
+  /** Base URL, e.g. http://127.0.0.1:4380 */
+  url: string;
+  hostname: string;
+  port: number;
+  /** Stop listening and close connections. */
+  stop(): Promise<void>;
+}
+
+export function serve(opts: ServeOptions): Served {
+  const rt = globalThis as unknown as { Bun?: BunRuntime; Deno?: DenoRuntime };
+  if (rt.Bun !== undefined) {
+    const server = rt.Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: opts.fetch });
+    return served(opts.hostname, server.port, async () => {
+      await server.stop(true);
+    });
+  }
+  if (rt.Deno !== undefined) {
+    const server = rt.Deno.serve({ hostname: opts.hostname, port: opts.port, handler: opts.fetch, onListen: () => {} });
+    return served(opts.hostname, server.addr.port, () => server.shutdown());
+  }
+  throw new Error("roomy's HTTP server needs Bun or Deno");
+}
+
+function served(hostname: string, port: number, stop: () => Promise<void>): Served {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  let stopping: Promise<void> | null = null;
+  return { url: `http://${host}:${port}`, hostname, port, stop: () => (stopping ??= stop()) };
+}

@@ -1,0 +1,42 @@
+/** The client-facing operations of a node: rooms and parking together. */
+import type { LotIndex } from "../../core/parking.ts";
+import type { RoomIndex } from "../../core/rooms.ts";
+import type { AppContext } from "./context.ts";
+import { type ParkingApi, type ParkingConfig, startParking } from "./parking.ts";
+import { type RoomsApi, startRooms } from "./rooms.ts";
+
+export interface App extends RoomsApi, ParkingApi {}
+
+export interface RunningApps {
+  app: App;
+  roomIndex: RoomIndex;
+  lotIndex: LotIndex;
+  stop(): void;
+}
+
+export async function startApps(ctx: AppContext, parking: ParkingConfig): Promise<RunningApps> {
+  const rooms = startRooms(ctx);
+  const lot = await startParking(ctx, parking);
+  const app: App = {
+    addRooms: rooms.addRooms,
+    rooms: rooms.rooms,
+    walkInto: rooms.walkInto,
+    leave: rooms.leave,
+    whoIsIn: rooms.whoIsIn,
+    whereIs: rooms.whereIs,
+    dump: rooms.dump,
+    park: lot.park,
+    unpark: lot.unpark,
+    lot: lot.lot,
+    gates: lot.gates,
+  };
+  return {
+    app,
+    roomIndex: rooms.index,
+    lotIndex: lot.index,
+    stop() {
+      rooms.stop();
+      lot.stop();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/** What the rooms and parking apps are given by their node. */
+import type { LwwMap } from "../../core/lww-map.ts";
+import type { Write } from "../../core/map-view.ts";
+import type { Registry } from "../registry/types.ts";
+import type { Replicator } from "../replication/types.ts";
+import type { Clock, Logger } from "../types.ts";
+
+export interface AppContext {
+  /** This node's name (recorded on parked cars, shown as owner). */
+  node: string;
+  clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  replicator: Replicator;
+  /** The replica, read-only for apps: they change it through `write`. */
+  map: LwwMap;
+  /** Stamp `writes` with one HLC timestamp and write them as one delta (no-op when empty). */
+  write(writes: readonly Write[]): Promise<void>;
+}
+
+/** A message field, checked: process messages may arrive off the wire. */
+export function field(msg: unknown, name: string): unknown {
+  return typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>)[name] : undefined;
+}

@@ -1,0 +1,154 @@
+/**
+ * Rooms, as in the Roomy seed: one registered process per room
+ * (`room:<name>`), the single writer of admissions to its room, so its
+ * capacity check against the replica cannot be raced. Every room process is
+ * in the group "rooms"; `dump` multi-calls the group like Swarm.multi_call.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import { validateName, validateNames } from "../../core/names.ts";
+import {
+  planAddRooms,
+  planLeave,
+  planWalkInto,
+  readRoom,
+  ROOM_PREFIX,
+  RoomIndex,
+  roomOf,
+  uniqueSorted,
+  validateCapacity,
+} from "../../core/rooms.ts";
+import type { ProcessHandlers } from "../registry/types.ts";
+import { type AppContext, field } from "./context.ts";
+
+export const ROOMS_GROUP = "rooms";
+export const ROOM_PROCESS_PREFIX = "room:";
+
+export function roomProcess(room: string): string {
+  return ROOM_PROCESS_PREFIX + room;
+}
+
+/** Client-facing operations on rooms. */
+export interface RoomsApi {
+  /** Creates the rooms that do not exist; existing ones are left as they are. */
+  addRooms(rooms: string[], capacity?: number | null): Promise<void>;
+  /** Every room, sorted. */
+  rooms(): string[];
+  /** Each person leaves their room (if any) and enters `room`; all or nothing. */
+  walkInto(room: string, people: string[]): Promise<void>;
+  /** Each person leaves whatever room they are in. */
+  leave(people: string[]): Promise<void>;
+  /** The people in `room`, sorted. */
+  whoIsIn(room: string): Promise<string[]>;
+  /** The person's room, or null. */
+  whereIs(person: string): string | null;
+  /** Every room (or the named ones) with its people, keys and lists sorted. */
+  dump(rooms?: string[]): Promise<Record<string, string[]>>;
+}
+
+/** A room's answer to `who`. */
+interface Occupancy {
+  room: string;
+  people: string[];
+}
+
+export interface RoomsApp extends RoomsApi {
+  /** The index of rooms and occupants (current with the replica). */
+  readonly index: RoomIndex;
+  stop(): void;
+}
+
+export function startRooms(ctx: AppContext): RoomsApp {
+  const { map, registry, logger } = ctx;
+  const index = RoomIndex.from(map);
+
+  const joinGroup = (room: string): void => {
+    registry.join(ROOMS_GROUP, roomProcess(room)).catch((err: unknown) => {
+      logger.warn("room could not join its group", { room, error: String(err) });
+    });
+  };
+  for (const room of index.rooms()) joinGroup(room);
+  // Rooms created anywhere (here, or merged from a peer) join the group.
+  const unsubscribe = ctx.replicator.onChange((changes) => {
+    index.apply(changes);
+    for (const c of changes) {
+      if (c.old === undefined && c.value !== undefined && c.key.startsWith(ROOM_PREFIX)) {
+        joinGroup(c.key.slice(ROOM_PREFIX.length));
+      }
+    }
+  });
+
+  registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
+    const room = name.slice(ROOM_PROCESS_PREFIX.length);
+    return {
+      async handle(msg: unknown): Promise<unknown> {
+        switch (field(msg, "t")) {
+          case "create": {
+            const writes = planAddRooms(map, [room], field(msg, "capacity"));
+            await ctx.write(writes);
+            return { created: writes.length > 0 };
+          }
+          case "walk": {
+            await ctx.write(planWalkInto(map, index, room, field(msg, "people")));
+            return { ok: true };
+          }
+          case "who": {
+            if (readRoom(map, room) === null) throw unknownRoom(room);
+            return { room, people: index.occupants(room) } satisfies Occupancy;
+          }
+          default:
+            throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(field(msg, "t"))}`);
+        }
+      },
+    };
+  });
+
+  // Refusing unknown rooms here keeps garbage names from starting processes.
+  // In a cluster the owner's replica is the authority; this check may then
+  // move behind the registry call.
+  const known = (room: string): string => {
+    if (!index.has(room)) throw unknownRoom(room);
+    return room;
+  };
+
+  return {
+    index,
+    async addRooms(rooms: string[], capacity?: number | null): Promise<void> {
+      const names = uniqueSorted(validateNames("room", rooms));
+      const cap = validateCapacity(capacity);
+      await Promise.all(names.map((r) => registry.call(roomProcess(r), { t: "create", capacity: cap })));
+    },
+    rooms: () => index.rooms(),
+    async walkInto(room: string, people: string[]): Promise<void> {
+      const r = validateName("room", room);
+      validateNames("person", people);
+      await registry.call(roomProcess(known(r)), { t: "walk", people });
+    },
+    async leave(people: string[]): Promise<void> {
+      await ctx.write(planLeave(people));
+    },
+    async whoIsIn(room: string): Promise<string[]> {
+      const r = known(validateName("room", room));
+      const o = await registry.call<Occupancy>(roomProcess(r), { t: "who" });
+      return o.people;
+    },
+    whereIs: (person: string) => roomOf(map, validateName("person", person)),
+    async dump(rooms?: string[]): Promise<Record<string, string[]>> {
+      let answers: Occupancy[];
+      if (rooms === undefined || rooms.length === 0) {
+        answers = await registry.multiCall<Occupancy>(ROOMS_GROUP, { t: "who" });
+      } else {
+        const names = uniqueSorted(validateNames("room", rooms)).map(known);
+        answers = await Promise.all(names.map((r) => registry.call<Occupancy>(roomProcess(r), { t: "who" })));
+      }
+      answers.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+      const out: Record<string, string[]> = {};
+      for (const a of answers) out[a.room] = a.people;
+      return out;
+    },
+    stop: unsubscribe,
+  };
+}
+
+function unknownRoom(room: string): RoomyError {
+  return new RoomyError("unknown_room", `room ${JSON.stringify(room)} does not exist`);
+}

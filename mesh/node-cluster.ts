@@ -1,0 +1,74 @@
+/**
+ * The seam between a Node and its cluster layer. A node needs a membership
+ * view, a registry and a replicator, and to know when it is ready; how they
+ * are made is the cluster factory's business. `localCluster` builds the
+ * cluster of one; the mesh (SWIM membership, routed registry, replicating
+ * map) provides another factory with the same shape.
+ */
+import type { Hlc } from "../core/hlc.ts";
+import type { LwwMap } from "../core/lww-map.ts";
+import type { MemberEvent, MembershipView, Member } from "./membership/types.ts";
+import type { NodeConfig } from "./node-config.ts";
+import { createLocalRegistry } from "./registry/local.ts";
+import type { Registry } from "./registry/types.ts";
+import { createLocalReplicator } from "./replication/local.ts";
+import type { Replicator } from "./replication/types.ts";
+import type { Clock, Logger, Random } from "./types.ts";
+
+/** Everything a cluster layer is built from. */
+export interface ClusterContext {
+  config: NodeConfig;
+  /** This node as a member (name, per-start id, advertised address). */
+  self: Member;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** The node's clock for writes; a replicator observes remote timestamps with it. */
+  hlc: Hlc;
+  /** The node's replica. */
+  map: LwwMap;
+}
+
+export interface Cluster {
+  membership: MembershipView;
+  registry: Registry;
+  replicator: Replicator;
+  /** Joined and caught up: the node may serve (GET /readyz). */
+  ready(): boolean;
+  /** The mesh address listening, or null when there is no mesh. */
+  meshAddress(): string | null;
+  /** Leave the cluster. Called after the registry drained and the replicator flushed. */
+  stop(): Promise<void>;
+}
+
+export type ClusterFactory = (ctx: ClusterContext) => Promise<Cluster>;
+
+/** The membership of a cluster of one: only self, always alive. */
+export function staticMembership(self: Member): MembershipView {
+  const frozen: Member = { ...self, state: "alive" };
+  return {
+    self: () => ({ ...frozen }),
+    members: () => [{ ...frozen }],
+    live: () => [{ ...frozen }],
+    subscribe: (_fn: (ev: MemberEvent) => void) => () => {},
+  };
+}
+
+/** A cluster of one: every process local, every write held at once. */
+export const localCluster: ClusterFactory = (ctx) => {
+  const { config, self, clock, logger, map } = ctx;
+  return Promise.resolve({
+    membership: staticMembership(self),
+    registry: createLocalRegistry({
+      node: config.name,
+      clock,
+      logger,
+      mailboxLimit: config.mailboxLimit,
+      callTimeoutMs: config.callTimeoutMs,
+    }),
+    replicator: createLocalReplicator(map, { logger }),
+    ready: () => true,
+    meshAddress: () => null,
+    stop: () => Promise.resolve(),
+  });
+};

@@ -1,0 +1,113 @@
+/**
+ * A roomy node: its replica of the map, its processes, its clock, and the
+ * two apps, composed over a cluster layer (membership, registry, replicator)
+ * that is a cluster of one unless a cluster factory is given.
+ */
+import { Hlc } from "../core/hlc.ts";
+import { LwwMap } from "../core/lww-map.ts";
+import { type Write, writesToDelta } from "../core/map-view.ts";
+import { type App, startApps } from "./apps/app.ts";
+import type { AppContext } from "./apps/context.ts";
+import type { MembershipView } from "./membership/types.ts";
+import { type Cluster, type ClusterFactory, localCluster } from "./node-cluster.ts";
+import { type NodeConfig, type NodeSettings, resolveNodeConfig, wantsCluster } from "./node-config.ts";
+import type { Registry } from "./registry/types.ts";
+import type { Replicator } from "./replication/types.ts";
+import { cryptoRandom, realClock } from "./runtime.ts";
+import type { Clock, Logger, Random } from "./types.ts";
+import { randomId, silentLogger } from "./types.ts";
+
+export interface NodeOptions extends NodeSettings {
+  /** Default: the real clock. */
+  clock?: Clock;
+  /** Default: crypto randomness. */
+  random?: Random;
+  /** Default: silent. */
+  logger?: Logger;
+  /** Builds membership, registry and replicator. Default: a cluster of one. */
+  cluster?: ClusterFactory;
+}
+
+export interface Node {
+  /** Stable name (flag `--name`). */
+  readonly name: string;
+  /** Identity of this process start: the HLC writer id and membership id. */
+  readonly id: string;
+  readonly config: NodeConfig;
+  readonly clock: Clock;
+  readonly hlc: Hlc;
+  /** This node's replica; change it only through `write`. */
+  readonly map: LwwMap;
+  readonly logger: Logger;
+  readonly membership: MembershipView;
+  readonly registry: Registry;
+  readonly replicator: Replicator;
+  /** Rooms and parking. */
+  readonly app: App;
+  /** Stamp writes with one HLC timestamp and replicate them as one delta. */
+  write(writes: readonly Write[]): Promise<void>;
+  /** Started, joined and caught up (GET /readyz). */
+  isReady(): boolean;
+  /** The mesh address listening, or null for a cluster of one. */
+  meshAddress(): string | null;
+  /** Drain processes, flush deltas, leave. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startNode(opts: NodeOptions = {}): Promise<Node> {
+  const clock = opts.clock ?? realClock;
+  const random = opts.random ?? cryptoRandom();
+  const id = randomId(random, 8);
+  const config = resolveNodeConfig(opts, id);
+  const logger = opts.logger ?? silentLogger;
+  const hlc = new Hlc(id);
+  const map = new LwwMap();
+  const self = { name: config.name, id, address: config.advertise, state: "alive" as const, incarnation: 0 };
+
+  if (wantsCluster(config) && opts.cluster === undefined) {
+    logger.warn("--join/--discover accepted but the mesh is not built yet: running as a cluster of one", {
+      join: config.join,
+      discover: config.discover,
+    });
+  }
+  const cluster: Cluster = await (opts.cluster ?? localCluster)({ config, self, clock, random, logger, hlc, map });
+  const { replicator, registry } = cluster;
+
+  const write = (writes: readonly Write[]): Promise<void> => {
+    if (writes.length === 0) return Promise.resolve();
+    return replicator.write(writesToDelta(writes, hlc.now(clock.now())));
+  };
+  const ctx: AppContext = { node: config.name, clock, logger, registry, replicator, map, write };
+  const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces });
+
+  let stopping: Promise<void> | null = null;
+  const node: Node = {
+    name: config.name,
+    id,
+    config,
+    clock,
+    hlc,
+    map,
+    logger,
+    membership: cluster.membership,
+    registry,
+    replicator,
+    app: apps.app,
+    write,
+    isReady: () => stopping === null && cluster.ready(),
+    meshAddress: () => cluster.meshAddress(),
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        logger.info("draining", { node: config.name });
+        await registry.drain();
+        await replicator.flush();
+        apps.stop();
+        await cluster.stop();
+        logger.info("stopped", { node: config.name });
+      })();
+      return stopping;
+    },
+  };
+  logger.info("node started", { node: config.name, id, gates: config.gates, spaces: config.spaces });
+  return node;
+}

@@ -1,0 +1,167 @@
+/**
+ * The registry of a cluster of one: every name is owned by this node, so a
+ * call is a push into the process's mailbox. Processes start lazily on their
+ * first call (Swarm's register_name with a start function). The cluster
+ * registry keeps this interface and adds placement, forwarding and handoff.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import type { Clock, Logger } from "../types.ts";
+import { silentLogger } from "../types.ts";
+import { createMailbox, DEFAULT_MAILBOX_LIMIT, type Mailbox } from "./mailbox.ts";
+import type { CallOptions, ProcessFactory, ProcessHandlers, Registry, RegistryStats } from "./types.ts";
+
+export const DEFAULT_CALL_TIMEOUT_MS = 5000;
+
+export interface LocalRegistryOptions {
+  /** This node's name: the owner of every process. */
+  node: string;
+  clock: Clock;
+  logger?: Logger;
+  /** Messages a mailbox holds before refusing with `unavailable`. */
+  mailboxLimit?: number;
+  /** Default timeout of `call` and `multiCall`. */
+  callTimeoutMs?: number;
+}
+
+interface Proc {
+  handlers: ProcessHandlers;
+  mailbox: Mailbox;
+}
+
+export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
+  const { node, clock } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const mailboxLimit = opts.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
+  const defaultTimeout = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const factories: { prefix: string; factory: ProcessFactory }[] = [];
+  const procs = new Map<string, Proc>();
+  const groups = new Map<string, Set<string>>();
+  const stats: RegistryStats = { processes: 0, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 };
+  let draining = false;
+
+  function factoryFor(name: string): ProcessFactory | undefined {
+    // Longest prefix wins, so "room:" and "room:special:" can coexist.
+    let best: { prefix: string; factory: ProcessFactory } | undefined;
+    for (const f of factories) {
+      if (name.startsWith(f.prefix) && (best === undefined || f.prefix.length > best.prefix.length)) best = f;
+    }
+    return best?.factory;
+  }
+
+  function ensure(name: string): Proc {
+    let p = procs.get(name);
+    if (p !== undefined) return p;
+    const factory = factoryFor(name);
+    if (factory === undefined) throw new RoomyError("not_found", `no process type is defined for ${JSON.stringify(name)}`);
+    p = { handlers: factory(name), mailbox: createMailbox(mailboxLimit) };
+    procs.set(name, p);
+    stats.processes = procs.size;
+    logger.debug("process started", { process: name });
+    return p;
+  }
+
+  function call<R>(name: string, msg: unknown, callOpts?: CallOptions): Promise<R> {
+    if (draining) return Promise.reject(new RoomyError("unavailable", `node ${node} is draining; retry`));
+    let p: Proc;
+    try {
+      p = ensure(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    stats.callsLocal++;
+    const timeoutMs = callOpts?.timeoutMs ?? defaultTimeout;
+    return new Promise<R>((resolve, reject) => {
+      let done = false;
+      const timer = clock.setTimer(timeoutMs, () => {
+        if (done) return;
+        done = true;
+        reject(new RoomyError("unavailable", `${name} did not answer within ${timeoutMs} ms; retry`));
+      });
+      p.mailbox.push(() => p.handlers.handle(msg), { cancelled: () => done }).then(
+        (v) => {
+          if (done) return;
+          done = true;
+          timer.cancel();
+          resolve(v as R);
+        },
+        (err: unknown) => {
+          if (done) return;
+          done = true;
+          timer.cancel();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  function cast(name: string, msg: unknown): void {
+    call(name, msg).catch((err: unknown) => logger.debug("cast failed", { process: name, error: String(err) }));
+  }
+
+  function members(group: string): string[] {
+    return [...(groups.get(group) ?? [])].sort();
+  }
+
+  return {
+    define(prefix: string, factory: ProcessFactory): void {
+      if (prefix === "") throw new RangeError("process prefix must not be empty");
+      const i = factories.findIndex((f) => f.prefix === prefix);
+      if (i >= 0) factories[i] = { prefix, factory };
+      else factories.push({ prefix, factory });
+    },
+    call,
+    cast,
+    ownerOf(_name: string): string {
+      return node;
+    },
+    localNames(): string[] {
+      return [...procs.keys()].sort();
+    },
+    join(group: string, name: string): Promise<void> {
+      let g = groups.get(group);
+      if (g === undefined) {
+        g = new Set();
+        groups.set(group, g);
+      }
+      g.add(name);
+      return Promise.resolve();
+    },
+    leave(group: string, name: string): Promise<void> {
+      const g = groups.get(group);
+      if (g !== undefined) {
+        g.delete(name);
+        if (g.size === 0) groups.delete(group);
+      }
+      return Promise.resolve();
+    },
+    members,
+    publish(group: string, msg: unknown): void {
+      for (const name of members(group)) cast(name, msg);
+    },
+    async multiCall<R>(group: string, msg: unknown, callOpts?: CallOptions): Promise<R[]> {
+      const names = members(group);
+      const settled = await Promise.allSettled(names.map((n) => call<R>(n, msg, callOpts)));
+      const out: R[] = [];
+      for (const s of settled) if (s.status === "fulfilled") out.push(s.value);
+      return out;
+    },
+    async drain(): Promise<void> {
+      draining = true;
+      await Promise.all([...procs.values()].map((p) => p.mailbox.idle()));
+      // A cluster of one has no next owner: state that would be handed off ends here.
+      for (const [name, p] of procs) {
+        try {
+          p.handlers.beginHandoff?.();
+          p.handlers.stop?.();
+        } catch (err) {
+          logger.warn("process failed to stop", { process: name, error: String(err) });
+        }
+      }
+      procs.clear();
+      stats.processes = 0;
+    },
+    stats(): RegistryStats {
+      return { ...stats };
+    },
+  };
+}

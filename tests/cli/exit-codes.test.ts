@@ -1,0 +1,109 @@
+/** Exit codes, flags and variables, help and version, and the node's lifecycle. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import pkg from "../../package.json" with { type: "json" };
+import { cli, deadPort, exitOf, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+
+let n: SpawnedNode;
+beforeAll(async () => {
+  n = await spawnNode(["--name", "codes"]);
+});
+afterAll(() => killAll());
+
+describe("exit codes", () => {
+  test("0 on success, 1 when the node answers an error (code and message on stderr)", async () => {
+    expect((await cli(["rooms", "--node", n.url])).code).toBe(0);
+    const r = await cli(["walk-into", "nowhere", "x", "--node", n.url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown_room: .+/);
+  });
+
+  test("2 for usage errors, with the message on stderr", async () => {
+    const at = ["--node", n.url];
+    const usage = [at, ["bogus", ...at], ["walk-into", "kitchen", ...at], ["rooms", "extra", ...at], ["rooms", "--frob", ...at], ["add-rooms", "a", "--capacity", "many", ...at], ["rooms", "--node", "not a url"]];
+    for (const args of usage) {
+      const r = await cli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr.length).toBeGreaterThan(0);
+    }
+  });
+
+  test("3 when no node answers", async () => {
+    const url = `http://127.0.0.1:${await deadPort()}`;
+    const r = await cli(["rooms", "--node", url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("no node answered");
+    expect(JSON.parse((await cli(["rooms", "--json", "--node", url])).stderr).error.code).toBe("no_node");
+  });
+
+  test("--node beats ROOMY_NODE, which beats the default", async () => {
+    const dead = `http://127.0.0.1:${await deadPort()}`;
+    expect((await cli(["rooms"], { ROOMY_NODE: n.url })).code).toBe(0);
+    expect((await cli(["rooms", "--node", n.url], { ROOMY_NODE: dead })).code).toBe(0);
+    expect((await cli(["rooms", "--node", dead], { ROOMY_NODE: n.url })).code).toBe(3);
+  });
+
+  test("arguments are taken as typed: names that look like numbers stay names", async () => {
+    const at = ["--node", n.url];
+    expect((await cli(["add-rooms", "007", "1e3", ...at])).code).toBe(0);
+    expect((await cli(["walk-into", "007", "--json", "0012", ...at])).code).toBe(0);
+    expect((await cli(["dump", "007", "1e3", ...at])).stdout).toBe('{"007":["0012"],"1e3":[]}\n');
+  });
+});
+
+describe("help and version", () => {
+  test("--version prints package.json's version", async () => {
+    expect(await cli(["--version"])).toEqual({ code: 0, stdout: `roomy ${pkg.version}\n`, stderr: "" });
+  });
+
+  test("--help lists every command of the contract", async () => {
+    const r = await cli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["node", "add-rooms", "rooms", "walk-into", "leave", "who-is-in", "where-is", "dump", "members", "park", "unpark", "lot", "crdt"]) {
+      expect(r.stdout).toContain(`  ${c}`);
+    }
+  });
+
+  test("node --help lists every node flag with its variable", async () => {
+    const r = await cli(["node", "--help"]);
+    for (const f of ["--name", "--bind", "--advertise", "--join", "--discover", "--http", "--cookie", "--cookie-file", "--gates", "--spaces", "--log-level", "--log-format"]) {
+      expect(r.stdout).toContain(f);
+    }
+    for (const v of ["ROOMY_NAME", "ROOMY_BIND", "ROOMY_JOIN", "ROOMY_HTTP", "ROOMY_COOKIE", "ROOMY_GATES", "ROOMY_SPACES"]) expect(r.stdout).toContain(v);
+  });
+});
+
+describe("roomy node", () => {
+  test("flags beat variables, and variables set what flags do not", async () => {
+    const m = await spawnNode(["--spaces", "3"], { ROOMY_SPACES: "1", ROOMY_GATES: "2", ROOMY_NAME: "from-env" });
+    const at = ["--node", m.url];
+    expect(JSON.parse((await cli(["lot", "--json", ...at])).stdout).spaces).toBe(3);
+    expect(JSON.parse((await cli(["gates", "--json", ...at])).stdout)).toHaveLength(2);
+    expect(JSON.parse((await cli(["members", "--json", ...at])).stdout)[0].name).toBe("from-env");
+    m.proc.kill("SIGTERM");
+    expect(await exitOf(m.proc)).toBe(0);
+  });
+
+  test("cluster flags are accepted (repeated and comma-separated --join, cookie, discover)", async () => {
+    const m = await spawnNode(["--join", "127.0.0.1:4371,127.0.0.1:4372", "--join", "127.0.0.1:4373", "--cookie", "0123", "--discover", "dns:roomy.default.svc:4370", "--log-format", "json"]);
+    expect((await cli(["rooms", "--node", m.url])).code).toBe(0);
+    m.proc.kill("SIGINT");
+    expect(await exitOf(m.proc)).toBe(0);
+    // JSON logs, one object per line, including the warning that the mesh is not there yet.
+    const lines = m.logs().trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(lines.some((l) => l.level === "warn" && l.msg.includes("cluster of one"))).toBe(true);
+  });
+
+  test("bad node flags are usage errors (exit 2) before anything starts", async () => {
+    for (const args of [["--gates", "0"], ["--spaces", "-1"], ["--http", "nowhere"], ["--join", "x"], ["--discover", "srv"], ["--log-level", "loud"], ["--cookie", "a", "--cookie-file", "/f"], ["--cookie-file", "/does/not/exist"]]) {
+      const r = await cli(["node", "--http", "127.0.0.1:0", ...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    }
+  });
+
+  test("SIGTERM drains and exits 0; the port is then free", async () => {
+    const m = await spawnNode();
+    m.proc.kill("SIGTERM");
+    expect(await exitOf(m.proc)).toBe(0);
+    expect((await cli(["rooms", "--node", m.url])).code).toBe(3);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Bad input gets a stable code and status, changes nothing, and the node
+ * keeps serving.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { call, servedNode, type Served_ } from "./harness.ts";
+
+let s: Served_;
+let before: string;
+
+beforeAll(async () => {
+  s = await servedNode({ gates: 4, spaces: 2 });
+  await s.node.app.addRooms(["kitchen"], 1);
+  await s.node.app.walkInto("kitchen", ["alan"]);
+  await s.node.app.park(1, "ABC 123");
+  before = (await call(s.url, "GET", "/v1/crdt")).text;
+});
+
+afterAll(async () => {
+  await s?.stop();
+});
+
+const j = (v: unknown) => JSON.stringify(v);
+
+const cases: [string, string, string, string | Uint8Array<ArrayBuffer> | undefined, number, string][] = [
+  ["empty room name", "POST", "/v1/rooms", j({ rooms: [""] }), 400, "invalid_name"],
+  ["256-character room name", "POST", "/v1/rooms", j({ rooms: ["r".repeat(256)] }), 400, "invalid_name"],
+  ["control character in a room name", "POST", "/v1/rooms", j({ rooms: ["a\u0001b"] }), 400, "invalid_name"],
+  ["newline in a person name", "POST", "/v1/rooms/kitchen/walk-into", j({ people: ["a\nb"] }), 400, "invalid_name"],
+  ["control character in a path name", "GET", "/v1/rooms/a%0Ab/people", undefined, 400, "invalid_name"],
+  ["over-long plate", "POST", "/v1/gates/1/park", j({ plate: "p".repeat(256) }), 400, "invalid_name"],
+  ["empty people list", "POST", "/v1/leave", j({ people: [] }), 400, "invalid_name"],
+  ["number as a name", "POST", "/v1/rooms", j({ rooms: [1] }), 400, "invalid_name"],
+  ["number as a plate", "POST", "/v1/gates/1/park", j({ plate: 5 }), 400, "invalid_name"],
+  ["string where a list belongs", "POST", "/v1/rooms", j({ rooms: "kitchen" }), 400, "bad_request"],
+  ["null where a list belongs", "POST", "/v1/leave", j({ people: null }), 400, "bad_request"],
+  ["missing field", "POST", "/v1/rooms/kitchen/walk-into", j({}), 400, "bad_request"],
+  ["capacity as a string", "POST", "/v1/rooms", j({ rooms: ["x"], capacity: "2" }), 400, "bad_request"],
+  ["negative capacity", "POST", "/v1/rooms", j({ rooms: ["x"], capacity: -1 }), 400, "bad_request"],
+  ["malformed JSON", "POST", "/v1/rooms", '{"rooms": [', 400, "bad_request"],
+  ["empty body", "POST", "/v1/leave", "", 400, "bad_request"],
+  ["JSON that is not an object", "POST", "/v1/leave", j(["alan"]), 400, "bad_request"],
+  ["invalid UTF-8", "POST", "/v1/leave", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400, "bad_request"],
+  ["oversized body", "POST", "/v1/rooms", j({ rooms: ["x".repeat(70_000)] }), 413, "payload_too_large"],
+  ["gate beyond the last", "POST", "/v1/gates/5/park", j({ plate: "X" }), 404, "unknown_gate"],
+  ["gate zero", "POST", "/v1/gates/0/unpark", j({ plate: "X" }), 404, "unknown_gate"],
+  ["gate that is not a number", "POST", "/v1/gates/abc/park", j({ plate: "X" }), 404, "unknown_gate"],
+  ["unknown room", "POST", "/v1/rooms/attic/walk-into", j({ people: ["bea"] }), 404, "unknown_room"],
+  ["full room", "POST", "/v1/rooms/kitchen/walk-into", j({ people: ["bea"] }), 409, "room_full"],
+  ["car not parked", "POST", "/v1/gates/2/unpark", j({ plate: "NOPE" }), 404, "not_parked"],
+  ["unknown route", "GET", "/v1/nothing-here", undefined, 404, "not_found"],
+  ["unknown method on a route", "DELETE", "/v1/rooms", undefined, 404, "not_found"],
+];
+
+describe("bad input", () => {
+  for (const [what, method, path, body, status, code] of cases) {
+    test(`${what}: ${status} ${code}`, async () => {
+      const r = await call(s.url, method, path, body);
+      expect(r.status).toBe(status);
+      expect(r.type).toContain("application/json");
+      const e = (r.json as { error: { code: string; message: string } }).error;
+      expect(e.code).toBe(code);
+      expect(typeof e.message).toBe("string");
+      expect(e.message.length).toBeGreaterThan(0);
+    });
+  }
+
+  test("an oversized streamed body without a length is cut off with 413", async () => {
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent++ < 8) ctrl.enqueue(chunk);
+        else ctrl.close();
+      },
+    });
+    const res = await fetch(s.url + "/v1/leave", {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": "application/json" },
+      signal: AbortSignal.timeout(10_000),
+      // @ts-expect-error: `duplex` is required for stream bodies but missing from the DOM types
+      duplex: "half",
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+
+  test("a 255-character name is accepted: the limit is exact", async () => {
+    const r = await call(s.url, "GET", `/v1/people/${"p".repeat(255)}/room`);
+    expect([r.status, r.json]).toEqual([200, { room: null }]);
+  });
+
+  test("after all of it the node still serves and its state is untouched", async () => {
+    expect((await call(s.url, "GET", "/healthz")).status).toBe(200);
+    expect((await call(s.url, "GET", "/v1/crdt")).text).toBe(before);
+    expect((await call(s.url, "GET", "/v1/dump")).json).toEqual({ kitchen: ["alan"] });
+    expect((await call(s.url, "POST", "/v1/rooms", j({ rooms: ["den"] }))).status).toBe(200);
+  });
+});

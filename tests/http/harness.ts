@@ -1,0 +1,42 @@
+/** A node served over real HTTP on a free loopback port, in this process. */
+import { createApp, type AppOptions } from "../../http/app.ts";
+import { serve, type Served } from "../../http/serve.ts";
+import { type Node, type NodeOptions, startNode } from "../../mesh/node.ts";
+
+export interface Served_ {
+  node: Node;
+  http: Served;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function servedNode(opts: NodeOptions = {}, appOpts: AppOptions = {}): Promise<Served_> {
+  const node = await startNode({ name: "h1", ...opts });
+  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: createApp(node, appOpts).fetch });
+  return {
+    node,
+    http,
+    url: http.url,
+    async stop() {
+      await node.stop();
+      await http.stop();
+    },
+  };
+}
+
+export async function call(url: string, method: string, path: string, body?: string | Uint8Array<ArrayBuffer>): Promise<{ status: number; json: unknown; text: string; type: string | null }> {
+  const res = await fetch(url + path, {
+    method,
+    body,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, type: res.headers.get("content-type") };
+}
