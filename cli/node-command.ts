@@ -10,6 +10,8 @@ import { createApp } from "../http/app.ts";
 import { serve } from "../http/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
 import { startNode } from "../mesh/node.ts";
+import { meshCluster } from "../mesh/mesh-cluster.ts";
+import { PROFILES } from "../mesh/node-config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
 import { EXIT_ERROR, EXIT_OK, UsageError } from "./exit.ts";
@@ -40,6 +42,7 @@ export const NODE_OPTIONS: OptionSpec[] = [
   o("tls-key", "PATH", "ROOMY_TLS_KEY", "mesh TLS private key (PEM)"),
   o("tls-ca", "PATH", "ROOMY_TLS_CA", "CA that signs peers' certificates (PEM)"),
   o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default: 2 in a cluster of 2+)"),
+  o("profile", "lan|local|wan", "ROOMY_PROFILE", "failure-detection timing profile (default lan)"),
   o("gates", "N", "ROOMY_GATES", `parking gates (default ${DEFAULT_GATES})`),
   o("spaces", "N", "ROOMY_SPACES", `parking spaces (default ${DEFAULT_SPACES})`),
   o("log-level", "LEVEL", "ROOMY_LOG_LEVEL", "debug, info, warn or error (default info)"),
@@ -59,7 +62,10 @@ export interface NodeFlags {
 export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | undefined>): NodeFlags {
   const get = (name: string) => flagOrEnv(raw, spec(name), env);
   const settings: NodeSettings = {};
-  settings.name = get("name") ?? safeHostname();
+  const bindFlag = get("bind");
+  // Two nodes on one machine must not share a name: add the port unless it is the default.
+  const port = bindFlag === undefined ? "4370" : bindFlag.slice(bindFlag.lastIndexOf(":") + 1);
+  settings.name = get("name") ?? (port === "4370" ? safeHostname() : `${safeHostname()}-${port}`);
   for (const k of ["bind", "advertise"] as const) {
     const v = get(k);
     if (v !== undefined) settings[k] = address(`--${k}`, v);
@@ -81,6 +87,8 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   }
   const wc = get("write-concern");
   if (wc !== undefined) settings.writeConcern = writeConcern(wc);
+  const profile = get("profile");
+  if (profile !== undefined) settings.profile = oneOf("--profile", profile, PROFILES);
   const gates = get("gates");
   if (gates !== undefined) settings.gates = integer("--gates", gates, 1);
   const spaces = get("spaces");
@@ -102,7 +110,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
   let node;
   try {
-    node = await startNode({ ...flags.settings, logger });
+    node = await startNode({ ...flags.settings, logger, cluster: meshCluster() });
   } catch (err) {
     if (err instanceof RoomyError && err.code === "bad_request") throw new UsageError(err.message);
     throw err;

@@ -12,6 +12,9 @@ export const DEFAULT_BIND = "127.0.0.1:4370";
 export const DEFAULT_HTTP = "127.0.0.1:4380";
 export const DEFAULT_GATES = 4;
 export const DEFAULT_SPACES = 100;
+/** Membership timing profiles (mesh/membership/config.ts). */
+export const PROFILES = ["lan", "local", "wan"] as const;
+export type Profile = (typeof PROFILES)[number];
 
 /** Paths of the mesh's TLS material (`--tls-cert`, `--tls-key`, `--tls-ca`). */
 export interface TlsPaths {
@@ -41,6 +44,8 @@ export interface NodeSettings {
   tls?: TlsPaths;
   /** How many nodes must hold a write before it is acknowledged (default: 2 in a cluster of 2+). */
   writeConcern?: WriteConcern;
+  /** Membership timing profile. Default lan. */
+  profile?: Profile;
   /** Default timeout of process calls. */
   callTimeoutMs?: number;
   /** Messages a process mailbox holds before refusing. */
@@ -58,6 +63,7 @@ export interface NodeConfig {
   cookie: string | null;
   tls: TlsPaths | null;
   writeConcern: WriteConcern | null;
+  profile: Profile;
   callTimeoutMs: number;
   mailboxLimit: number;
 }
@@ -94,6 +100,7 @@ export function resolveNodeConfig(s: NodeSettings, id: string): NodeConfig {
     cookie: s.cookie ?? null,
     tls: s.tls ?? null,
     writeConcern: wc ?? null,
+    profile: s.profile ?? "lan",
     callTimeoutMs: intIn("callTimeoutMs", s.callTimeoutMs ?? 5000, 1, 3_600_000),
     mailboxLimit: intIn("mailboxLimit", s.mailboxLimit ?? 1024, 1, 10_000_000),
   };

@@ -15,7 +15,8 @@ import type { Registry } from "./registry/types.ts";
 import type { Replicator } from "./replication/types.ts";
 import { cryptoRandom, realClock } from "./runtime.ts";
 import type { Clock, Logger, Random } from "./types.ts";
-import { randomId, silentLogger } from "./types.ts";
+import { silentLogger } from "./types.ts";
+import { newMemberId } from "./membership/identity.ts";
 
 export interface NodeOptions extends NodeSettings {
   /** Default: the real clock. */
@@ -57,7 +58,8 @@ export interface Node {
 export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   const clock = opts.clock ?? realClock;
   const random = opts.random ?? cryptoRandom();
-  const id = randomId(random, 8);
+  // Start time + randomness: a restarted node's identity sorts after its predecessor's.
+  const id = newMemberId(clock, random);
   const config = resolveNodeConfig(opts, id);
   const logger = opts.logger ?? silentLogger;
   const hlc = new Hlc(id);
@@ -65,7 +67,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   const self = { name: config.name, id, address: config.advertise, state: "alive" as const, incarnation: 0 };
 
   if (wantsCluster(config) && opts.cluster === undefined) {
-    logger.warn("--join/--discover accepted but the mesh is not built yet: running as a cluster of one", {
+    logger.warn("--join/--discover given without a cluster factory: running as a cluster of one", {
       join: config.join,
       discover: config.discover,
     });
