@@ -1,0 +1,131 @@
+import { describe, expect, test } from "bun:test";
+import { ownerOf } from "../../core/placement.ts";
+import { codeOf, RegSim } from "../support/registry-sim.ts";
+
+async function cluster(n: number, seed: number | string, config = {}): Promise<RegSim> {
+  const sim = new RegSim(seed, config);
+  for (let i = 0; i < n; i++) sim.add(`n${i}`);
+  // One lease round: every node hears from the others.
+  await sim.run(50);
+  return sim;
+}
+
+describe("cluster registry: placement and routing", () => {
+  test("every node computes the same owner for a name, and names spread over the nodes", async () => {
+    const sim = await cluster(4, 1);
+    const regs = [...sim.nodes.values()].map((n) => n.registry);
+    const perOwner = new Map<string, number>();
+    for (let i = 0; i < 400; i++) {
+      const name = `c:room-${i}`;
+      const owners = new Set(regs.map((r) => r.ownerOf(name)));
+      expect(owners.size).toBe(1);
+      const o = [...owners][0]!;
+      perOwner.set(o, (perOwner.get(o) ?? 0) + 1);
+    }
+    expect(perOwner.size).toBe(4);
+    for (const c of perOwner.values()) expect(c).toBeGreaterThan(40);
+  });
+
+  test("a call from any node runs on the one owner and the caller gets its reply", async () => {
+    const sim = await cluster(3, 2);
+    const name = "c:kitchen";
+    const owner = sim.reg("n0").ownerOf(name);
+    const replies: number[] = [];
+    for (const from of ["n0", "n1", "n2", "n1", "n0"]) {
+      const r = await sim.settle(sim.reg(from).call<number>(name, { op: "inc" }));
+      expect(r.ok).toBe(true);
+      if (r.ok === true) replies.push(r.value);
+    }
+    expect(replies).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(sim.handled.filter((h) => h.name === name).map((h) => h.node))).toEqual(new Set([owner]));
+    expect(sim.reg(owner).localNames()).toEqual([name]);
+    for (const n of ["n0", "n1", "n2"]) if (n !== owner) expect(sim.reg(n).localNames()).toEqual([]);
+    const remote = [...sim.nodes.values()].reduce((s, n) => s + n.registry.stats().callsRemote, 0);
+    expect(remote).toBeGreaterThanOrEqual(3);
+  });
+
+  test("errors cross the wire with their code and message; a plain Error becomes internal", async () => {
+    const sim = await cluster(2, 3);
+    const name = "c:err";
+    const other = sim.reg("n0").ownerOf(name) === "n0" ? "n1" : "n0";
+    const r1 = await sim.settle(sim.reg(other).call(name, { op: "fail" }));
+    expect(r1.ok).toBe(false);
+    if (r1.ok === false) {
+      expect(codeOf(r1.error)).toBe("room_full");
+      expect((r1.error as Error).message).toBe("c:err is full");
+    }
+    const r2 = await sim.settle(sim.reg(other).call(name, { op: "boom" }));
+    expect(r2.ok === false && codeOf(r2.error)).toBe("internal");
+    const r3 = await sim.settle(sim.reg(other).call("nokind:x", {}));
+    expect(r3.ok === false && codeOf(r3.error)).toBe("not_found");
+  });
+
+  test("a call to an owner that never answers times out with unavailable", async () => {
+    const sim = await cluster(2, 4);
+    const name = "c:lost";
+    const owner = sim.reg("n0").ownerOf(name);
+    const caller = owner === "n0" ? "n1" : "n0";
+    sim.crash(owner); // the views still hold it alive: calls go to it and vanish
+    const r = await sim.settle(sim.reg(caller).call(name, { op: "inc" }, { timeoutMs: 300 }), 2000);
+    expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+  });
+
+  test("a node that does not own a name forwards the call; past the hop limit it answers unavailable", async () => {
+    // Views that disagree: n0 knows only n1; n1 knows n0..n2; n2 knows everyone.
+    // Pick a name whose owner is n1 in {n0,n1}, n2 in {n0,n1,n2}, n3 in all four:
+    // a call from n0 goes n0 -> n1 -> n2 -> n3 (two forwards).
+    let name = "";
+    for (let i = 0; i < 5000 && name === ""; i++) {
+      const k = `c:chain-${i}`;
+      if (
+        ownerOf(k, ["n0", "n1"]) === "n1" &&
+        ownerOf(k, ["n0", "n1", "n2"]) === "n2" &&
+        ownerOf(k, ["n0", "n1", "n2", "n3"]) === "n3"
+      ) name = k;
+    }
+    expect(name).not.toBe("");
+    for (const maxHops of [2, 1]) {
+      const sim = new RegSim(`hops-${maxHops}`, { maxHops });
+      for (const n of ["n0", "n1", "n2", "n3"]) sim.add(n);
+      await sim.run(50);
+      // Started while the views agree (a name starts only then).
+      expect(await sim.settle(sim.reg("n3").call<number>(name, { op: "get" }))).toEqual({ ok: true, value: 0 });
+      sim.handled.length = 0;
+      sim.world.set("n0", "n2", "dead");
+      sim.world.set("n0", "n3", "dead");
+      sim.world.set("n1", "n3", "dead");
+      await sim.run(50);
+      const r = await sim.settle(sim.reg("n0").call<number>(name, { op: "inc" }));
+      if (maxHops === 2) {
+        expect(r).toEqual({ ok: true, value: 1 });
+        expect(sim.reg("n1").stats().forwards + sim.reg("n2").stats().forwards).toBe(2);
+        expect(sim.handled.map((h) => h.node)).toEqual(["n3"]);
+      } else {
+        expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+        expect(sim.handled).toEqual([]);
+      }
+    }
+  });
+
+  test("a cluster of one serves without hearing from anyone", async () => {
+    const sim = new RegSim(5, { leaseMs: 100 });
+    sim.add("solo");
+    await sim.run(1000);
+    expect(sim.reg("solo").hasLease()).toBe(true);
+    const r = await sim.settle(sim.reg("solo").call("c:a", { op: "inc" }));
+    expect(r).toEqual({ ok: true, value: 1 });
+  });
+
+  test("a cast reaches the owner once, even when the network duplicates messages", async () => {
+    const sim = new RegSim(6, {}, { duplicate: 0.5 });
+    for (const n of ["n0", "n1", "n2"]) sim.add(n);
+    await sim.run(50);
+    const name = "c:cast";
+    const from = ["n0", "n1", "n2"].find((n) => sim.reg(n).ownerOf(name) !== n)!;
+    for (let i = 0; i < 20; i++) sim.reg(from).cast(name, { op: "inc" });
+    for (let i = 0; i < 20; i++) await sim.settle(sim.reg(from).call(name, { op: "inc" }));
+    const r = await sim.settle(sim.reg(from).call<number>(name, { op: "get" }));
+    expect(r).toEqual({ ok: true, value: 40 });
+    expect(sim.net.stats.duplicated).toBeGreaterThan(0);
+  });
+});
