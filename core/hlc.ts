@@ -50,6 +50,9 @@ export class Hlc {
 
   /** A new timestamp for a local event, strictly greater than any before. */
   now(wall: number): Timestamp {
+    // Whole milliseconds: the wire carries integers (a fractional clock such
+    // as performance.now() would otherwise make undecodable deltas).
+    wall = Math.floor(wall);
     if (wall > this.w) {
       this.w = wall;
       this.c = 0;
@@ -65,6 +68,7 @@ export class Hlc {
    * accepting it would drag every later write of ours into its future.
    */
   observe(remote: Timestamp, wall: number): void {
+    wall = Math.floor(wall);
     if (remote.w > wall + this.maxDriftMs) {
       throw new RoomyError(
         "bad_request",
