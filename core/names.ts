@@ -8,6 +8,7 @@ export const MAX_NAME_LENGTH = 255;
 
 // C0, DEL and C1 controls, plus line/paragraph separators that break lists.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Why `name` is not a valid name, or null when it is. */
 export function nameProblem(name: unknown): string | null {
@@ -19,6 +20,8 @@ export function nameProblem(name: unknown): string | null {
     if (++n > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
   }
   if (CONTROL.test(name)) return "must not contain control characters";
+  // A lone surrogate becomes U+FFFD on the wire: replicas would hold two keys.
+  if (LONE_SURROGATE.test(name)) return "must be well-formed Unicode (no lone surrogates)";
   return null;
 }
 

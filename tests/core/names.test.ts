@@ -69,3 +69,13 @@ describe("names", () => {
     expect(codeOf(() => validateNames("person", ["alan", ""]))).toBe("invalid_name");
   });
 });
+
+describe("well-formed unicode", () => {
+  test("refuses a lone surrogate, which UTF-8 would turn into U+FFFD and split one key into two", () => {
+    expect(nameProblem("bad\uD800name")).toMatch(/lone surrogates/);
+    expect(nameProblem("\uDC00")).toMatch(/lone surrogates/);
+  });
+  test("accepts a proper surrogate pair (an emoji)", () => {
+    expect(nameProblem("party \u{1F389}")).toBeNull();
+  });
+});
