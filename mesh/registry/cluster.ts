@@ -4,7 +4,8 @@
  * membership changes, served only under a quorum lease. The pieces:
  *
  *   owners.ts      who owns a name (local compute, no lookup messages)
- *   processes.ts   this node's processes: activation, mailbox, handoff
+ *   processes.ts   this node's processes and how a call reaches them
+ *   lifecycle.ts   activation, re-check after a lease lapse, handoff out/in
  *   activation.ts  "is anyone running this?" before starting a name fresh
  *   catchup.ts     one replica pull before newly owned names serve
  *   handoff.ts     reliable delivery of handed-off state
@@ -16,9 +17,7 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import { Hlc } from "../../core/hlc.ts";
-import type { MembershipView } from "../membership/types.ts";
-import type { Replicator } from "../replication/types.ts";
-import type { Address, Clock, Logger, Message, Random, Timer, Transport } from "../types.ts";
+import type { Address, Message, Timer } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { createActivationQueries } from "./activation.ts";
 import { createCallTable } from "./calls.ts";
@@ -26,7 +25,6 @@ import { createCatchUpGate } from "./catchup.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
 import { createQuorumLease } from "./lease.ts";
-import { DEFAULT_MAILBOX_LIMIT } from "./mailbox.ts";
 import {
   asRoomyError,
   errorFromWire,
@@ -34,81 +32,24 @@ import {
   parseMessage,
   unavailable,
   type CallMsg,
-  type CastMsg,
+  type CallTuple,
   type HandoffMsg,
   type QueryReplyMsg,
   type ReplyMsg,
 } from "./messages.ts";
+import {
+  type ClusterRegistry,
+  type ClusterRegistryConfig,
+  type ClusterRegistryOptions,
+  type ClusterRegistryStats,
+  DEFAULT_CLUSTER_REGISTRY_CONFIG,
+} from "./cluster-config.ts";
 import { createOwners } from "./owners.ts";
 import { type Inbound, ProcessTable } from "./processes.ts";
-import type { CallOptions, ProcessFactory, Registry, RegistryStats } from "./types.ts";
+import type { CallOptions, ProcessFactory } from "./types.ts";
 
-export interface ClusterRegistryConfig {
-  /** Default timeout of call and multiCall; past it the caller gets `unavailable`. */
-  callTimeoutMs: number;
-  /** Forwards a call may take before it is answered `unavailable`. */
-  maxHops: number;
-  /** Serve only while a majority was heard within this; keep it below the time to declare a node dead. */
-  leaseMs: number;
-  /** A name being started gives up (calls answered `unavailable`) after this; also the catch-up bound. */
-  activationTimeoutMs: number;
-  /** Calls a mailbox (or a starting process) holds before refusing with `unavailable`. */
-  mailboxLimit: number;
-  /** Retry period of activation queries and handoff retransmits. */
-  retryMs: number;
-  /** An activation query round unanswered this long counts as "busy" (asked again). */
-  queryTimeoutMs: number;
-  /** drain() waits at most this long for handoffs to be acknowledged. */
-  drainTimeoutMs: number;
-}
-
-export const DEFAULT_CLUSTER_REGISTRY_CONFIG: ClusterRegistryConfig = {
-  callTimeoutMs: 5000,
-  maxHops: 3,
-  leaseMs: 1500,
-  activationTimeoutMs: 5000,
-  mailboxLimit: DEFAULT_MAILBOX_LIMIT,
-  retryMs: 100,
-  queryTimeoutMs: 1000,
-  drainTimeoutMs: 10_000,
-};
-
-export interface ClusterRegistryOptions {
-  /** This node's name (as in the membership). */
-  self: string;
-  membership: MembershipView;
-  /** A channel of its own (e.g. mux(t).channel("reg")). */
-  transport: Transport;
-  replicator: Replicator & { catchUp(timeoutMs?: number): Promise<void> };
-  clock: Clock;
-  random: Random;
-  logger?: Logger;
-  /** The node's HLC for group writes (default: one of the registry's own). */
-  hlc?: Hlc;
-  config?: Partial<ClusterRegistryConfig>;
-}
-
-export interface ClusterRegistryStats extends RegistryStats {
-  activating: number;
-  leaving: number;
-  handoffsInFlight: number;
-  conflicts: number;
-  catchUps: number;
-  activationQueries: number;
-  callsPending: number;
-  malformedDropped: number;
-  hasLease: boolean;
-}
-
-export interface ClusterRegistry extends Registry {
-  /** Whether this node holds the quorum lease (may serve) now. */
-  hasLease(): boolean;
-  /** Whether `name` runs here, is owned here, and this node may serve it now. */
-  isServing(name: string): boolean;
-  stats(): ClusterRegistryStats;
-  /** Stop timers and message handling; local processes stop where they are; open calls fail `unavailable`. */
-  stop(): Promise<void>;
-}
+export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./cluster-config.ts";
+export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
 
 /** Received-copy window: longer than any caller waits, so a late copy is still caught. */
 const MAX_TTL_MS = 600_000;
@@ -128,8 +69,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const timers: Timer[] = [];
 
   const owners = createOwners(self, membership);
-  const calls = createCallTable(clock, random);
-  const seenWindowMs = 2 * config.callTimeoutMs + 1000;
+  // Handoff ids are remembered longer than any caller waits (call copies: dedupe.ts).
+  const calls = createCallTable(clock, 2 * config.callTimeoutMs + 1000);
   const lease = createQuorumLease({
     self,
     transport,
@@ -196,19 +137,19 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   }
 
   function respond(inb: Inbound, value: unknown): void {
-    if (inb.origin === "") return;
+    if (!inb.reply) return;
     if (inb.origin === local) return calls.resolve(inb.id, value);
-    const msg: ReplyMsg = { t: "reply", id: inb.id, v: value };
+    const msg: ReplyMsg = { t: "r", id: inb.id, v: value };
     transport.send(inb.origin, msg);
   }
 
   function fail(inb: Inbound, err: unknown): void {
-    if (inb.origin === "") {
+    if (!inb.reply) {
       logger.debug("cast not delivered", { process: inb.name, error: String(err) });
       return;
     }
     if (inb.origin === local) return calls.reject(inb.id, asRoomyError(err));
-    const msg: ReplyMsg = { t: "reply", id: inb.id, e: errorToWire(err) };
+    const msg: ReplyMsg = { t: "r", id: inb.id, e: errorToWire(err) };
     transport.send(inb.origin, msg);
   }
 
@@ -219,19 +160,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
     if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
     if (inb.hops === 0) counters.callsRemote++;
-    const ok =
-      inb.origin === ""
-        ? transport.send(addr, { t: "cast", id: inb.id, n: inb.name, m: inb.msg, h: inb.hops } satisfies CastMsg)
-        : transport.send(addr, {
-            t: "call",
-            id: inb.id,
-            o: inb.origin,
-            n: inb.name,
-            m: inb.msg,
-            h: inb.hops,
-            ttl,
-          } satisfies CallMsg);
-    if (!ok) fail(inb, unavailable(`node ${to} is unreachable; retry`));
+    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl];
+    // The first hop's sender is the origin; a forward names it.
+    if (inb.origin !== local) a.push(inb.origin);
+    const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
+    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`));
   }
 
   function onMessage(from: Address, raw: Message): void {
@@ -242,16 +175,18 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       return;
     }
     switch (m.t) {
-      case "call":
-      case "cast": {
-        const origin = m.t === "call" ? m.o : "";
+      case "c":
+      case "s": {
+        const [id, name, msg, hops, ttl, o] = m.a;
+        const origin = o ?? from;
+        const now = clock.now();
         // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
-        if (!calls.firstSight(`${m.t}|${origin}|${m.id}|${m.h}`, seenWindowMs)) return;
-        const ttl = m.t === "call" ? Math.min(Math.max(m.ttl, 0), MAX_TTL_MS) : config.callTimeoutMs;
-        table.route({ id: m.id, origin, name: m.n, msg: m.m, hops: m.h, deadline: clock.now() + ttl, fresh: false });
+        if (!calls.firstSight(origin, id, hops, now)) return;
+        const deadline = now + Math.min(Math.max(ttl, 0), MAX_TTL_MS);
+        table.route({ id, origin, reply: m.t === "c", name, msg, hops, deadline, fresh: false });
         return;
       }
-      case "reply":
+      case "r":
         if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
         else calls.resolve(m.id, m.v);
         return;
@@ -277,7 +212,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
 
   function onHandoff(from: Address, m: HandoffMsg): void {
     transport.send(from, { t: "hk", hid: m.hid });
-    if (!calls.firstSight(`ho|${m.hid}`, seenWindowMs)) return;
+    if (!calls.firstHandoff(m.hid, clock.now())) return;
     if (m.dr === true) peerDraining(from);
     counters.handoffsIn++;
     table.receive(m.n, m.f === true ? undefined : m.s, owners.nameOf(from));
@@ -311,7 +246,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   });
   const housekeeping = (): void => {
     if (stopped) return;
-    calls.expire();
+    calls.expire(clock.now());
     timers[0] = clock.setTimer(1000, housekeeping);
   };
   timers[0] = clock.setTimer(1000, housekeeping);
@@ -320,15 +255,17 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (stopped) return Promise.reject(unavailable("registry stopped"));
     const timeoutMs = callOpts?.timeoutMs ?? config.callTimeoutMs;
     const id = calls.newId();
-    const p = calls.open(id, name, timeoutMs);
-    table.route({ id, origin: local, name, msg, hops: 0, deadline: clock.now() + timeoutMs, fresh: true });
+    const now = clock.now();
+    const p = calls.open(id, name, timeoutMs, now);
+    table.route({ id, origin: local, reply: true, name, msg, hops: 0, deadline: now + timeoutMs, fresh: true });
     return p as Promise<R>;
   }
 
   function cast(name: string, msg: unknown): void {
     if (stopped) return;
     const id = calls.newId();
-    table.route({ id, origin: "", name, msg, hops: 0, deadline: clock.now() + config.callTimeoutMs, fresh: true });
+    const deadline = clock.now() + config.callTimeoutMs;
+    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline, fresh: true });
   }
 
   const groups = createGroups({ replicator, hlc, clock, call, cast });

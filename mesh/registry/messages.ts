@@ -6,32 +6,26 @@
 import { isErrorCode, RoomyError, type ErrorCode } from "../../core/errors.ts";
 import type { Address, Message } from "../types.ts";
 
-/** A call to a process: `o` is the origin's address, where the reply goes. */
+/**
+ * A call ("c") or a cast ("s", no reply) to a process, as one tuple:
+ * [id, name, msg, hops, ttl, origin?]. `id` is unique per origin; `hops` counts
+ * forwards so far; `ttl` is how many more ms the caller waits (each hop
+ * recomputes it); `origin`, the address the reply goes to, is sent only once
+ * the call is forwarded (on the first hop the sender is the origin). A tuple
+ * rather than a map, and one-letter tags: this is the hot path, and decoding
+ * map keys costs more than the values.
+ */
 export interface CallMsg extends Message {
-  t: "call";
-  id: string;
-  o: Address;
-  n: string;
-  m: unknown;
-  /** forwards so far */
-  h: number;
-  /** milliseconds the origin still waits (each hop re-computes it) */
-  ttl: number;
+  t: "c" | "s";
+  a: CallTuple;
 }
 
-/** A cast: like a call, without a reply (the id only dedupes copies). */
-export interface CastMsg extends Message {
-  t: "cast";
-  id: string;
-  n: string;
-  m: unknown;
-  h: number;
-}
+export type CallTuple = [id: number, name: string, msg: unknown, hops: number, ttl: number, origin?: Address];
 
 /** The answer to a call: a value, or an error as {code, message}. */
 export interface ReplyMsg extends Message {
-  t: "reply";
-  id: string;
+  t: "r";
+  id: number;
   v?: unknown;
   e?: { code: ErrorCode; message: string };
 }
@@ -96,7 +90,6 @@ export interface LeasePongMsg extends Message {
 
 export type RegistryMsg =
   | CallMsg
-  | CastMsg
   | ReplyMsg
   | QueryMsg
   | QueryReplyMsg
@@ -112,14 +105,16 @@ const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFin
 export function parseMessage(msg: Message): RegistryMsg | null {
   const m = msg as Record<string, unknown>;
   switch (m["t"]) {
-    case "call":
-      return isStr(m["id"]) && isStr(m["o"]) && isStr(m["n"]) && isNum(m["h"]) && isNum(m["ttl"])
+    case "c":
+    case "s": {
+      const a = m["a"];
+      if (!Array.isArray(a) || (a.length !== 5 && a.length !== 6)) return null;
+      return isNum(a[0]) && isStr(a[1]) && isNum(a[3]) && isNum(a[4]) && (a.length === 5 || isStr(a[5]))
         ? (msg as CallMsg)
         : null;
-    case "cast":
-      return isStr(m["id"]) && isStr(m["n"]) && isNum(m["h"]) ? (msg as CastMsg) : null;
-    case "reply": {
-      if (!isStr(m["id"])) return null;
+    }
+    case "r": {
+      if (!isNum(m["id"])) return null;
       const e = m["e"];
       if (e !== undefined && (typeof e !== "object" || e === null)) return null;
       return msg as ReplyMsg;

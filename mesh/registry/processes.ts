@@ -3,8 +3,9 @@
  * in one phase:
  *
  *   activating  this node owns it and is making sure no one else runs it
- *               (handoff received, or every live peer said "free"), then
- *               catches up from the replicas; calls wait (bounded)
+ *               (handoff received, or every peer said "free" or is fenced:
+ *               activation.ts), then catches up from the replicas; calls
+ *               wait (bounded)
  *   running     serving, one message at a time (mailbox)
  *   leaving     its owner moved: the mailbox drains (queued calls, not yet
  *               run, go to the new owner), the state is handed off
@@ -18,55 +19,19 @@
  * deduplicated by the caller of `route`).
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { Address, Clock, Logger, Random, Timer } from "../types.ts";
-import { createMailbox, type Mailbox } from "./mailbox.ts";
+import type { Clock, Logger, Random, Timer } from "../types.ts";
 import type { ActivationQueries } from "./activation.ts";
 import type { CatchUpGate } from "./catchup.ts";
+import { add, type Entry, Failed, type Inbound, MOVED, NONE, noLease } from "./entry.ts";
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { ACT_FREE, ACT_MINE, ACT_MOVING, ACT_NOT_YOURS, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
-import type { ProcessFactory, ProcessHandlers } from "./types.ts";
+import type { ProcessFactory } from "./types.ts";
 
-/** A call or cast on its way to its process. */
-export interface Inbound {
-  id: string;
-  /** where the reply goes; "" for a cast */
-  origin: Address;
-  name: string;
-  msg: unknown;
-  hops: number;
-  /** local clock; the caller has given up after it */
-  deadline: number;
-  /** started here and not yet routed (its first send is not a forward) */
-  fresh: boolean;
-}
-
-type Phase = "activating" | "running" | "leaving";
-
-interface Entry {
-  name: string;
-  phase: Phase;
-  proc: ProcessHandlers | undefined;
-  mailbox: Mailbox | undefined;
-  /** calls waiting for activation (or for a handoff to settle) */
-  waiting: Inbound[];
-  /** activating: a handoff brought state (undefined state = start fresh) */
-  handed: boolean;
-  state: unknown;
-  /** more copies' states that arrived while activating: resolved once running */
-  extra: unknown[];
-  /** activating without a handoff: give up after */
-  deadline: number;
-  /** leaving: the handoff id */
-  hid: string;
-  /** leaving: states of other copies that arrived meanwhile */
-  waitingStates: unknown[];
-  /** the lease epoch under which this copy was confirmed the only one */
-  epoch: number;
-  /** running, but the lease lapsed since: asking the peers again before serving */
-  checking: boolean;
-}
+export type { Inbound } from "./entry.ts";
 
 export interface ProcessTableDeps {
   self: string;
@@ -87,20 +52,16 @@ export interface ProcessTableDeps {
   counters: { callsLocal: number; forwards: number; handoffsOut: number; handoffsIn: number; conflicts: number };
 }
 
-function noLease(self: string): RoomyError {
-  return unavailable(`${self} has not heard from a majority of the cluster; retry`);
-}
-
-/** A job found its process gone: route the call again. */
-const MOVED: unique symbol = Symbol("moved");
-
 export class ProcessTable {
-  private readonly entries = new Map<string, Entry>();
+  /** Shared with the lifecycle (lifecycle.ts), which moves entries between phases. */
+  readonly entries = new Map<string, Entry>();
+  private readonly life: Lifecycle;
   /** Calls that reached a node that never held the lease yet (it just started): they wait for it, briefly. */
   private leaseWaiters: { inb: Inbound; until: number }[] = [];
   private leaseTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
+    this.life = new Lifecycle(d, this);
     d.lease.onGain(() => {
       const w = this.leaseWaiters;
       this.leaseWaiters = [];
@@ -143,10 +104,6 @@ export class ProcessTable {
     return out.sort();
   }
 
-  isRunning(name: string): boolean {
-    return this.entries.get(name)?.phase === "running";
-  }
-
   /** Whether a call for `name` would run here now. */
   serving(name: string): boolean {
     const e = this.entries.get(name);
@@ -178,11 +135,11 @@ export class ProcessTable {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
       }
-      e = this.activate(inb.name, false, undefined);
+      e = this.life.activate(inb.name, false, undefined);
     }
-    if (e.phase === "running" && !e.checking && e.epoch === d.lease.epoch()) return this.enqueue(e, inb);
+    if (e.phase === "running" && !e.checking && e.epoch === d.lease.epoch()) return this.enqueue(e, inb, true);
     this.park(e, inb);
-    if (e.phase === "running") this.recheck(e);
+    if (e.phase === "running") this.life.recheck(e);
   }
 
   private sendOn(inb: Inbound, owner: string): void {
@@ -198,18 +155,69 @@ export class ProcessTable {
     d.send(inb, owner);
   }
 
-  private park(e: Entry, inb: Inbound): void {
+  park(e: Entry, inb: Inbound): void {
     if (e.waiting.length >= this.d.config.mailboxLimit) {
       return this.d.fail(inb, unavailable(`${e.name} is starting and has too many calls waiting; retry`));
     }
-    e.waiting.push(inb);
+    e.waiting = add(e.waiting, inb);
   }
 
-  private enqueue(e: Entry, inb: Inbound): void {
-    e.mailbox!.push(() => this.run(e, inb)).then(
-      (v) => (v === MOVED ? this.route(inb) : this.d.respond(inb, v)),
-      (err: unknown) => this.d.fail(inb, err),
-    );
+  /** The mailbox, made on first need: an idle process runs calls directly (below). */
+  mailboxOf(e: Entry): Mailbox {
+    return (e.mailbox ??= createMailbox(this.d.config.mailboxLimit));
+  }
+
+  /** `checked`: route() has just verified what run() would (same tick), so the idle fast path skips it. */
+  enqueue(e: Entry, inb: Inbound, checked = false): void {
+    const mailbox = e.mailbox;
+    if (e.inCall) {
+      // A handler calling its own name: after the current message, in order.
+      e.deferred = add(e.deferred, inb);
+      return;
+    }
+    if (mailbox !== undefined && (mailbox.busy || mailbox.waiting > 0)) {
+      mailbox.push(() => this.run(e, inb)).then(
+        (v) => this.settle(inb, v),
+        (err: unknown) => this.d.fail(inb, err),
+      );
+      return;
+    }
+    // Fast path, the mailbox idle: run now. A promise result occupies the
+    // mailbox until it settles, so later messages still wait their turn.
+    e.inCall = true;
+    let v: unknown;
+    try {
+      if (checked) {
+        this.d.counters.callsLocal++;
+        v = e.proc!.handle(inb.msg);
+      } else {
+        v = this.run(e, inb);
+      }
+    } catch (err) {
+      v = new Failed(err);
+    }
+    e.inCall = false;
+    if (v instanceof Promise) {
+      const p = v;
+      this.mailboxOf(e).push(() => p).then(
+        (r) => this.settle(inb, r),
+        (err: unknown) => this.d.fail(inb, err),
+      );
+    } else if (v instanceof Failed) {
+      this.d.fail(inb, v.err);
+    } else {
+      this.settle(inb, v);
+    }
+    if (e.deferred.length > 0) {
+      const later = e.deferred;
+      e.deferred = NONE;
+      for (const x of later) this.enqueue(e, x);
+    }
+  }
+
+  private settle(inb: Inbound, v: unknown): void {
+    if (v === MOVED) this.route(inb);
+    else this.d.respond(inb, v);
   }
 
   private run(e: Entry, inb: Inbound): unknown {
@@ -221,149 +229,6 @@ export class ProcessTable {
     if (!d.lease.canServe()) throw noLease(d.self);
     d.counters.callsLocal++;
     return e.proc!.handle(inb.msg);
-  }
-
-  /** Start activating `name` here (this node owns it). */
-  private activate(name: string, handed: boolean, state: unknown): Entry {
-    const e: Entry = {
-      name,
-      phase: "activating",
-      proc: undefined,
-      mailbox: undefined,
-      waiting: [],
-      handed,
-      state,
-      extra: [],
-      deadline: this.d.clock.now() + this.d.config.activationTimeoutMs,
-      hid: "",
-      waitingStates: [],
-      epoch: this.d.lease.epoch(),
-      checking: false,
-    };
-    this.entries.set(name, e);
-    if (handed) this.catchUpThenStart(e);
-    else this.ask(e);
-    return e;
-  }
-
-  private stillActivating(e: Entry): boolean {
-    return this.entries.get(e.name) === e && e.phase === "activating";
-  }
-
-  private ask(e: Entry): void {
-    this.d.queries.ask(e.name, (free) => {
-      if (!this.stillActivating(e) || e.handed) return;
-      if (free) this.catchUpThenStart(e);
-      else this.retryLater(e, () => this.ask(e));
-    });
-  }
-
-  /** The lease lapsed since this copy was confirmed: ask the peers again, catch up, then serve. */
-  private recheck(e: Entry): void {
-    if (e.checking) return;
-    e.checking = true;
-    const d = this.d;
-    const epoch = d.lease.epoch();
-    const valid = (): boolean => this.entries.get(e.name) === e && e.phase === "running" && e.checking;
-    const again = (): void => {
-      if (!valid()) return;
-      e.checking = false;
-      this.recheck(e);
-    };
-    d.queries.ask(e.name, (free) => {
-      if (!valid()) return;
-      if (!free) return this.retryLater(e, again);
-      d.gate.after().then(
-        () => {
-          if (!valid()) return;
-          if (d.lease.epoch() !== epoch) return again();
-          e.checking = false;
-          e.epoch = epoch;
-          const waiting = e.waiting;
-          e.waiting = [];
-          for (const inb of waiting) this.enqueue(e, inb);
-        },
-        () => this.retryLater(e, again),
-      );
-    });
-  }
-
-  /** Calls whose caller gave up are answered now rather than kept. */
-  private pruneWaiting(e: Entry): void {
-    const now = this.d.clock.now();
-    if (!e.waiting.some((inb) => inb.deadline < now)) return;
-    const keep: Inbound[] = [];
-    for (const inb of e.waiting) {
-      if (inb.deadline < now) this.d.fail(inb, unavailable(`${e.name}: the caller gave up before the call ran`));
-      else keep.push(inb);
-    }
-    e.waiting = keep;
-  }
-
-  private retryLater(e: Entry, again: () => void): void {
-    const d = this.d;
-    this.pruneWaiting(e);
-    if (e.phase === "activating" && !e.handed && d.clock.now() >= e.deadline) {
-      return this.giveUp(e, unavailable(`${e.name} could not be started within ${d.config.activationTimeoutMs} ms; retry`));
-    }
-    const delay = d.config.retryMs * (0.5 + d.random.float());
-    d.clock.setTimer(delay, () => {
-      if (this.entries.get(e.name) === e && e.phase !== "leaving" && d.owners.ownerOf(e.name) === d.self) again();
-    });
-  }
-
-  private giveUp(e: Entry, err: RoomyError): void {
-    this.entries.delete(e.name);
-    for (const inb of e.waiting) this.d.fail(inb, err);
-    e.waiting = [];
-  }
-
-  private catchUpThenStart(e: Entry): void {
-    this.d.gate.after().then(
-      () => this.start(e),
-      (err: unknown) => {
-        if (!this.stillActivating(e)) return;
-        this.d.logger.warn("catch-up before starting a process failed", { process: e.name, error: String(err) });
-        // Handed-off state is never dropped: keep trying while we own it.
-        if (e.handed) this.retryLater(e, () => this.catchUpThenStart(e));
-        else this.giveUp(e, unavailable(`${e.name}: could not catch up from the replicas; retry`));
-      },
-    );
-  }
-
-  private start(e: Entry): void {
-    const d = this.d;
-    if (!this.stillActivating(e)) return;
-    // Placement moved while we caught up: the sweep has (or will have) passed it on.
-    if (d.owners.ownerOf(e.name) !== d.self) return this.sweepOne(e);
-    const factory = d.factoryFor(e.name);
-    let proc: ProcessHandlers;
-    try {
-      if (factory === undefined) throw new RoomyError("not_found", `no process type is defined for ${JSON.stringify(e.name)}`);
-      proc = factory(e.name);
-      if (e.handed && e.state !== undefined) proc.endHandoff?.(e.state);
-    } catch (err) {
-      if (e.handed) d.logger.error("handed-off process could not start; its state is lost", { process: e.name, error: String(err) });
-      return this.giveUp(e, err instanceof RoomyError ? err : new RoomyError("internal", String(err)));
-    }
-    e.proc = proc;
-    e.mailbox = createMailbox(d.config.mailboxLimit);
-    e.phase = "running";
-    e.state = undefined;
-    for (const s of e.extra) this.conflict(e, s);
-    e.extra = [];
-    const waiting = e.waiting;
-    e.waiting = [];
-    for (const inb of waiting) this.enqueue(e, inb);
-  }
-
-  /** Two copies met: the running one absorbs the other's state, in its mailbox turn. */
-  private conflict(e: Entry, other: unknown): void {
-    this.d.counters.conflicts++;
-    const proc = e.proc!;
-    e.mailbox!.push(() => proc.resolveConflict?.(other)).catch((err: unknown) =>
-      this.d.logger.warn("resolveConflict failed", { process: e.name, error: String(err) }),
-    );
   }
 
   /**
@@ -385,129 +250,22 @@ export class ProcessTable {
 
   /** A handoff brought `state` for `name` (from node `from`, if known). */
   receive(name: string, state: unknown, from: string | undefined): void {
-    const d = this.d;
-    const e = this.entries.get(name);
-    const owner = d.owners.ownerOf(name);
-    if (e?.phase === "running") return this.conflict(e, state);
-    if (e?.phase === "leaving") {
-      // Our own copy is on its way out: send this one after it; the target resolves them.
-      const to = owner !== undefined && owner !== d.self ? owner : undefined;
-      if (to !== undefined) d.handoffs().send(name, state, to);
-      else e.waitingStates.push(state);
-      return;
-    }
-    if (owner === d.self) {
-      if (e === undefined) {
-        this.activate(name, true, state);
-      } else if (e.handed) {
-        e.extra.push(state);
-      } else {
-        e.handed = true;
-        e.state = state;
-        this.catchUpThenStart(e);
-      }
-      return;
-    }
-    if (owner === undefined) {
-      d.logger.error("handed-off state has nowhere to go; dropped", { process: name });
-      return;
-    }
-    // Not ours: pass it on; slowly if it would bounce straight back (views differ for a moment).
-    const delay = owner === from ? d.config.retryMs * (0.5 + d.random.float()) : 0;
-    d.handoffs().send(name, state, owner, delay);
+    this.life.receive(name, state, from);
   }
 
   /** Membership changed: everything this node no longer owns moves on. */
   sweep(): void {
-    const d = this.d;
-    for (const e of [...this.entries.values()]) {
-      if (d.owners.ownerOf(e.name) !== d.self) this.sweepOne(e);
-    }
-  }
-
-  private sweepOne(e: Entry): void {
-    if (e.phase === "running") return this.handOff(e);
-    if (e.phase !== "activating") return;
-    this.entries.delete(e.name);
-    if (e.handed) {
-      for (const s of [e.state, ...e.extra]) this.receive(e.name, s, undefined);
-    }
-    // Not started: these calls never ran, so sending them on is safe.
-    const waiting = e.waiting;
-    e.waiting = [];
-    for (const inb of waiting) this.route(inb);
-  }
-
-  private handOff(e: Entry): void {
-    const d = this.d;
-    e.phase = "leaving";
-    const mailbox = e.mailbox!;
-    const proc = e.proc!;
-    // Queued calls see the phase and are routed on; the one running finishes first.
-    void mailbox.idle().then(() => {
-      if (this.entries.get(e.name) !== e || e.phase !== "leaving") return;
-      const owner = d.owners.ownerOf(e.name);
-      if (owner === d.self) {
-        // Placement came back to us meanwhile: keep serving.
-        e.phase = "running";
-        e.checking = false;
-        for (const s of e.waitingStates) this.conflict(e, s);
-        e.waitingStates = [];
-        const waiting = e.waiting;
-        e.waiting = [];
-        for (const inb of waiting) this.enqueue(e, inb);
-        return;
-      }
-      let state: unknown;
-      try {
-        state = proc.beginHandoff?.();
-      } catch (err) {
-        d.logger.warn("beginHandoff failed; the next owner starts fresh", { process: e.name, error: String(err) });
-      }
-      try {
-        proc.stop?.();
-      } catch (err) {
-        d.logger.warn("process stop failed", { process: e.name, error: String(err) });
-      }
-      e.proc = undefined;
-      e.mailbox = undefined;
-      if (owner === undefined) {
-        // No one else to take it (a cluster of one draining): it ends here.
-        this.entries.delete(e.name);
-        for (const inb of e.waiting) d.fail(inb, unavailable(`${d.self} is draining; retry`));
-        return;
-      }
-      e.hid = d.handoffs().send(e.name, state, owner);
-    });
+    this.life.sweep();
   }
 
   /** The target took our copy. */
   acked(hid: string, name: string): void {
-    this.d.counters.handoffsOut++;
-    const e = this.entries.get(name);
-    if (e?.phase !== "leaving" || e.hid !== hid) return;
-    this.entries.delete(name);
-    for (const s of e.waitingStates) this.receive(name, s, undefined);
-    const waiting = e.waiting;
-    e.waiting = [];
-    for (const inb of waiting) this.route(inb);
+    this.life.acked(hid, name);
   }
 
   /** Our handoff found no taker and we own the name again: restart it here with its state. */
   reclaim(hid: string, name: string, state: unknown): void {
-    const e = this.entries.get(name);
-    if (e?.phase === "leaving" && e.hid === hid) {
-      this.entries.delete(name);
-      this.receive(name, state, undefined);
-      const next = this.entries.get(name);
-      for (const inb of e.waiting) {
-        if (next !== undefined && next.phase !== "leaving") this.park(next, inb);
-        else this.route(inb);
-      }
-      for (const s of e.waitingStates) this.receive(name, s, undefined);
-      return;
-    }
-    this.receive(name, state, undefined);
+    this.life.reclaim(hid, name, state);
   }
 
   /** The node stops: processes stop where they are (no handoff). */

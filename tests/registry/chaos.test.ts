@@ -4,7 +4,8 @@ import { RegSim } from "../support/registry-sim.ts";
 /**
  * Random churn on a 5-node cluster: partitions (views updated one pair at a
  * time), crashes with late death declarations, restarts under the same name,
- * drains, and new nodes whose join the others see at different times; calls
+ * drains, long pauses (SIGSTOP), and new nodes whose join the others see at
+ * different times; calls
  * flow from every node throughout. After every 2 ms of virtual time: at most
  * one node may serve any name, and no process handles two messages at once.
  * At the end, once views agree: one copy per name, reachable from every node.
@@ -52,7 +53,7 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
   let extra = 0;
   await sim.run(200, check, 2);
   for (let step = 0; step < 4; step++) {
-    const kind = pick(["partition", "crash", "drain", "join"]);
+    const kind = pick(["partition", "crash", "drain", "join", "stall"]);
     const cluster = up();
     if (kind === "partition") {
       const shuffled = [...cluster].sort(() => sim.random.float() - 0.5);
@@ -81,6 +82,18 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
       await sim.run(500, check, 2);
       sim.restart(who);
       await staggered(cluster.filter((n) => n !== who).map((n) => [n, who] as [string, string]), "alive");
+    } else if (kind === "stall") {
+      // SIGSTOP: a long GC pause. Long enough, and the others declare it dead meanwhile.
+      const who = pick(cluster);
+      const ms = 2000 + rnd(4000);
+      sim.net.stall(sim.node(who).address, ms);
+      const others = cluster.filter((n) => n !== who).map((n) => [n, who] as [string, string]);
+      if (ms > 4000) {
+        await sim.run(3500, check, 2);
+        await staggered(others, "dead");
+      }
+      await sim.run(ms + 200 - (ms > 4000 ? 3500 : 0), check, 2);
+      await staggered(others, "alive");
     } else {
       const n = `x${extra++}`;
       sim.add(n, { hidden: cluster });

@@ -152,6 +152,16 @@ describe("cluster registry: mailbox and handoff", () => {
     placementIsExclusive(sim, NAMES);
   });
 
+  test("a cluster of one drains by stopping its processes; calls after that answer unavailable", async () => {
+    const sim = await started(1, 16);
+    expect(await sim.settle(sim.reg("n0").call("c:solo", { op: "inc" }))).toEqual({ ok: true, value: 1 });
+    const d = await sim.settle(sim.reg("n0").drain(), 5000);
+    expect(d.ok).toBe(true);
+    expect(sim.reg("n0").localNames()).toEqual([]);
+    const r = await sim.settle(sim.reg("n0").call("c:solo", { op: "inc" }));
+    expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+  });
+
   test("when an owner dies, the next owner catches up from the replicas before its process serves", async () => {
     const sim = await started(3, 13);
     await incAll(sim, NAMES, 1);
