@@ -20,6 +20,8 @@ interface Pending {
   reject: (e: RoomyError) => void;
   deadline: number;
   timeoutMs: number;
+  /** Node the call was put on the wire to (first hop), if remote. */
+  sentTo?: string;
 }
 
 /** Timeouts fire at most this late. */
@@ -39,6 +41,13 @@ export interface CallTable {
   firstHandoff(hid: string, now: number): boolean;
   /** Forget what is past the window (called periodically). */
   expire(now: number): void;
+  /** Remember which node a call this node started was sent to. */
+  sentTo(id: number, node: string): void;
+  /**
+   * Reject at once the calls sent to `node`, which went down: waiting out
+   * their timeout would only delay the caller's retry on the new owner.
+   */
+  failSentTo(node: string, err: RoomyError): number;
   /** Reject every open call (the registry stops). */
   closeAll(err: RoomyError): void;
   readonly openCount: number;
@@ -120,6 +129,19 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
       return true;
     },
     expire: rotate,
+    sentTo(id: number, node: string): void {
+      const p = pending.get(id);
+      if (p !== undefined) p.sentTo = node;
+    },
+    failSentTo(node: string, err: RoomyError): number {
+      let n = 0;
+      for (const [id, p] of pending) {
+        if (p.sentTo !== node) continue;
+        take(id)?.reject(err);
+        n++;
+      }
+      return n;
+    },
     closeAll(err: RoomyError): void {
       for (const id of [...pending.keys()]) take(id)?.reject(err);
     },

@@ -160,6 +160,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
     if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
     if (inb.hops === 0) counters.callsRemote++;
+    if (inb.origin === local && inb.reply) calls.sentTo(inb.id, to);
     const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl];
     // The first hop's sender is the origin; a forward names it.
     if (inb.origin !== local) a.push(inb.origin);
@@ -242,6 +243,9 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (stopped) return;
     owners.refresh();
     if ((ev.type === "up" || ev.type === "alive") && ev.member.name !== self) lease.pingNow(ev.member.address);
+    if (ev.type === "down" || ev.type === "left") {
+      calls.failSentTo(ev.member.name, unavailable(`node ${ev.member.name} went ${ev.type} before answering; retry`));
+    }
     placementChanged();
   });
   const housekeeping = (): void => {

@@ -70,6 +70,25 @@ describe("cluster registry: placement and routing", () => {
     expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
   });
 
+  test("a call sent to an owner that is then declared down fails at once, not at its timeout", async () => {
+    const sim = await cluster(2, 5);
+    const name = "c:gone";
+    const owner = sim.reg("n0").ownerOf(name);
+    const caller = owner === "n0" ? "n1" : "n0";
+    const started = sim.clock.now();
+    // The owner takes the call and dies before it answers.
+    const p = sim.reg(caller).call(name, { op: "slow", ms: 5_000 }, { timeoutMs: 10_000 });
+    const outcome = sim.settle(p, 20_000);
+    await sim.until(() => sim.handled.some((h) => h.name === name), 2_000);
+    sim.crash(owner);
+    // Membership declares it dead long before the call's 10 s timeout.
+    sim.world.set(caller, owner, "dead");
+    const r = await outcome;
+    expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+    expect((r.ok === false && (r.error as Error).message) || "").toContain("went down");
+    expect(sim.clock.now() - started).toBeLessThan(2_000);
+  });
+
   test("a node that does not own a name forwards the call; past the hop limit it answers unavailable", async () => {
     // Views that disagree: n0 knows only n1; n1 knows n0..n2; n2 knows everyone.
     // Pick a name whose owner is n1 in {n0,n1}, n2 in {n0,n1,n2}, n3 in all four:
