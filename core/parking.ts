@@ -39,6 +39,40 @@ export function vehicleKey(plate: string): string {
   return VEHICLE_PREFIX + plate;
 }
 
+/** Per-gate counters (the Parking seed's entries and exits) live in the map too. */
+export const GATE_PREFIX = "gate/";
+
+export interface GateCounters {
+  /** cars admitted through the gate */
+  entries: number;
+  /** cars let out through it */
+  exits: number;
+}
+
+export function gateKey(gate: number): string {
+  return GATE_PREFIX + gate;
+}
+
+/** A gate's counters as the replica holds them (zero if never used). */
+export function readGateCounters(view: MapView, gate: number): GateCounters {
+  const v = view.get(gateKey(gate)) as Partial<GateCounters> | undefined;
+  return {
+    entries: typeof v?.entries === "number" ? v.entries : 0,
+    exits: typeof v?.exits === "number" ? v.exits : 0,
+  };
+}
+
+/**
+ * The counter write that goes with an admission or an exit. The lot process
+ * is the single writer of both the car and the counters, and writes them in
+ * one delta, so the counters survive any crash the car survives.
+ */
+export function countGate(view: MapView, gate: number, what: "entry" | "exit"): Write {
+  const c = readGateCounters(view, gate);
+  const value: GateCounters = what === "entry" ? { entries: c.entries + 1, exits: c.exits } : { entries: c.entries, exits: c.exits + 1 };
+  return { key: gateKey(gate), value };
+}
+
 /**
  * The stored record of a car. Any present value counts as a parked car (so
  * the index and the admission rule agree), with defaults for what is malformed.

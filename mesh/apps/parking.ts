@@ -1,13 +1,17 @@
 /**
  * Parking, as in the Parking seed: gate processes `gate:1..N` spread over
- * the nodes, each counting its entries and exits (state that moves with the
- * gate through handoff), and one `lot` process, the single writer of
- * `vehicle/*` keys, which admits a car only while occupied < spaces.
+ * the nodes, and one `lot` process, the single writer of `vehicle/*` keys and
+ * of the gates' counters `gate/<n>`, which admits a car only while
+ * occupied < spaces. Counters are written in the same delta as the car, so
+ * they survive a crash of any node (the seed kept them in process state).
  */
 import { RoomyError } from "../../core/errors.ts";
 import {
+  countGate,
+  type GateCounters,
   type LotInfo,
   LotIndex,
+  readGateCounters,
   planPark,
   planUnpark,
   validateGate,
@@ -28,7 +32,7 @@ export interface GateInfo {
   gate: number;
   /** the node its process runs on */
   owner: string;
-  /** cars admitted through it since its process first started */
+  /** cars admitted through it (replicated: survives crashes) */
   entries: number;
   /** cars let out through it */
   exits: number;
@@ -59,16 +63,6 @@ export interface ParkingApp extends ParkingApi {
   stop(): void;
 }
 
-/** A gate's counters: its process state, handed off when the gate moves. */
-interface GateCounters {
-  entries: number;
-  exits: number;
-}
-
-function isCounters(s: unknown): s is GateCounters {
-  return typeof field(s, "entries") === "number" && typeof field(s, "exits") === "number";
-}
-
 export async function startParking(ctx: AppContext, config: ParkingConfig): Promise<ParkingApp> {
   const { map, registry, clock, node } = ctx;
   const { gates, spaces } = config;
@@ -85,51 +79,37 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
             node,
           };
           const writes = planPark(map, index, spaces, field(msg, "plate"), record);
-          await ctx.write(writes);
-          return { parked: writes.length > 0 };
+          if (writes.length === 0) return { parked: false }; // already parked: a no-op
+          await ctx.write([...writes, countGate(map, record.gate, "entry")]);
+          return { parked: true };
         }
-        case "unpark":
-          await ctx.write(planUnpark(map, field(msg, "plate")));
+        case "unpark": {
+          const gate = validateGate(field(msg, "gate"), gates);
+          await ctx.write([...planUnpark(map, field(msg, "plate")), countGate(map, gate, "exit")]);
           return { unparked: true };
+        }
         default:
           throw new RoomyError("bad_request", `lot cannot handle ${JSON.stringify(field(msg, "t"))}`);
       }
     },
   }));
 
+  // A gate admits and lets out through the lot; it holds no state of its own.
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
-    const counters: GateCounters = { entries: 0, exits: 0 };
     return {
-      async handle(msg: unknown): Promise<unknown> {
+      handle(msg: unknown): Promise<unknown> {
         validateGate(gate, gates);
         switch (field(msg, "t")) {
-          case "enter": {
-            const r = await registry.call<{ parked: boolean }>(LOT_PROCESS, { t: "park", gate, plate: field(msg, "plate") });
-            if (r.parked) counters.entries++;
-            return r;
-          }
-          case "exit": {
-            const r = await registry.call(LOT_PROCESS, { t: "unpark", plate: field(msg, "plate") });
-            counters.exits++;
-            return r;
-          }
-          case "stats":
-            return { ...counters };
+          case "enter":
+            return registry.call(LOT_PROCESS, { t: "park", gate, plate: field(msg, "plate") });
+          case "exit":
+            return registry.call(LOT_PROCESS, { t: "unpark", gate, plate: field(msg, "plate") });
+          case "ping":
+            return Promise.resolve({ gate });
           default:
             throw new RoomyError("bad_request", `gate cannot handle ${JSON.stringify(field(msg, "t"))}`);
         }
-      },
-      beginHandoff: () => ({ ...counters }),
-      endHandoff(state: unknown): void {
-        if (isCounters(state)) Object.assign(counters, { entries: state.entries, exits: state.exits });
-      },
-      // Both copies counted from the same history before they split: the
-      // larger count loses the least without double counting the shared part.
-      resolveConflict(other: unknown): void {
-        if (!isCounters(other)) return;
-        counters.entries = Math.max(counters.entries, other.entries);
-        counters.exits = Math.max(counters.exits, other.exits);
       },
     };
   });
@@ -148,20 +128,18 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
       await registry.call(gateProcess(g), { t: "exit", plate });
     },
     lot: () => index.info(spaces),
-    async gates(): Promise<GateInfo[]> {
+    gates(): Promise<GateInfo[]> {
       const out: GateInfo[] = [];
-      const all = Array.from({ length: gates }, (_, i) => i + 1);
-      const stats = await Promise.allSettled(all.map((g) => registry.call<GateCounters>(gateProcess(g), { t: "stats" })));
-      for (const g of all) {
-        const s = stats[g - 1]!;
-        const c = s.status === "fulfilled" ? s.value : { entries: 0, exits: 0 };
+      for (let g = 1; g <= gates; g++) {
+        const c: GateCounters = readGateCounters(map, g);
         out.push({ gate: g, owner: registry.ownerOf(gateProcess(g)), entries: c.entries, exits: c.exits, parked: index.parkedVia(g) });
       }
-      return out;
+      return Promise.resolve(out);
     },
     stop: unsubscribe,
   };
-  // The seed starts every gate with the application; so do we.
-  await api.gates();
+  // The seed starts every gate with the application; so do we (a gate that
+  // cannot start yet starts on its first car).
+  await Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), { t: "ping" })));
   return api;
 }

@@ -97,7 +97,7 @@ describe("Parking README", () => {
     expect(members[0]).toMatch(/^NAME\s+ADDRESS\s+STATE\s+INCARNATION$/);
     // Bound to port 0, the mesh reports the port it got.
     expect(members[1]).toMatch(/^seed1\s+127\.0\.0\.1:[1-9]\d*\s+alive\s+0$/);
-    const json = JSON.parse((await roomy("members", "--json")).stdout) as { address: string }[];
+    const json: unknown = JSON.parse((await roomy("members", "--json")).stdout);
     expect(json).toEqual([{ name: "seed1", address: expect.stringMatching(/^127\.0\.0\.1:[1-9]\d*$/), state: "alive", incarnation: 0 }]);
   });
 });

@@ -160,6 +160,9 @@ describe("kill -9 and restart", () => {
       }, { timeoutMs: DEADLINE });
       const lot = await p.client.lot();
       expect(Object.keys(lot.vehicles).sort()).toEqual(CARS);
+      // The gates' counters are replicated with the cars: the kill lost none.
+      const counts = (await p.client.gates()).map((g) => [g.entries, g.exits]);
+      expect(counts).toEqual([[2, 0], [2, 0], [1, 0], [1, 0]]);
     }
     // Every gate admits and releases through every survivor.
     for (let gate = 1; gate <= 4; gate++) {
@@ -167,6 +170,8 @@ describe("kill -9 and restart", () => {
       await p.client.park(gate, `MOVED ${gate}`);
       await p.client.unpark(gate, `MOVED ${gate}`);
     }
+    const after = (await survivors[0]!.client.gates()).map((g) => [g.entries, g.exits]);
+    expect(after).toEqual([[3, 1], [3, 1], [2, 1], [2, 1]]);
   }, TEST_TIMEOUT);
 
   test("the restarted node catches up: all three dumps, raw map keys and entries become identical, with every acknowledged walk", async () => {
