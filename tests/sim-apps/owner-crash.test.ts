@@ -1,0 +1,92 @@
+/**
+ * Focused failovers on the simulator (owner-crash.ts): a room's owner killed
+ * in the middle of a stream of walk-intos, and a full lot whose owner
+ * restarts while cars keep arriving. SEED=n replays one seed; SOAK=1 runs 30.
+ */
+import { describe, expect, test } from "bun:test";
+import { runLotOwnerRestart, runOwnerCrash } from "./owner-crash.ts";
+import { replay, seeds, SOAK } from "./seeds.ts";
+
+const FILE = "tests/sim-apps/owner-crash.test.ts";
+const TIMEOUT_MS = SOAK ? 900_000 : 60_000;
+
+describe("a room's owner crashes in the middle of a stream of walk-intos", () => {
+  test(
+    "every acknowledged walk-into survives, the new owner serves only what it caught up, capacity holds",
+    async () => {
+      for (const seed of seeds([1, 2, 3], 30)) {
+        const r = await runOwnerCrash({ seed, concern: 2, blackout: false, loss: 0.05 });
+        const where = `seed ${seed}, owner ${r.owner} (replay: ${replay(seed, FILE)})`;
+        expect({ where, settle: r.settleError }).toEqual({ where, settle: null });
+        expect({ where, lost: r.lost }).toEqual({ where, lost: [] });
+        // The first who-is-in answered after the crash already lists everyone admitted before it.
+        expect({ where, missing: r.notCaughtUp }).toEqual({ where, missing: [] });
+        expect({ where, final: r.finalCount <= r.capacity }).toEqual({ where, final: true });
+        // The room kept admitting after the failover.
+        expect({ where, admitted: r.ackedAfterCrash > 0 }).toEqual({ where, admitted: true });
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "walk-intos cut off with their owner before it crashed are not acknowledged under write concern 2",
+    async () => {
+      for (const seed of seeds([1, 2], 20)) {
+        const r = await runOwnerCrash({ seed, concern: 2, blackout: true, loss: 0.05 });
+        const where = `seed ${seed} (replay: ${replay(seed, FILE)})`;
+        expect({ where, lost: r.lost, missing: r.notCaughtUp }).toEqual({ where, lost: [], missing: [] });
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "the check has teeth: under write concern 1 those walk-intos are acknowledged, die with the owner, and are reported lost",
+    async () => {
+      for (const seed of seeds([1], 10)) {
+        const r = await runOwnerCrash({ seed, concern: 1, blackout: true, loss: 0.05 });
+        expect(r.lost.length).toBeGreaterThan(0);
+        expect(r.notCaughtUp.length).toBeGreaterThan(0);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  // Known product bug (reported with seeds): the crashed owner restarts a
+  // second later under its name, so the room moves back to it; peers that
+  // saw its join push-pull route calls to it before it has processed the
+  // answers, and it serves them as a cluster of one on an empty replica:
+  // walk-intos refused with unknown_room (seed 1: ops 48, 63, 68).
+  test.todo("every walk-into issued after the crash ends acknowledged or room_full", async () => {
+    for (const seed of seeds([1, 2, 3], 30)) {
+      const r = await runOwnerCrash({ seed, concern: 2, blackout: false, loss: 0.05 });
+      expect({ seed, notServed: r.notServed }).toEqual({ seed, notServed: [] });
+    }
+  });
+});
+
+describe("a full lot's owner restarts while cars keep arriving", () => {
+  // Known product bug (reported with seeds): the same race on the lot overfills
+  // it for good: seeds 7 and 30 end with 6 cars in 5 spaces (the restarted
+  // owner, knowing only itself, admitted X0 into its empty replica).
+  test.todo("the lot never holds more cars than spaces", async () => {
+    for (const seed of seeds([1, 2, 3, 4, 5, 6, 7, 8], 40)) {
+      const r = await runLotOwnerRestart(seed);
+      expect({ seed, settle: r.settleError, occupied: r.finalOccupied }).toEqual({ seed, settle: null, occupied: r.spaces });
+    }
+  });
+
+  test(
+    "the restarted owner comes back, the cluster settles, and the lot stays full",
+    async () => {
+      // Seeds where the race above does not strike: the rest of the failover works.
+      for (const seed of seeds([1, 2, 3], 20)) {
+        const r = await runLotOwnerRestart(seed);
+        expect({ seed, settle: r.settleError }).toEqual({ seed, settle: null });
+        expect(r.finalOccupied).toBeGreaterThanOrEqual(r.spaces);
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
