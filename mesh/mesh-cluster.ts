@@ -6,17 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { RoomyError } from "../core/errors.ts";
-import { parseDiscover, startDiscovery, type Discovery, type Resolve4 } from "./discovery.ts";
+import { wireCluster } from "./cluster-wiring.ts";
+import { parseDiscover, type Resolve4 } from "./discovery.ts";
 import { runtimeResolve4 } from "./dns-runtime.ts";
-import { createMembership, type Membership } from "./membership/swim.ts";
-import { profiles, type MembershipConfig } from "./membership/config.ts";
+import type { MembershipConfig } from "./membership/config.ts";
 import type { Cluster, ClusterFactory } from "./node-cluster.ts";
-import { createClusterRegistry, type ClusterRegistryConfig } from "./registry/cluster.ts";
-import { createClusterReplicator } from "./replication/cluster.ts";
+import type { ClusterRegistryConfig } from "./registry/cluster.ts";
 import type { ReplicationConfig } from "./replication/config.ts";
 import { createTcpTransport } from "./tcp/transport.ts";
 import type { TcpTransport } from "./tcp/types.ts";
-import { mux } from "./types.ts";
 
 /** Cookie used when none is given; accepted only while the mesh is bound to loopback. */
 export const DEV_COOKIE = "roomy-dev-cookie";
@@ -34,6 +32,8 @@ export interface MeshClusterOptions {
   discoveryIntervalMs?: number;
   /** How long a joining node waits for catch-up before it reports ready anyway (default 10 s). */
   catchUpTimeoutMs?: number;
+  /** Called with the transport once it listens (the admin API reads its stats for /metrics). */
+  onTransport?: (transport: TcpTransport) => void;
 }
 
 function isLoopback(hostPort: string): boolean {
@@ -44,7 +44,7 @@ function isLoopback(hostPort: string): boolean {
 /** Build a cluster factory over the real mesh. */
 export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
   return async (ctx): Promise<Cluster> => {
-    const { config, clock, random, logger, hlc, map } = ctx;
+    const { config, clock, random, logger } = ctx;
     let cookie = config.cookie;
     if (cookie === null) {
       if (!isLoopback(config.bind)) {
@@ -74,105 +74,23 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       clock,
       random,
     });
+    opts.onTransport?.(transport);
     const address = transport.local;
-    const channels = mux(transport);
-
-    const membership: Membership = createMembership({
-      name: config.name,
-      id: ctx.self.id,
+    const wired = wireCluster({
+      ctx,
+      transport,
       address,
-      clock,
-      random,
-      transport: channels.channel("swim"),
-      config: { ...profiles[config.profile], ...opts.membership },
-      logger,
+      dns: config.discover === null ? [] : [parseDiscover(config.discover, portOf(config.bind))],
+      resolve4: opts.resolve4 ?? runtimeResolve4(opts.dnsServer),
+      membership: opts.membership,
+      replication: opts.replication,
+      registry: opts.registry,
+      catchUpTimeoutMs: opts.catchUpTimeoutMs,
+      discoveryIntervalMs: opts.discoveryIntervalMs,
     });
     // A refused dial means nothing listens there: suspect at once.
-    transport.onUnreachable((addr) => membership.peerUnreachable(addr));
-
-    const replicator = createClusterReplicator({
-      map,
-      observe: (ts) => hlc.observe(ts, clock.now()),
-      membership,
-      transport: channels.channel("repl"),
-      clock,
-      random,
-      concern: config.writeConcern ?? 2,
-      logger,
-      config: opts.replication,
-    });
-    const registry = createClusterRegistry({
-      self: config.name,
-      membership,
-      transport: channels.channel("reg"),
-      replicator,
-      clock,
-      random,
-      logger,
-      hlc,
-      config: { callTimeoutMs: config.callTimeoutMs, mailboxLimit: config.mailboxLimit, ...opts.registry },
-    });
-
-    // Ready: joined (or nobody to join) and caught up from the live members.
-    let joined = config.join.length === 0 && config.discover === null;
-    let caughtUp = joined;
-    const catchUpTimeout = opts.catchUpTimeoutMs ?? 10_000;
-    const afterJoin = (): void => {
-      if (joined) return;
-      joined = true;
-      replicator.catchUp(catchUpTimeout).then(
-        () => {
-          caughtUp = true;
-          logger.info("caught up", { node: config.name, keys: map.size });
-        },
-        (err) => {
-          // Serve anyway: anti-entropy keeps pulling, and a node that never
-          // reports ready is worse than one that is briefly behind.
-          caughtUp = true;
-          logger.warn("catch-up incomplete; serving while anti-entropy continues", { error: String(err) });
-        },
-      );
-    };
-
-    const dns = config.discover === null ? [] : [parseDiscover(config.discover, portOf(config.bind))];
-    const discovery: Discovery = startDiscovery({
-      seeds: config.join,
-      dns,
-      resolve4: opts.resolve4 ?? runtimeResolve4(opts.dnsServer),
-      self: address,
-      alive: () => new Set(membership.live().map((m) => m.address)),
-      join: async (addrs) => {
-        membership.addSeeds(addrs);
-        const n = await membership.join(addrs);
-        if (n > 0) afterJoin();
-        return n;
-      },
-      clock,
-      intervalMs: opts.discoveryIntervalMs,
-      logger,
-    });
-    if (dns.length > 0 && config.join.length === 0) {
-      // Discovery that finds nobody but ourselves (the first pod) is a cluster of one.
-      void discovery.round().then(() => {
-        if (discovery.lastFound().length === 0) afterJoin();
-      });
-    }
-
-    return {
-      membership,
-      registry,
-      replicator,
-      ready: () => joined && caughtUp,
-      meshAddress: () => address,
-      async stop() {
-        discovery.stop();
-        await membership.leave().catch(() => {});
-        membership.stop();
-        registry.stop();
-        replicator.stop();
-        await transport.close();
-      },
-    };
+    transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));
+    return wired;
   };
 }
 

@@ -48,6 +48,13 @@ export interface ClusterRegistryOptions {
   logger?: Logger;
   /** The node's HLC for group writes (default: one of the registry's own). */
   hlc?: Hlc;
+  /**
+   * Whether this node has joined and caught up. Until then it serves no
+   * process: others may already route to it (they saw its join) while its
+   * replica is still empty, and a lot served from an empty replica overfills.
+   * Default: always ready.
+   */
+  ready?: () => boolean;
   config?: Partial<ClusterRegistryConfig>;
 }
 

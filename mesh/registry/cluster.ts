@@ -99,6 +99,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     logger,
     owners,
     lease,
+    ready: opts.ready ?? (() => true),
     queries,
     gate,
     handoffs: () => handoffs,

@@ -40,6 +40,8 @@ export interface ProcessTableDeps {
   logger: Logger;
   owners: Owners;
   lease: QuorumLease;
+  /** Joined and caught up (see ClusterRegistryOptions.ready). */
+  ready(): boolean;
   queries: ActivationQueries;
   gate: CatchUpGate;
   handoffs: () => HandoffSender;
@@ -113,6 +115,7 @@ export class ProcessTable {
       !e.checking &&
       e.epoch === d.lease.epoch() &&
       d.lease.canServe() &&
+      d.ready() &&
       d.owners.ownerOf(name) === d.self
     );
   }
@@ -126,6 +129,7 @@ export class ProcessTable {
     let e = this.entries.get(inb.name);
     // Ours again while our copy is still being handed off: wait for that to settle.
     if (e?.phase === "leaving") return this.park(e, inb);
+    if (!d.ready()) return d.fail(inb, unavailable(`node ${d.self} is still joining the cluster; retry`));
     if (!d.lease.canServe()) {
       // A node that just started gains the lease within a round trip: worth a short wait.
       // One that lost it is cut off: answer at once.
@@ -227,6 +231,7 @@ export class ProcessTable {
     if (e.checking || e.epoch !== d.lease.epoch()) return MOVED;
     if (d.clock.now() > inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
     if (!d.lease.canServe()) throw noLease(d.self);
+    if (!d.ready()) throw unavailable(`node ${d.self} is still joining the cluster; retry`);
     d.counters.callsLocal++;
     return e.proc!.handle(inb.msg);
   }

@@ -28,6 +28,8 @@ export class TombstoneGc {
   /** Tombstones held, in arrival order (re-inserted when replaced). */
   private readonly tombs = new Map<string, Arrival>();
   private readonly equal = new Map<string, Equality>();
+  /** Every member name seen and not known to have left, with its latest identity. */
+  private readonly known = new Map<string, { id: string }>();
 
   constructor(
     private readonly map: LwwMap,
@@ -69,16 +71,27 @@ export class TombstoneGc {
     this.equal.set(name, { id, seq });
   }
 
-  /** The arrival seq up to which every member named in `members` holds our tombstones. */
+  /**
+   * The arrival seq up to which every member holds our tombstones. Members
+   * are remembered by name until they leave: one that membership has reaped
+   * (dead long enough to be dropped from its table) still blocks collection,
+   * since it may come back from a partition holding the old values.
+   */
   provenUpTo(selfName: string, members: readonly Member[]): number {
-    const liveNames = new Set<string>();
-    for (const m of members) if (m.state === "alive" || m.state === "suspect") liveNames.add(m.name);
-    let min = this.arrival;
+    const current = new Map<string, Member>();
     for (const m of members) {
-      if (m.name === selfName || m.state === "left") continue;
+      const prev = current.get(m.name);
       // A dead identity whose name came back with a new one is superseded.
-      if (m.state === "dead" && liveNames.has(m.name)) continue;
-      const eq = this.equal.get(m.name);
+      if (prev === undefined || m.state === "alive" || m.state === "suspect") current.set(m.name, m);
+    }
+    for (const [name, m] of current) {
+      if (m.state === "left") this.known.delete(name);
+      else this.known.set(name, { id: m.id });
+    }
+    let min = this.arrival;
+    for (const [name, m] of this.known) {
+      if (name === selfName) continue;
+      const eq = this.equal.get(name);
       if (eq === undefined || eq.id !== m.id) return 0;
       if (eq.seq < min) min = eq.seq;
     }

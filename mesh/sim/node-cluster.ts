@@ -11,15 +11,14 @@
  * is gone (and that the network can reach) is reported to membership as
  * unreachable after `refusedAfterMs`, as the TCP transport's onUnreachable does.
  */
-import { startDiscovery } from "../discovery.ts";
-import { profiles, type MembershipConfig } from "../membership/config.ts";
-import { createMembership, type Membership } from "../membership/swim.ts";
+import { wireCluster } from "../cluster-wiring.ts";
+import type { MembershipConfig } from "../membership/config.ts";
+import type { Membership } from "../membership/swim.ts";
 import type { Cluster, ClusterFactory } from "../node-cluster.ts";
-import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../registry/cluster.ts";
-import { type ClusterReplicator, createClusterReplicator } from "../replication/cluster.ts";
+import type { ClusterRegistry, ClusterRegistryConfig } from "../registry/cluster.ts";
+import type { ClusterReplicator } from "../replication/cluster.ts";
 import type { ReplicationConfig } from "../replication/config.ts";
 import type { Address, Message, Timer, Transport } from "../types.ts";
-import { mux } from "../types.ts";
 import { NodeClock } from "./clock.ts";
 import type { SimNetwork } from "./network.ts";
 
@@ -60,7 +59,7 @@ export interface SimClusterParts {
 export function simClusterFactory(opts: SimClusterOptions): ClusterFactory {
   const { net } = opts;
   return (ctx): Promise<Cluster> => {
-    const { config, clock, random, logger, hlc, map } = ctx;
+    const { config, clock } = ctx;
     if (!(clock instanceof NodeClock) || clock.world !== net.clock) {
       return Promise.reject(new Error("sim cluster: start the node with a NodeClock of the network's clock"));
     }
@@ -70,90 +69,28 @@ export function simClusterFactory(opts: SimClusterOptions): ClusterFactory {
     const transport = refusals(raw, net, clock, opts.refusedAfterMs === undefined ? 50 : opts.refusedAfterMs, (a) =>
       membership?.peerUnreachable(a),
     );
-    const channels = mux(transport);
-    membership = createMembership({
+    const wired = wireCluster({
+      ctx,
+      transport,
+      address,
+      membership: opts.membership,
+      replication: opts.replication,
+      registry: opts.registry,
+      catchUpTimeoutMs: opts.catchUpTimeoutMs,
+      discoveryIntervalMs: opts.discoveryIntervalMs,
+    });
+    membership = wired.membership;
+    opts.onStart?.({
       name: config.name,
       id: ctx.self.id,
       address,
       clock,
-      random,
-      transport: channels.channel("swim"),
-      config: { ...profiles[config.profile], ...opts.membership },
-      logger,
+      membership: wired.membership,
+      registry: wired.registry,
+      replicator: wired.replicator,
+      ready: wired.ready,
     });
-    const m = membership;
-    const replicator = createClusterReplicator({
-      map,
-      observe: (ts) => hlc.observe(ts, clock.now()),
-      membership: m,
-      transport: channels.channel("repl"),
-      clock,
-      random,
-      concern: config.writeConcern ?? 2,
-      logger,
-      config: opts.replication,
-    });
-    const registry = createClusterRegistry({
-      self: config.name,
-      membership: m,
-      transport: channels.channel("reg"),
-      replicator,
-      clock,
-      random,
-      logger,
-      hlc,
-      config: { callTimeoutMs: config.callTimeoutMs, mailboxLimit: config.mailboxLimit, ...opts.registry },
-    });
-
-    let joined = config.join.length === 0;
-    let caughtUp = joined;
-    const afterJoin = (): void => {
-      if (joined) return;
-      joined = true;
-      replicator.catchUp(opts.catchUpTimeoutMs ?? 10_000).then(
-        () => {
-          caughtUp = true;
-        },
-        (err: unknown) => {
-          caughtUp = true;
-          logger.warn("catch-up incomplete; serving while anti-entropy continues", { error: String(err) });
-        },
-      );
-    };
-    const discovery = startDiscovery({
-      seeds: config.join,
-      dns: [],
-      resolve4: () => Promise.resolve([]),
-      self: address,
-      alive: () => new Set(m.live().map((x) => x.address)),
-      join: async (addrs) => {
-        m.addSeeds(addrs);
-        const n = await m.join(addrs);
-        if (n > 0) afterJoin();
-        return n;
-      },
-      clock,
-      intervalMs: opts.discoveryIntervalMs,
-      logger,
-    });
-    const ready = (): boolean => joined && caughtUp;
-    opts.onStart?.({ name: config.name, id: ctx.self.id, address, clock, membership: m, registry, replicator, ready });
-
-    return Promise.resolve({
-      membership: m,
-      registry,
-      replicator,
-      ready,
-      meshAddress: () => address,
-      async stop() {
-        discovery.stop();
-        await m.leave().catch(() => {});
-        m.stop();
-        await registry.stop();
-        replicator.stop();
-        await transport.close();
-      },
-    });
+    return Promise.resolve(wired);
   };
 }
 

@@ -89,6 +89,22 @@ describe("cluster registry: placement and routing", () => {
     expect(sim.clock.now() - started).toBeLessThan(2_000);
   });
 
+  test("a node that has not joined and caught up yet serves nothing it owns: calls answer unavailable until it is ready", async () => {
+    const sim = new RegSim(11);
+    let n1Ready = false;
+    sim.add("n0");
+    sim.add("n1", { ready: () => n1Ready });
+    await sim.run(50);
+    const name = Array.from({ length: 50 }, (_, i) => `c:x${i}`).find((n) => sim.reg("n0").ownerOf(n) === "n1")!;
+    // n0 already routes to n1 (it saw it join), but n1's replica may still be empty.
+    const early = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5_000);
+    expect(early.ok === false && codeOf(early.error)).toBe("unavailable");
+    expect(sim.handled.filter((h) => h.name === name)).toHaveLength(0);
+    n1Ready = true;
+    const later = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5_000);
+    expect(later).toEqual({ ok: true, value: 1 });
+  });
+
   test("a node that does not own a name forwards the call; past the hop limit it answers unavailable", async () => {
     // Views that disagree: n0 knows only n1; n1 knows n0..n2; n2 knows everyone.
     // Pick a name whose owner is n1 in {n0,n1}, n2 in {n0,n1,n2}, n3 in all four:

@@ -88,16 +88,14 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
   //   retransmit, reordering, a lot owner change): 5-6 cars in 4 spaces. The
   //   design's slot keys would make it impossible. Seeds 2, 3 [29 of 40].
   test.todo("no replica ever shows the lot over its spaces", () => expectClean("replicaLot"));
-  // - a restarted node serves calls that peers route to it before its own
-  //   join completed (it knows only itself: the lease and the catch-up hold
-  //   trivially) on an empty replica: unknown_room for rooms that exist, a
-  //   second copy of gate:*/room:* serving at once, and an overfilled lot
-  //   (owner-crash.test.ts). Seeds 2, 3 and 1 (two copies) [36 of 40].
-  test.todo("no answer the contract rules out (unknown_room for a room that exists)", () => expectClean("wrongAnswer"));
-  test.todo("never two nodes serving one process at the same instant", () => expectClean("dualServe"));
-  // - mesh-cluster.ts (same wiring here): `joined` is set only when the
-  //   node's own join push-pull answers; a node restarted inside a partition
-  //   learns everyone from the others' push-pull later, discovery then finds
-  //   every seed alive and never joins again: never ready. Seed 1 [18].
-  test.todo("every node reports ready once the cluster has settled", () => expectClean("ready"));
+  // Fixed: a restarted node served calls that peers routed to it before its
+  // own join completed, on an empty replica (unknown_room for rooms that
+  // exist, two copies serving, an overfilled lot). The registry now serves
+  // nothing until the node is ready (cluster-wiring.ts). Seeds 2, 3, 1.
+  test("no answer the contract rules out (unknown_room for a room that exists)", () => expectClean("wrongAnswer"));
+  test("never two nodes serving one process at the same instant", () => expectClean("dualServe"));
+  // Fixed: a node restarted inside a partition learned the members from the
+  // others and never ran a join of its own: never ready. Being reached by a
+  // live member now counts as joined. Seed 1 [18].
+  test("every node reports ready once the cluster has settled", () => expectClean("ready"));
 });

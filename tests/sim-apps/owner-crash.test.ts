@@ -53,12 +53,11 @@ describe("a room's owner crashes in the middle of a stream of walk-intos", () =>
     TIMEOUT_MS,
   );
 
-  // Known product bug (reported with seeds): the crashed owner restarts a
-  // second later under its name, so the room moves back to it; peers that
-  // saw its join push-pull route calls to it before it has processed the
-  // answers, and it serves them as a cluster of one on an empty replica:
-  // walk-intos refused with unknown_room (seed 1: ops 48, 63, 68).
-  test.todo("every walk-into issued after the crash ends acknowledged or room_full", async () => {
+  // Regression (was a product bug, seed 1: ops 48, 63, 68): the crashed owner
+  // restarts under its name and peers route to it before its join finished;
+  // it served them on an empty replica (unknown_room). It now serves nothing
+  // until it has joined and caught up.
+  test("every walk-into issued after the crash ends acknowledged or room_full", async () => {
     for (const seed of seeds([1, 2, 3], 30)) {
       const r = await runOwnerCrash({ seed, concern: 2, blackout: false, loss: 0.05 });
       expect({ seed, notServed: r.notServed }).toEqual({ seed, notServed: [] });
@@ -67,10 +66,10 @@ describe("a room's owner crashes in the middle of a stream of walk-intos", () =>
 });
 
 describe("a full lot's owner restarts while cars keep arriving", () => {
-  // Known product bug (reported with seeds): the same race on the lot overfills
-  // it for good: seeds 7 and 30 end with 6 cars in 5 spaces (the restarted
-  // owner, knowing only itself, admitted X0 into its empty replica).
-  test.todo("the lot never holds more cars than spaces", async () => {
+  // Regression (was a product bug, seeds 7 and 30: 6 cars in 5 spaces): the
+  // same race on the lot, whose restarted owner admitted a car into its empty
+  // replica.
+  test("the lot never holds more cars than spaces", async () => {
     for (const seed of seeds([1, 2, 3, 4, 5, 6, 7, 8], 40)) {
       const r = await runLotOwnerRestart(seed);
       expect({ seed, settle: r.settleError, occupied: r.finalOccupied }).toEqual({ seed, settle: null, occupied: r.spaces });

@@ -72,14 +72,17 @@ export class RegSim {
   }
 
   /** Start a node; `hidden`: only it knows itself and `sees` (others learn of it via world.announce). */
-  add(name: string, opts: { hidden?: string[]; config?: Partial<ClusterRegistryConfig> } = {}): SimRegNode {
+  add(
+    name: string,
+    opts: { hidden?: string[]; config?: Partial<ClusterRegistryConfig>; ready?: () => boolean } = {},
+  ): SimRegNode {
     const address = `10.1.0.${++this.addrs}:4370`;
     // The endpoint first: the others ping it as soon as they see it.
     const clock = this.clock.view();
     const transport = this.net.transport(address, clock);
     const membership =
       opts.hidden !== undefined ? this.world.addHidden(name, address, opts.hidden) : this.world.add(name, address);
-    return this.start(name, address, membership, transport, clock, opts.config);
+    return this.start(name, address, membership, transport, clock, opts.config, opts.ready);
   }
 
   /** kill -9 then a new process under the same name and address (new id); call world.announce to let others see it. */
@@ -98,6 +101,7 @@ export class RegSim {
     transport: Transport,
     clock: NodeClock,
     config: Partial<ClusterRegistryConfig> | undefined,
+    ready?: () => boolean,
   ): SimRegNode {
     const registry = createClusterRegistry({
       self: name,
@@ -106,6 +110,7 @@ export class RegSim {
       replicator: this.bus.replicator(name),
       clock,
       random: this.random.fork(`reg/${name}/${this.starts++}`),
+      ready,
       config: { ...this.config, ...config },
     });
     const node: SimRegNode = { name, address, registry, clock, up: true };
