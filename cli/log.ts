@@ -29,7 +29,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
     const ts = new Date(now()).toISOString();
-    const all = { ...base, ...fields };
+    const all = redact({ ...base, ...fields });
     if (opts.format === "json") {
       write(JSON.stringify({ ts, level, msg, ...all }));
     } else {
@@ -43,6 +43,14 @@ export function createLogger(opts: LoggerOptions): Logger {
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
   };
+}
+
+/** Fields whose names say they hold a secret are never written, whoever passes them. */
+const SECRET_FIELD = /token|authorization|cookie|secret|password/i;
+
+function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(fields)) if (SECRET_FIELD.test(k)) fields[k] = "[redacted]";
+  return fields;
 }
 
 function pretty(v: unknown): string {

@@ -7,12 +7,14 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { RoomyError } from "../core/errors.ts";
 import { createApp } from "../http/app.ts";
+import { adminExposureProblem } from "../http/auth.ts";
 import { serve } from "../http/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
 import { startNode } from "../mesh/node.ts";
 import { meshCluster } from "../mesh/mesh-cluster.ts";
 import { PROFILES } from "../mesh/node-config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
+import type { TcpTransport } from "../mesh/tcp/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
 import { EXIT_ERROR, EXIT_OK, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
@@ -49,6 +51,15 @@ export const NODE_OPTIONS: OptionSpec[] = [
   o("log-format", "json|pretty", "ROOMY_LOG_FORMAT", "log line format (default pretty)"),
 ];
 
+/**
+ * Variables of `roomy node` that have no flag: secrets stay out of `ps`
+ * (the k8s manifests are checked against these too).
+ */
+export const NODE_ENV_ONLY: { env: string; description: string }[] = [
+  { env: "ROOMY_ADMIN_TOKEN", description: "bearer token the admin API requires on /v1 (required when --http is not loopback)" },
+  { env: "ROOMY_DNS_SERVER", description: "HOST:PORT of the DNS server for --discover (tests, air-gapped setups; default: the system's)" },
+];
+
 const spec = (name: string): OptionSpec => NODE_OPTIONS.find((s) => s.name === name)!;
 
 export interface NodeFlags {
@@ -56,6 +67,10 @@ export interface NodeFlags {
   http: { host: string; port: number };
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** ROOMY_ADMIN_TOKEN (trimmed); undefined: the /v1 routes are open (loopback only). */
+  adminToken: string | undefined;
+  /** ROOMY_DNS_SERVER */
+  dnsServer: string | undefined;
 }
 
 /** Flags and variables checked and resolved; throws UsageError naming the culprit. */
@@ -98,7 +113,14 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   if (http === null) throw new UsageError(`--http must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
   const logLevel = oneOf("--log-level", get("log-level") ?? "info", LOG_LEVELS);
   const logFormat = oneOf("--log-format", get("log-format") ?? "pretty", LOG_FORMATS);
-  return { settings, http, logLevel, logFormat };
+  const adminToken = token(env["ROOMY_ADMIN_TOKEN"]);
+  const exposed = adminExposureProblem(http.host, adminToken);
+  if (exposed !== null) throw new UsageError(exposed);
+  const dnsServer = env["ROOMY_DNS_SERVER"] || undefined;
+  if (dnsServer !== undefined && parseHostPort(dnsServer) === null) {
+    throw new UsageError(`ROOMY_DNS_SERVER must be HOST:PORT, got ${JSON.stringify(dnsServer)}`);
+  }
+  return { settings, http, logLevel, logFormat, adminToken, dnsServer };
 }
 
 /** Runs a node until SIGTERM/SIGINT; resolves with the exit code. */
@@ -108,14 +130,20 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   // soon as it sees the ready line.
   const signal = shutdownSignal();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
+  let transport: TcpTransport | null = null;
+  const cluster = meshCluster({ dnsServer: flags.dnsServer, onTransport: (t) => (transport = t) });
   let node;
   try {
-    node = await startNode({ ...flags.settings, logger, cluster: meshCluster() });
+    node = await startNode({ ...flags.settings, logger, cluster });
   } catch (err) {
     if (err instanceof RoomyError && err.code === "bad_request") throw new UsageError(err.message);
     throw err;
   }
-  const app = createApp(node);
+  const app = createApp(node, {
+    adminToken: flags.adminToken,
+    transportStats: () => transport?.stats() ?? null,
+    accessLog: flags.logLevel === "debug",
+  });
   let served;
   try {
     served = serve({ hostname: flags.http.host, port: flags.http.port, fetch: app.fetch });
@@ -124,9 +152,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     await node.stop();
     return EXIT_ERROR;
   }
-  if (!isLoopback(flags.http.host) && !io.env["ROOMY_ADMIN_TOKEN"]) {
-    logger.warn("the admin API is reachable beyond this machine and has no token yet", { http: served.url });
-  }
+  if (flags.adminToken !== undefined) logger.info("the admin API requires its bearer token on /v1", { http: served.url });
   await io.out(`roomy node ${node.name} ready http=${served.url} mesh=${node.meshAddress() ?? "none"}\n`);
   const sig = await signal;
   logger.info("shutting down", { signal: sig });
@@ -189,6 +215,11 @@ function safeHostname(): string {
   return "roomy";
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+/** The admin token as set, without a trailing newline (secrets made with `echo`); never logged. */
+function token(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const t = v.replace(/[\r\n]+$/, "");
+  if (t === "") return undefined;
+  if (!/^[\x21-\x7e]+$/.test(t)) throw new UsageError("ROOMY_ADMIN_TOKEN must be printable ASCII without spaces");
+  return t;
 }

@@ -12,10 +12,12 @@ import { flagOrEnv, isOn, type OptionSpec, scanArgv } from "./argv.ts";
 import { CLIENT_COMMANDS } from "./client-commands.ts";
 import { EXIT_ERROR, EXIT_NO_NODE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
-import { NODE_OPTIONS, runNode } from "./node-command.ts";
+import { NODE_ENV_ONLY, NODE_OPTIONS, runNode } from "./node-command.ts";
 import { VERSION } from "./version.ts";
 
 const NODE_URL: OptionSpec = { name: "node", value: true, placeholder: "URL", env: "ROOMY_NODE", description: `the node to talk to (default ${DEFAULT_NODE_URL})` };
+/** Prefer the variable: a flag's value shows in `ps` and shell history. */
+const TOKEN: OptionSpec = { name: "token", value: true, placeholder: "TOKEN", env: "ROOMY_ADMIN_TOKEN", description: "the node's admin token, sent as a bearer token" };
 const JSON_FLAG: OptionSpec = { name: "json", value: false, description: "print JSON" };
 const GLOBAL_OPTIONS: OptionSpec[] = [
   NODE_URL,
@@ -34,7 +36,7 @@ function describe(s: OptionSpec): string {
 
 /** Parses `argv` (without the program), runs the command, returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const allSpecs: OptionSpec[] = [...GLOBAL_OPTIONS, ...NODE_OPTIONS];
+  const allSpecs: OptionSpec[] = [...GLOBAL_OPTIONS, TOKEN, ...NODE_OPTIONS];
   let action: (() => Promise<number>) | null = null;
   const cli = cac("roomy");
   cli.option(rawName(NODE_URL), describe(NODE_URL));
@@ -42,12 +44,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   const nodeCmd = cli.command("node", "run a node (a cluster of one unless --join/--discover)");
   for (const s of NODE_OPTIONS) nodeCmd.option(rawName(s), describe(s));
+  // Variables without a flag (secrets stay out of `ps`) are listed as examples.
+  for (const e of NODE_ENV_ONLY) nodeCmd.example(`${e.env}=...  ${e.description}`);
   nodeCmd.action(() => {
     action = () => runNode(scanArgv(argv, allSpecs), io);
   });
 
   for (const def of CLIENT_COMMANDS) {
     const cmd = cli.command(def.usage, def.description);
+    cmd.option(rawName(TOKEN), describe(TOKEN));
     for (const s of def.options ?? []) {
       cmd.option(rawName(s), describe(s));
       allSpecs.push(s);
@@ -60,7 +65,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
           throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
         }
-        const token = io.env["ROOMY_ADMIN_TOKEN"] || undefined;
+        const token = flagOrEnv(raw, TOKEN, io.env)?.replace(/[\r\n]+$/, "") || undefined;
         const client = createClient(url, { token });
         await io.out(await def.run(client, raw.positionals.slice(1), raw, isOn(raw, "json")));
         return EXIT_OK;

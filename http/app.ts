@@ -1,13 +1,21 @@
 /**
- * The admin API as a Hono app: health and readiness for probes, the /v1
- * operations, and errors as `{"error":{"code","message"}}` with the status
- * that fits the code. It only needs a Node; serving it is http/serve.ts's job.
+ * The admin API as a Hono app: health and readiness for probes, /metrics,
+ * the dashboard, the /v1 operations (behind the bearer token when one is
+ * set), and errors as `{"error":{"code","message"}}` with the status that
+ * fits the code. It only needs a Node; serving it is http/serve.ts's job.
  */
 import { Hono } from "hono";
 import { httpStatus, RoomyError } from "../core/errors.ts";
 import type { Node } from "../mesh/node.ts";
+import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import type { Logger } from "../mesh/types.ts";
+import { requireToken } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import { registerDashboard } from "./dashboard.ts";
+import { createHttpStats } from "./http-stats.ts";
+import { renderMetrics } from "./metrics.ts";
+import { overviewSource } from "./overview.ts";
+import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -17,17 +25,36 @@ export interface AppOptions {
   ready?: () => boolean;
   /** Where unexpected errors are reported (default: the node's logger). */
   logger?: Logger;
+  /**
+   * Bearer token every /v1 route requires (ROOMY_ADMIN_TOKEN); none: open.
+   * /healthz, /readyz, /metrics and the dashboard page stay open.
+   */
+  adminToken?: string;
+  /** The mesh transport's counters for /metrics (absent: no transport metrics). */
+  transportStats?: () => TcpTransportStats | null;
+  /** One debug log line per request (method, route, status, time; never headers). */
+  accessLog?: boolean;
 }
 
 export function createApp(node: Node, opts: AppOptions = {}): Hono {
   const logger = opts.logger ?? node.logger;
   const app = new Hono();
+  const stats = createHttpStats({ accessLog: opts.accessLog === true ? logger : undefined });
+  app.use("*", stats.middleware);
+  if (opts.adminToken !== undefined && opts.adminToken !== "") app.use("/v1/*", requireToken(opts.adminToken));
 
   app.get("/healthz", (c) => sendJson(c, { ok: true, node: node.name }));
   app.get("/readyz", (c) => {
     const ready = node.isReady() && (opts.ready?.() ?? true);
     return sendJson(c, { ready, node: node.name }, ready ? 200 : 503);
   });
+  app.get("/metrics", async (c) => {
+    const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });
+    return c.body(text, 200, { "content-type": PROM_CONTENT_TYPE });
+  });
+  registerDashboard(app);
+  const overview = overviewSource(node);
+  app.get("/v1/overview", async (c) => sendJson(c, await overview()));
   registerV1(app, node, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
 
   app.notFound((c) => errorResponse(c.req.method, c.req.path));

@@ -8,13 +8,19 @@ import { RoomyError } from "../core/errors.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
+// decode() without {stream: true} keeps no state between calls: one is enough.
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export async function readJson(req: Request, limit: number): Promise<Record<string, unknown>> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  const bytes = await readLimited(req, limit);
+  // With a declared length the server reads no more than that, so the whole
+  // body can be taken at once (several times cheaper than a stream reader
+  // under Bun); without one (chunked), count as it streams in.
+  const bytes = declared !== null ? await wholeBody(req, limit) : await readLimited(req, limit);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new RoomyError("bad_request", "request body is not valid UTF-8");
   }
@@ -29,6 +35,12 @@ export async function readJson(req: Request, limit: number): Promise<Record<stri
     throw new RoomyError("bad_request", "request body must be a JSON object");
   }
   return value as Record<string, unknown>;
+}
+
+async function wholeBody(req: Request, limit: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength > limit) throw tooLarge(limit);
+  return bytes;
 }
 
 async function readLimited(req: Request, limit: number): Promise<Uint8Array> {

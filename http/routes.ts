@@ -13,9 +13,12 @@ export interface RouteOptions {
   maxBodyBytes: number;
 }
 
+const JSON_TYPE = "application/json; charset=utf-8";
+
 /** JSON text with sorted name-keyed objects (see json.ts). */
-export function sendJson(c: Context, value: unknown, status = 200): Response {
-  return c.body(orderedJson(value), status as 200, { "content-type": "application/json; charset=utf-8" });
+export function sendJson(_c: Context, value: unknown, status = 200): Response {
+  // A plain Response: cheaper than c.body() on the hot path, and no header from the context is wanted.
+  return new Response(orderedJson(value), { status, headers: { "content-type": JSON_TYPE } });
 }
 
 const OK = { ok: true };

@@ -1,0 +1,62 @@
+/**
+ * The admin API's bearer token. Without ROOMY_ADMIN_TOKEN the API is open
+ * and may only listen on loopback; with it, every /v1 route needs
+ * `Authorization: Bearer <token>`. Probes (/healthz, /readyz), /metrics and
+ * the dashboard's page shell stay open: they hold no names, and the page
+ * fetches its data from /v1 with the token.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { orderedJson } from "./json.ts";
+
+/** Hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why the admin API must not start, or null if it may: an API reachable
+ * beyond this machine with no token would let anyone move people and cars.
+ */
+export function adminExposureProblem(host: string, token: string | undefined): string | null {
+  if (isLoopbackHost(host) || (token !== undefined && token !== "")) return null;
+  return (
+    `the admin API would listen on ${host}, beyond this machine, without a token: ` +
+    "set ROOMY_ADMIN_TOKEN (e.g. `openssl rand -hex 32`), or bind --http to 127.0.0.1"
+  );
+}
+
+/**
+ * Equal tokens, in time that does not depend on where they differ or on
+ * their lengths: both are hashed to 32 bytes first, then compared with
+ * timingSafeEqual.
+ */
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The token in an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (header === undefined || header === null) return null;
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  return m === null ? null : m[1]!;
+}
+
+/** Middleware refusing requests without the token: 401 `unauthorized`. Never logs the token. */
+export function requireToken(token: string): MiddlewareHandler {
+  const body = (message: string) => orderedJson({ error: { code: "unauthorized", message } });
+  return async (c, next) => {
+    const given = bearerToken(c.req.header("authorization"));
+    if (given === null || !tokensEqual(given, token)) {
+      const message = given === null ? "this node needs a bearer token (Authorization: Bearer ...)" : "wrong token";
+      return new Response(body(message), {
+        status: 401,
+        headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="roomy"' },
+      });
+    }
+    await next();
+  };
+}

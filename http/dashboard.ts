@@ -1,0 +1,19 @@
+/**
+ * GET /: the dashboard. The page itself holds no data, so it is served
+ * without the token; it reads GET /v1/overview, which needs it.
+ */
+import type { Hono } from "hono";
+import { dashboardPage } from "./dashboard/page.ts";
+
+export function registerDashboard(app: Hono): void {
+  app.get("/", (c) => {
+    const { html, csp } = dashboardPage();
+    return c.body(html, 200, {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": csp,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": "no-cache",
+    });
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The dashboard page: one HTML document with its stylesheet and script
+ * inline, assembled once. The Content-Security-Policy allows exactly that
+ * stylesheet and that script (by hash) and requests to this origin only.
+ */
+import { createHash } from "node:crypto";
+import { dashboardMain } from "./client.ts";
+import { DASHBOARD_CSS } from "./style.ts";
+
+export interface DashboardPage {
+  html: string;
+  csp: string;
+}
+
+let page: DashboardPage | null = null;
+
+export function dashboardPage(): DashboardPage {
+  page ??= build();
+  return page;
+}
+
+function build(): DashboardPage {
+  const script = `(${dashboardMain.toString()})();`;
+  const sha = (s: string) => `'sha256-${createHash("sha256").update(s).digest("base64")}'`;
+  const csp = [
+    "default-src 'none'",
+    `script-src ${sha(script)}`,
+    `style-src ${sha(DASHBOARD_CSS)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>roomy</title>
+<link rel="icon" href="data:,">
+<style>${DASHBOARD_CSS}</style>
+</head>
+<body>
+<header>
+  <div class="brand"><span class="logo">r</span>roomy</div>
+  <div class="node"><b id="node-name">…</b><span id="node-ready" class="pill state-left">connecting</span><span id="node-mesh" class="mono"></span></div>
+  <div class="spacer"></div>
+  <div id="live" class="live"><span class="dot"></span><span id="live-text">connecting</span></div>
+</header>
+<main>
+  <div id="error" class="banner hidden"></div>
+  <div id="stats" class="stats"></div>
+  <section>
+    <h2>Members <span id="members-count" class="count">0</span></h2>
+    <div id="members" class="grid"></div>
+  </section>
+  <section>
+    <h2>Rooms <span id="rooms-count" class="count">0</span></h2>
+    <div id="rooms" class="grid"></div>
+  </section>
+  <section>
+    <h2>Parking</h2>
+    <div class="lot">
+      <div class="card">
+        <div class="big"><span id="lot-occupied">0</span> <small>cars</small></div>
+        <div id="lot-spaces" class="sub"></div>
+        <div id="lot-bar"></div>
+        <div id="cars" class="cars"></div>
+      </div>
+      <div class="card">
+        <table>
+          <thead><tr><th>Gate</th><th>Process on</th><th>Parked now</th><th class="num">Entries</th><th class="num">Exits</th></tr></thead>
+          <tbody id="gates"></tbody>
+        </table>
+      </div>
+    </div>
+  </section>
+  <footer><span id="updated"></span> · data from <span class="mono">GET /v1/overview</span> · metrics at <span class="mono">/metrics</span></footer>
+</main>
+<dialog id="token-dialog">
+  <form id="token-form">
+    <h3>Admin token</h3>
+    <p>This node needs its admin token (ROOMY_ADMIN_TOKEN) to show its data. It stays in this tab only.</p>
+    <input id="token-input" type="password" autocomplete="off" placeholder="token" required>
+    <button type="submit">Show the dashboard</button>
+  </form>
+</dialog>
+<script>${script}</script>
+</body>
+</html>
+`;
+  return { html, csp };
+}

@@ -1,0 +1,151 @@
+/**
+ * GET /metrics: the node's state in Prometheus text, read at scrape time
+ * from the stats() of membership, registry and replicator (the cluster
+ * implementations have more than the cluster of one: feature-detected), the
+ * HTTP middleware's counters, the apps, and the mesh transport when there is
+ * one. Nothing here names a room, person or plate.
+ *
+ * Values that come from the replicated map (rooms, lot, gate counters, map
+ * keys) are the same on every node: aggregate them with max(), not sum().
+ */
+import process from "node:process";
+import type { MembershipStats } from "../mesh/membership/swim.ts";
+import type { MemberState } from "../mesh/membership/types.ts";
+import type { Node } from "../mesh/node.ts";
+import type { ClusterRegistryStats } from "../mesh/registry/cluster.ts";
+import type { ClusterReplicationStats } from "../mesh/replication/api.ts";
+import type { TcpTransportStats } from "../mesh/tcp/types.ts";
+import { VERSION } from "../cli/version.ts";
+import type { HttpStats } from "./http-stats.ts";
+import { PromText, quantiles, type Sample } from "./prom.ts";
+
+export interface MetricsSources {
+  node: Node;
+  http: HttpStats;
+  /** The mesh transport's counters; absent or null for a cluster of one. */
+  transport?: () => TcpTransportStats | null;
+}
+
+const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+const QUANTILES = [0.5, 0.9, 0.99];
+const startedAt = Date.now() / 1000;
+
+export async function renderMetrics(src: MetricsSources): Promise<string> {
+  const { node } = src;
+  const p = new PromText();
+  p.gauge("roomy_node_info", "This node (value 1), with its name, version and runtime as labels.", [
+    { labels: { node: node.name, version: VERSION, runtime: runtimeName() }, value: 1 },
+  ]);
+  p.gauge("roomy_node_ready", "1 when the node is joined and caught up (GET /readyz answers 200).", node.isReady() ? 1 : 0);
+  membership(p, node);
+  registry(p, node);
+  replication(p, node);
+  p.counter("roomy_http_requests_total", "HTTP requests answered, by method, route pattern and status.", src.http.requests());
+  p.histogram("roomy_http_request_duration_seconds", "Time to answer HTTP requests, by route pattern.", src.http.durations());
+  await apps(p, node);
+  const t = src.transport?.() ?? null;
+  if (t !== null) transport(p, t);
+  const mem = process.memoryUsage();
+  p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);
+  p.gauge("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
+  p.gauge("process_start_time_seconds", "Start time of the process, seconds since the epoch.", Math.floor(startedAt));
+  return p.text();
+}
+
+function membership(p: PromText, node: Node): void {
+  const counts = new Map<MemberState, number>(STATES.map((s) => [s, 0]));
+  for (const m of node.membership.members()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+  p.gauge("roomy_members", "Members this node knows, by state (itself included).", STATES.map((s) => ({ labels: { state: s }, value: counts.get(s)! })));
+  // The SWIM implementation has stats(); the cluster of one does not.
+  const view = node.membership as { stats?: () => MembershipStats };
+  if (typeof view.stats !== "function") return;
+  const s = view.stats();
+  p.counter("roomy_membership_probes_total", "Direct probes sent.", s.probes);
+  p.counter("roomy_membership_probe_failures_total", "Probes that got no ack, directly or indirectly.", s.probeFailures);
+  p.counter("roomy_membership_indirect_probes_total", "Indirect probe requests sent.", s.indirectProbes);
+  p.counter("roomy_membership_suspicions_total", "Members this node started suspecting.", s.suspicions);
+  p.counter("roomy_membership_refutes_total", "Suspicions of this node it refuted.", s.refutes);
+  p.counter("roomy_membership_deaths_total", "Members this node declared dead.", s.deaths);
+  p.counter("roomy_membership_push_pulls_total", "Full state exchanges.", s.pushPulls);
+  p.counter("roomy_membership_messages_sent_total", "Membership messages sent.", s.messagesSent);
+  p.counter("roomy_membership_messages_received_total", "Membership messages received.", s.messagesReceived);
+  p.counter("roomy_gossip_messages_sent_total", "Gossip messages sent.", s.gossipSent);
+  p.counter("roomy_gossip_messages_received_total", "Gossip messages received.", s.gossipReceived);
+  p.counter("roomy_membership_updates_received_total", "Membership updates received (piggybacked or gossiped).", s.updatesReceived);
+  p.gauge("roomy_membership_probe_rtt_seconds", `Round-trip time of recent direct probes (the last ${s.rttMs.length}), by quantile.`, quantileSamples(s.rttMs));
+  p.gauge("roomy_membership_awareness", "Lifeguard local health score (0 = healthy).", s.awareness);
+  p.gauge("roomy_membership_broadcasts_queued", "Membership updates waiting to be piggybacked.", s.queued);
+}
+
+function registry(p: PromText, node: Node): void {
+  const s = node.registry.stats() as Partial<ClusterRegistryStats> & ReturnType<Node["registry"]["stats"]>;
+  p.gauge("roomy_registry_processes", "Named processes running on this node.", s.processes);
+  p.counter("roomy_registry_handoffs_total", "Processes handed off, by direction.", [
+    { labels: { direction: "out" }, value: s.handoffsOut },
+    { labels: { direction: "in" }, value: s.handoffsIn },
+  ]);
+  p.counter("roomy_registry_calls_total", "Process calls made from this node, by where the process ran.", [
+    { labels: { target: "local" }, value: s.callsLocal },
+    { labels: { target: "remote" }, value: s.callsRemote },
+  ]);
+  p.counter("roomy_registry_forwards_total", "Calls forwarded to the process's current owner.", s.forwards);
+  if (s.handoffsInFlight !== undefined) p.gauge("roomy_registry_handoffs_in_flight", "Handoffs started and not finished.", s.handoffsInFlight);
+  if (s.conflicts !== undefined) p.counter("roomy_registry_conflicts_total", "Duplicate processes resolved after a partition.", s.conflicts);
+  if (s.callsPending !== undefined) p.gauge("roomy_registry_calls_pending", "Calls waiting for a reply.", s.callsPending);
+  if (s.hasLease !== undefined) p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.hasLease ? 1 : 0);
+}
+
+function replication(p: PromText, node: Node): void {
+  const s = node.replicator.stats() as Partial<ClusterReplicationStats> & ReturnType<Node["replicator"]["stats"]>;
+  p.gauge("roomy_map_keys", "Live keys in this node's replica.", s.keys);
+  p.gauge("roomy_map_tombstones", "Deleted keys still remembered (tombstones).", s.tombstones);
+  p.counter("roomy_replication_deltas_sent_total", "Deltas sent to peers.", s.deltasSent);
+  p.counter("roomy_replication_deltas_received_total", "Deltas received from peers.", s.deltasReceived);
+  p.counter("roomy_replication_anti_entropy_rounds_total", "Anti-entropy rounds started.", s.antiEntropyRounds);
+  p.gauge("roomy_replication_write_ack_seconds", `Time for recent writes (the last ${s.ackLatencyMs.length}) to meet the write concern, by quantile.`, quantileSamples(s.ackLatencyMs));
+  if (s.pendingWrites !== undefined) p.gauge("roomy_replication_writes_pending", "Writes waiting for their write concern.", s.pendingWrites);
+  if (s.writesAcknowledged !== undefined) p.counter("roomy_replication_writes_acknowledged_total", "Writes that met their write concern.", s.writesAcknowledged);
+  if (s.writesUnavailable !== undefined) p.counter("roomy_replication_writes_unavailable_total", "Writes that timed out waiting for their write concern.", s.writesUnavailable);
+  if (s.retransmits !== undefined) p.counter("roomy_replication_retransmits_total", "Deltas sent again for want of an ack.", s.retransmits);
+  if (s.livePeers !== undefined) p.gauge("roomy_replication_peers", "Peers this node replicates to.", s.livePeers);
+  if (s.tombstonesCollected !== undefined) p.counter("roomy_replication_tombstones_collected_total", "Tombstones dropped once every node had them.", s.tombstonesCollected);
+}
+
+async function apps(p: PromText, node: Node): Promise<void> {
+  p.gauge("roomy_rooms", "Rooms in the replica.", node.app.rooms().length);
+  const lot = node.app.lot();
+  p.gauge("roomy_lot_spaces", "Spaces in the lot.", lot.spaces);
+  p.gauge("roomy_lot_occupied", "Cars in the lot.", lot.occupied);
+  p.gauge("roomy_lot_available", "Free spaces in the lot.", lot.available);
+  // The seed's per-gate counters are replicated (written with each car): every node reports the same.
+  const gates = await node.app.gates();
+  const per = (f: (g: (typeof gates)[number]) => number): Sample[] => gates.map((g) => ({ labels: { gate: g.gate }, value: f(g) }));
+  p.gauge("roomy_lot_parked", "Cars in the lot, by the gate they came through.", per((g) => g.parked));
+  p.counter("roomy_gate_entries_total", "Cars admitted through each gate.", per((g) => g.entries));
+  p.counter("roomy_gate_exits_total", "Cars let out through each gate.", per((g) => g.exits));
+}
+
+function transport(p: PromText, t: TcpTransportStats): void {
+  p.counter("roomy_transport_frames_sent_total", "Mesh messages sent.", t.framesSent);
+  p.counter("roomy_transport_frames_received_total", "Mesh messages received.", t.framesReceived);
+  p.counter("roomy_transport_bytes_sent_total", "Mesh bytes sent, frame headers included.", t.bytesSent);
+  p.counter("roomy_transport_bytes_received_total", "Mesh bytes received, frame headers included.", t.bytesReceived);
+  p.counter("roomy_transport_writes_total", "Socket writes (batching puts many messages in one).", t.writes);
+  p.counter("roomy_transport_drops_total", "Mesh messages dropped (backoff, full queue, too big, lost with a connection).", t.drops);
+  p.counter("roomy_transport_auth_failures_total", "Mesh handshakes refused or abandoned (wrong cookie, timeout, garbage).", t.authFailures);
+  p.counter("roomy_transport_frame_errors_total", "Connections closed for a malformed frame.", t.frameErrors);
+  p.counter("roomy_transport_dials_total", "Connections dialled.", t.dials);
+  p.counter("roomy_transport_dial_failures_total", "Dials that failed.", t.dialFailures);
+  p.gauge("roomy_transport_connections", "Authenticated peer connections open.", t.connectionsOpen);
+  p.gauge("roomy_transport_sockets", "Sockets open, handshaking and closing ones included.", t.socketsOpen);
+}
+
+function quantileSamples(ms: readonly number[]): Sample[] {
+  const q = quantiles(ms, QUANTILES);
+  return [...q].map(([quantile, v]) => ({ labels: { quantile }, value: v / 1000 }));
+}
+
+function runtimeName(): string {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  return g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "other";
+}

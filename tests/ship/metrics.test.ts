@@ -1,0 +1,179 @@
+/**
+ * GET /metrics: valid Prometheus text whose families carry the node's state
+ * and move with what happens: requests, walks, parking, membership and
+ * replication between two real nodes over the TCP mesh.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Hono } from "hono";
+import { createApp } from "../../http/app.ts";
+import { formatNumber, PromText, quantiles } from "../../http/prom.ts";
+import { meshCluster } from "../../mesh/mesh-cluster.ts";
+import { type Node, startNode } from "../../mesh/node.ts";
+import type { TcpTransport } from "../../mesh/tcp/types.ts";
+import { eventually } from "./support/procs.ts";
+import { type PromFamily, parseProm, value } from "./support/prom-parse.ts";
+
+type Families = Map<string, PromFamily>;
+
+async function scrape(app: Hono): Promise<Families> {
+  const res = await app.request("/metrics");
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+  return parseProm(await res.text());
+}
+
+const post = (app: Hono, path: string, body: unknown) =>
+  app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("the exposition writer", () => {
+  test("escapes label values and formats special numbers as Prometheus reads them", () => {
+    const text = new PromText().gauge("x", "a \\ help\nline", [{ labels: { l: 'a"b\\c\nd' }, value: Infinity }]).text();
+    expect(text).toBe('# HELP x a \\\\ help\\nline\n# TYPE x gauge\nx{l="a\\"b\\\\c\\nd"} +Inf\n');
+    expect(parseProm(text).get("x")!.samples[0]!.labels["l"]).toBe('a"b\\c\nd');
+    expect([formatNumber(NaN), formatNumber(-Infinity), formatNumber(0.25)]).toEqual(["NaN", "-Inf", "0.25"]);
+  });
+
+  test("refuses a family written twice or a bad name", () => {
+    expect(() => new PromText().counter("a_total", "h", 1).counter("a_total", "h", 1)).toThrow();
+    expect(() => new PromText().counter("1a", "h", 1)).toThrow();
+  });
+
+  test("quantiles of a window take the nearest rank", () => {
+    const q = quantiles([5, 1, 4, 2, 3], [0.5, 0.99]);
+    expect([q.get(0.5), q.get(0.99)]).toEqual([3, 5]);
+    expect(quantiles([], [0.5]).size).toBe(0);
+  });
+});
+
+describe("metrics of one node", () => {
+  let node: Node;
+  let app: Hono;
+  beforeAll(async () => {
+    node = await startNode({ name: "m1", gates: 2, spaces: 10 });
+    app = createApp(node);
+  });
+  afterAll(() => node.stop());
+
+  test("every family the issue names is present with its type", async () => {
+    const f = await scrape(app);
+    const want: Record<string, string> = {
+      roomy_members: "gauge",
+      roomy_registry_processes: "gauge",
+      roomy_registry_handoffs_total: "counter",
+      roomy_map_keys: "gauge",
+      roomy_map_tombstones: "gauge",
+      roomy_replication_deltas_sent_total: "counter",
+      roomy_replication_deltas_received_total: "counter",
+      roomy_replication_write_ack_seconds: "gauge",
+      roomy_http_requests_total: "counter",
+      roomy_http_request_duration_seconds: "histogram",
+      roomy_lot_spaces: "gauge",
+      roomy_lot_occupied: "gauge",
+      roomy_lot_parked: "gauge",
+      roomy_gate_entries_total: "counter",
+      roomy_gate_exits_total: "counter",
+      process_resident_memory_bytes: "gauge",
+    };
+    for (const [name, type] of Object.entries(want)) expect({ name, type: f.get(name)?.type }).toEqual({ name, type });
+    expect(value(f, "roomy_members", { state: "alive" })).toBe(1);
+    expect(value(f, "roomy_lot_spaces")).toBe(10);
+    expect(f.get("roomy_node_info")!.samples[0]!.labels).toMatchObject({ node: "m1", runtime: "bun" });
+  });
+
+  test("walks, parking and requests move their counters", async () => {
+    const before = await scrape(app);
+    const keys0 = value(before, "roomy_map_keys")!;
+    expect((await post(app, "/v1/rooms", { rooms: ["den", "hall"] })).status).toBe(200);
+    expect((await post(app, "/v1/walk-into", { room: "den", people: ["alan", "lucy"] })).status).toBe(200);
+    expect((await post(app, "/v1/walk-into", { room: "nowhere", people: ["x"] })).status).toBe(404);
+    expect((await post(app, "/v1/gates/1/park", { plate: "AAA 1" })).status).toBe(200);
+    expect((await post(app, "/v1/gates/2/park", { plate: "BBB 2" })).status).toBe(200);
+    expect((await post(app, "/v1/gates/2/unpark", { plate: "AAA 1" })).status).toBe(200);
+    await app.request("/v1/rooms/den/people");
+
+    const f = await scrape(app);
+    const req = (route: string, status: string, method = "POST") => value(f, "roomy_http_requests_total", { method, route, status });
+    expect(req("/v1/walk-into", "200")).toBe(1);
+    expect(req("/v1/walk-into", "404")).toBe(1);
+    expect(req("/v1/gates/:gate/park", "200")).toBe(2);
+    // Routes are patterns: names never appear in metrics.
+    expect(req("/v1/rooms/:room/people", "200", "GET")).toBe(1);
+    expect(f.get("roomy_http_requests_total")!.samples.some((s) => JSON.stringify(s.labels).includes("den"))).toBe(false);
+    const hist = (sample: string, labels: Record<string, string>) => value(f, "roomy_http_request_duration_seconds", labels, sample);
+    expect(hist("roomy_http_request_duration_seconds_count", { route: "/v1/walk-into" })).toBe(2);
+    expect(hist("roomy_http_request_duration_seconds_bucket", { route: "/v1/walk-into", le: "+Inf" })).toBe(2);
+    const buckets = f.get("roomy_http_request_duration_seconds")!.samples.filter((s) => s.name.endsWith("_bucket") && s.labels["route"] === "/v1/walk-into");
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+
+    expect(value(f, "roomy_map_keys")!).toBeGreaterThan(keys0);
+    expect(value(f, "roomy_lot_occupied")).toBe(1);
+    expect(value(f, "roomy_lot_available")).toBe(9);
+    expect(value(f, "roomy_lot_parked", { gate: "1" })).toBe(0);
+    expect(value(f, "roomy_lot_parked", { gate: "2" })).toBe(1);
+    expect(value(f, "roomy_gate_entries_total", { gate: "1" })).toBe(1);
+    expect(value(f, "roomy_gate_entries_total", { gate: "2" })).toBe(1);
+    expect(value(f, "roomy_gate_exits_total", { gate: "2" })).toBe(1);
+    expect(value(f, "roomy_gate_exits_total", { gate: "1" })).toBe(0);
+    expect(value(f, "roomy_rooms")).toBe(2);
+    expect(value(f, "roomy_registry_processes")!).toBeGreaterThanOrEqual(5); // 2 rooms, 2 gates, the lot
+    expect(value(f, "roomy_registry_calls_total", { target: "local" })!).toBeGreaterThan(value(before, "roomy_registry_calls_total", { target: "local" })!);
+    // A deleted person (leave) is a tombstone.
+    await post(app, "/v1/leave", { people: ["lucy"] });
+    expect(value(await scrape(app), "roomy_map_tombstones")!).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("metrics of two nodes on the mesh", () => {
+  const nodes: Node[] = [];
+  const apps: Hono[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) {
+      let transport: TcpTransport | null = null;
+      const node = await startNode({
+        name: `mesh-${i}`,
+        bind: "127.0.0.1:0",
+        profile: "local",
+        join: i === 0 ? [] : [nodes[0]!.meshAddress()!],
+        cluster: meshCluster({ onTransport: (t) => (transport = t) }),
+      });
+      nodes.push(node);
+      apps.push(createApp(node, { transportStats: () => transport?.stats() ?? null }));
+    }
+  });
+  afterAll(async () => {
+    for (const n of nodes.reverse()) await n.stop();
+  });
+
+  test("members, probes, gossip, transport and replication show up and move", async () => {
+    const [a, b] = apps as [Hono, Hono];
+    await eventually("both nodes see two alive members", async () => {
+      const [fa, fb] = [await scrape(a), await scrape(b)];
+      return value(fa, "roomy_members", { state: "alive" }) === 2 && value(fb, "roomy_members", { state: "alive" }) === 2 ? true : undefined;
+    });
+    const fa = await eventually("probes with round trips", async () => {
+      const f = await scrape(a);
+      return (value(f, "roomy_membership_probes_total") ?? 0) > 0 && value(f, "roomy_membership_probe_rtt_seconds", { quantile: "0.5" }) !== undefined ? f : undefined;
+    });
+    expect(value(fa, "roomy_membership_probe_rtt_seconds", { quantile: "0.99" })!).toBeGreaterThanOrEqual(0);
+    expect(value(fa, "roomy_membership_messages_sent_total")!).toBeGreaterThan(0);
+    expect(fa.get("roomy_gossip_messages_sent_total")?.type).toBe("counter");
+    expect(value(fa, "roomy_transport_connections")).toBe(1);
+    expect(value(fa, "roomy_transport_frames_sent_total")!).toBeGreaterThan(0);
+    expect(value(fa, "roomy_transport_bytes_received_total")!).toBeGreaterThan(0);
+
+    const sentBefore = value(fa, "roomy_replication_deltas_sent_total")!;
+    const res = await eventually("a room created on a", async () => {
+      const r = await post(a, "/v1/rooms", { rooms: ["mesh-room"] });
+      return r.status === 200 ? r : undefined;
+    });
+    expect(res.status).toBe(200);
+    const fa2 = await scrape(a);
+    expect(value(fa2, "roomy_replication_deltas_sent_total")!).toBeGreaterThan(sentBefore);
+    expect(value(fa2, "roomy_replication_writes_acknowledged_total")!).toBeGreaterThan(0);
+    expect(fa2.get("roomy_replication_write_ack_seconds")!.samples.length).toBe(3);
+    await eventually("b received the delta", async () => {
+      const f = await scrape(b);
+      return (value(f, "roomy_replication_deltas_received_total") ?? 0) > 0 && value(f, "roomy_rooms") === 1 ? true : undefined;
+    });
+  }, 60_000);
+});
