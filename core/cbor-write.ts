@@ -1,8 +1,9 @@
 /**
  * A small, fast CBOR (RFC 8949) writer for JSON-like values, the hot path of
- * delta encoding. It writes null, booleans, numbers, strings, arrays and
- * plain objects itself and hands anything else (bigint, byte arrays, dates,
- * maps...) to cbor-x, so the bytes are plain CBOR any reader decodes.
+ * delta and wire-message encoding. It writes null, booleans, numbers,
+ * strings, arrays, plain objects and Uint8Array (a bare byte string) itself
+ * and hands anything else (bigint, typed arrays, dates, maps...) to cbor-x,
+ * so the bytes are plain CBOR any reader decodes.
  * Why not cbor-x throughout: building an intermediate array for it and
  * copying cost about 3x more than writing entries directly.
  */
@@ -10,7 +11,15 @@
 // extractor (cbor-extract), which crashes under Bun 1.4.
 import { Encoder } from "cbor-x/encode";
 
-const fallbackEncoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+/** What the writer hands values it does not encode itself to. */
+export interface FallbackEncoder {
+  encode(value: unknown): Uint8Array;
+}
+
+const defaultFallback: FallbackEncoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+
+/** A new buffer for take() once less than this is left in the current one. */
+const TAKE_RESERVE = 1024;
 
 /** Nesting beyond this is refused (when writing, most likely a cycle). */
 export const MAX_DEPTH = 256;
@@ -18,14 +27,27 @@ export const MAX_DEPTH = 256;
 const TWO_32 = 4294967296;
 // Lone surrogates become U+FFFD, as in utf8Tail below.
 const utf8Encoder = new TextEncoder();
+/**
+ * Two ways to use it: write one item and finish(); or, for many small items
+ * (wire messages), keep one writer and take() each item as a view of a shared
+ * buffer, as cbor-x does: later items go after it, never over it. Between
+ * take()s the written bytes are "pending": they may be patched, cut back, or
+ * taken a part at a time (a queue of frames, say).
+ */
 export class CborWriter {
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  /** where the pending bytes start (everything before was taken) */
+  private base = 0;
+  private readonly sizeHint: number;
+  private readonly fallback: FallbackEncoder;
 
-  constructor(sizeHint = 256) {
-    this.buf = new Uint8Array(Math.max(64, sizeHint));
+  constructor(sizeHint = 256, fallback: FallbackEncoder = defaultFallback) {
+    this.sizeHint = Math.max(64, sizeHint);
+    this.buf = new Uint8Array(this.sizeHint);
     this.view = new DataView(this.buf.buffer);
+    this.fallback = fallback;
   }
 
   /** The bytes written; copied to a tight buffer when much was left unused. */
@@ -35,17 +57,74 @@ export class CborWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Bytes written since the last take(). */
+  get pending(): number {
+    return this.pos - this.base;
+  }
+
+  /**
+   * The first `n` pending bytes (default: all) as a view that later writes
+   * never overwrite; what follows stays pending.
+   */
+  take(n = this.pos - this.base): Uint8Array {
+    const out = this.buf.subarray(this.base, this.base + n);
+    this.base += n;
+    if (this.base === this.pos && this.buf.length - this.pos < TAKE_RESERVE) {
+      this.buf = new Uint8Array(this.sizeHint);
+      this.view = new DataView(this.buf.buffer);
+      this.pos = this.base = 0;
+    }
+    return out;
+  }
+
+  /** Keep only the first `n` pending bytes (undo an item that failed half-way). */
+  truncate(n: number): void {
+    this.pos = this.base + Math.max(0, Math.min(n, this.pos - this.base));
+  }
+
+  /** Drop all pending bytes. */
+  abandon(): void {
+    this.pos = this.base;
+  }
+
+  /** Leave `n` bytes to be filled in later with setUint32 (a length, say). */
+  reserve(n: number): void {
+    this.room(n);
+    this.pos += n;
+  }
+
+  /** Write `n` big-endian over 4 pending bytes at offset `at`. */
+  setUint32(at: number, n: number): void {
+    this.view.setUint32(this.base + at, n);
+  }
+
+  /** The big-endian uint32 at pending offset `at`. */
+  getUint32(at: number): number {
+    return this.view.getUint32(this.base + at);
+  }
+
+  /** Append raw bytes. */
+  raw(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   private room(n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
   }
 
   private grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
+    // Only the pending bytes move: views handed out by take() keep the old buffer.
+    const keep = this.pos - this.base;
+    let size = this.buf.length;
+    while (size < keep + n) size *= 2;
     const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.pos));
+    b.set(this.buf.subarray(this.base, this.pos));
     this.buf = b;
     this.view = new DataView(b.buffer);
+    this.pos = keep;
+    this.base = 0;
   }
 
   byte(b: number): void {
@@ -206,6 +285,15 @@ export class CborWriter {
           for (let i = 0; i < n; i++) this.value(v[i], depth + 1);
           return;
         }
+        if (v instanceof Uint8Array) {
+          // A bare byte string (major type 2), as cbor-x writes it with tagUint8Array off.
+          const n = v.length;
+          this.head(2, n);
+          this.room(n);
+          this.buf.set(v, this.pos);
+          this.pos += n;
+          return;
+        }
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto === Object.prototype || proto === null) {
           const o = v as Record<string, unknown>;
@@ -221,7 +309,7 @@ export class CborWriter {
         break;
       }
     }
-    const bytes = fallbackEncoder.encode(v);
+    const bytes = this.fallback.encode(v);
     this.room(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;

@@ -5,7 +5,6 @@
  * adding and removing an entry is one XOR each and two replicas that differ
  * in a bucket almost surely differ in its sums.
  */
-import { fmix32, mixWord } from "./hash.ts";
 
 /** Bucketed hashes of a replica: `h[2b]`, `h[2b+1]` for bucket b. */
 export interface Digest {
@@ -21,10 +20,16 @@ export const SEED2 = 0x9747b28c;
 /**
  * XOR one entry into (or, again, out of) `sums`. `kh`/`kh2` are the key's two
  * hashes, `nh1`/`nh2` the writer's; `cd` is counter * 2 + (tombstone ? 1 : 0).
+ * `bucketMask` is buckets - 1 when buckets is a power of two (then
+ * `kh & mask` equals `kh mod buckets`, without a division), else -1.
+ *
+ * The same words as fmix32(mixWord(...)) from hash.ts, kept in int32 all the
+ * way (fmix32's `>>> 0` would make half the results doubles on this hot path).
  */
 export function toggleEntry(
   sums: Uint32Array,
   buckets: number,
+  bucketMask: number,
   kh: number,
   kh2: number,
   w: number,
@@ -34,11 +39,34 @@ export function toggleEntry(
 ): void {
   const lo = w | 0;
   const hi = (w / 4294967296) | 0;
-  const h1 = fmix32(mixWord(mixWord(mixWord(mixWord(kh, lo), hi), cd), nh1));
-  const h2 = fmix32(mixWord(mixWord(mixWord(mixWord(kh2, nh2), cd), lo), hi));
-  const b = 2 * ((kh >>> 0) % buckets);
+  const h1 = fmix(mix(mix(mix(mix(kh, lo), hi), cd), nh1));
+  const h2 = fmix(mix(mix(mix(mix(kh2, nh2), cd), lo), hi));
+  const b = 2 * (bucketMask >= 0 ? kh & bucketMask : (kh >>> 0) % buckets);
   sums[b] ^= h1;
   sums[b + 1] ^= h2;
+}
+
+/** `bucketMask` for toggleEntry. */
+export function bucketMaskOf(buckets: number): number {
+  return (buckets & (buckets - 1)) === 0 ? buckets - 1 : -1;
+}
+
+/** mixWord of hash.ts. */
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** fmix32 of hash.ts, as int32. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Buckets whose hashes differ between two digests of the same shape. */

@@ -18,7 +18,7 @@
  */
 import { compareTs, type Timestamp } from "./hlc.ts";
 import { hash32, hash32Pair } from "./hash.ts";
-import { DEFAULT_BUCKETS, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
+import { bucketMaskOf, DEFAULT_BUCKETS, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
 import { normalise, toEntry, wins } from "./lww-rules.ts";
 
 export { DEFAULT_BUCKETS, diffBuckets, type Digest } from "./lww-digest.ts";
@@ -79,6 +79,7 @@ export class LwwMap {
   private before: Value = undefined;
   private after: Value = undefined;
   private readonly sums: Uint32Array;
+  private readonly bucketMask: number;
   // Writers repeat: remember the last one's hashes.
   private lastNode: string | undefined = undefined;
   private nh1 = 0;
@@ -89,6 +90,7 @@ export class LwwMap {
     this.buckets = opts.buckets ?? DEFAULT_BUCKETS;
     if (!Number.isInteger(this.buckets) || this.buckets < 1) throw new RangeError("buckets must be a positive integer");
     this.sums = new Uint32Array(this.buckets * 2);
+    this.bucketMask = bucketMaskOf(this.buckets);
   }
 
   /** Number of live (non-deleted) keys. */
@@ -425,6 +427,6 @@ export class LwwMap {
       this.nh2 = hash32(ts.n, SEED2) | 0;
     }
     const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
-    toggleEntry(this.sums, this.buckets, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
+    toggleEntry(this.sums, this.buckets, this.bucketMask, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
   }
 }

@@ -11,8 +11,8 @@ import { encodeFrames, FrameError, FrameReader } from "../wire/frame.ts";
 export type CloseCause = "frame" | "socket" | "local";
 
 export interface ConnectionHandler {
-  /** One complete frame body; may throw FrameError to close the connection. */
-  onBody(body: Uint8Array): void;
+  /** One complete frame body, `bytes[start..end)` (valid during the call only); may throw FrameError to close the connection. */
+  onFrame(bytes: Uint8Array, start: number, end: number): void;
   /** The socket accepted more writes after a full buffer. */
   onDrain(): void;
   /** Called once, synchronously from close() or when the socket ends. */
@@ -88,6 +88,12 @@ export class Connection {
     if (!this.socket.write(encodeFrames(bodies))) this.blocked = true;
   }
 
+  /** Write bytes that are already whole frames (a FrameQueue's); they must not change afterwards. */
+  writeFrames(frames: Uint8Array): void {
+    if (this.closed || frames.length === 0) return;
+    if (!this.socket.write(frames)) this.blocked = true;
+  }
+
   /**
    * Close once. Graceful: flush what was written, then FIN (the socket is
    * destroyed after a grace period if the peer lingers); otherwise destroy.
@@ -104,12 +110,14 @@ export class Connection {
     this.handler?.onClose(reason, cause);
   }
 
+  private readonly onFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    if (!this.closed) this.handler?.onFrame(bytes, start, end);
+  };
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     try {
-      this.reader.push(chunk, (body) => {
-        if (!this.closed) this.handler?.onBody(body);
-      });
+      this.reader.pushFrames(chunk, this.onFrame);
     } catch (err) {
       if (err instanceof FrameError) this.close(err.message, "frame");
       else this.close(`internal error: ${(err as Error).message}`, "local");

@@ -4,7 +4,12 @@
  * and the epochs that decide which connection of a pair survives.
  */
 import type { Address } from "../types.ts";
+import { fallbackEncoder } from "../wire/codec.ts";
+import { FrameQueue, type PushResult } from "../wire/frame-queue.ts";
 import type { Session } from "./session.ts";
+
+/** Encoding buffer per peer; grows for bigger messages or queues. */
+const QUEUE_CHUNK_BYTES = 16 * 1024;
 
 export class Link {
   /** The one committed connection to this peer, if any. */
@@ -22,19 +27,23 @@ export class Link {
   lost = 0;
   flushScheduled = false;
 
-  private queue: Uint8Array[] = [];
-  private head = 0;
-  private bytes = 0;
+  /** Frames not yet written, encoded in place (see FrameQueue). */
+  private readonly queue = new FrameQueue(QUEUE_CHUNK_BYTES, fallbackEncoder);
 
   constructor(readonly address: Address) {}
 
-  /** Bytes queued and not yet written. */
+  /** Body bytes queued and not yet written. */
   get queuedBytes(): number {
-    return this.bytes;
+    return this.queue.queuedBytes;
   }
 
   get queuedFrames(): number {
-    return this.queue.length - this.head;
+    return this.queue.queuedFrames;
+  }
+
+  /** Body size of the message last passed to enqueue(), queued or not. */
+  get lastBodyBytes(): number {
+    return this.queue.lastBodyBytes;
   }
 
   /** True when nothing connects us to the peer and nothing is on the way. */
@@ -42,51 +51,33 @@ export class Link {
     return this.conn === null && this.pending.size === 0;
   }
 
-  /** Queue one frame body unless it would exceed `maxBytes`. */
-  enqueue(body: Uint8Array, maxBytes: number): boolean {
-    if (this.bytes + body.length > maxBytes) return false;
-    this.queue.push(body);
-    this.bytes += body.length;
-    return true;
+  /**
+   * Encode `msg` as a frame at the end of the queue unless its body exceeds
+   * `maxBody` or the queue would exceed `maxBytes` (then nothing is queued).
+   * Throws, queuing nothing, if it cannot be encoded.
+   */
+  enqueue(msg: unknown, maxBody: number, maxBytes: number): PushResult {
+    return this.queue.push(msg, maxBody, maxBytes);
   }
 
-  /** Dequeue frames totalling about `maxBytes` (always at least one if any). */
-  take(maxBytes: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let size = 0;
-    while (this.head < this.queue.length) {
-      const b = this.queue[this.head]!;
-      if (out.length > 0 && size + b.length > maxBytes) break;
-      out.push(b);
-      size += b.length;
-      this.head++;
-    }
-    this.bytes -= size;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    return out;
+  /** Take back the message enqueue() just queued. */
+  dropLast(): void {
+    this.queue.dropLast();
+  }
+
+  /** Dequeue frames, about `maxBytes` on the wire (always at least one if any), as one view; `count[0]` gets how many. */
+  take(maxBytes: number, count: Uint32Array): Uint8Array {
+    return this.queue.take(maxBytes, count);
   }
 
   /** Drop everything queued; returns how many frames were dropped. */
   clear(): number {
-    const n = this.queuedFrames;
-    this.queue = [];
-    this.head = 0;
-    this.bytes = 0;
-    return n;
+    return this.queue.clear();
   }
 
   /** Move `other`'s queue behind ours (used when two addresses turn out to be one peer). */
   absorb(other: Link): void {
-    for (const b of other.take(Infinity)) {
-      this.queue.push(b);
-      this.bytes += b.length;
-    }
+    this.queue.absorb(other.queue);
   }
 
   /** A (possibly new) identity is at this address: epochs restart with it. */

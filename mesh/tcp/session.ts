@@ -89,7 +89,7 @@ export class Session {
     this.own = makeHello(config.self);
     this.conn = new Connection(socket, remote, HANDSHAKE_MAX_FRAME_BYTES, config.clock, config.counters);
     this.conn.attach({
-      onBody: (body) => this.onBody(body),
+      onFrame: (bytes, start, end) => this.onFrame(bytes, start, end),
       onDrain: () => hooks.onDrain(this),
       onClose: (reason, cause) => this.onClose(reason, cause),
     });
@@ -137,8 +137,8 @@ export class Session {
     this.conn.setMaxFrameBytes(this.config.maxFrameBytes);
   }
 
-  private onBody(body: Uint8Array): void {
-    const value = decodeBody(body);
+  private onFrame(bytes: Uint8Array, start: number, end: number): void {
+    const value = decodeBody(bytes, start, end);
     if (this.phase === "open") {
       if (!isMessage(value)) throw new FrameError("malformed", "not a message (map with a string `t`)");
       if (!this.confirmed) {
@@ -147,7 +147,7 @@ export class Session {
         this.cancelTimer();
         return;
       }
-      this.hooks.deliver(this, value, body.length + FRAME_HEADER_BYTES);
+      this.hooks.deliver(this, value, end - start + FRAME_HEADER_BYTES);
       return;
     }
     const refused = parseRefuse(value);

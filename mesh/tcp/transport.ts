@@ -17,7 +17,8 @@ import { cryptoRandom, realClock } from "../runtime.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { decode, encode } from "../wire/codec.ts";
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "../wire/frame.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../wire/frame.ts";
+import type { PushResult } from "../wire/frame-queue.ts";
 import { formatAddress, isWildcardHost, parseAddress } from "./address.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { CLOSE_GRACE_MS } from "./connection.ts";
@@ -62,6 +63,8 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private config: SessionConfig | null = null;
   private listener: Listener | null = null;
   private closing: Promise<void> | null = null;
+  /** Out-parameter of Link.take, reused. */
+  private readonly frameCount = new Uint32Array(1);
 
   constructor(private readonly opts: TcpTransportOptions) {
     if (!opts.cookie) throw new Error("mesh: a non-empty cookie is required");
@@ -104,22 +107,24 @@ class TcpMesh implements TcpTransport, SessionHooks {
   send(to: Address, msg: Message): boolean {
     if (this.closing) return false;
     if (to === this.local) return this.loopback(msg);
-    let body: Uint8Array;
+    const link = this.table.get(to) ?? this.newLink(to);
+    if (!link) return this.drop("mesh: invalid address", { to });
+    // Encoded straight into the link's queue of frames (no body of its own, no copy later).
+    let queued: PushResult;
     try {
-      body = encode(msg);
+      queued = link.enqueue(msg, this.maxFrameBytes, this.maxQueueBytes);
     } catch (err) {
       return this.drop("mesh: message cannot be encoded", { to, t: msg.t, error: (err as Error).message });
     }
-    if (body.length > this.maxFrameBytes) {
-      return this.drop("mesh: message over the frame limit", { to, t: msg.t, bytes: body.length });
+    if (queued === "oversized") {
+      return this.drop("mesh: message over the frame limit", { to, t: msg.t, bytes: link.lastBodyBytes });
     }
-    const link = this.table.get(to) ?? this.newLink(to);
-    if (!link) return this.drop("mesh: invalid address", { to });
-    if (link.idle && !this.dial(link)) {
+    if (queued === "full") {
       this.counters.drops++;
       return false;
     }
-    if (!link.enqueue(body, this.maxQueueBytes)) {
+    if (link.idle && !this.dial(link)) {
+      link.dropLast();
       this.counters.drops++;
       return false;
     }
@@ -318,14 +323,13 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private flush(link: Link): void {
     const s = link.conn;
     if (!s || !s.isOpen) return;
+    const count = this.frameCount;
     while (link.queuedFrames > 0 && !s.conn.isBlocked && !s.conn.isClosed) {
-      const batch = link.take(WRITE_BATCH_BYTES);
-      let bytes = 0;
-      for (const b of batch) bytes += b.length + FRAME_HEADER_BYTES;
-      s.conn.write(batch);
+      const bytes = link.take(WRITE_BATCH_BYTES, count);
+      s.conn.writeFrames(bytes);
       this.counters.writes++;
-      this.counters.framesSent += batch.length;
-      this.counters.bytesSent += bytes;
+      this.counters.framesSent += count[0]!;
+      this.counters.bytesSent += bytes.length;
     }
   }
 

@@ -5,7 +5,7 @@
  * maximum-size body, whatever a peer sends.
  */
 import type { Message } from "../types.ts";
-import { decode } from "./codec.ts";
+import { decodeRange } from "./codec.ts";
 
 export const FRAME_HEADER_BYTES = 4;
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -62,6 +62,18 @@ export class FrameReader {
    * the bad header have been delivered.
    */
   push(chunk: Uint8Array, onBody: (body: Uint8Array) => void): void {
+    this.pushFrames(chunk, (bytes, start, end) => onBody(bytes.subarray(start, end)));
+  }
+
+  /**
+   * As push(), but each body is handed as `bytes[start..end)`, no view made
+   * (most bodies lie whole inside the chunk). `bytes` is only valid during
+   * the call.
+   */
+  pushFrames(chunk: Uint8Array, onFrame: (bytes: Uint8Array, start: number, end: number) => void): void {
+    // A socket's Buffer as a plain Uint8Array, once per chunk: views of it are
+    // then cheaper to make, and every reader downstream sees one array type.
+    if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let i = 0;
     const n = chunk.length;
     while (i < n) {
@@ -74,7 +86,7 @@ export class FrameReader {
           const body = this.body;
           this.body = null;
           this.bodyFill = 0;
-          onBody(body);
+          onFrame(body, 0, body.length);
         }
         continue;
       }
@@ -91,8 +103,8 @@ export class FrameReader {
       }
       this.checkLength(length);
       if (n - i >= length) {
-        // Whole body present: hand out a view, no copy.
-        onBody(chunk.subarray(i, i + length));
+        // Whole body present: no copy.
+        onFrame(chunk, i, i + length);
         i += length;
       } else {
         this.body = new Uint8Array(length);
@@ -124,9 +136,9 @@ function readUint32(bytes: Uint8Array, at: number): number {
 }
 
 /** Decode a body as CBOR; throws FrameError("malformed") if it is not. */
-export function decodeBody(body: Uint8Array): unknown {
+export function decodeBody(body: Uint8Array, start = 0, end = body.length): unknown {
   try {
-    return decode(body);
+    return decodeRange(body, start, end);
   } catch (err) {
     throw new FrameError("malformed", `invalid CBOR (${(err as Error).message})`);
   }

@@ -5,13 +5,16 @@
  * fresh doc) and Automerge (one change with 100k puts, save, loadIncremental
  * into a fresh doc), same keys, same values, same run.
  *
+ * Fairness: each library runs in its own fresh child process (crdt-case.ts),
+ * several processes per library, interleaved roomy / Yjs / roomy / Yjs..., so
+ * no library's timings include collecting another library's garbage, and the
+ * machine's drifting load falls on both alike.
+ *
  * Run alone: bun tests/bench/crdt.bench.ts   (BENCH_CRDT_N to change the size)
  */
-import * as Y from "yjs";
-import * as Automerge from "@automerge/automerge";
-import { Hlc } from "../../core/hlc.ts";
-import { diffBuckets, LwwMap } from "../../core/lww-map.ts";
-import { decodeDelta, encodeDelta } from "../../core/lww-codec.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { CaseResult, Lib, Run } from "./crdt-case.ts";
 
 export interface BenchSection {
   title: string;
@@ -19,120 +22,30 @@ export interface BenchSection {
 }
 
 const N = Number(process.env.BENCH_CRDT_N ?? 100_000);
+/** Fresh processes per library (roomy and Yjs), interleaved. */
+const PROCESSES = 5;
 const WARMUP = 2;
-const REPS = 7;
-const key = (i: number): string => `person/p${i}`;
-const value = (i: number): { room: string } => ({ room: `r${i % 10}` });
+/** Measured reps per process. */
+const REPS = 3;
+const CHILD_DEADLINE_MS = 180_000;
 
-interface Input {
-  keys: string[];
-  values: { room: string }[];
-}
-
-/**
- * Fresh keys and values for one run, built before the clock starts, as a
- * server holds them after parsing requests: flat strings (parsed, not
- * concatenated) and new objects. Every library gets its own copy.
- */
-function input(n: number): Input {
-  const keys: string[] = [];
-  const values: { room: string }[] = [];
-  for (let i = 0; i < n; i++) {
-    keys.push(key(i));
-    values.push(value(i));
-  }
-  return JSON.parse(JSON.stringify({ keys, values })) as Input;
-}
-
-/** Milliseconds of each phase, and the encoded size. */
-interface Run {
-  set: number;
-  encode: number;
-  merge: number;
-  total: number;
-  bytes: number;
-}
-
-function ours({ keys, values }: Input): Run {
-  const n = keys.length;
-  const t0 = performance.now();
-  const a = new LwwMap();
-  const hlc = new Hlc("node-a");
-  // A real writer stamps each write from the wall clock.
-  for (let i = 0; i < n; i++) a.set(keys[i]!, values[i], hlc.now(Date.now()));
-  const t1 = performance.now();
-  const bytes = encodeDelta(a.state());
-  const t2 = performance.now();
-  const b = new LwwMap();
-  b.merge(decodeDelta(bytes));
-  const t3 = performance.now();
-  if (b.size !== n || diffBuckets(a.digest(), b.digest()).length !== 0) throw new Error("roomy: replicas differ");
-  return { set: t1 - t0, encode: t2 - t1, merge: t3 - t2, total: t3 - t0, bytes: bytes.length };
-}
-
-function yjs({ keys, values }: Input): Run {
-  const n = keys.length;
-  const t0 = performance.now();
-  const doc = new Y.Doc();
-  const map = doc.getMap<{ room: string }>("m");
-  doc.transact(() => {
-    for (let i = 0; i < n; i++) map.set(keys[i]!, values[i]!);
+function runChild(lib: Lib, warmups: number, reps: number): Promise<CaseResult> {
+  const script = fileURLToPath(new URL("./crdt-case.ts", import.meta.url));
+  const isDeno = "Deno" in globalThis;
+  const args = [...(isDeno ? ["run", "-A", "--v8-flags=--expose-gc"] : []), script, lib, String(N), String(warmups), String(reps)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_DEADLINE_MS);
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString("utf8")));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code !== 0 || !line.startsWith("{")) return reject(new Error(`crdt-case ${lib} exited ${code}: ${out.slice(-500)}`));
+      resolve(JSON.parse(line) as CaseResult);
+    });
   });
-  const t1 = performance.now();
-  const update = Y.encodeStateAsUpdate(doc);
-  const t2 = performance.now();
-  const doc2 = new Y.Doc();
-  Y.applyUpdate(doc2, update);
-  const t3 = performance.now();
-  if (doc2.getMap("m").size !== n) throw new Error("Yjs: replicas differ");
-  doc.destroy();
-  doc2.destroy();
-  return { set: t1 - t0, encode: t2 - t1, merge: t3 - t2, total: t3 - t0, bytes: update.length };
-}
-
-type Doc = Record<string, { room: string }>;
-
-function automerge({ keys, values }: Input): Run {
-  const n = keys.length;
-  const t0 = performance.now();
-  const doc = Automerge.change(Automerge.init<Doc>(), (d) => {
-    for (let i = 0; i < n; i++) d[keys[i]!] = values[i]!;
-  });
-  const t1 = performance.now();
-  const bytes = Automerge.save(doc);
-  const t2 = performance.now();
-  const doc2 = Automerge.loadIncremental(Automerge.init<Doc>(), bytes);
-  const t3 = performance.now();
-  if (doc2[key(n - 1)]?.room !== value(n - 1).room) throw new Error("Automerge: replicas differ");
-  Automerge.free(doc);
-  Automerge.free(doc2);
-  return { set: t1 - t0, encode: t2 - t1, merge: t3 - t2, total: t3 - t0, bytes: bytes.length };
-}
-
-const bunGc = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc;
-
-/** JS heap held by what `build` returns (after full collections), in bytes. */
-function retained(build: () => unknown): number {
-  bunGc?.(true);
-  const before = process.memoryUsage().heapUsed;
-  const kept = build();
-  bunGc?.(true);
-  const after = process.memoryUsage().heapUsed;
-  if (kept === undefined) throw new Error("nothing kept");
-  return after - before;
-}
-
-/** The receiving replica only: decode + merge of a full state. */
-function oursReplica(bytes: Uint8Array): unknown {
-  const b = new LwwMap();
-  b.merge(decodeDelta(bytes));
-  return b;
-}
-
-function yjsReplica(update: Uint8Array): unknown {
-  const d = new Y.Doc();
-  Y.applyUpdate(d, update);
-  return d;
 }
 
 function median(xs: number[]): number {
@@ -141,7 +54,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function summary(runs: Run[]): Run & { min: number; max: number; count: number } {
+interface Summary extends Run {
+  min: number;
+  max: number;
+  count: number;
+}
+
+function summary(runs: Run[]): Summary {
   const totals = runs.map((r) => r.total);
   return {
     set: median(runs.map((r) => r.set)),
@@ -156,48 +75,28 @@ function summary(runs: Run[]): Run & { min: number; max: number; count: number }
 }
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const mb = (b: number): string => `${(b / 1e6).toFixed(2)} MB`;
+const mb = (b: number | null): string => (b === null ? "n/a" : `${(b / 1e6).toFixed(2)} MB`);
 const ratio = (x: number, base: number): string => `${(x / base).toFixed(1)}x`;
 
 export async function run(): Promise<BenchSection> {
-  // Warm-up: let the JITs compile all three paths.
-  for (let i = 0; i < WARMUP; i++) {
-    ours(input(N));
-    yjs(input(N));
+  const ours: CaseResult[] = [];
+  const theirs: CaseResult[] = [];
+  for (let p = 0; p < PROCESSES; p++) {
+    ours.push(await runChild("roomy", WARMUP, REPS));
+    theirs.push(await runChild("yjs", WARMUP, REPS));
   }
-  automerge(input(Math.min(N, 5_000)));
-  // Interleaved, so both see the same machine state (load, heap, GC debt).
-  const o: Run[] = [];
-  const y: Run[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const forOurs = input(N);
-    const forYjs = input(N);
-    o.push(ours(forOurs));
-    y.push(yjs(forYjs));
-  }
-  // Automerge takes tens of seconds at 100k: one measured run.
-  const a = [automerge(input(N))];
-  // Memory: the JS heap a receiving replica of N keys holds.
-  const src = input(N);
-  const srcMap = new LwwMap();
-  const hlc = new Hlc("node-a");
-  for (let i = 0; i < N; i++) srcMap.set(src.keys[i]!, src.values[i], hlc.now(Date.now()));
-  const ourBytes = encodeDelta(srcMap.state());
-  const srcDoc = new Y.Doc();
-  srcDoc.transact(() => {
-    for (let i = 0; i < N; i++) srcDoc.getMap("m").set(src.keys[i]!, src.values[i]!);
-  });
-  const yjsBytes = Y.encodeStateAsUpdate(srcDoc);
-  const memOurs = retained(() => oursReplica(ourBytes));
-  const memYjs = retained(() => yjsReplica(yjsBytes));
-  const so = summary(o);
-  const sy = summary(y);
-  const sa = summary(a);
-  const row = (name: string, s: ReturnType<typeof summary>) =>
+  // Automerge takes tens of seconds at 100k: one process, one measured run.
+  const am = await runChild("automerge", 1, 1);
+  const so = summary(ours.flatMap((c) => c.runs));
+  const sy = summary(theirs.flatMap((c) => c.runs));
+  const sa = summary(am.runs);
+  // The ratio per interleaved pair of processes: how much it moves between processes.
+  const pairs = ours.map((c, i) => median(theirs[i]!.runs.map((r) => r.total)) / median(c.runs.map((r) => r.total)));
+  const row = (name: string, s: Summary) =>
     `| ${name} | ${ms(s.set)} | ${ms(s.encode)} | ${ms(s.merge)} | **${ms(s.total)}** (${ms(s.min)}–${ms(s.max)}) | ${mb(s.bytes)} | ${ratio(s.total, so.total)} |`;
   const goal = sy.total / so.total;
   const md = [
-    `${N.toLocaleString("en-US")} keys \`person/p<i>\` = \`{ room: "r<i mod 10>" }\` set on one replica, the whole state encoded, then decoded and merged into an empty replica. Keys and values are built before the clock starts (flat strings, fresh objects, a copy per library). Times in ms: median of ${REPS} interleaved runs after ${WARMUP} warm-ups for roomy and Yjs (range of totals in brackets); Automerge: one run (it takes tens of seconds at this size).`,
+    `${N.toLocaleString("en-US")} keys \`person/p<i>\` = \`{ room: "r<i mod 10>" }\` set on one replica, the whole state encoded, then decoded and merged into an empty replica. Each library runs in its own fresh processes (${PROCESSES} for roomy and ${PROCESSES} for Yjs, started alternately; each does ${WARMUP} warm-ups, then ${REPS} measured reps), so none pays for another's garbage. Before every rep, in every library, the keys and values are built (flat strings, fresh objects) and a full GC runs; then the clock starts. Times in ms: median of the ${so.count} reps (range of totals in brackets); Automerge: one process, one run (it takes seconds at this size).`,
     "",
     "| | set | encode | decode + merge | total | encoded | total vs roomy |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -205,9 +104,9 @@ export async function run(): Promise<BenchSection> {
     row("Yjs 13 Y.Map (one transaction, encodeStateAsUpdate, applyUpdate)", sy),
     row("Automerge 3 (one change, save, loadIncremental)", sa),
     "",
-    `JS heap held by a receiving replica of ${N.toLocaleString("en-US")} keys: roomy ${mb(memOurs)}, Yjs ${mb(memYjs)} (Automerge keeps its document in WebAssembly memory, not measured).`,
+    `JS heap held by a receiving replica of ${N.toLocaleString("en-US")} keys: roomy ${mb(ours[0]!.heldBytes)}, Yjs ${mb(theirs[0]!.heldBytes)} (Automerge keeps its document in WebAssembly memory, not measured).`,
     "",
-    `Yjs end to end takes **${goal.toFixed(2)}x** roomy's time (goal: at least 5x — ${goal >= 5 ? "met" : "not met in this run"}); per phase: set ${ratio(sy.set, so.set)}, encode ${ratio(sy.encode, so.encode)}, decode + merge ${ratio(sy.merge, so.merge)}. Automerge end to end: ${ratio(sa.total, so.total)}.`,
+    `Yjs end to end takes **${goal.toFixed(2)}x** roomy's time (goal: at least 5x — ${goal >= 5 ? "met" : "not met in this run"}); per process pair: ${pairs.map((x) => `${x.toFixed(1)}x`).join(", ")}. Per phase: set ${ratio(sy.set, so.set)}, encode ${ratio(sy.encode, so.encode)}, decode + merge ${ratio(sy.merge, so.merge)}. Automerge end to end: ${ratio(sa.total, so.total)}.`,
     "",
     "Each library checks its copy is complete (roomy: same size and equal anti-entropy digests). roomy's set includes `Date.now()` and an HLC stamp per write and keeps the incremental digest up to date; decode validates every field and returns the list of changes.",
   ].join("\n");

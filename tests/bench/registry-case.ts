@@ -1,0 +1,336 @@
+/**
+ * One system's side of the registry benchmark, run in a fresh child process
+ * by registry.bench.ts so that no system's timings include another's heap,
+ * JIT state or leftover sockets:
+ *
+ *   <runtime> tests/bench/registry-case.ts calls SYSTEM WARMUP CALLS TRIALS CONCURRENCY
+ *   <runtime> tests/bench/registry-case.ts activate N
+ *
+ * SYSTEM is roomy (our cluster registry over the TCP transport, static
+ * membership), moleculer (0.14's TCP transporter doing request/response: two
+ * ServiceBrokers, UDP discovery off, static urls, an echo action) or
+ * transport (our TCP transport alone carrying the same two messages per
+ * call, the floor under ours). Both nodes of a system live in that one child
+ * process and talk over loopback TCP. Prints one JSON line.
+ */
+import { createServer } from "node:net";
+import { LwwMap } from "../../core/lww-map.ts";
+import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/cluster.ts";
+import { createLocalReplicator } from "../../mesh/replication/local.ts";
+import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
+import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
+import { type Address, type Message, mux, type Transport } from "../../mesh/types.ts";
+import { decode, encode } from "../../mesh/wire/codec.ts";
+import { MembershipWorld } from "../support/registry-membership.ts";
+
+export type System = "roomy" | "moleculer" | "transport";
+
+/** A whole loop must end within this, whatever happens. */
+const DEADLINE_MS = 120_000;
+
+export interface Run {
+  seconds: number;
+  calls: number;
+  p50: number;
+  p99: number;
+  /** CPU time (user + system) of the whole process per call, microseconds: steadier than wall time on a busy machine. */
+  cpuUs: number;
+}
+
+export interface Activation {
+  seconds: number;
+  perNode: { name: string; processes: number }[];
+  heapBefore: number;
+  heapAfter: number;
+}
+
+const payload = (i: number): { op: string; i: number; room: string } => ({ op: "echo", i, room: "kitchen" });
+
+function replicator() {
+  return Object.assign(createLocalReplicator(new LwwMap()), { catchUp: () => Promise.resolve() });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `n` calls, at most `concurrency` in flight; per-call latency in ms. */
+async function drive(n: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<Run> {
+  const lat = new Float64Array(n);
+  let next = 0;
+  const deadline = performance.now() + DEADLINE_MS;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  async function worker(): Promise<void> {
+    while (next < n) {
+      if (performance.now() > deadline) throw new Error("bench: deadline passed");
+      const i = next++;
+      const s = performance.now();
+      await call(i);
+      lat[i] = performance.now() - s;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const sorted = Array.from(lat).sort((a, b) => a - b);
+  return { seconds, calls: n, p50: sorted[Math.floor(n * 0.5)]!, p99: sorted[Math.floor(n * 0.99)]!, cpuUs: (cpu.user + cpu.system) / n };
+}
+
+interface Rig {
+  call(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function roomyRig(): Promise<Rig> {
+  const world = new MembershipWorld();
+  const ts: TcpTransport[] = [];
+  const regs: ClusterRegistry[] = [];
+  const close = async (): Promise<void> => {
+    for (const r of regs) await r.stop();
+    for (const t of ts) await t.close();
+  };
+  try {
+    for (const name of ["a", "b"]) {
+      ts.push(await createTcpTransport({ bind: "127.0.0.1:0", name, id: `${name}-1`, cookie: "bench" }));
+    }
+    for (const [i, name] of ["a", "b"].entries()) world.add(name, ts[i]!.local);
+    for (const [i, name] of ["a", "b"].entries()) {
+      const reg = createClusterRegistry({
+        self: name,
+        membership: world.view(name),
+        // Its own channel, as in a node (the channel adds a field to every message).
+        transport: mux(ts[i]!).channel("reg"),
+        replicator: replicator(),
+        clock: realClock,
+        random: cryptoRandom(),
+      });
+      reg.define("echo:", () => ({ handle: (m: unknown) => m }));
+      regs.push(reg);
+    }
+    // Names owned by b, called from a: every call crosses the wire.
+    const names: string[] = [];
+    for (let i = 0; names.length < 256 && i < 100_000; i++) if (regs[0]!.ownerOf(`echo:${i}`) === "b") names.push(`echo:${i}`);
+    const a = regs[0]!;
+    const deadline = performance.now() + 10_000;
+    while (!a.hasLease() || !regs[1]!.hasLease()) {
+      if (performance.now() > deadline) throw new Error("bench: no lease");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return { call: (i) => a.call(names[i % names.length]!, payload(i)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function moleculerRig(): Promise<Rig> {
+  // moleculer is CommonJS without types: a narrow local shape is all we use.
+  type Broker = {
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    createService(s: unknown): void;
+    waitForServices(names: string[], timeout: number): Promise<void>;
+    call(action: string, params: unknown): Promise<unknown>;
+  };
+  const mod = (await import("moleculer")) as unknown as { ServiceBroker: new (o: unknown) => Broker };
+  const [pa, pb] = [await freePort(), await freePort()];
+  const broker = (id: string, port: number, peer: string): Broker =>
+    new mod.ServiceBroker({
+      nodeID: id,
+      logger: false,
+      transporter: { type: "TCP", options: { udpDiscovery: false, port, urls: [peer] } },
+    });
+  const a = broker("ma", pa, `127.0.0.1:${pb}/mb`);
+  const b = broker("mb", pb, `127.0.0.1:${pa}/ma`);
+  b.createService({ name: "echo", actions: { hi: (ctx: { params: unknown }) => ctx.params } });
+  const close = async (): Promise<void> => {
+    await a.stop();
+    await b.stop();
+  };
+  try {
+    await Promise.all([a.start(), b.start()]);
+    await a.waitForServices(["echo"], 20_000);
+    return { call: (i) => a.call("echo.hi", payload(i)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The floor under ours: the same two messages per call (a call tuple, a
+ * reply) over the same transport and channel, with no registry at all.
+ */
+async function transportRig(): Promise<Rig> {
+  const a = await createTcpTransport({ bind: "127.0.0.1:0", name: "ra", id: "ra-1", cookie: "bench" });
+  const b = await createTcpTransport({ bind: "127.0.0.1:0", name: "rb", id: "rb-1", cookie: "bench" });
+  const ca = mux(a).channel("reg");
+  const cb = mux(b).channel("reg");
+  cb.onMessage((from, m) => {
+    const t = m["a"] as [number, string, unknown];
+    cb.send(from, { t: "r", id: t[0], v: t[2] });
+  });
+  const pending = new Map<number, () => void>();
+  ca.onMessage((_from, m) => {
+    const id = m["id"] as number;
+    const done = pending.get(id);
+    pending.delete(id);
+    done?.();
+  });
+  let seq = 0;
+  return {
+    call: (i) =>
+      new Promise<void>((resolve) => {
+        const id = seq++;
+        pending.set(id, resolve);
+        ca.send(b.local, { t: "c", a: [id, "echo:1", payload(i), 0, 5000] });
+      }),
+    close: async () => {
+      await a.close();
+      await b.close();
+    },
+  };
+}
+
+/** An in-memory network: CBOR on the way, delivered in batches on a later macrotask. */
+function loopNetwork(): { transport(address: Address): Transport } {
+  const handlers = new Map<Address, (from: Address, msg: Message) => void>();
+  let queue: [Address, Address, Uint8Array][] = [];
+  let scheduled = false;
+  const deliver = (): void => {
+    scheduled = false;
+    const q = queue;
+    queue = [];
+    for (const [from, to, bytes] of q) handlers.get(to)?.(from, decode(bytes) as Message);
+  };
+  return {
+    transport(address: Address): Transport {
+      return {
+        local: address,
+        send(to, msg) {
+          queue.push([address, to, encode(msg).slice()]);
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(deliver);
+          }
+          return handlers.has(to);
+        },
+        onMessage(h) {
+          handlers.set(address, h);
+        },
+        close: () => {
+          handlers.delete(address);
+          return Promise.resolve();
+        },
+      };
+    },
+  };
+}
+
+function heapUsed(): number {
+  const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
+  g.Bun?.gc(true);
+  g.gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+async function activate(count: number): Promise<Activation> {
+  const net = loopNetwork();
+  const world = new MembershipWorld();
+  const names = ["a", "b", "c"];
+  for (const n of names) world.add(n, `${n}:1`);
+  const heapBefore = heapUsed();
+  const regs = names.map((n) => {
+    const reg = createClusterRegistry({
+      self: n,
+      membership: world.view(n),
+      transport: net.transport(`${n}:1`),
+      replicator: replicator(),
+      clock: realClock,
+      random: cryptoRandom(),
+      config: { callTimeoutMs: 60_000, activationTimeoutMs: 60_000, mailboxLimit: 100_000 },
+    });
+    // Room-like: a name, a capacity, a set of occupants.
+    reg.define("room:", (name) => {
+      const room = { name, capacity: 0, occupants: new Set<string>() };
+      return {
+        handle: (m: unknown) => {
+          const msg = m as { op: string; who?: string };
+          if (msg.op === "enter" && msg.who !== undefined) room.occupants.add(msg.who);
+          return room.occupants.size;
+        },
+        beginHandoff: () => ({ capacity: room.capacity, occupants: [...room.occupants] }),
+      };
+    });
+    return reg;
+  });
+  try {
+    const deadline = performance.now() + 10_000;
+    while (!regs.every((r) => r.hasLease())) {
+      if (performance.now() > deadline) throw new Error("bench: no lease");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const t0 = performance.now();
+    const BATCH = 10_000;
+    for (let start = 0; start < count; start += BATCH) {
+      if (performance.now() - t0 > DEADLINE_MS) throw new Error("bench: deadline passed");
+      const ps: Promise<unknown>[] = [];
+      for (let i = start; i < Math.min(count, start + BATCH); i++) {
+        // Calls enter through every node, as clients would spread them.
+        ps.push(regs[i % 3]!.call(`room:r${i}`, { op: "enter", who: `p${i}` }));
+      }
+      await Promise.all(ps);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const heapAfter = heapUsed();
+    return {
+      seconds,
+      perNode: regs.map((r, i) => ({ name: names[i]!, processes: r.stats().processes })),
+      heapBefore,
+      heapAfter,
+    };
+  } finally {
+    for (const r of regs) await r.stop();
+  }
+}
+
+
+const RIGS: Record<System, () => Promise<Rig>> = { roomy: roomyRig, moleculer: moleculerRig, transport: transportRig };
+
+/** Warm up, then `trials` measured runs of `calls` calls, all on one rig. */
+export async function callsCase(system: System, warmup: number, calls: number, trials: number, concurrency: number): Promise<Run[]> {
+  const rig = await RIGS[system]();
+  try {
+    await drive(warmup, concurrency, rig.call);
+    const runs: Run[] = [];
+    for (let t = 0; t < trials; t++) runs.push(await drive(calls, concurrency, rig.call));
+    return runs;
+  } finally {
+    await rig.close();
+  }
+}
+
+if (import.meta.main) {
+  const [mode, ...args] = process.argv.slice(2);
+  let out: unknown;
+  if (mode === "calls") {
+    const [system, warmup, calls, trials, concurrency] = args;
+    if (system !== "roomy" && system !== "moleculer" && system !== "transport") throw new Error(`unknown system ${system}`);
+    out = await callsCase(system, Number(warmup), Number(calls), Number(trials), Number(concurrency));
+  } else if (mode === "activate") {
+    out = await activate(Number(args[0] ?? 100_000));
+  } else {
+    throw new Error("usage: registry-case.ts calls SYSTEM WARMUP CALLS TRIALS CONCURRENCY | activate N");
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+  process.exit(0);
+}
