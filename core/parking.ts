@@ -1,43 +1,31 @@
 /**
- * The rules of parking (CONTRACT.md) as pure functions over a view of the
- * map, and the lot index derived from it.
- *
- * Keys: `vehicle/<plate>` -> {gate, at (ISO time), node}. The number of
- * spaces is configuration, not state. Admissions are planned by the lot's
- * single writer (the lot process), so `occupied < spaces` checked against
- * its replica keeps the lot from ever overfilling.
+ * The rules of parking (CONTRACT.md) as pure functions over the lot's
+ * index. Keys and the index live in lot-keys.ts and lot-index.ts
+ * (re-exported here). Admissions are planned by the lot's single writer (the
+ * lot process): a car takes a free slot, written in the same delta as its
+ * record, so no replica ever counts more cars than spaces.
  */
 import { RoomyError } from "./errors.ts";
-import type { Change } from "./lww-map.ts";
+import type { LotSlots } from "./lot-index.ts";
+import { slotKey, type StoredVehicle, vehicleKey, type VehicleRecord } from "./lot-keys.ts";
 import type { MapView, Write } from "./map-view.ts";
 import { validateName } from "./names.ts";
 
-export const VEHICLE_PREFIX = "vehicle/";
+export {
+  parseSlotKey,
+  parseVehicle,
+  SLOT_PREFIX,
+  slotKey,
+  type StoredVehicle,
+  VEHICLE_PREFIX,
+  vehicleKey,
+  type VehicleRecord,
+} from "./lot-keys.ts";
+export { type LotInfo, LotIndex, type LotSlots } from "./lot-index.ts";
 
 /** Bounds for configuration. */
 export const MAX_GATES = 1000;
 export const MAX_SPACES = 1_000_000_000;
-
-export interface VehicleRecord {
-  /** the gate it entered through */
-  gate: number;
-  /** when it entered, ISO 8601 */
-  at: string;
-  /** the node whose lot process admitted it */
-  node: string;
-}
-
-export interface LotInfo {
-  spaces: number;
-  occupied: number;
-  available: number;
-  /** plate -> record, in plate order */
-  vehicles: Record<string, VehicleRecord>;
-}
-
-export function vehicleKey(plate: string): string {
-  return VEHICLE_PREFIX + plate;
-}
 
 /** Per-gate counters (the Parking seed's entries and exits) live in the map too. */
 export const GATE_PREFIX = "gate/";
@@ -73,20 +61,6 @@ export function countGate(view: MapView, gate: number, what: "entry" | "exit"): 
   return { key: gateKey(gate), value };
 }
 
-/**
- * The stored record of a car. Any present value counts as a parked car (so
- * the index and the admission rule agree), with defaults for what is malformed.
- */
-export function parseVehicle(value: unknown): VehicleRecord | null {
-  if (value === undefined) return null;
-  const v = (typeof value === "object" && value !== null ? value : {}) as { gate?: unknown; at?: unknown; node?: unknown };
-  return {
-    gate: typeof v.gate === "number" ? v.gate : 0,
-    at: typeof v.at === "string" ? v.at : "",
-    node: typeof v.node === "string" ? v.node : "",
-  };
-}
-
 /** A gate number 1..gates (a decimal string is accepted); else `unknown_gate`. */
 export function validateGate(gate: unknown, gates: number): number {
   const n = typeof gate === "number" ? gate : typeof gate === "string" && /^[0-9]{1,9}$/.test(gate) ? Number(gate) : NaN;
@@ -101,93 +75,33 @@ export function validatePlate(plate: unknown): string {
   return validateName("plate", plate);
 }
 
-/** What the admission check needs to know about the lot. */
-export interface LotCounts {
-  readonly occupied: number;
+/**
+ * A car enters: its record and a free slot naming it, one delta. Already
+ * parked: nothing to write (a no-op, whichever gate). No slot free: `lot_full`.
+ */
+export function planPark(lot: LotSlots, plate: unknown, record: VehicleRecord): Write[] {
+  const p = validatePlate(plate);
+  if (lot.isParked(p)) return [];
+  const slot = lot.occupied >= lot.spaces ? null : lot.freeSlot(p);
+  if (slot === null) {
+    throw new RoomyError("lot_full", `the lot is full: ${lot.occupied} of ${lot.spaces} spaces taken`);
+  }
+  const stored: StoredVehicle = { gate: record.gate, at: record.at, node: record.node, slot };
+  return [
+    { key: vehicleKey(p), value: stored },
+    { key: slotKey(slot), value: p },
+  ];
 }
 
 /**
- * A car enters. Already parked: nothing to write (a no-op, whichever gate).
- * No space left: `lot_full`.
+ * A car leaves; `not_parked` if it is not in the lot. Deleting the record is
+ * enough: a slot whose plate has no record (or a record naming another
+ * slot) is free, and the next admission overwrites it.
  */
-export function planPark(view: MapView, lot: LotCounts, spaces: number, plate: unknown, record: VehicleRecord): Write[] {
+export function planUnpark(lot: LotSlots, plate: unknown): Write[] {
   const p = validatePlate(plate);
-  if (view.get(vehicleKey(p)) !== undefined) return [];
-  if (lot.occupied >= spaces) {
-    throw new RoomyError("lot_full", `the lot is full: ${lot.occupied} of ${spaces} spaces taken`);
-  }
-  return [{ key: vehicleKey(p), value: record }];
-}
-
-/** A car leaves; `not_parked` if it is not in the lot. */
-export function planUnpark(view: MapView, plate: unknown): Write[] {
-  const p = validatePlate(plate);
-  if (view.get(vehicleKey(p)) === undefined) {
+  if (!lot.isParked(p)) {
     throw new RoomyError("not_parked", `no car with plate ${JSON.stringify(p)} is parked`);
   }
   return [{ key: vehicleKey(p) }];
-}
-
-/** The cars in the lot, kept current from the map's changes. */
-export class LotIndex implements LotCounts {
-  private readonly cars = new Map<string, VehicleRecord>();
-  private plates: string[] | null = [];
-  private readonly perGate = new Map<number, number>();
-
-  static from(view: MapView): LotIndex {
-    const idx = new LotIndex();
-    for (const [k, v] of view.withPrefix(VEHICLE_PREFIX)) idx.applyOne({ key: k, old: undefined, value: v });
-    return idx;
-  }
-
-  get occupied(): number {
-    return this.cars.size;
-  }
-
-  apply(changes: readonly Change[]): void {
-    for (const c of changes) if (c.key.startsWith(VEHICLE_PREFIX)) this.applyOne(c);
-  }
-
-  get(plate: string): VehicleRecord | undefined {
-    return this.cars.get(plate);
-  }
-
-  /** Plates in the lot, sorted. */
-  sortedPlates(): string[] {
-    if (this.plates === null) this.plates = [...this.cars.keys()].sort();
-    return this.plates.slice();
-  }
-
-  /** Cars in the lot that entered through `gate`. */
-  parkedVia(gate: number): number {
-    return this.perGate.get(gate) ?? 0;
-  }
-
-  info(spaces: number): LotInfo {
-    const vehicles: Record<string, VehicleRecord> = {};
-    for (const p of this.sortedPlates()) vehicles[p] = { ...this.cars.get(p)! };
-    const occupied = this.cars.size;
-    return { spaces, occupied, available: Math.max(0, spaces - occupied), vehicles };
-  }
-
-  private applyOne(c: Change): void {
-    const plate = c.key.slice(VEHICLE_PREFIX.length);
-    const prev = this.cars.get(plate);
-    if (prev !== undefined) {
-      this.cars.delete(plate);
-      this.bump(prev.gate, -1);
-    }
-    const rec = c.value === undefined ? null : parseVehicle(c.value);
-    if (rec !== null) {
-      this.cars.set(plate, rec);
-      this.bump(rec.gate, 1);
-    }
-    if ((prev === undefined) !== (rec === null)) this.plates = null;
-  }
-
-  private bump(gate: number, by: number): void {
-    const n = (this.perGate.get(gate) ?? 0) + by;
-    if (n === 0) this.perGate.delete(gate);
-    else this.perGate.set(gate, n);
-  }
 }

@@ -1,9 +1,10 @@
 /**
  * Parking, as in the Parking seed: gate processes `gate:1..N` spread over
- * the nodes, and one `lot` process, the single writer of `vehicle/*` keys and
- * of the gates' counters `gate/<n>`, which admits a car only while
- * occupied < spaces. Counters are written in the same delta as the car, so
- * they survive a crash of any node (the seed kept them in process state).
+ * the nodes, and one `lot` process, the single writer of `vehicle/*` and
+ * `slot/*` keys and of the gates' counters `gate/<n>`. It admits a car into
+ * a free slot, written in the same delta as the car, so no replica ever
+ * counts more cars than spaces. Counters go in that delta too, so they
+ * survive a crash of any node (the seed kept them in process state).
  */
 import { RoomyError } from "../../core/errors.ts";
 import {
@@ -66,7 +67,7 @@ export interface ParkingApp extends ParkingApi {
 export async function startParking(ctx: AppContext, config: ParkingConfig): Promise<ParkingApp> {
   const { map, registry, clock, node } = ctx;
   const { gates, spaces } = config;
-  const index = LotIndex.from(map);
+  const index = LotIndex.from(map, spaces);
   const unsubscribe = ctx.replicator.onChange((changes) => index.apply(changes));
 
   registry.define(LOT_PROCESS, (): ProcessHandlers => ({
@@ -78,14 +79,14 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
             at: new Date(clock.now()).toISOString(),
             node,
           };
-          const writes = planPark(map, index, spaces, field(msg, "plate"), record);
+          const writes = planPark(index, field(msg, "plate"), record);
           if (writes.length === 0) return { parked: false }; // already parked: a no-op
           await ctx.write([...writes, countGate(map, record.gate, "entry")]);
           return { parked: true };
         }
         case "unpark": {
           const gate = validateGate(field(msg, "gate"), gates);
-          await ctx.write([...planUnpark(map, field(msg, "plate")), countGate(map, gate, "exit")]);
+          await ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]);
           return { unparked: true };
         }
         default:
@@ -127,7 +128,7 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
       validatePlate(plate);
       await registry.call(gateProcess(g), { t: "exit", plate });
     },
-    lot: () => index.info(spaces),
+    lot: () => index.info(),
     gates(): Promise<GateInfo[]> {
       const out: GateInfo[] = [];
       for (let g = 1; g <= gates; g++) {

@@ -1,19 +1,23 @@
 /**
  * Rooms, as in the Roomy seed: one registered process per room
- * (`room:<name>`), the single writer of admissions to its room, so its
- * capacity check against the replica cannot be raced. Every room process is
- * in the group "rooms"; `dump` multi-calls the group like Swarm.multi_call.
+ * (`room:<name>`), the single writer of admissions to its room (and of its
+ * seats), so its capacity check against the replica cannot be raced. Every
+ * room process is in the group "rooms"; `dump` multi-calls the group like
+ * Swarm.multi_call and joins the answers by each person's key timestamp, so
+ * replicas at different points never show a person in two rooms.
  */
 import { RoomyError } from "../../core/errors.ts";
 import { validateName, validateNames } from "../../core/names.ts";
 import {
+  mergeOccupancies,
+  personKey,
   planAddRooms,
   planLeave,
   planWalkInto,
   readRoom,
+  type RoomAnswer,
   ROOM_PREFIX,
   RoomIndex,
-  roomOf,
   uniqueSorted,
   validateCapacity,
 } from "../../core/rooms.ts";
@@ -43,12 +47,6 @@ export interface RoomsApi {
   whereIs(person: string): string | null;
   /** Every room (or the named ones) with its people, keys and lists sorted. */
   dump(rooms?: string[]): Promise<Record<string, string[]>>;
-}
-
-/** A room's answer to `who`. */
-interface Occupancy {
-  room: string;
-  people: string[];
 }
 
 export interface RoomsApp extends RoomsApi {
@@ -93,7 +91,9 @@ export function startRooms(ctx: AppContext): RoomsApp {
           }
           case "who": {
             if (readRoom(map, room) === null) throw unknownRoom(room);
-            return { room, people: index.occupants(room) } satisfies Occupancy;
+            const people = index.occupants(room);
+            const since = people.map((p) => map.entry(personKey(p))!.ts);
+            return { room, people, since } satisfies RoomAnswer;
           }
           default:
             throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(field(msg, "t"))}`);
@@ -128,22 +128,19 @@ export function startRooms(ctx: AppContext): RoomsApp {
     },
     async whoIsIn(room: string): Promise<string[]> {
       const r = known(validateName("room", room));
-      const o = await registry.call<Occupancy>(roomProcess(r), { t: "who" });
+      const o = await registry.call<RoomAnswer>(roomProcess(r), { t: "who" });
       return o.people;
     },
-    whereIs: (person: string) => roomOf(map, validateName("person", person)),
+    whereIs: (person: string) => index.roomOf(validateName("person", person)),
     async dump(rooms?: string[]): Promise<Record<string, string[]>> {
-      let answers: Occupancy[];
+      let answers: RoomAnswer[];
       if (rooms === undefined || rooms.length === 0) {
-        answers = await registry.multiCall<Occupancy>(ROOMS_GROUP, { t: "who" });
+        answers = await registry.multiCall<RoomAnswer>(ROOMS_GROUP, { t: "who" });
       } else {
         const names = uniqueSorted(validateNames("room", rooms)).map(known);
-        answers = await Promise.all(names.map((r) => registry.call<Occupancy>(roomProcess(r), { t: "who" })));
+        answers = await Promise.all(names.map((r) => registry.call<RoomAnswer>(roomProcess(r), { t: "who" })));
       }
-      answers.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
-      const out: Record<string, string[]> = {};
-      for (const a of answers) out[a.room] = a.people;
-      return out;
+      return mergeOccupancies(answers);
     },
     stop: unsubscribe,
   };

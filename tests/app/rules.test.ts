@@ -8,11 +8,11 @@ import { LotIndex, planPark, planUnpark, validateGate, type VehicleRecord } from
 import { planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../core/rooms.ts";
 
 /** A replica with both indexes kept current, as a node keeps them. */
-function world() {
+function world(spaces = 10) {
   const map = new LwwMap();
   const hlc = new Hlc("w");
   const rooms = new RoomIndex();
-  const lot = new LotIndex();
+  const lot = new LotIndex(spaces);
   let t = 1000;
   const apply = (writes: Write[]) => {
     const changes = map.merge(writesToDelta(writes, hlc.now(t++)));
@@ -67,18 +67,75 @@ describe("rooms rules", () => {
     expect(w.rooms.occupants("hall")).toEqual(["bea", "cy"]);
   });
 
-  test("walking into the room you are in is a no-op and does not count twice", () => {
+  test("walking into the room you are in does not count twice: it rewrites the person's key and keeps their seat", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 2));
     w.apply(planWalkInto(w.map, w.rooms, "den", ["alan", "bea"]));
-    expect(planWalkInto(w.map, w.rooms, "den", ["alan", "bea"])).toEqual([]);
+    const again = planWalkInto(w.map, w.rooms, "den", ["alan", "bea"]);
+    expect(again).toEqual([
+      { key: "person/alan", value: "den" },
+      { key: "person/bea", value: "den" },
+    ]);
+    w.apply(again);
+    expect(w.rooms.occupants("den")).toEqual(["alan", "bea"]);
+    expect([w.rooms.seatOf("den", "alan"), w.rooms.seatOf("den", "bea")]).toEqual([1, 2]);
   });
 
   test("duplicates in the list are harmless", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 1));
     const writes = planWalkInto(w.map, w.rooms, "den", ["alan", "alan", "alan"]);
-    expect(writes).toEqual([{ key: "person/alan", value: "den" }]);
+    expect(writes).toEqual([
+      { key: "person/alan", value: "den" },
+      { key: "seat/den/1", value: "alan" },
+    ]);
+  });
+
+  test("a room with a capacity seats each newcomer in the same delta; a room without one has no seats", () => {
+    const w = world();
+    w.apply(planAddRooms(w.map, ["den"], 3));
+    w.apply(planAddRooms(w.map, ["hall"]));
+    expect(planWalkInto(w.map, w.rooms, "den", ["bea", "alan"])).toEqual([
+      { key: "person/alan", value: "den" },
+      { key: "person/bea", value: "den" },
+      { key: "seat/den/1", value: "alan" },
+      { key: "seat/den/2", value: "bea" },
+    ]);
+    expect(planWalkInto(w.map, w.rooms, "hall", ["alan"])).toEqual([{ key: "person/alan", value: "hall" }]);
+  });
+
+  test("seats freed by leaves and moves are reused: a room never has more seat keys than its capacity", () => {
+    const w = world();
+    w.apply(planAddRooms(w.map, ["den"], 2));
+    w.apply(planAddRooms(w.map, ["hall"]));
+    for (let i = 0; i < 20; i++) {
+      w.apply(planWalkInto(w.map, w.rooms, "den", [`p${i}`]));
+      if (i % 2 === 0) w.apply(planLeave([`p${i}`]));
+      else w.apply(planWalkInto(w.map, w.rooms, "hall", [`p${i}`]));
+    }
+    w.apply(planWalkInto(w.map, w.rooms, "den", ["x", "y"]));
+    expect(codeOf(() => planWalkInto(w.map, w.rooms, "den", ["z"]))).toBe("room_full");
+    expect([...w.map.withPrefix("seat/")].map(([k]) => k).sort()).toEqual(["seat/den/1", "seat/den/2"]);
+    expect(w.rooms.occupants("den")).toEqual(["x", "y"]);
+  });
+
+  test("a person coming back takes the seat still naming them if it is free", () => {
+    const w = world();
+    w.apply(planAddRooms(w.map, ["den"], 3));
+    w.apply(planWalkInto(w.map, w.rooms, "den", ["a", "b", "c"]));
+    w.apply(planLeave(["a", "b"]));
+    expect(planWalkInto(w.map, w.rooms, "den", ["b"])).toContainEqual({ key: "seat/den/2", value: "b" });
+  });
+
+  test("where-is and who-is-in agree: a person whose seat another took is in no room", () => {
+    const w = world();
+    w.apply(planAddRooms(w.map, ["den"], 1));
+    w.apply(planWalkInto(w.map, w.rooms, "den", ["al"]));
+    w.apply([{ key: "seat/den/1", value: "bo" }]); // as if bo's admission arrived before al's leave
+    expect(w.map.get("person/al")).toBe("den");
+    expect(w.rooms.roomOf("al")).toBeNull();
+    expect(w.rooms.occupants("den")).toEqual([]);
+    expect(w.rooms.count("den")).toBe(0);
   });
 
   test("moving rooms takes the person out of the old room's occupants", () => {
@@ -114,38 +171,80 @@ describe("rooms rules", () => {
   test("the index rebuilt from a replica equals the one kept from changes", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["z", "a", "m"]));
+    w.apply(planAddRooms(w.map, ["c/1"], 2)); // a room name with a slash: seat keys still parse
     w.apply(planWalkInto(w.map, w.rooms, "m", ["q", "b"]));
     w.apply(planWalkInto(w.map, w.rooms, "a", ["q"]));
+    w.apply(planWalkInto(w.map, w.rooms, "c/1", ["d", "e"]));
+    w.apply(planLeave(["d"]));
+    w.apply(planWalkInto(w.map, w.rooms, "c/1", ["f"]));
     const rebuilt = RoomIndex.from(w.map);
-    expect(rebuilt.rooms()).toEqual(["a", "m", "z"]);
-    for (const r of ["a", "m", "z"]) expect(rebuilt.occupants(r)).toEqual(w.rooms.occupants(r));
+    expect(rebuilt.rooms()).toEqual(["a", "c/1", "m", "z"]);
+    for (const r of ["a", "c/1", "m", "z"]) expect(rebuilt.occupants(r)).toEqual(w.rooms.occupants(r));
+    expect(rebuilt.occupants("c/1")).toEqual(["e", "f"]);
+    expect(rebuilt.seatOf("c/1", "f")).toBe(1);
   });
 });
 
 describe("parking rules", () => {
   test("a car already parked parks again as a no-op", () => {
-    const w = world();
-    w.apply(planPark(w.map, w.lot, 1, "ABC 123", car(1)));
-    expect(planPark(w.map, w.lot, 1, "ABC 123", car(2))).toEqual([]);
+    const w = world(1);
+    w.apply(planPark(w.lot, "ABC 123", car(1)));
+    expect(planPark(w.lot, "ABC 123", car(2))).toEqual([]);
+  });
+
+  test("a car takes a slot written in the same delta as its record", () => {
+    const w = world(3);
+    expect(planPark(w.lot, "A", car(2))).toEqual([
+      { key: "vehicle/A", value: { ...car(2), slot: 1 } },
+      { key: "slot/1", value: "A" },
+    ]);
   });
 
   test("the lot refuses a car beyond its spaces", () => {
-    const w = world();
-    w.apply(planPark(w.map, w.lot, 2, "A", car(1)));
-    w.apply(planPark(w.map, w.lot, 2, "B", car(2)));
-    expect(codeOf(() => planPark(w.map, w.lot, 2, "C", car(1)))).toBe("lot_full");
+    const w = world(2);
+    w.apply(planPark(w.lot, "A", car(1)));
+    w.apply(planPark(w.lot, "B", car(2)));
+    expect(codeOf(() => planPark(w.lot, "C", car(1)))).toBe("lot_full");
     expect(w.lot.occupied).toBe(2);
   });
 
   test("unparking a car that is not parked is not_parked; unparking frees its space", () => {
-    const w = world();
-    expect(codeOf(() => planUnpark(w.map, "GHOST"))).toBe("not_parked");
-    w.apply(planPark(w.map, w.lot, 1, "A", car(3)));
+    const w = world(1);
+    expect(codeOf(() => planUnpark(w.lot, "GHOST"))).toBe("not_parked");
+    w.apply(planPark(w.lot, "A", car(3)));
     expect(w.lot.parkedVia(3)).toBe(1);
-    w.apply(planUnpark(w.map, "A"));
+    w.apply(planUnpark(w.lot, "A"));
     expect(w.lot.occupied).toBe(0);
     expect(w.lot.parkedVia(3)).toBe(0);
-    expect(planPark(w.map, w.lot, 1, "B", car(1))).toHaveLength(1);
+    expect(planPark(w.lot, "B", car(1))).toContainEqual({ key: "slot/1", value: "B" });
+  });
+
+  test("freed slots are reused: the lot never has more slot keys than spaces", () => {
+    const w = world(3);
+    for (let i = 0; i < 30; i++) {
+      w.apply(planPark(w.lot, `C${i}`, car(1)));
+      if (i >= 2) w.apply(planUnpark(w.lot, `C${i - 2}`));
+    }
+    expect([...w.map.withPrefix("slot/")].map(([k]) => k).sort()).toEqual(["slot/1", "slot/2", "slot/3"]);
+    expect(w.lot.sortedPlates()).toEqual(["C28", "C29"]);
+    expect(LotIndex.from(w.map, 3).info()).toEqual(w.lot.info());
+  });
+
+  test("a car whose slot names another plate is not parked; a record without a slot is not parked", () => {
+    const w = world(2);
+    w.apply(planPark(w.lot, "A", car(1)));
+    w.apply([{ key: "slot/1", value: "B" }]);
+    w.apply([{ key: "vehicle/OLD", value: car(1) }]);
+    expect([w.lot.occupied, w.lot.isParked("A"), w.lot.isParked("OLD")]).toEqual([0, false, false]);
+    expect(codeOf(() => planUnpark(w.lot, "A"))).toBe("not_parked");
+  });
+
+  test("slots above this node's spaces do not count", () => {
+    const big = world(3);
+    for (const p of ["A", "B", "C"]) big.apply(planPark(big.lot, p, car(1)));
+    const small = LotIndex.from(big.map, 2);
+    expect([small.occupied, small.info().available]).toEqual([2, 0]);
+    expect(small.sortedPlates()).toEqual(["A", "B"]);
   });
 
   test("gates are 1..N; anything else is unknown_gate", () => {
@@ -156,9 +255,10 @@ describe("parking rules", () => {
 
   test("lot info lists cars sorted by plate", () => {
     const w = world();
-    for (const p of ["b", "A", "a"]) w.apply(planPark(w.map, w.lot, 10, p, car(1)));
-    const info = w.lot.info(10);
+    for (const p of ["b", "A", "a"]) w.apply(planPark(w.lot, p, car(1)));
+    const info = w.lot.info();
     expect(Object.keys(info.vehicles)).toEqual(["A", "a", "b"]);
-    expect([info.occupied, info.available]).toEqual([3, 7]);
+    expect(info.vehicles["A"]).toEqual(car(1)); // the contract's shape: no slot
+    expect([info.spaces, info.occupied, info.available]).toEqual([10, 3, 7]);
   });
 });

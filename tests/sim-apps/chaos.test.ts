@@ -74,20 +74,21 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
   // predecessor had admitted against).
   test("no read (dump, who-is-in) shows a room over its capacity", () => expectClean("readCapacity"), TIMEOUT_MS);
 
-  // Known product bugs, reported to the lead; `bun test --todo` runs these.
-  // Seeds: default run (1-3) and, in brackets, SOAK=1 (of 40).
-  // - dump multi-calls the rooms and each answers from its owner's replica:
-  //   a person moving between rooms shows in both. Seeds 1-3 [all 40]; also
-  //   with no loss, no reordering and no faults.
-  test.todo("a person is in at most one room in every dump", () => expectClean("readTwice"));
+  // Fixed product bugs (seeds: default run 1-3 and, in brackets, SOAK=1 of 40):
+  // - dump multi-called the rooms and each answered from its owner's replica:
+  //   a person moving between rooms showed in both. Seeds 1-3 [all 40]. Rooms
+  //   now answer each person with their key's timestamp and the dump keeps
+  //   the newer room (mergeOccupancies).
+  test("a person is in at most one room in every dump", () => expectClean("readTwice"), TIMEOUT_MS);
   // - leaves are written by any node, admissions by the room's owner: a third
-  //   replica can merge an admission before the leave it relied on
-  //   ("den holds 3, capacity 2"). Seed 2 [35 of 40].
-  test.todo("no replica ever shows a room over its capacity", () => expectClean("replicaRoom"));
-  // - vehicle keys: a park after an unpark can reach a replica first (loss and
-  //   retransmit, reordering, a lot owner change): 5-6 cars in 4 spaces. The
-  //   design's slot keys would make it impossible. Seeds 2, 3 [29 of 40].
-  test.todo("no replica ever shows the lot over its spaces", () => expectClean("replicaLot"));
+  //   replica could merge an admission before the leave it relied on ("den
+  //   holds 3, capacity 2"). Seed 2 [35 of 40]. Seats, written with the
+  //   admission, now bound every replica's count.
+  test("no replica ever shows a room over its capacity", () => expectClean("replicaRoom"), TIMEOUT_MS);
+  // - a park after an unpark could reach a replica first (loss and retransmit,
+  //   reordering, a lot owner change): 5-6 cars in 4 spaces. Seeds 2, 3 [29
+  //   of 40]. Slots, written with the car, now bound every replica's count.
+  test("no replica ever shows the lot over its spaces", () => expectClean("replicaLot"), TIMEOUT_MS);
   // Fixed: a restarted node served calls that peers routed to it before its
   // own join completed, on an empty replica (unknown_room for rooms that
   // exist, two copies serving, an overfilled lot). The registry now serves

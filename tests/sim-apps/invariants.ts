@@ -5,6 +5,7 @@
  */
 import type { AppSim } from "../../mesh/sim/app-harness.ts";
 import type { History, Op } from "./history.ts";
+import { occupantsByRoom, parkedPlates, roomsOf } from "./occupancy.ts";
 
 export interface Violations {
   /** a replica whose lot holds more cars than spaces */
@@ -53,14 +54,10 @@ export function newViolations(): Violations {
 /** The rooms of a run and their capacities (null: none). */
 export type RoomCaps = Record<string, number | null>;
 
-/** People per room in one node's replica. */
-function occupancy(sim: AppSim, name: string): Map<string, string[]> {
-  const inRoom = new Map<string, string[]>();
-  for (const e of sim.slot(name).node?.map.state().e ?? []) {
-    if (e.d === true || !e.k.startsWith("person/") || typeof e.v !== "string") continue;
-    inRoom.set(e.v, [...(inRoom.get(e.v) ?? []), e.k.slice("person/".length)]);
-  }
-  return inRoom;
+/** People per room in one node's replica (seats counted as the product defines them: occupancy.ts). */
+function occupancy(sim: AppSim, name: string, rooms: RoomCaps): Map<string, string[]> {
+  const map = sim.slot(name).node?.map;
+  return map === undefined ? new Map() : occupantsByRoom(map, rooms);
 }
 
 /** Every live replica: lot within spaces, rooms within capacity. */
@@ -72,7 +69,9 @@ export function checkReplicas(sim: AppSim, rooms: RoomCaps, spaces: number, v: V
     if (lot.occupied > spaces || cars.length > spaces) {
       v.replicaLot.push(`${at} ${s.name}: ${cars.length} cars in ${spaces} spaces: ${cars.join(",")}`);
     }
-    for (const [room, people] of occupancy(sim, s.name)) {
+    const raw = parkedPlates(s.node.map, spaces);
+    if (raw.length > spaces) v.replicaLot.push(`${at} ${s.name}: its entries park ${raw.length} cars in ${spaces} spaces: ${raw.join(",")}`);
+    for (const [room, people] of occupancy(sim, s.name, rooms)) {
       const c = rooms[room];
       if (c !== undefined && c !== null && people.length > c) {
         v.replicaRoom.push(`${at} ${s.name}: ${room} holds ${people.sort().join(",")} (capacity ${c})`);
@@ -154,17 +153,17 @@ export async function checkEnd(sim: AppSim, history: History, rooms: RoomCaps, s
   const node = sim.slot(first).node!;
   const lot = node.app.lot();
   if (lot.occupied > spaces) v.finalCapacity.push(`final lot: ${lot.occupied} cars in ${spaces} spaces`);
-  for (const [room, people] of occupancy(sim, first)) {
+  const parked = parkedPlates(node.map, spaces);
+  if (parked.length > spaces) v.finalCapacity.push(`final lot entries: ${parked.length} cars in ${spaces} spaces`);
+  for (const [room, people] of occupancy(sim, first, rooms)) {
     const c = rooms[room];
     if (c !== undefined && c !== null && people.length > c) v.finalCapacity.push(`final ${room}: ${people.join(",")} (capacity ${c})`);
   }
 
+  const where = roomsOf(node.map, rooms);
   const judged = history.judge(
-    (p) => {
-      const x = node.map.get(`person/${p}`);
-      return typeof x === "string" ? x : null;
-    },
-    (plate) => node.map.get(`vehicle/${plate}`) !== undefined,
+    (p) => where.get(p) ?? null,
+    (plate) => parked.includes(plate),
   );
   v.lost.push(...judged.violations);
   history.judgement = judged;

@@ -16,6 +16,7 @@ import { AppSim } from "../../mesh/sim/app-harness.ts";
 import type { WriteConcern } from "../../mesh/replication/types.ts";
 import { Clients } from "./clients.ts";
 import { History } from "./history.ts";
+import { roomsOf } from "./occupancy.ts";
 
 export interface OwnerCrashOptions {
   seed: number;
@@ -110,18 +111,16 @@ export async function runOwnerCrash(o: OwnerCrashOptions): Promise<OwnerCrashRes
   }
 
   const final = sim.slot("n1").node!.map;
+  const where = roomsOf(final, { stage: CAPACITY });
   const judged = history.judge(
-    (p) => {
-      const v = final.get(`person/${p}`);
-      return typeof v === "string" ? v : null;
-    },
+    (p) => where.get(p) ?? null,
     () => false,
   );
   const ackedBefore = history.ops.filter((op) => op.status === "ok" && op.settledAt! < crashAt).map((op) => op.keys[0]!);
   const firstWho = whoAnswers[0];
   const after = history.ops.filter((op) => op.invokedAt >= crashAt);
   let finalCount = 0;
-  for (const e of final.state().e) if (e.d !== true && e.v === "stage") finalCount++;
+  for (const room of where.values()) if (room === "stage") finalCount++;
   return {
     owner,
     lost: judged.violations,
