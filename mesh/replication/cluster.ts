@@ -18,7 +18,7 @@ import { type PendingWrite, PendingWrites } from "./acks.ts";
 import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
 import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 import { pullFromEveryLivePeer } from "./catch-up.ts";
-import { isWriteConcern, requiredNow } from "./concern.ts";
+import { isWriteConcern, requiredNow, StickyNames } from "./concern.ts";
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { ackMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
 import { Outbox, type PeerLink } from "./outbox.ts";
@@ -31,6 +31,8 @@ export type { ReplicationConfig } from "./config.ts";
 export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
 
 const MAX_AE_SKIPS = 4;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
   return new ClusterReplicatorImpl(opts);
@@ -51,6 +53,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly outbox: Outbox;
   private readonly ae: AntiEntropy;
   private readonly gc: TombstoneGc;
+  /** Members seen and not known to have left, kept after membership reaps them. */
+  private readonly knownNames = new StickyNames();
   private readonly listeners = new Set<(changes: Change[]) => void>();
   private readonly flushWaiters = new Set<() => void>();
   private readonly timers: Timer[] = [];
@@ -92,7 +96,15 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   write(delta: Delta): Promise<void> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.applyLocal(delta);
-    if (delta.e.length === 0) return Promise.resolve();
+    if (delta.e.length === 0) return RESOLVED;
+    if (this.outbox.peers.size === 0 && this.required <= 1) {
+      // Alone (a cluster of one, or every peer down with concern 1 or 2):
+      // held as soon as merged, and there is no one to send it to; a peer
+      // that comes later gets it by anti-entropy, as it would have anyway
+      // once the write was retired. No seq, promise or timer.
+      this.pending.settledAtOnce();
+      return RESOLVED;
+    }
     const { pw, done } = this.pending.add(delta, this.required);
     if (this.outbox.peers.size === 0) this.retireDone([pw]);
     else {
@@ -314,7 +326,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       this.ae.peerGone(name);
       changed = true;
     }
-    const required = requiredNow(this.concern, this.membership);
+    const required = requiredNow(this.concern, this.membership, this.knownNames);
     if (required !== this.required) changed = true;
     this.required = required;
     if (!changed) return;

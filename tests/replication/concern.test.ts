@@ -1,3 +1,4 @@
+import { DEFAULT_REPLICATION_CONFIG } from "../../mesh/replication/cluster.ts";
 import { expect, test } from "bun:test";
 import { RoomyError } from "../../core/errors.ts";
 import { requiredAcks } from "../../mesh/replication/concern.ts";
@@ -15,10 +16,13 @@ function holders(c: TestCluster, key: string): string[] {
   return [...c.nodes.values()].filter((n) => n.map.has(key)).map((n) => n.name);
 }
 
-test("required acks per concern: 1, 2 -> min(2, live), majority of known (dead included), all -> live", () => {
+test("required acks per concern: 1, 2 -> min(2, known, dead included), majority of known, all -> live", () => {
   expect(requiredAcks(1, 3, 3)).toBe(1);
   expect(requiredAcks(2, 3, 3)).toBe(2);
-  expect(requiredAcks(2, 1, 3)).toBe(1);
+  // Peers dead: still 2, or this node's crash would lose an acknowledged write.
+  expect(requiredAcks(2, 1, 3)).toBe(2);
+  // A cluster that never had another member acknowledges alone.
+  expect(requiredAcks(2, 1, 1)).toBe(1);
   expect(requiredAcks("majority", 1, 3)).toBe(2);
   expect(requiredAcks("majority", 5, 5)).toBe(3);
   expect(requiredAcks("majority", 3, 4)).toBe(3);
@@ -129,13 +133,14 @@ test("a peer that becomes live again receives the writes still pending", async (
   c.stopAll();
 });
 
-test("concern 2 with every peer dead falls back to the live count (1)", async () => {
+test("concern 2 with every peer dead does not acknowledge: the write would not survive this node's crash", async () => {
   const c = three(2);
   await c.run(50);
   c.membership.set("B", "dead");
   c.membership.set("C", "dead");
   const t = track(c.node("A").set("k", 1));
-  await c.run(1);
-  expect(t.state).toBe("resolved");
+  await c.run(DEFAULT_REPLICATION_CONFIG.ackTimeoutMs + 100);
+  expect(t.state).toBe("rejected");
+  expect(c.node("A").map.get("k")).toBe(1); // applied locally, just not acknowledged
   c.stopAll();
 });
