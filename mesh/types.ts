@@ -90,6 +90,26 @@ export interface Mux {
   channel(name: string): Transport;
 }
 
+/**
+ * `msg` carrying `ch: name`. Messages are built fresh per send (or reused on
+ * one channel), so the tag is set in place: copying every message cost more
+ * than encoding it. One that carries another channel's tag, or is frozen,
+ * is copied instead.
+ */
+function tagged(msg: Message, name: string): Message {
+  const ch = msg["ch"];
+  if (ch === name) return msg;
+  if (ch === undefined) {
+    try {
+      msg["ch"] = name;
+      return msg;
+    } catch {
+      // frozen or sealed (module code is strict, so the assignment throws): copy below
+    }
+  }
+  return { ...msg, ch: name };
+}
+
 /** Split one transport into named channels. */
 export function mux(transport: Transport): Mux {
   const handlers = new Map<string, (from: Address, msg: Message) => void>();
@@ -102,7 +122,7 @@ export function mux(transport: Transport): Mux {
     channel(name: string): Transport {
       return {
         local: transport.local,
-        send: (to, msg) => transport.send(to, { ...msg, ch: name }),
+        send: (to, msg) => transport.send(to, tagged(msg, name)),
         onMessage: (handler) => {
           handlers.set(name, handler);
         },

@@ -14,14 +14,25 @@ import type { Address, Clock } from "../types.ts";
 import { CopyFilter } from "./dedupe.ts";
 import { unavailable } from "./messages.ts";
 
-interface Pending {
-  name: string;
-  resolve: (v: unknown) => void;
-  reject: (e: RoomyError) => void;
-  deadline: number;
-  timeoutMs: number;
+class Pending {
   /** Node the call was put on the wire to (first hop), if remote. */
-  sentTo?: string;
+  sentTo: string | undefined = undefined;
+  constructor(
+    readonly name: string,
+    readonly resolve: (v: unknown) => void,
+    readonly reject: (e: unknown) => void,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+  ) {}
+}
+
+// Filled by the executor below, which runs synchronously inside `new Promise`:
+// a shared function instead of a closure per call.
+let grabbedResolve: (v: unknown) => void = () => {};
+let grabbedReject: (e: unknown) => void = () => {};
+function grab(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  grabbedResolve = resolve;
+  grabbedReject = reject;
 }
 
 /** Timeouts fire at most this late. */
@@ -34,7 +45,10 @@ export interface CallTable {
   open(id: number, name: string, timeoutMs: number, now: number): Promise<unknown>;
   /** Settle a call this node started (later settlements are ignored). */
   resolve(id: number, value: unknown): void;
-  reject(id: number, err: RoomyError): void;
+  /** `err` as is (a RoomyError on the wire path; the local registry passes handlers' errors through). */
+  reject(id: number, err: unknown): void;
+  /** Whether the call is still waiting for its answer (not settled, not timed out). */
+  isOpen(id: number): boolean;
   /** Record a received copy; false if this exact copy (origin, id, hop) was seen. */
   firstSight(origin: Address, id: number, hops: number, now: number): boolean;
   /** Record a received handoff id; false if seen. */
@@ -54,9 +68,16 @@ export interface CallTable {
 }
 
 export function createCallTable(clock: Clock, windowMs: number): CallTable {
-  let seq = Math.floor(clock.now()) * 1024;
+  const base = Math.floor(clock.now()) * 1024;
+  let seq = base;
+  // Keyed by id - base: small integers hash faster than ids near 2^50.
   const pending = new Map<number, Pending>();
   const slots = new Map<number, number[]>();
+  // The slot most calls of a burst land in, without a map lookup.
+  let lastSlot = -1;
+  let lastIds: number[] = [];
+  let lastKey = -1;
+  let lastPending: Pending | undefined;
   const copies = new CopyFilter();
   // Handoff ids are rare: two generations of a set, each `windowMs` long.
   let handoffs = new Set<string>();
@@ -76,51 +97,63 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
   function fire(slot: number): void {
     const ids = slots.get(slot);
     slots.delete(slot);
+    if (slot === lastSlot) lastSlot = -1;
     if (ids === undefined) return;
     const now = clock.now();
-    for (const id of ids) {
-      const p = pending.get(id);
+    for (const key of ids) {
+      const p = pending.get(key);
       if (p === undefined) continue;
       if (p.deadline > now) {
-        schedule(id, p.deadline); // the clock ran a little early
+        schedule(key, p.deadline, now); // the clock ran a little early
         continue;
       }
-      pending.delete(id);
+      pending.delete(key);
       p.reject(unavailable(`${p.name} did not answer within ${p.timeoutMs} ms; retry`));
     }
   }
 
-  function schedule(id: number, deadline: number): void {
+  function schedule(key: number, deadline: number, now: number): void {
     const slot = Math.ceil(deadline / SLOT_MS) * SLOT_MS;
+    if (slot === lastSlot) {
+      lastIds.push(key);
+      return;
+    }
     let ids = slots.get(slot);
     if (ids === undefined) {
       slots.set(slot, (ids = []));
-      clock.setTimer(slot - clock.now(), () => fire(slot));
+      clock.setTimer(slot - now, () => fire(slot));
     }
-    ids.push(id);
+    ids.push(key);
+    lastSlot = slot;
+    lastIds = ids;
   }
 
   function take(id: number): Pending | undefined {
-    const p = pending.get(id);
-    if (p !== undefined) pending.delete(id);
+    const key = id - base;
+    const p = pending.get(key);
+    if (p !== undefined) pending.delete(key);
     return p;
   }
 
   return {
     newId: () => seq++,
     open(id: number, name: string, timeoutMs: number, now: number): Promise<unknown> {
-      return new Promise<unknown>((resolve, reject) => {
-        const deadline = now + timeoutMs;
-        pending.set(id, { name, resolve, reject, deadline, timeoutMs });
-        schedule(id, deadline);
-      });
+      const p = new Promise<unknown>(grab);
+      const deadline = now + timeoutMs;
+      const key = id - base;
+      lastPending = new Pending(name, grabbedResolve, grabbedReject, deadline, timeoutMs);
+      lastKey = key;
+      pending.set(key, lastPending);
+      schedule(key, deadline, now);
+      return p;
     },
     resolve(id: number, value: unknown): void {
       take(id)?.resolve(value);
     },
-    reject(id: number, err: RoomyError): void {
+    reject(id: number, err: unknown): void {
       take(id)?.reject(err);
     },
+    isOpen: (id) => pending.has(id - base),
     firstSight: (origin, id, hops, now) => copies.firstSight(origin, id, hops, now),
     firstHandoff(hid: string, now: number): boolean {
       rotate(now);
@@ -130,20 +163,25 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
     },
     expire: rotate,
     sentTo(id: number, node: string): void {
-      const p = pending.get(id);
+      // Called right after open() for the same call: no lookup then.
+      const key = id - base;
+      const p = key === lastKey ? lastPending : pending.get(key);
       if (p !== undefined) p.sentTo = node;
     },
     failSentTo(node: string, err: RoomyError): number {
       let n = 0;
-      for (const [id, p] of pending) {
+      for (const [key, p] of pending) {
         if (p.sentTo !== node) continue;
-        take(id)?.reject(err);
+        pending.delete(key);
+        p.reject(err);
         n++;
       }
       return n;
     },
     closeAll(err: RoomyError): void {
-      for (const id of [...pending.keys()]) take(id)?.reject(err);
+      const all = [...pending.values()];
+      pending.clear();
+      for (const p of all) p.reject(err);
     },
     get openCount(): number {
       return pending.size;

@@ -155,9 +155,9 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   }
 
   /** Put `inb` on the wire to node `to` (hop accounting done by the table). */
-  function sendCall(inb: Inbound, to: string): void {
+  function sendCall(inb: Inbound, to: string, now: number = clock.now()): void {
     const addr = owners.addressOf(to);
-    const ttl = inb.deadline - clock.now();
+    const ttl = inb.deadline - now;
     if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
     if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
     if (inb.hops === 0) counters.callsRemote++;
@@ -179,13 +179,15 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     switch (m.t) {
       case "c":
       case "s": {
-        const [id, name, msg, hops, ttl, o] = m.a;
-        const origin = o ?? from;
+        const a = m.a;
+        const id = a[0];
+        const hops = a[3];
+        const origin = a[5] ?? from;
         const now = clock.now();
         // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
         if (!calls.firstSight(origin, id, hops, now)) return;
-        const deadline = now + Math.min(Math.max(ttl, 0), MAX_TTL_MS);
-        table.route({ id, origin, reply: m.t === "c", name, msg, hops, deadline, fresh: false });
+        const deadline = now + Math.min(Math.max(a[4], 0), MAX_TTL_MS);
+        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, fresh: false }, now);
         return;
       }
       case "r":
@@ -262,15 +264,15 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const id = calls.newId();
     const now = clock.now();
     const p = calls.open(id, name, timeoutMs, now);
-    table.route({ id, origin: local, reply: true, name, msg, hops: 0, deadline: now + timeoutMs, fresh: true });
+    table.route({ id, origin: local, reply: true, name, msg, hops: 0, deadline: now + timeoutMs, fresh: true }, now);
     return p as Promise<R>;
   }
 
   function cast(name: string, msg: unknown): void {
     if (stopped) return;
     const id = calls.newId();
-    const deadline = clock.now() + config.callTimeoutMs;
-    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline, fresh: true });
+    const now = clock.now();
+    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline: now + config.callTimeoutMs, fresh: true }, now);
   }
 
   const groups = createGroups({ replicator, hlc, clock, call, cast });

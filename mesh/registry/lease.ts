@@ -38,8 +38,8 @@ export interface LeaseOptions {
 }
 
 export interface QuorumLease {
-  /** Whether this node holds the lease now. */
-  canServe(): boolean;
+  /** Whether this node holds the lease now (`now`: the clock, if the caller just read it). */
+  canServe(now?: number): boolean;
   /** Until when (local clock) it holds it; Infinity when it needs nobody. */
   servingUntil(): number;
   /**
@@ -120,7 +120,8 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   tick();
 
   return {
-    canServe: () => clock.now() < until,
+    // A lease that needs nobody (a cluster of one) needs no clock read either.
+    canServe: (now?: number) => until === Infinity || (now ?? clock.now()) < until,
     servingUntil: () => until,
     epoch: () => epoch,
     onPing(from: Address, msg: LeasePingMsg): void {

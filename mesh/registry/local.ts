@@ -7,7 +7,8 @@
 import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Logger } from "../types.ts";
 import { silentLogger } from "../types.ts";
-import { createMailbox, DEFAULT_MAILBOX_LIMIT, type Mailbox } from "./mailbox.ts";
+import { type CallTable, createCallTable } from "./calls.ts";
+import { createMailbox, DEFAULT_MAILBOX_LIMIT, type MailJob, type Mailbox } from "./mailbox.ts";
 import type { CallOptions, ProcessFactory, ProcessHandlers, Registry, RegistryStats } from "./types.ts";
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
@@ -28,6 +29,33 @@ interface Proc {
   mailbox: Mailbox;
 }
 
+/** One call in a mailbox: an object, not closures; its caller's timeout lives in the call table. */
+class CallJob implements MailJob {
+  constructor(
+    private readonly calls: CallTable,
+    private readonly id: number,
+    private readonly handlers: ProcessHandlers,
+    private readonly msg: unknown,
+  ) {}
+
+  run(): unknown {
+    return this.handlers.handle(this.msg);
+  }
+
+  done(v: unknown): void {
+    this.calls.resolve(this.id, v);
+  }
+
+  fail(err: unknown): void {
+    this.calls.reject(this.id, err);
+  }
+
+  /** Its caller gave up: it never runs. */
+  cancelled(): boolean {
+    return !this.calls.isOpen(this.id);
+  }
+}
+
 export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
   const { node, clock } = opts;
   const logger = opts.logger ?? silentLogger;
@@ -38,6 +66,8 @@ export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
   const groups = new Map<string, Set<string>>();
   const stats: RegistryStats = { processes: 0, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 };
   let draining = false;
+  // Timeouts share one timer per 10 ms slot instead of one per call.
+  const calls = createCallTable(clock, defaultTimeout);
 
   function factoryFor(name: string): ProcessFactory | undefined {
     // Longest prefix wins, so "room:" and "room:special:" can coexist.
@@ -70,28 +100,10 @@ export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
     }
     stats.callsLocal++;
     const timeoutMs = callOpts?.timeoutMs ?? defaultTimeout;
-    return new Promise<R>((resolve, reject) => {
-      let done = false;
-      const timer = clock.setTimer(timeoutMs, () => {
-        if (done) return;
-        done = true;
-        reject(new RoomyError("unavailable", `${name} did not answer within ${timeoutMs} ms; retry`));
-      });
-      p.mailbox.push(() => p.handlers.handle(msg), { cancelled: () => done }).then(
-        (v) => {
-          if (done) return;
-          done = true;
-          timer.cancel();
-          resolve(v as R);
-        },
-        (err: unknown) => {
-          if (done) return;
-          done = true;
-          timer.cancel();
-          reject(err);
-        },
-      );
-    });
+    const id = calls.newId();
+    const done = calls.open(id, name, timeoutMs, clock.now());
+    p.mailbox.post(new CallJob(calls, id, p.handlers, msg));
+    return done as Promise<R>;
   }
 
   function cast(name: string, msg: unknown): void {

@@ -30,8 +30,16 @@ export interface Owners {
   drainSelf(): void;
 }
 
+/**
+ * Owners remembered between membership changes. A busy node calls the same
+ * few names again and again (rooms, gates): a map hit is a few ns, hashing
+ * a name against every member several times that. Full: start over.
+ */
+const OWNER_CACHE_MAX = 4096;
+
 export function createOwners(self: string, membership: MembershipView): Owners {
   let placing = new Placement([]);
+  let cached = new Map<string, string>();
   let live = new Set<string>();
   let peers: LeasePeer[] = [];
   let voters: string[] = [];
@@ -71,6 +79,7 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     live.add(self);
     peers = l.filter((m) => m.name !== self).map((m) => ({ name: m.name, address: m.address }));
     placing = new Placement([...live].filter((n) => !draining.has(n) && !(n === self && selfDraining)).sort());
+    cached = new Map();
   }
 
   refresh();
@@ -79,7 +88,14 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     refresh,
     ownerOf(name: string): string | undefined {
       const m = placing.members;
-      return m.length <= 1 ? m[0] : placing.ownerOf(name);
+      if (m.length <= 1) return m[0];
+      let o = cached.get(name);
+      if (o === undefined) {
+        o = placing.ownerOf(name)!;
+        if (cached.size >= OWNER_CACHE_MAX) cached = new Map();
+        cached.set(name, o);
+      }
+      return o;
     },
     isLive: (node) => live.has(node),
     addressOf: (node) => addrByName.get(node),

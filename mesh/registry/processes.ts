@@ -26,7 +26,7 @@ import { add, type Entry, Failed, type Inbound, MOVED, NONE, noLease } from "./e
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { createMailbox, type Mailbox } from "./mailbox.ts";
+import { createMailbox, type MailJob, type Mailbox } from "./mailbox.ts";
 import { ACT_FREE, ACT_MINE, ACT_MOVING, ACT_NOT_YOURS, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
@@ -46,12 +46,35 @@ export interface ProcessTableDeps {
   gate: CatchUpGate;
   handoffs: () => HandoffSender;
   factoryFor(name: string): ProcessFactory | undefined;
-  /** Send to another node (forward or first send); the table does the hop accounting. */
-  send(inb: Inbound, to: string): void;
+  /** Send to another node (forward or first send); the table does the hop accounting. `now`: the clock, if known. */
+  send(inb: Inbound, to: string, now?: number): void;
   respond(inb: Inbound, value: unknown): void;
   fail(inb: Inbound, err: unknown): void;
   config: { maxHops: number; mailboxLimit: number; activationTimeoutMs: number; retryMs: number; leaseMs: number };
   counters: { callsLocal: number; forwards: number; handoffsOut: number; handoffsIn: number; conflicts: number };
+}
+
+/** A call in a process's mailbox: one object, no closures (mailbox.ts). */
+class CallJob implements MailJob {
+  constructor(
+    private readonly t: ProcessTable,
+    private readonly e: Entry,
+    private readonly inb: Inbound,
+    /** the result of a handler that already ran (idle fast path), else undefined: run it in turn */
+    private readonly started: Promise<unknown> | undefined,
+  ) {}
+
+  run(): unknown {
+    return this.started ?? this.t.run(this.e, this.inb);
+  }
+
+  done(v: unknown): void {
+    this.t.settle(this.inb, v);
+  }
+
+  fail(err: unknown): void {
+    this.t.failCall(this.inb, err);
+  }
 }
 
 export class ProcessTable {
@@ -120,17 +143,17 @@ export class ProcessTable {
     );
   }
 
-  /** Deliver `inb` here, or send it on toward the owner. */
-  route(inb: Inbound): void {
+  /** Deliver `inb` here, or send it on toward the owner. `now`: the clock, if the caller just read it. */
+  route(inb: Inbound, now?: number): void {
     const d = this.d;
     const owner = d.owners.ownerOf(inb.name);
     if (owner === undefined) return d.fail(inb, unavailable("no live node may own processes now; retry"));
-    if (owner !== d.self) return this.sendOn(inb, owner);
+    if (owner !== d.self) return this.sendOn(inb, owner, now);
     let e = this.entries.get(inb.name);
     // Ours again while our copy is still being handed off: wait for that to settle.
     if (e?.phase === "leaving") return this.park(e, inb);
     if (!d.ready()) return d.fail(inb, unavailable(`node ${d.self} is still joining the cluster; retry`));
-    if (!d.lease.canServe()) {
+    if (!d.lease.canServe(now)) {
       // A node that just started gains the lease within a round trip: worth a short wait.
       // One that lost it is cut off: answer at once.
       return d.lease.epoch() === 0 ? this.waitForLease(inb) : d.fail(inb, noLease(d.self));
@@ -146,7 +169,7 @@ export class ProcessTable {
     if (e.phase === "running") this.life.recheck(e);
   }
 
-  private sendOn(inb: Inbound, owner: string): void {
+  private sendOn(inb: Inbound, owner: string, now: number | undefined): void {
     const d = this.d;
     if (!inb.fresh) {
       if (inb.hops >= d.config.maxHops) {
@@ -156,7 +179,7 @@ export class ProcessTable {
       d.counters.forwards++;
     }
     inb.fresh = false;
-    d.send(inb, owner);
+    d.send(inb, owner, now);
   }
 
   park(e: Entry, inb: Inbound): void {
@@ -164,6 +187,10 @@ export class ProcessTable {
       return this.d.fail(inb, unavailable(`${e.name} is starting and has too many calls waiting; retry`));
     }
     e.waiting = add(e.waiting, inb);
+  }
+
+  failCall(inb: Inbound, err: unknown): void {
+    this.d.fail(inb, err);
   }
 
   /** The mailbox, made on first need: an idle process runs calls directly (below). */
@@ -180,10 +207,7 @@ export class ProcessTable {
       return;
     }
     if (mailbox !== undefined && (mailbox.busy || mailbox.waiting > 0)) {
-      mailbox.push(() => this.run(e, inb)).then(
-        (v) => this.settle(inb, v),
-        (err: unknown) => this.d.fail(inb, err),
-      );
+      mailbox.post(new CallJob(this, e, inb, undefined));
       return;
     }
     // Fast path, the mailbox idle: run now. A promise result occupies the
@@ -202,11 +226,7 @@ export class ProcessTable {
     }
     e.inCall = false;
     if (v instanceof Promise) {
-      const p = v;
-      this.mailboxOf(e).push(() => p).then(
-        (r) => this.settle(inb, r),
-        (err: unknown) => this.d.fail(inb, err),
-      );
+      this.mailboxOf(e).post(new CallJob(this, e, inb, v));
     } else if (v instanceof Failed) {
       this.d.fail(inb, v.err);
     } else {
@@ -219,18 +239,21 @@ export class ProcessTable {
     }
   }
 
-  private settle(inb: Inbound, v: unknown): void {
+  /** A job's result: the reply, or MOVED (its process went away: route it again). */
+  settle(inb: Inbound, v: unknown): void {
     if (v === MOVED) this.route(inb);
     else this.d.respond(inb, v);
   }
 
-  private run(e: Entry, inb: Inbound): unknown {
+  /** A queued call's turn: the checks of route() again, as time has passed. */
+  run(e: Entry, inb: Inbound): unknown {
     const d = this.d;
     if (this.entries.get(e.name) !== e || e.phase !== "running") return MOVED;
     // Confirmed under an older lease: route() parks it and re-checks.
     if (e.checking || e.epoch !== d.lease.epoch()) return MOVED;
-    if (d.clock.now() > inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
-    if (!d.lease.canServe()) throw noLease(d.self);
+    const now = d.clock.now();
+    if (now > inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
+    if (!d.lease.canServe(now)) throw noLease(d.self);
     if (!d.ready()) throw unavailable(`node ${d.self} is still joining the cluster; retry`);
     d.counters.callsLocal++;
     return e.proc!.handle(inb.msg);

@@ -25,6 +25,18 @@ export interface PendingWrite {
 
 const LATENCY_SAMPLES = 256;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+
+// Filled by the executor below, which runs synchronously inside `new Promise`:
+// a shared function instead of a closure per write.
+let grabbedResolve: () => void = noop;
+let grabbedReject: (err: Error) => void = noop;
+function grab(resolve: () => void, reject: (err: Error) => void): void {
+  grabbedResolve = resolve;
+  grabbedReject = reject;
+}
+
 export class PendingWrites {
   /** In seq order (Map keeps insertion order and seqs only grow). */
   readonly bySeq = new Map<number, PendingWrite>();
@@ -49,15 +61,12 @@ export class PendingWrites {
     return this.bySeq.size;
   }
 
-  /** Register a local write; it is settled at once if `required` is 1. */
+  /**
+   * Register a local write; it is settled at once if `required` is 1 (then
+   * `done` is a shared resolved promise: no promise is made per write).
+   */
   add(delta: Delta, required: number): { pw: PendingWrite; done: Promise<void> } {
     const now = this.clock.now();
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
     const pw: PendingWrite = {
       seq: ++this.nextSeq,
       delta,
@@ -66,24 +75,40 @@ export class PendingWrites {
       startedAt: now,
       deadline: now + this.ackTimeoutMs,
       settled: false,
-      resolve,
-      reject,
+      resolve: noop,
+      reject: noop,
     };
     this.bySeq.set(pw.seq, pw);
-    if (!this.settleIfHeld(pw, required)) {
-      this.waiting.push(pw);
-      this.arm();
+    if (required <= 1) {
+      this.heldAtOnce(pw);
+      return { pw, done: RESOLVED };
     }
+    const done = new Promise<void>(grab);
+    pw.resolve = grabbedResolve;
+    pw.reject = grabbedReject;
+    this.waiting.push(pw);
+    this.arm();
     return { pw, done };
   }
 
-  /** Resolve `pw` if it is held by enough nodes (self + acks). */
-  settleIfHeld(pw: PendingWrite, required: number): boolean {
+  /** A write held as soon as it is merged here (no peer needed): counted, never tracked. */
+  settledAtOnce(): void {
+    this.resolved++;
+    this.recordLatency(0);
+  }
+
+  private heldAtOnce(pw: PendingWrite): void {
+    pw.settled = true;
+    this.settledAtOnce();
+  }
+
+  /** Resolve `pw` if it is held by enough nodes (self + acks). `now`: the clock, if the caller read it for a batch. */
+  settleIfHeld(pw: PendingWrite, required: number, now?: number): boolean {
     if (pw.settled) return true;
     if (pw.acked.length + 1 < required) return false;
     pw.settled = true;
     this.resolved++;
-    this.recordLatency(this.clock.now() - pw.startedAt);
+    this.recordLatency((now ?? this.clock.now()) - pw.startedAt);
     pw.resolve();
     return true;
   }

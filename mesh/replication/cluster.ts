@@ -98,7 +98,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.applyLocal(delta);
     if (delta.e.length === 0) return RESOLVED;
     if (this.outbox.peers.size === 0 && this.required <= 1) {
-      // Alone (a cluster of one, or every peer down with concern 1 or 2):
+      // Alone with a concern this node meets by itself (a cluster of one):
       // held as soon as merged, and there is no one to send it to; a peer
       // that comes later gets it by anti-entropy, as it would have anyway
       // once the write was retired. No seq, promise or timer.
@@ -271,10 +271,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private onAck(m: Extract<Inbound, { t: "a" }>): void {
     const link = this.outbox.peers.get(m.n);
     if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's ack
+    // One clock read per ack: it may cover thousands of writes.
+    const now = this.clock.now();
     forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
       if (pw.acked.includes(m.n)) return;
       pw.acked.push(m.n);
-      this.pending.settleIfHeld(pw, this.required);
+      this.pending.settleIfHeld(pw, this.required, now);
       this.retireIfDone(pw);
     });
     if (link !== undefined) {
