@@ -14,6 +14,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 export function nameProblem(name: unknown): string | null {
   if (typeof name !== "string") return "must be a string";
   if (name.length === 0) return "must not be empty";
+  if (printableAscii(name)) return null;
   // Count code points, not UTF-16 units, so an emoji is one character.
   let n = 0;
   for (const _ of name) {
@@ -23,6 +24,16 @@ export function nameProblem(name: unknown): string | null {
   // A lone surrogate becomes U+FFFD on the wire: replicas would hold two keys.
   if (LONE_SURROGATE.test(name)) return "must be well-formed Unicode (no lone surrogates)";
   return null;
+}
+
+/** Short and printable ASCII only: the common case, valid at a glance (no iterator, no regex). */
+function printableAscii(name: string): boolean {
+  if (name.length > MAX_NAME_LENGTH) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 /** Returns `name` if valid; throws `invalid_name` naming what it is. */

@@ -41,6 +41,7 @@ export function validateCapacity(capacity: unknown): number | null {
 
 /** Sorted, without duplicates. */
 export function uniqueSorted(names: readonly string[]): string[] {
+  if (names.length === 1) return [names[0]!]; // the usual walk-into: no set, no sort
   return [...new Set(names)].sort();
 }
 

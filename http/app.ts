@@ -55,17 +55,21 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   registerDashboard(app);
   const overview = overviewSource(node);
   app.get("/v1/overview", async (c) => sendJson(c, await overview()));
-  registerV1(app, node, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  registerV1(app, node, { maxBodyBytes });
 
+  const onError = (err: unknown, method: string, path: string): Response => {
+    if (err instanceof RoomyError) return errorJson(err.toJSON(), httpStatus(err.code));
+    logger.error("request failed", { method, path, error: String(err) });
+    return errorJson({ code: "internal", message: "internal error" }, 500);
+  };
   app.notFound((c) => errorResponse(c.req.method, c.req.path));
-  app.onError((err, c) => {
-    if (err instanceof RoomyError) {
-      return sendJson(c, { error: err.toJSON() }, httpStatus(err.code));
-    }
-    logger.error("request failed", { method: c.req.method, path: c.req.path, error: String(err) });
-    return sendJson(c, { error: { code: "internal", message: "internal error" } }, 500);
-  });
+  app.onError((err, c) => onError(err, c.req.method, c.req.path));
   return app;
+}
+
+function errorJson(error: unknown, status: number): Response {
+  return sendJson(null, { error }, status);
 }
 
 function errorResponse(method: string, path: string): Response {

@@ -45,18 +45,22 @@ export function bearerToken(header: string | undefined | null): string | null {
   return m === null ? null : m[1]!;
 }
 
+/** The 401 `unauthorized` answer for an Authorization header lacking the token, or null when it has it. */
+export function tokenRefusal(token: string, authorization: string | undefined | null): Response | null {
+  const given = bearerToken(authorization);
+  if (given !== null && tokensEqual(given, token)) return null;
+  const message = given === null ? "this node needs a bearer token (Authorization: Bearer ...)" : "wrong token";
+  return new Response(orderedJson({ error: { code: "unauthorized", message } }), {
+    status: 401,
+    headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="roomy"' },
+  });
+}
+
 /** Middleware refusing requests without the token: 401 `unauthorized`. Never logs the token. */
 export function requireToken(token: string): MiddlewareHandler {
-  const body = (message: string) => orderedJson({ error: { code: "unauthorized", message } });
   return async (c, next) => {
-    const given = bearerToken(c.req.header("authorization"));
-    if (given === null || !tokensEqual(given, token)) {
-      const message = given === null ? "this node needs a bearer token (Authorization: Bearer ...)" : "wrong token";
-      return new Response(body(message), {
-        status: 401,
-        headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="roomy"' },
-      });
-    }
+    const refused = tokenRefusal(token, c.req.header("authorization"));
+    if (refused !== null) return refused;
     await next();
   };
 }

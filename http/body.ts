@@ -24,11 +24,12 @@ export async function readJson(req: Request, limit: number): Promise<Record<stri
   } catch {
     throw new RoomyError("bad_request", "request body is not valid UTF-8");
   }
-  if (text.trim() === "") throw new RoomyError("bad_request", "request body is empty; expected a JSON object");
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
+    // Only a failed parse can be an empty body: no trim() on the way of every good one.
+    if (text.trim() === "") throw new RoomyError("bad_request", "request body is empty; expected a JSON object");
     throw new RoomyError("bad_request", `request body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -38,7 +39,9 @@ export async function readJson(req: Request, limit: number): Promise<Record<stri
 }
 
 async function wholeBody(req: Request, limit: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await req.arrayBuffer());
+  // bytes() (Bun, Deno 2) hands over the body without the ArrayBuffer-then-view round trip.
+  const r = req as { bytes?: () => Promise<Uint8Array> };
+  const bytes = typeof r.bytes === "function" ? await r.bytes() : new Uint8Array(await req.arrayBuffer());
   if (bytes.byteLength > limit) throw tooLarge(limit);
   return bytes;
 }

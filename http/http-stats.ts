@@ -19,6 +19,10 @@ export const UNMATCHED_ROUTE = "unmatched";
 
 export interface HttpStats {
   middleware: MiddlewareHandler;
+  /** Counts one request answered outside the router (http/hot-routes.ts), as the middleware would. */
+  record(method: string, route: string, status: number, seconds: number): void;
+  /** The clock the middleware times with (monotonic milliseconds). */
+  now(): number;
   /** roomy_http_requests_total samples. */
   requests(): Sample[];
   /** roomy_http_request_duration_seconds series, one per route. */
@@ -38,13 +42,7 @@ export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
   const hist = new Map<string, Histogram>();
   const log = opts.accessLog;
 
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const t0 = now();
-    await next();
-    const seconds = (now() - t0) / 1000;
-    const route = routeOf(c);
-    const method = c.req.method;
-    const status = c.res.status;
+  const record = (method: string, route: string, status: number, seconds: number): void => {
     const key = `${method} ${status} ${route}`;
     const entry = counts.get(key);
     if (entry === undefined) counts.set(key, { method, route, status, n: 1 });
@@ -55,8 +53,16 @@ export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
     log?.debug("http", { method, route, status, ms: Math.round(seconds * 1e5) / 100 });
   };
 
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const t0 = now();
+    await next();
+    record(c.req.method, routeOf(c), c.res.status, (now() - t0) / 1000);
+  };
+
   return {
     middleware,
+    record,
+    now,
     requests: () =>
       [...counts.values()]
         .sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method) || a.status - b.status)
