@@ -8,6 +8,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import type { Delta } from "../../core/lww-map.ts";
 import type { Clock, Timer } from "../types.ts";
+import { SeqTable } from "./seq-table.ts";
 
 export interface PendingWrite {
   seq: number;
@@ -38,8 +39,8 @@ function grab(resolve: () => void, reject: (err: Error) => void): void {
 }
 
 export class PendingWrites {
-  /** In seq order (Map keeps insertion order and seqs only grow). */
-  readonly bySeq = new Map<number, PendingWrite>();
+  /** In seq order. */
+  readonly bySeq = new SeqTable<PendingWrite>();
   resolved = 0;
   rejected = 0;
   private nextSeq = 0;

@@ -61,6 +61,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly unsubscribe: () => void;
   private required = 1;
   private flushScheduled = false;
+  /** When tick() last ran (-1: never). */
+  private lastTickAt = -1;
+  /** Entries queued since the outboxes were last pumped. */
+  private unpumped = 0;
   private caughtUp = false;
   private aeSkips = 0;
   private stopped = false;
@@ -109,7 +113,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.outbox.peers.size === 0) this.retireDone([pw]);
     else {
       this.outbox.enqueue(pw.seq);
-      this.scheduleFlush();
+      this.unpumped += pw.entries;
+      // A burst that already fills a message sends it now, so peers start
+      // merging while the writer is still writing (pipelining), instead of
+      // everything leaving at the end of the tick.
+      if (this.unpumped >= this.config.maxBatchEntries) this.pumpNow();
+      else this.scheduleFlush();
     }
     return done;
   }
@@ -381,14 +390,31 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     // Once per tick: every write of this tick leaves in the same messages.
     queueMicrotask(() => {
       this.flushScheduled = false;
-      if (!this.stopped) this.outbox.pumpAll();
+      if (!this.stopped) this.pumpNow();
     });
   }
 
+  private pumpNow(): void {
+    this.unpumped = 0;
+    this.outbox.pumpAll();
+  }
+
   private tick(): void {
+    const now = this.clock.now();
+    // A tick much later than due means this process was busy (a long burst
+    // of writes, a GC pause): the acks of what it sent may be waiting unread
+    // on its sockets. Re-send only once those are read (a zero timer runs
+    // after pending input), not what the peers already hold.
+    const stalled = this.lastTickAt >= 0 && now - this.lastTickAt > 1.5 * this.config.retransmitMs;
+    this.lastTickAt = now;
     this.syncPeers();
-    this.outbox.retransmit();
-    this.ae.expire(this.clock.now());
+    if (!stalled) this.outbox.retransmit();
+    else {
+      this.clock.setTimer(0, () => {
+        if (!this.stopped) this.outbox.retransmit();
+      });
+    }
+    this.ae.expire(now);
     this.checkFlush();
   }
 

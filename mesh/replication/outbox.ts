@@ -1,6 +1,7 @@
 /**
  * Per-peer outboxes. A local write only queues its seq for every live peer;
- * once per tick each queue goes out as a few messages, each carrying the
+ * once per tick (or as soon as a burst fills a message: the replicator pumps
+ * then, so a long burst pipelines) each queue goes out as a few messages, each carrying the
  * joined delta of up to maxBatchEntries entries and the ranges of the seqs it
  * covers, so a burst of 10,000 writes costs a handful of messages, not 10,000.
  * Peers that get the same batch share one encoded message.
@@ -10,7 +11,7 @@
  * doubling per try; a batch that keeps failing is split (it may be too big
  * for the transport). At most windowEntries entries are in flight per peer.
  */
-import { joinDeltas } from "../../core/lww-map.ts";
+import { type Delta, type DeltaEntry, joinDeltas } from "../../core/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import type { PendingWrite, PendingWrites } from "./acks.ts";
 import type { ReplicationConfig } from "./config.ts";
@@ -111,7 +112,7 @@ export class Outbox {
       this.counters.deltas += batch.length;
       this.transmit(link, batch, entries, 1);
     }
-    link.queue = k >= q.length ? [] : q.slice(k);
+    if (k > 0) link.queue = k >= q.length ? [] : q.slice(k);
   }
 
   /** `link` acknowledged the batch with these ranges: it leaves the flight. */
@@ -177,7 +178,7 @@ export class Outbox {
     const key = ranges.join(",");
     let msg = this.memo?.get(key);
     if (msg === undefined) {
-      msg = dataMsg(this.self, ranges, joinDeltas(batch.map((pw) => pw.delta)));
+      msg = dataMsg(this.self, ranges, joinBatch(batch));
       this.memo?.set(key, msg);
     }
     link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries });
@@ -186,4 +187,23 @@ export class Outbox {
     this.counters.entries += entries;
     this.send(link.address, msg);
   }
+}
+
+/**
+ * The joined delta of a batch. Writes to distinct keys (the usual burst) are
+ * just concatenated, checked with a Set; only a batch that writes a key twice
+ * pays for joinDeltas' per-key comparison.
+ */
+function joinBatch(batch: readonly PendingWrite[]): Delta {
+  if (batch.length === 1) return batch[0]!.delta;
+  const seen = new Set<string>();
+  const e: DeltaEntry[] = [];
+  for (const pw of batch) {
+    for (const en of pw.delta.e) {
+      if (seen.has(en.k)) return joinDeltas(batch.map((p) => p.delta));
+      seen.add(en.k);
+      e.push(en);
+    }
+  }
+  return { e };
 }

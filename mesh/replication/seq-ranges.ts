@@ -39,12 +39,19 @@ export function isRanges(v: unknown, maxRanges = 1 << 20): v is number[] {
   return true;
 }
 
+/** What forEachKnown needs of a table by seq (a Map or a SeqTable). */
+export interface SeqLookup<T> {
+  readonly size: number;
+  get(seq: number): T | undefined;
+  [Symbol.iterator](): Iterator<[number, T]>;
+}
+
 /**
  * Call `fn` for each seq in `ranges` that is a key of `known`. Never walks a
  * range wider than `known` itself, so a hostile `[1, 2^53]` costs no more
  * than one pass over what we hold.
  */
-export function forEachKnown<T>(ranges: readonly number[], known: ReadonlyMap<number, T>, fn: (seq: number, v: T) => void): void {
+export function forEachKnown<T>(ranges: readonly number[], known: SeqLookup<T>, fn: (seq: number, v: T) => void): void {
   for (let i = 0; i < ranges.length; i += 2) {
     const a = ranges[i]!;
     const b = ranges[i + 1]!;

@@ -48,10 +48,13 @@ export class TombstoneGc {
 
   /** Note the keys of a delta just merged (locally written or remote). */
   noteMerged(delta: Delta): void {
+    // Nothing tracked (the common case): only tombstones in the delta matter,
+    // and no key need be looked up for the live writes.
+    const none = this.tombs.size === 0;
     for (const d of delta.e) {
       // A live write either won (no tombstone left) or lost to what is there:
       // only a key we track can need a look.
-      if (d.d !== true && !this.tombs.has(d.k)) continue;
+      if (d.d !== true && (none || !this.tombs.has(d.k))) continue;
       const en = this.map.entry(d.k);
       if (en === undefined || !en.d) {
         this.tombs.delete(d.k);

@@ -32,6 +32,8 @@ export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOpt
 
 /** One socket write carries at most about this much (always at least one frame). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Queued bytes for a peer beyond which send() writes at once instead of at the end of the tick. */
+const EAGER_FLUSH_BYTES = 16 * 1024;
 
 /** Listen on `opts.bind` and return the transport once it accepts connections. */
 export async function createTcpTransport(opts: TcpTransportOptions): Promise<TcpTransport> {
@@ -128,7 +130,13 @@ class TcpMesh implements TcpTransport, SessionHooks {
       this.counters.drops++;
       return false;
     }
-    if (link.conn) this.scheduleFlush(link);
+    if (link.conn) {
+      // A big queue gains nothing by waiting for the tick's other messages:
+      // write it now, so the peer can start on it while we go on (a burst
+      // of writes pipelines instead of leaving all at once at the end).
+      if (link.queuedBytes >= EAGER_FLUSH_BYTES) this.flush(link);
+      else this.scheduleFlush(link);
+    }
     return true;
   }
 

@@ -98,3 +98,21 @@ test("local writes and remote merges are reported to onChange subscribers", asyn
   expect(c.node("C").changes).toEqual(c.node("A").changes);
   c.stopAll();
 });
+
+test("a burst sends each batch as soon as it fills, before the burst ends, so peers merge while the writer writes", async () => {
+  const c = new TestCluster({ concern: 2, config: { maxBatchEntries: 300 } });
+  for (const n of ["A", "B"]) c.member(n);
+  for (const n of ["A", "B"]) c.start(n);
+  await c.run(50);
+  const writes: ReturnType<typeof track>[] = [];
+  const sentBefore = c.net.log.filter((s) => s.t === "d" && s.from === addr("A")).length;
+  for (let i = 0; i < 700; i++) writes.push(track(c.node("A").set(`k${i}`, i)));
+  // Still inside the burst's tick: the two full batches have left already.
+  const early = c.net.log.filter((s) => s.t === "d" && s.from === addr("A")).slice(sentBefore);
+  expect(early.map((m) => m.entries)).toEqual([300, 300]);
+  await c.until("all acknowledged", () => writes.every((w) => w.state === "resolved"));
+  const all = c.net.log.filter((s) => s.t === "d" && s.from === addr("A")).slice(sentBefore);
+  expect(all.map((m) => m.entries)).toEqual([300, 300, 100]);
+  expect(c.node("B").map.size).toBe(700);
+  c.stopAll();
+});
