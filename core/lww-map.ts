@@ -172,14 +172,17 @@ export class LwwMap {
 
   /** Merge a delta or a full state. Returns the visible changes. */
   merge(delta: Delta): Change[] {
-    const changes: Change[] = [];
     const e = delta.e;
+    // Sized for the worst case and trimmed after: pushing 100k changes one by one costs twice as much.
+    const changes: Change[] = e.length > 64 ? new Array(e.length) : [];
     // A big delta (a full state, say): size the table once, not by doublings.
     if (e.length > 64 && e.length > this.used) this.reserve(e.length);
+    let n = 0;
     for (let i = 0; i < e.length; i++) {
       const d = e[i]!;
-      if (this.apply(d)) changes.push({ key: d.k, old: this.before, value: this.after });
+      if (this.apply(d)) changes[n++] = { key: d.k, old: this.before, value: this.after };
     }
+    changes.length = n;
     this.before = this.after = undefined; // hold no stale value alive
     return changes;
   }
@@ -321,6 +324,8 @@ export class LwwMap {
 
   /** Room for `n` more keys without growing step by step. */
   private reserve(n: number): void {
+    // An empty replica taking a full state: one array of the right size, not push by push.
+    if (this.used === 0 && this.recs.length === 0) this.recs = new Array(n);
     if (this.used + n > this.kh.length) this.growHashes(this.used + n);
     const want = (this.used + n) * 2;
     if (want <= this.mask) return;
@@ -358,7 +363,7 @@ export class LwwMap {
     }
     const i = this.used++;
     if (i === this.kh.length) this.growHashes(i * 2);
-    this.recs.push(rec);
+    this.recs[i] = rec;
     this.kh[i] = h;
     this.kh2[i] = this.pair[0]!;
     this.slots[this.freeSlot] = i + 1;
