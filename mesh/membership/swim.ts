@@ -41,21 +41,9 @@ export interface MembershipOptions {
   initialMembers?: readonly Member[];
 }
 
-export interface MembershipStats {
+/** Counters (deaths: members this node declared dead itself) and gauges. */
+export interface MembershipStats extends Counters {
   profile: string;
-  probes: number;
-  probeFailures: number;
-  indirectProbes: number;
-  suspicions: number;
-  refutes: number;
-  /** Members this node declared dead itself. */
-  deaths: number;
-  messagesSent: number;
-  messagesReceived: number;
-  gossipSent: number;
-  gossipReceived: number;
-  updatesReceived: number;
-  pushPulls: number;
   /** Recent direct probe round trips, ms. */
   rttMs: number[];
   /** Lifeguard local health score (0 = healthy). */

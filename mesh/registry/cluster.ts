@@ -12,6 +12,7 @@
  *   lease.ts       serve only while a majority was heard within leaseMs
  *   calls.ts       calls in flight and dedup of wire copies
  *   groups.ts      groups in the replicated map
+ *   factories.ts   which factory builds a process (longest prefix)
  *
  * This file wires them to the transport, the membership and the API.
  */
@@ -46,7 +47,8 @@ import {
 } from "./cluster-config.ts";
 import { createOwners } from "./owners.ts";
 import { type Inbound, ProcessTable } from "./processes.ts";
-import type { CallOptions, ProcessFactory } from "./types.ts";
+import type { CallOptions } from "./types.ts";
+import { createFactories } from "./factories.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./cluster-config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
@@ -60,7 +62,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const config: ClusterRegistryConfig = { ...DEFAULT_CLUSTER_REGISTRY_CONFIG, ...opts.config };
   const local: Address = transport.local;
   const hlc = opts.hlc ?? new Hlc(`${membership.self().id}/reg`);
-  const factories: { prefix: string; factory: ProcessFactory }[] = [];
+  const factories = createFactories();
+  const factoryFor = factories.factoryFor;
   const counters = { callsLocal: 0, callsRemote: 0, forwards: 0, handoffsOut: 0, handoffsIn: 0, conflicts: 0 };
   let malformed = 0;
   let draining = false;
@@ -127,15 +130,6 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     acked: (hid, name) => table.acked(hid, name),
     reclaim: (hid, name, state) => table.reclaim(hid, name, state),
   });
-
-  function factoryFor(name: string): ProcessFactory | undefined {
-    // Longest prefix wins, as in the local registry.
-    let best: { prefix: string; factory: ProcessFactory } | undefined;
-    for (const f of factories) {
-      if (name.startsWith(f.prefix) && (best === undefined || f.prefix.length > best.prefix.length)) best = f;
-    }
-    return best?.factory;
-  }
 
   function respond(inb: Inbound, value: unknown): void {
     if (!inb.reply) return;
@@ -304,12 +298,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   }
 
   return {
-    define(prefix: string, factory: ProcessFactory): void {
-      if (prefix === "") throw new RangeError("process prefix must not be empty");
-      const i = factories.findIndex((f) => f.prefix === prefix);
-      if (i >= 0) factories[i] = { prefix, factory };
-      else factories.push({ prefix, factory });
-    },
+    define: factories.define,
     call,
     cast,
     ownerOf: (name) => owners.ownerOf(name) ?? self,

@@ -9,7 +9,8 @@ import type { Clock, Logger } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { type CallTable, createCallTable } from "./calls.ts";
 import { createMailbox, DEFAULT_MAILBOX_LIMIT, type MailJob, type Mailbox } from "./mailbox.ts";
-import type { CallOptions, ProcessFactory, ProcessHandlers, Registry, RegistryStats } from "./types.ts";
+import type { CallOptions, ProcessHandlers, Registry, RegistryStats } from "./types.ts";
+import { createFactories } from "./factories.ts";
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
@@ -61,22 +62,14 @@ export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
   const logger = opts.logger ?? silentLogger;
   const mailboxLimit = opts.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
   const defaultTimeout = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const factories: { prefix: string; factory: ProcessFactory }[] = [];
+  const factories = createFactories();
+  const factoryFor = factories.factoryFor;
   const procs = new Map<string, Proc>();
   const groups = new Map<string, Set<string>>();
   const stats: RegistryStats = { processes: 0, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 };
   let draining = false;
   // Timeouts share one timer per 10 ms slot instead of one per call.
   const calls = createCallTable(clock, defaultTimeout);
-
-  function factoryFor(name: string): ProcessFactory | undefined {
-    // Longest prefix wins, so "room:" and "room:special:" can coexist.
-    let best: { prefix: string; factory: ProcessFactory } | undefined;
-    for (const f of factories) {
-      if (name.startsWith(f.prefix) && (best === undefined || f.prefix.length > best.prefix.length)) best = f;
-    }
-    return best?.factory;
-  }
 
   function ensure(name: string): Proc {
     let p = procs.get(name);
@@ -115,12 +108,7 @@ export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
   }
 
   return {
-    define(prefix: string, factory: ProcessFactory): void {
-      if (prefix === "") throw new RangeError("process prefix must not be empty");
-      const i = factories.findIndex((f) => f.prefix === prefix);
-      if (i >= 0) factories[i] = { prefix, factory };
-      else factories.push({ prefix, factory });
-    },
+    define: factories.define,
     call,
     cast,
     ownerOf(_name: string): string {
