@@ -23,7 +23,8 @@ function warned(node: TestNode, text: string): boolean {
 describe("tcp transport: authentication", () => {
   test("a node with the wrong cookie is refused, logged and counted; nothing it sent is delivered", async () => {
     const a = await startNode("a");
-    const bad = await startNode("bad", { cookie: "wrong-cookie" });
+    // A long backoff so the last check cannot race its expiry on a slow machine.
+    const bad = await startNode("bad", { cookie: "wrong-cookie", backoff: { baseMs: 60_000, maxMs: 60_000 } });
     expect(bad.t.send(a.t.local, { t: "sneak" })).toBe(true);
     await waitFor("auth failure counted", () => a.t.stats().authFailures >= 1);
     await waitFor("bad's dial failed", () => bad.t.stats().dialFailures >= 1);
