@@ -65,11 +65,15 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-/** Real timers, but `now()` can be pushed forward to skip backoff without waiting. */
+/**
+ * Real timers, but `now()` stands still unless pushed forward: backoff
+ * checks see exactly the time the test says, however slow the machine.
+ */
 export function skewableClock(): Clock & { advance(ms: number): void } {
+  const start = realClock.now();
   let skew = 0;
   return {
-    now: () => realClock.now() + skew,
+    now: () => start + skew,
     setTimer: (ms, fn) => realClock.setTimer(ms, fn),
     advance: (ms) => {
       skew += ms;
