@@ -9,7 +9,7 @@
 // The pure-JS entry: the default one loads the optional native string
 // extractor (cbor-extract), which crashes under Bun 1.4.
 import { Decoder } from "cbor-x/decode";
-import { ascii16, StringCache } from "./cbor-text.ts";
+import { ascii16, latin1View, type Latin1Slicer, StringCache } from "./cbor-text.ts";
 import { MAX_DEPTH } from "./cbor-write.ts";
 
 export { StringCache } from "./cbor-text.ts";
@@ -31,6 +31,12 @@ const f32b = new Uint8Array(f32.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Strings up to this many bytes may come from a StringCache. */
 const CACHED_MAX = 16;
+/** Inputs at least this big are read with a StringCache and a latin1 view. */
+const BIG_INPUT = 4096;
+/** ASCII strings at least this long come from the latin1 view when there is one. */
+const LATIN1_MIN = 9;
+/** Beyond this, TextDecoder's own ASCII path is as fast. */
+const LATIN1_MAX = 256;
 
 /** Thrown for malformed input; callers turn it into their own error. */
 export class CborError extends Error {
@@ -55,12 +61,15 @@ export class CborReader {
   /** major type of the last head read */
   private major = 0;
   private cache: StringCache | undefined;
+  /** for a big input: its bytes as a latin1 view, for ASCII strings */
+  private lat: Latin1Slicer | undefined;
   private readonly fallbackDecoder: FallbackDecoder;
 
   constructor(bytes: Uint8Array, opts?: CborReaderOptions) {
     this.b = plain(bytes);
     this.end = bytes.length;
-    this.cache = opts?.cache ?? (bytes.length >= 4096 ? new StringCache() : undefined);
+    this.cache = opts?.cache ?? (bytes.length >= BIG_INPUT ? new StringCache() : undefined);
+    this.lat = bytes.length >= BIG_INPUT ? latin1View(this.b) : undefined;
     this.fallbackDecoder = opts?.fallback ?? defaultFallback;
   }
 
@@ -70,6 +79,7 @@ export class CborReader {
     this.b = plain(bytes);
     this.pos = start;
     this.end = end;
+    this.lat = end - start >= BIG_INPUT ? latin1View(this.b) : undefined;
   }
 
   get done(): boolean {
@@ -202,12 +212,14 @@ export class CborReader {
     if (end > this.end) throw new CborError("string runs past the end of input");
     this.pos = end;
     if (repeats && n <= CACHED_MAX && this.cache !== undefined) return this.cached(start, n, this.cache);
-    if (n > 16) return this.decodeUtf8(start, end);
-    // Short ASCII without a TextDecoder call (several times faster at this size).
+    const lat = this.lat;
+    if (n > 16 && (lat === undefined || n > LATIN1_MAX)) return this.decodeUtf8(start, end);
+    // ASCII without a TextDecoder call (several times faster at this size).
     const b = this.b;
     let or = 0;
     for (let i = start; i < end; i++) or |= b[i]!;
-    return or < 0x80 ? ascii16(b, start, n) : this.decodeUtf8(start, end);
+    if (or >= 0x80) return this.decodeUtf8(start, end);
+    return n >= LATIN1_MIN && lat !== undefined ? lat.latin1Slice(start, end) : ascii16(b, start, n);
   }
 
   /** A short string through the cache; non-ASCII ones bypass it. */

@@ -22,6 +22,27 @@ export class StringCache {
 
 const fcc = String.fromCharCode;
 
+/** Makes strings from a byte range, one byte per character. */
+export interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+type BufferCtor = { from(buf: ArrayBufferLike, offset: number, length: number): Partial<Latin1Slicer> };
+// Node's Buffer, where the runtime has one (Bun, Node; not Deno's globals):
+// not I/O, just a native byte-to-string copy that beats String.fromCharCode
+// with many arguments about 2x on Bun. Feature-detected; ascii16 otherwise.
+const NodeBuffer = (globalThis as { Buffer?: BufferCtor }).Buffer;
+
+/**
+ * A latin1 view of `b` (no copy), or undefined where the runtime has none.
+ * Only worth making for a big input read string by string.
+ */
+export function latin1View(b: Uint8Array): Latin1Slicer | undefined {
+  if (NodeBuffer === undefined) return undefined;
+  const view = NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return typeof view.latin1Slice === "function" ? (view as Latin1Slicer) : undefined;
+}
+
 /** `n` <= 16 ASCII bytes at `p` as a string, in one call (a flat string). */
 export function ascii16(b: Uint8Array, p: number, n: number): string {
   switch (n) {

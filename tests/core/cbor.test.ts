@@ -88,6 +88,27 @@ describe("CBOR writer and reader", () => {
     }
   });
 
+  test("a big input reads strings of every length, ASCII or not, exactly (its fast paths included)", () => {
+    // Over 4 KiB, the reader takes ASCII strings from a latin1 view of the input where the runtime has one.
+    const strings: string[] = [];
+    for (let n = 0; n <= 300; n++) {
+      strings.push("k".repeat(n), "\u007f".repeat(n), `${"a".repeat(n)}é`, `é${"z".repeat(n)}`, `${"x".repeat(n)}\u{1F600}`);
+    }
+    const list = [...strings, { [strings[40]!]: strings[41], long: strings[500] }];
+    const b = write(list);
+    expect(b.length).toBeGreaterThan(4096);
+    // Read from inside a bigger buffer too, at an odd offset.
+    const framed = new Uint8Array(b.length + 7);
+    framed.set(b, 3);
+    expect(read(framed.subarray(3, 3 + b.length))).toEqual(list);
+    const back = read(b) as unknown[];
+    expect(back).toEqual(list);
+    // Each string is its own copy: changing the input afterwards changes nothing read from it.
+    b.fill(0x61);
+    expect(back).toEqual(list);
+    expect(cborxDec.decode(write(list))).toEqual(list);
+  });
+
   test("integers at every head boundary, and beyond 32 bits as cbor-x writes them", () => {
     for (const n of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) {
       for (const x of [n, -n - 1]) {
