@@ -8,7 +8,8 @@ import { hostname } from "node:os";
 import { RoomyError } from "../core/errors.ts";
 import { createApp } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
-import { serve } from "../http/serve.ts";
+import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
+import { bodyCap, serve } from "../http/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
 import { startNode } from "../mesh/node.ts";
 import { meshCluster } from "../mesh/mesh-cluster.ts";
@@ -140,13 +141,14 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     throw err;
   }
   const app = createApp(node, {
+    serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES),
     adminToken: flags.adminToken,
     transportStats: () => transport?.stats() ?? null,
     accessLog: flags.logLevel === "debug",
   });
   let served;
   try {
-    served = serve({ hostname: flags.http.host, port: flags.http.port, fetch: app.fetch });
+    served = serve({ hostname: flags.http.host, port: flags.http.port, fetch: app.fetch, maxRequestBodySize: HARD_BODY_CAP_BYTES });
   } catch (err) {
     logger.error("cannot serve the admin API", { http: `${flags.http.host}:${flags.http.port}`, error: String(err) });
     await node.stop();

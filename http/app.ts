@@ -21,6 +21,12 @@ import { registerV1, sendJson } from "./routes.ts";
 export interface AppOptions {
   /** Largest request body accepted (default 64 KiB); larger ones get 413 `payload_too_large`. */
   maxBodyBytes?: number;
+  /**
+   * The server in front refuses bodies past this many bytes by itself
+   * (serve()'s maxRequestBodySize, see bodyCap()); bodies are then read whole
+   * before being measured. Must be larger than maxBodyBytes, or it is ignored.
+   */
+  serverBodyCap?: number;
   /** Extra readiness condition on top of the node's own (joined and caught up). */
   ready?: () => boolean;
   /** Where unexpected errors are reported (default: the node's logger). */
@@ -56,7 +62,8 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   const overview = overviewSource(node);
   app.get("/v1/overview", async (c) => sendJson(c, await overview()));
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  registerV1(app, node, { maxBodyBytes });
+  const cap = opts.serverBodyCap;
+  registerV1(app, node, { maxBodyBytes, serverBodyCap: cap !== undefined && cap > maxBodyBytes ? cap : undefined });
 
   const onError = (err: unknown, method: string, path: string): Response => {
     if (err instanceof RoomyError) return errorJson(err.toJSON(), httpStatus(err.code));

@@ -11,13 +11,29 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 // decode() without {stream: true} keeps no state between calls: one is enough.
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-export async function readJson(req: Request, limit: number): Promise<Record<string, unknown>> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  // With a declared length the server reads no more than that, so the whole
-  // body can be taken at once (several times cheaper than a stream reader
-  // under Bun); without one (chunked), count as it streams in.
-  const bytes = declared !== null ? await wholeBody(req, limit) : await readLimited(req, limit);
+/** The server refuses bodies past the hard cap itself (http/serve.ts): then the whole body can be read before checking. */
+export const HARD_BODY_CAP_BYTES = 1024 * 1024;
+
+/**
+ * The body as a JSON object, at most `limit` bytes. `serverCap`: the server
+ * itself refuses bodies larger than this (Bun.serve's maxRequestBodySize),
+ * so the body is read whole and then measured, without touching the
+ * headers (on Bun, the first look at req.headers costs as much as reading
+ * the body); without one the declared length is checked first and a
+ * chunked body is counted as it streams in.
+ */
+export async function readJson(req: Request, limit: number, serverCap?: number): Promise<Record<string, unknown>> {
+  let bytes: Uint8Array;
+  if (serverCap !== undefined) {
+    bytes = await wholeBody(req, limit);
+  } else {
+    const declared = req.headers.get("content-length");
+    if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+    // With a declared length the server reads no more than that, so the whole
+    // body can be taken at once (several times cheaper than a stream reader
+    // under Bun); without one (chunked), count as it streams in.
+    bytes = declared !== null ? await wholeBody(req, limit) : await readLimited(req, limit);
+  }
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -11,6 +11,8 @@ import { orderedJson } from "./json.ts";
 
 export interface RouteOptions {
   maxBodyBytes: number;
+  /** The server refuses bodies past this itself (see readJson). */
+  serverBodyCap?: number;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -29,7 +31,7 @@ type Names = string[];
 
 export function registerV1(app: Hono, node: Node, opts: RouteOptions): void {
   const a = node.app;
-  const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes);
+  const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes, opts.serverBodyCap);
 
   app.get("/v1/node", (c) =>
     sendJson(c, {

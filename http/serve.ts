@@ -10,7 +10,7 @@ interface BunServer {
   stop(closeActiveConnections?: boolean): void | Promise<void>;
 }
 interface BunRuntime {
-  serve(o: { hostname: string; port: number; fetch: Handler; idleTimeout?: number }): BunServer;
+  serve(o: { hostname: string; port: number; fetch: Handler; maxRequestBodySize?: number }): BunServer;
 }
 interface DenoServer {
   addr: { hostname: string; port: number };
@@ -25,6 +25,20 @@ export interface ServeOptions {
   /** 0 picks a free port; the chosen one is in the result. */
   port: number;
   fetch: Handler;
+  /**
+   * Where the runtime can (Bun), it refuses bodies past this many bytes
+   * itself, with a bare 413, before any of them is buffered; see bodyCap().
+   */
+  maxRequestBodySize?: number;
+}
+
+/**
+ * The body size past which the server refuses a request on its own, when
+ * served with `maxRequestBodySize`; undefined on a runtime that cannot
+ * (Deno), where the app must count what it reads.
+ */
+export function bodyCap(maxRequestBodySize: number): number | undefined {
+  return (globalThis as { Bun?: unknown }).Bun !== undefined ? maxRequestBodySize : undefined;
 }
 
 export interface Served {
@@ -39,7 +53,9 @@ export interface Served {
 export function serve(opts: ServeOptions): Served {
   const rt = globalThis as unknown as { Bun?: BunRuntime; Deno?: DenoRuntime };
   if (rt.Bun !== undefined) {
-    const server = rt.Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: opts.fetch });
+    const o: Parameters<BunRuntime["serve"]>[0] = { hostname: opts.hostname, port: opts.port, fetch: opts.fetch };
+    if (opts.maxRequestBodySize !== undefined) o.maxRequestBodySize = opts.maxRequestBodySize;
+    const server = rt.Bun.serve(o);
     return served(opts.hostname, server.port, async () => {
       await server.stop(true);
     });

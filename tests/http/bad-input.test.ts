@@ -3,22 +3,8 @@
  * keeps serving.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { HARD_BODY_CAP_BYTES } from "../../http/body.ts";
 import { call, servedNode, type Served_ } from "./harness.ts";
-
-let s: Served_;
-let before: string;
-
-beforeAll(async () => {
-  s = await servedNode({ gates: 4, spaces: 2 });
-  await s.node.app.addRooms(["kitchen"], 1);
-  await s.node.app.walkInto("kitchen", ["alan"]);
-  await s.node.app.park(1, "ABC 123");
-  before = (await call(s.url, "GET", "/v1/crdt")).text;
-});
-
-afterAll(async () => {
-  await s?.stop();
-});
 
 const j = (v: unknown) => JSON.stringify(v);
 
@@ -52,49 +38,77 @@ const cases: [string, string, string, string | Uint8Array<ArrayBuffer> | undefin
   ["unknown method on a route", "DELETE", "/v1/rooms", undefined, 404, "not_found"],
 ];
 
-describe("bad input", () => {
-  for (const [what, method, path, body, status, code] of cases) {
-    test(`${what}: ${status} ${code}`, async () => {
-      const r = await call(s.url, method, path, body);
-      expect(r.status).toBe(status);
-      expect(r.type).toContain("application/json");
-      const e = (r.json as { error: { code: string; message: string } }).error;
-      expect(e.code).toBe(code);
-      expect(typeof e.message).toBe("string");
-      expect(e.message.length).toBeGreaterThan(0);
-    });
-  }
+// Both ways a body's size is policed: the app counting it (Deno, or an app
+// served without a cap), and the server refusing past a hard cap while the
+// app measures the whole body (Bun, as `roomy node` serves).
+for (const [mode, cap] of [["the app counts the body", undefined], ["the server caps bodies", HARD_BODY_CAP_BYTES]] as const) {
+  describe(`bad input (${mode})`, () => {
+    let s: Served_;
+    let before: string;
 
-  test("an oversized streamed body without a length is cut off with 413", async () => {
-    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(ctrl) {
-        if (sent++ < 8) ctrl.enqueue(chunk);
-        else ctrl.close();
-      },
+    beforeAll(async () => {
+      s = await servedNode({ gates: 4, spaces: 2 }, {}, cap);
+      await s.node.app.addRooms(["kitchen"], 1);
+      await s.node.app.walkInto("kitchen", ["alan"]);
+      await s.node.app.park(1, "ABC 123");
+      before = (await call(s.url, "GET", "/v1/crdt")).text;
     });
-    const res = await fetch(s.url + "/v1/leave", {
-      method: "POST",
-      body: stream,
-      headers: { "content-type": "application/json" },
-      signal: AbortSignal.timeout(10_000),
-      // @ts-expect-error: `duplex` is required for stream bodies but missing from the DOM types
-      duplex: "half",
+
+    afterAll(async () => {
+      await s?.stop();
     });
-    expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
-  });
 
-  test("a 255-character name is accepted: the limit is exact", async () => {
-    const r = await call(s.url, "GET", `/v1/people/${"p".repeat(255)}/room`);
-    expect([r.status, r.json]).toEqual([200, { room: null }]);
-  });
+    for (const [what, method, path, body, status, code] of cases) {
+      test(`${what}: ${status} ${code}`, async () => {
+        const r = await call(s.url, method, path, body);
+        expect(r.status).toBe(status);
+        expect(r.type).toContain("application/json");
+        const e = (r.json as { error: { code: string; message: string } }).error;
+        expect(e.code).toBe(code);
+        expect(typeof e.message).toBe("string");
+        expect(e.message.length).toBeGreaterThan(0);
+      });
+    }
 
-  test("after all of it the node still serves and its state is untouched", async () => {
-    expect((await call(s.url, "GET", "/healthz")).status).toBe(200);
-    expect((await call(s.url, "GET", "/v1/crdt")).text).toBe(before);
-    expect((await call(s.url, "GET", "/v1/dump")).json).toEqual({ kitchen: ["alan"] });
-    expect((await call(s.url, "POST", "/v1/rooms", j({ rooms: ["den"] }))).status).toBe(200);
+    test("an oversized streamed body without a length is cut off with 413", async () => {
+      const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+      let sent = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(ctrl) {
+          if (sent++ < 8) ctrl.enqueue(chunk);
+          else ctrl.close();
+        },
+      });
+      const res = await fetch(s.url + "/v1/leave", {
+        method: "POST",
+        body: stream,
+        headers: { "content-type": "application/json" },
+        signal: AbortSignal.timeout(10_000),
+        // @ts-expect-error: `duplex` is required for stream bodies but missing from the DOM types
+        duplex: "half",
+      });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    });
+
+    test("a body past the server's hard cap is refused with 413 and nothing is read", async () => {
+      const r = await call(s.url, "POST", "/v1/leave", j({ people: ["x".repeat(HARD_BODY_CAP_BYTES + 10)] }));
+      expect(r.status).toBe(413);
+      // The app's own answer when it reads the body; the runtime's bare 413 when the server cuts it off first.
+      if (r.text !== "") expect((r.json as { error: { code: string } }).error.code).toBe("payload_too_large");
+      expect((await call(s.url, "GET", "/healthz")).status).toBe(200);
+    });
+
+    test("a 255-character name is accepted: the limit is exact", async () => {
+      const r = await call(s.url, "GET", `/v1/people/${"p".repeat(255)}/room`);
+      expect([r.status, r.json]).toEqual([200, { room: null }]);
+    });
+
+    test("after all of it the node still serves and its state is untouched", async () => {
+      expect((await call(s.url, "GET", "/healthz")).status).toBe(200);
+      expect((await call(s.url, "GET", "/v1/crdt")).text).toBe(before);
+      expect((await call(s.url, "GET", "/v1/dump")).json).toEqual({ kitchen: ["alan"] });
+      expect((await call(s.url, "POST", "/v1/rooms", j({ rooms: ["den"] }))).status).toBe(200);
+    });
   });
-});
+}

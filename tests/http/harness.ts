@@ -1,6 +1,6 @@
 /** A node served over real HTTP on a free loopback port, in this process. */
 import { createApp, type AppOptions } from "../../http/app.ts";
-import { serve, type Served } from "../../http/serve.ts";
+import { bodyCap, serve, type Served } from "../../http/serve.ts";
 import { type Node, type NodeOptions, startNode } from "../../mesh/node.ts";
 
 export interface Served_ {
@@ -10,9 +10,12 @@ export interface Served_ {
   stop(): Promise<void>;
 }
 
-export async function servedNode(opts: NodeOptions = {}, appOpts: AppOptions = {}): Promise<Served_> {
+/** `maxRequestBodySize`: serve as `roomy node` does, the server refusing bodies past it and the app told so. */
+export async function servedNode(opts: NodeOptions = {}, appOpts: AppOptions = {}, maxRequestBodySize?: number): Promise<Served_> {
   const node = await startNode({ name: "h1", ...opts });
-  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: createApp(node, appOpts).fetch });
+  const serverBodyCap = maxRequestBodySize === undefined ? undefined : bodyCap(maxRequestBodySize);
+  const app = createApp(node, { ...appOpts, serverBodyCap });
+  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, maxRequestBodySize });
   return {
     node,
     http,
