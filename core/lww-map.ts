@@ -175,16 +175,31 @@ export class LwwMap {
     const e = delta.e;
     // Sized for the worst case and trimmed after: pushing 100k changes one by one costs twice as much.
     const changes: Change[] = e.length > 64 ? new Array(e.length) : [];
+    changes.length = this.mergeInto(e, changes);
+    return changes;
+  }
+
+  /**
+   * Merge without listing the changes (nobody is watching this replica):
+   * one object less per changed key. Returns how many keys visibly changed.
+   */
+  absorb(delta: Delta): number {
+    return this.mergeInto(delta.e, null);
+  }
+
+  private mergeInto(e: DeltaEntry[], changes: Change[] | null): number {
     // A big delta (a full state, say): size the table once, not by doublings.
     if (e.length > 64 && e.length > this.used) this.reserve(e.length);
     let n = 0;
     for (let i = 0; i < e.length; i++) {
       const d = e[i]!;
-      if (this.apply(d)) changes[n++] = { key: d.k, old: this.before, value: this.after };
+      if (this.apply(d)) {
+        if (changes !== null) changes[n] = { key: d.k, old: this.before, value: this.after };
+        n++;
+      }
     }
-    changes.length = n;
     this.before = this.after = undefined; // hold no stale value alive
-    return changes;
+    return n;
   }
 
   /** The whole state as a delta (tombstones included). */

@@ -355,6 +355,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   // ---- helpers ----
 
   private applyLocal(delta: Delta): void {
+    // Nobody watching (a bare replica): no change list to build.
+    if (this.listeners.size === 0) {
+      this.map.absorb(delta);
+      this.gc.noteMerged(delta);
+      return;
+    }
     const changes = this.map.merge(delta);
     this.gc.noteMerged(delta);
     if (changes.length === 0) return;

@@ -19,6 +19,11 @@ export function createLocalReplicator(map: LwwMap, opts: LocalReplicatorOptions 
   return {
     map,
     write(delta: Delta): Promise<void> {
+      // Nobody watching: no change list to build.
+      if (listeners.size === 0) {
+        map.absorb(delta);
+        return Promise.resolve();
+      }
       const changes = map.merge(delta);
       // Listeners run before the write resolves, so a process's next message
       // already sees its own admission in the indexes.

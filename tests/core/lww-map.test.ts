@@ -129,6 +129,26 @@ describe("LwwMap.merge", () => {
     expect(b.tombstones).toBe(a.tombstones);
     expect(b.digest()).toEqual(a.digest());
   });
+
+  test("absorb merges exactly as merge does and counts the visible changes without listing them", () => {
+    const a = new LwwMap();
+    for (let i = 0; i < 300; i++) a.set(`k${i}`, i, ts(i));
+    for (let i = 0; i < 300; i += 3) a.delete(`k${i}`, ts(1000 + i));
+    const viaMerge = new LwwMap();
+    const viaAbsorb = new LwwMap();
+    // Some keys already there, one newer than the incoming write: not every entry is a visible change.
+    for (const m of [viaMerge, viaAbsorb]) {
+      m.set("k1", "newer", ts(5000));
+      m.set("k2", "older", ts(0, 0, "0"));
+    }
+    const changes = viaMerge.merge(a.state());
+    expect(viaAbsorb.absorb(a.state())).toBe(changes.length);
+    expect(changes.length).toBe(a.size - 1); // k1 stays "newer"
+    expect(live(viaAbsorb)).toEqual(live(viaMerge));
+    expect(viaAbsorb.tombstones).toBe(viaMerge.tombstones);
+    expect(viaAbsorb.digest()).toEqual(viaMerge.digest());
+    expect(viaAbsorb.absorb(a.state())).toBe(0); // idempotent
+  });
 });
 
 describe("LwwMap reads", () => {
