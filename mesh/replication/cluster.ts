@@ -6,7 +6,8 @@
  *
  * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
  * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
- * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks).
+ * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
+ * cluster-stats.ts (the figures).
  */
 import { RoomyError } from "../../core/errors.ts";
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
@@ -23,6 +24,7 @@ import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { ackMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
 import { Outbox, type PeerLink } from "./outbox.ts";
 import { forEachKnown, rangeCount } from "./seq-ranges.ts";
+import { clusterStats, type MessageCounts } from "./cluster-stats.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
 
@@ -68,7 +70,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private caughtUp = false;
   private aeSkips = 0;
   private stopped = false;
-  private readonly n = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
+  private readonly n: MessageCounts = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
 
   constructor(o: ClusterReplicatorOptions) {
     const concern = o.concern ?? 2;
@@ -178,34 +180,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   stats(): ClusterReplicationStats {
-    const o = this.outbox.counters;
-    const a = this.ae.counters;
-    return {
-      keys: this.map.size,
-      tombstones: this.map.tombstones,
-      deltasSent: o.deltas,
-      deltasReceived: this.n.deltasReceived,
-      antiEntropyRounds: a.started,
-      ackLatencyMs: this.pending.latencySamples(),
-      livePeers: this.outbox.peers.size,
-      pendingWrites: this.pending.size,
-      writesAcknowledged: this.pending.resolved,
-      writesUnavailable: this.pending.rejected,
-      messagesSent: this.n.sent,
-      messagesReceived: this.n.received,
-      entriesSent: o.entries,
-      retransmits: o.retransmits,
-      malformedDropped: this.n.malformed,
-      refusedTimestamps: this.n.refused,
-      antiEntropyCompleted: a.completed,
-      antiEntropyEqual: a.equal,
-      antiEntropyTimeouts: a.timeouts,
-      antiEntropyDeclined: a.declined,
-      antiEntropyEntriesSent: a.entriesSent,
-      antiEntropyEntriesReceived: a.entriesReceived,
-      tombstonesCollected: this.gc.collected,
-      tombstonesTracked: this.gc.tracked,
-    };
+    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n);
   }
 
   // ---- AeHost ----
