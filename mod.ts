@@ -42,8 +42,13 @@ export { createLocalReplicator } from "./mesh/replication/local.ts";
 /** The Hono app serving a node's admin API. */
 export { createApp } from "./http/app.ts";
 export type { AppOptions } from "./http/app.ts";
-/** Serve a fetch handler with Bun.serve or Deno.serve. */
-export { serve } from "./http/serve.ts";
+/**
+ * Serve a fetch handler with Bun.serve or Deno.serve. As `roomy node` does:
+ * `serve({ ..., maxRequestBodySize: HARD_BODY_CAP_BYTES })` with
+ * `createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`.
+ */
+export { bodyCap, serve } from "./http/serve.ts";
+export { HARD_BODY_CAP_BYTES } from "./http/body.ts";
 export type { Served, ServeOptions } from "./http/serve.ts";
 /** A typed client of a node's admin API. */
 export { createClient, DEFAULT_NODE_URL, NoNodeError, RoomyClient } from "./http/client.ts";
