@@ -25,6 +25,7 @@ import { ackMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
 import { Outbox, type PeerLink } from "./outbox.ts";
 import { forEachKnown, rangeCount } from "./seq-ranges.ts";
 import { clusterStats, type MessageCounts } from "./cluster-stats.ts";
+import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
 
@@ -57,7 +58,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
-  private readonly listeners = new Set<(changes: Change[]) => void>();
+  private readonly listeners: ChangeListeners;
   private readonly flushWaiters = new Set<() => void>();
   private readonly timers: Timer[] = [];
   private readonly unsubscribe: () => void;
@@ -83,6 +84,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.clock = o.clock;
     this.random = o.random;
     this.logger = o.logger ?? silentLogger;
+    this.listeners = new ChangeListeners(this.logger);
     this.config = resolveConfig(o.config);
     const me = o.membership.self();
     this.self = { n: me.name, i: me.id };
@@ -126,8 +128,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   onChange(fn: (changes: Change[]) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   flush(timeoutMs: number = this.config.ackTimeoutMs): Promise<void> {
@@ -330,22 +331,9 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   // ---- helpers ----
 
   private applyLocal(delta: Delta): void {
-    // Nobody watching (a bare replica): no change list to build.
-    if (this.listeners.size === 0) {
-      this.map.absorb(delta);
-      this.gc.noteMerged(delta);
-      return;
-    }
-    const changes = this.map.merge(delta);
+    const changes = this.listeners.merge(this.map, delta);
     this.gc.noteMerged(delta);
-    if (changes.length === 0) return;
-    for (const fn of this.listeners) {
-      try {
-        fn(changes);
-      } catch (err) {
-        this.logger.error("replication: change listener failed", { error: String(err) });
-      }
-    }
+    this.listeners.notify(changes);
   }
 
   private retireIfDone(pw: PendingWrite): void {

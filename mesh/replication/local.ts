@@ -6,6 +6,7 @@
 import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
 import type { Logger } from "../types.ts";
 import { silentLogger } from "../types.ts";
+import { ChangeListeners } from "./listeners.ts";
 import type { ReplicationStats, Replicator } from "./types.ts";
 
 export interface LocalReplicatorOptions {
@@ -14,34 +15,17 @@ export interface LocalReplicatorOptions {
 
 export function createLocalReplicator(map: LwwMap, opts: LocalReplicatorOptions = {}): Replicator {
   const logger = opts.logger ?? silentLogger;
-  const listeners = new Set<(changes: Change[]) => void>();
+  const listeners = new ChangeListeners(logger);
 
   return {
     map,
     write(delta: Delta): Promise<void> {
-      // Nobody watching: no change list to build.
-      if (listeners.size === 0) {
-        map.absorb(delta);
-        return Promise.resolve();
-      }
-      const changes = map.merge(delta);
       // Listeners run before the write resolves, so a process's next message
       // already sees its own admission in the indexes.
-      if (changes.length > 0) {
-        for (const fn of listeners) {
-          try {
-            fn(changes);
-          } catch (err) {
-            logger.error("change listener failed", { error: String(err) });
-          }
-        }
-      }
+      listeners.notify(listeners.merge(map, delta));
       return Promise.resolve();
     },
-    onChange(fn: (changes: Change[]) => void): () => void {
-      listeners.add(fn);
-      return () => listeners.delete(fn);
-    },
+    onChange: (fn: (changes: Change[]) => void): (() => void) => listeners.add(fn),
     flush(): Promise<void> {
       return Promise.resolve();
     },
