@@ -68,8 +68,9 @@ export class CborReader {
   constructor(bytes: Uint8Array, opts?: CborReaderOptions) {
     this.b = plain(bytes);
     this.end = bytes.length;
-    this.cache = opts?.cache ?? (bytes.length >= BIG_INPUT ? new StringCache() : undefined);
-    this.lat = bytes.length >= BIG_INPUT ? latin1View(this.b) : undefined;
+    const big = bytes.length >= BIG_INPUT;
+    this.cache = opts?.cache ?? (big ? new StringCache() : undefined);
+    this.lat = big ? latin1View(this.b) : undefined;
     this.fallbackDecoder = opts?.fallback ?? defaultFallback;
   }
 

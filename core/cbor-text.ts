@@ -28,7 +28,7 @@ export interface Latin1Slicer {
 }
 
 type BufferCtor = { from(buf: ArrayBufferLike, offset: number, length: number): Partial<Latin1Slicer> };
-// Node's Buffer, where the runtime has one (Bun, Node; not Deno's globals):
+// Node's Buffer, where the runtime has one (Bun, Node, Deno 2):
 // not I/O, just a native byte-to-string copy that beats String.fromCharCode
 // with many arguments about 2x on Bun. Feature-detected; ascii16 otherwise.
 const NodeBuffer = (globalThis as { Buffer?: BufferCtor }).Buffer;

@@ -63,7 +63,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   app.get("/v1/overview", async (c) => sendJson(c, await overview()));
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const cap = opts.serverBodyCap;
-  registerV1(app, node, { maxBodyBytes, serverBodyCap: cap !== undefined && cap > maxBodyBytes ? cap : undefined });
+  registerV1(app, node, { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes });
 
   const onError = (err: unknown, method: string, path: string): Response => {
     if (err instanceof RoomyError) return errorJson(err.toJSON(), httpStatus(err.code));

@@ -15,16 +15,16 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 export const HARD_BODY_CAP_BYTES = 1024 * 1024;
 
 /**
- * The body as a JSON object, at most `limit` bytes. `serverCap`: the server
- * itself refuses bodies larger than this (Bun.serve's maxRequestBodySize),
- * so the body is read whole and then measured, without touching the
- * headers (on Bun, the first look at req.headers costs as much as reading
- * the body); without one the declared length is checked first and a
- * chunked body is counted as it streams in.
+ * The body as a JSON object, at most `limit` bytes. `serverCapped`: the
+ * server itself refuses bodies past a hard cap (Bun.serve's
+ * maxRequestBodySize), so the body is read whole and then measured, without
+ * touching the headers (on Bun the first look at req.headers costs ~2 µs a
+ * request); otherwise the declared length is checked first and a chunked
+ * body is counted as it streams in.
  */
-export async function readJson(req: Request, limit: number, serverCap?: number): Promise<Record<string, unknown>> {
+export async function readJson(req: Request, limit: number, serverCapped = false): Promise<Record<string, unknown>> {
   let bytes: Uint8Array;
-  if (serverCap !== undefined) {
+  if (serverCapped) {
     bytes = await wholeBody(req, limit);
   } else {
     const declared = req.headers.get("content-length");

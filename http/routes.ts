@@ -11,8 +11,8 @@ import { orderedJson } from "./json.ts";
 
 export interface RouteOptions {
   maxBodyBytes: number;
-  /** The server refuses bodies past this itself (see readJson). */
-  serverBodyCap?: number;
+  /** The server refuses bodies past a hard cap itself (see readJson). */
+  serverCapped: boolean;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -31,7 +31,7 @@ type Names = string[];
 
 export function registerV1(app: Hono, node: Node, opts: RouteOptions): void {
   const a = node.app;
-  const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes, opts.serverBodyCap);
+  const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes, opts.serverCapped);
 
   app.get("/v1/node", (c) =>
     sendJson(c, {
