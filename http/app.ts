@@ -9,10 +9,11 @@ import { httpStatus, RoomyError } from "../core/errors.ts";
 import type { Node } from "../mesh/node.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import type { Logger } from "../mesh/types.ts";
-import { requireToken } from "./auth.ts";
+import { tokenRefusal } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { registerDashboard } from "./dashboard.ts";
 import { createHttpStats } from "./http-stats.ts";
+import { instrumentedRoutes } from "./instrument.ts";
 import { renderMetrics } from "./metrics.ts";
 import { overviewSource } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
@@ -46,32 +47,34 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   const logger = opts.logger ?? node.logger;
   const app = new Hono();
   const stats = createHttpStats({ accessLog: opts.accessLog === true ? logger : undefined });
-  app.use("*", stats.middleware);
-  if (opts.adminToken !== undefined && opts.adminToken !== "") app.use("/v1/*", requireToken(opts.adminToken));
-
-  app.get("/healthz", (c) => sendJson(c, { ok: true, node: node.name }));
-  app.get("/readyz", (c) => {
-    const ready = node.isReady() && (opts.ready?.() ?? true);
-    return sendJson(c, { ready, node: node.name }, ready ? 200 : 503);
-  });
-  app.get("/metrics", async (c) => {
-    const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });
-    return c.body(text, 200, { "content-type": PROM_CONTENT_TYPE });
-  });
-  registerDashboard(app);
-  const overview = overviewSource(node);
-  app.get("/v1/overview", async (c) => sendJson(c, await overview()));
-  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const cap = opts.serverBodyCap;
-  registerV1(app, node, { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes });
-
+  const token = opts.adminToken !== undefined && opts.adminToken !== "" ? opts.adminToken : undefined;
   const onError = (err: unknown, method: string, path: string): Response => {
     if (err instanceof RoomyError) return errorJson(err.toJSON(), httpStatus(err.code));
     logger.error("request failed", { method, path, error: String(err) });
     return errorJson({ code: "internal", message: "internal error" }, 500);
   };
-  app.notFound((c) => errorResponse(c.req.method, c.req.path));
-  app.onError((err, c) => onError(err, c.req.method, c.req.path));
+  const routes = instrumentedRoutes(app, {
+    stats,
+    onError,
+    notFound: errorResponse,
+    guard: token === undefined ? undefined : { prefix: "/v1", check: (req) => tokenRefusal(token, req.headers.get("authorization")) },
+  });
+
+  routes.get("/healthz", (c) => sendJson(c, { ok: true, node: node.name }));
+  routes.get("/readyz", (c) => {
+    const ready = node.isReady() && (opts.ready?.() ?? true);
+    return sendJson(c, { ready, node: node.name }, ready ? 200 : 503);
+  });
+  routes.get("/metrics", async (c) => {
+    const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });
+    return c.body(text, 200, { "content-type": PROM_CONTENT_TYPE });
+  });
+  registerDashboard(routes);
+  const overview = overviewSource(node);
+  routes.get("/v1/overview", async (c) => sendJson(c, await overview()));
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const cap = opts.serverBodyCap;
+  registerV1(routes, node, { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes });
   return app;
 }
 

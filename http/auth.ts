@@ -6,7 +6,6 @@
  * fetches its data from /v1 with the token.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
 import { orderedJson } from "./json.ts";
 
 /** Hosts that only this machine can reach. */
@@ -54,13 +53,4 @@ export function tokenRefusal(token: string, authorization: string | undefined | 
     status: 401,
     headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="roomy"' },
   });
-}
-
-/** Middleware refusing requests without the token: 401 `unauthorized`. Never logs the token. */
-export function requireToken(token: string): MiddlewareHandler {
-  return async (c, next) => {
-    const refused = tokenRefusal(token, c.req.header("authorization"));
-    if (refused !== null) return refused;
-    await next();
-  };
 }

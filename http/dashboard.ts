@@ -2,11 +2,11 @@
  * GET /: the dashboard. The page itself holds no data, so it is served
  * without the token; it reads GET /v1/overview, which needs it.
  */
-import type { Hono } from "hono";
+import type { Routes } from "./instrument.ts";
 import { dashboardPage } from "./dashboard/page.ts";
 
-export function registerDashboard(app: Hono): void {
-  app.get("/", (c) => {
+export function registerDashboard(routes: Routes): void {
+  routes.get("/", (c) => {
     const { html, csp } = dashboardPage();
     return c.body(html, 200, {
       "content-type": "text/html; charset=utf-8",

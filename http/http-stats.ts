@@ -1,13 +1,13 @@
 /**
- * HTTP request metrics: a Hono middleware counting requests by method, route
- * pattern and status and timing them per route. Routes are the registered
- * patterns ("/v1/rooms/:room/people"), never raw paths: names of rooms and
- * people must not leak into metrics, and the number of series stays bounded.
- * At debug level it also writes one access-log line per request (no headers,
- * so no token).
+ * HTTP request metrics: requests counted by method, route pattern and status
+ * and timed per route. Routes are the registered patterns
+ * ("/v1/rooms/:room/people"), never raw paths: names of rooms and people must
+ * not leak into metrics, and the number of series stays bounded. Each route
+ * gets its counters once, when it is registered (http/instrument.ts), so a
+ * request costs a map lookup by status and a histogram step, no string
+ * building. At debug level it also writes one access-log line per request
+ * (no headers, so no token).
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
 import type { Logger } from "../mesh/types.ts";
 import { Histogram, type HistogramSeries, type Sample } from "./prom.ts";
 
@@ -17,11 +17,17 @@ const BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** Requests that matched no route (404s, scanners) share one label. */
 export const UNMATCHED_ROUTE = "unmatched";
 
+/** The counters of one method and route pattern. */
+export interface RouteStats {
+  record(status: number, seconds: number): void;
+}
+
 export interface HttpStats {
-  middleware: MiddlewareHandler;
-  /** Counts one request answered outside the router (http/hot-routes.ts), as the middleware would. */
+  /** The counters of `method` + `route` (one object per pair: take it once, at registration). */
+  route(method: string, route: string): RouteStats;
+  /** Counts one request of `method` + `route` (the slower way, for requests outside a registered route). */
   record(method: string, route: string, status: number, seconds: number): void;
-  /** The clock the middleware times with (monotonic milliseconds). */
+  /** The clock requests are timed with (monotonic milliseconds). */
   now(): number;
   /** roomy_http_requests_total samples. */
   requests(): Sample[];
@@ -36,45 +42,57 @@ export interface HttpStatsOptions {
   accessLog?: Logger;
 }
 
+interface RouteCounters extends RouteStats {
+  method: string;
+  route: string;
+  byStatus: Map<number, number>;
+}
+
 export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
   const now = opts.now ?? (() => performance.now());
-  const counts = new Map<string, { method: string; route: string; status: number; n: number }>();
+  const routes = new Map<string, RouteCounters>();
   const hist = new Map<string, Histogram>();
   const log = opts.accessLog;
 
-  const record = (method: string, route: string, status: number, seconds: number): void => {
-    const key = `${method} ${status} ${route}`;
-    const entry = counts.get(key);
-    if (entry === undefined) counts.set(key, { method, route, status, n: 1 });
-    else entry.n++;
-    let h = hist.get(route);
-    if (h === undefined) hist.set(route, (h = new Histogram(BOUNDS)));
-    h.observe(seconds);
-    log?.debug("http", { method, route, status, ms: Math.round(seconds * 1e5) / 100 });
-  };
-
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const t0 = now();
-    await next();
-    record(c.req.method, routeOf(c), c.res.status, (now() - t0) / 1000);
+  const route = (method: string, pattern: string): RouteCounters => {
+    const key = `${method} ${pattern}`;
+    const known = routes.get(key);
+    if (known !== undefined) return known;
+    let h = hist.get(pattern);
+    if (h === undefined) hist.set(pattern, (h = new Histogram(BOUNDS)));
+    const byStatus = new Map<number, number>();
+    const histogram = h;
+    const counters: RouteCounters = {
+      method,
+      route: pattern,
+      byStatus,
+      record(status: number, seconds: number): void {
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+        histogram.observe(seconds);
+        log?.debug("http", { method, route: pattern, status, ms: Math.round(seconds * 1e5) / 100 });
+      },
+    };
+    routes.set(key, counters);
+    return counters;
   };
 
   return {
-    middleware,
-    record,
+    route,
+    record: (method, pattern, status, seconds) => route(method, pattern).record(status, seconds),
     now,
-    requests: () =>
-      [...counts.values()]
+    requests: () => {
+      const out: { method: string; route: string; status: number; n: number }[] = [];
+      for (const r of routes.values()) for (const [status, n] of r.byStatus) out.push({ method: r.method, route: r.route, status, n });
+      return out
         .sort((a, b) => cmp(a.route, b.route) || cmp(a.method, b.method) || a.status - b.status)
-        .map((e) => ({ labels: { method: e.method, route: e.route, status: e.status }, value: e.n })),
-    durations: () => [...hist.entries()].sort((a, b) => cmp(a[0], b[0])).map(([route, h]) => h.series({ route })),
+        .map((e) => ({ labels: { method: e.method, route: e.route, status: e.status }, value: e.n }));
+    },
+    durations: () =>
+      [...hist.entries()]
+        .filter(([, h]) => h.count > 0)
+        .sort((a, b) => cmp(a[0], b[0]))
+        .map(([pattern, h]) => h.series({ route: pattern })),
   };
-}
-
-function routeOf(c: Context): string {
-  const p = routePath(c, -1);
-  // Only middleware matched ("*", "/v1/*"): no handler, so no route.
-  return p === "" || p.endsWith("*") ? UNMATCHED_ROUTE : p;
 }
 
 function cmp(a: string, b: string): number {

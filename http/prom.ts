@@ -116,6 +116,11 @@ export class Histogram {
     this.#counts = new Array<number>(bounds.length).fill(0);
   }
 
+  /** Observations so far. */
+  get count(): number {
+    return this.#count;
+  }
+
   observe(v: number): void {
     this.#count++;
     this.#sum += v;

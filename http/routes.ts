@@ -4,9 +4,10 @@
  * also in the query or body: "." and ".." cannot survive a URL path (clients
  * normalise them away), so the typed client always uses the latter forms.
  */
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import type { Node } from "../mesh/node.ts";
 import { listField, readJson, requiredField } from "./body.ts";
+import type { Routes } from "./instrument.ts";
 import { orderedJson } from "./json.ts";
 
 export interface RouteOptions {
@@ -14,6 +15,9 @@ export interface RouteOptions {
   /** The server refuses bodies past a hard cap itself (see readJson). */
   serverCapped: boolean;
 }
+
+/** A path parameter of the matched route (always present there). */
+const param = (c: Context, name: string): string => c.req.param(name) ?? "";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -23,13 +27,19 @@ export function sendJson(_c: Context | null, value: unknown, status = 200): Resp
   return new Response(orderedJson(value), { status, headers: { "content-type": JSON_TYPE } });
 }
 
-const OK = { ok: true };
+const OK_TEXT = orderedJson({ ok: true });
+const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": JSON_TYPE } };
+
+/** `{"ok":true}`, the answer of every write: its text made once. */
+function ok(): Response {
+  return new Response(OK_TEXT, OK_INIT);
+}
 
 // Names from bodies are `unknown`: the app checks every one (invalid_name),
 // so the casts below only satisfy the type checker.
 type Names = string[];
 
-export function registerV1(app: Hono, node: Node, opts: RouteOptions): void {
+export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
   const a = node.app;
   const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes, opts.serverCapped);
 
@@ -48,27 +58,27 @@ export function registerV1(app: Hono, node: Node, opts: RouteOptions): void {
   app.post("/v1/rooms", async (c) => {
     const b = await body(c);
     await a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined);
-    return sendJson(c, OK);
+    return ok();
   });
   app.get("/v1/rooms", (c) => sendJson(c, a.rooms()));
   app.post("/v1/rooms/:room/walk-into", async (c) => {
     const b = await body(c);
-    await a.walkInto(c.req.param("room"), listField(b, "people") as Names);
-    return sendJson(c, OK);
+    await a.walkInto(param(c, "room"), listField(b, "people") as Names);
+    return ok();
   });
   app.post("/v1/walk-into", async (c) => {
     const b = await body(c);
     await a.walkInto(requiredField(b, "room") as string, listField(b, "people") as Names);
-    return sendJson(c, OK);
+    return ok();
   });
   app.post("/v1/leave", async (c) => {
     const b = await body(c);
     await a.leave(listField(b, "people") as Names);
-    return sendJson(c, OK);
+    return ok();
   });
-  app.get("/v1/rooms/:room/people", async (c) => sendJson(c, await a.whoIsIn(c.req.param("room"))));
+  app.get("/v1/rooms/:room/people", async (c) => sendJson(c, await a.whoIsIn(param(c, "room"))));
   app.get("/v1/who-is-in", async (c) => sendJson(c, await a.whoIsIn(c.req.query("room") ?? "")));
-  app.get("/v1/people/:person/room", (c) => sendJson(c, { room: a.whereIs(c.req.param("person")) }));
+  app.get("/v1/people/:person/room", (c) => sendJson(c, { room: a.whereIs(param(c, "person")) }));
   app.get("/v1/where-is", (c) => sendJson(c, { room: a.whereIs(c.req.query("person") ?? "") }));
   app.get("/v1/dump", async (c) => sendJson(c, await a.dump(c.req.queries("room") ?? [])));
 
@@ -84,13 +94,13 @@ export function registerV1(app: Hono, node: Node, opts: RouteOptions): void {
   // Parking.
   app.post("/v1/gates/:gate/park", async (c) => {
     const b = await body(c);
-    await a.park(c.req.param("gate"), requiredField(b, "plate") as string);
-    return sendJson(c, OK);
+    await a.park(param(c, "gate"), requiredField(b, "plate") as string);
+    return ok();
   });
   app.post("/v1/gates/:gate/unpark", async (c) => {
     const b = await body(c);
-    await a.unpark(c.req.param("gate"), requiredField(b, "plate") as string);
-    return sendJson(c, OK);
+    await a.unpark(param(c, "gate"), requiredField(b, "plate") as string);
+    return ok();
   });
   app.get("/v1/gates", async (c) => sendJson(c, await a.gates()));
   app.get("/v1/lot", (c) => sendJson(c, a.lot()));

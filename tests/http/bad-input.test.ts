@@ -28,6 +28,10 @@ const cases: [string, string, string, string | Uint8Array<ArrayBuffer> | undefin
   ["JSON that is not an object", "POST", "/v1/leave", j(["alan"]), 400, "bad_request"],
   ["invalid UTF-8", "POST", "/v1/leave", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400, "bad_request"],
   ["oversized body", "POST", "/v1/rooms", j({ rooms: ["x".repeat(70_000)] }), 413, "payload_too_large"],
+  // 30,000 characters but 90,000 bytes: the limit is in bytes, however the body is read.
+  ["body over the limit in UTF-8 bytes, not in characters", "POST", "/v1/rooms", j({ rooms: ["\u20ac".repeat(30_000)] }), 413, "payload_too_large"],
+  // Read as text, bad UTF-8 shows as U+FFFD: a body holding one is refused either way.
+  ["U+FFFD in a body", "POST", "/v1/leave", j({ people: ["a\ufffdb"] }), 400, "bad_request"],
   ["gate beyond the last", "POST", "/v1/gates/5/park", j({ plate: "X" }), 404, "unknown_gate"],
   ["gate zero", "POST", "/v1/gates/0/unpark", j({ plate: "X" }), 404, "unknown_gate"],
   ["gate that is not a number", "POST", "/v1/gates/abc/park", j({ plate: "X" }), 404, "unknown_gate"],
