@@ -3,6 +3,7 @@
  * two apps, composed over a cluster layer (membership, registry, replicator)
  * that is a cluster of one unless a cluster factory is given.
  */
+import { HELD } from "./replication/held.ts";
 import { Hlc } from "../core/hlc.ts";
 import { LwwMap } from "../core/lww-map.ts";
 import { type Write, writesToDelta } from "../core/map-view.ts";
@@ -76,7 +77,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   const { replicator, registry } = cluster;
 
   const write = (writes: readonly Write[]): Promise<void> => {
-    if (writes.length === 0) return Promise.resolve();
+    if (writes.length === 0) return HELD;
     return replicator.write(writesToDelta(writes, hlc.now(clock.now())));
   };
   const ctx: AppContext = { node: config.name, clock, logger, registry, replicator, map, write };

@@ -22,7 +22,11 @@ import {
   validateCapacity,
 } from "../../core/rooms.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
+import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
+
+const walked = () => OK_ANSWER;
+const OK_ANSWER = { ok: true };
 
 export const ROOMS_GROUP = "rooms";
 export const ROOM_PROCESS_PREFIX = "room:";
@@ -78,17 +82,17 @@ export function startRooms(ctx: AppContext): RoomsApp {
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
     const room = name.slice(ROOM_PROCESS_PREFIX.length);
     return {
-      async handle(msg: unknown): Promise<unknown> {
+      // Not async: when the write is held at once (whenHeld) the answer is
+      // ready in the same turn, and the registry settles the call without
+      // waiting on a promise.
+      handle(msg: unknown): unknown {
         switch (field(msg, "t")) {
           case "create": {
             const writes = planAddRooms(map, [room], field(msg, "capacity"));
-            await ctx.write(writes);
-            return { created: writes.length > 0 };
+            return whenHeld(ctx.write(writes), () => ({ created: writes.length > 0 }));
           }
-          case "walk": {
-            await ctx.write(planWalkInto(map, index, room, field(msg, "people")));
-            return { ok: true };
-          }
+          case "walk":
+            return whenHeld(ctx.write(planWalkInto(map, index, room, field(msg, "people"))), walked);
           case "who": {
             if (readRoom(map, room) === null) throw unknownRoom(room);
             const people = index.occupants(room);
@@ -118,10 +122,18 @@ export function startRooms(ctx: AppContext): RoomsApp {
       await Promise.all(names.map((r) => registry.call(roomProcess(r), { t: "create", capacity: cap })));
     },
     rooms: () => index.rooms(),
-    async walkInto(room: string, people: string[]): Promise<void> {
-      const r = validateName("room", room);
-      validateNames("person", people);
-      await registry.call(roomProcess(known(r)), { t: "walk", people });
+    walkInto(room: string, people: string[]): Promise<void> {
+      // Not async: one promise (the call's) instead of two. Names are checked
+      // here too (no process for a garbage name, no garbage on the wire).
+      let r: string;
+      try {
+        r = validateName("room", room);
+        validateNames("person", people);
+        known(r);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return registry.call(roomProcess(r), { t: "walk", people }) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
       await ctx.write(planLeave(people));

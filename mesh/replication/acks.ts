@@ -5,6 +5,7 @@
  * concern, or rejects with `unavailable` at its deadline; either way it stays
  * here, and keeps being sent, until every live peer has acknowledged it.
  */
+import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
 import type { Delta } from "../../core/lww-map.ts";
 import type { Clock, Timer } from "../types.ts";
@@ -26,7 +27,6 @@ export interface PendingWrite {
 
 const LATENCY_SAMPLES = 256;
 
-const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => {};
 
 // Filled by the executor below, which runs synchronously inside `new Promise`:
@@ -82,7 +82,7 @@ export class PendingWrites {
     this.bySeq.set(pw.seq, pw);
     if (required <= 1) {
       this.heldAtOnce(pw);
-      return { pw, done: RESOLVED };
+      return { pw, done: HELD };
     }
     const done = new Promise<void>(grab);
     pw.resolve = grabbedResolve;

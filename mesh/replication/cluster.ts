@@ -9,6 +9,7 @@
  * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
  * cluster-stats.ts (the figures).
  */
+import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
 import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
@@ -35,7 +36,6 @@ export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
 
 const MAX_AE_SKIPS = 4;
 
-const RESOLVED: Promise<void> = Promise.resolve();
 
 export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
   return new ClusterReplicatorImpl(opts);
@@ -104,14 +104,14 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   write(delta: Delta): Promise<void> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.applyLocal(delta);
-    if (delta.e.length === 0) return RESOLVED;
+    if (delta.e.length === 0) return HELD;
     if (this.outbox.peers.size === 0 && this.required <= 1) {
       // Alone with a concern this node meets by itself (a cluster of one):
       // held as soon as merged, and there is no one to send it to; a peer
       // that comes later gets it by anti-entropy, as it would have anyway
       // once the write was retired. No seq, promise or timer.
       this.pending.settledAtOnce();
-      return RESOLVED;
+      return HELD;
     }
     const { pw, done } = this.pending.add(delta, this.required);
     if (this.outbox.peers.size === 0) this.retireDone([pw]);

@@ -3,6 +3,7 @@
  * one) as soon as it is merged, so it resolves at once. It is still the only
  * path writes take, so indexes subscribed with onChange see every change.
  */
+import { HELD } from "./held.ts";
 import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
 import type { Logger } from "../types.ts";
 import { silentLogger } from "../types.ts";
@@ -23,7 +24,7 @@ export function createLocalReplicator(map: LwwMap, opts: LocalReplicatorOptions 
       // Listeners run before the write resolves, so a process's next message
       // already sees its own admission in the indexes.
       listeners.notify(listeners.merge(map, delta));
-      return Promise.resolve();
+      return HELD;
     },
     onChange: (fn: (changes: Change[]) => void): (() => void) => listeners.add(fn),
     flush(): Promise<void> {

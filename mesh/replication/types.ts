@@ -16,6 +16,7 @@ export interface Replicator {
    * the timeout (the write stays applied locally and keeps replicating).
    */
   write(delta: Delta): Promise<void>;
+  // (A write held at once returns HELD from held.ts: callers may test for it and go on synchronously.)
   /** Called with the visible changes of every local write or remote merge. */
   onChange(fn: (changes: Change[]) => void): () => void;
   /** Push everything not yet acknowledged to peers and wait (drain). */
