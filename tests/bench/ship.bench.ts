@@ -18,7 +18,7 @@ const PEOPLE = 1000;
 const CONNECTIONS = 32;
 const WRK_SECONDS = 3;
 /** Rounds of roomy and the ceiling, alternated so both see the same machine load; medians reported. */
-const ROUNDS = 3;
+const ROUNDS = 5;
 /** Linux clock ticks per second (USER_HZ): /proc/PID/stat counts CPU time in these. */
 const CLK_TCK = 100;
 const FETCH_REQUESTS = 20_000;
@@ -29,6 +29,22 @@ const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => {
     return false;
   }
 });
+
+const TASKSET = ["/usr/bin/taskset", "/bin/taskset"].find((p) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+});
+/**
+ * With two or more cores, the server under test runs on core 1 and wrk on
+ * core 0 (taskset, when installed): otherwise the scheduler moves them onto
+ * one core now and then, and requests/s swings by a quarter from round to
+ * round. Every server is pinned the same way, the ceiling too.
+ */
+const PIN = TASKSET !== undefined && navigator.hardwareConcurrency >= 2;
+const pinned = (cmd: string[], core: number): string[] => (PIN ? [TASKSET!, "-c", String(core), ...cmd] : cmd);
 
 interface Started {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -121,7 +137,7 @@ function parseWrk(out: string): Load {
 }
 
 async function wrk(url: string, script: string, seconds: number): Promise<Load> {
-  const proc = Bun.spawn([WRK!, "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(pinned([WRK!, "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, url], 0), { stdout: "pipe", stderr: "pipe" });
   const t = setTimeout(() => proc.kill("SIGKILL"), (seconds + 30) * 1000);
   const [out] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   clearTimeout(t);
@@ -161,7 +177,7 @@ async function load(url: string, pid: number, dir: string): Promise<Load> {
 
 async function warm(url: string, dir: string): Promise<void> {
   if (WRK === undefined) await fetchLoop(url, 2000);
-  else await wrk(url, writeLua(dir), 1);
+  else await wrk(url, writeLua(dir), 2);
 }
 
 function writeLua(dir: string): string {
@@ -205,7 +221,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
   }
 
   // Idle memory, then load on the same node.
-  const node = await spawnReady(nodeCmd, NODE_READY);
+  const node = await spawnReady(pinned(nodeCmd, 1), NODE_READY);
   const dir = mkdtempSync(join(tmpdir(), "roomy-bench-"));
   let idle: { rss: number; hwm: number };
   let roomy: Load;
@@ -219,10 +235,10 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     const rooms = Array.from({ length: ROOMS }, (_, i) => `r${i}`);
     const res = await fetch(`${node.url}/v1/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rooms }) });
     if (!res.ok) throw new Error(`add-rooms: HTTP ${res.status}`);
-    const helloSrv = await spawnReady([process.execPath, join(ROOT, "tests", "bench", "ship-hello-server.ts")], /ready (\S+)/);
+    const helloSrv = await spawnReady(pinned([process.execPath, join(ROOT, "tests", "bench", "ship-hello-server.ts")], 1), /ready (\S+)/);
     const bareScript = join(ROOT, "tests", "bench", "ship-bare-walk-server.ts");
-    const bareSrv = await spawnReady([process.execPath, bareScript, String(ROOMS), "mesh"], /ready (\S+)/);
-    const localSrv = await spawnReady([process.execPath, bareScript, String(ROOMS), "local"], /ready (\S+)/);
+    const bareSrv = await spawnReady(pinned([process.execPath, bareScript, String(ROOMS), "mesh"], 1), /ready (\S+)/);
+    const localSrv = await spawnReady(pinned([process.execPath, bareScript, String(ROOMS), "local"], 1), /ready (\S+)/);
     try {
       // Warm-up (JIT, processes, connections), then alternate.
       const servers = [node, helloSrv, bareSrv, localSrv];
@@ -247,7 +263,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
   const k = (n: number) => Math.round(n).toLocaleString("en-US");
   const ratio = roomy.perSec / hello.perSec;
   const gen = WRK !== undefined
-    ? `wrk (Debian), 1 thread, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${WRK_SECONDS} s per server alternated after a 1 s warm-up, medians; each request moves person p(n mod ${PEOPLE}) into room r(n mod ${ROOMS})`
+    ? `wrk (Debian), 1 thread, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${WRK_SECONDS} s per server alternated after a 2 s warm-up, medians${PIN ? ", servers pinned to core 1 and wrk to core 0 (taskset)" : ""}; each request moves person p(n mod ${PEOPLE}) into room r(n mod ${ROOMS})`
     : `no wrk installed: a fetch loop in the benchmark process, ${CONNECTIONS} in flight, ${ROUNDS} rounds of ${k(FETCH_REQUESTS)} requests per server, medians`;
   const lat = (l: Load) => (l.p50ms === null ? "n/a" : `${l.p50ms.toFixed(2)} / ${l.p99ms?.toFixed(2)} ms`);
   const goal = (ok: boolean) => (ok ? "met" : "**missed**");
@@ -275,7 +291,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     `| reference: the same walk-into behind a bare \`Bun.serve\` handler (no router, checks, metrics), node on the mesh as above | ${k(bareWalk.perSec)} (${(bareWalk.perSec / hello.perSec).toFixed(2)} of ceiling) | ${lat(bareWalk)} | ${cpu(bareWalk)} | ${bareWalk.errors} |`,
     `| reference: the same bare handler, node as the in-process cluster of one (no mesh registry or replicator) | ${k(bareLocal.perSec)} (${(bareLocal.perSec / hello.perSec).toFixed(2)} of ceiling) | ${lat(bareLocal)} | ${cpu(bareLocal)} | ${bareLocal.errors} |`,
     "",
-    "The load generator and both servers share this machine's cores (and, during development, other work): requests/s moves with",
+    "The load generator and the servers share this machine's cores (and, during development, other work): requests/s moves with",
     "the load, CPU time per request much less. A walk-into is more than a hello-world: the body is parsed and checked, the room's",
     "process admits the person, the write is stamped, merged, indexed and handed to the replicator, and the answer is JSON.",
   ].join("\n");
