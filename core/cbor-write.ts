@@ -42,6 +42,8 @@ export class CborWriter {
   private base = 0;
   private readonly sizeHint: number;
   private readonly fallback: FallbackEncoder;
+  /** Nothing enumerable on Object.prototype (checked once per writer): for-in then lists own keys only. */
+  private readonly forInSafe = cleanObjectPrototype();
 
   constructor(sizeHint = 256, fallback: FallbackEncoder = defaultFallback) {
     this.sizeHint = Math.max(64, sizeHint);
@@ -125,6 +127,19 @@ export class CborWriter {
     this.view = new DataView(b.buffer);
     this.pos = keep;
     this.base = 0;
+  }
+
+  /** Replace the one-byte head at `at` by the head of `major` with argument `n`, moving what follows. */
+  private rehead(at: number, major: number, n: number): void {
+    const extra = headSize(n) - 1;
+    const rel = at - this.base;
+    this.room(extra);
+    at = this.base + rel;
+    this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
+    const end = this.pos + extra;
+    this.pos = at;
+    this.head(major, n);
+    this.pos = end;
   }
 
   byte(b: number): void {
@@ -297,13 +312,30 @@ export class CborWriter {
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto === Object.prototype || proto === null) {
           const o = v as Record<string, unknown>;
-          const keys = Object.keys(o);
-          this.head(5, keys.length);
-          for (let i = 0; i < keys.length; i++) {
-            const k = keys[i]!;
+          if (proto === null || !this.forInSafe) {
+            const keys = Object.keys(o);
+            this.head(5, keys.length);
+            for (let i = 0; i < keys.length; i++) {
+              const k = keys[i]!;
+              this.text(k);
+              this.value(o[k], depth + 1);
+            }
+            return;
+          }
+          // for-in walks the object without making a list of its keys; with
+          // nothing enumerable on Object.prototype it yields exactly the own
+          // enumerable keys Object.keys would, in the same order. The head
+          // (the count) goes in once the keys are counted.
+          const at = this.pos - this.base; // relative: a grow() moves the pending bytes
+          this.byte(0xa0);
+          let n = 0;
+          for (const k in o) {
             this.text(k);
             this.value(o[k], depth + 1);
+            n++;
           }
+          if (n < 24) this.buf[this.base + at] = 0xa0 + n;
+          else this.rehead(this.base + at, 5, n);
           return;
         }
         break;
@@ -314,6 +346,11 @@ export class CborWriter {
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
+}
+
+function cleanObjectPrototype(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
 }
 
 function headSize(n: number): number {

@@ -96,6 +96,9 @@ export function decodeDelta(bytes: Uint8Array): Delta {
     const flat = r.array("entries");
     if (flat % 5 !== 0) bad("entries are not a list of 5-tuples");
     const e: DeltaEntry[] = new Array(flat / 5);
+    // The keys of one write share its stamp: one Timestamp object for a run of them.
+    let ts: Timestamp = { w: -1, c: -1, n: "" };
+    let tsNi = -1;
     for (j = 0; j < e.length; j++) {
       const k = r.text("key");
       const w = base + r.uint("wall time");
@@ -103,7 +106,10 @@ export function decodeDelta(bytes: Uint8Array): Delta {
       const c = r.uint("counter");
       const ni = r.uint("writer index");
       if (ni >= nn) bad(`entry ${j}: writer index out of range`);
-      const ts: Timestamp = { w, c, n: nodes[ni]! };
+      if (w !== ts.w || c !== ts.c || ni !== tsNi) {
+        ts = { w, c, n: nodes[ni]! };
+        tsNi = ni;
+      }
       if (r.peek() === 0xf7) {
         r.skipByte();
         e[j] = { k, ts, d: true };

@@ -70,6 +70,8 @@ export class LwwMap {
   /** indices handed out, holes included */
   private used = 0;
   private holes = 0;
+  /** index of the key the last apply() looked at */
+  private touched = 0;
   /** slot where the last failed find() would insert */
   private freeSlot = 0;
   /** the second key hash from the last apply() */
@@ -161,6 +163,31 @@ export class LwwMap {
     const d: DeltaEntry = { k: key, ts, v: value === undefined ? null : value };
     this.apply(d);
     return { e: [d] };
+  }
+
+  /**
+   * Write `values[i]` to `keys[i]` for every i, all at one timestamp, and
+   * return the one delta: a batch, as a node writes the keys of one
+   * operation (and as a Y.Map takes many sets in one transaction). The table
+   * is sized once for the batch. A key given twice is written once: between
+   * equal stamps the tie rule picks the value, the same on every replica.
+   */
+  setMany(keys: readonly string[], values: readonly Value[], ts: Timestamp): Delta {
+    if (keys.length !== values.length) throw new RangeError("setMany: keys and values differ in length");
+    const n = keys.length;
+    if (n > 64) this.reserve(n);
+    const e: DeltaEntry[] = new Array(n);
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      const d: DeltaEntry = { k: keys[i]!, ts, v: v === undefined ? null : v };
+      this.apply(d);
+      // Only what was stored goes out: an entry that lost here loses everywhere.
+      if (this.recs[this.touched] === d) e[j++] = d;
+    }
+    e.length = j;
+    this.before = this.after = undefined;
+    return { e };
   }
 
   /** Delete `key` at `ts`, leaving a tombstone, and return the delta. */
@@ -300,6 +327,7 @@ export class LwwMap {
     // Both key hashes in one pass: a new key needs the second for the digest.
     const h = hash32Pair(key, SEED2, this.pair) | 0;
     const i = this.find(key, h);
+    this.touched = i;
     // An absent key at or below the horizon was forgotten: nothing older revives it.
     if (i < 0 && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) <= 0) return false;
     const tomb = d.d === true;
@@ -307,7 +335,7 @@ export class LwwMap {
     const stale = tomb && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) < 0;
     if (i < 0) {
       const rec = normalise(d, tomb);
-      this.toggle(this.insert(h, rec), rec);
+      this.toggle((this.touched = this.insert(h, rec)), rec);
       if (tomb) return false;
       this.live++;
       this.before = undefined;

@@ -15,7 +15,7 @@ import { Hlc } from "../../core/hlc.ts";
 import { decodeDelta, encodeDelta } from "../../core/lww-codec.ts";
 import { diffBuckets, LwwMap } from "../../core/lww-map.ts";
 
-export type Lib = "roomy" | "yjs" | "automerge";
+export type Lib = "roomy" | "roomy-each" | "yjs" | "automerge";
 
 /** Milliseconds of each phase, and the encoded size. */
 export interface Run {
@@ -63,12 +63,18 @@ interface Adapter {
   replica?(inp: Input): () => unknown;
 }
 
-function roomy(): Adapter {
+/**
+ * `batch`: the 100,000 keys are one write at one HLC stamp (setMany), as a
+ * node writes the keys of one operation and as Yjs takes them in one
+ * transaction. Otherwise every key is its own write with its own stamp.
+ */
+function roomy(batch: boolean): Adapter {
   const fill = ({ keys, values }: Input): LwwMap => {
     const a = new LwwMap();
     const hlc = new Hlc("node-a");
     // A real writer stamps each write from the wall clock.
-    for (let i = 0; i < keys.length; i++) a.set(keys[i]!, values[i], hlc.now(Date.now()));
+    if (batch) a.setMany(keys, values, hlc.now(Date.now()));
+    else for (let i = 0; i < keys.length; i++) a.set(keys[i]!, values[i], hlc.now(Date.now()));
     return a;
   };
   return {
@@ -170,7 +176,7 @@ function held(build: () => unknown): number {
 }
 
 export async function runCase(lib: Lib, n: number, warmups: number, reps: number): Promise<CaseResult> {
-  const adapter = lib === "roomy" ? roomy() : lib === "yjs" ? await yjs() : await automerge();
+  const adapter = lib === "roomy" ? roomy(true) : lib === "roomy-each" ? roomy(false) : lib === "yjs" ? await yjs() : await automerge();
   // Warm-ups at full size for roomy and Yjs; Automerge takes seconds per 100k, so a small one.
   for (let i = 0; i < warmups; i++) adapter.run(input(lib === "automerge" ? Math.min(n, 5_000) : n));
   const runs: Run[] = [];
@@ -189,7 +195,7 @@ export async function runCase(lib: Lib, n: number, warmups: number, reps: number
 
 if (import.meta.main) {
   const [lib, n, warmups, reps] = process.argv.slice(2);
-  if (lib !== "roomy" && lib !== "yjs" && lib !== "automerge") throw new Error(`unknown library ${lib}`);
+  if (lib !== "roomy" && lib !== "roomy-each" && lib !== "yjs" && lib !== "automerge") throw new Error(`unknown library ${lib}`);
   const result = await runCase(lib, Number(n ?? 100_000), Number(warmups ?? 2), Number(reps ?? 3));
   process.stdout.write(JSON.stringify(result) + "\n");
   process.exit(0);
