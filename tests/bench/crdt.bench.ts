@@ -24,7 +24,7 @@ export interface BenchSection {
 const N = Number(process.env.BENCH_CRDT_N ?? 100_000);
 /** Fresh processes per library (roomy and Yjs), interleaved. */
 const PROCESSES = 5;
-const WARMUP = 2;
+const WARMUP = 5;
 /** Measured reps per process. */
 const REPS = 3;
 const CHILD_DEADLINE_MS = 180_000;

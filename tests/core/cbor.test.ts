@@ -148,3 +148,32 @@ describe("CBOR writer and reader", () => {
     for (let n = 0; n < b.length; n++) expect(() => read(b.subarray(0, n))).toThrow();
   });
 });
+
+describe("CBOR writer: plain objects", () => {
+  test("objects of 0, 23, 24, 255, 256 and 70,000 keys round-trip (here and through cbor-x) with the shortest map head, growing mid-object", () => {
+    const heads: Record<number, string> = { 0: "a0", 23: "b7", 24: "b818", 255: "b8ff", 256: "b90100", 70_000: "ba00011170" };
+    for (const n of [0, 23, 24, 255, 256, 70_000]) {
+      const o: Record<string, number> = {};
+      for (let i = 0; i < n; i++) o[`key${i}`] = i;
+      const bytes = write({ outer: [o, "after"] });
+      expect(read(bytes)).toEqual({ outer: [o, "after"] });
+      expect(cborxDec.decode(bytes)).toEqual({ outer: [o, "after"] });
+      // a1 (map of 1) 65 "outer" 82 (array of 2), then the object's head
+      const head = heads[n]!;
+      expect(Buffer.from(bytes.subarray(8, 8 + head.length / 2)).toString("hex")).toBe(head);
+    }
+  });
+
+  test("an enumerable property added to Object.prototype is not written as a key of every object", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto["polluted"] = 1;
+    try {
+      const bytes = write({ a: 1, b: { c: 2 } });
+      delete proto["polluted"];
+      expect(read(bytes)).toEqual({ a: 1, b: { c: 2 } });
+      expect(Object.keys(read(bytes) as object)).toEqual(["a", "b"]);
+    } finally {
+      delete proto["polluted"];
+    }
+  });
+});

@@ -234,3 +234,21 @@ describe("malformed deltas are refused with bad_request", () => {
     expect(m.digest()).toEqual(before);
   });
 });
+
+describe("decoding shares stamps", () => {
+  test("entries of one write share one Timestamp object; a new stamp gets a new one, with its own values", () => {
+    const m = new LwwMap();
+    const one: Timestamp = { w: 1000, c: 2, n: "w1" };
+    m.setMany(["a", "b", "c"], [1, 2, 3], one);
+    m.set("d", 4, { w: 1000, c: 3, n: "w1" });
+    m.set("e", 5, { w: 1000, c: 3, n: "w2" });
+    const d = decodeDelta(encodeDelta(m.state()));
+    const [a, b, c, dd, e] = d.e;
+    expect(a!.ts).toBe(b!.ts);
+    expect(b!.ts).toBe(c!.ts);
+    expect(a!.ts).toEqual(one);
+    expect(dd!.ts).not.toBe(c!.ts);
+    expect(dd!.ts).toEqual({ w: 1000, c: 3, n: "w1" });
+    expect(e!.ts).toEqual({ w: 1000, c: 3, n: "w2" });
+  });
+});

@@ -423,3 +423,50 @@ describe("joinDeltas", () => {
     expect(joinDeltas([d])).toBe(d);
   });
 });
+
+describe("LwwMap.setMany", () => {
+  test("writes every key at the one stamp and returns one delta that reproduces the batch elsewhere", () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    const values = keys.map((k, i) => (i % 7 === 0 ? undefined : { of: k }));
+    const a = new LwwMap();
+    a.set("k3", "older", ts(1));
+    const d = a.setMany(keys, values, ts(5));
+    expect(d.e.length).toBe(200);
+    expect(d.e.every((e) => e.ts.w === 5)).toBe(true);
+    expect(a.get("k3")).toEqual({ of: "k3" });
+    expect(a.get("k0")).toBeNull(); // undefined is stored as null
+    const b = new LwwMap();
+    b.merge(d);
+    expect(live(b)).toEqual(live(a));
+    // The older write of k3 is not in the batch's delta: b holds the same digest without it.
+    expect(b.size).toBe(a.size);
+    expect(sameDigest(a, b)).toBe(true);
+  });
+
+  test("a key a newer write already holds is left alone and left out of the delta", () => {
+    const a = new LwwMap();
+    a.set("x", "newer", ts(9));
+    const d = a.setMany(["x", "y"], [1, 2], ts(5));
+    expect(a.get("x")).toBe("newer");
+    expect(d.e.map((e) => e.k)).toEqual(["y"]);
+  });
+
+  test("a key given twice ends with the value every replica picks for equal stamps", () => {
+    const a = new LwwMap();
+    const d = a.setMany(["x", "x", "y"], ["b", "a", 1], ts(5));
+    const b = new LwwMap();
+    b.merge(d);
+    const c = new LwwMap();
+    c.set("x", "a", ts(5));
+    c.set("x", "b", ts(5));
+    expect(a.get("x")).toBe(c.get("x") as string);
+    expect(b.get("x")).toBe(a.get("x") as string);
+    expect(sameDigest(a, b)).toBe(true);
+  });
+
+  test("keys and values of different lengths are refused before anything is written", () => {
+    const a = new LwwMap();
+    expect(() => a.setMany(["x", "y"], [1], ts(5))).toThrow(RangeError);
+    expect(a.size).toBe(0);
+  });
+});
