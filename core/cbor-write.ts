@@ -129,12 +129,11 @@ export class CborWriter {
     this.base = 0;
   }
 
-  /** Replace the one-byte head at `at` by the head of `major` with argument `n`, moving what follows. */
-  private rehead(at: number, major: number, n: number): void {
+  /** Replace the one-byte head `rel` bytes past `base` by the head of `major` with argument `n`, moving what follows. */
+  private rehead(rel: number, major: number, n: number): void {
     const extra = headSize(n) - 1;
-    const rel = at - this.base;
-    this.room(extra);
-    at = this.base + rel;
+    this.room(extra); // may move the pending bytes: `at` is taken after
+    const at = this.base + rel;
     this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
     const end = this.pos + extra;
     this.pos = at;
@@ -335,7 +334,7 @@ export class CborWriter {
             n++;
           }
           if (n < 24) this.buf[this.base + at] = 0xa0 + n;
-          else this.rehead(this.base + at, 5, n);
+          else this.rehead(at, 5, n);
           return;
         }
         break;

@@ -35,9 +35,10 @@ export interface InstrumentOptions {
 export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
   const { stats, onError, guard } = o;
   const now = stats.now;
+  const guardOf = (path: string): Guard["check"] | null => (guard !== undefined && path.startsWith(guard.prefix) ? guard.check : null);
   const add = (method: "GET" | "POST", path: string, h: RouteHandler): void => {
     const counters = stats.route(method, path);
-    const check = guard !== undefined && path.startsWith(guard.prefix) ? guard.check : null;
+    const check = guardOf(path);
     const wrapped = async (c: Context): Promise<Response> => {
       const t0 = now();
       let res: Response;
@@ -56,7 +57,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
     const t0 = now();
     const path = c.req.path;
     // Unknown /v1 paths are refused like known ones without the token: the token guards which routes exist too.
-    const res = (guard !== undefined && path.startsWith(guard.prefix) ? guard.check(c.req.raw) : null) ?? o.notFound(c.req.method, path);
+    const res = guardOf(path)?.(c.req.raw) ?? o.notFound(c.req.method, path);
     stats.record(c.req.method, UNMATCHED_ROUTE, res.status, (now() - t0) / 1000);
     return res;
   });

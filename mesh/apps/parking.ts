@@ -20,6 +20,7 @@ import {
   type VehicleRecord,
 } from "../../core/parking.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
+import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
 
 export const LOT_PROCESS = "lot";
@@ -71,7 +72,8 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
   const unsubscribe = ctx.replicator.onChange((changes) => index.apply(changes));
 
   registry.define(LOT_PROCESS, (): ProcessHandlers => ({
-    async handle(msg: unknown): Promise<unknown> {
+    // Not async, as the room process: a write held at once answers in the same turn.
+    handle(msg: unknown): unknown {
       switch (field(msg, "t")) {
         case "park": {
           const record: VehicleRecord = {
@@ -81,13 +83,11 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
           };
           const writes = planPark(index, field(msg, "plate"), record);
           if (writes.length === 0) return { parked: false }; // already parked: a no-op
-          await ctx.write([...writes, countGate(map, record.gate, "entry")]);
-          return { parked: true };
+          return whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true }));
         }
         case "unpark": {
           const gate = validateGate(field(msg, "gate"), gates);
-          await ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]);
-          return { unparked: true };
+          return whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true }));
         }
         default:
           throw new RoomyError("bad_request", `lot cannot handle ${JSON.stringify(field(msg, "t"))}`);

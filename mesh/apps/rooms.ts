@@ -25,8 +25,9 @@ import type { ProcessHandlers } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
 
+// One answer for every walk: frozen, since every caller gets the same object.
+const OK_ANSWER = Object.freeze({ ok: true });
 const walked = () => OK_ANSWER;
-const OK_ANSWER = { ok: true };
 
 export const ROOMS_GROUP = "rooms";
 export const ROOM_PROCESS_PREFIX = "room:";
