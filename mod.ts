@@ -7,7 +7,8 @@
  * const node = await startNode({ name: "a", gates: 4, spaces: 100 });
  * await node.app.addRooms(["kitchen"]);
  * await node.app.walkInto("kitchen", ["alan"]);
- * const http = serve({ hostname: "127.0.0.1", port: 0, fetch: createApp(node).fetch });
+ * const app = createApp(node);
+ * const http = serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, routes: staticRoutes(app) });
  * const client = createClient(http.url);
  * console.log(await client.dump()); // { kitchen: ["alan"] }
  * await http.stop();
@@ -44,12 +45,14 @@ export { createApp } from "./http/app.ts";
 export type { AppOptions } from "./http/app.ts";
 /**
  * Serve a fetch handler with Bun.serve or Deno.serve. As `roomy node` does:
- * `serve({ ..., maxRequestBodySize: HARD_BODY_CAP_BYTES })` with
- * `createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`.
+ * `serve({ ..., routes: staticRoutes(app), maxRequestBodySize: HARD_BODY_CAP_BYTES })`
+ * with `app = createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`;
+ * `routes` is optional (Bun then routes the app's exact paths itself).
  */
 export { bodyCap, serve } from "./http/serve.ts";
+export { staticRoutes } from "./http/instrument.ts";
 export { HARD_BODY_CAP_BYTES } from "./http/body.ts";
-export type { Served, ServeOptions } from "./http/serve.ts";
+export type { ExactRoute, Served, ServeOptions } from "./http/serve.ts";
 /** A typed client of a node's admin API. */
 export { createClient, DEFAULT_NODE_URL, NoNodeError, RoomyClient } from "./http/client.ts";
 export type { ClientOptions, MemberInfo, NodeInfo } from "./http/client.ts";

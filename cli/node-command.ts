@@ -9,6 +9,7 @@ import { RoomyError } from "../core/errors.ts";
 import { createApp } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
 import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
+import { staticRoutes } from "../http/instrument.ts";
 import { bodyCap, serve } from "../http/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
 import { startNode } from "../mesh/node.ts";
@@ -148,7 +149,13 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   });
   let served;
   try {
-    served = serve({ hostname: flags.http.host, port: flags.http.port, fetch: app.fetch, maxRequestBodySize: HARD_BODY_CAP_BYTES });
+    served = serve({
+      hostname: flags.http.host,
+      port: flags.http.port,
+      fetch: app.fetch,
+      routes: staticRoutes(app),
+      maxRequestBodySize: HARD_BODY_CAP_BYTES,
+    });
   } catch (err) {
     logger.error("cannot serve the admin API", { http: `${flags.http.host}:${flags.http.port}`, error: String(err) });
     await node.stop();

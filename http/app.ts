@@ -60,18 +60,18 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     guard: token === undefined ? undefined : { prefix: "/v1", check: (req) => tokenRefusal(token, req.headers.get("authorization")) },
   });
 
-  routes.get("/healthz", (c) => sendJson(c, { ok: true, node: node.name }));
-  routes.get("/readyz", (c) => {
+  routes.get("/healthz", () => sendJson({ ok: true, node: node.name }));
+  routes.get("/readyz", () => {
     const ready = node.isReady() && (opts.ready?.() ?? true);
-    return sendJson(c, { ready, node: node.name }, ready ? 200 : 503);
+    return sendJson({ ready, node: node.name }, ready ? 200 : 503);
   });
-  routes.get("/metrics", async (c) => {
+  routes.get("/metrics", async () => {
     const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });
-    return c.body(text, 200, { "content-type": PROM_CONTENT_TYPE });
+    return new Response(text, { status: 200, headers: { "content-type": PROM_CONTENT_TYPE } });
   });
   registerDashboard(routes);
   const overview = overviewSource(node);
-  routes.get("/v1/overview", async (c) => sendJson(c, await overview()));
+  routes.get("/v1/overview", async () => sendJson(await overview()));
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const cap = opts.serverBodyCap;
   registerV1(routes, node, { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes });
@@ -79,7 +79,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
 }
 
 function errorJson(error: unknown, status: number): Response {
-  return sendJson(null, { error }, status);
+  return sendJson({ error }, status);
 }
 
 function errorResponse(method: string, path: string): Response {

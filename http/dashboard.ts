@@ -6,14 +6,17 @@ import type { Routes } from "./instrument.ts";
 import { dashboardPage } from "./dashboard/page.ts";
 
 export function registerDashboard(routes: Routes): void {
-  routes.get("/", (c) => {
+  routes.get("/", () => {
     const { html, csp } = dashboardPage();
-    return c.body(html, 200, {
-      "content-type": "text/html; charset=utf-8",
-      "content-security-policy": csp,
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      "cache-control": "no-cache",
+    return new Response(html, {
+      status: 200,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-cache",
+      },
     });
   });
 }

@@ -4,10 +4,9 @@
  * also in the query or body: "." and ".." cannot survive a URL path (clients
  * normalise them away), so the typed client always uses the latter forms.
  */
-import type { Context } from "hono";
 import type { Node } from "../mesh/node.ts";
 import { listField, readJson, requiredField } from "./body.ts";
-import type { Routes } from "./instrument.ts";
+import type { RouteRequest, Routes } from "./instrument.ts";
 import { orderedJson } from "./json.ts";
 
 export interface RouteOptions {
@@ -17,13 +16,13 @@ export interface RouteOptions {
 }
 
 /** A path parameter of the matched route (always present there). */
-const param = (c: Context, name: string): string => c.req.param(name) ?? "";
+const param = (r: RouteRequest, name: string): string => r.param(name) ?? "";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
 /** JSON text with sorted name-keyed objects (see json.ts). */
-export function sendJson(_c: Context | null, value: unknown, status = 200): Response {
-  // A plain Response: cheaper than c.body() on the hot path, and no header from the context is wanted.
+export function sendJson(value: unknown, status = 200): Response {
+  // A plain Response: cheaper than Hono's c.body(), and static routes (instrument.ts) have no context.
   return new Response(orderedJson(value), { status, headers: { "content-type": JSON_TYPE } });
 }
 
@@ -41,10 +40,10 @@ type Names = string[];
 
 export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
   const a = node.app;
-  const body = (c: Context) => readJson(c.req.raw, opts.maxBodyBytes, opts.serverCapped);
+  const body = (r: RouteRequest) => readJson(r.raw, opts.maxBodyBytes, opts.serverCapped);
 
-  app.get("/v1/node", (c) =>
-    sendJson(c, {
+  app.get("/v1/node", () =>
+    sendJson({
       name: node.name,
       id: node.id,
       ready: node.isReady(),
@@ -55,55 +54,54 @@ export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
   );
 
   // Rooms.
-  app.post("/v1/rooms", async (c) => {
-    const b = await body(c);
+  app.post("/v1/rooms", async (r) => {
+    const b = await body(r);
     await a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined);
     return ok();
   });
-  app.get("/v1/rooms", (c) => sendJson(c, a.rooms()));
-  app.post("/v1/rooms/:room/walk-into", async (c) => {
-    const b = await body(c);
-    await a.walkInto(param(c, "room"), listField(b, "people") as Names);
+  app.get("/v1/rooms", () => sendJson(a.rooms()));
+  app.post("/v1/rooms/:room/walk-into", async (r) => {
+    const b = await body(r);
+    await a.walkInto(param(r, "room"), listField(b, "people") as Names);
     return ok();
   });
-  app.post("/v1/walk-into", async (c) => {
-    const b = await body(c);
+  app.post("/v1/walk-into", async (r) => {
+    const b = await body(r);
     await a.walkInto(requiredField(b, "room") as string, listField(b, "people") as Names);
     return ok();
   });
-  app.post("/v1/leave", async (c) => {
-    const b = await body(c);
+  app.post("/v1/leave", async (r) => {
+    const b = await body(r);
     await a.leave(listField(b, "people") as Names);
     return ok();
   });
-  app.get("/v1/rooms/:room/people", async (c) => sendJson(c, await a.whoIsIn(param(c, "room"))));
-  app.get("/v1/who-is-in", async (c) => sendJson(c, await a.whoIsIn(c.req.query("room") ?? "")));
-  app.get("/v1/people/:person/room", (c) => sendJson(c, { room: a.whereIs(param(c, "person")) }));
-  app.get("/v1/where-is", (c) => sendJson(c, { room: a.whereIs(c.req.query("person") ?? "") }));
-  app.get("/v1/dump", async (c) => sendJson(c, await a.dump(c.req.queries("room") ?? [])));
+  app.get("/v1/rooms/:room/people", async (r) => sendJson(await a.whoIsIn(param(r, "room"))));
+  app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(r.query("room") ?? "")));
+  app.get("/v1/people/:person/room", (r) => sendJson({ room: a.whereIs(param(r, "person")) }));
+  app.get("/v1/where-is", (r) => sendJson({ room: a.whereIs(r.query("person") ?? "") }));
+  app.get("/v1/dump", async (r) => sendJson(await a.dump(r.queries("room") ?? [])));
 
   // Cluster.
-  app.get("/v1/cluster/members", (c) =>
+  app.get("/v1/cluster/members", () =>
     sendJson(
-      c,
       node.membership.members().map((m) => ({ name: m.name, address: m.address, state: m.state, incarnation: m.incarnation })),
     ),
   );
-  app.get("/v1/crdt", (c) => sendJson(c, crdtDump(node)));
+  app.get("/v1/crdt", () => sendJson(crdtDump(node)));
 
   // Parking.
-  app.post("/v1/gates/:gate/park", async (c) => {
-    const b = await body(c);
-    await a.park(param(c, "gate"), requiredField(b, "plate") as string);
+  app.post("/v1/gates/:gate/park", async (r) => {
+    const b = await body(r);
+    await a.park(param(r, "gate"), requiredField(b, "plate") as string);
     return ok();
   });
-  app.post("/v1/gates/:gate/unpark", async (c) => {
-    const b = await body(c);
-    await a.unpark(param(c, "gate"), requiredField(b, "plate") as string);
+  app.post("/v1/gates/:gate/unpark", async (r) => {
+    const b = await body(r);
+    await a.unpark(param(r, "gate"), requiredField(b, "plate") as string);
     return ok();
   });
-  app.get("/v1/gates", async (c) => sendJson(c, await a.gates()));
-  app.get("/v1/lot", (c) => sendJson(c, a.lot()));
+  app.get("/v1/gates", async () => sendJson(await a.gates()));
+  app.get("/v1/lot", () => sendJson(a.lot()));
 }
 
 /** The raw replica: every key (tombstones too) with its timestamp, sorted by key. */

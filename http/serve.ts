@@ -5,12 +5,25 @@
  */
 type Handler = (req: Request) => Response | Promise<Response>;
 
+/** A handler for one exact path and method, served by the runtime's own router where it has one. */
+export interface ExactRoute {
+  method: "GET" | "POST";
+  path: string;
+  handler: Handler;
+}
+
 interface BunServer {
   port: number;
   stop(closeActiveConnections?: boolean): void | Promise<void>;
 }
 interface BunRuntime {
-  serve(o: { hostname: string; port: number; fetch: Handler; maxRequestBodySize?: number }): BunServer;
+  serve(o: {
+    hostname: string;
+    port: number;
+    fetch: Handler;
+    maxRequestBodySize?: number;
+    routes?: Record<string, Partial<Record<ExactRoute["method"], Handler>>>;
+  }): BunServer;
 }
 interface DenoServer {
   addr: { hostname: string; port: number };
@@ -30,6 +43,13 @@ export interface ServeOptions {
    * itself, with a bare 413, before any of them is buffered; see bodyCap().
    */
   maxRequestBodySize?: number;
+  /**
+   * Handlers for exact paths (http/instrument.ts's staticRoutes()). Bun
+   * matches these natively, before `fetch`; a request for another method or
+   * path still goes to `fetch`, which must answer these routes the same way
+   * (Deno, and anyone calling `fetch` directly, only has that).
+   */
+  routes?: readonly ExactRoute[];
 }
 
 /**
@@ -55,6 +75,7 @@ export function serve(opts: ServeOptions): Served {
   if (rt.Bun !== undefined) {
     const o: Parameters<BunRuntime["serve"]>[0] = { hostname: opts.hostname, port: opts.port, fetch: opts.fetch };
     if (opts.maxRequestBodySize !== undefined) o.maxRequestBodySize = opts.maxRequestBodySize;
+    if (opts.routes !== undefined && opts.routes.length > 0) o.routes = bunRoutes(opts.routes);
     const server = rt.Bun.serve(o);
     return served(opts.hostname, server.port, async () => {
       await server.stop(true);
@@ -65,6 +86,12 @@ export function serve(opts: ServeOptions): Served {
     return served(opts.hostname, server.addr.port, () => server.shutdown());
   }
   throw new Error("roomy's HTTP server needs Bun or Deno");
+}
+
+function bunRoutes(routes: readonly ExactRoute[]): Record<string, Partial<Record<ExactRoute["method"], Handler>>> {
+  const out: Record<string, Partial<Record<ExactRoute["method"], Handler>>> = {};
+  for (const r of routes) (out[r.path] ??= {})[r.method] = r.handler;
+  return out;
 }
 
 function served(hostname: string, port: number, stop: () => Promise<void>): Served {

@@ -108,11 +108,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
   });
 
   // Refusing unknown rooms here keeps garbage names from starting processes.
-  // In a cluster the owner's replica is the authority; this check may then
-  // move behind the registry call.
+  // Only a node the majority vouches for says a room does not exist: one cut
+  // off with other restarted peers may have caught up from an empty replica
+  // (chaos seed 1), and its "unknown" would be a wrong answer, not a refusal.
   const known = (room: string): string => {
-    if (!index.has(room)) throw unknownRoom(room);
-    return room;
+    if (index.has(room)) return room;
+    if (!registry.authoritative()) {
+      throw new RoomyError("unavailable", `this node cannot reach a majority of the cluster to tell whether room ${JSON.stringify(room)} exists; retry`);
+    }
+    throw unknownRoom(room);
   };
 
   return {

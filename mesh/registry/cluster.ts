@@ -23,6 +23,7 @@ import { silentLogger } from "../types.ts";
 import { createActivationQueries } from "./activation.ts";
 import { createCallTable } from "./calls.ts";
 import { createCatchUpGate } from "./catchup.ts";
+import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
 import { createQuorumLease } from "./lease.ts";
@@ -133,7 +134,12 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
 
   function respond(inb: Inbound, value: unknown): void {
     if (!inb.reply) return;
-    if (inb.origin === local) return calls.resolve(inb.id, value);
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.resolve(inb.id, value);
+      inb.early = EARLY_OK;
+      inb.answer = value;
+      return;
+    }
     const msg: ReplyMsg = { t: "r", id: inb.id, v: value };
     transport.send(inb.origin, msg);
   }
@@ -143,7 +149,12 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       logger.debug("cast not delivered", { process: inb.name, error: String(err) });
       return;
     }
-    if (inb.origin === local) return calls.reject(inb.id, asRoomyError(err));
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.reject(inb.id, asRoomyError(err));
+      inb.early = EARLY_FAILED;
+      inb.answer = asRoomyError(err);
+      return;
+    }
     const msg: ReplyMsg = { t: "r", id: inb.id, e: errorToWire(err) };
     transport.send(inb.origin, msg);
   }
@@ -155,7 +166,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
     if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
     if (inb.hops === 0) counters.callsRemote++;
-    if (inb.origin === local && inb.reply) calls.sentTo(inb.id, to);
+    if (inb.origin === local && inb.reply) {
+      if (inb.early === EARLY_WAITING) inb.sentTo = to; // its pending entry is made after route() returns
+      else calls.sentTo(inb.id, to);
+    }
     const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl];
     // The first hop's sender is the origin; a forward names it.
     if (inb.origin !== local) a.push(inb.origin);
@@ -257,8 +271,28 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const timeoutMs = callOpts?.timeoutMs ?? config.callTimeoutMs;
     const id = calls.newId();
     const now = clock.now();
+    const inb: Inbound = {
+      id,
+      origin: local,
+      reply: true,
+      name,
+      msg,
+      hops: 0,
+      deadline: now + timeoutMs,
+      fresh: true,
+      early: EARLY_WAITING,
+      answer: undefined,
+      sentTo: undefined,
+    };
+    table.route(inb, now);
+    // An idle local process usually answers inside route(): then no pending
+    // entry, promise executor or timeout slot is needed for the call.
+    const early = inb.early;
+    inb.early = undefined;
+    if (early === EARLY_OK) return Promise.resolve(inb.answer as R);
+    if (early === EARLY_FAILED) return Promise.reject(inb.answer);
     const p = calls.open(id, name, timeoutMs, now);
-    table.route({ id, origin: local, reply: true, name, msg, hops: 0, deadline: now + timeoutMs, fresh: true }, now);
+    if (inb.sentTo !== undefined) calls.sentTo(id, inb.sentTo);
     return p as Promise<R>;
   }
 
@@ -313,6 +347,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       return drainPromise;
     },
     hasLease: () => lease.canServe(),
+    authoritative: () => lease.canServe(),
     isServing: (name) => table.serving(name),
     stats(): ClusterRegistryStats {
       const c = table.counts();

@@ -23,7 +23,24 @@ export interface Inbound {
   deadline: number;
   /** started here and not yet routed (its first send is not a forward) */
   fresh: boolean;
+  /**
+   * A call started here, still inside its first route(): its answer, if it
+   * comes in that same turn, is kept here (EARLY_*) instead of settling a
+   * pending promise, which is then never made. Absent on every other inbound.
+   */
+  early?: number;
+  /** the early answer (value or error) */
+  answer?: unknown;
+  /** the first hop, when the call left for another node inside its first route() */
+  sentTo?: string;
 }
+
+/** Inbound.early: the first route() is still running, no answer yet. */
+export const EARLY_WAITING = 0;
+/** Inbound.early: answered with a value (in `answer`). */
+export const EARLY_OK = 1;
+/** Inbound.early: failed (the error in `answer`). */
+export const EARLY_FAILED = 2;
 
 export type Phase = "activating" | "running" | "leaving";
 

@@ -111,6 +111,7 @@ export function createLocalRegistry(opts: LocalRegistryOptions): Registry {
     define: factories.define,
     call,
     cast,
+    authoritative: () => true,
     ownerOf(_name: string): string {
       return node;
     },

@@ -47,6 +47,13 @@ export interface Registry {
   multiCall<R = unknown>(group: string, msg: unknown, opts?: CallOptions): Promise<R[]>;
   /** Hand every local process off and stop accepting new ones (drain). */
   drain(): Promise<void>;
+  /**
+   * Whether this node's replica may answer "does not exist" for the cluster:
+   * it holds the quorum lease (a majority of the members vouches for it),
+   * so it is not a node cut off with only other restarted, empty peers.
+   * Always true for a node on its own.
+   */
+  authoritative(): boolean;
   stats(): RegistryStats;
 }
 

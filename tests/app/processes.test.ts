@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { RoomyError } from "../../core/errors.ts";
 import { type Node, startNode } from "../../mesh/node.ts";
+import { localCluster } from "../../mesh/node-cluster.ts";
 
 const nodes: Node[] = [];
 afterEach(async () => {
@@ -163,5 +164,31 @@ describe("node lifecycle", () => {
     expect(n.membership.members().map((x) => [x.name, x.state])).toEqual([["t", "alive"]]);
     expect(await codeOf(() => startNode({ gates: 0 }))).toBe("bad_request");
     expect(await codeOf(() => startNode({ bind: "nope" }))).toBe("bad_request");
+  });
+});
+
+describe("rooms missing from the replica", () => {
+  // Chaos seed 1 (with the registry's same-turn answers): a restarted node
+  // that reached only another restarted node caught up from its empty
+  // replica, reported ready, and answered unknown_room for rooms that exist.
+  test("a node the majority does not vouch for answers unavailable, not unknown_room", async () => {
+    let vouched = false;
+    const n = await startNode({
+      name: "cut-off",
+      cluster: async (ctx) => {
+        const c = await localCluster(ctx);
+        return { ...c, registry: { ...c.registry, authoritative: () => vouched } };
+      },
+    });
+    nodes.push(n);
+    await n.app.addRooms(["kitchen"]);
+    await n.app.walkInto("kitchen", ["ada"]); // a room it holds is served as usual
+    expect(await codeOf(n.app.walkInto("attic", ["bob"]))).toBe("unavailable");
+    expect(await codeOf(n.app.whoIsIn("attic"))).toBe("unavailable");
+    expect(await codeOf(n.app.dump(["attic"]))).toBe("unavailable");
+    vouched = true;
+    expect(await codeOf(n.app.walkInto("attic", ["bob"]))).toBe("unknown_room");
+    expect(await codeOf(n.app.whoIsIn("attic"))).toBe("unknown_room");
+    expect(n.app.whereIs("bob")).toBeNull();
   });
 });

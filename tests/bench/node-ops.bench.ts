@@ -4,6 +4,7 @@
  * HTTP through the typed client. Counts are bounded.
  */
 import { createApp } from "../../http/app.ts";
+import { staticRoutes } from "../../http/instrument.ts";
 import { createClient } from "../../http/client.ts";
 import { serve } from "../../http/serve.ts";
 import { startNode } from "../../mesh/node.ts";
@@ -51,7 +52,8 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     }
   });
 
-  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: createApp(node).fetch });
+  const admin = createApp(node);
+  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: admin.fetch, routes: staticRoutes(admin) });
   const client = createClient(http.url);
   await pool(200, 8, (i) => client.walkInto(rooms[i % ROOMS]!, [`h${i}`]));
   const overHttp = await timed(HTTP_OPS, () => pool(HTTP_OPS, HTTP_IN_FLIGHT, (i) => client.walkInto(rooms[i % ROOMS]!, [`r${i % 2000}`])));
