@@ -46,10 +46,11 @@ export function validateName(kind: string, name: unknown): string {
   return name as string;
 }
 
-/** Validates a list of names (non-empty). */
+/** Validates a list of names (non-empty); returns the same array, now known to hold names. */
 export function validateNames(kind: string, names: unknown): string[] {
   if (!Array.isArray(names) || names.length === 0) {
     throw new RoomyError("invalid_name", `expected one or more ${kind} names`);
   }
-  return names.map((n) => validateName(kind, n));
+  for (let i = 0; i < names.length; i++) validateName(kind, names[i]);
+  return names as string[];
 }

@@ -12,10 +12,12 @@
 import type { Change } from "./lww-map.ts";
 import type { MapView } from "./map-view.ts";
 import { PlaceTable } from "./places.ts";
-import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, SEAT_PREFIX } from "./room-keys.ts";
+import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./room-keys.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */
 export interface Seating {
+  /** The room's record as the replica holds it (what readRoom() reads), or null when it does not exist. */
+  room(room: string): RoomRecord | null;
   /** People in `room` now. */
   count(room: string): number;
   /** The room a person is in, or null. */
@@ -27,8 +29,8 @@ export interface Seating {
 interface RoomState {
   exists: boolean;
   capacity: number | null;
-  /** people whose key names this room (seated or not) */
-  claimants: Set<string>;
+  /** {capacity} while the room exists (one frozen object, handed out as is), else null */
+  record: RoomRecord | null;
   occupants: Set<string>;
   sorted: string[] | null;
   /** limit = capacity (0 when none: seats then count for nothing) */
@@ -67,6 +69,10 @@ export class RoomIndex implements Seating {
     return this.byName.get(room)?.exists === true;
   }
 
+  room(room: string): RoomRecord | null {
+    return this.byName.get(room)?.record ?? null;
+  }
+
   /** The people in `room`, sorted. */
   occupants(room: string): string[] {
     const st = this.byName.get(room);
@@ -101,7 +107,7 @@ export class RoomIndex implements Seating {
       st = {
         exists: false,
         capacity: null,
-        claimants: new Set(),
+        record: null,
         occupants: new Set(),
         sorted: null,
         seats: new PlaceTable(0, (p) => (this.personRoom.get(p) === room ? "any" : null)),
@@ -135,26 +141,28 @@ export class RoomIndex implements Seating {
       if (exists === st.exists && capacity === st.capacity) return;
       if (exists !== st.exists) this.roomList = null;
       st.exists = exists;
+      st.record = exists ? Object.freeze({ capacity }) : null;
       if (capacity !== st.capacity) {
         st.capacity = capacity;
         st.seats.setLimit(capacity ?? 0);
       }
-      for (const p of st.claimants) this.update(room, st, p);
+      // Rare (a room created or its capacity changed): a scan of everyone
+      // costs less overall than keeping a set of who names each room on
+      // every move.
+      for (const [p, r] of this.personRoom) if (r === room) this.update(room, st, p, true);
     }
   }
 
   /** `person`'s key now names `room` (or no longer does): recount them there. */
   private claim(room: string, person: string, claims: boolean): void {
     const st = this.state(room);
-    if (claims) st.claimants.add(person);
-    else st.claimants.delete(person);
     if (st.capacity !== null) st.seats.refresh(person); // seats count for nothing without one (setLimit recounts)
-    this.update(room, st, person);
+    this.update(room, st, person, claims);
   }
 
-  /** Recompute whether `person` is in `room`. */
-  private update(room: string, st: RoomState, person: string): void {
-    const inside = st.exists && this.personRoom.get(person) === room && (st.capacity === null || st.seats.placeOf(person) !== null);
+  /** Recompute whether `person` is in `room`; `claims`: whether their key names it (looked up unless the caller knows). */
+  private update(room: string, st: RoomState, person: string, claims = this.personRoom.get(person) === room): void {
+    const inside = st.exists && claims && (st.capacity === null || st.seats.placeOf(person) !== null);
     if (inside === st.occupants.has(person)) return;
     if (inside) st.occupants.add(person);
     else st.occupants.delete(person);

@@ -66,10 +66,10 @@ export function planAddRooms(view: MapView, rooms: unknown, capacity?: unknown):
  * a fresh timestamp orders this acknowledged walk-into after it. People
  * already inside keep their seat and do not count twice.
  */
-export function planWalkInto(view: MapView, seating: Seating, room: unknown, people: unknown): Write[] {
+export function planWalkInto(seating: Seating, room: unknown, people: unknown): Write[] {
   const r = validateName("room", room);
   const names = uniqueSorted(validateNames("person", people));
-  const rec = readRoom(view, r);
+  const rec = seating.room(r);
   if (rec === null) throw new RoomyError("unknown_room", `room ${JSON.stringify(r)} does not exist`);
   const writes: Write[] = names.map((p) => ({ key: personKey(p), value: r }));
   if (rec.capacity === null) return writes;

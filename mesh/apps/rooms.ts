@@ -93,7 +93,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
             return whenHeld(ctx.write(writes), () => ({ created: writes.length > 0 }));
           }
           case "walk":
-            return whenHeld(ctx.write(planWalkInto(map, index, room, field(msg, "people"))), walked);
+            return whenHeld(ctx.write(planWalkInto(index, room, field(msg, "people"))), walked);
           case "who": {
             if (readRoom(map, room) === null) throw unknownRoom(room);
             const people = index.occupants(room);
@@ -106,6 +106,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
       },
     };
   });
+
+  // The process name of each known room, made once: the registry's maps then
+  // hash the same flat string every call instead of a new one.
+  const procNames = new Map<string, string>();
+  const procOf = (room: string): string => {
+    let p = procNames.get(room);
+    if (p === undefined) procNames.set(room, (p = roomProcess(room)));
+    return p;
+  };
 
   // Refusing unknown rooms here keeps garbage names from starting processes.
   // Only a node the majority vouches for says a room does not exist: one cut
@@ -138,14 +147,14 @@ export function startRooms(ctx: AppContext): RoomsApp {
       } catch (err) {
         return Promise.reject(err);
       }
-      return registry.call(roomProcess(r), { t: "walk", people }) as Promise<unknown> as Promise<void>;
+      return registry.call(procOf(r), { t: "walk", people }) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
       await ctx.write(planLeave(people));
     },
     async whoIsIn(room: string): Promise<string[]> {
       const r = known(validateName("room", room));
-      const o = await registry.call<RoomAnswer>(roomProcess(r), { t: "who" });
+      const o = await registry.call<RoomAnswer>(procOf(r), { t: "who" });
       return o.people;
     },
     whereIs: (person: string) => index.roomOf(validateName("person", person)),
@@ -155,7 +164,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
         answers = await registry.multiCall<RoomAnswer>(ROOMS_GROUP, { t: "who" });
       } else {
         const names = uniqueSorted(validateNames("room", rooms)).map(known);
-        answers = await Promise.all(names.map((r) => registry.call<RoomAnswer>(roomProcess(r), { t: "who" })));
+        answers = await Promise.all(names.map((r) => registry.call<RoomAnswer>(procOf(r), { t: "who" })));
       }
       return mergeOccupancies(answers);
     },

@@ -38,10 +38,10 @@ describe("rooms across replicas", () => {
     for (const capacity of [null, 2]) {
       const owner = replica("owner");
       const other = replica("other");
-      const setup = [owner.write(planAddRooms(owner.map, ["hall"], capacity), 1), owner.write(planWalkInto(owner.map, owner.rooms, "hall", ["al"]), 2)];
+      const setup = [owner.write(planAddRooms(owner.map, ["hall"], capacity), 1), owner.write(planWalkInto(owner.rooms, "hall", ["al"]), 2)];
       for (const d of setup) other.merge(d);
       const leave = other.write(planLeave(["al"]), 10); // acknowledged elsewhere; the owner has not seen it
-      const walk = owner.write(planWalkInto(owner.map, owner.rooms, "hall", ["al"]), 20); // answered ok after it
+      const walk = owner.write(planWalkInto(owner.rooms, "hall", ["al"]), 20); // answered ok after it
       owner.merge(leave);
       other.merge(walk);
       for (const r of [owner, other]) {
@@ -58,10 +58,10 @@ describe("rooms across replicas", () => {
     const all = [owner, leaver, third];
     const send = (d: Delta, to: typeof all): void => to.forEach((r) => r.merge(d));
     send(owner.write(planAddRooms(owner.map, ["den"], 2), 1), [leaver, third]);
-    send(owner.write(planWalkInto(owner.map, owner.rooms, "den", ["al", "bo"]), 2), [leaver, third]);
+    send(owner.write(planWalkInto(owner.rooms, "den", ["al", "bo"]), 2), [leaver, third]);
     const leave = leaver.write(planLeave(["al"]), 3);
     owner.merge(leave); // the owner admits against the leave ...
-    const admit = owner.write(planWalkInto(owner.map, owner.rooms, "den", ["cy"]), 4);
+    const admit = owner.write(planWalkInto(owner.rooms, "den", ["cy"]), 4);
     third.merge(admit); // ... which the third replica has not seen yet
     expect(third.rooms.occupants("den")).toEqual(["bo", "cy"]);
     expect(third.rooms.roomOf("al")).toBeNull();
@@ -74,13 +74,13 @@ describe("rooms across replicas", () => {
     const owner = replica("den-owner");
     const hallOwner = replica("hall-owner");
     const third = replica("third");
-    for (const d of [owner.write(planAddRooms(owner.map, ["den"], 1), 1), owner.write(planAddRooms(owner.map, ["hall"]), 2), owner.write(planWalkInto(owner.map, owner.rooms, "den", ["al"]), 3)]) {
+    for (const d of [owner.write(planAddRooms(owner.map, ["den"], 1), 1), owner.write(planAddRooms(owner.map, ["hall"]), 2), owner.write(planWalkInto(owner.rooms, "den", ["al"]), 3)]) {
       hallOwner.merge(d);
       third.merge(d);
     }
-    const move = hallOwner.write(planWalkInto(hallOwner.map, hallOwner.rooms, "hall", ["al"]), 4);
+    const move = hallOwner.write(planWalkInto(hallOwner.rooms, "hall", ["al"]), 4);
     owner.merge(move);
-    const admit = owner.write(planWalkInto(owner.map, owner.rooms, "den", ["bo"]), 5);
+    const admit = owner.write(planWalkInto(owner.rooms, "den", ["bo"]), 5);
     third.merge(admit);
     expect(third.rooms.occupants("den")).toEqual(["bo"]);
     third.merge(move);
@@ -151,7 +151,7 @@ describe("random interleavings", () => {
         const x = rnd();
         const person = pick(["a", "b", "c", "d", "e"]);
         try {
-          if (x < 0.4) broadcast(owner.name, owner.write(planWalkInto(owner.map, owner.rooms, pick(Object.keys(caps)), [person]), t));
+          if (x < 0.4) broadcast(owner.name, owner.write(planWalkInto(owner.rooms, pick(Object.keys(caps)), [person]), t));
           else if (x < 0.6) {
             const n = pick(nodes); // leaves are written anywhere
             broadcast(n.name, n.write(planLeave([person]), t));

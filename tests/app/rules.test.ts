@@ -5,7 +5,7 @@ import { Hlc } from "../../core/hlc.ts";
 import { LwwMap } from "../../core/lww-map.ts";
 import { type Write, writesToDelta } from "../../core/map-view.ts";
 import { LotIndex, planPark, planUnpark, validateGate, type VehicleRecord } from "../../core/parking.ts";
-import { planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../core/rooms.ts";
+import { personKey, planAddRooms, planLeave, planWalkInto, readRoom, RoomIndex, roomKey, seatKey } from "../../core/rooms.ts";
 
 /** A replica with both indexes kept current, as a node keeps them. */
 function world(spaces = 10) {
@@ -53,16 +53,16 @@ describe("rooms rules", () => {
 
   test("walking into an unknown room is unknown_room and writes nothing", () => {
     const w = world();
-    expect(codeOf(() => planWalkInto(w.map, w.rooms, "attic", ["alan"]))).toBe("unknown_room");
+    expect(codeOf(() => planWalkInto(w.rooms, "attic", ["alan"]))).toBe("unknown_room");
   });
 
   test("a full room refuses the whole list and nobody moves", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 2));
     w.apply(planAddRooms(w.map, ["hall"]));
-    w.apply(planWalkInto(w.map, w.rooms, "hall", ["alan", "bea", "cy"]));
-    w.apply(planWalkInto(w.map, w.rooms, "den", ["alan"]));
-    expect(codeOf(() => planWalkInto(w.map, w.rooms, "den", ["bea", "cy"]))).toBe("room_full");
+    w.apply(planWalkInto(w.rooms, "hall", ["alan", "bea", "cy"]));
+    w.apply(planWalkInto(w.rooms, "den", ["alan"]));
+    expect(codeOf(() => planWalkInto(w.rooms, "den", ["bea", "cy"]))).toBe("room_full");
     expect(w.rooms.occupants("den")).toEqual(["alan"]);
     expect(w.rooms.occupants("hall")).toEqual(["bea", "cy"]);
   });
@@ -70,8 +70,8 @@ describe("rooms rules", () => {
   test("walking into the room you are in does not count twice: it rewrites the person's key and keeps their seat", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 2));
-    w.apply(planWalkInto(w.map, w.rooms, "den", ["alan", "bea"]));
-    const again = planWalkInto(w.map, w.rooms, "den", ["alan", "bea"]);
+    w.apply(planWalkInto(w.rooms, "den", ["alan", "bea"]));
+    const again = planWalkInto(w.rooms, "den", ["alan", "bea"]);
     expect(again).toEqual([
       { key: "person/alan", value: "den" },
       { key: "person/bea", value: "den" },
@@ -84,7 +84,7 @@ describe("rooms rules", () => {
   test("duplicates in the list are harmless", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 1));
-    const writes = planWalkInto(w.map, w.rooms, "den", ["alan", "alan", "alan"]);
+    const writes = planWalkInto(w.rooms, "den", ["alan", "alan", "alan"]);
     expect(writes).toEqual([
       { key: "person/alan", value: "den" },
       { key: "seat/den/1", value: "alan" },
@@ -95,13 +95,13 @@ describe("rooms rules", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 3));
     w.apply(planAddRooms(w.map, ["hall"]));
-    expect(planWalkInto(w.map, w.rooms, "den", ["bea", "alan"])).toEqual([
+    expect(planWalkInto(w.rooms, "den", ["bea", "alan"])).toEqual([
       { key: "person/alan", value: "den" },
       { key: "person/bea", value: "den" },
       { key: "seat/den/1", value: "alan" },
       { key: "seat/den/2", value: "bea" },
     ]);
-    expect(planWalkInto(w.map, w.rooms, "hall", ["alan"])).toEqual([{ key: "person/alan", value: "hall" }]);
+    expect(planWalkInto(w.rooms, "hall", ["alan"])).toEqual([{ key: "person/alan", value: "hall" }]);
   });
 
   test("seats freed by leaves and moves are reused: a room never has more seat keys than its capacity", () => {
@@ -109,12 +109,12 @@ describe("rooms rules", () => {
     w.apply(planAddRooms(w.map, ["den"], 2));
     w.apply(planAddRooms(w.map, ["hall"]));
     for (let i = 0; i < 20; i++) {
-      w.apply(planWalkInto(w.map, w.rooms, "den", [`p${i}`]));
+      w.apply(planWalkInto(w.rooms, "den", [`p${i}`]));
       if (i % 2 === 0) w.apply(planLeave([`p${i}`]));
-      else w.apply(planWalkInto(w.map, w.rooms, "hall", [`p${i}`]));
+      else w.apply(planWalkInto(w.rooms, "hall", [`p${i}`]));
     }
-    w.apply(planWalkInto(w.map, w.rooms, "den", ["x", "y"]));
-    expect(codeOf(() => planWalkInto(w.map, w.rooms, "den", ["z"]))).toBe("room_full");
+    w.apply(planWalkInto(w.rooms, "den", ["x", "y"]));
+    expect(codeOf(() => planWalkInto(w.rooms, "den", ["z"]))).toBe("room_full");
     expect([...w.map.withPrefix("seat/")].map(([k]) => k).sort()).toEqual(["seat/den/1", "seat/den/2"]);
     expect(w.rooms.occupants("den")).toEqual(["x", "y"]);
   });
@@ -122,15 +122,15 @@ describe("rooms rules", () => {
   test("a person coming back takes the seat still naming them if it is free", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 3));
-    w.apply(planWalkInto(w.map, w.rooms, "den", ["a", "b", "c"]));
+    w.apply(planWalkInto(w.rooms, "den", ["a", "b", "c"]));
     w.apply(planLeave(["a", "b"]));
-    expect(planWalkInto(w.map, w.rooms, "den", ["b"])).toContainEqual({ key: "seat/den/2", value: "b" });
+    expect(planWalkInto(w.rooms, "den", ["b"])).toContainEqual({ key: "seat/den/2", value: "b" });
   });
 
   test("where-is and who-is-in agree: a person whose seat another took is in no room", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["den"], 1));
-    w.apply(planWalkInto(w.map, w.rooms, "den", ["al"]));
+    w.apply(planWalkInto(w.rooms, "den", ["al"]));
     w.apply([{ key: "seat/den/1", value: "bo" }]); // as if bo's admission arrived before al's leave
     expect(w.map.get("person/al")).toBe("den");
     expect(w.rooms.roomOf("al")).toBeNull();
@@ -141,8 +141,8 @@ describe("rooms rules", () => {
   test("moving rooms takes the person out of the old room's occupants", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["a", "b"]));
-    w.apply(planWalkInto(w.map, w.rooms, "a", ["alan", "james", "lucy"]));
-    w.apply(planWalkInto(w.map, w.rooms, "b", ["james", "lucy", "jess"]));
+    w.apply(planWalkInto(w.rooms, "a", ["alan", "james", "lucy"]));
+    w.apply(planWalkInto(w.rooms, "b", ["james", "lucy", "jess"]));
     expect(w.rooms.occupants("a")).toEqual(["alan"]);
     expect(w.rooms.occupants("b")).toEqual(["james", "jess", "lucy"]);
     expect(w.rooms.count("b")).toBe(3);
@@ -151,7 +151,7 @@ describe("rooms rules", () => {
   test("leaving empties the room; leaving when in no room changes nothing visible", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["a"]));
-    w.apply(planWalkInto(w.map, w.rooms, "a", ["alan"]));
+    w.apply(planWalkInto(w.rooms, "a", ["alan"]));
     w.apply(planLeave(["alan", "nobody"]));
     expect(w.rooms.occupants("a")).toEqual([]);
     expect(w.map.get("person/alan")).toBeUndefined();
@@ -162,7 +162,7 @@ describe("rooms rules", () => {
     const w = world();
     expect(codeOf(() => planAddRooms(w.map, [""]))).toBe("invalid_name");
     expect(codeOf(() => planAddRooms(w.map, ["x".repeat(256)]))).toBe("invalid_name");
-    expect(codeOf(() => planWalkInto(w.map, w.rooms, "attic", ["a\nb"]))).toBe("invalid_name");
+    expect(codeOf(() => planWalkInto(w.rooms, "attic", ["a\nb"]))).toBe("invalid_name");
     expect(codeOf(() => planLeave([]))).toBe("invalid_name");
     expect(codeOf(() => planAddRooms(w.map, ["ok"], -1))).toBe("bad_request");
     expect(codeOf(() => planAddRooms(w.map, ["ok"], 1.5))).toBe("bad_request");
@@ -172,16 +172,54 @@ describe("rooms rules", () => {
     const w = world();
     w.apply(planAddRooms(w.map, ["z", "a", "m"]));
     w.apply(planAddRooms(w.map, ["c/1"], 2)); // a room name with a slash: seat keys still parse
-    w.apply(planWalkInto(w.map, w.rooms, "m", ["q", "b"]));
-    w.apply(planWalkInto(w.map, w.rooms, "a", ["q"]));
-    w.apply(planWalkInto(w.map, w.rooms, "c/1", ["d", "e"]));
+    w.apply(planWalkInto(w.rooms, "m", ["q", "b"]));
+    w.apply(planWalkInto(w.rooms, "a", ["q"]));
+    w.apply(planWalkInto(w.rooms, "c/1", ["d", "e"]));
     w.apply(planLeave(["d"]));
-    w.apply(planWalkInto(w.map, w.rooms, "c/1", ["f"]));
+    w.apply(planWalkInto(w.rooms, "c/1", ["f"]));
     const rebuilt = RoomIndex.from(w.map);
     expect(rebuilt.rooms()).toEqual(["a", "c/1", "m", "z"]);
     for (const r of ["a", "c/1", "m", "z"]) expect(rebuilt.occupants(r)).toEqual(w.rooms.occupants(r));
     expect(rebuilt.occupants("c/1")).toEqual(["e", "f"]);
     expect(rebuilt.seatOf("c/1", "f")).toBe(1);
+  });
+
+  test("the index's room record is the replica's (readRoom) through creation, a capacity and deletion", () => {
+    const w = world();
+    const same = (r: string) => expect(w.rooms.room(r)).toEqual(readRoom(w.map, r));
+    same("den");
+    expect(w.rooms.room("den")).toBeNull();
+    w.apply(planAddRooms(w.map, ["den"]));
+    same("den");
+    expect(w.rooms.room("den")).toEqual({ capacity: null });
+    w.apply([{ key: roomKey("den"), value: { capacity: 2 } }]);
+    same("den");
+    expect(w.rooms.room("den")).toEqual({ capacity: 2 });
+    w.apply([{ key: roomKey("den") }]);
+    same("den");
+    expect(codeOf(() => planWalkInto(w.rooms, "den", ["al"]))).toBe("unknown_room");
+  });
+
+  test("people whose keys name a room before it exists are counted when it arrives, as its capacity allows", () => {
+    const w = world();
+    // Keys from a replica that saw the room: they reach this one first.
+    w.apply([{ key: personKey("al"), value: "den" }, { key: personKey("bo"), value: "den" }, { key: personKey("cy"), value: "hall" }]);
+    expect(w.rooms.occupants("den")).toEqual([]);
+    expect(w.rooms.roomOf("al")).toBeNull();
+    w.apply([{ key: roomKey("den"), value: { capacity: null } }]);
+    expect(w.rooms.occupants("den")).toEqual(["al", "bo"]);
+    expect(w.rooms.roomOf("cy")).toBeNull();
+    // A capacity counts only the seated; the seat of one arrives later.
+    w.apply([{ key: roomKey("den"), value: { capacity: 1 } }]);
+    expect(w.rooms.occupants("den")).toEqual([]);
+    w.apply([{ key: seatKey("den", 1), value: "bo" }]);
+    expect(w.rooms.occupants("den")).toEqual(["bo"]);
+    expect(w.rooms.count("den")).toBe(1);
+    // The room goes: nobody is in it, the keys stay.
+    w.apply([{ key: roomKey("den") }]);
+    expect(w.rooms.occupants("den")).toEqual([]);
+    expect(w.rooms.roomOf("bo")).toBeNull();
+    expect(RoomIndex.from(w.map).occupants("den")).toEqual([]);
   });
 });
 
