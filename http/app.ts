@@ -53,10 +53,13 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     logger.error("request failed", { method, path, error: String(err) });
     return errorJson({ code: "internal", message: "internal error" }, 500);
   };
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const cap = opts.serverBodyCap;
   const routes = instrumentedRoutes(app, {
     stats,
     onError,
     notFound: errorResponse,
+    body: { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes },
     guard: token === undefined ? undefined : { prefix: "/v1", check: (req) => tokenRefusal(token, req.headers.get("authorization")) },
   });
 
@@ -72,9 +75,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   registerDashboard(routes);
   const overview = overviewSource(node);
   routes.get("/v1/overview", async () => sendJson(await overview()));
-  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const cap = opts.serverBodyCap;
-  registerV1(routes, node, { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes });
+  registerV1(routes, node);
   return app;
 }
 

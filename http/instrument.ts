@@ -15,7 +15,9 @@
  */
 import type { Context, Hono } from "hono";
 import { getQueryParam, getQueryParams } from "hono/utils/url";
+import { parseCappedBody, readJson } from "./body.ts";
 import { type HttpStats, UNMATCHED_ROUTE } from "./http-stats.ts";
+import { orderedJson } from "./json.ts";
 import type { ExactRoute } from "./serve.ts";
 
 /**
@@ -34,9 +36,26 @@ export interface RouteRequest {
 
 export type RouteHandler = (r: RouteRequest) => Response | Promise<Response>;
 
+/** A write: given the request's JSON body; answered `{"ok":true}` once it resolves. */
+export type WriteHandler = (body: Record<string, unknown>, r: RouteRequest) => unknown;
+
 export interface Routes {
   get(path: string, handler: RouteHandler): void;
   post(path: string, handler: RouteHandler): void;
+  /**
+   * A POST taking a JSON object body (read within the size limit, checked as
+   * in body.ts) and answering `{"ok":true}`. The body is read here, awaited
+   * in the same frame as the write: the two awaits a bare handler has, no
+   * more.
+   */
+  write(path: string, handler: WriteHandler): void;
+}
+
+/** How write routes read their bodies (body.ts). */
+export interface BodyOptions {
+  maxBodyBytes: number;
+  /** The server refuses bodies past a hard cap itself: the body is read whole as text (see readJson). */
+  serverCapped: boolean;
 }
 
 export interface Guard {
@@ -53,6 +72,7 @@ export interface InstrumentOptions {
   /** Requests no route matched. */
   notFound(method: string, path: string): Response;
   guard?: Guard;
+  body: BodyOptions;
 }
 
 const STATIC = new WeakMap<Hono, ExactRoute[]>();
@@ -68,15 +88,24 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
   const statics: ExactRoute[] = [];
   STATIC.set(app, statics);
   const guardOf = (path: string): Guard["check"] | null => (guard !== undefined && path.startsWith(guard.prefix) ? guard.check : null);
-  const add = (method: "GET" | "POST", path: string, h: RouteHandler): void => {
+  const { maxBodyBytes, serverCapped } = o.body;
+  type Run = (raw: Request, r: RouteRequest, errPath: () => string) => Promise<Response>;
+  const add = (method: "GET" | "POST", path: string, h: RouteHandler | null, w: WriteHandler | null = null): void => {
     const counters = stats.route(method, path);
     const check = guardOf(path);
     // One body for both ways in: `r` is Hono's request or a StaticRequest, `errPath` what an error log names.
-    const run = async (raw: Request, r: RouteRequest, errPath: () => string): Promise<Response> => {
+    const run: Run = async (raw, r, errPath) => {
       const t0 = now();
       let res: Response;
       try {
-        res = (check === null ? null : check(raw)) ?? (await h(r));
+        const refused = check === null ? null : check(raw);
+        if (refused !== null) res = refused;
+        else if (w === null) res = await h!(r);
+        else {
+          const body = serverCapped ? parseCappedBody(await raw.text(), maxBodyBytes) : await readJson(raw, maxBodyBytes);
+          await w(body, r);
+          res = ok();
+        }
       } catch (err) {
         res = onError(err, method, errPath());
       }
@@ -103,7 +132,16 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
   return {
     get: (path, handler) => add("GET", path, handler),
     post: (path, handler) => add("POST", path, handler),
+    write: (path, handler) => add("POST", path, null, handler),
   };
+}
+
+const OK_TEXT = orderedJson({ ok: true });
+const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": "application/json; charset=utf-8" } };
+
+/** `{"ok":true}`, the answer of every write: its text made once. */
+function ok(): Response {
+  return new Response(OK_TEXT, OK_INIT);
 }
 
 /** A static route's request: no path parameters; the query read with Hono's own helpers, so both ways decode alike. */

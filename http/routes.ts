@@ -5,15 +5,9 @@
  * normalise them away), so the typed client always uses the latter forms.
  */
 import type { Node } from "../mesh/node.ts";
-import { listField, readJson, requiredField } from "./body.ts";
+import { listField, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { orderedJson } from "./json.ts";
-
-export interface RouteOptions {
-  maxBodyBytes: number;
-  /** The server refuses bodies past a hard cap itself (see readJson). */
-  serverCapped: boolean;
-}
 
 /** A path parameter of the matched route (always present there). */
 const param = (r: RouteRequest, name: string): string => r.param(name) ?? "";
@@ -26,21 +20,12 @@ export function sendJson(value: unknown, status = 200): Response {
   return new Response(orderedJson(value), { status, headers: { "content-type": JSON_TYPE } });
 }
 
-const OK_TEXT = orderedJson({ ok: true });
-const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": JSON_TYPE } };
-
-/** `{"ok":true}`, the answer of every write: its text made once. */
-function ok(): Response {
-  return new Response(OK_TEXT, OK_INIT);
-}
-
 // Names from bodies are `unknown`: the app checks every one (invalid_name),
 // so the casts below only satisfy the type checker.
 type Names = string[];
 
-export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
+export function registerV1(app: Routes, node: Node): void {
   const a = node.app;
-  const body = (r: RouteRequest) => readJson(r.raw, opts.maxBodyBytes, opts.serverCapped);
 
   app.get("/v1/node", () =>
     sendJson({
@@ -54,27 +39,11 @@ export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
   );
 
   // Rooms.
-  app.post("/v1/rooms", async (r) => {
-    const b = await body(r);
-    await a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined);
-    return ok();
-  });
+  app.write("/v1/rooms", (b) => a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined));
   app.get("/v1/rooms", () => sendJson(a.rooms()));
-  app.post("/v1/rooms/:room/walk-into", async (r) => {
-    const b = await body(r);
-    await a.walkInto(param(r, "room"), listField(b, "people") as Names);
-    return ok();
-  });
-  app.post("/v1/walk-into", async (r) => {
-    const b = await body(r);
-    await a.walkInto(requiredField(b, "room") as string, listField(b, "people") as Names);
-    return ok();
-  });
-  app.post("/v1/leave", async (r) => {
-    const b = await body(r);
-    await a.leave(listField(b, "people") as Names);
-    return ok();
-  });
+  app.write("/v1/rooms/:room/walk-into", (b, r) => a.walkInto(param(r, "room"), listField(b, "people") as Names));
+  app.write("/v1/walk-into", (b) => a.walkInto(requiredField(b, "room") as string, listField(b, "people") as Names));
+  app.write("/v1/leave", (b) => a.leave(listField(b, "people") as Names));
   app.get("/v1/rooms/:room/people", async (r) => sendJson(await a.whoIsIn(param(r, "room"))));
   app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(r.query("room") ?? "")));
   app.get("/v1/people/:person/room", (r) => sendJson({ room: a.whereIs(param(r, "person")) }));
@@ -90,16 +59,8 @@ export function registerV1(app: Routes, node: Node, opts: RouteOptions): void {
   app.get("/v1/crdt", () => sendJson(crdtDump(node)));
 
   // Parking.
-  app.post("/v1/gates/:gate/park", async (r) => {
-    const b = await body(r);
-    await a.park(param(r, "gate"), requiredField(b, "plate") as string);
-    return ok();
-  });
-  app.post("/v1/gates/:gate/unpark", async (r) => {
-    const b = await body(r);
-    await a.unpark(param(r, "gate"), requiredField(b, "plate") as string);
-    return ok();
-  });
+  app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(b, "plate") as string));
+  app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(b, "plate") as string));
   app.get("/v1/gates", async () => sendJson(await a.gates()));
   app.get("/v1/lot", () => sendJson(a.lot()));
 }
