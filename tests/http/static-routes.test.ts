@@ -71,6 +71,7 @@ describe("static routes", () => {
     const requests: [string, string, Record<string, string>, string | undefined][] = [
       ["POST", "/v1/walk-into", { "content-type": "application/json" }, j({ room: "den", people: ["ada"] })], // no token
       ["POST", "/v1/walk-into", { authorization: "Bearer wrong" }, j({ room: "den", people: ["ada"] })],
+      ["POST", "/v1/walk-into", { "content-type": "application/json" }, "{not json"], // the token is checked before the body is read
       ["POST", "/v1/walk-into", auth, j({ room: "den", people: ["ada"] })],
       ["POST", "/v1/walk-into", auth, j({ room: "den", people: ["bo", "cy"] })], // full
       ["POST", "/v1/walk-into", auth, j({ room: "attic", people: ["bo"] })],
@@ -91,11 +92,15 @@ describe("static routes", () => {
       ["GET", "/healthz", {}, undefined],
     ];
     try {
+      const statuses: number[] = [];
       for (const [method, path, headers, body] of requests) {
         const mk = () => new Request(`http://127.0.0.1${path}`, { method, headers, body });
         const [s, h] = [await viaStatic(mk()), await viaHono(mk())];
         expect({ request: `${method} ${path}`, ...s }).toEqual({ request: `${method} ${path}`, ...h });
+        statuses.push(s.status);
       }
+      // The list above exercises each answer it means to: refusals, errors and successes.
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 200, 409]);
       // The twins went through the same states.
       expect(await nodes[0]!.app.dump()).toEqual(await nodes[1]!.app.dump());
       expect(await nodes[0]!.app.dump()).toEqual({ den: [], hall: [] });
