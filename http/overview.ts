@@ -47,15 +47,8 @@ export function overviewSource(node: Node): () => Promise<Overview> {
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.plate < b.plate ? -1 : 1))
       .slice(0, OVERVIEW_RECENT_CARS);
     return {
-      node: {
-        name: node.name,
-        id: node.id,
-        ready: node.isReady(),
-        mesh: node.meshAddress(),
-        gates: node.config.gates,
-        spaces: node.config.spaces,
-      },
-      members: node.membership.members().map((m) => ({ name: m.name, address: m.address, state: m.state, incarnation: m.incarnation })),
+      node: nodeInfo(node),
+      members: memberList(node),
       rooms: names.slice(0, OVERVIEW_MAX_ROOMS).map((name) => {
         const people = idx.occupants(name);
         return {
@@ -72,4 +65,21 @@ export function overviewSource(node: Node): () => Promise<Overview> {
       recentCars: cars,
     };
   };
+}
+
+/** What GET /v1/node answers (and the overview's `node`). */
+export function nodeInfo(node: Node) {
+  return {
+    name: node.name,
+    id: node.id,
+    ready: node.isReady(),
+    mesh: node.meshAddress(),
+    gates: node.config.gates,
+    spaces: node.config.spaces,
+  };
+}
+
+/** What GET /v1/cluster/members answers (and the overview's `members`). */
+export function memberList(node: Node) {
+  return node.membership.members().map((m) => ({ name: m.name, address: m.address, state: m.state, incarnation: m.incarnation }));
 }

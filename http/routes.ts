@@ -8,6 +8,7 @@ import type { Node } from "../mesh/node.ts";
 import { listField, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { orderedJson } from "./json.ts";
+import { memberList, nodeInfo } from "./overview.ts";
 
 /** A path parameter of the matched route (always present there). */
 const param = (r: RouteRequest, name: string): string => r.param(name) ?? "";
@@ -27,16 +28,7 @@ type Names = string[];
 export function registerV1(app: Routes, node: Node): void {
   const a = node.app;
 
-  app.get("/v1/node", () =>
-    sendJson({
-      name: node.name,
-      id: node.id,
-      ready: node.isReady(),
-      mesh: node.meshAddress(),
-      gates: node.config.gates,
-      spaces: node.config.spaces,
-    }),
-  );
+  app.get("/v1/node", () => sendJson(nodeInfo(node)));
 
   // Rooms.
   app.write("/v1/rooms", (b) => a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined));
@@ -51,11 +43,7 @@ export function registerV1(app: Routes, node: Node): void {
   app.get("/v1/dump", async (r) => sendJson(await a.dump(r.queries("room") ?? [])));
 
   // Cluster.
-  app.get("/v1/cluster/members", () =>
-    sendJson(
-      node.membership.members().map((m) => ({ name: m.name, address: m.address, state: m.state, incarnation: m.incarnation })),
-    ),
-  );
+  app.get("/v1/cluster/members", () => sendJson(memberList(node)));
   app.get("/v1/crdt", () => sendJson(crdtDump(node)));
 
   // Parking.
