@@ -17,6 +17,7 @@ import { instrumentedRoutes } from "./instrument.ts";
 import { renderMetrics } from "./metrics.ts";
 import { overviewSource } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
+import { JSON_CONTENT_TYPE } from "./json.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -85,5 +86,5 @@ function errorJson(error: unknown, status: number): Response {
 
 function errorResponse(method: string, path: string): Response {
   const body = JSON.stringify({ error: { code: "not_found", message: `no route for ${method} ${path}` } });
-  return new Response(body, { status: 404, headers: { "content-type": "application/json; charset=utf-8" } });
+  return new Response(body, { status: 404, headers: { "content-type": JSON_CONTENT_TYPE } });
 }

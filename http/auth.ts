@@ -6,7 +6,7 @@
  * fetches its data from /v1 with the token.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { orderedJson } from "./json.ts";
+import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 
 /** Hosts that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
@@ -51,6 +51,6 @@ export function tokenRefusal(token: string, authorization: string | undefined | 
   const message = given === null ? "this node needs a bearer token (Authorization: Bearer ...)" : "wrong token";
   return new Response(orderedJson({ error: { code: "unauthorized", message } }), {
     status: 401,
-    headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer realm="roomy"' },
+    headers: { "content-type": JSON_CONTENT_TYPE, "www-authenticate": 'Bearer realm="roomy"' },
   });
 }

@@ -17,7 +17,7 @@ import type { Context, Hono } from "hono";
 import { getQueryParam, getQueryParams } from "hono/utils/url";
 import { parseCappedBody, readJson } from "./body.ts";
 import { type HttpStats, UNMATCHED_ROUTE } from "./http-stats.ts";
-import { orderedJson } from "./json.ts";
+import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import type { ExactRoute } from "./serve.ts";
 
 /**
@@ -137,7 +137,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
 }
 
 const OK_TEXT = orderedJson({ ok: true });
-const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": "application/json; charset=utf-8" } };
+const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": JSON_CONTENT_TYPE } };
 
 /** `{"ok":true}`, the answer of every write: its text made once. */
 function ok(): Response {

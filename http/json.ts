@@ -7,6 +7,9 @@
  */
 const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 
+/** The content type of every JSON answer. */
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
 export function orderedJson(value: unknown): string {
   return write(value) ?? "null";
 }

@@ -6,7 +6,6 @@
  * events (built on first use), not by calling every room process each time.
  * Lists are capped so a big cluster does not send megabytes every second.
  */
-import { readRoom, RoomIndex } from "../core/rooms.ts";
 import { roomProcess } from "../mesh/apps/rooms.ts";
 import type { Node } from "../mesh/node.ts";
 
@@ -28,17 +27,9 @@ export interface Overview {
 }
 
 export function overviewSource(node: Node): () => Promise<Overview> {
-  let index: RoomIndex | null = null;
-  const rooms = (): RoomIndex => {
-    if (index === null) {
-      const idx = RoomIndex.from(node.map);
-      node.replicator.onChange((changes) => idx.apply(changes));
-      index = idx;
-    }
-    return index;
-  };
   return async () => {
-    const idx = rooms();
+    // The rooms app's own index: current with the replica, no second copy to keep.
+    const idx = node.roomIndex;
     const names = idx.rooms();
     const gates = await node.app.gates();
     const lot = node.app.lot();
@@ -54,7 +45,7 @@ export function overviewSource(node: Node): () => Promise<Overview> {
         return {
           name,
           owner: node.registry.ownerOf(roomProcess(name)),
-          capacity: readRoom(node.map, name)?.capacity ?? null,
+          capacity: idx.room(name)?.capacity ?? null,
           count: people.length,
           people: people.slice(0, OVERVIEW_MAX_PEOPLE),
         };

@@ -7,18 +7,16 @@
 import type { Node } from "../mesh/node.ts";
 import { listField, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
-import { orderedJson } from "./json.ts";
+import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import { memberList, nodeInfo } from "./overview.ts";
 
 /** A path parameter of the matched route (always present there). */
 const param = (r: RouteRequest, name: string): string => r.param(name) ?? "";
 
-const JSON_TYPE = "application/json; charset=utf-8";
-
 /** JSON text with sorted name-keyed objects (see json.ts). */
 export function sendJson(value: unknown, status = 200): Response {
   // A plain Response: cheaper than Hono's c.body(), and static routes (instrument.ts) have no context.
-  return new Response(orderedJson(value), { status, headers: { "content-type": JSON_TYPE } });
+  return new Response(orderedJson(value), { status, headers: { "content-type": JSON_CONTENT_TYPE } });
 }
 
 // Names from bodies are `unknown`: the app checks every one (invalid_name),

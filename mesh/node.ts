@@ -7,6 +7,7 @@ import { HELD } from "./replication/held.ts";
 import { Hlc } from "../core/hlc.ts";
 import { LwwMap } from "../core/lww-map.ts";
 import { type Write, writesToDelta } from "../core/map-view.ts";
+import type { RoomIndex } from "../core/room-index.ts";
 import { type App, startApps } from "./apps/app.ts";
 import type { AppContext } from "./apps/context.ts";
 import type { MembershipView } from "./membership/types.ts";
@@ -46,6 +47,8 @@ export interface Node {
   readonly replicator: Replicator;
   /** Rooms and parking. */
   readonly app: App;
+  /** Rooms and their occupants on this replica, kept current by the rooms app (read it; never apply to it). */
+  readonly roomIndex: RoomIndex;
   /** Stamp writes with one HLC timestamp and replicate them as one delta. */
   write(writes: readonly Write[]): Promise<void>;
   /** Started, joined and caught up (GET /readyz). */
@@ -96,6 +99,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     registry,
     replicator,
     app: apps.app,
+    roomIndex: apps.roomIndex,
     write,
     isReady: () => stopping === null && cluster.ready(),
     meshAddress: () => cluster.meshAddress(),

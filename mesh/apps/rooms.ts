@@ -14,7 +14,6 @@ import {
   planAddRooms,
   planLeave,
   planWalkInto,
-  readRoom,
   type RoomAnswer,
   ROOM_PREFIX,
   RoomIndex,
@@ -95,7 +94,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
           case "walk":
             return whenHeld(ctx.write(planWalkInto(index, room, field(msg, "people"))), walked);
           case "who": {
-            if (readRoom(map, room) === null) throw unknownRoom(room);
+            if (index.room(room) === null) throw unknownRoom(room);
             const people = index.occupants(room);
             const since = people.map((p) => map.entry(personKey(p))!.ts);
             return { room, people, since } satisfies RoomAnswer;
