@@ -16,7 +16,7 @@ export interface LotInfo {
   spaces: number;
   occupied: number;
   available: number;
-  /** plate -> record, in plate order */
+  /** plate -> record, in plate order (an object without prototype: every plate is an own key) */
   vehicles: Record<string, VehicleRecord>;
 }
 
@@ -89,7 +89,8 @@ export class LotIndex implements LotSlots {
   }
 
   info(): LotInfo {
-    const vehicles: Record<string, VehicleRecord> = {};
+    // No prototype: a plate named "__proto__" (or "constructor") is a key like any other.
+    const vehicles: Record<string, VehicleRecord> = Object.create(null) as Record<string, VehicleRecord>;
     for (const p of this.sortedPlates()) vehicles[p] = this.get(p)!;
     const occupied = this.parked.size;
     return { spaces: this.spaces, occupied, available: Math.max(0, this.spaces - occupied), vehicles };

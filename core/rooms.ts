@@ -122,7 +122,8 @@ export function mergeOccupancies(answers: readonly RoomAnswer[]): Record<string,
       if (c > 0 || (c === 0 && b !== undefined && a.room < b.room)) best.set(p, { room: a.room, ts });
     });
   }
-  const out: Record<string, string[]> = {};
+  // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const a of [...answers].sort((x, y) => (x.room < y.room ? -1 : x.room > y.room ? 1 : 0))) {
     out[a.room] = a.people.filter((p) => best.get(p)?.room === a.room).sort();
   }

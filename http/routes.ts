@@ -61,7 +61,7 @@ export interface CrdtDump {
 
 function crdtDump(node: Node): CrdtDump {
   const raw = [...node.map.raw()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  const entries: CrdtDump["entries"] = {};
+  const entries: CrdtDump["entries"] = Object.create(null) as CrdtDump["entries"]; // keys embed user names
   for (const [k, e] of raw) entries[k] = e.d ? { d: true, ts: e.ts } : { v: e.v, ts: e.ts };
   return { node: node.name, keys: node.map.size, tombstones: node.map.tombstones, entries };
 }
