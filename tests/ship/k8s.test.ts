@@ -6,7 +6,7 @@
  * DNS works against a loopback DNS server answering for that name.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { scanArgv } from "../../cli/argv.ts";
 import { NODE_ENV_ONLY, NODE_OPTIONS, resolveNodeFlags } from "../../cli/node-command.ts";
@@ -16,12 +16,11 @@ import { DEFAULT_BIND, DEFAULT_HTTP, parseHostPort } from "../../mesh/node-confi
 import { startNode as startInProcess } from "../../mesh/node.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { BINARY, ensureBinary, ROOT } from "./support/binary.ts";
-import { HelmLite } from "./support/helm-lite.ts";
+import { documentedSecret, get, helmSet, K8S, manifestSet, type Obj } from "./support/k8s-load.ts";
 import { eventually, getJson, killAll, type RunningNode, startNode } from "./support/procs.ts";
 
 // ---- reading the manifests ----
 
-type Obj = Record<string, unknown>;
 interface EnvVar {
   name: string;
   value?: string;
@@ -37,39 +36,13 @@ interface Container {
   livenessProbe: { httpGet: { path: string; port: string | number } };
 }
 
-const K8S = join(ROOT, "k8s");
 const KNOWN_ENV = new Set([...NODE_OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])), ...NODE_ENV_ONLY.map((e) => e.env)]);
 /** What the downward API would give a pod. */
 const FIELD_VALUES: Record<string, string> = { "metadata.name": "roomy-0", "status.podIP": "10.42.0.7", "metadata.namespace": "default" };
 
-function docs(text: string): Obj[] {
-  return text
-    .split(/^---\s*$/m)
-    .map((d) => Bun.YAML.parse(d) as Obj | null)
-    .filter((d): d is Obj => d !== null && typeof d === "object");
-}
+/** The manifests as applied, plus the Secret the README has people create first (none ships). */
+const manifestsWithSecret = (): Obj[] => [...manifestSet(), documentedSecret()];
 
-function manifestSet(): Obj[] {
-  const dir = join(K8S, "manifests");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".yaml"))
-    .flatMap((f) => docs(readFileSync(join(dir, f), "utf8")));
-}
-
-function helmSet(): Obj[] {
-  const dir = join(K8S, "helm", "roomy");
-  const values = Bun.YAML.parse(readFileSync(join(dir, "values.yaml"), "utf8")) as Obj;
-  // The chart requires these (or an existing Secret); give them as `--set` would.
-  values["secret"] = { ...(values["secret"] as Obj), cookie: "test-cookie", adminToken: "test-admin-token" };
-  const helm = new HelmLite(values, "roomy");
-  helm.helpers(readFileSync(join(dir, "templates", "_helpers.tpl"), "utf8"));
-  return readdirSync(join(dir, "templates"))
-    .filter((f) => f.endsWith(".yaml"))
-    .flatMap((f) => docs(helm.render(readFileSync(join(dir, "templates", f), "utf8"))));
-}
-
-const get = (o: unknown, path: string): unknown =>
-  path.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Obj)[k] : undefined), o);
 const kindOf = (set: Obj[], kind: string): Obj[] => set.filter((d) => d["kind"] === kind);
 const one = (set: Obj[], kind: string): Obj => {
   const found = kindOf(set, kind);
@@ -114,7 +87,7 @@ function portOf(hostPort: string): number {
 // ---- the checks, for the plain manifests and for the chart ----
 
 for (const [label, load] of [
-  ["k8s/manifests", manifestSet],
+  ["k8s/manifests (with the Secret the README creates)", manifestsWithSecret],
   ["the Helm chart (rendered with its default values)", helmSet],
 ] as const) {
   describe(label, () => {
@@ -213,8 +186,9 @@ describe("k8s/Dockerfile", () => {
     const dest = copies[0]!.split(/\s+/).at(-1)!;
     expect(JSON.parse(instr("ENTRYPOINT")[0]!)).toEqual([dest]);
     expect(JSON.parse(instr("CMD")[0]!)).toEqual(["node"]);
-    expect(instr("USER")[0]).toMatch(/^(nonroot|\d+)/);
-    expect(instr("USER")[0]).not.toMatch(/^(root|0)(:|$)/);
+    // Numeric, so the kubelet can check runAsNonRoot (k8s-image.test.ts: it matches the pods' runAsUser).
+    expect(instr("USER")[0]).toMatch(/^\d+:\d+$/);
+    expect(instr("USER")[0]).not.toMatch(/^0(:|$)/);
   });
 
   test("its ENV names exist, EXPOSE matches their ports, and without the secrets the container refuses to start", () => {
@@ -266,7 +240,7 @@ describe("discovery through DNS for the headless service", () => {
   }, 200_000);
 
   test("two nodes given the manifest's dns: name find each other through a DNS server answering for it", async () => {
-    const set = manifestSet();
+    const set = manifestsWithSecret();
     const sts = one(set, "StatefulSet");
     const c = (get(sts, "spec.template.spec.containers") as Container[])[0]!;
     const host = parseDiscover(expandEnv(c, set)["ROOMY_DISCOVER"]!, 4370).host;
