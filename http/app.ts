@@ -15,7 +15,7 @@ import { registerDashboard } from "./dashboard.ts";
 import { createHttpStats } from "./http-stats.ts";
 import { instrumentedRoutes } from "./instrument.ts";
 import { renderMetrics } from "./metrics.ts";
-import { overviewSource } from "./overview.ts";
+import { registerOverview } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { JSON_CONTENT_TYPE } from "./json.ts";
 import { registerV1, sendJson } from "./routes.ts";
@@ -74,8 +74,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     return new Response(text, { status: 200, headers: { "content-type": PROM_CONTENT_TYPE } });
   });
   registerDashboard(routes);
-  const overview = overviewSource(node);
-  routes.get("/v1/overview", async () => sendJson(await overview()));
+  registerOverview(routes, node);
   registerV1(routes, node);
   return app;
 }
