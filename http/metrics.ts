@@ -2,8 +2,12 @@
  * GET /metrics: the node's state in Prometheus text, read at scrape time
  * from the stats() of membership, registry and replicator (the cluster
  * implementations have more than the cluster of one: feature-detected), the
- * HTTP middleware's counters, the apps, and the mesh transport when there is
- * one. Nothing here names a room, person or plate.
+ * HTTP middleware's counters, the apps, the mesh transport when there is
+ * one, and the runtime. Nothing here names a room, person or plate.
+ *
+ * Each part of the node is one section in SECTIONS, written in that order; a
+ * new part (consensus, say) is one more function there. Families are written
+ * once each (PromText refuses a second), so a name is owned by one section.
  *
  * Values that come from the replicated map (rooms, lot, gate counters, map
  * keys) are the same on every node: aggregate them with max(), not sum().
@@ -17,7 +21,7 @@ import type { ClusterReplicationStats } from "../mesh/replication/api.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import { VERSION } from "../cli/version.ts";
 import type { HttpStats } from "./http-stats.ts";
-import { PromText, quantiles, type Sample } from "./prom.ts";
+import { PromText, type Sample } from "./prom.ts";
 
 export interface MetricsSources {
   node: Node;
@@ -27,29 +31,53 @@ export interface MetricsSources {
 }
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
-const QUANTILES = [0.5, 0.9, 0.99];
 const startedAt = Date.now() / 1000;
 
+/** One part of the node's metrics: writes its families into `p`. */
+export type MetricsSection = (p: PromText, src: MetricsSources) => void | Promise<void>;
+
+/** The sections of /metrics, in the order they are written. */
+export const SECTIONS: readonly MetricsSection[] = [
+  nodeInfo,
+  (p, { node }) => membership(p, node),
+  (p, { node }) => registry(p, node),
+  (p, { node }) => replication(p, node),
+  http,
+  (p, { node }) => apps(p, node),
+  (p, src) => {
+    const t = src.transport?.() ?? null;
+    if (t !== null) transport(p, t);
+  },
+  (p, { node }) => runtime(p, node),
+];
+
 export async function renderMetrics(src: MetricsSources): Promise<string> {
-  const { node } = src;
   const p = new PromText();
+  for (const section of SECTIONS) await section(p, src);
+  return p.text();
+}
+
+function nodeInfo(p: PromText, { node }: MetricsSources): void {
   p.gauge("roomy_node_info", "This node (value 1), with its name, version and runtime as labels.", [
     { labels: { node: node.name, version: VERSION, runtime: runtimeName() }, value: 1 },
   ]);
   p.gauge("roomy_node_ready", "1 when the node is joined and caught up (GET /readyz answers 200).", node.isReady() ? 1 : 0);
-  membership(p, node);
-  registry(p, node);
-  replication(p, node);
+}
+
+function http(p: PromText, src: MetricsSources): void {
   p.counter("roomy_http_requests_total", "HTTP requests answered, by method, route pattern and status.", src.http.requests());
   p.histogram("roomy_http_request_duration_seconds", "Time to answer HTTP requests, by route pattern.", src.http.durations());
-  await apps(p, node);
-  const t = src.transport?.() ?? null;
-  if (t !== null) transport(p, t);
+}
+
+function runtime(p: PromText, node: Node): void {
+  const lag = node.loopLag.stats();
+  p.gauge("roomy_event_loop_lag_seconds", "How late the latest event-loop lag timer ran (it asks to run every 100 ms).", lag.lastMs / 1000);
+  p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
+  p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
   const mem = process.memoryUsage();
   p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);
   p.gauge("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
   p.gauge("process_start_time_seconds", "Start time of the process, seconds since the epoch.", Math.floor(startedAt));
-  return p.text();
 }
 
 function membership(p: PromText, node: Node): void {
@@ -72,8 +100,12 @@ function membership(p: PromText, node: Node): void {
   p.counter("roomy_gossip_messages_sent_total", "Gossip messages sent.", s.gossipSent);
   p.counter("roomy_gossip_messages_received_total", "Gossip messages received.", s.gossipReceived);
   p.counter("roomy_membership_updates_received_total", "Membership updates received (piggybacked or gossiped).", s.updatesReceived);
-  p.gauge("roomy_membership_probe_rtt_seconds", `Round-trip time of recent direct probes (the last ${s.rttMs.length}), by quantile.`, quantileSamples(s.rttMs));
-  p.gauge("roomy_membership_awareness", "Lifeguard local health score (0 = healthy).", s.awareness);
+  p.histogram("roomy_membership_probe_rtt_seconds", "Round-trip time of direct probes answered in time.", [s.rtt]);
+  p.gauge(
+    "roomy_membership_health_score",
+    "Lifeguard local health score (awareness): 0 is healthy; each point stretches this node's probe timeouts by one more multiple.",
+    s.awareness,
+  );
   p.gauge("roomy_membership_broadcasts_queued", "Membership updates waiting to be piggybacked.", s.queued);
 }
 
@@ -102,7 +134,7 @@ function replication(p: PromText, node: Node): void {
   p.counter("roomy_replication_deltas_sent_total", "Deltas sent to peers.", s.deltasSent);
   p.counter("roomy_replication_deltas_received_total", "Deltas received from peers.", s.deltasReceived);
   p.counter("roomy_replication_anti_entropy_rounds_total", "Anti-entropy rounds started.", s.antiEntropyRounds);
-  p.gauge("roomy_replication_write_ack_seconds", `Time for recent writes (the last ${s.ackLatencyMs.length}) to meet the write concern, by quantile.`, quantileSamples(s.ackLatencyMs));
+  if (s.ackLatency !== undefined) p.histogram("roomy_replication_write_ack_seconds", "Time for writes to meet their write concern.", [s.ackLatency]);
   if (s.pendingWrites !== undefined) p.gauge("roomy_replication_writes_pending", "Writes waiting for their write concern.", s.pendingWrites);
   if (s.writesAcknowledged !== undefined) p.counter("roomy_replication_writes_acknowledged_total", "Writes that met their write concern.", s.writesAcknowledged);
   if (s.writesUnavailable !== undefined) p.counter("roomy_replication_writes_unavailable_total", "Writes that timed out waiting for their write concern.", s.writesUnavailable);
@@ -138,11 +170,6 @@ function transport(p: PromText, t: TcpTransportStats): void {
   p.counter("roomy_transport_dial_failures_total", "Dials that failed.", t.dialFailures);
   p.gauge("roomy_transport_connections", "Authenticated peer connections open.", t.connectionsOpen);
   p.gauge("roomy_transport_sockets", "Sockets open, handshaking and closing ones included.", t.socketsOpen);
-}
-
-function quantileSamples(ms: readonly number[]): Sample[] {
-  const q = quantiles(ms, QUANTILES);
-  return [...q].map(([quantile, v]) => ({ labels: { quantile }, value: v / 1000 }));
 }
 
 function runtimeName(): string {

@@ -7,6 +7,8 @@
  * budget to import and its registry adds nothing to scrape-time reads).
  */
 
+import { Histogram as MeshHistogram, type HistogramSnapshot } from "../mesh/histogram.ts";
+
 export type MetricType = "counter" | "gauge" | "histogram" | "summary" | "untyped";
 export type Labels = Readonly<Record<string, string | number>>;
 
@@ -28,7 +30,12 @@ export class PromText {
   /** One metric family: its HELP, TYPE and samples (a family with no samples still documents itself). */
   family(name: string, type: MetricType, help: string, samples: readonly Sample[]): this {
     this.#header(name, type, help);
-    for (const s of samples) this.#sample(name, s.labels, s.value);
+    for (const s of samples) {
+      // Prometheus reads these two labels by type: on any other type promtool rejects them.
+      if (s.labels !== undefined && "quantile" in s.labels && type !== "summary") throw new Error(`${name}: a quantile label on a ${type}`);
+      if (s.labels !== undefined && "le" in s.labels) throw new Error(`${name}: an le label outside a histogram's buckets`);
+      this.#sample(name, s.labels, s.value);
+    }
     return this;
   }
 
@@ -44,6 +51,7 @@ export class PromText {
   histogram(name: string, help: string, series: readonly HistogramSeries[]): this {
     this.#header(name, "histogram", help);
     for (const h of series) {
+      if (h.labels !== undefined && "le" in h.labels) throw new Error(`${name}: le is the bucket label`);
       for (let i = 0; i < h.bounds.length; i++) {
         this.#sample(`${name}_bucket`, { ...h.labels, le: formatNumber(h.bounds[i]!) }, h.cumulative[i]!);
       }
@@ -70,14 +78,9 @@ export class PromText {
   }
 }
 
-export interface HistogramSeries {
+/** One series of a histogram family: a snapshot and its labels (le is added per bucket). */
+export interface HistogramSeries extends HistogramSnapshot {
   labels?: Labels;
-  /** Upper bounds, ascending, without +Inf. */
-  bounds: readonly number[];
-  /** Observations at or below each bound (cumulative), same length as bounds. */
-  cumulative: readonly number[];
-  count: number;
-  sum: number;
 }
 
 function formatLabels(labels: Labels | undefined): string {
@@ -101,51 +104,9 @@ export function formatNumber(n: number): string {
   return String(n);
 }
 
-/**
- * Fixed-bucket histogram that keeps cumulative-able counts; cheap enough for
- * every HTTP request (a short linear scan over a dozen bounds).
- */
-export class Histogram {
-  readonly bounds: readonly number[];
-  #counts: number[];
-  #count = 0;
-  #sum = 0;
-
-  constructor(bounds: readonly number[]) {
-    this.bounds = bounds;
-    this.#counts = new Array<number>(bounds.length).fill(0);
-  }
-
-  /** Observations so far. */
-  get count(): number {
-    return this.#count;
-  }
-
-  observe(v: number): void {
-    this.#count++;
-    this.#sum += v;
-    const b = this.bounds;
-    for (let i = 0; i < b.length; i++) {
-      if (v <= b[i]!) {
-        this.#counts[i]!++;
-        return;
-      }
-    }
-  }
-
+/** The histogram of mesh/histogram.ts, with its series as /metrics writes it. */
+export class Histogram extends MeshHistogram {
   series(labels?: Labels): HistogramSeries {
-    const cumulative: number[] = [];
-    let acc = 0;
-    for (const c of this.#counts) cumulative.push((acc += c));
-    return { labels, bounds: this.bounds, cumulative, count: this.#count, sum: this.#sum };
+    return { labels, ...this.snapshot() };
   }
-}
-
-/** Quantiles of a window of samples (nearest rank), for "recent" gauges. */
-export function quantiles(samples: readonly number[], qs: readonly number[]): Map<number, number> {
-  const out = new Map<number, number>();
-  if (samples.length === 0) return out;
-  const sorted = [...samples].sort((a, b) => a - b);
-  for (const q of qs) out.set(q, sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);
-  return out;
 }

@@ -19,6 +19,7 @@ import { cryptoRandom, realClock } from "./runtime.ts";
 import type { Clock, Logger, Random } from "./types.ts";
 import { silentLogger } from "./types.ts";
 import { newMemberId } from "./membership/identity.ts";
+import { type LoopLag, startLoopLag } from "./loop-lag.ts";
 
 export interface NodeOptions extends NodeSettings {
   /** Default: the real clock. */
@@ -51,6 +52,8 @@ export interface Node {
   readonly roomIndex: RoomIndex;
   /** Stamp writes with one HLC timestamp and replicate them as one delta. */
   write(writes: readonly Write[]): Promise<void>;
+  /** Event-loop lag, measured from start to stop (/metrics). */
+  readonly loopLag: LoopLag;
   /** Started, joined and caught up (GET /readyz). */
   isReady(): boolean;
   /** The mesh address listening, or null for a cluster of one. */
@@ -86,6 +89,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   const ctx: AppContext = { node: config.name, clock, logger, registry, replicator, map, write };
   const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces });
 
+  const loopLag = startLoopLag(clock);
   let stopping: Promise<void> | null = null;
   const node: Node = {
     name: config.name,
@@ -100,6 +104,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     replicator,
     app: apps.app,
     roomIndex: apps.roomIndex,
+    loopLag,
     write,
     isReady: () => stopping === null && cluster.ready(),
     meshAddress: () => cluster.meshAddress(),
@@ -110,6 +115,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
         await replicator.flush();
         apps.stop();
         await cluster.stop();
+        loopLag.stop();
         logger.info("stopped", { node: config.name });
       })();
       return stopping;

@@ -7,6 +7,7 @@
  * round: suspect it. Timeouts and the round length are stretched by the local
  * health score, which the outcome of each probe feeds.
  */
+import { Histogram, type HistogramSnapshot, LATENCY_BOUNDS_SECONDS } from "../histogram.ts";
 import type { Address, Timer } from "../types.ts";
 import type { Ctx } from "./context.ts";
 import { compareIds } from "./identity.ts";
@@ -36,6 +37,8 @@ export class Prober {
   #acks = new Map<number, AckHandler>();
   #tick: Timer | undefined;
   #rtt: number[] = [];
+  /** Every direct round trip since start, seconds (for /metrics). */
+  #rttHistogram = new Histogram(LATENCY_BOUNDS_SECONDS);
 
   #onStranger: (address: Address) => void;
 
@@ -49,6 +52,11 @@ export class Prober {
   /** Recent direct round-trip times, ms (oldest first). */
   get rttSamples(): number[] {
     return this.#rtt.slice();
+  }
+
+  /** Direct round-trip times since start, seconds. */
+  get rttHistogram(): HistogramSnapshot {
+    return this.#rttHistogram.snapshot();
   }
 
   start(): void {
@@ -233,6 +241,7 @@ export class Prober {
           ctx.awareness.apply(-1);
           this.#rtt.push(rtt);
           if (this.#rtt.length > RTT_SAMPLES) this.#rtt.shift();
+          this.#rttHistogram.observe(rtt / 1000);
         }
         after();
       },

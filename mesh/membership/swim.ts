@@ -9,6 +9,7 @@
  */
 import type { Address, Clock, Logger, Message, Random, Transport } from "../types.ts";
 import { silentLogger } from "../types.ts";
+import type { HistogramSnapshot } from "../histogram.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast.ts";
 import { makeConfig, type MembershipConfig, retransmitLimit } from "./config.ts";
@@ -46,6 +47,8 @@ export interface MembershipStats extends Counters {
   profile: string;
   /** Recent direct probe round trips, ms. */
   rttMs: number[];
+  /** Every direct probe round trip since start, seconds. */
+  rtt: HistogramSnapshot;
   /** Lifeguard local health score (0 = healthy). */
   awareness: number;
   /** Broadcasts waiting to be piggybacked. */
@@ -270,6 +273,7 @@ export function createMembership(opts: MembershipOptions): Membership {
         profile: cfg.profile,
         ...counters,
         rttMs: prober.rttSamples,
+        rtt: prober.rttHistogram,
         awareness: awareness.score,
         queued: queue.size,
         members: {

@@ -8,6 +8,7 @@
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
 import type { Delta } from "../../core/lww-map.ts";
+import { Histogram, LATENCY_BOUNDS_SECONDS } from "../histogram.ts";
 import type { Clock, Timer } from "../types.ts";
 import { SeqTable } from "./seq-table.ts";
 
@@ -49,6 +50,8 @@ export class PendingWrites {
   private head = 0;
   private timer: Timer | null = null;
   private readonly latencies: number[] = [];
+  /** Every write's time to its concern since start, seconds (/metrics). */
+  readonly ackHistogram = new Histogram(LATENCY_BOUNDS_SECONDS);
   private latencyAt = 0;
 
   constructor(
@@ -143,6 +146,7 @@ export class PendingWrites {
   }
 
   private recordLatency(ms: number): void {
+    this.ackHistogram.observe(ms / 1000);
     if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(ms);
     else {
       this.latencies[this.latencyAt] = ms;

@@ -1,6 +1,7 @@
 /** The cluster replicator's public shape: its options, stats and methods. */
 import type { Timestamp } from "../../core/hlc.ts";
 import type { LwwMap } from "../../core/lww-map.ts";
+import type { HistogramSnapshot } from "../histogram.ts";
 import type { MembershipView } from "../membership/types.ts";
 import type { Clock, Logger, Random, Transport } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
@@ -22,6 +23,8 @@ export interface ClusterReplicatorOptions {
 }
 
 export interface ClusterReplicationStats extends ReplicationStats {
+  /** Every write's time to its concern since start, seconds. */
+  ackLatency: HistogramSnapshot;
   livePeers: number;
   pendingWrites: number;
   writesAcknowledged: number;

@@ -35,6 +35,7 @@ export function clusterStats(
     deltasReceived: n.deltasReceived,
     antiEntropyRounds: a.started,
     ackLatencyMs: pending.latencySamples(),
+    ackLatency: pending.ackHistogram.snapshot(),
     livePeers: outbox.peers.size,
     pendingWrites: pending.size,
     writesAcknowledged: pending.resolved,
