@@ -1,0 +1,61 @@
+/**
+ * Which one configuration change the leader proposes next, from who is
+ * live. Pure: the driver feeds it membership and progress; the simulator
+ * feeds it the same way. One server at a time, in this order:
+ *  1. drop a voter that is gone (dead, left, or back under a new id);
+ *  2. promote a caught-up learner while voters < the target (odd, <= max);
+ *  3. add a live member not yet in as a learner;
+ *  4. drop a learner that is gone.
+ * A restarted node is a new id: it is added as a learner and promoted only
+ * once its log matches the leader's commit, so it never votes on a log it lacks.
+ */
+import type { Configuration, Server } from "./types.ts";
+
+export interface ReconfigureInput {
+  config: Configuration;
+  self: Server;
+  /** Members alive now (self included), by id. */
+  live: readonly Server[];
+  /** Match index of a server as the leader knows it. */
+  match(id: string): number;
+  commit: number;
+  maxVoters: number;
+}
+
+/** The odd number of voters to aim for with `n` live members. */
+export function targetVoters(n: number, maxVoters: number): number {
+  const t = Math.min(n, maxVoters);
+  return t % 2 === 0 ? Math.max(1, t - 1) : t;
+}
+
+export function nextConfiguration(input: ReconfigureInput): Configuration | null {
+  const { config, self, live } = input;
+  const liveIds = new Set(live.map((s) => s.id));
+  const epoch = config.epoch + 1;
+  const gone = (s: Server): boolean => s.id !== self.id && !liveIds.has(s.id);
+
+  const goneVoter = config.voters.find(gone);
+  if (goneVoter !== undefined) {
+    return { epoch, voters: config.voters.filter((s) => s.id !== goneVoter.id), learners: config.learners };
+  }
+  const target = targetVoters(live.length, input.maxVoters);
+  if (config.voters.length < target) {
+    const ready = config.learners
+      .filter((s) => liveIds.has(s.id) && input.match(s.id) >= input.commit)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const promote = ready[0];
+    if (promote !== undefined) {
+      return { epoch, voters: [...config.voters, promote], learners: config.learners.filter((s) => s.id !== promote.id) };
+    }
+  }
+  const known = new Set([...config.voters, ...config.learners].map((s) => s.id));
+  const newcomer = live.find((s) => !known.has(s.id));
+  if (newcomer !== undefined) {
+    return { epoch, voters: config.voters, learners: [...config.learners, newcomer] };
+  }
+  const goneLearner = config.learners.find(gone);
+  if (goneLearner !== undefined) {
+    return { epoch, voters: config.voters, learners: config.learners.filter((s) => s.id !== goneLearner.id) };
+  }
+  return null;
+}
