@@ -7,6 +7,7 @@
  */
 import { type DnsTarget, startDiscovery, type Discovery, type Resolve4 } from "./discovery.ts";
 import { profiles, type MembershipConfig } from "./membership/config.ts";
+import { logMemberEvents } from "./membership/log-events.ts";
 import { createMembership, type Membership } from "./membership/swim.ts";
 import type { Cluster, ClusterContext } from "./node-cluster.ts";
 import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "./registry/cluster.ts";
@@ -54,6 +55,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     config: { ...profiles[config.profile], ...opts.membership },
     logger,
   });
+  const unlogMembers = logMemberEvents(membership, logger);
   const replicator = createClusterReplicator({
     map,
     observe: (ts) => hlc.observe(ts, clock.now()),
@@ -142,6 +144,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       discovery.stop();
       await membership.leave().catch(() => {});
       membership.stop();
+      unlogMembers();
       await registry.stop();
       replicator.stop();
       await transport.close();

@@ -235,6 +235,8 @@ export class Ledger {
     ctx.table.change(self, "alive", Math.max(self.incarnation, u.c) + 1, ctx.clock.now());
     this.announceSelf();
     if (u.k === LEFT) ctx.log.warn("membership: refuted a leave announced for this node", { name: self.name });
+    // The other side of "member suspect/dead" in the peers' logs: a paused or overloaded node learns it here.
+    else ctx.log.info("membership: refuted news of this node", { reported: stateOf(u.k), by: u.f ?? null, incarnation: self.incarnation });
   }
 
   #broadcast(u: Update): void {

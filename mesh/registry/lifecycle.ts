@@ -21,6 +21,8 @@ export interface TableHost {
 
 export class Lifecycle {
   private readonly entries: Map<string, Entry>;
+  /** Processes that ended here for want of a live node to take them, and how many of them had state. */
+  private ended = { processes: 0, withState: 0 };
   constructor(
     private readonly d: ProcessTableDeps,
     private readonly t: TableHost,
@@ -182,20 +184,47 @@ export class Lifecycle {
       }
       return;
     }
-    if (owner === undefined) {
-      d.logger.error("handed-off state has nowhere to go; dropped", { process: name });
-      return;
-    }
+    if (owner === undefined) return this.endHere(state);
     // Not ours: pass it on; slowly if it would bounce straight back (views differ for a moment).
     const delay = owner === from ? d.config.retryMs * (0.5 + d.random.float()) : 0;
     d.handoffs().send(name, state, owner, delay);
   }
 
-  /** Membership changed: everything this node no longer owns moves on. */
+  /** Membership changed: everything this node no longer owns moves on (one log line for the lot). */
   sweep(): void {
     const d = this.d;
+    const moved = new Map<string, number>();
     for (const e of [...this.entries.values()]) {
-      if (d.owners.ownerOf(e.name) !== d.self) this.sweepOne(e);
+      const owner = d.owners.ownerOf(e.name);
+      if (owner === d.self) continue;
+      if (e.phase === "running" && owner !== undefined) moved.set(owner, (moved.get(owner) ?? 0) + 1);
+      this.sweepOne(e);
+    }
+    if (moved.size === 0) return;
+    const to = [...moved].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    d.logger.info("ownership moved", { names: to.reduce((n, [, c]) => n + c, 0), to: Object.fromEntries(to) });
+  }
+
+  /**
+   * No live node may own anything (this node drains and every other one is
+   * gone or draining too): the process ends here. Counted, not logged one by
+   * one: a whole cluster stopping ends thousands; flushEnded() says it once.
+   */
+  private endHere(state: unknown): void {
+    this.ended.processes++;
+    if (state !== undefined) this.ended.withState++;
+  }
+
+  /** The node stops: one line for every process that ended here with no taker. */
+  flushEnded(): void {
+    const { processes, withState } = this.ended;
+    if (processes === 0) return;
+    this.ended = { processes: 0, withState: 0 };
+    if (withState > 0) {
+      this.d.logger.warn("handed-off state dropped: no live node left to take it", { processes, withState });
+    } else {
+      // Rooms and gates keep their data in the replicated map, not in the process: nothing is lost here.
+      this.d.logger.info("processes ended here: no live node left to take them", { processes });
     }
   }
 
@@ -247,6 +276,7 @@ export class Lifecycle {
       e.mailbox = undefined;
       if (owner === undefined) {
         // No one else to take it (a cluster of one draining): it ends here.
+        this.endHere(state);
         this.entries.delete(e.name);
         for (const inb of e.waiting) d.fail(inb, unavailable(`${d.self} is draining; retry`));
         return;

@@ -310,5 +310,6 @@ export class ProcessTable {
       }
     }
     this.entries.clear();
+    this.life.flushEnded();
   }
 }
