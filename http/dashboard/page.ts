@@ -4,6 +4,7 @@
  * stylesheet and that script (by hash) and requests to this origin only.
  */
 import { createHash } from "node:crypto";
+import { activityChart } from "./chart.ts";
 import { dashboardMain } from "./client.ts";
 import { DASHBOARD_CSS } from "./style.ts";
 
@@ -20,7 +21,7 @@ export function dashboardPage(): DashboardPage {
 }
 
 function build(): DashboardPage {
-  const script = `(${dashboardMain.toString()})();`;
+  const script = `(${dashboardMain.toString()})(${activityChart.toString()});`;
   const sha = (s: string) => `'sha256-${createHash("sha256").update(s).digest("base64")}'`;
   const csp = [
     "default-src 'none'",
@@ -45,40 +46,50 @@ function build(): DashboardPage {
 <body>
 <header>
   <div class="brand"><span class="logo">r</span>roomy</div>
-  <div class="node"><b id="node-name">…</b><span id="node-ready" class="pill state-left">connecting</span><span id="node-mesh" class="mono"></span></div>
+  <div class="node data"><b id="node-name">…</b><span id="node-ready" class="pill state-left">connecting</span><span id="node-mesh" class="mono"></span></div>
   <div class="spacer"></div>
+  <span id="stale" class="stale-tag hidden"></span>
   <div id="live" class="live"><span class="dot"></span><span id="live-text">connecting</span></div>
 </header>
-<main>
-  <div id="error" class="banner hidden"></div>
-  <div id="stats" class="stats"></div>
-  <section>
-    <h2>Members <span id="members-count" class="count">0</span></h2>
-    <div id="members" class="grid"></div>
-  </section>
-  <section>
-    <h2>Rooms <span id="rooms-count" class="count">0</span></h2>
-    <div id="rooms" class="grid"></div>
-  </section>
-  <section>
-    <h2>Parking</h2>
-    <div class="lot">
+<div id="error" class="banner hidden"></div>
+<div class="layout">
+  <aside id="side" class="side data">
+    <div id="stats" class="stats"></div>
+    <section class="panel">
+      <h2>Activity</h2>
+      <div id="chart" class="chart"></div>
+    </section>
+    <section class="panel">
+      <h2>Members <span id="members-count" class="count">0</span></h2>
+      <div id="members" class="list"></div>
+    </section>
+    <section class="panel">
+      <h2>Parking</h2>
       <div class="card">
-        <div class="big"><span id="lot-occupied">0</span> <small>cars</small></div>
+        <div class="big"><span id="lot-occupied">0</span> <small id="lot-unit">cars</small></div>
         <div id="lot-spaces" class="sub"></div>
         <div id="lot-bar"></div>
-        <div id="cars" class="cars"></div>
-      </div>
-      <div class="card">
         <table>
-          <thead><tr><th>Gate</th><th>Process on</th><th>Parked now</th><th class="num">Entries</th><th class="num">Exits</th></tr></thead>
+          <thead><tr><th>Gate</th><th>On</th><th>Parked now</th><th class="num">In</th><th class="num">Out</th></tr></thead>
           <tbody id="gates"></tbody>
         </table>
+        <div id="cars" class="cars"></div>
       </div>
+    </section>
+  </aside>
+  <main class="main">
+    <div class="toolbar">
+      <input id="search" type="search" placeholder="Search rooms and people" autocomplete="off" spellcheck="false" aria-label="Search rooms and people">
     </div>
-  </section>
-  <footer><span id="updated"></span> · data from <span class="mono">GET /v1/overview</span> · metrics at <span class="mono">/metrics</span></footer>
-</main>
+    <section id="people-results" class="found-box data hidden">
+      <div class="pager"><h2>People</h2><span id="people-range" class="range"></span><button id="people-prev" type="button">‹</button><button id="people-next" type="button">›</button></div>
+      <div id="people-found" class="found-list"></div>
+    </section>
+    <div class="pager"><h2>Rooms <span id="rooms-count" class="count">0</span></h2><span id="rooms-range" class="range"></span><button id="rooms-prev" type="button">‹ Prev</button><button id="rooms-next" type="button">Next ›</button></div>
+    <div id="rooms-scroll" class="scroll data"><div id="rooms" class="grid"></div></div>
+    <footer><span id="updated"></span> · data from <span class="mono">GET /v1/overview</span> · metrics at <span class="mono">/metrics</span></footer>
+  </main>
+</div>
 <dialog id="token-dialog">
   <form id="token-form">
     <h3>Admin token</h3>

@@ -31,15 +31,46 @@ header { position: sticky; top: 0; z-index: 2; display: flex; align-items: cente
 .live.ok .dot { background: var(--alive); box-shadow: 0 0 0 0 rgba(22,163,74,.5); animation: pulse 2s infinite; }
 .live.bad .dot { background: var(--dead); }
 @keyframes pulse { 0% { box-shadow: 0 0 0 0 rgba(22,163,74,.45); } 70% { box-shadow: 0 0 0 8px rgba(22,163,74,0); } 100% { box-shadow: 0 0 0 0 rgba(22,163,74,0); } }
-main { max-width: 1240px; margin: 0 auto; padding: 24px 28px 48px; display: grid; gap: 28px; }
-.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 16px; }
+/* The side panel (numbers, chart, members, lot) stays in view; the rooms scroll on their own. */
+html, body { height: 100%; }
+body { display: flex; flex-direction: column; overflow: hidden; }
+.layout { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(340px, 400px) 1fr; }
+.side { overflow-y: auto; padding: 18px 18px 28px 24px; display: grid; gap: 20px; align-content: start; border-right: 1px solid var(--line); }
+.main { min-width: 0; min-height: 0; display: flex; flex-direction: column; gap: 12px; padding: 18px 24px 10px; }
+.scroll { flex: 1; min-height: 0; overflow-y: auto; padding: 2px 4px 12px 2px; }
+.list { display: grid; gap: 10px; }
+.stats { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.side .stat { padding: 10px 14px; }
+.side .stat .value { font-size: 22px; margin-top: 0; }
+.toolbar { display: flex; gap: 10px; align-items: center; }
+#search { flex: 1; padding: 10px 14px; border-radius: 12px; border: 1px solid var(--line); background: var(--card); color: var(--ink); font: inherit; font-size: 15px; box-shadow: var(--shadow); }
+#search:focus { outline: 2px solid var(--accent); outline-offset: 0; }
+.pager { display: flex; align-items: center; gap: 8px; }
+.pager h2 { margin: 0; flex: none; }
+.pager .range { color: var(--muted); font-size: 12.5px; flex: 1; text-align: right; }
+.pager button { margin: 0; padding: 5px 12px; font-size: 12.5px; }
+.pager button:disabled { opacity: .4; cursor: default; }
+.found-box { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 10px 14px; box-shadow: var(--shadow); display: grid; gap: 8px; max-height: 32vh; overflow-y: auto; }
+.found-list { display: flex; flex-wrap: wrap; gap: 6px; }
+.found { margin: 0; background: var(--accent-soft); color: var(--muted); border-radius: 999px; padding: 3px 10px; font-size: 12.5px; font-weight: 400; }
+.found b { color: var(--ink); font-weight: 600; }
+.chart { display: grid; gap: 10px; }
+.chart-row { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 10px 14px 6px; box-shadow: var(--shadow); }
+.chart-head { display: flex; align-items: baseline; gap: 8px; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .06em; }
+.chart-head b { color: var(--ink); font-size: 16px; letter-spacing: -.01em; text-transform: none; }
+.chart-head small { margin-left: auto; text-transform: none; letter-spacing: 0; }
+.spark { display: block; width: 100%; height: 48px; margin-top: 4px; }
+.spark .grid-line { stroke: var(--line); stroke-dasharray: 3 3; }
+/* Data whose node stopped answering: dimmed, and dated in the header. */
+body.stale .data { opacity: .45; filter: grayscale(.7); }
+.stale-tag { background: var(--suspect-soft); color: var(--suspect); border-radius: 999px; padding: 2px 10px; font-size: 12px; font-weight: 600; }
 .stat { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 16px 18px; box-shadow: var(--shadow); }
 .stat .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .06em; }
 .stat .value { font-size: 28px; font-weight: 700; letter-spacing: -.02em; margin-top: 4px; }
 .stat .value small { font-size: 15px; color: var(--muted); font-weight: 500; }
 section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .08em; color: var(--muted); margin: 0 0 12px; display: flex; gap: 8px; align-items: baseline; }
 section h2 .count { background: var(--accent-soft); color: var(--accent); border-radius: 999px; padding: 1px 8px; font-size: 12px; letter-spacing: 0; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 12px; align-items: start; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 14px 16px; box-shadow: var(--shadow); min-width: 0; }
 .member { border-left: 4px solid var(--left); }
 .member[data-state="alive"] { border-left-color: var(--alive); }
@@ -64,9 +95,14 @@ section h2 .count { background: var(--accent-soft); color: var(--accent); border
 .bar > span { display: block; height: 100%; border-radius: 999px; background: var(--accent); transition: width .4s ease; }
 .bar.full > span { background: var(--dead); }
 .bar.high > span { background: var(--suspect); }
-.lot { display: grid; grid-template-columns: minmax(260px, 1fr) 2fr; gap: 14px; }
-@media (max-width: 860px) { .lot { grid-template-columns: 1fr; } header { flex-wrap: wrap; } }
-.big { font-size: 40px; font-weight: 750; letter-spacing: -.03em; }
+@media (max-width: 860px) {
+  body { overflow: auto; display: block; }
+  .layout { display: block; }
+  .side { border-right: 0; overflow: visible; }
+  .scroll { max-height: 80vh; }
+  header { flex-wrap: wrap; }
+}
+.big { font-size: 34px; font-weight: 750; letter-spacing: -.03em; }
 .big small { font-size: 16px; color: var(--muted); font-weight: 500; }
 table { width: 100%; border-collapse: collapse; }
 th { text-align: left; font-size: 11.5px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; padding: 6px 8px; border-bottom: 1px solid var(--line); }
@@ -78,7 +114,7 @@ td .bar { margin-top: 0; min-width: 80px; }
 .cars { margin-top: 14px; display: grid; gap: 6px; }
 .car { display: flex; justify-content: space-between; gap: 10px; font-size: 12.5px; color: var(--muted); }
 .car b { color: var(--ink); font-weight: 600; }
-.banner { background: var(--dead-soft); color: var(--dead); border-radius: 12px; padding: 10px 14px; font-weight: 600; }
+.banner { background: var(--dead-soft); color: var(--dead); padding: 8px 28px; font-weight: 600; border-bottom: 1px solid var(--line); }
 .hidden { display: none !important; }
 dialog { border: 1px solid var(--line); border-radius: 16px; padding: 22px; background: var(--card); color: var(--ink); box-shadow: var(--shadow); width: min(420px, 92vw); }
 dialog::backdrop { background: rgba(15,20,32,.45); }
@@ -86,5 +122,7 @@ dialog h3 { margin: 0 0 6px; }
 dialog p { color: var(--muted); margin: 0 0 14px; }
 input[type=password] { width: 100%; padding: 10px 12px; border-radius: 10px; border: 1px solid var(--line); background: var(--bg); color: var(--ink); font: inherit; }
 button { margin-top: 12px; border: 0; border-radius: 10px; padding: 9px 16px; background: var(--accent); color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
-footer { color: var(--muted); font-size: 12px; text-align: center; }
+footer { color: var(--muted); font-size: 12px; text-align: center; flex: none; }
+.card table { margin-top: 10px; }
+td, th { padding-left: 4px; padding-right: 4px; }
 `;

@@ -3,8 +3,9 @@
  * playwright-core) against a 3-node cluster of the compiled binary: the page
  * asks for the admin token, shows the 3 members, and a person walked into a
  * room through the CLI appears on it within a bounded time, with the node
- * that owns the room. Names are shown as text, never as HTML. The run keeps
- * a screenshot in artifacts/dashboard.png.
+ * that owns the room; each member's room count covers every room, past the
+ * first page. Names are shown as text, never as HTML. The run keeps a
+ * screenshot in artifacts/dashboard.png.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
@@ -124,6 +125,31 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     expect(existsSync(SHOT)).toBe(true);
     await page.close();
   }, 90_000);
+
+  test("each member's room count covers every room, with more rooms than one page holds", async () => {
+    const page = await open(`/#token=${TOKEN}`);
+    const names = Array.from({ length: 700 }, (_, i) => `many-${String(i).padStart(3, "0")}`);
+    expect((await cli(nodes[1]!, "add-rooms", ...names)).code).toBe(0);
+    // The owners of every room, as the node the page talks to places them, a page at a time.
+    const owned = await eventually("every room listed", async () => {
+      const counts = new Map<string, number>();
+      let total = 0;
+      for (let offset = 0; ; offset += 500) {
+        const p = await getJson<{ total: number; rooms: { owner: string }[] }>(`${nodes[0]!.url}/v1/overview/rooms?offset=${offset}`, TOKEN);
+        total = p.total;
+        if (p.rooms.length === 0) break;
+        for (const r of p.rooms) counts.set(r.owner, (counts.get(r.owner) ?? 0) + 1);
+      }
+      return total >= 700 ? counts : undefined;
+    });
+    expect(owned.size).toBe(3);
+    await eventually("the members' cards count every room", async () => {
+      const shown = await page.locator("[data-member] .runs").evaluateAll((els) =>
+        els.map((e) => [(e.closest("[data-member]") as HTMLElement).dataset["member"], Number((e as HTMLElement).dataset["rooms"])]));
+      return shown.every(([m, n]) => owned.get(m as string) === n) ? true : undefined;
+    }, 15_000);
+    await page.close();
+  }, 60_000);
 
   test("names are shown as text, never run as HTML", async () => {
     const page = await open(`/#token=${TOKEN}`);
