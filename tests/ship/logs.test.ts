@@ -1,12 +1,14 @@
 /**
  * Logs: one JSON object per line with --log-format json (the image's
  * default), readable lines for a terminal, levels that filter, and fields
- * that name a secret are never written.
+ * that name a secret are never written. A real cluster's logs tell what
+ * happened to its members, and a whole cluster stopping says so in a line
+ * per node, not a line per process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createLogger, type LogFormat, type LogLevel } from "../../cli/log.ts";
 import { BINARY, ensureBinary } from "./support/binary.ts";
-import { killAll, startNode } from "./support/procs.ts";
+import { eventually, killAll, type RunningNode, startNode } from "./support/procs.ts";
 
 function capture(level: LogLevel, format: LogFormat) {
   const lines: string[] = [];
@@ -73,4 +75,97 @@ describe("a node's logs", () => {
     expect(await pretty.stop()).toBe(0);
     expect(pretty.logs()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  node started /m);
   }, 60_000);
+});
+
+interface JsonLine {
+  level: string;
+  msg: string;
+  member?: string;
+  incarnation?: number;
+  processes?: number;
+}
+
+const jsonLines = (n: RunningNode): JsonLine[] =>
+  n
+    .logs()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as JsonLine);
+
+describe("a real cluster's logs", () => {
+  let bin = BINARY;
+  beforeAll(async () => {
+    bin = await ensureBinary();
+  }, 200_000);
+  afterAll(killAll);
+
+  async function cluster(n: number): Promise<RunningNode[]> {
+    const env = { ROOMY_LOG_FORMAT: "json" };
+    const cmd = (name: string, join: string[]) => [bin, "node", "--name", name, "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--profile", "local", ...join];
+    const nodes = [await startNode(cmd("a", []), env)];
+    for (let i = 1; i < n; i++) nodes.push(await startNode(cmd(String.fromCharCode(97 + i), ["--join", nodes[0]!.mesh]), env));
+    await eventually("everyone logged everyone joining", async () =>
+      nodes.every((x) => jsonLines(x).filter((l) => l.msg === "member joined").length === n - 1) ? true : undefined,
+    );
+    return nodes;
+  }
+
+  test("a node frozen (SIGSTOP) is logged suspect, dead, then rejoined by the others, at INFO, with its incarnation", async () => {
+    const [a, b, c] = await cluster(3);
+    c!.proc.kill("SIGSTOP");
+    try {
+      await eventually("a and b log c dead", async () =>
+        [a!, b!].every((x) => jsonLines(x).some((l) => l.msg === "member dead" && l.member === "c")) ? true : undefined,
+      );
+    } finally {
+      c!.proc.kill("SIGCONT");
+    }
+    await eventually("a and b log c back", async () =>
+      [a!, b!].every((x) => jsonLines(x).some((l) => l.msg === "member rejoined" && l.member === "c")) ? true : undefined,
+    );
+    for (const x of [a!, b!]) {
+      const aboutC = jsonLines(x).filter((l) => l.member === "c");
+      // In this order (a loaded machine may add a suspect/alive flap around them).
+      const at = (msg: string, from: number) => aboutC.findIndex((l, i) => i >= from && l.msg === msg);
+      const joined = at("member joined", 0);
+      const suspect = at("member suspect", joined);
+      const dead = at("member dead", suspect);
+      const back = at("member rejoined", dead);
+      expect({ joined, suspect, dead, back }).toEqual({ joined: 0, suspect: expect.any(Number), dead: expect.any(Number), back: expect.any(Number) });
+      expect(Math.min(suspect, dead, back)).toBeGreaterThan(0);
+      expect(aboutC.every((l) => l.level === "info")).toBe(true);
+      expect(aboutC[back]!.incarnation!).toBeGreaterThan(aboutC[dead]!.incarnation!);
+    }
+    expect(jsonLines(c!).some((l) => l.msg === "membership: refuted news of this node")).toBe(true);
+    for (const x of [a!, b!, c!]) expect(await x.stop()).toBe(0);
+  }, 90_000);
+
+  test("SIGTERM to every node of a cluster with 1,500 rooms: no ERROR line, at most one 'processes ended here' per node", async () => {
+    const nodes = await cluster(3);
+    const rooms = Array.from({ length: 1500 }, (_, i) => `stop-${i}`);
+    for (let i = 0; i < rooms.length; i += 500) {
+      const res = await fetch(`${nodes[0]!.url}/v1/rooms`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ rooms: rooms.slice(i, i + 500) }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      expect(res.status).toBe(200);
+    }
+    const codes = await Promise.all(nodes.map((n) => n.stop(30_000)));
+    expect(codes).toEqual([0, 0, 0]);
+    let ended = 0;
+    for (const n of nodes) {
+      const lines = jsonLines(n);
+      expect({ node: n.name, errors: lines.filter((l) => l.level === "error").map((l) => l.msg).slice(0, 3) }).toEqual({ node: n.name, errors: [] });
+      const summaries = lines.filter((l) => l.msg === "processes ended here: no live node left to take them");
+      expect(summaries.length).toBeLessThanOrEqual(1);
+      for (const s of summaries) ended += s.processes!;
+      // Each node said where its names went when it began to drain, in one line.
+      expect(lines.filter((l) => l.msg === "ownership moved").length).toBeGreaterThanOrEqual(1);
+    }
+    // The last handoffs end somewhere: at most every process once (rooms, 4 gates, the lot).
+    expect(ended).toBeGreaterThan(0);
+    expect(ended).toBeLessThanOrEqual(rooms.length + 5);
+  }, 120_000);
 });
