@@ -158,6 +158,22 @@ describe("ownership moves and the last processes, as summaries", () => {
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({ level: "info", fields: { processes: running } });
   }, 60_000);
+
+  test("a process that holds its own state and ends with no taker is a WARN, with how many states were dropped", async () => {
+    const log = logs();
+    const sim = await AppSim.start({ seed: 24, nodes: 1, logger: log.logger });
+    const node = sim.slot("n1").node!;
+    // A process type that hands state over (rooms do not: theirs is in the replicated map).
+    node.registry.define("tally:", () => {
+      let n = 0;
+      return { handle: () => ++n, beginHandoff: () => ({ n }) };
+    });
+    expect(await sim.settle(node.registry.call("tally:one", {}))).toEqual({ ok: true, value: 1 });
+    const running = sim.slot("n1").parts!.registry.localNames().length;
+    await stopAll(sim, ["n1"]);
+    const lines = log.of("n1").filter((l) => l.msg.startsWith("processes ended here") || l.msg.startsWith("handed-off state dropped"));
+    expect(lines).toEqual([{ level: "warn", msg: "handed-off state dropped: no live node left to take it", fields: { processes: running, withState: 1 } }]);
+  }, 60_000);
 });
 
 describe("the local health score", () => {
