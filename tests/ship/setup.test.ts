@@ -133,14 +133,16 @@ describe("the lockfile", () => {
 
 describe("the README", () => {
   test("says how the bare `roomy` of its examples gets on PATH", () => {
-    const cli = section("The CLI");
-    expect(cli).toContain("npm run build");
-    expect(cli).toContain('export PATH="$PWD/dist:$PATH"');
-    expect(cli).toContain("alias roomy='npx bun cli/main.ts'");
+    const setUp = section("Set up");
+    expect(setUp).toContain("npm run build");
+    expect(setUp).toContain('export PATH="$PWD/dist:$PATH"');
+    expect(setUp).toContain("alias roomy='npx bun cli/main.ts'");
+    expect(section("The CLI")).toContain("[Set up](#set-up)");
   });
 
   test("points at nothing outside the repository, and at CONTRACT.md for the contract", () => {
     expect(README).not.toContain("../shared");
+    expect(section("Set up")).toMatch(/^npm ci\b/m);
     expect(README).toContain("[CONTRACT.md](CONTRACT.md)");
   });
 
