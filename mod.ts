@@ -67,7 +67,7 @@ export { compareTs, Hlc } from "./core/hlc.ts";
 export type { Timestamp } from "./core/hlc.ts";
 export type { LotInfo, VehicleRecord } from "./core/parking.ts";
 export type { RoomRecord } from "./core/rooms.ts";
-/** Stable error codes (CONTRACT.md) and the error that carries one. */
+/** Stable error codes (CONTRACT.md, "Error codes") and the error that carries one. */
 export { ERROR_CODES, httpStatus, isErrorCode, RoomyError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";
 export { MAX_NAME_LENGTH, validateName } from "./core/names.ts";

@@ -1,5 +1,5 @@
 /**
- * The client commands of CONTRACT.md: each calls one node's API through the
+ * The client commands (CONTRACT.md, "Client commands"): each calls one node's API through the
  * typed client and prints the contract's format.
  */
 import type { RoomyClient } from "../http/client.ts";

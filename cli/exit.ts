@@ -1,4 +1,4 @@
-/** Exit codes of CONTRACT.md, and the error that means "you typed it wrong". */
+/** Exit codes (CONTRACT.md, "Exit codes"), and the error that means "you typed it wrong". */
 
 export const EXIT_OK = 0;
 /** The node answered with an error. */

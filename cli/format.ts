@@ -1,4 +1,4 @@
-/** How client commands print their results (CONTRACT.md's table). */
+/** How client commands print their results (CONTRACT.md, "Client commands"). */
 import type { LotInfo } from "../core/parking.ts";
 import type { GateInfo } from "../mesh/apps/parking.ts";
 import type { MemberInfo } from "../http/client.ts";

@@ -1,5 +1,5 @@
 /**
- * The stable error codes of CONTRACT.md. Scripts match on `code`; the message
+ * The stable error codes (CONTRACT.md, "Error codes"). Scripts match on `code`; the message
  * is for people and may change.
  */
 export const ERROR_CODES = [

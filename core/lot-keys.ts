@@ -11,7 +11,7 @@ import { placeNumber } from "./places.ts";
 export const VEHICLE_PREFIX = "vehicle/";
 export const SLOT_PREFIX = "slot/";
 
-/** What `roomy lot` shows of a car (CONTRACT.md). */
+/** What `roomy lot` shows of a car (CONTRACT.md, "Client commands"). */
 export interface VehicleRecord {
   /** the gate it entered through */
   gate: number;

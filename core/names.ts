@@ -1,6 +1,6 @@
 /**
  * Names of rooms, people and plates: 1 to 255 characters, no control
- * characters (CONTRACT.md). Plates may contain spaces.
+ * characters (CONTRACT.md, "Names"). Plates may contain spaces.
  */
 import { RoomyError } from "./errors.ts";
 

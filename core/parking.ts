@@ -1,5 +1,5 @@
 /**
- * The rules of parking (CONTRACT.md) as pure functions over the lot's
+ * The rules of parking (CONTRACT.md, "The rules") as pure functions over the lot's
  * index. Keys and the index live in lot-keys.ts and lot-index.ts
  * (re-exported here). Admissions are planned by the lot's single writer (the
  * lot process): a car takes a free slot, written in the same delta as its

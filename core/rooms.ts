@@ -1,5 +1,5 @@
 /**
- * The rules of rooms (CONTRACT.md) as pure functions over a view of the map.
+ * The rules of rooms (CONTRACT.md, "The rules") as pure functions over a view of the map.
  * Keys and the occupant index live in room-keys.ts and room-index.ts
  * (re-exported here). Admissions to a room are planned by its single writer
  * (the room process) against its own replica; seats keep the capacity even

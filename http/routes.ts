@@ -1,5 +1,5 @@
 /**
- * The /v1 admin API: every operation of CONTRACT.md. Names travel in the
+ * The /v1 admin API: every operation of CONTRACT.md, "HTTP admin API". Names travel in the
  * path (RESTful, for people with curl) or, for the operations that take one,
  * also in the query or body: "." and ".." cannot survive a URL path (clients
  * normalise them away), so the typed client always uses the latter forms.

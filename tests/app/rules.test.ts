@@ -1,4 +1,4 @@
-/** The rules of CONTRACT.md as pure functions over a map, and the indexes fed by changes. */
+/** The rules (CONTRACT.md, "The rules") as pure functions over a map, and the indexes fed by changes. */
 import { describe, expect, test } from "bun:test";
 import { RoomyError } from "../../core/errors.ts";
 import { Hlc } from "../../core/hlc.ts";
