@@ -6,7 +6,8 @@
  * spread over every node (and for roomy every gate). It prints `go` when the
  * measured window starts and one JSON line (LoadResult) at the end.
  *
- * The etcd admissions (one v3 transaction each, through the JSON gateway):
+ * The etcd admissions (one v3 transaction each, through the JSON gateway, or
+ * for "etcd-grpc-slots" over gRPC with the npm package etcd3):
  * - "etcd-counter", the issue's words: If(value(lot/count) == n && version(car) == 0)
  *   Then(put lot/count n+1, put car) Else(get count, get car); a failed compare
  *   retries with the count the Else branch read. Every admission goes through
@@ -18,7 +19,7 @@
  *   `lot_full`. No shared hot key.
  */
 
-export type LoadKind = "roomy" | "etcd-counter" | "etcd-slots";
+export type LoadKind = "roomy" | "etcd-counter" | "etcd-slots" | "etcd-grpc-slots";
 
 export interface LoadConfig {
   kind: LoadKind;
@@ -48,6 +49,8 @@ export interface LoadResult {
   perSec: number;
   p50ms: number;
   p99ms: number;
+  /** the load process's own CPU over the window, % of one core: near 100 means the client, not the server, was the limit */
+  clientCpuPct: number;
   firstError?: string;
 }
 
@@ -123,33 +126,77 @@ function counterClient(cfg: LoadConfig, c: number, stats: { conflicts: number })
   };
 }
 
-function slotsClient(cfg: LoadConfig, c: number, stats: { conflicts: number }): Admit {
-  const url = cfg.urls[c % cfg.urls.length]!;
+/** The three etcd requests of a slot admission, over the JSON gateway or over gRPC. */
+interface SlotOps {
+  /** One transaction: claim `slot` for `plate` if both are free; "parked" if the car already is. */
+  claim(slot: string, car: string, plate: string, slotNo: number): Promise<"claimed" | "taken" | "parked">;
+  /** The keys under `prefix` (keys only). */
+  keys(prefix: string): Promise<string[]>;
+  /** How many keys under `prefix` (count only). */
+  count(prefix: string): Promise<number>;
+}
+
+const rangeEnd = (prefix: string) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+
+function gatewayOps(url: string): SlotOps {
+  const range = (prefix: string, extra: Record<string, boolean>) =>
+    txn(url, { compare: [], success: [{ requestRange: { key: enc(prefix), range_end: enc(rangeEnd(prefix)), ...extra } }], failure: [] });
+  return {
+    async claim(slot, car, plate, slotNo) {
+      const a = await txn(url, {
+        compare: [
+          { target: "VERSION", key: enc(slot), result: "EQUAL", version: "0" },
+          { target: "VERSION", key: enc(car), result: "EQUAL", version: "0" },
+        ],
+        success: [{ requestPut: { key: enc(slot), value: enc(plate) } }, { requestPut: { key: enc(car), value: enc(String(slotNo)) } }],
+        failure: [{ requestRange: { key: enc(car) } }],
+      });
+      return a.succeeded === true ? "claimed" : rangeKvs(a, 0).length > 0 ? "parked" : "taken";
+    },
+    keys: async (prefix) => rangeKvs(await range(prefix, { keys_only: true }), 0).map((kv) => dec(kv.key)),
+    count: async (prefix) => Number((await range(prefix, { count_only: true })).responses?.[0]?.response_range?.count ?? 0),
+  };
+}
+
+/** The npm package etcd3 (gRPC over HTTP/2, one connection per member shared by its clients). */
+interface Etcd3Like {
+  if(key: string, column: "Version", cmp: "==", value: number): Etcd3Txn;
+  put(key: string): { value(v: string): unknown };
+  get(key: string): unknown;
+  getAll(): { prefix(p: string): { keys(): Promise<string[]>; count(): Promise<number> } };
+}
+interface Etcd3Txn {
+  and(key: string, column: "Version", cmp: "==", value: number): Etcd3Txn;
+  then(...ops: unknown[]): Etcd3Txn;
+  else(...ops: unknown[]): Etcd3Txn;
+  commit(): Promise<{ succeeded: boolean; responses: { response_range?: { kvs?: unknown[] } }[] }>;
+}
+
+function grpcOps(cl: Etcd3Like): SlotOps {
+  return {
+    async claim(slot, car, plate, slotNo) {
+      const a = await cl.if(slot, "Version", "==", 0).and(car, "Version", "==", 0)
+        .then(cl.put(slot).value(plate), cl.put(car).value(String(slotNo)))
+        .else(cl.get(car))
+        .commit();
+      return a.succeeded ? "claimed" : (a.responses[0]?.response_range?.kvs?.length ?? 0) > 0 ? "parked" : "taken";
+    },
+    keys: (prefix) => cl.getAll().prefix(prefix).keys(),
+    count: (prefix) => cl.getAll().prefix(prefix).count(),
+  };
+}
+
+function slotsClient(cfg: LoadConfig, ops: SlotOps, stats: { conflicts: number }): Admit {
   const ns = cfg.ns ?? "lot/";
   const prefix = `${ns}slot/`;
-  const slotKey = (i: number) => `${prefix}${i}`;
   // A client's view of free slots: only kept for a lot small enough to list;
   // in a huge lot a random slot is as good as free.
   const listable = cfg.spaces <= 100_000;
   let free: number[] | null = null;
   const refresh = async (): Promise<void> => {
-    const a = await txn(url, {
-      compare: [],
-      success: [{ requestRange: { key: enc(prefix), range_end: enc(`${ns}slot0`), keys_only: true } }],
-      failure: [],
-    });
-    const taken = new Set(rangeKvs(a, 0).map((kv) => Number(dec(kv.key).slice(prefix.length))));
+    const taken = new Set((await ops.keys(prefix)).map((k) => Number(k.slice(prefix.length))));
     free = [];
     for (let i = 1; i <= cfg.spaces; i++) if (!taken.has(i)) free.push(i);
-  };
-  /** A count-only range: cheaper than listing the slots, for the refusals of a full lot. */
-  const full = async (): Promise<boolean> => {
-    const a = await txn(url, {
-      compare: [],
-      success: [{ requestRange: { key: enc(prefix), range_end: enc(`${ns}slot0`), count_only: true } }],
-      failure: [],
-    });
-    return Number(a.responses?.[0]?.response_range?.count ?? 0) >= cfg.spaces;
   };
   const pick = (): number | null => {
     if (!listable) return 1 + Math.floor(Math.random() * cfg.spaces);
@@ -161,33 +208,25 @@ function slotsClient(cfg: LoadConfig, c: number, stats: { conflicts: number }): 
     return slot;
   };
   return async (plate) => {
-    const car = enc(`${ns}car/${plate}`);
+    const car = `${ns}car/${plate}`;
     if (listable && free === null) await refresh();
     for (let i = 0, fresh = false; i < MAX_TRIES; i++) {
       const slot = pick();
       if (slot === null) {
-        if (fresh || (await full())) return "refused"; // none free in a view just read, or counted full
+        // None free in a view just read, or counted full (cheaper than a listing, for a full lot's refusals).
+        if (fresh || (await ops.count(prefix)) >= cfg.spaces) return "refused";
         await refresh();
         fresh = true;
         continue;
       }
-      const key = enc(slotKey(slot));
-      const a = await txn(url, {
-        compare: [
-          { target: "VERSION", key, result: "EQUAL", version: "0" },
-          { target: "VERSION", key: car, result: "EQUAL", version: "0" },
-        ],
-        success: [{ requestPut: { key, value: enc(plate) } }, { requestPut: { key: car, value: enc(String(slot)) } }],
-        failure: [{ requestRange: { key: car } }],
-      });
-      if (a.succeeded === true) return "admitted";
-      if (rangeKvs(a, 0).length > 0) return "admitted"; // already parked
+      const got = await ops.claim(`${prefix}${slot}`, car, plate, slot);
+      if (got !== "taken") return "admitted"; // "parked": already in, a no-op as in roomy
       stats.conflicts++;
       // The view is stale: re-read it (a read, where another blind try would be a write through the log).
       await refresh();
       fresh = true;
     }
-    throw new Error(`etcd-slots: no admission of ${plate} in ${MAX_TRIES} tries`);
+    throw new Error(`etcd slots: no admission of ${plate} in ${MAX_TRIES} tries`);
   };
 }
 
@@ -198,8 +237,18 @@ function quantile(sorted: Float64Array, q: number): number {
 
 export async function runLoad(cfg: LoadConfig, onGo: () => void = () => {}): Promise<LoadResult> {
   const stats = { conflicts: 0 };
-  const make = (c: number): Admit =>
-    cfg.kind === "roomy" ? roomyClient(cfg, c) : cfg.kind === "etcd-counter" ? counterClient(cfg, c, stats) : slotsClient(cfg, c, stats);
+  let grpc: Etcd3Like[] = [];
+  if (cfg.kind === "etcd-grpc-slots") {
+    // Loaded only here: the gateway rows need no gRPC.
+    const { Etcd3 } = await import("etcd3");
+    grpc = cfg.urls.map((u) => new Etcd3({ hosts: u }) as unknown as Etcd3Like);
+  }
+  const make = (c: number): Admit => {
+    const url = cfg.urls[c % cfg.urls.length]!;
+    if (cfg.kind === "roomy") return roomyClient(cfg, c);
+    if (cfg.kind === "etcd-counter") return counterClient(cfg, c, stats);
+    return slotsClient(cfg, cfg.kind === "etcd-slots" ? gatewayOps(url) : grpcOps(grpc[c % grpc.length]!), stats);
+  };
   const clients = Array.from({ length: cfg.clients }, (_, c) => make(c));
   if (cfg.kind === "etcd-counter") {
     // The counter must exist for its value to compare: create it once (a no-op if it does).
@@ -218,6 +267,7 @@ export async function runLoad(cfg: LoadConfig, onGo: () => void = () => {}): Pro
   let firstError: string | undefined;
   let next = 0; // count-bounded runs: the next plate number
   onGo();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const until = cfg.durationMs === undefined ? Infinity : t0 + cfg.durationMs;
   await Promise.all(clients.map(async (admit, c) => {
@@ -244,6 +294,7 @@ export async function runLoad(cfg: LoadConfig, onGo: () => void = () => {}): Pro
     }
   }));
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const sorted = Float64Array.from(lat).sort();
   return {
     admitted,
@@ -254,6 +305,7 @@ export async function runLoad(cfg: LoadConfig, onGo: () => void = () => {}): Pro
     perSec: ((admitted + refused) / elapsedMs) * 1000,
     p50ms: quantile(sorted, 0.5),
     p99ms: quantile(sorted, 0.99),
+    clientCpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
     ...(firstError === undefined ? {} : { firstError }),
   };
 }

@@ -33,6 +33,8 @@ const ETCD_CLIENT = 23100;
 const ETCD_PEER = 23200;
 const ETCD_FO_CLIENT = 23120;
 const ETCD_FO_PEER = 23220;
+/** The gRPC rows need the npm package etcd3 (a dev dependency). */
+const GRPC = await import("etcd3").then(() => true, () => false);
 const LOAD_SCRIPT = join(ROOT, "tests", "bench", "lot-load.ts");
 
 interface System {
@@ -90,6 +92,7 @@ function medianOf(ms: Measured[]): Measured {
     p50ms: m((x) => x.p50ms),
     p99ms: m((x) => x.p99ms),
     cpuUs: m((x) => x.cpuUs),
+    clientCpuPct: m((x) => x.clientCpuPct),
     ...(ms.find((x) => x.firstError !== undefined)?.firstError === undefined ? {} : { firstError: ms.find((x) => x.firstError)!.firstError! }),
   };
 }
@@ -122,6 +125,18 @@ function roomyModes(hasLotFlag: boolean): { label: string; extra: string[]; room
   ];
 }
 
+/** 3 roomy nodes of one lot mode; for the Raft lot, also until every node names one leader (when it says). */
+async function startLot(bin: string, prefix: string, m: ReturnType<typeof roomyModes>[number], spaces: number): Promise<RoomyCluster> {
+  const c = await startRoomy(bin, 3, prefix, [...m.extra, "--gates", String(GATES), "--spaces", String(spaces)]);
+  if (m.roomy === "raft") {
+    await eventually("every node names one leader", async () => {
+      const ss = await Promise.all(c.urls.map((u) => json<{ leader: string | null }>(`${u}/v1/consensus`)));
+      return ss.every((x) => x.leader !== null && x.leader === ss[0]!.leader) ? true : undefined;
+    }, 20_000).catch(() => {}); // no /v1/consensus: the warm-up absorbs the start
+  }
+  return c;
+}
+
 const roomySystem = (c: RoomyCluster, m: ReturnType<typeof roomyModes>[number]): System => ({
   label: m.label, kind: "roomy", urls: c.urls, pids: c.pids, warm: 20, ...(m.roomy === undefined ? {} : { roomy: m.roomy }),
 });
@@ -144,12 +159,13 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     try {
       const roomies: RoomyCluster[] = [];
       try {
-        for (const [i, m] of modes.entries()) roomies.push(await startRoomy(bin, 3, `lot${i}`, [...m.extra, "--gates", String(GATES), "--spaces", String(BIG_LOT)]));
+        for (const [i, m] of modes.entries()) roomies.push(await startLot(bin, `lot${i}`, m, BIG_LOT));
         const raftIdx = modes.findIndex((m) => m.roomy === "raft");
         if (raftIdx >= 0) consensusThere = (await fetch(`${roomies[raftIdx]!.urls[0]}/v1/consensus`)).ok;
         systems = [
           ...modes.map((m, i) => roomySystem(roomies[i]!, m)),
           { label: "etcd 3.4, slot transaction (JSON gateway)", kind: "etcd-slots", urls: etcd.urls, pids: etcd.pids, warm: 20, ns: "big-s/" },
+          ...(GRPC ? [{ label: "etcd 3.4, slot transaction (gRPC, npm etcd3)", kind: "etcd-grpc-slots" as const, urls: etcd.urls, pids: etcd.pids, warm: 20, ns: "big-g/" }] : []),
           { label: "etcd 3.4, counter transaction (JSON gateway)", kind: "etcd-counter", urls: etcd.urls, pids: etcd.pids, warm: 1, ns: "big-c/" },
         ];
         rounds = new Map(systems.map((s) => [s.label, []]));
@@ -165,7 +181,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       // 2. The filling lot: fresh roomy clusters with few spaces; etcd lots under new key prefixes.
       fill = new Map();
       for (const [i, m] of modes.entries()) {
-        const c = await startRoomy(bin, 3, `fill${i}`, [...m.extra, "--gates", String(GATES), "--spaces", String(FILL_SPACES)]);
+        const c = await startLot(bin, `fill${i}`, m, FILL_SPACES);
         try {
           const s = { ...roomySystem(c, m), warm: 0 };
           const res = await measure(s, { clients: CLIENTS, prefix: "f", plates: FILL_PLATES, gates: GATES, spaces: FILL_SPACES });
@@ -187,8 +203,8 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       ? "not measured: this dist/roomy has no `--lot` flag (the Raft lot has not landed)"
       : !consensusThere
         ? "not measured: this dist/roomy answers no `GET /v1/consensus`"
-        : await roomyFailover(bin, FAILOVER_RUNS, ["--lot", "raft"]);
-    etcdFo = await etcdFailover(ETCD_FAILOVER_RUNS, ETCD_FO_CLIENT, ETCD_FO_PEER).catch((e: unknown) => `not measured: ${String(e)}`);
+        : await roomyFailover(bin, FAILOVER_RUNS, ["--lot", "raft"]).catch((e: unknown) => `failed: ${String(e).slice(0, 300)}`);
+    etcdFo = await etcdFailover(ETCD_FAILOVER_RUNS, ETCD_FO_CLIENT, ETCD_FO_PEER).catch((e: unknown) => `failed: ${String(e).slice(0, 300)}`);
   } finally {
     killEverything();
   }
@@ -215,7 +231,7 @@ function report(r: Report): string {
   const eb = r.big.get(etcdBest.label)!;
   const row = (s: System) => {
     const m = r.big.get(s.label)!;
-    return `| ${s.label} | ${k(m.perSec)} | ${ms(m.p50ms)} / ${ms(m.p99ms)} ms | ${k(m.cpuUs)} µs | ${(m.perSec / eb.perSec).toFixed(2)} | ${k(m.admitted)} | ${s.kind === "roomy" ? "" : k(m.conflicts)} | ${m.errors}${m.firstError ? ` (${m.firstError.slice(0, 80)})` : ""} |`;
+    return `| ${s.label} | ${k(m.perSec)} | ${ms(m.p50ms)} / ${ms(m.p99ms)} ms | ${k(m.cpuUs)} µs | ${(m.perSec / eb.perSec).toFixed(2)} | ${k(m.clientCpuPct)} % | ${k(m.admitted)} | ${s.kind === "roomy" ? "" : k(m.conflicts)} | ${m.errors}${m.firstError ? ` (${m.firstError.slice(0, 80)})` : ""} |`;
   };
   const perRound = (label: string) => r.rounds.get(label)!.map((x, i) => (x.perSec / r.rounds.get(etcdBest.label)![i]!.perSec).toFixed(2)).join(", ");
   const raft = r.systems.find((s) => s.roomy === "raft");
@@ -232,7 +248,7 @@ function report(r: Report): string {
       `For reference, the default (CRDT) lot does ${(m.perSec / eb.perSec).toFixed(2)}x ${etcdBest.label} (rounds ${perRound(d.label)}), p99 ${ms(m.p99ms)} ms against ${ms(eb.p99ms)} ms.`);
   }
   const fo = (what: string, f: Failover | string, goalMs?: number) => {
-    if (typeof f === "string") return `| ${what} | ${f} | | |`;
+    if (typeof f === "string") return `| ${what} | ${f.replace(/[|\n]+/g, " ")} | | |`;
     const fin = f.times.filter(Number.isFinite);
     const med = median(f.times);
     const max = Math.max(...f.times);
@@ -248,20 +264,21 @@ function report(r: Report): string {
     "",
     lines[0]!,
     "",
-    `| system | admissions/s | p50 / p99 | server CPU per admission | x ${etcdBest.label.replace(/ \(.*/, "")} best | admitted | etcd retries | errors |`,
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    `| system | admissions/s | p50 / p99 | server CPU per admission | x the headline etcd | load client CPU | admitted | etcd retries | errors |`,
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ...r.systems.map(row),
     "",
     `Filling lot (${k(FILL_SPACES)} spaces, ${k(FILL_PLATES)} distinct plates by ${CLIENTS} clients, fresh lot, no warm-up): exactly ${k(FILL_SPACES)} must be parked, the rest refused (\`lot_full\`).`,
     "",
-    "| system | (admissions + refusals)/s | p50 / p99 | server CPU per request | admitted / refused | parked after (every node) | etcd retries | errors |",
-    "| --- | ---: | --- | ---: | --- | --- | ---: | --- |",
-    ...[...r.fill].map(([label, m]) => `| ${label} | ${k(m.perSec)} | ${ms(m.p50ms)} / ${ms(m.p99ms)} ms | ${k(m.cpuUs)} µs | ${m.admitted} / ${m.refused} | ${m.parked}${m.parked === String(FILL_SPACES) ? "" : " **(wrong)**"} | ${label.startsWith("etcd") ? k(m.conflicts) : ""} | ${m.errors} |`),
+    "| system | (admissions + refusals)/s | p50 / p99 | server CPU per request | load client CPU | admitted / refused | parked after (every node) | etcd retries | errors |",
+    "| --- | ---: | --- | ---: | ---: | --- | --- | ---: | --- |",
+    ...[...r.fill].map(([label, m]) => `| ${label} | ${k(m.perSec)} | ${ms(m.p50ms)} / ${ms(m.p99ms)} ms | ${k(m.cpuUs)} µs | ${k(m.clientCpuPct)} % | ${m.admitted} / ${m.refused} | ${m.parked}${m.parked === String(FILL_SPACES) ? "" : " **(wrong)**"} | ${label.startsWith("etcd") ? k(m.conflicts) : ""} | ${m.errors} |`),
     "",
     "What is fair: etcd has no server-side logic, so an admission is a compare-and-put from the client. Two faithful schemes are measured, both one transaction per attempt:",
     "- *counter transaction*, the issue's words: If(value(count) == n && version(car) == 0) Then(put count n+1, put car) Else(get count, get car), retried with the count read on a failed compare. Every admission writes the one counter key, so concurrent clients conflict and all but one retry: this is what etcd does for a shared counter.",
-    "- *slot transaction*, roomy's own shape (a car takes a free slot, so the lot never holds more cars than spaces): If(version(slot i) == 0 && version(car) == 0) Then(put slot i, put car) Else(get car), the slot picked at random among those the client believes free (re-read with a keys-only range after a taken slot; none free is `lot_full`). No hot key: etcd's best case, and the headline.",
-    "The JSON gateway costs etcd a hop (HTTP/JSON into its own gRPC server) that a gRPC client would not pay; roomy pays its own HTTP/JSON the same way.",
+    "- *slot transaction*, roomy's own shape (a car takes a free slot, so the lot never holds more cars than spaces): If(version(slot i) == 0 && version(car) == 0) Then(put slot i, put car) Else(get car), the slot picked at random among those the client believes free (re-read with a keys-only range after a taken slot; none free is `lot_full`). No hot key: etcd's best case.",
+    `The JSON gateway costs etcd a hop (HTTP/JSON into its own gRPC server) that a gRPC client does not pay, so the slot transaction is also measured over gRPC (npm \`etcd3\`, one HTTP/2 connection per member)${GRPC ? "" : ": **not in this run, the npm package etcd3 is not installed**"}. ` +
+      `The headline etcd figure is the fastest etcd row of the run (here: ${etcdBest.label}); the ratios are against it. "Load client CPU" is the load process's own CPU over the window in % of its core: near 100 % the client, not the server, was the limit.`,
     "",
     "Leader failover after kill -9 (SIGKILL of the leader, then every survivor polled every 10 ms until all name one new leader with a higher term):",
     "",
