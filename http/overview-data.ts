@@ -15,7 +15,7 @@
 import { PERSON_PREFIX } from "../core/room-keys.ts";
 import type { Node } from "../mesh/node.ts";
 import { roomProcess } from "../mesh/apps/rooms.ts";
-import { NameCatalogue } from "./overview-search.ts";
+import { CatalogueBuilder, NameCatalogue } from "./overview-search.ts";
 
 /** A people snapshot younger than this is searched as it is, even when the replica changed. */
 export const PEOPLE_REFRESH_MS = 2_000;
@@ -143,7 +143,7 @@ export class DashboardData {
   /** The rooms to search (rebuilt when rooms were added: rooms are never removed). */
   roomCatalogue(rooms: readonly string[]): NameCatalogue {
     this.start();
-    if (this.roomCat === null || this.roomCat.size !== rooms.length) this.roomCat = new NameCatalogue(rooms);
+    if (this.roomCat === null || this.roomCat.size !== rooms.length) this.roomCat = NameCatalogue.of(rooms);
     return this.roomCat;
   }
 
@@ -170,18 +170,21 @@ export class DashboardData {
       const builtAt = this.node.clock.now();
       const idx = this.node.roomIndex;
       const rooms = idx.rooms();
-      const names: string[] = [];
+      const names = new CatalogueBuilder();
       const roomOf: string[] = [];
       for (let i = 0; i < rooms.length; i++) {
         const room = rooms[i]!;
         for (const p of idx.occupants(room)) {
-          names.push(p);
+          names.add(p);
           roomOf.push(room);
         }
-        // Slices: a million people take a few hundred ms, which must not stall the node.
-        if (i % ROOMS_PER_SLICE === ROOMS_PER_SLICE - 1) await new Promise((r) => setTimeout(r, 0));
+        // Slices: a million people take a second or so, which must not stall the node.
+        if (i % ROOMS_PER_SLICE === ROOMS_PER_SLICE - 1) {
+          names.cut();
+          await new Promise((r) => setTimeout(r, 0));
+        }
       }
-      const snap: PeopleSnapshot = { catalogue: new NameCatalogue(names), rooms: roomOf };
+      const snap: PeopleSnapshot = { catalogue: names.build(), rooms: roomOf };
       this.people = { snap, version, builtAt };
       return snap;
     })().finally(() => {

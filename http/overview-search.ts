@@ -40,28 +40,61 @@ export interface Hits {
   indices: number[];
 }
 
+/**
+ * Builds a NameCatalogue a slice at a time: names are lower-cased as they
+ * are added and joined at each cut(), so a million names never take one
+ * long stretch of the event loop.
+ */
+export class CatalogueBuilder {
+  private readonly names: string[] = [];
+  private readonly starts: number[] = [];
+  private readonly parts: string[] = ["\n"];
+  private pending: string[] = [];
+  private at = 1;
+
+  add(name: string): void {
+    // Offsets from the lower-cased name: lower-casing may change a name's length ("İ").
+    const l = name.toLowerCase();
+    this.names.push(name);
+    this.starts.push(this.at);
+    this.at += l.length + 1;
+    this.pending.push(l);
+  }
+
+  /** Joins the names added since the last cut. */
+  cut(): void {
+    if (this.pending.length === 0) return;
+    this.parts.push(this.pending.join("\n") + "\n");
+    this.pending = [];
+  }
+
+  build(): NameCatalogue {
+    this.cut();
+    const starts = Int32Array.from(this.starts);
+    const all = new Int32Array(starts.length + 1);
+    all.set(starts);
+    all[starts.length] = this.at;
+    return new NameCatalogue(this.names, this.parts.join(""), all);
+  }
+}
+
 /** An immutable snapshot of names (in the order given) to search. */
 export class NameCatalogue {
-  /** "\n" + every lower-cased name followed by "\n" */
-  private readonly hay: string;
-  /** where name i starts in `hay` (one extra entry: the end) */
-  private readonly starts: Int32Array;
-
-  constructor(readonly names: readonly string[]) {
-    const lowered = new Array<string>(names.length);
-    const starts = new Int32Array(names.length + 1);
-    let at = 1;
-    for (let i = 0; i < names.length; i++) {
-      // Lower-cased one by one: lower-casing may change a name's length ("İ").
-      const l = names[i]!.toLowerCase();
-      lowered[i] = l;
-      starts[i] = at;
-      at += l.length + 1;
-    }
-    starts[names.length] = at;
-    this.hay = "\n" + lowered.join("\n") + "\n";
-    this.starts = starts;
+  static of(names: readonly string[]): NameCatalogue {
+    const b = new CatalogueBuilder();
+    for (const n of names) b.add(n);
+    return b.build();
   }
+
+  /**
+   * `hay`: "\n" + every lower-cased name followed by "\n"; `starts`: where
+   * name i starts in it (one extra entry: the end). Use of() or CatalogueBuilder.
+   */
+  constructor(
+    readonly names: readonly string[],
+    private readonly hay: string,
+    private readonly starts: Int32Array,
+  ) {}
 
   get size(): number {
     return this.names.length;

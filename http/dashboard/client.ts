@@ -243,7 +243,7 @@ export function dashboardMain(makeChart: typeof activityChart): void {
     ]);
     renderMembers(o);
     renderRooms(o);
-    renderPeople(people);
+    if (people === null) renderPeople(null);
     renderLot(o);
     chart.add(at, o.walkIns, o.lot.occupied, o.lot.spaces);
     chart.render($("chart"));
@@ -269,7 +269,7 @@ export function dashboardMain(makeChart: typeof activityChart): void {
   let typing: ReturnType<typeof setTimeout> | undefined;
   search.addEventListener("input", () => {
     if (typing !== undefined) clearTimeout(typing);
-    typing = setTimeout(() => setQuery(search.value), 60);
+    typing = setTimeout(() => setQuery(search.value), 40);
   });
   const pager = (id: string, step: () => void): void => $(id).addEventListener("click", () => {
     step();
@@ -318,10 +318,14 @@ export function dashboardMain(makeChart: typeof activityChart): void {
     if (token !== null && token !== "") headers["authorization"] = `Bearer ${token}`;
     const q = encodeURIComponent(query);
     try {
-      const [o, p] = await Promise.all([
-        get<Overview>(`/v1/overview?q=${q}&offset=${roomOffset}&limit=${ROOMS_PAGE}`, headers),
-        query === "" ? Promise.resolve(null) : get<PeoplePage>(`/v1/overview/people?q=${q}&offset=${peopleOffset}&limit=${PEOPLE_PAGE}`, headers),
-      ]);
+      // People found are drawn as soon as they come, without waiting for the rest.
+      const people = query === ""
+        ? Promise.resolve(null)
+        : get<PeoplePage>(`/v1/overview/people?q=${q}&offset=${peopleOffset}&limit=${PEOPLE_PAGE}`, headers).then((p) => {
+          if (p !== 401 && mine === seq) renderPeople(p);
+          return p;
+        });
+      const [o, p] = await Promise.all([get<Overview>(`/v1/overview?q=${q}&offset=${roomOffset}&limit=${ROOMS_PAGE}`, headers), people]);
       if (mine !== seq) return;
       if (o === 401 || p === 401) {
         live.className = "live bad";

@@ -51,7 +51,7 @@ describe("OwnerTally", () => {
 });
 
 describe("NameCatalogue", () => {
-  const cat = new NameCatalogue(["Alpha", "beta", "İstanbul", "ALPHABET", "gamma", "ab", "c"]);
+  const cat = NameCatalogue.of(["Alpha", "beta", "İstanbul", "ALPHABET", "gamma", "ab", "c"]);
   const page = (q: string, offset = 0, limit = 10) => {
     const h = cat.search({ q, offset, limit });
     return { matches: h.matches, names: h.indices.map((i) => cat.names[i]) };
