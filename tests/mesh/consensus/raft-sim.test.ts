@@ -28,11 +28,12 @@ function converged(w: RaftWorld): boolean {
   return true;
 }
 
-/** The leader's committed configuration has every voter alive. */
+/** The leader's committed configuration has absorbed every change: five voters (one crash leaves a majority), all alive. */
 function healthy(w: RaftWorld): boolean {
   const l = w.leader();
   if (l === undefined) return false;
-  return l.core.committedConfig().voters.every((v) => w.byId(v.id) !== undefined);
+  const voters = l.core.committedConfig().voters;
+  return voters.length >= 3 && voters.every((v) => w.byId(v.id) !== undefined);
 }
 
 /** Run until `done` or fail after `maxMs` of virtual time. */
