@@ -128,12 +128,12 @@ export function dashboardMain(makeChart: typeof activityChart): void {
       if (mb.name === o.node.name) name.append(el("span", "you", "this node"));
       const head = el("div", "row");
       head.append(name, el("span", `pill state-${mb.state}`, mb.state));
-      const sub = el("div", "sub mono");
-      sub.append(el("span", undefined, mb.address), el("span", undefined, `inc ${mb.incarnation}`));
       const l = load.get(mb.name);
-      const runs = el("div", "sub runs", `runs ${plural(l?.rooms ?? 0, "room")} · ${plural(l?.gates ?? 0, "gate")}`);
+      const runs = el("span", "runs", `runs ${plural(l?.rooms ?? 0, "room")} · ${plural(l?.gates ?? 0, "gate")}`);
       runs.dataset["rooms"] = String(l?.rooms ?? 0);
-      c.append(head, sub, runs);
+      const sub = el("div", "sub");
+      sub.append(runs, el("span", "mono", `${mb.address} · inc ${mb.incarnation}`));
+      c.append(head, sub);
       return c;
     }));
   }
@@ -239,7 +239,6 @@ export function dashboardMain(makeChart: typeof activityChart): void {
       stat("Members alive", fmt(alive), `of ${fmt(o.members.length)}`),
       stat("Rooms", fmt(o.roomCount)),
       stat("People in rooms", fmt(o.peopleCount)),
-      stat("Lot", fmt(o.lot.occupied), `of ${fmt(o.lot.spaces)}`),
     ]);
     renderMembers(o);
     renderRooms(o);

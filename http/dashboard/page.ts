@@ -56,10 +56,6 @@ function build(): DashboardPage {
   <aside id="side" class="side data">
     <div id="stats" class="stats"></div>
     <section class="panel">
-      <h2>Activity</h2>
-      <div id="chart" class="chart"></div>
-    </section>
-    <section class="panel">
       <h2>Members <span id="members-count" class="count">0</span></h2>
       <div id="members" class="list"></div>
     </section>
@@ -78,6 +74,7 @@ function build(): DashboardPage {
     </section>
   </aside>
   <main class="main">
+    <div id="chart" class="chart data" aria-label="Activity: walk-ins per second and lot occupancy"></div>
     <div class="toolbar">
       <input id="search" type="search" placeholder="Search rooms and people" autocomplete="off" spellcheck="false" aria-label="Search rooms and people">
     </div>
@@ -85,7 +82,7 @@ function build(): DashboardPage {
       <div class="pager"><h2>People</h2><span id="people-range" class="range"></span><button id="people-prev" type="button">‹</button><button id="people-next" type="button">›</button></div>
       <div id="people-found" class="found-list"></div>
     </section>
-    <div class="pager"><h2>Rooms <span id="rooms-count" class="count">0</span></h2><span id="rooms-range" class="range"></span><button id="rooms-prev" type="button">‹ Prev</button><button id="rooms-next" type="button">Next ›</button></div>
+    <div class="pager data"><h2>Rooms <span id="rooms-count" class="count">0</span></h2><span id="rooms-range" class="range"></span><button id="rooms-prev" type="button">‹ Prev</button><button id="rooms-next" type="button">Next ›</button></div>
     <div id="rooms-scroll" class="scroll data"><div id="rooms" class="grid"></div></div>
     <footer><span id="updated"></span> · data from <span class="mono">GET /v1/overview</span> · metrics at <span class="mono">/metrics</span></footer>
   </main>

@@ -39,9 +39,15 @@ body { display: flex; flex-direction: column; overflow: hidden; }
 .main { min-width: 0; min-height: 0; display: flex; flex-direction: column; gap: 12px; padding: 18px 24px 10px; }
 .scroll { flex: 1; min-height: 0; overflow-y: auto; padding: 2px 4px 12px 2px; }
 .list { display: grid; gap: 10px; }
-.stats { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
-.side .stat { padding: 10px 14px; }
-.side .stat .value { font-size: 22px; margin-top: 0; }
+.stats { display: grid; grid-template-columns: 0.8fr 0.9fr 1.3fr; gap: 8px; }
+.side .stat { padding: 8px 12px; border-radius: 12px; }
+.side .stat .label { font-size: 10.5px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.side .stat .value { font-size: 20px; margin-top: 0; white-space: nowrap; }
+.side .member { padding: 8px 12px; }
+.side .member .sub { margin-top: 2px; justify-content: space-between; }
+.side .member .name { font-size: 14px; }
+.side .panel h2 { margin-bottom: 8px; }
+.side { gap: 16px; }
 .toolbar { display: flex; gap: 10px; align-items: center; }
 #search { flex: 1; padding: 10px 14px; border-radius: 12px; border: 1px solid var(--line); background: var(--card); color: var(--ink); font: inherit; font-size: 15px; box-shadow: var(--shadow); }
 #search:focus { outline: 2px solid var(--accent); outline-offset: 0; }
@@ -54,12 +60,13 @@ body { display: flex; flex-direction: column; overflow: hidden; }
 .found-list { display: flex; flex-wrap: wrap; gap: 6px; }
 .found { margin: 0; background: var(--accent-soft); color: var(--muted); border-radius: 999px; padding: 3px 10px; font-size: 12.5px; font-weight: 400; }
 .found b { color: var(--ink); font-weight: 600; }
-.chart { display: grid; gap: 10px; }
+.chart { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; flex: none; }
+.chart:empty { display: none; }
 .chart-row { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 10px 14px 6px; box-shadow: var(--shadow); }
 .chart-head { display: flex; align-items: baseline; gap: 8px; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .06em; }
 .chart-head b { color: var(--ink); font-size: 16px; letter-spacing: -.01em; text-transform: none; }
 .chart-head small { margin-left: auto; text-transform: none; letter-spacing: 0; }
-.spark { display: block; width: 100%; height: 48px; margin-top: 4px; }
+.spark { display: block; width: 100%; height: 40px; margin-top: 2px; }
 .spark .grid-line { stroke: var(--line); stroke-dasharray: 3 3; }
 /* Data whose node stopped answering: dimmed, and dated in the header. */
 body.stale .data { opacity: .45; filter: grayscale(.7); }

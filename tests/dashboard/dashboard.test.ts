@@ -78,6 +78,10 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     const members = await page.locator("[data-member]").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["member"]));
     expect(members).toEqual(["alpha", "bravo", "charlie"]);
     expect(await page.locator("#node-name").textContent()).toBe("alpha");
+    // The members and the lot are in view without scrolling.
+    const bottoms = await page.evaluate(() =>
+      ["[data-member=charlie]", "#lot-occupied", '[data-gate="3"]'].map((s) => document.querySelector(s)?.getBoundingClientRect().bottom ?? Infinity));
+    for (const b of bottoms) expect(b).toBeLessThan(900);
     await page.close();
   }, 60_000);
 
