@@ -1,8 +1,11 @@
 /**
- * Flag and argument values exactly as typed. cac (through mri) turns
- * anything numeric into a number ("007" -> 7, a cookie "0123" -> 123), so cac
- * matches the command, checks usage and prints help, while the values are
- * read here from the raw argv with the same rules for what a flag consumes.
+ * The command line read exactly as typed. No general-purpose parser is
+ * used for it: mri (under cac) turns numbers into numbers ("007" -> 7),
+ * reads `-dash` as the switches d, a, s and h (help, exit 0), and drops the
+ * arguments after `--` from the usage check. Here a flag is only what the
+ * command declares, every other token that begins with `-` is reported (a
+ * name that begins with `-` goes after `--`), and after `--` everything is a
+ * positional argument.
  */
 
 export interface OptionSpec {
@@ -21,60 +24,59 @@ export interface OptionSpec {
 }
 
 export interface RawArgs {
-  /** Positional arguments, the command name first. */
+  /** Positional arguments, the command name first; those after `--` included. */
   positionals: string[];
-  /** Every value given per long flag name, in order; switches hold "true". */
+  /** Every value given per long flag name, in order; switches hold "true" (or what `--json=VALUE` said). */
   values: Map<string, string[]>;
+  /** Tokens before `--` that begin with `-` and name no flag, as typed. */
+  unknown: string[];
+  /** Flags that take a value but were given none (last token, or followed by `--`). */
+  missingValue: string[];
 }
 
 export function scanArgv(argv: readonly string[], specs: readonly OptionSpec[]): RawArgs {
   const byName = new Map<string, OptionSpec>();
   for (const s of specs) {
-    byName.set(s.name, s);
-    if (s.short !== undefined) byName.set(s.short, s);
+    byName.set(`--${s.name}`, s);
+    if (s.short !== undefined) byName.set(`-${s.short}`, s);
   }
-  const positionals: string[] = [];
-  const values = new Map<string, string[]>();
+  const raw: RawArgs = { positionals: [], values: new Map(), unknown: [], missingValue: [] };
   const add = (spec: OptionSpec, v: string) => {
-    const list = values.get(spec.name);
-    if (list === undefined) values.set(spec.name, [v]);
+    const list = raw.values.get(spec.name);
+    if (list === undefined) raw.values.set(spec.name, [v]);
     else list.push(v);
   };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i]!;
     if (t === "--") {
-      positionals.push(...argv.slice(i + 1));
+      raw.positionals.push(...argv.slice(i + 1));
       break;
     }
     if (!t.startsWith("-") || t === "-") {
-      positionals.push(t);
+      raw.positionals.push(t);
       continue;
     }
-    const body = t.replace(/^--?/, "");
-    const eq = body.indexOf("=");
-    const name = eq >= 0 ? body.slice(0, eq) : body;
-    const spec = byName.get(name);
-    const next = argv[i + 1];
-    const nextIsValue = next !== undefined && !next.startsWith("-");
+    // Only long flags take `=VALUE`; `-x=1` is one unknown token.
+    const eq = t.startsWith("--") ? t.indexOf("=") : -1;
+    const flag = eq >= 0 ? t.slice(0, eq) : t;
+    const spec = byName.get(flag);
     if (spec === undefined) {
-      // Unknown flags are refused by cac before values are read; like mri,
-      // let one consume the value that follows it.
-      if (eq < 0 && nextIsValue) i++;
+      raw.unknown.push(flag);
       continue;
     }
-    if (spec.value) {
-      if (eq >= 0) add(spec, body.slice(eq + 1));
-      else if (nextIsValue) add(spec, argv[++i]!);
-    } else if (eq >= 0) {
-      add(spec, body.slice(eq + 1));
-    } else if (next === "true" || next === "false") {
-      // mri reads `--json false` as a value for the switch.
+    if (eq >= 0) {
+      add(spec, t.slice(eq + 1));
+    } else if (!spec.value) {
+      add(spec, "true");
+    } else if (i + 1 < argv.length && argv[i + 1] !== "--") {
+      // The value is the next token whatever it looks like: `--capacity -1`
+      // is a bad capacity, `--cookie -x-` a cookie.
       add(spec, argv[++i]!);
     } else {
-      add(spec, "true");
+      raw.missingValue.push(flag);
     }
   }
-  return { positionals, values };
+  return raw;
 }
 
 /** The last value of a flag, or else its environment variable (flag beats env). */
@@ -88,7 +90,7 @@ export function flagOrEnv(raw: RawArgs, spec: OptionSpec, env: Record<string, st
   return undefined;
 }
 
-/** Whether a switch is on. */
+/** Whether a switch is on (`--json`, or `--json=true`; `--json=false` is off). */
 export function isOn(raw: RawArgs, name: string): boolean {
   const v = raw.values.get(name);
   return v !== undefined && v.length > 0 && v[v.length - 1] !== "false";

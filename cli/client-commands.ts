@@ -2,6 +2,7 @@
  * The client commands (CONTRACT.md, "Client commands"): each calls one node's API through the
  * typed client and prints the contract's format.
  */
+import { MAX_CAPACITY } from "../core/room-keys.ts";
 import type { RoomyClient } from "../http/client.ts";
 import type { OptionSpec, RawArgs } from "./argv.ts";
 import { flagOrEnv } from "./argv.ts";
@@ -28,7 +29,10 @@ export const CLIENT_COMMANDS: ClientCommand[] = [
     example: "roomy add-rooms kitchen living_room --capacity 4",
     async run(c, args, raw, json) {
       const cap = flagOrEnv(raw, CAPACITY, {});
-      if (cap !== undefined && !/^[0-9]{1,10}$/.test(cap)) throw new UsageError(`--capacity must be a whole number, got ${JSON.stringify(cap)}`);
+      // 0 would make a room nobody can enter; the node refuses it too (bad_request).
+      if (cap !== undefined && (!/^[1-9][0-9]{0,9}$/.test(cap) || Number(cap) > MAX_CAPACITY)) {
+        throw new UsageError(`--capacity must be a positive integer (1 to ${MAX_CAPACITY}, no sign or leading zeros), got ${JSON.stringify(cap)}`);
+      }
       await c.addRooms(args, cap === undefined ? undefined : Number(cap));
       return okText(json);
     },

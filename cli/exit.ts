@@ -1,4 +1,4 @@
-/** Exit codes (CONTRACT.md, "Exit codes"), and the error that means "you typed it wrong". */
+/** Exit codes (CONTRACT.md, "Exit codes"), and the errors that carry the last two. */
 
 export const EXIT_OK = 0;
 /** The node answered with an error. */
@@ -7,10 +7,21 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 /** No node answered. */
 export const EXIT_NO_NODE = 3;
+/** `roomy node` could not start: it cannot listen on its mesh or HTTP address (e.g. the port is in use). */
+export const EXIT_CANNOT_START = 4;
 
+/** You typed it wrong: one line, exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/** The node could not start (a port in use): one line, exit 4. */
+export class CannotStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CannotStartError";
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `roomy node`: flags and ROOMY_* variables (a flag beats its variable)
- * resolved into node settings, the node started and served over HTTP, one
- * ready line printed, and a drain on SIGTERM/SIGINT before exiting 0.
+ * resolved into node settings, the node started and served over HTTP, a
+ * listening line printed, then a ready line once /readyz would say so, and a
+ * drain on SIGTERM/SIGINT before exiting 0. A port in use is one line, exit 4.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -18,7 +19,7 @@ import { PROFILES } from "../mesh/node-config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
 import type { TcpTransport } from "../mesh/tcp/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
-import { EXIT_ERROR, EXIT_OK, UsageError } from "./exit.ts";
+import { CannotStartError, EXIT_OK, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { shutdownSignal } from "./signals.ts";
@@ -129,7 +130,7 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
 export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   const flags = resolveNodeFlags(raw, io.env);
   // Listen for signals before anything else: a supervisor may send one as
-  // soon as it sees the ready line.
+  // soon as it sees the listening line.
   const signal = shutdownSignal();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
   let transport: TcpTransport | null = null;
@@ -139,7 +140,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     node = await startNode({ ...flags.settings, logger, cluster });
   } catch (err) {
     if (err instanceof RoomyError && err.code === "bad_request") throw new UsageError(err.message);
-    throw err;
+    throw cannotListen(err, "mesh", flags.settings.bind ?? DEFAULT_BIND) ?? err;
   }
   const app = createApp(node, {
     serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES),
@@ -157,17 +158,42 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
       maxRequestBodySize: HARD_BODY_CAP_BYTES,
     });
   } catch (err) {
-    logger.error("cannot serve the admin API", { http: `${flags.http.host}:${flags.http.port}`, error: String(err) });
     await node.stop();
-    return EXIT_ERROR;
+    throw cannotListen(err, "http", `${flags.http.host}:${flags.http.port}`) ?? err;
   }
   if (flags.adminToken !== undefined) logger.info("the admin API requires its bearer token on /v1", { http: served.url });
-  await io.out(`roomy node ${node.name} ready http=${served.url} mesh=${node.meshAddress() ?? "none"}\n`);
+  // Say only what is true: serving now, ready (joined and caught up, what
+  // /readyz answers) when it is; a node whose peers all refuse it never is.
+  const where = `http=${served.url} mesh=${node.meshAddress() ?? "none"}`;
+  await io.out(`roomy node ${node.name} listening ${where}\n`);
+  const started = node;
+  const printReady = (): boolean => {
+    if (!started.isReady()) return false;
+    void io.out(`roomy node ${started.name} ready ${where}\n`);
+    return true;
+  };
+  if (!printReady()) {
+    const poll = setInterval(() => printReady() && clearInterval(poll), READY_POLL_MS);
+    void signal.then(() => clearInterval(poll));
+  }
   const sig = await signal;
   logger.info("shutting down", { signal: sig });
   await node.stop();
   await served.stop();
   return EXIT_OK;
+}
+
+/** How often the CLI asks whether the node has become ready (to print the ready line). */
+const READY_POLL_MS = 50;
+
+/** A listen failure as one line (exit 4), or null when `err` is something else. */
+function cannotListen(err: unknown, what: "mesh" | "http", address: string): CannotStartError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "EADDRINUSE") return new CannotStartError(`${what} port ${address} is in use`);
+  if (typeof code === "string" && /^E(ADDRNOTAVAIL|ACCES|PERM)$/.test(code)) {
+    return new CannotStartError(`cannot listen on the ${what} address ${address} (${code})`);
+  }
+  return null;
 }
 
 function cookie(raw: RawArgs, env: Record<string, string | undefined>): string | undefined {

@@ -63,7 +63,8 @@ export function countGate(view: MapView, gate: number, what: "entry" | "exit"): 
 
 /** A gate number 1..gates (a decimal string is accepted); else `unknown_gate`. */
 export function validateGate(gate: unknown, gates: number): number {
-  const n = typeof gate === "number" ? gate : typeof gate === "string" && /^[0-9]{1,9}$/.test(gate) ? Number(gate) : NaN;
+  // One rule for a gate typed as text: a decimal integer without sign, spaces or leading zeros ("01", " 2", "+3", "1.0" are no gate).
+  const n = typeof gate === "number" ? gate : typeof gate === "string" && /^[1-9][0-9]{0,8}$/.test(gate) ? Number(gate) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > gates) {
     const shown = typeof gate === "string" ? JSON.stringify(gate.slice(0, 40)) : String(gate);
     throw new RoomyError("unknown_gate", `gate ${shown} does not exist (gates are 1..${gates})`);

@@ -30,11 +30,11 @@ export function readRoom(view: MapView, room: string): RoomRecord | null {
   return parseRoom(view.get(roomKey(room)));
 }
 
-/** undefined/null: no limit; otherwise an integer 0..MAX_CAPACITY. */
+/** undefined/null: no limit; otherwise an integer 1..MAX_CAPACITY (0 would be a room nobody can enter). */
 export function validateCapacity(capacity: unknown): number | null {
   if (capacity === undefined || capacity === null) return null;
-  if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 0 || capacity > MAX_CAPACITY) {
-    throw new RoomyError("bad_request", `capacity must be an integer from 0 to ${MAX_CAPACITY}`);
+  if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
+    throw new RoomyError("bad_request", `capacity must be an integer from 1 to ${MAX_CAPACITY}`);
   }
   return capacity;
 }
@@ -79,7 +79,8 @@ export function planWalkInto(seating: Seating, room: unknown, people: unknown): 
   if (seats === null) {
     throw new RoomyError(
       "room_full",
-      `room ${JSON.stringify(r)} is full: capacity ${rec.capacity}, ${inside} inside, ${newcomers.length} more do not fit`,
+      // Asked counts only newcomers: people already inside keep their seat.
+      `room ${JSON.stringify(r)} is full: capacity ${rec.capacity}, ${inside} inside, ${newcomers.length} asked, ${Math.max(0, rec.capacity - inside)} free`,
     );
   }
   newcomers.forEach((p, i) => writes.push({ key: seatKey(r, seats[i]!), value: p }));

@@ -11,9 +11,13 @@ const started: Subprocess[] = [];
 
 export interface SpawnedNode {
   url: string;
+  /** The listening mesh address, as the listening line prints it. */
+  mesh: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** stderr so far (logs), for failure messages */
   logs(): string;
+  /** stdout so far (the listening line, then the ready line once ready) */
+  out(): string;
 }
 
 /** Cleaned env: the caller's ROOMY_* must not leak into the tests. */
@@ -23,7 +27,7 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { ...env, ...extra };
 }
 
-/** Starts `roomy node` on free loopback ports and waits for its ready line. */
+/** Starts `roomy node` on free loopback ports and waits for its listening line (not for it to be ready). */
 export async function spawnNode(args: string[] = [], env: Record<string, string> = {}, deadlineMs = 20_000): Promise<SpawnedNode> {
   const proc = Bun.spawn([process.execPath, MAIN, "node", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", ...args], {
     stdin: "ignore",
@@ -48,14 +52,21 @@ export async function spawnNode(args: string[] = [], env: Record<string, string>
     ]);
     if (next === null || next.done) break;
     out += dec.decode(next.value);
-    const m = /roomy node \S+ ready http=(\S+)/.exec(out);
+    const m = /roomy node \S+ listening http=(\S+) mesh=(\S+)\n/.exec(out);
     if (m !== null) {
-      reader.releaseLock();
-      return { url: m[1]!, proc, logs: () => logs };
+      // Keep reading stdout: the ready line comes later (or never).
+      void (async () => {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          out += dec.decode(r.value);
+        }
+      })().catch(() => {});
+      return { url: m[1]!, mesh: m[2]!, proc, logs: () => logs, out: () => out };
     }
   }
   proc.kill("SIGKILL");
-  throw new Error(`node did not print its ready line within ${deadlineMs} ms; stdout=${JSON.stringify(out)} stderr=${JSON.stringify(logs)}`);
+  throw new Error(`node did not print its listening line within ${deadlineMs} ms; stdout=${JSON.stringify(out)} stderr=${JSON.stringify(logs)}`);
 }
 
 export interface CliResult {

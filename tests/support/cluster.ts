@@ -145,7 +145,7 @@ export class RoomyProcess {
     return this.logTail();
   }
 
-  /** Starts the node and waits for its ready line (not for it to join: see Cluster.waitConverged). */
+  /** Starts the node and waits for its listening line (not for it to be ready, joined: see Cluster.waitConverged). */
   static async start(spec: NodeSpec, deadlineMs = 30_000): Promise<RoomyProcess> {
     const argv = [
       process.execPath,
@@ -193,7 +193,7 @@ export class RoomyProcess {
         clearTimeout(timer);
         if (next === null || next.done) break;
         out += dec.decode(next.value, { stream: true });
-        const m = /roomy node \S+ ready http=(\S+)/.exec(out);
+        const m = /roomy node \S+ listening http=(\S+)/.exec(out);
         if (m !== null) {
           // Keep draining stdout too, in the background.
           void (async () => {
@@ -212,7 +212,7 @@ export class RoomyProcess {
     proc.kill("SIGKILL");
     await proc.exited;
     throw new Error(
-      `node ${spec.name} did not print its ready line within ${deadlineMs} ms (exit ${proc.exitCode}, signal ${proc.signalCode}); ` +
+      `node ${spec.name} did not print its listening line within ${deadlineMs} ms (exit ${proc.exitCode}, signal ${proc.signalCode}); ` +
         `stdout=${JSON.stringify(out)}\nstderr tail:\n${logs.slice(-4000)}`,
     );
   }
