@@ -15,7 +15,7 @@ import { bodyCap, serve } from "../http/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
 import { startNode } from "../mesh/node.ts";
 import { meshCluster } from "../mesh/mesh-cluster.ts";
-import { PROFILES } from "../mesh/node-config.ts";
+import { LOT_MODES, PROFILES } from "../mesh/node-config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
 import type { TcpTransport } from "../mesh/tcp/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
@@ -48,6 +48,7 @@ export const NODE_OPTIONS: OptionSpec[] = [
   o("tls-ca", "PATH", "ROOMY_TLS_CA", "CA that signs peers' certificates (PEM)"),
   o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default: 2 in a cluster of 2+)"),
   o("profile", "lan|local|wan", "ROOMY_PROFILE", "failure-detection timing profile (default lan)"),
+  o("lot", "raft|crdt", "ROOMY_LOT", "the lot: raft (linearizable, default) or crdt (available in a minority, eventually consistent)"),
   o("gates", "N", "ROOMY_GATES", `parking gates (default ${DEFAULT_GATES})`),
   o("spaces", "N", "ROOMY_SPACES", `parking spaces (default ${DEFAULT_SPACES})`),
   o("log-level", "LEVEL", "ROOMY_LOG_LEVEL", "debug, info, warn or error (default info)"),
@@ -107,6 +108,8 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   if (wc !== undefined) settings.writeConcern = writeConcern(wc);
   const profile = get("profile");
   if (profile !== undefined) settings.profile = oneOf("--profile", profile, PROFILES);
+  const lot = get("lot");
+  if (lot !== undefined) settings.lot = oneOf("--lot", lot, LOT_MODES);
   const gates = get("gates");
   if (gates !== undefined) settings.gates = integer("--gates", gates, 1);
   const spaces = get("spaces");

@@ -145,7 +145,7 @@ function replication(p: PromText, node: Node): void {
 
 async function apps(p: PromText, node: Node): Promise<void> {
   p.gauge("roomy_rooms", "Rooms in the replica.", node.app.rooms().length);
-  const lot = node.app.lot();
+  const lot = node.app.lotLocal();
   p.gauge("roomy_lot_spaces", "Spaces in the lot.", lot.spaces);
   p.gauge("roomy_lot_occupied", "Cars in the lot.", lot.occupied);
   p.gauge("roomy_lot_available", "Free spaces in the lot.", lot.available);

@@ -128,7 +128,7 @@ export function overviewSource(node: Node): OverviewSource {
       const all = idx.rooms();
       const page = rooms(p, all); // first: its fresh owners check the remembered ones
       const gates = await node.app.gates();
-      const lot = node.app.lot();
+      const lot = node.app.lotLocal();
       const cars = Object.entries(lot.vehicles)
         .map(([plate, v]) => ({ plate, gate: v.gate, at: v.at, node: v.node }))
         .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.plate < b.plate ? -1 : 1))

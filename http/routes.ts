@@ -48,7 +48,7 @@ export function registerV1(app: Routes, node: Node): void {
   app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(b, "plate") as string));
   app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(b, "plate") as string));
   app.get("/v1/gates", async () => sendJson(await a.gates()));
-  app.get("/v1/lot", () => sendJson(a.lot()));
+  app.get("/v1/lot", async () => sendJson(await a.lot()));
 }
 
 /** The raw replica: every key (tombstones too) with its timestamp, sorted by key. */

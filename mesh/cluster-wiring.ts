@@ -15,6 +15,8 @@ import { type ClusterReplicator, createClusterReplicator } from "./replication/c
 import type { ReplicationConfig } from "./replication/config.ts";
 import type { Address, Transport } from "./types.ts";
 import { mux } from "./types.ts";
+import { Consensus } from "./consensus/driver.ts";
+import { profiles as consensusProfiles } from "./consensus/profiles.ts";
 
 export interface WiringOptions {
   ctx: ClusterContext;
@@ -30,9 +32,12 @@ export interface WiringOptions {
   catchUpTimeoutMs?: number;
   /** Discovery poll period once joined (default 5 s). */
   discoveryIntervalMs?: number;
+  /** A peer sent a malformed consensus message: close its connection. */
+  onMalformed?: (address: string) => void;
 }
 
 export interface WiredCluster extends Cluster {
+  consensus: Consensus;
   membership: Membership;
   registry: ClusterRegistry;
   replicator: ClusterReplicator;
@@ -109,6 +114,21 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     config: { callTimeoutMs: config.callTimeoutMs, mailboxLimit: config.mailboxLimit, ...opts.registry },
   });
 
+  // The Raft log (the lot, the committed configuration). A node given no
+  // seeds may start a generation alone; one given seeds waits for them.
+  const consensus = new Consensus({
+    self: { id: ctx.self.id, name: config.name, address },
+    clock,
+    random,
+    transport: channels.channel("raft"),
+    membership,
+    logger,
+    machine: ctx.machine,
+    mayBootstrapAlone: config.join.length === 0 && dns.length === 0,
+    ...consensusProfiles[config.profile],
+    onMalformed: opts.onMalformed,
+  });
+
   const discovery = startDiscovery({
     seeds: config.join,
     dns,
@@ -134,6 +154,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
 
   return {
     membership,
+    consensus,
     registry,
     replicator,
     discovery,
@@ -146,6 +167,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       membership.stop();
       unlogMembers();
       await registry.stop();
+      await consensus.stop();
       replicator.stop();
       await transport.close();
     },

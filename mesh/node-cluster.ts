@@ -14,6 +14,7 @@ import type { Registry } from "./registry/types.ts";
 import { createLocalReplicator } from "./replication/local.ts";
 import type { Replicator } from "./replication/types.ts";
 import type { Clock, Logger, Random } from "./types.ts";
+import { Consensus, type StateMachine } from "./consensus/driver.ts";
 
 /** Everything a cluster layer is built from. */
 export interface ClusterContext {
@@ -27,10 +28,14 @@ export interface ClusterContext {
   hlc: Hlc;
   /** The node's replica. */
   map: LwwMap;
+  /** What the consensus log is applied to (the Raft lot). */
+  machine: StateMachine;
 }
 
 export interface Cluster {
   membership: MembershipView;
+  /** The Raft log: the lot's commands, the committed configuration and its epoch. */
+  consensus: Consensus;
   registry: Registry;
   replicator: Replicator;
   /** Joined and caught up: the node may serve (GET /readyz). */
@@ -57,8 +62,21 @@ export function staticMembership(self: Member): MembershipView {
 /** A cluster of one: every process local, every write held at once. */
 export const localCluster: ClusterFactory = (ctx) => {
   const { config, self, clock, logger, map } = ctx;
+  const membership = staticMembership(self);
+  // A log of one voter: commits at once, never sends (no peer is ever added).
+  const consensus = new Consensus({
+    self: { id: self.id, name: self.name, address: self.address },
+    clock,
+    random: ctx.random,
+    transport: { local: self.address, send: () => false, onMessage: () => {}, close: () => Promise.resolve() },
+    membership,
+    logger,
+    machine: ctx.machine,
+    mayBootstrapAlone: true,
+  });
   return Promise.resolve({
-    membership: staticMembership(self),
+    membership,
+    consensus,
     registry: createLocalRegistry({
       node: config.name,
       clock,
@@ -69,6 +87,6 @@ export const localCluster: ClusterFactory = (ctx) => {
     replicator: createLocalReplicator(map, { logger }),
     ready: () => true,
     meshAddress: () => null,
-    stop: () => Promise.resolve(),
+    stop: () => consensus.stop(),
   });
 };

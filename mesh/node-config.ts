@@ -50,7 +50,12 @@ export interface NodeSettings {
   callTimeoutMs?: number;
   /** Messages a process mailbox holds before refusing. */
   mailboxLimit?: number;
+  /** Which lot: `raft` (linearizable, the default) or `crdt` (available under partition, eventually consistent). */
+  lot?: LotMode;
 }
+
+export type LotMode = "raft" | "crdt";
+export const LOT_MODES: readonly LotMode[] = ["raft", "crdt"];
 
 export interface NodeConfig {
   name: string;
@@ -66,6 +71,7 @@ export interface NodeConfig {
   profile: Profile;
   callTimeoutMs: number;
   mailboxLimit: number;
+  lot: LotMode;
 }
 
 const HOST_PORT = /^(?:\[[^\]]+\]|[^:\[\]\s]+):(\d{1,5})$/;
@@ -103,12 +109,19 @@ export function resolveNodeConfig(s: NodeSettings, id: string): NodeConfig {
     profile: s.profile ?? "lan",
     callTimeoutMs: intIn("callTimeoutMs", s.callTimeoutMs ?? 5000, 1, 3_600_000),
     mailboxLimit: intIn("mailboxLimit", s.mailboxLimit ?? 1024, 1, 10_000_000),
+    lot: lotMode(s.lot),
   };
 }
 
 /** Whether the settings ask for more than a cluster of one. */
 export function wantsCluster(c: NodeConfig): boolean {
   return c.join.length > 0 || c.discover !== null;
+}
+
+function lotMode(v: unknown): LotMode {
+  if (v === undefined) return "raft";
+  if (v === "raft" || v === "crdt") return v;
+  return bad(`lot must be raft or crdt, got ${JSON.stringify(v)}`);
 }
 
 function checkAddress(what: string, a: string): void {

@@ -6,6 +6,8 @@
 import { HELD } from "./replication/held.ts";
 import { Hlc } from "../core/hlc.ts";
 import { LwwMap } from "../core/lww-map.ts";
+import { LotMachine } from "../core/lot-machine.ts";
+import type { Consensus } from "./consensus/driver.ts";
 import { type Write, writesToDelta } from "../core/map-view.ts";
 import type { RoomIndex } from "../core/room-index.ts";
 import { type App, startApps } from "./apps/app.ts";
@@ -46,6 +48,8 @@ export interface Node {
   readonly membership: MembershipView;
   readonly registry: Registry;
   readonly replicator: Replicator;
+  /** The Raft log: the lot (with --lot raft), the committed configuration and its epoch. */
+  readonly consensus: Consensus;
   /** Rooms and parking. */
   readonly app: App;
   /** Rooms and their occupants on this replica, kept current by the rooms app (read it; never apply to it). */
@@ -79,7 +83,8 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
       discover: config.discover,
     });
   }
-  const cluster: Cluster = await (opts.cluster ?? localCluster)({ config, self, clock, random, logger, hlc, map });
+  const lotMachine = new LotMachine(config.spaces);
+  const cluster: Cluster = await (opts.cluster ?? localCluster)({ config, self, clock, random, logger, hlc, map, machine: lotMachine });
   const { replicator, registry } = cluster;
 
   const write = (writes: readonly Write[]): Promise<void> => {
@@ -87,7 +92,8 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     return replicator.write(writesToDelta(writes, hlc.now(clock.now())));
   };
   const ctx: AppContext = { node: config.name, clock, logger, registry, replicator, map, write };
-  const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces });
+  const raftLot = config.lot === "raft" ? { consensus: cluster.consensus, machine: lotMachine } : null;
+  const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces }, raftLot);
 
   const loopLag = startLoopLag(clock);
   let stopping: Promise<void> | null = null;
@@ -102,6 +108,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     membership: cluster.membership,
     registry,
     replicator,
+    consensus: cluster.consensus,
     app: apps.app,
     roomIndex: apps.roomIndex,
     loopLag,

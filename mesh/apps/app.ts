@@ -2,6 +2,9 @@
 import type { LotIndex } from "../../core/parking.ts";
 import type { RoomIndex } from "../../core/rooms.ts";
 import type { AppContext } from "./context.ts";
+import type { LotMachine } from "../../core/lot-machine.ts";
+import type { Consensus } from "../consensus/driver.ts";
+import { startRaftParking } from "./parking-raft.ts";
 import { type ParkingApi, type ParkingConfig, startParking } from "./parking.ts";
 import { type RoomsApi, startRooms } from "./rooms.ts";
 
@@ -10,13 +13,19 @@ export interface App extends RoomsApi, ParkingApi {}
 export interface RunningApps {
   app: App;
   roomIndex: RoomIndex;
-  lotIndex: LotIndex;
+  lotIndex: LotIndex | null;
   stop(): void;
 }
 
-export async function startApps(ctx: AppContext, parking: ParkingConfig): Promise<RunningApps> {
+/** The Raft lot's parts; without them the CRDT lot runs. */
+export interface RaftLot {
+  consensus: Consensus;
+  machine: LotMachine;
+}
+
+export async function startApps(ctx: AppContext, parking: ParkingConfig, raft: RaftLot | null): Promise<RunningApps> {
   const rooms = startRooms(ctx);
-  const lot = await startParking(ctx, parking);
+  const lot = raft === null ? await startParking(ctx, parking) : await startRaftParking(ctx, raft.consensus, raft.machine, parking);
   const app: App = {
     addRooms: rooms.addRooms,
     rooms: rooms.rooms,
@@ -28,6 +37,7 @@ export async function startApps(ctx: AppContext, parking: ParkingConfig): Promis
     park: lot.park,
     unpark: lot.unpark,
     lot: lot.lot,
+    lotLocal: lot.lotLocal,
     gates: lot.gates,
   };
   return {

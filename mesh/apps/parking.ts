@@ -7,6 +7,7 @@
  * survive a crash of any node (the seed kept them in process state).
  */
 import { RoomyError } from "../../core/errors.ts";
+import type { LotMachine } from "../../core/lot-machine.ts";
 import {
   countGate,
   type GateCounters,
@@ -48,8 +49,10 @@ export interface ParkingApi {
   park(gate: number | string, plate: string): Promise<void>;
   /** A car leaves through `gate` (`not_parked` if it is not in the lot). */
   unpark(gate: number | string, plate: string): Promise<void>;
-  /** Spaces, occupancy and the cars, from this node's replica. */
-  lot(): LotInfo;
+  /** Spaces, occupancy and the cars (Raft lot: linearizable; CRDT lot: this node's replica). */
+  lot(): Promise<LotInfo>;
+  /** The same from this node's replica at once, never waiting (dashboard, metrics): may lag. */
+  lotLocal(): LotInfo;
   /** Every gate with its owner and counters, in gate order. */
   gates(): Promise<GateInfo[]>;
 }
@@ -60,7 +63,10 @@ export interface ParkingConfig {
 }
 
 export interface ParkingApp extends ParkingApi {
-  readonly index: LotIndex;
+  /** The CRDT lot's index (null for the Raft lot). */
+  readonly index: LotIndex | null;
+  /** The Raft lot's state machine (null for the CRDT lot). */
+  readonly machine: LotMachine | null;
   readonly config: ParkingConfig;
   stop(): void;
 }
@@ -117,6 +123,7 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
 
   const api: ParkingApp = {
     index,
+    machine: null,
     config: { gates, spaces },
     async park(gate: number | string, plate: string): Promise<void> {
       const g = validateGate(gate, gates);
@@ -128,7 +135,8 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
       validatePlate(plate);
       await registry.call(gateProcess(g), { t: "exit", plate });
     },
-    lot: () => index.info(),
+    lot: () => Promise.resolve(index.info()),
+    lotLocal: () => index.info(),
     gates(): Promise<GateInfo[]> {
       const out: GateInfo[] = [];
       for (let g = 1; g <= gates; g++) {

@@ -100,6 +100,11 @@ export class RaftCore {
     this.commit = 1;
   }
 
+  /** Campaign at once (a node that just bootstrapped alone need not wait out a timeout). */
+  campaignNow(): void {
+    if (isVoter(this.config, this.id) && this.state.role !== "leader") this.#campaign(false, true);
+  }
+
   leader(): ServerId | null {
     return this.state.role === "leader" ? this.id : this.state.role === "follower" ? this.state.leader : null;
   }

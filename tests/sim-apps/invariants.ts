@@ -64,7 +64,7 @@ function occupancy(sim: AppSim, name: string, rooms: RoomCaps): Map<string, stri
 export function checkReplicas(sim: AppSim, rooms: RoomCaps, spaces: number, v: Violations, at: string): void {
   for (const s of sim.up()) {
     if (s.node === null) continue;
-    const lot = s.node.app.lot();
+    const lot = s.node.app.lotLocal();
     const cars = Object.keys(lot.vehicles);
     if (lot.occupied > spaces || cars.length > spaces) {
       v.replicaLot.push(`${at} ${s.name}: ${cars.length} cars in ${spaces} spaces: ${cars.join(",")}`);
@@ -127,7 +127,7 @@ export async function checkEnd(sim: AppSim, history: History, rooms: RoomCaps, s
       answers.set(s.name, JSON.stringify(r.value));
       reference ??= r.value;
     }
-    answers.set(`${s.name}/lot`, JSON.stringify(s.node.app.lot()));
+    answers.set(`${s.name}/lot`, JSON.stringify(s.node.app.lotLocal()));
   }
   const first = sim.up()[0]!.name;
   for (const [k, a] of answers) {
@@ -151,7 +151,7 @@ export async function checkEnd(sim: AppSim, history: History, rooms: RoomCaps, s
   }
 
   const node = sim.slot(first).node!;
-  const lot = node.app.lot();
+  const lot = node.app.lotLocal();
   if (lot.occupied > spaces) v.finalCapacity.push(`final lot: ${lot.occupied} cars in ${spaces} spaces`);
   const parked = parkedPlates(node.map, spaces);
   if (parked.length > spaces) v.finalCapacity.push(`final lot entries: ${parked.length} cars in ${spaces} spaces`);

@@ -181,5 +181,5 @@ export async function runLotOwnerRestart(seed: number): Promise<LotRestartResult
   } catch (err) {
     settleError = err instanceof Error ? err.message : String(err);
   }
-  return { owner, spaces, finalOccupied: sim.slot("n1").node!.app.lot().occupied, parkedAfterRestart: parked, settleError };
+  return { owner, spaces, finalOccupied: sim.slot("n1").node!.app.lotLocal().occupied, parkedAfterRestart: parked, settleError };
 }

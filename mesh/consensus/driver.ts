@@ -1,0 +1,429 @@
+/**
+ * Drives the pure Raft core (raft.ts) with the injected clock, random source
+ * and transport: ticks, delivery, proposals and reads with deadlines,
+ * applying committed commands to a state machine, compaction, configuration
+ * changes from membership (reconfigure.ts), and generations (generation.ts).
+ *
+ * Proposals from any node: a follower forwards the command to the leader;
+ * every node applies every entry, and the node that proposed answers its
+ * caller when it applies the entry carrying its (id, seq). A proposal that
+ * outlives its deadline answers `unavailable`: it may or may not have taken
+ * effect (a client retries; the lot's commands are idempotent where that
+ * matters: parking a parked car is a no-op).
+ */
+import { RoomyError } from "../../core/errors.ts";
+import type { MembershipView } from "../membership/types.ts";
+import type { Clock, Logger, Message, Random, Timer, Transport } from "../types.ts";
+import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
+import { parseRaftMsg } from "./messages.ts";
+import { defaultRaftOptions, RaftCore } from "./raft.ts";
+import { nextConfiguration } from "./reconfigure.ts";
+import { type Configuration, ENTRY_COMMAND, ENTRY_CONFIG, type Server, type ServerId } from "./types.ts";
+
+/** What the log's commands are applied to. Deterministic: same commands, same results. */
+export interface StateMachine {
+  /** Apply a command; the result goes to its proposer. Throwing a RoomyError refuses it (still applied, as a no-op). */
+  apply(cmd: unknown): unknown;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** Back to the empty state (a new generation). */
+  reset(): void;
+}
+
+export interface ConsensusOptions {
+  self: Server;
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  membership: MembershipView;
+  logger: Logger;
+  machine: StateMachine;
+  /** Start a generation alone when nobody else is there (no --join seeds). */
+  mayBootstrapAlone: boolean;
+  tickMs?: number;
+  electionTicks?: number;
+  maxVoters?: number;
+  compactEvery?: number;
+  timeoutMs?: number;
+  /** A peer sent a malformed consensus message: drop its connection. */
+  onMalformed?: (address: string) => void;
+}
+
+export interface ConsensusStatus {
+  leader: string | null;
+  term: number;
+  epoch: number;
+  generation: number;
+  commit: number;
+  applied: number;
+  voters: string[];
+  learners: string[];
+  role: string;
+  /** Why writes cannot be served now, or null. */
+  unavailable: string | null;
+}
+
+export interface ConsensusStats {
+  leaderChanges: number;
+  generationsStarted: number;
+  generationsEnded: number;
+  proposals: number;
+  proposalsFailed: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  deadline: number;
+  cmd: unknown;
+  /** handed to a leader (or appended) already: never send twice */
+  sent: boolean;
+}
+
+const unavailable = (why: string): RoomyError => new RoomyError("unavailable", `consensus: ${why}`);
+
+export class Consensus {
+  readonly self: Server;
+  readonly stats: ConsensusStats = { leaderChanges: 0, generationsStarted: 0, generationsEnded: 0, proposals: 0, proposalsFailed: 0 };
+  core: RaftCore | null = null;
+  applied = 0;
+  #o: ConsensusOptions;
+  #gen: GenerationKeeper;
+  #seq = 0;
+  #pending = new Map<number, Pending>();
+  #reads = new Map<number, { resolve: () => void; reject: (e: unknown) => void; deadline: number; index: number }>();
+  #readCtx = 0;
+  #timer: Timer | null = null;
+  #flushTimer: Timer | null = null;
+  #lastLeader: ServerId | null = null;
+  #configListeners = new Set<(c: Configuration) => void>();
+  #lastEpoch = 0;
+  #stopped = false;
+
+  constructor(o: ConsensusOptions) {
+    this.#o = o;
+    this.self = o.self;
+    this.#gen = new GenerationKeeper({
+      self: o.self,
+      membership: o.membership,
+      clock: o.clock,
+      logger: o.logger,
+      mayBootstrapAlone: o.mayBootstrapAlone,
+      send: (to, msg) => o.transport.send(to, msg),
+    });
+    o.transport.onMessage((from, msg) => this.#receive(from, msg));
+    this.#schedule();
+  }
+
+  // --- the node's face -------------------------------------------------------
+
+  /** Commit `cmd` and answer its result once this node applied it. */
+  submit(cmd: unknown): Promise<unknown> {
+    if (this.#stopped) return Promise.reject(unavailable("node stopping"));
+    const seq = ++this.#seq;
+    this.stats.proposals++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), cmd, sent: false });
+      this.#pushPending(seq);
+      this.#requestFlush();
+    });
+  }
+
+  /** Resolves when this node's state machine reflects every write committed before the call. */
+  read(): Promise<void> {
+    if (this.#stopped) return Promise.reject(unavailable("node stopping"));
+    const ctx = ++this.#readCtx;
+    return new Promise((resolve, reject) => {
+      this.#reads.set(ctx, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), index: -1 });
+      this.core?.readIndex(ctx);
+      this.#requestFlush();
+    });
+  }
+
+  status(): ConsensusStatus {
+    const core = this.core;
+    const committed = core?.committedConfig() ?? { epoch: 0, voters: [], learners: [] };
+    const leaderId = core?.leader() ?? null;
+    const leaderName = leaderId === null ? null : [...committed.voters, ...committed.learners, ...(core?.config.voters ?? [])].find((s) => s.id === leaderId)?.name ?? null;
+    return {
+      leader: leaderName,
+      term: core?.term ?? 0,
+      epoch: committed.epoch,
+      generation: this.#gen.info()?.generation ?? 0,
+      commit: core?.commit ?? 0,
+      applied: this.applied,
+      voters: committed.voters.map((s) => s.name).sort(),
+      learners: committed.learners.map((s) => s.name).sort(),
+      role: core === null ? "none" : core.state.role,
+      unavailable: this.#whyUnavailable(),
+    };
+  }
+
+  /** The committed configuration (members and epoch); the registry's serving rights rest on it. */
+  committedConfig(): Configuration {
+    return this.core?.committedConfig() ?? { epoch: 0, voters: [], learners: [] };
+  }
+
+  onConfig(fn: (c: Configuration) => void): () => void {
+    this.#configListeners.add(fn);
+    return () => this.#configListeners.delete(fn);
+  }
+
+  generation(): GenerationInfo | null {
+    return this.#gen.info();
+  }
+
+  /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
+  recover(): GenerationInfo {
+    const data = this.#o.machine.snapshot();
+    const info = this.#gen.recover();
+    this.#startCore(info, data);
+    return info;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    const core = this.core;
+    if (core !== null && core.state.role === "leader") {
+      // Hand over so the others need not wait out an election timeout.
+      for (const v of core.config.voters) if (v.id !== this.self.id && core.transferTo(v.id)) break;
+      this.#flush();
+    }
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#flushTimer?.cancel();
+    for (const p of this.#pending.values()) p.reject(unavailable("node stopping"));
+    for (const r of this.#reads.values()) r.reject(unavailable("node stopping"));
+    this.#pending.clear();
+    this.#reads.clear();
+    await this.#o.transport.close();
+  }
+
+  // --- internals ------------------------------------------------------------
+
+  #timeout(): number {
+    return this.#o.timeoutMs ?? 3000;
+  }
+
+  #whyUnavailable(): string | null {
+    const core = this.core;
+    if (core === null) return this.#gen.waitingReason();
+    if (core.leader() === null) {
+      const c = core.committedConfig();
+      const live = new Set(this.#o.membership.live().map((m) => m.id));
+      const up = c.voters.filter((v) => live.has(v.id)).length;
+      if (up < Math.floor(c.voters.length / 2) + 1) return `no majority of voters: ${up} of ${c.voters.length} alive`;
+      return "electing a leader";
+    }
+    return null;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(this.#o.tickMs ?? 50, () => {
+      this.#onTick();
+      this.#schedule();
+    });
+  }
+
+  #requestFlush(): void {
+    if (this.#flushTimer !== null || this.#stopped) return;
+    this.#flushTimer = this.#o.clock.setTimer(0, () => {
+      this.#flushTimer = null;
+      this.#flush();
+    });
+  }
+
+  #onTick(): void {
+    const adopt = this.#gen.tick(this.core);
+    if (adopt === "bootstrap") {
+      const info = this.#gen.bootstrap();
+      this.#startCore(info, null);
+    } else if (adopt === "ended") {
+      this.stats.generationsEnded++;
+      this.#dropCore("generation ended");
+    }
+    const core = this.core;
+    if (core !== null) {
+      core.tick();
+      this.#reconfigure(core);
+    }
+    const now = this.#o.clock.now();
+    for (const [seq, p] of this.#pending) {
+      if (now >= p.deadline) {
+        this.#pending.delete(seq);
+        this.stats.proposalsFailed++;
+        p.reject(unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"));
+      } else if (!p.sent) {
+        this.#pushPending(seq);
+      }
+    }
+    for (const [ctx, r] of this.#reads) {
+      if (now >= r.deadline) {
+        this.#reads.delete(ctx);
+        r.reject(unavailable(this.#whyUnavailable() ?? "read not confirmed in time"));
+      } else if (r.index === -1) {
+        core?.readIndex(ctx);
+      }
+    }
+    this.#flush();
+  }
+
+  #startCore(info: GenerationInfo, data: Uint8Array | null): void {
+    const core = new RaftCore({ ...defaultRaftOptions, id: this.self.id, random: this.#o.random, electionTicks: this.#o.electionTicks ?? defaultRaftOptions.electionTicks });
+    this.#o.machine.reset();
+    this.applied = 0;
+    if (info.bootstrap) {
+      core.bootstrap({ epoch: 1, voters: [this.self], learners: [] });
+      if (data !== null) {
+        // a recovered generation starts from this node's state: index 1 is its snapshot
+        this.#o.machine.restore(data);
+        core.takeCommitted();
+        this.applied = 1;
+        core.compact(1, data);
+      }
+      this.stats.generationsStarted++;
+      core.campaignNow();
+    }
+    this.core = core;
+    this.#o.logger.info("consensus: generation", { generation: info.generation, bootstrap: info.bootstrap, recovered: data !== null });
+  }
+
+  #dropCore(why: string): void {
+    this.core = null;
+    this.applied = 0;
+    this.#o.machine.reset();
+    for (const p of this.#pending.values()) p.reject(unavailable(why));
+    this.#pending.clear();
+  }
+
+  #pushPending(seq: number): void {
+    const p = this.#pending.get(seq);
+    const core = this.core;
+    if (p === undefined || core === null || p.sent) return;
+    const entry = { o: this.self.id, s: seq, c: p.cmd };
+    if (core.state.role === "leader") {
+      if (core.propose(entry, ENTRY_COMMAND) !== null) p.sent = true;
+      return;
+    }
+    const leader = core.leader();
+    const address = leader === null ? undefined : this.#address(leader);
+    if (address === undefined) return;
+    p.sent = this.#o.transport.send(address, { t: "fwd", g: this.#gen.info()!.generation, f: this.self.id, o: leader!, e: entry });
+  }
+
+  #address(id: ServerId): string | undefined {
+    const core = this.core;
+    if (core !== null) for (const s of [...core.config.voters, ...core.config.learners]) if (s.id === id) return s.address;
+    return this.#o.membership.live().find((m) => m.id === id)?.address;
+  }
+
+  #reconfigure(core: RaftCore): void {
+    if (!core.canChangeConfig()) return;
+    const live = this.#o.membership.live().map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
+    const next = nextConfiguration({
+      config: core.config,
+      self: this.self,
+      live,
+      match: (id) => core.progressOf(id)?.match ?? 0,
+      commit: core.commit,
+      maxVoters: this.#o.maxVoters ?? 5,
+    });
+    if (next !== null && core.propose(next, ENTRY_CONFIG) !== null) {
+      this.#o.logger.info("consensus: configuration change proposed", {
+        epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),
+      });
+    }
+  }
+
+  #receive(from: string, msg: Message): void {
+    if (this.#stopped) return;
+    if (msg.t === "hello") return this.#gen.onHello(from, msg);
+    const g = msg["g"];
+    const to = msg["o"];
+    const sender = msg["f"];
+    if (typeof g !== "number" || typeof to !== "string" || typeof sender !== "string") return this.#malformed(from, msg.t);
+    if (to !== this.self.id) return; // for an earlier incarnation of this node: it is gone
+    if (this.core === null) {
+      if (msg.t !== "raft" || !this.#gen.mayAdopt(g)) return;
+      this.#startCore(this.#gen.adopt(g), null);
+    }
+    if (g !== this.#gen.info()?.generation) return; // another generation's traffic
+    const core = this.core!;
+    if (msg.t === "raft") {
+      const m = parseRaftMsg(msg["m"]);
+      if (m === null) return this.#malformed(from, "raft");
+      core.step(sender, m);
+    } else if (msg.t === "fwd") {
+      const e = msg["e"] as { o?: unknown; s?: unknown } | undefined;
+      if (typeof e !== "object" || e === null || typeof e.o !== "string" || typeof e.s !== "number") return this.#malformed(from, "fwd");
+      core.propose(e, ENTRY_COMMAND); // not the leader any more: the proposer times out
+    } else {
+      return this.#malformed(from, msg.t);
+    }
+    this.#requestFlush();
+  }
+
+  #malformed(from: string, t: string): void {
+    this.#o.logger.warn("consensus: malformed message; closing the connection", { from, t });
+    this.#o.onMalformed?.(from);
+  }
+
+  #flush(): void {
+    const core = this.core;
+    if (core === null || this.#stopped) return;
+    const snap = core.takeSnapshot();
+    if (snap !== null) {
+      this.#o.machine.restore(snap.data);
+      this.applied = snap.index;
+    }
+    for (const e of core.takeCommitted()) {
+      this.applied = e.index;
+      if (e.kind !== ENTRY_COMMAND) continue;
+      const { o, s, c } = e.data as { o: string; s: number; c: unknown };
+      let result: unknown;
+      let error: unknown = null;
+      try {
+        result = this.#o.machine.apply(c);
+      } catch (err) {
+        error = err;
+      }
+      if (o !== this.self.id) continue;
+      const p = this.#pending.get(s);
+      if (p === undefined) continue;
+      this.#pending.delete(s);
+      if (error !== null) p.reject(error);
+      else p.resolve(result);
+    }
+    if (this.applied - core.log.snapshotIndex() >= (this.#o.compactEvery ?? 10_000)) {
+      core.compact(this.applied, this.#o.machine.snapshot());
+    }
+    for (const r of core.takeReads()) {
+      const w = this.#reads.get(r.ctx);
+      if (w !== undefined) w.index = r.index;
+    }
+    for (const [ctx, w] of this.#reads) {
+      if (w.index >= 0 && this.applied >= w.index) {
+        this.#reads.delete(ctx);
+        w.resolve();
+      }
+    }
+    const g = this.#gen.info()!.generation;
+    for (const { to, msg } of core.takeMessages()) {
+      const address = this.#address(to);
+      if (address !== undefined) this.#o.transport.send(address, { t: "raft", g, f: this.self.id, o: to, m: msg });
+    }
+    const leader = core.leader();
+    if (leader !== this.#lastLeader) {
+      this.#lastLeader = leader;
+      this.stats.leaderChanges++;
+      this.#o.logger.info("consensus: leader", { leader: this.status().leader, term: core.term });
+      if (leader !== null) for (const seq of this.#pending.keys()) this.#pushPending(seq);
+    }
+    const committed = core.committedConfig();
+    if (committed.epoch !== this.#lastEpoch) {
+      this.#lastEpoch = committed.epoch;
+      for (const fn of this.#configListeners) fn(committed);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Generations. State is in memory only, so when every voter of a
+ * configuration has restarted, nothing acknowledged survived anywhere: the
+ * cluster starts over as a new generation and says so. A generation is named
+ * by the wall time it was started at (`generation`), so it differs after a
+ * whole-cluster restart although no node remembers the one before.
+ *
+ * The rules, each evaluated on a tick:
+ *  - No generation, nobody else alive: start one if this node may act alone
+ *    (it was given no seeds); otherwise wait (a node whose seeds never answer
+ *    never acts alone).
+ *  - No generation, peers alive: if any peer is in a generation, wait to be
+ *    added by its leader (that leader adds every live member as a learner).
+ *    If every peer said recently that it has none, the peer with the smallest
+ *    name starts one and the others join it.
+ *  - In a generation with no leader, and every voter of its committed
+ *    configuration is back under a new id: the generation has provably ended
+ *    (WARN, counted); leave it and join or start the next.
+ *  - A peer reports a generation recovered from ours (`roomy recover
+ *    --force` on some node): ours was ended knowingly; leave it and join that one.
+ */
+import type { MembershipView } from "../membership/types.ts";
+import type { Address, Clock, Logger, Message } from "../types.ts";
+import type { RaftCore } from "./raft.ts";
+import type { Server } from "./types.ts";
+
+export interface GenerationInfo {
+  generation: number;
+  /** This node started it (and so bootstraps the log). */
+  bootstrap: boolean;
+  /** The generation it ended knowingly, or 0. */
+  recoveredFrom: number;
+}
+
+interface PeerReport {
+  name: string;
+  generation: number;
+  recoveredFrom: number;
+  at: number;
+}
+
+export interface GenerationOptions {
+  self: Server;
+  membership: MembershipView;
+  clock: Clock;
+  logger: Logger;
+  mayBootstrapAlone: boolean;
+  send(to: Address, msg: Message): void;
+  /** How often to tell peers our generation (ms). */
+  helloMs?: number;
+}
+
+export class GenerationKeeper {
+  #o: GenerationOptions;
+  #info: GenerationInfo | null = null;
+  #peers = new Map<string, PeerReport>();
+  #lastHello = -Infinity;
+  #splitWarned = new Set<number>();
+
+  constructor(o: GenerationOptions) {
+    this.#o = o;
+  }
+
+  info(): GenerationInfo | null {
+    return this.#info;
+  }
+
+  #helloMs(): number {
+    return this.#o.helloMs ?? 500;
+  }
+
+  /** What to do now: start a generation, leave an ended one, or nothing. */
+  tick(core: RaftCore | null): "bootstrap" | "ended" | null {
+    const now = this.#o.clock.now();
+    const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
+    if (now - this.#lastHello >= this.#helloMs()) {
+      this.#lastHello = now;
+      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0 };
+      for (const p of peers) this.#o.send(p.address, msg);
+    }
+    const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
+    if (this.#info === null) {
+      if (peers.length === 0) return this.#o.mayBootstrapAlone ? "bootstrap" : null;
+      const reports = peers.map((p) => this.#peers.get(p.id));
+      if (!reports.every(fresh)) return null;
+      if (reports.some((r) => r!.generation !== 0)) return null;
+      const smallest = [this.#o.self.name, ...peers.map((p) => p.name)].sort()[0];
+      return smallest === this.#o.self.name ? "bootstrap" : null;
+    }
+    const mine = this.#info.generation;
+    for (const r of this.#peers.values()) {
+      if (!fresh(r)) continue;
+      if (r.recoveredFrom === mine) {
+        this.#o.logger.warn("consensus: generation ended knowingly: a peer recovered a new one from it", { generation: mine, by: r.name, next: r.generation });
+        this.#info = null;
+        return "ended";
+      }
+      if (r.generation !== 0 && r.generation !== mine && !this.#splitWarned.has(r.generation)) {
+        this.#splitWarned.add(r.generation);
+        this.#o.logger.error("consensus: another generation is alive beside ours (started apart, e.g. a cold start split by a partition); end one with `roomy recover --force`", { ours: mine, theirs: r.generation, peer: r.name });
+      }
+    }
+    if (core !== null && core.leader() === null) {
+      const voters = core.committedConfig().voters;
+      const live = this.#o.membership.live();
+      const restarted = (v: Server): boolean =>
+        v.id !== this.#o.self.id && !live.some((m) => m.id === v.id) && live.some((m) => m.name === v.name && m.id !== v.id);
+      if (voters.length > 0 && voters.every(restarted)) {
+        this.#o.logger.warn("consensus: every voter of this generation restarted: nothing acknowledged survived; leaving it for a new one", {
+          generation: mine, voters: voters.map((v) => v.name),
+        });
+        this.#info = null;
+        return "ended";
+      }
+    }
+    return null;
+  }
+
+  bootstrap(): GenerationInfo {
+    this.#info = { generation: Math.floor(this.#o.clock.now()), bootstrap: true, recoveredFrom: 0 };
+    this.#o.logger.warn("consensus: starting a new generation", { generation: this.#info.generation });
+    return this.#info;
+  }
+
+  recover(): GenerationInfo {
+    const from = this.#info?.generation ?? 0;
+    this.#info = { generation: Math.max(Math.floor(this.#o.clock.now()), from + 1), bootstrap: true, recoveredFrom: from };
+    this.#o.logger.warn("consensus: generation ended by the operator; starting a new one from this node's state", { ended: from, generation: this.#info.generation });
+    return this.#info;
+  }
+
+  mayAdopt(_generation: number): boolean {
+    return this.#info === null;
+  }
+
+  adopt(generation: number): GenerationInfo {
+    this.#info = { generation, bootstrap: false, recoveredFrom: 0 };
+    return this.#info;
+  }
+
+  onHello(_from: Address, msg: Message): void {
+    const f = msg["f"];
+    const n = msg["n"];
+    const g = msg["g"];
+    const r = msg["r"];
+    if (typeof f !== "string" || typeof n !== "string" || typeof g !== "number" || typeof r !== "number") return;
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, at: this.#o.clock.now() });
+  }
+
+  waitingReason(): string {
+    const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
+    if (peers.length === 0) return this.#o.mayBootstrapAlone ? "starting" : "no peer reachable yet (seeds not answering)";
+    for (const p of peers) {
+      const r = this.#peers.get(p.id);
+      if (r !== undefined && r.generation !== 0) return `waiting to be added to generation ${r.generation}`;
+    }
+    return "waiting for peers to agree on a new generation";
+  }
+}
