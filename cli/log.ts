@@ -1,7 +1,7 @@
 /**
  * The node's logger: leveled, one line per event, JSON (for machines and
  * the container image) or pretty (for a terminal). Writes to stderr so stdout
- * carries only what scripts read (the ready line).
+ * carries only what scripts read (the listening and ready lines).
  */
 import type { Logger } from "../mesh/types.ts";
 
