@@ -16,7 +16,7 @@ import type { MembershipConfig } from "../membership/config.ts";
 import type { Node } from "../node.ts";
 import type { ClusterFactory } from "../node-cluster.ts";
 import { startNode } from "../node.ts";
-import type { Profile } from "../node-config.ts";
+import type { LotMode, Profile } from "../node-config.ts";
 import type { WriteConcern } from "../replication/types.ts";
 import type { Address, Logger } from "../types.ts";
 import { type NodeClock, SimClock } from "./clock.ts";
@@ -42,6 +42,12 @@ export interface AppSimOptions {
   logger?: (node: string) => Logger;
   /** Virtual ms the first formation may take (default 30 s). */
   formMs?: number;
+  /**
+   * Which lot the nodes run. Default crdt: the invariants of the older
+   * whole-system tests (tests/sim-apps/invariants.ts) are the CRDT lot's;
+   * the Raft lot is checked for linearizability (tests/sim-apps/raft-lot.test.ts).
+   */
+  lot?: LotMode;
 }
 
 /** One node name across its process generations. */
@@ -179,6 +185,7 @@ export class AppSim {
       gates: this.#opts.gates,
       spaces: this.#opts.spaces,
       profile: this.#opts.profile ?? "local",
+      lot: this.#opts.lot ?? "crdt",
       writeConcern: this.#opts.writeConcern,
       callTimeoutMs: this.#opts.callTimeoutMs,
       clock,

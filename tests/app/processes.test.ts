@@ -9,7 +9,7 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function node(opts: { gates?: number; spaces?: number } = {}): Promise<Node> {
+async function node(opts: { gates?: number; spaces?: number; lot?: "raft" | "crdt" } = {}): Promise<Node> {
   const n = await startNode({ name: "t", ...opts });
   nodes.push(n);
   return n;
