@@ -43,6 +43,13 @@ export function registerV1(app: Routes, node: Node): void {
   // Cluster.
   app.get("/v1/cluster/members", () => sendJson(memberList(node)));
   app.get("/v1/crdt", () => sendJson(crdtDump(node)));
+  app.get("/v1/consensus", () => {
+    const st = node.consensus.status();
+    return sendJson({
+      leader: st.leader, term: st.term, epoch: st.epoch, generation: st.generation, commit: st.commit, applied: st.applied,
+      voters: st.voters, learners: st.learners, role: st.role, lot: node.config.lot, unavailable: st.unavailable,
+    });
+  });
 
   // Parking.
   app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(b, "plate") as string));
