@@ -87,6 +87,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       registry: opts.registry,
       catchUpTimeoutMs: opts.catchUpTimeoutMs,
       discoveryIntervalMs: opts.discoveryIntervalMs,
+      onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
     });
     // A refused dial means nothing listens there: suspect at once.
     transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));

@@ -162,6 +162,10 @@ class TcpMesh implements TcpTransport, SessionHooks {
 
   // ---- TcpTransport ----
 
+  closePeer(address: string, reason: string): void {
+    for (const s of [...this.sessions]) if (s.address === address) s.close(reason);
+  }
+
   peers(): PeerInfo[] {
     const out: PeerInfo[] = [];
     for (const link of this.table.all()) if (link.conn) out.push(peerInfo(link.conn));

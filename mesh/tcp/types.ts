@@ -88,4 +88,6 @@ export interface TcpTransport extends Transport {
   onPeerChange(fn: (change: PeerChange) => void): () => void;
   /** Called with an address whose dial was refused outright (nothing listening there). */
   onUnreachable(fn: (address: string) => void): () => void;
+  /** Close the connection with `address` (it sent a malformed protocol message); it may dial again. */
+  closePeer(address: string, reason: string): void;
 }
