@@ -1,0 +1,193 @@
+/**
+ * The Raft lot on real processes (dist/roomy, --profile local unless said):
+ * leader election and agreement, failover time after kill -9 of the leader,
+ * no acknowledged park lost across a leader kill, a restarted voter coming
+ * back as a learner and promoted, a whole-cluster restart starting a new
+ * generation, and a linearizability run under kill -9 / SIGSTOP / SIGTERM.
+ * Each test has its own cluster on its own fixed port range (27400-27499);
+ * every process is killed in `finally`, also on failure.
+ */
+import { expect, test } from "bun:test";
+import { ConsensusCluster, type Node, until } from "./consensus-procs.ts";
+import { runLinearizability } from "./consensus-lin.ts";
+
+const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `c${i + 1}`);
+const soak = process.env.CONSENSUS_SOAK === "1";
+
+async function withCluster<T>(c: ConsensusCluster, fn: (c: ConsensusCluster) => Promise<T>): Promise<T> {
+  try {
+    await c.start();
+    return await fn(c);
+  } catch (err) {
+    // The logs are the timeline of a failure.
+    console.error(`[consensus] failure; logs:\n${c.logs().slice(-20_000)}`);
+    throw err;
+  } finally {
+    await c.close();
+  }
+}
+
+test("5 nodes elect one leader that all 5 agree on, with all 5 as voters and no learners", async () => {
+  await withCluster(new ConsensusCluster({ names: names(5), basePort: 27400 }), async (c) => {
+    const { leader, views } = await c.agreedLeader(c.nodes, 30_000, 5);
+    for (const v of views) {
+      expect(v.voters).toEqual(names(5));
+      expect(v.learners).toEqual([]);
+      expect(v.lot).toBe("raft");
+      expect(v.unavailable).toBeNull();
+    }
+    expect(views.filter((v) => v.role === "leader").length).toBeLessThanOrEqual(1);
+    expect(new Set(views.map((v) => v.term)).size).toBe(1);
+    console.info(`[consensus] 5 nodes: leader ${leader}, term ${views[0]!.term}`);
+  });
+}, 90_000);
+
+test("kill -9 of the leader of 5 (--profile lan): every survivor names the same new leader within seconds", async () => {
+  await withCluster(new ConsensusCluster({ names: names(5), basePort: 27420, profile: "lan" }), async (c) => {
+    const { leader: old } = await c.agreedLeader(c.nodes, 30_000, 5);
+    const t0 = performance.now();
+    await c.node(old).kill();
+    const survivors = c.running();
+    const { leader } = await c.agreedLeader(survivors, 10_000);
+    const ms = performance.now() - t0;
+    console.info(`[consensus] failover (lan): ${old} killed, ${leader} leader on all 4 survivors after ${ms.toFixed(0)} ms`);
+    expect(leader).not.toBe(old);
+    expect(ms).toBeLessThan(5_000);
+  });
+}, 90_000);
+
+test("30 cars through 4 gates into 10 spaces while the leader is killed: exactly 10 parked on every survivor, none acknowledged lost", async () => {
+  const c = new ConsensusCluster({ names: names(5), basePort: 27440, args: ["--spaces", "10", "--gates", "4"] });
+  await withCluster(c, async () => {
+    const { leader } = await c.agreedLeader(c.nodes, 30_000, 5);
+    const cars = Array.from({ length: 30 }, (_, i) => `CAR ${String(i).padStart(2, "0")}`);
+    const acked = new Set<string>();
+    const full = new Set<string>();
+    const tries: string[] = [];
+    let killed = false;
+    const killAt = Promise.withResolvers<void>();
+    // Each car: through the next live node; indeterminate answers are retried elsewhere
+    // (a park of a car already parked is a no-op), lot_full is final.
+    const drive = async (car: string, i: number): Promise<void> => {
+      const deadline = Date.now() + 40_000;
+      for (let attempt = 0; Date.now() < deadline; attempt++) {
+        const live = c.running();
+        const n = live[(i + attempt) % live.length]!;
+        const a = await n.park((i % 4) + 1, car, 2_000);
+        if (a.ok) {
+          acked.add(car);
+          if (acked.size >= 8) killAt.resolve();
+          return;
+        }
+        if (a.code === "lot_full") {
+          full.add(car);
+          return;
+        }
+        tries.push(`${car}@${n.name}:${a.code}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${car}: neither parked nor refused lot_full in 40 s`);
+    };
+    const killer = (async () => {
+      await killAt.promise;
+      await c.node(leader).kill();
+      killed = true;
+    })();
+    // Cars arrive a few at a time, so the kill lands in the middle of the stream.
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < cars.length; i++) {
+      runs.push(drive(cars[i]!, i));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    killAt.resolve(); // in case fewer than 8 were acknowledged by then
+    await Promise.all(runs);
+    await killer;
+    expect(killed).toBe(true);
+    const survivors = c.running();
+    expect(survivors.map((n) => n.name)).not.toContain(leader);
+    for (const n of survivors) {
+      const lot = await until(`${n.name}'s lot`, async () => {
+        const a = await n.lot(3_000);
+        if (!a.ok) throw new Error(a.code);
+        return a.body;
+      }, 15_000);
+      const parked = Object.keys(lot.vehicles).sort();
+      expect(lot.occupied).toBe(10);
+      expect(parked.length).toBe(10);
+      expect([...acked].filter((car) => !parked.includes(car))).toEqual([]);
+    }
+    console.info(`[consensus] 30 cars, leader ${leader} killed: ${acked.size} acknowledged, ${full.size} lot_full, ` +
+      `${tries.length} indeterminate tries retried (${tries.slice(0, 8).join(", ")})`);
+  });
+}, 120_000);
+
+test("a voter killed and restarted under its name comes back as a learner, then is promoted to voter", async () => {
+  const c = new ConsensusCluster({ names: names(3), basePort: 27460 });
+  await withCluster(c, async () => {
+    const { leader } = await c.agreedLeader(c.nodes, 30_000, 3);
+    const victim: Node = c.nodes.find((n) => n.name !== leader)!;
+    // Something in the log for it to catch up on.
+    for (let i = 0; i < 5; i++) {
+      const a = await c.node(leader).park(1, `KEEP ${i}`, 5_000);
+      expect(a.ok).toBe(true);
+    }
+    await victim.kill();
+    await c.restart(victim);
+    const t0 = performance.now();
+    const others = c.nodes.filter((n) => n !== victim);
+    // The learner phase may be brief: poll the others fast and remember it.
+    let sawLearner = false;
+    await until(`${victim.name} to be a voter again`, async () => {
+      const views = await Promise.all(others.map((n) => n.consensus()));
+      if (views.some((v) => v.learners.includes(victim.name))) sawLearner = true;
+      const promoted = views.every((v) => v.voters.includes(victim.name) && !v.learners.includes(victim.name));
+      return sawLearner && promoted ? true : undefined;
+    }, 20_000, 10);
+    const ms = performance.now() - t0;
+    const own = await until(`${victim.name} to know it is a voter`, async () => {
+      const v = await victim.consensus();
+      return v.voters.includes(victim.name) && v.leader !== null ? v : undefined;
+    }, 10_000);
+    expect(own.voters).toEqual(names(3));
+    const lot = await victim.lot(3_000);
+    expect(lot.ok && Object.keys(lot.body.vehicles).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `KEEP ${i}`));
+    console.info(`[consensus] ${victim.name} restarted: learner, then voter after ${ms.toFixed(0)} ms`);
+  });
+}, 90_000);
+
+test("a whole-cluster restart of 3 nodes starts a new generation: another generation number, an empty lot, and a WARN saying so", async () => {
+  const c = new ConsensusCluster({ names: names(3), basePort: 27480 });
+  await withCluster(c, async () => {
+    const { leader, views } = await c.agreedLeader(c.nodes, 30_000, 3);
+    const before = views[0]!.generation;
+    expect(before).toBeGreaterThan(0);
+    expect((await c.node(leader).park(1, "GONE 1", 5_000)).ok).toBe(true);
+    await Promise.all(c.nodes.map((n) => n.kill()));
+    const mark = c.nodes.map((n) => n.logs().length);
+    await Promise.all(c.nodes.map((n) => c.restart(n)));
+    const after = await c.agreedLeader(c.nodes, 30_000, 3);
+    const gens = new Set(after.views.map((v) => v.generation));
+    expect(gens.size).toBe(1);
+    expect([...gens][0]).not.toBe(before);
+    const lot = await c.node(after.leader).lot(3_000);
+    expect(lot.ok && lot.body.occupied).toBe(0);
+    const fresh = c.nodes.map((n, i) => n.logs().slice(mark[i]!)).join("\n");
+    expect(fresh).toMatch(/WARN.*starting a new generation|starting a new generation.*WARN/i);
+    console.info(`[consensus] whole-cluster restart: generation ${before} -> ${[...gens][0]}`);
+  });
+}, 90_000);
+
+test(
+  "park/unpark/lot through every node of 5 while nodes are killed, paused and terminated (the leader too) is linearizable",
+  async () => {
+    const c = new ConsensusCluster({ names: names(5), basePort: 27300, args: ["--spaces", "4", "--gates", "4"] });
+    await withCluster(c, async () => {
+      await c.agreedLeader(c.nodes, 30_000, 5);
+      const r = await runLinearizability(c, { runMs: soak ? 60_000 : 15_000, plates: 20, spaces: 4, clientsPerNode: 2 });
+      console.info(`[consensus] linearizability: ${r.summary}`);
+      if (r.check.ok !== true) console.error(`[consensus] history:\n${JSON.stringify(r.history)}`);
+      expect(r.check.ok === true ? "linearizable" : r.check.ok === false ? r.check.reason : `unknown: ${r.check.reason}`).toBe("linearizable");
+    });
+  },
+  180_000,
+);
