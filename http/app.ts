@@ -44,6 +44,12 @@ export interface AppOptions {
   accessLog?: boolean;
 }
 
+/**
+ * The status a request the client gave up on half-way is counted under in
+ * roomy_http_requests_total (nginx's "client closed request"; never sent).
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export function createApp(node: Node, opts: AppOptions = {}): Hono {
   const logger = opts.logger ?? node.logger;
   const app = new Hono();
@@ -60,6 +66,10 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     stats,
     onError,
     notFound: errorResponse,
+    clientGone: (method, path, err) => {
+      logger.debug("client left before sending the whole request body", { method, path, error: String(err) });
+      return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+    },
     body: { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes },
     guard: token === undefined ? undefined : { prefix: "/v1", check: (req) => tokenRefusal(token, req.headers.get("authorization")) },
   });

@@ -15,6 +15,7 @@
  */
 import type { Context, Hono } from "hono";
 import { getQueryParam, getQueryParams } from "hono/utils/url";
+import { RoomyError } from "../core/errors.ts";
 import { parseCappedBody, readJson } from "./body.ts";
 import { type HttpStats, UNMATCHED_ROUTE } from "./http-stats.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
@@ -71,6 +72,12 @@ export interface InstrumentOptions {
   onError(err: unknown, method: string, path: string): Response;
   /** Requests no route matched. */
   notFound(method: string, path: string): Response;
+  /**
+   * A write whose body could not be read to its end: the client went away
+   * (or its connection broke) half-way. Not the server's error; the answer
+   * (nobody reads it) is counted under its status.
+   */
+  clientGone(method: string, path: string, err: unknown): Response;
   guard?: Guard;
   body: BodyOptions;
 }
@@ -102,12 +109,18 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
         if (refused !== null) res = refused;
         else if (w === null) res = await h!(r);
         else {
-          const body = serverCapped ? parseCappedBody(await raw.text(), maxBodyBytes) : await readJson(raw, maxBodyBytes);
+          let body: Record<string, unknown>;
+          try {
+            body = serverCapped ? parseCappedBody(await raw.text(), maxBodyBytes) : await readJson(raw, maxBodyBytes);
+          } catch (err) {
+            // The body's own faults are RoomyErrors (too large, not JSON, ...); anything else is the read failing.
+            throw err instanceof RoomyError ? err : new BodyReadError(err);
+          }
           await w(body, r);
           res = ok();
         }
       } catch (err) {
-        res = onError(err, method, errPath());
+        res = err instanceof BodyReadError ? o.clientGone(method, errPath(), err.cause) : onError(err, method, errPath());
       }
       counters.record(res.status, (now() - t0) / 1000);
       return res;
@@ -134,6 +147,13 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
     post: (path, handler) => add("POST", path, handler),
     write: (path, handler) => add("POST", path, null, handler),
   };
+}
+
+/** A request body that failed to arrive (see InstrumentOptions.clientGone). */
+class BodyReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the request body could not be read");
+  }
 }
 
 const OK_TEXT = orderedJson({ ok: true });

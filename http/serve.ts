@@ -1,8 +1,10 @@
 /**
- * The one module that touches the runtime's HTTP server: Bun.serve under
- * Bun, Deno.serve under Deno, detected through globalThis so the same code
+ * The one module that touches the runtime's HTTP server: node:http under
+ * Bun (serve-node.ts says why not Bun.serve: it drops pipelined requests),
+ * Deno.serve under Deno, detected through globalThis so the same code
  * type-checks and runs on both.
  */
+import { listenNodeHttp } from "./serve-node.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
 
 /** A handler for one exact path and method, served by the runtime's own router where it has one. */
@@ -21,8 +23,6 @@ interface BunRuntime {
     hostname: string;
     port: number;
     fetch: Handler;
-    maxRequestBodySize?: number;
-    routes?: Record<string, Partial<Record<ExactRoute["method"], Handler>>>;
   }): BunServer;
 }
 interface DenoServer {
@@ -39,13 +39,14 @@ export interface ServeOptions {
   port: number;
   fetch: Handler;
   /**
-   * Where the runtime can (Bun), it refuses bodies past this many bytes
-   * itself, with a bare 413, before any of them is buffered; see bodyCap().
+   * Where the runtime can (Bun), the server refuses bodies past this many
+   * bytes itself, with a bare 413, buffering no more of them; see bodyCap().
    */
   maxRequestBodySize?: number;
   /**
-   * Handlers for exact paths (http/instrument.ts's staticRoutes()). Bun
-   * matches these natively, before `fetch`; a request for another method or
+   * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
+   * Bun they are looked up by method and path before `fetch` (serve-node.ts),
+   * skipping Hono's router; a request for another method or
    * path still goes to `fetch`, which must answer these routes the same way
    * (Deno, and anyone calling `fetch` directly, only has that).
    */
@@ -73,25 +74,21 @@ export interface Served {
 export function serve(opts: ServeOptions): Served {
   const rt = globalThis as unknown as { Bun?: BunRuntime; Deno?: DenoRuntime };
   if (rt.Bun !== undefined) {
-    const o: Parameters<BunRuntime["serve"]>[0] = { hostname: opts.hostname, port: opts.port, fetch: opts.fetch };
-    if (opts.maxRequestBodySize !== undefined) o.maxRequestBodySize = opts.maxRequestBodySize;
-    if (opts.routes !== undefined && opts.routes.length > 0) o.routes = bunRoutes(opts.routes);
-    const server = rt.Bun.serve(o);
-    return served(opts.hostname, server.port, async () => {
-      await server.stop(true);
-    });
+    const server = listenNodeHttp(opts);
+    if (server.port === null) {
+      // Bun's node:http reports a failed listen a tick later; serve() answers now, with the error Bun.serve
+      // gives for the same address (it throws at once), or a plain one if that one listens after all.
+      const probe = rt.Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: () => new Response(null) });
+      void probe.stop(true);
+      throw new Error(`cannot listen on ${opts.hostname}:${opts.port}`);
+    }
+    return served(opts.hostname, server.port, server.stop);
   }
   if (rt.Deno !== undefined) {
     const server = rt.Deno.serve({ hostname: opts.hostname, port: opts.port, handler: opts.fetch, onListen: () => {} });
     return served(opts.hostname, server.addr.port, () => server.shutdown());
   }
   throw new Error("roomy's HTTP server needs Bun or Deno");
-}
-
-function bunRoutes(routes: readonly ExactRoute[]): Record<string, Partial<Record<ExactRoute["method"], Handler>>> {
-  const out: Record<string, Partial<Record<ExactRoute["method"], Handler>>> = {};
-  for (const r of routes) (out[r.path] ??= {})[r.method] = r.handler;
-  return out;
 }
 
 function served(hostname: string, port: number, stop: () => Promise<void>): Served {
