@@ -3,9 +3,9 @@
  * typed client and prints the contract's format.
  */
 import { MAX_CAPACITY } from "../core/room-keys.ts";
-import type { RoomyClient } from "../http/client.ts";
+import type { ConsensusInfo, RoomyClient } from "../http/client.ts";
 import type { OptionSpec, RawArgs } from "./argv.ts";
-import { flagOrEnv } from "./argv.ts";
+import { flagOrEnv, isOn } from "./argv.ts";
 import { UsageError } from "./exit.ts";
 import { gatesText, jsonText, listText, lotText, membersText, okText, whereText } from "./format.ts";
 
@@ -17,6 +17,29 @@ export interface ClientCommand {
   example?: string;
   /** Runs the command; returns what to print on stdout. */
   run(client: RoomyClient, args: string[], raw: RawArgs, json: boolean): Promise<string>;
+}
+
+const FORCE: OptionSpec = { name: "force", value: false, description: "really end the generation (see roomy recover --help)" };
+
+/** `roomy consensus`: one field a line, names aligned; why writes are unavailable last, when they are. */
+function consensusText(c: ConsensusInfo, json: boolean): string {
+  if (json) return jsonText(c);
+  const list = (xs: readonly string[]) => (xs.length === 0 ? "-" : xs.join(" "));
+  const rows: [string, string][] = [
+    ["leader", c.leader ?? "(none)"],
+    ["term", String(c.term)],
+    ["epoch", String(c.epoch)],
+    ["generation", String(c.generation)],
+    ["commit", String(c.commit)],
+    ["applied", String(c.applied)],
+    ["voters", list(c.voters)],
+    ["learners", list(c.learners)],
+    ["role", c.role],
+    ["lot", c.lot],
+  ];
+  if (c.unavailable !== null) rows.push(["unavailable", c.unavailable]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join("");
 }
 
 const CAPACITY: OptionSpec = { name: "capacity", value: true, placeholder: "N", description: "most people each new room holds (default: no limit)" };
@@ -111,5 +134,27 @@ export const CLIENT_COMMANDS: ClientCommand[] = [
     usage: "crdt",
     description: "the raw replicated map on that node, as JSON",
     run: async (c) => jsonText(await c.crdt()),
+  },
+  {
+    usage: "consensus",
+    description: "the Raft log as that node sees it: leader, term, epoch, generation, commit, applied, voters, learners",
+    run: async (c, _a, _r, json) => consensusText(await c.consensus(), json),
+  },
+  {
+    usage: "recover",
+    description: "end the consensus generation knowingly and start a new one from that node's state (needs --force)",
+    options: [FORCE],
+    example: "roomy recover --force --node http://10.0.0.3:4380",
+    async run(c, _a, raw, json) {
+      if (!isOn(raw, "force")) {
+        throw new UsageError(
+          "recover ends the current consensus generation and starts a new one from this node's state: " +
+            "whatever only other nodes hold (writes this node has not applied, even acknowledged ones) is lost, " +
+            "and every other node restarts from this node's lot. Use it when a majority of voters is gone for good; " +
+            "repeat with --force to do it",
+        );
+      }
+      return consensusText(await c.recover(), json);
+    },
   },
 ];

@@ -77,7 +77,12 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   routes.get("/healthz", () => sendJson({ ok: true, node: node.name }));
   routes.get("/readyz", () => {
     const ready = node.isReady() && (opts.ready?.() ?? true);
-    return sendJson({ ready, node: node.name }, ready ? 200 : 503);
+    if (!ready) return sendJson({ ready, node: node.name }, 503);
+    // A joined node of the Raft lot that cannot serve lot writes (no leader:
+    // majority lost, or an election under way, usually well under a second) is not ready.
+    const reason = node.config.lot === "raft" ? node.consensus.status().unavailable : null;
+    if (reason !== null) return sendJson({ ready: false, node: node.name, reason }, 503);
+    return sendJson({ ready, node: node.name }, 200);
   });
   routes.get("/metrics", async () => {
     const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });

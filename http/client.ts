@@ -50,6 +50,23 @@ export interface NodeInfo {
   spaces: number;
 }
 
+/** GET /v1/consensus: this node's view of the Raft log. */
+export interface ConsensusInfo {
+  leader: string | null;
+  term: number;
+  epoch: number;
+  /** Names the current generation (its bootstrap time): differs after a whole-cluster restart. */
+  generation: number;
+  commit: number;
+  applied: number;
+  voters: string[];
+  learners: string[];
+  role: string;
+  lot: string;
+  /** Why consensus writes cannot be served now, or null. */
+  unavailable: string | null;
+}
+
 export class RoomyClient {
   readonly url: string;
   private readonly timeoutMs: number;
@@ -105,6 +122,13 @@ export class RoomyClient {
   }
   crdt(): Promise<CrdtDump> {
     return this.get("/v1/crdt");
+  }
+  consensus(): Promise<ConsensusInfo> {
+    return this.get("/v1/consensus");
+  }
+  /** End the consensus generation knowingly (POST /v1/recover {"force":true}); answers the new status. */
+  recover(): Promise<ConsensusInfo> {
+    return this.post("/v1/recover", { force: true });
   }
   node(): Promise<NodeInfo> {
     return this.get("/v1/node");

@@ -44,6 +44,7 @@ export const SECTIONS: readonly MetricsSection[] = [
   (p, { node }) => replication(p, node),
   http,
   (p, { node }) => apps(p, node),
+  (p, { node }) => consensus(p, node),
   (p, src) => {
     const t = src.transport?.() ?? null;
     if (t !== null) transport(p, t);
@@ -67,6 +68,26 @@ function nodeInfo(p: PromText, { node }: MetricsSources): void {
 function http(p: PromText, src: MetricsSources): void {
   p.counter("roomy_http_requests_total", "HTTP requests answered, by method, route pattern and status.", src.http.requests());
   p.histogram("roomy_http_request_duration_seconds", "Time to answer HTTP requests, by route pattern.", src.http.durations());
+}
+
+/** The Raft log: the same on every node once caught up except role and lag; alert on roomy_consensus_available == 0. */
+function consensus(p: PromText, node: Node): void {
+  const st = node.consensus.status();
+  const s = node.consensus.stats;
+  p.gauge("roomy_consensus_term", "Current Raft term seen by this node.", st.term);
+  p.gauge("roomy_consensus_commit_index", "Highest log index this node knows committed.", st.commit);
+  p.gauge("roomy_consensus_applied_index", "Highest log index this node applied to its state machine.", st.applied);
+  p.gauge("roomy_consensus_apply_lag", "Committed entries not applied yet on this node (commit - applied).", Math.max(0, st.commit - st.applied));
+  p.counter("roomy_consensus_leader_changes_total", "Times this node saw the leader change.", s.leaderChanges);
+  p.gauge("roomy_consensus_is_leader", "1 when this node is the Raft leader.", st.role === "leader" ? 1 : 0);
+  p.gauge("roomy_consensus_generation", "Current generation (its bootstrap time in ms since the epoch; changes after every voter restarted or roomy recover).", st.generation);
+  p.counter("roomy_consensus_generations_started_total", "Generations this node started or joined (a new one means acknowledged state was lost).", s.generationsStarted);
+  p.counter("roomy_consensus_generations_ended_total", "Generations this node saw end (every voter restarted, or roomy recover --force).", s.generationsEnded);
+  p.gauge("roomy_consensus_epoch", "Epoch of the committed configuration (grows with every membership change).", st.epoch);
+  p.gauge("roomy_consensus_voters", "Voters in the committed configuration.", st.voters.length);
+  p.gauge("roomy_consensus_available", "1 when consensus writes can be served (a leader is known), 0 when not (see GET /v1/consensus for why).", st.unavailable === null ? 1 : 0);
+  p.counter("roomy_consensus_proposals_total", "Commands this node proposed to the log.", s.proposals);
+  p.counter("roomy_consensus_proposals_failed_total", "Proposals from this node that answered an error (unavailable, timed out).", s.proposalsFailed);
 }
 
 function runtime(p: PromText, node: Node): void {
@@ -150,7 +171,9 @@ async function apps(p: PromText, node: Node): Promise<void> {
   p.gauge("roomy_lot_occupied", "Cars in the lot.", lot.occupied);
   p.gauge("roomy_lot_available", "Free spaces in the lot.", lot.available);
   // The seed's per-gate counters are replicated (written with each car): every node reports the same.
-  const gates = await node.app.gates();
+  // The Raft lot reads gates behind a ReadIndex: without a majority there is no
+  // answer, and /metrics must still answer (with roomy_consensus_available 0), so the gate samples are left out.
+  const gates = await node.app.gates().catch(() => []);
   const per = (f: (g: (typeof gates)[number]) => number): Sample[] => gates.map((g) => ({ labels: { gate: g.gate }, value: f(g) }));
   p.gauge("roomy_lot_parked", "Cars in the lot, by the gate they came through.", per((g) => g.parked));
   p.counter("roomy_gate_entries_total", "Cars admitted through each gate.", per((g) => g.entries));

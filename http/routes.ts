@@ -5,7 +5,9 @@
  * normalise them away), so the typed client always uses the latter forms.
  */
 import type { Node } from "../mesh/node.ts";
-import { listField, requiredField } from "./body.ts";
+import type { ConsensusInfo } from "./client.ts";
+import { RoomyError } from "../core/errors.ts";
+import { listField, readJson, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import { memberList, nodeInfo } from "./overview.ts";
@@ -43,12 +45,15 @@ export function registerV1(app: Routes, node: Node): void {
   // Cluster.
   app.get("/v1/cluster/members", () => sendJson(memberList(node)));
   app.get("/v1/crdt", () => sendJson(crdtDump(node)));
-  app.get("/v1/consensus", () => {
-    const st = node.consensus.status();
-    return sendJson({
-      leader: st.leader, term: st.term, epoch: st.epoch, generation: st.generation, commit: st.commit, applied: st.applied,
-      voters: st.voters, learners: st.learners, role: st.role, lot: node.config.lot, unavailable: st.unavailable,
-    });
+  app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
+  // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
+  app.post("/v1/recover", async (r) => {
+    const b = await readJson(r.raw, 4096);
+    if (b["force"] !== true) {
+      throw new RoomyError("bad_request", 'recover ends the consensus generation and starts a new one from this node\'s state (entries only others hold are lost): send {"force":true}');
+    }
+    node.consensus.recover();
+    return sendJson(consensusStatus(node));
   });
 
   // Parking.
@@ -56,6 +61,15 @@ export function registerV1(app: Routes, node: Node): void {
   app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(b, "plate") as string));
   app.get("/v1/gates", async () => sendJson(await a.gates()));
   app.get("/v1/lot", async () => sendJson(await a.lot()));
+}
+
+/** GET /v1/consensus (and POST /v1/recover's answer). */
+export function consensusStatus(node: Node): ConsensusInfo {
+  const st = node.consensus.status();
+  return {
+    leader: st.leader, term: st.term, epoch: st.epoch, generation: st.generation, commit: st.commit, applied: st.applied,
+    voters: st.voters, learners: st.learners, role: st.role, lot: node.config.lot, unavailable: st.unavailable,
+  };
 }
 
 /** The raw replica: every key (tombstones too) with its timestamp, sorted by key. */
