@@ -76,8 +76,22 @@ describe("Parking README", () => {
     expect(human).toStartWith("spaces: 100, occupied: 1, available: 99\n");
     expect(human).toContain("2FAST4U");
     expect(human).not.toContain("ABC 123");
+    // The default lot is raft: the cars live in the log's state machine, not in the replicated map.
+    const consensus = JSON.parse((await roomy("consensus", "--json")).stdout) as { lot: string; commit: number };
+    expect(consensus.lot).toBe("raft");
+    expect(consensus.commit).toBeGreaterThanOrEqual(3);
     const crdt = JSON.parse((await roomy("crdt")).stdout) as { entries: Record<string, unknown> };
+    expect(Object.keys(crdt.entries).filter((k) => k.startsWith("vehicle/"))).toEqual([]);
+  });
+
+  test("with --lot crdt the same cars are in the replicated map too (roomy crdt)", async () => {
+    const c = await spawnNode(["--name", "seed2", "--lot", "crdt"]);
+    const r = (...args: string[]) => cli([...args, "--node", c.url]);
+    expect((await r("park", "3", "2FAST4U")).stdout).toBe("ok\n");
+    expect(JSON.parse((await r("lot", "--json")).stdout).vehicles).toEqual({ "2FAST4U": { gate: 3, at: expect.any(String), node: "seed2" } });
+    const crdt = JSON.parse((await r("crdt")).stdout) as { entries: Record<string, unknown> };
     expect(Object.keys(crdt.entries)).toContain("vehicle/2FAST4U");
+    c.proc.kill("SIGKILL");
   });
 
   test("parking a car already parked is a no-op; an unknown gate is unknown_gate", async () => {
