@@ -34,6 +34,7 @@ export function dashboardMain(makeChart: typeof activityChart): void {
     gates: Gate[];
     lot: { spaces: number; occupied: number; available: number };
     recentCars: Car[];
+    consensus: { leader: string | null; term: number; generation: number; lot: string; unavailable: string | null };
   }
   interface PeoplePage { q: string; offset: number; matches: number; people: { name: string; room: string | null }[] }
 
@@ -114,6 +115,17 @@ export function dashboardMain(makeChart: typeof activityChart): void {
   let roomOffset = 0;
   let peopleOffset = 0;
   const chart = makeChart();
+
+  function renderConsensus(o: Overview): void {
+    const c = o.consensus;
+    $("cons-leader").textContent = c.leader ?? "none";
+    const state = $("cons-state");
+    state.textContent = c.lot !== "raft" ? `${c.lot} lot` : c.unavailable === null ? "available" : "unavailable";
+    state.className = `pill ${c.lot !== "raft" || c.unavailable === null ? "state-alive" : "state-dead"}`;
+    state.title = c.unavailable ?? "";
+    const sub = `term ${fmt(c.term)} · generation ${c.generation}`;
+    $("cons-sub").textContent = c.unavailable === null ? sub : `${sub} · ${c.unavailable}`;
+  }
 
   function renderMembers(o: Overview): void {
     colours = new Map(o.members.map((mb, i) => [mb.name, PALETTE[i % PALETTE.length]!]));
@@ -240,6 +252,7 @@ export function dashboardMain(makeChart: typeof activityChart): void {
       stat("Rooms", fmt(o.roomCount)),
       stat("People in rooms", fmt(o.peopleCount)),
     ]);
+    renderConsensus(o);
     renderMembers(o);
     renderRooms(o);
     if (people === null) renderPeople(null);

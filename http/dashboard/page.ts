@@ -56,6 +56,13 @@ function build(): DashboardPage {
   <aside id="side" class="side data">
     <div id="stats" class="stats"></div>
     <section class="panel">
+      <h2>Consensus</h2>
+      <div class="card">
+        <div class="row"><div class="name">leader <span id="cons-leader" class="mono"></span></div><span id="cons-state" class="pill"></span></div>
+        <div id="cons-sub" class="sub mono"></div>
+      </div>
+    </section>
+    <section class="panel">
       <h2>Members <span id="members-count" class="count">0</span></h2>
       <div id="members" class="list"></div>
     </section>
