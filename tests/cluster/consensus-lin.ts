@@ -130,7 +130,8 @@ export async function runLinearizability(c: ConsensusCluster, o: LinOptions): Pr
   }
   await Promise.all([nemesis(), ...clients]);
   const history = rec.history();
-  const check = checkLot(history, o.spaces, { maxMs: 60_000 });
+  // A 15 s run takes a few million steps; the budget is for loaded machines and soak runs.
+  const check = checkLot(history, o.spaces, { maxSteps: 500_000_000, maxMs: 120_000 });
   const count = (f: (op: LotHistory[number]) => boolean): number => history.filter(f).length;
   const summary = `seed ${seed}, ${history.length} ops (${count((h) => h.result?.ok === true)} ok, ` +
     `${count((h) => h.result?.ok === false && definite.has(h.result.code))} definite refusals, ` +
