@@ -76,9 +76,19 @@ interface Pending {
   reject: (e: unknown) => void;
   deadline: number;
   cmd: unknown;
-  /** handed to a leader (or appended) already: never send twice */
+  /** handed to a leader (or appended) already; sent again after RESEND_MS unapplied (the log drops duplicates) */
   sent: boolean;
+  sentAt: number;
 }
+
+/**
+ * Which (origin, seq) commands the log applied, per origin: every seq below
+ * `floor` is settled at its proposer (answered or given up), so a copy of one
+ * arriving later is dropped; `seen` holds the seqs applied at or above it.
+ * It is part of the replicated state (in snapshots): every node drops the same copies.
+ */
+type Applied = Map<string, { floor: number; seen: Set<number> }>;
+
 
 const unavailable = (why: string): RoomyError => new RoomyError("unavailable", `consensus: ${why}`);
 
@@ -99,6 +109,7 @@ export class Consensus {
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #stopped = false;
+  #applied: Applied = new Map();
 
   constructor(o: ConsensusOptions) {
     this.#o = o;
@@ -123,7 +134,7 @@ export class Consensus {
     const seq = ++this.#seq;
     this.stats.proposals++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), cmd, sent: false });
+      this.#pending.set(seq, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), cmd, sent: false, sentAt: 0 });
       this.#pushPending(seq);
       this.#requestFlush();
     });
@@ -175,7 +186,7 @@ export class Consensus {
 
   /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
   recover(): GenerationInfo {
-    const data = this.#o.machine.snapshot();
+    const data = this.#snapshot();
     const info = this.#gen.recover();
     this.#startCore(info, data);
     return info;
@@ -200,6 +211,41 @@ export class Consensus {
   }
 
   // --- internals ------------------------------------------------------------
+
+  #resendMs(): number {
+    return (this.#o.tickMs ?? 50) * (this.#o.electionTicks ?? defaultRaftOptions.electionTicks);
+  }
+
+  /** Whether the entry (o, s) is applied for the first time (records it); copies and settled seqs are dropped. */
+  #firstCopy(o: string, s: number, l: number): boolean {
+    let a = this.#applied.get(o);
+    if (a === undefined) this.#applied.set(o, (a = { floor: 0, seen: new Set() }));
+    if (l > a.floor) {
+      a.floor = l;
+      for (const x of a.seen) if (x < l) a.seen.delete(x);
+    }
+    if (s < a.floor || a.seen.has(s)) return false;
+    a.seen.add(s);
+    return true;
+  }
+
+  /** The machine's snapshot with the applied-commands table: [4-byte length][table JSON][machine bytes]. */
+  #snapshot(): Uint8Array {
+    const table = new TextEncoder().encode(JSON.stringify([...this.#applied].map(([o, a]) => [o, a.floor, [...a.seen]])));
+    const m = this.#o.machine.snapshot();
+    const out = new Uint8Array(4 + table.length + m.length);
+    new DataView(out.buffer).setUint32(0, table.length);
+    out.set(table, 4);
+    out.set(m, 4 + table.length);
+    return out;
+  }
+
+  #restore(data: Uint8Array): void {
+    const n = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+    const table = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as [string, number, number[]][];
+    this.#applied = new Map(table.map(([o, floor, seen]) => [o, { floor, seen: new Set(seen) }]));
+    this.#o.machine.restore(data.subarray(4 + n));
+  }
 
   #timeout(): number {
     return this.#o.timeoutMs ?? 3000;
@@ -254,7 +300,9 @@ export class Consensus {
         this.#pending.delete(seq);
         this.stats.proposalsFailed++;
         p.reject(unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"));
-      } else if (!p.sent) {
+      } else if (!p.sent || now - p.sentAt >= this.#resendMs()) {
+        // a forward lost on the way, or a leader deposed before committing it: send again
+        p.sent = false;
         this.#pushPending(seq);
       }
     }
@@ -272,12 +320,13 @@ export class Consensus {
   #startCore(info: GenerationInfo, data: Uint8Array | null): void {
     const core = new RaftCore({ ...defaultRaftOptions, id: this.self.id, random: this.#o.random, electionTicks: this.#o.electionTicks ?? defaultRaftOptions.electionTicks });
     this.#o.machine.reset();
+    this.#applied = new Map();
     this.applied = 0;
     if (info.bootstrap) {
       core.bootstrap({ epoch: 1, voters: [this.self], learners: [] });
       if (data !== null) {
         // a recovered generation starts from this node's state: index 1 is its snapshot
-        this.#o.machine.restore(data);
+        this.#restore(data);
         core.takeCommitted();
         this.applied = 1;
         core.compact(1, data);
@@ -293,6 +342,7 @@ export class Consensus {
     this.core = null;
     this.applied = 0;
     this.#o.machine.reset();
+    this.#applied = new Map();
     for (const p of this.#pending.values()) p.reject(unavailable(why));
     this.#pending.clear();
   }
@@ -301,7 +351,10 @@ export class Consensus {
     const p = this.#pending.get(seq);
     const core = this.core;
     if (p === undefined || core === null || p.sent) return;
-    const entry = { o: this.self.id, s: seq, c: p.cmd };
+    let floor = seq;
+    for (const k of this.#pending.keys()) floor = Math.min(floor, k);
+    const entry = { o: this.self.id, s: seq, l: floor, c: p.cmd };
+    p.sentAt = this.#o.clock.now();
     if (core.state.role === "leader") {
       if (core.propose(entry, ENTRY_COMMAND) !== null) p.sent = true;
       return;
@@ -329,7 +382,14 @@ export class Consensus {
       commit: core.commit,
       maxVoters: this.#o.maxVoters ?? 5,
     });
-    if (next !== null && core.propose(next, ENTRY_CONFIG) !== null) {
+    if (next === null) return;
+    // A configuration takes effect when appended: one whose live voters are
+    // no majority of it can never commit, and its leader steps down with a
+    // longer log than the others, who then cannot elect anyone (removing a
+    // partitioned voter while another voter is gone did exactly that).
+    const liveIds = new Set(live.map((s) => s.id));
+    if (next.voters.filter((v) => liveIds.has(v.id)).length < Math.floor(next.voters.length / 2) + 1) return;
+    if (core.propose(next, ENTRY_CONFIG) !== null) {
       this.#o.logger.info("consensus: configuration change proposed", {
         epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),
       });
@@ -374,13 +434,14 @@ export class Consensus {
     if (core === null || this.#stopped) return;
     const snap = core.takeSnapshot();
     if (snap !== null) {
-      this.#o.machine.restore(snap.data);
+      this.#restore(snap.data);
       this.applied = snap.index;
     }
     for (const e of core.takeCommitted()) {
       this.applied = e.index;
       if (e.kind !== ENTRY_COMMAND) continue;
-      const { o, s, c } = e.data as { o: string; s: number; c: unknown };
+      const { o, s, l, c } = e.data as { o: string; s: number; l?: number; c: unknown };
+      if (!this.#firstCopy(o, s, l ?? 0)) continue;
       let result: unknown;
       let error: unknown = null;
       try {
@@ -396,7 +457,7 @@ export class Consensus {
       else p.resolve(result);
     }
     if (this.applied - core.log.snapshotIndex() >= (this.#o.compactEvery ?? 10_000)) {
-      core.compact(this.applied, this.#o.machine.snapshot());
+      core.compact(this.applied, this.#snapshot());
     }
     for (const r of core.takeReads()) {
       const w = this.#reads.get(r.ctx);
