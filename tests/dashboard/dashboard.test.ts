@@ -78,6 +78,10 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     const members = await page.locator("[data-member]").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["member"]));
     expect(members).toEqual(["alpha", "bravo", "charlie"]);
     expect(await page.locator("#node-name").textContent()).toBe("alpha");
+    // The consensus panel: the leader (one of the three), its term and generation.
+    await eventually("a leader on the page", async () => (["alpha", "bravo", "charlie"].includes((await page.locator("#cons-leader").textContent()) ?? "") ? true : undefined), 15_000);
+    expect(await page.locator("#cons-sub").textContent()).toMatch(/^term [1-9][\d,]* · generation \d+$/);
+    expect(await page.locator("#cons-state").textContent()).toBe("available");
     // The members and the lot are in view without scrolling.
     const bottoms = await page.evaluate(() =>
       ["[data-member=charlie]", "#lot-occupied", '[data-gate="3"]'].map((s) => document.querySelector(s)?.getBoundingClientRect().bottom ?? Infinity));
