@@ -13,7 +13,7 @@
  *    added by its leader (that leader adds every live member as a learner).
  *    If every peer said recently that it has none, the peer with the smallest
  *    name starts one and the others join it.
- *  - In a generation with no leader, and every voter of its committed
+ *  - In a generation where every voter of its committed
  *    configuration is back under a new id: the generation has provably ended
  *    (WARN, counted); leave it and join or start the next.
  *  - A peer reports a generation recovered from ours (`roomy recover
@@ -100,7 +100,10 @@ export class GenerationKeeper {
         this.#o.logger.error("consensus: another generation is alive beside ours (started apart, e.g. a cold start split by a partition); end one with `roomy recover --force`", { ours: mine, theirs: r.generation, peer: r.name });
       }
     }
-    if (core !== null && core.leader() === null) {
+    // Not only when leaderless: a learner never campaigns, so it may believe
+    // in a leader that restarted; a voter never finds every voter restarted
+    // (itself is not).
+    if (core !== null) {
       const voters = core.committedConfig().voters;
       const live = this.#o.membership.live();
       const restarted = (v: Server): boolean =>

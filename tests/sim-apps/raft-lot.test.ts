@@ -1,0 +1,141 @@
+/**
+ * The Raft lot (`lot: "raft"`) on whole simulated roomy nodes: 3- and 5-node
+ * clusters under crashes, restarts under the same name, partitions, stalls,
+ * loss, duplication and reordering, with clients parking, unparking and
+ * reading through random nodes (raft-lot-run.ts). Every history must be
+ * linearizable (checkLot), no replica's lot machine may ever hold more cars
+ * than spaces, and once the faults stop every node holds the leader's lot.
+ * Then the generation scenarios: a whole-cluster restart, every voter
+ * restarted while a learner survives, and a cut-off minority.
+ *
+ * SEED=n replays one run; SOAK=1 runs 100 seeds.
+ */
+import { describe, expect, test } from "bun:test";
+import { AppSim } from "../../mesh/sim/app-harness.ts";
+import { codeOf, leaderSlot, lotDivergence, raftSettled, raftStates, type RaftRunResult, runRaftLot } from "./raft-lot-run.ts";
+import { replay, seeds, SOAK } from "./seeds.ts";
+
+const FILE = "tests/sim-apps/raft-lot.test.ts";
+const nodesFor = (seed: number): number => (seed % 2 === 1 ? 3 : 5);
+
+let runs: Promise<RaftRunResult[]> | undefined;
+function results(): Promise<RaftRunResult[]> {
+  runs ??= (async () => {
+    const out: RaftRunResult[] = [];
+    for (const seed of seeds([1, 2, 3, 4, 5, 6, 7, 8], 100)) {
+      const r = await runRaftLot({ seed, nodes: nodesFor(seed), workloadMs: 8000 });
+      if (SOAK || process.env["SIM_FIGURES"] === "1") console.log(`seed ${seed} (${r.nodes} nodes): check ${r.check.ok} in ${r.check.steps} steps, ${JSON.stringify(r.figures)}`);
+      out.push(r);
+    }
+    return out;
+  })();
+  return runs;
+}
+
+const where = (r: RaftRunResult): string => `seed ${r.seed} (${r.nodes} nodes; replay: ${replay(r.seed, FILE)})`;
+
+describe("the Raft lot on a simulated cluster under crashes, restarts, partitions, stalls, loss and duplication", () => {
+  // Found here and fixed in mesh/consensus/driver.ts (seed 3, 3 nodes, before
+  // the fixes): a configuration removing a partitioned voter while another
+  // voter was gone took effect, could never commit, and no leader was ever
+  // elected again; lost forwards were never resent, and a resent or
+  // duplicated forward would have applied one command twice.
+  test(
+    "every history of park, unpark and lot reads is linearizable",
+    async () => {
+      const bad = (await results()).filter((r) => r.check.ok !== true);
+      expect(bad.map((r) => `${where(r)}: ${"reason" in r.check ? r.check.reason : ""}\nfaults:\n  ${r.faultLog.join("\n  ")}`).join("\n")).toBe("");
+      // the check means something only if enough operations were definite
+      // (seed 7, 3 nodes, leaves only 5 of 83 definite: see the availability note in the README)
+      const all = await results();
+      expect(all.reduce((n, r) => n + r.figures.ops - r.figures.indeterminate, 0)).toBeGreaterThan(all.length * 20);
+    },
+    SOAK ? 3_600_000 : 120_000,
+  );
+
+  test(
+    "no lot machine ever holds more cars than spaces; after the faults every node holds the leader's lot in the same generation",
+    async () => {
+      const bad = (await results()).filter((r) => r.violations.length > 0);
+      expect(bad.map((r) => `${where(r)}:\n  ${r.violations.join("\n  ")}\nfaults:\n  ${r.faultLog.join("\n  ")}`).join("\n")).toBe("");
+    },
+    SOAK ? 3_600_000 : 120_000,
+  );
+});
+
+async function raftSim(seed: number, nodes: number): Promise<AppSim> {
+  const sim = await AppSim.start({ seed, nodes, gates: 2, spaces: 3, lot: "raft", callTimeoutMs: 3000 });
+  await sim.until(() => raftSettled(sim), 30_000, "raft formation");
+  return sim;
+}
+
+const node = (sim: AppSim, name: string) => sim.slot(name).node!;
+
+describe("generations of the Raft lot", () => {
+  test("a whole-cluster restart starts a new generation: a different generation number, an empty lot that works", async () => {
+    const sim = await raftSim(11, 3);
+    await sim.retry(() => node(sim, "n1").app.park(1, "OLD 1"), "park");
+    const before = node(sim, "n1").consensus.status().generation;
+    expect(Object.keys(node(sim, "n2").app.lotLocal().vehicles).length + Object.keys(node(sim, "n1").app.lotLocal().vehicles).length).toBeGreaterThan(0);
+    for (const n of sim.names()) sim.crash(n);
+    await sim.run(500);
+    for (const n of sim.names()) sim.restart(n);
+    await sim.until(() => raftSettled(sim), 60_000, `a new generation\n${raftStates(sim)}`);
+    const after = leaderSlot(sim)!.node!.consensus.status().generation;
+    expect(after).not.toBe(before);
+    for (const n of sim.names()) expect(node(sim, n).app.lotLocal().occupied).toBe(0);
+    await sim.retry(() => node(sim, "n3").app.park(2, "NEW 1"), "park in the new generation");
+    const seen = await sim.settle(node(sim, "n2").app.lot());
+    expect(seen.ok === true && Object.keys(seen.value.vehicles)).toEqual(["NEW 1"]);
+  }, 60_000);
+
+  test("every voter restarted while a learner survived: the learner leaves the old generation and joins the new one", async () => {
+    const sim = await raftSim(12, 4);
+    const st = leaderSlot(sim)!.node!.consensus.status();
+    expect(st.voters.length).toBe(3); // voters are odd: the fourth node learns
+    expect(st.learners.length).toBe(1);
+    const learner = st.learners[0]!;
+    await sim.retry(() => node(sim, learner).app.park(1, "OLD 1"), "park");
+    await sim.until(() => raftSettled(sim), 10_000, "the park applied everywhere");
+    expect(node(sim, learner).app.lotLocal().occupied).toBe(1);
+    const survivor = node(sim, learner);
+    for (const v of st.voters) sim.crash(v);
+    await sim.run(300);
+    for (const v of st.voters) sim.restart(v);
+    await sim.until(() => raftSettled(sim), 60_000, `a new generation with the learner\n${raftStates(sim)}`);
+    expect(node(sim, learner)).toBe(survivor); // the same process, never restarted
+    expect(survivor.consensus.stats.generationsEnded).toBe(1);
+    const gen = leaderSlot(sim)!.node!.consensus.status().generation;
+    expect(gen).not.toBe(st.generation);
+    expect(survivor.consensus.status().generation).toBe(gen);
+    expect(survivor.app.lotLocal().occupied).toBe(0); // nothing acknowledged survived on a voter
+    await sim.retry(() => survivor.app.park(2, "NEW 1"), "park through the learner");
+    await sim.until(() => raftSettled(sim) && lotDivergence(sim).length === 0, 10_000, "the new park everywhere");
+    expect(Object.keys(survivor.app.lotLocal().vehicles)).toEqual(["NEW 1"]);
+  }, 60_000);
+
+  test("with a majority of voters cut off, writes on the minority answer unavailable within the timeout, never ok", async () => {
+    const sim = await raftSim(13, 5);
+    await sim.until(() => leaderSlot(sim)?.node!.consensus.status().voters.length === 5, 10_000, "five voters");
+    const minority = ["n1", "n2"];
+    sim.partition([minority, ["n3", "n4", "n5"]]);
+    await sim.run(1500); // the minority notices it lost the majority
+    const calls = minority.flatMap((n, i) => [
+      sim.track(node(sim, n).app.park(1 + (i % 2), `CUT ${i}`)),
+      sim.track(node(sim, n).app.unpark(2 - (i % 2), `CUT ${i}`)),
+      sim.track(node(sim, n).app.lot()),
+    ]);
+    const t0 = sim.clock.now();
+    await sim.until(() => calls.every((c) => c.outcome.ok !== "pending"), 3000 + 1000, "every minority call answered");
+    expect(sim.clock.now() - t0).toBeLessThanOrEqual(4000);
+    for (const c of calls) {
+      expect(c.outcome.ok).toBe(false);
+      if (c.outcome.ok === false) expect(codeOf(c.outcome.error)).toBe("unavailable");
+    }
+    // the majority side still serves writes
+    await sim.retry(() => node(sim, "n4").app.park(1, "MAJ 1"), "park on the majority side", 10_000);
+    sim.heal();
+    await sim.until(() => raftSettled(sim) && lotDivergence(sim).length === 0, 30_000, "healed");
+    for (const n of sim.names()) expect(Object.keys(node(sim, n).app.lotLocal().vehicles)).toEqual(["MAJ 1"]);
+  }, 60_000);
+});
