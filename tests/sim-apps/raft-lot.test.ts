@@ -139,4 +139,25 @@ describe("generations of the Raft lot", () => {
     await sim.until(() => raftSettled(sim) && lotDivergence(sim).length === 0, 30_000, "healed");
     for (const n of sim.names()) expect(Object.keys(node(sim, n).app.lotLocal().vehicles)).toEqual(["MAJ 1"]);
   }, 60_000);
+
+  // The shape of the chaos run that found driver.ts's configuration guard
+  // (the leader removed the partitioned voter while another was gone: a
+  // configuration that could never commit, and no leader ever after). On
+  // this seed the crashed voter is removed first, so this pins the recovery,
+  // not the guard itself.
+  test("a voter partitioned away while another crashed: once healed and restarted, the cluster elects a leader and serves the lot", async () => {
+    const sim = await raftSim(Number(process.env["SEED"] ?? 14), 3);
+    await sim.retry(() => node(sim, "n1").app.park(1, "KEEP 1"), "park");
+    await sim.until(() => raftSettled(sim) && leaderSlot(sim)!.node!.consensus.committedConfig().voters.length === 3, 10_000, "three voters");
+    const l = leaderSlot(sim)!;
+    const [x, y] = l.node!.consensus.core!.config.voters.filter((v) => v.name !== l.name).map((v) => v.name);
+    sim.partition([[x!], sim.names().filter((n) => n !== x)]);
+    sim.crash(y!);
+    await sim.run(5000);
+    sim.heal();
+    sim.restart(y!);
+    await sim.until(() => raftSettled(sim), 30_000, `a leader after healing\n${raftStates(sim)}`);
+    await sim.until(() => lotDivergence(sim).length === 0, 5000, "the lot everywhere");
+    for (const n of sim.names()) expect(Object.keys(node(sim, n).app.lotLocal().vehicles)).toEqual(["KEEP 1"]);
+  }, 60_000);
 });
