@@ -11,6 +11,7 @@ import type { LotMachine } from "../../core/lot-machine.ts";
 import type { LotInfo } from "../../core/parking.ts";
 import { validateGate, validatePlate } from "../../core/parking.ts";
 import type { Consensus } from "../consensus/driver.ts";
+import { detach } from "../registry/mailbox.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
 import { type AppContext, field } from "./context.ts";
 import { GATE_PROCESS_PREFIX, type GateInfo, gateProcess, type ParkingApp, type ParkingConfig } from "./parking.ts";
@@ -22,13 +23,15 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
     return {
-      handle(msg: unknown): Promise<unknown> {
+      // The gate hands each car to the log in turn; the log orders them, so the
+      // answer (after commit) is detached: the next car need not wait for it.
+      handle(msg: unknown): unknown {
         validateGate(gate, gates);
         switch (field(msg, "t")) {
           case "enter":
-            return consensus.submit({ t: "park", gate, plate: validatePlate(field(msg, "plate")), at: new Date(clock.now()).toISOString(), node });
+            return detach(consensus.submit({ t: "park", gate, plate: validatePlate(field(msg, "plate")), at: new Date(clock.now()).toISOString(), node }));
           case "exit":
-            return consensus.submit({ t: "unpark", gate, plate: validatePlate(field(msg, "plate")) });
+            return detach(consensus.submit({ t: "unpark", gate, plate: validatePlate(field(msg, "plate")) }));
           case "ping":
             return Promise.resolve({ gate });
           default:

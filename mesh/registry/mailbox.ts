@@ -134,6 +134,12 @@ class QueueMailbox implements Mailbox {
         fail(job, err);
         continue;
       }
+      if (r instanceof Detached) {
+        // The handler's part is done; its answer follows, and the next message need not wait for it.
+        const j = job;
+        r.answer.then((v) => done(j, v), (e: unknown) => fail(j, e));
+        continue;
+      }
       if (r instanceof Promise) {
         this.current = job;
         r.then(this.settled, this.failed);
@@ -154,6 +160,19 @@ class QueueMailbox implements Mailbox {
       for (const w of waiters) w();
     }
   }
+}
+
+/**
+ * A handler's answer that comes later without holding the mailbox: the
+ * handler ran (in turn, alone), handed its work on (e.g. to the consensus
+ * log, which orders it), and the next message may run while the caller waits.
+ */
+export class Detached {
+  constructor(readonly answer: Promise<unknown>) {}
+}
+
+export function detach(answer: Promise<unknown>): Detached {
+  return new Detached(answer);
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

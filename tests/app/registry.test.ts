@@ -200,3 +200,34 @@ describe("local replicator", () => {
     expect(rep.stats().keys).toBe(2);
   });
 });
+
+describe("mailbox: detached answers", () => {
+  test("a handler that detaches its answer lets the next message run while its caller still waits", async () => {
+    const { createMailbox, detach } = await import("../../mesh/registry/mailbox.ts");
+    const box = createMailbox();
+    const order: string[] = [];
+    let release: (v: string) => void = () => {};
+    const slow = new Promise<string>((r) => (release = r));
+    const first = box.push(() => {
+      order.push("first ran");
+      return detach(slow) as unknown as Promise<string>;
+    });
+    const second = box.push(() => {
+      order.push("second ran");
+      return "second";
+    });
+    expect(await second).toBe("second");
+    expect(order).toEqual(["first ran", "second ran"]);
+    release("first");
+    expect(await first).toBe("first");
+  });
+
+  test("a detached answer that fails fails its caller only", async () => {
+    const { createMailbox, detach } = await import("../../mesh/registry/mailbox.ts");
+    const box = createMailbox();
+    const bad = box.push(() => detach(Promise.reject(new Error("no"))) as unknown as Promise<string>);
+    const ok = box.push(() => "fine");
+    expect(await bad.catch((e: Error) => e.message)).toBe("no");
+    expect(await ok).toBe("fine");
+  });
+});
