@@ -4,7 +4,7 @@
  * no acknowledged park lost across a leader kill, a restarted voter coming
  * back as a learner and promoted, a whole-cluster restart starting a new
  * generation, and a linearizability run under kill -9 / SIGSTOP / SIGTERM.
- * Each test has its own cluster on its own fixed port range (27400-27499);
+ * Each test has its own cluster on its own fixed port range (27300-27499);
  * every process is killed in `finally`, also on failure.
  */
 import { expect, test } from "bun:test";
@@ -40,6 +40,18 @@ test("5 nodes elect one leader that all 5 agree on, with all 5 as voters and no 
     expect(views.filter((v) => v.role === "leader").length).toBeLessThanOrEqual(1);
     expect(new Set(views.map((v) => v.term)).size).toBe(1);
     console.info(`[consensus] 5 nodes: leader ${leader}, term ${views[0]!.term}`);
+  });
+}, 90_000);
+
+test("6 nodes keep at most 5 voters (an odd number): the sixth is a learner", async () => {
+  await withCluster(new ConsensusCluster({ names: names(6), basePort: 27320 }), async (c) => {
+    const { views } = await until("5 voters and 1 learner on every node", async () => {
+      const r = await c.agreedLeader(c.nodes, 30_000, 5);
+      if (r.views.some((v) => v.learners.length !== 1)) throw new Error(`learners ${r.views.map((v) => v.learners.join("+")).join(" / ")}`);
+      return r;
+    }, 30_000);
+    for (const v of views) expect([...v.voters, ...v.learners].sort()).toEqual(names(6));
+    console.info(`[consensus] 6 nodes: voters ${views[0]!.voters.join(",")}, learner ${views[0]!.learners.join(",")}`);
   });
 }, 90_000);
 
