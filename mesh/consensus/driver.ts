@@ -124,6 +124,8 @@ export class Consensus {
     });
     o.transport.onMessage((from, msg) => this.#receive(from, msg));
     this.#schedule();
+    // Alone with nobody to wait for (a cluster of one): lead from the start, not a tick later.
+    if (o.mayBootstrapAlone && o.membership.live().every((m) => m.id === o.self.id)) this.#onTick();
   }
 
   // --- the node's face -------------------------------------------------------
