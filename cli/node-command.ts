@@ -46,7 +46,7 @@ export const NODE_OPTIONS: OptionSpec[] = [
   o("tls-cert", "PATH", "ROOMY_TLS_CERT", "mesh TLS certificate (PEM)"),
   o("tls-key", "PATH", "ROOMY_TLS_KEY", "mesh TLS private key (PEM)"),
   o("tls-ca", "PATH", "ROOMY_TLS_CA", "CA that signs peers' certificates (PEM)"),
-  o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default: 2 in a cluster of 2+)"),
+  o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default majority)"),
   o("profile", "lan|local|wan", "ROOMY_PROFILE", "failure-detection timing profile (default lan)"),
   o("lot", "raft|crdt", "ROOMY_LOT", "the lot: raft (linearizable, default) or crdt (available in a minority, eventually consistent)"),
   o("gates", "N", "ROOMY_GATES", `parking gates (default ${DEFAULT_GATES})`),

@@ -68,7 +68,10 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     transport: channels.channel("repl"),
     clock,
     random,
-    concern: config.writeConcern ?? 2,
+    // A majority by default: every acknowledged write then intersects every
+    // majority a new owner catches up from, and a minority side of a
+    // partition can acknowledge nothing.
+    concern: config.writeConcern ?? "majority",
     logger,
     config: opts.replication,
   });

@@ -42,7 +42,7 @@ export interface NodeSettings {
   /** The cluster's shared secret. */
   cookie?: string;
   tls?: TlsPaths;
-  /** How many nodes must hold a write before it is acknowledged (default: 2 in a cluster of 2+). */
+  /** How many nodes must hold a write before it is acknowledged (default: a majority of the members). */
   writeConcern?: WriteConcern;
   /** Membership timing profile. Default lan. */
   profile?: Profile;

@@ -157,14 +157,19 @@ export function startRooms(ctx: AppContext): RoomsApp {
       return o.people;
     },
     whereIs: (person: string) => index.roomOf(validateName("person", person)),
+    // Complete or an error: every room this replica knows is asked, and one
+    // that does not answer fails the whole dump (`unavailable`), never a
+    // 200 with rooms missing.
     async dump(rooms?: string[]): Promise<Record<string, string[]>> {
-      let answers: RoomAnswer[];
-      if (rooms === undefined || rooms.length === 0) {
-        answers = await registry.multiCall<RoomAnswer>(ROOMS_GROUP, { t: "who" });
-      } else {
-        const names = uniqueSorted(validateNames("room", rooms)).map(known);
-        answers = await Promise.all(names.map((r) => registry.call<RoomAnswer>(procOf(r), { t: "who" })));
-      }
+      const names = rooms === undefined || rooms.length === 0 ? index.rooms() : uniqueSorted(validateNames("room", rooms)).map(known);
+      const answers = await Promise.all(
+        names.map((r) =>
+          registry.call<RoomAnswer>(procOf(r), { t: "who" }).catch((err: unknown) => {
+            if (err instanceof RoomyError && err.code !== "unavailable") throw err;
+            throw new RoomyError("unavailable", `dump incomplete: room ${JSON.stringify(r)} did not answer (${String((err as Error).message ?? err)}); retry`);
+          }),
+        ),
+      );
       return mergeOccupancies(answers);
     },
     stop: unsubscribe,
