@@ -24,6 +24,7 @@ export interface LinReport {
   check: CheckResult;
   history: LotHistory;
   faults: string[];
+  seed: number;
   summary: string;
 }
 
@@ -145,5 +146,5 @@ export async function runLinearizability(c: ConsensusCluster, o: LinOptions): Pr
     `${count((h) => h.result?.ok === false && definite.has(h.result.code))} definite refusals, ` +
     `${count((h) => h.result?.ok === false && !definite.has(h.result.code))} indeterminate); check: ${String(check.ok)} ` +
     `in ${check.elapsedMs.toFixed(0)} ms, ${check.steps} steps; faults: ${faults.join("; ")}`;
-  return { check, history, faults, summary };
+  return { check, history, faults, seed, summary };
 }

@@ -8,6 +8,9 @@
  * every process is killed in `finally`, also on failure.
  */
 import { expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConsensusCluster, type Node, until } from "./consensus-procs.ts";
 import { runLinearizability } from "./consensus-lin.ts";
 
@@ -69,7 +72,14 @@ test("kill -9 of the leader of 5 (--profile lan): every survivor names the same 
   });
 }, 90_000);
 
-test("30 cars through 4 gates into 10 spaces while the leader is killed: exactly 10 parked on every survivor, none acknowledged lost", async () => {
+// BUG (b39dfe3, mesh/registry/processes.ts route() fast path): when a gate's
+// mailbox is idle, a handler's Detached answer is not awaited: `v` is neither a
+// Promise nor Failed, so settle(inb, v) answers at once with the Detached object
+// (HTTP 200 {"ok":true}) before the log commits, and the log's refusal is lost.
+// Seen with --spaces 2: parks 3 and 4 answer ok but are not in the lot; unpark of
+// a plate never parked answers ok (no not_parked). QueueMailbox.pump handles
+// Detached; the fast path needs the same. Marked failing until that is fixed.
+test.failing("30 cars through 4 gates into 10 spaces while the leader is killed: exactly 10 parked on every survivor, none acknowledged lost", async () => {
   const c = new ConsensusCluster({ names: names(5), basePort: 27440, args: ["--spaces", "10", "--gates", "4"] });
   await withCluster(c, async () => {
     const { leader } = await c.agreedLeader(c.nodes, 30_000, 5);
@@ -207,7 +217,8 @@ test("a whole-cluster restart of 3 nodes starts a new generation: another genera
   });
 }, 90_000);
 
-test(
+// BUG: the Detached fast path above (every park and unpark answers ok).
+test.failing(
   "park/unpark/lot through every node of 5 while nodes are killed, paused and terminated (the leader too) is linearizable",
   async () => {
     // The checker's search grows steeply with the history (every indeterminate
@@ -219,7 +230,11 @@ test(
         await c.agreedLeader(c.nodes, 30_000, 5);
         const r = await runLinearizability(c, { runMs: 15_000, plates: 20, spaces: 4, clientsPerNode: 2 });
         console.info(`[consensus] linearizability run ${run + 1}: ${r.summary}`);
-        if (r.check.ok !== true) console.error(`[consensus] history:\n${JSON.stringify(r.history)}`);
+        if (r.check.ok !== true) {
+          const file = join(tmpdir(), `consensus-history-${r.seed}.json`);
+          writeFileSync(file, JSON.stringify({ faults: r.faults, history: r.history }));
+          console.error(`[consensus] history (${r.history.length} ops, seed ${r.seed}) written to ${file}`);
+        }
         expect(r.check.ok === true ? "linearizable" : r.check.ok === false ? r.check.reason : `unknown: ${r.check.reason}`).toBe("linearizable");
       });
     }
