@@ -82,21 +82,27 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   let joined = config.join.length === 0 && dns.length === 0;
   let caughtUp = joined;
   const ready = (): boolean => joined && caughtUp;
-  const afterJoin = (): void => {
-    if (joined) return;
-    joined = true;
+  let stopped = false;
+  // Ready only once a catch-up round completed: a timeout is never taken as
+  // done (a node would answer from a replica missing acknowledged writes);
+  // it tries again until every live member answered.
+  const catchUp = (attempt: number): void => {
+    if (stopped) return;
     replicator.catchUp(opts.catchUpTimeoutMs ?? 10_000).then(
       () => {
         caughtUp = true;
-        logger.info("caught up", { node: config.name, keys: map.size });
+        logger.info("caught up", { node: config.name, keys: map.size, attempts: attempt });
       },
       (err: unknown) => {
-        // Serve anyway: anti-entropy keeps pulling, and a node that never
-        // reports ready is worse than one briefly behind.
-        caughtUp = true;
-        logger.warn("catch-up incomplete; serving while anti-entropy continues", { error: String(err) });
+        logger.warn("catch-up incomplete; not ready, trying again", { error: String(err), attempt });
+        clock.setTimer(Math.min(5000, 250 * attempt), () => catchUp(attempt + 1));
       },
     );
+  };
+  const afterJoin = (): void => {
+    if (joined) return;
+    joined = true;
+    catchUp(1);
   };
   // Someone else reached us first (we restarted inside a partition, or our
   // own join answer was lost): that is joining too.
@@ -164,6 +170,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     ready,
     meshAddress: () => address,
     async stop() {
+      stopped = true;
       unsubscribe();
       discovery.stop();
       await membership.leave().catch(() => {});

@@ -26,7 +26,7 @@ import { add, type Entry, Failed, type Inbound, MOVED, NONE, noLease } from "./e
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { createMailbox, type MailJob, type Mailbox } from "./mailbox.ts";
+import { createMailbox, Detached, type MailJob, type Mailbox } from "./mailbox.ts";
 import { ACT_FREE, ACT_MINE, ACT_MOVING, ACT_NOT_YOURS, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
@@ -227,6 +227,9 @@ export class ProcessTable {
     e.inCall = false;
     if (v instanceof Promise) {
       this.mailboxOf(e).post(new CallJob(this, e, inb, v));
+    } else if (v instanceof Detached) {
+      // The handler ran; its answer follows without holding the mailbox.
+      v.answer.then((r) => this.settle(inb, r), (err: unknown) => this.d.fail(inb, err));
     } else if (v instanceof Failed) {
       this.d.fail(inb, v.err);
     } else {

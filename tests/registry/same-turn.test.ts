@@ -75,4 +75,18 @@ describe("calls answered in the same turn", () => {
     expect(order).toEqual(["relay:a in", "relay:a out", "relay:a in", "relay:a out"]);
     expect(reg.stats().callsPending).toBe(0);
   });
+
+  test("a detached answer reaches the caller when it comes (a refusal as a refusal), and later calls do not wait for it", async () => {
+    const sim = await solo(14);
+    const reg = sim.reg("solo");
+    await sim.settle(reg.call("c:d", { op: "inc" })); // exists and idle: the next call takes the fast path
+    const late = reg.call<number>("c:d", { op: "later", ms: 500 });
+    const refusedCall = reg.call<number>("c:d", { op: "later", ms: 500, refuse: true });
+    refusedCall.catch(() => {}); // observed below; not an unhandled rejection meanwhile
+    const quick = await sim.settle(reg.call<number>("c:d", { op: "get" }), 100);
+    expect(quick).toEqual({ ok: true, value: 3 });
+    expect(await sim.settle(late, 1000)).toEqual({ ok: true, value: 2 });
+    const r = await sim.settle(refusedCall, 1000);
+    expect(r.ok === false && codeOf(r.error)).toBe("lot_full");
+  });
 });

@@ -4,7 +4,8 @@
  * double. Every node defines two process kinds:
  *
  *   "c:<x>"  a counter: {op:"inc"} -> new count, {op:"get"}, {op:"slow", ms},
- *            {op:"fail"} (throws room_full), {op:"boom"} (throws a plain Error);
+ *            {op:"fail"} (throws room_full), {op:"boom"} (throws a plain Error),
+ *            {op:"later", ms, refuse?} (a detached answer after ms);
  *            hands its count off, resolves conflicts by keeping the larger
  *   others   none: calls answer not_found
  *
@@ -12,6 +13,7 @@
  * that starts while another of the same name runs anywhere is recorded as an
  * interleaving (it must never happen).
  */
+import { detach } from "../../mesh/registry/mailbox.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../../mesh/registry/cluster.ts";
 import type { ProcessHandlers } from "../../mesh/registry/types.ts";
@@ -159,6 +161,13 @@ export class RegSim {
               throw new RoomyError("room_full", `${pname} is full`);
             case "boom":
               throw new Error("boom");
+            case "later": {
+              // The handler's part ends now; its answer (or refusal) follows after ms, not holding the mailbox.
+              const ms = (msg as { ms: number }).ms;
+              const at = ++count;
+              const refuse = (msg as { refuse?: boolean }).refuse === true;
+              return detach(new Promise<number>((resolve, reject) => clock.setTimer(ms, () => (refuse ? reject(new RoomyError("lot_full", "refused later")) : resolve(at)))));
+            }
             case "slow": {
               const ms = (msg as { ms: number }).ms;
               const at = ++count;
