@@ -1,10 +1,11 @@
 /**
- * The one module that touches the runtime's HTTP server: node:http under
- * Bun (serve-node.ts says why not Bun.serve: it drops pipelined requests),
- * Deno.serve under Deno, detected through globalThis so the same code
- * type-checks and runs on both.
+ * The one module that touches the runtime's HTTP server: our own HTTP/1.1
+ * on Bun.listen under Bun (serve-bun.ts says why not Bun.serve: it drops
+ * pipelined requests; nor node:http: four times the CPU), Deno.serve under
+ * Deno, detected through globalThis so the same code type-checks and runs
+ * on both.
  */
-import { listenNodeHttp } from "./serve-node.ts";
+import { listenBunHttp } from "./serve-bun.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
 
 /** A handler for one exact path and method, served by the runtime's own router where it has one. */
@@ -14,17 +15,6 @@ export interface ExactRoute {
   handler: Handler;
 }
 
-interface BunServer {
-  port: number;
-  stop(closeActiveConnections?: boolean): void | Promise<void>;
-}
-interface BunRuntime {
-  serve(o: {
-    hostname: string;
-    port: number;
-    fetch: Handler;
-  }): BunServer;
-}
 interface DenoServer {
   addr: { hostname: string; port: number };
   shutdown(): Promise<void>;
@@ -45,7 +35,7 @@ export interface ServeOptions {
   maxRequestBodySize?: number;
   /**
    * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
-   * Bun they are looked up by method and path before `fetch` (serve-node.ts),
+   * Bun they are looked up by method and path before `fetch` (serve-bun.ts),
    * skipping Hono's router; a request for another method or
    * path still goes to `fetch`, which must answer these routes the same way
    * (Deno, and anyone calling `fetch` directly, only has that).
@@ -72,16 +62,10 @@ export interface Served {
 }
 
 export function serve(opts: ServeOptions): Served {
-  const rt = globalThis as unknown as { Bun?: BunRuntime; Deno?: DenoRuntime };
+  const rt = globalThis as unknown as { Bun?: unknown; Deno?: DenoRuntime };
   if (rt.Bun !== undefined) {
-    const server = listenNodeHttp(opts);
-    if (server.port === null) {
-      // Bun's node:http reports a failed listen a tick later; serve() answers now, with the error Bun.serve
-      // gives for the same address (it throws at once), or a plain one if that one listens after all.
-      const probe = rt.Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: () => new Response(null) });
-      void probe.stop(true);
-      throw new Error(`cannot listen on ${opts.hostname}:${opts.port}`);
-    }
+    // Throws at once if it cannot listen (a port in use: Bun.serve's error, code EADDRINUSE).
+    const server = listenBunHttp(opts);
     return served(opts.hostname, server.port, server.stop);
   }
   if (rt.Deno !== undefined) {

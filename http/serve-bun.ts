@@ -1,0 +1,374 @@
+/**
+ * The HTTP/1.1 server under Bun: Bun.listen (raw TCP on uSockets) and a small
+ * parser, answering with the same fetch-style handlers as Bun.serve would.
+ *
+ * Why not Bun.serve: up to Bun 1.4.5 at least, a request pipelined behind one
+ * whose answer is not ready yet (any call to a process on another node) makes
+ * it close the connection unanswered ("denying async pipelining" in its uWS;
+ * oven-sh/bun PRs #32868, #35036, #38128). Why not node:http, which queues
+ * them: it costs about four times the CPU of Bun.serve per request.
+ *
+ * Each connection keeps a queue of answer slots in request order: requests
+ * are parsed and their handlers started as they arrive (up to MAX_IN_FLIGHT,
+ * then reading pauses), and answers are written from the head of the queue
+ * once ready, consecutive ready ones in one write. Bodies are read whole
+ * before the handler runs (small JSON here), capped at maxRequestBodySize (a
+ * bare 413 and close, reading no more of it). A client that goes away in the
+ * middle of its body still reaches the handler, with a body that fails to
+ * read, so the app counts it (http/instrument.ts: not the server's error).
+ * Anything malformed gets a bare 400 and the connection is closed.
+ */
+import type { Socket, TCPSocketListener } from "bun";
+import { type BodyReader, failingBody, HeadError, parseHead, type RequestHead, startBody } from "./serve-bun-parse.ts";
+import type { ExactRoute, ServeOptions } from "./serve.ts";
+
+type Handler = ExactRoute["handler"];
+
+/** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
+const MAX_IN_FLIGHT = 128;
+/** Seconds a connection being closed (after a 400 or 413) may keep sending before it is cut off. */
+const LINGER_S = 10;
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+const CRLF2 = "\r\n\r\n";
+
+/** One answer to come, in request order. */
+interface Slot {
+  /** The bytes of the answer once ready (a string is written as UTF-8), null until then. */
+  out: string | Uint8Array | null;
+  /** Byte length of `out`. */
+  size: number;
+  /** Close the connection after this answer. */
+  close: boolean;
+  /** Owes a 100 Continue before its answer (written once it reaches the head of the queue). */
+  cont: boolean;
+}
+
+interface Conn {
+  /** Received bytes not consumed yet (a partial head or chunk-size line, or requests waiting while reading is paused). */
+  buf: Uint8Array | null;
+  /** The request whose body is arriving. */
+  reading: { head: RequestHead; body: BodyReader; slot: Slot } | null;
+  queue: Slot[];
+  /** Bytes a write left unwritten, written on drain. */
+  pending: Uint8Array | null;
+  /** No more requests are read (an error answered, or Connection: close). */
+  done: boolean;
+  paused: boolean;
+  closed: boolean;
+}
+
+export interface BunHttpServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function listenBunHttp(opts: ServeOptions): BunHttpServer {
+  const exact = new Map<string, Map<string, Handler>>();
+  for (const r of opts.routes ?? []) {
+    let m = exact.get(r.method);
+    if (m === undefined) exact.set(r.method, (m = new Map()));
+    m.set(r.path, r.handler);
+  }
+  const cap = opts.maxRequestBodySize ?? Infinity;
+  let origin = "";
+
+  /** Parses and starts what `data` holds from `off`; keeps the unconsumed rest. */
+  function consume(s: Socket<Conn>, c: Conn, data: Uint8Array, off: number): void {
+    try {
+      while (off < data.length && !c.done) {
+        if (c.reading !== null) {
+          off = c.reading.body.feed(data, off);
+          const r = c.reading;
+          if (r.body.failed !== null) return fail(s, c, r.slot, r.body.failed);
+          if (!r.body.complete) break;
+          c.reading = null;
+          start(s, c, r.head, r.body.bytes(), r.slot);
+          continue;
+        }
+        if (c.queue.length >= MAX_IN_FLIGHT || c.pending !== null) {
+          // The client is ahead of the answers: stop reading until they catch up (flush resumes).
+          if (!c.paused) s.pause();
+          c.paused = true;
+          break;
+        }
+        // Empty lines between requests are skipped (RFC 9112 2.2).
+        while (data[off] === 13 && data[off + 1] === 10) off += 2;
+        if (off >= data.length) break;
+        const end = (data as Buffer).indexOf(CRLF2, off);
+        if (end < 0) {
+          if (data.length - off > 64 * 1024) throw new HeadError(400);
+          break;
+        }
+        const head = parseHead(data, off, end);
+        off = end + 4;
+        const slot: Slot = { out: null, size: 0, close: head.close, cont: false };
+        c.queue.push(slot);
+        if (head.close) c.done = true;
+        const body = startBody(head, cap);
+        if (body === null) {
+          start(s, c, head, undefined, slot);
+          continue;
+        }
+        c.reading = { head, body, slot };
+        off = body.feed(data, off);
+        if (body.failed !== null) return fail(s, c, slot, body.failed);
+        if (body.complete) {
+          c.reading = null;
+          start(s, c, head, body.bytes(), slot);
+        } else if (head.expectContinue) {
+          slot.cont = true;
+          if (c.queue[0] === slot) flush(s, c);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof HeadError)) throw err;
+      const slot: Slot = { out: null, size: 0, close: true, cont: false };
+      c.queue.push(slot);
+      return fail(s, c, slot, err.status);
+    }
+    c.buf = off < data.length ? data.slice(off) : null;
+  }
+
+  /** Answers `slot` with a bare `status` and closes the connection after it; nothing more is read. */
+  function fail(s: Socket<Conn>, c: Conn, slot: Slot, status: 400 | 413): void {
+    c.done = true;
+    c.reading = null;
+    c.buf = null;
+    slot.cont = false;
+    ready(s, c, slot, `HTTP/1.1 ${status} ${REASONS[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, -1, true);
+  }
+
+  function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
+    const t = head.target;
+    // Absolute-form targets (a proxy's "http://host/path") are taken as they are; the usual origin-form joins our origin.
+    const url = t.charCodeAt(0) === 47 /* / */ ? origin + t : new URL(t).href;
+    const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers };
+    if (body !== undefined) {
+      init.body = body as BodyInit; // the bytes are ours (copied off the socket), never a SharedArrayBuffer
+      if (!(body instanceof Uint8Array)) init.duplex = "half";
+    }
+    return new Request(url, init);
+  }
+
+  function handlerOf(head: RequestHead): Handler {
+    const t = head.target;
+    if (t.charCodeAt(0) !== 47) return opts.fetch;
+    const q = t.indexOf("?");
+    return exact.get(head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
+  }
+
+  function start(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot): void {
+    let req: Request;
+    try {
+      // A GET or HEAD cannot carry a body in a Request: one sent anyway is read and dropped.
+      req = request(head, head.method === "GET" || head.method === "HEAD" ? undefined : body);
+    } catch {
+      return fail(s, c, slot, 400);
+    }
+    let r: Response | Promise<Response>;
+    try {
+      r = handlerOf(head)(req);
+    } catch {
+      r = new Response(null, { status: 500 });
+    }
+    const isHead = head.method === "HEAD";
+    const keepAlive10 = head.http10 && !head.close;
+    if (r instanceof Promise) {
+      r.then(
+        (res) => answer(s, c, slot, res, isHead, keepAlive10),
+        () => answer(s, c, slot, new Response(null, { status: 500 }), isHead, keepAlive10),
+      );
+    } else void answer(s, c, slot, r, isHead, keepAlive10);
+  }
+
+  /** Serializes `res` into `slot`. `keepAlive10`: an HTTP/1.0 client that asked to keep the connection. */
+  async function answer(s: Socket<Conn>, c: Conn, slot: Slot, res: Response, isHead: boolean, keepAlive10: boolean): Promise<void> {
+    if (!(res instanceof Response)) res = new Response(null, { status: 500 });
+    const status = res.status;
+    let head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
+    let json = false;
+    res.headers.forEach((v, k) => {
+      if (k === "content-length" || k === "connection" || k === "transfer-encoding" || k === "keep-alive") return;
+      if (k === "content-type" && v.startsWith("application/json")) json = true;
+      head += k + ": " + v + "\r\n";
+    });
+    if (slot.close) head += "connection: close\r\n";
+    else if (keepAlive10) head += "connection: keep-alive\r\n";
+    const bodiless = status === 204 || status === 304 || status < 200;
+    let body: string | Uint8Array = "";
+    let size = 0;
+    if (res.body !== null && !bodiless) {
+      try {
+        // JSON is UTF-8 text: taken as a string, written with the head in one string; anything else as bytes.
+        body = json ? await res.text() : await res.bytes();
+      } catch {
+        // A body that failed half-way: the answer cannot be made; nor can any after it on this connection.
+        if (!c.closed) s.terminate();
+        return;
+      }
+      size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+    }
+    if (!bodiless) head += "content-length: " + size + "\r\n";
+    head += "\r\n";
+    if (isHead) body = "";
+    if (typeof body === "string" && IS_ASCII.test(head)) ready(s, c, slot, head + body, head.length + (isHead ? 0 : size), slot.close);
+    else {
+      const h = Buffer.from(head, "latin1");
+      const b = typeof body === "string" ? Buffer.from(body) : body;
+      ready(s, c, slot, Buffer.concat([h, b]), h.byteLength + b.byteLength, slot.close);
+    }
+  }
+
+  /** `slot` has its answer (`size` -1: an ASCII string); writes what the queue's head allows. */
+  function ready(s: Socket<Conn>, c: Conn, slot: Slot, out: string | Uint8Array, size: number, close: boolean): void {
+    slot.out = out;
+    slot.size = size < 0 ? (out as string).length : size;
+    slot.close = close;
+    if (c.queue[0] === slot) flush(s, c);
+  }
+
+  /** Writes the ready answers at the head of the queue, in one write; resumes reading when they have caught up. */
+  function flush(s: Socket<Conn>, c: Conn): void {
+    if (c.closed || c.pending !== null) return;
+    let out: string | Uint8Array | null = null;
+    let parts: (string | Uint8Array)[] | null = null;
+    let size = 0;
+    let end = false;
+    while (c.queue.length > 0) {
+      const slot = c.queue[0]!;
+      let piece: string | Uint8Array;
+      if (slot.out === null) {
+        if (!slot.cont) break;
+        slot.cont = false;
+        piece = CONTINUE;
+        size += CONTINUE.length;
+      } else {
+        c.queue.shift();
+        piece = slot.out;
+        size += slot.size;
+        slot.out = null;
+      }
+      if (out === null) out = piece;
+      else if (typeof out === "string" && typeof piece === "string") out += piece;
+      else (parts ??= [out]).push(piece);
+      if (piece === CONTINUE) break;
+      if (slot.close) {
+        end = true;
+        break;
+      }
+    }
+    if (parts !== null) out = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    if (out !== null) write(s, c, out, size);
+    if (end) {
+      c.queue.length = 0;
+      c.done = true;
+      if (c.pending === null) s.end();
+      // A client still sending after its refusal is cut off eventually.
+      s.timeout(LINGER_S);
+    } else if (c.paused && c.pending === null && c.queue.length < MAX_IN_FLIGHT / 2) {
+      c.paused = false;
+      s.resume();
+      const rest = c.buf;
+      c.buf = null;
+      if (rest !== null) consume(s, c, rest, 0);
+    }
+  }
+
+  function write(s: Socket<Conn>, c: Conn, out: string | Uint8Array, size: number): void {
+    const n = s.write(out);
+    if (n >= size) return;
+    // Partly written (the socket's buffer is full): the rest goes out on drain.
+    const bytes = typeof out === "string" ? Buffer.from(out) : out;
+    c.pending = bytes.subarray(Math.max(0, n));
+  }
+
+  const listener: TCPSocketListener<Conn> = listen(opts, {
+    open(s) {
+      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, closed: false };
+      s.setNoDelay(true);
+    },
+    data(s, chunk) {
+      const c = s.data;
+      if (c.done || c.closed) return; // refused or closing: what follows is dropped unread
+      let data: Uint8Array = chunk;
+      if (c.buf !== null) {
+        if (c.paused) {
+          // Reading paused: keep what still arrives behind the requests waiting (bounded by MAX_IN_FLIGHT's worth).
+          c.buf = Buffer.concat([c.buf, chunk]);
+          return;
+        }
+        data = Buffer.concat([c.buf, chunk]);
+        c.buf = null;
+      }
+      consume(s, c, data, 0);
+    },
+    drain(s) {
+      const c = s.data;
+      if (c.pending === null || c.closed) return;
+      const p = c.pending;
+      c.pending = null;
+      write(s, c, p, p.byteLength);
+      if (c.pending === null) {
+        if (c.done && c.queue.length === 0) s.end();
+        else flush(s, c);
+      }
+    },
+    close(s) {
+      const c = s.data;
+      c.closed = true;
+      c.queue.length = 0;
+      const r = c.reading;
+      c.reading = null;
+      // The client left half-way through a body: the handler still sees the request, and a body that fails to read.
+      if (r !== null && r.head.method !== "GET" && r.head.method !== "HEAD") {
+        try {
+          void Promise.resolve(handlerOf(r.head)(request(r.head, failingBody()))).catch(() => {});
+        } catch {
+          // nobody to answer
+        }
+      }
+    },
+    timeout(s) {
+      s.terminate();
+    },
+    error() {
+      // The connection's own trouble (a reset): close follows.
+    },
+  });
+  const port = listener.port;
+  origin = `http://${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${port}`;
+  return {
+    port,
+    stop: async () => {
+      listener.stop(true);
+    },
+  };
+}
+
+/** Bun.listen, throwing for a port in use the error Bun.serve gives (the CLI and its tests know it). */
+function listen(opts: ServeOptions, socket: Parameters<typeof Bun.listen<Conn>>[0]["socket"]): TCPSocketListener<Conn> {
+  try {
+    return Bun.listen<Conn>({ hostname: opts.hostname, port: opts.port, socket });
+  } catch (err) {
+    const e = err as Error & { code?: string; syscall?: string; errno?: number };
+    if (e.code !== "EADDRINUSE") throw err;
+    const same = new Error(`Failed to start server. Is port ${opts.port} in use?`) as Error & { code?: string; syscall?: string; errno?: number };
+    same.code = "EADDRINUSE";
+    same.syscall = "listen";
+    same.errno = 0;
+    throw same;
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const IS_ASCII = /^[\x00-\x7f]*$/;
+
+const REASONS: Record<number, string> = {
+  100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+  303: "See Other", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request",
+  401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+  408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
+  413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
+  499: "Client Closed Request", 500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+  503: "Service Unavailable", 504: "Gateway Timeout",
+};
