@@ -190,6 +190,28 @@ test("a voter killed and restarted under its name comes back as a learner, then 
   });
 }, 90_000);
 
+test("every voter restarted while a learner survived: the learner says the old generation ended and joins the new one", async () => {
+  // 4 nodes: 3 voters (an odd number) and 1 learner.
+  const c = new ConsensusCluster({ names: names(4), basePort: 27500 });
+  await withCluster(c, async () => {
+    const { views } = await c.agreedLeader(c.nodes, 30_000, 3);
+    const before = views[0]!.generation;
+    const learnerName = views[0]!.learners[0]!;
+    expect(views[0]!.learners).toEqual([learnerName]);
+    const learner = c.node(learnerName);
+    const voters = c.nodes.filter((n) => n !== learner);
+    const mark = learner.logs().length;
+    await Promise.all(voters.map((n) => n.kill()));
+    await Promise.all(voters.map((n) => c.restart(n)));
+    const after = await c.agreedLeader(c.nodes, 30_000);
+    expect(new Set(after.views.map((v) => v.generation)).size).toBe(1);
+    expect(after.views[0]!.generation).not.toBe(before);
+    expect(learner.logs().slice(mark)).toMatch(/every voter of this generation restarted/);
+    const lot = await c.node(after.leader).lot(3_000);
+    expect(lot.ok && lot.body.occupied).toBe(0);
+  });
+}, 90_000);
+
 test("a whole-cluster restart of 3 nodes starts a new generation: another generation number, an empty lot, and a WARN saying so", async () => {
   const c = new ConsensusCluster({ names: names(3), basePort: 27480 });
   await withCluster(c, async () => {
