@@ -48,7 +48,8 @@ export const NODE_OPTIONS: OptionSpec[] = [
   o("tls-ca", "PATH", "ROOMY_TLS_CA", "CA that signs peers' certificates (PEM)"),
   o("write-concern", "1|2|majority|all", "ROOMY_WRITE_CONCERN", "nodes that must hold a write before ok (default majority)"),
   o("profile", "lan|local|wan", "ROOMY_PROFILE", "failure-detection timing profile (default lan)"),
-  o("lot", "raft|crdt", "ROOMY_LOT", "the lot: raft (linearizable, default) or crdt (available in a minority, eventually consistent)"),
+  o("lot", "raft|crdt", "ROOMY_LOT", "the lot: raft (linearizable, default) or crdt (replicated map, eventually consistent reads)"),
+  o("voters", "N", "ROOMY_VOTERS", "at most N Raft voters, the other members learners (default 5)"),
   o("gates", "N", "ROOMY_GATES", `parking gates (default ${DEFAULT_GATES})`),
   o("spaces", "N", "ROOMY_SPACES", `parking spaces (default ${DEFAULT_SPACES})`),
   o("log-level", "LEVEL", "ROOMY_LOG_LEVEL", "debug, info, warn or error (default info)"),
@@ -110,6 +111,8 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   if (profile !== undefined) settings.profile = oneOf("--profile", profile, PROFILES);
   const lot = get("lot");
   if (lot !== undefined) settings.lot = oneOf("--lot", lot, LOT_MODES);
+  const voters = get("voters");
+  if (voters !== undefined) settings.maxVoters = integer("--voters", voters, 1);
   const gates = get("gates");
   if (gates !== undefined) settings.gates = integer("--gates", gates, 1);
   const spaces = get("spaces");

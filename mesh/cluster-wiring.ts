@@ -134,6 +134,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     logger,
     machine: ctx.machine,
     mayBootstrapAlone: config.join.length === 0 && dns.length === 0,
+    maxVoters: config.maxVoters,
     ...consensusProfiles[config.profile],
     onMalformed: opts.onMalformed,
   });

@@ -52,6 +52,8 @@ export interface NodeSettings {
   mailboxLimit?: number;
   /** Which lot: `raft` (linearizable, the default) or `crdt` (available under partition, eventually consistent). */
   lot?: LotMode;
+  /** At most this many Raft voters (default 5); other members are learners. */
+  maxVoters?: number;
 }
 
 export type LotMode = "raft" | "crdt";
@@ -72,6 +74,7 @@ export interface NodeConfig {
   callTimeoutMs: number;
   mailboxLimit: number;
   lot: LotMode;
+  maxVoters: number;
 }
 
 const HOST_PORT = /^(?:\[[^\]]+\]|[^:\[\]\s]+):(\d{1,5})$/;
@@ -110,6 +113,7 @@ export function resolveNodeConfig(s: NodeSettings, id: string): NodeConfig {
     callTimeoutMs: intIn("callTimeoutMs", s.callTimeoutMs ?? 5000, 1, 3_600_000),
     mailboxLimit: intIn("mailboxLimit", s.mailboxLimit ?? 1024, 1, 10_000_000),
     lot: lotMode(s.lot),
+    maxVoters: intIn("maxVoters", s.maxVoters ?? 5, 1, 15),
   };
 }
 

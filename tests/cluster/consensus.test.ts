@@ -190,6 +190,18 @@ test("a voter killed and restarted under its name comes back as a learner, then 
   });
 }, 90_000);
 
+test("--voters 1 on 3 nodes: one voter, two learners", async () => {
+  const c = new ConsensusCluster({ names: names(3), basePort: 27520, args: ["--voters", "1"] });
+  await withCluster(c, async () => {
+    const { views } = await c.agreedLeader(c.nodes, 30_000, 1);
+    await until("both others as learners", async () => {
+      const v = await c.nodes[0]!.consensus();
+      return v.learners.length === 2 ? v : undefined;
+    }, 10_000);
+    expect(views[0]!.voters).toHaveLength(1);
+  });
+}, 60_000);
+
 test("every voter restarted while a learner survived: the learner says the old generation ended and joins the new one", async () => {
   // 4 nodes: 3 voters (an odd number) and 1 learner.
   const c = new ConsensusCluster({ names: names(4), basePort: 27500 });

@@ -1,0 +1,55 @@
+/**
+ * Which one configuration change a leader proposes next (reconfigure.ts):
+ * each rule, in its order.
+ */
+import { describe, expect, test } from "bun:test";
+import { nextConfiguration, targetVoters } from "../../../mesh/consensus/reconfigure.ts";
+import type { Configuration, Server } from "../../../mesh/consensus/types.ts";
+
+const s = (name: string, gen = 0): Server => ({ id: `${name}#${gen}`, name, address: `${name}:1` });
+const [a, b, c, d, e, f] = ["a", "b", "c", "d", "e", "f"].map((n) => s(n)) as [Server, Server, Server, Server, Server, Server];
+
+function next(config: Configuration, live: Server[], match: Record<string, number> = {}, maxVoters = 5) {
+  return nextConfiguration({ config, self: a, live, match: (id) => match[id] ?? 0, commit: 10, maxVoters });
+}
+
+describe("reconfiguration", () => {
+  test("the target is odd and at most the maximum", () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => targetVoters(n, 5))).toEqual([1, 1, 3, 3, 5, 5, 5]);
+    expect(targetVoters(7, 3)).toBe(3);
+    expect(targetVoters(2, 1)).toBe(1);
+  });
+
+  test("a voter that is gone is dropped first, before anything else", () => {
+    const cfg = { epoch: 4, voters: [a, b, c], learners: [d] };
+    expect(next(cfg, [a, b, d, e], { [d.id]: 10 })).toEqual({ epoch: 5, voters: [a, b], learners: [d] });
+  });
+
+  test("a voter back under a new id is gone: its old id is dropped, the new one comes in as a learner", () => {
+    const b2 = s("b", 1);
+    const dropped = next({ epoch: 1, voters: [a, b, c], learners: [] }, [a, b2, c])!;
+    expect(dropped.voters).toEqual([a, c]);
+    const added = next(dropped, [a, b2, c])!;
+    expect(added).toEqual({ epoch: 3, voters: [a, c], learners: [b2] });
+  });
+
+  test("a learner is promoted only once it matches the commit, and only up to the odd target", () => {
+    const cfg = { epoch: 1, voters: [a], learners: [b, c] };
+    expect(next(cfg, [a, b, c], { [b.id]: 9, [c.id]: 9 })).toBeNull(); // behind: no promotion
+    expect(next(cfg, [a, b, c], { [b.id]: 10, [c.id]: 9 })).toEqual({ epoch: 2, voters: [a, b], learners: [c] });
+    // two live: the target is 1 voter, so nobody is promoted
+    expect(next({ epoch: 1, voters: [a], learners: [b] }, [a, b], { [b.id]: 10 })).toBeNull();
+  });
+
+  test("never more voters than the maximum; the rest stay learners", () => {
+    const cfg = { epoch: 1, voters: [a, b, c], learners: [d, e, f] };
+    const all = { [d.id]: 10, [e.id]: 10, [f.id]: 10 };
+    expect(next(cfg, [a, b, c, d, e, f], all, 3)).toBeNull();
+    expect(next(cfg, [a, b, c, d, e, f], all, 5)!.voters).toEqual([a, b, c, d]);
+  });
+
+  test("a live member not in the configuration joins as a learner; a learner that is gone is dropped", () => {
+    expect(next({ epoch: 1, voters: [a], learners: [] }, [a, b])).toEqual({ epoch: 2, voters: [a], learners: [b] });
+    expect(next({ epoch: 2, voters: [a], learners: [b] }, [a])).toEqual({ epoch: 3, voters: [a], learners: [] });
+  });
+});
