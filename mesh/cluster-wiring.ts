@@ -34,6 +34,8 @@ export interface WiringOptions {
   discoveryIntervalMs?: number;
   /** A peer sent a malformed consensus message: close its connection. */
   onMalformed?: (address: string) => void;
+  /** Run soon after this turn (the runtime's); default a 0 ms timer on the clock. */
+  defer?: (fn: () => void) => void;
 }
 
 export interface WiredCluster extends Cluster {
@@ -135,6 +137,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     machine: ctx.machine,
     mayBootstrapAlone: config.join.length === 0 && dns.length === 0,
     maxVoters: config.maxVoters,
+    defer: opts.defer,
     ...consensusProfiles[config.profile],
     onMalformed: opts.onMalformed,
   });

@@ -9,6 +9,7 @@ import { RoomyError } from "../core/errors.ts";
 import { wireCluster } from "./cluster-wiring.ts";
 import { parseDiscover, type Resolve4 } from "./discovery.ts";
 import { runtimeResolve4 } from "./dns-runtime.ts";
+import { runtimeDefer } from "./runtime.ts";
 import type { MembershipConfig } from "./membership/config.ts";
 import type { Cluster, ClusterFactory } from "./node-cluster.ts";
 import type { ClusterRegistryConfig } from "./registry/cluster.ts";
@@ -88,6 +89,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       catchUpTimeoutMs: opts.catchUpTimeoutMs,
       discoveryIntervalMs: opts.discoveryIntervalMs,
       onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
+      defer: runtimeDefer,
     });
     // A refused dial means nothing listens there: suspect at once.
     transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));

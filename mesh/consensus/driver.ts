@@ -47,6 +47,8 @@ export interface ConsensusOptions {
   timeoutMs?: number;
   /** A peer sent a malformed consensus message: drop its connection. */
   onMalformed?: (address: string) => void;
+  /** Run soon, after this turn (the runtime's setImmediate); default a 0 ms timer (the simulator's). */
+  defer?: (fn: () => void) => void;
 }
 
 export interface ConsensusStatus {
@@ -104,7 +106,7 @@ export class Consensus {
   #reads = new Map<number, { resolve: () => void; reject: (e: unknown) => void; deadline: number; index: number }>();
   #readCtx = 0;
   #timer: Timer | null = null;
-  #flushTimer: Timer | null = null;
+  #flushPending = false;
   #lastLeader: ServerId | null = null;
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
@@ -204,7 +206,6 @@ export class Consensus {
     }
     this.#stopped = true;
     this.#timer?.cancel();
-    this.#flushTimer?.cancel();
     for (const p of this.#pending.values()) p.reject(unavailable("node stopping"));
     for (const r of this.#reads.values()) r.reject(unavailable("node stopping"));
     this.#pending.clear();
@@ -275,11 +276,14 @@ export class Consensus {
   }
 
   #requestFlush(): void {
-    if (this.#flushTimer !== null || this.#stopped) return;
-    this.#flushTimer = this.#o.clock.setTimer(0, () => {
-      this.#flushTimer = null;
+    if (this.#flushPending || this.#stopped) return;
+    this.#flushPending = true;
+    const run = (): void => {
+      this.#flushPending = false;
       this.#flush();
-    });
+    };
+    if (this.#o.defer !== undefined) this.#o.defer(run);
+    else this.#o.clock.setTimer(0, run);
   }
 
   #onTick(): void {
