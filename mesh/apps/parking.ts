@@ -20,11 +20,21 @@ import {
   validatePlate,
   type VehicleRecord,
 } from "../../core/parking.ts";
+import { type Detached, detach } from "../registry/mailbox.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
 
 export const LOT_PROCESS = "lot";
+
+/**
+ * The lot writes each admission to its replica at once (the index sees it,
+ * so the next admission plans around it); waiting for the write concern
+ * need not hold the lot's mailbox, only the caller.
+ */
+function detachIfPending<T>(r: T | Promise<T>): T | Detached {
+  return r instanceof Promise ? detach(r) : r;
+}
 export const GATE_PROCESS_PREFIX = "gate:";
 
 export function gateProcess(gate: number): string {
@@ -89,11 +99,11 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
           };
           const writes = planPark(index, field(msg, "plate"), record);
           if (writes.length === 0) return { parked: false }; // already parked: a no-op
-          return whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true }));
+          return detachIfPending(whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true })));
         }
         case "unpark": {
           const gate = validateGate(field(msg, "gate"), gates);
-          return whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true }));
+          return detachIfPending(whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true })));
         }
         default:
           throw new RoomyError("bad_request", `lot cannot handle ${JSON.stringify(field(msg, "t"))}`);
@@ -105,13 +115,14 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
     return {
-      handle(msg: unknown): Promise<unknown> {
+      handle(msg: unknown): unknown {
         validateGate(gate, gates);
         switch (field(msg, "t")) {
+          // The lot orders admissions; the gate need not wait for each answer before the next car.
           case "enter":
-            return registry.call(LOT_PROCESS, { t: "park", gate, plate: field(msg, "plate") });
+            return detach(registry.call(LOT_PROCESS, { t: "park", gate, plate: field(msg, "plate") }));
           case "exit":
-            return registry.call(LOT_PROCESS, { t: "unpark", gate, plate: field(msg, "plate") });
+            return detach(registry.call(LOT_PROCESS, { t: "unpark", gate, plate: field(msg, "plate") }));
           case "ping":
             return Promise.resolve({ gate });
           default:
