@@ -197,9 +197,10 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     const bodiless = status === 204 || status === 304 || status < 200;
     let body: string | Uint8Array = "";
     let size = 0;
-    if (res.body !== null && !bodiless) {
+    if (!bodiless) {
       try {
         // JSON is UTF-8 text: taken as a string, written with the head in one string; anything else as bytes.
+        // (No look at res.body first: it would make a ReadableStream; a null body reads as empty.)
         body = json ? await res.text() : await res.bytes();
       } catch {
         // A body that failed half-way: the answer cannot be made; nor can any after it on this connection.
