@@ -28,6 +28,11 @@ async function app(req: Request): Promise<Response> {
     req.headers.forEach((v, k) => (headers[k] = v));
     return Response.json({ method: req.method, url: req.url, body, headers });
   }
+  if (url.pathname === "/mutate") {
+    const before = req.headers.get("x-tag");
+    req.headers.set("x-tag", "changed by the handler");
+    return Response.json({ before });
+  }
   if (url.pathname.startsWith("/hold/")) {
     const i = Number(url.pathname.slice(6));
     await new Promise<void>((release) => held.push({ i, release }));
@@ -152,6 +157,17 @@ describe("connections", () => {
     const got = json((await c.next()).body);
     expect(got).toMatchObject({ method: "POST", url: `${s.url}/echo?a=1&b=%20`, body: "\r\n\r" });
     expect((got.headers as Record<string, string>)["x-two"]).toBe("a, b");
+    c.destroy();
+  });
+
+  test("requests with the same header section each get their own headers: a handler changing its copy changes no other", async () => {
+    const c = await RawConn.open(s.port);
+    const same = "GET /mutate HTTP/1.1\r\nHost: t\r\nX-Tag: original\r\n\r\n";
+    await c.write(same + same);
+    const [a, b] = await c.answers(2);
+    expect([json(a!.body), json(b!.body)]).toEqual([{ before: "original" }, { before: "original" }]);
+    await c.write(same);
+    expect(json((await c.next()).body)).toEqual({ before: "original" });
     c.destroy();
   });
 
