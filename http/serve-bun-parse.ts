@@ -176,9 +176,12 @@ abstract class Parts {
   protected parts: Uint8Array[] = [];
   protected total = 0;
 
-  /** Keeps a copy: the chunk it came in is not held on to. */
+  /**
+   * A view, not a copy: Bun hands each read its own buffer, and the Request
+   * made from the body copies it, so the chunk is not held on to for long.
+   */
   protected take(data: Uint8Array, from: number, to: number): void {
-    this.parts.push(data.slice(from, to));
+    this.parts.push(data.subarray(from, to));
     this.total += to - from;
   }
 
@@ -221,6 +224,7 @@ const enum Chunk {
 }
 
 const HEX = /^[0-9a-fA-F]{1,12}$/;
+const CRLF = Buffer.from("\r\n");
 /** Longest chunk-size line (with extensions) or trailer section taken. */
 const MAX_LINE = 8 * 1024;
 
@@ -252,7 +256,7 @@ class ChunkedBody extends Parts implements BodyReader {
         this.state = Chunk.Size;
         continue;
       }
-      const eol = buf.indexOf("\r\n", off);
+      const eol = buf.indexOf(CRLF, off);
       if (eol < 0) {
         if (data.length - off > MAX_LINE) this.failed = 400;
         return off;
