@@ -12,66 +12,16 @@
  * matters: parking a parked car is a no-op).
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { MembershipView } from "../membership/types.ts";
-import type { Clock, Logger, Message, Random, Timer, Transport } from "../types.ts";
+import type { Message, Timer } from "../types.ts";
+import { AppliedTable } from "./applied-table.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { parseRaftMsg } from "./messages.ts";
 import { defaultRaftOptions, RaftCore } from "./raft.ts";
 import { nextConfiguration } from "./reconfigure.ts";
 import { type Configuration, ENTRY_COMMAND, ENTRY_CONFIG, type Server, type ServerId } from "./types.ts";
 
-/** What the log's commands are applied to. Deterministic: same commands, same results. */
-export interface StateMachine {
-  /** Apply a command; the result goes to its proposer. Throwing a RoomyError refuses it (still applied, as a no-op). */
-  apply(cmd: unknown): unknown;
-  snapshot(): Uint8Array;
-  restore(data: Uint8Array): void;
-  /** Back to the empty state (a new generation). */
-  reset(): void;
-}
-
-export interface ConsensusOptions {
-  self: Server;
-  clock: Clock;
-  random: Random;
-  transport: Transport;
-  membership: MembershipView;
-  logger: Logger;
-  machine: StateMachine;
-  /** Start a generation alone when nobody else is there (no --join seeds). */
-  mayBootstrapAlone: boolean;
-  tickMs?: number;
-  electionTicks?: number;
-  maxVoters?: number;
-  compactEvery?: number;
-  timeoutMs?: number;
-  /** A peer sent a malformed consensus message: drop its connection. */
-  onMalformed?: (address: string) => void;
-  /** Run soon, after this turn (the runtime's setImmediate); default a 0 ms timer (the simulator's). */
-  defer?: (fn: () => void) => void;
-}
-
-export interface ConsensusStatus {
-  leader: string | null;
-  term: number;
-  epoch: number;
-  generation: number;
-  commit: number;
-  applied: number;
-  voters: string[];
-  learners: string[];
-  role: string;
-  /** Why writes cannot be served now, or null. */
-  unavailable: string | null;
-}
-
-export interface ConsensusStats {
-  leaderChanges: number;
-  generationsStarted: number;
-  generationsEnded: number;
-  proposals: number;
-  proposalsFailed: number;
-}
+export type { ConsensusOptions, ConsensusStats, ConsensusStatus, StateMachine } from "./driver-types.ts";
+import type { ConsensusOptions, ConsensusStats, ConsensusStatus } from "./driver-types.ts";
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -83,13 +33,6 @@ interface Pending {
   sentAt: number;
 }
 
-/**
- * Which (origin, seq) commands the log applied, per origin: every seq below
- * `floor` is settled at its proposer (answered or given up), so a copy of one
- * arriving later is dropped; `seen` holds the seqs applied at or above it.
- * It is part of the replicated state (in snapshots): every node drops the same copies.
- */
-type Applied = Map<string, { floor: number; seen: Set<number> }>;
 
 
 const unavailable = (why: string): RoomyError => new RoomyError("unavailable", `consensus: ${why}`);
@@ -111,7 +54,7 @@ export class Consensus {
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #stopped = false;
-  #applied: Applied = new Map();
+  #applied = new AppliedTable();
 
   constructor(o: ConsensusOptions) {
     this.#o = o;
@@ -190,7 +133,7 @@ export class Consensus {
 
   /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
   recover(): GenerationInfo {
-    const data = this.#snapshot();
+    const data = this.#applied.snapshot(this.#o.machine);
     const info = this.#gen.recover();
     this.#startCore(info, data);
     return info;
@@ -217,37 +160,6 @@ export class Consensus {
 
   #resendMs(): number {
     return (this.#o.tickMs ?? 50) * (this.#o.electionTicks ?? defaultRaftOptions.electionTicks);
-  }
-
-  /** Whether the entry (o, s) is applied for the first time (records it); copies and settled seqs are dropped. */
-  #firstCopy(o: string, s: number, l: number): boolean {
-    let a = this.#applied.get(o);
-    if (a === undefined) this.#applied.set(o, (a = { floor: 0, seen: new Set() }));
-    if (l > a.floor) {
-      a.floor = l;
-      for (const x of a.seen) if (x < l) a.seen.delete(x);
-    }
-    if (s < a.floor || a.seen.has(s)) return false;
-    a.seen.add(s);
-    return true;
-  }
-
-  /** The machine's snapshot with the applied-commands table: [4-byte length][table JSON][machine bytes]. */
-  #snapshot(): Uint8Array {
-    const table = new TextEncoder().encode(JSON.stringify([...this.#applied].map(([o, a]) => [o, a.floor, [...a.seen]])));
-    const m = this.#o.machine.snapshot();
-    const out = new Uint8Array(4 + table.length + m.length);
-    new DataView(out.buffer).setUint32(0, table.length);
-    out.set(table, 4);
-    out.set(m, 4 + table.length);
-    return out;
-  }
-
-  #restore(data: Uint8Array): void {
-    const n = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
-    const table = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as [string, number, number[]][];
-    this.#applied = new Map(table.map(([o, floor, seen]) => [o, { floor, seen: new Set(seen) }]));
-    this.#o.machine.restore(data.subarray(4 + n));
   }
 
   #timeout(): number {
@@ -326,13 +238,13 @@ export class Consensus {
   #startCore(info: GenerationInfo, data: Uint8Array | null): void {
     const core = new RaftCore({ ...defaultRaftOptions, id: this.self.id, random: this.#o.random, electionTicks: this.#o.electionTicks ?? defaultRaftOptions.electionTicks });
     this.#o.machine.reset();
-    this.#applied = new Map();
+    this.#applied = new AppliedTable();
     this.applied = 0;
     if (info.bootstrap) {
       core.bootstrap({ epoch: 1, voters: [this.self], learners: [] });
       if (data !== null) {
         // a recovered generation starts from this node's state: index 1 is its snapshot
-        this.#restore(data);
+        this.#applied = AppliedTable.restore(data, this.#o.machine);
         core.takeCommitted();
         this.applied = 1;
         core.compact(1, data);
@@ -348,7 +260,7 @@ export class Consensus {
     this.core = null;
     this.applied = 0;
     this.#o.machine.reset();
-    this.#applied = new Map();
+    this.#applied = new AppliedTable();
     for (const p of this.#pending.values()) p.reject(unavailable(why));
     this.#pending.clear();
   }
@@ -389,12 +301,6 @@ export class Consensus {
       maxVoters: this.#o.maxVoters ?? 5,
     });
     if (next === null) return;
-    // A configuration takes effect when appended: one whose live voters are
-    // no majority of it can never commit, and its leader steps down with a
-    // longer log than the others, who then cannot elect anyone (removing a
-    // partitioned voter while another voter is gone did exactly that).
-    const liveIds = new Set(live.map((s) => s.id));
-    if (next.voters.filter((v) => liveIds.has(v.id)).length < Math.floor(next.voters.length / 2) + 1) return;
     if (core.propose(next, ENTRY_CONFIG) !== null) {
       this.#o.logger.info("consensus: configuration change proposed", {
         epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),
@@ -440,14 +346,14 @@ export class Consensus {
     if (core === null || this.#stopped) return;
     const snap = core.takeSnapshot();
     if (snap !== null) {
-      this.#restore(snap.data);
+      this.#applied = AppliedTable.restore(snap.data, this.#o.machine);
       this.applied = snap.index;
     }
     for (const e of core.takeCommitted()) {
       this.applied = e.index;
       if (e.kind !== ENTRY_COMMAND) continue;
       const { o, s, l, c } = e.data as { o: string; s: number; l?: number; c: unknown };
-      if (!this.#firstCopy(o, s, l ?? 0)) continue;
+      if (!this.#applied.firstCopy(o, s, l ?? 0)) continue;
       let result: unknown;
       let error: unknown = null;
       try {
@@ -463,7 +369,7 @@ export class Consensus {
       else p.resolve(result);
     }
     if (this.applied - core.log.snapshotIndex() >= (this.#o.compactEvery ?? 10_000)) {
-      core.compact(this.applied, this.#snapshot());
+      core.compact(this.applied, this.#applied.snapshot(this.#o.machine));
     }
     for (const r of core.takeReads()) {
       const w = this.#reads.get(r.ctx);

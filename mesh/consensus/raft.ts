@@ -36,7 +36,6 @@ import {
   type EntryKind,
   isMember,
   isVoter,
-  quorum,
   type ReadState,
   type RoleState,
   type ServerId,

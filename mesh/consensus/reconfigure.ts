@@ -29,6 +29,18 @@ export function targetVoters(n: number, maxVoters: number): number {
 }
 
 export function nextConfiguration(input: ReconfigureInput): Configuration | null {
+  const next = candidate(input);
+  if (next === null) return null;
+  // A configuration takes effect when appended: one whose live voters are
+  // no majority of it can never commit, and its leader steps down with a
+  // longer log than the others, who then cannot elect anyone (removing a
+  // partitioned voter while another voter is gone did exactly that).
+  const live = new Set(input.live.map((s) => s.id));
+  if (next.voters.filter((v) => live.has(v.id)).length < Math.floor(next.voters.length / 2) + 1) return null;
+  return next;
+}
+
+function candidate(input: ReconfigureInput): Configuration | null {
   const { config, self, live } = input;
   const liveIds = new Set(live.map((s) => s.id));
   const epoch = config.epoch + 1;

@@ -8,7 +8,7 @@
  * `check()` runs every invariant; a failure throws with the seed's story.
  */
 import { SeededRandom } from "../../../mesh/sim/random.ts";
-import { parseRaftMsg, type RaftMsg } from "../../../mesh/consensus/messages.ts";
+import { parseRaftMsg } from "../../../mesh/consensus/messages.ts";
 import { RaftCore } from "../../../mesh/consensus/raft.ts";
 import { nextConfiguration } from "../../../mesh/consensus/reconfigure.ts";
 import { ENTRY_COMMAND, type Server } from "../../../mesh/consensus/types.ts";

@@ -52,4 +52,11 @@ describe("reconfiguration", () => {
     expect(next({ epoch: 1, voters: [a], learners: [] }, [a, b])).toEqual({ epoch: 2, voters: [a], learners: [b] });
     expect(next({ epoch: 2, voters: [a], learners: [b] }, [a])).toEqual({ epoch: 3, voters: [a], learners: [] });
   });
+
+  test("never a configuration whose live voters are no majority of it (it could never commit)", () => {
+    // a leader that sees both other voters gone: dropping one would leave it with a dead partner
+    expect(next({ epoch: 1, voters: [a, b, c], learners: [] }, [a])).toBeNull();
+    // one gone: dropped, the two left are both alive
+    expect(next({ epoch: 1, voters: [a, b, c], learners: [] }, [a, b])).toEqual({ epoch: 2, voters: [a, b], learners: [] });
+  });
 });

@@ -1,0 +1,58 @@
+/** The consensus driver's face: what it is given and what it tells. */
+import type { MembershipView } from "../membership/types.ts";
+import type { Clock, Logger, Random, Transport } from "../types.ts";
+import type { Server } from "./types.ts";
+
+/** What the log's commands are applied to. Deterministic: same commands, same results. */
+export interface StateMachine {
+  /** Apply a command; the result goes to its proposer. Throwing a RoomyError refuses it (still applied, as a no-op). */
+  apply(cmd: unknown): unknown;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** Back to the empty state (a new generation). */
+  reset(): void;
+}
+
+export interface ConsensusOptions {
+  self: Server;
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  membership: MembershipView;
+  logger: Logger;
+  machine: StateMachine;
+  /** Start a generation alone when nobody else is there (no --join seeds). */
+  mayBootstrapAlone: boolean;
+  tickMs?: number;
+  electionTicks?: number;
+  maxVoters?: number;
+  compactEvery?: number;
+  timeoutMs?: number;
+  /** A peer sent a malformed consensus message: drop its connection. */
+  onMalformed?: (address: string) => void;
+  /** Run soon, after this turn (the runtime's setImmediate); default a 0 ms timer (the simulator's). */
+  defer?: (fn: () => void) => void;
+}
+
+export interface ConsensusStatus {
+  leader: string | null;
+  term: number;
+  epoch: number;
+  generation: number;
+  commit: number;
+  applied: number;
+  voters: string[];
+  learners: string[];
+  role: string;
+  /** Why writes cannot be served now, or null. */
+  unavailable: string | null;
+}
+
+export interface ConsensusStats {
+  leaderChanges: number;
+  generationsStarted: number;
+  generationsEnded: number;
+  proposals: number;
+  proposalsFailed: number;
+}
+
