@@ -20,21 +20,12 @@ import {
   validatePlate,
   type VehicleRecord,
 } from "../../core/parking.ts";
-import { type Detached, detach } from "../registry/mailbox.ts";
+import { detach } from "../registry/mailbox.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
 
 export const LOT_PROCESS = "lot";
-
-/**
- * The lot writes each admission to its replica at once (the index sees it,
- * so the next admission plans around it); waiting for the write concern
- * need not hold the lot's mailbox, only the caller.
- */
-function detachIfPending<T>(r: T | Promise<T>): T | Detached {
-  return r instanceof Promise ? detach(r) : r;
-}
 export const GATE_PROCESS_PREFIX = "gate:";
 
 export function gateProcess(gate: number): string {
@@ -99,11 +90,11 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
           };
           const writes = planPark(index, field(msg, "plate"), record);
           if (writes.length === 0) return { parked: false }; // already parked: a no-op
-          return detachIfPending(whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true })));
+          return whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true }));
         }
         case "unpark": {
           const gate = validateGate(field(msg, "gate"), gates);
-          return detachIfPending(whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true })));
+          return whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true }));
         }
         default:
           throw new RoomyError("bad_request", `lot cannot handle ${JSON.stringify(field(msg, "t"))}`);
