@@ -5,6 +5,7 @@
  * "the node said no" from "nobody is there". `unavailable` (no owner
  * reachable yet) is retried with backoff within a deadline.
  */
+import type { ConsensusStatus } from "../mesh/consensus/driver-types.ts";
 import { isErrorCode, RoomyError } from "../core/errors.ts";
 import type { LotInfo } from "../core/parking.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
@@ -50,22 +51,8 @@ export interface NodeInfo {
   spaces: number;
 }
 
-/** GET /v1/consensus: this node's view of the Raft log. */
-export interface ConsensusInfo {
-  leader: string | null;
-  term: number;
-  epoch: number;
-  /** Names the current generation (its bootstrap time): differs after a whole-cluster restart. */
-  generation: number;
-  commit: number;
-  applied: number;
-  voters: string[];
-  learners: string[];
-  role: string;
-  lot: string;
-  /** Why consensus writes cannot be served now, or null. */
-  unavailable: string | null;
-}
+/** GET /v1/consensus: this node's view of the Raft log, and which lot it runs. */
+export type ConsensusInfo = ConsensusStatus & { lot: string };
 
 export class RoomyClient {
   readonly url: string;

@@ -21,7 +21,7 @@ import {
   type VehicleRecord,
 } from "../../core/parking.ts";
 import { detach } from "../registry/mailbox.ts";
-import type { ProcessHandlers } from "../registry/types.ts";
+import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";
 import { type AppContext, field } from "./context.ts";
 
@@ -56,6 +56,54 @@ export interface ParkingApi {
   lotLocal(): LotInfo;
   /** Every gate with its owner and counters, in gate order. */
   gates(): Promise<GateInfo[]>;
+}
+
+/** Where a gate hands a car: the lot process (CRDT lot) or the log (Raft lot). */
+export interface GateTarget {
+  enter(gate: number, plate: string): Promise<unknown>;
+  exit(gate: number, plate: string): Promise<unknown>;
+}
+
+/**
+ * The gate processes `gate:1..N`, as in the Parking seed: each takes one car
+ * at a time, checks it, and hands it on; the answer is detached (the next car
+ * need not wait for it), since what it hands to orders the cars itself.
+ */
+export function defineGates(registry: Registry, gates: number, target: GateTarget): void {
+  registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
+    const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
+    return {
+      handle(msg: unknown): unknown {
+        validateGate(gate, gates);
+        switch (field(msg, "t")) {
+          case "enter":
+            return detach(target.enter(gate, validatePlate(field(msg, "plate"))));
+          case "exit":
+            return detach(target.exit(gate, validatePlate(field(msg, "plate"))));
+          case "ping":
+            return Promise.resolve({ gate });
+          default:
+            throw new RoomyError("bad_request", `gate cannot handle ${JSON.stringify(field(msg, "t"))}`);
+        }
+      },
+    };
+  });
+}
+
+/** park and unpark of the API: through the car's gate process. */
+export function throughGates(registry: Registry, gates: number): Pick<ParkingApi, "park" | "unpark"> {
+  return {
+    async park(gate: number | string, plate: string): Promise<void> {
+      const g = validateGate(gate, gates);
+      validatePlate(plate);
+      await registry.call(gateProcess(g), { t: "enter", plate });
+    },
+    async unpark(gate: number | string, plate: string): Promise<void> {
+      const g = validateGate(gate, gates);
+      validatePlate(plate);
+      await registry.call(gateProcess(g), { t: "exit", plate });
+    },
+  };
 }
 
 export interface ParkingConfig {
@@ -103,40 +151,17 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
   }));
 
   // A gate admits and lets out through the lot; it holds no state of its own.
-  registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
-    const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
-    return {
-      handle(msg: unknown): unknown {
-        validateGate(gate, gates);
-        switch (field(msg, "t")) {
-          // The lot orders admissions; the gate need not wait for each answer before the next car.
-          case "enter":
-            return detach(registry.call(LOT_PROCESS, { t: "park", gate, plate: field(msg, "plate") }));
-          case "exit":
-            return detach(registry.call(LOT_PROCESS, { t: "unpark", gate, plate: field(msg, "plate") }));
-          case "ping":
-            return Promise.resolve({ gate });
-          default:
-            throw new RoomyError("bad_request", `gate cannot handle ${JSON.stringify(field(msg, "t"))}`);
-        }
-      },
-    };
+  // The lot orders admissions; the gate need not wait for each answer before the next car.
+  defineGates(registry, gates, {
+    enter: (gate, plate) => registry.call(LOT_PROCESS, { t: "park", gate, plate }),
+    exit: (gate, plate) => registry.call(LOT_PROCESS, { t: "unpark", gate, plate }),
   });
 
   const api: ParkingApp = {
     index,
     machine: null,
     config: { gates, spaces },
-    async park(gate: number | string, plate: string): Promise<void> {
-      const g = validateGate(gate, gates);
-      validatePlate(plate);
-      await registry.call(gateProcess(g), { t: "enter", plate });
-    },
-    async unpark(gate: number | string, plate: string): Promise<void> {
-      const g = validateGate(gate, gates);
-      validatePlate(plate);
-      await registry.call(gateProcess(g), { t: "exit", plate });
-    },
+    ...throughGates(registry, gates),
     lot: () => Promise.resolve(index.info()),
     lotLocal: () => index.info(),
     gates(): Promise<GateInfo[]> {
