@@ -19,7 +19,7 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   defineGates(registry, gates, {
     enter: (gate, plate) => consensus.submit({ t: "park", gate, plate, at: new Date(clock.now()).toISOString(), node }),
     exit: (gate, plate) => consensus.submit({ t: "unpark", gate, plate }),
-  });
+  }, true);
 
   const app: ParkingApp = {
     index: null,

@@ -66,10 +66,14 @@ export interface GateTarget {
 
 /**
  * The gate processes `gate:1..N`, as in the Parking seed: each takes one car
- * at a time, checks it, and hands it on; the answer is detached (the next car
- * need not wait for it), since what it hands to orders the cars itself.
+ * at a time, checks it, and hands it on. `detached`: the answer does not hold
+ * the gate (the next car need not wait for it); right for the Raft log, which
+ * orders the cars and applies each once. The CRDT lot keeps its gates waiting
+ * for each answer: detached, a client's retry overlapped its own earlier
+ * attempt and the soak lost acknowledged parks (SOAK=1 seeds 6, 33).
  */
-export function defineGates(registry: Registry, gates: number, target: GateTarget): void {
+export function defineGates(registry: Registry, gates: number, target: GateTarget, detached: boolean): void {
+  const hand = (p: Promise<unknown>): unknown => (detached ? detach(p) : p);
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
     return {
@@ -77,9 +81,9 @@ export function defineGates(registry: Registry, gates: number, target: GateTarge
         validateGate(gate, gates);
         switch (field(msg, "t")) {
           case "enter":
-            return detach(target.enter(gate, validatePlate(field(msg, "plate"))));
+            return hand(target.enter(gate, validatePlate(field(msg, "plate"))));
           case "exit":
-            return detach(target.exit(gate, validatePlate(field(msg, "plate"))));
+            return hand(target.exit(gate, validatePlate(field(msg, "plate"))));
           case "ping":
             return Promise.resolve({ gate });
           default:
@@ -151,11 +155,10 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
   }));
 
   // A gate admits and lets out through the lot; it holds no state of its own.
-  // The lot orders admissions; the gate need not wait for each answer before the next car.
   defineGates(registry, gates, {
     enter: (gate, plate) => registry.call(LOT_PROCESS, { t: "park", gate, plate }),
     exit: (gate, plate) => registry.call(LOT_PROCESS, { t: "unpark", gate, plate }),
-  });
+  }, false);
 
   const api: ParkingApp = {
     index,
