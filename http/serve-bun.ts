@@ -26,8 +26,13 @@ type Handler = ExactRoute["handler"];
 
 /** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
 const MAX_IN_FLIGHT = 128;
-/** Seconds a connection being closed (after a 400 or 413) may keep sending before it is cut off. */
-const LINGER_S = 10;
+/**
+ * Seconds a connection may sit silent (Bun re-arms the timer on traffic)
+ * with no handler running: idle between requests, or a head or body stalled
+ * half-way (then the handler sees the body fail, as when the client leaves).
+ * Bun.serve's default too; ServeOptions.idleTimeout.
+ */
+const IDLE_S = 10;
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
@@ -52,7 +57,7 @@ interface Conn {
   queue: Slot[];
   /** Bytes a write left unwritten, written on drain. */
   pending: Uint8Array | null;
-  /** No more requests are read (an error answered, or Connection: close). */
+  /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */
   done: boolean;
   paused: boolean;
   closed: boolean;
@@ -71,6 +76,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     m.set(r.path, r.handler);
   }
   const cap = opts.maxRequestBodySize ?? Infinity;
+  const idle = opts.idleTimeout ?? IDLE_S;
   let origin = "";
   // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
   let head = "";
@@ -84,7 +90,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   /** Parses and starts what `data` holds from `off`; keeps the unconsumed rest. */
   function consume(s: Socket<Conn>, c: Conn, data: Uint8Array, off: number): void {
     try {
-      while (off < data.length && !c.done) {
+      while (off < data.length && (c.reading !== null || !c.done)) {
         if (c.reading !== null) {
           off = c.reading.body.feed(data, off);
           const r = c.reading;
@@ -113,6 +119,13 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         const slot: Slot = { out: null, size: 0, close: head.close, cont: false };
         c.queue.push(slot);
         if (head.close) c.done = true;
+        const len = head.contentLength;
+        if (len > 0 && len <= cap && data.length - off >= len) {
+          // The whole body is here (the usual small JSON): no reader to go through.
+          off += len;
+          start(s, c, head, data.subarray(off - len, off), slot);
+          continue;
+        }
         const body = startBody(head, cap);
         if (body === null) {
           start(s, c, head, undefined, slot);
@@ -264,9 +277,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     if (end) {
       c.queue.length = 0;
       c.done = true;
-      if (c.pending === null) s.end();
-      // A client still sending after its refusal is cut off eventually.
-      s.timeout(LINGER_S);
+      if (c.pending === null) s.end(); // a client still sending after its refusal is cut off by the idle timeout
     } else if (c.paused && c.pending === null && c.queue.length < MAX_IN_FLIGHT / 2) {
       c.paused = false;
       s.resume();
@@ -288,10 +299,11 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     open(s) {
       s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, closed: false };
       s.setNoDelay(true);
+      s.timeout(idle);
     },
     data(s, chunk) {
       const c = s.data;
-      if (c.done || c.closed) return; // refused or closing: what follows is dropped unread
+      if (c.closed || (c.done && c.reading === null)) return; // refused or closing: what follows is dropped unread
       let data: Uint8Array = chunk;
       if (c.buf !== null) {
         if (c.paused) {
@@ -331,7 +343,10 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       }
     },
     timeout(s) {
-      s.terminate();
+      const c = s.data;
+      // Handlers still at work: the client is waiting for their answers, not idle.
+      if (c.queue.length > 0 && c.reading === null) s.timeout(idle);
+      else s.terminate();
     },
     error() {
       // The connection's own trouble (a reset): close follows.

@@ -41,6 +41,11 @@ export interface ServeOptions {
    * (Deno, and anyone calling `fetch` directly, only has that).
    */
   routes?: readonly ExactRoute[];
+  /**
+   * Under Bun, seconds a connection may stay silent while no handler of
+   * its is running before it is closed (default 10, as Bun.serve's).
+   */
+  idleTimeout?: number;
 }
 
 /**

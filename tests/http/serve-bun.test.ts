@@ -151,6 +151,35 @@ describe("connections", () => {
     expect(calls.slice(before)).toEqual(["last"]);
   });
 
+  test("Connection: close with its body arriving in pieces: the body is still read, then answered and closed", async () => {
+    const c = await RawConn.open(s.port);
+    await c.write("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello");
+    await new Promise((r) => setTimeout(r, 50));
+    await c.write("world");
+    const a = await c.next();
+    expect([a.status, json(a.body).body]).toEqual([200, "helloworld"]);
+    await c.closedSoon();
+  });
+
+  test("an idle connection is closed after idleTimeout; one whose handler is still at work is not", async () => {
+    const quick = serve({ hostname: "127.0.0.1", port: 0, fetch: app, idleTimeout: 1 });
+    try {
+      // The busy one first: without traffic its timer runs out no later than the idle one's.
+      const waiting = await RawConn.open(quick.port);
+      await waiting.write("GET /hold/900 HTTP/1.1\r\n\r\n");
+      const idle = await RawConn.open(quick.port);
+      await idle.write("GET /echo HTTP/1.1\r\n\r\n");
+      expect((await idle.next()).status).toBe(200);
+      await idle.closedSoon(15_000);
+      expect(waiting.closed).toBe(false);
+      held.splice(held.findIndex((h) => h.i === 900), 1)[0]!.release();
+      expect(json((await waiting.next("the held answer", 5000)).body)).toEqual({ i: 900 });
+      waiting.destroy();
+    } finally {
+      await quick.stop();
+    }
+  }, 30_000);
+
   test("the Request has the method, the URL on the listening address, the headers (repeats joined) and the body", async () => {
     const c = await RawConn.open(s.port);
     await c.write(`POST /echo?a=1&b=%20 HTTP/1.1\r\nHost: elsewhere\r\nX-Two: a\r\nx-two: b\r\nContent-Length: 3\r\n\r\n\r\n\r\nabc`);
