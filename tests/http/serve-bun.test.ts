@@ -278,6 +278,26 @@ describe("pipelining and backpressure", () => {
     c.destroy();
   });
 
+  test("300 pipelined requests (more than are started at once: reading pauses and resumes) are all answered in order", async () => {
+    const c = await RawConn.open(s.port);
+    await c.write(Array.from({ length: 300 }, (_, i) => post(`/echo`, String(i))).join(""));
+    const answers = await c.answers(300, 30_000);
+    expect(answers.map((a) => json(a.body).body)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    c.destroy();
+  });
+
+  test("a HEAD answer has the length of its body but not the body; the connection goes on", async () => {
+    const c = await RawConn.open(s.port);
+    await c.write("HEAD /big.json HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
+    await c.until("both heads", () => (c.rest.indexOf("\r\n\r\n") >= 0 && c.rest.lastIndexOf("HTTP/1.1 200") > 0 ? true : undefined));
+    const text = c.rest.toString("latin1");
+    expect(text.startsWith("HTTP/1.1 200 OK\r\n")).toBe(true);
+    expect(text).toContain(`content-length: ${Buffer.byteLength(BIG_JSON)}\r\n`);
+    // The next answer starts right after the HEAD answer's head: no body in between.
+    expect(text.indexOf("HTTP/1.1 200", 1)).toBe(text.indexOf("\r\n\r\n") + 4);
+    c.destroy();
+  });
+
   test("large answers through a reader that stops reading are written whole, in order, after the socket drains", async () => {
     const c = await RawConn.open(s.port);
     c.sock.pause(); // the client's buffers fill: the server's writes come back partial
