@@ -6,7 +6,7 @@
  * whose answer is not ready yet (any call to a process on another node) makes
  * it close the connection unanswered ("denying async pipelining" in its uWS;
  * oven-sh/bun PRs #32868, #35036, #38128). Why not node:http, which queues
- * them: it costs about four times the CPU of Bun.serve per request.
+ * them: a roomy walk-into cost about three times the CPU through it.
  *
  * Each connection keeps a queue of answer slots in request order: requests
  * are parsed and their handlers started as they arrive (up to MAX_IN_FLIGHT,
@@ -166,7 +166,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     const url = t.charCodeAt(0) === 47 /* / */ ? origin + t : new URL(t).href;
     const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers };
     if (body !== undefined) {
-      init.body = body as BodyInit; // the bytes are ours (copied off the socket), never a SharedArrayBuffer
+      init.body = body as BodyInit; // a view of this read's own buffer (the Request copies it), never shared memory
       if (!(body instanceof Uint8Array)) init.duplex = "half";
     }
     return new Request(url, init);

@@ -1,7 +1,7 @@
 /**
  * The one module that touches the runtime's HTTP server: our own HTTP/1.1
  * on Bun.listen under Bun (serve-bun.ts says why not Bun.serve: it drops
- * pipelined requests; nor node:http: four times the CPU), Deno.serve under
+ * pipelined requests; nor node:http: three times the CPU), Deno.serve under
  * Deno, detected through globalThis so the same code type-checks and runs
  * on both.
  */
