@@ -206,10 +206,13 @@ test("every voter restarted while a learner survived: the learner says the old g
   // 4 nodes: 3 voters (an odd number) and 1 learner.
   const c = new ConsensusCluster({ names: names(4), basePort: 27500 });
   await withCluster(c, async () => {
-    const { views } = await c.agreedLeader(c.nodes, 30_000, 3);
-    const before = views[0]!.generation;
-    const learnerName = views[0]!.learners[0]!;
-    expect(views[0]!.learners).toEqual([learnerName]);
+    await c.agreedLeader(c.nodes, 30_000, 3);
+    const view = await until("the fourth node as a learner", async () => {
+      const v = await c.nodes[0]!.consensus();
+      return v.voters.length === 3 && v.learners.length === 1 ? v : undefined;
+    }, 10_000);
+    const before = view.generation;
+    const learnerName = view.learners[0]!;
     const learner = c.node(learnerName);
     const voters = c.nodes.filter((n) => n !== learner);
     const mark = learner.logs().length;
