@@ -33,16 +33,14 @@ const MAX_IN_FLIGHT = 128;
  * Bun.serve's default too; ServeOptions.idleTimeout.
  */
 const IDLE_S = 10;
-const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
 
 /** One answer to come, in request order. */
 interface Slot {
-  /** The bytes of the answer once ready (a string is written as UTF-8), null until then. */
-  out: string | Uint8Array | null;
-  /** Byte length of `out`. */
-  size: number;
+  /** The bytes of the answer once ready, null until then. */
+  out: Uint8Array | null;
   /** Close the connection after this answer. */
   close: boolean;
   /** Owes a 100 Continue before its answer (written once it reaches the head of the queue). */
@@ -80,10 +78,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   let origin = "";
   // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
   let head = "";
-  let json = false;
   const addHeader = (v: string, k: string): void => {
     if (k === "content-length" || k === "connection" || k === "transfer-encoding" || k === "keep-alive") return;
-    if (k === "content-type" && v.startsWith("application/json")) json = true;
     head += k + ": " + v + "\r\n";
   };
 
@@ -116,7 +112,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         }
         const head = parseHead(data, off, end);
         off = end + 4;
-        const slot: Slot = { out: null, size: 0, close: head.close, cont: false };
+        const slot: Slot = { out: null, close: head.close, cont: false };
         c.queue.push(slot);
         if (head.close) c.done = true;
         const len = head.contentLength;
@@ -144,7 +140,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       }
     } catch (err) {
       if (!(err instanceof HeadError)) throw err;
-      const slot: Slot = { out: null, size: 0, close: true, cont: false };
+      const slot: Slot = { out: null, close: true, cont: false };
       c.queue.push(slot);
       return fail(s, c, slot, err.status);
     }
@@ -157,7 +153,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     c.reading = null;
     c.buf = null;
     slot.cont = false;
-    ready(s, c, slot, `HTTP/1.1 ${status} ${REASONS[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, -1, true);
+    ready(s, c, slot, Buffer.from(`HTTP/1.1 ${status} ${REASONS[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`), true);
   }
 
   function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
@@ -208,24 +204,21 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     if (!(res instanceof Response)) res = new Response(null, { status: 500 });
     const status = res.status;
     head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
-    json = false;
     res.headers.forEach(addHeader);
     let h = head;
     if (slot.close) h += "connection: close\r\n";
     else if (keepAlive10) h += "connection: keep-alive\r\n";
-    if (status === 204 || status === 304 || status < 200) return ready(s, c, slot, h + "\r\n", -1, slot.close);
-    // JSON is UTF-8 text: taken as a string, written with the head in one string; anything else as bytes.
-    // (No look at res.body first: it would make a ReadableStream; a null body reads as empty.)
-    (json ? res.text() : res.bytes()).then(
+    if (status === 204 || status === 304 || status < 200) return ready(s, c, slot, Buffer.from(h + "\r\n", "latin1"), slot.close);
+    // The body as bytes (what the Response holds; text() would decode it only for the write to encode it
+    // again), the head written in front of it as Latin-1 (header values are byte strings) in one buffer.
+    // No look at res.body first: it would make a ReadableStream; a null body reads as empty.
+    res.bytes().then(
       (body) => {
-        const size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
-        h += "content-length: " + size + "\r\n\r\n";
-        if (isHead) ready(s, c, slot, h, -1, slot.close);
-        else if (typeof body === "string" && IS_ASCII.test(h)) ready(s, c, slot, h + body, h.length + size, slot.close);
-        else {
-          const b = Buffer.concat([Buffer.from(h, "latin1"), typeof body === "string" ? Buffer.from(body) : body]);
-          ready(s, c, slot, b, b.byteLength, slot.close);
-        }
+        h += "content-length: " + body.byteLength + "\r\n\r\n";
+        const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : body.byteLength));
+        out.write(h, 0, "latin1");
+        if (!isHead) out.set(body, h.length);
+        ready(s, c, slot, out, slot.close);
       },
       () => {
         // A body that failed half-way: the answer cannot be made; nor can any after it on this connection.
@@ -234,10 +227,9 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     );
   }
 
-  /** `slot` has its answer (`size` -1: an ASCII string); writes what the queue's head allows. */
-  function ready(s: Socket<Conn>, c: Conn, slot: Slot, out: string | Uint8Array, size: number, close: boolean): void {
+  /** `slot` has its answer; writes what the queue's head allows. */
+  function ready(s: Socket<Conn>, c: Conn, slot: Slot, out: Uint8Array, close: boolean): void {
     slot.out = out;
-    slot.size = size < 0 ? (out as string).length : size;
     slot.close = close;
     if (c.queue[0] === slot) flush(s, c);
   }
@@ -245,26 +237,22 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   /** Writes the ready answers at the head of the queue, in one write; resumes reading when they have caught up. */
   function flush(s: Socket<Conn>, c: Conn): void {
     if (c.closed || c.pending !== null) return;
-    let out: string | Uint8Array | null = null;
-    let parts: (string | Uint8Array)[] | null = null;
-    let size = 0;
+    let out: Uint8Array | null = null;
+    let parts: Uint8Array[] | null = null;
     let end = false;
     while (c.queue.length > 0) {
       const slot = c.queue[0]!;
-      let piece: string | Uint8Array;
+      let piece: Uint8Array;
       if (slot.out === null) {
         if (!slot.cont) break;
         slot.cont = false;
         piece = CONTINUE;
-        size += CONTINUE.length;
       } else {
         c.queue.shift();
         piece = slot.out;
-        size += slot.size;
         slot.out = null;
       }
       if (out === null) out = piece;
-      else if (typeof out === "string" && typeof piece === "string") out += piece;
       else (parts ??= [out]).push(piece);
       if (piece === CONTINUE) break;
       if (slot.close) {
@@ -272,8 +260,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         break;
       }
     }
-    if (parts !== null) out = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
-    if (out !== null) write(s, c, out, size);
+    if (parts !== null) out = Buffer.concat(parts);
+    if (out !== null) write(s, c, out);
     if (end) {
       c.queue.length = 0;
       c.done = true;
@@ -287,12 +275,10 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     }
   }
 
-  function write(s: Socket<Conn>, c: Conn, out: string | Uint8Array, size: number): void {
+  function write(s: Socket<Conn>, c: Conn, out: Uint8Array): void {
     const n = s.write(out);
-    if (n >= size) return;
     // Partly written (the socket's buffer is full): the rest goes out on drain.
-    const bytes = typeof out === "string" ? Buffer.from(out) : out;
-    c.pending = bytes.subarray(Math.max(0, n));
+    if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
   }
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
@@ -321,7 +307,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       if (c.pending === null || c.closed) return;
       const p = c.pending;
       c.pending = null;
-      write(s, c, p, p.byteLength);
+      write(s, c, p);
       if (c.pending === null) {
         if (c.done && c.queue.length === 0) s.end();
         else flush(s, c);
@@ -376,9 +362,6 @@ function listen(opts: ServeOptions, socket: Parameters<typeof Bun.listen<Conn>>[
     throw same;
   }
 }
-
-// eslint-disable-next-line no-control-regex
-const IS_ASCII = /^[\x00-\x7f]*$/;
 
 const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",

@@ -38,6 +38,7 @@ async function app(req: Request): Promise<Response> {
     await new Promise<void>((release) => held.push({ i, release }));
     return Response.json({ i });
   }
+  if (url.pathname === "/latin1") return new Response("é", { headers: { "x-name": "caf\u00e9" } });
   if (url.pathname === "/big.json") return new Response(BIG_JSON, { headers: { "content-type": "application/json" } });
   if (url.pathname === "/big.bin") return new Response(BIG_BIN, { headers: { "content-type": "application/octet-stream" } });
   return new Response("nope", { status: 404 });
@@ -283,6 +284,17 @@ describe("pipelining and backpressure", () => {
     await c.write(Array.from({ length: 300 }, (_, i) => post(`/echo`, String(i))).join(""));
     const answers = await c.answers(300, 30_000);
     expect(answers.map((a) => json(a.body).body)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    c.destroy();
+  });
+
+  test("header values go out as the byte strings they are (Latin-1), bodies as UTF-8", async () => {
+    const c = await RawConn.open(s.port);
+    await c.write("GET /latin1 HTTP/1.1\r\n\r\n");
+    await c.until("the answer", () => (c.rest.indexOf("\r\n\r\n") >= 0 && c.rest.length >= c.rest.indexOf("\r\n\r\n") + 6 ? true : undefined));
+    const raw = c.rest;
+    expect(raw.indexOf(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]))).toBeGreaterThan(0); // "café" in Latin-1
+    expect(raw.toString("latin1")).toContain("content-length: 2\r\n");
+    expect(raw.subarray(raw.indexOf("\r\n\r\n") + 4)).toEqual(Buffer.from("é"));
     c.destroy();
   });
 
