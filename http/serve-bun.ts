@@ -58,6 +58,8 @@ interface Conn {
   /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */
   done: boolean;
   paused: boolean;
+  /** The client has half-closed: nothing more will come. */
+  ended: boolean;
   closed: boolean;
 }
 
@@ -145,6 +147,21 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       return fail(s, c, slot, err.status);
     }
     c.buf = off < data.length ? data.slice(off) : null;
+    if (c.ended && !c.paused) lastRequest(s, c);
+  }
+
+  /**
+   * The client has sent all it will (a half-close, as `nc -N` or a one-shot
+   * client does) and what it sent is parsed: the answers go out, then the
+   * connection closes. A request cut short (a body half-way) is a client gone.
+   */
+  function lastRequest(s: Socket<Conn>, c: Conn): void {
+    if (c.reading !== null) return s.terminate();
+    c.done = true;
+    c.buf = null;
+    const last = c.queue.at(-1);
+    if (last !== undefined) last.close = true;
+    else if (c.pending === null) s.end();
   }
 
   /** Answers `slot` with a bare `status` and closes the connection after it; nothing more is read. */
@@ -283,7 +300,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, closed: false };
+      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, ended: false, closed: false };
       s.setNoDelay(true);
       s.timeout(idle);
     },
@@ -301,6 +318,11 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         c.buf = null;
       }
       consume(s, c, data, 0);
+    },
+    end(s) {
+      const c = s.data;
+      c.ended = true;
+      if (!c.paused) lastRequest(s, c);
     },
     drain(s) {
       const c = s.data;
@@ -351,7 +373,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 /** Bun.listen, throwing for a port in use the error Bun.serve gives (the CLI and its tests know it). */
 function listen(opts: ServeOptions, socket: Parameters<typeof Bun.listen<Conn>>[0]["socket"]): TCPSocketListener<Conn> {
   try {
-    return Bun.listen<Conn>({ hostname: opts.hostname, port: opts.port, socket });
+    // Half-open: a client that shuts down its sending side after its requests still gets the answers (see end).
+    return Bun.listen<Conn>({ hostname: opts.hostname, port: opts.port, socket, allowHalfOpen: true });
   } catch (err) {
     const e = err as Error & { code?: string; syscall?: string; errno?: number };
     if (e.code !== "EADDRINUSE") throw err;

@@ -181,6 +181,16 @@ describe("connections", () => {
     }
   }, 30_000);
 
+  test("a client that half-closes after its requests (pipelined, one slow) gets every answer, then the close", async () => {
+    const c = await RawConn.open(s.port);
+    c.sock.end(`GET /hold/700 HTTP/1.1\r\n\r\n${post("/echo", "second")}`);
+    await c.until("the held handler", () => (held.some((h) => h.i === 700) ? true : undefined));
+    held.splice(held.findIndex((h) => h.i === 700), 1)[0]!.release();
+    const [a, b] = await c.answers(2);
+    expect([json(a!.body), json(b!.body).body]).toEqual([{ i: 700 }, "second"]);
+    await c.closedSoon();
+  });
+
   test("the Request has the method, the URL on the listening address, the headers (repeats joined) and the body", async () => {
     const c = await RawConn.open(s.port);
     await c.write(`POST /echo?a=1&b=%20 HTTP/1.1\r\nHost: elsewhere\r\nX-Two: a\r\nx-two: b\r\nContent-Length: 3\r\n\r\n\r\n\r\nabc`);
