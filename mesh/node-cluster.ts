@@ -30,6 +30,8 @@ export interface ClusterContext {
   map: LwwMap;
   /** What the consensus log is applied to (the Raft lot). */
   machine: StateMachine;
+  /** Run soon after this turn: the runtime's (setImmediate) with the real clock; absent, a 0 ms timer on `clock`. */
+  defer?: (fn: () => void) => void;
 }
 
 export interface Cluster {
@@ -73,6 +75,7 @@ export const localCluster: ClusterFactory = (ctx) => {
     logger,
     machine: ctx.machine,
     mayBootstrapAlone: true,
+    defer: ctx.defer,
   });
   return Promise.resolve({
     membership,

@@ -17,7 +17,7 @@ import { type Cluster, type ClusterFactory, localCluster } from "./node-cluster.
 import { type NodeConfig, type NodeSettings, resolveNodeConfig, wantsCluster } from "./node-config.ts";
 import type { Registry } from "./registry/types.ts";
 import type { Replicator } from "./replication/types.ts";
-import { cryptoRandom, realClock } from "./runtime.ts";
+import { cryptoRandom, realClock, runtimeDefer } from "./runtime.ts";
 import type { Clock, Logger, Random } from "./types.ts";
 import { silentLogger } from "./types.ts";
 import { newMemberId } from "./membership/identity.ts";
@@ -84,7 +84,9 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     });
   }
   const lotMachine = new LotMachine(config.spaces);
-  const cluster: Cluster = await (opts.cluster ?? localCluster)({ config, self, clock, random, logger, hlc, map, machine: lotMachine });
+  // The runtime's "soon" only with the runtime's clock: a virtual clock keeps everything on its own timers.
+  const defer = opts.clock === undefined ? runtimeDefer : undefined;
+  const cluster: Cluster = await (opts.cluster ?? localCluster)({ config, self, clock, random, logger, hlc, map, machine: lotMachine, defer });
   const { replicator, registry } = cluster;
 
   const write = (writes: readonly Write[]): Promise<void> => {
