@@ -54,6 +54,7 @@ export class Consensus {
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #stopped = false;
+  #lastWhy: string | null = null;
   #applied = new AppliedTable();
 
   constructor(o: ConsensusOptions) {
@@ -211,6 +212,7 @@ export class Consensus {
     if (core !== null) {
       core.tick();
       this.#reconfigure(core);
+      this.#logAvailability();
     }
     const now = this.#o.clock.now();
     for (const [seq, p] of this.#pending) {
@@ -233,6 +235,15 @@ export class Consensus {
       }
     }
     this.#flush();
+  }
+
+  /** The log says why writes cannot be served, once per change of reason (and when they can again). */
+  #logAvailability(): void {
+    const why = this.#whyUnavailable();
+    if (why === this.#lastWhy) return;
+    if (why !== null) this.#o.logger.warn("consensus: unavailable", { reason: why, term: this.core?.term ?? 0 });
+    else if (this.#lastWhy !== null) this.#o.logger.info("consensus: available again", { leader: this.status().leader, term: this.core?.term ?? 0 });
+    this.#lastWhy = why;
   }
 
   #startCore(info: GenerationInfo, data: Uint8Array | null): void {

@@ -150,6 +150,8 @@ describe("three nodes, two killed", () => {
       return b;
     }, { timeoutMs: 30_000 });
     expect(body).toEqual({ ready: false, node: "r1", reason: expect.stringMatching(/no majority of voters: 1 of 3 alive/) });
+    // ... and its log says why, at WARN.
+    await waitFor("r1's log to say why", async () => /WARN.*consensus: unavailable.*no majority of voters: 1 of 3 alive/.test(nodes[0]!.logs()), { timeoutMs: 5_000 });
     const s = await clients[0]!.consensus();
     expect(s.unavailable).toBe(body.reason!);
     // /metrics still answers without a majority (the gates' counters need one; they are left out).
