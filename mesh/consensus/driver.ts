@@ -14,6 +14,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";
 import { AppliedTable } from "./applied-table.ts";
+import { describe, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { parseRaftMsg } from "./messages.ts";
 import { defaultRaftOptions, RaftCore } from "./raft.ts";
@@ -100,22 +101,7 @@ export class Consensus {
   }
 
   status(): ConsensusStatus {
-    const core = this.core;
-    const committed = core?.committedConfig() ?? { epoch: 0, voters: [], learners: [] };
-    const leaderId = core?.leader() ?? null;
-    const leaderName = leaderId === null ? null : [...committed.voters, ...committed.learners, ...(core?.config.voters ?? [])].find((s) => s.id === leaderId)?.name ?? null;
-    return {
-      leader: leaderName,
-      term: core?.term ?? 0,
-      epoch: committed.epoch,
-      generation: this.#gen.info()?.generation ?? 0,
-      commit: core?.commit ?? 0,
-      applied: this.applied,
-      voters: committed.voters.map((s) => s.name).sort(),
-      learners: committed.learners.map((s) => s.name).sort(),
-      role: core === null ? "none" : core.state.role,
-      unavailable: this.#whyUnavailable(),
-    };
+    return describe(this.core, this.#gen.info()?.generation ?? 0, this.applied, this.#whyUnavailable());
   }
 
   /** The committed configuration (members and epoch); the registry's serving rights rest on it. */
@@ -168,16 +154,7 @@ export class Consensus {
   }
 
   #whyUnavailable(): string | null {
-    const core = this.core;
-    if (core === null) return this.#gen.waitingReason();
-    if (core.leader() === null) {
-      const c = core.committedConfig();
-      const live = new Set(this.#o.membership.live().map((m) => m.id));
-      const up = c.voters.filter((v) => live.has(v.id)).length;
-      if (up < Math.floor(c.voters.length / 2) + 1) return `no majority of voters: ${up} of ${c.voters.length} alive`;
-      return "electing a leader";
-    }
-    return null;
+    return this.core === null ? this.#gen.waitingReason() : whyNoLeader(this.core, this.#o.membership.live());
   }
 
   #schedule(): void {

@@ -1,0 +1,33 @@
+/** What a node tells of its log (GET /v1/consensus, /readyz's reason, the logs). */
+import type { Member } from "../membership/types.ts";
+import type { ConsensusStatus } from "./driver-types.ts";
+import type { RaftCore } from "./raft.ts";
+import { quorum } from "./types.ts";
+
+export function describe(core: RaftCore | null, generation: number, applied: number, unavailable: string | null): ConsensusStatus {
+  const committed = core?.committedConfig() ?? { epoch: 0, voters: [], learners: [] };
+  const leaderId = core?.leader() ?? null;
+  const known = [...committed.voters, ...committed.learners, ...(core?.config.voters ?? [])];
+  return {
+    leader: leaderId === null ? null : known.find((s) => s.id === leaderId)?.name ?? null,
+    term: core?.term ?? 0,
+    epoch: committed.epoch,
+    generation,
+    commit: core?.commit ?? 0,
+    applied,
+    voters: committed.voters.map((s) => s.name).sort(),
+    learners: committed.learners.map((s) => s.name).sort(),
+    role: core === null ? "none" : core.state.role,
+    unavailable,
+  };
+}
+
+/** Why writes cannot be served now (no leader), or null when a leader is known. */
+export function whyNoLeader(core: RaftCore, live: readonly Member[]): string | null {
+  if (core.leader() !== null) return null;
+  const c = core.committedConfig();
+  const ids = new Set(live.map((m) => m.id));
+  const up = c.voters.filter((v) => ids.has(v.id)).length;
+  if (up < quorum(c)) return `no majority of voters: ${up} of ${c.voters.length} alive`;
+  return "electing a leader";
+}
