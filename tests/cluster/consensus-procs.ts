@@ -6,6 +6,7 @@
  * decide what a failed call means). Every process started here is SIGKILLed
  * by ConsensusCluster.close() and, as a last resort, when the test process exits.
  */
+import type { ConsensusInfo } from "../../http/client.ts";
 import type { Subprocess } from "bun";
 import { ensureBinary } from "../ship/support/binary.ts";
 
@@ -40,19 +41,8 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-export interface ConsensusView {
-  leader: string | null;
-  term: number;
-  epoch: number;
-  generation: number;
-  commit: number;
-  applied: number;
-  voters: string[];
-  learners: string[];
-  role: string;
-  lot: string;
-  unavailable: string | null;
-}
+/** GET /v1/consensus, as the typed client reads it. */
+export type ConsensusView = ConsensusInfo;
 
 export interface LotView {
   spaces: number;

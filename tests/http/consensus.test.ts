@@ -4,6 +4,7 @@
  * lot (503 with the reason while writes cannot be served), and the
  * roomy_consensus_* families of /metrics.
  */
+import { CONSENSUS_FAMILIES } from "../support/consensus-metrics.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { createApp } from "../../http/app.ts";
@@ -45,20 +46,7 @@ describe("one node of the Raft lot", () => {
     expect((await post(app, "/v1/gates/1/park", { plate: "M 1" })).status).toBe(200);
     const f = parseProm(await (await app.request("/metrics")).text());
     const types: Record<string, string> = {
-      roomy_consensus_term: "gauge",
-      roomy_consensus_commit_index: "gauge",
-      roomy_consensus_applied_index: "gauge",
-      roomy_consensus_apply_lag: "gauge",
-      roomy_consensus_leader_changes_total: "counter",
-      roomy_consensus_is_leader: "gauge",
-      roomy_consensus_generation: "gauge",
-      roomy_consensus_generations_started_total: "counter",
-      roomy_consensus_generations_ended_total: "counter",
-      roomy_consensus_epoch: "gauge",
-      roomy_consensus_voters: "gauge",
-      roomy_consensus_available: "gauge",
-      roomy_consensus_proposals_total: "counter",
-      roomy_consensus_proposals_failed_total: "counter",
+      ...CONSENSUS_FAMILIES,
     };
     for (const [name, type] of Object.entries(types)) expect({ name, type: f.get(name)?.type }).toEqual({ name, type });
     const c = await consensusOf(app);

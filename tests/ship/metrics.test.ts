@@ -4,6 +4,7 @@
  * parking, membership and replication between two real nodes over the TCP
  * mesh.
  */
+import { CONSENSUS_FAMILIES } from "../support/consensus-metrics.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Hono } from "hono";
@@ -98,20 +99,7 @@ describe("metrics of one node", () => {
       roomy_event_loop_lag_seconds: "gauge",
       roomy_event_loop_lag_max_seconds: "gauge",
       roomy_event_loop_stall_max_seconds: "gauge",
-      roomy_consensus_term: "gauge",
-      roomy_consensus_commit_index: "gauge",
-      roomy_consensus_applied_index: "gauge",
-      roomy_consensus_apply_lag: "gauge",
-      roomy_consensus_leader_changes_total: "counter",
-      roomy_consensus_is_leader: "gauge",
-      roomy_consensus_generation: "gauge",
-      roomy_consensus_generations_started_total: "counter",
-      roomy_consensus_generations_ended_total: "counter",
-      roomy_consensus_epoch: "gauge",
-      roomy_consensus_voters: "gauge",
-      roomy_consensus_available: "gauge",
-      roomy_consensus_proposals_total: "counter",
-      roomy_consensus_proposals_failed_total: "counter",
+      ...CONSENSUS_FAMILIES,
     };
     for (const [name, type] of Object.entries(want)) expect({ name, type: f.get(name)?.type }).toEqual({ name, type });
     expect(value(f, "roomy_members", { state: "alive" })).toBe(1);
