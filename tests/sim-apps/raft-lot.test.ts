@@ -57,7 +57,7 @@ describe("the Raft lot on a simulated cluster under crashes, restarts, partition
       const all = await results();
       expect(all.reduce((n, r) => n + r.figures.ops - r.figures.indeterminate, 0)).toBeGreaterThan(all.length * 20);
     },
-    SOAK ? 3_600_000 : 120_000,
+    SOAK ? 3_600_000 : 300_000,
   );
 
   test(
@@ -66,7 +66,7 @@ describe("the Raft lot on a simulated cluster under crashes, restarts, partition
       const bad = (await results()).filter((r) => r.violations.length > 0);
       expect(bad.map((r) => `${where(r)}:\n  ${r.violations.join("\n  ")}\nfaults:\n  ${r.faultLog.join("\n  ")}`).join("\n")).toBe("");
     },
-    SOAK ? 3_600_000 : 120_000,
+    SOAK ? 3_600_000 : 300_000,
   );
 });
 
