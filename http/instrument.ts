@@ -13,6 +13,7 @@
  * microsecond of a walk-into's ~20; everything else (other methods, other
  * paths) still reaches Hono through the server's fetch handler.
  */
+import { type Prebuilt, withPrebuilt } from "./prebuilt.ts";
 import type { Context, Hono } from "hono";
 import { getQueryParam, getQueryParams } from "hono/utils/url";
 import { RoomyError } from "../core/errors.ts";
@@ -159,9 +160,11 @@ class BodyReadError extends Error {
 const OK_TEXT = orderedJson({ ok: true });
 const OK_INIT: ResponseInit = { status: 200, headers: { "content-type": JSON_CONTENT_TYPE } };
 
-/** `{"ok":true}`, the answer of every write: its text made once. */
-function ok(): Response {
-  return new Response(OK_TEXT, OK_INIT);
+const OK_PREBUILT: Prebuilt = { status: 200, headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`, body: new TextEncoder().encode(OK_TEXT) };
+
+/** `{"ok":true}`, the answer of every write: its text and its bytes made once. */
+export function ok(): Response {
+  return withPrebuilt(new Response(OK_TEXT, OK_INIT), OK_PREBUILT);
 }
 
 /** A static route's request: no path parameters; the query read with Hono's own helpers, so both ways decode alike. */

@@ -18,6 +18,7 @@
  * read, so the app counts it (http/instrument.ts: not the server's error).
  * Anything malformed gets a bare 400 and the connection is closed.
  */
+import { type Prebuilt, prebuiltOf } from "./prebuilt.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { type BodyReader, failingBody, HeadError, parseHead, type RequestHead, startBody } from "./serve-bun-parse.ts";
 import type { ExactRoute, ServeOptions } from "./serve.ts";
@@ -219,6 +220,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   /** Serializes `res` into `slot`. `keepAlive10`: an HTTP/1.0 client that asked to keep the connection. */
   function answer(s: Socket<Conn>, c: Conn, slot: Slot, res: Response, isHead: boolean, keepAlive10: boolean): void {
     if (!(res instanceof Response)) res = new Response(null, { status: 500 });
+    const pre = prebuiltOf(res);
+    if (pre !== undefined) return answerPrebuilt(s, c, slot, pre, isHead, keepAlive10);
     const status = res.status;
     head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
     res.headers.forEach(addHeader);
@@ -242,6 +245,18 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         if (!c.closed) s.terminate();
       },
     );
+  }
+
+  /** An answer whose bytes are known (prebuilt.ts): nothing to read back from the Response. */
+  function answerPrebuilt(s: Socket<Conn>, c: Conn, slot: Slot, pre: Prebuilt, isHead: boolean, keepAlive10: boolean): void {
+    let h = "HTTP/1.1 " + pre.status + " " + (REASONS[pre.status] ?? "Unknown") + "\r\n" + pre.headers;
+    if (slot.close) h += "connection: close\r\n";
+    else if (keepAlive10) h += "connection: keep-alive\r\n";
+    h += "content-length: " + pre.body.byteLength + "\r\n\r\n";
+    const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : pre.body.byteLength));
+    out.write(h, 0, "latin1");
+    if (!isHead) out.set(pre.body, h.length);
+    ready(s, c, slot, out, slot.close);
   }
 
   /** `slot` has its answer; writes what the queue's head allows. */
