@@ -14,7 +14,8 @@ import type { VehicleRecord } from "./lot-keys.ts";
 import { validateName } from "./names.ts";
 
 export type LotCommand =
-  | { t: "park"; gate: number; plate: string; at: string; node: string }
+  /** `spaces`: the proposer's configured size; the lot's size is part of the replicated state (see apply). */
+  | { t: "park"; gate: number; plate: string; at: string; node: string; spaces?: number }
   | { t: "unpark"; gate: number; plate: string };
 
 export type LotResult = { parked: boolean } | { unparked: true };
@@ -24,12 +25,21 @@ function isGate(v: unknown): v is number {
 }
 
 export class LotMachine {
-  readonly spaces: number;
+  /**
+   * The lot's size: this node's --spaces until a park carries one, then the
+   * size of the last park applied. Every node applies the same parks, so
+   * every replica decides `lot_full` alike even when nodes were started with
+   * different --spaces (a rolling change of the setting takes effect with
+   * the first park proposed by a node that has the new value).
+   */
+  spaces: number;
+  readonly #configured: number;
   #cars = new Map<string, VehicleRecord>();
   #gates = new Map<number, GateCounters>();
 
   constructor(spaces: number) {
     this.spaces = spaces;
+    this.#configured = spaces;
   }
 
   get occupied(): number {
@@ -48,6 +58,8 @@ export class LotMachine {
     const gate = c["gate"];
     if (c["t"] === "park") {
       if (typeof c["at"] !== "string" || typeof c["node"] !== "string") throw new RoomyError("bad_request", "malformed lot command");
+      const size = c["spaces"];
+      if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) this.spaces = size;
       if (this.#cars.has(plate)) return { parked: false };
       if (this.#cars.size >= this.spaces) {
         throw new RoomyError("lot_full", `the lot is full: ${this.#cars.size} of ${this.spaces} spaces taken`);
@@ -87,16 +99,18 @@ export class LotMachine {
 
   /** The whole state as bytes (arrays of pairs: any plate, `__proto__` included, round-trips). */
   snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify({ cars: [...this.#cars], gates: [...this.#gates] }));
+    return new TextEncoder().encode(JSON.stringify({ spaces: this.spaces, cars: [...this.#cars], gates: [...this.#gates] }));
   }
 
   restore(data: Uint8Array): void {
-    const s = JSON.parse(new TextDecoder().decode(data)) as { cars: [string, VehicleRecord][]; gates: [number, GateCounters][] };
+    const s = JSON.parse(new TextDecoder().decode(data)) as { spaces?: number; cars: [string, VehicleRecord][]; gates: [number, GateCounters][] };
+    this.spaces = typeof s.spaces === "number" ? s.spaces : this.#configured;
     this.#cars = new Map(s.cars);
     this.#gates = new Map(s.gates);
   }
 
   reset(): void {
+    this.spaces = this.#configured;
     this.#cars = new Map();
     this.#gates = new Map();
   }

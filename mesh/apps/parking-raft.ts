@@ -17,7 +17,7 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   const { gates } = config;
 
   defineGates(registry, gates, {
-    enter: (gate, plate) => consensus.submit({ t: "park", gate, plate, at: new Date(clock.now()).toISOString(), node }),
+    enter: (gate, plate) => consensus.submit({ t: "park", gate, plate, at: new Date(clock.now()).toISOString(), node, spaces: config.spaces }),
     exit: (gate, plate) => consensus.submit({ t: "unpark", gate, plate }),
   }, true);
 
