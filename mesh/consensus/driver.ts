@@ -271,9 +271,13 @@ export class Consensus {
     p.sent = this.#o.transport.send(address, { t: "fwd", g: this.#gen.info()!.generation, f: this.self.id, o: leader!, e: entry });
   }
 
+  /** Where `id` listens (per outgoing message: no array built on the way). */
   #address(id: ServerId): string | undefined {
-    const core = this.core;
-    if (core !== null) for (const s of [...core.config.voters, ...core.config.learners]) if (s.id === id) return s.address;
+    const c = this.core?.config;
+    if (c !== undefined) {
+      for (const s of c.voters) if (s.id === id) return s.address;
+      for (const s of c.learners) if (s.id === id) return s.address;
+    }
     return this.#o.membership.live().find((m) => m.id === id)?.address;
   }
 

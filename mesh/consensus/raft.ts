@@ -59,6 +59,11 @@ export interface RaftOptions {
 
 export const defaultRaftOptions = { electionTicks: 10, heartbeatTicks: 2, maxBatch: 512, maxInflight: 64, chunkBytes: 64 * 1024 };
 
+/** Only a leader sends these: appends, heartbeats, snapshot chunks. */
+function fromLeader(m: RaftMsg): boolean {
+  return m.t === "ae" || m.t === "hb" || m.t === "is";
+}
+
 const EMPTY_CONFIG: Configuration = { epoch: 0, voters: [], learners: [] };
 
 export class RaftCore {
@@ -197,12 +202,11 @@ export class RaftCore {
       } else if (m.t === "rvr" && m.pre && m.granted) {
         // granted for term + 1, which we have not started yet
       } else {
-        const leads = m.t === "ae" || m.t === "hb" || m.t === "is";
-        this.become({ role: "follower", leader: leads ? from : null }, m.term);
+        this.become({ role: "follower", leader: fromLeader(m) ? from : null }, m.term);
       }
     } else if (m.term < this.term) {
       // A stale leader learns our term from the answer and steps down.
-      if (m.t === "ae" || m.t === "hb" || m.t === "is") this.send(from, { t: "aer", term: this.term, ok: false, index: 0 });
+      if (fromLeader(m)) this.send(from, { t: "aer", term: this.term, ok: false, index: 0 });
       else if (m.t === "rv" && m.pre) this.send(from, { t: "rvr", term: this.term, pre: true, granted: false });
       return;
     }

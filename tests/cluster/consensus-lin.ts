@@ -6,6 +6,7 @@
  * in this process (one clock); an error other than a refusal of the lot's
  * specification, or no answer, is indeterminate. The history goes to checkLot.
  */
+import { SeededRandom } from "../../mesh/sim/random.ts";
 import { checkLot, type CheckResult, historyRecorder, type LotHistory, type LotResult } from "../support/linearizability/index.ts";
 import { type ConsensusCluster, type Node, sleep, until } from "./consensus-procs.ts";
 
@@ -28,16 +29,10 @@ export interface LinReport {
   summary: string;
 }
 
-/** Small deterministic PRNG (mulberry32): the seed is printed, so a run can be repeated. */
+/** The simulator's seeded generator: the seed is printed, so a run can be repeated. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.float();
 }
 
 /** The lot's specification refusals: definite answers the checker must justify. */
