@@ -24,14 +24,21 @@ function explain(r: ReturnType<typeof checkLot>): string {
 }
 
 describe("random concurrent executions of the lot", () => {
-  test("every history generated from a sequential lot is accepted", () => {
+  test("every history generated from a sequential lot is accepted (never rejected; undecided only past 30 indeterminate ops)", () => {
+    // The search is exponential in indeterminate ops: with 30+ of them (an
+    // 80-op history losing 20% of its answers) the step budget may run out.
+    // "unknown" is not a rejection, so there it is allowed; below it is not.
+    // The budget is in steps, never wall time, so a slow machine decides alike.
     fc.assert(
       fc.property(shape, (s) => {
         const { history } = generateLotHistory(s);
-        const r = checkLot(history, s.spaces);
-        if (r.ok !== true) throw new Error(`rejected a linearizable history (${JSON.stringify(s)}):\n${explain(r)}`);
+        const r = checkLot(history, s.spaces, { maxSteps: 20_000_000, maxMs: Number.POSITIVE_INFINITY });
+        if (r.ok === false) throw new Error(`rejected a linearizable history (${JSON.stringify(s)}):\n${explain(r)}`);
+        if (r.ok === "unknown" && r.indeterminate < 30) {
+          throw new Error(`undecided with ${r.indeterminate} indeterminate ops (${JSON.stringify(s)}): ${r.reason}`);
+        }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 20261202 },
     );
   });
 
@@ -44,7 +51,7 @@ describe("random concurrent executions of the lot", () => {
         const r = checkLot(history, s.spaces);
         if (r.ok !== false) throw new Error(`accepted a history with op #${changed} impossible (${JSON.stringify(s)})`);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 20261202 },
     );
   });
 
@@ -62,7 +69,7 @@ describe("random concurrent executions of the lot", () => {
         const at = history.findIndex((o) => o.id === changed);
         expect(history.indexOf(r.stuck as LotOp)).toBeGreaterThanOrEqual(at);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 20261202 },
     );
   });
 });
@@ -166,7 +173,7 @@ describe("small arbitrary histories", () => {
         if (want) accepted++;
         else rejected++;
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000, seed: 20261202 },
     );
     // Both verdicts were exercised, so agreement means something.
     expect(accepted).toBeGreaterThan(300);
