@@ -4,20 +4,28 @@
  * each writer waits on. A write resolves once enough nodes hold it for the
  * concern, or rejects with `unavailable` at its deadline; either way it stays
  * here, and keeps being sent, until every live peer has acknowledged it.
+ * A write a peer refused as fenced (stamped with an epoch that has moved on)
+ * rejects at once, and that peer counts as done with it.
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
 import type { Delta } from "../../core/lww-map.ts";
 import { Histogram, LATENCY_BOUNDS_SECONDS } from "../histogram.ts";
 import type { Clock, Timer } from "../types.ts";
+import { meets, type Quorum } from "./concern.ts";
 import { SeqTable } from "./seq-table.ts";
 
 export interface PendingWrite {
   seq: number;
+  /** the writer's epoch when the write was made (its stamp, kept by retransmits) */
+  epoch: number;
   delta: Delta;
   /** entries in `delta` (batch sizing) */
   entries: number;
-  /** names of the peers that hold it (a few at most: an array beats a Set) */
+  /**
+   * names of the peers done with it (a few at most: an array beats a Set):
+   * they hold it, or refused it as fenced (then it is settled already)
+   */
   acked: string[];
   startedAt: number;
   deadline: number;
@@ -44,6 +52,8 @@ export class PendingWrites {
   readonly bySeq = new SeqTable<PendingWrite>();
   resolved = 0;
   rejected = 0;
+  /** writes rejected because a peer fenced them (counted in `rejected` too) */
+  fenced = 0;
   private nextSeq = 0;
   /** Unsettled writes in deadline order (deadlines grow with seq). */
   private waiting: PendingWrite[] = [];
@@ -66,13 +76,14 @@ export class PendingWrites {
   }
 
   /**
-   * Register a local write; it is settled at once if `required` is 1 (then
-   * `done` is a shared resolved promise: no promise is made per write).
+   * Register a local write stamped `epoch`; it is settled at once if
+   * `heldAtOnce` (then `done` is a shared resolved promise: no promise is made per write).
    */
-  add(delta: Delta, required: number): { pw: PendingWrite; done: Promise<void> } {
+  add(delta: Delta, epoch: number, heldAtOnce: boolean): { pw: PendingWrite; done: Promise<void> } {
     const now = this.clock.now();
     const pw: PendingWrite = {
       seq: ++this.nextSeq,
+      epoch,
       delta,
       entries: delta.e.length,
       acked: [],
@@ -83,7 +94,7 @@ export class PendingWrites {
       reject: noop,
     };
     this.bySeq.set(pw.seq, pw);
-    if (required <= 1) {
+    if (heldAtOnce) {
       this.heldAtOnce(pw);
       return { pw, done: HELD };
     }
@@ -106,15 +117,24 @@ export class PendingWrites {
     this.settledAtOnce();
   }
 
-  /** Resolve `pw` if it is held by enough nodes (self + acks). `now`: the clock, if the caller read it for a batch. */
-  settleIfHeld(pw: PendingWrite, required: number, now?: number): boolean {
+  /** Resolve `pw` if the nodes holding it meet `q`. `now`: the clock, if the caller read it for a batch. */
+  settleIfHeld(pw: PendingWrite, q: Quorum, now?: number): boolean {
     if (pw.settled) return true;
-    if (pw.acked.length + 1 < required) return false;
+    if (!meets(pw.acked, q)) return false;
     pw.settled = true;
     this.resolved++;
     this.recordLatency((now ?? this.clock.now()) - pw.startedAt);
     pw.resolve();
     return true;
+  }
+
+  /** A peer whose fence is `fence` refused `pw`: reject it now if unsettled (an acknowledged write stays so). */
+  fencedOut(pw: PendingWrite, fence: number): void {
+    if (pw.settled) return;
+    pw.settled = true;
+    this.rejected++;
+    this.fenced++;
+    pw.reject(new RoomyError("unavailable", `write fenced: epoch ${pw.epoch} moved on to ${fence}; retry`));
   }
 
   /** Forget a write that is settled and held by every live peer. */

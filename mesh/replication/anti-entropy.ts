@@ -15,7 +15,8 @@
  */
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
 import { type Delta, type DeltaEntry, diffBuckets, type LwwMap } from "../../core/lww-map.ts";
-import type { Address, Clock, Logger, Message } from "../types.ts";
+import type { Address, Clock, Logger, Message, Random } from "../types.ts";
+import { randomInt } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
 import { aeMsg, busyMsg, digestMsg, eqMsg, pushMsg, type Inbound, type Sender } from "./messages.ts";
 
@@ -79,6 +80,7 @@ export interface AeCounters {
 
 const MAX_CHUNK_SHIFT = 4;
 const MAX_DECLINES = 4;
+const MAX_SKIPS = 4;
 
 export class AntiEntropy {
   readonly counters: AeCounters = { started: 0, completed: 0, declined: 0, equal: 0, timeouts: 0, entriesSent: 0, entriesReceived: 0 };
@@ -90,8 +92,24 @@ export class AntiEntropy {
   /** consecutive routine rounds we declined, per initiator */
   private readonly declined = new Map<string, number>();
   private nextRound = 0;
+  /** routine ticks skipped in a row */
+  private skips = 0;
 
   constructor(private readonly host: AeHost) {}
+
+  /** The routine tick: a round with one live peer picked at random. */
+  routine(peers: ReadonlyMap<string, AePeer & { inflight: { size: number } }>, random: Random): void {
+    if (peers.size === 0) return;
+    const link = [...peers.values()][randomInt(random, peers.size)]!;
+    // While writes to a peer are in flight our digests differ anyway, and a
+    // round would resend what the outbox is delivering; skip a few ticks
+    // (never more than MAX_SKIPS in a row, so repairs still happen).
+    if (link.inflight.size > 0 && this.skips < MAX_SKIPS) this.skips++;
+    else {
+      this.skips = 0;
+      this.start(link);
+    }
+  }
 
   /**
    * Pull from `peer`, joining a round already under way with it.

@@ -46,6 +46,14 @@ export interface ClusterReplicationStats extends ReplicationStats {
   antiEntropyEntriesReceived: number;
   tombstonesCollected: number;
   tombstonesTracked: number;
+  /** Data messages this node refused: stamped below its fence. */
+  writesFencedHere: number;
+  /** Our writes rejected because a peer's fence had moved past their stamp. */
+  writesFenced: number;
+  /** Writes stamped below this are refused here. */
+  fence: number;
+  /** The stamp of new writes (the committed epoch; 0 until setEpoch). */
+  epoch: number;
 }
 
 export interface ClusterReplicator extends Replicator {
@@ -53,6 +61,30 @@ export interface ClusterReplicator extends Replicator {
   catchUp(timeoutMs?: number): Promise<void>;
   /** True once this node has pulled from every peer live at that moment (latches). */
   isCaughtUp(): boolean;
+  /**
+   * The committed configuration: new writes are stamped `epoch`, the fence
+   * rises to at least `epoch`, and write concern "majority" then means acks
+   * from floor(|holders|/2)+1 distinct holders (this node counts only if it
+   * is one; acks from non-holders do not). Concerns 1, 2 and "all" keep
+   * their membership meaning. An epoch below the current one is ignored.
+   * Throws RangeError unless epoch is a non-negative integer.
+   */
+  setEpoch(epoch: number, holders: readonly string[]): void;
+  /** Raise the fence only (a peer told us a newer epoch exists): writes stamped below it are refused here. */
+  adoptFence(epoch: number): void;
+  /** Writes stamped below this are refused here (never falls). */
+  fence(): number;
+  /** The stamp of new writes (0 until setEpoch). */
+  epoch(): number;
+  /**
+   * Pull (an anti-entropy round) from each named peer that is a live link,
+   * retrying a failed round while time remains; resolves with the names that
+   * completed once `need` of them did (this node, if named, counts at once:
+   * its data is here). Rejects `unavailable` naming the silent ones once
+   * `timeoutMs` passes first, or at once if fewer than `need` are named.
+   * need <= 0 resolves at once with [].
+   */
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]>;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

@@ -2,9 +2,12 @@
  * catchUp(): pull once from every peer live now, by anti-entropy, retrying a
  * round that fails (lost message, timeout) until the deadline. A peer that
  * leaves the live set meanwhile has nothing more to give and is not waited for.
+ *
+ * catchUpFrom(): pull from named peers until `need` of them completed a
+ * round (a new owner catching up from a majority of holders).
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { Clock } from "../types.ts";
+import type { Clock, Timer } from "../types.ts";
 import type { AntiEntropy } from "./anti-entropy.ts";
 import type { PeerLink } from "./outbox.ts";
 
@@ -41,5 +44,75 @@ export function pullFromEveryLivePeer(
       ae.start(link, (ok) => (ok ? complete(name) : attempt(name)), "pull");
     };
     for (const name of [...remaining]) attempt(name);
+  });
+}
+
+export interface PullHost {
+  readonly peers: ReadonlyMap<string, PeerLink>;
+  readonly ae: AntiEntropy;
+  readonly clock: Clock;
+  /** this node's name: named, it counts as completed at once (its data is here) */
+  readonly self: string;
+  /** how often to look again for a named peer that is not a live link */
+  readonly pollMs: number;
+  stopped(): boolean;
+}
+
+/**
+ * Pull rounds from each of `names` (retrying a failed round while time
+ * remains; a name that is not a live link now is looked for again every
+ * pollMs); resolve with the names that completed once `need` did, or reject
+ * `unavailable` naming those that did not answer within `timeoutMs`.
+ */
+export function pullFromSome(h: PullHost, names: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+  if (need <= 0) return Promise.resolve([]);
+  const wanted = [...new Set(names)];
+  if (wanted.length < need) {
+    return Promise.reject(new RoomyError("unavailable", `catch-up needs ${need} peers, only ${wanted.length} named (${wanted.join(", ")})`));
+  }
+  const done = new Set<string>();
+  // Per name, the latest attempt: a callback of an earlier one (a round
+  // replaced under a new identity also fails its old waiters) is ignored.
+  const attempts = new Map<string, number>();
+  const polls = new Map<string, Timer>();
+  return new Promise<string[]>((resolve, reject) => {
+    let finished = false;
+    const end = (err: RoomyError | null): void => {
+      if (finished) return;
+      finished = true;
+      timer.cancel();
+      for (const t of polls.values()) t.cancel();
+      if (err) reject(err);
+      else resolve([...done]);
+    };
+    const timer = h.clock.setTimer(timeoutMs, () => {
+      const silent = wanted.filter((n) => !done.has(n));
+      end(new RoomyError("unavailable", `catch-up: ${done.size} of ${need} peers within ${timeoutMs} ms; no answer from ${silent.join(", ")}`));
+    });
+    const complete = (name: string): void => {
+      done.add(name);
+      if (done.size >= need) end(null);
+    };
+    const attempt = (name: string): void => {
+      polls.delete(name);
+      if (finished) return;
+      if (h.stopped()) return end(new RoomyError("unavailable", "replicator stopped"));
+      const link = h.peers.get(name);
+      if (link === undefined) {
+        polls.set(name, h.clock.setTimer(h.pollMs, () => attempt(name)));
+        return;
+      }
+      const k = (attempts.get(name) ?? 0) + 1;
+      attempts.set(name, k);
+      h.ae.start(link, (ok) => {
+        if (attempts.get(name) !== k || finished) return;
+        if (ok) complete(name);
+        else attempt(name);
+      }, "pull");
+    };
+    for (const name of wanted) {
+      if (name === h.self) complete(name);
+      else attempt(name);
+    }
   });
 }

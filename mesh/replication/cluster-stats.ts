@@ -6,6 +6,7 @@ import type { LwwMap } from "../../core/lww-map.ts";
 import type { PendingWrites } from "./acks.ts";
 import type { AntiEntropy } from "./anti-entropy.ts";
 import type { ClusterReplicationStats } from "./api.ts";
+import type { EpochFence } from "./fence.ts";
 import type { Outbox } from "./outbox.ts";
 import type { TombstoneGc } from "./tombstone-gc.ts";
 
@@ -25,6 +26,7 @@ export function clusterStats(
   pending: PendingWrites,
   gc: TombstoneGc,
   n: MessageCounts,
+  fence: EpochFence,
 ): ClusterReplicationStats {
   const o = outbox.counters;
   const a = ae.counters;
@@ -54,5 +56,9 @@ export function clusterStats(
     antiEntropyEntriesReceived: a.entriesReceived,
     tombstonesCollected: gc.collected,
     tombstonesTracked: gc.tracked,
+    writesFencedHere: fence.refusedHere,
+    writesFenced: pending.fenced,
+    fence: fence.fence,
+    epoch: fence.epoch,
   };
 }

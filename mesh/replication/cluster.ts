@@ -7,23 +7,28 @@
  * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
  * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
  * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
- * cluster-stats.ts (the figures).
+ * fence.ts (epoch stamps and fences), catch-up.ts, peer-sync.ts,
+ * flush-waiters.ts, periodic.ts, cluster-stats.ts (the figures).
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
 import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
 import type { MemberEvent, MembershipView } from "../membership/types.ts";
-import type { Address, Clock, Logger, Message, Random, Timer, Transport } from "../types.ts";
-import { randomInt, silentLogger } from "../types.ts";
+import type { Address, Clock, Logger, Message, Random, Transport } from "../types.ts";
+import { silentLogger } from "../types.ts";
 import { type PendingWrite, PendingWrites } from "./acks.ts";
 import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
 import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
-import { pullFromEveryLivePeer } from "./catch-up.ts";
-import { isWriteConcern, requiredNow, StickyNames } from "./concern.ts";
+import { pullFromEveryLivePeer, pullFromSome } from "./catch-up.ts";
+import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuffices, StickyNames } from "./concern.ts";
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
-import { ackMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
-import { Outbox, type PeerLink } from "./outbox.ts";
+import { EpochFence } from "./fence.ts";
+import { FlushWaiters } from "./flush-waiters.ts";
+import { ackMsg, fencedMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
+import { Outbox } from "./outbox.ts";
+import { reconcileLinks } from "./peer-sync.ts";
+import { Periodic } from "./periodic.ts";
 import { forEachKnown, rangeCount } from "./seq-ranges.ts";
 import { clusterStats, type MessageCounts } from "./cluster-stats.ts";
 import { ChangeListeners } from "./listeners.ts";
@@ -33,9 +38,6 @@ import type { WriteConcern } from "./types.ts";
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 export type { ReplicationConfig } from "./config.ts";
 export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
-
-const MAX_AE_SKIPS = 4;
-
 
 export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
   return new ClusterReplicatorImpl(opts);
@@ -59,17 +61,17 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
   private readonly listeners: ChangeListeners;
-  private readonly flushWaiters = new Set<() => void>();
-  private readonly timers: Timer[] = [];
+  private readonly flushes: FlushWaiters;
+  private readonly fencing = new EpochFence();
+  private readonly periodic: Periodic;
   private readonly unsubscribe: () => void;
-  private required = 1;
+  private quorum: Quorum = { required: 1, holders: null, selfCounts: true };
   private flushScheduled = false;
   /** When tick() last ran (-1: never). */
   private lastTickAt = -1;
   /** Entries queued since the outboxes were last pumped. */
   private unpumped = 0;
   private caughtUp = false;
-  private aeSkips = 0;
   private stopped = false;
   private readonly n: MessageCounts = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
 
@@ -86,6 +88,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.logger = o.logger ?? silentLogger;
     this.listeners = new ChangeListeners(this.logger);
     this.config = resolveConfig(o.config);
+    this.flushes = new FlushWaiters(this.clock, this.logger, () => this.pending.size);
+    this.periodic = new Periodic(this.clock, this.logger);
     const me = o.membership.self();
     this.self = { n: me.name, i: me.id };
     this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
@@ -95,8 +99,11 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.transport.onMessage((from, msg) => this.receive(from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
     this.syncPeers();
-    this.every(this.config.retransmitMs, () => this.tick());
-    this.every(this.config.antiEntropyMs, () => this.antiEntropyTick());
+    this.periodic.every(this.config.retransmitMs, () => this.tick());
+    this.periodic.every(this.config.antiEntropyMs, () => {
+      this.ae.routine(this.outbox.peers, this.random);
+      this.collectTombstones();
+    });
   }
 
   // ---- Replicator ----
@@ -105,7 +112,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.applyLocal(delta);
     if (delta.e.length === 0) return HELD;
-    if (this.outbox.peers.size === 0 && this.required <= 1) {
+    const alone = selfSuffices(this.quorum);
+    if (this.outbox.peers.size === 0 && alone) {
       // Alone with a concern this node meets by itself (a cluster of one):
       // held as soon as merged, and there is no one to send it to; a peer
       // that comes later gets it by anti-entropy, as it would have anyway
@@ -113,7 +121,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       this.pending.settledAtOnce();
       return HELD;
     }
-    const { pw, done } = this.pending.add(delta, this.required);
+    const { pw, done } = this.pending.add(delta, this.fencing.epoch, alone);
     if (this.outbox.peers.size === 0) this.retireDone([pw]);
     else {
       this.outbox.enqueue(pw.seq);
@@ -136,21 +144,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.syncPeers();
     this.outbox.pumpAll();
     if (this.outbox.drained()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = this.clock.setTimer(timeoutMs, () => {
-        if (!this.flushWaiters.delete(done)) return;
-        this.logger.warn("replication: flush timed out with writes not held by every live peer", {
-          pending: this.pending.size,
-          timeoutMs,
-        });
-        resolve();
-      });
-      const done = (): void => {
-        timer.cancel();
-        resolve();
-      };
-      this.flushWaiters.add(done);
-    });
+    return this.flushes.wait(timeoutMs);
   }
 
   catchUp(timeoutMs: number = 2 * this.config.ackTimeoutMs): Promise<void> {
@@ -159,6 +153,29 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return pullFromEveryLivePeer(this.outbox.peers, this.ae, this.clock, () => this.stopped, timeoutMs).then(() => {
       this.isCaughtUp();
     });
+  }
+
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    const host = { peers: this.outbox.peers, ae: this.ae, clock: this.clock, self: this.self.n, pollMs: this.config.retransmitMs };
+    return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs);
+  }
+
+  setEpoch(epoch: number, holders: readonly string[]): void {
+    if (this.fencing.set(epoch, holders) && !this.stopped) this.syncPeers();
+  }
+
+  adoptFence(epoch: number): void {
+    this.fencing.adopt(epoch);
+  }
+
+  fence(): number {
+    return this.fencing.fence;
+  }
+
+  epoch(): number {
+    return this.fencing.epoch;
   }
 
   isCaughtUp(): boolean {
@@ -171,17 +188,16 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) t.cancel();
+    this.periodic.stop();
     this.unsubscribe();
     this.transport.onMessage(() => {});
     this.ae.abortAll();
     this.pending.rejectAll("replicator stopped");
-    for (const done of [...this.flushWaiters]) done();
-    this.flushWaiters.clear();
+    this.flushes.releaseAll();
   }
 
   stats(): ClusterReplicationStats {
-    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n);
+    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n, this.fencing);
   }
 
   // ---- AeHost ----
@@ -241,7 +257,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (m.n === this.self.n && m.i === this.self.i) return;
     try {
       if (m.t === "d") this.onData(from, m);
-      else if (m.t === "a") this.onAck(m);
+      else if (m.t === "a") this.onAnswer(m, -1);
+      else if (m.t === "fx") this.onAnswer(m, m.e);
       else this.ae.handle(from, m);
     } catch (err) {
       this.logger.error("replication: failed to handle a message", { from, t: m.t, error: String(err) });
@@ -250,18 +267,24 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   private onData(from: Address, m: Extract<Inbound, { t: "d" }>): void {
     this.n.deltasReceived += rangeCount(m.s);
-    if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
+    // Stamped below our fence: an old owner's write. Merged, or acked, after
+    // the new owner caught up from us, it could be acknowledged unseen.
+    if (this.fencing.refuses(m.e)) this.send(from, fencedMsg(this.self, m.s, this.fencing.fence));
+    else if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
   }
 
-  private onAck(m: Extract<Inbound, { t: "a" }>): void {
+  /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
+  private onAnswer(m: Extract<Inbound, { t: "a" | "fx" }>, fence: number): void {
     const link = this.outbox.peers.get(m.n);
-    if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's ack
+    if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's answer
     // One clock read per ack: it may cover thousands of writes.
     const now = this.clock.now();
     forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
-      if (pw.acked.includes(m.n)) return;
+      if (pw.acked.includes(m.n) || (fence >= 0 && pw.epoch >= fence)) return; // (a refusal not above its stamp is garbled)
+      // A refused write that is not settled rejects now; one acknowledged stays so.
+      if (fence >= 0) this.pending.fencedOut(pw, fence);
       pw.acked.push(m.n);
-      this.pending.settleIfHeld(pw, this.required, now);
+      this.pending.settleIfHeld(pw, this.quorum, now);
       this.retireIfDone(pw);
     });
     if (link !== undefined) {
@@ -289,36 +312,15 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   /** Reconcile the outboxes with the live set; on any change re-evaluate pending writes. */
   private syncPeers(): void {
-    let changed = false;
-    const opened: PeerLink[] = [];
-    const live = new Set<string>();
-    for (const m of this.membership.live()) {
-      if (m.name === this.self.n) continue;
-      live.add(m.name);
-      const link = this.outbox.peers.get(m.name);
-      if (link !== undefined && link.id === m.id && link.address === m.address) continue;
-      if (link !== undefined && link.id !== m.id) {
-        // A new process under that name lost whatever the old one acked.
-        for (const pw of this.pending.bySeq.values()) {
-          const k = pw.acked.indexOf(m.name);
-          if (k >= 0) pw.acked.splice(k, 1);
-        }
-      }
-      opened.push(this.outbox.open(m.name, m.id, m.address));
-      changed = true;
-    }
-    for (const name of [...this.outbox.peers.keys()]) {
-      if (live.has(name)) continue;
-      this.outbox.close(name);
-      this.ae.peerGone(name);
-      changed = true;
-    }
+    const { changed: linksChanged, opened } = reconcileLinks(this.membership.live(), this.self.n, this.outbox, this.pending, this.ae);
     const required = requiredNow(this.concern, this.membership, this.knownNames);
-    if (required !== this.required) changed = true;
-    this.required = required;
+    const quorum = quorumOf(this.concern, required, this.fencing.holders, this.self.n);
+    const changed = linksChanged || !sameQuorum(quorum, this.quorum);
+    this.quorum = quorum;
     if (!changed) return;
+    // A write may be held now (or need more acks than it has).
     for (const pw of this.pending.bySeq.values()) {
-      this.pending.settleIfHeld(pw, this.required);
+      this.pending.settleIfHeld(pw, this.quorum);
       this.retireIfDone(pw);
     }
     for (const link of opened) {
@@ -348,9 +350,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   private checkFlush(): void {
-    if (this.flushWaiters.size === 0 || !this.outbox.drained()) return;
-    for (const done of [...this.flushWaiters]) done();
-    this.flushWaiters.clear();
+    if (this.flushes.size > 0 && this.outbox.drained()) this.flushes.releaseAll();
   }
 
   private scheduleFlush(): void {
@@ -387,37 +387,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.checkFlush();
   }
 
-  private antiEntropyTick(): void {
-    const peers = [...this.outbox.peers.values()];
-    const link = peers.length > 0 ? peers[randomInt(this.random, peers.length)]! : undefined;
-    // While writes to a peer are in flight our digests differ anyway, and a
-    // round would resend what the outbox is delivering; skip a few ticks
-    // (never more than MAX_AE_SKIPS in a row, so repairs still happen).
-    if (link !== undefined && link.inflight.size > 0 && this.aeSkips < MAX_AE_SKIPS) this.aeSkips++;
-    else if (link !== undefined) {
-      this.aeSkips = 0;
-      this.ae.start(link);
-    }
-    this.collectTombstones();
-  }
-
   private collectTombstones(): void {
     const n = this.gc.collect(this.self.n, this.membership.members(), this.clock.now());
     if (n > 0) this.logger.debug("replication: tombstones collected", { count: n });
-  }
-
-  /** A repeating timer on the injected clock. */
-  private every(ms: number, fn: () => void): void {
-    const slot = this.timers.length;
-    const run = (): void => {
-      if (this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.logger.error("replication: periodic task failed", { error: String(err) });
-      }
-      this.timers[slot] = this.clock.setTimer(ms, run);
-    };
-    this.timers.push(this.clock.setTimer(ms, run));
   }
 }

@@ -67,3 +67,51 @@ export function requiredNow(concern: WriteConcern, membership: MembershipView, s
   const known = sticky === undefined ? knownNames(members, self) : sticky.observe(members, self);
   return requiredAcks(concern, liveNames.size, known.size);
 }
+
+/**
+ * Who must hold a write before it is acknowledged. `holders` null: any
+ * `required` nodes, this one included (the membership rule). Set (concern
+ * "majority" once the committed configuration is known): `required`
+ * distinct names of `holders`; this node counts only if it is one of them,
+ * and acks from anyone else do not count.
+ */
+export interface Quorum {
+  readonly required: number;
+  readonly holders: ReadonlySet<string> | null;
+  readonly selfCounts: boolean;
+}
+
+/**
+ * The quorum for `concern`. `membershipRequired`: requiredNow()'s answer.
+ * Only "majority" moves to the holders of the committed configuration: it is
+ * the concern whose acknowledged writes a new owner's catch-up from a
+ * majority of holders must see (quorum intersection). 1, 2 and "all" keep
+ * their membership meaning (one node; two nodes; every live node).
+ */
+export function quorumOf(
+  concern: WriteConcern,
+  membershipRequired: number,
+  holders: ReadonlySet<string> | null,
+  self: string,
+): Quorum {
+  if (concern !== "majority" || holders === null) return { required: membershipRequired, holders: null, selfCounts: true };
+  return { required: Math.floor(holders.size / 2) + 1, holders, selfCounts: holders.has(self) };
+}
+
+export function sameQuorum(a: Quorum, b: Quorum): boolean {
+  return a.required === b.required && a.holders === b.holders && a.selfCounts === b.selfCounts;
+}
+
+/** Whether this node alone meets `q` (no peer needed). */
+export function selfSuffices(q: Quorum): boolean {
+  return q.selfCounts && q.required <= 1;
+}
+
+/** Whether a write acknowledged by the (distinct) names `acked` meets `q`. */
+export function meets(acked: readonly string[], q: Quorum): boolean {
+  let n = q.selfCounts ? 1 : 0;
+  if (q.holders === null) return acked.length + n >= q.required;
+  if (n >= q.required) return true;
+  for (const name of acked) if (q.holders.has(name) && ++n >= q.required) return true;
+  return false;
+}

@@ -2,8 +2,12 @@
  * The replication channel's messages, and their validation. Every message
  * carries its sender's name `n` and process identity `i`.
  *
- *   d   {s, d}          writes: seq ranges + the joined delta of those writes
+ *   d   {s, d, e}       writes: seq ranges + the joined delta of those writes,
+ *                       stamped with the writer's epoch e when they were made
+ *                       (absent: 0, an older peer)
  *   a   {s}             ack of the seqs of a `d`
+ *   fx  {s, e}          the `d` of seqs s was refused, not merged: my fence e
+ *                       is above its stamp
  *   dg  {r, h, z, u}    anti-entropy round r: my digest; answer in chunks of z
  *                       (u: urgent, do not decline)
  *   eq  {r}             round r: our digests are equal
@@ -35,16 +39,21 @@ export interface Sender {
 }
 
 export type Inbound =
-  | (Sender & { t: "d"; s: number[]; delta: Delta })
+  | (Sender & { t: "d"; s: number[]; delta: Delta; e: number })
   | (Sender & { t: "a"; s: number[] })
+  | (Sender & { t: "fx"; s: number[]; e: number })
   | (Sender & { t: "dg"; r: number; digest: Digest; z: number; u: boolean })
   | (Sender & { t: "eq"; r: number })
   | (Sender & { t: "bz"; r: number })
   | (Sender & { t: "ae"; r: number; b: number[]; c: number; of: number; delta: Delta; hz: Timestamp | null })
   | (Sender & { t: "ap"; r: number; c: number; of: number; delta: Delta });
 
-export function dataMsg(from: Sender, s: number[], delta: Delta): Message {
-  return { t: "d", n: from.n, i: from.i, s, d: encodeDelta(delta) };
+export function dataMsg(from: Sender, s: number[], delta: Delta, epoch: number): Message {
+  return { t: "d", n: from.n, i: from.i, s, d: encodeDelta(delta), e: epoch };
+}
+
+export function fencedMsg(from: Sender, s: number[], fence: number): Message {
+  return { t: "fx", n: from.n, i: from.i, s, e: fence };
 }
 
 export function ackMsg(from: Sender, s: number[]): Message {
@@ -79,9 +88,11 @@ export function parseMessage(msg: Message, buckets: number): Inbound {
   if (typeof i !== "string" || i.length === 0 || i.length > 1024) bad("sender id missing");
   switch (msg.t) {
     case "d":
-      return { t: "d", n, i, s: ranges(msg["s"]), delta: deltaOf(msg["d"]) };
+      return { t: "d", n, i, s: ranges(msg["s"]), delta: deltaOf(msg["d"]), e: msg["e"] === undefined ? 0 : epoch(msg["e"]) };
     case "a":
       return { t: "a", n, i, s: ranges(msg["s"]) };
+    case "fx":
+      return { t: "fx", n, i, s: ranges(msg["s"]), e: epoch(msg["e"]) };
     case "dg":
       return { t: "dg", n, i, r: round(msg["r"]), digest: digestFromBytes(msg["h"], buckets), z: count(msg["z"], "z"), u: msg["u"] === true };
     case "eq":
@@ -138,6 +149,11 @@ function horizonOf(v: unknown): Timestamp | null {
 function ranges(v: unknown): number[] {
   if (!isRanges(v)) bad("seqs are not a list of ranges");
   return v;
+}
+
+function epoch(v: unknown): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) bad("epoch is not a non-negative integer");
+  return v as number;
 }
 
 function round(v: unknown): number {

@@ -10,6 +10,9 @@
  * and is re-sent after max(retransmitMs, 2 x the peer's smoothed round trip),
  * doubling per try; a batch that keeps failing is split (it may be too big
  * for the transport). At most windowEntries entries are in flight per peer.
+ *
+ * A message carries one epoch stamp, so a batch holds writes of one epoch
+ * only (a retransmit re-sends a part of one batch: it keeps the stamp).
  */
 import { type Delta, type DeltaEntry, joinDeltas } from "../../core/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
@@ -104,7 +107,7 @@ export class Outbox {
       for (; k < q.length; k++) {
         const pw = bySeq.get(q[k]!);
         if (pw === undefined || pw.acked.includes(link.name)) continue;
-        if (batch.length > 0 && entries + pw.entries > max) break;
+        if (batch.length > 0 && (entries + pw.entries > max || pw.epoch !== batch[0]!.epoch)) break;
         batch.push(pw);
         entries += pw.entries;
       }
@@ -178,7 +181,7 @@ export class Outbox {
     const key = ranges.join(",");
     let msg = this.memo?.get(key);
     if (msg === undefined) {
-      msg = dataMsg(this.self, ranges, joinBatch(batch));
+      msg = dataMsg(this.self, ranges, joinBatch(batch), batch[0]!.epoch);
       this.memo?.set(key, msg);
     }
     link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries });
