@@ -1,0 +1,137 @@
+/**
+ * The markdown of the scale benchmark: goals with the figures and whether
+ * each is met, then the details, then what each comparison leaves out.
+ */
+import type { DumpCheck } from "./scale-check.ts";
+import type { RoomsResult, WalkLoadResult } from "./scale-load.ts";
+
+export interface CpuRound {
+  label: "single" | "cluster";
+  requests: number;
+  ok: number;
+  perSec: number;
+  cpuUs: number;
+  codes: Record<string, number>;
+}
+
+export interface ScaleFigures {
+  build: string;
+  people: number;
+  rooms: number;
+  capEvery: number;
+  capacity: number;
+  perRequest: number;
+  clients: number;
+  capS: number;
+  startMs: number;
+  roomsResult: RoomsResult;
+  load: WalkLoadResult;
+  acked: number;
+  refusedPeople: number;
+  /** ms at which each tenth of the people had been answered (cumulative from the start of the load) */
+  tenthsMs: number[];
+  rssAfterLoad: number[];
+  rssAfterDumps: number[];
+  dumps: { node: string; ms: number; bytes: number; error?: string }[];
+  dumpsEqual: { equal: boolean; detail: string } | null;
+  check: DumpCheck | null;
+  who: { p50: number; p99: number; max: number; count: number; codes: Record<string, number> } | null;
+  join: { readyMs: number | null; dumpMs: number; equal: boolean | null; detail: string } | null;
+  stalls: { node: string; seconds: number }[];
+  /** the same, read once the 3 nodes were up, before any load */
+  stallsAtStart: { node: string; seconds: number }[];
+  cpu: CpuRound[];
+  cpuRequests: number;
+  cpuClients: number;
+  notes: string[];
+}
+
+const MiB = 2 ** 20;
+const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a");
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+const codes = (c: Record<string, number>) =>
+  Object.entries(c).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ") || "none";
+const verdict = (ok: boolean | null) => (ok === null ? "not measured" : ok ? "met" : "**MISSED**");
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** people/s over each tenth of the people (as far as the load got). */
+export function tenthRates(people: number, tenthsMs: number[]): number[] {
+  return tenthsMs.map((t, i) => people / 10 / ((t - (i === 0 ? 0 : tenthsMs[i - 1]!)) / 1000));
+}
+
+export function report(x: ScaleFigures): string {
+  const loadS = x.load.ms / 1000;
+  const overall = x.acked / loadS;
+  const rates = tenthRates(x.people, x.tenthsMs);
+  const first = rates[0] ?? NaN;
+  const last = x.tenthsMs.length === 10 ? rates[9]! : NaN;
+  const maxRss = (xs: number[]) => Math.max(...xs.filter(Number.isFinite));
+  const rssOk = [...x.rssAfterLoad, ...x.rssAfterDumps].every((r) => Number.isFinite(r) && r <= 512 * MiB);
+  const dumpMax = Math.max(...x.dumps.map((d) => d.ms));
+  const dumpsOk = x.dumps.length > 0 && x.dumps.every((d) => d.error === undefined);
+  const stallMax = Math.max(...x.stalls.map((s) => s.seconds));
+  const singles = x.cpu.filter((r) => r.label === "single");
+  const clusters = x.cpu.filter((r) => r.label === "cluster");
+  const ratios = clusters.map((c, i) => c.cpuUs / (singles[i]?.cpuUs ?? NaN));
+  const ratio = median(ratios);
+  const complete = x.check === null ? null : x.check.ok && x.acked === x.people;
+  const rows: [string, string, string, boolean | null][] = [
+    ["walk-ins, whole load", ">= 20,000 people/s", `${f0(overall)} people/s (${f0(x.acked)} of ${f0(x.people)} people in, ${f1(loadS)} s${x.load.capped ? `, **stopped at the ${x.capS} s cap**` : ""})`, x.load.capped ? false : overall >= 20_000],
+    ["last tenth against the first", ">= 0.7x", x.tenthsMs.length === 10 ? `${f0(last)} / ${f0(first)} = ${f2(last / first)}x` : `only ${x.tenthsMs.length} tenths reached`, x.tenthsMs.length === 10 ? last / first >= 0.7 : false],
+    ["RSS per node after loading and after the dumps", "<= 512 MiB", `max ${f0(maxRss(x.rssAfterLoad) / MiB)} MiB after loading, ${f0(maxRss(x.rssAfterDumps) / MiB)} MiB after the dumps`, rssOk],
+    ["GET /v1/dump, each node", "<= 1 s", dumpsOk ? `slowest ${f0(dumpMax)} ms` : `failed: ${x.dumps.filter((d) => d.error).map((d) => `${d.node}: ${d.error}`).join("; ")}`, dumpsOk && dumpMax <= 1_000],
+    ["dumps equal on the 3 nodes and complete", "equal, complete", `${x.dumpsEqual?.detail ?? "not compared"}; ${x.check === null ? "not checked" : x.check.ok ? `complete (${f0(x.check.people)} people in ${f0(x.check.rooms)} rooms)` : `${x.check.missing} missing, ${x.check.misplaced} misplaced, ${x.check.duplicated} listed twice, ${x.check.unexpected} unexpected, ${x.check.roomsMissing} rooms missing`}${x.acked < x.people ? ` (of the ${f0(x.acked)} acknowledged)` : ""}`, x.dumpsEqual === null ? null : x.dumpsEqual.equal && complete === true],
+    ["who-is-in, 2,000 sequential calls, p99", "<= 1 ms", x.who === null ? "not measured" : `p50 ${f2(x.who.p50)} ms, p99 ${f2(x.who.p99)} ms, max ${f1(x.who.max)} ms`, x.who === null ? null : x.who.p99 <= 1],
+    ["a 4th node joins: /readyz 200", "<= 5 s", x.join === null ? "not measured" : x.join.readyMs === null ? "never ready" : `${f0(x.join.readyMs)} ms`, x.join === null ? null : x.join.readyMs !== null && x.join.readyMs <= 5_000],
+    ["its dump when first ready equals the others'", "equal", x.join === null ? "not measured" : `${x.join.detail} (dump took ${f0(x.join.dumpMs)} ms)`, x.join?.equal ?? null],
+    ["longest event-loop stall, any node", "<= 50 ms", x.stalls.length === 0 ? "not read" : `${f0(stallMax * 1000)} ms (${x.stalls.map((s) => `${s.node} ${f0(s.seconds * 1000)}`).join(", ")}; already after the start, before any load: ${x.stallsAtStart.map((s) => f0(s.seconds * 1000)).join(", ")})`, x.stalls.length === 0 ? null : stallMax <= 0.05],
+    ["CPU per walk-into, cluster / single node", "<= 2x", Number.isFinite(ratio) ? `${f2(ratio)}x (median of ${ratios.map(f2).join(", ")})` : "not measured", Number.isFinite(ratio) ? ratio <= 2 : null],
+  ];
+  const out: string[] = [];
+  out.push(`${f0(x.rooms)} rooms and ${f0(x.people)} distinct people through the HTTP API of 3 \`dist/roomy\` nodes on loopback (build: ${x.build}). Every node runs with \`--profile lan --log-level warn\`, nothing pinned: the nodes and this load client share the machine's cores.`);
+  out.push("");
+  out.push("| measure | goal | figure | |");
+  out.push("| --- | --- | --- | --- |");
+  for (const [m, g, fig, ok] of rows) out.push(`| ${m} | ${g} | ${fig} | ${verdict(ok)} |`);
+  out.push("");
+  out.push("### The load");
+  out.push("");
+  out.push(`- Cluster start: ${f0(x.startMs)} ms until all 3 nodes saw each other and answered /readyz 200.`);
+  const rr = x.roomsResult;
+  out.push(`- Rooms: ${f0(rr.createdCount)} of ${f0(x.rooms)} created in ${f1(rr.ms / 1000)} s (${f0(rr.createdCount / (rr.ms / 1000))} rooms/s) by POST /v1/rooms, batches of up to 1,000 names round robin over the nodes; every ${x.capEvery}th room with capacity ${x.capacity}, the rest unlimited; errors: ${codes(rr.errors)}${rr.capped ? " (**stopped at the cap**)" : ""}. No warm-up of any kind before the walk-ins.`);
+  out.push(`- Walk-ins: ${x.perRequest} people per POST /v1/walk-into (one room per request, chosen at random, never more people sent to a capacity room than its seats), ${x.clients} concurrent keep-alive clients, each request to the next node in turn; no retries. ${f0(x.load.requests)} requests in ${f1(loadS)} s; answers by code: ${codes(x.load.codes)}; people refused with a definite answer: ${f0(x.refusedPeople)}. Time cap ${x.capS} s.`);
+  out.push(`- The load client used ${f0((x.load.clientCpuMs / x.load.ms) * 100)}% of one core over the load.`);
+  out.push(`- people/s per tenth of the people: ${rates.map(f0).join(", ") || "none"}${x.tenthsMs.length < 10 ? ` (only ${x.tenthsMs.length} tenths reached)` : ""}.`);
+  out.push(`- RSS (VmRSS) after loading: ${x.rssAfterLoad.map((r) => `${f0(r / MiB)} MiB`).join(", ")}; after the dumps: ${x.rssAfterDumps.map((r) => `${f0(r / MiB)} MiB`).join(", ")}.`);
+  out.push(`- Dumps (GET /v1/dump, one node at a time): ${x.dumps.map((d) => `${d.node} ${f0(d.ms)} ms${d.error === undefined ? ` (${f1(d.bytes / MiB)} MiB)` : ` failed: ${d.error}`}`).join("; ")}.`);
+  if (x.check !== null && x.check.examples.length > 0) out.push(`- Dump check, first findings: ${x.check.examples.join("; ")}.`);
+  if (x.who !== null) out.push(`- who-is-in on node 1, ${x.who.count} sequential GETs to random rooms, each timed in the client from the request to the whole body: p50 ${f2(x.who.p50)} ms, p99 ${f2(x.who.p99)} ms; answers: ${codes(x.who.codes)}.`);
+  if (x.join !== null) out.push(`- 4th node: started with --join to the 3, /readyz polled every 10 ms from the spawn: ${x.join.readyMs === null ? "never 200 within the deadline" : `200 after ${f0(x.join.readyMs)} ms`}; its GET /v1/dump right then: ${x.join.detail}.`);
+  out.push("");
+  out.push("### CPU per walk-into: one node alone against the 3-node cluster");
+  out.push("");
+  out.push(`Each round ${f0(x.cpuRequests)} POST /v1/walk-into of one new person each into one of 1,000 unlimited rooms, ${x.cpuClients} concurrent keep-alive clients; the single node is a fresh \`roomy node\` started alone, the cluster 3 fresh nodes (requests round robin over them). CPU = utime + stime from /proc/PID/stat summed over the nodes, over the round, divided by the requests. Both were warmed with 2,000 unmeasured walk-ins; rounds alternate single, cluster.`);
+  out.push("");
+  out.push("| round | system | walk-ins/s | CPU per walk-into | answers |");
+  out.push("| --- | --- | --- | --- | --- |");
+  x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / 2) + 1} | ${r.label === "single" ? "1 node" : "3 nodes"} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${codes(r.codes)} |`));
+  out.push("");
+  out.push(`Ratios cluster / single per round: ${ratios.map(f2).join(", ") || "none"}; median ${f2(ratio)}x.`);
+  out.push("");
+  out.push("### What these comparisons leave out");
+  out.push("");
+  out.push("- One machine, loopback: no network latency or bandwidth limit between nodes; the nodes, the load client and other work on the machine share its cores, so throughput is a floor set partly by the client (its CPU share is given above) and by whatever else ran.");
+  out.push("- The walk-in rate counts people, several per request: a single-person load would reach fewer people/s. People are distinct and never move, so the load never exercises leaving a room; capacity rooms are never refused because the client keeps within their seats.");
+  out.push("- RSS is read once after loading and once after the dumps, not its peak; it includes the runtime's free heap not yet returned to the system.");
+  out.push("- The dump is timed in the client, body included, each node alone with no load running; under load it would be slower. Equality is of the whole JSON text; completeness is checked against what every walk answered.");
+  out.push("- who-is-in latency is one client, sequential, on an idle cluster, and includes the client's own fetch cost; it says nothing about latency under load.");
+  out.push("- The 4th node joins an idle cluster; joining under load is not measured. Its dump is compared once, when /readyz first says 200.");
+  out.push("- The event-loop figure is the nodes' own longest stall since start, as /metrics reports it (a 100 ms timer's lateness), covering start, loading, dumps and the join.");
+  out.push("- The CPU comparison is on small fresh nodes (1,000 rooms) with one person per request, not on the loaded cluster; the cluster's CPU includes its idle gossip and replication over the round, and its extra work is the forwarding to a room's owner and the replication to the other two nodes.");
+  for (const n of x.notes) out.push(`- ${n}`);
+  return out.join("\n");
+}

@@ -1,0 +1,245 @@
+/**
+ * Scale on real processes, in one run (`bun tests/bench/run.ts scale`):
+ * 3 `dist/roomy` nodes on loopback, ROOMY_SCALE_ROOMS rooms (default
+ * 100,000) created through the HTTP API, ROOMY_SCALE_PEOPLE distinct people
+ * (default 1,000,000) walked in round robin over the nodes; then RSS, every
+ * node's dump (timed, compared, checked), who-is-in latency, a 4th node
+ * joining, the longest event-loop stall, and CPU per walk-into of one node
+ * against the cluster. Sizes and caps come from the environment (below), so
+ * it can be developed small; the load stops at ROOMY_SCALE_CAP_S and reports
+ * how far it got. ROOMY_SCALE_BIN names a binary to run instead of an
+ * up-to-date dist/roomy. Ports 24100-24117.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { BINARY, ensureBinary, ROOT } from "../ship/support/binary.ts";
+import { compareDumps, takeDump, type DumpCheck, checkDump } from "./scale-check.ts";
+import {
+  createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult, whoIsInLatency,
+} from "./scale-load.ts";
+import { CLK_TCK, cpuTicks, metricValue, rssBytes, ScaleCluster, type ScaleNode, sleep, until } from "./scale-procs.ts";
+import { type CpuRound, report, type ScaleFigures } from "./scale-report.ts";
+
+const env = (k: string, d: number): number => {
+  const v = process.env[k];
+  return v === undefined || v === "" ? d : Number(v);
+};
+const PEOPLE = env("ROOMY_SCALE_PEOPLE", 1_000_000);
+const ROOMS = env("ROOMY_SCALE_ROOMS", 100_000);
+const PER_REQUEST = env("ROOMY_SCALE_PER_REQUEST", 10);
+const CLIENTS = env("ROOMY_SCALE_CLIENTS", 16);
+const CAP_S = env("ROOMY_SCALE_CAP_S", 600);
+const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
+const CPU_REQUESTS = env("ROOMY_SCALE_CPU_REQUESTS", 20_000);
+const CPU_ROUNDS = env("ROOMY_SCALE_CPU_ROUNDS", 3);
+const CPU_CLIENTS = 16;
+const WHO_CALLS = 2_000;
+const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
+/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117. */
+const MAIN_PORT = 24100;
+const SINGLE_PORT = 24110;
+const SMALL_PORT = 24112;
+
+/** Which build ran: the commit, whether sources were changed since, the binary's age. */
+function buildId(notes: string[]): string {
+  let head = "unknown commit";
+  try {
+    head = execFileSync("git", ["log", "-1", "--format=%h %cI"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "cli", "core", "mesh", "http", "mod.ts"], { cwd: ROOT, encoding: "utf8" }).trim();
+    if (dirty !== "") head += `, with uncommitted changes in ${dirty.split("\n").length} source file(s)`;
+  } catch (err) {
+    notes.push(`git: ${String(err)}`);
+  }
+  const built = existsSync(BINARY) ? statSync(BINARY).mtime.toISOString() : "missing";
+  return `commit ${head}; dist/roomy built ${built}`;
+}
+
+async function binary(notes: string[]): Promise<string> {
+  const given = process.env["ROOMY_SCALE_BIN"];
+  if (given !== undefined && given !== "") {
+    notes.push(`Binary given by ROOMY_SCALE_BIN: ${given}.`);
+    return given;
+  }
+  try {
+    return await ensureBinary();
+  } catch (err) {
+    if (!existsSync(BINARY)) throw err;
+    notes.push(`The build failed (${String(err).split("\n")[0]}); measured the existing dist/roomy, older than the sources.`);
+    return BINARY;
+  }
+}
+
+/** Each node's longest event-loop stall since it started, from /metrics. */
+async function stalls(nodes: ScaleNode[], notes: string[]): Promise<{ node: string; seconds: number }[]> {
+  const out: { node: string; seconds: number }[] = [];
+  for (const n of nodes) {
+    try {
+      out.push({ node: n.name, seconds: metricValue(await n.metrics(), "roomy_event_loop_stall_max_seconds") });
+    } catch (err) {
+      notes.push(`${n.name} /metrics: ${String(err)}`);
+    }
+  }
+  return out;
+}
+
+const ticks = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
+
+/** The distinct-people load of the bench: each person once, `PER_REQUEST` a request, tenths timed. */
+async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): Promise<{ load: WalkLoadResult; tenthsMs: number[] }> {
+  let nextPerson = 0;
+  let answered = 0;
+  const tenthsMs: number[] = [];
+  const t0 = performance.now();
+  const load = await walkLoad({
+    urls,
+    clients: CLIENTS,
+    capMs: CAP_S * 1000,
+    next(): Walk | undefined {
+      if (nextPerson >= PEOPLE) return undefined;
+      const n = Math.min(PER_REQUEST, PEOPLE - nextPerson);
+      const people = Array.from({ length: n }, (_, i) => nextPerson + i);
+      nextPerson += n;
+      return { room: picker.pick(n), people };
+    },
+    done: () => nextPerson >= PEOPLE,
+    answered(w, o) {
+      ledger.record(w.people, w.room, o);
+      answered += w.people.length;
+      while (tenthsMs.length < 10 && answered >= ((tenthsMs.length + 1) * PEOPLE) / 10) tenthsMs.push(performance.now() - t0);
+      return false;
+    },
+  });
+  return { load, tenthsMs };
+}
+
+/** One measured round: `requests` single-person walk-ins over `nodes`; CPU per walk-into in µs. */
+async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker, firstPerson: number, requests: number): Promise<CpuRound> {
+  let next = 0;
+  const before = ticks(nodes);
+  const r = await walkLoad({
+    urls: nodes.map((n) => n.url),
+    clients: CPU_CLIENTS,
+    capMs: 120_000,
+    next: () => (next < requests ? { room: picker.pick(1), people: [firstPerson + next++] } : undefined),
+    done: () => next >= requests,
+    answered: () => false,
+  });
+  const cpu = ticks(nodes) - before;
+  return { label, requests: r.requests, ok: r.codes["ok"] ?? 0, perSec: r.requests / (r.ms / 1000), cpuUs: ((cpu / CLK_TCK) * 1e6) / r.requests, codes: r.codes };
+}
+
+async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> {
+  const single = new ScaleCluster(bin, "scale-one", 1, SINGLE_PORT);
+  const small = new ScaleCluster(bin, "scale-cpu", 3, SMALL_PORT);
+  const rounds: CpuRound[] = [];
+  try {
+    const systems = [{ label: "single" as const, nodes: await single.start(1) }, { label: "cluster" as const, nodes: await small.start(3) }];
+    const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
+    const pickers = new Map<string, RoomPicker>();
+    for (const s of systems) {
+      const made = await createRooms(s.nodes.map((n) => n.url), spec, { clients: 4, batch: 500, capMs: 60_000, retry: true });
+      if (made.createdCount === 0) throw new Error(`${s.label}: no room created (${JSON.stringify(made.errors)})`);
+      pickers.set(s.label, new RoomPicker(spec, made.created, seeded(7)));
+      await cpuRound(s.label, s.nodes, pickers.get(s.label)!, 10_000_000, 2_000); // warm-up, unmeasured
+    }
+    for (let i = 0; i < CPU_ROUNDS; i++) {
+      for (const s of systems) rounds.push(await cpuRound(s.label, s.nodes, pickers.get(s.label)!, (i + 1) * 1_000_000, CPU_REQUESTS));
+    }
+  } catch (err) {
+    notes.push(`The CPU comparison failed: ${String(err)}`);
+  } finally {
+    await single.close();
+    await small.close();
+  }
+  return rounds;
+}
+
+export async function run(): Promise<{ title: string; markdown: string }> {
+  const notes: string[] = [];
+  const bin = await binary(notes);
+  const build = buildId(notes);
+  const cluster = new ScaleCluster(bin, "scale", 4, MAIN_PORT);
+  const log = (s: string) => console.log(`scale: ${new Date().toISOString().slice(11, 19)} ${s}`);
+  const fig: ScaleFigures = {
+    build, people: PEOPLE, rooms: ROOMS, capEvery: SPEC.capEvery, capacity: SPEC.capacity, perRequest: PER_REQUEST, clients: CLIENTS, capS: CAP_S,
+    startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
+    load: { requests: 0, ms: NaN, codes: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
+    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, join: null, stalls: [], stallsAtStart: [],
+    cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, notes,
+  };
+  try {
+    let t = performance.now();
+    const three = await cluster.start(3);
+    fig.startMs = performance.now() - t;
+    const urls = three.map((n) => n.url);
+    fig.stallsAtStart = await stalls(three, notes);
+    log(`3 nodes up in ${Math.round(fig.startMs)} ms; creating ${ROOMS} rooms`);
+    fig.roomsResult = await createRooms(urls, SPEC, { clients: CLIENTS, batch: 1_000, capMs: ROOMS_CAP_S * 1000, retry: true });
+    log(`${fig.roomsResult.createdCount} rooms in ${Math.round(fig.roomsResult.ms)} ms; walking ${PEOPLE} people in`);
+    const picker = new RoomPicker(SPEC, fig.roomsResult.created, seeded(42));
+    const ledger = new Ledger(PEOPLE);
+    const { load, tenthsMs } = await loadPeople(urls, picker, ledger);
+    fig.load = load;
+    fig.tenthsMs = tenthsMs;
+    fig.acked = ledger.ackedCount();
+    fig.refusedPeople = ledger.refusedPeople;
+    fig.rssAfterLoad = three.map((n) => rssBytes(n.pid));
+    log(`${fig.acked} people in after ${Math.round(load.ms)} ms (${JSON.stringify(load.codes)}); dumps`);
+    // Walks sent are answered; a write still replicating settles within the anti-entropy round.
+    await sleep(2_000);
+    const texts: string[] = [];
+    for (const n of three) {
+      const d = await takeDump(n.url);
+      fig.dumps.push({ node: n.name, ms: d.ms, bytes: d.text?.length ?? 0, ...(d.error === undefined ? {} : { error: d.error }) });
+      if (d.text !== undefined) texts.push(d.text);
+      log(`dump ${n.name}: ${Math.round(d.ms)} ms ${d.error ?? ""}`);
+    }
+    let check: DumpCheck | null = null;
+    if (texts.length === three.length) {
+      fig.dumpsEqual = compareDumps(texts);
+      check = checkDump(texts[0]!, ledger, fig.roomsResult.created);
+    } else if (texts.length > 0) {
+      check = checkDump(texts[0]!, ledger, fig.roomsResult.created);
+    }
+    fig.check = check;
+    const reference = texts[0];
+    texts.length = 0;
+    fig.rssAfterDumps = three.map((n) => rssBytes(n.pid));
+    log(`who-is-in latency`);
+    const who = await whoIsInLatency(three[0]!.url, picker, WHO_CALLS);
+    fig.who = { p50: pct(who.ms, 50), p99: pct(who.ms, 99), max: who.ms.at(-1) ?? NaN, count: who.ms.length, codes: who.codes };
+    log(`a 4th node joins`);
+    const fourth = cluster.nodes[3]!;
+    t = performance.now();
+    await cluster.startOne(fourth);
+    let readyMs: number | null = null;
+    try {
+      readyMs = await until("the 4th node answers /readyz 200", async () => ((await fourth.ready(500)) ? performance.now() - t : undefined), 120_000, 10);
+    } catch (err) {
+      notes.push(String(err));
+    }
+    if (readyMs !== null) {
+      const d = await takeDump(fourth.url);
+      const cmp = d.text === undefined || reference === undefined ? null : compareDumps([reference, d.text]);
+      fig.join = { readyMs, dumpMs: d.ms, equal: cmp?.equal ?? false, detail: cmp === null ? `no dump: ${d.error ?? "no reference dump"}` : cmp.equal ? "equal to node 1's" : cmp.detail };
+    } else {
+      fig.join = { readyMs: null, dumpMs: NaN, equal: null, detail: "not compared: never ready" };
+    }
+    log(`join: ${JSON.stringify(fig.join)}`);
+    fig.stalls = await stalls(cluster.nodes, notes);
+  } catch (err) {
+    notes.push(`The run stopped early: ${String(err)}`);
+    console.error(cluster.logs().slice(-5_000));
+  } finally {
+    await cluster.close();
+  }
+  log(`CPU comparison`);
+  fig.cpu = await cpuComparison(bin, notes);
+  const n = (x: number) => x.toLocaleString("en-US");
+  return { title: `Scale: ${n(ROOMS)} rooms and ${n(PEOPLE)} people on 3 real nodes`, markdown: report(fig) };
+}
+
+if (import.meta.main) {
+  console.log((await run()).markdown);
+  process.exit(0);
+}
