@@ -279,15 +279,17 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's answer
     // One clock read per ack: it may cover thousands of writes.
     const now = this.clock.now();
+    let garbled = false; // a "refusal" by a fence not above the stamp: ignored whole
     forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
-      if (pw.acked.includes(m.n) || (fence >= 0 && pw.epoch >= fence)) return; // (a refusal not above its stamp is garbled)
+      if (fence >= 0 && pw.epoch >= fence) garbled = true;
+      if (garbled || pw.acked.includes(m.n)) return;
       // A refused write that is not settled rejects now; one acknowledged stays so.
       if (fence >= 0) this.pending.fencedOut(pw, fence);
       pw.acked.push(m.n);
       this.pending.settleIfHeld(pw, this.quorum, now);
       this.retireIfDone(pw);
     });
-    if (link !== undefined) {
+    if (link !== undefined && !garbled) {
       this.outbox.acked(link, m.s);
       this.outbox.pump(link);
     }
