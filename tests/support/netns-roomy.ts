@@ -1,0 +1,197 @@
+/**
+ * `dist/roomy node` processes, one per network namespace of a Topology
+ * (tests/support/netns.ts): node i is `n<i>`, its mesh on 10.77.0.<i+1>:4370
+ * (joining every other node), its admin API on its control address, port
+ * 4380 (ports are per namespace, so nothing collides with other tests).
+ * Neither address is loopback, so the nodes get a cookie and an admin token,
+ * fresh per cluster, through the environment. Calls are plain fetch with a
+ * timeout and no retries: the tests decide what every answer means.
+ */
+import type { Subprocess } from "bun";
+import type { Topology } from "./netns.ts";
+
+export const MESH_PORT = 4370;
+export const HTTP_PORT = 4380;
+const LOG_TAIL = 256 * 1024;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value; throws at the deadline with the last error. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) throw new Error(`${what}: not within ${deadlineMs} ms${last === undefined ? "" : ` (last: ${last instanceof Error ? last.message : String(last)})`}`);
+    await sleep(everyMs);
+  }
+}
+
+/** One HTTP exchange: `code` is "ok" for 2xx, the node's error code, or "timeout"/"network" (no answer). */
+export interface Answer<T = unknown> {
+  status: number | null;
+  code: string;
+  body: T | null;
+  message: string;
+}
+
+function randomSecret(): string {
+  const b = new Uint8Array(24);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+export class NsNode {
+  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
+  #logs = "";
+  constructor(
+    readonly index: number,
+    private readonly topo: Topology,
+    private readonly token: string,
+  ) {}
+
+  get name(): string {
+    return `n${this.index}`;
+  }
+  get url(): string {
+    return `http://${this.topo.controlAddress(this.index)}:${HTTP_PORT}`;
+  }
+  get alive(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+  logs(): string {
+    return this.#logs;
+  }
+
+  async start(binary: string, cookie: string, args: string[], deadlineMs = 60_000): Promise<void> {
+    const t = this.topo;
+    const join = Array.from({ length: t.size }, (_, j) => j).filter((j) => j !== this.index).flatMap((j) => ["--join", `${t.meshAddress(j)}:${MESH_PORT}`]);
+    const argv = [binary, "node", "--name", this.name, "--bind", `${t.meshAddress(this.index)}:${MESH_PORT}`,
+      "--http", `${t.controlAddress(this.index)}:${HTTP_PORT}`, ...join, ...args];
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ROOMY_")) env[k] = v;
+    env.ROOMY_COOKIE = cookie;
+    env.ROOMY_ADMIN_TOKEN = this.token;
+    const proc = t.spawn(this.index, argv, env);
+    this.proc = proc;
+    this.#logs += `--- ${this.name} started ${new Date().toISOString()}\n`;
+    const drain = async (s: ReadableStream<Uint8Array>): Promise<void> => {
+      const dec = new TextDecoder();
+      try {
+        for await (const c of s) {
+          this.#logs += dec.decode(c, { stream: true });
+          if (this.#logs.length > 2 * LOG_TAIL) this.#logs = this.#logs.slice(-LOG_TAIL);
+        }
+      } catch {
+        // closed with the process
+      }
+    };
+    void drain(proc.stdout);
+    void drain(proc.stderr);
+    await until(`${this.name} to print its listening line`, async () => {
+      if (!this.alive) throw new Error(`${this.name} exited: ${this.#logs.slice(-2000)}`);
+      return /roomy node \S+ listening/.test(this.#logs) ? true : undefined;
+    }, deadlineMs);
+  }
+
+  async kill(): Promise<void> {
+    if (this.proc === null) return;
+    if (this.alive) this.proc.kill("SIGKILL");
+    await this.proc.exited;
+  }
+
+  async call<T = unknown>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 8_000): Promise<Answer<T>> {
+    let res: Response;
+    try {
+      const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+      if (body !== undefined) headers["content-type"] = "application/json";
+      // A fresh connection per request: a pooled keep-alive connection the node
+      // closes after 10 s idle, reused at that instant, fails with ECONNRESET,
+      // which would read as the node failing (the control link is never cut).
+      headers.connection = "close";
+      res = await fetch(this.url + path, {
+        method,
+        headers,
+        keepalive: false,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const m = err instanceof Error ? err.message : String(err);
+      return { status: null, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", body: null, message: m };
+    }
+    const text = await res.text().catch(() => "");
+    let json: unknown = null;
+    try {
+      json = text === "" ? null : JSON.parse(text);
+    } catch {
+      // not JSON: kept in the message
+    }
+    if (res.ok) return { status: res.status, code: "ok", body: json as T, message: "" };
+    const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    return { status: res.status, code: e?.code ?? `http_${res.status}`, body: null, message: e?.message ?? text.slice(0, 200) };
+  }
+}
+
+export interface Member {
+  name: string;
+  state: string;
+}
+
+export class NsCluster {
+  readonly nodes: NsNode[];
+  readonly token = randomSecret();
+  readonly cookie = randomSecret();
+
+  constructor(readonly topo: Topology, private readonly args: string[]) {
+    this.nodes = Array.from({ length: topo.size }, (_, i) => new NsNode(i, topo, this.token));
+  }
+
+  /** Starts every node; resolves once each answers /readyz 200 and sees every node alive. */
+  async start(binary: string, deadlineMs = 90_000): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.start(binary, this.cookie, this.args)));
+    await this.settled(deadlineMs);
+  }
+
+  /** Until every node is ready and sees every node alive (the cluster is whole again). */
+  async settled(deadlineMs: number, among: readonly NsNode[] = this.nodes): Promise<void> {
+    await until("every node ready and seeing all alive", async () => {
+      for (const n of among) {
+        const r = await n.call("GET", "/readyz", undefined, 2_000);
+        if (r.status !== 200) throw new Error(`${n.name} /readyz ${r.status ?? r.code} ${r.message}`);
+        const m = await n.call<Member[]>("GET", "/v1/cluster/members", undefined, 2_000);
+        if (m.code !== "ok" || m.body === null) throw new Error(`${n.name} members: ${m.code}`);
+        const alive = m.body.filter((x) => x.state === "alive").map((x) => x.name).sort();
+        if (alive.length !== this.nodes.length) throw new Error(`${n.name} sees alive ${alive.join(",")}`);
+      }
+      return true;
+    }, deadlineMs, 200);
+  }
+
+  /** The owner of `room`'s process as `asker` places it now (GET /v1/overview's `owner`). */
+  async ownerOf(room: string, asker: NsNode = this.nodes[0]!): Promise<string> {
+    const r = await asker.call<{ rooms: { name: string; owner: string }[] }>("GET", `/v1/overview?${new URLSearchParams({ q: room, limit: "500" })}`);
+    const owner = r.body?.rooms.find((x) => x.name === room)?.owner;
+    if (owner === undefined) throw new Error(`${asker.name} /v1/overview has no owner for ${room}: ${r.code} ${r.message}`);
+    return owner;
+  }
+
+  node(name: string): NsNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill()));
+  }
+
+  logs(): string {
+    return this.nodes.map((n) => n.logs()).join("\n");
+  }
+}
