@@ -17,6 +17,7 @@ import type { Address, Transport } from "./types.ts";
 import { mux } from "./types.ts";
 import { Consensus } from "./consensus/driver.ts";
 import { profiles as consensusProfiles } from "./consensus/profiles.ts";
+import { configSource } from "./consensus/config-source.ts";
 
 export interface WiringOptions {
   ctx: ClusterContext;
@@ -28,7 +29,7 @@ export interface WiringOptions {
   membership?: Partial<MembershipConfig>;
   replication?: Partial<ReplicationConfig>;
   registry?: Partial<ClusterRegistryConfig>;
-  /** How long a joining node waits for catch-up before it reports ready anyway (default 10 s). */
+  /** A catch-up for a new epoch that takes longer is started over (default 30 s); readiness never comes from a timeout. */
   catchUpTimeoutMs?: number;
   /** Discovery poll period once joined (default 5 s). */
   discoveryIntervalMs?: number;
@@ -78,55 +79,13 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     config: opts.replication,
   });
 
-  // Ready: joined (or nobody to join) and caught up from the live members.
-  // The registry serves no process before: others may route to this node as
-  // soon as they see it, while its replica is still empty.
-  let joined = config.join.length === 0 && dns.length === 0;
-  let caughtUp = joined;
-  const ready = (): boolean => joined && caughtUp;
-  let stopped = false;
-  // Ready only once a catch-up round completed: a timeout is never taken as
-  // done (a node would answer from a replica missing acknowledged writes);
-  // it tries again until every live member answered.
-  const catchUp = (attempt: number): void => {
-    if (stopped) return;
-    replicator.catchUp(opts.catchUpTimeoutMs ?? 10_000).then(
-      () => {
-        caughtUp = true;
-        logger.info("caught up", { node: config.name, keys: map.size, attempts: attempt });
-      },
-      (err: unknown) => {
-        logger.warn("catch-up incomplete; not ready, trying again", { error: String(err), attempt });
-        clock.setTimer(Math.min(5000, 250 * attempt), () => catchUp(attempt + 1));
-      },
-    );
-  };
-  const afterJoin = (): void => {
-    if (joined) return;
-    joined = true;
-    catchUp(1);
-  };
-  // Someone else reached us first (we restarted inside a partition, or our
-  // own join answer was lost): that is joining too.
-  const unsubscribe = membership.subscribe((ev) => {
-    if ((ev.type === "up" || ev.type === "alive") && ev.member.name !== config.name) afterJoin();
-  });
-
-  const registry = createClusterRegistry({
-    self: config.name,
-    membership,
-    transport: channels.channel("reg"),
-    replicator,
-    clock,
-    random,
-    logger,
-    hlc,
-    ready,
-    config: { callTimeoutMs: config.callTimeoutMs, mailboxLimit: config.mailboxLimit, ...opts.registry },
-  });
-
   // The Raft log (the lot, the committed configuration). A node given no
   // seeds may start a generation alone; one given seeds waits for them.
+  // The registry (made just below) tells it who drains and whether a
+  // majority of the holders caught up for the current epoch.
+  let registry: ClusterRegistry | undefined;
+  // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too.
+  let alone = config.join.length === 0 && dns.length === 0;
   const consensus = new Consensus({
     self: { id: ctx.self.id, name: config.name, address },
     clock,
@@ -135,12 +94,35 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     membership,
     logger,
     machine: ctx.machine,
-    mayBootstrapAlone: config.join.length === 0 && dns.length === 0,
+    mayBootstrapAlone: () => alone,
     maxVoters: config.maxVoters,
     defer: opts.defer,
     ...consensusProfiles[config.profile],
     onMalformed: opts.onMalformed,
+    draining: () => registry?.draining() ?? new Set<string>(),
+    mayChange: (c) => registry?.caughtUp(c.epoch, [...c.voters, ...c.learners].map((s) => s.name)) ?? false,
   });
+
+  // Names are owned under the committed configuration; the registry serves
+  // nothing before this node is a holder that caught up for an epoch (ready).
+  registry = createClusterRegistry({
+    self: config.name,
+    configs: configSource(consensus),
+    membership,
+    transport: channels.channel("reg"),
+    replicator,
+    clock,
+    random,
+    logger,
+    hlc,
+    config: {
+      callTimeoutMs: config.callTimeoutMs,
+      mailboxLimit: config.mailboxLimit,
+      ...(opts.catchUpTimeoutMs !== undefined ? { catchUpTimeoutMs: opts.catchUpTimeoutMs } : {}),
+      ...opts.registry,
+    },
+  });
+  const ready = (): boolean => registry!.ready();
 
   const discovery = startDiscovery({
     seeds: config.join,
@@ -150,37 +132,32 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     alive: () => new Set(membership.live().map((m) => m.address)),
     join: async (addrs) => {
       membership.addSeeds(addrs);
-      const n = await membership.join(addrs);
-      if (n > 0) afterJoin();
-      return n;
+      return membership.join(addrs);
     },
     clock,
     intervalMs: opts.discoveryIntervalMs,
     logger,
   });
   if (dns.length > 0 && config.join.length === 0) {
-    // Discovery that finds nobody but ourselves (the first pod) is a cluster of one.
     void discovery.round().then(() => {
-      if (discovery.lastFound().length === 0) afterJoin();
+      if (discovery.lastFound().length === 0) alone = true;
     });
   }
 
   return {
     membership,
     consensus,
-    registry,
+    registry: registry!,
     replicator,
     discovery,
     ready,
     meshAddress: () => address,
     async stop() {
-      stopped = true;
-      unsubscribe();
       discovery.stop();
       await membership.leave().catch(() => {});
       membership.stop();
       unlogMembers();
-      await registry.stop();
+      await registry!.stop();
       await consensus.stop();
       replicator.stop();
       await transport.close();

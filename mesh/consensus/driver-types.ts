@@ -13,6 +13,8 @@ export interface StateMachine {
   reset(): void;
 }
 
+import type { Configuration } from "./types.ts";
+
 export interface ConsensusOptions {
   self: Server;
   clock: Clock;
@@ -21,8 +23,16 @@ export interface ConsensusOptions {
   membership: MembershipView;
   logger: Logger;
   machine: StateMachine;
-  /** Start a generation alone when nobody else is there (no --join seeds). */
-  mayBootstrapAlone: boolean;
+  /** Start a generation alone when nobody else is there (no --join seeds; or DNS discovery found nobody). */
+  mayBootstrapAlone: boolean | (() => boolean);
+  /** Members (by name) that said they are draining: the next configuration drops them. */
+  draining?: () => ReadonlySet<string>;
+  /**
+   * Whether the configuration may move on from `committed`: the registry
+   * says a majority of its holders caught up for its epoch (each change
+   * then keeps every acknowledged write on a majority of the holders).
+   */
+  mayChange?: (committed: Configuration) => boolean;
   tickMs?: number;
   electionTicks?: number;
   maxVoters?: number;

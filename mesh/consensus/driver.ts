@@ -54,6 +54,7 @@ export class Consensus {
   #lastLeader: ServerId | null = null;
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
+  #lastGeneration = 0;
   #stopped = false;
   #lastWhy: string | null = null;
   #applied = new AppliedTable();
@@ -61,18 +62,19 @@ export class Consensus {
   constructor(o: ConsensusOptions) {
     this.#o = o;
     this.self = o.self;
+    const alone = typeof o.mayBootstrapAlone === "function" ? o.mayBootstrapAlone : (): boolean => o.mayBootstrapAlone === true;
     this.#gen = new GenerationKeeper({
       self: o.self,
       membership: o.membership,
       clock: o.clock,
       logger: o.logger,
-      mayBootstrapAlone: o.mayBootstrapAlone,
+      mayBootstrapAlone: alone,
       send: (to, msg) => o.transport.send(to, msg),
     });
     o.transport.onMessage((from, msg) => this.#receive(from, msg));
     this.#schedule();
     // Alone with nobody to wait for (a cluster of one): lead from the start, not a tick later.
-    if (o.mayBootstrapAlone && o.membership.live().every((m) => m.id === o.self.id)) this.#onTick();
+    if (alone() && o.membership.live().every((m) => m.id === o.self.id)) this.#onTick();
   }
 
   // --- the node's face -------------------------------------------------------
@@ -283,7 +285,13 @@ export class Consensus {
 
   #reconfigure(core: RaftCore): void {
     if (!core.canChangeConfig()) return;
-    const live = this.#o.membership.live().map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
+    if (this.#o.mayChange !== undefined && !this.#o.mayChange(core.committedConfig())) return;
+    // A draining member counts as gone: the next configuration drops it and its names move.
+    const draining = this.#o.draining?.() ?? new Set<string>();
+    const live = this.#o.membership
+      .live()
+      .filter((m) => m.id === this.self.id || !draining.has(m.name))
+      .map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
     const next = nextConfiguration({
       config: core.config,
       self: this.self,
@@ -386,8 +394,9 @@ export class Consensus {
       if (leader !== null) for (const seq of this.#pending.keys()) this.#pushPending(seq);
     }
     const committed = core.committedConfig();
-    if (committed.epoch !== this.#lastEpoch) {
+    if (committed.epoch !== this.#lastEpoch || g !== this.#lastGeneration) {
       this.#lastEpoch = committed.epoch;
+      this.#lastGeneration = g;
       for (const fn of this.#configListeners) fn(committed);
     }
   }

@@ -44,7 +44,8 @@ export interface GenerationOptions {
   membership: MembershipView;
   clock: Clock;
   logger: Logger;
-  mayBootstrapAlone: boolean;
+  /** Whether this node may start a generation alone when nobody else is there (read each time). */
+  mayBootstrapAlone: () => boolean;
   send(to: Address, msg: Message): void;
   /** How often to tell peers our generation (ms). */
   helloMs?: number;
@@ -80,7 +81,7 @@ export class GenerationKeeper {
     }
     const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
     if (this.#info === null) {
-      if (peers.length === 0) return this.#o.mayBootstrapAlone ? "bootstrap" : null;
+      if (peers.length === 0) return this.#o.mayBootstrapAlone() ? "bootstrap" : null;
       const reports = peers.map((p) => this.#peers.get(p.id));
       if (!reports.every(fresh)) return null;
       if (reports.some((r) => r!.generation !== 0)) return null;
@@ -152,7 +153,7 @@ export class GenerationKeeper {
 
   waitingReason(): string {
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
-    if (peers.length === 0) return this.#o.mayBootstrapAlone ? "starting" : "no peer reachable yet (seeds not answering)";
+    if (peers.length === 0) return this.#o.mayBootstrapAlone() ? "starting" : "no peer reachable yet (seeds not answering)";
     for (const p of peers) {
       const r = this.#peers.get(p.id);
       if (r !== undefined && r.generation !== 0) return `waiting to be added to generation ${r.generation}`;

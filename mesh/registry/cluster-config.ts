@@ -2,6 +2,8 @@
 import type { Hlc } from "../../core/hlc.ts";
 import type { MembershipView } from "../membership/types.ts";
 import type { Replicator } from "../replication/types.ts";
+import type { ConfigSource } from "./holders.ts";
+import type { FencingReplicator } from "./serving.ts";
 import type { Clock, Logger, Random, Transport } from "../types.ts";
 import { DEFAULT_MAILBOX_LIMIT } from "./mailbox.ts";
 import type { Registry, RegistryStats } from "./types.ts";
@@ -17,10 +19,10 @@ export interface ClusterRegistryConfig {
   activationTimeoutMs: number;
   /** Calls a mailbox (or a starting process) holds before refusing with `unavailable`. */
   mailboxLimit: number;
-  /** Retry period of activation queries and handoff retransmits. */
+  /** Retry period of fence rounds, "swept?" questions and handoff retransmits. */
   retryMs: number;
-  /** An activation query round unanswered this long counts as "busy" (asked again). */
-  queryTimeoutMs: number;
+  /** A catch-up for a new epoch that takes longer is abandoned and started over. */
+  catchUpTimeoutMs: number;
   /** drain() waits at most this long for handoffs to be acknowledged. */
   drainTimeoutMs: number;
 }
@@ -32,39 +34,38 @@ export const DEFAULT_CLUSTER_REGISTRY_CONFIG: ClusterRegistryConfig = {
   activationTimeoutMs: 5000,
   mailboxLimit: DEFAULT_MAILBOX_LIMIT,
   retryMs: 100,
-  queryTimeoutMs: 1000,
+  catchUpTimeoutMs: 30_000,
   drainTimeoutMs: 10_000,
 };
 
 export interface ClusterRegistryOptions {
   /** This node's name (as in the membership). */
   self: string;
+  /** The committed configurations names are owned under (the Raft log's, in a node). */
+  configs: ConfigSource;
   membership: MembershipView;
   /** A channel of its own (e.g. mux(t).channel("reg")). */
   transport: Transport;
-  replicator: Replicator & { catchUp(timeoutMs?: number): Promise<void> };
+  replicator: Replicator & FencingReplicator;
   clock: Clock;
   random: Random;
   logger?: Logger;
   /** The node's HLC for group writes (default: one of the registry's own). */
   hlc?: Hlc;
-  /**
-   * Whether this node has joined and caught up. Until then it serves no
-   * process: others may already route to it (they saw its join) while its
-   * replica is still empty, and a lot served from an empty replica overfills.
-   * Default: always ready.
-   */
-  ready?: () => boolean;
   config?: Partial<ClusterRegistryConfig>;
 }
 
 export interface ClusterRegistryStats extends RegistryStats {
-  activating: number;
+  starting: number;
   leaving: number;
   handoffsInFlight: number;
   conflicts: number;
+  /** Catch-ups for a new epoch started, and how many failed (and were started over). */
   catchUps: number;
-  activationQueries: number;
+  catchUpFailures: number;
+  /** The serving state (serving.ts) and the epoch it is at. */
+  serving: string;
+  epoch: number;
   callsPending: number;
   malformedDropped: number;
   hasLease: boolean;
@@ -73,6 +74,12 @@ export interface ClusterRegistryStats extends RegistryStats {
 export interface ClusterRegistry extends Registry {
   /** Whether this node holds the quorum lease (may serve) now. */
   hasLease(): boolean;
+  /** A holder of the committed configuration that caught up for an epoch of it (/readyz). */
+  ready(): boolean;
+  /** Names of peers that said they are draining (the configuration should drop them). */
+  draining(): ReadonlySet<string>;
+  /** Whether a majority of `names` (the holders of epoch `epoch`) caught up for it, as far as this node heard. */
+  caughtUp(epoch: number, names: readonly string[]): boolean;
   /** Whether `name` runs here, is owned here, and this node may serve it now. */
   isServing(name: string): boolean;
   stats(): ClusterRegistryStats;

@@ -1,15 +1,17 @@
 /**
  * The cluster registry: named processes placed by rendezvous hashing over
- * the live members, reached from any node, moved with their state when the
- * membership changes, served only under a quorum lease. The pieces:
+ * the holders of the committed configuration, reached from any node, moved
+ * with their state when the configuration changes, served under the epoch's
+ * serving rights and a quorum lease. The pieces:
  *
- *   owners.ts      who owns a name (local compute, no lookup messages)
+ *   holders.ts     the committed configuration (generation, epoch, holders)
+ *   owners.ts      who owns a name under it (local compute, no lookups)
+ *   serving.ts     this node's serving rights per epoch: fence, catch up, serve
+ *   lease.ts       serve only while a majority at the same epoch was heard
  *   processes.ts   this node's processes and how a call reaches them
- *   lifecycle.ts   activation, re-check after a lease lapse, handoff out/in
- *   activation.ts  "is anyone running this?" before starting a name fresh
- *   catchup.ts     one replica pull before newly owned names serve
+ *   entry.ts       a name's record: starting | running | leaving
+ *   lifecycle.ts   every transition of those records
  *   handoff.ts     reliable delivery of handed-off state
- *   lease.ts       serve only while a majority was heard within leaseMs
  *   calls.ts       calls in flight and dedup of wire copies
  *   groups.ts      groups in the replicated map
  *   factories.ts   which factory builds a process (longest prefix)
@@ -20,9 +22,7 @@ import { RoomyError } from "../../core/errors.ts";
 import { Hlc } from "../../core/hlc.ts";
 import type { Address, Message, Timer } from "../types.ts";
 import { silentLogger } from "../types.ts";
-import { createActivationQueries } from "./activation.ts";
 import { createCallTable } from "./calls.ts";
-import { createCatchUpGate } from "./catchup.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
@@ -36,8 +36,8 @@ import {
   type CallMsg,
   type CallTuple,
   type HandoffMsg,
-  type QueryReplyMsg,
   type ReplyMsg,
+  type SweptMsg,
 } from "./messages.ts";
 import {
   type ClusterRegistry,
@@ -50,6 +50,7 @@ import { createOwners } from "./owners.ts";
 import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
+import { ServingRights } from "./serving.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./cluster-config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
@@ -73,27 +74,51 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const timers: Timer[] = [];
 
   const owners = createOwners(self, membership);
+  const selfId = membership.self().id;
   // Handoff ids are remembered longer than any caller waits (call copies: dedupe.ts).
   const calls = createCallTable(clock, 2 * config.callTimeoutMs + 1000);
+  /** Peers that said they are draining (their member id then: a restart clears it). */
+  const drainingPeers = new Map<string, string>();
+  // The lease and the serving rights read each other's state lazily.
+  let serving: ServingRights | undefined;
   const lease = createQuorumLease({
     self,
     transport,
     clock,
     leaseMs: config.leaseMs,
     peers: () => owners.peers(),
-    voters: () => owners.voters(),
+    holders: () => owners.holders(),
+    stamp: () => serving?.stamp() ?? { g: 0, e: 0 },
+    fenceStamp: () => {
+      const s = serving?.stamp() ?? { g: 0, e: 0 };
+      return { g: s.g, e: Math.max(s.e, replicator.fence()) };
+    },
     draining: () => draining,
+    served: () => serving?.servedEpoch() ?? -1,
+    onDraining: (n) => {
+      const id = owners.idOf(n);
+      if (id !== undefined) drainingPeers.set(n, id);
+    },
   });
-  const queries = createActivationQueries({
-    transport,
+  const rights = new ServingRights({
+    self: { name: self, id: selfId },
     clock,
-    voters: () => owners.voterPeers(),
-    isLive: (n) => owners.isLive(n),
-    nameOf: (a) => owners.nameOf(a),
-    selfVouches: (n) => lease.vouches(n),
-    timeoutMs: config.queryTimeoutMs,
+    transport,
+    logger,
+    owners,
+    lease,
+    replicator,
+    retryMs: config.retryMs,
+    catchUpTimeoutMs: config.catchUpTimeoutMs,
   });
-  const gate = createCatchUpGate(() => replicator.catchUp(config.activationTimeoutMs));
+  serving = rights;
+  /** Previous owners that said they handed over everything, at which stamp. */
+  const sweptBy = new Map<string, { g: number; e: number }>();
+  const isSwept = (node: string): boolean => {
+    const s = sweptBy.get(node);
+    const mine = rights.stamp();
+    return s !== undefined && s.g === mine.g && s.e >= mine.e;
+  };
   // The table and the sender call each other: the table reads it lazily.
   let handoffs: HandoffSender;
   const table = new ProcessTable({
@@ -103,9 +128,14 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     logger,
     owners,
     lease,
-    ready: opts.ready ?? (() => true),
-    queries,
-    gate,
+    mayServe: (name) => rights.mayServe(name),
+    configured: () => owners.config() !== null,
+    swept: isSwept,
+    askSwept(node: string): void {
+      const addr = owners.addressOf(node);
+      const s = rights.stamp();
+      if (addr !== undefined) transport.send(addr, { t: "sq", g: s.g, e: s.e });
+    },
     handoffs: () => handoffs,
     factoryFor,
     send: sendCall,
@@ -127,9 +157,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     random,
     owners,
     retryMs: Math.max(config.retryMs * 2, 1),
-    draining: () => draining,
     acked: (hid, name) => table.acked(hid, name),
     reclaim: (hid, name, state) => table.reclaim(hid, name, state),
+  });
+  rights.onChange(() => {
+    if (!stopped) table.sweep();
   });
 
   function respond(inb: Inbound, value: unknown): void {
@@ -202,20 +234,33 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
         else calls.resolve(m.id, m.v);
         return;
-      case "aq": {
+      case "fq":
+        return rights.onFenceQuery(from, m);
+      case "fr":
+        return rights.onFenceReply(from, m);
+      case "sq": {
+        // Done handing over to the asker at its epoch: nothing leaving here, nothing in flight to it.
+        const mine = rights.stamp();
         const asker = owners.nameOf(from);
-        const reply: QueryReplyMsg = { t: "ar", q: m.q, r: m.n.map((n) => table.answer(n, asker)), v: lease.vouched() };
+        if (asker === undefined || mine.g !== m.g || mine.e < m.e) return;
+        if (table.leavingCount() > 0 || handoffs.inFlightTo(asker) > 0) return;
+        const reply: SweptMsg = { t: "sw", g: mine.g, e: mine.e };
         transport.send(from, reply);
         return;
       }
-      case "ar":
-        return queries.onReply(from, m);
+      case "sw": {
+        const n = owners.nameOf(from);
+        if (n === undefined) return;
+        const prev = sweptBy.get(n);
+        if (prev === undefined || prev.g !== m.g || prev.e < m.e) sweptBy.set(n, { g: m.g, e: m.e });
+        if (isSwept(n)) table.swept(n);
+        return;
+      }
       case "ho":
         return onHandoff(from, m);
       case "hk":
         return handoffs.onAck(m);
       case "lp":
-        if (m.dr === true) peerDraining(from);
         return lease.onPing(from, m);
       case "lk":
         return lease.onPong(m);
@@ -225,40 +270,28 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   function onHandoff(from: Address, m: HandoffMsg): void {
     transport.send(from, { t: "hk", hid: m.hid });
     if (!calls.firstHandoff(m.hid, clock.now())) return;
-    if (m.dr === true) peerDraining(from);
     counters.handoffsIn++;
     table.receive(m.n, m.f === true ? undefined : m.s, owners.nameOf(from));
-  }
-
-  function peerDraining(from: Address): void {
-    const n = owners.nameOf(from);
-    if (n !== undefined && owners.markDraining(n)) placementChanged();
-  }
-
-  let sweepQueued = false;
-  function placementChanged(): void {
-    lease.recompute();
-    queries.peersChanged();
-    handoffs.recheck();
-    // Events come in bursts: one sweep of the local processes per burst.
-    if (sweepQueued) return;
-    sweepQueued = true;
-    queueMicrotask(() => {
-      sweepQueued = false;
-      if (!stopped) table.sweep();
-    });
   }
 
   transport.onMessage(onMessage);
   const unsubscribe = membership.subscribe((ev) => {
     if (stopped) return;
     owners.refresh();
-    if ((ev.type === "up" || ev.type === "alive") && ev.member.name !== self) lease.pingNow(ev.member.address);
+    const n = ev.member.name;
+    if (drainingPeers.has(n) && drainingPeers.get(n) !== owners.idOf(n)) drainingPeers.delete(n);
+    if ((ev.type === "up" || ev.type === "alive") && n !== self) lease.pingNow(ev.member.address);
     if (ev.type === "down" || ev.type === "left") {
-      calls.failSentTo(ev.member.name, unavailable(`node ${ev.member.name} went ${ev.type} before answering; retry`));
+      calls.failSentTo(n, unavailable(`node ${n} went ${ev.type} before answering; retry`));
     }
-    placementChanged();
+    lease.recompute();
+    handoffs.recheck();
   });
+  const unsubscribeConfig = opts.configs.subscribe((c) => {
+    if (!stopped) rights.onConfig(c);
+  });
+  const initial = opts.configs.current();
+  if (initial !== null) rights.onConfig(initial);
   const housekeeping = (): void => {
     if (stopped) return;
     calls.expire(clock.now());
@@ -307,9 +340,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
 
   async function drainNow(): Promise<void> {
     draining = true;
-    owners.drainSelf();
-    lease.pingNow(); // tells every peer to place without us
-    table.sweep();
+    // Tells every peer; the configuration's leader then drops this node, and the sweep hands everything off.
+    lease.pingNow();
     try {
       await replicator.flush(config.drainTimeoutMs);
     } catch (err) {
@@ -347,7 +379,24 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       return drainPromise;
     },
     hasLease: () => lease.canServe(),
-    authoritative: () => lease.canServe(),
+    authoritative: () => rights.ready() && lease.canServe(),
+    ready: () => rights.ready(),
+    draining: () => new Set(drainingPeers.keys()),
+    caughtUp(epoch: number, names: readonly string[]): boolean {
+      const g = rights.stamp().g;
+      const distinct = [...new Set(names)];
+      const need = Math.floor(distinct.length / 2) + 1;
+      let done = 0;
+      let live = 0;
+      for (const n of distinct) {
+        if (owners.isLive(n)) live++;
+        const r = n === self ? rights.servedEpoch() : lease.servedBy(n, g);
+        if (r >= epoch) done++;
+      }
+      // With a majority of the holders gone nobody could catch up: do not
+      // block the changes that drop them (writes are unavailable meanwhile).
+      return done >= need || live < need;
+    },
     isServing: (name) => table.serving(name),
     stats(): ClusterRegistryStats {
       const c = table.counts();
@@ -358,12 +407,14 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         callsLocal: counters.callsLocal,
         callsRemote: counters.callsRemote,
         forwards: counters.forwards,
-        activating: c.activating,
+        starting: c.starting,
         leaving: c.leaving,
         handoffsInFlight: handoffs.inFlight,
         conflicts: counters.conflicts,
-        catchUps: gate.runs,
-        activationQueries: queries.rounds,
+        catchUps: rights.counts.catchUps,
+        catchUpFailures: rights.counts.catchUpFailures,
+        serving: rights.state.kind,
+        epoch: rights.stamp().e,
         callsPending: calls.openCount,
         malformedDropped: malformed,
         hasLease: lease.canServe(),
@@ -374,9 +425,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       stopped = true;
       for (const t of timers) t.cancel();
       unsubscribe();
+      unsubscribeConfig();
       groups.stop();
       lease.stop();
-      queries.stop();
+      rights.stop();
       handoffs.stop();
       const err = new RoomyError("unavailable", "registry stopped");
       table.stopAll(err);

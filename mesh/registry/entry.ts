@@ -1,9 +1,20 @@
 /**
- * What the process table holds per name, and the small shared pieces of the
- * call path (see processes.ts for the phases).
+ * What the process table holds per name: one of three states, each with only
+ * the fields it needs (lifecycle.ts holds every transition):
+ *
+ *   starting  this node owns the name but may not run it yet: its serving
+ *             rights for the epoch are not established, or the previous
+ *             owner (alive) has not yet handed it over; calls wait (bounded)
+ *   running   the process, serving one message at a time
+ *   leaving   its owner moved: the mailbox drains (queued calls, not yet run,
+ *             go to the new owner), then the state is handed off
+ *
+ * A transition replaces the record, so anything that kept the old one (a
+ * queued call, a timer) sees it is no longer current and routes again.
+ * Also the shared small pieces of the call path.
  */
 import type { RoomyError } from "../../core/errors.ts";
-import type { Address } from "../types.ts";
+import type { Address, Timer } from "../types.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import type { ProcessHandlers } from "./types.ts";
@@ -42,40 +53,53 @@ export const EARLY_OK = 1;
 /** Inbound.early: failed (the error in `answer`). */
 export const EARLY_FAILED = 2;
 
-export type Phase = "activating" | "running" | "leaving";
-
-export interface Entry {
+export interface Starting {
+  phase: "starting";
   name: string;
-  phase: Phase;
-  proc: ProcessHandlers | undefined;
+  /** calls waiting for the process to start */
+  waiting: Inbound[];
+  /** states handed over by previous owners, in arrival order (the first starts it, the rest are conflicts) */
+  states: unknown[];
+  /** a handoff arrived (possibly with no state: start fresh) */
+  handed: boolean;
+  /** the previous owner whose handoff it waits for, if any */
+  from: string | undefined;
+  /** give up waiting for `from` after this (local clock) and start fresh */
+  deadline: number;
+  timer: Timer | undefined;
+}
+
+export interface Running {
+  phase: "running";
+  name: string;
+  proc: ProcessHandlers;
   /** made on first need: an idle process runs calls directly */
   mailbox: Mailbox | undefined;
-  /** calls waiting for activation (or for a handoff to settle) */
-  waiting: Inbound[];
-  /** activating: a handoff brought state (undefined state = start fresh) */
-  handed: boolean;
-  state: unknown;
-  /** more copies' states that arrived while activating: resolved once running */
-  extra: unknown[];
-  /** activating without a handoff: give up after */
-  deadline: number;
-  /** leaving: the handoff id */
-  hid: string;
-  /** leaving: states of other copies that arrived meanwhile */
-  waitingStates: unknown[];
-  /** the lease epoch under which this copy was confirmed the only one */
-  epoch: number;
-  /** running, but the lease lapsed since: asking the peers again before serving */
-  checking: boolean;
   /** a message is being handled synchronously (outside the mailbox) */
   inCall: boolean;
   /** messages that arrived from inside that handler */
   deferred: Inbound[];
 }
 
+export interface Leaving {
+  phase: "leaving";
+  name: string;
+  proc: ProcessHandlers;
+  mailbox: Mailbox | undefined;
+  /** the handoff id, once sent ("" while the mailbox drains) */
+  hid: string;
+  /** calls that came meanwhile: routed once the handoff settles */
+  waiting: Inbound[];
+  /** states of other copies that arrived meanwhile: sent after ours */
+  states: unknown[];
+}
+
+export type Entry = Starting | Running | Leaving;
+export type Phase = Entry["phase"];
+
 /**
  * The shared empty list: most processes never have anything waiting, and
- * four empty arrays each would cost ~100 bytes per process at 100k of them.
+ * empty arrays each would cost ~100 bytes per process at 100k of them.
  * Frozen, so a stray push fails loudly; `add` swaps in a real array.
  */
 export const NONE: never[] = Object.freeze([]) as unknown as never[];
@@ -86,24 +110,16 @@ export function add<T>(list: T[], x: T): T[] {
   return list;
 }
 
-export function newEntry(name: string, handed: boolean, state: unknown, deadline: number, epoch: number): Entry {
-  return {
-    name,
-    phase: "activating",
-    proc: undefined,
-    mailbox: undefined,
-    waiting: NONE,
-    handed,
-    state,
-    extra: NONE,
-    deadline,
-    hid: "",
-    waitingStates: NONE,
-    epoch,
-    checking: false,
-    inCall: false,
-    deferred: NONE,
-  };
+export function starting(name: string, from: string | undefined, deadline: number): Starting {
+  return { phase: "starting", name, waiting: NONE, states: NONE, handed: false, from, deadline, timer: undefined };
+}
+
+export function running(name: string, proc: ProcessHandlers): Running {
+  return { phase: "running", name, proc, mailbox: undefined, inCall: false, deferred: NONE };
+}
+
+export function leaving(r: Running): Leaving {
+  return { phase: "leaving", name: r.name, proc: r.proc, mailbox: r.mailbox, hid: "", waiting: NONE, states: NONE };
 }
 
 /** A synchronous handler threw. */

@@ -22,6 +22,8 @@ export interface HandoffSender {
   send(name: string, state: unknown, target: string, delayMs?: number): string;
   /** Whether a handoff of `name` is in flight from here. */
   has(name: string): boolean;
+  /** Handoffs to `target` not yet acknowledged. */
+  inFlightTo(target: string): number;
   onAck(msg: HandoffAckMsg): void;
   /** Re-check targets now (membership changed). */
   recheck(): void;
@@ -39,7 +41,6 @@ export function createHandoffSender(opts: {
   random: Random;
   owners: Owners;
   retryMs: number;
-  draining(): boolean;
   /** The target took it. */
   acked(hid: string, name: string, target: string): void;
   /** Nobody else can take it now: restart it here with this state. */
@@ -84,7 +85,6 @@ export function createHandoffSender(opts: {
     if (addr !== undefined) {
       // undefined (start fresh) does not survive every codec: say it with a flag.
       const msg: HandoffMsg = o.state === undefined ? { t: "ho", hid, n: o.name, f: true } : { t: "ho", hid, n: o.name, s: o.state };
-      if (opts.draining()) msg.dr = true;
       transport.send(addr, msg);
     }
     o.timer = clock.setTimer(opts.retryMs, () => attempt(hid));
@@ -101,6 +101,11 @@ export function createHandoffSender(opts: {
       return hid;
     },
     has: (name) => names.has(name),
+    inFlightTo(target: string): number {
+      let n = 0;
+      for (const o of out.values()) if (o.target === target) n++;
+      return n;
+    },
     onAck(msg: HandoffAckMsg): void {
       const o = out.get(msg.hid);
       if (o === undefined) return;

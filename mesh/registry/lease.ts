@@ -1,20 +1,24 @@
 /**
  * Quorum lease: this node may serve process calls only while it has heard,
- * within `leaseMs`, from a majority of the member names that have not left
- * (itself included; dead ones count against it, as a partitioned node looks
- * dead). The other side needs longer than `leaseMs` to declare this node
- * dead, so a node cut off from the majority stops serving before anyone
- * takes its names over.
+ * within `leaseMs`, from a majority of the holders of its committed
+ * configuration (itself included), each AT THE SAME generation and epoch. A
+ * holder that moved to a newer epoch stops counting at once, so a node left
+ * behind (cut off, or slow to learn the change) stops serving within
+ * `leaseMs`; the majority needs longer than that to declare it dead and
+ * commit a configuration without it.
  *
  * "Heard" is measured from when our ping was SENT (the pong echoes our own
  * clock), never from when the pong arrived: a pong that spent a while in
  * flight must not stretch the lease past what the peer could vouch for.
  *
- * Each pong is a vouch: "you may count on me until your ping time +
- * leaseMs". A node remembers whom it vouched for; a majority that has not
- * vouched for X within the window proves X holds no lease now (two
- * majorities intersect), which is what lets another node take X's names
- * over while X's own view of itself is "alive" (see activation.ts).
+ * Each pong is a vouch: "count on me until your ping time + leaseMs". A node
+ * remembers, per peer, when it last vouched and at which epoch that peer
+ * was: a new owner under epoch E asks a majority how long a vouch given to
+ * a node still at an older epoch may be counted on (`staleFor`), and waits
+ * that out before serving what it took over (serving.ts).
+ *
+ * A lapse (a GC pause, a busy loop) takes nothing away: the next round of
+ * pongs at the same epoch gives the lease back, with no per-name work.
  */
 import type { Address, Clock, Timer, Transport } from "../types.ts";
 import type { LeasePingMsg, LeasePongMsg } from "./messages.ts";
@@ -24,6 +28,12 @@ export interface LeasePeer {
   address: Address;
 }
 
+/** A generation and epoch: the stamp of a node's committed configuration. */
+export interface Stamp {
+  g: number;
+  e: number;
+}
+
 export interface LeaseOptions {
   self: string;
   transport: Transport;
@@ -31,10 +41,18 @@ export interface LeaseOptions {
   leaseMs: number;
   /** Live members to ping, self excluded. */
   peers(): LeasePeer[];
-  /** Names of every member that has not left, self included. */
-  voters(): string[];
+  /** Holder names of the committed configuration (self included when a holder). */
+  holders(): readonly string[];
+  /** This node's committed generation and epoch (pings and the pongs that count carry it). */
+  stamp(): Stamp;
+  /** What pongs say: the stamp, its epoch raised to the fence this node adopted. */
+  fenceStamp(): Stamp;
   /** Whether this node is draining (told to peers on every ping). */
   draining(): boolean;
+  /** A peer pinged with a draining flag. */
+  onDraining?(name: string): void;
+  /** The latest epoch (of the stamp's generation) this node reached serving at, or -1. */
+  served(): number;
 }
 
 export interface QuorumLease {
@@ -42,58 +60,60 @@ export interface QuorumLease {
   canServe(now?: number): boolean;
   /** Until when (local clock) it holds it; Infinity when it needs nobody. */
   servingUntil(): number;
-  /**
-   * Bumped each time the lease is regained after it lapsed. A process
-   * confirmed under an older epoch may have been taken over meanwhile: it
-   * must be confirmed again before it serves.
-   */
-  epoch(): number;
   /** Answer a peer's ping (a vouch for it). */
   onPing(from: Address, msg: LeasePingMsg): void;
   /** Record a pong. */
   onPong(msg: LeasePongMsg): void;
-  /** Names this node vouched for within the window (their lease may rest on it). */
-  vouched(): string[];
-  /** Whether this node vouched for `name` within the window. */
-  vouches(name: string): boolean;
+  /** The latest epoch `name` said it served at, in generation `g` (-1 if unknown). */
+  servedBy(name: string, g: number): number;
+  /** Ms until every vouch this node gave to a node last seen at a stamp older than `s` has run out. */
+  staleFor(s: Stamp): number;
   /** Ping one peer now (it just came up), or every peer when no address. */
   pingNow(address?: Address): void;
-  /** Membership changed: the voter set may have. */
+  /** The configuration or the stamp changed: forget pongs of another stamp, recount. */
   recompute(): void;
   /** Called each time the lease is (re)gained. */
   onGain(fn: () => void): void;
   stop(): void;
 }
 
+const sameStamp = (a: Stamp, b: Stamp): boolean => a.g === b.g && a.e === b.e;
+const olderStamp = (a: Stamp, than: Stamp): boolean => a.g === than.g && a.e < than.e;
+
 export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   const { self, transport, clock, leaseMs } = opts;
   const everyMs = Math.max(1, Math.floor(leaseMs / 4));
   // A vouch is remembered a little longer than it can count, for clocks that run at slightly different rates.
   const vouchWindowMs = leaseMs + Math.max(50, leaseMs / 10);
+  /** peer -> the send time of our latest ping it answered at our stamp */
   const lastHeard = new Map<string, number>();
-  const vouchedAt = new Map<string, number>();
+  let heardAt: Stamp = opts.stamp();
+  /** peer -> when we last vouched for it, and its stamp then */
+  const vouches = new Map<string, { at: number; g: number; e: number; r: number }>();
   let until = -Infinity;
-  let epoch = 0;
   let stopped = false;
   let gained: () => void = () => {};
   let timer: Timer | undefined;
 
   function recompute(): void {
+    const s = opts.stamp();
+    if (!sameStamp(s, heardAt)) {
+      // Pongs given at another epoch say nothing about this one.
+      lastHeard.clear();
+      heardAt = s;
+    }
     const had = clock.now() < until;
     until = computeUntil();
-    if (!had && clock.now() < until) {
-      epoch++;
-      gained();
-    }
+    if (!had && clock.now() < until) gained();
   }
 
   function computeUntil(): number {
-    const voters = opts.voters();
-    const total = voters.includes(self) ? voters.length : voters.length + 1;
-    const need = Math.floor(total / 2); // others needed besides self
+    const holders = opts.holders();
+    if (!holders.includes(self)) return -Infinity;
+    const need = Math.floor(holders.length / 2); // others needed besides self
     if (need <= 0) return Infinity;
     const heard: number[] = [];
-    for (const v of voters) {
+    for (const v of holders) {
       if (v === self) continue;
       const t = lastHeard.get(v);
       if (t !== undefined) heard.push(t);
@@ -104,7 +124,8 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   }
 
   function ping(address: Address): void {
-    const msg: LeasePingMsg = { t: "lp", s: clock.now(), n: self };
+    const s = opts.stamp();
+    const msg: LeasePingMsg = { t: "lp", s: clock.now(), n: self, g: s.g, e: s.e, r: opts.served() };
     if (opts.draining()) msg.dr = true;
     transport.send(address, msg);
   }
@@ -123,31 +144,35 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
     // A lease that needs nobody (a cluster of one) needs no clock read either.
     canServe: (now?: number) => until === Infinity || (now ?? clock.now()) < until,
     servingUntil: () => until,
-    epoch: () => epoch,
     onPing(from: Address, msg: LeasePingMsg): void {
       if (stopped) return;
-      vouchedAt.set(msg.n, clock.now());
-      const pong: LeasePongMsg = { t: "lk", s: msg.s, n: self };
+      vouches.set(msg.n, { at: clock.now(), g: msg.g, e: msg.e, r: msg.r ?? -1 });
+      if (msg.dr === true) opts.onDraining?.(msg.n);
+      const f = opts.fenceStamp();
+      const pong: LeasePongMsg = { t: "lk", s: msg.s, n: self, g: f.g, e: f.e };
       transport.send(from, pong);
     },
     onPong(msg: LeasePongMsg): void {
-      // A pong claiming a send time in our future is garbage.
-      if (msg.s > clock.now()) return;
+      // A pong claiming a send time in our future is garbage; one at another stamp does not count.
+      if (msg.s > clock.now() || !sameStamp(msg, opts.stamp())) return;
       const prev = lastHeard.get(msg.n);
       if (prev === undefined || msg.s > prev) {
         lastHeard.set(msg.n, msg.s);
         recompute();
       }
     },
-    vouched(): string[] {
-      const since = clock.now() - vouchWindowMs;
-      const out: string[] = [];
-      for (const [n, at] of vouchedAt) if (at >= since) out.push(n);
-      return out;
+    servedBy(name: string, g: number): number {
+      const v = vouches.get(name);
+      return v !== undefined && v.g === g ? v.r : -1;
     },
-    vouches(name: string): boolean {
-      const at = vouchedAt.get(name);
-      return at !== undefined && at >= clock.now() - vouchWindowMs;
+    staleFor(s: Stamp): number {
+      const now = clock.now();
+      let wait = 0;
+      for (const [name, v] of vouches) {
+        if (name === self || !olderStamp(v, s)) continue;
+        wait = Math.max(wait, v.at + vouchWindowMs - now);
+      }
+      return Math.max(0, Math.ceil(wait));
     },
     pingNow(address?: Address): void {
       if (stopped) return;

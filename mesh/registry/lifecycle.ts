@@ -1,10 +1,16 @@
 /**
- * How a name moves between phases on one node (see processes.ts): activation
- * (ask the peers, catch up, start), the re-check after a lease lapse, the
- * handoff out when placement moves, and taking in handed-off state.
+ * Every transition of a name's record on one node (entry.ts), in one place:
+ *
+ *   (none)   -> starting   a call for a name this node owns and may serve
+ *   starting -> running    the previous owner handed it over or said it has
+ *                          nothing (or is gone, or the wait timed out)
+ *   starting -> (none)     the name moved on before it started
+ *   running  -> leaving    the configuration gave it to another node
+ *   leaving  -> running    ...and back, before the handoff left
+ *   leaving  -> (none)     the new owner acknowledged the handoff
  */
 import { RoomyError } from "../../core/errors.ts";
-import { add, type Entry, type Inbound, NONE, newEntry } from "./entry.ts";
+import { add, type Entry, type Inbound, leaving, type Leaving, NONE, running, type Running, starting, type Starting } from "./entry.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import type { ProcessTableDeps } from "./processes.ts";
@@ -14,9 +20,9 @@ import type { ProcessHandlers } from "./types.ts";
 export interface TableHost {
   readonly entries: Map<string, Entry>;
   route(inb: Inbound): void;
-  enqueue(e: Entry, inb: Inbound): void;
-  park(e: Entry, inb: Inbound): void;
-  mailboxOf(e: Entry): Mailbox;
+  enqueue(e: Running, inb: Inbound): void;
+  park(e: Starting | Leaving, inb: Inbound): void;
+  mailboxOf(e: Running): Mailbox;
 }
 
 export class Lifecycle {
@@ -30,132 +36,83 @@ export class Lifecycle {
     this.entries = t.entries;
   }
 
-  /** Start activating `name` here (this node owns it). */
-  activate(name: string, handed: boolean, state: unknown): Entry {
+  /** A call came for `name`, which this node owns and may serve: make its record. */
+  create(name: string): Entry {
     const d = this.d;
-    const e = newEntry(name, handed, state, d.clock.now() + d.config.activationTimeoutMs, d.lease.epoch());
+    let from = d.owners.previousOwnerOf(name);
+    // Wait for a previous owner's handoff only if it is another node, alive, and not known to be done.
+    if (from === d.self || from === undefined || !d.owners.isLive(from) || d.swept(from)) from = undefined;
+    const e = starting(name, from, d.clock.now() + d.config.activationTimeoutMs);
     this.entries.set(name, e);
-    if (handed) this.catchUpThenStart(e);
-    else this.ask(e);
+    if (from === undefined) return this.start(e);
+    this.waitFor(e);
     return e;
   }
 
-  private stillActivating(e: Entry): boolean {
-    return this.entries.get(e.name) === e && e.phase === "activating";
-  }
-
-  private ask(e: Entry): void {
-    this.d.queries.ask(e.name, (free) => {
-      if (!this.stillActivating(e) || e.handed) return;
-      if (free) this.catchUpThenStart(e);
-      else this.retryLater(e, () => this.ask(e));
-    });
-  }
-
-  /** The lease lapsed since this copy was confirmed: ask the peers again, catch up, then serve. */
-  recheck(e: Entry): void {
-    if (e.checking) return;
-    e.checking = true;
+  /** Ask the previous owner whether it is done, every retryMs, until it is or the wait times out. */
+  private waitFor(e: Starting): void {
     const d = this.d;
-    const epoch = d.lease.epoch();
-    const valid = (): boolean => this.entries.get(e.name) === e && e.phase === "running" && e.checking;
-    const again = (): void => {
-      if (!valid()) return;
-      e.checking = false;
-      this.recheck(e);
-    };
-    d.queries.ask(e.name, (free) => {
-      if (!valid()) return;
-      if (!free) return this.retryLater(e, again);
-      d.gate.after().then(
-        () => {
-          if (!valid()) return;
-          if (d.lease.epoch() !== epoch) return again();
-          e.checking = false;
-          e.epoch = epoch;
-          const waiting = e.waiting;
-          e.waiting = NONE;
-          for (const inb of waiting) this.t.enqueue(e, inb);
-        },
-        () => this.retryLater(e, again),
-      );
-    });
-  }
-
-  /** Calls whose caller gave up are answered now rather than kept. */
-  private pruneWaiting(e: Entry): void {
-    const now = this.d.clock.now();
-    if (!e.waiting.some((inb) => inb.deadline < now)) return;
-    const keep: Inbound[] = [];
-    for (const inb of e.waiting) {
-      if (inb.deadline < now) this.d.fail(inb, unavailable(`${e.name}: the caller gave up before the call ran`));
-      else keep.push(inb);
+    if (this.entries.get(e.name) !== e || e.from === undefined) return;
+    if (d.clock.now() >= e.deadline || !d.owners.isLive(e.from)) {
+      e.from = undefined;
+      this.start(e);
+      return;
     }
-    e.waiting = keep;
+    d.askSwept(e.from);
+    e.timer = d.clock.setTimer(d.config.retryMs, () => this.waitFor(e));
   }
 
-  private retryLater(e: Entry, again: () => void): void {
-    const d = this.d;
-    this.pruneWaiting(e);
-    if (e.phase === "activating" && !e.handed && d.clock.now() >= e.deadline) {
-      return this.giveUp(e, unavailable(`${e.name} could not be started within ${d.config.activationTimeoutMs} ms; retry`));
+  /** `node`, a previous owner, has handed over everything of ours: start what waited for it. */
+  swept(node: string): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.phase === "starting" && e.from === node) {
+        e.from = undefined;
+        this.start(e);
+      }
     }
-    const delay = d.config.retryMs * (0.5 + d.random.float());
-    d.clock.setTimer(delay, () => {
-      if (this.entries.get(e.name) === e && e.phase !== "leaving" && d.owners.ownerOf(e.name) === d.self) again();
-    });
   }
 
-  private giveUp(e: Entry, err: RoomyError): void {
-    this.entries.delete(e.name);
-    for (const inb of e.waiting) this.d.fail(inb, err);
-    e.waiting = NONE;
-  }
-
-  private catchUpThenStart(e: Entry): void {
-    this.d.gate.after().then(
-      () => this.start(e),
-      (err: unknown) => {
-        if (!this.stillActivating(e)) return;
-        this.d.logger.warn("catch-up before starting a process failed", { process: e.name, error: String(err) });
-        // Handed-off state is never dropped: keep trying while we own it.
-        if (e.handed) this.retryLater(e, () => this.catchUpThenStart(e));
-        else this.giveUp(e, unavailable(`${e.name}: could not catch up from the replicas; retry`));
-      },
-    );
-  }
-
-  private start(e: Entry): void {
+  /** Start it if nothing holds it back; returns the record now current. */
+  private start(e: Starting): Entry {
     const d = this.d;
-    if (!this.stillActivating(e)) return;
-    // Placement moved while we caught up: the sweep has (or will have) passed it on.
-    if (d.owners.ownerOf(e.name) !== d.self) return this.sweepOne(e);
+    if (this.entries.get(e.name) !== e) return this.entries.get(e.name) ?? e;
+    if (e.from !== undefined || !d.mayServe(e.name)) return e;
+    e.timer?.cancel();
+    e.timer = undefined;
+    // Placement moved meanwhile: the sweep has (or will have) passed it on.
+    if (d.owners.ownerOf(e.name) !== d.self) {
+      this.sweepOne(e);
+      return e;
+    }
     const factory = d.factoryFor(e.name);
     let proc: ProcessHandlers;
     try {
       if (factory === undefined) throw new RoomyError("not_found", `no process type is defined for ${JSON.stringify(e.name)}`);
       proc = factory(e.name);
-      if (e.handed && e.state !== undefined) proc.endHandoff?.(e.state);
+      if (e.handed && e.states[0] !== undefined) proc.endHandoff?.(e.states[0]);
     } catch (err) {
       if (e.handed) d.logger.error("handed-off process could not start; its state is lost", { process: e.name, error: String(err) });
-      return this.giveUp(e, err instanceof RoomyError ? err : new RoomyError("internal", String(err)));
+      this.giveUp(e, err instanceof RoomyError ? err : new RoomyError("internal", String(err)));
+      return e;
     }
-    e.proc = proc;
-    e.phase = "running";
-    e.state = undefined;
-    for (const s of e.extra) this.conflict(e, s);
-    e.extra = NONE;
-    const waiting = e.waiting;
-    e.waiting = NONE;
-    for (const inb of waiting) this.t.enqueue(e, inb);
+    const r = running(e.name, proc);
+    this.entries.set(e.name, r);
+    for (let i = 1; i < e.states.length; i++) this.conflict(r, e.states[i]);
+    for (const inb of e.waiting) this.t.enqueue(r, inb);
+    return r;
+  }
+
+  private giveUp(e: Starting, err: RoomyError): void {
+    this.entries.delete(e.name);
+    for (const inb of e.waiting) this.d.fail(inb, err);
   }
 
   /** Two copies met: the running one absorbs the other's state, in its mailbox turn. */
-  private conflict(e: Entry, other: unknown): void {
+  private conflict(r: Running, other: unknown): void {
     this.d.counters.conflicts++;
-    const proc = e.proc!;
-    this.t.mailboxOf(e).push(() => proc.resolveConflict?.(other)).catch((err: unknown) =>
-      this.d.logger.warn("resolveConflict failed", { process: e.name, error: String(err) }),
+    const proc = r.proc;
+    this.t.mailboxOf(r).push(() => proc.resolveConflict?.(other)).catch((err: unknown) =>
+      this.d.logger.warn("resolveConflict failed", { process: r.name, error: String(err) }),
     );
   }
 
@@ -167,21 +124,18 @@ export class Lifecycle {
     if (e?.phase === "running") return this.conflict(e, state);
     if (e?.phase === "leaving") {
       // Our own copy is on its way out: send this one after it; the target resolves them.
-      const to = owner !== undefined && owner !== d.self ? owner : undefined;
-      if (to !== undefined) d.handoffs().send(name, state, to);
-      else e.waitingStates = add(e.waitingStates, state);
+      if (owner !== undefined && owner !== d.self) d.handoffs().send(name, state, owner);
+      else e.states = add(e.states, state);
       return;
     }
     if (owner === d.self) {
-      if (e === undefined) {
-        this.activate(name, true, state);
-      } else if (e.handed) {
-        e.extra = add(e.extra, state);
-      } else {
-        e.handed = true;
-        e.state = state;
-        this.catchUpThenStart(e);
-      }
+      const s = e ?? starting(name, undefined, d.clock.now() + d.config.activationTimeoutMs);
+      this.entries.set(name, s);
+      s.handed = true;
+      s.states = add(s.states, state);
+      // The previous owner gave it up: nothing more to wait for from it.
+      if (s.from === from) s.from = undefined;
+      this.start(s);
       return;
     }
     if (owner === undefined) return this.endHere(state);
@@ -190,13 +144,16 @@ export class Lifecycle {
     d.handoffs().send(name, state, owner, delay);
   }
 
-  /** Membership changed: everything this node no longer owns moves on (one log line for the lot). */
+  /** The configuration or the serving rights changed: hand off what moved, start what may start now. */
   sweep(): void {
     const d = this.d;
     const moved = new Map<string, number>();
     for (const e of [...this.entries.values()]) {
       const owner = d.owners.ownerOf(e.name);
-      if (owner === d.self) continue;
+      if (owner === d.self) {
+        if (e.phase === "starting") this.start(e);
+        continue;
+      }
       if (e.phase === "running" && owner !== undefined) moved.set(owner, (moved.get(owner) ?? 0) + 1);
       this.sweepOne(e);
     }
@@ -206,9 +163,9 @@ export class Lifecycle {
   }
 
   /**
-   * No live node may own anything (this node drains and every other one is
-   * gone or draining too): the process ends here. Counted, not logged one by
-   * one: a whole cluster stopping ends thousands; flushEnded() says it once.
+   * No node may own anything (this node drains and nobody else holds data):
+   * the process ends here. Counted, not logged one by one: a whole cluster
+   * stopping ends thousands; flushEnded() says it once.
    */
   private endHere(state: unknown): void {
     this.ended.processes++;
@@ -230,58 +187,49 @@ export class Lifecycle {
 
   private sweepOne(e: Entry): void {
     if (e.phase === "running") return this.handOff(e);
-    if (e.phase !== "activating") return;
+    if (e.phase !== "starting") return;
+    e.timer?.cancel();
     this.entries.delete(e.name);
-    if (e.handed) {
-      for (const s of [e.state, ...e.extra]) this.receive(e.name, s, undefined);
-    }
+    if (e.handed) for (const s of e.states) this.receive(e.name, s, undefined);
     // Not started: these calls never ran, so sending them on is safe.
-    const waiting = e.waiting;
-    e.waiting = NONE;
-    for (const inb of waiting) this.t.route(inb);
+    for (const inb of e.waiting) this.t.route(inb);
   }
 
-  private handOff(e: Entry): void {
+  private handOff(r: Running): void {
     const d = this.d;
-    e.phase = "leaving";
-    const proc = e.proc!;
-    const idle = e.mailbox === undefined ? Promise.resolve() : e.mailbox.idle();
-    // Queued calls see the phase and are routed on; the one running finishes first.
+    const l = leaving(r);
+    this.entries.set(r.name, l);
+    const idle = r.mailbox === undefined ? Promise.resolve() : r.mailbox.idle();
+    // Queued calls see the record replaced and are routed on; the one running finishes first.
     void idle.then(() => {
-      if (this.entries.get(e.name) !== e || e.phase !== "leaving") return;
-      const owner = d.owners.ownerOf(e.name);
+      if (this.entries.get(l.name) !== l) return;
+      const owner = d.owners.ownerOf(l.name);
       if (owner === d.self) {
         // Placement came back to us meanwhile: keep serving.
-        e.phase = "running";
-        e.checking = false;
-        for (const s of e.waitingStates) this.conflict(e, s);
-        e.waitingStates = NONE;
-        const waiting = e.waiting;
-        e.waiting = NONE;
-        for (const inb of waiting) this.t.enqueue(e, inb);
+        const back = running(l.name, l.proc);
+        this.entries.set(l.name, back);
+        for (const s of l.states) this.conflict(back, s);
+        for (const inb of l.waiting) this.t.enqueue(back, inb);
         return;
       }
       let state: unknown;
       try {
-        state = proc.beginHandoff?.();
+        state = l.proc.beginHandoff?.();
       } catch (err) {
-        d.logger.warn("beginHandoff failed; the next owner starts fresh", { process: e.name, error: String(err) });
+        d.logger.warn("beginHandoff failed; the next owner starts fresh", { process: l.name, error: String(err) });
       }
       try {
-        proc.stop?.();
+        l.proc.stop?.();
       } catch (err) {
-        d.logger.warn("process stop failed", { process: e.name, error: String(err) });
+        d.logger.warn("process stop failed", { process: l.name, error: String(err) });
       }
-      e.proc = undefined;
-      e.mailbox = undefined;
       if (owner === undefined) {
-        // No one else to take it (a cluster of one draining): it ends here.
         this.endHere(state);
-        this.entries.delete(e.name);
-        for (const inb of e.waiting) d.fail(inb, unavailable(`${d.self} is draining; retry`));
+        this.entries.delete(l.name);
+        for (const inb of l.waiting) d.fail(inb, unavailable(`${d.self} is draining; retry`));
         return;
       }
-      e.hid = d.handoffs().send(e.name, state, owner);
+      l.hid = d.handoffs().send(l.name, state, owner);
     });
   }
 
@@ -291,10 +239,8 @@ export class Lifecycle {
     const e = this.entries.get(name);
     if (e?.phase !== "leaving" || e.hid !== hid) return;
     this.entries.delete(name);
-    for (const s of e.waitingStates) this.receive(name, s, undefined);
-    const waiting = e.waiting;
-    e.waiting = NONE;
-    for (const inb of waiting) this.t.route(inb);
+    for (const s of e.states) this.receive(name, s, undefined);
+    for (const inb of e.waiting) this.t.route(inb);
   }
 
   /** Our handoff found no taker and we own the name again: restart it here with its state. */
@@ -303,14 +249,24 @@ export class Lifecycle {
     if (e?.phase === "leaving" && e.hid === hid) {
       this.entries.delete(name);
       this.receive(name, state, undefined);
-      const next = this.entries.get(name);
-      for (const inb of e.waiting) {
-        if (next !== undefined && next.phase !== "leaving") this.t.park(next, inb);
-        else this.t.route(inb);
-      }
-      for (const s of e.waitingStates) this.receive(name, s, undefined);
+      for (const inb of e.waiting) this.t.route(inb);
+      for (const s of e.states) this.receive(name, s, undefined);
       return;
     }
     this.receive(name, state, undefined);
   }
+
+  /** Records still handing off (a previous owner answers "swept" only when none is). */
+  leavingCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.phase === "leaving") n++;
+    return n;
+  }
+
+  /** Stop a record's timer (the node stops). */
+  static cancel(e: Entry): void {
+    if (e.phase === "starting") e.timer?.cancel();
+  }
 }
+
+export { NONE };

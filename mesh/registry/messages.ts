@@ -30,29 +30,40 @@ export interface ReplyMsg extends Message {
   e?: { code: ErrorCode; message: string };
 }
 
-/** "Is any of these names running or starting with you?" */
-export interface QueryMsg extends Message {
-  t: "aq";
+/**
+ * Fence query: "the committed configuration moved to epoch `e` of
+ * generation `g`; adopt it (refuse writes stamped older) and tell me how long
+ * a lease you granted under an older epoch may still be counted on".
+ */
+export interface FenceQueryMsg extends Message {
+  t: "fq";
   q: number;
-  n: string[];
+  g: number;
+  e: number;
 }
 
-/** Per name of the query, in order: see ACT_*. `v`: the nodes the answerer vouched for lately (lease.ts). */
-export interface QueryReplyMsg extends Message {
-  t: "ar";
+/** The answer: fence adopted; `w` ms until every vouch this node gave to a node at an older epoch has expired. */
+export interface FenceReplyMsg extends Message {
+  t: "fr";
   q: number;
-  r: number[];
-  v: string[];
+  g: number;
+  e: number;
+  w: number;
 }
 
-/** Not here: the asker may start it. */
-export const ACT_FREE = 0;
-/** Running or starting here, and this node owns it in its view: ask again later. */
-export const ACT_MINE = 1;
-/** Being handed off from here right now: wait for the handoff. */
-export const ACT_MOVING = 2;
-/** Not here, but in this node's view the asker does not own it: views differ, ask again later. */
-export const ACT_NOT_YOURS = 3;
+/** "Have you handed off, under epoch `e`, what you ran that I now own?" (asked of a name's previous owner). */
+export interface SweptQueryMsg extends Message {
+  t: "sq";
+  g: number;
+  e: number;
+}
+
+/** "Yes: under epoch `e` (or later) nothing of yours is left here or in flight to you." */
+export interface SweptMsg extends Message {
+  t: "sw";
+  g: number;
+  e: number;
+}
 
 /** A handoff: the process `n` with the state its previous owner gave up. */
 export interface HandoffMsg extends Message {
@@ -77,8 +88,13 @@ export interface LeasePingMsg extends Message {
   s: number;
   /** the sender's name */
   n: string;
-  /** the sender is draining: place without it */
+  /** the sender is draining: the configuration should drop it */
   dr?: boolean;
+  /** the sender's generation and committed epoch (a vouch counts only between nodes at the same one) */
+  g: number;
+  e: number;
+  /** the latest epoch of that generation the sender caught up for and served at (the leader waits for a majority) */
+  r?: number;
 }
 
 export interface LeasePongMsg extends Message {
@@ -86,13 +102,18 @@ export interface LeasePongMsg extends Message {
   s: number;
   /** the answering node's name */
   n: string;
+  /** the answering node's generation and epoch (its fence, if higher) */
+  g: number;
+  e: number;
 }
 
 export type RegistryMsg =
   | CallMsg
   | ReplyMsg
-  | QueryMsg
-  | QueryReplyMsg
+  | FenceQueryMsg
+  | FenceReplyMsg
+  | SweptQueryMsg
+  | SweptMsg
   | HandoffMsg
   | HandoffAckMsg
   | LeasePingMsg
@@ -119,24 +140,23 @@ export function parseMessage(msg: Message): RegistryMsg | null {
       if (e !== undefined && (typeof e !== "object" || e === null)) return null;
       return msg as ReplyMsg;
     }
-    case "aq":
-      return isNum(m["q"]) && Array.isArray(m["n"]) && (m["n"] as unknown[]).every(isStr) ? (msg as QueryMsg) : null;
-    case "ar":
-      return isNum(m["q"]) &&
-        Array.isArray(m["r"]) &&
-        (m["r"] as unknown[]).every(isNum) &&
-        Array.isArray(m["v"]) &&
-        (m["v"] as unknown[]).every(isStr)
-        ? (msg as QueryReplyMsg)
-        : null;
+    case "fq":
+      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) ? (msg as FenceQueryMsg) : null;
+    case "fr":
+      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && isNum(m["w"]) ? (msg as FenceReplyMsg) : null;
+    case "sq":
+    case "sw":
+      return isNum(m["g"]) && isNum(m["e"]) ? (msg as SweptQueryMsg | SweptMsg) : null;
     case "ho":
       return isStr(m["hid"]) && isStr(m["n"]) ? (msg as HandoffMsg) : null;
     case "hk":
       return isStr(m["hid"]) ? (msg as HandoffAckMsg) : null;
     case "lp":
-      return isNum(m["s"]) && isStr(m["n"]) ? (msg as LeasePingMsg) : null;
+      return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) && (m["r"] === undefined || isNum(m["r"]))
+        ? (msg as LeasePingMsg)
+        : null;
     case "lk":
-      return isNum(m["s"]) && isStr(m["n"]) ? (msg as LeasePongMsg) : null;
+      return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) ? (msg as LeasePongMsg) : null;
     default:
       return null;
   }

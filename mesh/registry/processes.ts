@@ -1,33 +1,23 @@
 /**
- * The processes of one node and how a message reaches them. Each name here is
- * in one phase:
+ * The processes of one node and how a message reaches them (the records and
+ * their transitions: entry.ts, lifecycle.ts).
  *
- *   activating  this node owns it and is making sure no one else runs it
- *               (handoff received, or every peer said "free" or is fenced:
- *               activation.ts), then catches up from the replicas; calls
- *               wait (bounded)
- *   running     serving, one message at a time (mailbox)
- *   leaving     its owner moved: the mailbox drains (queued calls, not yet
- *               run, go to the new owner), the state is handed off
- *
- * A call runs only on the owner, only while running, and only while this
- * node holds the quorum lease, under the lease epoch in which the copy was
- * confirmed (after a lapse the majority may have started its own copy, so
- * the peers are asked again first); otherwise it is forwarded (bounded hops) or
- * answered `unavailable`. A call that has not started when its process moves
- * is routed again, so none is lost; none runs twice (wire copies are
+ * A call runs only on its owner under the committed configuration, only
+ * while that node has its serving rights for the name (serving.ts) and holds
+ * the quorum lease (lease.ts); otherwise it is forwarded toward the owner
+ * (bounded hops), held briefly while rights or lease come back, or answered
+ * `unavailable`. A call that has not started when its process moves is
+ * routed again, so none is lost; none runs twice (wire copies are
  * deduplicated by the caller of `route`).
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Logger, Random, Timer } from "../types.ts";
-import type { ActivationQueries } from "./activation.ts";
-import type { CatchUpGate } from "./catchup.ts";
-import { add, type Entry, Failed, type Inbound, MOVED, NONE, noLease } from "./entry.ts";
+import { add, type Entry, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./entry.ts";
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createMailbox, Detached, type MailJob, type Mailbox } from "./mailbox.ts";
-import { ACT_FREE, ACT_MINE, ACT_MOVING, ACT_NOT_YOURS, unavailable } from "./messages.ts";
+import { unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
 
@@ -40,10 +30,14 @@ export interface ProcessTableDeps {
   logger: Logger;
   owners: Owners;
   lease: QuorumLease;
-  /** Joined and caught up (see ClusterRegistryOptions.ready). */
-  ready(): boolean;
-  queries: ActivationQueries;
-  gate: CatchUpGate;
+  /** Whether this node's serving rights cover `name` now (serving.ts). */
+  mayServe(name: string): boolean;
+  /** Whether this node holds any configuration at all (else calls wait for one). */
+  configured(): boolean;
+  /** Whether previous owner `node` said it handed over everything at our epoch. */
+  swept(node: string): boolean;
+  /** Ask previous owner `node` whether it is done handing over. */
+  askSwept(node: string): void;
   handoffs: () => HandoffSender;
   factoryFor(name: string): ProcessFactory | undefined;
   /** Send to another node (forward or first send); the table does the hop accounting. `now`: the clock, if known. */
@@ -58,7 +52,7 @@ export interface ProcessTableDeps {
 class CallJob implements MailJob {
   constructor(
     private readonly t: ProcessTable,
-    private readonly e: Entry,
+    private readonly e: Running,
     private readonly inb: Inbound,
     /** the result of a handler that already ran (idle fast path), else undefined: run it in turn */
     private readonly started: Promise<unknown> | undefined,
@@ -77,48 +71,70 @@ class CallJob implements MailJob {
   }
 }
 
+/** A call held on this node until its rights or the lease come back (or it gives up). */
+interface Held {
+  inb: Inbound;
+  until: number;
+}
+
 export class ProcessTable {
-  /** Shared with the lifecycle (lifecycle.ts), which moves entries between phases. */
+  /** Shared with the lifecycle (lifecycle.ts), which replaces records on every transition. */
   readonly entries = new Map<string, Entry>();
   private readonly life: Lifecycle;
-  /** Calls that reached a node that never held the lease yet (it just started): they wait for it, briefly. */
-  private leaseWaiters: { inb: Inbound; until: number }[] = [];
-  private leaseTimer: Timer | undefined;
+  private held: Held[] = [];
+  private heldTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
     this.life = new Lifecycle(d, this);
-    d.lease.onGain(() => {
-      const w = this.leaseWaiters;
-      this.leaseWaiters = [];
-      this.leaseTimer?.cancel();
-      this.leaseTimer = undefined;
-      for (const x of w) this.route(x.inb);
-    });
+    d.lease.onGain(() => this.releaseHeld());
   }
 
-  private waitForLease(inb: Inbound): void {
+  /** Route every held call again (the lease or the rights came back, or the configuration moved). */
+  releaseHeld(): void {
+    const h = this.held;
+    if (h.length === 0) return;
+    this.held = [];
+    this.heldTimer?.cancel();
+    this.heldTimer = undefined;
+    for (const x of h) this.route(x.inb);
+  }
+
+  /** Hold `inb` for at most `forMs` (and never past its deadline). */
+  private hold(inb: Inbound, forMs: number): void {
     const d = this.d;
-    if (this.leaseWaiters.length >= d.config.mailboxLimit) return d.fail(inb, noLease(d.self));
-    this.leaseWaiters.push({ inb, until: Math.min(inb.deadline, d.clock.now() + d.config.leaseMs) });
-    if (this.leaseTimer === undefined) this.expireLeaseWaiters();
+    if (this.held.length >= d.config.mailboxLimit) return d.fail(inb, this.whyNot(inb.name));
+    this.held.push({ inb, until: Math.min(inb.deadline, d.clock.now() + forMs) });
+    if (this.heldTimer === undefined) this.expireHeld();
   }
 
-  private expireLeaseWaiters(): void {
+  private expireHeld(): void {
     const d = this.d;
     const now = d.clock.now();
-    const keep = this.leaseWaiters.filter((x) => x.until > now);
-    for (const x of this.leaseWaiters) if (x.until <= now) d.fail(x.inb, noLease(d.self));
-    this.leaseWaiters = keep;
-    this.leaseTimer =
-      keep.length === 0 ? undefined : d.clock.setTimer(keep[0]!.until - now, () => this.expireLeaseWaiters());
+    const keep: Held[] = [];
+    for (const x of this.held) {
+      if (x.until > now) keep.push(x);
+      else d.fail(x.inb, this.whyNot(x.inb.name));
+    }
+    this.held = keep;
+    let next = Infinity;
+    for (const x of keep) next = Math.min(next, x.until);
+    this.heldTimer = keep.length === 0 ? undefined : d.clock.setTimer(next - now, () => this.expireHeld());
+  }
+
+  /** The honest reason a call for `name` cannot run here now. */
+  private whyNot(name: string): RoomyError {
+    const d = this.d;
+    if (!d.configured()) return unavailable(`node ${d.self} has no committed configuration yet; retry`);
+    if (!d.mayServe(name)) return unavailable(`node ${d.self} is still catching up for the current epoch; retry`);
+    return noLease(d.self);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  counts(): { running: number; activating: number; leaving: number } {
-    const c = { running: 0, activating: 0, leaving: 0 };
+  counts(): { running: number; starting: number; leaving: number } {
+    const c = { running: 0, starting: 0, leaving: 0 };
     for (const e of this.entries.values()) c[e.phase]++;
     return c;
   }
@@ -129,17 +145,18 @@ export class ProcessTable {
     return out.sort();
   }
 
+  leavingCount(): number {
+    return this.life.leavingCount();
+  }
+
   /** Whether a call for `name` would run here now. */
   serving(name: string): boolean {
-    const e = this.entries.get(name);
     const d = this.d;
     return (
-      e?.phase === "running" &&
-      !e.checking &&
-      e.epoch === d.lease.epoch() &&
-      d.lease.canServe() &&
-      d.ready() &&
-      d.owners.ownerOf(name) === d.self
+      this.entries.get(name)?.phase === "running" &&
+      d.owners.ownerOf(name) === d.self &&
+      d.mayServe(name) &&
+      d.lease.canServe()
     );
   }
 
@@ -147,26 +164,28 @@ export class ProcessTable {
   route(inb: Inbound, now?: number): void {
     const d = this.d;
     const owner = d.owners.ownerOf(inb.name);
-    if (owner === undefined) return d.fail(inb, unavailable("no live node may own processes now; retry"));
-    if (owner !== d.self) return this.sendOn(inb, owner, now);
+    if (owner === undefined) return this.hold(inb, d.config.activationTimeoutMs);
+    if (owner !== d.self) {
+      if (!d.owners.isLive(owner)) {
+        return d.fail(inb, unavailable(`${inb.name}: its owner ${owner} is down; it moves once the configuration drops that node; retry`));
+      }
+      return this.sendOn(inb, owner, now);
+    }
     let e = this.entries.get(inb.name);
     // Ours again while our copy is still being handed off: wait for that to settle.
     if (e?.phase === "leaving") return this.park(e, inb);
-    if (!d.ready()) return d.fail(inb, unavailable(`node ${d.self} is still joining the cluster; retry`));
-    if (!d.lease.canServe(now)) {
-      // A node that just started gains the lease within a round trip: worth a short wait.
-      // One that lost it is cut off: answer at once.
-      return d.lease.epoch() === 0 ? this.waitForLease(inb) : d.fail(inb, noLease(d.self));
-    }
+    // Owned under the new epoch, not yet caught up for it: a short wait, bounded.
+    if (!d.mayServe(inb.name)) return this.hold(inb, d.config.activationTimeoutMs);
+    // A lapse (a pause, a lost round) comes back within a round trip; one cut off fails after leaseMs.
+    if (!d.lease.canServe(now)) return this.hold(inb, d.config.leaseMs);
     if (e === undefined) {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
       }
-      e = this.life.activate(inb.name, false, undefined);
+      e = this.life.create(inb.name);
     }
-    if (e.phase === "running" && !e.checking && e.epoch === d.lease.epoch()) return this.enqueue(e, inb, true);
+    if (e.phase === "running") return this.enqueue(e, inb, true);
     this.park(e, inb);
-    if (e.phase === "running") this.life.recheck(e);
   }
 
   private sendOn(inb: Inbound, owner: string, now: number | undefined): void {
@@ -182,7 +201,7 @@ export class ProcessTable {
     d.send(inb, owner, now);
   }
 
-  park(e: Entry, inb: Inbound): void {
+  park(e: Starting | Leaving, inb: Inbound): void {
     if (e.waiting.length >= this.d.config.mailboxLimit) {
       return this.d.fail(inb, unavailable(`${e.name} is starting and has too many calls waiting; retry`));
     }
@@ -194,12 +213,12 @@ export class ProcessTable {
   }
 
   /** The mailbox, made on first need: an idle process runs calls directly (below). */
-  mailboxOf(e: Entry): Mailbox {
+  mailboxOf(e: Running): Mailbox {
     return (e.mailbox ??= createMailbox(this.d.config.mailboxLimit));
   }
 
   /** `checked`: route() has just verified what run() would (same tick), so the idle fast path skips it. */
-  enqueue(e: Entry, inb: Inbound, checked = false): void {
+  enqueue(e: Running, inb: Inbound, checked = false): void {
     const mailbox = e.mailbox;
     if (e.inCall) {
       // A handler calling its own name: after the current message, in order.
@@ -217,7 +236,7 @@ export class ProcessTable {
     try {
       if (checked) {
         this.d.counters.callsLocal++;
-        v = e.proc!.handle(inb.msg);
+        v = e.proc.handle(inb.msg);
       } else {
         v = this.run(e, inb);
       }
@@ -249,34 +268,16 @@ export class ProcessTable {
   }
 
   /** A queued call's turn: the checks of route() again, as time has passed. */
-  run(e: Entry, inb: Inbound): unknown {
+  run(e: Running, inb: Inbound): unknown {
     const d = this.d;
-    if (this.entries.get(e.name) !== e || e.phase !== "running") return MOVED;
-    // Confirmed under an older lease: route() parks it and re-checks.
-    if (e.checking || e.epoch !== d.lease.epoch()) return MOVED;
+    if (this.entries.get(e.name) !== e) return MOVED;
+    if (d.owners.ownerOf(e.name) !== d.self || !d.mayServe(e.name)) return MOVED;
     const now = d.clock.now();
     if (now > inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
-    if (!d.lease.canServe(now)) throw noLease(d.self);
-    if (!d.ready()) throw unavailable(`node ${d.self} is still joining the cluster; retry`);
+    // Lapsed since it was queued: route() holds it until the lease is back.
+    if (!d.lease.canServe(now)) return MOVED;
     d.counters.callsLocal++;
-    return e.proc!.handle(inb.msg);
-  }
-
-  /**
-   * How this node answers `asker`'s activation query for `name`. FREE only
-   * if nothing of it is here AND this node's view agrees the asker owns it:
-   * a node that has not yet seen the asker join would otherwise say FREE
-   * now and start its own copy a moment later without asking the asker.
-   */
-  answer(name: string, asker: string | undefined): number {
-    const e = this.entries.get(name);
-    if (e === undefined) {
-      if (this.d.handoffs().has(name)) return ACT_MOVING;
-      return asker !== undefined && this.d.owners.ownerOf(name) === asker ? ACT_FREE : ACT_NOT_YOURS;
-    }
-    if (e.phase === "leaving") return ACT_MOVING;
-    if (e.phase === "activating") return ACT_MINE;
-    return this.d.owners.ownerOf(name) === this.d.self ? ACT_MINE : ACT_MOVING;
+    return e.proc.handle(inb.msg);
   }
 
   /** A handoff brought `state` for `name` (from node `from`, if known). */
@@ -284,9 +285,15 @@ export class ProcessTable {
     this.life.receive(name, state, from);
   }
 
-  /** Membership changed: everything this node no longer owns moves on. */
+  /** The configuration or the serving rights changed. */
   sweep(): void {
     this.life.sweep();
+    this.releaseHeld();
+  }
+
+  /** Previous owner `node` handed over everything of ours. */
+  swept(node: string): void {
+    this.life.swept(node);
   }
 
   /** The target took our copy. */
@@ -301,13 +308,14 @@ export class ProcessTable {
 
   /** The node stops: processes stop where they are (no handoff). */
   stopAll(err: RoomyError): void {
-    this.leaseTimer?.cancel();
-    for (const x of this.leaseWaiters) this.d.fail(x.inb, err);
-    this.leaseWaiters = [];
+    this.heldTimer?.cancel();
+    for (const x of this.held) this.d.fail(x.inb, err);
+    this.held = [];
     for (const e of this.entries.values()) {
-      for (const inb of e.waiting) this.d.fail(inb, err);
+      Lifecycle.cancel(e);
+      if (e.phase !== "running") for (const inb of e.waiting) this.d.fail(inb, err);
       try {
-        e.proc?.stop?.();
+        if (e.phase !== "starting") e.proc.stop?.();
       } catch {
         // stopping anyway
       }

@@ -1,0 +1,46 @@
+/**
+ * The committed configuration as the registry sees it: the members that hold
+ * data and own names (by name and incarnation id), the generation of the log
+ * it was committed in, and its epoch (grows with every change). The registry
+ * serves names only under it; where it comes from (the Raft log in a node,
+ * a script in a test) is behind `ConfigSource`.
+ */
+
+export interface Holder {
+  name: string;
+  /** the member id (one per process start) */
+  id: string;
+}
+
+export interface HolderConfig {
+  generation: number;
+  epoch: number;
+  holders: readonly Holder[];
+}
+
+export interface ConfigSource {
+  /** The latest committed configuration, or null before the first one. */
+  current(): HolderConfig | null;
+  /** Called with each newer committed configuration. */
+  subscribe(fn: (c: HolderConfig) => void): () => void;
+}
+
+/** Whether `b` comes after `a`: a later generation, or a later epoch of the same one. */
+export function isNewer(a: HolderConfig | null, b: HolderConfig): boolean {
+  if (a === null) return true;
+  return b.generation !== a.generation ? b.generation > a.generation : b.epoch > a.epoch;
+}
+
+/** The distinct holder names, sorted (placement is by name). */
+export function holderNames(c: HolderConfig): string[] {
+  return [...new Set(c.holders.map((h) => h.name))].sort();
+}
+
+/** How many holders (self included when a holder) make a majority. */
+export function majorityOf(c: HolderConfig): number {
+  return Math.floor(holderNames(c).length / 2) + 1;
+}
+
+export function isHolder(c: HolderConfig | null, name: string, id: string): boolean {
+  return c !== null && c.holders.some((h) => h.name === name && h.id === id);
+}
