@@ -6,6 +6,9 @@
 
 export const SOAK = process.env["SOAK"] === "1";
 
+/** Neither SOAK nor SEED: the suite's own seeds run (tests that only make sense there skip otherwise). */
+export const DEFAULT_SEEDS = !SOAK && (process.env["SEED"] ?? "") === "";
+
 /** The seeds to run: SEED if set; with SOAK, `soak` seeds from 1; else `defaults`. */
 export function seeds(defaults: readonly number[], soak: number): number[] {
   const env = process.env["SEED"];

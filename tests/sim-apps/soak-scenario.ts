@@ -1,0 +1,54 @@
+/**
+ * One chaos run reduced to what crosses a process boundary: the seed, how
+ * long its workload ran, which invariants it broke (with their lines) and a
+ * few figures. chaos.test.ts, the soak runner (soak.ts) and its workers
+ * (soak-worker.ts) all run a seed through here, so a seed means the same run
+ * everywhere and the replay command printed by one reproduces it in another.
+ */
+import { type ScenarioResult, runScenario, type Violations } from "./workload.ts";
+
+/** Every third seed runs 3 nodes (a single crash then leaves a bare majority). */
+export const nodesFor = (seed: number): number => (seed % 3 === 0 ? 3 : 5);
+
+/** Virtual ms of workload: chaos.test.ts's fixed seeds, its SOAK=1 run, the soak runner and the suite's 50 short seeds. */
+export const WORKLOAD_MS = { test: 12_000, soakTest: 40_000, soak: 30_000, suite: 4_000 } as const;
+
+export type Invariant = keyof Violations;
+
+export interface SeedOutcome {
+  seed: number;
+  nodes: number;
+  workloadMs: number;
+  /** Real ms the run took in its process. */
+  realMs: number;
+  virtualMs: number;
+  /** Only the invariants this run broke, each with its lines (capped by workload.ts). */
+  broken: Partial<Record<Invariant, string[]>>;
+  faultLog: string[];
+  ops: Record<string, number>;
+}
+
+export function outcomeOf(r: ScenarioResult, workloadMs: number): SeedOutcome {
+  const broken: Partial<Record<Invariant, string[]>> = {};
+  for (const k of Object.keys(r.violations) as Invariant[]) if (r.violations[k].length > 0) broken[k] = r.violations[k];
+  return {
+    seed: r.seed,
+    nodes: nodesFor(r.seed),
+    workloadMs,
+    realMs: r.figures.realMs,
+    virtualMs: r.figures.virtualMs,
+    broken,
+    faultLog: r.faultLog,
+    ops: r.figures.ops,
+  };
+}
+
+/** The chaos scenario for one seed, as every chaos run in the project runs it. */
+export function chaosRun(seed: number, workloadMs: number): Promise<ScenarioResult> {
+  return runScenario({ seed, nodes: nodesFor(seed), workloadMs });
+}
+
+/** How to replay one seed of the runner, with every violation line and the fault log. */
+export function soakReplay(seed: number, workloadMs: number): string {
+  return `npx bun tests/sim-apps/soak.ts --from ${seed} --seeds 1 --workload-ms ${workloadMs} --verbose`;
+}
