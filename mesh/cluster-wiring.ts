@@ -100,6 +100,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     ...consensusProfiles[config.profile],
     onMalformed: opts.onMalformed,
     draining: () => registry?.draining() ?? new Set<string>(),
+    selfDraining: () => registry?.isDraining() ?? false,
     mayChange: (c) => registry?.caughtUp(c.epoch, [...c.voters, ...c.learners].map((s) => s.name)) ?? false,
   });
 

@@ -42,6 +42,9 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
     },
     stop() {},
   };
-  await Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), { t: "ping" })));
+  // The seed starts every gate with the application; so do we, without
+  // holding the node's start for it (a node that is not yet a holder of the
+  // configuration starts them once it serves, or on their first car).
+  void Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), { t: "ping" })));
   return app;
 }

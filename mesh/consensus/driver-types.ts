@@ -25,6 +25,8 @@ export interface ConsensusOptions {
   machine: StateMachine;
   /** Start a generation alone when nobody else is there (no --join seeds; or DNS discovery found nobody). */
   mayBootstrapAlone: boolean | (() => boolean);
+  /** This node drains: a leader hands leadership over, so that another one drops it. */
+  selfDraining?: () => boolean;
   /** Members (by name) that said they are draining: the next configuration drops them. */
   draining?: () => ReadonlySet<string>;
   /**

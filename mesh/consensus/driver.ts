@@ -16,6 +16,10 @@ import type { Message, Timer } from "../types.ts";
 import { AppliedTable } from "./applied-table.ts";
 import { describe, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
+import { noticeMsg, parseNotice } from "./config-notice.ts";
+
+/** Every so many ticks a leader re-sends its configuration notice to outsiders (lost messages). */
+const NOTICE_EVERY_TICKS = 10;
 import { parseRaftMsg } from "./messages.ts";
 import { defaultRaftOptions, RaftCore } from "./raft.ts";
 import { nextConfiguration } from "./reconfigure.ts";
@@ -55,6 +59,8 @@ export class Consensus {
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #lastGeneration = 0;
+  #lastHandOver = -Infinity;
+  #ticks = 0;
   #stopped = false;
   #lastWhy: string | null = null;
   #applied = new AppliedTable();
@@ -190,6 +196,8 @@ export class Consensus {
     const core = this.core;
     if (core !== null) {
       core.tick();
+      if (core.state.role === "leader" && this.#o.selfDraining?.() === true) this.#handOverLeadership(core);
+      if (++this.#ticks % NOTICE_EVERY_TICKS === 0) this.#noticeOutsiders(core);
       this.#reconfigure(core);
       this.#logAvailability();
     }
@@ -283,6 +291,22 @@ export class Consensus {
     return this.#o.membership.live().find((m) => m.id === id)?.address;
   }
 
+  /** Draining: lead no more, so another voter's leader drops this node (once per election timeout). */
+  #handOverLeadership(core: RaftCore): void {
+    const now = this.#o.clock.now();
+    if (now - this.#lastHandOver < this.#resendMs()) return;
+    const draining = this.#o.draining?.() ?? new Set<string>();
+    const live = new Set(this.#o.membership.live().map((m) => m.id));
+    for (const v of core.config.voters) {
+      if (v.id === this.self.id || !live.has(v.id) || draining.has(v.name)) continue;
+      if (core.transferTo(v.id)) {
+        this.#lastHandOver = now;
+        this.#o.logger.info("consensus: draining; leadership handed over", { to: v.name });
+        return;
+      }
+    }
+  }
+
   #reconfigure(core: RaftCore): void {
     if (!core.canChangeConfig()) return;
     if (this.#o.mayChange !== undefined && !this.#o.mayChange(core.committedConfig())) return;
@@ -311,6 +335,7 @@ export class Consensus {
   #receive(from: string, msg: Message): void {
     if (this.#stopped) return;
     if (msg.t === "hello") return this.#gen.onHello(from, msg);
+    if (msg.t === "cfg") return this.#onNotice(from, msg);
     const g = msg["g"];
     const to = msg["o"];
     const sender = msg["f"];
@@ -334,6 +359,24 @@ export class Consensus {
       return this.#malformed(from, msg.t);
     }
     this.#requestFlush();
+  }
+
+  /** A leader says a committed configuration left this node out (config-notice.ts). */
+  #onNotice(from: string, msg: Message): void {
+    const n = parseNotice(msg);
+    if (n === null) return this.#malformed(from, "cfg");
+    if (n.g !== this.#gen.info()?.generation || n.config.epoch <= this.#lastEpoch) return;
+    this.#lastEpoch = n.config.epoch;
+    for (const fn of this.#configListeners) fn(n.config);
+  }
+
+  /** Leader: tell live members outside the committed configuration (now and then, and after each change). */
+  #noticeOutsiders(core: RaftCore): void {
+    if (core.state.role !== "leader") return;
+    const c = core.committedConfig();
+    const inside = new Set([...c.voters, ...c.learners].map((s) => s.id));
+    const msg = noticeMsg(this.self.id, this.#gen.info()!.generation, c);
+    for (const m of this.#o.membership.live()) if (!inside.has(m.id)) this.#o.transport.send(m.address, msg);
   }
 
   #malformed(from: string, t: string): void {
@@ -394,10 +437,11 @@ export class Consensus {
       if (leader !== null) for (const seq of this.#pending.keys()) this.#pushPending(seq);
     }
     const committed = core.committedConfig();
-    if (committed.epoch !== this.#lastEpoch || g !== this.#lastGeneration) {
+    if (committed.epoch > this.#lastEpoch || g !== this.#lastGeneration) {
       this.#lastEpoch = committed.epoch;
       this.#lastGeneration = g;
       for (const fn of this.#configListeners) fn(committed);
+      this.#noticeOutsiders(core);
     }
   }
 }

@@ -76,6 +76,8 @@ export interface ClusterRegistry extends Registry {
   hasLease(): boolean;
   /** A holder of the committed configuration that caught up for an epoch of it (/readyz). */
   ready(): boolean;
+  /** Whether this node drains. */
+  isDraining(): boolean;
   /** Names of peers that said they are draining (the configuration should drop them). */
   draining(): ReadonlySet<string>;
   /** Whether a majority of `names` (the holders of epoch `epoch`) caught up for it, as far as this node heard. */

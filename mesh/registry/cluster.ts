@@ -350,6 +350,9 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const deadline = clock.now() + config.drainTimeoutMs;
     await new Promise<void>((resolve) => {
       const check = (): void => {
+        // Nobody left to hand anything to: the processes end here (counted once).
+        const takers = owners.holders().filter((h) => h !== self && owners.isLive(h) && !drainingPeers.has(h));
+        if (takers.length === 0 && handoffs.inFlight === 0) table.endAll();
         if ((table.size === 0 && handoffs.inFlight === 0) || stopped || clock.now() >= deadline) {
           if (table.size > 0 || handoffs.inFlight > 0) {
             logger.warn("drain: handoffs not acknowledged in time", { left: table.size, inFlight: handoffs.inFlight });
@@ -382,6 +385,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
+    isDraining: () => draining,
     caughtUp(epoch: number, names: readonly string[]): boolean {
       const g = rights.stamp().g;
       const distinct = [...new Set(names)];

@@ -128,7 +128,8 @@ export class Lifecycle {
       else e.states = add(e.states, state);
       return;
     }
-    if (owner === d.self) {
+    // Ours, or no configuration known yet (the sender learned it first): keep it; the sweep passes it on if need be.
+    if (owner === d.self || (owner === undefined && d.owners.config() === null)) {
       const s = e ?? starting(name, undefined, d.clock.now() + d.config.activationTimeoutMs);
       this.entries.set(name, s);
       s.handed = true;
@@ -254,6 +255,34 @@ export class Lifecycle {
       return;
     }
     this.receive(name, state, undefined);
+  }
+
+  /**
+   * This node drains and no other holder is left to take anything (a
+   * cluster of one, or every other node drains too): each process ends here,
+   * counted once (flushEnded says it).
+   */
+  endAll(): void {
+    const d = this.d;
+    for (const e of [...this.entries.values()]) {
+      this.entries.delete(e.name);
+      if (e.phase === "starting") {
+        e.timer?.cancel();
+        // Never started: only a state handed to it was a process.
+        for (const s of e.states) this.endHere(s);
+      } else {
+        let state: unknown;
+        try {
+          state = e.proc.beginHandoff?.();
+          e.proc.stop?.();
+        } catch (err) {
+          d.logger.warn("process stop failed", { process: e.name, error: String(err) });
+        }
+        this.endHere(state);
+        if (e.phase === "leaving") for (const s of e.states) this.endHere(s);
+      }
+      if (e.phase !== "running") for (const inb of e.waiting) d.fail(inb, unavailable(`${d.self} is draining; retry`));
+    }
   }
 
   /** Records still handing off (a previous owner answers "swept" only when none is). */

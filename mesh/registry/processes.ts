@@ -306,6 +306,11 @@ export class ProcessTable {
     this.life.reclaim(hid, name, state);
   }
 
+  /** Draining with nobody left to take anything: every process ends here. */
+  endAll(): void {
+    this.life.endAll();
+  }
+
   /** The node stops: processes stop where they are (no handoff). */
   stopAll(err: RoomyError): void {
     this.heldTimer?.cancel();
