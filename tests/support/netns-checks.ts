@@ -18,6 +18,16 @@ export interface Run {
   tHeal: number;
   /** Each node's GET /v1/dump after the heal (null: it never answered 200). */
   finalDumps: ReadonlyMap<string, Record<string, string[]> | null>;
+  /** One node's raw map after the heal (GET /v1/crdt entries), for the evidence of a lost write; null if unread. */
+  crdt: Readonly<Record<string, CrdtEntry>> | null;
+  /** Node id (in stamps) -> node name. */
+  nodeIds: ReadonlyMap<string, string>;
+}
+
+export interface CrdtEntry {
+  v?: unknown;
+  d?: true;
+  ts: { w: number; c: number; n: string };
 }
 
 /** Answers that say nothing was written (the node refused before writing). */
@@ -82,7 +92,9 @@ export function lostWrites(run: Run): string[] {
     const lastOk = writes[last]!;
     const also = unknown.length === 0 ? "" : `; unknown outcomes allowed: ${unknown.map((w) => `${describeWrite(w)} (${w.code})`).join(", ")}`;
     const seen = [...found].map(([where, nodes]) => `in ${where} on ${nodes.join(",")}`).join("; ");
-    out.push(`${p}: last acknowledged ${describeWrite(lastOk)} ${at(run, lastOk)}${also}; after heal ${seen}`);
+    const e = run.crdt?.[`person/${p}`];
+    const stamp = e === undefined ? "" : `; its key holds ${e.d ? "a tombstone" : JSON.stringify(e.v)} stamped ${rel(run, e.ts.w)} by ${run.nodeIds.get(e.ts.n) ?? e.ts.n}`;
+    out.push(`${p}: last acknowledged ${describeWrite(lastOk)} ${at(run, lastOk)}, answered ${rel(run, lastOk.end)}${also}; after heal ${seen}${stamp}`);
   }
   return out;
 }

@@ -152,10 +152,17 @@ export class NsCluster {
     this.nodes = Array.from({ length: topo.size }, (_, i) => new NsNode(i, topo, this.token));
   }
 
+  /** Node id (as in HLC stamps) -> name, filled by start(). */
+  readonly names = new Map<string, string>();
+
   /** Starts every node; resolves once each answers /readyz 200 and sees every node alive. */
   async start(binary: string, deadlineMs = 90_000): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.start(binary, this.cookie, this.args)));
     await this.settled(deadlineMs);
+    for (const n of this.nodes) {
+      const a = await n.call<{ id: string; name: string }>("GET", "/v1/node", undefined, 5_000);
+      if (a.body !== null) this.names.set(a.body.id, a.body.name);
+    }
   }
 
   /** Until every node is ready and sees every node alive (the cluster is whole again). */

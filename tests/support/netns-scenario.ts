@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Run } from "./netns-checks.ts";
+import type { CrdtEntry, Run } from "./netns-checks.ts";
 import { Load, type RoomSpec } from "./netns-load.ts";
 import { NsCluster, sleep, until } from "./netns-roomy.ts";
 import type { Topology } from "./netns.ts";
@@ -114,6 +114,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       notSettled = err instanceof Error ? err.message : String(err);
     }
     const finalDumps = await convergedDumps(cluster);
+    const raw = await cluster.nodes[0]!.call<{ entries: Record<string, CrdtEntry> }>("GET", "/v1/crdt", undefined, 10_000);
     const run: Run = {
       rooms,
       ops: load.ops,
@@ -122,6 +123,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       tCut,
       tHeal,
       finalDumps,
+      crdt: raw.body?.entries ?? null,
+      nodeIds: cluster.names,
     };
     return { run, arrangement, owners, notSettled, load, logDir };
   } finally {
