@@ -89,26 +89,38 @@ describe("cluster registry: placement and routing", () => {
     expect(sim.clock.now() - started).toBeLessThan(2_000);
   });
 
-  test("a node that has not joined and caught up yet serves nothing it owns: calls answer unavailable until it is ready", async () => {
+  test("a node owns and serves nothing until it is a holder of the committed configuration that fenced and pulled for it", async () => {
     const sim = new RegSim(11);
-    let n1Ready = false;
     sim.add("n0");
-    sim.add("n1", { ready: () => n1Ready });
     await sim.run(50);
-    const name = Array.from({ length: 50 }, (_, i) => `c:x${i}`).find((n) => sim.reg("n0").ownerOf(n) === "n1")!;
-    // n0 already routes to n1 (it saw it join), but n1's replica may still be empty.
-    const early = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5_000);
-    expect(early.ok === false && codeOf(early.error)).toBe("unavailable");
+    const names = Array.from({ length: 50 }, (_, i) => `c:x${i}`);
+    // n1 is up but not yet in the configuration: everything is n0's, n1 is not ready.
+    sim.bus.stuck.add("n1"); // its catch-up for the epoch that adds it does not complete yet
+    sim.add("n1");
+    expect(sim.reg("n1").ready()).toBe(false);
+    expect(await sim.untilEpoch(2)).toBe(true);
+    const name = names.find((n) => sim.reg("n0").ownerOf(n) === "n1")!;
+    expect(name).toBeDefined();
+    // n1 owns it under epoch 2 but has not pulled: the call waits there, and nothing runs.
+    const early = sim.track(sim.reg("n0").call(name, { op: "inc" }, { timeoutMs: 4000 }));
+    await sim.run(500);
+    expect(early.result.ok).toBe("pending");
+    expect(sim.reg("n1").ready()).toBe(false);
+    expect(sim.reg("n1").stats().serving).toBe("pulling");
     expect(sim.handled.filter((h) => h.name === name)).toHaveLength(0);
-    n1Ready = true;
-    const later = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5_000);
-    expect(later).toEqual({ ok: true, value: 1 });
+    sim.bus.stuck.delete("n1");
+    expect(await sim.until(() => early.result.ok !== "pending", 3000)).toBe(true);
+    expect(early.result).toEqual({ ok: true, value: 1 });
+    expect(sim.reg("n1").ready()).toBe(true);
+    const pull = sim.bus.pulls.find((p) => p.node === "n1" && p.epoch === 2 && p.doneAt !== undefined)!;
+    expect(pull.from).toEqual(["n0"]);
+    expect(sim.handled.find((h) => h.name === name)!.at).toBeGreaterThanOrEqual(pull.doneAt!);
   });
 
-  test("a node that does not own a name forwards the call; past the hop limit it answers unavailable", async () => {
-    // Views that disagree: n0 knows only n1; n1 knows n0..n2; n2 knows everyone.
-    // Pick a name whose owner is n1 in {n0,n1}, n2 in {n0,n1,n2}, n3 in all four:
-    // a call from n0 goes n0 -> n1 -> n2 -> n3 (two forwards).
+  test("a node at an older epoch sends a call to its owner there, which forwards it to the newer owner; past the hop limit it answers unavailable", async () => {
+    // Three epochs, one per lagging node: n0 knows {n0,n1}, n1 knows {n0,n1,n2},
+    // n2 and n3 know all four. A name owned by n1, then n2, then n3 goes
+    // n0 -> n1 -> n2 -> n3 (two forwards).
     let name = "";
     for (let i = 0; i < 5000 && name === ""; i++) {
       const k = `c:chain-${i}`;
@@ -122,14 +134,15 @@ describe("cluster registry: placement and routing", () => {
     for (const maxHops of [2, 1]) {
       const sim = new RegSim(`hops-${maxHops}`, { maxHops });
       for (const n of ["n0", "n1", "n2", "n3"]) sim.add(n);
-      await sim.run(50);
-      // Started while the views agree (a name starts only then).
-      expect(await sim.settle(sim.reg("n3").call<number>(name, { op: "get" }))).toEqual({ ok: true, value: 0 });
-      sim.handled.length = 0;
-      sim.world.set("n0", "n2", "dead");
-      sim.world.set("n0", "n3", "dead");
-      sim.world.set("n1", "n3", "dead");
-      await sim.run(50);
+      sim.commit(["n0", "n1"]);
+      expect(await sim.untilEpoch(1)).toBe(true);
+      sim.configs.hold("n0"); // a follower whose log lags
+      sim.commit(["n0", "n1", "n2"]);
+      expect(await sim.untilEpoch(2, ["n1", "n2", "n3"])).toBe(true);
+      sim.configs.hold("n1");
+      sim.commit(["n0", "n1", "n2", "n3"]);
+      expect(await sim.untilEpoch(3, ["n2", "n3"])).toBe(true);
+      expect([0, 1, 2, 3].map((i) => sim.configs.knownBy(`n${i}`)?.epoch)).toEqual([1, 2, 3, 3]);
       const r = await sim.settle(sim.reg("n0").call<number>(name, { op: "inc" }));
       if (maxHops === 2) {
         expect(r).toEqual({ ok: true, value: 1 });

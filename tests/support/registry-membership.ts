@@ -72,6 +72,11 @@ export class MembershipWorld {
     return v;
   }
 
+  /** The member id of `name`'s current process. */
+  idOf(name: string): string {
+    return this.truth.get(name)!.id;
+  }
+
   view(name: string): MembershipView {
     return this.views.get(name)!;
   }

@@ -12,6 +12,12 @@
  * Every handled message is logged with node and virtual time, and a handler
  * that starts while another of the same name runs anywhere is recorded as an
  * interleaving (it must never happen).
+ *
+ * The committed configuration comes from one ConfigWorld (registry-configs.ts):
+ * by default it follows the membership views (who a leader sees alive, minus
+ * draining nodes), so adding, crashing-and-declaring-dead, restarting and
+ * announcing nodes commit new epochs as the real consensus would;
+ * `commit(names)` pins the holders instead.
  */
 import { detach } from "../../mesh/registry/mailbox.ts";
 import { RoomyError } from "../../core/errors.ts";
@@ -22,13 +28,15 @@ import { type NetworkOptions, SimNetwork } from "../../mesh/sim/network.ts";
 import { SeededRandom } from "../../mesh/sim/random.ts";
 import type { MembershipView } from "../../mesh/membership/types.ts";
 import type { Clock, Transport } from "../../mesh/types.ts";
+import { ConfigWorld } from "./registry-configs.ts";
 import { MembershipWorld } from "./registry-membership.ts";
-import { ReplicaBus } from "./registry-replicator.ts";
+import { ReplicaBus, type TestReplicator } from "./registry-replicator.ts";
 
 export interface SimRegNode {
   name: string;
   address: string;
   registry: ClusterRegistry;
+  replicator: TestReplicator;
   clock: NodeClock;
   up: boolean;
 }
@@ -51,6 +59,7 @@ export class RegSim {
   readonly net: SimNetwork;
   readonly world = new MembershipWorld();
   readonly bus: ReplicaBus;
+  readonly configs: ConfigWorld;
   readonly nodes = new Map<string, SimRegNode>();
   readonly handled: Handled[] = [];
   readonly conflicts: { node: string; name: string; mine: number; other: number }[] = [];
@@ -71,12 +80,38 @@ export class RegSim {
       const nb = this.nodes.get(b);
       return na !== undefined && nb !== undefined && nb.up && this.net.canReach(na.address, nb.address);
     });
+    this.configs = new ConfigWorld({
+      clock: this.clock,
+      random: this.random.fork("configs"),
+      nodes: () => [...this.nodes.keys()],
+      up: (n) => this.nodes.get(n)?.up === true,
+      idOf: (n) => this.world.idOf(n),
+      reach: (a, b) => this.net.canReach(this.node(a).address, this.node(b).address),
+      clockOf: (n) => this.node(n).clock,
+      view: (n) => this.world.view(n),
+      registry: (n) => this.nodes.get(n)?.registry,
+    });
+  }
+
+  /** Pin the holders of the next committed configuration to `names` (the configs stop following the views). */
+  commit(names: string[]): void {
+    this.configs.target(names);
+    this.configs.step();
+  }
+
+  /** Run until a configuration with at least `epoch` is committed and every up node named has learned it. */
+  async untilEpoch(epoch: number, nodes: string[] = this.upNames(), maxMs = 5000): Promise<boolean> {
+    return this.until(() => nodes.every((n) => (this.configs.knownBy(n)?.epoch ?? 0) >= epoch), maxMs);
+  }
+
+  upNames(): string[] {
+    return [...this.nodes.values()].filter((n) => n.up).map((n) => n.name);
   }
 
   /** Start a node; `hidden`: only it knows itself and `sees` (others learn of it via world.announce). */
   add(
     name: string,
-    opts: { hidden?: string[]; config?: Partial<ClusterRegistryConfig>; ready?: () => boolean } = {},
+    opts: { hidden?: string[]; config?: Partial<ClusterRegistryConfig> } = {},
   ): SimRegNode {
     const address = `10.1.0.${++this.addrs}:4370`;
     // The endpoint first: the others ping it as soon as they see it.
@@ -84,7 +119,7 @@ export class RegSim {
     const transport = this.net.transport(address, clock);
     const membership =
       opts.hidden !== undefined ? this.world.addHidden(name, address, opts.hidden) : this.world.add(name, address);
-    return this.start(name, address, membership, transport, clock, opts.config, opts.ready);
+    return this.start(name, address, membership, transport, clock, opts.config);
   }
 
   /** kill -9 then a new process under the same name and address (new id); call world.announce to let others see it. */
@@ -103,19 +138,21 @@ export class RegSim {
     transport: Transport,
     clock: NodeClock,
     config: Partial<ClusterRegistryConfig> | undefined,
-    ready?: () => boolean,
   ): SimRegNode {
+    // A new process knows no configuration yet: it learns the log from the others.
+    const configs = this.configs.sourceFor(name);
+    const replicator = this.bus.replicator(name);
     const registry = createClusterRegistry({
       self: name,
+      configs,
       membership,
       transport,
-      replicator: this.bus.replicator(name),
+      replicator,
       clock,
       random: this.random.fork(`reg/${name}/${this.starts++}`),
-      ready,
       config: { ...this.config, ...config },
     });
-    const node: SimRegNode = { name, address, registry, clock, up: true };
+    const node: SimRegNode = { name, address, registry, replicator, clock, up: true };
     registry.define("c:", (pname) => this.counter(node, pname, clock));
     this.nodes.set(name, node);
     return node;
