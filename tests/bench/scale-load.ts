@@ -8,7 +8,7 @@
  */
 
 /** What a request came back with: ok, a node's error code, or no answer (`network`, `timeout`). */
-export type Outcome = { ok: true } | { ok: false; code: string; answered: boolean };
+export type Outcome = { ok: true } | { ok: false; code: string; answered: boolean; message?: string };
 
 export const roomName = (i: number): string => `r${i}`;
 export const personName = (i: number): string => `p${i}`;
@@ -25,17 +25,20 @@ export async function call(url: string, body?: unknown, timeoutMs = 30_000): Pro
     });
   } catch (err) {
     const m = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-    return { ok: false, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", answered: false };
+    return { ok: false, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", answered: false, message: m };
   }
   const text = await res.text().catch(() => "");
   if (res.ok) return { ok: true };
   let code = `http_${res.status}`;
+  let message = text.slice(0, 200);
   try {
-    code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? code;
+    const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+    code = e?.code ?? code;
+    message = e?.message ?? message;
   } catch {
     // not JSON: the status says it
   }
-  return { ok: false, code, answered: true };
+  return { ok: false, code, answered: true, message };
 }
 
 /** Outcomes that may or may not have taken effect (the caller cannot tell). */
@@ -180,6 +183,8 @@ export interface WalkLoadResult {
   ms: number;
   /** answers by code (`ok` for acknowledged) */
   codes: Record<string, number>;
+  /** the first message of each error code */
+  firstErrors: Record<string, string>;
   capped: boolean;
   /** this process's CPU over the load (ms), to tell whether the client was the limit */
   clientCpuMs: number;
@@ -188,6 +193,7 @@ export interface WalkLoadResult {
 /** Sends walks until `done()` or the time cap, `clients` requests in flight. */
 export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
   const codes: Record<string, number> = {};
+  const firstErrors: Record<string, string> = {};
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const deadline = t0 + o.capMs;
@@ -212,6 +218,7 @@ export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
         const a = await call(`${url}/v1/walk-into`, { room: roomName(w.room), people: w.people.map(personName) }, o.timeoutMs);
         const k = a.ok ? "ok" : a.code;
         codes[k] = (codes[k] ?? 0) + 1;
+        if (!a.ok && firstErrors[k] === undefined) firstErrors[k] = a.message ?? "";
         if (!o.answered(w, a)) break;
         if (performance.now() > deadline) {
           capped = true;
@@ -223,7 +230,7 @@ export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
   };
   await Promise.all(Array.from({ length: o.clients }, worker));
   const cpu = process.cpuUsage(cpu0);
-  return { requests, ms: performance.now() - t0, codes, capped, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+  return { requests, ms: performance.now() - t0, codes, firstErrors, capped, clientCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /**

@@ -78,7 +78,8 @@ async function send(urls: string[], walks: () => Walk | undefined, onIssue?: (i:
     next() {
       const w = walks();
       if (w === undefined) finished = true;
-      else onIssue?.(issued++);
+      else onIssue?.(issued);
+      if (w !== undefined) issued++;
       return w;
     },
     done: () => finished,
@@ -154,7 +155,7 @@ describe.skipIf(!ON)(`scale: ${ROOMS} rooms, ${PEOPLE} people on real nodes`, ()
     const reference = await agreedDump(cluster.nodes.slice(0, 3), 120_000);
     const fourth = cluster.nodes[3]!;
     await cluster.startOne(fourth);
-    await until("the 4th node answers /readyz 200", async () => ((await fourth.ready(500)) ? true : undefined), 180_000, 10);
+    await until("the 4th node answers /readyz 200", async () => ((await fourth.ready(500)) ? true : undefined), 600_000, 10);
     const d = await takeDump(fourth.url);
     expect(d.error).toBeUndefined();
     expect(compareDumps([reference, d.text!]).detail).toBe("equal");
