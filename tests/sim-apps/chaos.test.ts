@@ -106,7 +106,7 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
 
 /** The suite's short seeds: 50 beyond the fixed three, each in a worker process. */
 const SUITE_SEEDS = Array.from({ length: 50 }, (_, i) => i + 4);
-const JOBS = Math.max(1, Math.min(2, availableParallelism()));
+const JOBS = Math.max(1, Math.min(4, availableParallelism()));
 /** Real time one pooled seed may take (a 4 s seed takes ~0.5 s, a 30 s one up to ~10 s, on a quiet machine). */
 const CAP_MS = 120_000;
 
