@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ownerOf } from "../../core/placement.ts";
 import { codeOf, RegSim } from "../support/registry-sim.ts";
 
 const NAMES = Array.from({ length: 40 }, (_, i) => `c:room-${i}`);
@@ -16,7 +17,7 @@ function exclusiveServing(sim: RegSim, names: string[], violations: string[]): (
 }
 
 describe("cluster registry: quorum lease", () => {
-  test("a node cut off from the majority stops serving within leaseMs; the majority takes over only after; copies meet and resolve on heal", async () => {
+  test("a node cut off from the majority stops serving within leaseMs; the majority takes over only once the configuration drops it; copies meet and resolve on heal", async () => {
     const sim = new RegSim(21, { leaseMs: LEASE });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     await sim.run(50);
@@ -51,13 +52,16 @@ describe("cluster registry: quorum lease", () => {
     sim.world.setEverywhere("n0", "dead");
     sim.world.set("n0", "n1", "dead");
     sim.world.set("n0", "n2", "dead");
+    // The majority's leader drops n0; n0, cut off, does not learn it.
+    expect(await sim.untilEpoch(2, ["n1", "n2"])).toBe(true);
+    expect(sim.configs.knownBy("n0")?.epoch).toBe(1);
     const taken = await sim.settle(Promise.all(minority.map((n) => sim.reg("n2").call(n, { op: "get" }))), 5000, check);
     expect(taken.ok).toBe(true);
     const majorityHandles = sim.handled.filter((h) => h.node !== "n0" && minority.includes(h.name) && h.at > cut);
     expect(majorityHandles.length).toBeGreaterThan(0);
     expect(Math.min(...majorityHandles.map((h) => h.at))).toBeGreaterThanOrEqual(deadAt);
     expect(sim.handled.filter((h) => h.node === "n0" && h.at > cut + LEASE)).toEqual([]);
-    // Calls made at n0 after its lease ran out were answered unavailable (quickly, not by timeout).
+    // Calls made at n0 after its lease ran out were held (bounded) and answered unavailable, never run.
     const late = fromMinority.filter((x) => x.at > cut + LEASE + 10);
     expect(late.length).toBeGreaterThan(10);
     for (const x of late) {
@@ -77,10 +81,10 @@ describe("cluster registry: quorum lease", () => {
     await sim.run(3000, check, 5);
 
     expect(violations).toEqual([]);
-    // n0's stale copies met the majority's copies: resolveConflict ran on the owner.
+    // n0 is back in the configuration; its stale copies met the majority's copies and resolved.
+    expect(sim.configs.latest()?.holders.map((h) => h.name)).toEqual(["n0", "n1", "n2"]);
     const met = sim.conflicts.filter((c) => minority.includes(c.name));
     expect(met.length).toBeGreaterThan(0);
-    for (const c of met) expect(c.node).toBe("n0");
     // One copy per name again, and every name answers from every node.
     for (const name of NAMES) {
       const where = [...sim.nodes.values()].filter((n) => n.registry.localNames().includes(name)).map((n) => n.name);
@@ -93,24 +97,118 @@ describe("cluster registry: quorum lease", () => {
     expect(violations).toEqual([]);
   }, 60_000);
 
-  test("a node with no quorum answers unavailable at once; a brief lapse makes it re-check with its peers before serving again", async () => {
+  test("a lease lapse makes no per-name round trip: calls are held and served on the next pong; one held past leaseMs is answered unavailable", async () => {
     const sim = new RegSim(22, { leaseMs: LEASE });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     await sim.run(50);
     const name = NAMES.find((n) => sim.reg("n0").ownerOf(n) === "n0")!;
     expect(await sim.settle(sim.reg("n0").call(name, { op: "inc" }))).toEqual({ ok: true, value: 1 });
-    const queriesBefore = sim.reg("n0").stats().activationQueries;
-    sim.net.partition([[sim.node("n0").address], [sim.node("n1").address, sim.node("n2").address]]);
+    expect(sim.reg("n0").stats().serving).toBe("serving");
+    let fenceQueries = 0;
+    sim.net.tap = (from, _to, msg) => {
+      if (from === sim.node("n0").address && msg.t === "fq") fenceQueries++;
+    };
+    const pullsBefore = sim.bus.pulls.filter((p) => p.node === "n0").length;
+    const catchUpsBefore = sim.reg("n0").stats().catchUps;
+    const cut = (): void => sim.net.partition([[sim.node("n0").address], [sim.node("n1").address, sim.node("n2").address]]);
+
+    // A lapse shorter than the wait: the call is held, then served once pongs come back.
+    cut();
+    await sim.run(LEASE + 50, undefined, 5);
+    expect(sim.reg("n0").hasLease()).toBe(false);
+    const held = sim.track(sim.reg("n0").call<number>(name, { op: "inc" }));
+    await sim.run(300);
+    expect(held.result.ok).toBe("pending");
+    expect(sim.handled.filter((h) => h.name === name)).toHaveLength(1);
+    sim.net.heal();
+    expect(await sim.until(() => held.result.ok !== "pending", LEASE)).toBe(true);
+    expect(held.result).toEqual({ ok: true, value: 2 });
+    // Nothing per name, nothing per epoch: no fence round, no pull, the same configuration.
+    expect(fenceQueries).toBe(0);
+    expect(sim.bus.pulls.filter((p) => p.node === "n0").length).toBe(pullsBefore);
+    expect(sim.reg("n0").stats().catchUps).toBe(catchUpsBefore);
+    expect(sim.reg("n0").stats().serving).toBe("serving");
+    expect(sim.configs.latest()?.epoch).toBe(1);
+
+    // Cut off for good: a held call gives up after leaseMs, unavailable, and never ran.
+    cut();
     await sim.run(LEASE + 50, undefined, 5);
     const t0 = sim.clock.now();
-    const r = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 3000);
+    const r = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 3 * LEASE);
     expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
-    expect(sim.clock.now() - t0).toBeLessThan(50);
-    sim.net.heal();
-    // The client retries; the lease returns with the next ping round.
-    expect(await sim.until(() => sim.reg("n0").hasLease(), 2 * LEASE)).toBe(true);
-    const back = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5000);
-    expect(back).toEqual({ ok: true, value: 2 });
-    expect(sim.reg("n0").stats().activationQueries).toBeGreaterThan(queriesBefore);
+    expect(sim.clock.now() - t0).toBeGreaterThanOrEqual(LEASE - 5);
+    expect(sim.clock.now() - t0).toBeLessThan(LEASE + 50);
+    expect(sim.handled.filter((h) => h.name === name)).toHaveLength(2);
+  });
+
+  test("a node left at an older epoch gets no lease from peers at a newer one, and gets it back once it learns the epoch", async () => {
+    const sim = new RegSim(23, { leaseMs: LEASE });
+    for (const n of ["n0", "n1", "n2"]) sim.add(n);
+    await sim.run(50);
+    expect(sim.reg("n0").hasLease()).toBe(true);
+    sim.configs.hold("n0"); // its log lags: it stays at epoch 1, fully connected
+    sim.add("n3");
+    expect(await sim.untilEpoch(2, ["n1", "n2", "n3"])).toBe(true);
+    const movedAt = sim.clock.now();
+    expect(await sim.until(() => !sim.reg("n0").hasLease(), LEASE + 100)).toBe(true);
+    expect(sim.clock.now() - movedAt).toBeLessThanOrEqual(LEASE + 10);
+    await sim.run(2 * LEASE, undefined, 5);
+    // Pings flow both ways all along, yet no pong at epoch 2 counts for a node at epoch 1.
+    expect(sim.reg("n0").hasLease()).toBe(false);
+    expect(NAMES.filter((n) => sim.reg("n0").isServing(n))).toEqual([]);
+    sim.configs.release("n0");
+    expect(await sim.untilEpoch(2, ["n0"])).toBe(true);
+    expect(await sim.until(() => sim.reg("n0").hasLease(), LEASE)).toBe(true);
+  });
+
+  test("a stale lease reported by a fence reply delays the new owner's serving until it runs out; names kept through the change are served meanwhile", async () => {
+    const sim = new RegSim(24, { leaseMs: LEASE });
+    for (const n of ["n0", "n1", "n2"]) sim.add(n);
+    await sim.run(50);
+    await sim.settle(Promise.all(NAMES.map((n) => sim.reg("n0").call(n, { op: "inc" }))));
+    const violations: string[] = [];
+    const check = exclusiveServing(sim, NAMES, violations);
+    // n2 lags at epoch 1 and keeps pinging its peers there: they keep vouching for it at an older epoch.
+    sim.configs.hold("n2");
+    const replies: { at: number; w: number }[] = [];
+    let states: string[] = [];
+    sim.net.tap = (_from, to, msg) => {
+      if (to === sim.node("n3")?.address && msg.t === "fr" && msg["e"] === 2) replies.push({ at: sim.clock.now(), w: msg["w"] as number });
+    };
+    sim.add("n3");
+    const track = (): void => {
+      check();
+      const s = sim.reg("n3").stats();
+      if (s.epoch === 2 && states[states.length - 1] !== s.serving) states.push(s.serving);
+    };
+    expect(await sim.until(() => sim.reg("n3").stats().serving === "waiting", 1000, track)).toBe(true);
+    // (Names that were n2's wait for n2's handoff too, which a node at epoch 1 does not send: left out.)
+    const moved = NAMES.filter((n) => sim.reg("n3").ownerOf(n) === "n3" && ownerOf(n, ["n0", "n1", "n2"]) !== "n2");
+    const kept = NAMES.filter((n) => sim.reg("n0").ownerOf(n) === "n0" && ownerOf(n, ["n0", "n1", "n2"]) === "n0");
+    expect(moved.length).toBeGreaterThan(3);
+    expect(kept.length).toBeGreaterThan(3);
+    // The first majority of replies (2 of the 3 others) set the wait: the longest vouch still counting.
+    const counted = replies.slice(0, 2);
+    const until = counted[1]!.at + Math.max(...counted.map((r) => r.w));
+    expect(Math.max(...counted.map((r) => r.w))).toBeGreaterThan(LEASE / 2);
+    // Meanwhile n0, itself still waiting out the same old vouches for epoch 2,
+    // serves what it owned before and still owns (once its lease at epoch 2 is back: a ping round at most).
+    expect(sim.reg("n0").stats().serving).not.toBe("serving");
+    const k = await sim.settle(Promise.all(kept.map((n) => sim.reg("n0").call<number>(n, { op: "inc" }))), 1000, track);
+    expect(k).toEqual({ ok: true, value: kept.map(() => 2) });
+    expect(sim.reg("n0").stats().serving).toBe("waiting");
+    expect(sim.clock.now()).toBeLessThan(until - LEASE / 4);
+    // A call for a moved name waits for n3 to serve.
+    const m = sim.track(Promise.all(moved.map((n) => sim.reg("n1").call<number>(n, { op: "inc" }))));
+    expect(await sim.until(() => sim.reg("n3").stats().serving === "serving", 3 * LEASE, track)).toBe(true);
+    const servingAt = sim.clock.now();
+    expect(servingAt).toBeGreaterThanOrEqual(until - 1);
+    expect(states).toEqual(["fencing", "pulling", "waiting", "serving"]);
+    expect(await sim.until(() => m.result.ok !== "pending", 3000, track)).toBe(true);
+    expect(m.result).toEqual({ ok: true, value: moved.map(() => 2) });
+    const onN3 = sim.handled.filter((h) => h.node === "n3" && moved.includes(h.name));
+    expect(onN3.length).toBe(moved.length);
+    for (const h of onN3) expect(h.at).toBeGreaterThanOrEqual(until);
+    expect(violations).toEqual([]);
   });
 });
