@@ -18,6 +18,12 @@ import { describe, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { noticeMsg, parseNotice } from "./config-notice.ts";
 
+/** Whether `b` has other members (by id) than `a`, voters and learners together. */
+function changesHolders(a: Configuration, b: Configuration): boolean {
+  const ids = (c: Configuration): string => [...c.voters, ...c.learners].map((s) => s.id).sort().join(",");
+  return ids(a) !== ids(b);
+}
+
 /** Every so many ticks a leader re-sends its configuration notice to outsiders (lost messages). */
 const NOTICE_EVERY_TICKS = 10;
 import { parseRaftMsg } from "./messages.ts";
@@ -309,7 +315,6 @@ export class Consensus {
 
   #reconfigure(core: RaftCore): void {
     if (!core.canChangeConfig()) return;
-    if (this.#o.mayChange !== undefined && !this.#o.mayChange(core.committedConfig())) return;
     // A draining member counts as gone: the next configuration drops it and its names move.
     const draining = this.#o.draining?.() ?? new Set<string>();
     const live = this.#o.membership
@@ -325,6 +330,10 @@ export class Consensus {
       maxVoters: this.#o.maxVoters ?? 5,
     });
     if (next === null) return;
+    // Adding or dropping a data holder waits until a majority caught up for the
+    // current epoch; promoting or demoting (same holders) moves no data.
+    const committed = core.committedConfig();
+    if (changesHolders(committed, next) && this.#o.mayChange !== undefined && !this.#o.mayChange(committed)) return;
     if (core.propose(next, ENTRY_CONFIG) !== null) {
       this.#o.logger.info("consensus: configuration change proposed", {
         epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),

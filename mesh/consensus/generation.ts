@@ -111,7 +111,7 @@ export class GenerationKeeper {
         v.id !== this.#o.self.id && !live.some((m) => m.id === v.id) && live.some((m) => m.name === v.name && m.id !== v.id);
       if (voters.length > 0 && voters.every(restarted)) {
         this.#o.logger.warn("consensus: every voter of this generation restarted: nothing acknowledged survived; leaving it for a new one", {
-          generation: mine, voters: voters.map((v) => v.name),
+          generation: mine, voters: voters.map((v) => `${v.name}/${v.id}`), live: live.map((m) => `${m.name}/${m.id}`),
         });
         this.#info = null;
         return "ended";

@@ -4,6 +4,9 @@
  * feeds it the same way. One server at a time, in this order:
  *  1. drop a voter that is gone (dead, left, or back under a new id);
  *  2. promote a caught-up learner while voters < the target (odd, <= max);
+ *     demote a live voter (never this leader) while voters > the target and
+ *     > 3: an even count tolerates no more failures than the odd one below
+ *     it, and one more voter is one more that can fail (4 die with any 2);
  *  3. add a live member not yet in as a learner;
  *  4. drop a learner that is gone.
  * A restarted node is a new id: it is added as a learner and promoted only
@@ -58,6 +61,16 @@ function candidate(input: ReconfigureInput): Configuration | null {
     const promote = ready[0];
     if (promote !== undefined) {
       return { epoch, voters: [...config.voters, promote], learners: config.learners.filter((s) => s.id !== promote.id) };
+    }
+  }
+  // Never below three voters by demotion: two voters are no worse than one
+  // to lose, and a lone voter makes its restart end the generation.
+  if (config.voters.length > Math.max(target, 3)) {
+    const spare = config.voters
+      .filter((s) => s.id !== self.id)
+      .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))[0];
+    if (spare !== undefined) {
+      return { epoch, voters: config.voters.filter((s) => s.id !== spare.id), learners: [...config.learners, spare] };
     }
   }
   const known = new Set([...config.voters, ...config.learners].map((s) => s.id));

@@ -2,7 +2,7 @@
 import type { Hlc } from "../../core/hlc.ts";
 import type { MembershipView } from "../membership/types.ts";
 import type { Replicator } from "../replication/types.ts";
-import type { ConfigSource } from "./holders.ts";
+import type { ConfigSource, Holder } from "./holders.ts";
 import type { FencingReplicator } from "./serving.ts";
 import type { Clock, Logger, Random, Transport } from "../types.ts";
 import { DEFAULT_MAILBOX_LIMIT } from "./mailbox.ts";
@@ -80,8 +80,8 @@ export interface ClusterRegistry extends Registry {
   isDraining(): boolean;
   /** Names of peers that said they are draining (the configuration should drop them). */
   draining(): ReadonlySet<string>;
-  /** Whether a majority of `names` (the holders of epoch `epoch`) caught up for it, as far as this node heard. */
-  caughtUp(epoch: number, names: readonly string[]): boolean;
+  /** Whether a majority of `holders` (of epoch `epoch`) caught up for it, as far as this node heard. */
+  caughtUp(epoch: number, holders: readonly Holder[]): boolean;
   /** Whether `name` runs here, is owned here, and this node may serve it now. */
   isServing(name: string): boolean;
   stats(): ClusterRegistryStats;

@@ -51,6 +51,7 @@ import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
+import type { Holder } from "./holders.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./cluster-config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
@@ -386,15 +387,17 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
-    caughtUp(epoch: number, names: readonly string[]): boolean {
+    caughtUp(epoch: number, holders: readonly Holder[]): boolean {
       const g = rights.stamp().g;
-      const distinct = [...new Set(names)];
-      const need = Math.floor(distinct.length / 2) + 1;
+      const need = Math.floor(new Set(holders.map((h) => h.name)).size / 2) + 1;
       let done = 0;
       let live = 0;
-      for (const n of distinct) {
-        if (owners.isLive(n)) live++;
-        const r = n === self ? rights.servedEpoch() : lease.servedBy(n, g);
+      for (const h of holders) {
+        // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
+        const here = h.name === self ? selfId === h.id : owners.isLive(h.name) && owners.idOf(h.name) === h.id;
+        if (!here) continue;
+        live++;
+        const r = h.name === self ? rights.servedEpoch() : lease.servedBy(h.name, g);
         if (r >= epoch) done++;
       }
       // With a majority of the holders gone nobody could catch up: do not

@@ -8,9 +8,12 @@
  * is judged against the history (history.ts, invariants.ts).
  *
  * Faults stay within what the product promises to survive: at most one node
- * down at a time, and a node is crashed only when no entry older than a
- * second lives on it alone (with write concern 2 an acknowledged write is on
- * two nodes; losing both before it spreads is beyond the promise).
+ * down at a time, a node is crashed only once the last failure is repaired
+ * (every node is back in the committed configuration and every voter of it
+ * is a live incarnation: two voters of three lost before the configuration
+ * replaced the first is a lost majority, beyond what Raft survives), and
+ * only when no entry older than a second lives on it alone (losing every
+ * holder of an acknowledged write before it spreads is beyond the promise).
  *
  * Keys retire during the run: once nothing on a key can still take effect,
  * it gets one last write (retried for long) and is left alone, so its final
@@ -169,6 +172,15 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return false;
   };
+  /** The configuration is whole: every live node holds data in it and every voter is a live incarnation. */
+  const configWhole = (): boolean => {
+    const up = sim.up().filter((x) => x.node !== null);
+    const c = up[0]?.node!.consensus.committedConfig();
+    if (c === undefined || c.epoch === 0) return false;
+    const ids = new Set(up.map((x) => x.node!.id));
+    const holders = new Set([...c.voters, ...c.learners].map((x) => x.id));
+    return c.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
+  };
   const fault = (): void => {
     const t = now();
     if (down !== null && t >= down.restartAt) {
@@ -185,7 +197,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const x = rnd.float();
     if (x < 0.012 && down === null) {
       const victim = pick(sim.names());
-      if (soleHolder(victim)) {
+      if (soleHolder(victim) || !configWhole()) {
         faults.crashDeferred!++;
         return;
       }
