@@ -1,11 +1,13 @@
 /**
  * The hot paths kept cheap without changing what they promise: callback
- * mailbox jobs, channel tags set in place, owner lookups remembered between
- * membership changes, and a cluster of one acknowledging writes at once.
+ * mailbox jobs, channel tags set in place, owner lookups remembered per
+ * committed configuration, and a cluster of one acknowledging writes at once.
  */
 import { describe, expect, test } from "bun:test";
 import { RoomyError } from "../../core/errors.ts";
 import { createMailbox, type MailJob } from "../../mesh/registry/mailbox.ts";
+import { ownerOf } from "../../core/placement.ts";
+import type { HolderConfig } from "../../mesh/registry/holders.ts";
 import { createOwners } from "../../mesh/registry/owners.ts";
 import { type Address, type Message, mux, type Transport } from "../../mesh/types.ts";
 import { TestCluster } from "../replication/harness.ts";
@@ -157,35 +159,47 @@ describe("mux channel tags", () => {
 });
 
 describe("owner lookups", () => {
-  test("remembered answers follow membership: a joining node takes its share, a leaving one gives it back", () => {
-    const world = new MembershipWorld();
-    world.add("a", "a:1");
-    world.add("b", "b:1");
-    const owners = createOwners("a", world.view("a"));
-    const names = Array.from({ length: 300 }, (_, i) => `room:${i}`);
-    const before = names.map((n) => owners.ownerOf(n));
-    expect(new Set(before)).toEqual(new Set(["a", "b"]));
-    expect(names.map((n) => owners.ownerOf(n))).toEqual(before); // from memory, same answers
-    world.add("c", "c:1");
-    owners.refresh();
-    const after = names.map((n) => owners.ownerOf(n));
-    expect(after.filter((o) => o === "c").length).toBeGreaterThan(0);
-    // Rendezvous: only names that went to c moved.
-    for (let i = 0; i < names.length; i++) if (after[i] !== "c") expect(after[i]).toBe(before[i]!);
-    world.set("a", "c", "dead");
-    owners.refresh();
-    expect(names.map((n) => owners.ownerOf(n))).toEqual(before);
+  const cfg = (epoch: number, names: string[]): HolderConfig => ({
+    generation: 1,
+    epoch,
+    holders: names.map((name) => ({ name, id: `${name}#0` })),
   });
 
-  test("a draining peer's names move at once, without waiting for a membership event", () => {
+  test("follow the committed configuration, not liveness: a dead member keeps its names until a configuration drops it; a new holder takes only its share", () => {
     const world = new MembershipWorld();
-    world.add("a", "a:1");
-    world.add("b", "b:1");
+    for (const n of ["a", "b", "c"]) world.add(n, `${n}:1`);
     const owners = createOwners("a", world.view("a"));
-    const onB = Array.from({ length: 100 }, (_, i) => `gate:${i}`).filter((n) => owners.ownerOf(n) === "b");
-    expect(onB.length).toBeGreaterThan(0);
-    expect(owners.markDraining("b")).toBe(true);
-    for (const n of onB) expect(owners.ownerOf(n)).toBe("a");
+    const names = Array.from({ length: 300 }, (_, i) => `room:${i}`);
+    expect(owners.ownerOf("room:1")).toBeUndefined(); // no configuration yet: nobody owns anything
+    owners.setConfig(cfg(1, ["a", "b"]));
+    const before = names.map((n) => owners.ownerOf(n));
+    expect(new Set(before)).toEqual(new Set(["a", "b"])); // c is live but holds nothing
+    expect(names.map((n) => owners.ownerOf(n))).toEqual(before); // from memory, same answers
+    world.set("a", "b", "dead");
+    owners.refresh();
+    expect(owners.isLive("b")).toBe(false);
+    expect(names.map((n) => owners.ownerOf(n))).toEqual(before);
+    owners.setConfig(cfg(2, ["a", "b", "c"]));
+    const after = names.map((n) => owners.ownerOf(n));
+    expect(after.filter((o) => o === "c").length).toBeGreaterThan(50);
+    // Rendezvous: only names that went to c moved.
+    for (let i = 0; i < names.length; i++) if (after[i] !== "c") expect(after[i]).toBe(before[i]!);
+    owners.setConfig(cfg(3, ["a", "c"]));
+    for (let i = 0; i < names.length; i++) if (after[i] !== "b") expect(owners.ownerOf(names[i]!)).toBe(after[i]!);
+  });
+
+  test("the previous owner is known when a configuration directly follows the last one, not across a gap", () => {
+    const world = new MembershipWorld();
+    for (const n of ["a", "b", "c"]) world.add(n, `${n}:1`);
+    const owners = createOwners("a", world.view("a"));
+    const name = Array.from({ length: 100 }, (_, i) => `gate:${i}`).find((n) => ownerOf(n, ["a", "b"]) === "b" && ownerOf(n, ["a", "b", "c"]) === "c")!;
+    owners.setConfig(cfg(1, ["a", "b"]));
+    expect(owners.previousOwnerOf(name)).toBeUndefined();
+    owners.setConfig(cfg(2, ["a", "b", "c"]));
+    expect(owners.ownerOf(name)).toBe("c");
+    expect(owners.previousOwnerOf(name)).toBe("b");
+    owners.setConfig(cfg(4, ["a", "b", "c"]));
+    expect(owners.previousOwnerOf(name)).toBeUndefined();
   });
 });
 

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { createCatchUpGate } from "../../mesh/registry/catchup.ts";
 import { CopyFilter } from "../../mesh/registry/dedupe.ts";
 import { createQuorumLease } from "../../mesh/registry/lease.ts";
 import { SimClock } from "../../mesh/sim/clock.ts";
@@ -20,29 +19,64 @@ describe("registry parts", () => {
     expect(f.firstSight("a", 11, 0, 0)).toBe(false);
   });
 
-  test("catch-up gate: callers during a pull wait for the next one, and share it", async () => {
-    let runs = 0;
-    const resolvers: (() => void)[] = [];
-    const gate = createCatchUpGate(() => {
-      runs++;
-      return new Promise<void>((r) => resolvers.push(r));
+  test("lease: held with a majority of the holders heard within leaseMs, counted from the ping's send time, and only from pongs at this node's generation and epoch", () => {
+    const clock = new SimClock(0);
+    const sent: [Address, Message][] = [];
+    const transport: Transport = {
+      local: "me",
+      send: (to, msg) => (sent.push([to, msg]), true),
+      onMessage: () => {},
+      close: () => Promise.resolve(),
+    };
+    let stamp = { g: 1, e: 3 };
+    let gains = 0;
+    const lease = createQuorumLease({
+      self: "n0",
+      transport,
+      clock,
+      leaseMs: 1000,
+      peers: () => [1, 2, 3, 4].map((i) => ({ name: `n${i}`, address: `a${i}` })),
+      holders: () => ["n0", "n1", "n2", "n3", "n4"],
+      stamp: () => stamp,
+      fenceStamp: () => stamp,
+      draining: () => false,
+      served: () => 3,
     });
-    const a = gate.after();
-    const b = gate.after(); // the first pull already started: b needs the next
-    const c = gate.after();
-    expect(runs).toBe(1);
-    let bDone = false;
-    void b.then(() => (bDone = true));
-    resolvers[0]!();
-    await a;
-    expect(bDone).toBe(false);
-    expect(runs).toBe(2);
-    resolvers[1]!();
-    await Promise.all([b, c]);
-    expect(runs).toBe(2);
+    lease.onGain(() => gains++);
+    // Pings carry the stamp.
+    expect(sent[0]![1]).toMatchObject({ t: "lp", n: "n0", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(false);
+    const pingAt = clock.now();
+    clock.advance(100);
+    // A pong from a peer at a newer epoch (or another generation) does not count.
+    lease.onPong({ t: "lk", s: pingAt, n: "n1", g: 1, e: 4 });
+    lease.onPong({ t: "lk", s: pingAt, n: "n2", g: 2, e: 3 });
+    expect(lease.canServe()).toBe(false);
+    lease.onPong({ t: "lk", s: pingAt, n: "n1", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(false); // 2 of 5
+    lease.onPong({ t: "lk", s: pingAt, n: "n2", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(true); // 3 of 5
+    expect(gains).toBe(1);
+    // Valid until the ping's send time + leaseMs, not the pong's arrival + leaseMs.
+    expect(lease.servingUntil()).toBe(pingAt + 1000);
+    clock.advance(901);
+    expect(lease.canServe()).toBe(false);
+    // A lapse is regained by the next pongs, nothing else.
+    lease.onPong({ t: "lk", s: clock.now() - 10, n: "n3", g: 1, e: 3 });
+    lease.onPong({ t: "lk", s: clock.now() - 10, n: "n4", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(true);
+    expect(gains).toBe(2);
+    // A pong claiming a future send time is ignored.
+    lease.onPong({ t: "lk", s: clock.now() + 5000, n: "n1", g: 1, e: 3 });
+    expect(lease.servingUntil()).toBe(clock.now() - 10 + 1000);
+    // A new epoch: pongs heard at the old one are forgotten at once.
+    stamp = { g: 1, e: 4 };
+    lease.recompute();
+    expect(lease.canServe()).toBe(false);
+    lease.stop();
   });
 
-  test("lease: held with a majority heard within leaseMs (counted from ping send time); regaining it bumps the epoch", () => {
+  test("lease: every pong is a vouch remembered with the pinger's stamp; staleFor says how long a vouch given at an older epoch may still count", () => {
     const clock = new SimClock(0);
     const sent: [Address, Message][] = [];
     const transport: Transport = {
@@ -56,40 +90,36 @@ describe("registry parts", () => {
       transport,
       clock,
       leaseMs: 1000,
-      peers: () => [
-        { name: "n1", address: "a1" },
-        { name: "n2", address: "a2" },
-        { name: "n3", address: "a3" },
-        { name: "n4", address: "a4" },
-      ],
-      voters: () => ["n0", "n1", "n2", "n3", "n4"],
+      peers: () => [],
+      holders: () => ["n0", "n1", "n2"],
+      stamp: () => ({ g: 1, e: 5 }),
+      // This node adopted fence 6: its pongs say so, and a node at 5 will not count them.
+      fenceStamp: () => ({ g: 1, e: 6 }),
       draining: () => false,
+      served: () => 5,
     });
-    expect(lease.canServe()).toBe(false);
-    expect(lease.epoch()).toBe(0);
-    const pingAt = clock.now();
-    clock.advance(100);
-    lease.onPong({ t: "lk", s: pingAt, n: "n1" });
-    expect(lease.canServe()).toBe(false); // 2 of 5
-    lease.onPong({ t: "lk", s: pingAt, n: "n2" });
-    expect(lease.canServe()).toBe(true); // 3 of 5
-    expect(lease.epoch()).toBe(1);
-    // Valid until the ping's send time + leaseMs, not the pong's arrival + leaseMs.
-    expect(lease.servingUntil()).toBe(pingAt + 1000);
-    clock.advance(901);
-    expect(lease.canServe()).toBe(false);
-    lease.onPong({ t: "lk", s: clock.now() - 10, n: "n3" });
-    lease.onPong({ t: "lk", s: clock.now() - 10, n: "n4" });
-    expect(lease.canServe()).toBe(true);
-    expect(lease.epoch()).toBe(2);
-    // A pong claiming a future send time is ignored.
-    lease.onPong({ t: "lk", s: clock.now() + 5000, n: "n1" });
-    expect(lease.servingUntil()).toBe(clock.now() - 10 + 1000);
-    // Answering pings vouches for the pinger, for about a lease.
-    lease.onPing("a1", { t: "lp", s: 1, n: "n1" });
-    expect(lease.vouches("n1")).toBe(true);
+    lease.onPing("a1", { t: "lp", s: 7, n: "n1", g: 1, e: 5, r: 5 });
+    expect(sent.pop()).toEqual(["a1", { t: "lk", s: 7, n: "n0", g: 1, e: 6 }]);
+    lease.onPing("a2", { t: "lp", s: 7, n: "n2", g: 1, e: 6, r: 4 });
+    expect(lease.servedBy("n1", 1)).toBe(5);
+    expect(lease.servedBy("n2", 1)).toBe(4);
+    expect(lease.servedBy("n1", 2)).toBe(-1);
+    clock.advance(400);
+    // For epoch 6: n1 was vouched for at 5, 400 ms ago: it may count on it for the rest of the window (leaseMs + margin).
+    const w = lease.staleFor({ g: 1, e: 6 });
+    expect(w).toBeGreaterThanOrEqual(600);
+    expect(w).toBeLessThanOrEqual(600 + 150);
+    // Nobody was vouched for below epoch 5; and another generation's stamps are not older.
+    expect(lease.staleFor({ g: 1, e: 5 })).toBe(0);
+    expect(lease.staleFor({ g: 2, e: 7 })).toBe(0);
+    // n1 pings again at 6: its vouch is no longer stale.
+    lease.onPing("a1", { t: "lp", s: 8, n: "n1", g: 1, e: 6 });
+    expect(lease.staleFor({ g: 1, e: 6 })).toBe(0);
     clock.advance(2000);
-    expect(lease.vouches("n1")).toBe(false);
+    lease.onPing("a1", { t: "lp", s: 9, n: "n1", g: 1, e: 5 });
+    clock.advance(2000);
+    // Past the window, an old vouch no longer counts.
+    expect(lease.staleFor({ g: 1, e: 6 })).toBe(0);
     lease.stop();
   });
 });
