@@ -175,7 +175,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   /** The configuration is whole: every live node holds data in it and every voter is a live incarnation. */
   const configWhole = (): boolean => {
     const up = sim.up().filter((x) => x.node !== null);
-    const c = up[0]?.node!.consensus.committedConfig();
+    // The newest committed configuration any live node knows (a removed node keeps an old one).
+    let c: ReturnType<NonNullable<(typeof up)[0]["node"]>["consensus"]["committedConfig"]> | undefined;
+    for (const x of up) {
+      const k = x.node!.consensus.committedConfig();
+      if (c === undefined || k.epoch > c.epoch) c = k;
+    }
     if (c === undefined || c.epoch === 0) return false;
     const ids = new Set(up.map((x) => x.node!.id));
     const holders = new Set([...c.voters, ...c.learners].map((x) => x.id));
