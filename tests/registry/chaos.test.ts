@@ -4,8 +4,9 @@ import { RegSim } from "../support/registry-sim.ts";
 /**
  * Random churn on a 5-node cluster: partitions (views updated one pair at a
  * time), crashes with late death declarations, restarts under the same name,
- * drains, long pauses (SIGSTOP), and new nodes whose join the others see at
- * different times; calls
+ * drains, long pauses (SIGSTOP), new nodes whose join the others see at
+ * different times, and followers whose log lags (left at an older epoch
+ * while a join moves names, or while the others think it dead); calls
  * flow from every node throughout. After every 2 ms of virtual time: at most
  * one node may serve any name, and no process handles two messages at once.
  * The committed configuration follows the views (registry-configs.ts): each
@@ -55,7 +56,7 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
   let extra = 0;
   await sim.run(200, check, 2);
   for (let step = 0; step < 4; step++) {
-    const kind = pick(["partition", "crash", "drain", "join", "stall"]);
+    const kind = pick(["partition", "crash", "drain", "join", "stall", "lag", "suspect"]);
     const cluster = up();
     if (kind === "partition") {
       const shuffled = [...cluster].sort(() => sim.random.float() - 0.5);
@@ -96,6 +97,24 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
       }
       await sim.run(ms + 200 - (ms > 4000 ? 3500 : 0), check, 2);
       await staggered(others, "alive");
+    } else if (kind === "suspect") {
+      // Declared dead while alive and connected, its log lagging: it keeps its old
+      // epoch (and the vouches it was given there) while the others move its names.
+      const who = pick(cluster);
+      sim.configs.hold(who);
+      await staggered(cluster.filter((n) => n !== who).map((n) => [n, who] as [string, string]), "dead");
+      await sim.run(2000 + rnd(2000), check, 2);
+      await staggered(cluster.filter((n) => n !== who).map((n) => [n, who] as [string, string]), "alive");
+      sim.configs.release(who);
+    } else if (kind === "lag") {
+      // A follower whose log lags: connected, pinging, but left at the old epoch while a join moves names.
+      const who = pick(cluster);
+      sim.configs.hold(who);
+      const n = `x${extra++}`;
+      sim.add(n);
+      // Longer than a new owner waits for its handoff (activationTimeoutMs): then it starts without it.
+      await sim.run(5500 + rnd(1500), check, 2);
+      sim.configs.release(who);
     } else {
       const n = `x${extra++}`;
       sim.add(n, { hidden: cluster });

@@ -247,18 +247,21 @@ describe("cluster registry: mailbox and handoff", () => {
     const name = NAMES.find((n) => ownerOf(n, ["n0", "n1", "n2", "n3"]) === "n3")!;
     const prev = sim.reg("n0").ownerOf(name);
     for (let i = 0; i < 5; i++) await sim.settle(sim.reg("n0").call(name, { op: "inc" }));
-    // The previous owner is busy when the name moves: its handoff leaves only after this call.
-    const slow = sim.track(sim.reg(prev).call<number>(name, { op: "slow", ms: 400 }));
+    // The previous owner is busy when the name moves, longer than n3 takes to
+    // serve (fence, pull, old leases: under 2 s): its handoff leaves only after this call.
+    const slowEnd = sim.clock.now() + 3000;
+    const slow = sim.track(sim.reg(prev).call<number>(name, { op: "slow", ms: 3000 }));
     await sim.run(5);
     sim.add("n3");
     expect(await sim.untilEpoch(2)).toBe(true);
-    const slowEnd = sim.clock.now() + 400;
+    expect(await sim.until(() => sim.reg("n3").stats().serving === "serving", 2500)).toBe(true);
+    expect(sim.clock.now()).toBeLessThan(slowEnd);
     const r = await sim.settle(sim.reg("n0").call<number>(name, { op: "inc" }));
     expect(slow.result).toEqual({ ok: true, value: 6 });
     expect(r).toEqual({ ok: true, value: 7 });
     const onNew = sim.handled.filter((h) => h.name === name && h.node === "n3");
     expect(onNew.length).toBe(1);
-    expect(onNew[0]!.at).toBeGreaterThanOrEqual(slowEnd - 10);
+    expect(onNew[0]!.at).toBeGreaterThanOrEqual(slowEnd);
     expect(sim.conflicts).toEqual([]);
   });
 
