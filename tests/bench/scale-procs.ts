@@ -132,7 +132,8 @@ export class ScaleNode {
   }
 
   async metrics(): Promise<string> {
-    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    // Long: a node that stalls for seconds still answers in the end, and its stall is the figure wanted.
+    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
     if (!res.ok) throw new Error(`${this.name} /metrics: HTTP ${res.status}`);
     return res.text();
   }

@@ -8,12 +8,15 @@
  * against the cluster. Sizes and caps come from the environment (below), so
  * it can be developed small; the load stops at ROOMY_SCALE_CAP_S and reports
  * how far it got. ROOMY_SCALE_BIN names a binary to run instead of an
- * up-to-date dist/roomy. Ports 24100-24117.
+ * up-to-date dist/roomy (ROOMY_SCALE_BIN_LABEL says in the report what it
+ * is). Ports 24100-24117.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BINARY, ensureBinary, ROOT } from "../ship/support/binary.ts";
-import { compareDumps, takeDump, type DumpCheck, checkDump } from "./scale-check.ts";
+import { checkDump, compareDumps, type Dump, type DumpCheck, takeDump } from "./scale-check.ts";
 import {
   createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult, whoIsInLatency,
 } from "./scale-load.ts";
@@ -41,7 +44,13 @@ const SINGLE_PORT = 24110;
 const SMALL_PORT = 24112;
 
 /** Which build ran: the commit, whether sources were changed since, the binary's age. */
-function buildId(notes: string[]): string {
+function buildId(bin: string, notes: string[]): string {
+  const given = process.env["ROOMY_SCALE_BIN"];
+  if (given !== undefined && given !== "") {
+    // e.g. a binary built from a clean export of one commit while the tree is being edited
+    const label = process.env["ROOMY_SCALE_BIN_LABEL"];
+    return `${label ?? `the binary ${given}`}, built ${statSync(bin).mtime.toISOString()}`;
+  }
   let head = "unknown commit";
   try {
     head = execFileSync("git", ["log", "-1", "--format=%h %cI"], { cwd: ROOT, encoding: "utf8" }).trim();
@@ -57,7 +66,6 @@ function buildId(notes: string[]): string {
 async function binary(notes: string[]): Promise<string> {
   const given = process.env["ROOMY_SCALE_BIN"];
   if (given !== undefined && given !== "") {
-    notes.push(`Binary given by ROOMY_SCALE_BIN: ${given}.`);
     return given;
   }
   try {
@@ -66,6 +74,16 @@ async function binary(notes: string[]): Promise<string> {
     if (!existsSync(BINARY)) throw err;
     notes.push(`The build failed (${String(err).split("\n")[0]}); measured the existing dist/roomy, older than the sources.`);
     return BINARY;
+  }
+}
+
+/** After a failed dump: tries again every 5 s for up to a minute; the last try. */
+async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
+  const deadline = performance.now() + 60_000;
+  for (let tries = 1; ; tries++) {
+    await sleep(5_000);
+    const d = await takeDump(url);
+    if (d.text !== undefined || performance.now() > deadline) return { ...d, tries };
   }
 }
 
@@ -80,6 +98,14 @@ async function stalls(nodes: ScaleNode[], notes: string[]): Promise<{ node: stri
     }
   }
   return out;
+}
+
+/** The nodes' logs (warnings and errors), for whoever reads the figures: not in the report, which stays short. */
+function saveLogs(c: ScaleCluster): void {
+  const dir = join(tmpdir(), "roomy-scale-bench-logs");
+  mkdirSync(dir, { recursive: true });
+  for (const n of c.nodes) writeFileSync(join(dir, `${n.name}.log`), n.logs());
+  console.log(`scale: the nodes' logs are in ${dir}`);
 }
 
 const ticks = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
@@ -165,7 +191,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
 export async function run(): Promise<{ title: string; markdown: string }> {
   const notes: string[] = [];
   const bin = await binary(notes);
-  const build = buildId(notes);
+  const build = buildId(bin, notes);
   const cluster = new ScaleCluster(bin, "scale", 4, MAIN_PORT);
   const log = (s: string) => console.log(`scale: ${new Date().toISOString().slice(11, 19)} ${s}`);
   const fig: ScaleFigures = {
@@ -199,11 +225,11 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     const texts: string[] = [];
     for (const n of three) {
       const d = await takeDump(n.url);
-      // A failed dump misses its goal; one more try (not timed for the goal) still lets the dumps be compared.
-      const again = d.text === undefined ? await sleep(1_000).then(() => takeDump(n.url)) : undefined;
+      // A failed dump misses its goal; more tries (not timed for the goal) still let the dumps be compared.
+      const again = d.text === undefined ? await dumpAgain(n.url) : undefined;
       fig.dumps.push({
         node: n.name, ms: d.ms, bytes: (d.text ?? again?.text)?.length ?? 0, ...(d.error === undefined ? {} : { error: d.error }),
-        ...(again === undefined ? {} : { retry: again.error === undefined ? `${Math.round(again.ms)} ms` : `failed too: ${again.error}` }),
+        ...(again === undefined ? {} : { retry: again.text !== undefined ? `${again.tries} more tries, the last took ${Math.round(again.ms)} ms` : `${again.tries} more tries failed, the last: ${again.error}` }),
       });
       const text = d.text ?? again?.text;
       if (text !== undefined) texts.push(text);
@@ -248,6 +274,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     notes.push(`The run stopped early: ${String(err)}`);
     console.error(cluster.logs().slice(-5_000));
   } finally {
+    saveLogs(cluster);
     await cluster.close();
   }
   log(`CPU comparison`);
