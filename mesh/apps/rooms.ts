@@ -127,6 +127,16 @@ export function startRooms(ctx: AppContext): RoomsApp {
     throw unknownRoom(room);
   };
 
+  // Reads served from this replica (where-is, the room list, which rooms a
+  // dump asks) come only from a node that caught up for its epoch and holds
+  // the lease: a restarted node still catching up, or one cut off from the
+  // majority, answers `unavailable` rather than a partial or stale answer.
+  const authoritative = (): void => {
+    if (!registry.authoritative()) {
+      throw new RoomyError("unavailable", "this node has not caught up with a majority of the cluster (starting, or cut off); retry");
+    }
+  };
+
   return {
     index,
     async addRooms(rooms: string[], capacity?: number | null): Promise<void> {
@@ -134,7 +144,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
       const cap = validateCapacity(capacity);
       await Promise.all(names.map((r) => registry.call(roomProcess(r), { t: "create", capacity: cap })));
     },
-    rooms: () => index.rooms(),
+    rooms: () => {
+      authoritative();
+      return index.rooms();
+    },
     walkInto(room: string, people: string[]): Promise<void> {
       // Not async: one promise (the call's) instead of two. Names are checked
       // here too (no process for a garbage name, no garbage on the wire).
@@ -156,11 +169,16 @@ export function startRooms(ctx: AppContext): RoomsApp {
       const o = await registry.call<RoomAnswer>(procOf(r), { t: "who" });
       return o.people;
     },
-    whereIs: (person: string) => index.roomOf(validateName("person", person)),
+    whereIs: (person: string) => {
+      const p = validateName("person", person);
+      authoritative();
+      return index.roomOf(p);
+    },
     // Complete or an error: every room this replica knows is asked, and one
     // that does not answer fails the whole dump (`unavailable`), never a
     // 200 with rooms missing.
     async dump(rooms?: string[]): Promise<Record<string, string[]>> {
+      if (rooms === undefined || rooms.length === 0) authoritative();
       const names = rooms === undefined || rooms.length === 0 ? index.rooms() : uniqueSorted(validateNames("room", rooms)).map(known);
       const answers = await Promise.all(
         names.map((r) =>

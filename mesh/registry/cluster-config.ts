@@ -60,6 +60,8 @@ export interface ClusterRegistryStats extends RegistryStats {
   leaving: number;
   handoffsInFlight: number;
   conflicts: number;
+  /** Calls dropped on arrival because their caller had given up (by the origin's clock). */
+  expiredDropped: number;
   /** Catch-ups for a new epoch started, and how many failed (and were started over). */
   catchUps: number;
   catchUpFailures: number;

@@ -58,6 +58,12 @@ export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
 
 /** Received-copy window: longer than any caller waits, so a late copy is still caught. */
 const MAX_TTL_MS = 600_000;
+/**
+ * How far apart node clocks may be for a call's deadline, read on the
+ * origin's clock, to still bound it here. A copy arriving later than that
+ * after its caller gave up is dropped (README: clocks within a second).
+ */
+export const CLOCK_SKEW_ALLOWANCE_MS = 1000;
 
 export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegistry {
   const { self, membership, transport, replicator, clock, random } = opts;
@@ -67,7 +73,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const hlc = opts.hlc ?? new Hlc(`${membership.self().id}/reg`);
   const factories = createFactories();
   const factoryFor = factories.factoryFor;
-  const counters = { callsLocal: 0, callsRemote: 0, forwards: 0, handoffsOut: 0, handoffsIn: 0, conflicts: 0 };
+  const counters = { callsLocal: 0, callsRemote: 0, forwards: 0, handoffsOut: 0, handoffsIn: 0, conflicts: 0, expiredDropped: 0 };
   let malformed = 0;
   let draining = false;
   let drainPromise: Promise<void> | undefined;
@@ -203,7 +209,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       if (inb.early === EARLY_WAITING) inb.sentTo = to; // its pending entry is made after route() returns
       else calls.sentTo(inb.id, to);
     }
-    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl];
+    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
     // The first hop's sender is the origin; a forward names it.
     if (inb.origin !== local) a.push(inb.origin);
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
@@ -223,12 +229,18 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         const a = m.a;
         const id = a[0];
         const hops = a[3];
-        const origin = a[5] ?? from;
+        const origin = a[6] ?? from;
         const now = clock.now();
         // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
         if (!calls.firstSight(origin, id, hops, now)) return;
-        const deadline = now + Math.min(Math.max(a[4], 0), MAX_TTL_MS);
-        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, fresh: false }, now);
+        const expires = a[5];
+        const deadline = Math.min(now + Math.min(Math.max(a[4], 0), MAX_TTL_MS), expires + CLOCK_SKEW_ALLOWANCE_MS);
+        if (deadline <= now) {
+          // Its caller gave up long ago (it sat in a cut connection): running it now would be a zombie write.
+          counters.expiredDropped++;
+          return;
+        }
+        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false }, now);
         return;
       }
       case "r":
@@ -313,6 +325,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       msg,
       hops: 0,
       deadline: now + timeoutMs,
+      expires: now + timeoutMs,
       fresh: true,
       early: EARLY_WAITING,
       answer: undefined,
@@ -334,7 +347,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (stopped) return;
     const id = calls.newId();
     const now = clock.now();
-    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline: now + config.callTimeoutMs, fresh: true }, now);
+    const deadline = now + config.callTimeoutMs;
+    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline, expires: deadline, fresh: true }, now);
   }
 
   const groups = createGroups({ replicator, hlc, clock, call, cast });
@@ -418,6 +432,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         leaving: c.leaving,
         handoffsInFlight: handoffs.inFlight,
         conflicts: counters.conflicts,
+        expiredDropped: counters.expiredDropped,
         catchUps: rights.counts.catchUps,
         catchUpFailures: rights.counts.catchUpFailures,
         serving: rights.state.kind,

@@ -32,6 +32,8 @@ export interface Inbound {
   hops: number;
   /** local clock; the caller has given up after it */
   deadline: number;
+  /** the same moment on the origin's clock (travels with every hop) */
+  expires: number;
   /** started here and not yet routed (its first send is not a forward) */
   fresh: boolean;
   /**

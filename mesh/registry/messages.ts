@@ -8,19 +8,22 @@ import type { Address, Message } from "../types.ts";
 
 /**
  * A call ("c") or a cast ("s", no reply) to a process, as one tuple:
- * [id, name, msg, hops, ttl, origin?]. `id` is unique per origin; `hops` counts
- * forwards so far; `ttl` is how many more ms the caller waits (each hop
- * recomputes it); `origin`, the address the reply goes to, is sent only once
- * the call is forwarded (on the first hop the sender is the origin). A tuple
- * rather than a map, and one-letter tags: this is the hot path, and decoding
- * map keys costs more than the values.
+ * [id, name, msg, hops, ttl, exp, origin?]. `id` is unique per origin; `hops`
+ * counts forwards so far; `ttl` is how many more ms the caller waits (each
+ * hop recomputes it); `exp` is when the caller gives up, on the ORIGIN's
+ * clock: a copy that sat in a cut TCP connection and arrives after the caller
+ * answered `unavailable` is dropped, not run seconds later over newer writes
+ * (ttl alone restarts at every arrival). `origin`, the address the reply goes
+ * to, is sent only once the call is forwarded. A tuple rather than a map,
+ * and one-letter tags: this is the hot path, and decoding map keys costs
+ * more than the values.
  */
 export interface CallMsg extends Message {
   t: "c" | "s";
   a: CallTuple;
 }
 
-export type CallTuple = [id: number, name: string, msg: unknown, hops: number, ttl: number, origin?: Address];
+export type CallTuple = [id: number, name: string, msg: unknown, hops: number, ttl: number, exp: number, origin?: Address];
 
 /** The answer to a call: a value, or an error as {code, message}. */
 export interface ReplyMsg extends Message {
@@ -129,8 +132,8 @@ export function parseMessage(msg: Message): RegistryMsg | null {
     case "c":
     case "s": {
       const a = m["a"];
-      if (!Array.isArray(a) || (a.length !== 5 && a.length !== 6)) return null;
-      return isNum(a[0]) && isStr(a[1]) && isNum(a[3]) && isNum(a[4]) && (a.length === 5 || isStr(a[5]))
+      if (!Array.isArray(a) || (a.length !== 6 && a.length !== 7)) return null;
+      return isNum(a[0]) && isStr(a[1]) && isNum(a[3]) && isNum(a[4]) && isNum(a[5]) && (a.length === 6 || isStr(a[6]))
         ? (msg as CallMsg)
         : null;
     }

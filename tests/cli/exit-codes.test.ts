@@ -85,8 +85,12 @@ describe("roomy node", () => {
 
   test("cluster flags are accepted (repeated and comma-separated --join, cookie, discover)", async () => {
     const m = await spawnNode(["--join", "127.0.0.1:4371,127.0.0.1:4372", "--join", "127.0.0.1:4373", "--cookie", "0123", "--discover", "dns:roomy.default.svc:4370", "--log-format", "json"]);
-    expect((await cli(["rooms", "--node", m.url])).code).toBe(0);
-    // Its seeds do not answer: it serves, but is not ready (not joined) for a load balancer.
+    // Its seeds do not answer: it answers (members), but holds no data yet, so a
+    // read from its replica is `unavailable` (exit 1), never an empty list; not ready.
+    expect((await cli(["members", "--node", m.url])).code).toBe(0);
+    const rooms = await cli(["rooms", "--node", m.url]);
+    expect(rooms.code).toBe(1);
+    expect(rooms.stderr).toContain("unavailable");
     const ready = await fetch(new URL("/readyz", m.url));
     expect(ready.status).toBe(503);
     m.proc.kill("SIGINT");

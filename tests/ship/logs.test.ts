@@ -161,8 +161,10 @@ describe("a real cluster's logs", () => {
       const summaries = lines.filter((l) => l.msg === "processes ended here: no live node left to take them");
       expect(summaries.length).toBeLessThanOrEqual(1);
       for (const s of summaries) ended += s.processes!;
-      // Each node said where its names went when it began to drain, in one line.
-      expect(lines.filter((l) => l.msg === "ownership moved").length).toBeGreaterThanOrEqual(1);
+      // Everyone drains at once: the configuration keeps every node (no
+      // majority of non-draining nodes is left to drop anyone), so nothing
+      // moves and no per-process lines either.
+      expect(lines.filter((l) => (l as { process?: string }).process !== undefined)).toEqual([]);
     }
     // The last handoffs end somewhere: at most every process once (rooms, 4 gates, the lot).
     expect(ended).toBeGreaterThan(0);
