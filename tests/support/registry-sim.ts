@@ -27,7 +27,7 @@ import { type NodeClock, SimClock } from "../../mesh/sim/clock.ts";
 import { type NetworkOptions, SimNetwork } from "../../mesh/sim/network.ts";
 import { SeededRandom } from "../../mesh/sim/random.ts";
 import type { MembershipView } from "../../mesh/membership/types.ts";
-import type { Clock, Transport } from "../../mesh/types.ts";
+import type { Clock, Message, Transport } from "../../mesh/types.ts";
 import { ConfigWorld } from "./registry-configs.ts";
 import { MembershipWorld } from "./registry-membership.ts";
 import { ReplicaBus, type TestReplicator } from "./registry-replicator.ts";
@@ -64,6 +64,8 @@ export class RegSim {
   readonly handled: Handled[] = [];
   readonly conflicts: { node: string; name: string; mine: number; other: number }[] = [];
   interleavings = 0;
+  /** Observer of every message a registry sends, when it sends it. */
+  sent: ((from: string, to: string, msg: Message) => void) | undefined;
   private readonly active = new Map<string, number>();
   private addrs = 0;
   private starts = 0;
@@ -146,7 +148,8 @@ export class RegSim {
       self: name,
       configs,
       membership,
-      transport,
+      // Every message a registry sends passes `sent` first (the network's tap sees deliveries only).
+      transport: { ...transport, send: (to, msg) => (this.sent?.(name, to, msg), transport.send(to, msg)) },
       replicator,
       clock,
       random: this.random.fork(`reg/${name}/${this.starts++}`),
