@@ -146,6 +146,13 @@ function registry(p: PromText, node: Node): void {
   if (s.conflicts !== undefined) p.counter("roomy_registry_conflicts_total", "Duplicate processes resolved after a partition.", s.conflicts);
   if (s.callsPending !== undefined) p.gauge("roomy_registry_calls_pending", "Calls waiting for a reply.", s.callsPending);
   if (s.hasLease !== undefined) p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.hasLease ? 1 : 0);
+  if (s.epoch !== undefined) p.gauge("roomy_registry_epoch", "The committed configuration epoch this node owns names under.", s.epoch);
+  if (s.serving !== undefined) {
+    p.gauge("roomy_registry_serving", "1 once this node caught up for its epoch and serves every name it owns; 0 while fencing or catching up, or outside the configuration.", s.serving === "serving" ? 1 : 0);
+  }
+  if (s.catchUps !== undefined) p.counter("roomy_registry_catch_ups_total", "Catch-ups for a new epoch (one per epoch, from a majority of the holders).", s.catchUps);
+  if (s.catchUpFailures !== undefined) p.counter("roomy_registry_catch_up_failures_total", "Catch-ups for a new epoch that failed and were started over.", s.catchUpFailures);
+  if (s.expiredDropped !== undefined) p.counter("roomy_registry_calls_expired_total", "Calls dropped on arrival: their caller had already given up (they sat in a cut connection).", s.expiredDropped);
 }
 
 function replication(p: PromText, node: Node): void {
@@ -162,10 +169,17 @@ function replication(p: PromText, node: Node): void {
   if (s.retransmits !== undefined) p.counter("roomy_replication_retransmits_total", "Deltas sent again for want of an ack.", s.retransmits);
   if (s.livePeers !== undefined) p.gauge("roomy_replication_peers", "Peers this node replicates to.", s.livePeers);
   if (s.tombstonesCollected !== undefined) p.counter("roomy_replication_tombstones_collected_total", "Tombstones dropped once every node had them.", s.tombstonesCollected);
+  if (s.fence !== undefined) p.gauge("roomy_replication_fence", "Writes stamped with an older epoch than this are refused here.", s.fence);
+  if (s.writesFenced !== undefined) {
+    p.counter("roomy_replication_writes_fenced_total", "Writes refused for an epoch that moved on, by side.", [
+      { labels: { side: "ours" }, value: s.writesFenced },
+      { labels: { side: "refused_here" }, value: s.writesFencedHere ?? 0 },
+    ]);
+  }
 }
 
 async function apps(p: PromText, node: Node): Promise<void> {
-  p.gauge("roomy_rooms", "Rooms in the replica.", node.app.rooms().length);
+  p.gauge("roomy_rooms", "Rooms in the replica.", node.roomIndex.rooms().length);
   const lot = node.app.lotLocal();
   p.gauge("roomy_lot_spaces", "Spaces in the lot.", lot.spaces);
   p.gauge("roomy_lot_occupied", "Cars in the lot.", lot.occupied);

@@ -13,7 +13,11 @@
  *             (two majorities intersect), and none stamped older can be
  *             acknowledged after
  *   waiting   the longest of those old leases runs out: no node left behind
- *             at an older epoch can still be serving what moved here
+ *             at an older epoch can still be serving what moved here. The
+ *             holders are asked again every retryMs: a lease they reported
+ *             stops counting as soon as its holder pings at the new epoch
+ *             (every node pings at once when it learns one), so a change
+ *             among live nodes waits a round trip, not a whole lease
  *   serving   every name this node owns under E is served, with no further
  *             round trip per name, until the next epoch
  *
@@ -32,7 +36,7 @@ export type ServingState =
   | { kind: "outside"; cfg: HolderConfig | null }
   | { kind: "fencing"; cfg: HolderConfig; q: number; replies: Map<string, number> }
   | { kind: "pulling"; cfg: HolderConfig; wait: number }
-  | { kind: "waiting"; cfg: HolderConfig; until: number }
+  | { kind: "waiting"; cfg: HolderConfig; until: number; q: number; replies: Map<string, number> }
   | { kind: "serving"; cfg: HolderConfig };
 
 /** What serving needs of the replicator: stamps, fences and a pull from chosen peers. */
@@ -184,14 +188,34 @@ export class ServingRights {
 
   onFenceReply(from: Address, m: FenceReplyMsg): void {
     const s = this.#state;
-    if (s.kind !== "fencing" || m.q !== s.q || m.g !== s.cfg.generation || m.e !== s.cfg.epoch) return;
+    if ((s.kind !== "fencing" && s.kind !== "waiting") || m.q !== s.q || m.g !== s.cfg.generation || m.e !== s.cfg.epoch) return;
     const name = this.o.owners.nameOf(from);
     const h = s.cfg.holders.find((x) => x.name === name);
     // Only a holder of this configuration, in the incarnation it holds, counts.
     if (name === undefined || h === undefined || this.o.owners.idOf(name) !== h.id) return;
     s.replies.set(name, Math.max(0, m.w));
     if (s.replies.size < majorityOf(s.cfg) - 1) return;
-    this.pull(s.cfg, [...s.replies.keys()], Math.max(...s.replies.values()));
+    const wait = Math.max(...s.replies.values());
+    if (s.kind === "fencing") return this.pull(s.cfg, [...s.replies.keys()], wait);
+    // Asked again while waiting: a majority says the old leases are over sooner.
+    s.until = Math.min(s.until, this.o.clock.now() + wait);
+    if (this.o.clock.now() >= s.until) this.become({ kind: "serving", cfg: s.cfg });
+  }
+
+  /** Waiting: ask the holders again (new round) and check the clock. */
+  private waitOrAsk(): void {
+    const s = this.#state;
+    if (s.kind !== "waiting") return;
+    if (this.o.clock.now() >= s.until) return this.become({ kind: "serving", cfg: s.cfg });
+    s.q = ++this.#q;
+    s.replies = new Map();
+    const msg: FenceQueryMsg = { t: "fq", q: s.q, g: s.cfg.generation, e: s.cfg.epoch };
+    for (const h of s.cfg.holders) {
+      if (h.name === this.o.self.name || this.o.owners.idOf(h.name) !== h.id) continue;
+      const addr = this.o.owners.addressOf(h.name);
+      if (addr !== undefined) this.o.transport.send(addr, msg);
+    }
+    this.#timer = this.o.clock.setTimer(Math.min(this.o.retryMs, s.until - this.o.clock.now()), () => this.waitOrAsk());
   }
 
   private pull(c: HolderConfig, from: string[], wait: number): void {
@@ -202,10 +226,8 @@ export class ServingRights {
       if (this.#state.kind !== "pulling" || this.#state.cfg !== c) return;
       const until = startedAt + wait;
       if (this.o.clock.now() >= until) return this.become({ kind: "serving", cfg: c });
-      this.become({ kind: "waiting", cfg: c, until });
-      this.#timer = this.o.clock.setTimer(until - this.o.clock.now(), () => {
-        if (this.#state.kind === "waiting" && this.#state.cfg === c) this.become({ kind: "serving", cfg: c });
-      });
+      this.become({ kind: "waiting", cfg: c, until, q: this.#q, replies: new Map() });
+      this.waitOrAsk();
     };
     if (from.length === 0) return done();
     this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs).then(done, (err: unknown) => {
