@@ -78,4 +78,21 @@ describe("consensus driver", () => {
     expect(c.status().role).toBe("leader");
     expect(malformed).toEqual([]);
   });
+  test("a configuration notice (a leader telling a dropped member) reaches the config listeners only when newer and of this generation; a malformed one closes the connection", () => {
+    const { clock, c, malformed, deliver } = lone();
+    clock.runFor(100);
+    const g = c.status().generation;
+    const seen: number[] = [];
+    c.onConfig((cfg) => seen.push(cfg.epoch));
+    const other = ["000000000002bbbbbbbb", "b", "127.0.0.1:2"];
+    deliver("127.0.0.1:2", { t: "cfg", f: other[0], g, e: 5, v: [other], l: [] });
+    deliver("127.0.0.1:2", { t: "cfg", f: other[0], g, e: 4, v: [other], l: [] }); // older: ignored
+    deliver("127.0.0.1:2", { t: "cfg", f: other[0], g: g + 1, e: 9, v: [other], l: [] }); // another generation
+    expect(seen).toEqual([5]);
+    expect(malformed).toEqual([]);
+    deliver("127.0.0.1:3", { t: "cfg", f: other[0], g, e: 6, v: [["only-two", "x"]], l: [] });
+    deliver("127.0.0.1:4", { t: "cfg", f: other[0], g, e: "six", v: [], l: [] });
+    expect(malformed).toEqual(["127.0.0.1:3", "127.0.0.1:4"]);
+    expect(seen).toEqual([5]);
+  });
 });

@@ -59,4 +59,13 @@ describe("reconfiguration", () => {
     // one gone: dropped, the two left are both alive
     expect(next({ epoch: 1, voters: [a, b, c], learners: [] }, [a, b])).toEqual({ epoch: 2, voters: [a, b], learners: [] });
   });
+  test("an even number of voters above three gives one up (to a learner), never the leader, never below three", () => {
+    // 4 voters all live: the odd target is 3; the last by name that is not the leader is demoted.
+    expect(next({ epoch: 7, voters: [a, b, c, d], learners: [] }, [a, b, c, d])).toEqual({ epoch: 8, voters: [a, b, c], learners: [d] });
+    // 2 voters with 2 live: the target is 1, but demotion stops at 3 (a lone voter's restart ends the generation).
+    expect(next({ epoch: 3, voters: [a, b], learners: [] }, [a, b])).toBeNull();
+    // The leader itself is never the one demoted.
+    const fromD = nextConfiguration({ config: { epoch: 7, voters: [a, b, c, d], learners: [] }, self: d, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 });
+    expect(fromD).toEqual({ epoch: 8, voters: [a, b, d], learners: [c] });
+  });
 });
