@@ -6,22 +6,26 @@
  *   <runtime> tests/bench/registry-case.ts calls SYSTEM WARMUP CALLS TRIALS CONCURRENCY
  *   <runtime> tests/bench/registry-case.ts activate N
  *
- * SYSTEM is roomy (our cluster registry over the TCP transport, static
- * membership), moleculer (0.14's TCP transporter doing request/response: two
+ * SYSTEM is roomy (our cluster registry and cluster replicator over the TCP
+ * transport, static membership, one committed configuration), moleculer (0.14's TCP transporter doing request/response: two
  * ServiceBrokers, UDP discovery off, static urls, an echo action) or
  * transport (our TCP transport alone carrying the same two messages per
  * call, the floor under ours). Both nodes of a system live in that one child
- * process and talk over loopback TCP. Prints one JSON line.
+ * process and talk over loopback TCP. "activate": registry-activate.ts.
+ * Prints one JSON line.
  */
 import { createServer } from "node:net";
+import { Hlc } from "../../core/hlc.ts";
 import { LwwMap } from "../../core/lww-map.ts";
 import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/cluster.ts";
-import { createLocalReplicator } from "../../mesh/replication/local.ts";
+import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/cluster.ts";
 import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
 import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
-import { type Address, type Message, mux, type Transport } from "../../mesh/types.ts";
-import { decode, encode } from "../../mesh/wire/codec.ts";
+import { mux } from "../../mesh/types.ts";
 import { MembershipWorld } from "../support/registry-membership.ts";
+import { activate, configBoard } from "./registry-activate.ts";
+
+export type { Activation } from "./registry-activate.ts";
 
 export type System = "roomy" | "moleculer" | "transport";
 
@@ -37,18 +41,7 @@ export interface Run {
   cpuUs: number;
 }
 
-export interface Activation {
-  seconds: number;
-  perNode: { name: string; processes: number }[];
-  heapBefore: number;
-  heapAfter: number;
-}
-
 const payload = (i: number): { op: string; i: number; room: string } => ({ op: "echo", i, room: "kitchen" });
-
-function replicator() {
-  return Object.assign(createLocalReplicator(new LwwMap()), { catchUp: () => Promise.resolve() });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,10 +85,13 @@ interface Rig {
 
 async function roomyRig(): Promise<Rig> {
   const world = new MembershipWorld();
+  const board = configBoard();
   const ts: TcpTransport[] = [];
+  const reps: ClusterReplicator[] = [];
   const regs: ClusterRegistry[] = [];
   const close = async (): Promise<void> => {
     for (const r of regs) await r.stop();
+    for (const r of reps) r.stop();
     for (const t of ts) await t.close();
   };
   try {
@@ -104,25 +100,40 @@ async function roomyRig(): Promise<Rig> {
     }
     for (const [i, name] of ["a", "b"].entries()) world.add(name, ts[i]!.local);
     for (const [i, name] of ["a", "b"].entries()) {
-      const reg = createClusterRegistry({
-        self: name,
+      // Channels of their own, as in a node (the channel adds a field to every message).
+      const channels = mux(ts[i]!);
+      const hlc = new Hlc(world.idOf(name));
+      const rep = createClusterReplicator({
+        map: new LwwMap(),
+        observe: (t) => hlc.observe(t, Date.now()),
         membership: world.view(name),
-        // Its own channel, as in a node (the channel adds a field to every message).
-        transport: mux(ts[i]!).channel("reg"),
-        replicator: replicator(),
+        transport: channels.channel("repl"),
         clock: realClock,
         random: cryptoRandom(),
+        concern: "majority",
+      });
+      reps.push(rep);
+      const reg = createClusterRegistry({
+        self: name,
+        configs: board.source(),
+        membership: world.view(name),
+        transport: channels.channel("reg"),
+        replicator: rep,
+        clock: realClock,
+        random: cryptoRandom(),
+        hlc,
       });
       reg.define("echo:", () => ({ handle: (m: unknown) => m }));
       regs.push(reg);
     }
+    board.commit(["a", "b"].map((name) => ({ name, id: world.idOf(name) })));
     // Names owned by b, called from a: every call crosses the wire.
     const names: string[] = [];
     for (let i = 0; names.length < 256 && i < 100_000; i++) if (regs[0]!.ownerOf(`echo:${i}`) === "b") names.push(`echo:${i}`);
     const a = regs[0]!;
     const deadline = performance.now() + 10_000;
-    while (!a.hasLease() || !regs[1]!.hasLease()) {
-      if (performance.now() > deadline) throw new Error("bench: no lease");
+    while (!regs.every((r) => r.ready() && r.hasLease())) {
+      if (performance.now() > deadline) throw new Error("bench: not serving");
       await new Promise((r) => setTimeout(r, 5));
     }
     return { call: (i) => a.call(names[i % names.length]!, payload(i)), close };
@@ -200,109 +211,6 @@ async function transportRig(): Promise<Rig> {
     },
   };
 }
-
-/** An in-memory network: CBOR on the way, delivered in batches on a later macrotask. */
-function loopNetwork(): { transport(address: Address): Transport } {
-  const handlers = new Map<Address, (from: Address, msg: Message) => void>();
-  let queue: [Address, Address, Uint8Array][] = [];
-  let scheduled = false;
-  const deliver = (): void => {
-    scheduled = false;
-    const q = queue;
-    queue = [];
-    for (const [from, to, bytes] of q) handlers.get(to)?.(from, decode(bytes) as Message);
-  };
-  return {
-    transport(address: Address): Transport {
-      return {
-        local: address,
-        send(to, msg) {
-          queue.push([address, to, encode(msg).slice()]);
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(deliver);
-          }
-          return handlers.has(to);
-        },
-        onMessage(h) {
-          handlers.set(address, h);
-        },
-        close: () => {
-          handlers.delete(address);
-          return Promise.resolve();
-        },
-      };
-    },
-  };
-}
-
-function heapUsed(): number {
-  const g = globalThis as { Bun?: { gc(force: boolean): void }; gc?: () => void };
-  g.Bun?.gc(true);
-  g.gc?.();
-  return process.memoryUsage().heapUsed;
-}
-
-async function activate(count: number): Promise<Activation> {
-  const net = loopNetwork();
-  const world = new MembershipWorld();
-  const names = ["a", "b", "c"];
-  for (const n of names) world.add(n, `${n}:1`);
-  const heapBefore = heapUsed();
-  const regs = names.map((n) => {
-    const reg = createClusterRegistry({
-      self: n,
-      membership: world.view(n),
-      transport: net.transport(`${n}:1`),
-      replicator: replicator(),
-      clock: realClock,
-      random: cryptoRandom(),
-      config: { callTimeoutMs: 60_000, activationTimeoutMs: 60_000, mailboxLimit: 100_000 },
-    });
-    // Room-like: a name, a capacity, a set of occupants.
-    reg.define("room:", (name) => {
-      const room = { name, capacity: 0, occupants: new Set<string>() };
-      return {
-        handle: (m: unknown) => {
-          const msg = m as { op: string; who?: string };
-          if (msg.op === "enter" && msg.who !== undefined) room.occupants.add(msg.who);
-          return room.occupants.size;
-        },
-        beginHandoff: () => ({ capacity: room.capacity, occupants: [...room.occupants] }),
-      };
-    });
-    return reg;
-  });
-  try {
-    const deadline = performance.now() + 10_000;
-    while (!regs.every((r) => r.hasLease())) {
-      if (performance.now() > deadline) throw new Error("bench: no lease");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const t0 = performance.now();
-    const BATCH = 10_000;
-    for (let start = 0; start < count; start += BATCH) {
-      if (performance.now() - t0 > DEADLINE_MS) throw new Error("bench: deadline passed");
-      const ps: Promise<unknown>[] = [];
-      for (let i = start; i < Math.min(count, start + BATCH); i++) {
-        // Calls enter through every node, as clients would spread them.
-        ps.push(regs[i % 3]!.call(`room:r${i}`, { op: "enter", who: `p${i}` }));
-      }
-      await Promise.all(ps);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const heapAfter = heapUsed();
-    return {
-      seconds,
-      perNode: regs.map((r, i) => ({ name: names[i]!, processes: r.stats().processes })),
-      heapBefore,
-      heapAfter,
-    };
-  } finally {
-    for (const r of regs) await r.stop();
-  }
-}
-
 
 const RIGS: Record<System, () => Promise<Rig>> = { roomy: roomyRig, moleculer: moleculerRig, transport: transportRig };
 
