@@ -299,6 +299,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     }
     lease.recompute();
     handoffs.recheck();
+    // A call held for an owner that was down (or unknown) may go now.
+    table.releaseHeld();
   });
   const unsubscribeConfig = opts.configs.subscribe((c) => {
     if (!stopped) rights.onConfig(c);

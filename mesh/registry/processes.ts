@@ -75,6 +75,7 @@ class CallJob implements MailJob {
 interface Held {
   inb: Inbound;
   until: number;
+  downOwner: string | undefined;
 }
 
 export class ProcessTable {
@@ -82,6 +83,8 @@ export class ProcessTable {
   readonly entries = new Map<string, Entry>();
   private readonly life: Lifecycle;
   private held: Held[] = [];
+  /** endAll() ran: this node drained with no taker; it serves nothing more. */
+  private ended = false;
   private heldTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
@@ -99,11 +102,11 @@ export class ProcessTable {
     for (const x of h) this.route(x.inb);
   }
 
-  /** Hold `inb` for at most `forMs` (and never past its deadline). */
-  private hold(inb: Inbound, forMs: number): void {
+  /** Hold `inb` for at most `forMs` (and never past its deadline); `downOwner`: held because that owner is down. */
+  private hold(inb: Inbound, forMs: number, downOwner?: string): void {
     const d = this.d;
-    if (this.held.length >= d.config.mailboxLimit) return d.fail(inb, this.whyNot(inb.name));
-    this.held.push({ inb, until: Math.min(inb.deadline, d.clock.now() + forMs) });
+    if (this.held.length >= d.config.mailboxLimit) return d.fail(inb, this.whyNot(inb.name, downOwner));
+    this.held.push({ inb, until: Math.min(inb.deadline, d.clock.now() + forMs), downOwner });
     if (this.heldTimer === undefined) this.expireHeld();
   }
 
@@ -113,7 +116,7 @@ export class ProcessTable {
     const keep: Held[] = [];
     for (const x of this.held) {
       if (x.until > now) keep.push(x);
-      else d.fail(x.inb, this.whyNot(x.inb.name));
+      else d.fail(x.inb, this.whyNot(x.inb.name, x.downOwner));
     }
     this.held = keep;
     let next = Infinity;
@@ -122,8 +125,11 @@ export class ProcessTable {
   }
 
   /** The honest reason a call for `name` cannot run here now. */
-  private whyNot(name: string): RoomyError {
+  private whyNot(name: string, downOwner?: string): RoomyError {
     const d = this.d;
+    if (downOwner !== undefined) {
+      return unavailable(`${name}: its owner ${downOwner} is down and the configuration has not dropped it yet; retry`);
+    }
     if (!d.configured()) return unavailable(`node ${d.self} has no committed configuration yet; retry`);
     if (!d.mayServe(name)) return unavailable(`node ${d.self} is still catching up for the current epoch; retry`);
     return noLease(d.self);
@@ -166,11 +172,13 @@ export class ProcessTable {
     const owner = d.owners.ownerOf(inb.name);
     if (owner === undefined) return this.hold(inb, d.config.activationTimeoutMs);
     if (owner !== d.self) {
-      if (!d.owners.isLive(owner)) {
-        return d.fail(inb, unavailable(`${inb.name}: its owner ${owner} is down; it moves once the configuration drops that node; retry`));
-      }
+      // Its owner is down (or not yet in this node's view): wait, bounded, for the
+      // configuration to move the name or the view to catch up; re-routed at once then.
+      if (!d.owners.isLive(owner)) return this.hold(inb, d.config.activationTimeoutMs, owner);
       return this.sendOn(inb, owner, now);
     }
+    // Drained with nobody left to take anything: the processes ended here for good.
+    if (this.ended) return d.fail(inb, unavailable(`${d.self} has drained; retry on another node`));
     let e = this.entries.get(inb.name);
     // Ours again while our copy is still being handed off: wait for that to settle.
     if (e?.phase === "leaving") return this.park(e, inb);
@@ -308,6 +316,7 @@ export class ProcessTable {
 
   /** Draining with nobody left to take anything: every process ends here. */
   endAll(): void {
+    this.ended = true;
     this.life.endAll();
   }
 

@@ -126,8 +126,6 @@ export class ServingRights {
     }
     replicator.setEpoch(c.epoch, names);
     owners.setConfig(c);
-    this.o.lease.recompute();
-    this.o.lease.pingNow();
     if (this.#served !== null) {
       const last = this.#chain.length > 0 ? this.#chain[this.#chain.length - 1]! : this.#served;
       // A gap (configurations learned through a snapshot): continuity cannot be shown.
@@ -137,8 +135,11 @@ export class ServingRights {
         this.#chain = [];
       }
     }
-    if (!isHolder(c, self.name, self.id)) return this.become({ kind: "outside", cfg: c });
-    this.startFencing(c);
+    if (!isHolder(c, self.name, self.id)) this.become({ kind: "outside", cfg: c });
+    else this.startFencing(c);
+    // After the state holds the new configuration: pings carry the new stamp.
+    this.o.lease.recompute();
+    this.o.lease.pingNow();
   }
 
   private become(s: ServingState): void {
@@ -182,7 +183,9 @@ export class ServingRights {
     // Another generation's epochs mean nothing here.
     if (this.#stopped || (mine !== null && mine.generation !== m.g)) return;
     this.o.replicator.adoptFence(m.e);
-    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }) };
+    // The asker's own old lease does not count: it knows the new epoch.
+    const asker = this.o.owners.nameOf(from);
+    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker) };
     this.o.transport.send(from, reply);
   }
 
