@@ -16,20 +16,11 @@ import type { Message, Timer } from "../types.ts";
 import { AppliedTable } from "./applied-table.ts";
 import { describe, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
-import { noticeMsg, parseNotice } from "./config-notice.ts";
-
-/** Whether `b` has other members (by id) than `a`, voters and learners together. */
-function changesHolders(a: Configuration, b: Configuration): boolean {
-  const ids = (c: Configuration): string => [...c.voters, ...c.learners].map((s) => s.id).sort().join(",");
-  return ids(a) !== ids(b);
-}
-
-/** Every so many ticks a leader re-sends its configuration notice to outsiders (lost messages). */
-const NOTICE_EVERY_TICKS = 10;
+import { parseNotice } from "./config-notice.ts";
+import { ConfigChanges } from "./config-changes.ts";
 import { parseRaftMsg } from "./messages.ts";
 import { defaultRaftOptions, RaftCore } from "./raft.ts";
-import { nextConfiguration } from "./reconfigure.ts";
-import { type Configuration, ENTRY_COMMAND, ENTRY_CONFIG, type Server, type ServerId } from "./types.ts";
+import { type Configuration, ENTRY_COMMAND, type Server, type ServerId } from "./types.ts";
 
 export type { ConsensusOptions, ConsensusStats, ConsensusStatus, StateMachine } from "./driver-types.ts";
 import type { ConsensusOptions, ConsensusStats, ConsensusStatus } from "./driver-types.ts";
@@ -65,8 +56,7 @@ export class Consensus {
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #lastGeneration = 0;
-  #lastHandOver = -Infinity;
-  #ticks = 0;
+  #changes: ConfigChanges;
   #stopped = false;
   #lastWhy: string | null = null;
   #applied = new AppliedTable();
@@ -75,6 +65,7 @@ export class Consensus {
     this.#o = o;
     this.self = o.self;
     const alone = typeof o.mayBootstrapAlone === "function" ? o.mayBootstrapAlone : (): boolean => o.mayBootstrapAlone === true;
+    this.#changes = new ConfigChanges(o, o.self, () => this.#resendMs());
     this.#gen = new GenerationKeeper({
       self: o.self,
       membership: o.membership,
@@ -202,9 +193,7 @@ export class Consensus {
     const core = this.core;
     if (core !== null) {
       core.tick();
-      if (core.state.role === "leader" && this.#o.selfDraining?.() === true) this.#handOverLeadership(core);
-      if (++this.#ticks % NOTICE_EVERY_TICKS === 0) this.#noticeOutsiders(core);
-      this.#reconfigure(core);
+      this.#changes.tick(core, this.#gen.info()!.generation);
       this.#logAvailability();
     }
     const now = this.#o.clock.now();
@@ -297,50 +286,6 @@ export class Consensus {
     return this.#o.membership.live().find((m) => m.id === id)?.address;
   }
 
-  /** Draining: lead no more, so another voter's leader drops this node (once per election timeout). */
-  #handOverLeadership(core: RaftCore): void {
-    const now = this.#o.clock.now();
-    if (now - this.#lastHandOver < this.#resendMs()) return;
-    const draining = this.#o.draining?.() ?? new Set<string>();
-    const live = new Set(this.#o.membership.live().map((m) => m.id));
-    for (const v of core.config.voters) {
-      if (v.id === this.self.id || !live.has(v.id) || draining.has(v.name)) continue;
-      if (core.transferTo(v.id)) {
-        this.#lastHandOver = now;
-        this.#o.logger.info("consensus: draining; leadership handed over", { to: v.name });
-        return;
-      }
-    }
-  }
-
-  #reconfigure(core: RaftCore): void {
-    if (!core.canChangeConfig()) return;
-    // A draining member counts as gone: the next configuration drops it and its names move.
-    const draining = this.#o.draining?.() ?? new Set<string>();
-    const live = this.#o.membership
-      .live()
-      .filter((m) => m.id === this.self.id || !draining.has(m.name))
-      .map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
-    const next = nextConfiguration({
-      config: core.config,
-      self: this.self,
-      live,
-      match: (id) => core.progressOf(id)?.match ?? 0,
-      commit: core.commit,
-      maxVoters: this.#o.maxVoters ?? 5,
-    });
-    if (next === null) return;
-    // Adding or dropping a data holder waits until a majority caught up for the
-    // current epoch; promoting or demoting (same holders) moves no data.
-    const committed = core.committedConfig();
-    if (changesHolders(committed, next) && this.#o.mayChange !== undefined && !this.#o.mayChange(committed)) return;
-    if (core.propose(next, ENTRY_CONFIG) !== null) {
-      this.#o.logger.info("consensus: configuration change proposed", {
-        epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),
-      });
-    }
-  }
-
   #receive(from: string, msg: Message): void {
     if (this.#stopped) return;
     if (msg.t === "hello") return this.#gen.onHello(from, msg);
@@ -377,15 +322,6 @@ export class Consensus {
     if (n.g !== this.#gen.info()?.generation || n.config.epoch <= this.#lastEpoch) return;
     this.#lastEpoch = n.config.epoch;
     for (const fn of this.#configListeners) fn(n.config);
-  }
-
-  /** Leader: tell live members outside the committed configuration (now and then, and after each change). */
-  #noticeOutsiders(core: RaftCore): void {
-    if (core.state.role !== "leader") return;
-    const c = core.committedConfig();
-    const inside = new Set([...c.voters, ...c.learners].map((s) => s.id));
-    const msg = noticeMsg(this.self.id, this.#gen.info()!.generation, c);
-    for (const m of this.#o.membership.live()) if (!inside.has(m.id)) this.#o.transport.send(m.address, msg);
   }
 
   #malformed(from: string, t: string): void {
@@ -450,7 +386,7 @@ export class Consensus {
       this.#lastEpoch = committed.epoch;
       this.#lastGeneration = g;
       for (const fn of this.#configListeners) fn(committed);
-      this.#noticeOutsiders(core);
+      this.#changes.noticeOutsiders(core, g);
     }
   }
 }
