@@ -208,17 +208,15 @@ describe("cluster registry: quorum lease", () => {
     expect(m.result).toEqual({ ok: true, value: moved.map(() => 2) });
     const onN3 = sim.handled.filter((h) => h.node === "n3" && moved.includes(h.name));
     expect(onN3.length).toBe(moved.length);
-    for (const h of onN3) expect(h.at).toBeGreaterThanOrEqual(until);
+    // (Each reply's w is computed when it is sent: its arrival + w is late by the transit, under a ms.)
+    for (const h of onN3) expect(h.at).toBeGreaterThanOrEqual(until - 1);
     expect(violations).toEqual([]);
   });
 
-  // Open (registry, serving.ts onConfig): lease.recompute() and lease.pingNow()
-  // run before the state takes the new configuration, so stamp() still gives
-  // the old epoch: the ping a node sends the moment it learns epoch E says
-  // E-1. Its peers record a fresh vouch for it at E-1 and report it in their
-  // fence replies, so every new owner waits out a whole vouch window
-  // (leaseMs + 150 ms) on every change, for a vouch nobody can use.
-  test.failing("the ping a node sends when it learns a configuration carries that configuration's epoch", async () => {
+  // Once a regression: the ping a node sent on learning an epoch said the old
+  // one, its peers reported that vouch in their fence replies, and every new
+  // owner waited out a whole lease on every change.
+  test("the ping a node sends when it learns a configuration carries that configuration's epoch", async () => {
     const sim = new RegSim(25, { leaseMs: LEASE });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     await sim.run(50);
@@ -233,7 +231,7 @@ describe("cluster registry: quorum lease", () => {
     expect(stale).toEqual([]);
   });
 
-  test.failing("a node joining a cluster of one is not held back by the vouch it was given before the join", async () => {
+  test("a node joining a cluster of one is not held back by the vouch it was given before the join", async () => {
     const sim = new RegSim(26, { leaseMs: LEASE });
     sim.add("n0");
     await sim.run(50);
