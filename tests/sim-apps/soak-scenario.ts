@@ -11,7 +11,7 @@ import { type ScenarioResult, runScenario, type Violations } from "./workload.ts
 export const nodesFor = (seed: number): number => (seed % 3 === 0 ? 3 : 5);
 
 /** Virtual ms of workload: chaos.test.ts's fixed seeds, its SOAK=1 run, the soak runner and the suite's 50 short seeds. */
-export const WORKLOAD_MS = { test: 12_000, soakTest: 40_000, soak: 30_000, suite: 4_000 } as const;
+export const WORKLOAD_MS = { test: 12_000, soakTest: 40_000, soak: 20_000, suite: 4_000 } as const;
 
 export type Invariant = keyof Violations;
 
@@ -21,6 +21,8 @@ export interface SeedOutcome {
   workloadMs: number;
   /** Real ms the run took in its process. */
   realMs: number;
+  /** CPU ms its process spent on it (user + system): the load-independent cost. */
+  cpuMs: number;
   virtualMs: number;
   /** Only the invariants this run broke, each with its lines (capped by workload.ts). */
   broken: Partial<Record<Invariant, string[]>>;
@@ -28,7 +30,7 @@ export interface SeedOutcome {
   ops: Record<string, number>;
 }
 
-export function outcomeOf(r: ScenarioResult, workloadMs: number): SeedOutcome {
+export function outcomeOf(r: ScenarioResult, workloadMs: number, cpuMs: number): SeedOutcome {
   const broken: Partial<Record<Invariant, string[]>> = {};
   for (const k of Object.keys(r.violations) as Invariant[]) if (r.violations[k].length > 0) broken[k] = r.violations[k];
   return {
@@ -36,6 +38,7 @@ export function outcomeOf(r: ScenarioResult, workloadMs: number): SeedOutcome {
     nodes: nodesFor(r.seed),
     workloadMs,
     realMs: r.figures.realMs,
+    cpuMs,
     virtualMs: r.figures.virtualMs,
     broken,
     faultLog: r.faultLog,

@@ -19,8 +19,10 @@ async function drain(): Promise<void> {
     const [s, ms] = queue.shift()!.trim().split(/\s+/).map(Number);
     if (!Number.isInteger(s) || !Number.isFinite(ms)) continue;
     try {
+      const cpu = process.cpuUsage();
       const r = await chaosRun(s!, ms!);
-      process.stdout.write(`${TAG.result}${JSON.stringify(outcomeOf(r, ms!))}\n`);
+      const used = process.cpuUsage(cpu);
+      process.stdout.write(`${TAG.result}${JSON.stringify(outcomeOf(r, ms!, (used.user + used.system) / 1000))}\n`);
     } catch (err) {
       const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
       process.stdout.write(`${TAG.error}${JSON.stringify({ seed: s, error: text })}\n`);

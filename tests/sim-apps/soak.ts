@@ -3,7 +3,7 @@
  * chaos.test.ts) over many seeds, in parallel worker processes:
  *
  *   npx bun tests/sim-apps/soak.ts [--seeds 1000] [--from 1] [--jobs 2]
- *     [--workload-ms 30000] [--cap-s 120] [--verbose] [--json out.json]
+ *     [--workload-ms 20000] [--cap-s 120] [--verbose] [--json out.json]
  *
  * Prints the seeds that broke an invariant (which one, its first line, the
  * command that replays the seed), those over the per-seed time cap, those
@@ -52,7 +52,7 @@ const onReport = (r: SeedReport): void => {
   else if (r.status === "error") console.log(`seed ${r.seed}: error: ${firstLine(r.error)}`);
   if (a.verbose && r.status === "done") {
     const o = r.outcome;
-    console.log(`seed ${o.seed} (${o.nodes} nodes): ${secs(o.virtualMs)} virtual in ${secs(o.realMs)}, ops ${JSON.stringify(o.ops)}`);
+    console.log(`seed ${o.seed} (${o.nodes} nodes): ${secs(o.virtualMs)} virtual in ${secs(o.realMs)} (${secs(o.cpuMs)} CPU), ops ${JSON.stringify(o.ops)}`);
     for (const [k, lines] of Object.entries(o.broken)) console.log(`  ${k}:\n    ${lines.join("\n    ")}`);
     if (Object.keys(o.broken).length > 0) console.log(`  faults:\n    ${o.faultLog.join("\n    ")}`);
   }
@@ -87,11 +87,12 @@ console.log(`over time (cap ${secs(capMs)}): ${over.length}${over.length > 0 ? `
 for (const r of over) console.log(`  replay: ${soakReplay(r.seed, workloadMs)} --cap-s 3600`);
 console.log(`errors: ${errors.length}`);
 for (const r of errors) console.log(`  seed ${r.seed}: ${firstLine(r.error)}\n    replay: ${soakReplay(r.seed, workloadMs)}`);
+const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 const real = done.map((r) => r.outcome.realMs);
-const meanReal = real.reduce((s, x) => s + x, 0) / Math.max(1, real.length);
-const maxReal = Math.max(0, ...real);
+const cpu = mean(done.map((r) => r.outcome.cpuMs));
 console.log(
-  `wall time: ${secs(wallMs)} (${secs(wallMs / count)} per seed over ${jobs} jobs); one seed: mean ${secs(meanReal)}, max ${secs(maxReal)} real in its worker`,
+  `wall time: ${secs(wallMs)} (${secs(wallMs / count)} per seed over ${jobs} jobs); one seed: mean ${secs(mean(real))}, max ${secs(Math.max(0, ...real))} real, ` +
+    `mean ${secs(cpu)} CPU in its worker (1,000 seeds on ${jobs} idle cores: ~${Math.round((cpu * 1000) / jobs / 60_000)} min)`,
 );
 if (a.json !== undefined) writeFileSync(a.json, JSON.stringify({ count, from, jobs, workloadMs, capMs, wallMs, reports }, null, 1));
 process.exit(bad.length > 0 || errors.length > 0 || over.length > 0 ? 1 : 0);
