@@ -36,7 +36,7 @@ export interface PoolOptions {
 
 type Reply = { kind: "result"; outcome: SeedOutcome } | { kind: "error"; error: string } | { kind: "exit"; error: string };
 
-class Worker {
+class SoakWorker {
   readonly #proc = Bun.spawn([process.execPath, WORKER], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: process.env });
   #waiting: ((r: Reply | "ready") => void) | null = null;
   #stderr = "";
@@ -124,12 +124,12 @@ export async function runPool(o: PoolOptions): Promise<SeedReport[]> {
   const reports: SeedReport[] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
-    let w: Worker | null = null;
+    let w: SoakWorker | null = null;
     while (next < o.runs.length) {
       const { seed, workloadMs } = o.runs[next++]!;
       let report: SeedReport;
       if (w === null) {
-        w = new Worker();
+        w = new SoakWorker();
         const r = await w.ready();
         if (r !== "ready") {
           w.kill();
