@@ -137,3 +137,155 @@ function asTimestamp(v: unknown): Timestamp {
   const t = v as Partial<Timestamp>;
   return typeof t.w === "number" && typeof t.c === "number" && typeof t.n === "string" ? { w: t.w, c: t.c, n: t.n } : ZERO;
 }
+
+/**
+ * Many rooms' answers packed for the wire (a dump asks each owner node for
+ * thousands of rooms at once): each person's key timestamp as a (wall,
+ * counter, writer index) triple over one table of writers, which repeat.
+ */
+export interface PackedAnswers {
+  /** the writers the triples index */
+  n: string[];
+  /** per asked room, in the order asked: [people (sorted), 3 numbers per person], or null: not answered here, ask the room itself */
+  a: ([string[], number[]] | null)[];
+}
+
+/** Builds the triples of PackedAnswers (and of a dump's own local answers). */
+export class StampPacker {
+  readonly writers: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  push(out: number[], ts: Timestamp): void {
+    let i = this.index.get(ts.n);
+    if (i === undefined) {
+      i = this.writers.length;
+      this.writers.push(ts.n);
+      this.index.set(ts.n, i);
+    }
+    out.push(ts.w, ts.c, i);
+  }
+}
+
+/**
+ * mergeOccupancies, fed one room at a time as the answers arrive (in any
+ * order, with the same result) and read out in slices, so a dump of a
+ * million people never holds the event loop for long. Rooms are known up
+ * front (sorted, distinct): the result comes out in their order, unsorted
+ * by nothing. A person two answers place in different rooms stays only
+ * where their newer key puts them; on a tie (stamp-less answers), in the
+ * room with the smaller name.
+ */
+export class OccupancyMerge {
+  private readonly people: (readonly string[] | undefined)[];
+  private readonly stamps: (readonly number[] | null)[];
+  private readonly writers: (readonly string[])[];
+  /** person -> index of the room that holds them so far */
+  private readonly winner = new Map<string, number>();
+  /** room index -> people another room won (rare: replicas at different points) */
+  private readonly dropped = new Map<number, Set<string>>();
+  private missing: number;
+
+  constructor(readonly rooms: readonly string[]) {
+    this.people = new Array<readonly string[] | undefined>(rooms.length);
+    this.stamps = new Array<readonly number[] | null>(rooms.length);
+    this.writers = new Array<readonly string[]>(rooms.length);
+    this.missing = rooms.length;
+  }
+
+  /** Rooms not answered yet. */
+  get outstanding(): number {
+    return this.missing;
+  }
+
+  has(i: number): boolean {
+    return this.people[i] !== undefined;
+  }
+
+  /** Room `i`'s answer: `stamps` as PackedAnswers triples into `writers` (null: every stamp zero). */
+  add(i: number, people: readonly string[], stamps: readonly number[] | null, writers: readonly string[]): void {
+    if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
+    const st = stamps !== null && stamps.length === 3 * people.length ? stamps : null;
+    this.people[i] = people;
+    this.stamps[i] = st;
+    this.writers[i] = writers;
+    this.missing--;
+    const winner = this.winner;
+    for (let j = 0; j < people.length; j++) {
+      const p = people[j]!;
+      const prev = winner.get(p);
+      if (prev === undefined) {
+        winner.set(p, i);
+        continue;
+      }
+      if (prev === i) continue; // listed twice in one answer: one room anyway
+      const c = this.compareAt(i, j, prev, this.positionOf(prev, p));
+      if (c > 0 || (c === 0 && this.rooms[i]! < this.rooms[prev]!)) {
+        this.drop(prev, p);
+        winner.set(p, i);
+      } else {
+        this.drop(i, p);
+      }
+    }
+  }
+
+  /** Room `i`'s answer as a RoomAnswer (`since` absent or malformed: zero stamps). */
+  addAnswer(i: number, a: RoomAnswer): void {
+    const packer = new StampPacker();
+    const stamps: number[] = [];
+    const since = a.since;
+    if (Array.isArray(since) && since.length === a.people.length) for (const ts of since) packer.push(stamps, asTimestamp(ts));
+    this.add(i, a.people, stamps.length > 0 ? stamps : null, packer.writers);
+  }
+
+  /** Rooms [from, to) of the result into `out` (every one of them must have answered). */
+  writeInto(out: Record<string, string[]>, from: number, to: number): void {
+    for (let i = from; i < Math.min(to, this.rooms.length); i++) {
+      const people = this.people[i];
+      if (people === undefined) throw new RangeError(`room ${this.rooms[i]} has not answered`);
+      const gone = this.dropped.get(i);
+      const kept = gone === undefined ? people.slice() : people.filter((p) => !gone.has(p));
+      out[this.rooms[i]!] = isSorted(kept) ? kept : kept.sort();
+    }
+  }
+
+  private drop(i: number, p: string): void {
+    let s = this.dropped.get(i);
+    if (s === undefined) this.dropped.set(i, (s = new Set()));
+    s.add(p);
+  }
+
+  /** Where `p` is in room `i`'s answer (sorted as answered, else a scan). */
+  private positionOf(i: number, p: string): number {
+    const l = this.people[i]!;
+    let lo = 0;
+    let hi = l.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const x = l[mid]!;
+      if (x === p) return mid;
+      if (x < p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return l.indexOf(p);
+  }
+
+  /** compareTs of person j of room a and person k of room b. */
+  private compareAt(a: number, j: number, b: number, k: number): number {
+    const sa = this.stamps[a];
+    const sb = this.stamps[b];
+    const wa = sa === null || sa === undefined ? 0 : sa[3 * j]!;
+    const wb = sb === null || sb === undefined ? 0 : sb[3 * k]!;
+    if (wa !== wb) return wa < wb ? -1 : 1;
+    const ca = sa === null || sa === undefined ? 0 : sa[3 * j + 1]!;
+    const cb = sb === null || sb === undefined ? 0 : sb[3 * k + 1]!;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+    const na = sa === null || sa === undefined ? "" : this.writers[a]![sa[3 * j + 2]!] ?? "";
+    const nb = sb === null || sb === undefined ? "" : this.writers[b]![sb[3 * k + 2]!] ?? "";
+    return na === nb ? 0 : na < nb ? -1 : 1;
+  }
+}
+
+function isSorted(l: readonly string[]): boolean {
+  for (let i = 1; i < l.length; i++) if (l[i - 1]! > l[i]!) return false;
+  return true;
+}
