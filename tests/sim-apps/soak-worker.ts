@@ -16,8 +16,12 @@ async function drain(): Promise<void> {
   if (busy) return;
   busy = true;
   while (queue.length > 0) {
-    const [s, ms] = queue.shift()!.trim().split(/\s+/).map(Number);
-    if (!Number.isInteger(s) || !Number.isFinite(ms)) continue;
+    const line = queue.shift()!;
+    const [s, ms] = line.trim().split(/\s+/).map(Number);
+    if (!Number.isInteger(s) || !Number.isFinite(ms)) {
+      process.stdout.write(`${TAG.error}${JSON.stringify({ seed: s, error: `bad request line: ${line}` })}\n`);
+      continue;
+    }
     try {
       const cpu = process.cpuUsage();
       const r = await chaosRun(s!, ms!);
