@@ -18,10 +18,10 @@
  */
 import { compareTs, type Timestamp } from "./hlc.ts";
 import { hash32, hash32Pair } from "./hash.ts";
-import { bucketMaskOf, DEFAULT_BUCKETS, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
+import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, LEAF_BITS, LEAVES, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
 import { normalise, toEntry, wins } from "./lww-rules.ts";
 
-export { DEFAULT_BUCKETS, diffBuckets, type Digest } from "./lww-digest.ts";
+export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, THEIRS, type Digest } from "./lww-digest.ts";
 export { joinDeltas } from "./lww-rules.ts";
 
 /** Anything CBOR can carry: JSON-like data. */
@@ -81,7 +81,11 @@ export class LwwMap {
   private before: Value = undefined;
   private after: Value = undefined;
   private readonly sums: Uint32Array;
+  /** the second digest level: LEAVES pairs of sums per bucket */
+  private readonly leafSums: Uint32Array;
   private readonly bucketMask: number;
+  /** bumped when compaction renumbers the indices a scan() cursor walks */
+  private layoutGen = 0;
   // Writers repeat: remember the last one's hashes.
   private lastNode: string | undefined = undefined;
   private nh1 = 0;
@@ -92,6 +96,7 @@ export class LwwMap {
     this.buckets = opts.buckets ?? DEFAULT_BUCKETS;
     if (!Number.isInteger(this.buckets) || this.buckets < 1) throw new RangeError("buckets must be a positive integer");
     this.sums = new Uint32Array(this.buckets * 2);
+    this.leafSums = new Uint32Array(this.buckets * LEAVES * 2);
     this.bucketMask = bucketMaskOf(this.buckets);
   }
 
@@ -244,6 +249,51 @@ export class LwwMap {
   /** A copy of the current digest. */
   digest(): Digest {
     return { buckets: this.buckets, h: this.sums.slice() };
+  }
+
+  /** The digest words of every leaf of `buckets`, in that order (LEAVES * 2 per bucket). */
+  leafDigest(buckets: readonly number[]): Uint32Array {
+    const out = new Uint32Array(buckets.length * LEAVES * 2);
+    const w = LEAVES * 2;
+    buckets.forEach((b, k) => out.set(this.leafSums.subarray(b * w, (b + 1) * w), k * w));
+    return out;
+  }
+
+  /** diffLeaves (lww-digest.ts) of our leaves against `theirs`, the leafDigest of `buckets` elsewhere. */
+  diffLeaves(buckets: readonly number[], theirs: Uint32Array, want: Uint8Array): { differing: number; theirs: number; mine: number } {
+    return diffLeaves(this.leafSums, buckets, theirs, want);
+  }
+
+  /** Changes whenever indices are renumbered: a scan() cursor from before must start over. */
+  get layout(): number {
+    return this.layoutGen;
+  }
+
+  /**
+   * Bounded piece of a walk over the entries (tombstones included) whose
+   * leaf (bucket * LEAVES + leaf) is non-zero in `want`: looks at up to
+   * `maxScan` indices from `from`, appends up to `max` entries to `out`, and
+   * returns the index to go on from, or -1 when the walk is over. Keys added
+   * meanwhile land at the end and are still found; after compaction (see
+   * layout) start again from 0.
+   */
+  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[]): number {
+    const recs = this.recs;
+    const kh = this.kh;
+    const kh2 = this.kh2;
+    const end = Math.min(this.used, from + maxScan);
+    const shift = 32 - LEAF_BITS;
+    let taken = 0;
+    let i = from;
+    for (; i < end && taken < max; i++) {
+      const r = recs[i];
+      if (r === undefined) continue;
+      const b = this.bucketMask >= 0 ? kh[i]! & this.bucketMask : (kh[i]! >>> 0) % this.buckets;
+      if (want[b * LEAVES + (kh2[i]! >>> shift)] === 0) continue;
+      out.push(r);
+      taken++;
+    }
+    return i >= this.used ? -1 : i;
   }
 
   /** The bucket a key falls in. */
@@ -461,6 +511,7 @@ export class LwwMap {
     this.kh2 = kh2;
     this.used = n;
     this.holes = 0;
+    this.layoutGen++;
     let mask = 31;
     while ((n + 1) * 2 > mask) mask = mask * 2 + 1;
     this.reindex(mask);
@@ -475,6 +526,6 @@ export class LwwMap {
       this.nh2 = hash32(ts.n, SEED2) | 0;
     }
     const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
-    toggleEntry(this.sums, this.buckets, this.bucketMask, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
+    toggleEntry(this.sums, this.leafSums, this.buckets, this.bucketMask, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
   }
 }

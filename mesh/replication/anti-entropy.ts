@@ -1,24 +1,32 @@
 /**
  * Anti-entropy rounds: repair whatever the outboxes missed (a peer that was
- * down, partitioned, or joined late) by comparing digests and exchanging
- * only the buckets that differ.
+ * down, partitioned, or joined late) by comparing digests level by level and
+ * exchanging only the entries of the leaves that differ.
  *
- * Initiator -> {dg, digest}. A responder whose outbox is busy sending the
- * initiator writes may decline a routine round {bz}. Otherwise it diffs the
- * digest with its own: equal ->
- * {eq} (both sides record the equality, which tombstone GC relies on);
- * else it sends its entries of the differing buckets in chunks {ae}. Once the
- * initiator holds every chunk it sends back {ap} only its entries the
- * responder lacked or held older. A round that does not complete within
- * roundTimeoutMs is abandoned (the next one repairs what it missed), and the
- * next request to that peer asks for smaller chunks in case size was the cause.
+ * Initiator -> {dg, bucket digest}. A responder whose outbox is busy sending
+ * the initiator writes may decline a routine round {bz}. Otherwise: digests
+ * equal -> {eq} (both sides record the equality, which tombstone GC relies
+ * on); else {lf, the differing buckets' leaf digests}. The initiator compares
+ * leaves and asks {lw} for the responder's entries of the differing leaves
+ * that are non-empty there; the responder streams them {ae} (stream.ts:
+ * lazily, a window of chunks, acked {ak} as merged). The round is complete
+ * once every chunk is merged; then the initiator streams back {ap, acked pk}
+ * its entries of those leaves that the responder lacked or held older.
+ *
+ * Received chunks are merged one per event-loop turn (chunk-queue.ts), so
+ * however much arrives at once no turn merges more than one chunk.
+ * A round without progress for roundTimeoutMs is abandoned (the next one
+ * repairs what it missed), and the next request to that peer asks for
+ * smaller chunks in case size was the cause.
  */
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
-import { type Delta, type DeltaEntry, diffBuckets, type LwwMap } from "../../core/lww-map.ts";
+import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, THEIRS } from "../../core/lww-map.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
-import { aeMsg, busyMsg, digestMsg, eqMsg, pushMsg, type Inbound, type Sender } from "./messages.ts";
+import { ChunkQueue } from "./chunk-queue.ts";
+import { busyMsg, chunkAckMsg, chunkMsg, digestMsg, eqMsg, type Inbound, leavesMsg, type Sender, wantMsg } from "./messages.ts";
+import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
 export interface AePeer {
   name: string;
@@ -58,11 +66,18 @@ interface Round {
   /** arrival seq when our digest was taken */
   seq: number;
   startedAt: number;
+  /** when the peer last answered anything of this round */
+  progressAt: number;
   chunk: number;
-  of: number;
+  /** leaf flags (DIFFERS, THEIRS) once the leaf digests came */
+  want: Uint8Array | null;
+  /** the `lw` asked, kept to ask again if it was lost */
+  ask: Message | null;
   got: Set<number>;
-  buckets: number[];
-  received: Map<string, Timestamp>;
+  /** index of the last chunk, once seen */
+  last: number;
+  /** key -> timestamp the responder sent, kept only if we hold entries in differing leaves */
+  received: Map<string, Timestamp> | null;
   /** the responder's collection horizon, as its answer said */
   horizon: Timestamp | null;
   done: Done[];
@@ -76,6 +91,14 @@ export interface AeCounters {
   timeouts: number;
   entriesSent: number;
   entriesReceived: number;
+  /** leaves found differing (what a round costs, in leaves) */
+  leavesDiffering: number;
+  chunksResent: number;
+}
+
+interface Streamed {
+  r: number;
+  stream: OutStream;
 }
 
 const MAX_CHUNK_SHIFT = 4;
@@ -83,7 +106,9 @@ const MAX_DECLINES = 4;
 const MAX_SKIPS = 4;
 
 export class AntiEntropy {
-  readonly counters: AeCounters = { started: 0, completed: 0, declined: 0, equal: 0, timeouts: 0, entriesSent: 0, entriesReceived: 0 };
+  readonly counters: AeCounters = {
+    started: 0, completed: 0, declined: 0, equal: 0, timeouts: 0, entriesSent: 0, entriesReceived: 0, leavesDiffering: 0, chunksResent: 0,
+  };
   /** name -> identity of the last peer process we completed a pull from */
   readonly pulled = new Map<string, string>();
   private readonly rounds = new Map<number, Round>();
@@ -91,11 +116,19 @@ export class AntiEntropy {
   private readonly failures = new Map<string, number>();
   /** consecutive routine rounds we declined, per initiator */
   private readonly declined = new Map<string, number>();
+  /** our answers (`ae`) and push backs (`ap`) being streamed, by peer name */
+  private readonly answers = new Map<string, Streamed>();
+  private readonly pushes = new Map<string, Streamed>();
+  /** per initiator, the round whose answer we last finished (a late duplicate `lw` must not restart it) */
+  private readonly answered = new Map<string, number>();
+  private readonly inbound: ChunkQueue;
   private nextRound = 0;
   /** routine ticks skipped in a row */
   private skips = 0;
 
-  constructor(private readonly host: AeHost) {}
+  constructor(private readonly host: AeHost) {
+    this.inbound = new ChunkQueue(host.clock, (from, m) => this.mergeChunk(from, m));
+  }
 
   /** The routine tick: a round with one live peer picked at random. */
   routine(peers: ReadonlyMap<string, AePeer & { inflight: { size: number } }>, random: Random): void {
@@ -115,16 +148,17 @@ export class AntiEntropy {
    * Pull from `peer`, joining a round already under way with it.
    * "periodic": a routine round, which a peer busy sending us writes may
    * decline. "urgent": the peer must answer (a member came back). "pull"
-   * (catch-up): urgent, and a round that has waited longer than
-   * retransmitMs (its digest or answer may be lost) is replaced by a new
-   * one, which inherits its waiters.
+   * (catch-up): urgent, and a round whose digest has gone unanswered for
+   * retransmitMs (it or the answer may be lost) is replaced by a new one,
+   * which inherits its waiters; one already streaming is joined.
    */
   start(peer: AePeer, done?: Done, kind: RoundKind = "periodic"): void {
     const h = this.host;
+    const now = h.clock.now();
     let cur = this.byPeer.get(peer.name);
     const inherited: Done[] = [];
     if (cur !== undefined && cur.peer.id === peer.id) {
-      const stale = kind === "pull" && h.clock.now() - cur.startedAt >= h.config.retransmitMs;
+      const stale = kind === "pull" && cur.want === null && now - cur.progressAt >= h.config.retransmitMs;
       if (!stale && (kind === "periodic" || cur.urgent)) {
         if (done) cur.done.push(done);
         return;
@@ -140,12 +174,14 @@ export class AntiEntropy {
       peer,
       urgent: kind !== "periodic",
       seq: h.arrivalSeq(),
-      startedAt: h.clock.now(),
+      startedAt: now,
+      progressAt: now,
       chunk: Math.max(1, h.config.chunkEntries >> shift),
-      of: 0,
+      want: null,
+      ask: null,
       got: new Set(),
-      buckets: [],
-      received: new Map(),
+      last: -1,
+      received: null,
       horizon: null,
       done: inherited,
     };
@@ -158,28 +194,46 @@ export class AntiEntropy {
     if (cur !== undefined) this.finish(cur, false);
   }
 
-  /** Abandon rounds past their timeout. */
+  /** The replicator's tick: abandon rounds without progress, ask again for a lost `lw`, drive the streams' resends. */
   expire(now: number): void {
+    const c = this.host.config;
     for (const round of [...this.rounds.values()]) {
-      if (now - round.startedAt < this.host.config.roundTimeoutMs) continue;
-      this.counters.timeouts++;
-      this.failures.set(round.peer.name, (this.failures.get(round.peer.name) ?? 0) + 1);
-      this.finish(round, false);
+      if (now - round.progressAt >= c.roundTimeoutMs) {
+        this.counters.timeouts++;
+        this.failures.set(round.peer.name, (this.failures.get(round.peer.name) ?? 0) + 1);
+        this.finish(round, false);
+      } else if (round.ask !== null && round.got.size === 0 && now - round.progressAt >= c.retransmitMs) {
+        this.host.send(round.peer.address, round.ask);
+      }
+    }
+    for (const s of [...this.answers.values(), ...this.pushes.values()]) {
+      const before = s.stream.resent;
+      s.stream.tick(now);
+      this.counters.chunksResent += s.stream.resent - before;
     }
   }
 
-  /** `name` left the live set: its round cannot complete. */
+  /** `name` left the live set: its round cannot complete, and nothing more goes to it. */
   peerGone(name: string): void {
     const round = this.byPeer.get(name);
     if (round !== undefined) this.finish(round, false);
+    this.answers.get(name)?.stream.abort();
+    this.pushes.get(name)?.stream.abort();
   }
 
-  /** Fail every round (the replicator stops). */
+  /** Fail every round and stop every stream (the replicator stops). */
   abortAll(): void {
     for (const round of [...this.rounds.values()]) this.finish(round, false);
+    for (const s of [...this.answers.values(), ...this.pushes.values()]) s.stream.abort();
+    this.inbound.clear();
   }
 
-  /** Handle dg / eq / ae / ap from `from`. */
+  /** Streams being sent now (for tests and stats). */
+  streams(): { answers: number; pushes: number } {
+    return { answers: this.answers.size, pushes: this.pushes.size };
+  }
+
+  /** Handle an anti-entropy message from `from`. */
   handle(from: Address, m: Inbound): void {
     switch (m.t) {
       case "dg":
@@ -191,12 +245,20 @@ export class AntiEntropy {
         if (round !== undefined && round.peer.name === m.n) this.finish(round, false);
         return;
       }
+      case "lf":
+        return this.onLeaves(m);
+      case "lw":
+        return this.onWant(from, m);
       case "ae":
-        return this.onEntries(m);
       case "ap":
-        this.counters.entriesReceived += m.delta.e.length;
-        this.host.mergeRemote(m.delta, m);
+        this.inbound.push(from, m);
         return;
+      case "ak":
+      case "pk": {
+        const s = (m.t === "ak" ? this.answers : this.pushes).get(m.n);
+        if (s !== undefined && s.r === m.r) s.stream.ack(m.c);
+        return;
+      }
       default:
         return;
     }
@@ -204,6 +266,8 @@ export class AntiEntropy {
 
   private answer(from: Address, m: Extract<Inbound, { t: "dg" }>): void {
     const h = this.host;
+    // A new round from this initiator: it gave up on any earlier one.
+    this.answers.get(m.n)?.stream.abort();
     // While our outbox is delivering writes to the initiator, a routine round
     // would mostly resend them, in bulk: decline it (a few times in a row at most).
     if (!m.u && h.sendingTo(m.n)) {
@@ -216,18 +280,17 @@ export class AntiEntropy {
       }
     }
     this.declined.delete(m.n);
-    const diff = diffBuckets(h.map.digest(), m.digest);
+    const mine = h.map.digest();
+    const diff: number[] = [];
+    for (let b = 0; b < mine.buckets; b++) {
+      if (mine.h[2 * b] !== m.digest.h[2 * b] || mine.h[2 * b + 1] !== m.digest.h[2 * b + 1]) diff.push(b);
+    }
     if (diff.length === 0) {
       h.equal(m.n, m.i, h.arrivalSeq());
       h.send(from, eqMsg(h.self, m.r));
       return;
     }
-    const entries = h.map.entriesIn(diff).e;
-    const chunks = split(entries, Math.min(m.z, h.config.chunkEntries));
-    chunks.forEach((part, c) => {
-      this.counters.entriesSent += part.length;
-      h.send(from, aeMsg(h.self, m.r, diff, c, chunks.length, { e: part }, h.map.horizon));
-    });
+    h.send(from, leavesMsg(h.self, m.r, diff, h.map.leafDigest(diff), h.map.horizon));
   }
 
   private onEqual(m: Extract<Inbound, { t: "eq" }>): void {
@@ -235,57 +298,128 @@ export class AntiEntropy {
     if (round === undefined || round.peer.name !== m.n) return;
     this.counters.equal++;
     this.host.equal(m.n, m.i, round.seq);
-    this.pulled.set(m.n, m.i);
-    this.finish(round, true);
+    this.complete(round);
   }
 
-  private onEntries(m: Extract<Inbound, { t: "ae" }>): void {
-    this.counters.entriesReceived += m.delta.e.length;
-    // Valid entries are worth merging even for a round we gave up on.
-    if (!this.host.mergeRemote(m.delta, m)) return;
+  /** The responder's leaf digests: ask for its entries of the differing leaves that are non-empty there. */
+  private onLeaves(m: Extract<Inbound, { t: "lf" }>): void {
+    const h = this.host;
     const round = this.rounds.get(m.r);
-    if (round === undefined || round.peer.name !== m.n) return;
-    if (round.of === 0) {
-      round.of = m.of;
-      round.buckets = m.b;
-    } else if (round.of !== m.of) {
-      return; // inconsistent chunking: let the round time out
-    }
-    if (round.got.has(m.c)) return;
-    round.got.add(m.c);
-    for (const e of m.delta.e) round.received.set(e.k, e.ts);
-    if (m.hz !== null && (round.horizon === null || compareTs(m.hz, round.horizon) > 0)) round.horizon = m.hz;
-    if (round.got.size < round.of) return;
-    this.pushBack(round);
-    this.pulled.set(m.n, m.i);
-    this.failures.delete(m.n);
+    if (round === undefined || round.peer.name !== m.n || round.want !== null) return;
+    round.progressAt = h.clock.now();
+    round.horizon = m.hz;
+    const want = new Uint8Array(h.map.buckets * LEAVES);
+    const n = h.map.diffLeaves(m.b, m.h, want);
+    round.want = want;
+    this.counters.leavesDiffering += n.differing;
+    if (n.theirs === 0) return this.complete(round);
+    // Which of their entries we already hold at least as new decides the push
+    // back; nothing to decide when we hold nothing there (an empty joiner).
+    if (n.mine > 0) round.received = new Map();
+    const ask = new Uint8Array(want.length);
+    for (let k = 0; k < want.length; k++) if ((want[k]! & THEIRS) !== 0) ask[k] = 1;
+    round.ask = wantMsg(h.self, round.r, ask, round.chunk);
+    h.send(round.peer.address, round.ask);
+  }
+
+  /** Stream our entries of the asked leaves to the initiator. */
+  private onWant(from: Address, m: Extract<Inbound, { t: "lw" }>): void {
+    const h = this.host;
+    const cur = this.answers.get(m.n);
+    if ((cur !== undefined && cur.r === m.r) || this.answered.get(m.n) === m.r) return; // a copy of the ask
+    cur?.stream.abort();
+    const chunk = Math.min(m.z, h.config.chunkEntries);
+    const entry: Streamed = { r: m.r, stream: undefined as unknown as OutStream }; // set just below
+    entry.stream = new OutStream(h, leafSource(h.map, m.m), {
+      to: from,
+      chunk,
+      window: STREAM_WINDOW,
+      retransmitMs: h.config.retransmitMs,
+      idleMs: h.config.roundTimeoutMs,
+      make: (c, last, e) => {
+        this.counters.entriesSent += e.length;
+        return chunkMsg("ae", h.self, m.r, c, last, { e }, h.map.horizon);
+      },
+      done: (ok) => {
+        if (this.answers.get(m.n) === entry) this.answers.delete(m.n);
+        if (ok) this.answered.set(m.n, m.r);
+      },
+    });
+    this.answers.set(m.n, entry);
+  }
+
+  /** One received chunk, in its own turn: merge, ack, and note it for its round. */
+  private mergeChunk(from: Address, m: Extract<Inbound, { t: "ae" | "ap" }>): void {
+    const h = this.host;
+    this.counters.entriesReceived += m.delta.e.length;
+    const round = m.t === "ae" ? this.rounds.get(m.r) : undefined;
+    const mine = round !== undefined && round.peer.name === m.n ? round : undefined;
+    if (mine?.received) for (const e of m.delta.e) mine.received.set(e.k, e.ts);
+    // Valid entries are worth merging even for a round we gave up on.
+    if (!h.mergeRemote(m.delta, m)) return; // not acked: resent, then abandoned
+    h.send(from, chunkAckMsg(m.t, h.self, m.r, m.c));
+    if (mine === undefined || m.t !== "ae") return;
+    mine.progressAt = h.clock.now();
+    if (m.hz !== null && (mine.horizon === null || compareTs(m.hz, mine.horizon) > 0)) mine.horizon = m.hz;
+    mine.got.add(m.c);
+    if (m.l) mine.last = m.c;
+    if (mine.last >= 0 && mine.got.size >= mine.last + 1 && this.allUpTo(mine)) this.complete(mine);
+  }
+
+  private allUpTo(round: Round): boolean {
+    for (let c = 0; c <= round.last; c++) if (!round.got.has(c)) return false;
+    return true;
+  }
+
+  /** We hold everything the responder had in the differing leaves: done, then push back. */
+  private complete(round: Round): void {
+    this.pulled.set(round.peer.name, round.peer.id);
+    this.failures.delete(round.peer.name);
     this.finish(round, true);
+    if (round.want !== null) this.pushBack(round, round.want);
   }
 
   /**
-   * Send the responder our entries of the differing buckets that it lacks or
+   * Stream the responder our entries of the differing leaves that it lacks or
    * holds older. A tombstone it lacks at or below its horizon is one it
    * collected, which it did only once every member held it: we forget it too
    * (else our digests would differ for good and our own proof would never come).
    */
-  private pushBack(round: Round): void {
+  private pushBack(round: Round, want: Uint8Array): void {
     const h = this.host;
-    const mine = h.map.entriesIn(round.buckets).e;
-    const theirsLack: DeltaEntry[] = [];
+    const name = round.peer.name;
+    const received = round.received;
+    const horizon = round.horizon;
     const collectedThere: string[] = [];
-    for (const e of mine) {
-      const ts = round.received.get(e.k);
-      if (ts !== undefined && compareTs(e.ts, ts) <= 0) continue;
-      if (ts === undefined && e.d === true && round.horizon !== null && compareTs(e.ts, round.horizon) <= 0) collectedThere.push(e.k);
-      else theirsLack.push(e);
-    }
-    if (collectedThere.length > 0) h.forget(collectedThere);
-    if (theirsLack.length === 0) return;
-    const chunks = split(theirsLack, round.chunk);
-    chunks.forEach((part, c) => {
-      this.counters.entriesSent += part.length;
-      h.send(round.peer.address, pushMsg(h.self, round.r, c, chunks.length, { e: part }));
+    const keep = (e: DeltaEntry): boolean => {
+      const ts = received?.get(e.k);
+      if (ts !== undefined && compareTs(e.ts, ts) <= 0) return false;
+      if (ts === undefined && e.d === true && horizon !== null && compareTs(e.ts, horizon) <= 0) {
+        collectedThere.push(e.k);
+        return false;
+      }
+      return true;
+    };
+    for (let k = 0; k < want.length; k++) want[k]! &= DIFFERS;
+    this.pushes.get(name)?.stream.abort();
+    const entry: Streamed = { r: round.r, stream: undefined as unknown as OutStream }; // set just below
+    entry.stream = new OutStream(h, leafSource(h.map, want, keep), {
+      to: round.peer.address,
+      chunk: round.chunk,
+      window: STREAM_WINDOW,
+      retransmitMs: h.config.retransmitMs,
+      idleMs: h.config.roundTimeoutMs,
+      quiet: true,
+      make: (c, last, e) => {
+        this.counters.entriesSent += e.length;
+        return chunkMsg("ap", h.self, round.r, c, last, { e }, null);
+      },
+      done: () => {
+        if (this.pushes.get(name) === entry) this.pushes.delete(name);
+        if (collectedThere.length > 0) h.forget(collectedThere.splice(0));
+      },
     });
+    this.pushes.set(name, entry);
   }
 
   private finish(round: Round, ok: boolean): void {
@@ -300,12 +434,4 @@ export class AntiEntropy {
       }
     }
   }
-}
-
-/** `items` in consecutive parts of at most `size` (one empty part if none). */
-function split<T>(items: T[], size: number): T[][] {
-  if (items.length <= size) return [items];
-  const out: T[][] = [];
-  for (let k = 0; k < items.length; k += size) out.push(items.slice(k, k + size));
-  return out;
 }

@@ -12,9 +12,16 @@
  *                       (u: urgent, do not decline)
  *   eq  {r}             round r: our digests are equal
  *   bz  {r}             round r declined: busy sending you writes
- *   ae  {r, b, c, of, d, hz} round r: my entries of differing buckets b, chunk c
- *                       of `of`; hz: my collection horizon [w, c, n] or null
- *   ap  {r, c, of, d}   round r: the initiator's entries the responder lacked
+ *   lf  {r, b, h, hz}   round r: the buckets b differ; my leaf digests of them;
+ *                       hz: my collection horizon [w, c, n] or null
+ *   lw  {r, m, z}       round r: send me your entries of the leaves in bitmap m
+ *                       (bit bucket * LEAVES + leaf), in chunks of z
+ *   ae  {r, c, l, d, hz} round r: chunk c of my entries of those leaves (l: the
+ *                       last one); hz as in lf
+ *   ak  {r, c}          round r: chunk c of your `ae` is merged (send more)
+ *   ap  {r, c, l, d}    round r: chunk c of the initiator's entries the
+ *                       responder lacked or held older (l: the last one)
+ *   pk  {r, c}          round r: chunk c of your `ap` is merged
  *
  * Deltas (`d`) travel as the bytes of core's encodeDelta: encoded once for
  * every peer, and decoded by core's compact reader rather than as generic
@@ -27,7 +34,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import { decodeDelta, deltaFromWire, encodeDelta } from "../../core/lww-codec.ts";
 import type { Timestamp } from "../../core/hlc.ts";
-import type { Delta, Digest } from "../../core/lww-map.ts";
+import { type Delta, type Digest, LEAVES } from "../../core/lww-map.ts";
 import type { Message } from "../types.ts";
 import { isRanges } from "./seq-ranges.ts";
 
@@ -45,8 +52,15 @@ export type Inbound =
   | (Sender & { t: "dg"; r: number; digest: Digest; z: number; u: boolean })
   | (Sender & { t: "eq"; r: number })
   | (Sender & { t: "bz"; r: number })
-  | (Sender & { t: "ae"; r: number; b: number[]; c: number; of: number; delta: Delta; hz: Timestamp | null })
-  | (Sender & { t: "ap"; r: number; c: number; of: number; delta: Delta });
+  | (Sender & { t: "lf"; r: number; b: number[]; h: Uint32Array; hz: Timestamp | null })
+  | (Sender & { t: "lw"; r: number; m: Uint8Array; z: number })
+  | (Sender & { t: "ae"; r: number; c: number; l: boolean; delta: Delta; hz: Timestamp | null })
+  | (Sender & { t: "ak"; r: number; c: number })
+  | (Sender & { t: "ap"; r: number; c: number; l: boolean; delta: Delta })
+  | (Sender & { t: "pk"; r: number; c: number });
+
+/** Chunk messages (they carry entries) and their acks. */
+export type ChunkKind = "ae" | "ap";
 
 export function dataMsg(from: Sender, s: number[], delta: Delta, epoch: number): Message {
   return { t: "d", n: from.n, i: from.i, s, d: encodeDelta(delta), e: epoch };
@@ -72,12 +86,41 @@ export function eqMsg(from: Sender, r: number): Message {
   return { t: "eq", n: from.n, i: from.i, r };
 }
 
-export function aeMsg(from: Sender, r: number, b: number[], c: number, of: number, delta: Delta, horizon: Timestamp | null): Message {
-  return { t: "ae", n: from.n, i: from.i, r, b, c, of, d: encodeDelta(delta), hz: horizon === null ? null : [horizon.w, horizon.c, horizon.n] };
+export function leavesMsg(from: Sender, r: number, b: number[], h: Uint32Array, horizon: Timestamp | null): Message {
+  return { t: "lf", n: from.n, i: from.i, r, b, h: wordsToBytes(h), hz: horizonWire(horizon) };
 }
 
-export function pushMsg(from: Sender, r: number, c: number, of: number, delta: Delta): Message {
-  return { t: "ap", n: from.n, i: from.i, r, c, of, d: encodeDelta(delta) };
+export function wantMsg(from: Sender, r: number, want: Uint8Array, chunk: number): Message {
+  return { t: "lw", n: from.n, i: from.i, r, m: packBits(want), z: chunk };
+}
+
+/** A chunk of entries: `ae` (responder to initiator) or `ap` (the push back). */
+export function chunkMsg(kind: ChunkKind, from: Sender, r: number, c: number, last: boolean, delta: Delta, horizon: Timestamp | null): Message {
+  const m: Message = { t: kind, n: from.n, i: from.i, r, c, l: last, d: encodeDelta(delta) };
+  if (kind === "ae") m["hz"] = horizonWire(horizon);
+  return m;
+}
+
+/** The ack of chunk c of an `ae` (ak) or an `ap` (pk). */
+export function chunkAckMsg(kind: ChunkKind, from: Sender, r: number, c: number): Message {
+  return { t: kind === "ae" ? "ak" : "pk", n: from.n, i: from.i, r, c };
+}
+
+function horizonWire(h: Timestamp | null): [number, number, string] | null {
+  return h === null ? null : [h.w, h.c, h.n];
+}
+
+/** One byte per leaf (0 or not) as one bit per leaf. */
+export function packBits(flags: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(flags.length / 8));
+  for (let k = 0; k < flags.length; k++) if (flags[k] !== 0) out[k >> 3]! |= 1 << (k & 7);
+  return out;
+}
+
+export function unpackBits(bits: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++) out[k] = (bits[k >> 3]! >> (k & 7)) & 1;
+  return out;
 }
 
 /** Validate `msg` whole; throws RoomyError("bad_request") if anything is off. */
@@ -99,16 +142,23 @@ export function parseMessage(msg: Message, buckets: number): Inbound {
       return { t: "eq", n, i, r: round(msg["r"]) };
     case "bz":
       return { t: "bz", n, i, r: round(msg["r"]) };
-    case "ae": {
-      const { c, of } = chunkOf(msg);
-      return {
-        t: "ae", n, i, r: round(msg["r"]), b: bucketList(msg["b"], buckets), c, of, delta: deltaOf(msg["d"]), hz: horizonOf(msg["hz"]),
-      };
+    case "lf": {
+      const b = bucketList(msg["b"], buckets);
+      return { t: "lf", n, i, r: round(msg["r"]), b, h: wordsFromBytes(msg["h"], b.length * LEAVES * 2), hz: horizonOf(msg["hz"]) };
     }
-    case "ap": {
-      const { c, of } = chunkOf(msg);
-      return { t: "ap", n, i, r: round(msg["r"]), c, of, delta: deltaOf(msg["d"]) };
+    case "lw": {
+      const m = msg["m"];
+      const size = Math.ceil((buckets * LEAVES) / 8);
+      if (!(m instanceof Uint8Array) || m.length !== size) bad(`leaf bitmap is not ${size} bytes`);
+      return { t: "lw", n, i, r: round(msg["r"]), m: unpackBits(m, buckets * LEAVES), z: count(msg["z"], "z") };
     }
+    case "ae":
+      return { t: "ae", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), delta: deltaOf(msg["d"]), hz: horizonOf(msg["hz"]) };
+    case "ap":
+      return { t: "ap", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), delta: deltaOf(msg["d"]) };
+    case "ak":
+    case "pk":
+      return { t: msg.t, n, i, r: round(msg["r"]), c: index(msg["c"]) };
     default:
       bad(`unknown message type ${JSON.stringify(String(msg.t)).slice(0, 40)}`);
   }
@@ -116,19 +166,27 @@ export function parseMessage(msg: Message, buckets: number): Inbound {
 
 /** Digest words as little-endian bytes (the same on every platform). */
 export function digestToBytes(d: Digest): Uint8Array {
-  const out = new Uint8Array(d.h.length * 4);
-  const view = new DataView(out.buffer);
-  for (let k = 0; k < d.h.length; k++) view.setUint32(4 * k, d.h[k]!, true);
-  return out;
+  return wordsToBytes(d.h);
 }
 
 export function digestFromBytes(v: unknown, buckets: number): Digest {
+  return { buckets, h: wordsFromBytes(v, buckets * 2) };
+}
+
+function wordsToBytes(words: Uint32Array): Uint8Array {
+  const out = new Uint8Array(words.length * 4);
+  const view = new DataView(out.buffer);
+  for (let k = 0; k < words.length; k++) view.setUint32(4 * k, words[k]!, true);
+  return out;
+}
+
+function wordsFromBytes(v: unknown, words: number): Uint32Array {
   if (!(v instanceof Uint8Array)) bad("digest is not a byte string");
-  if (v.length !== buckets * 8) bad(`digest has ${v.length} bytes, expected ${buckets * 8}`);
+  if (v.length !== words * 4) bad(`digest has ${v.length} bytes, expected ${words * 4}`);
   const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  const h = new Uint32Array(buckets * 2);
-  for (let k = 0; k < h.length; k++) h[k] = view.getUint32(4 * k, true);
-  return { buckets, h };
+  const h = new Uint32Array(words);
+  for (let k = 0; k < words; k++) h[k] = view.getUint32(4 * k, true);
+  return h;
 }
 
 /** A delta as encodeDelta bytes or as deltaToWire's array; throws bad_request. */
@@ -166,16 +224,28 @@ function count(v: unknown, what: string): number {
   return v as number;
 }
 
-function chunkOf(msg: Message): { c: number; of: number } {
-  const of = count(msg["of"], "chunk total");
-  const c = msg["c"];
-  if (!Number.isSafeInteger(c) || (c as number) < 0 || (c as number) >= of) bad("chunk index out of range");
-  return { c: c as number, of };
+/** A chunk index: bounded, so a forged one cannot grow the receiver's bookkeeping. */
+function index(v: unknown): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) >= MAX_CHUNKS) bad("chunk index out of range");
+  return v as number;
 }
 
+function flag(v: unknown): boolean {
+  if (typeof v !== "boolean") bad("last-chunk flag is not a boolean");
+  return v;
+}
+
+/** More chunks than any map could need at one entry each (2^24 keys). */
+export const MAX_CHUNKS = 1 << 24;
+
 function bucketList(v: unknown, buckets: number): number[] {
-  if (!Array.isArray(v) || v.length > buckets) bad("buckets are not a list");
-  for (const b of v) if (!Number.isInteger(b) || b < 0 || b >= buckets) bad("bucket out of range");
+  if (!Array.isArray(v) || v.length === 0 || v.length > buckets) bad("buckets are not a list");
+  const seen = new Set<number>();
+  for (const b of v) {
+    if (!Number.isInteger(b) || b < 0 || b >= buckets) bad("bucket out of range");
+    if (seen.has(b)) bad("bucket listed twice");
+    seen.add(b);
+  }
   return v as number[];
 }
 

@@ -1,0 +1,173 @@
+/**
+ * A stream of entry chunks to one peer, produced lazily and sent under a
+ * window: an anti-entropy answer (`ae`) or push back (`ap`) of any size,
+ * even a whole 1M-key map, costs the sender at most `window` encoded chunks
+ * of memory and one chunk's work per event-loop turn.
+ *
+ * Each turn (a zero timer on the injected clock, so I/O runs in between)
+ * takes up to one chunk from the source; the source itself looks at a
+ * bounded number of map slots per call, so a sparse walk also yields. The
+ * receiver acks every chunk once merged; with `window` chunks unacked the
+ * stream waits. Chunks unacked for retransmitMs are sent again (a lost chunk
+ * or ack), and a stream without any ack for idleMs is abandoned (the peer
+ * is gone; the next round repairs what it missed).
+ */
+import type { DeltaEntry } from "../../core/lww-map.ts";
+import type { Address, Clock, Message, Timer } from "../types.ts";
+
+/** Chunks a stream may have sent and not yet seen acked. */
+export const STREAM_WINDOW = 4;
+/** Map slots a source looks at per turn at most (a few ms at 1M keys). */
+export const SCAN_PER_TURN = 65_536;
+
+export interface ChunkSource {
+  /** Append up to `max` more entries to `out`; true once there are no more. */
+  next(out: DeltaEntry[], max: number): boolean;
+}
+
+export interface StreamHost {
+  readonly clock: Clock;
+  send(to: Address, msg: Message): boolean;
+}
+
+export interface StreamOptions {
+  to: Address;
+  /** entries per chunk */
+  chunk: number;
+  window: number;
+  retransmitMs: number;
+  idleMs: number;
+  /** a stream with no entries at all ends without sending anything */
+  quiet?: boolean;
+  /** the message for chunk c (last: no more follow) */
+  make(c: number, last: boolean, entries: DeltaEntry[]): Message;
+  /** every acked chunk was the last one (true), or the stream was abandoned (false) */
+  done(ok: boolean): void;
+}
+
+export class OutStream {
+  /** chunks sent, by index, until acked (kept for resending) */
+  private readonly unacked = new Map<number, Message>();
+  private nextChunk = 0;
+  private exhausted = false;
+  private pending: DeltaEntry[] = [];
+  private timer: Timer | null = null;
+  private closed = false;
+  private lastAckAt: number;
+  private lastSendAt: number;
+  /** entries sent (first sends), chunks sent again */
+  sentEntries = 0;
+  resent = 0;
+
+  constructor(
+    private readonly host: StreamHost,
+    private readonly source: ChunkSource,
+    private readonly o: StreamOptions,
+  ) {
+    this.lastAckAt = this.lastSendAt = host.clock.now();
+    this.schedule();
+  }
+
+  get inFlight(): number {
+    return this.unacked.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The receiver merged chunk `c`. */
+  ack(c: number): void {
+    if (this.closed || !this.unacked.delete(c)) return;
+    this.lastAckAt = this.host.clock.now();
+    if (this.exhausted && this.unacked.size === 0) this.close(true);
+    else this.schedule();
+  }
+
+  /** Periodic check (the replicator's tick): resend what waited too long, give up when idle. */
+  tick(now: number): void {
+    if (this.closed) return;
+    if (now - this.lastAckAt >= this.o.idleMs) return this.close(false);
+    if (this.unacked.size === 0 || now - Math.max(this.lastAckAt, this.lastSendAt) < this.o.retransmitMs) return;
+    this.lastSendAt = now;
+    for (const msg of this.unacked.values()) {
+      this.resent++;
+      this.host.send(this.o.to, msg);
+    }
+  }
+
+  /** Stop without finishing (superseded, peer gone, replicator stopped). */
+  abort(): void {
+    this.close(false);
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || this.closed || this.exhausted) return;
+    this.timer = this.host.clock.setTimer(0, () => {
+      this.timer = null;
+      this.step();
+    });
+  }
+
+  /** One turn: take up to one chunk's entries from the source, send when full or at the end. */
+  private step(): void {
+    if (this.closed || this.exhausted || this.unacked.size >= this.o.window) return;
+    const over = this.source.next(this.pending, this.o.chunk - this.pending.length);
+    if (this.pending.length >= this.o.chunk || over) {
+      if (over) this.exhausted = true;
+      if (over && this.nextChunk === 0 && this.pending.length === 0 && this.o.quiet === true) return this.close(true);
+      const c = this.nextChunk++;
+      const entries = this.pending;
+      this.pending = [];
+      const msg = this.o.make(c, over, entries);
+      this.unacked.set(c, msg);
+      this.sentEntries += entries.length;
+      this.lastSendAt = this.host.clock.now();
+      this.host.send(this.o.to, msg);
+    }
+    this.schedule();
+  }
+
+  private close(ok: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = null;
+    this.unacked.clear();
+    this.pending = [];
+    this.o.done(ok);
+  }
+}
+
+/** What a leaf walk needs of the map (LwwMap has it). */
+export interface Scannable {
+  readonly layout: number;
+  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[]): number;
+}
+
+/**
+ * A ChunkSource over the map's entries in the leaves flagged in `want`,
+ * `keep` filtering them. After compaction renumbers the map the walk starts
+ * over: entries may then go twice (merging is idempotent), never zero times.
+ */
+export function leafSource(map: Scannable, want: Uint8Array, keep?: (e: DeltaEntry) => boolean): ChunkSource {
+  let pos = 0;
+  let layout = map.layout;
+  const got: DeltaEntry[] = [];
+  return {
+    next(out, max) {
+      if (map.layout !== layout) {
+        layout = map.layout;
+        pos = 0;
+      }
+      if (keep === undefined) {
+        pos = map.scan(want, pos, SCAN_PER_TURN, max, out);
+        return pos < 0;
+      }
+      got.length = 0;
+      pos = map.scan(want, pos, SCAN_PER_TURN, max, got);
+      for (const e of got) if (keep(e)) out.push(e);
+      return pos < 0;
+    },
+  };
+}
