@@ -43,6 +43,8 @@ export interface FenceQueryMsg extends Message {
   q: number;
   g: number;
   e: number;
+  /** adopt the fence now (otherwise only say how long old leases may count) */
+  a?: boolean;
 }
 
 /** The answer: fence adopted; `w` ms until every vouch this node gave to a node at an older epoch has expired. */
@@ -144,7 +146,7 @@ export function parseMessage(msg: Message): RegistryMsg | null {
       return msg as ReplyMsg;
     }
     case "fq":
-      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) ? (msg as FenceQueryMsg) : null;
+      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && (m["a"] === undefined || typeof m["a"] === "boolean") ? (msg as FenceQueryMsg) : null;
     case "fr":
       return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && isNum(m["w"]) ? (msg as FenceReplyMsg) : null;
     case "sq":

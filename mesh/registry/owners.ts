@@ -15,8 +15,8 @@ import type { LeasePeer } from "./lease.ts";
 export interface Owners {
   /** Re-read the membership (call on every member event). */
   refresh(): void;
-  /** A newer committed configuration. */
-  setConfig(c: HolderConfig): void;
+  /** A newer committed configuration; `follows`: it directly follows the one before (the previous owners are known). */
+  setConfig(c: HolderConfig, follows?: boolean): void;
   config(): HolderConfig | null;
   /** The owner of `name` under the current configuration, or undefined before there is one. */
   ownerOf(name: string): string | undefined;
@@ -92,10 +92,10 @@ export function createOwners(self: string, membership: MembershipView): Owners {
 
   return {
     refresh,
-    setConfig(c: HolderConfig): void {
+    setConfig(c: HolderConfig, follows?: boolean): void {
       // The previous placement is known only when this config directly follows the one we had.
-      const follows = cfg !== null && c.generation === cfg.generation && c.epoch === cfg.epoch + 1;
-      previous = follows ? current : undefined;
+      const after = follows ?? (cfg !== null && c.generation === cfg.generation && c.epoch === cfg.epoch + 1);
+      previous = after ? current : undefined;
       current = new CachedPlacement(holderNames(c));
       cfg = c;
     },

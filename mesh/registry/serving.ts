@@ -4,39 +4,44 @@
  *
  *   outside   no committed configuration yet, or this node is not a holder
  *             of it: it owns nothing and serves nothing
- *   fencing   a new epoch E: ask the holders to adopt fence E (from then on
- *             they refuse writes stamped older) and to say how long a lease
- *             they granted under an older epoch may still be counted on;
- *             wait for a majority (self included)
+ *   waiting   a new epoch E: ask a majority of the holders how long a lease
+ *             they granted a node still at an older epoch may be counted on
+ *             (from the question on they stamp their pongs with E, so no
+ *             such lease is renewed), and wait that out, asking again every
+ *             retryMs (a lease stops counting as soon as its node pings at
+ *             E; every node pings when it learns an epoch), so a change among
+ *             live nodes waits a round trip, not a lease. An old owner's
+ *             writes made under its lease meanwhile are still accepted
+ *   fencing   ask the holders to adopt fence E (from then on they refuse
+ *             writes stamped older); wait for a majority (self included)
  *   pulling   catch up once from exactly those holders: every write a
  *             majority acknowledged before they adopted E is among them
  *             (two majorities intersect), and none stamped older can be
  *             acknowledged after
- *   waiting   the longest of those old leases runs out: no node left behind
- *             at an older epoch can still be serving what moved here. The
- *             holders are asked again every retryMs: a lease they reported
- *             stops counting as soon as its holder pings at the new epoch
- *             (every node pings at once when it learns one), so a change
- *             among live nodes waits a round trip, not a whole lease
  *   serving   every name this node owns under E is served, with no further
  *             round trip per name, until the next epoch
  *
- * During a transition the names this node has owned without a break since
- * it last served keep being served (nobody else could have written them).
- * A lapse of the lease (a pause, a busy loop) changes nothing here.
+ * Waiting comes before fencing so that an old owner still inside its lease
+ * is not refused a write it already applied on its own replica (such an
+ * orphan would spread later by anti-entropy). During a transition the names
+ * this node has owned without a break since it last served keep being
+ * served (nobody else could have written them). A lapse of the lease (a
+ * pause, a busy loop) changes nothing here. A configuration that keeps the
+ * same holders (a promotion, a demotion) moves no name: it is not a new
+ * epoch for serving, stamps or fences.
  */
 import { ownerOf } from "../../core/placement.ts";
 import type { Address, Clock, Logger, Timer, Transport } from "../types.ts";
-import { type HolderConfig, holderNames, isHolder, isNewer, majorityOf } from "./holders.ts";
+import { type HolderConfig, holderNames, isHolder, isNewer, majorityOf, sameHolders } from "./holders.ts";
 import type { QuorumLease } from "./lease.ts";
 import type { FenceQueryMsg, FenceReplyMsg } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 
 export type ServingState =
   | { kind: "outside"; cfg: HolderConfig | null }
-  | { kind: "fencing"; cfg: HolderConfig; q: number; replies: Map<string, number> }
-  | { kind: "pulling"; cfg: HolderConfig; wait: number }
   | { kind: "waiting"; cfg: HolderConfig; until: number; q: number; replies: Map<string, number> }
+  | { kind: "fencing"; cfg: HolderConfig; q: number; replies: Map<string, number> }
+  | { kind: "pulling"; cfg: HolderConfig }
   | { kind: "serving"; cfg: HolderConfig };
 
 /** What serving needs of the replicator: stamps, fences and a pull from chosen peers. */
@@ -68,6 +73,10 @@ export class ServingRights {
   #served: HolderConfig | null = null;
   #chain: HolderConfig[] = [];
   #q = 0;
+  /** The epoch of the last configuration seen (holders changed or not). */
+  #lastSeen = 0;
+  /** The highest epoch a peer asked about (our pongs carry at least it). */
+  #heard = 0;
   #timer: Timer | undefined;
   #listeners: (() => void)[] = [];
   /** Fence rounds and catch-ups run, for stats. */
@@ -114,29 +123,32 @@ export class ServingRights {
   }
 
   onConfig(c: HolderConfig): void {
-    if (this.#stopped || !isNewer(this.#state.cfg, c)) return;
-    const prev = this.#state.cfg;
+    const cur = this.#state.cfg;
+    if (this.#stopped || !isNewer(cur, c)) return;
+    const sameGeneration = cur !== null && cur.generation === c.generation;
+    const follows = sameGeneration && c.epoch === this.#lastSeen + 1;
+    this.#lastSeen = c.epoch;
+    // Same holders: nothing moves; stay at the epoch this placement began.
+    if (sameGeneration && sameHolders(cur, c)) return;
     const { replicator, owners, self } = this.o;
-    const names = holderNames(c);
-    if (prev !== null && prev.generation !== c.generation) {
+    if (cur !== null && !sameGeneration) {
       // Another log: nothing of the last one's epochs carries over.
       replicator.resetFence?.(c.epoch);
       this.#served = null;
       this.#chain = [];
     }
-    replicator.setEpoch(c.epoch, names);
-    owners.setConfig(c);
+    replicator.setEpoch(c.epoch, holderNames(c));
+    owners.setConfig(c, follows);
     if (this.#served !== null) {
-      const last = this.#chain.length > 0 ? this.#chain[this.#chain.length - 1]! : this.#served;
-      // A gap (configurations learned through a snapshot): continuity cannot be shown.
-      if (c.epoch === last.epoch + 1) this.#chain.push(c);
+      // A gap (configurations learned through a snapshot, or a notice): continuity cannot be shown.
+      if (follows) this.#chain.push(c);
       else {
         this.#served = null;
         this.#chain = [];
       }
     }
     if (!isHolder(c, self.name, self.id)) this.become({ kind: "outside", cfg: c });
-    else this.startFencing(c);
+    else this.startWaiting(c);
     // After the state holds the new configuration: pings carry the new stamp.
     this.o.lease.recompute();
     this.o.lease.pingNow();
@@ -156,10 +168,39 @@ export class ServingRights {
     for (const fn of this.#listeners) fn();
   }
 
-  private startFencing(c: HolderConfig): void {
-    const need = majorityOf(c) - 1;
+  /** Send a question of round `q` to every holder of `c` (but self) in the incarnation it holds, not yet in `skip`. */
+  private ask(c: HolderConfig, q: number, adopt: boolean, skip: ReadonlyMap<string, number>): void {
+    const { owners, transport } = this.o;
+    const msg: FenceQueryMsg = { t: "fq", q, g: c.generation, e: c.epoch };
+    if (adopt) msg.a = true;
+    for (const h of c.holders) {
+      if (h.name === this.o.self.name || skip.has(h.name) || owners.idOf(h.name) !== h.id) continue;
+      const addr = owners.addressOf(h.name);
+      if (addr !== undefined) transport.send(addr, msg);
+    }
+  }
+
+  private startWaiting(c: HolderConfig): void {
     this.counts.fenceRounds++;
-    if (need <= 0) return this.pull(c, [], 0);
+    if (majorityOf(c) - 1 <= 0) return this.startFencing(c);
+    this.become({ kind: "waiting", cfg: c, until: Infinity, q: ++this.#q, replies: new Map() });
+    this.waitOrAsk();
+  }
+
+  /** Waiting: ask the holders (a new round each retryMs) and check the clock. */
+  private waitOrAsk(): void {
+    const s = this.#state;
+    if (s.kind !== "waiting") return;
+    if (this.o.clock.now() >= s.until) return this.startFencing(s.cfg);
+    s.q = ++this.#q;
+    s.replies = new Map();
+    this.ask(s.cfg, s.q, false, s.replies);
+    const next = Math.max(1, Math.min(this.o.retryMs, s.until - this.o.clock.now()));
+    this.#timer = this.o.clock.setTimer(next, () => this.waitOrAsk());
+  }
+
+  private startFencing(c: HolderConfig): void {
+    if (majorityOf(c) - 1 <= 0) return this.pull(c, []);
     this.become({ kind: "fencing", cfg: c, q: ++this.#q, replies: new Map() });
     this.askFence();
   }
@@ -167,26 +208,27 @@ export class ServingRights {
   private askFence(): void {
     const s = this.#state;
     if (s.kind !== "fencing") return;
-    const { owners, transport } = this.o;
-    const msg: FenceQueryMsg = { t: "fq", q: s.q, g: s.cfg.generation, e: s.cfg.epoch };
-    for (const h of s.cfg.holders) {
-      if (h.name === this.o.self.name || s.replies.has(h.name) || owners.idOf(h.name) !== h.id) continue;
-      const addr = owners.addressOf(h.name);
-      if (addr !== undefined) transport.send(addr, msg);
-    }
+    this.ask(s.cfg, s.q, true, s.replies);
     this.#timer = this.o.clock.setTimer(this.o.retryMs, () => this.askFence());
   }
 
-  /** A peer asks us to adopt its epoch. */
+  /** A peer at epoch `m.e` asks: say how long old leases may count; with `a`, adopt the fence too. */
   onFenceQuery(from: Address, m: FenceQueryMsg): void {
     const mine = this.#state.cfg;
     // Another generation's epochs mean nothing here.
     if (this.#stopped || (mine !== null && mine.generation !== m.g)) return;
-    this.o.replicator.adoptFence(m.e);
+    // From now on our pongs say this epoch: no node left at an older one renews its lease with them.
+    this.#heard = Math.max(this.#heard, m.e);
+    if (m.a === true) this.o.replicator.adoptFence(m.e);
     // The asker's own old lease does not count: it knows the new epoch.
     const asker = this.o.owners.nameOf(from);
     const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker) };
     this.o.transport.send(from, reply);
+  }
+
+  /** The highest epoch of this generation this node has heard of (pongs carry it). */
+  heardEpoch(): number {
+    return Math.max(this.#heard, this.#state.cfg?.epoch ?? 0);
   }
 
   onFenceReply(from: Address, m: FenceReplyMsg): void {
@@ -198,39 +240,17 @@ export class ServingRights {
     if (name === undefined || h === undefined || this.o.owners.idOf(name) !== h.id) return;
     s.replies.set(name, Math.max(0, m.w));
     if (s.replies.size < majorityOf(s.cfg) - 1) return;
-    const wait = Math.max(...s.replies.values());
-    if (s.kind === "fencing") return this.pull(s.cfg, [...s.replies.keys()], wait);
-    // Asked again while waiting: a majority says the old leases are over sooner.
-    s.until = Math.min(s.until, this.o.clock.now() + wait);
-    if (this.o.clock.now() >= s.until) this.become({ kind: "serving", cfg: s.cfg });
+    if (s.kind === "fencing") return this.pull(s.cfg, [...s.replies.keys()]);
+    // A majority answered this round: the old leases are over by then.
+    s.until = Math.min(s.until, this.o.clock.now() + Math.max(...s.replies.values()));
+    if (this.o.clock.now() >= s.until) this.startFencing(s.cfg);
   }
 
-  /** Waiting: ask the holders again (new round) and check the clock. */
-  private waitOrAsk(): void {
-    const s = this.#state;
-    if (s.kind !== "waiting") return;
-    if (this.o.clock.now() >= s.until) return this.become({ kind: "serving", cfg: s.cfg });
-    s.q = ++this.#q;
-    s.replies = new Map();
-    const msg: FenceQueryMsg = { t: "fq", q: s.q, g: s.cfg.generation, e: s.cfg.epoch };
-    for (const h of s.cfg.holders) {
-      if (h.name === this.o.self.name || this.o.owners.idOf(h.name) !== h.id) continue;
-      const addr = this.o.owners.addressOf(h.name);
-      if (addr !== undefined) this.o.transport.send(addr, msg);
-    }
-    this.#timer = this.o.clock.setTimer(Math.min(this.o.retryMs, s.until - this.o.clock.now()), () => this.waitOrAsk());
-  }
-
-  private pull(c: HolderConfig, from: string[], wait: number): void {
-    const startedAt = this.o.clock.now();
-    this.become({ kind: "pulling", cfg: c, wait });
+  private pull(c: HolderConfig, from: string[]): void {
+    this.become({ kind: "pulling", cfg: c });
     this.counts.catchUps++;
     const done = (): void => {
-      if (this.#state.kind !== "pulling" || this.#state.cfg !== c) return;
-      const until = startedAt + wait;
-      if (this.o.clock.now() >= until) return this.become({ kind: "serving", cfg: c });
-      this.become({ kind: "waiting", cfg: c, until, q: this.#q, replies: new Map() });
-      this.waitOrAsk();
+      if (this.#state.kind === "pulling" && this.#state.cfg === c) this.become({ kind: "serving", cfg: c });
     };
     if (from.length === 0) return done();
     this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs).then(done, (err: unknown) => {
