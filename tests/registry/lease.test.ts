@@ -181,13 +181,13 @@ describe("cluster registry: quorum lease", () => {
       const s = sim.reg("n3").stats();
       if (s.epoch === 2 && states[states.length - 1] !== s.serving) states.push(s.serving);
     };
-    expect(await sim.until(() => sim.reg("n3").stats().serving === "waiting", 1000, track)).toBe(true);
-    // (Names that were n2's wait for n2's handoff too, which a node at epoch 1 does not send: left out.)
+    // A new epoch's first step: ask the holders how long old leases may count, and wait that out.
+    expect(await sim.until(() => replies.length >= 2 && sim.reg("n3").stats().serving === "waiting", 1000, track)).toBe(true);
     const moved = NAMES.filter((n) => sim.reg("n3").ownerOf(n) === "n3" && ownerOf(n, ["n0", "n1", "n2"]) !== "n2");
     const kept = NAMES.filter((n) => sim.reg("n0").ownerOf(n) === "n0" && ownerOf(n, ["n0", "n1", "n2"]) === "n0");
     expect(moved.length).toBeGreaterThan(3);
     expect(kept.length).toBeGreaterThan(3);
-    // The first majority of replies (2 of the 3 others) set the wait: the longest vouch still counting.
+    // The first majority of replies (2 of the 3 others) sets the wait: the longest vouch still counting.
     const counted = replies.slice(0, 2);
     const until = counted[1]!.at + Math.max(...counted.map((r) => r.w));
     expect(Math.max(...counted.map((r) => r.w))).toBeGreaterThan(LEASE / 2);
@@ -203,7 +203,7 @@ describe("cluster registry: quorum lease", () => {
     expect(await sim.until(() => sim.reg("n3").stats().serving === "serving", 3 * LEASE, track)).toBe(true);
     const servingAt = sim.clock.now();
     expect(servingAt).toBeGreaterThanOrEqual(until - 1);
-    expect(states).toEqual(["fencing", "pulling", "waiting", "serving"]);
+    expect(states).toEqual(["waiting", "fencing", "pulling", "serving"]);
     expect(await sim.until(() => m.result.ok !== "pending", 3000, track)).toBe(true);
     expect(m.result).toEqual({ ok: true, value: moved.map(() => 2) });
     const onN3 = sim.handled.filter((h) => h.node === "n3" && moved.includes(h.name));
