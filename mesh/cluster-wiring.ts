@@ -101,7 +101,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     onMalformed: opts.onMalformed,
     draining: () => registry?.draining() ?? new Set<string>(),
     selfDraining: () => registry?.isDraining() ?? false,
-    mayChange: (c) => registry?.caughtUp(c.epoch, [...c.voters, ...c.learners]) ?? false,
+    mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners]) ?? false,
   });
 
   // Names are owned under the committed configuration; the registry serves

@@ -12,15 +12,14 @@ import { noticeMsg } from "./config-notice.ts";
 import type { ConsensusOptions } from "./driver-types.ts";
 import type { RaftCore } from "./raft.ts";
 import { nextConfiguration } from "./reconfigure.ts";
-import { type Configuration, ENTRY_CONFIG, type Server } from "./types.ts";
+import { type Configuration, ENTRY_CONFIG, placedAt, type Server } from "./types.ts";
 
 /** Every so many ticks a leader re-sends its configuration notice to outsiders (lost messages). */
 const NOTICE_EVERY_TICKS = 10;
 
 /** Whether `b` has other members (by id) than `a`, voters and learners together. */
 export function changesHolders(a: Configuration, b: Configuration): boolean {
-  const ids = (c: Configuration): string => [...c.voters, ...c.learners].map((s) => s.id).sort().join(",");
-  return ids(a) !== ids(b);
+  return placedAt(b) !== placedAt(a);
 }
 
 export class ConfigChanges {

@@ -12,7 +12,8 @@ export function configSource(consensus: Consensus): ConfigSource {
     const g = consensus.generation()?.generation;
     if (g === undefined || c.epoch === 0) return null;
     const holders = [...c.voters, ...c.learners].map((s) => ({ name: s.name, id: s.id }));
-    return { generation: g, epoch: c.epoch, holders };
+    // Names move only when the holders change: the registry's epoch is the placement's.
+    return { generation: g, epoch: c.placed ?? c.epoch, previous: c.prevPlaced ?? (c.placed === undefined ? c.epoch - 1 : 0), holders };
   };
   return {
     current: () => toHolders(consensus.committedConfig()),

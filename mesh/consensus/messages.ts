@@ -58,7 +58,8 @@ function isServers(v: unknown): boolean {
 export function isConfiguration(v: unknown): v is Configuration {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Record<string, unknown>;
-  return nat(r["epoch"]) && isServers(r["voters"]) && isServers(r["learners"]);
+  const optNat = (x: unknown): boolean => x === undefined || nat(x);
+  return nat(r["epoch"]) && optNat(r["placed"]) && optNat(r["prevPlaced"]) && isServers(r["voters"]) && isServers(r["learners"]);
 }
 
 function isWireEntries(v: unknown): v is WireEntry[] {

@@ -12,7 +12,7 @@
  * A restarted node is a new id: it is added as a learner and promoted only
  * once its log matches the leader's commit, so it never votes on a log it lacks.
  */
-import type { Configuration, Server } from "./types.ts";
+import { type Configuration, placedAt, type Server } from "./types.ts";
 
 export interface ReconfigureInput {
   config: Configuration;
@@ -32,8 +32,9 @@ export function targetVoters(n: number, maxVoters: number): number {
 }
 
 export function nextConfiguration(input: ReconfigureInput): Configuration | null {
-  const next = candidate(input);
-  if (next === null) return null;
+  const found = candidate(input);
+  if (found === null) return null;
+  const next = withPlacement(input.config, found);
   // A configuration takes effect when appended: one whose live voters are
   // no majority of it can never commit, and its leader steps down with a
   // longer log than the others, who then cannot elect anyone (removing a
@@ -83,4 +84,11 @@ function candidate(input: ReconfigureInput): Configuration | null {
     return { epoch, voters: config.voters, learners: config.learners.filter((s) => s.id !== goneLearner.id) };
   }
   return null;
+}
+
+/** `next` stamped with where its holders were placed: its own epoch if they changed, else the one before. */
+export function withPlacement(prev: Configuration, next: Configuration): Configuration {
+  const ids = (c: Configuration): string => [...c.voters, ...c.learners].map((x) => x.id).sort().join(",");
+  if (ids(prev) === ids(next)) return { ...next, placed: placedAt(prev), prevPlaced: prev.prevPlaced ?? 0 };
+  return { ...next, placed: next.epoch, prevPlaced: placedAt(prev) };
 }

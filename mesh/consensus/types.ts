@@ -19,12 +19,24 @@ export interface Server {
 
 /**
  * Who is in. `epoch` grows by one with every configuration change; the
- * registry's serving rights rest on the committed one.
+ * registry's serving rights rest on the committed one. `placed` is the epoch
+ * at which its members (voters and learners together, the data holders)
+ * were last changed, and `prevPlaced` the one before: a promotion keeps
+ * `placed`, so names do not move, and a node that learned configurations
+ * with gaps still knows whether any placement happened in between.
+ * Absent (older entries): `placed` is `epoch`.
  */
 export interface Configuration {
   epoch: number;
+  placed?: number;
+  prevPlaced?: number;
   voters: Server[];
   learners: Server[];
+}
+
+/** The epoch at which `c`'s holders were placed. */
+export function placedAt(c: Configuration): number {
+  return c.placed ?? c.epoch;
 }
 
 export const ENTRY_NOOP = 0;

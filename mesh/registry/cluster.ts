@@ -51,7 +51,7 @@ import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
-import { type Holder, sameHolders } from "./holders.ts";
+import type { Holder } from "./holders.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./cluster-config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
@@ -405,9 +405,6 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isDraining: () => draining,
     caughtUp(epoch: number, holders: readonly Holder[]): boolean {
       const g = rights.stamp().g;
-      // A promotion or demotion is no new epoch for serving: judge by the one its placement began at.
-      const cur = rights.state.cfg;
-      if (cur !== null && cur.generation === g && cur.epoch <= epoch && sameHolders(cur, { generation: g, epoch, holders })) epoch = cur.epoch;
       const need = Math.floor(new Set(holders.map((h) => h.name)).size / 2) + 1;
       let done = 0;
       let live = 0;

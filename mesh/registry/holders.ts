@@ -14,7 +14,13 @@ export interface Holder {
 
 export interface HolderConfig {
   generation: number;
+  /**
+   * The epoch its holders were placed at (the Raft configuration's `placed`):
+   * a promotion does not move it. Serving rights, stamps and fences use it.
+   */
   epoch: number;
+  /** The placement before this one (0: none known), so a node that skipped configurations can tell whether any came between. */
+  previous: number;
   holders: readonly Holder[];
 }
 

@@ -26,13 +26,13 @@
  * orphan would spread later by anti-entropy). During a transition the names
  * this node has owned without a break since it last served keep being
  * served (nobody else could have written them). A lapse of the lease (a
- * pause, a busy loop) changes nothing here. A configuration that keeps the
- * same holders (a promotion, a demotion) moves no name: it is not a new
- * epoch for serving, stamps or fences.
+ * pause, a busy loop) changes nothing here. The epoch here is the Raft
+ * configuration's `placed`: a promotion or a demotion keeps the holders, so
+ * it is no new epoch for serving, stamps or fences.
  */
 import { ownerOf } from "../../core/placement.ts";
 import type { Address, Clock, Logger, Timer, Transport } from "../types.ts";
-import { type HolderConfig, holderNames, isHolder, isNewer, majorityOf, sameHolders } from "./holders.ts";
+import { type HolderConfig, holderNames, isHolder, isNewer, majorityOf } from "./holders.ts";
 import type { QuorumLease } from "./lease.ts";
 import type { FenceQueryMsg, FenceReplyMsg } from "./messages.ts";
 import type { Owners } from "./owners.ts";
@@ -73,8 +73,6 @@ export class ServingRights {
   #served: HolderConfig | null = null;
   #chain: HolderConfig[] = [];
   #q = 0;
-  /** The epoch of the last configuration seen (holders changed or not). */
-  #lastSeen = 0;
   /** The highest epoch a peer asked about (our pongs carry at least it). */
   #heard = 0;
   #timer: Timer | undefined;
@@ -124,12 +122,11 @@ export class ServingRights {
 
   onConfig(c: HolderConfig): void {
     const cur = this.#state.cfg;
+    // A promotion or demotion keeps the placement's epoch: not newer, nothing moves.
     if (this.#stopped || !isNewer(cur, c)) return;
     const sameGeneration = cur !== null && cur.generation === c.generation;
-    const follows = sameGeneration && c.epoch === this.#lastSeen + 1;
-    this.#lastSeen = c.epoch;
-    // Same holders: nothing moves; stay at the epoch this placement began.
-    if (sameGeneration && sameHolders(cur, c)) return;
+    // No placement came between the one this node holds and this one.
+    const follows = sameGeneration && c.previous === cur.epoch;
     const { replicator, owners, self } = this.o;
     if (cur !== null && !sameGeneration) {
       // Another log: nothing of the last one's epochs carries over.

@@ -228,6 +228,12 @@ export class AntiEntropy {
     this.inbound.clear();
   }
 
+  /** Whether our round with `name` is past the digests, exchanging entries. */
+  streaming(name: string): boolean {
+    const round = this.byPeer.get(name);
+    return round !== undefined && round.want !== null;
+  }
+
   /** Streams being sent now (for tests and stats). */
   streams(): { answers: number; pushes: number } {
     return { answers: this.answers.size, pushes: this.pushes.size };
@@ -328,6 +334,9 @@ export class AntiEntropy {
     const cur = this.answers.get(m.n);
     if ((cur !== undefined && cur.r === m.r) || this.answered.get(m.n) === m.r) return; // a copy of the ask
     cur?.stream.abort();
+    // Our answer brings it our entries of every leaf it found differing:
+    // a push back of ours to it (from our own round) would only repeat them.
+    this.pushes.get(m.n)?.stream.abort();
     const chunk = Math.min(m.z, h.config.chunkEntries);
     const entry: Streamed = { r: m.r, stream: undefined as unknown as OutStream }; // set just below
     entry.stream = new OutStream(h, leafSource(h.map, m.m), {
@@ -400,8 +409,10 @@ export class AntiEntropy {
       }
       return true;
     };
-    for (let k = 0; k < want.length; k++) want[k]! &= DIFFERS;
     this.pushes.get(name)?.stream.abort();
+    // It is pulling from us: our answer brings it all of ours that it lacks.
+    if (this.answers.has(name)) return;
+    for (let k = 0; k < want.length; k++) want[k]! &= DIFFERS;
     const entry: Streamed = { r: round.r, stream: undefined as unknown as OutStream }; // set just below
     entry.stream = new OutStream(h, leafSource(h.map, want, keep), {
       to: round.peer.address,

@@ -4,7 +4,11 @@
  * leaves the live set meanwhile has nothing more to give and is not waited for.
  *
  * catchUpFrom(): pull from named peers until `need` of them completed a
- * round (a new owner catching up from a majority of holders).
+ * round (a new owner catching up from a majority of holders). One transfer
+ * at a time: the next peer's round starts once no started round is
+ * exchanging entries (checked every pollMs), so an empty node fetches the
+ * map once, and the later rounds find their digests (nearly) equal; a peer
+ * slow to answer its digest does not hold the others back.
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Timer } from "../types.ts";
@@ -75,12 +79,16 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
   // replaced under a new identity also fails its old waiters) is ignored.
   const attempts = new Map<string, number>();
   const polls = new Map<string, Timer>();
+  /** names not yet started, in order */
+  const queue = wanted.filter((n) => n !== h.self);
+  const started = new Set<string>();
   return new Promise<string[]>((resolve, reject) => {
     let finished = false;
     const end = (err: RoomyError | null): void => {
       if (finished) return;
       finished = true;
       timer.cancel();
+      pacer?.cancel();
       for (const t of polls.values()) t.cancel();
       if (err) reject(err);
       else resolve([...done]);
@@ -92,6 +100,22 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
     const complete = (name: string): void => {
       done.add(name);
       if (done.size >= need) end(null);
+      else startNext();
+    };
+    // Start the next queued peer unless a started one is exchanging entries.
+    const startNext = (): void => {
+      if (finished || queue.length === 0) return;
+      for (const n of started) if (!done.has(n) && h.ae.streaming(n)) return;
+      const name = queue.shift()!;
+      started.add(name);
+      attempt(name);
+    };
+    let pacer: Timer | null = null;
+    const pace = (): void => {
+      pacer = h.clock.setTimer(h.pollMs, () => {
+        startNext();
+        if (!finished && queue.length > 0) pace();
+      });
     };
     const attempt = (name: string): void => {
       polls.delete(name);
@@ -110,9 +134,11 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
         else attempt(name);
       }, "pull");
     };
-    for (const name of wanted) {
-      if (name === h.self) complete(name);
-      else attempt(name);
+    if (wanted.includes(h.self)) {
+      done.add(h.self);
+      if (done.size >= need) return end(null);
     }
+    startNext();
+    if (queue.length > 0) pace();
   });
 }

@@ -114,7 +114,7 @@ export function configBoard(): { source(): ConfigSource; commit(holders: Holder[
       },
     }),
     commit(holders) {
-      const c: HolderConfig = { generation: 1, epoch: log.length + 1, holders };
+      const c: HolderConfig = { generation: 1, epoch: log.length + 1, previous: log.length, holders };
       log.push(c);
       for (const fn of [...subs]) fn(c);
       return c;

@@ -162,6 +162,7 @@ describe("owner lookups", () => {
   const cfg = (epoch: number, names: string[]): HolderConfig => ({
     generation: 1,
     epoch,
+    previous: epoch - 1,
     holders: names.map((name) => ({ name, id: `${name}#0` })),
   });
 

@@ -21,6 +21,7 @@
  */
 import { compareTs } from "../../core/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
+import { targetVoters } from "../../mesh/consensus/reconfigure.ts";
 import { Clients } from "./clients.ts";
 import { History, type OpKind } from "./history.ts";
 import {
@@ -184,7 +185,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (c === undefined || c.epoch === 0) return false;
     const ids = new Set(up.map((x) => x.node!.id));
     const holders = new Set([...c.voters, ...c.learners].map((x) => x.id));
-    return c.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
+    // ...and as many voters as it aims for: a learner not yet promoted is no spare voter.
+    const enough = c.voters.length >= targetVoters(up.length, 5);
+    return enough && c.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
   };
   const fault = (): void => {
     const t = now();

@@ -189,7 +189,7 @@ export class ConfigWorld {
     if (cur !== null && sameHolders(cur.holders, next)) return;
     // The consensus waits for a majority of the current holders to catch up before the next change.
     if (cur !== null && this.d.registry(l.name)?.caughtUp(cur.epoch, cur.holders) !== true) return;
-    const c: HolderConfig = { generation: this.generation, epoch: (cur?.epoch ?? 0) + 1, holders: next };
+    const c: HolderConfig = { generation: this.generation, epoch: (cur?.epoch ?? 0) + 1, previous: cur?.epoch ?? 0, holders: next };
     this.log.push(c);
     this.commits.push({ at: this.d.clock.now(), epoch: c.epoch, leader: l.name, holders: next.map((h) => h.name) });
     // Replicated to the leader's side before it counts as committed.

@@ -9,8 +9,15 @@ import type { Configuration, Server } from "../../../mesh/consensus/types.ts";
 const s = (name: string, gen = 0): Server => ({ id: `${name}#${gen}`, name, address: `${name}:1` });
 const [a, b, c, d, e, f] = ["a", "b", "c", "d", "e", "f"].map((n) => s(n)) as [Server, Server, Server, Server, Server, Server];
 
+/** The next configuration's members (its placement stamps are pinned by their own test). */
+function bare(c: Configuration | null): Configuration | null {
+  if (c === null) return null;
+  const { placed: _p, prevPlaced: _pp, ...rest } = c;
+  return rest;
+}
+
 function next(config: Configuration, live: Server[], match: Record<string, number> = {}, maxVoters = 5) {
-  return nextConfiguration({ config, self: a, live, match: (id) => match[id] ?? 0, commit: 10, maxVoters });
+  return bare(nextConfiguration({ config, self: a, live, match: (id) => match[id] ?? 0, commit: 10, maxVoters }));
 }
 
 describe("reconfiguration", () => {
@@ -65,7 +72,17 @@ describe("reconfiguration", () => {
     // 2 voters with 2 live: the target is 1, but demotion stops at 3 (a lone voter's restart ends the generation).
     expect(next({ epoch: 3, voters: [a, b], learners: [] }, [a, b])).toBeNull();
     // The leader itself is never the one demoted.
-    const fromD = nextConfiguration({ config: { epoch: 7, voters: [a, b, c, d], learners: [] }, self: d, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 });
+    const fromD = bare(nextConfiguration({ config: { epoch: 7, voters: [a, b, c, d], learners: [] }, self: d, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 }));
     expect(fromD).toEqual({ epoch: 8, voters: [a, b, d], learners: [c] });
+  });
+  test("a change of holders is a new placement; a promotion or demotion keeps the placement and the one before it", () => {
+    const base: Configuration = { epoch: 4, placed: 3, prevPlaced: 1, voters: [a, b], learners: [c] };
+    const promoted = nextConfiguration({ config: base, self: a, live: [a, b, c], match: () => 10, commit: 10, maxVoters: 5 })!;
+    expect(promoted).toMatchObject({ epoch: 5, placed: 3, prevPlaced: 1, voters: [a, b, c], learners: [] });
+    const added = nextConfiguration({ config: promoted, self: a, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 })!;
+    expect(added).toMatchObject({ epoch: 6, placed: 6, prevPlaced: 3, learners: [d] });
+    // An entry written before placements existed counts as placed at its own epoch.
+    const old: Configuration = { epoch: 2, voters: [a], learners: [] };
+    expect(nextConfiguration({ config: old, self: a, live: [a, b], match: () => 0, commit: 10, maxVoters: 5 })).toMatchObject({ epoch: 3, placed: 3, prevPlaced: 2 });
   });
 });
