@@ -18,7 +18,7 @@ export interface ConfigNotice {
 const wire = (s: Server): [string, string, string] => [s.id, s.name, s.address];
 
 export function noticeMsg(from: string, generation: number, c: Configuration): Message {
-  return { t: "cfg", f: from, g: generation, e: c.epoch, p: c.placed ?? c.epoch, pp: c.prevPlaced ?? 0, v: c.voters.map(wire), l: c.learners.map(wire) };
+  return { t: "cfg", f: from, g: generation, e: c.epoch, p: c.placed ?? c.epoch, pp: c.prevPlaced ?? 0, ph: c.prevHolders ?? [], v: c.voters.map(wire), l: c.learners.map(wire) };
 }
 
 function servers(x: unknown): Server[] | null {
@@ -42,5 +42,7 @@ export function parseNotice(msg: Message): ConfigNotice | null {
   const p = msg["p"] ?? e;
   const pp = msg["pp"] ?? 0;
   if (typeof p !== "number" || typeof pp !== "number" || !Number.isInteger(p) || !Number.isInteger(pp) || p > e || pp > p) return null;
-  return { g, config: { epoch: e, placed: p, prevPlaced: pp, voters, learners } };
+  const ph = msg["ph"] ?? [];
+  if (!Array.isArray(ph) || !ph.every((n) => typeof n === "string")) return null;
+  return { g, config: { epoch: e, placed: p, prevPlaced: pp, prevHolders: ph as string[], voters, learners } };
 }

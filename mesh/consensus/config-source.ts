@@ -13,7 +13,9 @@ export function configSource(consensus: Consensus): ConfigSource {
     if (g === undefined || c.epoch === 0) return null;
     const holders = [...c.voters, ...c.learners].map((s) => ({ name: s.name, id: s.id }));
     // Names move only when the holders change: the registry's epoch is the placement's.
-    return { generation: g, epoch: c.placed ?? c.epoch, previous: c.prevPlaced ?? (c.placed === undefined ? c.epoch - 1 : 0), holders };
+    const h: HolderConfig = { generation: g, epoch: c.placed ?? c.epoch, previous: c.prevPlaced ?? (c.placed === undefined ? c.epoch - 1 : 0), holders };
+    if (c.prevHolders !== undefined && c.prevHolders.length > 0) h.previousHolders = c.prevHolders;
+    return h;
   };
   return {
     current: () => toHolders(consensus.committedConfig()),

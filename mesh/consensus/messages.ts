@@ -59,7 +59,8 @@ export function isConfiguration(v: unknown): v is Configuration {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Record<string, unknown>;
   const optNat = (x: unknown): boolean => x === undefined || nat(x);
-  return nat(r["epoch"]) && optNat(r["placed"]) && optNat(r["prevPlaced"]) && isServers(r["voters"]) && isServers(r["learners"]);
+  const optNames = (x: unknown): boolean => x === undefined || (Array.isArray(x) && x.every((n) => typeof n === "string"));
+  return nat(r["epoch"]) && optNat(r["placed"]) && optNat(r["prevPlaced"]) && optNames(r["prevHolders"]) && isServers(r["voters"]) && isServers(r["learners"]);
 }
 
 function isWireEntries(v: unknown): v is WireEntry[] {

@@ -89,6 +89,11 @@ function candidate(input: ReconfigureInput): Configuration | null {
 /** `next` stamped with where its holders were placed: its own epoch if they changed, else the one before. */
 export function withPlacement(prev: Configuration, next: Configuration): Configuration {
   const ids = (c: Configuration): string => [...c.voters, ...c.learners].map((x) => x.id).sort().join(",");
-  if (ids(prev) === ids(next)) return { ...next, placed: placedAt(prev), prevPlaced: prev.prevPlaced ?? 0 };
-  return { ...next, placed: next.epoch, prevPlaced: placedAt(prev) };
+  if (ids(prev) === ids(next)) {
+    const same: Configuration = { ...next, placed: placedAt(prev), prevPlaced: prev.prevPlaced ?? 0 };
+    if (prev.prevHolders !== undefined) same.prevHolders = prev.prevHolders;
+    return same;
+  }
+  const names = [...new Set([...prev.voters, ...prev.learners].map((x) => x.name))].sort();
+  return { ...next, placed: next.epoch, prevPlaced: placedAt(prev), prevHolders: names };
 }

@@ -30,6 +30,8 @@ export interface Configuration {
   epoch: number;
   placed?: number;
   prevPlaced?: number;
+  /** The holders' names of the placement before (a node new to the cluster learns whose handoff to wait for). */
+  prevHolders?: string[];
   voters: Server[];
   learners: Server[];
 }

@@ -21,6 +21,8 @@ export interface HolderConfig {
   epoch: number;
   /** The placement before this one (0: none known), so a node that skipped configurations can tell whether any came between. */
   previous: number;
+  /** The holders' names at `previous`, when known: whose handoff a new owner waits for. */
+  previousHolders?: readonly string[];
   holders: readonly Holder[];
 }
 

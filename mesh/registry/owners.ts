@@ -95,7 +95,9 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     setConfig(c: HolderConfig, follows?: boolean): void {
       // The previous placement is known only when this config directly follows the one we had.
       const after = follows ?? (cfg !== null && c.generation === cfg.generation && c.epoch === cfg.epoch + 1);
-      previous = after ? current : undefined;
+      // The configuration names the placement before it; else the one this node held, if it came right before.
+      if (c.previousHolders !== undefined) previous = new CachedPlacement([...c.previousHolders].sort());
+      else previous = after ? current : undefined;
       current = new CachedPlacement(holderNames(c));
       cfg = c;
     },

@@ -138,6 +138,9 @@ export class AntiEntropy {
     // round would resend what the outbox is delivering; skip a few ticks
     // (never more than MAX_SKIPS in a row, so repairs still happen).
     if (link.inflight.size > 0 && this.skips < MAX_SKIPS) this.skips++;
+    // Entries are streaming between us (either way): the digests differ by
+    // what is on its way, and a round would compare a half-filled replica.
+    else if (this.transferring(link.name)) return;
     else {
       this.skips = 0;
       this.start(link);
@@ -228,6 +231,11 @@ export class AntiEntropy {
     this.inbound.clear();
   }
 
+  /** Whether entries are streaming between us and `name`, either way. */
+  private transferring(name: string): boolean {
+    return this.streaming(name) || this.answers.has(name) || this.pushes.has(name);
+  }
+
   /** Whether our round with `name` is past the digests, exchanging entries. */
   streaming(name: string): boolean {
     const round = this.byPeer.get(name);
@@ -284,6 +292,14 @@ export class AntiEntropy {
         h.send(from, busyMsg(h.self, m.r));
         return;
       }
+    }
+    // We are fetching from the initiator, or sending it our map: a routine
+    // round would pull our half-filled replica back to it. Declined for as
+    // long as the transfer lasts; that transfer is the repair.
+    if (!m.u && (this.streaming(m.n) || this.pushes.has(m.n))) {
+      this.counters.declined++;
+      h.send(from, busyMsg(h.self, m.r));
+      return;
     }
     this.declined.delete(m.n);
     const mine = h.map.digest();

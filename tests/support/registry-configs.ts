@@ -71,6 +71,8 @@ export class ConfigWorld {
   readonly commits: { at: number; epoch: number; leader: string; holders: string[] }[] = [];
   /** Follow the leader's membership view (false after target()). */
   auto = true;
+  /** How often a node more than one entry behind learns only the latest configuration (as from a snapshot). */
+  snapshots = 0.5;
   private pinned: string[] | undefined;
   private readonly sources = new Map<string, NodeSource>();
   /** node -> log indexes it carries (knows as committed) */
@@ -190,6 +192,7 @@ export class ConfigWorld {
     // The consensus waits for a majority of the current holders to catch up before the next change.
     if (cur !== null && this.d.registry(l.name)?.caughtUp(cur.epoch, cur.holders) !== true) return;
     const c: HolderConfig = { generation: this.generation, epoch: (cur?.epoch ?? 0) + 1, previous: cur?.epoch ?? 0, holders: next };
+    if (cur !== null) c.previousHolders = [...new Set(cur.holders.map((h) => h.name))].sort();
     this.log.push(c);
     this.commits.push({ at: this.d.clock.now(), epoch: c.epoch, leader: l.name, holders: next.map((h) => h.name) });
     // Replicated to the leader's side before it counts as committed.
@@ -220,13 +223,18 @@ export class ConfigWorld {
   private schedule(node: string, upTo: number): void {
     const s = this.sources.get(node);
     if (s === undefined || s.known >= upTo) return;
+    const from = s.known;
     s.known = upTo;
     const delay = 1 + this.d.random.float() * 2;
+    // A node more than one entry behind gets either every entry it missed, in
+    // log order (as a follower applies them), or, as from a snapshot, only the
+    // latest: then it must see the gap itself (HolderConfig.previous).
+    const snapshot = upTo - from > 1 && this.d.random.float() < this.snapshots;
     this.d.clockOf(node).setTimer(delay, () => {
       if (this.sources.get(node) !== s) return;
       this.carriers.set(node, Math.max(this.carriers.get(node) ?? -1, upTo));
-      // Every entry missed, in log order, as a follower applies them.
-      for (let i = 0; i <= upTo; i++) s.deliver(this.log[i]!);
+      if (snapshot) s.deliver(this.log[upTo]!);
+      else for (let i = 0; i <= upTo; i++) s.deliver(this.log[i]!);
     });
   }
 }

@@ -12,7 +12,7 @@ const [a, b, c, d, e, f] = ["a", "b", "c", "d", "e", "f"].map((n) => s(n)) as [S
 /** The next configuration's members (its placement stamps are pinned by their own test). */
 function bare(c: Configuration | null): Configuration | null {
   if (c === null) return null;
-  const { placed: _p, prevPlaced: _pp, ...rest } = c;
+  const { placed: _p, prevPlaced: _pp, prevHolders: _ph, ...rest } = c;
   return rest;
 }
 
@@ -80,7 +80,7 @@ describe("reconfiguration", () => {
     const promoted = nextConfiguration({ config: base, self: a, live: [a, b, c], match: () => 10, commit: 10, maxVoters: 5 })!;
     expect(promoted).toMatchObject({ epoch: 5, placed: 3, prevPlaced: 1, voters: [a, b, c], learners: [] });
     const added = nextConfiguration({ config: promoted, self: a, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 })!;
-    expect(added).toMatchObject({ epoch: 6, placed: 6, prevPlaced: 3, learners: [d] });
+    expect(added).toMatchObject({ epoch: 6, placed: 6, prevPlaced: 3, prevHolders: ["a", "b", "c"], learners: [d] });
     // An entry written before placements existed counts as placed at its own epoch.
     const old: Configuration = { epoch: 2, voters: [a], learners: [] };
     expect(nextConfiguration({ config: old, self: a, live: [a, b], match: () => 0, commit: 10, maxVoters: 5 })).toMatchObject({ epoch: 3, placed: 3, prevPlaced: 2 });
