@@ -231,6 +231,7 @@ describe("cluster registry: mailbox and handoff", () => {
 
   test("a new owner waits for the handoff of a previous owner that is alive, and continues from its state", async () => {
     const sim = await started(3, 18);
+    sim.configs.snapshots = 0; // n3 replays the log: it knows epoch 1's placement
     const name = NAMES.find((n) => ownerOf(n, ["n0", "n1", "n2", "n3"]) === "n3")!;
     const prev = sim.reg("n0").ownerOf(name);
     for (let i = 0; i < 5; i++) await sim.settle(sim.reg("n0").call(name, { op: "inc" }));
@@ -250,6 +251,36 @@ describe("cluster registry: mailbox and handoff", () => {
     expect(onNew.length).toBe(1);
     expect(onNew[0]!.at).toBeGreaterThanOrEqual(slowEnd);
     expect(sim.conflicts).toEqual([]);
+    expect(sim.interleavings).toBe(0);
+  });
+
+  // A joining node is often sent a snapshot: it knows the previous placement only from the configuration itself.
+  test("a joining node that learned only the latest configuration still waits for the previous owner's handoff", async () => {
+    const sim = await started(3, 18);
+    sim.configs.snapshots = 1;
+    sim.configs.hold("n3"); // n3 learns nothing until epoch 2 is committed, then epoch 2 alone
+    const name = NAMES.find((n) => ownerOf(n, ["n0", "n1", "n2", "n3"]) === "n3")!;
+    const prev = sim.reg("n0").ownerOf(name);
+    for (let i = 0; i < 5; i++) await sim.settle(sim.reg("n0").call(name, { op: "inc" }));
+    // The previous owner is busy when the name moves, longer than n3 takes to
+    // serve (fence, pull, old leases: under 2 s): its handoff leaves only after this call.
+    const slowEnd = sim.clock.now() + 3000;
+    const slow = sim.track(sim.reg(prev).call<number>(name, { op: "slow", ms: 3000 }));
+    await sim.run(5);
+    sim.add("n3");
+    expect(await sim.until(() => sim.configs.latest()?.epoch === 2, 1000)).toBe(true);
+    sim.configs.release("n3");
+    expect(await sim.untilEpoch(2)).toBe(true);
+    expect(await sim.until(() => sim.reg("n3").stats().serving === "serving", 2500)).toBe(true);
+    expect(sim.clock.now()).toBeLessThan(slowEnd);
+    const r = await sim.settle(sim.reg("n0").call<number>(name, { op: "inc" }));
+    expect(slow.result).toEqual({ ok: true, value: 6 });
+    expect(r).toEqual({ ok: true, value: 7 });
+    const onNew = sim.handled.filter((h) => h.name === name && h.node === "n3");
+    expect(onNew.length).toBe(1);
+    expect(onNew[0]!.at).toBeGreaterThanOrEqual(slowEnd);
+    expect(sim.conflicts).toEqual([]);
+    expect(sim.interleavings).toBe(0);
   });
 
   test("a new owner does not wait for the handoff of a previous owner that is dead: it starts at once", async () => {
