@@ -103,11 +103,13 @@ export function diffBuckets(a: Digest, b: Digest): number[] {
  * Mark in `want` (one byte per leaf, index bucket * LEAVES + leaf) the leaves
  * of `buckets` whose sums differ between `mine` (all leaf words) and
  * `theirs` (the words of just those buckets, in that order): DIFFERS, plus
- * THEIRS when their side of it is non-empty (worth asking for). Returns how
+ * THEIRS when their side of it is non-empty (worth asking for) and MINE when
+ * ours is (worth pushing back). Returns how
  * many leaves differ, and how many of those are non-empty on their side and on ours.
  */
 export const DIFFERS = 1;
 export const THEIRS = 2;
+export const MINE = 4;
 
 export function diffLeaves(
   mine: Uint32Array,
@@ -129,10 +131,10 @@ export function diffLeaves(
       const b1 = theirs[y + 1]!;
       if (a0 === b0 && a1 === b1) continue;
       d++;
-      const full = b0 !== 0 || b1 !== 0;
-      want[b * LEAVES + l] = full ? DIFFERS | THEIRS : DIFFERS;
-      if (full) t++;
-      if (a0 !== 0 || a1 !== 0) m++;
+      let f = DIFFERS;
+      if (b0 !== 0 || b1 !== 0) f |= THEIRS, t++;
+      if (a0 !== 0 || a1 !== 0) f |= MINE, m++;
+      want[b * LEAVES + l] = f;
     }
   }
   return { differing: d, theirs: t, mine: m };

@@ -21,7 +21,7 @@ import { hash32, hash32Pair } from "./hash.ts";
 import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, LEAF_BITS, LEAVES, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
 import { normalise, toEntry, wins } from "./lww-rules.ts";
 
-export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, THEIRS, type Digest } from "./lww-digest.ts";
+export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, MINE, THEIRS, type Digest } from "./lww-digest.ts";
 export { joinDeltas } from "./lww-rules.ts";
 
 /** Anything CBOR can carry: JSON-like data. */

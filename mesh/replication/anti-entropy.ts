@@ -20,7 +20,7 @@
  * smaller chunks in case size was the cause.
  */
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
-import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, THEIRS } from "../../core/lww-map.ts";
+import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, MINE, THEIRS } from "../../core/lww-map.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
@@ -69,8 +69,12 @@ interface Round {
   /** when the peer last answered anything of this round */
   progressAt: number;
   chunk: number;
-  /** leaf flags (DIFFERS, THEIRS) once the leaf digests came */
+  /** leaf flags (DIFFERS, THEIRS, MINE) once the leaf digests came */
   want: Uint8Array | null;
+  /** differing leaves where we hold entries (0: no push back) */
+  mine: number;
+  /** waiting for another round's transfer to end (see onLeaves) */
+  parked: boolean;
   /** the `lw` asked, kept to ask again if it was lost */
   ask: Message | null;
   got: Set<number>;
@@ -94,6 +98,8 @@ export interface AeCounters {
   /** leaves found differing (what a round costs, in leaves) */
   leavesDiffering: number;
   chunksResent: number;
+  /** rounds that waited for another transfer and started over */
+  resumed: number;
 }
 
 interface Streamed {
@@ -104,10 +110,12 @@ interface Streamed {
 const MAX_CHUNK_SHIFT = 4;
 const MAX_DECLINES = 4;
 const MAX_SKIPS = 4;
+/** Leaves where the responder held nothing beyond which the push back leaves them to its own pull. */
+const MAX_BARE_PUSH = 1024;
 
 export class AntiEntropy {
   readonly counters: AeCounters = {
-    started: 0, completed: 0, declined: 0, equal: 0, timeouts: 0, entriesSent: 0, entriesReceived: 0, leavesDiffering: 0, chunksResent: 0,
+    started: 0, completed: 0, declined: 0, equal: 0, timeouts: 0, entriesSent: 0, entriesReceived: 0, leavesDiffering: 0, chunksResent: 0, resumed: 0,
   };
   /** name -> identity of the last peer process we completed a pull from */
   readonly pulled = new Map<string, string>();
@@ -140,7 +148,7 @@ export class AntiEntropy {
     if (link.inflight.size > 0 && this.skips < MAX_SKIPS) this.skips++;
     // Entries are streaming between us (either way): the digests differ by
     // what is on its way, and a round would compare a half-filled replica.
-    else if (this.transferring(link.name)) return;
+    else if (this.anyStreaming() || this.transferring(link.name)) return;
     else {
       this.skips = 0;
       this.start(link);
@@ -161,7 +169,7 @@ export class AntiEntropy {
     let cur = this.byPeer.get(peer.name);
     const inherited: Done[] = [];
     if (cur !== undefined && cur.peer.id === peer.id) {
-      const stale = kind === "pull" && cur.want === null && now - cur.progressAt >= h.config.retransmitMs;
+      const stale = kind === "pull" && cur.want === null && !cur.parked && now - cur.progressAt >= h.config.retransmitMs;
       if (!stale && (kind === "periodic" || cur.urgent)) {
         if (done) cur.done.push(done);
         return;
@@ -181,6 +189,8 @@ export class AntiEntropy {
       progressAt: now,
       chunk: Math.max(1, h.config.chunkEntries >> shift),
       want: null,
+      mine: 0,
+      parked: false,
       ask: null,
       got: new Set(),
       last: -1,
@@ -201,7 +211,8 @@ export class AntiEntropy {
   expire(now: number): void {
     const c = this.host.config;
     for (const round of [...this.rounds.values()]) {
-      if (now - round.progressAt >= c.roundTimeoutMs) {
+      if (round.parked) round.progressAt = now; // waiting on a transfer that has its own timeout
+      else if (now - round.progressAt >= c.roundTimeoutMs) {
         this.counters.timeouts++;
         this.failures.set(round.peer.name, (this.failures.get(round.peer.name) ?? 0) + 1);
         this.finish(round, false);
@@ -234,6 +245,11 @@ export class AntiEntropy {
   /** Whether entries are streaming between us and `name`, either way. */
   private transferring(name: string): boolean {
     return this.streaming(name) || this.answers.has(name) || this.pushes.has(name);
+  }
+
+  private anyStreaming(): boolean {
+    for (const r of this.rounds.values()) if (r.want !== null) return true;
+    return false;
   }
 
   /** Whether our round with `name` is past the digests, exchanging entries. */
@@ -293,26 +309,32 @@ export class AntiEntropy {
         return;
       }
     }
-    // We are fetching from the initiator, or sending it our map: a routine
-    // round would pull our half-filled replica back to it. Declined for as
-    // long as the transfer lasts; that transfer is the repair.
-    if (!m.u && (this.streaming(m.n) || this.pushes.has(m.n))) {
+    // We are fetching entries (from anyone), or pushing ours to the
+    // initiator: a routine round would pull our half-filled replica back.
+    // Declined for as long as the transfer lasts; that transfer is the repair.
+    if (!m.u && (this.anyStreaming() || this.pushes.has(m.n))) {
       this.counters.declined++;
       h.send(from, busyMsg(h.self, m.r));
       return;
     }
     this.declined.delete(m.n);
     const mine = h.map.digest();
+    const theirs = m.digest.h;
+    // Differing buckets where the initiator holds something need our leaf
+    // digests; where it holds nothing (an empty joiner) every leaf we fill differs.
     const diff: number[] = [];
+    const empty: number[] = [];
     for (let b = 0; b < mine.buckets; b++) {
-      if (mine.h[2 * b] !== m.digest.h[2 * b] || mine.h[2 * b + 1] !== m.digest.h[2 * b + 1]) diff.push(b);
+      if (mine.h[2 * b] === theirs[2 * b] && mine.h[2 * b + 1] === theirs[2 * b + 1]) continue;
+      if (theirs[2 * b] === 0 && theirs[2 * b + 1] === 0) empty.push(b);
+      else diff.push(b);
     }
-    if (diff.length === 0) {
+    if (diff.length + empty.length === 0) {
       h.equal(m.n, m.i, h.arrivalSeq());
       h.send(from, eqMsg(h.self, m.r));
       return;
     }
-    h.send(from, leavesMsg(h.self, m.r, diff, h.map.leafDigest(diff), h.map.horizon));
+    h.send(from, leavesMsg(h.self, m.r, diff, h.map.leafDigest(diff), empty, h.map.horizon));
   }
 
   private onEqual(m: Extract<Inbound, { t: "eq" }>): void {
@@ -327,14 +349,23 @@ export class AntiEntropy {
   private onLeaves(m: Extract<Inbound, { t: "lf" }>): void {
     const h = this.host;
     const round = this.rounds.get(m.r);
-    if (round === undefined || round.peer.name !== m.n || round.want !== null) return;
+    if (round === undefined || round.peer.name !== m.n || round.want !== null || round.parked) return;
     round.progressAt = h.clock.now();
+    // One transfer at a time: while another round streams entries to us,
+    // this one waits, then starts over from a fresh digest (which by then
+    // holds what the other brought: an empty node fetches the map once).
+    if (this.anyStreaming()) {
+      round.parked = true;
+      return;
+    }
     round.horizon = m.hz;
     const want = new Uint8Array(h.map.buckets * LEAVES);
     const n = h.map.diffLeaves(m.b, m.h, want);
+    for (const b of m.e) want.fill(DIFFERS | THEIRS, b * LEAVES, (b + 1) * LEAVES);
     round.want = want;
-    this.counters.leavesDiffering += n.differing;
-    if (n.theirs === 0) return this.complete(round);
+    round.mine = n.mine;
+    this.counters.leavesDiffering += n.differing + m.e.length * LEAVES;
+    if (n.theirs === 0 && m.e.length === 0) return this.complete(round);
     // Which of their entries we already hold at least as new decides the push
     // back; nothing to decide when we hold nothing there (an empty joiner).
     if (n.mine > 0) round.received = new Map();
@@ -391,6 +422,20 @@ export class AntiEntropy {
     if (mine.last >= 0 && mine.got.size >= mine.last + 1 && this.allUpTo(mine)) this.complete(mine);
   }
 
+  /** No transfer left: the parked rounds start over, with our digest as it is now. */
+  private resumeParked(): void {
+    const h = this.host;
+    if (this.anyStreaming()) return;
+    for (const r of this.rounds.values()) {
+      if (!r.parked) continue;
+      r.parked = false;
+      r.progressAt = h.clock.now();
+      r.seq = h.arrivalSeq();
+      h.send(r.peer.address, digestMsg(h.self, r.r, h.map.digest(), r.chunk, r.urgent));
+      this.counters.resumed++;
+    }
+  }
+
   private allUpTo(round: Round): boolean {
     for (let c = 0; c <= round.last; c++) if (!round.got.has(c)) return false;
     return true;
@@ -401,7 +446,7 @@ export class AntiEntropy {
     this.pulled.set(round.peer.name, round.peer.id);
     this.failures.delete(round.peer.name);
     this.finish(round, true);
-    if (round.want !== null) this.pushBack(round, round.want);
+    if (round.want !== null && round.mine > 0) this.pushBack(round, round.want);
   }
 
   /**
@@ -428,7 +473,18 @@ export class AntiEntropy {
     this.pushes.get(name)?.stream.abort();
     // It is pulling from us: our answer brings it all of ours that it lacks.
     if (this.answers.has(name)) return;
-    for (let k = 0; k < want.length; k++) want[k]! &= DIFFERS;
+    // Only leaves where we held entries when we compared: what has come into
+    // the others since came from the responder (or goes by the outboxes).
+    // Leaves it holds nothing of, in bulk, mean a node that is joining or
+    // restarted: it pulls for itself (urgent rounds when a link opens or a
+    // member comes up, catch-up), and a push as well would send it all twice.
+    let bare = 0;
+    for (let k = 0; k < want.length; k++) if ((want[k]! & (MINE | THEIRS)) === MINE) bare++;
+    const skipBare = bare > MAX_BARE_PUSH;
+    for (let k = 0; k < want.length; k++) {
+      const f = want[k]!;
+      want[k] = (f & MINE) !== 0 && (!skipBare || (f & THEIRS) !== 0) ? 1 : 0;
+    }
     const entry: Streamed = { r: round.r, stream: undefined as unknown as OutStream }; // set just below
     entry.stream = new OutStream(h, leafSource(h.map, want, keep), {
       to: round.peer.address,
@@ -453,6 +509,7 @@ export class AntiEntropy {
     this.rounds.delete(round.r);
     if (this.byPeer.get(round.peer.name) === round) this.byPeer.delete(round.peer.name);
     if (ok) this.counters.completed++;
+    if (round.want !== null) this.resumeParked();
     for (const fn of round.done) {
       try {
         fn(ok);

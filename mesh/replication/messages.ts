@@ -12,8 +12,10 @@
  *                       (u: urgent, do not decline)
  *   eq  {r}             round r: our digests are equal
  *   bz  {r}             round r declined: busy sending you writes
- *   lf  {r, b, h, hz}   round r: the buckets b differ; my leaf digests of them;
- *                       hz: my collection horizon [w, c, n] or null
+ *   lf  {r, b, h, e, hz} round r: the buckets b differ; my leaf digests of
+ *                       them; the buckets e differ too, and you hold nothing
+ *                       there (no leaf digests needed); hz: my collection
+ *                       horizon [w, c, n] or null
  *   lw  {r, m, z}       round r: send me your entries of the leaves in bitmap m
  *                       (bit bucket * LEAVES + leaf), in chunks of z
  *   ae  {r, c, l, d, hz} round r: chunk c of my entries of those leaves (l: the
@@ -52,7 +54,7 @@ export type Inbound =
   | (Sender & { t: "dg"; r: number; digest: Digest; z: number; u: boolean })
   | (Sender & { t: "eq"; r: number })
   | (Sender & { t: "bz"; r: number })
-  | (Sender & { t: "lf"; r: number; b: number[]; h: Uint32Array; hz: Timestamp | null })
+  | (Sender & { t: "lf"; r: number; b: number[]; h: Uint32Array; e: number[]; hz: Timestamp | null })
   | (Sender & { t: "lw"; r: number; m: Uint8Array; z: number })
   | (Sender & { t: "ae"; r: number; c: number; l: boolean; delta: Delta; hz: Timestamp | null })
   | (Sender & { t: "ak"; r: number; c: number })
@@ -86,8 +88,8 @@ export function eqMsg(from: Sender, r: number): Message {
   return { t: "eq", n: from.n, i: from.i, r };
 }
 
-export function leavesMsg(from: Sender, r: number, b: number[], h: Uint32Array, horizon: Timestamp | null): Message {
-  return { t: "lf", n: from.n, i: from.i, r, b, h: wordsToBytes(h), hz: horizonWire(horizon) };
+export function leavesMsg(from: Sender, r: number, b: number[], h: Uint32Array, e: number[], horizon: Timestamp | null): Message {
+  return { t: "lf", n: from.n, i: from.i, r, b, h: wordsToBytes(h), e, hz: horizonWire(horizon) };
 }
 
 export function wantMsg(from: Sender, r: number, want: Uint8Array, chunk: number): Message {
@@ -144,7 +146,10 @@ export function parseMessage(msg: Message, buckets: number): Inbound {
       return { t: "bz", n, i, r: round(msg["r"]) };
     case "lf": {
       const b = bucketList(msg["b"], buckets);
-      return { t: "lf", n, i, r: round(msg["r"]), b, h: wordsFromBytes(msg["h"], b.length * LEAVES * 2), hz: horizonOf(msg["hz"]) };
+      const e = bucketList(msg["e"], buckets);
+      if (b.length + e.length === 0) bad("no bucket differs");
+      if (b.some((x) => e.includes(x))) bad("a bucket listed twice");
+      return { t: "lf", n, i, r: round(msg["r"]), b, h: wordsFromBytes(msg["h"], b.length * LEAVES * 2), e, hz: horizonOf(msg["hz"]) };
     }
     case "lw": {
       const m = msg["m"];
@@ -239,7 +244,7 @@ function flag(v: unknown): boolean {
 export const MAX_CHUNKS = 1 << 24;
 
 function bucketList(v: unknown, buckets: number): number[] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > buckets) bad("buckets are not a list");
+  if (!Array.isArray(v) || v.length > buckets) bad("buckets are not a list");
   const seen = new Set<number>();
   for (const b of v) {
     if (!Number.isInteger(b) || b < 0 || b >= buckets) bad("bucket out of range");
