@@ -12,9 +12,10 @@
  *      three nodes; each reads its record from the map when it starts
  *   4. takeover: node d starts, the configuration {a, b, c, d} is committed
  *      (epoch 2), and every room d now owns is called again. d serves them
- *      only after the real fence round (a majority adopts epoch 2), the real
- *      pull (anti-entropy rounds with the peers that answered, the whole map
- *      to d), and the wait for leases granted under epoch 1 to run out; each
+ *      only after the wait for leases granted under epoch 1 to run out, the
+ *      real fence round (a majority adopts epoch 2) and the real pull
+ *      (anti-entropy rounds with the peers that answered, the whole map to
+ *      d); each
  *      room's state comes over in its previous owner's handoff and its
  *      record from d's own replica, and both are checked.
  *
@@ -49,13 +50,13 @@ export interface Activation {
 export interface Takeover {
   /** Rooms whose owner became d. */
   moved: number;
-  /** From the commit of epoch 2 to d's catch-up call (the fence round). */
+  /** From the commit of epoch 2 to d asking the holders to adopt its fence (waiting out leases granted under epoch 1). */
+  leaseWaitMs: number;
+  /** From then to d's catch-up call (a majority adopted the fence). */
   fenceMs: number;
   /** d's pull: how long, and how many keys d's replica holds after it. */
   pullMs: number;
   keysAfterPull: number;
-  /** From the pull's end to d serving (waiting out leases granted under epoch 1). */
-  leaseWaitMs: number;
   /** From the commit to d serving, and to the last moved room answered. */
   servingMs: number;
   allAnsweredMs: number;
@@ -142,7 +143,8 @@ interface BenchNode {
   rep: ClusterReplicator;
   reg: ClusterRegistry;
   hlc: Hlc;
-  /** performance.now() of d's pull start and end, and of reaching "serving" per epoch */
+  /** performance.now() of its first fence question (adopt), its pull's start and end, and of reaching "serving" per epoch */
+  fenceAt?: number;
   pullAt?: number;
   pulledAt?: number;
   servingAt: Map<number, number>;
@@ -176,6 +178,17 @@ export async function activate(count: number): Promise<Activation> {
       warn: (msg, f) => process.stderr.write(`${name} warn ${msg} ${JSON.stringify(f ?? {})}\n`),
       error: (msg, f) => process.stderr.write(`${name} error ${msg} ${JSON.stringify(f ?? {})}\n`),
     };
+    // The registry's channel, its first "adopt the fence" question timed.
+    const regChannel = channels.channel("reg");
+    const reg: Transport = {
+      local: regChannel.local,
+      send(to, msg) {
+        if (msg.t === "fq" && msg["a"] === true) node.fenceAt ??= performance.now();
+        return regChannel.send(to, msg);
+      },
+      onMessage: (h) => regChannel.onMessage(h),
+      close: () => regChannel.close(),
+    };
     // The real replicator, its pull timed (every call passed straight through).
     const timed: Replicator & FencingReplicator = {
       map: rep.map,
@@ -198,7 +211,7 @@ export async function activate(count: number): Promise<Activation> {
       self: name,
       configs: board.source(),
       membership: view,
-      transport: channels.channel("reg"),
+      transport: reg,
       replicator: timed,
       clock: realClock,
       random: cryptoRandom(),
@@ -267,7 +280,9 @@ export async function activate(count: number): Promise<Activation> {
     const wrong = got.filter((g) => g.n !== 2 || !g.record).length;
     if (wrong > 0) throw new Error(`bench: ${wrong} of ${moved.length} moved rooms lost their state or their record`);
     const served = d.servingAt.get(2);
-    if (served === undefined || d.pullAt === undefined || d.pulledAt === undefined) throw new Error("bench: d never pulled or served");
+    if (served === undefined || d.fenceAt === undefined || d.pullAt === undefined || d.pulledAt === undefined) {
+      throw new Error("bench: d never fenced, pulled or served");
+    }
     return {
       seconds,
       perNode,
@@ -277,10 +292,10 @@ export async function activate(count: number): Promise<Activation> {
       preloadSeconds,
       takeover: {
         moved: moved.length,
-        fenceMs: d.pullAt - c0,
+        leaseWaitMs: d.fenceAt - c0,
+        fenceMs: d.pullAt - d.fenceAt,
         pullMs: d.pulledAt - d.pullAt,
         keysAfterPull: d.rep.map.size,
-        leaseWaitMs: served - d.pulledAt,
         servingMs: served - c0,
         allAnsweredMs,
         handoffsIn: d.reg.stats().handoffsIn,

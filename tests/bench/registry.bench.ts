@@ -13,8 +13,8 @@
  *     replicated map, talking over an in-memory loop network (every message
  *     CBOR-encoded and delivered on a later macrotask, as a socket would):
  *     time, and heap used. Then a fourth node joins and takes its share over:
- *     the real fence round, pull of the whole map, wait for old leases, and
- *     handoffs (registry-activate.ts).
+ *     the wait for old leases, the real fence round, the pull of the whole
+ *     map, and the handoffs (registry-activate.ts).
  *
  * Fairness: every system runs in its own fresh child process
  * (registry-case.ts; both of its nodes inside it), one round after another,
@@ -133,17 +133,17 @@ export async function run(): Promise<BenchSection> {
     "",
     `Heap used (whole process, after GC, the map's ${f0(act.records)} records already in it): ${mb(act.heapBefore)} MB before, ${mb(act.heapAfter)} MB after: ${mb(delta)} MB for ${f0(total)} processes, about ${f0(delta / Math.max(1, total))} bytes per process, so about ${mb(delta / 3)} MB per node.`,
     "",
-    `Takeover: a fourth node d starts and the configuration {a, b, c, d} is committed (epoch 2); the ${f0(to.moved)} rooms d now owns are called at once through a, b and c. d serves them only after a majority adopted the new fence, it pulled the map from the nodes that answered, and leases granted under epoch 1 ran out; each room's occupants come over in its previous owner's handoff (${f0(to.handoffsIn)} received) and its record from d's own replica (both checked on every answer).`,
+    `Takeover: a fourth node d starts and the configuration {a, b, c, d} is committed (epoch 2); the ${f0(to.moved)} rooms d now owns are called at once through a, b and c. d serves them only after leases granted under epoch 1 ran out, a majority adopted the new fence, and it pulled the map from the nodes that answered; each room's occupants come over in its previous owner's handoff (${f0(to.handoffsIn)} received) and its record from d's own replica (both checked on every answer).`,
     "",
     "| phase (from the commit of epoch 2) | ms |",
     "| --- | ---: |",
+    `| wait for leases granted under epoch 1 to run out (d then asks for the fence) | ${f0(to.leaseWaitMs)} |`,
     `| fence round: a majority adopted epoch 2 (d's pull starts) | ${f0(to.fenceMs)} |`,
     `| pull: anti-entropy with those nodes, d's replica then holds ${f0(to.keysAfterPull)} keys | ${f0(to.pullMs)} |`,
-    `| wait for leases granted under epoch 1 to run out | ${f0(to.leaseWaitMs)} |`,
     `| **d serving** | **${f0(to.servingMs)}** |`,
     `| every moved room answered (handoffs included) | ${f0(to.allAnsweredMs)} |`,
     "",
-    `The lease wait is the registry's rule, not the machine's: each fence reply reports how long the longest vouch its sender gave a node still at epoch 1 may count (a vouch lasts leaseMs + 150 ms = 1,650 ms by default); d waits that out after its pull, asking the holders again every retryMs, and a vouch stops counting once its node pings at epoch 2 (every node pings when it learns an epoch), so among live nodes the wait is about a round trip. All four nodes share one JS thread and one FIFO loop network, so the fence round and the pull queue behind the join's ${f0(to.handoffsIn)} handoffs, the calls and the anti-entropy traffic of all four; on separate machines each node's share would run in parallel, though d would still read each fence reply behind the handoffs sent to it on the same link. Left out: Raft (the configuration is committed at once and every node learns it in the same turn; a real commit adds a few round trips and the wait for a caught-up majority), SWIM (static membership) and TCP (the loop network has no kernel or syscalls).`,
+    `The lease wait is the registry's rule, not the machine's: d asks the holders how long the longest vouch they gave a node still at epoch 1 may count (a vouch lasts leaseMs + 150 ms = 1,650 ms by default) and waits that out, asking again every retryMs; a vouch stops counting once its node pings at epoch 2 (every node pings when it learns an epoch), so among live nodes the wait is about a round trip, in this process a turn of the loop behind whatever else is queued. All four nodes share one JS thread and one FIFO loop network, so the fence round and the pull queue behind the join's ${f0(to.handoffsIn)} handoffs, the calls and the anti-entropy traffic of all four; on separate machines each node's share would run in parallel, though d would still read each fence reply behind the handoffs sent to it on the same link. Left out: Raft (the configuration is committed at once and every node learns it in the same turn; a real commit adds a few round trips and the wait for a caught-up majority), SWIM (static membership) and TCP (the loop network has no kernel or syscalls).`,
   ];
   return { title: "Registry: remote calls, activation and takeover", markdown: lines.join("\n") };
 }

@@ -243,4 +243,18 @@ describe("cluster registry: quorum lease", () => {
     // One fence round trip and one pull: a few ms on this network, not a lease.
     expect(sim.clock.now() - learnedAt).toBeLessThan(100);
   });
+
+  // Open (registry, serving.ts waitOrAsk): every retryMs the waiting state
+  // starts a new round (a new q, replies cleared), and replies to an earlier
+  // round are dropped (m.q !== s.q). When a round trip takes longer than
+  // retryMs (a slow link, a loaded node: the takeover benchmark's loop shows
+  // it), no round ever collects a majority: `until` stays Infinity and the
+  // node never leaves "waiting".
+  test.failing("serving rights are established when a round trip takes longer than retryMs", async () => {
+    const sim = new RegSim(27, { retryMs: 100 }, { delayMinMs: 60, delayMaxMs: 70 });
+    for (const n of ["n0", "n1", "n2"]) sim.add(n);
+    const ok = await sim.until(() => ["n0", "n1", "n2"].every((n) => sim.reg(n).ready()), 3000, undefined, 5);
+    expect(["n0", "n1", "n2"].map((n) => sim.reg(n).stats().serving)).toEqual(["serving", "serving", "serving"]);
+    expect(ok).toBe(true);
+  });
 });
