@@ -134,7 +134,7 @@ export class ScaleNode {
   async metrics(): Promise<string> {
     // Long: a node that stalls for seconds still answers in the end, and its stall is the figure wanted.
     const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
-    if (!res.ok) throw new Error(`${this.name} /metrics: HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     return res.text();
   }
 
@@ -189,4 +189,54 @@ export class ScaleCluster {
   logs(): string {
     return this.nodes.map((n) => n.logs().slice(-20_000)).join("\n");
   }
+}
+
+/** A change of a node's /readyz answer, `at` ms after the watch began. */
+export interface ReadyChange {
+  node: string;
+  at: number;
+  ready: boolean;
+  /** why not ready: the 503's reason, or no answer */
+  why: string;
+}
+
+/**
+ * Polls every node's /readyz every `everyMs` until stopped and keeps the
+ * changes: when a loaded cluster falls over, this says when and why.
+ */
+export function watchReadiness(nodes: ScaleNode[], everyMs = 1_000): { changes: ReadyChange[]; t0: number; stop(): Promise<void> } {
+  const changes: ReadyChange[] = [];
+  const last = new Map<string, string>();
+  const t0 = performance.now();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await Promise.all(nodes.filter((n) => n.proc !== null).map(async (n) => {
+        let ready = false;
+        let why = "";
+        try {
+          const res = await fetch(`${n.url}/readyz`, { signal: AbortSignal.timeout(everyMs * 5) });
+          const body = (await res.json().catch(() => ({}))) as { reason?: string };
+          ready = res.status === 200;
+          why = ready ? "" : (body.reason ?? (res.status === 503 ? "not joined or not caught up" : `HTTP ${res.status}`));
+        } catch (err) {
+          why = /timed? ?out|abort/i.test(String(err)) ? "no answer in time" : "no answer";
+        }
+        const key = `${ready} ${why}`;
+        if (last.get(n.name) !== key) {
+          last.set(n.name, key);
+          changes.push({ node: n.name, at: performance.now() - t0, ready, why });
+        }
+      }));
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    changes,
+    t0,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type { DumpCheck } from "./scale-check.ts";
 import type { RoomsResult, WalkLoadResult } from "./scale-load.ts";
+import type { ReadyChange } from "./scale-procs.ts";
 
 export interface CpuRound {
   label: "single" | "cluster";
@@ -41,6 +42,9 @@ export interface ScaleFigures {
   stalls: { node: string; seconds: number }[];
   /** the same, read along the way: after the start, the load, the dumps (the longest so far, per node) */
   stallPhases: { phase: string; stalls: { node: string; seconds: number }[] }[];
+  /** every change of a node's /readyz while the loaded cluster ran, and when each phase began (ms from the same origin) */
+  readiness: ReadyChange[];
+  marks: { what: string; at: number }[];
   cpu: CpuRound[];
   cpuRequests: number;
   cpuClients: number;
@@ -60,6 +64,26 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/** The phases and every node's readiness changes, in order; a node that flaps has its changes cut short. */
+function timeline(x: ScaleFigures): string {
+  const s = (ms: number) => (ms / 1000).toFixed(1);
+  const perNode = new Map<string, number>();
+  const items: { at: number; text: string }[] = x.marks.map((m) => ({ at: m.at, text: `_${m.what}_ ${s(m.at)}` }));
+  let cut = 0;
+  for (const c of x.readiness) {
+    const k = (perNode.get(c.node) ?? 0) + 1;
+    perNode.set(c.node, k);
+    if (k > 12) {
+      cut++;
+      continue;
+    }
+    if (k === 1 && c.ready) continue; // ready from the start: nothing to say
+    items.push({ at: c.at, text: `${c.node} ${c.ready ? "ready" : `not ready (${c.why})`} ${s(c.at)}` });
+  }
+  items.sort((a, b) => a.at - b.at);
+  return `${items.map((i) => i.text).join("; ")}${cut > 0 ? `; ${cut} later changes left out` : ""}`;
+}
 
 /** people/s over each tenth of the people (as far as the load got). */
 export function tenthRates(people: number, tenthsMs: number[]): number[] {
@@ -109,10 +133,11 @@ export function report(x: ScaleFigures): string {
   out.push(`- The load client used ${f0((x.load.clientCpuMs / x.load.ms) * 100)}% of one core over the load.`);
   out.push(`- people/s per tenth of the people: ${rates.map(f0).join(", ") || "none"}${x.tenthsMs.length < 10 ? ` (only ${x.tenthsMs.length} tenths reached)` : ""}.`);
   out.push(`- RSS (VmRSS) after loading: ${x.rssAfterLoad.map((r) => `${f0(r / MiB)} MiB`).join(", ")}; after the dumps: ${x.rssAfterDumps.map((r) => `${f0(r / MiB)} MiB`).join(", ")}.`);
-  out.push(`- Dumps (GET /v1/dump, one node at a time): ${x.dumps.map((d) => `${d.node} ${f0(d.ms)} ms${d.error === undefined ? ` (${f1(d.bytes / MiB)} MiB)` : ` failed: ${d.error}; tried once more: ${d.retry ?? "no"}`}`).join("; ")}.`);
+  out.push(`- Dumps (GET /v1/dump, one node at a time): ${x.dumps.map((d) => `${d.node} ${f0(d.ms)} ms${d.error === undefined ? ` (${f1(d.bytes / MiB)} MiB)` : ` failed: ${d.error}; then ${d.retry ?? "not tried again"}`}`).join("; ")}.`);
   if (x.check !== null && x.check.examples.length > 0) out.push(`- Dump check, first findings: ${x.check.examples.join("; ")}.`);
   if (x.who !== null) out.push(`- who-is-in on node 1, ${x.who.count} sequential GETs to random rooms, each timed in the client from the request to the whole body: p50 ${f2(x.who.p50)} ms, p99 ${f2(x.who.p99)} ms; answers: ${codes(x.who.codes)}.`);
-  out.push(`- Longest event-loop stall so far, per node (ms), read ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => f0(s.seconds * 1000)).join(", ")}`).join("; ")}.`);
+  out.push(`- Longest event-loop stall so far, per node (ms), read ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => f0(s.seconds * 1000)).join(", ") || "not read"}`).join("; ")}.`);
+  out.push(`- Readiness (each node's /readyz polled every second; seconds from just after the 3 nodes were ready): ${timeline(x)}.`);
   if (x.join !== null) out.push(`- 4th node: started with --join to the 3, /readyz polled every 10 ms from the spawn: ${x.join.readyMs === null ? "never 200 within the deadline" : `200 after ${f0(x.join.readyMs)} ms`}; its GET /v1/dump right then: ${x.join.detail}.`);
   out.push("");
   out.push("### CPU per walk-into: one node alone against the 3-node cluster");

@@ -20,7 +20,7 @@ import { checkDump, compareDumps, type Dump, type DumpCheck, takeDump } from "./
 import {
   createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult, whoIsInLatency,
 } from "./scale-load.ts";
-import { CLK_TCK, cpuTicks, metricValue, rssBytes, ScaleCluster, type ScaleNode, sleep, until } from "./scale-procs.ts";
+import { CLK_TCK, cpuTicks, metricValue, rssBytes, ScaleCluster, type ScaleNode, sleep, until, watchReadiness } from "./scale-procs.ts";
 import { type CpuRound, report, type ScaleFigures } from "./scale-report.ts";
 
 const env = (k: string, d: number): number => {
@@ -194,22 +194,29 @@ export async function run(): Promise<{ title: string; markdown: string }> {
   const build = buildId(bin, notes);
   const cluster = new ScaleCluster(bin, "scale", 4, MAIN_PORT);
   const log = (s: string) => console.log(`scale: ${new Date().toISOString().slice(11, 19)} ${s}`);
+  let watch: ReturnType<typeof watchReadiness> | undefined;
+  const mark = (what: string) => {
+    if (watch !== undefined) fig.marks.push({ what, at: performance.now() - watch.t0 });
+  };
   const fig: ScaleFigures = {
     build, people: PEOPLE, rooms: ROOMS, capEvery: SPEC.capEvery, capacity: SPEC.capacity, perRequest: PER_REQUEST, clients: CLIENTS, capS: CAP_S,
     startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
     load: { requests: 0, ms: NaN, codes: {}, firstErrors: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
-    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, join: null, stalls: [], stallPhases: [],
+    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
     cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, notes,
   };
   try {
     let t = performance.now();
     const three = await cluster.start(3);
     fig.startMs = performance.now() - t;
+    watch = watchReadiness(cluster.nodes);
+    mark("the room creation starts");
     const urls = three.map((n) => n.url);
     fig.stallPhases.push({ phase: "after the start", stalls: await stalls(three, notes) });
     log(`3 nodes up in ${Math.round(fig.startMs)} ms; creating ${ROOMS} rooms`);
     fig.roomsResult = await createRooms(urls, SPEC, { clients: CLIENTS, batch: 1_000, capMs: ROOMS_CAP_S * 1000, retry: true });
     log(`${fig.roomsResult.createdCount} rooms in ${Math.round(fig.roomsResult.ms)} ms; walking ${PEOPLE} people in`);
+    mark("the walk-ins start");
     const picker = new RoomPicker(SPEC, fig.roomsResult.created, seeded(42));
     const ledger = new Ledger(PEOPLE);
     const { load, tenthsMs } = await loadPeople(urls, picker, ledger);
@@ -218,6 +225,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     fig.acked = ledger.ackedCount();
     fig.refusedPeople = ledger.refusedPeople;
     fig.rssAfterLoad = three.map((n) => rssBytes(n.pid));
+    mark("the walk-ins end");
     fig.stallPhases.push({ phase: "after the walk-ins", stalls: await stalls(three, notes) });
     log(`${fig.acked} people in after ${Math.round(load.ms)} ms (${JSON.stringify(load.codes)}); dumps`);
     // Walks sent are answered; a write still replicating settles within the anti-entropy round.
@@ -229,7 +237,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       const again = d.text === undefined ? await dumpAgain(n.url) : undefined;
       fig.dumps.push({
         node: n.name, ms: d.ms, bytes: (d.text ?? again?.text)?.length ?? 0, ...(d.error === undefined ? {} : { error: d.error }),
-        ...(again === undefined ? {} : { retry: again.text !== undefined ? `${again.tries} more tries, the last took ${Math.round(again.ms)} ms` : `${again.tries} more tries failed, the last: ${again.error}` }),
+        ...(again === undefined ? {} : { retry: again.text !== undefined ? `answered at try ${again.tries + 1} (${Math.round(again.ms)} ms)` : `${again.tries} more tries over a minute, all failed, the last: ${again.error}` }),
       });
       const text = d.text ?? again?.text;
       if (text !== undefined) texts.push(text);
@@ -247,11 +255,13 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     texts.length = 0;
     fig.rssAfterDumps = three.map((n) => rssBytes(n.pid));
     fig.stallPhases.push({ phase: "after the dumps", stalls: await stalls(three, notes) });
+    mark("the dumps end");
     log(`who-is-in latency`);
     const who = await whoIsInLatency(three[0]!.url, picker, WHO_CALLS);
     fig.who = { p50: pct(who.ms, 50), p99: pct(who.ms, 99), max: who.ms.at(-1) ?? NaN, count: who.ms.length, codes: who.codes };
     log(`a 4th node joins`);
     const fourth = cluster.nodes[3]!;
+    mark("the 4th node starts");
     t = performance.now();
     await cluster.startOne(fourth);
     let readyMs: number | null = null;
@@ -274,6 +284,9 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     notes.push(`The run stopped early: ${String(err)}`);
     console.error(cluster.logs().slice(-5_000));
   } finally {
+    mark("the cluster is stopped");
+    await watch?.stop();
+    fig.readiness = watch?.changes ?? [];
     saveLogs(cluster);
     await cluster.close();
   }

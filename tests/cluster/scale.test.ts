@@ -34,7 +34,7 @@ const CLIENTS = 12;
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
 const BASE_PORT = 24130;
 /** Generous: this is about correctness on a shared machine, not speed. */
-const LOAD_CAP_MS = 30 * 60_000;
+const LOAD_CAP_MS = 15 * 60_000;
 const T = 40 * 60_000;
 
 let cluster: ScaleCluster;
