@@ -66,6 +66,20 @@ export function toggleEntry(
   leaves[l + 1] ^= h2;
 }
 
+/**
+ * An entry's 53-bit print: its two digest words (key, timestamp, writer,
+ * tombstone-ness) as one exact double. Two replicas holding a key at the same
+ * version have equal prints; prints let a round skip sending entries the
+ * other side already holds (a leaf's other keys).
+ */
+export function entryPrint(kh: number, kh2: number, w: number, cd: number, nh1: number, nh2: number): number {
+  const lo = w | 0;
+  const hi = (w / 4294967296) | 0;
+  const h1 = fmix(mix(mix(mix(mix(kh, lo), hi), cd), nh1)) >>> 0;
+  const h2 = fmix(mix(mix(mix(mix(kh2, nh2), cd), lo), hi)) >>> 0;
+  return h1 * 2097152 + (h2 >>> 11);
+}
+
 /** `bucketMask` for toggleEntry. */
 export function bucketMaskOf(buckets: number): number {
   return (buckets & (buckets - 1)) === 0 ? buckets - 1 : -1;

@@ -18,10 +18,13 @@
  */
 import { compareTs, type Timestamp } from "./hlc.ts";
 import { hash32, hash32Pair } from "./hash.ts";
-import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, LEAF_BITS, LEAVES, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
+import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, entryPrint, LEAF_BITS, LEAVES, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
 import { normalise, toEntry, wins } from "./lww-rules.ts";
 
 export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, MINE, THEIRS, type Digest } from "./lww-digest.ts";
+
+/** scan() flag of a leaf whose entries' prints are wanted (any non-zero flag walks the leaf). */
+export const PRINTED = 8;
 export { joinDeltas } from "./lww-rules.ts";
 
 /** Anything CBOR can carry: JSON-like data. */
@@ -275,9 +278,10 @@ export class LwwMap {
    * `maxScan` indices from `from`, appends up to `max` entries to `out`, and
    * returns the index to go on from, or -1 when the walk is over. Keys added
    * meanwhile land at the end and are still found; after compaction (see
-   * layout) start again from 0.
+   * layout) start again from 0. With `prints`, each entry's print
+   * (lww-digest.ts) goes there too where its leaf's flag is PRINTED, else -1.
    */
-  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[]): number {
+  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[], prints?: number[]): number {
     const recs = this.recs;
     const kh = this.kh;
     const kh2 = this.kh2;
@@ -289,8 +293,10 @@ export class LwwMap {
       const r = recs[i];
       if (r === undefined) continue;
       const b = this.bucketMask >= 0 ? kh[i]! & this.bucketMask : (kh[i]! >>> 0) % this.buckets;
-      if (want[b * LEAVES + (kh2[i]! >>> shift)] === 0) continue;
+      const f = want[b * LEAVES + (kh2[i]! >>> shift)]!;
+      if (f === 0) continue;
       out.push(r);
+      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : this.printOf(i, r));
       taken++;
     }
     return i >= this.used ? -1 : i;
@@ -517,14 +523,22 @@ export class LwwMap {
     this.reindex(mask);
   }
 
+  private printOf(i: number, r: DeltaEntry): number {
+    this.writerHashes(r.ts.n);
+    return entryPrint(this.kh[i]!, this.kh2[i]!, r.ts.w, (r.ts.c * 2 + (r.d === true ? 1 : 0)) | 0, this.nh1, this.nh2);
+  }
+
+  private writerHashes(n: string): void {
+    if (n === this.lastNode) return;
+    this.lastNode = n;
+    this.nh1 = hash32(n) | 0;
+    this.nh2 = hash32(n, SEED2) | 0;
+  }
+
   /** XOR the record at index `i` into (or, again, out of) the digest. */
   private toggle(i: number, r: DeltaEntry): void {
     const ts = r.ts;
-    if (ts.n !== this.lastNode) {
-      this.lastNode = ts.n;
-      this.nh1 = hash32(ts.n) | 0;
-      this.nh2 = hash32(ts.n, SEED2) | 0;
-    }
+    this.writerHashes(ts.n);
     const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
     toggleEntry(this.sums, this.leafSums, this.buckets, this.bucketMask, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
   }

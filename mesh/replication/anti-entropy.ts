@@ -8,10 +8,12 @@
  * equal -> {eq} (both sides record the equality, which tombstone GC relies
  * on); else {lf, the differing buckets' leaf digests}. The initiator compares
  * leaves and asks {lw} for the responder's entries of the differing leaves
- * that are non-empty there; the responder streams them {ae} (stream.ts:
- * lazily, a window of chunks, acked {ak} as merged). The round is complete
- * once every chunk is merged; then the initiator streams back {ap, acked pk}
- * its entries of those leaves that the responder lacked or held older.
+ * that are non-empty there, sending {ls} the prints of its own entries in
+ * those of them it fills too; the responder streams {ae} the entries the
+ * prints lack (ae-answer.ts; stream.ts: lazily, a window of chunks, acked
+ * {ak} as merged). The round is complete once every chunk is merged; then
+ * the initiator streams back {ap, acked pk} its entries of those leaves
+ * that the responder lacked or held older.
  *
  * Received chunks are merged one per event-loop turn (chunk-queue.ts), so
  * however much arrives at once no turn merges more than one chunk.
@@ -20,12 +22,13 @@
  * smaller chunks in case size was the cause.
  */
 import { compareTs, type Timestamp } from "../../core/hlc.ts";
-import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, MINE, THEIRS } from "../../core/lww-map.ts";
+import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, MINE, PRINTED, THEIRS } from "../../core/lww-map.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
+import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
-import { busyMsg, chunkAckMsg, chunkMsg, digestMsg, eqMsg, type Inbound, leavesMsg, type Sender, wantMsg } from "./messages.ts";
+import { busyMsg, chunkAckMsg, chunkMsg, digestMsg, eqMsg, type Inbound, leavesMsg, printsMsg, type Sender, wantMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
 export interface AePeer {
@@ -82,6 +85,10 @@ interface Round {
   last: number;
   /** key -> timestamp the responder sent, kept only if we hold entries in differing leaves */
   received: Map<string, Timestamp> | null;
+  /** our prints the responder matched nothing to (null: all, or not told) */
+  unmatched: Set<number> | null;
+  /** the prints of our entries in the leaves both sides fill, on their way */
+  prints: OutStream<number> | null;
   /** the responder's collection horizon, as its answer said */
   horizon: Timestamp | null;
   done: Done[];
@@ -124,11 +131,10 @@ export class AntiEntropy {
   private readonly failures = new Map<string, number>();
   /** consecutive routine rounds we declined, per initiator */
   private readonly declined = new Map<string, number>();
-  /** our answers (`ae`) and push backs (`ap`) being streamed, by peer name */
-  private readonly answers = new Map<string, Streamed>();
+  /** our answers (`ae`) to initiators, by name */
+  private readonly answers: Answers;
+  /** our push backs (`ap`) being streamed, by peer name */
   private readonly pushes = new Map<string, Streamed>();
-  /** per initiator, the round whose answer we last finished (a late duplicate `lw` must not restart it) */
-  private readonly answered = new Map<string, number>();
   private readonly inbound: ChunkQueue;
   private nextRound = 0;
   /** routine ticks skipped in a row */
@@ -136,6 +142,7 @@ export class AntiEntropy {
 
   constructor(private readonly host: AeHost) {
     this.inbound = new ChunkQueue(host.clock, (from, m) => this.mergeChunk(from, m));
+    this.answers = new Answers(host, (n) => void (this.counters.entriesSent += n));
   }
 
   /** The routine tick: a round with one live peer picked at random. */
@@ -195,6 +202,8 @@ export class AntiEntropy {
       got: new Set(),
       last: -1,
       received: null,
+      unmatched: null,
+      prints: null,
       horizon: null,
       done: inherited,
     };
@@ -220,25 +229,30 @@ export class AntiEntropy {
         this.host.send(round.peer.address, round.ask);
       }
     }
-    for (const s of [...this.answers.values(), ...this.pushes.values()]) {
+    for (const s of [...this.pushes.values()]) {
       const before = s.stream.resent;
       s.stream.tick(now);
       this.counters.chunksResent += s.stream.resent - before;
     }
+    for (const round of this.rounds.values()) round.prints?.tick(now);
+    const before = this.answers.resent;
+    this.answers.tick(now);
+    this.counters.chunksResent += this.answers.resent - before;
   }
 
   /** `name` left the live set: its round cannot complete, and nothing more goes to it. */
   peerGone(name: string): void {
     const round = this.byPeer.get(name);
     if (round !== undefined) this.finish(round, false);
-    this.answers.get(name)?.stream.abort();
+    this.answers.abort(name);
     this.pushes.get(name)?.stream.abort();
   }
 
   /** Fail every round and stop every stream (the replicator stops). */
   abortAll(): void {
     for (const round of [...this.rounds.values()]) this.finish(round, false);
-    for (const s of [...this.answers.values(), ...this.pushes.values()]) s.stream.abort();
+    for (const s of [...this.pushes.values()]) s.stream.abort();
+    this.answers.abortAll();
     this.inbound.clear();
   }
 
@@ -258,11 +272,6 @@ export class AntiEntropy {
     return round !== undefined && round.want !== null;
   }
 
-  /** Streams being sent now (for tests and stats). */
-  streams(): { answers: number; pushes: number } {
-    return { answers: this.answers.size, pushes: this.pushes.size };
-  }
-
   /** Handle an anti-entropy message from `from`. */
   handle(from: Address, m: Inbound): void {
     switch (m.t) {
@@ -278,14 +287,27 @@ export class AntiEntropy {
       case "lf":
         return this.onLeaves(m);
       case "lw":
-        return this.onWant(from, m);
+        // Our answer brings it our entries of every leaf it found differing:
+        // a push back of ours to it (from our own round) would only repeat them.
+        this.pushes.get(m.n)?.stream.abort();
+        return this.answers.onWant(from, m);
+      case "ls":
+        return this.answers.onPrints(from, m);
+      case "lk": {
+        const round = this.byPeer.get(m.n);
+        if (round === undefined || round.r !== m.r) return;
+        round.progressAt = this.host.clock.now();
+        round.prints?.ack(m.c);
+        return;
+      }
       case "ae":
       case "ap":
         this.inbound.push(from, m);
         return;
       case "ak":
+        return this.answers.onAck(m);
       case "pk": {
-        const s = (m.t === "ak" ? this.answers : this.pushes).get(m.n);
+        const s = this.pushes.get(m.n);
         if (s !== undefined && s.r === m.r) s.stream.ack(m.c);
         return;
       }
@@ -297,7 +319,7 @@ export class AntiEntropy {
   private answer(from: Address, m: Extract<Inbound, { t: "dg" }>): void {
     const h = this.host;
     // A new round from this initiator: it gave up on any earlier one.
-    this.answers.get(m.n)?.stream.abort();
+    this.answers.abort(m.n);
     // While our outbox is delivering writes to the initiator, a routine round
     // would mostly resend them, in bulk: decline it (a few times in a row at most).
     if (!m.u && h.sendingTo(m.n)) {
@@ -369,39 +391,33 @@ export class AntiEntropy {
     // Which of their entries we already hold at least as new decides the push
     // back; nothing to decide when we hold nothing there (an empty joiner).
     if (n.mine > 0) round.received = new Map();
-    const ask = new Uint8Array(want.length);
-    for (let k = 0; k < want.length; k++) if ((want[k]! & THEIRS) !== 0) ask[k] = 1;
-    round.ask = wantMsg(h.self, round.r, ask, round.chunk);
+    // Leaves only they fill: all their entries. Leaves both fill: only what
+    // our prints lack.
+    const full = new Uint8Array(want.length);
+    const printed = new Uint8Array(want.length);
+    let both = 0;
+    for (let k = 0; k < want.length; k++) {
+      const f = want[k]! & (THEIRS | MINE);
+      if (f === THEIRS) full[k] = 1;
+      else if (f === (THEIRS | MINE)) (printed[k] = PRINTED), both++;
+    }
+    round.ask = wantMsg(h.self, round.r, full, printed, round.chunk);
     h.send(round.peer.address, round.ask);
+    if (both > 0) this.sendPrints(round, printed);
   }
 
-  /** Stream our entries of the asked leaves to the initiator. */
-  private onWant(from: Address, m: Extract<Inbound, { t: "lw" }>): void {
+  /** Stream the prints of our entries in the leaves both sides fill. */
+  private sendPrints(round: Round, printed: Uint8Array): void {
     const h = this.host;
-    const cur = this.answers.get(m.n);
-    if ((cur !== undefined && cur.r === m.r) || this.answered.get(m.n) === m.r) return; // a copy of the ask
-    cur?.stream.abort();
-    // Our answer brings it our entries of every leaf it found differing:
-    // a push back of ours to it (from our own round) would only repeat them.
-    this.pushes.get(m.n)?.stream.abort();
-    const chunk = Math.min(m.z, h.config.chunkEntries);
-    const entry: Streamed = { r: m.r, stream: undefined as unknown as OutStream }; // set just below
-    entry.stream = new OutStream(h, leafSource(h.map, m.m), {
-      to: from,
-      chunk,
+    round.prints = new OutStream<number>(h, leafSource<number>(h.map, printed, (_e, p) => p), {
+      to: round.peer.address,
+      chunk: round.chunk * 8,
       window: STREAM_WINDOW,
       retransmitMs: h.config.retransmitMs,
       idleMs: h.config.roundTimeoutMs,
-      make: (c, last, e) => {
-        this.counters.entriesSent += e.length;
-        return chunkMsg("ae", h.self, m.r, c, last, { e }, h.map.horizon);
-      },
-      done: (ok) => {
-        if (this.answers.get(m.n) === entry) this.answers.delete(m.n);
-        if (ok) this.answered.set(m.n, m.r);
-      },
+      make: (c, last, prints) => printsMsg(h.self, round.r, c, last, prints),
+      done: () => {},
     });
-    this.answers.set(m.n, entry);
   }
 
   /** One received chunk, in its own turn: merge, ack, and note it for its round. */
@@ -418,7 +434,10 @@ export class AntiEntropy {
     mine.progressAt = h.clock.now();
     if (m.hz !== null && (mine.horizon === null || compareTs(m.hz, mine.horizon) > 0)) mine.horizon = m.hz;
     mine.got.add(m.c);
-    if (m.l) mine.last = m.c;
+    if (m.l) {
+      mine.last = m.c;
+      mine.unmatched = m.u === null ? null : new Set(m.u);
+    }
     if (mine.last >= 0 && mine.got.size >= mine.last + 1 && this.allUpTo(mine)) this.complete(mine);
   }
 
@@ -460,15 +479,18 @@ export class AntiEntropy {
     const name = round.peer.name;
     const received = round.received;
     const horizon = round.horizon;
+    const unmatched = round.unmatched;
     const collectedThere: string[] = [];
-    const keep = (e: DeltaEntry): boolean => {
+    const pick = (e: DeltaEntry, print: number): DeltaEntry | undefined => {
+      // In a leaf both fill, a print it matched is an entry it holds as we do.
+      if (print !== -1 && unmatched !== null && !unmatched.has(print)) return undefined;
       const ts = received?.get(e.k);
-      if (ts !== undefined && compareTs(e.ts, ts) <= 0) return false;
+      if (ts !== undefined && compareTs(e.ts, ts) <= 0) return undefined;
       if (ts === undefined && e.d === true && horizon !== null && compareTs(e.ts, horizon) <= 0) {
         collectedThere.push(e.k);
-        return false;
+        return undefined;
       }
-      return true;
+      return e;
     };
     this.pushes.get(name)?.stream.abort();
     // It is pulling from us: our answer brings it all of ours that it lacks.
@@ -483,10 +505,12 @@ export class AntiEntropy {
     const skipBare = bare > MAX_BARE_PUSH;
     for (let k = 0; k < want.length; k++) {
       const f = want[k]!;
-      want[k] = (f & MINE) !== 0 && (!skipBare || (f & THEIRS) !== 0) ? 1 : 0;
+      if ((f & MINE) === 0) want[k] = 0;
+      else if ((f & THEIRS) !== 0) want[k] = 1 | PRINTED;
+      else want[k] = skipBare ? 0 : 1;
     }
     const entry: Streamed = { r: round.r, stream: undefined as unknown as OutStream }; // set just below
-    entry.stream = new OutStream(h, leafSource(h.map, want, keep), {
+    entry.stream = new OutStream(h, leafSource(h.map, want, pick), {
       to: round.peer.address,
       chunk: round.chunk,
       window: STREAM_WINDOW,
@@ -507,6 +531,7 @@ export class AntiEntropy {
 
   private finish(round: Round, ok: boolean): void {
     this.rounds.delete(round.r);
+    round.prints?.abort();
     if (this.byPeer.get(round.peer.name) === round) this.byPeer.delete(round.peer.name);
     if (ok) this.counters.completed++;
     if (round.want !== null) this.resumeParked();

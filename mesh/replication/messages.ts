@@ -16,10 +16,16 @@
  *                       them; the buckets e differ too, and you hold nothing
  *                       there (no leaf digests needed); hz: my collection
  *                       horizon [w, c, n] or null
- *   lw  {r, m, z}       round r: send me your entries of the leaves in bitmap m
- *                       (bit bucket * LEAVES + leaf), in chunks of z
- *   ae  {r, c, l, d, hz} round r: chunk c of my entries of those leaves (l: the
- *                       last one); hz as in lf
+ *   lw  {r, m, s, z}    round r: send me your entries of the leaves in bitmap m
+ *                       (bit bucket * LEAVES + leaf), in chunks of z; and of
+ *                       the leaves in bitmap s, those whose print is not among
+ *                       the ones I send next (ls: I hold those already)
+ *   ls  {r, c, l, p}    round r: chunk c of the prints of my entries of the
+ *                       leaves s (8 bytes each; l: the last one)
+ *   lk  {r, c}          round r: chunk c of your `ls` is noted
+ *   ae  {r, c, l, d, hz, u} round r: chunk c of my entries of those leaves
+ *                       (l: the last one); hz as in lf; u (last chunk): your
+ *                       prints I hold no entry for, or null (too many: all)
  *   ak  {r, c}          round r: chunk c of your `ae` is merged (send more)
  *   ap  {r, c, l, d}    round r: chunk c of the initiator's entries the
  *                       responder lacked or held older (l: the last one)
@@ -55,8 +61,10 @@ export type Inbound =
   | (Sender & { t: "eq"; r: number })
   | (Sender & { t: "bz"; r: number })
   | (Sender & { t: "lf"; r: number; b: number[]; h: Uint32Array; e: number[]; hz: Timestamp | null })
-  | (Sender & { t: "lw"; r: number; m: Uint8Array; z: number })
-  | (Sender & { t: "ae"; r: number; c: number; l: boolean; delta: Delta; hz: Timestamp | null })
+  | (Sender & { t: "lw"; r: number; m: Uint8Array; s: Uint8Array; z: number })
+  | (Sender & { t: "ls"; r: number; c: number; l: boolean; p: number[] })
+  | (Sender & { t: "lk"; r: number; c: number })
+  | (Sender & { t: "ae"; r: number; c: number; l: boolean; delta: Delta; hz: Timestamp | null; u: number[] | null })
   | (Sender & { t: "ak"; r: number; c: number })
   | (Sender & { t: "ap"; r: number; c: number; l: boolean; delta: Delta })
   | (Sender & { t: "pk"; r: number; c: number });
@@ -92,14 +100,45 @@ export function leavesMsg(from: Sender, r: number, b: number[], h: Uint32Array, 
   return { t: "lf", n: from.n, i: from.i, r, b, h: wordsToBytes(h), e, hz: horizonWire(horizon) };
 }
 
-export function wantMsg(from: Sender, r: number, want: Uint8Array, chunk: number): Message {
-  return { t: "lw", n: from.n, i: from.i, r, m: packBits(want), z: chunk };
+export function wantMsg(from: Sender, r: number, full: Uint8Array, printed: Uint8Array, chunk: number): Message {
+  return { t: "lw", n: from.n, i: from.i, r, m: packBits(full), s: packBits(printed), z: chunk };
+}
+
+export function printsMsg(from: Sender, r: number, c: number, last: boolean, prints: number[]): Message {
+  return { t: "ls", n: from.n, i: from.i, r, c, l: last, p: printsToBytes(prints) };
+}
+
+export function printsAckMsg(from: Sender, r: number, c: number): Message {
+  return { t: "lk", n: from.n, i: from.i, r, c };
+}
+
+/** Prints (53-bit integers) as little-endian doubles. */
+export function printsToBytes(prints: readonly number[]): Uint8Array {
+  const out = new Uint8Array(prints.length * 8);
+  const view = new DataView(out.buffer);
+  for (let k = 0; k < prints.length; k++) view.setFloat64(8 * k, prints[k]!, true);
+  return out;
+}
+
+function printsOf(v: unknown): number[] {
+  if (!(v instanceof Uint8Array) || v.length % 8 !== 0) bad("prints are not a byte string of 8-byte numbers");
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const out: number[] = new Array(v.length / 8);
+  for (let k = 0; k < out.length; k++) {
+    const x = view.getFloat64(8 * k, true);
+    if (!Number.isSafeInteger(x) || x < 0) bad("a print is not a 53-bit integer");
+    out[k] = x;
+  }
+  return out;
 }
 
 /** A chunk of entries: `ae` (responder to initiator) or `ap` (the push back). */
-export function chunkMsg(kind: ChunkKind, from: Sender, r: number, c: number, last: boolean, delta: Delta, horizon: Timestamp | null): Message {
+export function chunkMsg(
+  kind: ChunkKind, from: Sender, r: number, c: number, last: boolean, delta: Delta, horizon: Timestamp | null, unmatched?: number[] | null,
+): Message {
   const m: Message = { t: kind, n: from.n, i: from.i, r, c, l: last, d: encodeDelta(delta) };
   if (kind === "ae") m["hz"] = horizonWire(horizon);
+  if (unmatched !== undefined) m["u"] = unmatched === null ? null : printsToBytes(unmatched);
   return m;
 }
 
@@ -110,6 +149,12 @@ export function chunkAckMsg(kind: ChunkKind, from: Sender, r: number, c: number)
 
 function horizonWire(h: Timestamp | null): [number, number, string] | null {
   return h === null ? null : [h.w, h.c, h.n];
+}
+
+function leafBits(v: unknown, buckets: number): Uint8Array {
+  const size = Math.ceil((buckets * LEAVES) / 8);
+  if (!(v instanceof Uint8Array) || v.length !== size) bad(`leaf bitmap is not ${size} bytes`);
+  return unpackBits(v, buckets * LEAVES);
 }
 
 /** One byte per leaf (0 or not) as one bit per leaf. */
@@ -151,14 +196,16 @@ export function parseMessage(msg: Message, buckets: number): Inbound {
       if (b.some((x) => e.includes(x))) bad("a bucket listed twice");
       return { t: "lf", n, i, r: round(msg["r"]), b, h: wordsFromBytes(msg["h"], b.length * LEAVES * 2), e, hz: horizonOf(msg["hz"]) };
     }
-    case "lw": {
-      const m = msg["m"];
-      const size = Math.ceil((buckets * LEAVES) / 8);
-      if (!(m instanceof Uint8Array) || m.length !== size) bad(`leaf bitmap is not ${size} bytes`);
-      return { t: "lw", n, i, r: round(msg["r"]), m: unpackBits(m, buckets * LEAVES), z: count(msg["z"], "z") };
+    case "lw":
+      return { t: "lw", n, i, r: round(msg["r"]), m: leafBits(msg["m"], buckets), s: leafBits(msg["s"], buckets), z: count(msg["z"], "z") };
+    case "ls":
+      return { t: "ls", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), p: printsOf(msg["p"]) };
+    case "lk":
+      return { t: "lk", n, i, r: round(msg["r"]), c: index(msg["c"]) };
+    case "ae": {
+      const u = msg["u"] === undefined || msg["u"] === null ? null : printsOf(msg["u"]);
+      return { t: "ae", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), delta: deltaOf(msg["d"]), hz: horizonOf(msg["hz"]), u };
     }
-    case "ae":
-      return { t: "ae", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), delta: deltaOf(msg["d"]), hz: horizonOf(msg["hz"]) };
     case "ap":
       return { t: "ap", n, i, r: round(msg["r"]), c: index(msg["c"]), l: flag(msg["l"]), delta: deltaOf(msg["d"]) };
     case "ak":

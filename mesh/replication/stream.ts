@@ -20,9 +20,9 @@ export const STREAM_WINDOW = 4;
 /** Map slots a source looks at per turn at most (a few ms at 1M keys). */
 export const SCAN_PER_TURN = 65_536;
 
-export interface ChunkSource {
-  /** Append up to `max` more entries to `out`; true once there are no more. */
-  next(out: DeltaEntry[], max: number): boolean;
+export interface ChunkSource<T = DeltaEntry> {
+  /** Append up to `max` more items to `out`; true once there are no more. */
+  next(out: T[], max: number): boolean;
 }
 
 export interface StreamHost {
@@ -30,7 +30,7 @@ export interface StreamHost {
   send(to: Address, msg: Message): boolean;
 }
 
-export interface StreamOptions {
+export interface StreamOptions<T = DeltaEntry> {
   to: Address;
   /** entries per chunk */
   chunk: number;
@@ -40,17 +40,17 @@ export interface StreamOptions {
   /** a stream with no entries at all ends without sending anything */
   quiet?: boolean;
   /** the message for chunk c (last: no more follow) */
-  make(c: number, last: boolean, entries: DeltaEntry[]): Message;
+  make(c: number, last: boolean, items: T[]): Message;
   /** every acked chunk was the last one (true), or the stream was abandoned (false) */
   done(ok: boolean): void;
 }
 
-export class OutStream {
+export class OutStream<T = DeltaEntry> {
   /** chunks sent, by index, until acked (kept for resending) */
   private readonly unacked = new Map<number, Message>();
   private nextChunk = 0;
   private exhausted = false;
-  private pending: DeltaEntry[] = [];
+  private pending: T[] = [];
   private timer: Timer | null = null;
   private closed = false;
   private lastAckAt: number;
@@ -61,8 +61,8 @@ export class OutStream {
 
   constructor(
     private readonly host: StreamHost,
-    private readonly source: ChunkSource,
-    private readonly o: StreamOptions,
+    private readonly source: ChunkSource<T>,
+    private readonly o: StreamOptions<T>,
   ) {
     this.lastAckAt = this.lastSendAt = host.clock.now();
     this.schedule();
@@ -142,31 +142,38 @@ export class OutStream {
 /** What a leaf walk needs of the map (LwwMap has it). */
 export interface Scannable {
   readonly layout: number;
-  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[]): number;
+  scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[], prints?: number[]): number;
 }
 
 /**
- * A ChunkSource over the map's entries in the leaves flagged in `want`,
- * `keep` filtering them. After compaction renumbers the map the walk starts
- * over: entries may then go twice (merging is idempotent), never zero times.
+ * A ChunkSource over the map's entries in the leaves flagged in `want`:
+ * `pick` (given each entry and its print, -1 where its leaf is not PRINTED)
+ * says what goes out for it, if anything. After compaction renumbers the
+ * map the walk starts over: items may then go twice (merging is
+ * idempotent), never zero times.
  */
-export function leafSource(map: Scannable, want: Uint8Array, keep?: (e: DeltaEntry) => boolean): ChunkSource {
+export function leafSource<T = DeltaEntry>(map: Scannable, want: Uint8Array, pick?: (e: DeltaEntry, print: number) => T | undefined): ChunkSource<T> {
   let pos = 0;
   let layout = map.layout;
   const got: DeltaEntry[] = [];
+  const prints: number[] = [];
   return {
     next(out, max) {
       if (map.layout !== layout) {
         layout = map.layout;
         pos = 0;
       }
-      if (keep === undefined) {
-        pos = map.scan(want, pos, SCAN_PER_TURN, max, out);
+      if (pick === undefined) {
+        pos = map.scan(want, pos, SCAN_PER_TURN, max, out as unknown as DeltaEntry[]); // T is DeltaEntry without pick
         return pos < 0;
       }
       got.length = 0;
-      pos = map.scan(want, pos, SCAN_PER_TURN, max, got);
-      for (const e of got) if (keep(e)) out.push(e);
+      prints.length = 0;
+      pos = map.scan(want, pos, SCAN_PER_TURN, max, got, prints);
+      for (let k = 0; k < got.length; k++) {
+        const item = pick(got[k]!, prints[k]!);
+        if (item !== undefined) out.push(item);
+      }
       return pos < 0;
     },
   };
