@@ -66,8 +66,8 @@ export interface QuorumLease {
   onPong(msg: LeasePongMsg): void;
   /** The latest epoch `name` said it served at, in generation `g` (-1 if unknown). */
   servedBy(name: string, g: number): number;
-  /** Ms until every vouch this node gave to a node (other than `except`) last seen at a stamp older than `s` has run out. */
-  staleFor(s: Stamp, except?: string): number;
+  /** Ms until every vouch this node gave to a node (other than those in `except`) last seen at a stamp older than `s` has run out. */
+  staleFor(s: Stamp, except?: string | ReadonlySet<string>): number;
   /** Ping one peer now (it just came up), or every peer when no address. */
   pingNow(address?: Address): void;
   /** The configuration or the stamp changed: forget pongs of another stamp, recount. */
@@ -165,11 +165,12 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
       const v = vouches.get(name);
       return v !== undefined && v.g === g ? v.r : -1;
     },
-    staleFor(s: Stamp, except?: string): number {
+    staleFor(s: Stamp, except?: string | ReadonlySet<string>): number {
       const now = clock.now();
       let wait = 0;
+      const skip = (n: string): boolean => n === self || (typeof except === "string" ? n === except : except?.has(n) === true);
       for (const [name, v] of vouches) {
-        if (name === self || name === except || !olderStamp(v, s)) continue;
+        if (skip(name) || !olderStamp(v, s)) continue;
         wait = Math.max(wait, v.at + vouchWindowMs - now);
       }
       return Math.max(0, Math.ceil(wait));

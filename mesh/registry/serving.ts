@@ -37,9 +37,12 @@ import type { QuorumLease } from "./lease.ts";
 import type { FenceQueryMsg, FenceReplyMsg } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 
+/** How often a waiting node recounts with its own vouches (local work, no message). */
+const RECOUNT_MS = 10;
+
 export type ServingState =
   | { kind: "outside"; cfg: HolderConfig | null }
-  | { kind: "waiting"; cfg: HolderConfig; until: number; q: number; replies: Map<string, number> }
+  | { kind: "waiting"; cfg: HolderConfig; until: number; q: number; first: number; askedAt: number; replies: Map<string, number>; atEpoch: Set<string> }
   | { kind: "fencing"; cfg: HolderConfig; q: number; replies: Map<string, number> }
   | { kind: "pulling"; cfg: HolderConfig }
   | { kind: "serving"; cfg: HolderConfig };
@@ -180,20 +183,39 @@ export class ServingRights {
   private startWaiting(c: HolderConfig): void {
     this.counts.fenceRounds++;
     if (majorityOf(c) - 1 <= 0) return this.startFencing(c);
-    this.become({ kind: "waiting", cfg: c, until: Infinity, q: ++this.#q, replies: new Map() });
+    const q = ++this.#q;
+    this.become({ kind: "waiting", cfg: c, until: Infinity, q, first: q, askedAt: -Infinity, replies: new Map(), atEpoch: new Set() });
     this.waitOrAsk();
   }
 
-  /** Waiting: ask the holders (a new round each retryMs) and check the clock. */
+  /**
+   * Waiting: ask the holders again (a new round each retryMs; a late answer
+   * to an earlier round still counts), and every few ms recount with this
+   * node's own vouches (a peer's ping at the new epoch frees it at once).
+   */
   private waitOrAsk(): void {
     const s = this.#state;
     if (s.kind !== "waiting") return;
-    if (this.o.clock.now() >= s.until) return this.startFencing(s.cfg);
-    s.q = ++this.#q;
-    s.replies = new Map();
-    this.ask(s.cfg, s.q, false, s.replies);
-    const next = Math.max(1, Math.min(this.o.retryMs, s.until - this.o.clock.now()));
+    const now = this.o.clock.now();
+    this.recount(s, now);
+    if (now >= s.until) return this.startFencing(s.cfg);
+    if (now - s.askedAt >= this.o.retryMs) {
+      s.q = ++this.#q;
+      s.askedAt = now;
+      this.ask(s.cfg, s.q, false, new Map());
+    }
+    const next = Math.max(1, Math.min(RECOUNT_MS, this.o.retryMs, s.until - now));
     this.#timer = this.o.clock.setTimer(next, () => this.waitOrAsk());
+  }
+
+  /** Until when old leases may count: this node's own vouches and the `need` holders that answered with the earliest ends. */
+  private recount(s: Extract<ServingState, { kind: "waiting" }>, now: number): void {
+    const need = majorityOf(s.cfg) - 1;
+    if (s.replies.size < need) return;
+    const ends = [...s.replies.values()].sort((a, b) => a - b);
+    const own = now + this.o.lease.staleFor({ g: s.cfg.generation, e: s.cfg.epoch }, s.atEpoch);
+    // Two majorities meet: this node and those `need` holders cover every old lease.
+    s.until = Math.min(s.until, Math.max(own, ends[need - 1]!));
   }
 
   private startFencing(c: HolderConfig): void {
@@ -219,7 +241,7 @@ export class ServingRights {
     if (m.a === true) this.o.replicator.adoptFence(m.e);
     // The asker's own old lease does not count: it knows the new epoch.
     const asker = this.o.owners.nameOf(from);
-    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker) };
+    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker), c: this.stamp().e };
     this.o.transport.send(from, reply);
   }
 
@@ -230,17 +252,27 @@ export class ServingRights {
 
   onFenceReply(from: Address, m: FenceReplyMsg): void {
     const s = this.#state;
-    if ((s.kind !== "fencing" && s.kind !== "waiting") || m.q !== s.q || m.g !== s.cfg.generation || m.e !== s.cfg.epoch) return;
+    if (s.kind !== "fencing" && s.kind !== "waiting") return;
+    if (m.g !== s.cfg.generation || m.e !== s.cfg.epoch) return;
+    // Fencing counts its own round only; waiting, any round it asked (replies may come late).
+    if (s.kind === "fencing" ? m.q !== s.q : m.q < s.first || m.q > s.q) return;
     const name = this.o.owners.nameOf(from);
     const h = s.cfg.holders.find((x) => x.name === name);
     // Only a holder of this configuration, in the incarnation it holds, counts.
     if (name === undefined || h === undefined || this.o.owners.idOf(name) !== h.id) return;
-    s.replies.set(name, Math.max(0, m.w));
-    if (s.replies.size < majorityOf(s.cfg) - 1) return;
-    if (s.kind === "fencing") return this.pull(s.cfg, [...s.replies.keys()]);
-    // A majority answered this round: the old leases are over by then.
-    s.until = Math.min(s.until, this.o.clock.now() + Math.max(...s.replies.values()));
-    if (this.o.clock.now() >= s.until) this.startFencing(s.cfg);
+    const need = majorityOf(s.cfg) - 1;
+    if (s.kind === "fencing") {
+      s.replies.set(name, 0);
+      if (s.replies.size >= need) this.pull(s.cfg, [...s.replies.keys()]);
+      return;
+    }
+    // Waiting: each holder's latest word, as the local time its leases run out.
+    const now = this.o.clock.now();
+    s.replies.set(name, now + Math.max(0, m.w));
+    // A holder already at this epoch routes by it: a lease this node gave it under an older one no longer matters.
+    if (m.c !== undefined && m.c >= s.cfg.epoch) s.atEpoch.add(name);
+    this.recount(s, now);
+    if (now >= s.until) this.startFencing(s.cfg);
   }
 
   private pull(c: HolderConfig, from: string[]): void {

@@ -70,8 +70,10 @@ export interface ClusterReplicator extends Replicator {
    * Throws RangeError unless epoch is a non-negative integer.
    */
   setEpoch(epoch: number, holders: readonly string[]): void;
-  /** Raise the fence only (a peer told us a newer epoch exists): writes stamped below it are refused here. */
+  /** Raise the fence only (a new owner asks): writes stamped below it are refused here. setEpoch does not raise it. */
   adoptFence(epoch: number): void;
+  /** A new generation numbers its epochs anew: stamp and fence start over at `epoch`. */
+  resetFence(epoch: number): void;
   /** Writes stamped below this are refused here (never falls). */
   fence(): number;
   /** The stamp of new writes (0 until setEpoch). */

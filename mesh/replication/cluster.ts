@@ -170,6 +170,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.fencing.adopt(epoch);
   }
 
+  resetFence(epoch: number): void {
+    this.fencing.reset(epoch);
+  }
+
   fence(): number {
     return this.fencing.fence;
   }

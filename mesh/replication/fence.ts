@@ -22,19 +22,29 @@ export class EpochFence {
   refusedHere = 0;
 
   /**
-   * The committed configuration: stamp `epoch`, fence at least `epoch`.
-   * An epoch below the one already set is stale news and ignored. Returns
-   * whether the holders changed (pending writes need another look).
+   * The committed configuration: stamp `epoch`. The fence is NOT raised
+   * here: a new owner first waits out the old owner's lease and only then
+   * asks the holders to adopt the fence (registry/serving.ts), so a write the
+   * old owner made inside its lease is accepted, not refused and left as an
+   * orphan on its own replica. An epoch below the one already set is stale
+   * news and ignored. Returns whether the holders changed (pending writes
+   * need another look).
    */
   set(epoch: number, holders: readonly string[]): boolean {
     check(epoch);
     if (epoch < this.epoch) return false;
     this.epoch = epoch;
-    this.adopt(epoch);
     const next = new Set(holders);
     if (this.holders !== null && sameSet(this.holders, next)) return false;
     this.holders = next;
     return true;
+  }
+
+  /** Another log (a new generation) numbers its epochs anew: stamp and fence start over at `epoch`. */
+  reset(epoch: number): void {
+    check(epoch);
+    this.epoch = epoch;
+    this.fence = epoch;
   }
 
   /** Raise the fence only (a peer told us a newer epoch exists). */

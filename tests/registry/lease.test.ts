@@ -244,13 +244,10 @@ describe("cluster registry: quorum lease", () => {
     expect(sim.clock.now() - learnedAt).toBeLessThan(100);
   });
 
-  // Open (registry, serving.ts waitOrAsk): every retryMs the waiting state
-  // starts a new round (a new q, replies cleared), and replies to an earlier
-  // round are dropped (m.q !== s.q). When a round trip takes longer than
-  // retryMs (a slow link, a loaded node: the takeover benchmark's loop shows
-  // it), no round ever collects a majority: `until` stays Infinity and the
-  // node never leaves "waiting".
-  test.failing("serving rights are established when a round trip takes longer than retryMs", async () => {
+  // Was open: every retryMs the waiting state started a new round and
+  // dropped replies to earlier ones, so with a round trip longer than
+  // retryMs no round ever collected a majority. Late replies count now.
+  test("serving rights are established when a round trip takes longer than retryMs", async () => {
     const sim = new RegSim(27, { retryMs: 100 }, { delayMinMs: 60, delayMaxMs: 70 });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     const ok = await sim.until(() => ["n0", "n1", "n2"].every((n) => sim.reg(n).ready()), 3000, undefined, 5);
@@ -258,15 +255,11 @@ describe("cluster registry: quorum lease", () => {
     expect(ok).toBe(true);
   });
 
-  // Open (registry + replication): serving.ts says an old owner's writes made
-  // under its lease while the new owner waits are still accepted (waiting
-  // comes before fencing for that). But onConfig calls
-  // replicator.setEpoch(E), and setEpoch raises the replica's fence to E
-  // (replication/fence.ts EpochFence.set), so every holder that learned E by
-  // itself refuses them at once: the write is applied on the old owner's
-  // replica, answered `unavailable`, and spreads later by anti-entropy.
-  // (ReplicaBus fences as the real replicator does.)
-  test.failing("an old owner's write inside its lease is accepted while the new owner waits that lease out", async () => {
+  // Was open: setEpoch raised the replica's fence, so every holder that
+  // learned E refused an old owner's write made inside its lease (an orphan
+  // on its replica). The fence now rises only when a new owner asks for it,
+  // after old leases are over (replication/fence.ts, registry/serving.ts).
+  test("an old owner's write inside its lease is accepted while the new owner waits that lease out", async () => {
     const sim = new RegSim(28, { leaseMs: LEASE });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     await sim.run(50);

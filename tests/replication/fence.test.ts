@@ -165,7 +165,7 @@ describe("fences", () => {
     c.stopAll();
   });
 
-  test("adoptFence raises the fence only; it never falls, and setEpoch does not lower it", async () => {
+  test("adoptFence raises the fence only; it never falls; setEpoch neither lowers nor raises it (the new owner asks for it once old leases are over)", async () => {
     const c = cluster(["A", "B"], 2, NO_AE);
     await c.run(50);
     const b = c.node("B");
@@ -180,6 +180,8 @@ describe("fences", () => {
     expect(b.rep.epoch()).toBe(2);
     expect(b.rep.fence()).toBe(5);
     b.rep.setEpoch(7, ["A", "B"]);
+    expect(b.rep.fence()).toBe(5);
+    b.rep.adoptFence(7);
     expect(b.rep.fence()).toBe(7);
     b.rep.setEpoch(6, ["A", "B"]); // stale news
     expect(b.rep.epoch()).toBe(7);
@@ -380,6 +382,21 @@ describe("catchUpFrom", () => {
     expect(t.state).toBe("resolved");
     expect(c.node("A").map.get("from-d")).toBe(1);
     expect(c.node("A").rep.isCaughtUp()).toBe(true);
+    c.stopAll();
+  });
+  test("resetFence (a new generation) starts stamp and fence over, lower than before", async () => {
+    const c = cluster(["A", "B"], 2, NO_AE);
+    await c.run(50);
+    const b = c.node("B");
+    b.rep.setEpoch(9, ["A", "B"]);
+    b.rep.adoptFence(9);
+    b.rep.resetFence(1);
+    expect({ fence: b.rep.fence(), epoch: b.rep.epoch() }).toEqual({ fence: 1, epoch: 1 });
+    // A's writes of the new generation's epoch 1 are accepted again.
+    c.node("A").rep.setEpoch(1, ["A", "B"]);
+    const w = track(c.node("A").set("again", 1));
+    await c.until("held", () => w.state !== "pending");
+    expect(w.state).toBe("resolved");
     c.stopAll();
   });
 });
