@@ -136,6 +136,7 @@ export class ServingRights {
       replicator.resetFence?.(c.epoch);
       this.#served = null;
       this.#chain = [];
+      this.#heard = 0;
     }
     replicator.setEpoch(c.epoch, holderNames(c));
     owners.setConfig(c, follows);
@@ -237,7 +238,7 @@ export class ServingRights {
     // Another generation's epochs mean nothing here.
     if (this.#stopped || (mine !== null && mine.generation !== m.g)) return;
     // From now on our pongs say this epoch: no node left at an older one renews its lease with them.
-    this.#heard = Math.max(this.#heard, m.e);
+    if (mine !== null) this.#heard = Math.max(this.#heard, m.e);
     if (m.a === true) this.o.replicator.adoptFence(m.e);
     // The asker's own old lease does not count: it knows the new epoch.
     const asker = this.o.owners.nameOf(from);
