@@ -8,7 +8,9 @@
  *     writer's promise rejects `unavailable`; otherwise it resolves once a
  *     majority of the writer's holders merged it (or after 2 s without: ack
  *     timeout, `unavailable`)
- *   - adoptFence raises the fence only; fence() reads it
+ *   - setEpoch does not raise the fence: only adoptFence does (a new owner
+ *     asks, once old leases ran out); fence() reads it; resetFence starts a
+ *     new generation's numbering
  *   - catchUpFrom(peers, need, timeout) pulls each named peer's whole map
  *     2 ms later if it is up and reachable both ways, retrying every 2 ms,
  *     and resolves once `need` of them were pulled (rejects `unavailable`
@@ -144,7 +146,10 @@ export class ReplicaBus {
         if (epoch < self.epoch) return;
         self.epoch = epoch;
         self.holders = [...holders];
-        bus.raise(node, self, epoch);
+      },
+      resetFence(epoch: number): void {
+        self.epoch = epoch;
+        self.fence = epoch;
       },
       adoptFence(epoch: number): void {
         bus.raise(node, self, epoch);
