@@ -81,6 +81,16 @@ export class RoomIndex implements Seating {
     return st.sorted.slice();
   }
 
+  /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */
+  sameOccupants(room: string, people: readonly string[]): boolean {
+    const st = this.byName.get(room);
+    if (st === undefined || st.occupants.size !== people.length) return false;
+    if (st.sorted === null) st.sorted = [...st.occupants].sort();
+    const mine = st.sorted;
+    for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
+    return true;
+  }
+
   count(room: string): number {
     return this.byName.get(room)?.occupants.size ?? 0;
   }
@@ -88,6 +98,11 @@ export class RoomIndex implements Seating {
   roomOf(person: string): string | null {
     const r = this.personRoom.get(person);
     return r !== undefined && this.byName.get(r)?.occupants.has(person) === true ? r : null;
+  }
+
+  /** The room `person`'s key names (whether or not they hold a seat there), if any. */
+  keyRoom(person: string): string | undefined {
+    return this.personRoom.get(person);
   }
 
   /** The seat `person` is counted in (rooms with a capacity), or null. */

@@ -138,57 +138,51 @@ function asTimestamp(v: unknown): Timestamp {
   return typeof t.w === "number" && typeof t.c === "number" && typeof t.n === "string" ? { w: t.w, c: t.c, n: t.n } : ZERO;
 }
 
-/**
- * Many rooms' answers packed for the wire (a dump asks each owner node for
- * thousands of rooms at once): each person's key timestamp as a (wall,
- * counter, writer index) triple over one table of writers, which repeat.
- */
-export interface PackedAnswers {
-  /** the writers the triples index */
-  n: string[];
-  /** per asked room, in the order asked: [people (sorted), 3 numbers per person], or null: not answered here, ask the room itself */
-  a: ([string[], number[]] | null)[];
+/** What a dump's own replica knows of people's keys while the dump runs (OccupancyMerge). */
+export interface KeyHistory {
+  /** Whether any person's key changed on this replica since the dump began. */
+  anyChanged(): boolean;
+  /** Whether `person`'s key changed on this replica since the dump began. */
+  changed(person: string): boolean;
+  /** Whether `people` (sorted) are exactly who this replica has in `room` now. */
+  sameHere(room: string, people: readonly string[]): boolean;
+  /** The room `person`'s key names on this replica now (undefined: none). */
+  keyRoom(person: string): string | undefined;
+  /** The room `person`'s key named on this replica when the dump began (undefined: none). */
+  startRoom(person: string): string | undefined;
 }
 
-/** Builds the triples of PackedAnswers (and of a dump's own local answers). */
-export class StampPacker {
-  readonly writers: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  push(out: number[], ts: Timestamp): void {
-    let i = this.index.get(ts.n);
-    if (i === undefined) {
-      i = this.writers.length;
-      this.writers.push(ts.n);
-      this.index.set(ts.n, i);
-    }
-    out.push(ts.w, ts.c, i);
-  }
+/** A person two or more answers place in different rooms (indices into the dump's rooms). */
+export interface Conflict {
+  person: string;
+  rooms: number[];
 }
 
 /**
- * mergeOccupancies, fed one room at a time as the answers arrive (in any
- * order, with the same result) and read out in slices, so a dump of a
- * million people never holds the event loop for long. Rooms are known up
- * front (sorted, distinct): the result comes out in their order, unsorted
- * by nothing. A person two answers place in different rooms stays only
- * where their newer key puts them; on a tie (stamp-less answers), in the
- * room with the smaller name.
+ * A dump's answers (one per room, each its owner's, in any order) joined
+ * without a table of every person: a person shown in two rooms is caught by
+ * the dump's own replica, whose key for them names one room at a time. An
+ * appearance is "clean" when that replica's key names the same room and has
+ * not changed since the dump began; two clean appearances of one person
+ * would need the key to name two rooms at once, so every person shown twice
+ * has an unclean appearance, and only those (few: replicas a few writes
+ * apart) are remembered. Their rooms are then asked for the person's stamp
+ * as they hold it now, and the newest keeps them (resolve()); the answers
+ * themselves carry no stamps. Reading out goes in slices (writeInto).
  */
 export class OccupancyMerge {
   private readonly people: (readonly string[] | undefined)[];
-  private readonly stamps: (readonly number[] | null)[];
-  private readonly writers: (readonly string[])[];
-  /** person -> index of the room that holds them so far */
-  private readonly winner = new Map<string, number>();
-  /** room index -> people another room won (rare: replicas at different points) */
+  /** person -> rooms whose answer shows them uncleanly */
+  private readonly suspects = new Map<string, number[]>();
+  /** room index -> people it loses to another room */
   private readonly dropped = new Map<number, Set<string>>();
   private missing: number;
 
-  constructor(readonly rooms: readonly string[]) {
+  constructor(
+    readonly rooms: readonly string[],
+    private readonly history: KeyHistory,
+  ) {
     this.people = new Array<readonly string[] | undefined>(rooms.length);
-    this.stamps = new Array<readonly number[] | null>(rooms.length);
-    this.writers = new Array<readonly string[]>(rooms.length);
     this.missing = rooms.length;
   }
 
@@ -197,44 +191,55 @@ export class OccupancyMerge {
     return this.missing;
   }
 
-  has(i: number): boolean {
-    return this.people[i] !== undefined;
-  }
-
-  /** Room `i`'s answer: `stamps` as PackedAnswers triples into `writers` (null: every stamp zero). */
-  add(i: number, people: readonly string[], stamps: readonly number[] | null, writers: readonly string[]): void {
+  /** Room `i`'s answer (people sorted); `here`: read from the dump's own replica in this same turn. */
+  add(i: number, people: readonly string[], here: boolean): void {
     if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
-    const st = stamps !== null && stamps.length === 3 * people.length ? stamps : null;
     this.people[i] = people;
-    this.stamps[i] = st;
-    this.writers[i] = writers;
     this.missing--;
-    const winner = this.winner;
+    const h = this.history;
+    const room = this.rooms[i]!;
+    // As this replica has the room now (the usual case: one pass of string
+    // compares), every key names the room: clean unless changed since the start.
+    const asHere = here || h.sameHere(room, people);
+    if (asHere && !h.anyChanged()) return;
     for (let j = 0; j < people.length; j++) {
       const p = people[j]!;
-      const prev = winner.get(p);
-      if (prev === undefined) {
-        winner.set(p, i);
-        continue;
-      }
-      if (prev === i) continue; // listed twice in one answer: one room anyway
-      const c = this.compareAt(i, j, prev, this.positionOf(prev, p));
-      if (c > 0 || (c === 0 && this.rooms[i]! < this.rooms[prev]!)) {
-        this.drop(prev, p);
-        winner.set(p, i);
-      } else {
-        this.drop(i, p);
-      }
+      const clean = asHere ? !h.changed(p) : h.keyRoom(p) === room && !h.changed(p);
+      if (clean) continue;
+      const l = this.suspects.get(p);
+      if (l === undefined) this.suspects.set(p, [i]);
+      else if (!l.includes(i)) l.push(i);
     }
   }
 
-  /** Room `i`'s answer as a RoomAnswer (`since` absent or malformed: zero stamps). */
-  addAnswer(i: number, a: RoomAnswer): void {
-    const packer = new StampPacker();
-    const stamps: number[] = [];
-    const since = a.since;
-    if (Array.isArray(since) && since.length === a.people.length) for (const ts of since) packer.push(stamps, asTimestamp(ts));
-    this.add(i, a.people, stamps.length > 0 ? stamps : null, packer.writers);
+  /** Once every room answered: the people shown in more than one room. */
+  conflicts(): Conflict[] {
+    const out: Conflict[] = [];
+    for (const [person, seen] of this.suspects) {
+      // Its clean appearance, if any, is where the key named when the dump began.
+      const start = this.history.startRoom(person);
+      const at = start === undefined ? -1 : this.indexOf(start);
+      const rooms = at >= 0 && !seen.includes(at) && this.shows(at, person) ? [...seen, at] : seen;
+      if (rooms.length > 1) out.push({ person, rooms: rooms.slice().sort((a, b) => a - b) });
+    }
+    return out;
+  }
+
+  /**
+   * Keep `c.person` only in the room whose owner, asked again, holds the
+   * newest stamp for them (`stamps[k]` for c.rooms[k]; null: no longer
+   * there); on a tie, or when none holds them any more, the first room.
+   */
+  resolve(c: Conflict, stamps: readonly (Timestamp | null)[]): void {
+    let best = 0;
+    for (let k = 1; k < c.rooms.length; k++) {
+      const a = stamps[k] ?? null;
+      const b = stamps[best] ?? null;
+      if (a !== null && (b === null || compareTs(a, b) > 0)) best = k;
+    }
+    c.rooms.forEach((r, k) => {
+      if (k !== best) this.drop(r, c.person);
+    });
   }
 
   /** Rooms [from, to) of the result into `out` (every one of them must have answered). */
@@ -254,38 +259,36 @@ export class OccupancyMerge {
     s.add(p);
   }
 
-  /** Where `p` is in room `i`'s answer (sorted as answered, else a scan). */
-  private positionOf(i: number, p: string): number {
-    const l = this.people[i]!;
-    let lo = 0;
-    let hi = l.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const x = l[mid]!;
-      if (x === p) return mid;
-      if (x < p) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return l.indexOf(p);
+  /** The index of `room` among the (sorted) rooms, or -1. */
+  private indexOf(room: string): number {
+    return binarySearch(this.rooms, room);
   }
 
-  /** compareTs of person j of room a and person k of room b. */
-  private compareAt(a: number, j: number, b: number, k: number): number {
-    const sa = this.stamps[a];
-    const sb = this.stamps[b];
-    const wa = sa === null || sa === undefined ? 0 : sa[3 * j]!;
-    const wb = sb === null || sb === undefined ? 0 : sb[3 * k]!;
-    if (wa !== wb) return wa < wb ? -1 : 1;
-    const ca = sa === null || sa === undefined ? 0 : sa[3 * j + 1]!;
-    const cb = sb === null || sb === undefined ? 0 : sb[3 * k + 1]!;
-    if (ca !== cb) return ca < cb ? -1 : 1;
-    const na = sa === null || sa === undefined ? "" : this.writers[a]![sa[3 * j + 2]!] ?? "";
-    const nb = sb === null || sb === undefined ? "" : this.writers[b]![sb[3 * k + 2]!] ?? "";
-    return na === nb ? 0 : na < nb ? -1 : 1;
+  private shows(i: number, p: string): boolean {
+    const l = this.people[i];
+    return l !== undefined && (binarySearch(l, p) >= 0 || (!isSorted(l) && l.includes(p)));
   }
+}
+
+function binarySearch(l: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = l.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const y = l[mid]!;
+    if (y === x) return mid;
+    if (y < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function isSorted(l: readonly string[]): boolean {
   for (let i = 1; i < l.length; i++) if (l[i - 1]! > l[i]!) return false;
   return true;
+}
+
+/** A timestamp from the wire, or null if it is not one. */
+export function timestampOrNull(v: unknown): Timestamp | null {
+  return typeof v === "object" && v !== null ? asTimestamp(v) : null;
 }

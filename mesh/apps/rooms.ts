@@ -7,10 +7,13 @@
  * replicas at different points never show a person in two rooms.
  */
 import { RoomyError } from "../../core/errors.ts";
+import type { Timestamp } from "../../core/hlc.ts";
 import { validateName, validateNames } from "../../core/names.ts";
 import {
+  type Conflict,
+  type KeyHistory,
   OccupancyMerge,
-  type PackedAnswers,
+  PERSON_PREFIX,
   personKey,
   planAddRooms,
   planLeave,
@@ -18,11 +21,12 @@ import {
   type RoomAnswer,
   ROOM_PREFIX,
   RoomIndex,
-  StampPacker,
+  timestampOrNull,
   uniqueSorted,
   validateCapacity,
 } from "../../core/rooms.ts";
 import type { ClusterRegistry } from "../registry/cluster-config.ts";
+import type { Change } from "../../core/lww-map.ts";
 import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { runtimeDefer } from "../runtime.ts";
 import { whenHeld } from "../replication/held.ts";
@@ -74,7 +78,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
   };
   for (const room of index.rooms()) joinGroup(room);
   // Rooms created anywhere (here, or merged from a peer) join the group.
+  // Running dumps, each with the room every person key it saw change named before its first change.
+  const dumpsRunning = new Set<Map<string, string | undefined>>();
   const unsubscribe = ctx.replicator.onChange((changes) => {
+    if (dumpsRunning.size > 0) notePersonChanges(dumpsRunning, changes);
     index.apply(changes);
     for (const c of changes) {
       if (c.old === undefined && c.value !== undefined && c.key.startsWith(ROOM_PREFIX)) {
@@ -88,24 +95,21 @@ export function startRooms(ctx: AppContext): RoomsApp {
   const reg = registry as Registry & Partial<Pick<ClusterRegistry, "isServing">>;
   const servingHere = (name: string): boolean => reg.isServing?.(name) ?? true;
 
-  /** Room `r` as this replica holds it: its people (sorted) and their stamps, packed. */
-  const packRoom = (r: string, packer: StampPacker): [string[], number[]] => {
-    const people = index.occupants(r);
-    const stamps: number[] = [];
-    for (const p of people) packer.push(stamps, map.entry(personKey(p))!.ts);
-    return [people, stamps];
-  };
-
   // A dump's question to an owner node: every listed room it serves right
   // now, answered as its process would (same replica, same node); the others
   // (moved, not started here, unknown) come back null, to be asked one by one.
-  const answerMany = (rooms: unknown): PackedAnswers => {
+  const answerMany = (rooms: unknown): ManyAnswers => {
     if (!Array.isArray(rooms) || rooms.length > MAX_DUMP_CHUNK) {
       throw new RoomyError("bad_request", `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
     }
-    const packer = new StampPacker();
-    const a = rooms.map((r: unknown) => (typeof r === "string" && index.room(r) !== null && servingHere(procOf(r)) ? packRoom(r, packer) : null));
-    return { n: packer.writers, a };
+    return { a: rooms.map((r: unknown) => (typeof r === "string" && index.room(r) !== null && servingHere(procOf(r)) ? index.occupants(r) : null)) };
+  };
+
+  // A dump's second question, for people two rooms showed: each one's stamp
+  // if they are in `room` now, else null.
+  const stampsIn = (room: string, people: unknown): (Timestamp | null)[] => {
+    if (!Array.isArray(people) || people.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", "stamps takes a list of people");
+    return people.map((p: unknown) => (typeof p === "string" && index.roomOf(p) === room ? (map.entry(personKey(p))?.ts ?? null) : null));
   };
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
@@ -132,6 +136,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
           }
           case "who-many":
             return answerMany(field(msg, "rooms"));
+          case "stamps":
+            return stampsIn(room, field(msg, "people"));
           default:
             throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(field(msg, "t"))}`);
         }
@@ -175,18 +181,40 @@ export function startRooms(ctx: AppContext): RoomsApp {
    * (DUMP_WINDOW in flight per owner), this node's own rooms read from the
    * index without a message, and only rooms nobody answered for in a batch
    * (moved mid-dump, not started on their owner) asked one by one, each
-   * then routed to its owner now. Every answer is its owner's; they are
-   * merged by each person's key timestamp as they arrive, in turns of a few
+   * then routed to its owner now. Every answer is its owner's. People two
+   * answers show (replicas a few writes apart) are found against this
+   * replica and asked again of those rooms with their stamps: the newest
+   * keeps them (OccupancyMerge). Everything runs in turns of a few
    * thousand rooms.
    */
   async function dumpRooms(names: string[]): Promise<Record<string, string[]>> {
-    const merge = new OccupancyMerge(names);
-    let failed: RoomyError | undefined;
-    const fail = (err: unknown, what: string): void => {
-      if (failed !== undefined) return;
-      if (err instanceof RoomyError && err.code !== "unavailable") failed = err;
-      else failed = new RoomyError("unavailable", `dump incomplete: ${what} did not answer (${String((err as Error).message ?? err)}); retry`);
+    const firstOld = new Map<string, string | undefined>();
+    const history: KeyHistory = {
+      anyChanged: () => firstOld.size > 0,
+      changed: (p) => firstOld.has(p),
+      sameHere: (r, people) => index.sameOccupants(r, people),
+      keyRoom: (p) => index.keyRoom(p),
+      startRoom: (p) => (firstOld.has(p) ? firstOld.get(p) : index.keyRoom(p)),
     };
+    dumpsRunning.add(firstOld);
+    try {
+      const merge = new OccupancyMerge(names, history);
+      await gather(names, merge);
+      await settleConflicts(names, merge);
+      // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
+      const out = Object.create(null) as Record<string, string[]>;
+      for (let from = 0; from < names.length; from += DUMP_SLICE) {
+        if (from > 0) await nextTurn();
+        merge.writeInto(out, from, from + DUMP_SLICE);
+      }
+      return out;
+    } finally {
+      dumpsRunning.delete(firstOld);
+    }
+  }
+
+  async function gather(names: string[], merge: OccupancyMerge): Promise<void> {
+    const failure = new DumpFailure();
     const mine: number[] = [];
     const byOwner = new Map<string, number[]>();
     for (let i = 0; i < names.length; i++) {
@@ -203,7 +231,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     const askOwner = async (owner: string, list: number[]): Promise<void> => {
       let next = 0;
       const worker = async (): Promise<void> => {
-        while (next < list.length && failed === undefined) {
+        while (next < list.length && failure.error === undefined) {
           const chunk = list.slice(next, (next += DUMP_CHUNK));
           const asked = chunk.map((i) => names[i]!);
           let answer: unknown;
@@ -212,48 +240,57 @@ export function startRooms(ctx: AppContext): RoomsApp {
           } catch (err) {
             // A node from before who-many refuses it: ask its rooms one by one.
             if (err instanceof RoomyError && err.code === "bad_request") singles.push(...chunk);
-            else fail(err, `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`);
+            else failure.note(err, `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`);
             continue;
           }
-          addPacked(merge, chunk, answer, singles);
+          addMany(merge, chunk, answer, singles);
         }
       };
       await Promise.all(Array.from({ length: DUMP_WINDOW }, worker));
     };
     const remote = [...byOwner].map(([owner, list]) => askOwner(owner, list));
-    const packer = new StampPacker();
-    for (let k = 0; k < mine.length && failed === undefined; k++) {
+    for (let k = 0; k < mine.length && failure.error === undefined; k++) {
       if (k % DUMP_SLICE === DUMP_SLICE - 1) await nextTurn();
       const i = mine[k]!;
       const r = names[i]!;
-      if (index.room(r) !== null && servingHere(procOf(r))) {
-        const [people, stamps] = packRoom(r, packer);
-        merge.add(i, people, stamps, packer.writers);
-      } else singles.push(i);
+      if (index.room(r) !== null && servingHere(procOf(r))) merge.add(i, index.occupants(r), true);
+      else singles.push(i);
     }
     await Promise.all(remote);
-    let next = 0;
-    const single = async (): Promise<void> => {
-      while (next < singles.length && failed === undefined) {
-        const i = singles[next++]!;
-        try {
-          const a = await registry.call<RoomAnswer>(procOf(names[i]!), { t: "who" });
-          if (!isRoomAnswer(a)) throw new RoomyError("unavailable", "malformed answer");
-          merge.addAnswer(i, a);
-        } catch (err) {
-          fail(err, `room ${JSON.stringify(names[i])}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SINGLE_WINDOW, singles.length) }, single));
-    if (failed !== undefined) throw failed;
-    // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
-    const out = Object.create(null) as Record<string, string[]>;
-    for (let from = 0; from < names.length; from += DUMP_SLICE) {
-      if (from > 0) await nextTurn();
-      merge.writeInto(out, from, from + DUMP_SLICE);
+    await inWindow(singles, failure, async (i) => {
+      const a = await registry.call<RoomAnswer>(procOf(names[i]!), { t: "who", bare: true });
+      if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
+      merge.add(i, a.people, false);
+    }, (i) => `room ${JSON.stringify(names[i])}`);
+    failure.throwIfAny();
+  }
+
+  /** People shown in two rooms: each of those rooms says whether it holds them now, and with what stamp. */
+  async function settleConflicts(names: string[], merge: OccupancyMerge): Promise<void> {
+    const conflicts = merge.conflicts();
+    if (conflicts.length === 0) return;
+    const stamps = conflicts.map((c) => c.rooms.map((): Timestamp | null => null));
+    const byRoom = new Map<number, { people: string[]; at: [Conflict, number, number][] }>();
+    conflicts.forEach((c, n) =>
+      c.rooms.forEach((r, k) => {
+        let q = byRoom.get(r);
+        if (q === undefined) byRoom.set(r, (q = { people: [], at: [] }));
+        q.people.push(c.person);
+        q.at.push([c, n, k]);
+      }),
+    );
+    const failure = new DumpFailure();
+    const asks: { room: number; people: string[]; at: [Conflict, number, number][] }[] = [];
+    for (const [room, q] of byRoom) {
+      for (let i = 0; i < q.people.length; i += DUMP_CHUNK) asks.push({ room, people: q.people.slice(i, i + DUMP_CHUNK), at: q.at.slice(i, i + DUMP_CHUNK) });
     }
-    return out;
+    await inWindow(asks, failure, async (q) => {
+      const answer = await registry.call<unknown>(procOf(names[q.room]!), { t: "stamps", people: q.people });
+      if (!Array.isArray(answer) || answer.length !== q.people.length) throw new RoomyError("unavailable", "malformed answer");
+      q.at.forEach(([, n, k], j) => (stamps[n]![k] = timestampOrNull(answer[j])));
+    }, (q) => `room ${JSON.stringify(names[q.room])}`);
+    failure.throwIfAny();
+    conflicts.forEach((c, n) => merge.resolve(c, stamps[n]!));
   }
 
   return {
@@ -319,35 +356,69 @@ const DUMP_SLICE = 2000;
 /** Let timers and I/O run: the dump's loops go on in the next turn. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
 
+/** A who-many answer: per asked room, in order, its people (sorted), or null: not answered here, ask the room itself. */
+export interface ManyAnswers {
+  a: (string[] | null)[];
+}
+
 /** A who-many answer into `merge`: rooms `chunk` in the order asked; those it left out (or malformed) onto `singles`. */
-function addPacked(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {
-  const p = answer as Partial<PackedAnswers> | null;
-  const writers = p?.n;
-  const list = p?.a;
-  if (!Array.isArray(writers) || !Array.isArray(list) || list.length !== chunk.length) {
+function addMany(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {
+  const list = (answer as Partial<ManyAnswers> | null)?.a;
+  if (!Array.isArray(list) || list.length !== chunk.length) {
     singles.push(...chunk);
     return;
   }
   for (let k = 0; k < chunk.length; k++) {
     const e: unknown = list[k];
-    if (Array.isArray(e) && e.length === 2 && isPacked(e[0], e[1], writers.length)) merge.add(chunk[k]!, e[0], e[1], writers);
+    if (isNameList(e)) merge.add(chunk[k]!, e, false);
     else singles.push(chunk[k]!);
   }
 }
 
-function isPacked(people: unknown, stamps: unknown, writers: number): people is string[] {
-  if (!Array.isArray(people) || !Array.isArray(stamps) || stamps.length !== 3 * people.length) return false;
-  for (const x of people) if (typeof x !== "string") return false;
-  for (let i = 0; i < stamps.length; i++) {
-    const x: unknown = stamps[i];
-    if (typeof x !== "number" || (i % 3 === 2 && !(x >= 0 && x < writers))) return false;
-  }
+function isNameList(l: unknown): l is string[] {
+  if (!Array.isArray(l)) return false;
+  for (const x of l) if (typeof x !== "string") return false;
   return true;
 }
 
-function isRoomAnswer(a: unknown): a is RoomAnswer {
-  const people = (a as Partial<RoomAnswer> | null)?.people;
-  return Array.isArray(people) && people.every((p) => typeof p === "string");
+/** The first failure of a dump's calls, as the dump's error. */
+class DumpFailure {
+  error: RoomyError | undefined;
+
+  note(err: unknown, what: string): void {
+    if (this.error !== undefined) return;
+    if (err instanceof RoomyError && err.code !== "unavailable") this.error = err;
+    else this.error = new RoomyError("unavailable", `dump incomplete: ${what} did not answer (${String((err as Error).message ?? err)}); retry`);
+  }
+
+  throwIfAny(): void {
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
+/** `ask` for every item, SINGLE_WINDOW at a time, stopping at the first failure. */
+async function inWindow<T>(items: readonly T[], failure: DumpFailure, ask: (x: T) => Promise<void>, what: (x: T) => string): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failure.error === undefined) {
+      const x = items[next++]!;
+      try {
+        await ask(x);
+      } catch (err) {
+        failure.note(err, what(x));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SINGLE_WINDOW, items.length) }, worker));
+}
+
+/** Person keys in `changes` into every running dump: the room each named before its first change there. */
+function notePersonChanges(dumps: ReadonlySet<Map<string, string | undefined>>, changes: readonly Change[]): void {
+  for (const c of changes) {
+    if (!c.key.startsWith(PERSON_PREFIX)) continue;
+    const person = c.key.slice(PERSON_PREFIX.length);
+    for (const d of dumps) if (!d.has(person)) d.set(person, typeof c.old === "string" ? c.old : undefined);
+  }
 }
 
 function unknownRoom(room: string): RoomyError {
