@@ -3,7 +3,8 @@ import { RegSim } from "../support/registry-sim.ts";
 
 /**
  * Random churn on a 5-node cluster: partitions (views updated one pair at a
- * time), crashes with late death declarations, restarts under the same name,
+ * time), crashes with late death declarations, restarts under the same name
+ * (late, or at once),
  * drains, long pauses (SIGSTOP), new nodes whose join the others see at
  * different times, and followers whose log lags (left at an older epoch
  * while a join moves names, or while the others think it dead); calls
@@ -56,7 +57,7 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
   let extra = 0;
   await sim.run(200, check, 2);
   for (let step = 0; step < 4; step++) {
-    const kind = pick(["partition", "crash", "drain", "join", "stall", "lag", "suspect"]);
+    const kind = pick(["partition", "crash", "restart", "drain", "join", "stall", "lag", "suspect"]);
     const cluster = up();
     if (kind === "partition") {
       const shuffled = [...cluster].sort(() => sim.random.float() - 0.5);
@@ -97,6 +98,13 @@ async function scenario(seed: number): Promise<{ violations: string[]; ok: numbe
       }
       await sim.run(ms + 200 - (ms > 4000 ? 3500 : 0), check, 2);
       await staggered(others, "alive");
+    } else if (kind === "restart") {
+      // kill -9 and back at once under the same name: the configuration still holds the old incarnation.
+      const who = pick(cluster);
+      sim.crash(who);
+      await sim.run(rnd(300), check, 2);
+      sim.restart(who);
+      await staggered(cluster.filter((n) => n !== who).map((n) => [n, who] as [string, string]), "alive");
     } else if (kind === "suspect") {
       // Declared dead while alive and connected, its log lagging: it keeps its old
       // epoch (and the vouches it was given there) while the others move its names.
