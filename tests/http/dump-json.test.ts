@@ -1,0 +1,75 @@
+/**
+ * GET /v1/dump writes its body a few thousand rooms per turn of the event
+ * loop, and the text is exactly what orderedJson() writes for the same dump
+ * (rooms sorted as strings even when some names look like integers, special
+ * names as plain keys).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DUMP_ROOMS_PER_TURN, dumpJsonPieces, dumpResponse } from "../../http/dump-json.ts";
+import { orderedJson } from "../../http/json.ts";
+import { mergeOccupancies } from "../../core/rooms.ts";
+import { servedNode, type Served_ } from "./harness.ts";
+
+/** A dump as the app builds it: no prototype, rooms inserted in sorted order. */
+function dumpOf(rooms: Record<string, string[]>): Record<string, string[]> {
+  return mergeOccupancies(Object.entries(rooms).map(([room, people]) => ({ room, people })));
+}
+
+describe("the dump's JSON, piece by piece", () => {
+  const odd = dumpOf({ "7": ["b", "a"], "10": [], "2": ["\"q\"", "é"], __proto__x: ["x"], constructor: ["c"], toJSON: [], "": [], zz: ["\u2028"] });
+  odd["__proto__"] = ["p"]; // a plain key: the dump has no prototype
+
+  test("joined, equals orderedJson of the same dump, for any piece size", () => {
+    for (const per of [1, 2, 3, 5, 100]) expect({ per, text: [...dumpJsonPieces(odd, per)].join("") }).toEqual({ per, text: orderedJson(odd) });
+    expect([...dumpJsonPieces(Object.create(null) as Record<string, string[]>)].join("")).toBe("{}");
+    const text = [...dumpJsonPieces(odd, 2)].join("");
+    expect(Object.keys(JSON.parse(text) as object)).toContain("__proto__");
+  });
+
+  test("gives one piece per DUMP_ROOMS_PER_TURN rooms, and other work runs between the pieces", async () => {
+    const rooms: Record<string, string[]> = {};
+    for (let i = 0; i < 4 * DUMP_ROOMS_PER_TURN + 1; i++) rooms[`r${i}`] = [`p${i}`];
+    const dump = dumpOf(rooms);
+    expect([...dumpJsonPieces(dump)]).toHaveLength(5);
+    // A loop of macrotasks stands for timers and I/O: it gets a turn between pieces.
+    let turns = 0;
+    let reading = true;
+    const tick = (): void => {
+      turns++;
+      if (reading) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const text = await dumpResponse(dump).text();
+    reading = false;
+    expect(text).toBe(orderedJson(dump));
+    expect(turns).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("GET /v1/dump", () => {
+  let s: Served_;
+  const ROOMS = 2 * DUMP_ROOMS_PER_TURN + 100;
+  beforeAll(async () => {
+    s = await servedNode({ name: "dj1" });
+    const names = Array.from({ length: ROOMS }, (_, i) => `room-${i}`);
+    for (let i = 0; i < names.length; i += 2000) await s.node.app.addRooms(names.slice(i, i + 2000));
+    await s.node.app.addRooms(["7", "10", "__proto__"]);
+    await s.node.app.walkInto("7", ["al", "bo"]);
+    await s.node.app.walkInto("room-42", ["cy"]);
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  test("answers the whole dump as orderedJson would", async () => {
+    const res = await fetch(`${s.url}/v1/dump`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(text).toBe(orderedJson(await s.node.app.dump()));
+    const body = JSON.parse(text) as Record<string, string[]>;
+    expect(Object.keys(body)).toHaveLength(ROOMS + 3);
+    expect(body["7"]).toEqual(["al", "bo"]);
+    expect(body["room-42"]).toEqual(["cy"]);
+  });
+});
