@@ -342,8 +342,11 @@ export function startRooms(ctx: AppContext): RoomsApp {
   };
 }
 
-/** Rooms per who-many call: its answer (~50 bytes a person) stays far below a mesh frame at tens of people a room. */
-export const DUMP_CHUNK = 2000;
+/**
+ * Rooms per who-many call: at ~10 people a room, answering or merging one
+ * is ~10 ms of one turn, and its answer (~100 KB) is far below a mesh frame.
+ */
+export const DUMP_CHUNK = 1000;
 /** The most a who-many may list (a peer asking more is refused). */
 const MAX_DUMP_CHUNK = 10_000;
 /** who-many calls in flight per owner: the next is on its way while one is answered. */
@@ -351,7 +354,7 @@ const DUMP_WINDOW = 2;
 /** Rooms asked one by one in flight at once. */
 const SINGLE_WINDOW = 256;
 /** Rooms handled in one turn of the event loop by the dump's own loops. */
-const DUMP_SLICE = 2000;
+const DUMP_SLICE = 1000;
 
 /** Let timers and I/O run: the dump's loops go on in the next turn. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
