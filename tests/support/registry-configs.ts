@@ -82,7 +82,7 @@ export class ConfigWorld {
 
   constructor(
     private readonly d: ConfigWorldDeps,
-    readonly generation = 1,
+    public generation = 1,
     private readonly pollMs = 2,
   ) {
     const poll = (): void => {
@@ -173,6 +173,26 @@ export class ConfigWorld {
     return [...out].filter(([n]) => n === leader || !draining.has(n)).map(([name, id]) => ({ name, id }));
   }
 
+  /**
+   * A new generation (every voter of the last one restarted: nothing of its
+   * log survived): `names` start it at epoch 1 among themselves, pinned
+   * (auto off). Nodes of the old one learn it once they reach one of them.
+   */
+  startGeneration(names: string[]): HolderConfig {
+    this.generation++;
+    this.auto = false;
+    this.pinned = [...new Set(names)].sort();
+    const c: HolderConfig = { generation: this.generation, epoch: 1, previous: 0, holders: this.pinned.map((name) => ({ name, id: this.d.idOf(name) })) };
+    this.log.push(c);
+    this.commits.push({ at: this.d.clock.now(), epoch: 1, leader: this.pinned[0]!, holders: [...this.pinned] });
+    for (const n of this.pinned) {
+      if (!this.d.up(n) || this.held.has(n)) continue;
+      this.carriers.set(n, this.log.length - 1);
+      this.schedule(n, this.log.length - 1);
+    }
+    return c;
+  }
+
   /** A follower whose log lags: `node` learns nothing more until release(). */
   hold(node: string): void {
     this.held.add(node);
@@ -233,8 +253,10 @@ export class ConfigWorld {
     this.d.clockOf(node).setTimer(delay, () => {
       if (this.sources.get(node) !== s) return;
       this.carriers.set(node, Math.max(this.carriers.get(node) ?? -1, upTo));
-      if (snapshot) s.deliver(this.log[upTo]!);
-      else for (let i = 0; i <= upTo; i++) s.deliver(this.log[i]!);
+      if (snapshot) return s.deliver(this.log[upTo]!);
+      // (A generation's log starts with it: nothing of an earlier one is replayed.)
+      const g = this.log[upTo]!.generation;
+      for (let i = 0; i <= upTo; i++) if (this.log[i]!.generation === g) s.deliver(this.log[i]!);
     });
   }
 }
