@@ -12,9 +12,14 @@
  *     current holders caught up for the current epoch (registry.caughtUp,
  *     what the real consensus asks before a change)
  *   - a committed entry is known at once to the leader's side; any other up
- *     node learns it (every missed entry, in order) 1-3 ms after it can
- *     reach, both ways, a node that knows it: a node cut off learns it when
- *     healed, a stalled one when it resumes (delivery runs on its clock)
+ *     node learns it 1-3 ms after it can reach, both ways, a node that knows
+ *     it: a node cut off learns it when healed, a stalled one when it
+ *     resumes (delivery runs on its clock). A node more than one entry
+ *     behind gets every entry it missed, in order, or (`snapshots` of the
+ *     time) only the latest, as from a snapshot; `hold(node)` makes its log
+ *     lag until `release(node)`
+ *   - `startGeneration(names)`: every voter restarted, nothing survived; the
+ *     named nodes start a new log at epoch 1 (the old one is never replayed)
  *
  * What to commit: `auto` (the default) follows the leader's membership
  * view: its live members with the member ids it sees, minus every node a
