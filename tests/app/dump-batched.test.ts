@@ -150,4 +150,18 @@ describe("the full dump, batched by owner", () => {
     expect(dump[old]).not.toContain(person);
     expect(dump).toEqual(await perRoomMerge(w, rooms));
   });
+
+  test("a node from before who-many has its rooms asked one by one, and its stamps read from its whole answer", async () => {
+    const w = loaded(200);
+    w.old.add("n3");
+    const rooms = [...Array(200).keys()].map(room);
+    const old = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n3")!;
+    const neu = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n2")!;
+    const person = w.node("n3").app.index.occupants(old)[0]!;
+    w.node("n1").merge(w.node("n2").write([{ key: personKey(person), value: neu }]));
+    const dump = await w.node("n1").app.dump();
+    expect(dump).toEqual(await perRoomMerge(w, rooms));
+    const n3rooms = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n3");
+    expect(w.callsOf("who").filter((c) => c.to === "n3").length).toBe(n3rooms.length + 1); // each room, then `old` again for stamps
+  });
 });

@@ -1,0 +1,257 @@
+/**
+ * The full dump, gathered by owner node rather than room by room: one
+ * who-many per owner node per DUMP_CHUNK rooms (DUMP_WINDOW in flight per
+ * owner), the dumping node's own rooms read from its index without a
+ * message, and only rooms nobody answered for in a batch (moved mid-dump,
+ * not started on their owner, or an owner from before who-many) asked one
+ * by one, each then routed to its owner of the moment. Every answer is its
+ * owner's. Answers carry names only; people two answers show in different
+ * rooms are found against this node's replica (OccupancyMerge) and asked
+ * again, of those rooms, for their stamps: the newest keeps them. Complete
+ * or an error: a room or owner that does not answer fails the whole dump.
+ * Every loop runs DUMP_SLICE rooms per turn of the event loop.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import type { Timestamp } from "../../core/hlc.ts";
+import type { Change, LwwMap } from "../../core/lww-map.ts";
+import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms.ts";
+import type { Registry } from "../registry/types.ts";
+import { runtimeDefer } from "../runtime.ts";
+
+/** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
+export type DumpsRunning = Set<Map<string, string | undefined>>;
+
+/** What the dump needs of its node's rooms app. */
+export interface DumpDeps {
+  node: string;
+  registry: Registry;
+  index: RoomIndex;
+  map: LwwMap;
+  /** Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease). */
+  servingHere(name: string): boolean;
+  /** The process name of a room. */
+  procOf(room: string): string;
+  running: DumpsRunning;
+}
+
+/**
+ * A dump's question to an owner node: every listed room it serves right
+ * now, answered as its process would (same replica, same node); the others
+ * (moved, not started here, unknown) come back null, to be asked one by one.
+ */
+export function answerMany(d: DumpDeps, rooms: unknown): ManyAnswers {
+  if (!Array.isArray(rooms) || rooms.length > MAX_DUMP_CHUNK) {
+    throw new RoomyError("bad_request", `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
+  }
+  return { a: rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.servingHere(d.procOf(r)) ? d.index.occupants(r) : null)) };
+}
+
+/** A dump's second question, for people two rooms showed: each one's stamp if they are in `room` now, else null. */
+export function stampsIn(d: DumpDeps, room: string, people: unknown): (Timestamp | null)[] {
+  if (!Array.isArray(people) || people.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", "stamps takes a list of people");
+  return people.map((p: unknown) => (typeof p === "string" && d.index.roomOf(p) === room ? (d.map.entry(personKey(p))?.ts ?? null) : null));
+}
+
+export async function gatherDump(d: DumpDeps, names: string[]): Promise<Record<string, string[]>> {
+  const { index } = d;
+  const firstOld = new Map<string, string | undefined>();
+  const history: KeyHistory = {
+    anyChanged: () => firstOld.size > 0,
+    changed: (p) => firstOld.has(p),
+    sameHere: (r, people) => index.sameOccupants(r, people),
+    keyRoom: (p) => index.keyRoom(p),
+    startRoom: (p) => (firstOld.has(p) ? firstOld.get(p) : index.keyRoom(p)),
+  };
+  d.running.add(firstOld);
+  try {
+    const merge = new OccupancyMerge(names, history);
+    await gather(d, names, merge);
+    await settleConflicts(d, names, merge);
+    // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
+    const out = Object.create(null) as Record<string, string[]>;
+    for (let from = 0; from < names.length; from += DUMP_SLICE) {
+      if (from > 0) await nextTurn();
+      merge.writeInto(out, from, from + DUMP_SLICE);
+    }
+    return out;
+  } finally {
+    d.running.delete(firstOld);
+  }
+}
+
+async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Promise<void> {
+  const { registry, index, procOf } = d;
+  const failure = new DumpFailure();
+  const mine: number[] = [];
+  const byOwner = new Map<string, number[]>();
+  for (let i = 0; i < names.length; i++) {
+    if (i % DUMP_SLICE === DUMP_SLICE - 1) await nextTurn();
+    const owner = registry.ownerOf(procOf(names[i]!));
+    if (owner === d.node) mine.push(i);
+    else {
+      const l = byOwner.get(owner);
+      if (l === undefined) byOwner.set(owner, [i]);
+      else l.push(i);
+    }
+  }
+  const singles: number[] = [];
+  const askOwner = async (owner: string, list: number[]): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < list.length && failure.error === undefined) {
+        const chunk = list.slice(next, (next += DUMP_CHUNK));
+        const asked = chunk.map((i) => names[i]!);
+        let answer: unknown;
+        try {
+          answer = await registry.call(procOf(asked[0]!), { t: "who-many", rooms: asked });
+        } catch (err) {
+          // A node from before who-many refuses it: ask its rooms one by one.
+          if (err instanceof RoomyError && err.code === "bad_request") singles.push(...chunk);
+          else failure.note(err, `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`);
+          continue;
+        }
+        addMany(merge, chunk, answer, singles);
+      }
+    };
+    await Promise.all(Array.from({ length: DUMP_WINDOW }, worker));
+  };
+  const remote = [...byOwner].map(([owner, list]) => askOwner(owner, list));
+  for (let k = 0; k < mine.length && failure.error === undefined; k++) {
+    if (k % DUMP_SLICE === DUMP_SLICE - 1) await nextTurn();
+    const i = mine[k]!;
+    const r = names[i]!;
+    if (index.room(r) !== null && d.servingHere(procOf(r))) merge.add(i, index.occupants(r), true);
+    else singles.push(i);
+  }
+  await Promise.all(remote);
+  await inWindow(singles, failure, async (i) => {
+    const a = await registry.call<RoomAnswer>(procOf(names[i]!), { t: "who", bare: true });
+    if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
+    merge.add(i, a.people, false);
+  }, (i) => `room ${JSON.stringify(names[i])}`);
+  failure.throwIfAny();
+}
+
+/** People shown in two rooms: each of those rooms says whether it holds them now, and with what stamp. */
+async function settleConflicts(d: DumpDeps, names: string[], merge: OccupancyMerge): Promise<void> {
+  const { registry, procOf } = d;
+  const conflicts = merge.conflicts();
+  if (conflicts.length === 0) return;
+  const stamps = conflicts.map((c) => c.rooms.map((): Timestamp | null => null));
+  const byRoom = new Map<number, { people: string[]; at: [Conflict, number, number][] }>();
+  conflicts.forEach((c, n) =>
+    c.rooms.forEach((r, k) => {
+      let q = byRoom.get(r);
+      if (q === undefined) byRoom.set(r, (q = { people: [], at: [] }));
+      q.people.push(c.person);
+      q.at.push([c, n, k]);
+    }),
+  );
+  const failure = new DumpFailure();
+  const asks: { room: number; people: string[]; at: [Conflict, number, number][] }[] = [];
+  for (const [room, q] of byRoom) {
+    for (let i = 0; i < q.people.length; i += DUMP_CHUNK) asks.push({ room, people: q.people.slice(i, i + DUMP_CHUNK), at: q.at.slice(i, i + DUMP_CHUNK) });
+  }
+  await inWindow(asks, failure, async (q) => {
+    const answer = await stampsOf(registry, procOf(names[q.room]!), q.people);
+    q.at.forEach(([, n, k], j) => (stamps[n]![k] = timestampOrNull(answer[j])));
+  }, (q) => `room ${JSON.stringify(names[q.room])}`);
+  failure.throwIfAny();
+  conflicts.forEach((c, n) => merge.resolve(c, stamps[n]!));
+}
+
+/**
+ * Rooms per who-many call: at ~10 people a room, answering or merging one
+ * is ~10 ms of one turn, and its answer (~100 KB) is far below a mesh frame.
+ */
+export const DUMP_CHUNK = 1000;
+/** The most a who-many may list (a peer asking more is refused). */
+export const MAX_DUMP_CHUNK = 10_000;
+/** who-many calls in flight per owner: the next is on its way while one is answered. */
+const DUMP_WINDOW = 2;
+/** Rooms asked one by one in flight at once. */
+const SINGLE_WINDOW = 256;
+/** Rooms handled in one turn of the event loop by the dump's own loops. */
+const DUMP_SLICE = 1000;
+
+/** Let timers and I/O run: the dump's loops go on in the next turn. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
+
+/** A who-many answer: per asked room, in order, its people (sorted), or null: not answered here, ask the room itself. */
+export interface ManyAnswers {
+  a: (string[] | null)[];
+}
+
+/** A who-many answer into `merge`: rooms `chunk` in the order asked; those it left out (or malformed) onto `singles`. */
+function addMany(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {
+  const list = (answer as Partial<ManyAnswers> | null)?.a;
+  if (!Array.isArray(list) || list.length !== chunk.length) {
+    singles.push(...chunk);
+    return;
+  }
+  for (let k = 0; k < chunk.length; k++) {
+    const e: unknown = list[k];
+    if (isNameList(e)) merge.add(chunk[k]!, e, false);
+    else singles.push(chunk[k]!);
+  }
+}
+
+function isNameList(l: unknown): l is string[] {
+  if (!Array.isArray(l)) return false;
+  for (const x of l) if (typeof x !== "string") return false;
+  return true;
+}
+
+/** Room process `proc`'s stamps for `people` now (a node from before "stamps": read from its whole answer). */
+async function stampsOf(registry: Registry, proc: string, people: string[]): Promise<unknown[]> {
+  try {
+    const answer = await registry.call<unknown>(proc, { t: "stamps", people });
+    if (Array.isArray(answer) && answer.length === people.length) return answer;
+  } catch (err) {
+    if (!(err instanceof RoomyError && err.code === "bad_request")) throw err;
+  }
+  const a = await registry.call<RoomAnswer>(proc, { t: "who" });
+  if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
+  const since = new Map(a.people.map((p, i) => [p, a.since?.[i] ?? null]));
+  return people.map((p) => since.get(p) ?? null);
+}
+
+/** The first failure of a dump's calls, as the dump's error. */
+class DumpFailure {
+  error: RoomyError | undefined;
+
+  note(err: unknown, what: string): void {
+    if (this.error !== undefined) return;
+    if (err instanceof RoomyError && err.code !== "unavailable") this.error = err;
+    else this.error = new RoomyError("unavailable", `dump incomplete: ${what} did not answer (${String((err as Error).message ?? err)}); retry`);
+  }
+
+  throwIfAny(): void {
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
+/** `ask` for every item, SINGLE_WINDOW at a time, stopping at the first failure. */
+async function inWindow<T>(items: readonly T[], failure: DumpFailure, ask: (x: T) => Promise<void>, what: (x: T) => string): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failure.error === undefined) {
+      const x = items[next++]!;
+      try {
+        await ask(x);
+      } catch (err) {
+        failure.note(err, what(x));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SINGLE_WINDOW, items.length) }, worker));
+}
+
+/** Person keys in `changes` into every running dump: the room each named before its first change there. */
+export function notePersonChanges(dumps: DumpsRunning, changes: readonly Change[]): void {
+  for (const c of changes) {
+    if (!c.key.startsWith(PERSON_PREFIX)) continue;
+    const person = c.key.slice(PERSON_PREFIX.length);
+    for (const d of dumps) if (!d.has(person)) d.set(person, typeof c.old === "string" ? c.old : undefined);
+  }
+}
