@@ -172,7 +172,7 @@ const DUMP_WINDOW = 2;
 /** Rooms asked one by one in flight at once. */
 const SINGLE_WINDOW = 256;
 /** Rooms handled in one turn of the event loop by the dump's own loops. */
-const DUMP_SLICE = 1000;
+const DUMP_SLICE = 500;
 
 /** Let timers and I/O run: the dump's loops go on in the next turn. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
