@@ -41,6 +41,14 @@ let cluster: ScaleCluster;
 let rooms: RoomsResult;
 let picker: RoomPicker;
 const ledger = new Ledger(PEOPLE);
+/** Each step builds on the one before: after a failure the rest fail at once instead of waiting out their deadlines. */
+let failedStep: string | null = null;
+async function step(name: string, body: () => Promise<void>): Promise<void> {
+  if (failedStep !== null) throw new Error(`not run: the step "${failedStep}" failed`);
+  failedStep = name;
+  await body();
+  failedStep = null;
+}
 
 /** who-is-in to random existing rooms on every node, until stopped: every answer's code. */
 function probe(nodes: ScaleNode[]): { codes: Record<string, number>; stop(): Promise<void> } {
@@ -125,7 +133,7 @@ describe.skipIf(!ON)(`scale: ${ROOMS} rooms, ${PEOPLE} people on real nodes`, ()
     await cluster?.close();
   }, 30_000);
 
-  test("every room created through the API exists, then every person walked in is on every node's dump once, in their room", async () => {
+  test("every room created through the API exists, then every person walked in is on every node's dump once, in their room", () => step("load", async () => {
     const three = cluster.nodes.slice(0, 3);
     const urls = three.map((n) => n.url);
     rooms = await createRooms(urls, SPEC, { clients: CLIENTS, batch: 1_000, capMs: 10 * 60_000, retry: true });
@@ -149,9 +157,9 @@ describe.skipIf(!ON)(`scale: ${ROOMS} rooms, ${PEOPLE} people on real nodes`, ()
     expect(prober.codes["unknown_room"] ?? 0).toBe(0);
     expect(ledger.ackedCount()).toBe(PEOPLE);
     expectComplete(await agreedDump(three, 180_000));
-  }, T);
+  }), T);
 
-  test("a 4th node's dump, when it first reports ready, equals the others'", async () => {
+  test("a 4th node's dump, when it first reports ready, equals the others'", () => step("join", async () => {
     const reference = await agreedDump(cluster.nodes.slice(0, 3), 120_000);
     const fourth = cluster.nodes[3]!;
     await cluster.startOne(fourth);
@@ -159,9 +167,9 @@ describe.skipIf(!ON)(`scale: ${ROOMS} rooms, ${PEOPLE} people on real nodes`, ()
     const d = await takeDump(fourth.url);
     expect(d.error).toBeUndefined();
     expect(compareDumps([reference, d.text!]).detail).toBe("equal");
-  }, T);
+  }), T);
 
-  test("kill -9 of a node while people move, and its restart under its name: no unknown_room, no acknowledged walk lost", async () => {
+  test("kill -9 of a node while people move, and its restart under its name: no unknown_room, no acknowledged walk lost", () => step("kill", async () => {
     const victim = cluster.nodes[1]!;
     const prober = probe(cluster.nodes);
     const killAt = Math.floor(MOVES / PER_REQUEST / 3);
@@ -196,5 +204,5 @@ describe.skipIf(!ON)(`scale: ${ROOMS} rooms, ${PEOPLE} people on real nodes`, ()
     // The kill must have been under load: some walk went unanswered or was refused as unavailable.
     expect((codes["network"] ?? 0) + (codes["timeout"] ?? 0) + (codes["unavailable"] ?? 0)).toBeGreaterThan(0);
     expectComplete(await agreedDump(cluster.nodes, 300_000));
-  }, T);
+  }), T);
 });
