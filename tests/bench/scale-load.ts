@@ -87,7 +87,10 @@ export async function createRooms(urls: string[], s: RoomsSpec, opts: { clients:
     for (let r = 0; r < s.rooms; r++) {
       if ((capacityOf(s, r) !== Infinity) !== capped) continue;
       cur.push(r);
-      if (cur.length === opts.batch) batches.push({ rooms: cur, capacity: capped ? s.capacity : null }), (cur = []);
+      if (cur.length === opts.batch) {
+        batches.push({ rooms: cur, capacity: capped ? s.capacity : null });
+        cur = [];
+      }
     }
     if (cur.length > 0) batches.push({ rooms: cur, capacity: capped ? s.capacity : null });
   }
@@ -99,7 +102,7 @@ export async function createRooms(urls: string[], s: RoomsSpec, opts: { clients:
   let rr = 0;
   let requests = 0;
   let createdCount = 0;
-  const queue = [...batches];
+  const queue = batches;
   const worker = async (): Promise<void> => {
     for (;;) {
       if (performance.now() > deadline) return;

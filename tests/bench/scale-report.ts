@@ -41,7 +41,7 @@ export interface ScaleFigures {
   join: { readyMs: number | null; dumpMs: number; equal: boolean | null; detail: string } | null;
   stalls: { node: string; seconds: number }[];
   /** the same, read along the way: after the start, the load, the dumps (the longest so far, per node) */
-  stallPhases: { phase: string; stalls: { node: string; seconds: number }[] }[];
+  stallPhases: { phase: string; stalls: { node: string; seconds: number; keys?: number }[] }[];
   /** every change of a node's /readyz while the loaded cluster ran, and when each phase began (ms from the same origin) */
   readiness: ReadyChange[];
   marks: { what: string; at: number }[];
@@ -132,7 +132,8 @@ export function report(x: ScaleFigures): string {
   out.push(`- Walk-ins: ${x.perRequest} people per POST /v1/walk-into (one room per request, chosen at random, never more people sent to a capacity room than its seats), ${x.clients} concurrent keep-alive clients, each request to the next node in turn; no retries. ${f0(x.load.requests)} requests in ${f1(loadS)} s; answers by code: ${codes(x.load.codes)}${errorsSaid(x.load.firstErrors)}; people refused with a definite answer: ${f0(x.refusedPeople)}. Time cap ${x.capS} s.`);
   out.push(`- The load client used ${f0((x.load.clientCpuMs / x.load.ms) * 100)}% of one core over the load.`);
   out.push(`- people/s per tenth of the people: ${rates.map(f0).join(", ") || "none"}${x.tenthsMs.length < 10 ? ` (only ${x.tenthsMs.length} tenths reached)` : ""}.`);
-  out.push(`- RSS (VmRSS) after loading: ${x.rssAfterLoad.map((r) => `${f0(r / MiB)} MiB`).join(", ")}; after the dumps: ${x.rssAfterDumps.map((r) => `${f0(r / MiB)} MiB`).join(", ")}.`);
+  const loaded = x.stallPhases.find((p) => p.phase === "after the walk-ins")?.stalls ?? [];
+  out.push(`- RSS (VmRSS) after loading: ${x.rssAfterLoad.map((r) => `${f0(r / MiB)} MiB`).join(", ")} (live map keys then, from roomy_map_keys: ${loaded.map((s) => f0(s.keys ?? NaN)).join(", ") || "not read"}); after the dumps: ${x.rssAfterDumps.map((r) => `${f0(r / MiB)} MiB`).join(", ")}.`);
   out.push(`- Dumps (GET /v1/dump, one node at a time): ${x.dumps.map((d) => `${d.node} ${f0(d.ms)} ms${d.error === undefined ? ` (${f1(d.bytes / MiB)} MiB)` : ` failed: ${d.error}; then ${d.retry ?? "not tried again"}`}`).join("; ")}.`);
   if (x.check !== null && x.check.examples.length > 0) out.push(`- Dump check, first findings: ${x.check.examples.join("; ")}.`);
   if (x.who !== null) out.push(`- who-is-in on node 1, ${x.who.count} sequential GETs to random rooms, each timed in the client from the request to the whole body: p50 ${f2(x.who.p50)} ms, p99 ${f2(x.who.p99)} ms; answers: ${codes(x.who.codes)}.`);

@@ -87,12 +87,13 @@ async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
   }
 }
 
-/** Each node's longest event-loop stall since it started, from /metrics. */
-async function stalls(nodes: ScaleNode[], notes: string[]): Promise<{ node: string; seconds: number }[]> {
-  const out: { node: string; seconds: number }[] = [];
+/** Each node's longest event-loop stall since it started, and its replica's live keys, from /metrics. */
+async function stalls(nodes: ScaleNode[], notes: string[]): Promise<{ node: string; seconds: number; keys: number }[]> {
+  const out: { node: string; seconds: number; keys: number }[] = [];
   for (const n of nodes) {
     try {
-      out.push({ node: n.name, seconds: metricValue(await n.metrics(), "roomy_event_loop_stall_max_seconds") });
+      const text = await n.metrics();
+      out.push({ node: n.name, seconds: metricValue(text, "roomy_event_loop_stall_max_seconds"), keys: metricValue(text, "roomy_map_keys") });
     } catch (err) {
       notes.push(`${n.name} /metrics: ${String(err)}`);
     }
