@@ -15,7 +15,10 @@
  * remembers, per peer, when it last vouched and at which epoch that peer
  * was: a new owner under epoch E asks a majority how long a vouch given to
  * a node still at an older epoch may be counted on (`staleFor`), and waits
- * that out before serving what it took over (serving.ts).
+ * that out before serving what it took over (serving.ts). In a fence reply
+ * a process that started less than a window ago answers as if it had
+ * vouched until then: an earlier life of it (crashed, restarted under its
+ * name) may have, and those vouches died with it.
  *
  * A lapse (a GC pause, a busy loop) takes nothing away: the next round of
  * pongs at the same epoch gives the lease back, with no per-name work.
@@ -67,7 +70,7 @@ export interface QuorumLease {
   /** The latest epoch `name` said it served at, in generation `g` (-1 if unknown). */
   servedBy(name: string, g: number): number;
   /** Ms until every vouch this node gave to a node (other than those in `except`) last seen at a stamp older than `s` has run out. */
-  staleFor(s: Stamp, except?: string | ReadonlySet<string>): number;
+  staleFor(s: Stamp, except?: string | ReadonlySet<string>, earlierLife?: boolean): number;
   /** Ping one peer now (it just came up), or every peer when no address. */
   pingNow(address?: Address): void;
   /** The configuration or the stamp changed: forget pongs of another stamp, recount. */
@@ -91,6 +94,9 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   /** peer -> when we last vouched for it, and its stamp then */
   const vouches = new Map<string, { at: number; g: number; e: number; r: number }>();
   let until = -Infinity;
+  // Vouches live in memory: an earlier life of this node (before a crash and
+  // restart under the same name) may have vouched until now + the window.
+  const bornAt = clock.now();
   let stopped = false;
   let gained: () => void = () => {};
   let timer: Timer | undefined;
@@ -165,9 +171,11 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
       const v = vouches.get(name);
       return v !== undefined && v.g === g ? v.r : -1;
     },
-    staleFor(s: Stamp, except?: string | ReadonlySet<string>): number {
+    staleFor(s: Stamp, except?: string | ReadonlySet<string>, earlierLife = false): number {
       const now = clock.now();
-      let wait = 0;
+      // What an earlier life of this process vouched is forgotten: when asked to answer
+      // for it too, assume the worst until a whole window has passed since this start.
+      let wait = earlierLife ? bornAt + vouchWindowMs - now : 0;
       const skip = (n: string): boolean => n === self || (typeof except === "string" ? n === except : except?.has(n) === true);
       for (const [name, v] of vouches) {
         if (skip(name) || !olderStamp(v, s)) continue;

@@ -183,7 +183,18 @@ export class ServingRights {
 
   private startWaiting(c: HolderConfig): void {
     this.counts.fenceRounds++;
-    if (majorityOf(c) - 1 <= 0) return this.startFencing(c);
+    if (majorityOf(c) - 1 <= 0) {
+      // Alone (the first node of a generation): nobody to ask, but its own vouches count,
+      // an earlier life's included (restarted nodes starting a new generation while a
+      // survivor of the old one may still hold a lease they gave it).
+      const own = this.o.lease.staleFor({ g: c.generation, e: c.epoch }, undefined, true);
+      if (own <= 0) return this.startFencing(c);
+      this.become({ kind: "waiting", cfg: c, until: this.o.clock.now() + own, q: this.#q, first: this.#q + 1, askedAt: Infinity, replies: new Map(), atEpoch: new Set() });
+      this.#timer = this.o.clock.setTimer(own, () => {
+        if (this.#state.kind === "waiting" && this.#state.cfg === c) this.startFencing(c);
+      });
+      return;
+    }
     const q = ++this.#q;
     this.become({ kind: "waiting", cfg: c, until: Infinity, q, first: q, askedAt: -Infinity, replies: new Map(), atEpoch: new Set() });
     this.waitOrAsk();
@@ -242,7 +253,7 @@ export class ServingRights {
     if (m.a === true) this.o.replicator.adoptFence(m.e);
     // The asker's own old lease does not count: it knows the new epoch.
     const asker = this.o.owners.nameOf(from);
-    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker), c: this.stamp().e };
+    const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w: this.o.lease.staleFor({ g: m.g, e: m.e }, asker, true), c: this.stamp().e };
     this.o.transport.send(from, reply);
   }
 

@@ -7,7 +7,9 @@ const NAMES = Array.from({ length: 60 }, (_, i) => `c:room-${i}`);
 async function started(n: number, seed: number | string, config = {}): Promise<RegSim> {
   const sim = new RegSim(seed, config);
   for (let i = 0; i < n; i++) sim.add(`n${i}`);
-  await sim.run(50);
+  // Past a vouch window since every process started: a fence reply from a young
+  // process answers for the vouches an earlier life of it may have given (lease.ts).
+  await sim.run(1800);
   return sim;
 }
 
@@ -308,7 +310,8 @@ describe("cluster registry: mailbox and handoff", () => {
     const t0 = sim.clock.now();
     const r = await sim.settle(sim.reg("n0").call(name, { op: "inc" }), 5000);
     expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
-    expect(sim.clock.now() - t0).toBeLessThan(400);
+    // Within the activation bound (held at most that long here and at the owner), far below the 5 s call timeout.
+    expect(sim.clock.now() - t0).toBeLessThan(2 * 300 + 100);
     expect(sim.handled.filter((h) => h.name === name)).toEqual([]);
     // Once its pull completes (and old leases ran out) it serves; the refused call had never run.
     sim.bus.stuck.delete("n3");
