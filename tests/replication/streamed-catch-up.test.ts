@@ -127,6 +127,25 @@ test("an empty node catching up from two peers fetches the map once, in chunks, 
   c.stopAll();
 });
 
+test("a pull while writes are in flight completes, and the writes reach the new node too", async () => {
+  const { c, a, b } = await twoFull(20_000);
+  const x = c.start("X");
+  let n = 0;
+  const writes: ReturnType<typeof track>[] = [];
+  const writer = (): void => {
+    for (let k = 0; k < 20; k++) writes.push(track(a.set(`person/p${(n++ * 7919) % 20_000}`, { room: `moved${n}` })));
+    if (t.state === "pending") c.clock.setTimer(2, writer);
+  };
+  const t = track(x.rep.catchUpFrom(["A", "B"], 2, 60_000).then(() => {}));
+  writer();
+  await c.until("caught up", () => t.state !== "pending", 60_000);
+  expect(t.state).toBe("resolved");
+  expect(n).toBeGreaterThan(20);
+  await c.until("writes everywhere", () => writes.every((w) => w.state === "resolved") && converged([a, b, x]), 10_000);
+  expect(x.map.size).toBe(20_000);
+  c.stopAll();
+});
+
 test("a lost chunk and a lost ack are sent again, and the transfer completes", async () => {
   const { c, a } = await twoFull(5_000);
   const x = c.start("X");
