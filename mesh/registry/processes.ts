@@ -174,7 +174,8 @@ export class ProcessTable {
     if (owner !== d.self) {
       // Its owner is down (or not yet in this node's view): wait, bounded, for the
       // configuration to move the name or the view to catch up; re-routed at once then.
-      if (!d.owners.isLive(owner)) return this.hold(inb, d.config.activationTimeoutMs, owner);
+      // Held a lease's length at most: never to the call timeout (the caller may retry elsewhere).
+      if (!d.owners.isLive(owner)) return this.hold(inb, d.config.leaseMs, owner);
       return this.sendOn(inb, owner, now);
     }
     // Drained with nobody left to take anything: the processes ended here for good.
