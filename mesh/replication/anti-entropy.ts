@@ -21,104 +21,23 @@
  * repairs what it missed), and the next request to that peer asks for
  * smaller chunks in case size was the cause.
  */
-import { compareTs, type Timestamp } from "../../core/hlc.ts";
-import { type Delta, type DeltaEntry, DIFFERS, LEAVES, type LwwMap, MINE, PRINTED, THEIRS } from "../../core/lww-map.ts";
-import type { Address, Clock, Logger, Message, Random } from "../types.ts";
+import { compareTs } from "../../core/hlc.ts";
+import { DIFFERS, LEAVES, MINE, PRINTED, THEIRS } from "../../core/lww-map.ts";
+import type { Address, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
-import type { ReplicationConfig } from "./config.ts";
 import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
-import { busyMsg, chunkAckMsg, chunkMsg, digestMsg, eqMsg, type Inbound, leavesMsg, printsMsg, type Sender, wantMsg } from "./messages.ts";
+import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type Inbound, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
-export interface AePeer {
-  name: string;
-  id: string;
-  address: Address;
-}
+import type { AeCounters, AeHost, AePeer, Done, Round, RoundKind, Streamed } from "./ae-types.ts";
+import { startPush } from "./ae-push.ts";
 
-/** What anti-entropy needs from the replicator around it. */
-export interface AeHost {
-  readonly self: Sender;
-  readonly map: LwwMap;
-  readonly clock: Clock;
-  readonly config: ReplicationConfig;
-  readonly logger: Logger;
-  send(to: Address, msg: Message): boolean;
-  /** Merge remote entries (observe their timestamps, emit changes). False if refused. */
-  mergeRemote(delta: Delta, from: Sender): boolean;
-  /** Our digest equalled (name, id)'s while our tombstone arrival counter was `seq`. */
-  equal(name: string, id: string, seq: number): void;
-  /** The tombstone arrival counter now. */
-  arrivalSeq(): number;
-  /** Drop these tombstones: a peer proved they are everywhere by collecting them. */
-  forget(keys: string[]): void;
-  /** Whether writes to `name` are in flight (its digest differs from ours anyway). */
-  sendingTo(name: string): boolean;
-}
-
-type Done = (ok: boolean) => void;
-
-export type RoundKind = "periodic" | "urgent" | "pull";
-
-interface Round {
-  r: number;
-  peer: AePeer;
-  /** the responder may not decline it */
-  urgent: boolean;
-  /** arrival seq when our digest was taken */
-  seq: number;
-  startedAt: number;
-  /** when the peer last answered anything of this round */
-  progressAt: number;
-  chunk: number;
-  /** leaf flags (DIFFERS, THEIRS, MINE) once the leaf digests came */
-  want: Uint8Array | null;
-  /** differing leaves where we hold entries (0: no push back) */
-  mine: number;
-  /** waiting for another round's transfer to end (see onLeaves) */
-  parked: boolean;
-  /** the `lw` asked, kept to ask again if it was lost */
-  ask: Message | null;
-  got: Set<number>;
-  /** index of the last chunk, once seen */
-  last: number;
-  /** key -> timestamp the responder sent, kept only if we hold entries in differing leaves */
-  received: Map<string, Timestamp> | null;
-  /** our prints the responder matched nothing to (null: all, or not told) */
-  unmatched: Set<number> | null;
-  /** the prints of our entries in the leaves both sides fill, on their way */
-  prints: OutStream<number> | null;
-  /** the responder's collection horizon, as its answer said */
-  horizon: Timestamp | null;
-  done: Done[];
-}
-
-export interface AeCounters {
-  started: number;
-  completed: number;
-  declined: number;
-  equal: number;
-  timeouts: number;
-  entriesSent: number;
-  entriesReceived: number;
-  /** leaves found differing (what a round costs, in leaves) */
-  leavesDiffering: number;
-  chunksResent: number;
-  /** rounds that waited for another transfer and started over */
-  resumed: number;
-}
-
-interface Streamed {
-  r: number;
-  stream: OutStream;
-}
+export type { AeCounters, AeHost, AePeer, RoundKind } from "./ae-types.ts";
 
 const MAX_CHUNK_SHIFT = 4;
 const MAX_DECLINES = 4;
 const MAX_SKIPS = 4;
-/** Leaves where the responder held nothing beyond which the push back leaves them to its own pull. */
-const MAX_BARE_PUSH = 1024;
 
 export class AntiEntropy {
   readonly counters: AeCounters = {
@@ -468,64 +387,17 @@ export class AntiEntropy {
     if (round.want !== null && round.mine > 0) this.pushBack(round, round.want);
   }
 
-  /**
-   * Stream the responder our entries of the differing leaves that it lacks or
-   * holds older. A tombstone it lacks at or below its horizon is one it
-   * collected, which it did only once every member held it: we forget it too
-   * (else our digests would differ for good and our own proof would never come).
-   */
+  /** Push back to the responder what it lacks, unless it is pulling from us: our answer brings it all of ours that it lacks. */
   private pushBack(round: Round, want: Uint8Array): void {
-    const h = this.host;
     const name = round.peer.name;
-    const received = round.received;
-    const horizon = round.horizon;
-    const unmatched = round.unmatched;
-    const collectedThere: string[] = [];
-    const pick = (e: DeltaEntry, print: number): DeltaEntry | undefined => {
-      // In a leaf both fill, a print it matched is an entry it holds as we do.
-      if (print !== -1 && unmatched !== null && !unmatched.has(print)) return undefined;
-      const ts = received?.get(e.k);
-      if (ts !== undefined && compareTs(e.ts, ts) <= 0) return undefined;
-      if (ts === undefined && e.d === true && horizon !== null && compareTs(e.ts, horizon) <= 0) {
-        collectedThere.push(e.k);
-        return undefined;
-      }
-      return e;
-    };
     this.pushes.get(name)?.stream.abort();
-    // It is pulling from us: our answer brings it all of ours that it lacks.
     if (this.answers.has(name)) return;
-    // Only leaves where we held entries when we compared: what has come into
-    // the others since came from the responder (or goes by the outboxes).
-    // Leaves it holds nothing of, in bulk, mean a node that is joining or
-    // restarted: it pulls for itself (urgent rounds when a link opens or a
-    // member comes up, catch-up), and a push as well would send it all twice.
-    let bare = 0;
-    for (let k = 0; k < want.length; k++) if ((want[k]! & (MINE | THEIRS)) === MINE) bare++;
-    const skipBare = bare > MAX_BARE_PUSH;
-    for (let k = 0; k < want.length; k++) {
-      const f = want[k]!;
-      if ((f & MINE) === 0) want[k] = 0;
-      else if ((f & THEIRS) !== 0) want[k] = 1 | PRINTED;
-      else want[k] = skipBare ? 0 : 1;
-    }
-    const entry: Streamed = { r: round.r, stream: undefined as unknown as OutStream }; // set just below
-    entry.stream = new OutStream(h, leafSource(h.map, want, pick), {
-      to: round.peer.address,
-      chunk: round.chunk,
-      window: STREAM_WINDOW,
-      retransmitMs: h.config.retransmitMs,
-      idleMs: h.config.roundTimeoutMs,
-      quiet: true,
-      make: (c, last, e) => {
-        this.counters.entriesSent += e.length;
-        return chunkMsg("ap", h.self, round.r, c, last, { e }, null);
-      },
-      done: () => {
+    const entry: Streamed = {
+      r: round.r,
+      stream: startPush(this.host, round, want, (n) => void (this.counters.entriesSent += n), () => {
         if (this.pushes.get(name) === entry) this.pushes.delete(name);
-        if (collectedThere.length > 0) h.forget(collectedThere.splice(0));
-      },
-    });
+      }),
+    };
     this.pushes.set(name, entry);
   }
 
