@@ -122,7 +122,12 @@ async function main(): Promise<void> {
   }
 
   const http = serve({ hostname: "127.0.0.1", port: 0, fetch: createApp(n1).fetch, routes: staticRoutes(createApp(n1)) });
-  const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  // With GC=1: the heap after a full collection, to tell what a dump leaves behind from garbage not yet collected.
+  const rss = () => {
+    if (process.env["GC"] === "1") Bun.gc(true);
+    const m = process.memoryUsage();
+    return process.env["GC"] === "1" ? `${Math.round(m.rss / 2 ** 20)} (heap ${Math.round(m.heapUsed / 2 ** 20)})` : Math.round(m.rss / 2 ** 20);
+  };
   // who-is-in, sequential, random rooms, as the scale bench asks: in-process and over HTTP.
   const whoIsIn = async (when: string): Promise<void> => {
     const lat: number[] = [];
