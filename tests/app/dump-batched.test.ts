@@ -164,4 +164,23 @@ describe("the full dump, batched by owner", () => {
     const n3rooms = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n3");
     expect(w.callsOf("who").filter((c) => c.to === "n3").length).toBe(n3rooms.length + 1); // each room, then `old` again for stamps
   });
+
+  test("lets other work run every few hundred rooms: grouping, reading and writing out each yield the event loop", async () => {
+    const w = loaded(5000);
+    w.owner.clear();
+    for (let i = 0; i < 5000; i++) w.owner.set(roomProcess(room(i)), "n1"); // all local: no message to wait on
+    let turns = 0;
+    let dumping = true;
+    const tick = (): void => {
+      turns++;
+      if (dumping) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const dump = await w.node("n1").app.dump();
+    dumping = false;
+    expect(w.calls).toEqual([]);
+    expect(Object.keys(dump)).toHaveLength(5000);
+    // 5,000 rooms, 500 a turn, three loops: some 30 turns; a dump in one turn would give none.
+    expect(turns).toBeGreaterThanOrEqual(20);
+  });
 });
