@@ -108,7 +108,8 @@ export interface RoomAnswer {
 
 /**
  * Answers from several replicas (a dump asks each room's owner) joined into
- * one view: a person two answers place in different rooms is kept only where
+ * one view, all at once (OccupancyMerge does the same answer by answer, for
+ * the dump, and is tested against this): a person two answers place in different rooms is kept only where
  * their newer key puts them, as merging those replicas would. Each room keeps
  * a subset of its own answer, so capacities hold too. Keys and lists sorted.
  */
