@@ -34,11 +34,12 @@ export interface Owners {
 }
 
 /**
- * Owners remembered per configuration. A busy node calls the same few names
- * again and again (rooms, gates): a map hit is a few ns, hashing a name
- * against every member several times that. Full: start over.
+ * Owners remembered per configuration. A busy node calls the same names
+ * again and again (rooms, gates), and a dump asks the owner of every room: a
+ * map hit is a few ns, hashing a name against every member several times
+ * that. Sized for 100k+ rooms (a few MB); full: start over.
  */
-const OWNER_CACHE_MAX = 4096;
+const OWNER_CACHE_MAX = 262_144;
 
 class CachedPlacement {
   private cache = new Map<string, string>();
