@@ -1,8 +1,10 @@
 /**
  * Rooms, as in the Roomy seed: one registered process per room
  * (`room:<name>`), the single writer of admissions to its room (and of its
- * seats), so its capacity check against the replica cannot be raced. Every
- * room process is in the group "rooms". `dump` asks every room's owner (in
+ * seats), so its capacity check against the replica cannot be raced. Rooms
+ * join no registry group: the room index is the list, and a group key per
+ * room cost 100k keys and, on every node that joined, 100k writes (the
+ * seed's Swarm group is what `dump` used to multi-call). `dump` asks every room's owner (in
  * one batch per owner node, room-dump.ts) and joins the answers by each
  * person's key timestamp, so replicas at different points never show a
  * person in two rooms.
@@ -15,7 +17,6 @@ import {
   planLeave,
   planWalkInto,
   type RoomAnswer,
-  ROOM_PREFIX,
   RoomIndex,
   uniqueSorted,
   validateCapacity,
@@ -31,7 +32,6 @@ const OK_ANSWER = Object.freeze({ ok: true });
 const walked = () => OK_ANSWER;
 
 export { DUMP_CHUNK } from "./room-dump.ts";
-export const ROOMS_GROUP = "rooms";
 export const ROOM_PROCESS_PREFIX = "room:";
 
 export function roomProcess(room: string): string {
@@ -63,26 +63,14 @@ export interface RoomsApp extends RoomsApi {
 }
 
 export function startRooms(ctx: AppContext): RoomsApp {
-  const { map, registry, logger } = ctx;
+  const { map, registry } = ctx;
   const index = RoomIndex.from(map);
 
-  const joinGroup = (room: string): void => {
-    registry.join(ROOMS_GROUP, roomProcess(room)).catch((err: unknown) => {
-      logger.warn("room could not join its group", { room, error: String(err) });
-    });
-  };
-  for (const room of index.rooms()) joinGroup(room);
   // Dumps under way watch person keys change (room-dump.ts).
   const dumpsRunning: DumpsRunning = new Set();
-  // Rooms created anywhere (here, or merged from a peer) join the group.
   const unsubscribe = ctx.replicator.onChange((changes) => {
     if (dumpsRunning.size > 0) notePersonChanges(dumpsRunning, changes);
     index.apply(changes);
-    for (const c of changes) {
-      if (c.old === undefined && c.value !== undefined && c.key.startsWith(ROOM_PREFIX)) {
-        joinGroup(c.key.slice(ROOM_PREFIX.length));
-      }
-    }
   });
 
   // Whether this node answers for process `name` itself now (runs it, owns it,

@@ -39,11 +39,13 @@ describe("rooms through processes", () => {
     expect(app.whereIs("nobody")).toBeNull();
   });
 
-  test("every room is a registered process in the rooms group", async () => {
+  test("every room is a registered process; rooms keep no group keys in the map (the room index is the list)", async () => {
     const n = await node();
     await n.app.addRooms(["b", "a"]);
-    expect(n.registry.members("rooms")).toEqual(["room:a", "room:b"]);
-    expect(n.registry.localNames()).toContain("room:a");
+    expect(n.registry.localNames()).toEqual(expect.arrayContaining(["room:a", "room:b"]));
+    expect(n.registry.members("rooms")).toEqual([]);
+    // One key per room, nothing per room beside it.
+    expect(n.map.state().e.filter((e) => e.k.includes("room:")).length).toBe(0);
   });
 
   test("concurrent walk-intos never overfill a room", async () => {
