@@ -187,6 +187,10 @@ export class ProcessTable {
     if (!d.mayServe(inb.name)) return this.hold(inb, d.config.activationTimeoutMs);
     // A lapse (a pause, a lost round) comes back within a round trip; one cut off fails after leaseMs.
     if (!d.lease.canServe(now)) return this.hold(inb, d.config.leaseMs);
+    // A call routed again (released from a hold, back from a moved mailbox) whose
+    // caller already gave up must not run now: it would be a write nobody awaits,
+    // made after writes the caller went on to make.
+    if ((now ?? d.clock.now()) > inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`));
     if (e === undefined) {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
