@@ -4,12 +4,15 @@
  *
  *   npx bun tests/sim-apps/soak.ts [--seeds 1000] [--from 1] [--jobs 2]
  *     [--workload-ms 20000] [--cap-s 120] [--verbose] [--json out.json]
+ *     [--jsonl seeds.jsonl]
  *
  * Prints the seeds that broke an invariant (which one, its first line, the
  * command that replays the seed), those over the per-seed time cap, those
  * whose worker failed, and the wall time. Exits 1 unless every seed ran clean.
+ * --json writes every report at the end; --jsonl appends each as it comes,
+ * so a soak killed half-way still says exactly which seeds ran.
  */
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { runPool, type SeedReport } from "./soak-pool.ts";
@@ -24,6 +27,7 @@ const { values: a } = parseArgs({
     "cap-s": { type: "string", default: "120" },
     verbose: { type: "boolean", default: false },
     json: { type: "string" },
+    jsonl: { type: "string" },
   },
 });
 const int = (name: string, v: string | undefined, min: number): number => {
@@ -46,6 +50,7 @@ const started = performance.now();
 let finished = 0;
 const onReport = (r: SeedReport): void => {
   finished++;
+  if (a.jsonl !== undefined) appendFileSync(a.jsonl, `${JSON.stringify(r)}\n`);
   if (r.status === "done" && Object.keys(r.outcome.broken).length > 0) {
     console.log(`seed ${r.seed}: broke ${Object.keys(r.outcome.broken).join(", ")} (${secs(r.wallMs)})`);
   } else if (r.status === "overtime") console.log(`seed ${r.seed}: over time (${secs(r.wallMs)})`);
