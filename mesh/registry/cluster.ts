@@ -59,11 +59,13 @@ export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./cluster-config.ts";
 /** Received-copy window: longer than any caller waits, so a late copy is still caught. */
 const MAX_TTL_MS = 600_000;
 /**
- * How far apart node clocks may be for a call's deadline, read on the
- * origin's clock, to still bound it here. A copy arriving later than that
- * after its caller gave up is dropped (README: clocks within a second).
+ * How much later than its caller's deadline (read on the origin's clock) a
+ * call may still start here. Zero: once the caller answered `unavailable`
+ * nothing of the call may start, or a retry could run first and the old
+ * call land after it. Node clocks are assumed synchronised (NTP): a node
+ * whose clock lags the origin's by d may start a call up to d late.
  */
-export const CLOCK_SKEW_ALLOWANCE_MS = 1000;
+export const CLOCK_SKEW_ALLOWANCE_MS = 0;
 
 export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegistry {
   const { self, membership, transport, replicator, clock, random } = opts;
@@ -294,9 +296,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const n = ev.member.name;
     if (drainingPeers.has(n) && drainingPeers.get(n) !== owners.idOf(n)) drainingPeers.delete(n);
     if ((ev.type === "up" || ev.type === "alive") && n !== self) lease.pingNow(ev.member.address);
-    if (ev.type === "down" || ev.type === "left") {
-      calls.failSentTo(n, unavailable(`node ${n} went ${ev.type} before answering; retry`));
-    }
+    // A node that left (drained) runs nothing more: its calls fail at once. One
+    // declared dead may only be slow (a stall): it could still run them, so they
+    // keep their deadline; answering `unavailable` earlier would let a retry run
+    // first and the old call land after it.
+    if (ev.type === "left") calls.failSentTo(n, unavailable(`node ${n} left before answering; retry`));
     lease.recompute();
     handoffs.recheck();
     // A call held for an owner that was down (or unknown) may go now.
