@@ -8,7 +8,7 @@
  * is judged against the history (history.ts, invariants.ts).
  *
  * Faults stay within what the product promises to survive: at most one node
- * down at a time, a node is crashed only once the last failure is repaired
+ * down (crashed, or stalled long enough to be declared dead) at a time, a node is crashed only once the last failure is repaired
  * (every node is back in the committed configuration and every voter of it
  * is a live incarnation: two voters of three lost before the configuration
  * replaced the first is a lost majority, beyond what Raft survives), and
@@ -155,6 +155,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // ---- faults ----
   let down: { name: string; restartAt: number } | null = null;
   let healAt: number | null = null;
+  /** Until when (workload time) some node is stalled. */
+  let stalledUntil = -Infinity;
   /** Whether `name` holds an entry older than a second that no other live node holds (or superseded). */
   const soleHolder = (name: string): boolean => {
     const mine = sim.slot(name).node;
@@ -205,7 +207,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const x = rnd.float();
     if (x < 0.012 && down === null) {
       const victim = pick(sim.names());
-      if (soleHolder(victim) || !configWhole()) {
+      // A node stalled past detection is a failure too: no crash while one is.
+      if (soleHolder(victim) || !configWhole() || t < stalledUntil) {
         faults.crashDeferred!++;
         return;
       }
@@ -223,9 +226,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       healAt = t + 500 + rnd.int(5000);
       faults.partition!++;
       log.push(`${at()} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
-    } else if (x < 0.025) {
+    } else if (x < 0.025 && down === null && configWhole()) {
+      // One failure at a time: a long stall while another node is down (or not yet back in the configuration) is a second one.
       const s = pick(sim.up());
       const ms = 100 + rnd.int(2500);
+      stalledUntil = Math.max(stalledUntil, t + ms);
       s.clock?.stall(ms);
       faults.stall!++;
       log.push(`${at()} stall ${s.name} ${ms} ms`);
