@@ -194,13 +194,16 @@ describe("metrics of two nodes on the mesh", () => {
     expect(value(fa, "roomy_transport_frames_sent_total")!).toBeGreaterThan(0);
     expect(value(fa, "roomy_transport_bytes_received_total")!).toBeGreaterThan(0);
 
-    const sentBefore = value(fa, "roomy_replication_deltas_sent_total")!;
-    const res = await eventually("a room created on a", async () => {
+    // The room's process writes it, on the room's owner: watch that node.
+    const ownerIx = nodes.findIndex((n) => n.name === nodes[0]!.registry.ownerOf("room:mesh-room"));
+    const w = apps[ownerIx]!;
+    const sentBefore = value(await scrape(w), "roomy_replication_deltas_sent_total")!;
+    const res = await eventually("a room created through a", async () => {
       const r = await post(a, "/v1/rooms", { rooms: ["mesh-room"] });
       return r.status === 200 ? r : undefined;
     });
     expect(res.status).toBe(200);
-    const fa2 = await scrape(a);
+    const fa2 = await scrape(w);
     expect(value(fa2, "roomy_replication_deltas_sent_total")!).toBeGreaterThan(sentBefore);
     expect(value(fa2, "roomy_replication_writes_acknowledged_total")!).toBeGreaterThan(0);
     const ack = (f: Families, sample: string, labels: Record<string, string> = {}) => value(f, "roomy_replication_write_ack_seconds", labels, sample);
@@ -208,8 +211,8 @@ describe("metrics of two nodes on the mesh", () => {
     // Every acknowledged write was timed (counted as it met its concern).
     expect(ack(fa2, "roomy_replication_write_ack_seconds_count")).toBe(value(fa2, "roomy_replication_writes_acknowledged_total")!);
     expect(ack(fa2, "roomy_replication_write_ack_seconds_bucket", { le: "+Inf" })).toBe(ack(fa2, "roomy_replication_write_ack_seconds_count")!);
-    await eventually("b received the delta", async () => {
-      const f = await scrape(b);
+    await eventually("the other node received the delta", async () => {
+      const f = await scrape(ownerIx === 0 ? b : a);
       return (value(f, "roomy_replication_deltas_received_total") ?? 0) > 0 && value(f, "roomy_rooms") === 1 ? true : undefined;
     });
   }, 60_000);
