@@ -113,7 +113,8 @@ const CAP_MS = 120_000;
 interface Known {
   seed: number;
   workloadMs: number;
-  invariant: Invariant;
+  /** Every invariant the seed breaks (one test.failing case each). */
+  invariants: Invariant[];
   bug: string;
 }
 /**
@@ -122,14 +123,19 @@ interface Known {
  * becomes a regular test; a seed whose run merely changed (the product
  * draws its randomness differently) is replaced by one the runner finds.
  */
-const KNOWN: Known[] = [];
+const KNOWN: Known[] = [
+  // Found by the 1,000-seed soak (dc488c0), still failing at 24a1c32.
+  { seed: 471, workloadMs: WORKLOAD_MS.soak, invariants: ["converge", "ready"], bug: "restarted n2 never has a committed configuration: never ready, the final dump fails" },
+  { seed: 660, workloadMs: WORKLOAD_MS.soak, invariants: ["converge", "ready"], bug: "restarted n1 never catches up with a majority: never ready, the final dump fails" },
+  { seed: 711, workloadMs: WORKLOAD_MS.soak, invariants: ["converge", "owners", "ready"], bug: "the cluster never settles: gate:1 runs on n1 and n2, restarted n3 never ready" },
+];
 // Were open until serving rights rested on the committed configuration
 // (66545ca, b6fc3d4), and pass since: seeds 5 and 9 (4 s) lost an
 // acknowledged walk-into and park; 6 (30 s) and 33 (12 s) answered
 // unknown_room for rooms that exist; 36 (30 s) had two nodes serving room:hall.
 const key = (seed: number, workloadMs: number): string => `${seed}/${workloadMs}`;
 const isKnown = (seed: number, workloadMs: number, k: Invariant): boolean =>
-  KNOWN.some((x) => x.seed === seed && x.workloadMs === workloadMs && x.invariant === k);
+  KNOWN.some((x) => x.seed === seed && x.workloadMs === workloadMs && x.invariants.includes(k));
 
 let pooled: Promise<Map<string, SeedReport>> | undefined;
 /** The 50 short seeds and the known failures, run once across JOBS worker processes. */
@@ -165,15 +171,17 @@ describe.skipIf(!DEFAULT_SEEDS)("the same scenario over 50 more seeds, 4 s of wo
   );
 
   for (const k of KNOWN) {
-    test.failing(
-      `open bug, seed ${k.seed} (${k.workloadMs / 1000} s of workload) breaks ${k.invariant}: ${k.bug}`,
-      async () => {
-        const r = (await pool()).get(key(k.seed, k.workloadMs));
-        // Over time or not run: passing here fails this case too, loudly; the test above says why.
-        if (r?.status !== "done") return;
-        expect(r.outcome.broken[k.invariant] ?? []).toEqual([]);
-      },
-      600_000,
-    );
+    for (const inv of k.invariants) {
+      test.failing(
+        `open bug, seed ${k.seed} (${k.workloadMs / 1000} s of workload) breaks ${inv}: ${k.bug}`,
+        async () => {
+          const r = (await pool()).get(key(k.seed, k.workloadMs));
+          // Over time or not run: passing here fails this case too, loudly; the test above says why.
+          if (r?.status !== "done") return;
+          expect(r.outcome.broken[inv] ?? []).toEqual([]);
+        },
+        600_000,
+      );
+    }
   }
 });
