@@ -7,8 +7,9 @@
  * the faults stop, the cluster must settle and converge, and the final state
  * is judged against the history (history.ts, invariants.ts).
  *
- * Faults stay within what the product promises to survive: at most one node
- * down (crashed, or stalled long enough to be declared dead) at a time, a node is crashed only once the last failure is repaired
+ * Faults stay within what the product promises to survive: one failure at a
+ * time (a node crashed, stalled long enough to be declared dead, or a side
+ * cut off by a partition), a node is crashed only once the last failure is repaired
  * (every node is back in the committed configuration and every voter of it
  * is a live incarnation: two voters of three lost before the configuration
  * replaced the first is a lost majority, beyond what Raft survives), and
@@ -208,7 +209,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (x < 0.012 && down === null) {
       const victim = pick(sim.names());
       // A node stalled past detection is a failure too: no crash while one is.
-      if (soleHolder(victim) || !configWhole() || t < stalledUntil) {
+      // A partition cuts a side off (its nodes are down to the other side): no crash during one either.
+      if (soleHolder(victim) || !configWhole() || t < stalledUntil || healAt !== null) {
         faults.crashDeferred!++;
         return;
       }
@@ -219,14 +221,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       log.push(`${at()} crash ${victim}#${gen}`);
       // Some restart before the others notice the death, most after.
       down = { name: victim, restartAt: t + (rnd.float() < 0.3 ? 20 + rnd.int(300) : 1000 + rnd.int(4000)) };
-    } else if (x < 0.02 && healAt === null) {
+    } else if (x < 0.02 && healAt === null && down === null && t >= stalledUntil && configWhole()) {
       const order = sim.names().map((n) => ({ n, r: rnd.float() })).sort((a, b) => a.r - b.r).map((e) => e.n);
       const cut = 1 + rnd.int(Math.floor(order.length / 2));
       sim.partition([order.slice(0, cut), order.slice(cut)]);
       healAt = t + 500 + rnd.int(5000);
       faults.partition!++;
       log.push(`${at()} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
-    } else if (x < 0.025 && down === null && configWhole()) {
+    } else if (x < 0.025 && down === null && healAt === null && configWhole()) {
       // One failure at a time: a long stall while another node is down (or not yet back in the configuration) is a second one.
       const s = pick(sim.up());
       const ms = 100 + rnd.int(2500);
