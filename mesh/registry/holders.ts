@@ -52,10 +52,3 @@ export function majorityOf(c: HolderConfig): number {
 export function isHolder(c: HolderConfig | null, name: string, id: string): boolean {
   return c !== null && c.holders.some((h) => h.name === name && h.id === id);
 }
-
-/** Whether both hold the same members (by name and incarnation). */
-export function sameHolders(a: HolderConfig | null, b: HolderConfig): boolean {
-  if (a === null || a.holders.length !== b.holders.length) return false;
-  const ids = new Set(a.holders.map((h) => `${h.name}\u0000${h.id}`));
-  return b.holders.every((h) => ids.has(`${h.name}\u0000${h.id}`));
-}

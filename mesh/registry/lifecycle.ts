@@ -298,4 +298,3 @@ export class Lifecycle {
   }
 }
 
-export { NONE };

@@ -75,13 +75,15 @@ export class ServingRights {
   /** The last configuration this node reached `serving` in, and the ones after it (consecutive). */
   #served: HolderConfig | null = null;
   #chain: HolderConfig[] = [];
+  /** Holder names of #served and #chain, made on first need (calls during a transition ask for each). */
+  #placements: string[][] | undefined;
   #q = 0;
   /** The highest epoch a peer asked about (our pongs carry at least it). */
   #heard = 0;
   #timer: Timer | undefined;
   #listeners: (() => void)[] = [];
-  /** Fence rounds and catch-ups run, for stats. */
-  readonly counts = { fenceRounds: 0, catchUps: 0, catchUpFailures: 0 };
+  /** Catch-ups run, and those that failed, for stats. */
+  readonly counts = { catchUps: 0, catchUpFailures: 0 };
   #stopped = false;
 
   constructor(private readonly o: ServingOptions) {}
@@ -113,8 +115,8 @@ export class ServingRights {
     if (s.kind === "outside" || this.#served === null) return false;
     // Owned here without a break since the last epoch this node served in.
     const self = this.o.self.name;
-    if (ownerOf(name, holderNames(this.#served)) !== self) return false;
-    for (const c of this.#chain) if (ownerOf(name, holderNames(c)) !== self) return false;
+    this.#placements ??= [this.#served, ...this.#chain].map(holderNames);
+    for (const members of this.#placements) if (ownerOf(name, members) !== self) return false;
     return true;
   }
 
@@ -136,16 +138,21 @@ export class ServingRights {
       replicator.resetFence?.(c.epoch);
       this.#served = null;
       this.#chain = [];
+      this.#placements = undefined;
       this.#heard = 0;
     }
     replicator.setEpoch(c.epoch, holderNames(c));
     owners.setConfig(c, follows);
     if (this.#served !== null) {
       // A gap (configurations learned through a snapshot, or a notice): continuity cannot be shown.
-      if (follows) this.#chain.push(c);
+      if (follows) {
+        this.#chain.push(c);
+        this.#placements = undefined;
+      }
       else {
         this.#served = null;
         this.#chain = [];
+        this.#placements = undefined;
       }
     }
     if (!isHolder(c, self.name, self.id)) this.become({ kind: "outside", cfg: c });
@@ -162,6 +169,7 @@ export class ServingRights {
     if (s.kind === "serving") {
       this.#served = s.cfg;
       this.#chain = [];
+      this.#placements = undefined;
       this.o.logger.info("serving", { generation: s.cfg.generation, epoch: s.cfg.epoch, holders: holderNames(s.cfg) });
       // The configuration's leader waits for a majority to get here before the next change.
       this.o.lease.pingNow();
@@ -182,7 +190,6 @@ export class ServingRights {
   }
 
   private startWaiting(c: HolderConfig): void {
-    this.counts.fenceRounds++;
     if (majorityOf(c) - 1 <= 0) {
       // Alone (the first node of a generation): nobody to ask, but its own vouches count,
       // an earlier life's included (restarted nodes starting a new generation while a
