@@ -20,13 +20,13 @@
 
 // The node.
 /** Start a node: its replica, processes, apps; a cluster of one unless a cluster factory is given. */
-export { startNode } from "./mesh/node.ts";
-export type { Node, NodeOptions } from "./mesh/node.ts";
-export type { NodeConfig, NodeSettings, TlsPaths } from "./mesh/node-config.ts";
-export { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES } from "./mesh/node-config.ts";
+export { startNode } from "./mesh/node/node.ts";
+export type { Node, NodeOptions } from "./mesh/node/node.ts";
+export type { NodeConfig, NodeSettings, TlsPaths } from "./mesh/node/config.ts";
+export { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES } from "./mesh/node/config.ts";
 /** The seam the cluster layer plugs into, and the cluster of one. */
-export { localCluster, staticMembership } from "./mesh/node-cluster.ts";
-export type { Cluster, ClusterContext, ClusterFactory } from "./mesh/node-cluster.ts";
+export { localCluster, staticMembership } from "./mesh/node/parts.ts";
+export type { Cluster, ClusterContext, ClusterFactory } from "./mesh/node/parts.ts";
 export type { App } from "./mesh/apps/app.ts";
 export type { RoomsApi } from "./mesh/apps/rooms.ts";
 export type { GateInfo, ParkingApi } from "./mesh/apps/parking.ts";
@@ -35,7 +35,8 @@ export type { ReplicationStats, Replicator, WriteConcern } from "./mesh/replicat
 export type { Member, MemberEvent, MembershipView, MemberState } from "./mesh/membership/types.ts";
 export type { Clock, Logger, Random, Timer } from "./mesh/types.ts";
 export { silentLogger } from "./mesh/types.ts";
-export { cryptoRandom, realClock } from "./mesh/runtime.ts";
+export { cryptoRandom } from "./adapter/random.ts";
+export { realClock } from "./adapter/clock.ts";
 export { createLocalRegistry } from "./mesh/registry/local.ts";
 export { createLocalReplicator } from "./mesh/replication/local.ts";
 
@@ -49,10 +50,10 @@ export type { AppOptions } from "./http/app.ts";
  * with `app = createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`;
  * `routes` is optional (Bun then routes the app's exact paths itself).
  */
-export { bodyCap, serve } from "./http/serve.ts";
+export { bodyCap, serve } from "./adapter/serve.ts";
 export { staticRoutes } from "./http/instrument.ts";
 export { HARD_BODY_CAP_BYTES } from "./http/body.ts";
-export type { ExactRoute, Served, ServeOptions } from "./http/serve.ts";
+export type { ExactRoute, Served, ServeOptions } from "./adapter/serve.ts";
 /** A typed client of a node's admin API. */
 export { createClient, DEFAULT_NODE_URL, NoNodeError, RoomyClient } from "./http/client.ts";
 export type { ClientOptions, MemberInfo, NodeInfo } from "./http/client.ts";
@@ -60,13 +61,13 @@ export type { CrdtDump } from "./http/routes.ts";
 
 // The CRDT and the rules.
 /** The delta-state LWW map, its CBOR codec and the hybrid logical clock. */
-export { diffBuckets, joinDeltas, LwwMap } from "./core/lww-map.ts";
-export type { Change, Delta, DeltaEntry, Digest, Entry, Value } from "./core/lww-map.ts";
-export { decodeDelta, encodeDelta } from "./core/lww-codec.ts";
-export { compareTs, Hlc } from "./core/hlc.ts";
-export type { Timestamp } from "./core/hlc.ts";
-export type { LotInfo, VehicleRecord } from "./core/parking.ts";
-export type { RoomRecord } from "./core/rooms.ts";
+export { diffBuckets, joinDeltas, LwwMap } from "./core/crdt/lww-map.ts";
+export type { Change, Delta, DeltaEntry, Digest, Entry, Value } from "./core/crdt/lww-map.ts";
+export { decodeDelta, encodeDelta } from "./core/crdt/lww-codec.ts";
+export { compareTs, Hlc } from "./core/crdt/hlc.ts";
+export type { Timestamp } from "./core/crdt/hlc.ts";
+export type { LotInfo, VehicleRecord } from "./core/parking/parking.ts";
+export type { RoomRecord } from "./core/rooms/rooms.ts";
 /** Stable error codes (CONTRACT.md, "Error codes") and the error that carries one. */
 export { ERROR_CODES, httpStatus, isErrorCode, RoomyError } from "./core/errors.ts";
 export type { ErrorCode } from "./core/errors.ts";

@@ -2,7 +2,7 @@
  * The client commands (CONTRACT.md, "Client commands"): each calls one node's API through the
  * typed client and prints the contract's format.
  */
-import { MAX_CAPACITY } from "../core/room-keys.ts";
+import { MAX_CAPACITY } from "../core/rooms/keys.ts";
 import type { ConsensusInfo, RoomyClient } from "../http/client.ts";
 import type { OptionSpec, RawArgs } from "./argv.ts";
 import { flagOrEnv, isOn } from "./argv.ts";

@@ -1,5 +1,5 @@
 /** How client commands print their results (CONTRACT.md, "Client commands"). */
-import type { LotInfo } from "../core/parking.ts";
+import type { LotInfo } from "../core/parking/parking.ts";
 import type { GateInfo } from "../mesh/apps/parking.ts";
 import type { MemberInfo } from "../http/client.ts";
 import { orderedJson } from "../http/json.ts";

@@ -11,18 +11,18 @@ import { createApp } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
 import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
 import { staticRoutes } from "../http/instrument.ts";
-import { bodyCap, serve } from "../http/serve.ts";
-import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node-config.ts";
-import { startNode } from "../mesh/node.ts";
-import { meshCluster } from "../mesh/mesh-cluster.ts";
-import { LOT_MODES, PROFILES } from "../mesh/node-config.ts";
+import { bodyCap, serve } from "../adapter/serve.ts";
+import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node/config.ts";
+import { startNode } from "../mesh/node/node.ts";
+import { meshCluster } from "../mesh/node/tcp-parts.ts";
+import { LOT_MODES, PROFILES } from "../mesh/node/config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
 import type { TcpTransport } from "../mesh/tcp/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
 import { CannotStartError, EXIT_OK, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { shutdownSignal } from "./signals.ts";
+import { shutdownSignal } from "../adapter/signals.ts";
 
 const o = (name: string, placeholder: string, env: string, description: string, repeat = false): OptionSpec => ({
   name,

@@ -2,11 +2,11 @@
  * The admin API as a Hono app: health and readiness for probes, /metrics,
  * the dashboard, the /v1 operations (behind the bearer token when one is
  * set), and errors as `{"error":{"code","message"}}` with the status that
- * fits the code. It only needs a Node; serving it is http/serve.ts's job.
+ * fits the code. It only needs a Node; serving it is adapter/serve.ts's job.
  */
 import { Hono } from "hono";
 import { httpStatus, RoomyError } from "../core/errors.ts";
-import type { Node } from "../mesh/node.ts";
+import type { Node } from "../mesh/node/node.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import type { Logger } from "../mesh/types.ts";
 import { tokenRefusal } from "./auth.ts";

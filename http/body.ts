@@ -11,7 +11,7 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 // decode() without {stream: true} keeps no state between calls: one is enough.
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The server refuses bodies past the hard cap itself (http/serve.ts): then the whole body can be read before checking. */
+/** The server refuses bodies past the hard cap itself (adapter/serve.ts): then the whole body can be read before checking. */
 export const HARD_BODY_CAP_BYTES = 1024 * 1024;
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { ConsensusStatus } from "../mesh/consensus/driver-types.ts";
 import { isErrorCode, RoomyError } from "../core/errors.ts";
-import type { LotInfo } from "../core/parking.ts";
+import type { LotInfo } from "../core/parking/parking.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
 import type { GateInfo } from "../mesh/apps/parking.ts";
 import type { CrdtDump } from "./routes.ts";

@@ -6,7 +6,7 @@
  * a failure into a half-written 200. The text is what orderedJson() writes:
  * rooms in sorted order (integer-like names included), each list as given.
  */
-import { runtimeDefer } from "../mesh/runtime.ts";
+import { runtimeDefer } from "../adapter/defer.ts";
 import { JSON_CONTENT_TYPE } from "./json.ts";
 
 /** Rooms written per turn (about 10 people each at scale: ~60 KB, a few ms). */

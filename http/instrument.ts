@@ -13,14 +13,14 @@
  * microsecond of a walk-into's ~20; everything else (other methods, other
  * paths) still reaches Hono through the server's fetch handler.
  */
-import { type Prebuilt, withPrebuilt } from "./prebuilt.ts";
+import { type Prebuilt, withPrebuilt } from "../adapter/prebuilt.ts";
 import type { Context, Hono } from "hono";
 import { getQueryParam, getQueryParams } from "hono/utils/url";
 import { RoomyError } from "../core/errors.ts";
 import { parseCappedBody, readJson } from "./body.ts";
 import { type HttpStats, UNMATCHED_ROUTE } from "./http-stats.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
-import type { ExactRoute } from "./serve.ts";
+import type { ExactRoute } from "../adapter/serve.ts";
 
 /**
  * What a handler sees of its request. Hono's `c.req` is one; a static

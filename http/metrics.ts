@@ -15,8 +15,8 @@
 import process from "node:process";
 import type { MembershipStats } from "../mesh/membership/swim.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
-import type { Node } from "../mesh/node.ts";
-import type { ClusterRegistryStats } from "../mesh/registry/cluster.ts";
+import type { Node } from "../mesh/node/node.ts";
+import type { ClusterRegistryStats } from "../mesh/registry/registry.ts";
 import type { ClusterReplicationStats } from "../mesh/replication/api.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import { VERSION } from "../cli/version.ts";

@@ -12,8 +12,8 @@
  * It subscribes to the replica's changes only to count and to mark things
  * out of date: the rooms app's index (Node.roomIndex) stays the one index.
  */
-import { PERSON_PREFIX } from "../core/room-keys.ts";
-import type { Node } from "../mesh/node.ts";
+import { PERSON_PREFIX } from "../core/rooms/keys.ts";
+import type { Node } from "../mesh/node/node.ts";
 import { roomProcess } from "../mesh/apps/rooms.ts";
 import { CatalogueBuilder, NameCatalogue } from "./overview-search.ts";
 

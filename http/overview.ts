@@ -10,7 +10,7 @@
  * are arrays of records, never objects keyed by name, so any name
  * (`__proto__`, `constructor`) comes through as it is.
  */
-import type { Node } from "../mesh/node.ts";
+import type { Node } from "../mesh/node/node.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import { DashboardData } from "./overview-data.ts";

@@ -7,7 +7,7 @@
  * budget to import and its registry adds nothing to scrape-time reads).
  */
 
-import { Histogram as MeshHistogram, type HistogramSnapshot } from "../mesh/histogram.ts";
+import { Histogram as MeshHistogram, type HistogramSnapshot } from "../mesh/stats/histogram.ts";
 
 export type MetricType = "counter" | "gauge" | "histogram" | "summary" | "untyped";
 export type Labels = Readonly<Record<string, string | number>>;
@@ -104,7 +104,7 @@ export function formatNumber(n: number): string {
   return String(n);
 }
 
-/** The histogram of mesh/histogram.ts, with its series as /metrics writes it. */
+/** The histogram of mesh/stats/histogram.ts, with its series as /metrics writes it. */
 export class Histogram extends MeshHistogram {
   series(labels?: Labels): HistogramSeries {
     return { labels, ...this.snapshot() };

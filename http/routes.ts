@@ -4,7 +4,7 @@
  * also in the query or body: "." and ".." cannot survive a URL path (clients
  * normalise them away), so the typed client always uses the latter forms.
  */
-import type { Node } from "../mesh/node.ts";
+import type { Node } from "../mesh/node/node.ts";
 import type { ConsensusInfo } from "./client.ts";
 import { RoomyError } from "../core/errors.ts";
 import { listField, readJson, requiredField } from "./body.ts";

@@ -1,7 +1,7 @@
 /**
  * The three things every protocol in mesh/ is given instead of reaching for
  * them itself: a clock, a random source and a transport. Production wires
- * them to real time, crypto randomness and TCP (mesh/runtime.ts, mesh/tcp/);
+ * them to real time, crypto randomness and TCP (adapter/clock.ts, mesh/tcp/);
  * the simulator (mesh/sim/) wires them to a virtual clock, a seeded generator
  * and an in-memory network. Protocol code must never call Date.now(),
  * setTimeout() or Math.random() directly.

@@ -1,8 +1,8 @@
 /** The client-facing operations of a node: rooms and parking together. */
-import type { LotIndex } from "../../core/parking.ts";
-import type { RoomIndex } from "../../core/rooms.ts";
+import type { LotIndex } from "../../core/parking/parking.ts";
+import type { RoomIndex } from "../../core/rooms/rooms.ts";
 import type { AppContext } from "./context.ts";
-import type { LotMachine } from "../../core/lot-machine.ts";
+import type { LotMachine } from "../../core/parking/lot-machine.ts";
 import type { Consensus } from "../consensus/driver.ts";
 import { startRaftParking } from "./parking-raft.ts";
 import { type ParkingApi, type ParkingConfig, startParking } from "./parking.ts";

@@ -1,6 +1,6 @@
 /** What the rooms and parking apps are given by their node. */
-import type { LwwMap } from "../../core/lww-map.ts";
-import type { Write } from "../../core/map-view.ts";
+import type { LwwMap } from "../../core/crdt/lww-map.ts";
+import type { Write } from "../../core/crdt/map-view.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Replicator } from "../replication/types.ts";
 import type { Clock, Logger } from "../types.ts";

@@ -1,13 +1,13 @@
 /**
  * Parking on the Raft log (`--lot raft`, the default): gates are registered
  * processes spread over the nodes, as in the Parking seed, and each admission
- * or exit is one command of the log (core/lot-machine.ts). An answer comes
+ * or exit is one command of the log (core/parking/lot-machine.ts). An answer comes
  * only once a majority holds the command; `lot()` reads behind a ReadIndex
  * barrier, so every read sees every write acknowledged before it began.
  * Without a majority of voters, writes and reads answer `unavailable`.
  */
-import type { LotMachine } from "../../core/lot-machine.ts";
-import type { LotInfo } from "../../core/parking.ts";
+import type { LotMachine } from "../../core/parking/lot-machine.ts";
+import type { LotInfo } from "../../core/parking/parking.ts";
 import type { Consensus } from "../consensus/driver.ts";
 import type { AppContext } from "./context.ts";
 import { defineGates, type GateInfo, gateProcess, type ParkingApp, type ParkingConfig, throughGates } from "./parking.ts";

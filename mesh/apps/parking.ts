@@ -7,7 +7,7 @@
  * survive a crash of any node (the seed kept them in process state).
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { LotMachine } from "../../core/lot-machine.ts";
+import type { LotMachine } from "../../core/parking/lot-machine.ts";
 import {
   countGate,
   type GateCounters,
@@ -19,7 +19,7 @@ import {
   validateGate,
   validatePlate,
   type VehicleRecord,
-} from "../../core/parking.ts";
+} from "../../core/parking/parking.ts";
 import { detach } from "../registry/mailbox.ts";
 import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";

@@ -12,11 +12,11 @@
  * Every loop runs DUMP_SLICE rooms per turn of the event loop.
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { Timestamp } from "../../core/hlc.ts";
-import type { Change, LwwMap } from "../../core/lww-map.ts";
-import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms.ts";
+import type { Timestamp } from "../../core/crdt/hlc.ts";
+import type { Change, LwwMap } from "../../core/crdt/lww-map.ts";
+import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms/rooms.ts";
 import type { Registry } from "../registry/types.ts";
-import { runtimeDefer } from "../runtime.ts";
+import { runtimeDefer } from "../../adapter/defer.ts";
 
 /** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
 export type DumpsRunning = Set<Map<string, string | undefined>>;

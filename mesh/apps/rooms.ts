@@ -20,8 +20,8 @@ import {
   RoomIndex,
   uniqueSorted,
   validateCapacity,
-} from "../../core/rooms.ts";
-import type { ClusterRegistry } from "../registry/cluster-config.ts";
+} from "../../core/rooms/rooms.ts";
+import type { ClusterRegistry } from "../registry/config.ts";
 import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";

@@ -7,7 +7,7 @@
  * round: suspect it. Timeouts and the round length are stretched by the local
  * health score, which the outcome of each probe feeds.
  */
-import { Histogram, type HistogramSnapshot, LATENCY_BOUNDS_SECONDS } from "../histogram.ts";
+import { Histogram, type HistogramSnapshot, LATENCY_BOUNDS_SECONDS } from "../stats/histogram.ts";
 import type { Address, Timer } from "../types.ts";
 import type { Ctx } from "./context.ts";
 import { compareIds } from "./identity.ts";

@@ -9,7 +9,7 @@
  */
 import type { Address, Clock, Logger, Message, Random, Transport } from "../types.ts";
 import { silentLogger } from "../types.ts";
-import type { HistogramSnapshot } from "../histogram.ts";
+import type { HistogramSnapshot } from "../stats/histogram.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast.ts";
 import { makeConfig, type MembershipConfig, retransmitLimit } from "./config.ts";

@@ -5,8 +5,8 @@
  * An index kept current from the map's changes makes members() cheap.
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { Hlc } from "../../core/hlc.ts";
-import type { Delta } from "../../core/lww-map.ts";
+import type { Hlc } from "../../core/crdt/hlc.ts";
+import type { Delta } from "../../core/crdt/lww-map.ts";
 import type { Replicator } from "../replication/types.ts";
 import type { Clock } from "../types.ts";
 import type { CallOptions } from "./types.ts";

@@ -9,8 +9,8 @@
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
-import type { Delta } from "../../core/lww-map.ts";
-import { Histogram, LATENCY_BOUNDS_SECONDS } from "../histogram.ts";
+import type { Delta } from "../../core/crdt/lww-map.ts";
+import { Histogram, LATENCY_BOUNDS_SECONDS } from "../stats/histogram.ts";
 import type { Clock, Timer } from "../types.ts";
 import { meets, type Quorum } from "./concern.ts";
 import { SeqTable } from "./seq-table.ts";

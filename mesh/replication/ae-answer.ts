@@ -9,8 +9,8 @@
  * The last chunk tells the initiator which of its prints matched nothing
  * here (what it should push back), or null when there are too many to list.
  */
-import type { DeltaEntry, LwwMap } from "../../core/lww-map.ts";
-import { PRINTED } from "../../core/lww-map.ts";
+import type { DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
+import { PRINTED } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
 import { chunkMsg, type Inbound, printsAckMsg, type Sender } from "./messages.ts";

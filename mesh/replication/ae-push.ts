@@ -2,8 +2,8 @@
  * The push back that ends a round: the initiator streams the responder its
  * entries of the differing leaves that the responder lacked or held older.
  */
-import { compareTs } from "../../core/hlc.ts";
-import { type DeltaEntry, MINE, PRINTED, THEIRS } from "../../core/lww-map.ts";
+import { compareTs } from "../../core/crdt/hlc.ts";
+import { type DeltaEntry, MINE, PRINTED, THEIRS } from "../../core/crdt/lww-map.ts";
 import type { AeHost, Round } from "./ae-types.ts";
 import { chunkMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";

@@ -1,6 +1,6 @@
 /** The types anti-entropy (anti-entropy.ts, ae-push.ts) shares. */
-import type { Timestamp } from "../../core/hlc.ts";
-import type { Delta, LwwMap } from "../../core/lww-map.ts";
+import type { Timestamp } from "../../core/crdt/hlc.ts";
+import type { Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
 import type { Sender } from "./messages.ts";

@@ -21,8 +21,8 @@
  * repairs what it missed), and the next request to that peer asks for
  * smaller chunks in case size was the cause.
  */
-import { compareTs } from "../../core/hlc.ts";
-import { DIFFERS, LEAVES, MINE, PRINTED, THEIRS } from "../../core/lww-map.ts";
+import { compareTs } from "../../core/crdt/hlc.ts";
+import { DIFFERS, LEAVES, MINE, PRINTED, THEIRS } from "../../core/crdt/lww-map.ts";
 import type { Address, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";

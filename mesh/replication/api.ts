@@ -1,7 +1,7 @@
 /** The cluster replicator's public shape: its options, stats and methods. */
-import type { Timestamp } from "../../core/hlc.ts";
-import type { LwwMap } from "../../core/lww-map.ts";
-import type { HistogramSnapshot } from "../histogram.ts";
+import type { Timestamp } from "../../core/crdt/hlc.ts";
+import type { LwwMap } from "../../core/crdt/lww-map.ts";
+import type { HistogramSnapshot } from "../stats/histogram.ts";
 import type { MembershipView } from "../membership/types.ts";
 import type { Clock, Logger, Random, Transport } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";

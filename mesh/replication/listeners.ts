@@ -3,7 +3,7 @@
  * changes only when someone listens, and one listener that throws does not
  * stop the others.
  */
-import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
+import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { Logger } from "../types.ts";
 
 const NONE: Change[] = [];

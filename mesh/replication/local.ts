@@ -4,7 +4,7 @@
  * path writes take, so indexes subscribed with onChange see every change.
  */
 import { HELD } from "./held.ts";
-import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
+import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { Logger } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { ChangeListeners } from "./listeners.ts";

@@ -40,9 +40,9 @@
  * is refused entirely, never half-merged.
  */
 import { RoomyError } from "../../core/errors.ts";
-import { decodeDelta, deltaFromWire, encodeDelta } from "../../core/lww-codec.ts";
-import type { Timestamp } from "../../core/hlc.ts";
-import { type Delta, type Digest, LEAVES } from "../../core/lww-map.ts";
+import { decodeDelta, deltaFromWire, encodeDelta } from "../../core/crdt/lww-codec.ts";
+import type { Timestamp } from "../../core/crdt/hlc.ts";
+import { type Delta, type Digest, LEAVES } from "../../core/crdt/lww-map.ts";
 import type { Message } from "../types.ts";
 import { isRanges } from "./seq-ranges.ts";
 

@@ -14,7 +14,7 @@
  * A message carries one epoch stamp, so a batch holds writes of one epoch
  * only (a retransmit re-sends a part of one batch: it keeps the stamp).
  */
-import { type Delta, type DeltaEntry, joinDeltas } from "../../core/lww-map.ts";
+import { type Delta, type DeltaEntry, joinDeltas } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import type { PendingWrite, PendingWrites } from "./acks.ts";
 import type { ReplicationConfig } from "./config.ts";

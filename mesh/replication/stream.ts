@@ -12,7 +12,7 @@
  * or ack), and a stream without any ack for idleMs is abandoned (the peer
  * is gone; the next round repairs what it missed).
  */
-import type { DeltaEntry } from "../../core/lww-map.ts";
+import type { DeltaEntry } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message, Timer } from "../types.ts";
 
 /** Chunks a stream may have sent and not yet seen acked. */

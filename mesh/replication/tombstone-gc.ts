@@ -8,8 +8,8 @@
  * old value and would bring it back. The map's horizon then refuses any
  * late copy of a write at or below the forgotten timestamp.
  */
-import { compareTs, type Timestamp } from "../../core/hlc.ts";
-import type { Delta, LwwMap } from "../../core/lww-map.ts";
+import { compareTs, type Timestamp } from "../../core/crdt/hlc.ts";
+import type { Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { Member } from "../membership/types.ts";
 
 interface Arrival {

@@ -2,7 +2,7 @@
  * The replicated LWW map as the rest of the node sees it: local reads,
  * writes that resolve once the write concern holds, change subscriptions.
  */
-import type { Change, Delta, LwwMap } from "../../core/lww-map.ts";
+import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 
 /** How many nodes must hold a write before it is acknowledged. */
 export type WriteConcern = 1 | 2 | "majority" | "all";

@@ -11,17 +11,17 @@
  * here reads real time.
  */
 import { setImmediate } from "node:timers";
-import type { Entry } from "../../core/lww-map.ts";
+import type { Entry } from "../../core/crdt/lww-map.ts";
 import type { MembershipConfig } from "../membership/config.ts";
-import type { Node } from "../node.ts";
-import type { ClusterFactory } from "../node-cluster.ts";
-import { startNode } from "../node.ts";
-import type { LotMode, Profile } from "../node-config.ts";
+import type { Node } from "../node/node.ts";
+import type { ClusterFactory } from "../node/parts.ts";
+import { startNode } from "../node/node.ts";
+import type { LotMode, Profile } from "../node/config.ts";
 import type { WriteConcern } from "../replication/types.ts";
 import type { Address, Logger } from "../types.ts";
 import { type NodeClock, SimClock } from "./clock.ts";
 import { type NetworkOptions, SimNetwork } from "./network.ts";
-import { type SimClusterOptions, type SimClusterParts, simClusterFactory } from "./node-cluster.ts";
+import { type SimClusterOptions, type SimClusterParts, simClusterFactory } from "./nodes.ts";
 import { SeededRandom } from "./random.ts";
 
 export interface AppSimOptions {

@@ -13,7 +13,8 @@
  * simply waits for whichever connection is committed.
  */
 import type { Socket } from "node:net";
-import { cryptoRandom, realClock } from "../runtime.ts";
+import { cryptoRandom } from "../../adapter/random.ts";
+import { realClock } from "../../adapter/clock.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { decode, encode } from "../wire/codec.ts";
@@ -25,7 +26,7 @@ import { CLOSE_GRACE_MS } from "./connection.ts";
 import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser } from "./handshake.ts";
 import { type Link, PeerTable } from "./peer-table.ts";
 import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
-import { dial, type Listener, listen } from "./sockets.ts";
+import { dial, type Listener, listen } from "../../adapter/sockets.ts";
 import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
 export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";

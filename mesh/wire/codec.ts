@@ -16,8 +16,8 @@
 // (cbor-extract), which corrupts long string batches and aborts Bun 1.4.
 import { Decoder } from "cbor-x/decode";
 import { Encoder } from "cbor-x/encode";
-import { CborReader, StringCache } from "../../core/cbor-read.ts";
-import { CborWriter } from "../../core/cbor-write.ts";
+import { CborReader, StringCache } from "../../core/cbor/read.ts";
+import { CborWriter } from "../../core/cbor/write.ts";
 
 /** The cbor-x options of the wire format (for code that builds its own Encoder). */
 export const CODEC_OPTIONS = {

@@ -5,7 +5,7 @@
  * per-message body array, no copy into a batch buffer, no per-batch list.
  * Views handed out are never written over (see CborWriter.take).
  */
-import { CborWriter, type FallbackEncoder } from "../../core/cbor-write.ts";
+import { CborWriter, type FallbackEncoder } from "../../core/cbor/write.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 
 /** What push() did with a message. */

@@ -22,10 +22,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Hlc } from "../../core/hlc.ts";
-import { type DeltaEntry, LwwMap } from "../../core/lww-map.ts";
-import { createClusterReplicator, type ClusterReplicator } from "../../mesh/replication/cluster.ts";
-import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { type DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
+import { createClusterReplicator, type ClusterReplicator } from "../../mesh/replication/replicator.ts";
+import { cryptoRandom } from "../../adapter/random.ts";
+import { realClock } from "../../adapter/clock.ts";
 import { createTcpTransport } from "../../mesh/tcp/transport.ts";
 import type { Clock, Transport } from "../../mesh/types.ts";
 import { StaticMembership } from "../support/static-membership.ts";

@@ -11,9 +11,9 @@
  * offers one), so each starts from a clean heap and pays only for its own
  * garbage.
  */
-import { Hlc } from "../../core/hlc.ts";
-import { decodeDelta, encodeDelta } from "../../core/lww-codec.ts";
-import { diffBuckets, LwwMap } from "../../core/lww-map.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { decodeDelta, encodeDelta } from "../../core/crdt/lww-codec.ts";
+import { diffBuckets, LwwMap } from "../../core/crdt/lww-map.ts";
 
 export type Lib = "roomy" | "roomy-each" | "yjs" | "automerge";
 

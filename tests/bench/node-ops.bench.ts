@@ -6,8 +6,8 @@
 import { createApp } from "../../http/app.ts";
 import { staticRoutes } from "../../http/instrument.ts";
 import { createClient } from "../../http/client.ts";
-import { serve } from "../../http/serve.ts";
-import { startNode } from "../../mesh/node.ts";
+import { serve } from "../../adapter/serve.ts";
+import { startNode } from "../../mesh/node/node.ts";
 
 const ROOMS = 100;
 const API_OPS = 50_000;

@@ -23,15 +23,16 @@
  * it in the same turn), SWIM (membership is a static double) and TCP (the
  * loop network has no kernel, no syscalls, no partial writes).
  */
-import { Hlc } from "../../core/hlc.ts";
-import { LwwMap } from "../../core/lww-map.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { LwwMap } from "../../core/crdt/lww-map.ts";
 import { ownerOf } from "../../core/placement.ts";
-import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/cluster.ts";
+import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/registry.ts";
 import type { ConfigSource, Holder, HolderConfig } from "../../mesh/registry/holders.ts";
 import type { FencingReplicator } from "../../mesh/registry/serving.ts";
-import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/cluster.ts";
+import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/replicator.ts";
 import type { Replicator } from "../../mesh/replication/types.ts";
-import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
+import { cryptoRandom } from "../../adapter/random.ts";
+import { realClock } from "../../adapter/clock.ts";
 import { type Address, type Logger, type Message, mux, type Transport } from "../../mesh/types.ts";
 import { decode, encode } from "../../mesh/wire/codec.ts";
 import { MembershipWorld } from "../support/registry-membership.ts";

@@ -15,11 +15,12 @@
  * Prints one JSON line.
  */
 import { createServer } from "node:net";
-import { Hlc } from "../../core/hlc.ts";
-import { LwwMap } from "../../core/lww-map.ts";
-import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/cluster.ts";
-import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/cluster.ts";
-import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { LwwMap } from "../../core/crdt/lww-map.ts";
+import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry/registry.ts";
+import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/replicator.ts";
+import { cryptoRandom } from "../../adapter/random.ts";
+import { realClock } from "../../adapter/clock.ts";
 import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
 import { mux } from "../../mesh/types.ts";
 import { MembershipWorld } from "../support/registry-membership.ts";

@@ -14,12 +14,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Hlc } from "../../core/hlc.ts";
-import { type Delta, LwwMap } from "../../core/lww-map.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { type Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { MembershipView } from "../../mesh/membership/types.ts";
-import { createClusterReplicator, type ClusterReplicator } from "../../mesh/replication/cluster.ts";
+import { createClusterReplicator, type ClusterReplicator } from "../../mesh/replication/replicator.ts";
 import type { WriteConcern } from "../../mesh/replication/types.ts";
-import { cryptoRandom, realClock } from "../../mesh/runtime.ts";
+import { cryptoRandom } from "../../adapter/random.ts";
+import { realClock } from "../../adapter/clock.ts";
 import { SimClock } from "../../mesh/sim/clock.ts";
 import { SeededRandom } from "../../mesh/sim/random.ts";
 import { createTcpTransport } from "../../mesh/tcp/transport.ts";

@@ -7,8 +7,8 @@
  * mesh registry or replicator): that tells the mesh layer's share. Prints
  * its URL.
  */
-import { meshCluster } from "../../mesh/mesh-cluster.ts";
-import { startNode } from "../../mesh/node.ts";
+import { meshCluster } from "../../mesh/node/tcp-parts.ts";
+import { startNode } from "../../mesh/node/node.ts";
 
 const local = process.argv[3] === "local";
 const node = await startNode({ name: "bare", bind: "127.0.0.1:0", cluster: local ? undefined : meshCluster() });

@@ -46,7 +46,7 @@ const SEED = Number(process.env.SEED ?? 1);
  * registry lease (1.5 s, README "What roomy promises"), since a new owner
  * may take a name only once the old one's lease cannot hold.
  */
-/** The registry's quorum lease (mesh/registry/cluster-config.ts leaseMs; README: 1.5 s). */
+/** The registry's quorum lease (mesh/registry/config.ts leaseMs; README: 1.5 s). */
 const LEASE_MS = 1_500;
 const BOUND_MS = 3_000 + LEASE_MS;
 const SCENARIO_TIMEOUT = 360_000;

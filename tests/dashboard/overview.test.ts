@@ -10,7 +10,7 @@ import { createApp } from "../../http/app.ts";
 import type { Overview, PeoplePage, RoomsPage } from "../../http/overview.ts";
 import { OwnerTally } from "../../http/overview-data.ts";
 import { NameCatalogue } from "../../http/overview-search.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { loadReplica, personName, roomName } from "./support.ts";
 
 describe("OwnerTally", () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { createApp } from "../../http/app.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { pageProblems } from "./csp.ts";
 
 describe("the dashboard page", () => {

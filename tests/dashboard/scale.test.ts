@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import type { Served } from "../../http/serve.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import type { Served } from "../../adapter/serve.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { ROOT } from "../ship/support/binary.ts";
 import { hasChromium, launchChromium, loadReplica, personName, roomName, serveNode } from "./support.ts";
 

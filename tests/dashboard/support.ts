@@ -5,12 +5,12 @@
  */
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
-import type { Write } from "../../core/map-view.ts";
-import { personKey, roomKey } from "../../core/room-keys.ts";
+import type { Write } from "../../core/crdt/map-view.ts";
+import { personKey, roomKey } from "../../core/rooms/keys.ts";
 import { createApp } from "../../http/app.ts";
 import { staticRoutes } from "../../http/instrument.ts";
-import { type Served, serve } from "../../http/serve.ts";
-import type { Node } from "../../mesh/node.ts";
+import { type Served, serve } from "../../adapter/serve.ts";
+import type { Node } from "../../mesh/node/node.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);

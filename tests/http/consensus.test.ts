@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { createApp } from "../../http/app.ts";
 import { type ConsensusInfo, createClient } from "../../http/client.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { killAll, type SpawnedNode, spawnNode } from "../cli/helpers.ts";
 import { waitFor } from "../support/cluster.ts";
 import { parseProm, value } from "../ship/support/prom-parse.ts";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DUMP_ROOMS_PER_TURN, dumpJsonPieces, dumpResponse } from "../../http/dump-json.ts";
 import { orderedJson } from "../../http/json.ts";
-import { mergeOccupancies } from "../../core/rooms.ts";
+import { mergeOccupancies } from "../../core/rooms/rooms.ts";
 import { servedNode, type Served_ } from "./harness.ts";
 
 /** A dump as the app builds it: no prototype, rooms inserted in sorted order. */

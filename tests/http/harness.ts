@@ -1,8 +1,8 @@
 /** A node served over real HTTP on a free loopback port, in this process. */
 import { createApp, type AppOptions } from "../../http/app.ts";
 import { staticRoutes } from "../../http/instrument.ts";
-import { bodyCap, serve, type Served } from "../../http/serve.ts";
-import { type Node, type NodeOptions, startNode } from "../../mesh/node.ts";
+import { bodyCap, serve, type Served } from "../../adapter/serve.ts";
+import { type Node, type NodeOptions, startNode } from "../../mesh/node/node.ts";
 
 export interface Served_ {
   node: Node;

@@ -3,7 +3,7 @@
  * get their answer, in order, whether the answers are ready at once (a
  * cluster of one) or come later (two nodes: a room owned by the other node
  * answers after a mesh round trip). Bun.serve closed such a connection
- * unanswered (http/serve-bun.ts).
+ * unanswered (adapter/bun/serve.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Cluster } from "../support/cluster.ts";

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApp } from "../../http/app.ts";
 import { HARD_BODY_CAP_BYTES } from "../../http/body.ts";
 import { staticRoutes } from "../../http/instrument.ts";
-import { bodyCap } from "../../http/serve.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { bodyCap } from "../../adapter/serve.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { call, servedNode, type Served_ } from "./harness.ts";
 
 const TOKEN = "static-route-token";

@@ -11,7 +11,7 @@ import { scanArgv } from "../../cli/argv.ts";
 import { NODE_OPTIONS } from "../../cli/node-command.ts";
 import { createApp } from "../../http/app.ts";
 import { adminExposureProblem, bearerToken, isLoopbackHost, tokensEqual } from "../../http/auth.ts";
-import { type Node, startNode as startInProcess } from "../../mesh/node.ts";
+import { type Node, startNode as startInProcess } from "../../mesh/node/node.ts";
 import { BINARY, ensureBinary } from "./support/binary.ts";
 import { killAll, run, startNode } from "./support/procs.ts";
 

@@ -13,7 +13,7 @@ import * as exitCodes from "../../cli/exit.ts";
 import { NODE_ENV_ONLY, NODE_OPTIONS } from "../../cli/node-command.ts";
 import { ERROR_CODES } from "../../core/errors.ts";
 import { createApp } from "../../http/app.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { ROOT } from "./support/binary.ts";
 
 const CONTRACT = readFileSync(join(ROOT, "CONTRACT.md"), "utf8");

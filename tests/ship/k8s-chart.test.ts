@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../cli/program.ts";
 import { createApp } from "../../http/app.ts";
-import { serve, type Served } from "../../http/serve.ts";
-import { type Node, startNode } from "../../mesh/node.ts";
+import { serve, type Served } from "../../adapter/serve.ts";
+import { type Node, startNode } from "../../mesh/node/node.ts";
 import { CHART, chartRenderer, chartValues, get, type Obj, renderChart } from "./support/k8s-load.ts";
 
 const TOKEN = "notes-test-token";

@@ -95,7 +95,7 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
   // Fixed: a restarted node served calls that peers routed to it before its
   // own join completed, on an empty replica (unknown_room for rooms that
   // exist, two copies serving, an overfilled lot). The registry now serves
-  // nothing until the node is ready (cluster-wiring.ts). Seeds 2, 3, 1.
+  // nothing until the node is ready (mesh/node/wiring.ts). Seeds 2, 3, 1.
   test("no answer the contract rules out (unknown_room for a room that exists)", () => expectClean("wrongAnswer"));
   test("never two nodes serving one process at the same instant", () => expectClean("dualServe"));
   // Fixed: a node restarted inside a partition learned the members from the

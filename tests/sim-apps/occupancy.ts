@@ -3,7 +3,7 @@
  * replica's raw entries, written apart from the product's indexes so the
  * checks do not trust the code they check.
  *
- * The definitions (core/room-keys.ts, core/lot-keys.ts): a person is in the
+ * The definitions (core/rooms/keys.ts, core/parking/keys.ts): a person is in the
  * room their `person/<p>` key names if that room has no capacity, or if a
  * seat `seat/<room>/<i>` with i <= capacity names them; a car is parked if
  * its `vehicle/<plate>` record exists and `slot/<record.slot>` (a slot
@@ -11,7 +11,7 @@
  * its rooms, not from the replica, so a replica that lacks a room's record
  * is held to the room's real capacity.
  */
-import type { LwwMap } from "../../core/lww-map.ts";
+import type { LwwMap } from "../../core/crdt/lww-map.ts";
 
 /** person -> room, for everyone in a room on this replica. */
 export function roomsOf(map: LwwMap, capacities: Record<string, number | null>): Map<string, string> {

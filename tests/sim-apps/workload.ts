@@ -20,7 +20,7 @@
  * it gets one last write (retried for long) and is left alone, so its final
  * value is known exactly while crashes and partitions go on around it.
  */
-import { compareTs } from "../../core/hlc.ts";
+import { compareTs } from "../../core/crdt/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
 import { targetVoters } from "../../mesh/consensus/reconfigure.ts";
 import { Clients } from "./clients.ts";

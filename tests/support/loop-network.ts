@@ -8,7 +8,7 @@
  */
 import { Encoder } from "cbor-x/encode";
 import { Decoder } from "cbor-x/decode";
-import { decodeDelta, deltaFromWire } from "../../core/lww-codec.ts";
+import { decodeDelta, deltaFromWire } from "../../core/crdt/lww-codec.ts";
 import type { SimClock } from "../../mesh/sim/clock.ts";
 import type { Address, Message, Random, Transport } from "../../mesh/types.ts";
 

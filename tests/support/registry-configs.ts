@@ -26,7 +26,7 @@
  * node on its side heard draining. `target(names)` pins the holders instead
  * (auto off): the test says who is in the cluster.
  */
-import type { ClusterRegistry } from "../../mesh/registry/cluster.ts";
+import type { ClusterRegistry } from "../../mesh/registry/registry.ts";
 import { type ConfigSource, type Holder, type HolderConfig, holderNames, isNewer } from "../../mesh/registry/holders.ts";
 import type { MembershipView } from "../../mesh/membership/types.ts";
 import type { Clock, Random } from "../../mesh/types.ts";

@@ -20,8 +20,8 @@
  * can check that a new owner served only after both.
  */
 import { RoomyError } from "../../core/errors.ts";
-import type { Change, Delta } from "../../core/lww-map.ts";
-import { LwwMap } from "../../core/lww-map.ts";
+import type { Change, Delta } from "../../core/crdt/lww-map.ts";
+import { LwwMap } from "../../core/crdt/lww-map.ts";
 import type { FencingReplicator } from "../../mesh/registry/serving.ts";
 import type { ReplicationStats, Replicator } from "../../mesh/replication/types.ts";
 import type { Clock } from "../../mesh/types.ts";

@@ -21,7 +21,7 @@
  */
 import { detach } from "../../mesh/registry/mailbox.ts";
 import { RoomyError } from "../../core/errors.ts";
-import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../../mesh/registry/cluster.ts";
+import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../../mesh/registry/registry.ts";
 import type { ProcessHandlers } from "../../mesh/registry/types.ts";
 import { type NodeClock, SimClock } from "../../mesh/sim/clock.ts";
 import { type NetworkOptions, SimNetwork } from "../../mesh/sim/network.ts";

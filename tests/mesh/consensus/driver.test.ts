@@ -5,9 +5,9 @@
  * an earlier incarnation of this node or another generation is ignored.
  */
 import { describe, expect, test } from "bun:test";
-import { LotMachine } from "../../../core/lot-machine.ts";
+import { LotMachine } from "../../../core/parking/lot-machine.ts";
 import { Consensus } from "../../../mesh/consensus/driver.ts";
-import { staticMembership } from "../../../mesh/node-cluster.ts";
+import { staticMembership } from "../../../mesh/node/parts.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 import { SeededRandom } from "../../../mesh/sim/random.ts";
 import type { Address, Message } from "../../../mesh/types.ts";

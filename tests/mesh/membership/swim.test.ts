@@ -7,7 +7,7 @@ import { SimCluster } from "../../../mesh/sim/harness.ts";
 import { SimNetwork } from "../../../mesh/sim/network.ts";
 import { SeededRandom } from "../../../mesh/sim/random.ts";
 import type { Logger, Message } from "../../../mesh/types.ts";
-import { SIM_TEST_TIMEOUT_MS } from "../../sim/seeds.ts";
+import { SIM_TEST_TIMEOUT_MS } from "../sim/seeds.ts";
 
 /** A converged cluster plus a rogue endpoint to talk to it directly. */
 function cluster(size: number, seed = 1) {

@@ -1,6 +1,6 @@
 /** Shared fixtures for the TCP transport tests: nodes that record what they get and log. */
 import * as net from "node:net";
-import { realClock } from "../../../mesh/runtime.ts";
+import { realClock } from "../../../adapter/clock.ts";
 import { computeProof, type Hello, makeHello, parseHello } from "../../../mesh/tcp/handshake.ts";
 import { createTcpTransport, type TcpTransport, type TcpTransportOptions } from "../../../mesh/tcp/transport.ts";
 import type { Address, Clock, Logger, Message, Random } from "../../../mesh/types.ts";

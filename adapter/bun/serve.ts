@@ -1,0 +1,403 @@
+/**
+ * The HTTP/1.1 server under Bun: Bun.listen (raw TCP on uSockets) and a small
+ * parser, answering with the same fetch-style handlers as Bun.serve would.
+ *
+ * Why not Bun.serve: up to Bun 1.4.5 at least, a request pipelined behind one
+ * whose answer is not ready yet (any call to a process on another node) makes
+ * it close the connection unanswered ("denying async pipelining" in its uWS;
+ * oven-sh/bun PRs #32868, #35036, #38128). Why not node:http, which queues
+ * them: a roomy walk-into cost about three times the CPU through it.
+ *
+ * Each connection keeps a queue of answer slots in request order: requests
+ * are parsed and their handlers started as they arrive (up to MAX_IN_FLIGHT,
+ * then reading pauses), and answers are written from the head of the queue
+ * once ready, consecutive ready ones in one write. Bodies are read whole
+ * before the handler runs (small JSON here), capped at maxRequestBodySize (a
+ * bare 413 and close, reading no more of it). A client that goes away in the
+ * middle of its body still reaches the handler, with a body that fails to
+ * read, so the app counts it (http/instrument.ts: not the server's error).
+ * Anything malformed gets a bare 400 and the connection is closed.
+ */
+import { REASONS } from "./status-text.ts";
+import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
+import type { Socket, TCPSocketListener } from "bun";
+import { type BodyReader, failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
+import type { ExactRoute, ServeOptions } from "../serve.ts";
+
+type Handler = ExactRoute["handler"];
+
+/** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
+const MAX_IN_FLIGHT = 128;
+/**
+ * Seconds a connection may sit silent (Bun re-arms the timer on traffic)
+ * with no handler running: idle between requests, or a head or body stalled
+ * half-way (then the handler sees the body fail, as when the client leaves).
+ * Bun.serve's default too; ServeOptions.idleTimeout.
+ */
+const IDLE_S = 10;
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+/** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
+const CRLF2 = Buffer.from("\r\n\r\n");
+
+/** One answer to come, in request order. */
+interface Slot {
+  /** The bytes of the answer once ready, null until then. */
+  out: Uint8Array | null;
+  /** Close the connection after this answer. */
+  close: boolean;
+  /** Owes a 100 Continue before its answer (written once it reaches the head of the queue). */
+  cont: boolean;
+}
+
+interface Conn {
+  /** Received bytes not consumed yet (a partial head or chunk-size line, or requests waiting while reading is paused). */
+  buf: Uint8Array | null;
+  /** The request whose body is arriving. */
+  reading: { head: RequestHead; body: BodyReader; slot: Slot } | null;
+  queue: Slot[];
+  /** Bytes a write left unwritten, written on drain. */
+  pending: Uint8Array | null;
+  /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */
+  done: boolean;
+  paused: boolean;
+  /** The client has half-closed: nothing more will come. */
+  ended: boolean;
+  closed: boolean;
+}
+
+export interface BunHttpServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function listenBunHttp(opts: ServeOptions): BunHttpServer {
+  const exact = new Map<string, Map<string, Handler>>();
+  for (const r of opts.routes ?? []) {
+    let m = exact.get(r.method);
+    if (m === undefined) exact.set(r.method, (m = new Map()));
+    m.set(r.path, r.handler);
+  }
+  const cap = opts.maxRequestBodySize ?? Infinity;
+  const idle = opts.idleTimeout ?? IDLE_S;
+  let origin = "";
+  // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
+  let head = "";
+  const addHeader = (v: string, k: string): void => {
+    if (k === "content-length" || k === "connection" || k === "transfer-encoding" || k === "keep-alive") return;
+    head += k + ": " + v + "\r\n";
+  };
+
+  /** Parses and starts what `data` holds from `off`; keeps the unconsumed rest. */
+  function consume(s: Socket<Conn>, c: Conn, data: Uint8Array, off: number): void {
+    try {
+      while (off < data.length && (c.reading !== null || !c.done)) {
+        if (c.reading !== null) {
+          off = c.reading.body.feed(data, off);
+          const r = c.reading;
+          if (r.body.failed !== null) return fail(s, c, r.slot, r.body.failed);
+          if (!r.body.complete) break;
+          c.reading = null;
+          start(s, c, r.head, r.body.bytes(), r.slot);
+          continue;
+        }
+        if (c.queue.length >= MAX_IN_FLIGHT || c.pending !== null) {
+          // The client is ahead of the answers: stop reading until they catch up (flush resumes).
+          if (!c.paused) s.pause();
+          c.paused = true;
+          break;
+        }
+        // Empty lines between requests are skipped (RFC 9112 2.2).
+        while (data[off] === 13 && data[off + 1] === 10) off += 2;
+        if (off >= data.length) break;
+        const end = (data as Buffer).indexOf(CRLF2, off);
+        if (end < 0) {
+          if (data.length - off > 64 * 1024) throw new HeadError(400);
+          break;
+        }
+        const head = parseHead(data, off, end);
+        off = end + 4;
+        const slot: Slot = { out: null, close: head.close, cont: false };
+        c.queue.push(slot);
+        if (head.close) c.done = true;
+        const len = head.contentLength;
+        if (len > 0 && len <= cap && data.length - off >= len) {
+          // The whole body is here (the usual small JSON): no reader to go through.
+          off += len;
+          start(s, c, head, data.subarray(off - len, off), slot);
+          continue;
+        }
+        const body = startBody(head, cap);
+        if (body === null) {
+          start(s, c, head, undefined, slot);
+          continue;
+        }
+        c.reading = { head, body, slot };
+        off = body.feed(data, off);
+        if (body.failed !== null) return fail(s, c, slot, body.failed);
+        if (body.complete) {
+          c.reading = null;
+          start(s, c, head, body.bytes(), slot);
+        } else if (head.expectContinue) {
+          slot.cont = true;
+          if (c.queue[0] === slot) flush(s, c);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof HeadError)) throw err;
+      const slot: Slot = { out: null, close: true, cont: false };
+      c.queue.push(slot);
+      return fail(s, c, slot, err.status);
+    }
+    c.buf = off < data.length ? data.slice(off) : null;
+    if (c.ended && !c.paused) lastRequest(s, c);
+  }
+
+  /**
+   * The client has sent all it will (a half-close, as `nc -N` or a one-shot
+   * client does) and what it sent is parsed: the answers go out, then the
+   * connection closes. A request cut short (a body half-way) is a client gone.
+   */
+  function lastRequest(s: Socket<Conn>, c: Conn): void {
+    if (c.reading !== null) return s.terminate();
+    c.done = true;
+    c.buf = null;
+    const last = c.queue.at(-1);
+    if (last !== undefined) last.close = true;
+    else if (c.pending === null) s.end();
+  }
+
+  /** Answers `slot` with a bare `status` and closes the connection after it; nothing more is read. */
+  function fail(s: Socket<Conn>, c: Conn, slot: Slot, status: 400 | 413): void {
+    c.done = true;
+    c.reading = null;
+    c.buf = null;
+    slot.cont = false;
+    ready(s, c, slot, Buffer.from(`HTTP/1.1 ${status} ${REASONS[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`), true);
+  }
+
+  function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
+    const t = head.target;
+    // Absolute-form targets (a proxy's "http://host/path") are taken as they are; the usual origin-form joins our origin.
+    const url = t.charCodeAt(0) === 47 /* / */ ? origin + t : new URL(t).href;
+    const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers };
+    if (body !== undefined) {
+      init.body = body as BodyInit; // a view of this read's own buffer (the Request copies it), never shared memory
+      if (!(body instanceof Uint8Array)) init.duplex = "half";
+    }
+    return new Request(url, init);
+  }
+
+  function handlerOf(head: RequestHead): Handler {
+    const t = head.target;
+    if (t.charCodeAt(0) !== 47) return opts.fetch;
+    const q = t.indexOf("?");
+    return exact.get(head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
+  }
+
+  function start(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot): void {
+    let req: Request;
+    try {
+      // A GET or HEAD cannot carry a body in a Request: one sent anyway is read and dropped.
+      req = request(head, head.method === "GET" || head.method === "HEAD" ? undefined : body);
+    } catch {
+      return fail(s, c, slot, 400);
+    }
+    let r: Response | Promise<Response>;
+    try {
+      r = handlerOf(head)(req);
+    } catch {
+      r = new Response(null, { status: 500 });
+    }
+    const isHead = head.method === "HEAD";
+    const keepAlive10 = head.http10 && !head.close;
+    if (r instanceof Promise) {
+      r.then(
+        (res) => answer(s, c, slot, res, isHead, keepAlive10),
+        () => answer(s, c, slot, new Response(null, { status: 500 }), isHead, keepAlive10),
+      );
+    } else answer(s, c, slot, r, isHead, keepAlive10);
+  }
+
+  /** Serializes `res` into `slot`. `keepAlive10`: an HTTP/1.0 client that asked to keep the connection. */
+  function answer(s: Socket<Conn>, c: Conn, slot: Slot, res: Response, isHead: boolean, keepAlive10: boolean): void {
+    if (!(res instanceof Response)) res = new Response(null, { status: 500 });
+    const pre = prebuiltOf(res);
+    if (pre !== undefined) return answerPrebuilt(s, c, slot, pre, isHead, keepAlive10);
+    const status = res.status;
+    head = "HTTP/1.1 " + status + " " + (REASONS[status] ?? "Unknown") + "\r\n";
+    res.headers.forEach(addHeader);
+    let h = head;
+    if (slot.close) h += "connection: close\r\n";
+    else if (keepAlive10) h += "connection: keep-alive\r\n";
+    if (status === 204 || status === 304 || status < 200) return ready(s, c, slot, Buffer.from(h + "\r\n", "latin1"), slot.close);
+    // The body as bytes (what the Response holds; text() would decode it only for the write to encode it
+    // again), the head written in front of it as Latin-1 (header values are byte strings) in one buffer.
+    // No look at res.body first: it would make a ReadableStream; a null body reads as empty.
+    res.bytes().then(
+      (body) => {
+        h += "content-length: " + body.byteLength + "\r\n\r\n";
+        const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : body.byteLength));
+        out.write(h, 0, "latin1");
+        if (!isHead) out.set(body, h.length);
+        ready(s, c, slot, out, slot.close);
+      },
+      () => {
+        // A body that failed half-way: the answer cannot be made; nor can any after it on this connection.
+        if (!c.closed) s.terminate();
+      },
+    );
+  }
+
+  /** An answer whose bytes are known (prebuilt.ts): nothing to read back from the Response. */
+  function answerPrebuilt(s: Socket<Conn>, c: Conn, slot: Slot, pre: Prebuilt, isHead: boolean, keepAlive10: boolean): void {
+    let h = "HTTP/1.1 " + pre.status + " " + (REASONS[pre.status] ?? "Unknown") + "\r\n" + pre.headers;
+    if (slot.close) h += "connection: close\r\n";
+    else if (keepAlive10) h += "connection: keep-alive\r\n";
+    h += "content-length: " + pre.body.byteLength + "\r\n\r\n";
+    const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : pre.body.byteLength));
+    out.write(h, 0, "latin1");
+    if (!isHead) out.set(pre.body, h.length);
+    ready(s, c, slot, out, slot.close);
+  }
+
+  /** `slot` has its answer; writes what the queue's head allows. */
+  function ready(s: Socket<Conn>, c: Conn, slot: Slot, out: Uint8Array, close: boolean): void {
+    slot.out = out;
+    slot.close = close;
+    if (c.queue[0] === slot) flush(s, c);
+  }
+
+  /** Writes the ready answers at the head of the queue, in one write; resumes reading when they have caught up. */
+  function flush(s: Socket<Conn>, c: Conn): void {
+    if (c.closed || c.pending !== null) return;
+    let out: Uint8Array | null = null;
+    let parts: Uint8Array[] | null = null;
+    let end = false;
+    while (c.queue.length > 0) {
+      const slot = c.queue[0]!;
+      let piece: Uint8Array;
+      if (slot.out === null) {
+        if (!slot.cont) break;
+        slot.cont = false;
+        piece = CONTINUE;
+      } else {
+        c.queue.shift();
+        piece = slot.out;
+        slot.out = null;
+      }
+      if (out === null) out = piece;
+      else (parts ??= [out]).push(piece);
+      if (piece === CONTINUE) break;
+      if (slot.close) {
+        end = true;
+        break;
+      }
+    }
+    if (parts !== null) out = Buffer.concat(parts);
+    if (out !== null) write(s, c, out);
+    if (end) {
+      c.queue.length = 0;
+      c.done = true;
+      if (c.pending === null) s.end(); // a client still sending after its refusal is cut off by the idle timeout
+    } else if (c.paused && c.pending === null && c.queue.length < MAX_IN_FLIGHT / 2) {
+      c.paused = false;
+      s.resume();
+      const rest = c.buf;
+      c.buf = null;
+      if (rest !== null) consume(s, c, rest, 0);
+    }
+  }
+
+  function write(s: Socket<Conn>, c: Conn, out: Uint8Array): void {
+    const n = s.write(out);
+    // Partly written (the socket's buffer is full): the rest goes out on drain.
+    if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
+  }
+
+  const listener: TCPSocketListener<Conn> = listen(opts, {
+    open(s) {
+      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, ended: false, closed: false };
+      s.setNoDelay(true);
+      s.timeout(idle);
+    },
+    data(s, chunk) {
+      const c = s.data;
+      if (c.closed || (c.done && c.reading === null)) return; // refused or closing: what follows is dropped unread
+      let data: Uint8Array = chunk;
+      if (c.buf !== null) {
+        if (c.paused) {
+          // Reading paused: keep what still arrives behind the requests waiting (bounded by MAX_IN_FLIGHT's worth).
+          c.buf = Buffer.concat([c.buf, chunk]);
+          return;
+        }
+        data = Buffer.concat([c.buf, chunk]);
+        c.buf = null;
+      }
+      consume(s, c, data, 0);
+    },
+    end(s) {
+      const c = s.data;
+      c.ended = true;
+      if (!c.paused) lastRequest(s, c);
+    },
+    drain(s) {
+      const c = s.data;
+      if (c.pending === null || c.closed) return;
+      const p = c.pending;
+      c.pending = null;
+      write(s, c, p);
+      if (c.pending === null) {
+        if (c.done && c.queue.length === 0) s.end();
+        else flush(s, c);
+      }
+    },
+    close(s) {
+      const c = s.data;
+      c.closed = true;
+      c.queue.length = 0;
+      const r = c.reading;
+      c.reading = null;
+      // The client left half-way through a body: the handler still sees the request, and a body that fails to read.
+      if (r !== null && r.head.method !== "GET" && r.head.method !== "HEAD") {
+        try {
+          void Promise.resolve(handlerOf(r.head)(request(r.head, failingBody()))).catch(() => {});
+        } catch {
+          // nobody to answer
+        }
+      }
+    },
+    timeout(s) {
+      const c = s.data;
+      // Handlers still at work: the client is waiting for their answers, not idle.
+      if (c.queue.length > 0 && c.reading === null) s.timeout(idle);
+      else s.terminate();
+    },
+    error() {
+      // The connection's own trouble (a reset): close follows.
+    },
+  });
+  const port = listener.port;
+  origin = `http://${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${port}`;
+  return {
+    port,
+    stop: async () => {
+      listener.stop(true);
+    },
+  };
+}
+
+/** Bun.listen, throwing for a port in use the error Bun.serve gives (the CLI and its tests know it). */
+function listen(opts: ServeOptions, socket: Parameters<typeof Bun.listen<Conn>>[0]["socket"]): TCPSocketListener<Conn> {
+  try {
+    // Half-open: a client that shuts down its sending side after its requests still gets the answers (see end).
+    return Bun.listen<Conn>({ hostname: opts.hostname, port: opts.port, socket, allowHalfOpen: true });
+  } catch (err) {
+    const e = err as Error & { code?: string; syscall?: string; errno?: number };
+    if (e.code !== "EADDRINUSE") throw err;
+    const same = new Error(`Failed to start server. Is port ${opts.port} in use?`) as Error & { code?: string; syscall?: string; errno?: number };
+    same.code = "EADDRINUSE";
+    same.syscall = "listen";
+    same.errno = 0;
+    throw same;
+  }
+}

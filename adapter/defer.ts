@@ -1,0 +1,11 @@
+/**
+ * Run `fn` soon, after the current burst of I/O callbacks, without a timer's
+ * millisecond floor (setTimeout(0) waits ~1 ms in Bun): setImmediate where
+ * the runtime has it, else a microtask. The consensus driver batches a
+ * turn's messages into one flush with it; long passes yield with it.
+ */
+export function runtimeDefer(fn: () => void): void {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (typeof g.setImmediate === "function") g.setImmediate(fn);
+  else queueMicrotask(fn);
+}

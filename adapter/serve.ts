@@ -1,0 +1,87 @@
+/**
+ * The one module that touches the runtime's HTTP server: our own HTTP/1.1
+ * on Bun.listen under Bun (bun/serve.ts says why not Bun.serve: it drops
+ * pipelined requests; nor node:http: three times the CPU), Deno.serve under
+ * Deno, detected through globalThis so the same code type-checks and runs
+ * on both.
+ */
+import { listenBunHttp } from "./bun/serve.ts";
+type Handler = (req: Request) => Response | Promise<Response>;
+
+/** A handler for one exact path and method, served by the runtime's own router where it has one. */
+export interface ExactRoute {
+  method: "GET" | "POST";
+  path: string;
+  handler: Handler;
+}
+
+interface DenoServer {
+  addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+}
+interface DenoRuntime {
+  serve(o: { hostname: string; port: number; handler: Handler; onListen?: (addr: unknown) => void }): DenoServer;
+}
+
+export interface ServeOptions {
+  hostname: string;
+  /** 0 picks a free port; the chosen one is in the result. */
+  port: number;
+  fetch: Handler;
+  /**
+   * Where the runtime can (Bun), the server refuses bodies past this many
+   * bytes itself, with a bare 413, buffering no more of them; see bodyCap().
+   */
+  maxRequestBodySize?: number;
+  /**
+   * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
+   * Bun they are looked up by method and path before `fetch` (bun/serve.ts),
+   * skipping Hono's router; a request for another method or
+   * path still goes to `fetch`, which must answer these routes the same way
+   * (Deno, and anyone calling `fetch` directly, only has that).
+   */
+  routes?: readonly ExactRoute[];
+  /**
+   * Under Bun, seconds a connection may stay silent while no handler of
+   * its is running before it is closed (default 10, as Bun.serve's).
+   */
+  idleTimeout?: number;
+}
+
+/**
+ * The body size past which the server refuses a request on its own, when
+ * served with `maxRequestBodySize`; undefined on a runtime that cannot
+ * (Deno), where the app must count what it reads.
+ */
+export function bodyCap(maxRequestBodySize: number): number | undefined {
+  return (globalThis as { Bun?: unknown }).Bun !== undefined ? maxRequestBodySize : undefined;
+}
+
+export interface Served {
+  /** Base URL, e.g. http://127.0.0.1:4380 */
+  url: string;
+  hostname: string;
+  port: number;
+  /** Stop listening and close connections. */
+  stop(): Promise<void>;
+}
+
+export function serve(opts: ServeOptions): Served {
+  const rt = globalThis as unknown as { Bun?: unknown; Deno?: DenoRuntime };
+  if (rt.Bun !== undefined) {
+    // Throws at once if it cannot listen (a port in use: Bun.serve's error, code EADDRINUSE).
+    const server = listenBunHttp(opts);
+    return served(opts.hostname, server.port, server.stop);
+  }
+  if (rt.Deno !== undefined) {
+    const server = rt.Deno.serve({ hostname: opts.hostname, port: opts.port, handler: opts.fetch, onListen: () => {} });
+    return served(opts.hostname, server.addr.port, () => server.shutdown());
+  }
+  throw new Error("roomy's HTTP server needs Bun or Deno");
+}
+
+function served(hostname: string, port: number, stop: () => Promise<void>): Served {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  let stopping: Promise<void> | null = null;
+  return { url: `http://${host}:${port}`, hostname, port, stop: () => (stopping ??= stop()) };
+}

@@ -1,0 +1,175 @@
+/**
+ * Compact CBOR encoding of LWW-map deltas:
+ *
+ *   [2, [writer...], base, [key, wall - base, counter, writer index, value, ...]]
+ *
+ * Writer identities repeat across entries, so they go once into a table; wall
+ * times are stored relative to the smallest one (`base`), one to five bytes
+ * instead of nine; each entry is five flat items, and CBOR `undefined` as the
+ * value marks a tombstone. Decoding validates every field and builds the
+ * whole delta before returning it: a malformed delta is refused whole
+ * (`bad_request`), never half-merged.
+ */
+import { CborReader } from "../cbor/read.ts";
+import { CborWriter } from "../cbor/write.ts";
+import { RoomyError } from "../errors.ts";
+import type { Delta, DeltaEntry } from "./lww-map.ts";
+import type { Timestamp } from "./hlc.ts";
+
+export const FORMAT = 2;
+
+/** The delta as a plain CBOR-ready array (what encodeDelta writes). */
+export function deltaToWire(delta: Delta): unknown[] {
+  const e = delta.e;
+  const base = baseWall(delta);
+  const { nodes, ni } = writerTable(delta);
+  const flat: unknown[] = new Array(e.length * 5);
+  for (let i = 0, j = 0; i < e.length; i++) {
+    const en = e[i]!;
+    flat[j++] = en.k;
+    flat[j++] = en.ts.w - base;
+    flat[j++] = en.ts.c;
+    flat[j++] = ni[i];
+    flat[j++] = en.d === true ? undefined : en.v === undefined ? null : en.v;
+  }
+  return [FORMAT, nodes, base, flat];
+}
+
+/** Inverse of deltaToWire; throws `bad_request` on anything malformed. */
+export function deltaFromWire(wire: unknown): Delta {
+  if (!Array.isArray(wire) || wire.length !== 4 || wire[0] !== FORMAT) bad(`not a delta of format ${FORMAT}`);
+  const [, nodes, base, flat] = wire as unknown[];
+  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === "string")) bad("writer table is not a list of strings");
+  if (!isUint(base)) bad("base wall time is not a non-negative integer");
+  if (!Array.isArray(flat) || flat.length % 5 !== 0) bad("entries are not a list of 5-tuples");
+  const e: DeltaEntry[] = new Array(flat.length / 5);
+  for (let i = 0, j = 0; i < flat.length; i += 5, j++) {
+    const k = flat[i];
+    const dw = flat[i + 1];
+    const c = flat[i + 2];
+    const ni = flat[i + 3];
+    const v = flat[i + 4];
+    if (typeof k !== "string") bad(`entry ${j}: key is not a string`);
+    if (!isUint(dw) || !Number.isSafeInteger(base + dw)) bad(`entry ${j}: wall time is not a non-negative integer`);
+    if (!isUint(c)) bad(`entry ${j}: counter is not a non-negative integer`);
+    if (!isUint(ni) || ni >= nodes.length) bad(`entry ${j}: writer index out of range`);
+    const ts: Timestamp = { w: base + dw, c, n: nodes[ni] as string };
+    e[j] = v === undefined ? { k, ts, d: true } : { k, ts, v };
+  }
+  return { e };
+}
+
+export function encodeDelta(delta: Delta): Uint8Array {
+  const e = delta.e;
+  const n = e.length;
+  const base = baseWall(delta);
+  const { nodes, ni } = writerTable(delta);
+  const out = new CborWriter(64 + n * 32);
+  out.head(4, 4);
+  out.head(0, FORMAT);
+  out.head(4, nodes.length);
+  for (const node of nodes) out.text(node);
+  out.uint(base);
+  out.head(4, n * 5);
+  for (let i = 0; i < n; i++) {
+    const en = e[i]!;
+    const ts = en.ts;
+    out.text(en.k);
+    out.uint(ts.w - base);
+    out.uint(ts.c);
+    out.uint(ni[i]!);
+    if (en.d === true) out.byte(0xf7);
+    else out.value(en.v === undefined ? null : en.v);
+  }
+  return out.finish();
+}
+
+export function decodeDelta(bytes: Uint8Array): Delta {
+  const r = new CborReader(bytes);
+  let j = -1;
+  try {
+    if (r.array("delta") !== 4 || r.uint("format") !== FORMAT) bad(`not a delta of format ${FORMAT}`);
+    const nn = r.array("writer table");
+    const nodes: string[] = new Array(nn);
+    for (let i = 0; i < nn; i++) nodes[i] = r.text("writer");
+    const base = r.uint("base wall time");
+    const flat = r.array("entries");
+    if (flat % 5 !== 0) bad("entries are not a list of 5-tuples");
+    const e: DeltaEntry[] = new Array(flat / 5);
+    // The keys of one write share its stamp: one Timestamp object for a run of them.
+    let ts: Timestamp = { w: -1, c: -1, n: "" };
+    let tsNi = -1;
+    for (j = 0; j < e.length; j++) {
+      const k = r.text("key");
+      const w = base + r.uint("wall time");
+      if (!Number.isSafeInteger(w)) bad(`entry ${j}: wall time out of range`);
+      const c = r.uint("counter");
+      const ni = r.uint("writer index");
+      if (ni >= nn) bad(`entry ${j}: writer index out of range`);
+      if (w !== ts.w || c !== ts.c || ni !== tsNi) {
+        ts = { w, c, n: nodes[ni]! };
+        tsNi = ni;
+      }
+      if (r.peek() === 0xf7) {
+        r.skipByte();
+        e[j] = { k, ts, d: true };
+      } else {
+        e[j] = { k, ts, v: r.value() };
+      }
+    }
+    j = -1;
+    if (!r.done) bad("trailing bytes after the delta");
+    return { e };
+  } catch (err) {
+    if (err instanceof RoomyError) throw err;
+    bad(`${j >= 0 ? `entry ${j}: ` : ""}${(err as Error).message}`);
+  }
+}
+
+/** Writer identities in order of appearance, and each entry's index. */
+function writerTable(delta: Delta): { nodes: string[]; ni: Uint32Array } {
+  const e = delta.e;
+  const nodes: string[] = [];
+  const index = new Map<string, number>();
+  const ni = new Uint32Array(e.length);
+  // Writers come in runs: skip the map lookup while the writer repeats.
+  let last: string | undefined;
+  let lastIndex = 0;
+  for (let i = 0; i < e.length; i++) {
+    const ts = e[i]!.ts;
+    if (ts.n !== last) {
+      last = ts.n;
+      let x = index.get(last);
+      if (x === undefined) {
+        x = nodes.length;
+        nodes.push(last);
+        index.set(last, x);
+      }
+      lastIndex = x;
+    }
+    if (!isUint(ts.c)) throw new RangeError(`entry ${i}: counter is not a non-negative integer`);
+    ni[i] = lastIndex;
+  }
+  return { nodes, ni };
+}
+
+/** The smallest wall time in the delta (0 when empty). */
+function baseWall(delta: Delta): number {
+  const e = delta.e;
+  if (e.length === 0) return 0;
+  let base = Infinity;
+  for (let i = 0; i < e.length; i++) {
+    const w = e[i]!.ts.w;
+    if (!isUint(w)) throw new RangeError(`entry ${i}: wall time is not a non-negative integer`);
+    if (w < base) base = w;
+  }
+  return base;
+}
+
+function isUint(x: unknown): x is number {
+  return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+
+function bad(why: string): never {
+  throw new RoomyError("bad_request", `malformed delta: ${why}`);
+}

@@ -1,0 +1,107 @@
+/**
+ * The real cluster layer: one authenticated TCP transport split into
+ * channels, SWIM membership on "swim", the replicated map on "repl", the
+ * process registry on "reg", and discovery feeding membership with seeds.
+ * A ClusterFactory (see parts.ts), so the Node does not change.
+ */
+import { readFileSync } from "node:fs";
+import { RoomyError } from "../../core/errors.ts";
+import { wireCluster } from "./wiring.ts";
+import { parseDiscover, type Resolve4 } from "./discovery.ts";
+import { runtimeResolve4 } from "../../adapter/dns.ts";
+import { runtimeDefer } from "../../adapter/defer.ts";
+import type { MembershipConfig } from "../membership/config.ts";
+import type { Cluster, ClusterFactory } from "./parts.ts";
+import type { ClusterRegistryConfig } from "../registry/registry.ts";
+import type { ReplicationConfig } from "../replication/config.ts";
+import { createTcpTransport } from "../tcp/transport.ts";
+import type { TcpTransport } from "../tcp/types.ts";
+
+/** Cookie used when none is given; accepted only while the mesh is bound to loopback. */
+export const DEV_COOKIE = "roomy-dev-cookie";
+
+export interface MeshClusterOptions {
+  /** Membership profile overrides (default: the lan profile). */
+  membership?: Partial<MembershipConfig>;
+  replication?: Partial<ReplicationConfig>;
+  registry?: Partial<ClusterRegistryConfig>;
+  /** DNS resolver for --discover (default: the runtime's). */
+  resolve4?: Resolve4;
+  /** DNS server "host:port" for --discover (tests; default: the system's). */
+  dnsServer?: string;
+  /** How often discovery polls once joined (default 5 s). */
+  discoveryIntervalMs?: number;
+  /** How long a joining node waits for catch-up before it reports ready anyway (default 10 s). */
+  catchUpTimeoutMs?: number;
+  /** Called with the transport once it listens (the admin API reads its stats for /metrics). */
+  onTransport?: (transport: TcpTransport) => void;
+}
+
+function isLoopback(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/** Build a cluster factory over the real mesh. */
+export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
+  return async (ctx): Promise<Cluster> => {
+    const { config, clock, random, logger } = ctx;
+    let cookie = config.cookie;
+    if (cookie === null) {
+      if (!isLoopback(config.bind)) {
+        throw new RoomyError(
+          "bad_request",
+          "the mesh is bound beyond loopback: set a cookie (--cookie, --cookie-file or ROOMY_COOKIE)",
+        );
+      }
+      cookie = DEV_COOKIE;
+    }
+    const tls = config.tls === null
+      ? undefined
+      : {
+        cert: readFileSync(required(config.tls.cert, "--tls-cert"), "utf8"),
+        key: readFileSync(required(config.tls.key, "--tls-key"), "utf8"),
+        ca: config.tls.ca === undefined ? undefined : readFileSync(config.tls.ca, "utf8"),
+      };
+    const transport: TcpTransport = await createTcpTransport({
+      bind: config.bind,
+      // With port 0 and no --advertise, the transport advertises the port it got.
+      advertise: config.advertise === config.bind ? undefined : config.advertise,
+      name: config.name,
+      id: ctx.self.id,
+      cookie,
+      tls,
+      logger,
+      clock,
+      random,
+    });
+    opts.onTransport?.(transport);
+    const address = transport.local;
+    const wired = wireCluster({
+      ctx,
+      transport,
+      address,
+      dns: config.discover === null ? [] : [parseDiscover(config.discover, portOf(config.bind))],
+      resolve4: opts.resolve4 ?? runtimeResolve4(opts.dnsServer),
+      membership: opts.membership,
+      replication: opts.replication,
+      registry: opts.registry,
+      catchUpTimeoutMs: opts.catchUpTimeoutMs,
+      discoveryIntervalMs: opts.discoveryIntervalMs,
+      onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
+      defer: runtimeDefer,
+    });
+    // A refused dial means nothing listens there: suspect at once.
+    transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));
+    return wired;
+  };
+}
+
+function portOf(hostPort: string): number {
+  return Number(hostPort.slice(hostPort.lastIndexOf(":") + 1));
+}
+
+function required(v: string | undefined, flag: string): string {
+  if (v === undefined) throw new RoomyError("bad_request", `TLS for the mesh needs ${flag}`);
+  return v;
+}

@@ -1,0 +1,167 @@
+/**
+ * How a node's cluster parts fit together, whatever carries the bytes: one
+ * transport split into channels ("swim", "repl", "reg"), SWIM membership,
+ * the replicated map, the process registry, and discovery feeding
+ * membership with seeds. tcp-parts.ts runs it over TCP; the simulator
+ * (mesh/sim/nodes.ts) over its in-memory network.
+ */
+import { type DnsTarget, startDiscovery, type Discovery, type Resolve4 } from "./discovery.ts";
+import { profiles, type MembershipConfig } from "../membership/config.ts";
+import { logMemberEvents } from "../membership/log-events.ts";
+import { createMembership, type Membership } from "../membership/swim.ts";
+import type { Cluster, ClusterContext } from "./parts.ts";
+import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../registry/registry.ts";
+import { type ClusterReplicator, createClusterReplicator } from "../replication/replicator.ts";
+import type { ReplicationConfig } from "../replication/config.ts";
+import type { Address, Transport } from "../types.ts";
+import { mux } from "../types.ts";
+import { Consensus } from "../consensus/driver.ts";
+import { profiles as consensusProfiles } from "../consensus/profiles.ts";
+import { configSource } from "../consensus/config-source.ts";
+
+export interface WiringOptions {
+  ctx: ClusterContext;
+  /** The node's transport, already listening at `address`. */
+  transport: Transport;
+  address: Address;
+  dns?: readonly DnsTarget[];
+  resolve4?: Resolve4;
+  membership?: Partial<MembershipConfig>;
+  replication?: Partial<ReplicationConfig>;
+  registry?: Partial<ClusterRegistryConfig>;
+  /** A catch-up for a new epoch that takes longer is started over (default 30 s); readiness never comes from a timeout. */
+  catchUpTimeoutMs?: number;
+  /** Discovery poll period once joined (default 5 s). */
+  discoveryIntervalMs?: number;
+  /** A peer sent a malformed consensus message: close its connection. */
+  onMalformed?: (address: string) => void;
+  /** Run soon after this turn (the runtime's); default a 0 ms timer on the clock. */
+  defer?: (fn: () => void) => void;
+}
+
+export interface WiredCluster extends Cluster {
+  consensus: Consensus;
+  membership: Membership;
+  registry: ClusterRegistry;
+  replicator: ClusterReplicator;
+  discovery: Discovery;
+}
+
+export function wireCluster(opts: WiringOptions): WiredCluster {
+  const { ctx, transport, address } = opts;
+  const { config, clock, random, logger, hlc, map } = ctx;
+  const channels = mux(transport);
+  const dns = opts.dns ?? [];
+
+  const membership = createMembership({
+    name: config.name,
+    id: ctx.self.id,
+    address,
+    clock,
+    random,
+    transport: channels.channel("swim"),
+    config: { ...profiles[config.profile], ...opts.membership },
+    logger,
+  });
+  const unlogMembers = logMemberEvents(membership, logger);
+  const replicator = createClusterReplicator({
+    map,
+    observe: (ts) => hlc.observe(ts, clock.now()),
+    membership,
+    transport: channels.channel("repl"),
+    clock,
+    random,
+    // A majority by default: every acknowledged write then intersects every
+    // majority a new owner catches up from, and a minority side of a
+    // partition can acknowledge nothing.
+    concern: config.writeConcern ?? "majority",
+    logger,
+    config: opts.replication,
+  });
+
+  // The Raft log (the lot, the committed configuration). A node given no
+  // seeds may start a generation alone; one given seeds waits for them.
+  // The registry (made just below) tells it who drains and whether a
+  // majority of the holders caught up for the current epoch.
+  let registry: ClusterRegistry | undefined;
+  // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too.
+  let alone = config.join.length === 0 && dns.length === 0;
+  const consensus = new Consensus({
+    self: { id: ctx.self.id, name: config.name, address },
+    clock,
+    random,
+    transport: channels.channel("raft"),
+    membership,
+    logger,
+    machine: ctx.machine,
+    mayBootstrapAlone: () => alone,
+    maxVoters: config.maxVoters,
+    defer: opts.defer,
+    ...consensusProfiles[config.profile],
+    onMalformed: opts.onMalformed,
+    draining: () => registry?.draining() ?? new Set<string>(),
+    selfDraining: () => registry?.isDraining() ?? false,
+    mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners]) ?? false,
+  });
+
+  // Names are owned under the committed configuration; the registry serves
+  // nothing before this node is a holder that caught up for an epoch (ready).
+  registry = createClusterRegistry({
+    self: config.name,
+    configs: configSource(consensus),
+    membership,
+    transport: channels.channel("reg"),
+    replicator,
+    clock,
+    random,
+    logger,
+    hlc,
+    config: {
+      callTimeoutMs: config.callTimeoutMs,
+      mailboxLimit: config.mailboxLimit,
+      ...(opts.catchUpTimeoutMs !== undefined ? { catchUpTimeoutMs: opts.catchUpTimeoutMs } : {}),
+      ...opts.registry,
+    },
+  });
+  const ready = (): boolean => registry!.ready();
+
+  const discovery = startDiscovery({
+    seeds: config.join,
+    dns,
+    resolve4: opts.resolve4 ?? (() => Promise.resolve([])),
+    self: address,
+    alive: () => new Set(membership.live().map((m) => m.address)),
+    join: async (addrs) => {
+      membership.addSeeds(addrs);
+      return membership.join(addrs);
+    },
+    clock,
+    intervalMs: opts.discoveryIntervalMs,
+    logger,
+  });
+  if (dns.length > 0 && config.join.length === 0) {
+    void discovery.round().then(() => {
+      if (discovery.lastFound().length === 0) alone = true;
+    });
+  }
+
+  return {
+    membership,
+    consensus,
+    registry: registry!,
+    replicator,
+    discovery,
+    ready,
+    meshAddress: () => address,
+    async stop() {
+      discovery.stop();
+      await membership.leave().catch(() => {});
+      membership.stop();
+      unlogMembers();
+      await registry!.stop();
+      await consensus.stop();
+      replicator.stop();
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,468 @@
+/**
+ * The cluster registry: named processes placed by rendezvous hashing over
+ * the holders of the committed configuration, reached from any node, moved
+ * with their state when the configuration changes, served under the epoch's
+ * serving rights and a quorum lease. The pieces:
+ *
+ *   holders.ts     the committed configuration (generation, epoch, holders)
+ *   owners.ts      who owns a name under it (local compute, no lookups)
+ *   serving.ts     this node's serving rights per epoch: fence, catch up, serve
+ *   lease.ts       serve only while a majority at the same epoch was heard
+ *   processes.ts   this node's processes and how a call reaches them
+ *   entry.ts       a name's record: starting | running | leaving
+ *   lifecycle.ts   every transition of those records
+ *   handoff.ts     reliable delivery of handed-off state
+ *   calls.ts       calls in flight and dedup of wire copies
+ *   groups.ts      groups in the replicated map
+ *   factories.ts   which factory builds a process (longest prefix)
+ *
+ * This file wires them to the transport, the membership and the API.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import type { Address, Message, Timer } from "../types.ts";
+import { silentLogger } from "../types.ts";
+import { createCallTable } from "./calls.ts";
+import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
+import { createGroups } from "./groups.ts";
+import { createHandoffSender, type HandoffSender } from "./handoff.ts";
+import { createQuorumLease } from "./lease.ts";
+import {
+  asRoomyError,
+  errorFromWire,
+  errorToWire,
+  parseMessage,
+  unavailable,
+  type CallMsg,
+  type CallTuple,
+  type HandoffMsg,
+  type ReplyMsg,
+  type SweptMsg,
+} from "./messages.ts";
+import {
+  type ClusterRegistry,
+  type ClusterRegistryConfig,
+  type ClusterRegistryOptions,
+  type ClusterRegistryStats,
+  DEFAULT_CLUSTER_REGISTRY_CONFIG,
+} from "./config.ts";
+import { createOwners } from "./owners.ts";
+import { type Inbound, ProcessTable } from "./processes.ts";
+import type { CallOptions } from "./types.ts";
+import { createFactories } from "./factories.ts";
+import { ServingRights } from "./serving.ts";
+import type { Holder } from "./holders.ts";
+
+export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
+export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./config.ts";
+
+/** Received-copy window: longer than any caller waits, so a late copy is still caught. */
+const MAX_TTL_MS = 600_000;
+/**
+ * How much later than its caller's deadline (read on the origin's clock) a
+ * call may still start here. Zero: once the caller answered `unavailable`
+ * nothing of the call may start, or a retry could run first and the old
+ * call land after it. Node clocks are assumed synchronised (NTP): a node
+ * whose clock lags the origin's by d may start a call up to d late.
+ */
+export const CLOCK_SKEW_ALLOWANCE_MS = 0;
+
+export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegistry {
+  const { self, membership, transport, replicator, clock, random } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const config: ClusterRegistryConfig = { ...DEFAULT_CLUSTER_REGISTRY_CONFIG, ...opts.config };
+  const local: Address = transport.local;
+  const hlc = opts.hlc ?? new Hlc(`${membership.self().id}/reg`);
+  const factories = createFactories();
+  const factoryFor = factories.factoryFor;
+  const counters = { callsLocal: 0, callsRemote: 0, forwards: 0, handoffsOut: 0, handoffsIn: 0, conflicts: 0, expiredDropped: 0 };
+  let malformed = 0;
+  let draining = false;
+  let drainPromise: Promise<void> | undefined;
+  let stopped = false;
+  const timers: Timer[] = [];
+
+  const owners = createOwners(self, membership);
+  const selfId = membership.self().id;
+  // Handoff ids are remembered longer than any caller waits (call copies: dedupe.ts).
+  const calls = createCallTable(clock, 2 * config.callTimeoutMs + 1000);
+  /** Peers that said they are draining (their member id then: a restart clears it). */
+  const drainingPeers = new Map<string, string>();
+  // The lease and the serving rights read each other's state lazily.
+  let serving: ServingRights | undefined;
+  const lease = createQuorumLease({
+    self,
+    transport,
+    clock,
+    leaseMs: config.leaseMs,
+    peers: () => owners.peers(),
+    holders: () => owners.holders(),
+    stamp: () => serving?.stamp() ?? { g: 0, e: 0 },
+    fenceStamp: () => {
+      const s = serving?.stamp() ?? { g: 0, e: 0 };
+      return { g: s.g, e: Math.max(s.e, serving?.heardEpoch() ?? 0, replicator.fence()) };
+    },
+    draining: () => draining,
+    served: () => serving?.servedEpoch() ?? -1,
+    onDraining: (n) => {
+      const id = owners.idOf(n);
+      if (id !== undefined) drainingPeers.set(n, id);
+    },
+  });
+  const rights = new ServingRights({
+    self: { name: self, id: selfId },
+    clock,
+    transport,
+    logger,
+    owners,
+    lease,
+    replicator,
+    retryMs: config.retryMs,
+    catchUpTimeoutMs: config.catchUpTimeoutMs,
+  });
+  serving = rights;
+  /** Previous owners that said they handed over everything, at which stamp. */
+  const sweptBy = new Map<string, { g: number; e: number }>();
+  const isSwept = (node: string): boolean => {
+    const s = sweptBy.get(node);
+    const mine = rights.stamp();
+    return s !== undefined && s.g === mine.g && s.e >= mine.e;
+  };
+  // The table and the sender call each other: the table reads it lazily.
+  let handoffs: HandoffSender;
+  const table = new ProcessTable({
+    self,
+    clock,
+    random,
+    logger,
+    owners,
+    lease,
+    mayServe: (name) => rights.mayServe(name),
+    configured: () => owners.config() !== null,
+    swept: isSwept,
+    askSwept(node: string): void {
+      const addr = owners.addressOf(node);
+      const s = rights.stamp();
+      if (addr !== undefined) transport.send(addr, { t: "sq", g: s.g, e: s.e });
+    },
+    handoffs: () => handoffs,
+    factoryFor,
+    send: sendCall,
+    respond,
+    fail,
+    config: {
+      maxHops: config.maxHops,
+      mailboxLimit: config.mailboxLimit,
+      activationTimeoutMs: config.activationTimeoutMs,
+      retryMs: config.retryMs,
+      leaseMs: config.leaseMs,
+    },
+    counters,
+  });
+  handoffs = createHandoffSender({
+    self,
+    transport,
+    clock,
+    random,
+    owners,
+    retryMs: Math.max(config.retryMs * 2, 1),
+    acked: (hid, name) => table.acked(hid, name),
+    reclaim: (hid, name, state) => table.reclaim(hid, name, state),
+  });
+  rights.onChange(() => {
+    if (!stopped) table.sweep();
+  });
+
+  function respond(inb: Inbound, value: unknown): void {
+    if (!inb.reply) return;
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.resolve(inb.id, value);
+      inb.early = EARLY_OK;
+      inb.answer = value;
+      return;
+    }
+    const msg: ReplyMsg = { t: "r", id: inb.id, v: value };
+    transport.send(inb.origin, msg);
+  }
+
+  function fail(inb: Inbound, err: unknown): void {
+    if (!inb.reply) {
+      logger.debug("cast not delivered", { process: inb.name, error: String(err) });
+      return;
+    }
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.reject(inb.id, asRoomyError(err));
+      inb.early = EARLY_FAILED;
+      inb.answer = asRoomyError(err);
+      return;
+    }
+    const msg: ReplyMsg = { t: "r", id: inb.id, e: errorToWire(err) };
+    transport.send(inb.origin, msg);
+  }
+
+  /** Put `inb` on the wire to node `to` (hop accounting done by the table). */
+  function sendCall(inb: Inbound, to: string, now: number = clock.now()): void {
+    const addr = owners.addressOf(to);
+    const ttl = inb.deadline - now;
+    if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
+    if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
+    if (inb.hops === 0) counters.callsRemote++;
+    if (inb.origin === local && inb.reply) {
+      if (inb.early === EARLY_WAITING) inb.sentTo = to; // its pending entry is made after route() returns
+      else calls.sentTo(inb.id, to);
+    }
+    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
+    // The first hop's sender is the origin; a forward names it.
+    if (inb.origin !== local) a.push(inb.origin);
+    const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
+    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`));
+  }
+
+  function onMessage(from: Address, raw: Message): void {
+    if (stopped) return;
+    const m = parseMessage(raw);
+    if (m === null) {
+      malformed++;
+      return;
+    }
+    switch (m.t) {
+      case "c":
+      case "s": {
+        const a = m.a;
+        const id = a[0];
+        const hops = a[3];
+        const origin = a[6] ?? from;
+        const now = clock.now();
+        // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
+        if (!calls.firstSight(origin, id, hops, now)) return;
+        const expires = a[5];
+        const deadline = Math.min(now + Math.min(Math.max(a[4], 0), MAX_TTL_MS), expires + CLOCK_SKEW_ALLOWANCE_MS);
+        if (deadline <= now) {
+          // Its caller gave up long ago (it sat in a cut connection): running it now would be a zombie write.
+          counters.expiredDropped++;
+          return;
+        }
+        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false }, now);
+        return;
+      }
+      case "r":
+        if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
+        else calls.resolve(m.id, m.v);
+        return;
+      case "fq":
+        return rights.onFenceQuery(from, m);
+      case "fr":
+        return rights.onFenceReply(from, m);
+      case "sq": {
+        // Done handing over to the asker at its epoch: nothing leaving here, nothing in flight to it.
+        const mine = rights.stamp();
+        const asker = owners.nameOf(from);
+        if (asker === undefined || mine.g !== m.g || mine.e < m.e) return;
+        if (table.leavingCount() > 0 || handoffs.inFlightTo(asker) > 0) return;
+        const reply: SweptMsg = { t: "sw", g: mine.g, e: mine.e };
+        transport.send(from, reply);
+        return;
+      }
+      case "sw": {
+        const n = owners.nameOf(from);
+        if (n === undefined) return;
+        const prev = sweptBy.get(n);
+        if (prev === undefined || prev.g !== m.g || prev.e < m.e) sweptBy.set(n, { g: m.g, e: m.e });
+        if (isSwept(n)) table.swept(n);
+        return;
+      }
+      case "ho":
+        return onHandoff(from, m);
+      case "hk":
+        return handoffs.onAck(m);
+      case "lp":
+        return lease.onPing(from, m);
+      case "lk":
+        return lease.onPong(m);
+    }
+  }
+
+  function onHandoff(from: Address, m: HandoffMsg): void {
+    transport.send(from, { t: "hk", hid: m.hid });
+    if (!calls.firstHandoff(m.hid, clock.now())) return;
+    counters.handoffsIn++;
+    table.receive(m.n, m.f === true ? undefined : m.s, owners.nameOf(from));
+  }
+
+  transport.onMessage(onMessage);
+  const unsubscribe = membership.subscribe((ev) => {
+    if (stopped) return;
+    owners.refresh();
+    const n = ev.member.name;
+    if (drainingPeers.has(n) && drainingPeers.get(n) !== owners.idOf(n)) drainingPeers.delete(n);
+    if ((ev.type === "up" || ev.type === "alive") && n !== self) lease.pingNow(ev.member.address);
+    // A node that left (drained) runs nothing more: its calls fail at once. One
+    // declared dead may only be slow (a stall): it could still run them, so they
+    // keep their deadline; answering `unavailable` earlier would let a retry run
+    // first and the old call land after it.
+    if (ev.type === "left") calls.failSentTo(n, unavailable(`node ${n} left before answering; retry`));
+    lease.recompute();
+    handoffs.recheck();
+    // A call held for an owner that was down (or unknown) may go now.
+    table.releaseHeld();
+  });
+  const unsubscribeConfig = opts.configs.subscribe((c) => {
+    if (!stopped) rights.onConfig(c);
+  });
+  const initial = opts.configs.current();
+  if (initial !== null) rights.onConfig(initial);
+  const housekeeping = (): void => {
+    if (stopped) return;
+    calls.expire(clock.now());
+    timers[0] = clock.setTimer(1000, housekeeping);
+  };
+  timers[0] = clock.setTimer(1000, housekeeping);
+
+  function call<R>(name: string, msg: unknown, callOpts?: CallOptions): Promise<R> {
+    if (stopped) return Promise.reject(unavailable("registry stopped"));
+    const timeoutMs = callOpts?.timeoutMs ?? config.callTimeoutMs;
+    const id = calls.newId();
+    const now = clock.now();
+    const inb: Inbound = {
+      id,
+      origin: local,
+      reply: true,
+      name,
+      msg,
+      hops: 0,
+      deadline: now + timeoutMs,
+      expires: now + timeoutMs,
+      fresh: true,
+      early: EARLY_WAITING,
+      answer: undefined,
+      sentTo: undefined,
+    };
+    table.route(inb, now);
+    // An idle local process usually answers inside route(): then no pending
+    // entry, promise executor or timeout slot is needed for the call.
+    const early = inb.early;
+    inb.early = undefined;
+    if (early === EARLY_OK) return Promise.resolve(inb.answer as R);
+    if (early === EARLY_FAILED) return Promise.reject(inb.answer);
+    const p = calls.open(id, name, timeoutMs, now);
+    if (inb.sentTo !== undefined) calls.sentTo(id, inb.sentTo);
+    return p as Promise<R>;
+  }
+
+  function cast(name: string, msg: unknown): void {
+    if (stopped) return;
+    const id = calls.newId();
+    const now = clock.now();
+    const deadline = now + config.callTimeoutMs;
+    table.route({ id, origin: local, reply: false, name, msg, hops: 0, deadline, expires: deadline, fresh: true }, now);
+  }
+
+  const groups = createGroups({ replicator, hlc, clock, call, cast });
+
+  async function drainNow(): Promise<void> {
+    draining = true;
+    // Tells every peer; the configuration's leader then drops this node, and the sweep hands everything off.
+    lease.pingNow();
+    try {
+      await replicator.flush(config.drainTimeoutMs);
+    } catch (err) {
+      logger.warn("replication flush during drain failed", { error: String(err) });
+    }
+    const deadline = clock.now() + config.drainTimeoutMs;
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        // Nobody left to hand anything to: the processes end here (counted once).
+        const takers = owners.holders().filter((h) => h !== self && owners.isLive(h) && !drainingPeers.has(h));
+        if (takers.length === 0 && handoffs.inFlight === 0) table.endAll();
+        if ((table.size === 0 && handoffs.inFlight === 0) || stopped || clock.now() >= deadline) {
+          if (table.size > 0 || handoffs.inFlight > 0) {
+            logger.warn("drain: handoffs not acknowledged in time", { left: table.size, inFlight: handoffs.inFlight });
+          }
+          resolve();
+          return;
+        }
+        clock.setTimer(Math.max(1, config.retryMs / 4), check);
+      };
+      check();
+    });
+  }
+
+  return {
+    define: factories.define,
+    call,
+    cast,
+    ownerOf: (name) => owners.ownerOf(name) ?? self,
+    localNames: () => table.runningNames(),
+    join: (g, n) => groups.join(g, n),
+    leave: (g, n) => groups.leave(g, n),
+    members: (g) => groups.members(g),
+    publish: (g, msg) => groups.publish(g, msg),
+    multiCall: <R>(g: string, msg: unknown, o?: CallOptions) => groups.multiCall<R>(g, msg, o),
+    drain(): Promise<void> {
+      drainPromise ??= drainNow();
+      return drainPromise;
+    },
+    hasLease: () => lease.canServe(),
+    authoritative: () => rights.ready() && lease.canServe(),
+    ready: () => rights.ready(),
+    draining: () => new Set(drainingPeers.keys()),
+    isDraining: () => draining,
+    caughtUp(epoch: number, holders: readonly Holder[]): boolean {
+      const g = rights.stamp().g;
+      const need = Math.floor(new Set(holders.map((h) => h.name)).size / 2) + 1;
+      let done = 0;
+      let live = 0;
+      for (const h of holders) {
+        // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
+        const here = h.name === self ? selfId === h.id : owners.isLive(h.name) && owners.idOf(h.name) === h.id;
+        if (!here) continue;
+        live++;
+        const r = h.name === self ? rights.servedEpoch() : lease.servedBy(h.name, g);
+        if (r >= epoch) done++;
+      }
+      // With a majority of the holders gone nobody could catch up: do not
+      // block the changes that drop them (writes are unavailable meanwhile).
+      return done >= need || live < need;
+    },
+    isServing: (name) => table.serving(name),
+    stats(): ClusterRegistryStats {
+      const c = table.counts();
+      return {
+        processes: c.running,
+        handoffsOut: counters.handoffsOut,
+        handoffsIn: counters.handoffsIn,
+        callsLocal: counters.callsLocal,
+        callsRemote: counters.callsRemote,
+        forwards: counters.forwards,
+        starting: c.starting,
+        leaving: c.leaving,
+        handoffsInFlight: handoffs.inFlight,
+        conflicts: counters.conflicts,
+        expiredDropped: counters.expiredDropped,
+        catchUps: rights.counts.catchUps,
+        catchUpFailures: rights.counts.catchUpFailures,
+        serving: rights.state.kind,
+        epoch: rights.stamp().e,
+        callsPending: calls.openCount,
+        malformedDropped: malformed,
+        hasLease: lease.canServe(),
+      };
+    },
+    stop(): Promise<void> {
+      if (stopped) return Promise.resolve();
+      stopped = true;
+      for (const t of timers) t.cancel();
+      unsubscribe();
+      unsubscribeConfig();
+      groups.stop();
+      lease.stop();
+      rights.stop();
+      handoffs.stop();
+      const err = new RoomyError("unavailable", "registry stopped");
+      table.stopAll(err);
+      calls.closeAll(err);
+      transport.onMessage(() => {});
+      return Promise.resolve();
+    },
+  };
+}

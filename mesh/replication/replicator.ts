@@ -1,0 +1,400 @@
+/**
+ * The replicator of a cluster: every local write goes to every live peer
+ * (batched per tick, acknowledged, re-sent until held), resolves once its
+ * write concern holds, and anti-entropy repairs whatever that missed.
+ * Tombstones are collected once every member provably holds them.
+ *
+ * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
+ * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
+ * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
+ * fence.ts (epoch stamps and fences), catch-up.ts, peer-sync.ts,
+ * flush-waiters.ts, periodic.ts, stats.ts (the figures).
+ */
+import { HELD } from "./held.ts";
+import { RoomyError } from "../../core/errors.ts";
+import { compareTs, type Timestamp } from "../../core/crdt/hlc.ts";
+import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
+import type { MemberEvent, MembershipView } from "../membership/types.ts";
+import type { Address, Clock, Logger, Message, Random, Transport } from "../types.ts";
+import { silentLogger } from "../types.ts";
+import { type PendingWrite, PendingWrites } from "./acks.ts";
+import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
+import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
+import { pullFromEveryLivePeer, pullFromSome } from "./catch-up.ts";
+import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuffices, StickyNames } from "./concern.ts";
+import { type ReplicationConfig, resolveConfig } from "./config.ts";
+import { EpochFence } from "./fence.ts";
+import { FlushWaiters } from "./flush-waiters.ts";
+import { ackMsg, fencedMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
+import { Outbox } from "./outbox.ts";
+import { reconcileLinks } from "./peer-sync.ts";
+import { Periodic } from "./periodic.ts";
+import { forEachKnown, rangeCount } from "./seq-ranges.ts";
+import { clusterStats, type MessageCounts } from "./stats.ts";
+import { ChangeListeners } from "./listeners.ts";
+import { TombstoneGc } from "./tombstone-gc.ts";
+import type { WriteConcern } from "./types.ts";
+
+export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
+export type { ReplicationConfig } from "./config.ts";
+export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
+
+export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
+  return new ClusterReplicatorImpl(opts);
+}
+
+class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
+  readonly map: LwwMap;
+  readonly clock: Clock;
+  readonly config: ReplicationConfig;
+  readonly logger: Logger;
+  readonly self: Sender;
+  private readonly observe: (ts: Timestamp) => void;
+  private readonly membership: MembershipView;
+  private readonly transport: Transport;
+  private readonly random: Random;
+  private readonly concern: WriteConcern;
+  private readonly pending: PendingWrites;
+  private readonly outbox: Outbox;
+  private readonly ae: AntiEntropy;
+  private readonly gc: TombstoneGc;
+  /** Members seen and not known to have left, kept after membership reaps them. */
+  private readonly knownNames = new StickyNames();
+  private readonly listeners: ChangeListeners;
+  private readonly flushes: FlushWaiters;
+  private readonly fencing = new EpochFence();
+  private readonly periodic: Periodic;
+  private readonly unsubscribe: () => void;
+  private quorum: Quorum = { required: 1, holders: null, selfCounts: true };
+  private flushScheduled = false;
+  /** When tick() last ran (-1: never). */
+  private lastTickAt = -1;
+  /** Entries queued since the outboxes were last pumped. */
+  private unpumped = 0;
+  private caughtUp = false;
+  private stopped = false;
+  private readonly n: MessageCounts = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
+
+  constructor(o: ClusterReplicatorOptions) {
+    const concern = o.concern ?? 2;
+    if (!isWriteConcern(concern)) throw new RangeError(`replication: unknown write concern ${String(concern)}`);
+    this.concern = concern;
+    this.map = o.map;
+    this.observe = o.observe;
+    this.membership = o.membership;
+    this.transport = o.transport;
+    this.clock = o.clock;
+    this.random = o.random;
+    this.logger = o.logger ?? silentLogger;
+    this.listeners = new ChangeListeners(this.logger);
+    this.config = resolveConfig(o.config);
+    this.flushes = new FlushWaiters(this.clock, this.logger, () => this.pending.size);
+    this.periodic = new Periodic(this.clock, this.logger);
+    const me = o.membership.self();
+    this.self = { n: me.name, i: me.id };
+    this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
+    this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config);
+    this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
+    this.ae = new AntiEntropy(this);
+    this.transport.onMessage((from, msg) => this.receive(from, msg));
+    this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
+    this.syncPeers();
+    this.periodic.every(this.config.retransmitMs, () => this.tick());
+    this.periodic.every(this.config.antiEntropyMs, () => {
+      this.ae.routine(this.outbox.peers, this.random);
+      this.collectTombstones();
+    });
+  }
+
+  // ---- Replicator ----
+
+  write(delta: Delta): Promise<void> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.applyLocal(delta);
+    if (delta.e.length === 0) return HELD;
+    const alone = selfSuffices(this.quorum);
+    if (this.outbox.peers.size === 0 && alone) {
+      // Alone with a concern this node meets by itself (a cluster of one):
+      // held as soon as merged, and there is no one to send it to; a peer
+      // that comes later gets it by anti-entropy, as it would have anyway
+      // once the write was retired. No seq, promise or timer.
+      this.pending.settledAtOnce();
+      return HELD;
+    }
+    const { pw, done } = this.pending.add(delta, this.fencing.epoch, alone);
+    if (this.outbox.peers.size === 0) this.retireDone([pw]);
+    else {
+      this.outbox.enqueue(pw.seq);
+      this.unpumped += pw.entries;
+      // A burst that already fills a message sends it now, so peers start
+      // merging while the writer is still writing (pipelining), instead of
+      // everything leaving at the end of the tick.
+      if (this.unpumped >= this.config.maxBatchEntries) this.pumpNow();
+      else this.scheduleFlush();
+    }
+    return done;
+  }
+
+  onChange(fn: (changes: Change[]) => void): () => void {
+    return this.listeners.add(fn);
+  }
+
+  flush(timeoutMs: number = this.config.ackTimeoutMs): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.syncPeers();
+    this.outbox.pumpAll();
+    if (this.outbox.drained()) return Promise.resolve();
+    return this.flushes.wait(timeoutMs);
+  }
+
+  catchUp(timeoutMs: number = 2 * this.config.ackTimeoutMs): Promise<void> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    return pullFromEveryLivePeer(this.outbox.peers, this.ae, this.clock, () => this.stopped, timeoutMs).then(() => {
+      this.isCaughtUp();
+    });
+  }
+
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    const host = { peers: this.outbox.peers, ae: this.ae, clock: this.clock, self: this.self.n, pollMs: this.config.retransmitMs };
+    return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs);
+  }
+
+  setEpoch(epoch: number, holders: readonly string[]): void {
+    if (this.fencing.set(epoch, holders) && !this.stopped) this.syncPeers();
+  }
+
+  adoptFence(epoch: number): void {
+    this.fencing.adopt(epoch);
+  }
+
+  resetFence(epoch: number): void {
+    this.fencing.reset(epoch);
+  }
+
+  fence(): number {
+    return this.fencing.fence;
+  }
+
+  epoch(): number {
+    return this.fencing.epoch;
+  }
+
+  isCaughtUp(): boolean {
+    if (this.caughtUp) return true;
+    for (const link of this.outbox.peers.values()) if (this.ae.pulled.get(link.name) !== link.id) return false;
+    this.caughtUp = true;
+    return true;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.periodic.stop();
+    this.unsubscribe();
+    this.transport.onMessage(() => {});
+    this.ae.abortAll();
+    this.pending.rejectAll("replicator stopped");
+    this.flushes.releaseAll();
+  }
+
+  stats(): ClusterReplicationStats {
+    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n, this.fencing);
+  }
+
+  // ---- AeHost ----
+
+  send(to: Address, msg: Message): boolean {
+    this.n.sent++;
+    return this.transport.send(to, msg);
+  }
+
+  mergeRemote(delta: Delta, from: Sender): boolean {
+    if (delta.e.length === 0) return true;
+    let max = delta.e[0]!.ts;
+    for (const e of delta.e) if (compareTs(e.ts, max) > 0) max = e.ts;
+    try {
+      this.observe(max);
+    } catch (err) {
+      this.n.refused++;
+      this.logger.warn("replication: refused a delta whose timestamp the clock refuses", { from: from.n, error: String(err) });
+      return false;
+    }
+    this.applyLocal(delta);
+    return true;
+  }
+
+  equal(name: string, id: string, seq: number): void {
+    this.gc.recordEqual(name, id, seq);
+    this.collectTombstones();
+  }
+
+  arrivalSeq(): number {
+    return this.gc.seq;
+  }
+
+  forget(keys: string[]): void {
+    const n = this.gc.forget(keys);
+    if (n > 0) this.logger.debug("replication: tombstones a peer collected, forgotten here too", { count: n });
+  }
+
+  sendingTo(name: string): boolean {
+    const link = this.outbox.peers.get(name);
+    return link !== undefined && (link.inflight.size > 0 || link.queue.length > 0);
+  }
+
+  // ---- inbound ----
+
+  private receive(from: Address, msg: Message): void {
+    if (this.stopped) return;
+    this.n.received++;
+    let m: Inbound;
+    try {
+      m = parseMessage(msg, this.map.buckets);
+    } catch (err) {
+      this.n.malformed++;
+      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
+      return;
+    }
+    if (m.n === this.self.n && m.i === this.self.i) return;
+    try {
+      if (m.t === "d") this.onData(from, m);
+      else if (m.t === "a") this.onAnswer(m, -1);
+      else if (m.t === "fx") this.onAnswer(m, m.e);
+      else this.ae.handle(from, m);
+    } catch (err) {
+      this.logger.error("replication: failed to handle a message", { from, t: m.t, error: String(err) });
+    }
+  }
+
+  private onData(from: Address, m: Extract<Inbound, { t: "d" }>): void {
+    this.n.deltasReceived += rangeCount(m.s);
+    // Stamped below our fence: an old owner's write. Merged, or acked, after
+    // the new owner caught up from us, it could be acknowledged unseen.
+    if (this.fencing.refuses(m.e)) this.send(from, fencedMsg(this.self, m.s, this.fencing.fence));
+    else if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
+  }
+
+  /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
+  private onAnswer(m: Extract<Inbound, { t: "a" | "fx" }>, fence: number): void {
+    const link = this.outbox.peers.get(m.n);
+    if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's answer
+    // One clock read per ack: it may cover thousands of writes.
+    const now = this.clock.now();
+    let garbled = false; // a "refusal" by a fence not above the stamp: ignored whole
+    forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
+      if (fence >= 0 && pw.epoch >= fence) garbled = true;
+      if (garbled || pw.acked.includes(m.n)) return;
+      // A refused write that is not settled rejects now; one acknowledged stays so.
+      if (fence >= 0) this.pending.fencedOut(pw, fence);
+      pw.acked.push(m.n);
+      this.pending.settleIfHeld(pw, this.quorum, now);
+      this.retireIfDone(pw);
+    });
+    if (link !== undefined && !garbled) {
+      this.outbox.acked(link, m.s);
+      this.outbox.pump(link);
+    }
+    this.checkFlush();
+  }
+
+  private isMember(name: string, id: string): boolean {
+    return this.membership.members().some((x) => x.name === name && x.id === id);
+  }
+
+  // ---- membership ----
+
+  private onMember(ev: MemberEvent): void {
+    if (this.stopped) return;
+    this.syncPeers();
+    if ((ev.type === "up" || ev.type === "alive") && ev.member.name !== this.self.n) {
+      const link = this.outbox.peers.get(ev.member.name);
+      if (link !== undefined) this.ae.start(link, undefined, "urgent");
+    }
+    this.collectTombstones();
+  }
+
+  /** Reconcile the outboxes with the live set; on any change re-evaluate pending writes. */
+  private syncPeers(): void {
+    const { changed: linksChanged, opened } = reconcileLinks(this.membership.live(), this.self.n, this.outbox, this.pending, this.ae);
+    const required = requiredNow(this.concern, this.membership, this.knownNames);
+    const quorum = quorumOf(this.concern, required, this.fencing.holders, this.self.n);
+    const changed = linksChanged || !sameQuorum(quorum, this.quorum);
+    this.quorum = quorum;
+    if (!changed) return;
+    // A write may be held now (or need more acks than it has).
+    for (const pw of this.pending.bySeq.values()) {
+      this.pending.settleIfHeld(pw, this.quorum);
+      this.retireIfDone(pw);
+    }
+    for (const link of opened) {
+      this.outbox.pump(link);
+      this.ae.start(link, undefined, "urgent");
+    }
+    this.checkFlush();
+  }
+
+  // ---- helpers ----
+
+  private applyLocal(delta: Delta): void {
+    const changes = this.listeners.merge(this.map, delta);
+    this.gc.noteMerged(delta);
+    this.listeners.notify(changes);
+  }
+
+  private retireIfDone(pw: PendingWrite): void {
+    if (!pw.settled) return;
+    for (const link of this.outbox.peers.values()) if (!pw.acked.includes(link.name)) return;
+    this.pending.retire(pw);
+  }
+
+  private retireDone(pws: PendingWrite[]): void {
+    for (const pw of pws) this.retireIfDone(pw);
+    this.checkFlush();
+  }
+
+  private checkFlush(): void {
+    if (this.flushes.size > 0 && this.outbox.drained()) this.flushes.releaseAll();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Once per tick: every write of this tick leaves in the same messages.
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      if (!this.stopped) this.pumpNow();
+    });
+  }
+
+  private pumpNow(): void {
+    this.unpumped = 0;
+    this.outbox.pumpAll();
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    // A tick much later than due means this process was busy (a long burst
+    // of writes, a GC pause): the acks of what it sent may be waiting unread
+    // on its sockets. Re-send only once those are read (a zero timer runs
+    // after pending input), not what the peers already hold.
+    const stalled = this.lastTickAt >= 0 && now - this.lastTickAt > 1.5 * this.config.retransmitMs;
+    this.lastTickAt = now;
+    this.syncPeers();
+    if (!stalled) this.outbox.retransmit();
+    else {
+      this.clock.setTimer(0, () => {
+        if (!this.stopped) this.outbox.retransmit();
+      });
+    }
+    this.ae.expire(now);
+    this.checkFlush();
+  }
+
+  private collectTombstones(): void {
+    const n = this.gc.collect(this.self.n, this.membership.members(), this.clock.now());
+    if (n > 0) this.logger.debug("replication: tombstones collected", { count: n });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Event-loop lag: a timer asks to run every `intervalMs` and measures how
+ * late it ran. A callback that blocks the loop (a long GC pause, a huge
+ * JSON parse, a SIGSTOP) delays it by the blocked time, which is also how
+ * late every probe, ack and request on this node was. The timer reschedules
+ * itself through the injected Clock, so under the simulator a paused node's
+ * lag is its pause, and under the real clock it is the loop's.
+ */
+import type { Clock, Timer } from "../types.ts";
+
+export interface LoopLagStats {
+  /** Lag of the latest tick, ms. */
+  lastMs: number;
+  /** Largest lag among the ticks of the last `windowMs`, ms. */
+  windowMaxMs: number;
+  /** Largest lag since start (the longest stall seen), ms. */
+  maxMs: number;
+  /** Ticks measured since start. */
+  ticks: number;
+  /** The window windowMaxMs looks back over, ms. */
+  windowMs: number;
+}
+
+export interface LoopLag {
+  stats(): LoopLagStats;
+  stop(): void;
+}
+
+export interface LoopLagOptions {
+  /** Time between ticks (default 100 ms: ten timers a second cost nothing measurable). */
+  intervalMs?: number;
+  /** How far back windowMaxMs looks (default 10 s: a scrape interval or two). */
+  windowMs?: number;
+}
+
+export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
+  const intervalMs = Math.max(1, opts.intervalMs ?? 100);
+  const windowMs = Math.max(intervalMs, opts.windowMs ?? 10_000);
+  // Ticks of the window as [time, lag], oldest first, lags strictly
+  // decreasing (a later, larger lag makes the earlier ones irrelevant): the
+  // head is the window's max, and the queue stays a handful of entries long.
+  const recent: [number, number][] = [];
+  let last = 0;
+  let max = 0;
+  let ticks = 0;
+  let timer: Timer | undefined;
+  let due = 0;
+
+  const prune = (now: number): void => {
+    while (recent.length > 0 && recent[0]![0] < now - windowMs) recent.shift();
+  };
+
+  const schedule = (): void => {
+    due = clock.now() + intervalMs;
+    timer = clock.setTimer(intervalMs, tick);
+  };
+
+  function tick(): void {
+    if (timer === undefined) return;
+    const now = clock.now();
+    // A clock that steps backwards (wall time corrected) is no lag.
+    const lag = Math.max(0, now - due);
+    ticks++;
+    last = lag;
+    if (lag > max) max = lag;
+    while (recent.length > 0 && recent[recent.length - 1]![1] <= lag) recent.pop();
+    recent.push([now, lag]);
+    prune(now);
+    schedule();
+  }
+
+  schedule();
+  return {
+    stats(): LoopLagStats {
+      prune(clock.now());
+      // A stall still going on (the tick is overdue) counts in the window already.
+      const overdue = timer === undefined ? 0 : Math.max(0, clock.now() - due);
+      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), ticks, windowMs };
+    },
+    stop(): void {
+      timer?.cancel();
+      timer = undefined;
+    },
+  };
+}

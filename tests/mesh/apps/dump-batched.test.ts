@@ -1,0 +1,186 @@
+/**
+ * The full dump asks owner nodes in batches (who-many), not one call per
+ * room, and keeps its promises: every room answered by its owner, people
+ * two replicas place in different rooms shown only where the newer key puts
+ * them, complete or `unavailable`.
+ */
+import { describe, expect, test } from "bun:test";
+import { RoomyError } from "../../../core/errors.ts";
+import type { Write } from "../../../core/crdt/map-view.ts";
+import { mergeOccupancies, personKey, type RoomAnswer, roomKey } from "../../../core/rooms/rooms.ts";
+import { DUMP_CHUNK, roomProcess } from "../../../mesh/apps/rooms.ts";
+import { DumpWorld } from "./dump-world.ts";
+
+const room = (i: number) => `r${String(i).padStart(5, "0")}`;
+
+/** `rooms` rooms and 3 people in each, written on n1 and copied everywhere. */
+function loaded(rooms: number): DumpWorld {
+  const w = new DumpWorld(["n1", "n2", "n3"]);
+  const writes: Write[] = [];
+  for (let i = 0; i < rooms; i++) writes.push({ key: roomKey(room(i)), value: { capacity: null } });
+  for (let i = 0; i < 3 * rooms; i++) writes.push({ key: personKey(`p${i}`), value: room(i % rooms) });
+  w.writeEverywhere("n1", writes);
+  return w;
+}
+
+/** What the per-room answers of every room's owner merge to (the dump before batching). */
+async function perRoomMerge(w: DumpWorld, rooms: string[]): Promise<Record<string, string[]>> {
+  const answers = rooms.map((r) => w.node(w.ownerOf(roomProcess(r))).handle(roomProcess(r), { t: "who" }) as RoomAnswer);
+  return { ...mergeOccupancies(answers) };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RoomyError) return err.code;
+    throw err;
+  }
+  return "no error";
+}
+
+describe("the full dump, batched by owner", () => {
+  test("asks each other owner node at most ceil(its rooms / chunk) times, its own rooms not at all, and no room alone", async () => {
+    const rooms = 2 * DUMP_CHUNK + 1500;
+    const w = loaded(rooms);
+    const dump = await w.node("n1").app.dump();
+    expect(Object.keys(dump)).toHaveLength(rooms);
+    const owned = new Map<string, number>();
+    for (let i = 0; i < rooms; i++) {
+      const o = w.ownerOf(roomProcess(room(i)));
+      owned.set(o, (owned.get(o) ?? 0) + 1);
+    }
+    const many = w.callsOf("who-many");
+    for (const n of ["n2", "n3"]) {
+      const asked = many.filter((c) => c.to === n);
+      expect({ n, calls: asked.length }).toEqual({ n, calls: Math.ceil(owned.get(n)! / DUMP_CHUNK) });
+      // Each batch lists only rooms the node owns, and every one of them once.
+      const listed = asked.flatMap((c) => c.msg.rooms as string[]);
+      expect(new Set(listed).size).toBe(owned.get(n)!);
+      for (const r of listed) expect(w.ownerOf(roomProcess(r))).toBe(n);
+    }
+    expect(w.calls.filter((c) => c.to === "n1")).toEqual([]);
+    expect(w.callsOf("who")).toEqual([]);
+    expect(dump).toEqual(await perRoomMerge(w, Object.keys(dump)));
+  });
+
+  test("equals the merge of every owner's own answer when the replicas are at different points", async () => {
+    const w = loaded(300);
+    // Owners walk people between rooms on their own replicas only: every
+    // replica now disagrees with the others about someone.
+    const moves: [string, number][] = [["n2", 0], ["n3", 1], ["n1", 2], ["n2", 3]];
+    let k = 0;
+    for (const [n, p] of moves) {
+      for (let j = 0; j < 40; j++) {
+        const target = [...Array(300).keys()].map(room).find((r) => w.ownerOf(roomProcess(r)) === n && r !== room((p + j * 4) % 300))!;
+        w.node(n).write([{ key: personKey(`p${p + j * 4 + k}`), value: target }]);
+      }
+      k++;
+    }
+    for (const n of w.names) {
+      const dump = await w.node(n).app.dump();
+      expect(dump).toEqual(await perRoomMerge(w, Object.keys(dump)));
+      const seen = Object.values(dump).flat();
+      expect(new Set(seen).size).toBe(seen.length); // nobody in two rooms
+      expect(seen.length).toBe(900);
+    }
+  });
+
+  test("a room that moved after its batch was sent is asked again, alone, at its new owner", async () => {
+    const w = loaded(200);
+    const mine = (n: string) => [...Array(200).keys()].map(room).filter((r) => w.ownerOf(roomProcess(r)) === n);
+    const moving = mine("n2")[5]!;
+    let moved = false;
+    w.onDeliver = (c) => {
+      if (c.msg.t === "who-many" && c.to === "n2" && !moved) {
+        moved = true;
+        w.owner.set(roomProcess(moving), "n3"); // the batch reaches n2, which no longer serves it
+      }
+    };
+    const dump = await w.node("n1").app.dump();
+    expect(moved).toBe(true);
+    const alone = w.callsOf("who");
+    expect(alone.map((c) => [c.name, c.to])).toEqual([[roomProcess(moving), "n3"]]);
+    expect(dump[moving]).toEqual(w.node("n3").app.index.occupants(moving));
+    expect(dump).toEqual(await perRoomMerge(w, Object.keys(dump)));
+  });
+
+  test("an owner node that does not answer makes the dump unavailable, never a dump without its rooms", async () => {
+    const w = loaded(200);
+    w.down.add("n3");
+    expect(await codeOf(w.node("n1").app.dump())).toBe("unavailable");
+    const err = await w.node("n1").app.dump().catch((e: unknown) => e as RoomyError);
+    expect(String((err as RoomyError).message)).toContain("n3");
+    w.down.delete("n3");
+    expect(Object.keys(await w.node("n1").app.dump())).toHaveLength(200);
+  });
+
+  test("a person who moves while the dump runs is shown in one room, the one their newer key names", async () => {
+    const w = loaded(200);
+    const here = [...Array(200).keys()].map(room).find((r) => w.ownerOf(roomProcess(r)) === "n1")!;
+    const there = [...Array(200).keys()].map(room).find((r) => w.ownerOf(roomProcess(r)) === "n2")!;
+    const person = w.node("n1").app.index.occupants(here)[0]!;
+    let walked = false;
+    w.onDeliver = (c) => {
+      // n1 has read its own rooms (person in `here`); n2 answers after the walk.
+      if (c.msg.t === "who-many" && c.to === "n2" && !walked) {
+        walked = true;
+        w.writeEverywhere("n2", [{ key: personKey(person), value: there }]);
+      }
+    };
+    const dump = await w.node("n1").app.dump();
+    expect(walked).toBe(true);
+    expect(dump[there]).toContain(person);
+    expect(dump[here]).not.toContain(person);
+    // Asked again for their stamp: the rooms that showed them, nothing else.
+    expect(w.callsOf("stamps").map((c) => c.name).sort()).toEqual([roomProcess(here), roomProcess(there)].sort());
+  });
+
+  test("a person an owner's lagging replica still shows in their old room is kept only in the new one", async () => {
+    const w = loaded(200);
+    const rooms = [...Array(200).keys()].map(room);
+    const old = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n3")!;
+    const neu = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n2")!;
+    const person = w.node("n3").app.index.occupants(old)[0]!;
+    // n2 admits them; n1 (dumping) has seen it, n3 (the old room's owner) has not.
+    const d = w.node("n2").write([{ key: personKey(person), value: neu }]);
+    w.node("n1").merge(d);
+    const dump = await w.node("n1").app.dump();
+    expect(dump[neu]).toContain(person);
+    expect(dump[old]).not.toContain(person);
+    expect(dump).toEqual(await perRoomMerge(w, rooms));
+  });
+
+  test("a node from before who-many has its rooms asked one by one, and its stamps read from its whole answer", async () => {
+    const w = loaded(200);
+    w.old.add("n3");
+    const rooms = [...Array(200).keys()].map(room);
+    const old = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n3")!;
+    const neu = rooms.find((r) => w.ownerOf(roomProcess(r)) === "n2")!;
+    const person = w.node("n3").app.index.occupants(old)[0]!;
+    w.node("n1").merge(w.node("n2").write([{ key: personKey(person), value: neu }]));
+    const dump = await w.node("n1").app.dump();
+    expect(dump).toEqual(await perRoomMerge(w, rooms));
+    const n3rooms = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n3");
+    expect(w.callsOf("who").filter((c) => c.to === "n3").length).toBe(n3rooms.length + 1); // each room, then `old` again for stamps
+  });
+
+  test("lets other work run every few hundred rooms: grouping, reading and writing out each yield the event loop", async () => {
+    const w = loaded(5000);
+    w.owner.clear();
+    for (let i = 0; i < 5000; i++) w.owner.set(roomProcess(room(i)), "n1"); // all local: no message to wait on
+    let turns = 0;
+    let dumping = true;
+    const tick = (): void => {
+      turns++;
+      if (dumping) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const dump = await w.node("n1").app.dump();
+    dumping = false;
+    expect(w.calls).toEqual([]);
+    expect(Object.keys(dump)).toHaveLength(5000);
+    // 5,000 rooms, 500 a turn, three loops: some 30 turns; a dump in one turn would give none.
+    expect(turns).toBeGreaterThanOrEqual(20);
+  });
+});

@@ -1,0 +1,233 @@
+/** The single-node registry, its mailboxes, and the local replicator. */
+import { describe, expect, test } from "bun:test";
+import { RoomyError } from "../../../core/errors.ts";
+import { LwwMap } from "../../../core/crdt/lww-map.ts";
+import { createLocalRegistry } from "../../../mesh/registry/local.ts";
+import { createMailbox } from "../../../mesh/registry/mailbox.ts";
+import { createLocalReplicator } from "../../../mesh/replication/local.ts";
+import type { Clock, Timer } from "../../../mesh/types.ts";
+
+/** Virtual time: timers fire only when the test advances it. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  const timers: { at: number; fn: () => void; live: boolean }[] = [];
+  return {
+    now: () => now,
+    setTimer(delayMs: number, fn: () => void): Timer {
+      const t = { at: now + delayMs, fn, live: true };
+      timers.push(t);
+      return { cancel: () => void (t.live = false) };
+    },
+    advance(ms: number) {
+      now += ms;
+      for (const t of timers) {
+        if (t.live && t.at <= now) {
+          t.live = false;
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+const tick = () => new Promise<void>((r) => queueMicrotask(r));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RoomyError) return err.code;
+    throw err;
+  }
+  return "no error";
+}
+
+describe("mailbox", () => {
+  test("runs one job at a time, in arrival order", async () => {
+    const mb = createMailbox(100);
+    let running = 0;
+    let maxRunning = 0;
+    const order: number[] = [];
+    const jobs = Array.from({ length: 20 }, (_, i) =>
+      mb.push(async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await tick();
+        order.push(i);
+        running--;
+        return i;
+      }),
+    );
+    expect(await Promise.all(jobs)).toEqual(order);
+    expect(order).toEqual([...Array(20).keys()]);
+    expect(maxRunning).toBe(1);
+  });
+
+  test("a full mailbox refuses with unavailable and keeps the work it holds", async () => {
+    const mb = createMailbox(2);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = mb.push(() => gate); // running, not waiting
+    const a = mb.push(() => "a");
+    const b = mb.push(() => "b");
+    expect(await codeOf(mb.push(() => "c"))).toBe("unavailable");
+    release();
+    await first;
+    expect([await a, await b]).toEqual(["a", "b"]);
+  });
+
+  test("a failing job rejects its own caller only", async () => {
+    const mb = createMailbox();
+    const bad = mb.push(() => {
+      throw new RoomyError("room_full", "x");
+    });
+    const good = mb.push(() => 1);
+    expect(await codeOf(bad)).toBe("room_full");
+    expect(await good).toBe(1);
+  });
+
+  test("idle() waits for the queue to empty", async () => {
+    const mb = createMailbox();
+    let done = 0;
+    for (let i = 0; i < 5; i++) void mb.push(async () => {
+      await tick();
+      done++;
+    });
+    await mb.idle();
+    expect(done).toBe(5);
+    expect(mb.busy).toBe(false);
+  });
+});
+
+describe("local registry", () => {
+  test("starts a process lazily on its first call and keeps its state", async () => {
+    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    let started = 0;
+    reg.define("counter:", () => {
+      started++;
+      let n = 0;
+      return { handle: () => ++n };
+    });
+    expect(reg.localNames()).toEqual([]);
+    await reg.call("counter:a", {});
+    expect(await reg.call("counter:a", {})).toBe(2);
+    expect(await reg.call("counter:b", {})).toBe(1);
+    expect(started).toBe(2);
+    expect(reg.localNames()).toEqual(["counter:a", "counter:b"]);
+    expect(reg.ownerOf("counter:zzz")).toBe("n1");
+  });
+
+  test("a name no factory covers is not_found", async () => {
+    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    expect(await codeOf(reg.call("nobody:x", {}))).toBe("not_found");
+  });
+
+  test("a call not answered in time is unavailable, and a queued message whose caller gave up never runs", async () => {
+    const clock = manualClock();
+    const reg = createLocalRegistry({ node: "n1", clock, callTimeoutMs: 100 });
+    const ran: string[] = [];
+    let release!: () => void;
+    reg.define("p:", () => ({
+      handle: async (m) => {
+        ran.push(String(m));
+        if (m === "slow") await new Promise<void>((r) => (release = r));
+        return m;
+      },
+    }));
+    const slow = reg.call("p:x", "slow");
+    const queued = reg.call("p:x", "queued");
+    clock.advance(100);
+    expect(await codeOf(slow)).toBe("unavailable");
+    expect(await codeOf(queued)).toBe("unavailable");
+    release();
+    expect(await reg.call("p:x", "after")).toBe("after");
+    expect(ran).toEqual(["slow", "after"]);
+  });
+
+  test("multiCall gathers every member's reply and leaves failures out", async () => {
+    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    reg.define("r:", (name) => ({
+      handle: () => {
+        if (name === "r:bad") throw new RoomyError("internal", "boom");
+        return name;
+      },
+    }));
+    for (const n of ["r:c", "r:a", "r:bad", "r:b"]) await reg.join("g", n);
+    await reg.leave("g", "r:c");
+    expect(reg.members("g")).toEqual(["r:a", "r:b", "r:bad"]);
+    expect(await reg.multiCall("g", {})).toEqual(["r:a", "r:b"]);
+  });
+
+  test("drain finishes running work, hands off and stops every process, then refuses calls", async () => {
+    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    const events: string[] = [];
+    let release!: () => void;
+    reg.define("p:", () => ({
+      handle: async () => {
+        await new Promise<void>((r) => (release = r));
+        events.push("handled");
+      },
+      beginHandoff: () => {
+        events.push("handoff");
+        return 1;
+      },
+      stop: () => void events.push("stop"),
+    }));
+    const call = reg.call("p:x", {});
+    await tick();
+    const drained = reg.drain();
+    release();
+    await call;
+    await drained;
+    expect(events).toEqual(["handled", "handoff", "stop"]);
+    expect(reg.localNames()).toEqual([]);
+    expect(await codeOf(reg.call("p:x", {}))).toBe("unavailable");
+  });
+});
+
+describe("local replicator", () => {
+  test("a write is applied and its changes delivered before the write resolves", async () => {
+    const map = new LwwMap();
+    const rep = createLocalReplicator(map);
+    const seen: string[] = [];
+    const off = rep.onChange((cs) => seen.push(...cs.map((c) => c.key)));
+    const p = rep.write({ e: [{ k: "a", ts: { w: 1, c: 0, n: "x" }, v: 1 }] });
+    expect(seen).toEqual(["a"]);
+    await p;
+    off();
+    await rep.write({ e: [{ k: "b", ts: { w: 1, c: 0, n: "x" }, v: 1 }] });
+    expect(seen).toEqual(["a"]);
+    expect(rep.stats().keys).toBe(2);
+  });
+});
+
+describe("mailbox: detached answers", () => {
+  test("a handler that detaches its answer lets the next message run while its caller still waits", async () => {
+    const { createMailbox, detach } = await import("../../../mesh/registry/mailbox.ts");
+    const box = createMailbox();
+    const order: string[] = [];
+    let release: (v: string) => void = () => {};
+    const slow = new Promise<string>((r) => (release = r));
+    const first = box.push(() => {
+      order.push("first ran");
+      return detach(slow) as unknown as Promise<string>;
+    });
+    const second = box.push(() => {
+      order.push("second ran");
+      return "second";
+    });
+    expect(await second).toBe("second");
+    expect(order).toEqual(["first ran", "second ran"]);
+    release("first");
+    expect(await first).toBe("first");
+  });
+
+  test("a detached answer that fails fails its caller only", async () => {
+    const { createMailbox, detach } = await import("../../../mesh/registry/mailbox.ts");
+    const box = createMailbox();
+    const bad = box.push(() => detach(Promise.reject(new Error("no"))) as unknown as Promise<string>);
+    const ok = box.push(() => "fine");
+    expect(await bad.catch((e: Error) => e.message)).toBe("no");
+    expect(await ok).toBe("fine");
+  });
+});

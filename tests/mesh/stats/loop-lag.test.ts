@@ -1,0 +1,63 @@
+/**
+ * Event-loop lag (mesh/stats/loop-lag.ts) on the simulated clock: a paused
+ * process's timer runs late by its pause, which is the lag; the window
+ * forgets it, the longest stall does not; stop() ends the timer.
+ */
+import { describe, expect, test } from "bun:test";
+import { startLoopLag } from "../../../mesh/stats/loop-lag.ts";
+import { SimClock } from "../../../mesh/sim/clock.ts";
+
+describe("event-loop lag", () => {
+  test("a loop that keeps up has no lag, and ticks every interval", () => {
+    const world = new SimClock();
+    const lag = startLoopLag(world.view(), { intervalMs: 100, windowMs: 1_000 });
+    world.advance(1_000);
+    expect(lag.stats()).toMatchObject({ lastMs: 0, windowMaxMs: 0, maxMs: 0, ticks: 10 });
+    lag.stop();
+  });
+
+  test("a 2 s stall shows as the last and window lag, then leaves the window but stays the longest stall", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
+    world.advance(250);
+    clock.stall(2_000);
+    world.advance(1_000);
+    // Still stalled: the overdue tick already counts.
+    expect(lag.stats().windowMaxMs).toBeGreaterThanOrEqual(900);
+    world.advance(1_050);
+    const after = lag.stats();
+    // The tick due at 300 ms ran when the stall ended at 2,250 ms.
+    expect(after.maxMs).toBe(1_950);
+    expect(after.windowMaxMs).toBe(1_950);
+    world.advance(1_200);
+    expect(lag.stats()).toMatchObject({ lastMs: 0, windowMaxMs: 0, maxMs: 1_950 });
+    lag.stop();
+  });
+
+  test("a smaller lag later does not hide a larger one still inside the window", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 5_000 });
+    world.advance(50);
+    clock.stall(800);
+    world.advance(1_000);
+    clock.stall(300);
+    world.advance(1_000);
+    const s = lag.stats();
+    expect(s.windowMaxMs).toBe(750);
+    expect(s.lastMs).toBe(0);
+    lag.stop();
+  });
+
+  test("stop() ends the timer: no more ticks, nothing left queued", () => {
+    const world = new SimClock();
+    const lag = startLoopLag(world.view(), { intervalMs: 100 });
+    world.advance(500);
+    lag.stop();
+    const ticks = lag.stats().ticks;
+    world.advance(5_000);
+    expect(lag.stats().ticks).toBe(ticks);
+    expect(world.step()).toBe(false);
+  });
+});
