@@ -13,3 +13,15 @@ export const realClock: Clock = {
     return { cancel: () => clearTimeout(handle) };
   },
 };
+
+/** A high-resolution monotonic reading in milliseconds, for measuring durations (request latency). */
+export const monotonicMs = (): number => performance.now();
+
+/** Resolves after `ms` of real time (a client's backoff between retries). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `fn` every `ms` until the returned function is called. */
+export function every(ms: number, fn: () => void): () => void {
+  const handle = setInterval(fn, ms);
+  return () => clearInterval(handle);
+}

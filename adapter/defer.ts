@@ -9,3 +9,8 @@ export function runtimeDefer(fn: () => void): void {
   if (typeof g.setImmediate === "function") g.setImmediate(fn);
   else queueMicrotask(fn);
 }
+
+/** Run `fn` at the end of the current turn, before any I/O (a batch flushes once per turn). */
+export function atEndOfTurn(fn: () => void): void {
+  queueMicrotask(fn);
+}

@@ -4,6 +4,8 @@
  * carries only what scripts read (the listening and ready lines).
  */
 import type { Logger } from "../mesh/types.ts";
+import { realClock } from "../adapter/clock.ts";
+import { writeErrLine } from "../adapter/process.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -17,14 +19,14 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Fields added to every line (e.g. the node name). */
   base?: Record<string, unknown>;
-  /** Default: Date.now. */
+  /** Default: the real clock. */
   now?: () => number;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
   const min = LOG_LEVELS.indexOf(opts.level);
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + "\n"));
-  const now = opts.now ?? Date.now;
+  const write = opts.write ?? writeErrLine;
+  const now = opts.now ?? realClock.now;
   const base = opts.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LOG_LEVELS.indexOf(level) < min) return;

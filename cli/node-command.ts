@@ -4,8 +4,9 @@
  * listening line printed, then a ready line once /readyz would say so, and a
  * drain on SIGTERM/SIGINT before exiting 0. A port in use is one line, exit 4.
  */
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { every } from "../adapter/clock.ts";
+import { readTextFile } from "../adapter/files.ts";
+import { hostname } from "../adapter/process.ts";
 import { RoomyError } from "../core/errors.ts";
 import { createApp } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
@@ -179,8 +180,8 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     return true;
   };
   if (!printReady()) {
-    const poll = setInterval(() => printReady() && clearInterval(poll), READY_POLL_MS);
-    void signal.then(() => clearInterval(poll));
+    const stopPolling = every(READY_POLL_MS, () => printReady() && stopPolling());
+    void signal.then(() => stopPolling());
   }
   const sig = await signal;
   logger.info("shutting down", { signal: sig });
@@ -215,7 +216,7 @@ function cookie(raw: RawArgs, env: Record<string, string | undefined>): string |
   }
   if (file !== undefined) {
     try {
-      value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      value = readTextFile(file).replace(/\r?\n$/, "");
     } catch (err) {
       throw new UsageError(`cannot read the cookie file ${JSON.stringify(file)}: ${(err as Error).message}`);
     }

@@ -5,7 +5,7 @@
  * the dashboard's page shell stay open: they hold no names, and the page
  * fetches its data from /v1 with the token.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { equalInConstantTime, sha256 } from "../adapter/crypto.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 
 /** Hosts that only this machine can reach. */
@@ -32,9 +32,7 @@ export function adminExposureProblem(host: string, token: string | undefined): s
  * timingSafeEqual.
  */
 export function tokensEqual(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  return equalInConstantTime(sha256(given), sha256(expected));
 }
 
 /** The token in an `Authorization: Bearer <token>` header, or null. */

@@ -11,6 +11,7 @@ import type { LotInfo } from "../core/parking/parking.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
 import type { GateInfo } from "../mesh/apps/parking.ts";
 import type { CrdtDump } from "./routes.ts";
+import { realClock, sleep } from "../adapter/clock.ts";
 
 export const DEFAULT_NODE_URL = "http://127.0.0.1:4380";
 
@@ -138,15 +139,15 @@ export class RoomyClient {
 
   /** One API call: errors mapped, `unavailable` retried with backoff until the deadline. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const deadline = Date.now() + this.retryForMs;
+    const deadline = realClock.now() + this.retryForMs;
     let delay = 50;
     for (;;) {
       try {
         return await this.once<T>(method, path, body);
       } catch (err) {
-        const retry = err instanceof RoomyError && err.code === "unavailable" && Date.now() + delay < deadline;
+        const retry = err instanceof RoomyError && err.code === "unavailable" && realClock.now() + delay < deadline;
         if (!retry) throw err;
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         delay = Math.min(delay * 2, 1000);
       }
     }

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "../mesh/types.ts";
 import { Histogram, type HistogramSeries, type Sample } from "./prom.ts";
+import { monotonicMs } from "../adapter/clock.ts";
 
 /** Seconds; HTTP calls on a node take from tens of microseconds to a write-concern timeout. */
 const BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -49,7 +50,7 @@ interface RouteCounters extends RouteStats {
 }
 
 export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
-  const now = opts.now ?? (() => performance.now());
+  const now = opts.now ?? monotonicMs;
   const routes = new Map<string, RouteCounters>();
   const hist = new Map<string, Histogram>();
   const log = opts.accessLog;

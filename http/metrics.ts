@@ -12,7 +12,8 @@
  * Values that come from the replicated map (rooms, lot, gate counters, map
  * keys) are the same on every node: aggregate them with max(), not sum().
  */
-import process from "node:process";
+import { realClock } from "../adapter/clock.ts";
+import { memoryUse } from "../adapter/process.ts";
 import type { MembershipStats } from "../mesh/membership/swim.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
 import type { Node } from "../mesh/node/node.ts";
@@ -31,7 +32,7 @@ export interface MetricsSources {
 }
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
-const startedAt = Date.now() / 1000;
+const startedAt = realClock.now() / 1000;
 
 /** One part of the node's metrics: writes its families into `p`. */
 export type MetricsSection = (p: PromText, src: MetricsSources) => void | Promise<void>;
@@ -95,7 +96,7 @@ function runtime(p: PromText, node: Node): void {
   p.gauge("roomy_event_loop_lag_seconds", "How late the latest event-loop lag timer ran (it asks to run every 100 ms).", lag.lastMs / 1000);
   p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
   p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
-  const mem = process.memoryUsage();
+  const mem = memoryUse();
   p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);
   p.gauge("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);
   p.gauge("process_start_time_seconds", "Start time of the process, seconds since the epoch.", Math.floor(startedAt));

@@ -16,6 +16,7 @@ import { PERSON_PREFIX } from "../core/rooms/keys.ts";
 import type { Node } from "../mesh/node/node.ts";
 import { roomProcess } from "../mesh/apps/rooms.ts";
 import { CatalogueBuilder, NameCatalogue } from "./overview-search.ts";
+import { sleep } from "../adapter/clock.ts";
 
 /** A people snapshot younger than this is searched as it is, even when the replica changed. */
 export const PEOPLE_REFRESH_MS = 2_000;
@@ -181,7 +182,7 @@ export class DashboardData {
         // Slices: a million people take a second or so, which must not stall the node.
         if (i % ROOMS_PER_SLICE === ROOMS_PER_SLICE - 1) {
           names.cut();
-          await new Promise((r) => setTimeout(r, 0));
+          await sleep(0);
         }
       }
       const snap: PeopleSnapshot = { catalogue: names.build(), rooms: roomOf };

@@ -21,7 +21,8 @@
 import { REASONS } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import type { Socket, TCPSocketListener } from "bun";
-import { type BodyReader, failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
+import type { Conn, Slot } from "./conn.ts";
+import { failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
 
 type Handler = ExactRoute["handler"];
@@ -38,32 +39,6 @@ const IDLE_S = 10;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
-
-/** One answer to come, in request order. */
-interface Slot {
-  /** The bytes of the answer once ready, null until then. */
-  out: Uint8Array | null;
-  /** Close the connection after this answer. */
-  close: boolean;
-  /** Owes a 100 Continue before its answer (written once it reaches the head of the queue). */
-  cont: boolean;
-}
-
-interface Conn {
-  /** Received bytes not consumed yet (a partial head or chunk-size line, or requests waiting while reading is paused). */
-  buf: Uint8Array | null;
-  /** The request whose body is arriving. */
-  reading: { head: RequestHead; body: BodyReader; slot: Slot } | null;
-  queue: Slot[];
-  /** Bytes a write left unwritten, written on drain. */
-  pending: Uint8Array | null;
-  /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */
-  done: boolean;
-  paused: boolean;
-  /** The client has half-closed: nothing more will come. */
-  ended: boolean;
-  closed: boolean;
-}
 
 export interface BunHttpServer {
   port: number;

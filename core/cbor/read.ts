@@ -9,7 +9,8 @@
 // The pure-JS entry: the default one loads the optional native string
 // extractor (cbor-extract), which crashes under Bun 1.4.
 import { Decoder } from "cbor-x/decode";
-import { ascii16, latin1View, type Latin1Slicer, StringCache } from "./text.ts";
+import { float32At, float64At } from "./floats.ts";
+import { ascii16, cachedAscii, latin1View, type Latin1Slicer, StringCache } from "./text.ts";
 import { MAX_DEPTH } from "./write.ts";
 
 export { StringCache } from "./text.ts";
@@ -22,13 +23,6 @@ export interface FallbackDecoder {
 const defaultFallback: FallbackDecoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 const TWO_32 = 4294967296;
-// Scratch for reading floats without a DataView per input (a DataView costs
-// more to make than the rest of decoding a small message).
-const f64 = new Float64Array(1);
-const f32 = new Float32Array(1);
-const f64b = new Uint8Array(f64.buffer);
-const f32b = new Uint8Array(f32.buffer);
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Strings up to this many bytes may come from a StringCache. */
 const CACHED_MAX = 16;
 /** Inputs at least this big are read with a StringCache and a latin1 view. */
@@ -96,22 +90,6 @@ export class CborReader {
     this.pos++;
   }
 
-  /** The big-endian float64 at `p` (bounds already checked). */
-  private float64(p: number): number {
-    const b = this.b;
-    if (littleEndian) for (let i = 0; i < 8; i++) f64b[i] = b[p + 7 - i]!;
-    else for (let i = 0; i < 8; i++) f64b[i] = b[p + i]!;
-    return f64[0]!;
-  }
-
-  /** The big-endian float32 at `p` (bounds already checked). */
-  private float32(p: number): number {
-    const b = this.b;
-    if (littleEndian) for (let i = 0; i < 4; i++) f32b[i] = b[p + 3 - i]!;
-    else for (let i = 0; i < 4; i++) f32b[i] = b[p + i]!;
-    return f32[0]!;
-  }
-
   /**
    * Read a head; returns its argument, or -1 for an indefinite length.
    * Arguments beyond 2^53 come back inexact: callers that need them exact
@@ -177,8 +155,8 @@ export class CborReader {
     const start = p;
     let n = this.head();
     // Integers beyond 32 bits come as floats from cbor-x (and from us).
-    if (this.major === 7 && this.b[start] === 0xfb) n = this.float64(start + 1);
-    else if (this.major === 7 && this.b[start] === 0xfa) n = this.float32(start + 1);
+    if (this.major === 7 && this.b[start] === 0xfb) n = float64At(this.b, start + 1);
+    else if (this.major === 7 && this.b[start] === 0xfa) n = float32At(this.b, start + 1);
     else if (this.major !== 0) n = -1;
     if (!Number.isSafeInteger(n) || n < 0) throw new CborError(`${what} is not a non-negative integer`);
     return n;
@@ -212,7 +190,7 @@ export class CborReader {
     const end = start + n;
     if (end > this.end) throw new CborError("string runs past the end of input");
     this.pos = end;
-    if (repeats && n <= CACHED_MAX && this.cache !== undefined) return this.cached(start, n, this.cache);
+    if (repeats && n <= CACHED_MAX && this.cache !== undefined) return cachedAscii(this.b, start, n, this.cache) ?? this.decodeUtf8(start, end);
     const lat = this.lat;
     if (n > 16 && (lat === undefined || n > LATIN1_MAX)) return this.decodeUtf8(start, end);
     // ASCII without a TextDecoder call (several times faster at this size).
@@ -221,30 +199,6 @@ export class CborReader {
     for (let i = start; i < end; i++) or |= b[i]!;
     if (or >= 0x80) return this.decodeUtf8(start, end);
     return n >= LATIN1_MIN && lat !== undefined ? lat.latin1Slice(start, end) : ascii16(b, start, n);
-  }
-
-  /** A short string through the cache; non-ASCII ones bypass it. */
-  private cached(p: number, n: number, cache: StringCache): string {
-    const b = this.b;
-    let h = n;
-    let or = 0;
-    for (let i = p; i < p + n; i++) {
-      const c = b[i]!;
-      or |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    if (or >= 0x80) return this.decodeUtf8(p, p + n);
-    h = (h ^ (h >>> 15)) & cache.mask;
-    const strings = cache.strings;
-    const c = strings[h];
-    if (c !== undefined && c.length === n) {
-      let i = 0;
-      while (i < n && c.charCodeAt(i) === b[p + i]) i++;
-      if (i === n) return c;
-    }
-    const s = ascii16(b, p, n);
-    strings[h] = s;
-    return s;
   }
 
   private decodeUtf8(start: number, end: number): string {
@@ -315,8 +269,8 @@ export class CborReader {
         if (n >= 0) return this.map(n, start, depth);
         break;
       case 7:
-        if (ib === 0xfa) return this.float32(start + 1);
-        if (ib === 0xfb) return this.float64(start + 1);
+        if (ib === 0xfa) return float32At(this.b, start + 1);
+        if (ib === 0xfb) return float64At(this.b, start + 1);
         break;
     }
     return this.fallback(start, depth);

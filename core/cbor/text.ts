@@ -90,3 +90,30 @@ export function ascii16(b: Uint8Array, p: number, n: number): string {
       return fcc(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[x]!, b[x + 1]!, b[x + 2]!, b[x + 3]!, b[x + 4]!, b[x + 5]!, b[x + 6]!, b[x + 7]!);
   }
 }
+
+/**
+ * The ASCII string of `n` bytes at `p`, through `cache` (a repeated short
+ * string is then one object, not one per occurrence); null when the bytes
+ * are not ASCII (the caller decodes them as UTF-8).
+ */
+export function cachedAscii(b: Uint8Array, p: number, n: number, cache: StringCache): string | null {
+  let h = n;
+  let or = 0;
+  for (let i = p; i < p + n; i++) {
+    const c = b[i]!;
+    or |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  if (or >= 0x80) return null;
+  h = (h ^ (h >>> 15)) & cache.mask;
+  const strings = cache.strings;
+  const c = strings[h];
+  if (c !== undefined && c.length === n) {
+    let i = 0;
+    while (i < n && c.charCodeAt(i) === b[p + i]) i++;
+    if (i === n) return c;
+  }
+  const s = ascii16(b, p, n);
+  strings[h] = s;
+  return s;
+}

@@ -3,7 +3,7 @@
  * inline, assembled once. The Content-Security-Policy allows exactly that
  * stylesheet and that script (by hash) and requests to this origin only.
  */
-import { createHash } from "node:crypto";
+import { sha256Base64 } from "../../adapter/crypto.ts";
 import { activityChart } from "./chart.ts";
 import { dashboardMain } from "./client.ts";
 import { DASHBOARD_CSS } from "./style.ts";
@@ -22,7 +22,7 @@ export function dashboardPage(): DashboardPage {
 
 function build(): DashboardPage {
   const script = `(${dashboardMain.toString()})(${activityChart.toString()});`;
-  const sha = (s: string) => `'sha256-${createHash("sha256").update(s).digest("base64")}'`;
+  const sha = (s: string) => `'sha256-${sha256Base64(s)}'`;
   const csp = [
     "default-src 'none'",
     `script-src ${sha(script)}`,

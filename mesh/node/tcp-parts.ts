@@ -4,7 +4,7 @@
  * process registry on "reg", and discovery feeding membership with seeds.
  * A ClusterFactory (see parts.ts), so the Node does not change.
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../adapter/files.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { wireCluster } from "./wiring.ts";
 import { parseDiscover, type Resolve4 } from "./discovery.ts";
@@ -59,9 +59,9 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
     const tls = config.tls === null
       ? undefined
       : {
-        cert: readFileSync(required(config.tls.cert, "--tls-cert"), "utf8"),
-        key: readFileSync(required(config.tls.key, "--tls-key"), "utf8"),
-        ca: config.tls.ca === undefined ? undefined : readFileSync(config.tls.ca, "utf8"),
+        cert: readTextFile(required(config.tls.cert, "--tls-cert")),
+        key: readTextFile(required(config.tls.key, "--tls-key")),
+        ca: config.tls.ca === undefined ? undefined : readTextFile(config.tls.ca),
       };
     const transport: TcpTransport = await createTcpTransport({
       bind: config.bind,

@@ -15,8 +15,7 @@ import { RoomyError } from "../../core/errors.ts";
 import { compareTs, type Timestamp } from "../../core/crdt/hlc.ts";
 import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { MemberEvent, MembershipView } from "../membership/types.ts";
-import type { Address, Clock, Logger, Message, Random, Transport } from "../types.ts";
-import { silentLogger } from "../types.ts";
+import { type Address, type Clock, type Logger, type Message, type Random, silentLogger, type Transport } from "../types.ts";
 import { type PendingWrite, PendingWrites } from "./acks.ts";
 import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
 import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
@@ -34,6 +33,7 @@ import { clusterStats, type MessageCounts } from "./stats.ts";
 import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
+import { atEndOfTurn } from "../../adapter/defer.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 export type { ReplicationConfig } from "./config.ts";
@@ -363,7 +363,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // Once per tick: every write of this tick leaves in the same messages.
-    queueMicrotask(() => {
+    atEndOfTurn(() => {
       this.flushScheduled = false;
       if (!this.stopped) this.pumpNow();
     });

@@ -11,7 +11,7 @@
  *   chooser -> commit | refuse("duplicate")    (see transport: one per pair)
  *   other side -> ready                        (then messages both ways)
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { equalInConstantTime, hmacSha256, randomBytes } from "../../adapter/crypto.ts";
 
 /** Bumped when the mesh wire protocol changes incompatibly. */
 export const PROTOCOL_VERSION = 1;
@@ -69,7 +69,7 @@ export interface Refuse {
 }
 
 export function newNonce(): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  return randomBytes(NONCE_BYTES);
 }
 
 export function makeHello(
@@ -130,7 +130,7 @@ export function transcript(prover: Role, dialer: Hello, acceptor: Hello): Uint8A
 
 /** The MAC `prover` sends in its proof. */
 export function computeProof(cookie: string, prover: Role, dialer: Hello, acceptor: Hello): Uint8Array {
-  const mac = createHmac("sha256", cookie).update(transcript(prover, dialer, acceptor)).digest();
+  const mac = hmacSha256(cookie, transcript(prover, dialer, acceptor));
   return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
 }
 
@@ -143,7 +143,7 @@ export function verifyProof(
   mac: Uint8Array,
 ): boolean {
   if (mac.length !== MAC_BYTES) return false;
-  return timingSafeEqual(computeProof(cookie, prover, dialer, acceptor), mac);
+  return equalInConstantTime(computeProof(cookie, prover, dialer, acceptor), mac);
 }
 
 export function parseProof(value: unknown): Proof | null {

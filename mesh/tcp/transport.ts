@@ -15,6 +15,7 @@
 import type { Socket } from "node:net";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
+import { atEndOfTurn } from "../../adapter/defer.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { decode, encode } from "../wire/codec.ts";
@@ -326,7 +327,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private scheduleFlush(link: Link): void {
     if (link.flushScheduled) return;
     link.flushScheduled = true;
-    queueMicrotask(() => {
+    atEndOfTurn(() => {
       link.flushScheduled = false;
       this.flush(link);
     });
@@ -353,7 +354,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
     } catch (err) {
       return this.drop("mesh: message cannot be encoded", { to: this.local, t: msg.t, error: (err as Error).message });
     }
-    queueMicrotask(() => {
+    atEndOfTurn(() => {
       if (!this.closing) this.handler?.(this.local, copy);
     });
     return true;

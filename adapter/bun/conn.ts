@@ -1,0 +1,28 @@
+/** What our HTTP/1.1 server under Bun keeps per connection (serve.ts). */
+import type { BodyReader, RequestHead } from "./parse.ts";
+
+/** One answer to come, in request order. */
+export interface Slot {
+  /** The bytes of the answer once ready, null until then. */
+  out: Uint8Array | null;
+  /** Close the connection after this answer. */
+  close: boolean;
+  /** Owes a 100 Continue before its answer (written once it reaches the head of the queue). */
+  cont: boolean;
+}
+
+export interface Conn {
+  /** Received bytes not consumed yet (a partial head or chunk-size line, or requests waiting while reading is paused). */
+  buf: Uint8Array | null;
+  /** The request whose body is arriving. */
+  reading: { head: RequestHead; body: BodyReader; slot: Slot } | null;
+  queue: Slot[];
+  /** Bytes a write left unwritten, written on drain. */
+  pending: Uint8Array | null;
+  /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */
+  done: boolean;
+  paused: boolean;
+  /** The client has half-closed: nothing more will come. */
+  ended: boolean;
+  closed: boolean;
+}

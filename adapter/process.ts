@@ -1,0 +1,37 @@
+/**
+ * The process the program runs in (node:process and node:os work under Bun
+ * and Deno): its arguments, environment, output streams, exit, host name
+ * and memory.
+ */
+import { hostname as osHostname } from "node:os";
+import process from "node:process";
+
+export const argv = (): string[] => process.argv.slice(2);
+export const environment = (): Record<string, string | undefined> => process.env;
+export const hostname = (): string => osHostname();
+export const exit = (code: number): never => process.exit(code);
+
+export interface MemoryUse {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+export function memoryUse(): MemoryUse {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+}
+
+/** Write `text` to stdout or stderr; resolves once flushed (exiting right after a write to a pipe could cut it off). */
+export function writeOut(stream: "stdout" | "stderr", text: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (text === "") resolve();
+    else process[stream].write(text, () => resolve());
+  });
+}
+
+/** A line to stderr now, without waiting (the logger's default sink). */
+export function writeErrLine(line: string): void {
+  process.stderr.write(line + "\n");
+}
