@@ -53,6 +53,12 @@ export interface ClusterRegistryOptions {
   /** The node's HLC for group writes (default: one of the registry's own). */
   hlc?: Hlc;
   config?: Partial<ClusterRegistryConfig>;
+  /**
+   * No transport reaches this node and none ever did (the in-process cluster
+   * of one): nothing it serves can be under a lease anyone holds, so a new
+   * generation it starts alone is served at once (serving.ts).
+   */
+  isolated?: boolean;
 }
 
 export interface ClusterRegistryStats extends RegistryStats {

@@ -119,6 +119,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     replicator,
     retryMs: config.retryMs,
     catchUpTimeoutMs: config.catchUpTimeoutMs,
+    isolated: opts.isolated,
   });
   serving = rights;
   /** Previous owners that said they handed over everything, at which stamp. */

@@ -68,6 +68,8 @@ export interface ServingOptions {
   replicator: FencingReplicator;
   retryMs: number;
   catchUpTimeoutMs: number;
+  /** No transport reaches this node (the in-process cluster of one): see startWaiting. */
+  isolated?: boolean;
 }
 
 export class ServingRights {
@@ -193,8 +195,10 @@ export class ServingRights {
     if (majorityOf(c) - 1 <= 0) {
       // Alone (the first node of a generation): nobody to ask, but its own vouches count,
       // an earlier life's included (restarted nodes starting a new generation while a
-      // survivor of the old one may still hold a lease they gave it).
-      const own = this.o.lease.staleFor({ g: c.generation, e: c.epoch }, undefined, true);
+      // survivor of the old one may still hold a lease they gave it). An isolated node
+      // answers for no earlier life: no peer can reach it, so its replica is its own and
+      // no lease anywhere, given by any life under its name, covers a name it serves.
+      const own = this.o.lease.staleFor({ g: c.generation, e: c.epoch }, undefined, this.o.isolated !== true);
       if (own <= 0) return this.startFencing(c);
       this.become({ kind: "waiting", cfg: c, until: this.o.clock.now() + own, q: this.#q, first: this.#q + 1, askedAt: Infinity, replies: new Map(), atEpoch: new Set() });
       this.#timer = this.o.clock.setTimer(own, () => {
