@@ -15,7 +15,7 @@ import { CLIENT_COMMANDS } from "./client-commands.ts";
 import { CannotStartError, EXIT_CANNOT_START, EXIT_ERROR, EXIT_NO_NODE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
 import { NODE_ENV_ONLY, NODE_OPTIONS, runNode } from "./node-command.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../core/version.ts";
 
 const NODE_URL: OptionSpec = { name: "node", value: true, placeholder: "URL", env: "ROOMY_NODE", description: `the node to talk to (default ${DEFAULT_NODE_URL})` };
 /** Prefer the variable: a flag's value shows in `ps` and shell history. */

@@ -20,7 +20,7 @@ import type { Node } from "../mesh/node/node.ts";
 import type { ClusterRegistryStats } from "../mesh/registry/registry.ts";
 import type { ClusterReplicationStats } from "../mesh/replication/api.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../core/version.ts";
 import type { HttpStats } from "./http-stats.ts";
 import { PromText, type Sample } from "./prom.ts";
 
