@@ -22,14 +22,14 @@
  * smaller chunks in case size was the cause.
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
-import { DIFFERS, LEAVES, MINE, PRINTED, THEIRS } from "../../core/crdt/lww-map.ts";
+import { DIFFERS, LEAVES, THEIRS } from "../../core/crdt/lww-map.ts";
+import { differingBuckets, splitWanted } from "./ae-leaves.ts";
 import type { Address, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
 import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type Inbound, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
-
 import type { AeCounters, AeHost, AePeer, Done, Round, RoundKind, Streamed } from "./ae-types.ts";
 import { startPush } from "./ae-push.ts";
 
@@ -260,16 +260,7 @@ export class AntiEntropy {
     }
     this.declined.delete(m.n);
     const mine = h.map.digest();
-    const theirs = m.digest.h;
-    // Differing buckets where the initiator holds something need our leaf
-    // digests; where it holds nothing (an empty joiner) every leaf we fill differs.
-    const diff: number[] = [];
-    const empty: number[] = [];
-    for (let b = 0; b < mine.buckets; b++) {
-      if (mine.h[2 * b] === theirs[2 * b] && mine.h[2 * b + 1] === theirs[2 * b + 1]) continue;
-      if (theirs[2 * b] === 0 && theirs[2 * b + 1] === 0) empty.push(b);
-      else diff.push(b);
-    }
+    const { diff, empty } = differingBuckets(mine.h, m.digest.h, mine.buckets);
     if (diff.length + empty.length === 0) {
       h.equal(m.n, m.i, h.arrivalSeq());
       h.send(from, eqMsg(h.self, m.r));
@@ -310,16 +301,7 @@ export class AntiEntropy {
     // Which of their entries we already hold at least as new decides the push
     // back; nothing to decide when we hold nothing there (an empty joiner).
     if (n.mine > 0) round.received = new Map();
-    // Leaves only they fill: all their entries. Leaves both fill: only what
-    // our prints lack.
-    const full = new Uint8Array(want.length);
-    const printed = new Uint8Array(want.length);
-    let both = 0;
-    for (let k = 0; k < want.length; k++) {
-      const f = want[k]! & (THEIRS | MINE);
-      if (f === THEIRS) full[k] = 1;
-      else if (f === (THEIRS | MINE)) (printed[k] = PRINTED), both++;
-    }
+    const { full, printed, both } = splitWanted(want);
     round.ask = wantMsg(h.self, round.r, full, printed, round.chunk);
     h.send(round.peer.address, round.ask);
     if (both > 0) this.sendPrints(round, printed);
