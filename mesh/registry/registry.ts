@@ -13,6 +13,9 @@
  *   lifecycle.ts   every transition of those records
  *   handoff.ts     reliable delivery of handed-off state
  *   calls.ts       calls in flight and dedup of wire copies
+ *   call-wire.ts   a call on its way to its node, an answer on its way back
+ *   swept.ts       previous owners' word that they handed everything over
+ *   caught-up.ts   whether a majority of the holders caught up for an epoch
  *   groups.ts      groups in the replicated map
  *   factories.ts   which factory builds a process (longest prefix)
  *
@@ -20,25 +23,16 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import { Hlc } from "../../core/crdt/hlc.ts";
-import type { Address, Message, Timer } from "../types.ts";
-import { silentLogger } from "../types.ts";
+import { type Address, type Message, silentLogger, type Timer } from "../types.ts";
 import { createCallTable } from "./calls.ts";
+import { createCallWire } from "./call-wire.ts";
+import { majorityCaughtUp } from "./caught-up.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
 import { createQuorumLease } from "./lease.ts";
-import {
-  asRoomyError,
-  errorFromWire,
-  errorToWire,
-  parseMessage,
-  unavailable,
-  type CallMsg,
-  type CallTuple,
-  type HandoffMsg,
-  type ReplyMsg,
-  type SweptMsg,
-} from "./messages.ts";
+import { errorFromWire, type HandoffMsg, parseMessage, unavailable } from "./messages.ts";
+import { SweptMarks, sweptAnswer } from "./swept.ts";
 import {
   type ClusterRegistry,
   type ClusterRegistryConfig,
@@ -123,14 +117,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   });
   serving = rights;
   /** Previous owners that said they handed over everything, at which stamp. */
-  const sweptBy = new Map<string, { g: number; e: number }>();
-  const isSwept = (node: string): boolean => {
-    const s = sweptBy.get(node);
-    const mine = rights.stamp();
-    return s !== undefined && s.g === mine.g && s.e >= mine.e;
-  };
+  const sweptMarks = new SweptMarks(() => rights.stamp());
+  const isSwept = (node: string): boolean => sweptMarks.isSwept(node);
   // The table and the sender call each other: the table reads it lazily.
   let handoffs: HandoffSender;
+  const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++ });
   const table = new ProcessTable({
     self,
     clock,
@@ -148,9 +139,9 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     },
     handoffs: () => handoffs,
     factoryFor,
-    send: sendCall,
-    respond,
-    fail,
+    send: wire.send,
+    respond: wire.respond,
+    fail: wire.fail,
     config: {
       maxHops: config.maxHops,
       mailboxLimit: config.mailboxLimit,
@@ -173,51 +164,6 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   rights.onChange(() => {
     if (!stopped) table.sweep();
   });
-
-  function respond(inb: Inbound, value: unknown): void {
-    if (!inb.reply) return;
-    if (inb.origin === local) {
-      if (inb.early !== EARLY_WAITING) return calls.resolve(inb.id, value);
-      inb.early = EARLY_OK;
-      inb.answer = value;
-      return;
-    }
-    const msg: ReplyMsg = { t: "r", id: inb.id, v: value };
-    transport.send(inb.origin, msg);
-  }
-
-  function fail(inb: Inbound, err: unknown): void {
-    if (!inb.reply) {
-      logger.debug("cast not delivered", { process: inb.name, error: String(err) });
-      return;
-    }
-    if (inb.origin === local) {
-      if (inb.early !== EARLY_WAITING) return calls.reject(inb.id, asRoomyError(err));
-      inb.early = EARLY_FAILED;
-      inb.answer = asRoomyError(err);
-      return;
-    }
-    const msg: ReplyMsg = { t: "r", id: inb.id, e: errorToWire(err) };
-    transport.send(inb.origin, msg);
-  }
-
-  /** Put `inb` on the wire to node `to` (hop accounting done by the table). */
-  function sendCall(inb: Inbound, to: string, now: number = clock.now()): void {
-    const addr = owners.addressOf(to);
-    const ttl = inb.deadline - now;
-    if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
-    if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
-    if (inb.hops === 0) counters.callsRemote++;
-    if (inb.origin === local && inb.reply) {
-      if (inb.early === EARLY_WAITING) inb.sentTo = to; // its pending entry is made after route() returns
-      else calls.sentTo(inb.id, to);
-    }
-    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
-    // The first hop's sender is the origin; a forward names it.
-    if (inb.origin !== local) a.push(inb.origin);
-    const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
-    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`));
-  }
 
   function onMessage(from: Address, raw: Message): void {
     if (stopped) return;
@@ -255,21 +201,14 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       case "fr":
         return rights.onFenceReply(from, m);
       case "sq": {
-        // Done handing over to the asker at its epoch: nothing leaving here, nothing in flight to it.
-        const mine = rights.stamp();
         const asker = owners.nameOf(from);
-        if (asker === undefined || mine.g !== m.g || mine.e < m.e) return;
-        if (table.leavingCount() > 0 || handoffs.inFlightTo(asker) > 0) return;
-        const reply: SweptMsg = { t: "sw", g: mine.g, e: mine.e };
-        transport.send(from, reply);
+        const reply = asker === undefined ? null : sweptAnswer(rights.stamp(), m, table.leavingCount(), handoffs.inFlightTo(asker));
+        if (reply !== null) transport.send(from, reply);
         return;
       }
       case "sw": {
         const n = owners.nameOf(from);
-        if (n === undefined) return;
-        const prev = sweptBy.get(n);
-        if (prev === undefined || prev.g !== m.g || prev.e < m.e) sweptBy.set(n, { g: m.g, e: m.e });
-        if (isSwept(n)) table.swept(n);
+        if (n !== undefined && sweptMarks.record(n, m)) table.swept(n);
         return;
       }
       case "ho":
@@ -408,23 +347,15 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
-    caughtUp(epoch: number, holders: readonly Holder[]): boolean {
-      const g = rights.stamp().g;
-      const need = Math.floor(new Set(holders.map((h) => h.name)).size / 2) + 1;
-      let done = 0;
-      let live = 0;
-      for (const h of holders) {
-        // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
-        const here = h.name === self ? selfId === h.id : owners.isLive(h.name) && owners.idOf(h.name) === h.id;
-        if (!here) continue;
-        live++;
-        const r = h.name === self ? rights.servedEpoch() : lease.servedBy(h.name, g);
-        if (r >= epoch) done++;
-      }
-      // With a majority of the holders gone nobody could catch up: do not
-      // block the changes that drop them (writes are unavailable meanwhile).
-      return done >= need || live < need;
-    },
+    caughtUp: (epoch: number, holders: readonly Holder[]) =>
+      majorityCaughtUp(epoch, holders, rights.stamp().g, {
+        self,
+        selfId,
+        isLive: (n) => owners.isLive(n),
+        idOf: (n) => owners.idOf(n),
+        servedEpoch: () => rights.servedEpoch(),
+        servedBy: (n, g) => lease.servedBy(n, g),
+      }),
     isServing: (name) => table.serving(name),
     stats(): ClusterRegistryStats {
       const c = table.counts();

@@ -1,0 +1,81 @@
+/**
+ * How a call and its answer travel: a call goes on the wire to the node that
+ * should run it (with what is left of its caller's wait, and its origin's
+ * deadline); an answer goes back to the origin, or to the local waiter
+ * (which may not be registered yet: an answer in the same turn is kept on
+ * the call until its caller picks it up).
+ */
+import type { Address, Clock, Logger, Transport } from "../types.ts";
+import type { CallTable } from "./calls.ts";
+import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
+import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type ReplyMsg, unavailable } from "./messages.ts";
+import type { Owners } from "./owners.ts";
+import type { Inbound } from "./processes.ts";
+
+export interface CallWireDeps {
+  local: Address;
+  transport: Transport;
+  calls: CallTable;
+  owners: Owners;
+  clock: Clock;
+  logger: Logger;
+  /** A call leaves its origin for another node (counted once, not per forward). */
+  counted: () => void;
+}
+
+export interface CallWire {
+  respond(inb: Inbound, value: unknown): void;
+  fail(inb: Inbound, err: unknown): void;
+  /** Put `inb` on the wire to node `to` (hop accounting done by the process table). */
+  send(inb: Inbound, to: string, now?: number): void;
+}
+
+export function createCallWire(d: CallWireDeps): CallWire {
+  const { local, transport, calls, owners, clock, logger } = d;
+
+  function respond(inb: Inbound, value: unknown): void {
+    if (!inb.reply) return;
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.resolve(inb.id, value);
+      inb.early = EARLY_OK;
+      inb.answer = value;
+      return;
+    }
+    const msg: ReplyMsg = { t: "r", id: inb.id, v: value };
+    transport.send(inb.origin, msg);
+  }
+
+  function fail(inb: Inbound, err: unknown): void {
+    if (!inb.reply) {
+      logger.debug("cast not delivered", { process: inb.name, error: String(err) });
+      return;
+    }
+    if (inb.origin === local) {
+      if (inb.early !== EARLY_WAITING) return calls.reject(inb.id, asRoomyError(err));
+      inb.early = EARLY_FAILED;
+      inb.answer = asRoomyError(err);
+      return;
+    }
+    const msg: ReplyMsg = { t: "r", id: inb.id, e: errorToWire(err) };
+    transport.send(inb.origin, msg);
+  }
+
+  function send(inb: Inbound, to: string, now: number = clock.now()): void {
+    const addr = owners.addressOf(to);
+    const ttl = inb.deadline - now;
+    if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
+    if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
+    if (inb.hops === 0) d.counted();
+    if (inb.origin === local && inb.reply) {
+      if (inb.early === EARLY_WAITING) inb.sentTo = to; // its pending entry is made after route() returns
+      else calls.sentTo(inb.id, to);
+    }
+    const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
+    // The first hop's sender is the origin; a forward names it.
+    if (inb.origin !== local) a.push(inb.origin);
+    const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
+    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`));
+  }
+
+  return { respond, fail, send };
+}
