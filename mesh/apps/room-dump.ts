@@ -17,6 +17,7 @@ import type { Change, LwwMap } from "../../core/crdt/lww-map.ts";
 import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms/rooms.ts";
 import type { Registry } from "../registry/types.ts";
 import { runtimeDefer } from "../../adapter/defer.ts";
+import { type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
 
 /** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
 export type DumpsRunning = Set<Map<string, string | undefined>>;
@@ -39,16 +40,12 @@ export interface DumpDeps {
  * now, answered as its process would (same replica, same node); the others
  * (moved, not started here, unknown) come back null, to be asked one by one.
  */
-export function answerMany(d: DumpDeps, rooms: unknown): ManyAnswers {
-  if (!Array.isArray(rooms) || rooms.length > MAX_DUMP_CHUNK) {
-    throw new RoomyError("bad_request", `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
-  }
-  return { a: rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.servingHere(d.procOf(r)) ? d.index.occupants(r) : null)) };
+export function answerMany(d: DumpDeps, rooms: readonly unknown[]): ManyAnswers {
+  return rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.servingHere(d.procOf(r)) ? d.index.occupants(r) : null));
 }
 
 /** A dump's second question, for people two rooms showed: each one's stamp if they are in `room` now, else null. */
-export function stampsIn(d: DumpDeps, room: string, people: unknown): (Timestamp | null)[] {
-  if (!Array.isArray(people) || people.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", "stamps takes a list of people");
+export function stampsIn(d: DumpDeps, room: string, people: readonly unknown[]): (Timestamp | null)[] {
   return people.map((p: unknown) => (typeof p === "string" && d.index.roomOf(p) === room ? (d.map.entry(personKey(p))?.ts ?? null) : null));
 }
 
@@ -103,7 +100,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
         const asked = chunk.map((i) => names[i]!);
         let answer: unknown;
         try {
-          answer = await registry.call(procOf(asked[0]!), { t: "who-many", rooms: asked });
+          answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoMany", rooms: asked }));
         } catch (err) {
           // A node from before who-many refuses it: ask its rooms one by one.
           if (err instanceof RoomyError && err.code === "bad_request") singles.push(...chunk);
@@ -125,7 +122,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
   }
   await Promise.all(remote);
   await inWindow(singles, failure, async (i) => {
-    const a = await registry.call<RoomAnswer>(procOf(names[i]!), { t: "who", bare: true });
+    const a = await registry.call<RoomAnswer>(procOf(names[i]!), roomMsgToWire({ kind: "who", stamps: false }));
     if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
     merge.add(i, a.people, false);
   }, (i) => `room ${JSON.stringify(names[i])}`);
@@ -165,8 +162,6 @@ async function settleConflicts(d: DumpDeps, names: string[], merge: OccupancyMer
  * is ~10 ms of one turn, and its answer (~100 KB) is far below a mesh frame.
  */
 export const DUMP_CHUNK = 1000;
-/** The most a who-many may list (a peer asking more is refused). */
-export const MAX_DUMP_CHUNK = 10_000;
 /** who-many calls in flight per owner: the next is on its way while one is answered. */
 const DUMP_WINDOW = 2;
 /** Rooms asked one by one in flight at once. */
@@ -177,15 +172,10 @@ const DUMP_SLICE = 500;
 /** Let timers and I/O run: the dump's loops go on in the next turn. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
 
-/** A who-many answer: per asked room, in order, its people (sorted), or null: not answered here, ask the room itself. */
-export interface ManyAnswers {
-  a: (string[] | null)[];
-}
-
 /** A who-many answer into `merge`: rooms `chunk` in the order asked; those it left out (or malformed) onto `singles`. */
 function addMany(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {
-  const list = (answer as Partial<ManyAnswers> | null)?.a;
-  if (!Array.isArray(list) || list.length !== chunk.length) {
+  const list = manyAnswersFromWire(answer);
+  if (list === null || list.length !== chunk.length) {
     singles.push(...chunk);
     return;
   }
@@ -205,12 +195,12 @@ function isNameList(l: unknown): l is string[] {
 /** Room process `proc`'s stamps for `people` now (a node from before "stamps": read from its whole answer). */
 async function stampsOf(registry: Registry, proc: string, people: string[]): Promise<unknown[]> {
   try {
-    const answer = await registry.call<unknown>(proc, { t: "stamps", people });
+    const answer = await registry.call<unknown>(proc, roomMsgToWire({ kind: "stamps", people }));
     if (Array.isArray(answer) && answer.length === people.length) return answer;
   } catch (err) {
     if (!(err instanceof RoomyError && err.code === "bad_request")) throw err;
   }
-  const a = await registry.call<RoomAnswer>(proc, { t: "who" });
+  const a = await registry.call<RoomAnswer>(proc, roomMsgToWire({ kind: "who", stamps: true }));
   if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
   const since = new Map(a.people.map((p, i) => [p, a.since?.[i] ?? null]));
   return people.map((p) => since.get(p) ?? null);

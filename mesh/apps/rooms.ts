@@ -25,7 +25,8 @@ import type { ClusterRegistry } from "../registry/config.ts";
 import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
-import { type AppContext, field } from "./context.ts";
+import type { AppContext } from "./context.ts";
+import { manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
 const OK_ANSWER = Object.freeze({ ok: true });
@@ -84,28 +85,27 @@ export function startRooms(ctx: AppContext): RoomsApp {
       // Not async: when the write is held at once (whenHeld) the answer is
       // ready in the same turn, and the registry settles the call without
       // waiting on a promise.
-      handle(msg: unknown): unknown {
-        switch (field(msg, "t")) {
+      handle(wire: unknown): unknown {
+        const msg = roomMsgFromWire(wire);
+        switch (msg.kind) {
           case "create": {
-            const writes = planAddRooms(map, [room], field(msg, "capacity"));
+            const writes = planAddRooms(map, [room], msg.capacity);
             return whenHeld(ctx.write(writes), () => ({ created: writes.length > 0 }));
           }
           case "walk":
-            return whenHeld(ctx.write(planWalkInto(index, room, field(msg, "people"))), walked);
+            return whenHeld(ctx.write(planWalkInto(index, room, msg.people)), walked);
           case "who": {
             if (index.room(room) === null) throw unknownRoom(room);
             const people = index.occupants(room);
             // who-is-in needs only the names; a dump's merge needs each person's stamp.
-            if (field(msg, "bare") === true) return { room, people } satisfies RoomAnswer;
+            if (!msg.stamps) return { room, people } satisfies RoomAnswer;
             const since = people.map((p) => map.entry(personKey(p))!.ts);
             return { room, people, since } satisfies RoomAnswer;
           }
-          case "who-many":
-            return answerMany(dumpDeps, field(msg, "rooms"));
+          case "whoMany":
+            return manyAnswersToWire(answerMany(dumpDeps, msg.rooms));
           case "stamps":
-            return stampsIn(dumpDeps, room, field(msg, "people"));
-          default:
-            throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(field(msg, "t"))}`);
+            return stampsIn(dumpDeps, room, msg.people);
         }
       },
     };
@@ -149,7 +149,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     async addRooms(rooms: string[], capacity?: number | null): Promise<void> {
       const names = uniqueSorted(validateNames("room", rooms));
       const cap = validateCapacity(capacity);
-      await Promise.all(names.map((r) => registry.call(roomProcess(r), { t: "create", capacity: cap })));
+      await Promise.all(names.map((r) => registry.call(roomProcess(r), roomMsgToWire({ kind: "create", capacity: cap }))));
     },
     rooms: () => {
       authoritative();
@@ -166,14 +166,14 @@ export function startRooms(ctx: AppContext): RoomsApp {
       } catch (err) {
         return Promise.reject(err);
       }
-      return registry.call(procOf(r), { t: "walk", people }) as Promise<unknown> as Promise<void>;
+      return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people })) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
       await ctx.write(planLeave(people));
     },
     async whoIsIn(room: string): Promise<string[]> {
       const r = known(validateName("room", room));
-      const o = await registry.call<RoomAnswer>(procOf(r), { t: "who", bare: true });
+      const o = await registry.call<RoomAnswer>(procOf(r), roomMsgToWire({ kind: "who", stamps: false }));
       return o.people;
     },
     whereIs: (person: string) => {
