@@ -20,6 +20,7 @@ import type { LotMode, Profile } from "../node/config.ts";
 import type { WriteConcern } from "../replication/types.ts";
 import type { Address, Logger } from "../types.ts";
 import { type NodeClock, SimClock } from "./clock.ts";
+import { SimTimeout } from "./harness.ts";
 import { type NetworkOptions, SimNetwork } from "./network.ts";
 import { type SimClusterOptions, type SimClusterParts, simClusterFactory } from "./nodes.ts";
 import { SeededRandom } from "./random.ts";
@@ -64,8 +65,6 @@ export interface AppSimNode {
   parts: SimClusterParts | null;
   clock: NodeClock | null;
 }
-
-export class SimTimeout extends Error {}
 
 /** A settled promise's outcome. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | { ok: "pending" };

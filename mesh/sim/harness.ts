@@ -55,6 +55,7 @@ export interface SimNode {
   readonly generation: number;
 }
 
+/** Virtual time ran out before a predicate held (the message names the seed to replay). */
 export class SimTimeout extends Error {}
 
 export class SimCluster {

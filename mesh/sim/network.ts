@@ -1,17 +1,22 @@
 /**
- * An in-memory network for the simulator. Every message goes through a CBOR
- * round trip (as on the wire: a message CBOR cannot carry fails here too),
- * then is delivered on the receiver's NodeClock after a delay, so a paused
- * process receives its backlog late and a killed one receives nothing.
+ * The simulator's in-memory network, for whole-cluster runs and protocol
+ * tests alike. Every message goes through a CBOR round trip (as on the wire:
+ * a message CBOR cannot carry fails here too), then is delivered on the
+ * receiver's NodeClock after a delay, so a paused process receives its
+ * backlog late and a killed one receives nothing.
  *
- * Knobs: loss and duplicate rates, delay bounds, reordering, partitions,
- * crashes and restarts. All randomness comes from the seeded Random given,
- * so one seed gives one run.
+ * Knobs: loss and duplicate rates, delay bounds, reordering, partitions into
+ * groups, directed link blocks, isolation of one address, dropping the next
+ * messages of a kind, injected messages, crashes and restarts. All randomness
+ * comes from the seeded Random given, so one seed gives one run. With
+ * `keepLog`, every message handed to send() is logged and counted by kind,
+ * with the number of delta entries it carries (protocol tests count them).
  */
 // The pure-JS entries of cbor-x: the package root loads the optional native
 // string extractor (cbor-extract), which crashes Bun 1.4 and fails under Deno.
 import { Decoder } from "cbor-x/decode";
 import { Encoder } from "cbor-x/encode";
+import { decodeDelta, deltaFromWire } from "../../core/crdt/lww-codec.ts";
 import type { Address, Message, Random, Transport } from "../types.ts";
 import type { NodeClock, SimClock } from "./clock.ts";
 
@@ -46,6 +51,16 @@ export interface NetworkStats {
   bytes: number;
 }
 
+/** One message handed to send() (logged with `keepLog`). */
+export interface Sent {
+  from: Address;
+  to: Address;
+  t: string;
+  /** Delta entries it carries (0 for a message without a delta). */
+  entries: number;
+  msg: Message;
+}
+
 // The options of the TCP wire codec (mesh/wire/codec.ts): plain CBOR maps.
 const cborOptions = { useRecords: false, mapsAsObjects: true, structuredClone: false, tagUint8Array: false };
 const encoder = new Encoder(cborOptions);
@@ -65,11 +80,19 @@ export class SimNetwork {
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, bytes: 0 };
   /** Observer of every delivered message (tests, debugging). */
   tap: ((from: Address, to: Address, msg: Message) => void) | undefined;
+  /** Log every message handed to send() in `log` (off by default: long runs send millions). */
+  keepLog = false;
+  readonly log: Sent[] = [];
   #random: Random;
   #opts: NetworkOptions;
   #endpoints = new Map<Address, Endpoint>();
   /** address -> partition group; undefined when the network is whole. */
   #groups: Map<Address, number> | undefined;
+  /** Directed links ("from>to") that lose everything, and addresses cut off both ways. */
+  #blocked = new Set<string>();
+  #isolated = new Set<Address>();
+  /** Drop the next n messages matching (from, to, t). */
+  #dropNext: { from: Address; to: Address; t: string; n: number }[] = [];
   /** Last delivery time per directed pair, to keep FIFO order. */
   #lastAt = new Map<string, number>();
 
@@ -151,39 +174,100 @@ export class SimNetwork {
     this.#groups = m;
   }
 
+  /** Messages from `from` to `to` are lost until unblock (one direction only). */
+  block(from: Address, to: Address): void {
+    this.#blocked.add(from + ">" + to);
+  }
+
+  unblock(from: Address, to: Address): void {
+    this.#blocked.delete(from + ">" + to);
+  }
+
+  /** Cut `a` off from everyone, both ways, until rejoin. */
+  isolate(a: Address): void {
+    this.#isolated.add(a);
+  }
+
+  rejoin(a: Address): void {
+    this.#isolated.delete(a);
+  }
+
+  /** Undo every partition, block and isolation. */
   heal(): void {
     this.#groups = undefined;
+    this.#blocked.clear();
+    this.#isolated.clear();
   }
 
   canReach(from: Address, to: Address): boolean {
+    if (this.#isolated.has(from) || this.#isolated.has(to) || this.#blocked.has(from + ">" + to)) return false;
     if (this.#groups === undefined) return true;
     return (this.#groups.get(from) ?? 0) === (this.#groups.get(to) ?? 0);
   }
 
-  #send(src: Endpoint, to: Address, msg: Message): boolean {
-    if (!src.up || src.clock.dead) return false;
+  /** Lose the next `n` messages of kind `t` from `from` to `to`. */
+  dropNextMatching(from: Address, to: Address, t: string, n = 1): void {
+    this.#dropNext.push({ from, to, t, n });
+  }
+
+  /**
+   * Deliver `msg` to `to` as if `from` had sent it, after the usual delay:
+   * past every partition, loss and duplication (a forged or late copy).
+   */
+  inject(from: Address, to: Address, msg: Message): void {
+    const bytes = this.#encode(from, to, msg);
+    const dst = this.#endpoints.get(to);
+    if (dst?.up) this.#schedule(from, dst, bytes, true);
+  }
+
+  /** Logged messages of kind `t` (optionally from/to), and the delta entries they carried. */
+  count(t: string, from?: Address, to?: Address): { messages: number; entries: number } {
+    let messages = 0;
+    let entries = 0;
+    for (const s of this.log) {
+      if (s.t !== t || (from !== undefined && s.from !== from) || (to !== undefined && s.to !== to)) continue;
+      messages++;
+      entries += s.entries;
+    }
+    return { messages, entries };
+  }
+
+  #encode(from: Address, to: Address, msg: Message): Uint8Array {
     // Encoding errors are bugs in the caller: throw so the test fails loudly.
     // cbor-x returns a view of its reused buffer: copy before holding on.
     const bytes = new Uint8Array(encoder.encode(msg));
     this.stats.sent++;
     this.stats.bytes += bytes.length;
+    if (this.keepLog) this.log.push({ from, to, t: String(msg.t), entries: entriesOf(msg), msg });
+    return bytes;
+  }
+
+  #send(src: Endpoint, to: Address, msg: Message): boolean {
+    if (!src.up || src.clock.dead) return false;
+    const bytes = this.#encode(src.address, to, msg);
     const dst = this.#endpoints.get(to);
     if (!dst || !dst.up || !this.canReach(src.address, to)) {
       this.stats.dropped++;
       return dst !== undefined && dst.up;
     }
     const o = this.#opts;
+    const k = this.#dropNext.findIndex((d) => d.from === src.address && d.to === to && d.t === msg.t && d.n > 0);
+    if (k >= 0) {
+      this.#dropNext[k]!.n--;
+      this.stats.dropped++;
+      return true;
+    }
     if (o.loss > 0 && this.#random.float() < o.loss) {
       this.stats.dropped++;
       return true;
     }
     const copies = o.duplicate > 0 && this.#random.float() < o.duplicate ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
-    for (let c = 0; c < copies; c++) this.#schedule(src.address, dst, bytes);
+    for (let c = 0; c < copies; c++) this.#schedule(src.address, dst, bytes, false);
     return true;
   }
 
-  #schedule(from: Address, dst: Endpoint, bytes: Uint8Array): void {
+  #schedule(from: Address, dst: Endpoint, bytes: Uint8Array, forced: boolean): void {
     const o = this.#opts;
     const now = this.clock.now();
     let at = now + o.delayMinMs + this.#random.float() * (o.delayMaxMs - o.delayMinMs);
@@ -194,7 +278,7 @@ export class SimNetwork {
       this.#lastAt.set(key, at);
     }
     dst.clock.setTimer(at - now, () => {
-      if (!dst.up || !dst.handler || !this.canReach(from, dst.address)) {
+      if (!dst.up || !dst.handler || (!forced && !this.canReach(from, dst.address))) {
         this.stats.dropped++;
         return;
       }
@@ -203,5 +287,16 @@ export class SimNetwork {
       this.tap?.(from, dst.address, msg);
       dst.handler(from, msg);
     });
+  }
+}
+
+/** The delta entries a message carries (replication's `d`: CBOR bytes or wire form). */
+function entriesOf(msg: Message): number {
+  if (msg["d"] === undefined) return 0;
+  try {
+    const d = msg["d"];
+    return (d instanceof Uint8Array ? decodeDelta(d) : deltaFromWire(d)).e.length;
+  } catch {
+    return 0;
   }
 }

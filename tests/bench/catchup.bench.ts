@@ -29,7 +29,7 @@ import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { createTcpTransport } from "../../mesh/tcp/transport.ts";
 import type { Clock, Transport } from "../../mesh/types.ts";
-import { StaticMembership } from "../support/static-membership.ts";
+import { MembershipWorld } from "../support/membership.ts";
 
 export interface BenchSection {
   title: string;
@@ -147,7 +147,7 @@ async function nodeMain(name: string): Promise<void> {
   const transport: Transport = { local: tcp.local, send: (to, m) => tcp.send(to, m), onMessage: (h) => tcp.onMessage(timed(h, longest, (_from, m) => `message ${String(m.t)}`)), close: () => tcp.close() };
   const handle = async (msg: Record<string, unknown>): Promise<void> => {
     if (msg["members"]) {
-      const membership = new StaticMembership();
+      const membership = new MembershipWorld();
       for (const [n, a] of msg["members"] as [string, string][]) membership.add(n, a);
       map = new LwwMap();
       const missingEvery = msg["missingEvery"] as number;

@@ -35,7 +35,7 @@ import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { type Address, type Logger, type Message, mux, type Transport } from "../../mesh/types.ts";
 import { decode, encode } from "../../mesh/wire/codec.ts";
-import { MembershipWorld } from "../support/registry-membership.ts";
+import { MembershipWorld } from "../support/membership.ts";
 
 export interface Activation {
   seconds: number;

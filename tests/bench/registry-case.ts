@@ -23,7 +23,7 @@ import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
 import { mux } from "../../mesh/types.ts";
-import { MembershipWorld } from "../support/registry-membership.ts";
+import { MembershipWorld } from "../support/membership.ts";
 import { activate, configBoard } from "./registry-activate.ts";
 
 export type { Activation } from "./registry-activate.ts";

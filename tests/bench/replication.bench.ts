@@ -22,11 +22,11 @@ import type { WriteConcern } from "../../mesh/replication/types.ts";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { SimClock } from "../../mesh/sim/clock.ts";
+import { SimNetwork } from "../../mesh/sim/network.ts";
 import { SeededRandom } from "../../mesh/sim/random.ts";
 import { createTcpTransport } from "../../mesh/tcp/transport.ts";
 import type { Clock, Random, Transport } from "../../mesh/types.ts";
-import { LoopNetwork } from "../support/loop-network.ts";
-import { StaticMembership } from "../support/static-membership.ts";
+import { MembershipWorld } from "../support/membership.ts";
 
 export interface BenchSection {
   title: string;
@@ -72,8 +72,8 @@ function replica(name: string, membership: MembershipView, transport: Transport,
 }
 
 /** Same member table, hence the same ids, in every process. */
-function membershipOf(members: [string, string][]): StaticMembership {
-  const m = new StaticMembership();
+function membershipOf(members: [string, string][]): MembershipWorld {
+  const m = new MembershipWorld();
   for (const [name, address] of members) m.add(name, address);
   return m;
 }
@@ -232,8 +232,7 @@ async function childMain(name: string): Promise<void> {
 
 async function runLoop(): Promise<Result[]> {
   const clock = new SimClock();
-  const net = new LoopNetwork(clock, new SeededRandom(1), { delayMinMs: 0, delayMaxMs: 0 });
-  net.keepLog = false;
+  const net = new SimNetwork(clock, new SeededRandom(1), { delayMinMs: 0, delayMaxMs: 0 });
   const membership = membershipOf(NAMES.map((n) => [n, `${n}:4370`]));
   const nodes = NAMES.map((n, k) =>
     replica(n, membership.view(n), net.transport(`${n}:4370`), clock, new SeededRandom(n), k === 0 ? "all" : 2),

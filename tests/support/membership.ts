@@ -1,7 +1,9 @@
 /**
- * A membership double for registry tests: every node has its own view,
- * changed by the test (so views can disagree, as during a partition), and
- * emits the events the real membership would.
+ * The membership double of every test that runs protocols without the real
+ * membership: every node has its own view, changed by the test (so views can
+ * disagree, as during a partition; setEverywhere is gossip that converged at
+ * once), and emits the events the real membership would. A node always
+ * counts itself live, as the real one does.
  */
 import type { Member, MemberEvent, MemberEventType, MembershipView, MemberState } from "../../mesh/membership/types.ts";
 
@@ -17,7 +19,7 @@ class NodeView implements MembershipView {
     return [...this.known.values()].map((m) => ({ ...m })).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
   live(): Member[] {
-    return this.members().filter((m) => m.state === "alive" || m.state === "suspect");
+    return this.members().filter((m) => m.state === "alive" || m.state === "suspect" || m.name === this.selfName);
   }
   subscribe(fn: (ev: MemberEvent) => void): () => void {
     this.subs.add(fn);
@@ -72,9 +74,16 @@ export class MembershipWorld {
     return v;
   }
 
+  /** `name`'s current process, alive. */
+  get(name: string): Member {
+    const m = this.truth.get(name);
+    if (m === undefined) throw new Error(`no member ${name}`);
+    return { ...m };
+  }
+
   /** The member id of `name`'s current process. */
   idOf(name: string): string {
-    return this.truth.get(name)!.id;
+    return this.get(name).id;
   }
 
   view(name: string): MembershipView {

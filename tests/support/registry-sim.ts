@@ -29,7 +29,7 @@ import { SeededRandom } from "../../mesh/sim/random.ts";
 import type { MembershipView } from "../../mesh/membership/types.ts";
 import type { Clock, Message, Transport } from "../../mesh/types.ts";
 import { ConfigWorld } from "./registry-configs.ts";
-import { MembershipWorld } from "./registry-membership.ts";
+import { MembershipWorld } from "./membership.ts";
 import { ReplicaBus, type TestReplicator } from "./registry-replicator.ts";
 
 export interface SimRegNode {

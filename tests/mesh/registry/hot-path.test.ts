@@ -11,7 +11,7 @@ import type { HolderConfig } from "../../../mesh/registry/holders.ts";
 import { createOwners } from "../../../mesh/registry/owners.ts";
 import { type Address, type Message, mux, type Transport } from "../../../mesh/types.ts";
 import { TestCluster } from "../replication/harness.ts";
-import { MembershipWorld } from "../../support/registry-membership.ts";
+import { MembershipWorld } from "../../support/membership.ts";
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 

@@ -16,7 +16,7 @@ test("a peer that was down catches up by anti-entropy, exchanging only the diffe
   for (let i = 0; i < total; i++) first.push(track(c.node("A").set(`key/${i}`, i)));
   await c.until("first writes everywhere", () => first.every((w) => w.state === "resolved") && converged([...c.nodes.values()]));
 
-  c.membership.set("C", "dead");
+  c.membership.setEverywhere("C", "dead");
   c.net.isolate(addr("C"));
   const later: ReturnType<typeof track>[] = [];
   for (let i = 0; i < 5; i++) later.push(track(c.node("A").set(`late/${i}`, i)));
@@ -28,7 +28,7 @@ test("a peer that was down catches up by anti-entropy, exchanging only the diffe
 
   const aeBefore = aeEntries(c);
   c.net.rejoin(addr("C"));
-  c.membership.set("C", "alive");
+  c.membership.setEverywhere("C", "alive");
   await c.until("C caught up", () => converged([...c.nodes.values()]), 10_000);
   expect(c.node("C").map.get("late/4")).toBe(4);
   expect(c.node("C").map.has("key/7")).toBe(false);
@@ -98,7 +98,7 @@ test("catchUp stops waiting for a peer that leaves the live set", async () => {
   const t = track(c.node("A").rep.catchUp(30_000));
   await c.run(500);
   expect(t.state).toBe("pending");
-  c.membership.set("C", "dead");
+  c.membership.setEverywhere("C", "dead");
   await c.until("catch-up done without C", () => t.state !== "pending", 100);
   expect(t.state).toBe("resolved");
   c.stopAll();

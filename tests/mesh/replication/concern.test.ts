@@ -81,8 +81,8 @@ test("concern majority counts dead members: 5 known, 2 dead -> both live peers m
   const c = new TestCluster({ concern: "majority" });
   for (const n of ["A", "B", "C", "D", "E"]) c.member(n);
   for (const n of ["A", "B", "C"]) c.start(n);
-  c.membership.set("D", "dead");
-  c.membership.set("E", "dead");
+  c.membership.setEverywhere("D", "dead");
+  c.membership.setEverywhere("E", "dead");
   await c.run(50);
   c.net.block(addr("A"), addr("C"));
   c.net.block(addr("B"), addr("C"));
@@ -117,7 +117,7 @@ test("ack timeout rejects with unavailable, yet the write stays and converges la
 test("a peer that becomes live again receives the writes still pending", async () => {
   const c = three(2);
   await c.run(50);
-  c.membership.set("C", "dead");
+  c.membership.setEverywhere("C", "dead");
   c.net.isolate(addr("C"));
   c.net.block(addr("A"), addr("B"));
   const t = track(c.node("A").set("k", 1));
@@ -125,7 +125,7 @@ test("a peer that becomes live again receives the writes still pending", async (
   expect(t.state).toBe("pending");
   const before = c.net.count("d", addr("A"), addr("C")).messages;
   c.net.rejoin(addr("C"));
-  c.membership.set("C", "alive");
+  c.membership.setEverywhere("C", "alive");
   await c.until("acknowledged by the returning peer", () => t.state !== "pending");
   expect(t.state).toBe("resolved");
   expect(c.net.count("d", addr("A"), addr("C")).messages).toBeGreaterThan(before);
@@ -136,8 +136,8 @@ test("a peer that becomes live again receives the writes still pending", async (
 test("concern 2 with every peer dead does not acknowledge: the write would not survive this node's crash", async () => {
   const c = three(2);
   await c.run(50);
-  c.membership.set("B", "dead");
-  c.membership.set("C", "dead");
+  c.membership.setEverywhere("B", "dead");
+  c.membership.setEverywhere("C", "dead");
   const t = track(c.node("A").set("k", 1));
   await c.run(DEFAULT_REPLICATION_CONFIG.ackTimeoutMs + 100);
   expect(t.state).toBe("rejected");

@@ -1,8 +1,9 @@
 /**
  * A cluster of replicators for tests: virtual clock, seeded randomness, the
- * loop network and a shared static membership. Nothing happens until the
- * test runs virtual time with run()/until(), which also lets promises settle
- * between slices (the outbox flushes in a microtask).
+ * simulator's network (logging every message) and the membership double
+ * (tests/support/membership.ts). Nothing happens until the test runs
+ * virtual time with run()/until(), which also lets promises settle between
+ * slices (the outbox flushes in a microtask).
  */
 import { Hlc } from "../../../core/crdt/hlc.ts";
 import { type Change, type Delta, LwwMap } from "../../../core/crdt/lww-map.ts";
@@ -12,8 +13,8 @@ import type { WriteConcern } from "../../../mesh/replication/types.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 import { SeededRandom } from "../../../mesh/sim/random.ts";
 import type { Logger } from "../../../mesh/types.ts";
-import { LoopNetwork, type LoopOptions } from "../../support/loop-network.ts";
-import { StaticMembership } from "../../support/static-membership.ts";
+import { type NetworkOptions, SimNetwork } from "../../../mesh/sim/network.ts";
+import { MembershipWorld } from "../../support/membership.ts";
 
 export interface TestNode {
   name: string;
@@ -31,20 +32,21 @@ export interface ClusterOptions {
   seed?: number | string;
   concern?: WriteConcern;
   config?: Partial<ReplicationConfig>;
-  net?: Partial<LoopOptions>;
+  net?: Partial<NetworkOptions>;
   buckets?: number;
 }
 
 export class TestCluster {
   readonly clock = new SimClock();
   readonly random: SeededRandom;
-  readonly net: LoopNetwork;
-  readonly membership = new StaticMembership();
+  readonly net: SimNetwork;
+  readonly membership = new MembershipWorld();
   readonly nodes = new Map<string, TestNode>();
 
   constructor(private readonly opts: ClusterOptions = {}) {
     this.random = new SeededRandom(opts.seed ?? 1);
-    this.net = new LoopNetwork(this.clock, this.random.fork("net"), opts.net);
+    this.net = new SimNetwork(this.clock, this.random.fork("net"), opts.net);
+    this.net.keepLog = true;
   }
 
   /** Add members first (all of them), then start replicators with start(). */
@@ -70,7 +72,8 @@ export class TestCluster {
       map,
       observe: (ts) => hlc.observe(ts, this.clock.now()),
       membership: this.membership.view(name),
-      transport: this.net.transport(address),
+      // A node started again after its replicator stopped is a new process at the same address.
+      transport: this.net.isUp(address) ? this.net.restart(address).transport : this.net.transport(address),
       clock: this.clock,
       random: this.random.fork(name + "/" + me.id),
       concern: over.concern ?? this.opts.concern,

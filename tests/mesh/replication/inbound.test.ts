@@ -71,6 +71,7 @@ test("an ack from a previous process of a peer does not count", async () => {
   await c.run(10);
   // Forge the old identity's ack for seq 1 after B restarted under a new id.
   c.membership.restart("B");
+  c.membership.announce("B");
   c.net.inject(addr("B"), addr("A"), { t: "a", n: "B", i: oldB.id, s: [1, 1] });
   await c.run(100);
   expect(w.state).toBe("pending");

@@ -4,7 +4,7 @@ import { LwwMap } from "../../../core/crdt/lww-map.ts";
 import { createClusterReplicator } from "../../../mesh/replication/replicator.ts";
 import { SeededRandom } from "../../../mesh/sim/random.ts";
 import type { Clock, Message, Timer, Transport } from "../../../mesh/types.ts";
-import { StaticMembership } from "../../support/static-membership.ts";
+import { MembershipWorld } from "../../support/membership.ts";
 
 /** A clock whose time moves only when told, and may jump past due timers (a stalled process). */
 class StallClock implements Clock {
@@ -41,9 +41,10 @@ class StallClock implements Clock {
 }
 
 function setup() {
-  const members = new StaticMembership();
+  const members = new MembershipWorld();
   members.add("A", "a:1");
-  const b = members.add("B", "b:1");
+  members.add("B", "b:1");
+  const b = members.get("B");
   const clock = new StallClock();
   const sent: Message[] = [];
   let deliver: (from: string, msg: Message) => void = () => {};

@@ -30,7 +30,7 @@ test("a dead member blocks collection until it is back and holds the tombstone",
   await c.run(50);
   const w = track(c.node("A").set("gone", 1));
   await c.until("set everywhere", () => w.state === "resolved" && converged([...c.nodes.values()]));
-  c.membership.set("C", "dead");
+  c.membership.setEverywhere("C", "dead");
   c.net.isolate(addr("C"));
   const d = track(c.node("A").del("gone"));
   await c.until("delete acknowledged", () => d.state === "resolved");
@@ -39,7 +39,7 @@ test("a dead member blocks collection until it is back and holds the tombstone",
   expect(c.node("B").map.tombstones).toBe(1);
   expect(c.node("C").map.get("gone")).toBe(1);
   c.net.rejoin(addr("C"));
-  c.membership.set("C", "alive");
+  c.membership.setEverywhere("C", "alive");
   await c.until("C deleted it too, then all collected", () => tombstones(c).every((t) => t === 0) && !c.node("C").map.has("gone"), 30_000);
   c.stopAll();
 });
@@ -74,6 +74,7 @@ test("a restarted member (new identity) must prove it holds the tombstones again
   c.nodes.get("C")!.rep.stop();
   c.net.rejoin(addr("C"));
   c.membership.restart("C");
+  c.membership.announce("C");
   const fresh = c.start("C");
   await c.until("collected everywhere", () => tombstones(c).every((t) => t === 0), 30_000);
   expect(fresh.map.has("gone")).toBe(false);
@@ -116,7 +117,7 @@ test("a tombstone a peer already collected (absent there, at or below its horizo
   const c = new TestCluster({ concern: 1 });
   for (const n of ["A", "B", "D"]) c.member(n);
   for (const n of ["A", "B"]) c.start(n);
-  c.membership.set("D", "dead"); // blocks both nodes' own proof
+  c.membership.setEverywhere("D", "dead"); // blocks both nodes' own proof
   await c.run(50);
   await c.node("A").set("gone", 1);
   await c.until("B has it", () => c.node("B").map.has("gone"));
@@ -137,16 +138,16 @@ test("a tombstone a peer never had (above its horizon) is sent to it, not forgot
   // Only B starts rounds here, so B's handling of A's answer is what is tested.
   c.start("A", { config: { antiEntropyMs: 600_000 } });
   c.start("B");
-  c.membership.set("D", "dead");
+  c.membership.setEverywhere("D", "dead");
   await c.run(50);
-  c.membership.set("A", "dead");
+  c.membership.setEverywhere("A", "dead");
   c.net.isolate(addr("A"));
   await c.node("B").set("brief", 1);
   await c.node("B").del("brief");
   await c.run(100);
   expect(c.node("A").map.entry("brief")).toBeUndefined();
   c.net.rejoin(addr("A"));
-  c.membership.set("A", "alive");
+  c.membership.setEverywhere("A", "alive");
   await c.until("A holds the tombstone", () => c.node("A").map.tombstones === 1, 10_000);
   expect(c.node("B").map.tombstones).toBe(1);
   c.stopAll();
