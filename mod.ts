@@ -24,7 +24,7 @@ export { startNode } from "./mesh/node/node.ts";
 export type { Node, NodeOptions } from "./mesh/node/node.ts";
 export type { NodeConfig, NodeSettings, TlsPaths } from "./mesh/node/config.ts";
 export { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES } from "./mesh/node/config.ts";
-/** The seam the cluster layer plugs into, and the cluster of one. */
+/** The seam the cluster layer plugs into, and the cluster of one (the cluster's own parts over a transport that reaches nobody). */
 export { localCluster, staticMembership } from "./mesh/node/parts.ts";
 export type { Cluster, ClusterContext, ClusterFactory } from "./mesh/node/parts.ts";
 export type { App } from "./mesh/apps/app.ts";
@@ -37,8 +37,6 @@ export type { Clock, Logger, Random, Timer } from "./mesh/types.ts";
 export { silentLogger } from "./mesh/types.ts";
 export { cryptoRandom } from "./adapter/random.ts";
 export { realClock } from "./adapter/clock.ts";
-export { createLocalRegistry } from "./mesh/registry/local.ts";
-export { createLocalReplicator } from "./mesh/replication/local.ts";
 
 // The admin API and its client.
 /** The Hono app serving a node's admin API. */

@@ -1,20 +1,20 @@
 /**
  * The seam between a Node and its cluster layer. A node needs a membership
  * view, a registry and a replicator, and to know when it is ready; how they
- * are made is the cluster factory's business. `localCluster` builds the
- * cluster of one; the mesh (SWIM membership, routed registry, replicating
- * map) provides another factory with the same shape.
+ * are made is the cluster factory's business. Both factories wire the same
+ * parts (wiring.ts: SWIM membership, the Raft log, the cluster registry and
+ * replicator): `localCluster` over a transport that reaches nobody (the
+ * cluster of one in a process), `meshCluster` (tcp-parts.ts) over TCP.
  */
 import type { Hlc } from "../../core/crdt/hlc.ts";
 import type { LwwMap } from "../../core/crdt/lww-map.ts";
 import type { MemberEvent, MembershipView, Member } from "../membership/types.ts";
 import type { NodeConfig } from "./config.ts";
-import { createLocalRegistry } from "../registry/local.ts";
 import type { Registry } from "../registry/types.ts";
-import { createLocalReplicator } from "../replication/local.ts";
 import type { Replicator } from "../replication/types.ts";
-import type { Clock, Logger, Random } from "../types.ts";
-import { Consensus, type StateMachine } from "../consensus/driver.ts";
+import type { Address, Clock, Logger, Random, Transport } from "../types.ts";
+import type { Consensus, StateMachine } from "../consensus/driver.ts";
+import { wireCluster } from "./wiring.ts";
 
 /** Everything a cluster layer is built from. */
 export interface ClusterContext {
@@ -61,35 +61,28 @@ export function staticMembership(self: Member): MembershipView {
   };
 }
 
-/** A cluster of one: every process local, every write held at once. */
+/** A transport no peer can reach and that reaches no peer: every send is dropped at once. */
+export function isolatedTransport(local: Address): Transport {
+  return { local, send: () => false, onMessage: () => {}, close: () => Promise.resolve() };
+}
+
+/**
+ * A cluster of one: the cluster's own parts (the Raft log, SWIM membership,
+ * the cluster registry and replicator, wired as every cluster is) over a
+ * transport that reaches nobody, so the node started alone runs the code a
+ * cluster runs. Its log is one voter that bootstraps alone, its registry
+ * places every name on it and serves at once (isolated: no lease anywhere
+ * covers a replica nobody else holds), and its replicator holds a write as
+ * soon as it is merged. --join and --discover mean nothing here (node.ts
+ * warns); `roomy node` joins and is joined over TCP (tcp-parts.ts).
+ */
 export const localCluster: ClusterFactory = (ctx) => {
-  const { config, self, clock, logger, map } = ctx;
-  const membership = staticMembership(self);
-  // A log of one voter: commits at once, never sends (no peer is ever added).
-  const consensus = new Consensus({
-    self: { id: self.id, name: self.name, address: self.address },
-    clock,
-    random: ctx.random,
-    transport: { local: self.address, send: () => false, onMessage: () => {}, close: () => Promise.resolve() },
-    membership,
-    logger,
-    machine: ctx.machine,
-    mayBootstrapAlone: true,
+  const wired = wireCluster({
+    ctx,
+    transport: isolatedTransport(ctx.self.address),
+    address: ctx.self.address,
+    isolated: true,
     defer: ctx.defer,
   });
-  return Promise.resolve({
-    membership,
-    consensus,
-    registry: createLocalRegistry({
-      node: config.name,
-      clock,
-      logger,
-      mailboxLimit: config.mailboxLimit,
-      callTimeoutMs: config.callTimeoutMs,
-    }),
-    replicator: createLocalReplicator(map, { logger }),
-    ready: () => true,
-    meshAddress: () => null,
-    stop: () => consensus.stop(),
-  });
+  return Promise.resolve({ ...wired, meshAddress: () => null });
 };

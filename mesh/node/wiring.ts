@@ -37,6 +37,8 @@ export interface WiringOptions {
   onMalformed?: (address: string) => void;
   /** Run soon after this turn (the runtime's); default a 0 ms timer on the clock. */
   defer?: (fn: () => void) => void;
+  /** The transport reaches nobody (the cluster of one, parts.ts): no seeds, and the registry serves at once. */
+  isolated?: boolean;
 }
 
 export interface WiredCluster extends Cluster {
@@ -51,7 +53,9 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   const { ctx, transport, address } = opts;
   const { config, clock, random, logger, hlc, map } = ctx;
   const channels = mux(transport);
-  const dns = opts.dns ?? [];
+  const isolated = opts.isolated === true;
+  const dns = isolated ? [] : (opts.dns ?? []);
+  const seeds = isolated ? [] : config.join;
 
   const membership = createMembership({
     name: config.name,
@@ -85,7 +89,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   // majority of the holders caught up for the current epoch.
   let registry: ClusterRegistry | undefined;
   // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too.
-  let alone = config.join.length === 0 && dns.length === 0;
+  let alone = seeds.length === 0 && dns.length === 0;
   const consensus = new Consensus({
     self: { id: ctx.self.id, name: config.name, address },
     clock,
@@ -122,11 +126,12 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       ...(opts.catchUpTimeoutMs !== undefined ? { catchUpTimeoutMs: opts.catchUpTimeoutMs } : {}),
       ...opts.registry,
     },
+    isolated,
   });
   const ready = (): boolean => registry!.ready();
 
   const discovery = startDiscovery({
-    seeds: config.join,
+    seeds,
     dns,
     resolve4: opts.resolve4 ?? (() => Promise.resolve([])),
     self: address,
@@ -139,7 +144,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     intervalMs: opts.discoveryIntervalMs,
     logger,
   });
-  if (dns.length > 0 && config.join.length === 0) {
+  if (dns.length > 0 && seeds.length === 0) {
     void discovery.round().then(() => {
       if (discovery.lastFound().length === 0) alone = true;
     });
