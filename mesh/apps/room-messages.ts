@@ -1,0 +1,94 @@
+/**
+ * What a room process is asked. In code a RoomMsg, a union with full field
+ * names; on the wire (and in a call to a process on this node, which is not
+ * encoded) the objects every roomy node already sends and reads, `t` naming
+ * the kind: toWire/fromWire are the only places that spell them.
+ */
+import { RoomyError } from "../../core/errors.ts";
+import { validateNames } from "../../core/names.ts";
+import { validateCapacity } from "../../core/rooms/rooms.ts";
+
+export type RoomMsg =
+  /** Create the room (no-op if it exists); answers `{ created }`. */
+  | { kind: "create"; capacity: number | null }
+  /** People walk into the room, all or nothing; answers `{ ok: true }`. */
+  | { kind: "walk"; people: readonly string[] }
+  /** The room's people (RoomAnswer), with each one's key timestamp when `stamps` (a dump's merge needs them). */
+  | { kind: "who"; stamps: boolean }
+  /** A dump's batch to an owner node: each listed room it serves now (ManyAnswers). */
+  | { kind: "whoMany"; rooms: readonly unknown[] }
+  /** A dump's second question: each person's key timestamp if they are in this room now, else null. */
+  | { kind: "stamps"; people: readonly unknown[] };
+
+/** The most rooms a who-many may list (a peer asking more is refused). */
+export const MAX_DUMP_CHUNK = 10_000;
+
+/** The wire's names for each kind (older nodes refuse the ones they do not know with bad_request). */
+type WireKind = "create" | "walk" | "who" | "who-many" | "stamps";
+
+/** A RoomMsg as it travels. */
+export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unknown> {
+  switch (m.kind) {
+    case "create":
+      return { t: "create", capacity: m.capacity };
+    case "walk":
+      return { t: "walk", people: m.people };
+    case "who":
+      // Older nodes answer stamps unless told `bare`.
+      return m.stamps ? { t: "who" } : { t: "who", bare: true };
+    case "whoMany":
+      return { t: "who-many", rooms: m.rooms };
+    case "stamps":
+      return { t: "stamps", people: m.people };
+  }
+}
+
+/**
+ * A message as a room process received it (off the wire, or from this node).
+ * Checks what each kind carries, with the errors the API gives for the same
+ * mistakes (a room's own call path checked them already: this is for the
+ * wire). Any other kind is `bad_request` naming the kind, which a dump takes for a
+ * node from before that kind.
+ */
+export function roomMsgFromWire(wire: unknown): RoomMsg {
+  const o = typeof wire === "object" && wire !== null ? (wire as Record<string, unknown>) : {};
+  switch (o["t"]) {
+    case "create":
+      return { kind: "create", capacity: validateCapacity(o["capacity"]) };
+    case "walk":
+      return { kind: "walk", people: validateNames("person", o["people"]) };
+    case "who":
+      return { kind: "who", stamps: o["bare"] !== true };
+    case "who-many": {
+      const rooms = list(o["rooms"], `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
+      if (rooms.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
+      return { kind: "whoMany", rooms };
+    }
+    case "stamps": {
+      const people = list(o["people"], "stamps takes a list of people");
+      if (people.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", "stamps takes a list of people");
+      return { kind: "stamps", people };
+    }
+    default:
+      throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(o["t"])}`);
+  }
+}
+
+function list(x: unknown, problem: string): readonly unknown[] {
+  if (!Array.isArray(x)) throw new RoomyError("bad_request", problem);
+  return x;
+}
+
+/** A who-many answer: per asked room, in order, its people (sorted), or null: not answered here, ask the room itself. */
+export type ManyAnswers = readonly (readonly string[] | null)[];
+
+/** A who-many answer as it travels: `{ a: [...] }`. */
+export function manyAnswersToWire(answers: ManyAnswers): { a: ManyAnswers } {
+  return { a: answers };
+}
+
+/** The per-room list of a who-many answer off the wire (entries unchecked), or null if it is no answer at all. */
+export function manyAnswersFromWire(wire: unknown): readonly unknown[] | null {
+  const a = typeof wire === "object" && wire !== null ? (wire as { a?: unknown }).a : undefined;
+  return Array.isArray(a) ? a : null;
+}
