@@ -5,8 +5,9 @@
  * 5-10% message loss, duplication and reordering (workload.ts). Each seed
  * runs once; every test in the first block judges one invariant over seeds
  * 1-3 (12 s of workload each). The second block runs 50 more seeds, short,
- * in worker processes (soak-pool.ts), and the seeds that break an invariant
- * today, each a test.failing case naming its seed and invariant.
+ * in worker processes (soak-pool.ts). A seed known to break an invariant is
+ * a test.failing case naming its seed and what breaks (KNOWN below).
+ * No seed is known to fail today.
  *
  * SEED=n replays one run; SOAK=1 runs 40 seeds of 40 s here, in one process.
  * The long soak (1,000 seeds in parallel workers) is the runner:
@@ -52,9 +53,9 @@ async function expectClean(kind: keyof Violations): Promise<void> {
 
 describe("rooms and parking on a simulated cluster under crashes, restarts, partitions, stalls, loss and reordering", () => {
   // Fixed: a walk-into answered ok as a no-op by a room owner whose replica
-  // had not seen the leave before it (stale-owner.test.ts), SOAK=1 seeds 9
-  // and 33; an isolated node collecting a tombstone once its membership had
-  // reaped the others (isolated-gc.test.ts), SOAK=1 seed 15.
+  // had not seen the leave before it (stale-owner.test.ts); an isolated node
+  // collecting a tombstone once its membership had reaped the others
+  // (isolated-gc.test.ts).
   test(
     "no acknowledged write is lost unless a later write replaced it",
     async () => {
@@ -74,33 +75,33 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
   test("the settled state holds every capacity: lot and rooms", () => expectClean("finalCapacity"), TIMEOUT_MS);
 
   // Fixed: a room's owner answered who-is-in with den = 3 of capacity 2 (a
-  // replica missing a leave its predecessor had admitted against), SOAK=1 seed 33.
+  // replica missing a leave its predecessor had admitted against).
   test("no read (dump, who-is-in) shows a room over its capacity", () => expectClean("readCapacity"), TIMEOUT_MS);
 
-  // Fixed product bugs (seeds: default run 1-3 and, in brackets, SOAK=1 of 40):
+  // Fixed product bugs:
   // - dump multi-called the rooms and each answered from its owner's replica:
-  //   a person moving between rooms showed in both. Seeds 1-3 [all 40]. Rooms
-  //   now answer each person with their key's timestamp and the dump keeps
-  //   the newer room (mergeOccupancies).
+  //   a person moving between rooms showed in both. Rooms now answer each
+  //   person with their key's timestamp and the dump keeps the newer room
+  //   (mergeOccupancies).
   test("a person is in at most one room in every dump", () => expectClean("readTwice"), TIMEOUT_MS);
   // - leaves are written by any node, admissions by the room's owner: a third
   //   replica could merge an admission before the leave it relied on ("den
-  //   holds 3, capacity 2"). Seed 2 [35 of 40]. Seats, written with the
-  //   admission, now bound every replica's count.
+  //   holds 3, capacity 2"). Seats, written with the admission, now bound
+  //   every replica's count.
   test("no replica ever shows a room over its capacity", () => expectClean("replicaRoom"), TIMEOUT_MS);
   // - a park after an unpark could reach a replica first (loss and retransmit,
-  //   reordering, a lot owner change): 5-6 cars in 4 spaces. Seeds 2, 3 [29
-  //   of 40]. Slots, written with the car, now bound every replica's count.
+  //   reordering, a lot owner change): 5-6 cars in 4 spaces. Slots, written
+  //   with the car, now bound every replica's count.
   test("no replica ever shows the lot over its spaces", () => expectClean("replicaLot"), TIMEOUT_MS);
   // Fixed: a restarted node served calls that peers routed to it before its
   // own join completed, on an empty replica (unknown_room for rooms that
   // exist, two copies serving, an overfilled lot). The registry now serves
-  // nothing until the node is ready (mesh/node/wiring.ts). Seeds 2, 3, 1.
+  // nothing until the node is ready (mesh/node/wiring.ts).
   test("no answer the contract rules out (unknown_room for a room that exists)", () => expectClean("wrongAnswer"));
   test("never two nodes serving one process at the same instant", () => expectClean("dualServe"));
   // Fixed: a node restarted inside a partition learned the members from the
   // others and never ran a join of its own: never ready. Being reached by a
-  // live member now counts as joined. Seed 1 [18].
+  // live member now counts as joined.
   test("every node reports ready once the cluster has settled", () => expectClean("ready"));
 });
 
@@ -119,19 +120,13 @@ interface Known {
 }
 /**
  * Open bugs: seeds that break an invariant today (each verified by running
- * it). The day one passes, bun fails its test.failing case: a fixed bug then
- * becomes a regular test; a seed whose run merely changed (the product
- * draws its randomness differently) is replaced by one the runner finds.
+ * it), one test.failing case per seed and invariant. The day one passes, bun
+ * fails its case: a fixed bug then becomes a regular test; a seed whose run
+ * merely changed (the product draws its randomness differently) is replaced
+ * by one the runner finds. Empty: every seed passes (git log holds the ones
+ * that did not).
  */
 const KNOWN: Known[] = [];
-// Found by the 1,000-seed soak at 24a1c32 and passing since 173ed40 (the
-// workload keeps to one failure at a time: each was a crash during another
-// node's stall past detection, two failures at once, beyond the promise):
-// 471 and 660 (a restarted node never ready), 711 (gate:1 on two nodes).
-// Were open until serving rights rested on the committed configuration
-// (66545ca, b6fc3d4), and pass since: seeds 5 and 9 (4 s) lost an
-// acknowledged walk-into and park; 6 (30 s) and 33 (12 s) answered
-// unknown_room for rooms that exist; 36 (30 s) had two nodes serving room:hall.
 const key = (seed: number, workloadMs: number): string => `${seed}/${workloadMs}`;
 const isKnown = (seed: number, workloadMs: number, k: Invariant): boolean =>
   KNOWN.some((x) => x.seed === seed && x.workloadMs === workloadMs && x.invariants.includes(k));
