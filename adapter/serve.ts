@@ -1,11 +1,12 @@
 /**
- * The one module that touches the runtime's HTTP server: our own HTTP/1.1
- * on Bun.listen under Bun (bun/serve.ts says why not Bun.serve: it drops
- * pipelined requests; nor node:http: three times the CPU), Deno.serve under
- * Deno, detected through globalThis so the same code type-checks and runs
- * on both.
+ * The runtime's HTTP server, picked here: our own HTTP/1.1 on Bun.listen
+ * under Bun (bun/serve.ts says why not Bun.serve: it drops pipelined
+ * requests; nor node:http: three times the CPU), Deno.serve under Deno
+ * (deno/serve.ts), detected through globalThis so the same code type-checks
+ * and runs on both.
  */
 import { listenBunHttp } from "./bun/serve.ts";
+import { type DenoHttp, listenDenoHttp } from "./deno/serve.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
 
 /** A handler for one exact path and method, served by the runtime's own router where it has one. */
@@ -13,14 +14,6 @@ export interface ExactRoute {
   method: "GET" | "POST";
   path: string;
   handler: Handler;
-}
-
-interface DenoServer {
-  addr: { hostname: string; port: number };
-  shutdown(): Promise<void>;
-}
-interface DenoRuntime {
-  serve(o: { hostname: string; port: number; handler: Handler; onListen?: (addr: unknown) => void }): DenoServer;
 }
 
 export interface ServeOptions {
@@ -67,15 +60,15 @@ export interface Served {
 }
 
 export function serve(opts: ServeOptions): Served {
-  const rt = globalThis as unknown as { Bun?: unknown; Deno?: DenoRuntime };
+  const rt = globalThis as unknown as { Bun?: unknown; Deno?: DenoHttp };
   if (rt.Bun !== undefined) {
     // Throws at once if it cannot listen (a port in use: Bun.serve's error, code EADDRINUSE).
     const server = listenBunHttp(opts);
     return served(opts.hostname, server.port, server.stop);
   }
   if (rt.Deno !== undefined) {
-    const server = rt.Deno.serve({ hostname: opts.hostname, port: opts.port, handler: opts.fetch, onListen: () => {} });
-    return served(opts.hostname, server.addr.port, () => server.shutdown());
+    const server = listenDenoHttp(rt.Deno, opts);
+    return served(opts.hostname, server.port, server.stop);
   }
   throw new Error("roomy's HTTP server needs Bun or Deno");
 }
