@@ -4,10 +4,10 @@
  * drops a prefix that a snapshot covers, so memory stays bounded however
  * long the cluster runs.
  */
-import type { Entry } from "./types.ts";
+import type { LogEntry } from "./types.ts";
 
 export class RaftLog {
-  #entries: Entry[] = [];
+  #entries: LogEntry[] = [];
   /** Index and term of the last entry the snapshot covers (0, 0 when none). */
   #snapIndex = 0;
   #snapTerm = 0;
@@ -35,20 +35,20 @@ export class RaftLog {
     return this.#entries[index - this.#snapIndex - 1]!.term;
   }
 
-  entry(index: number): Entry | undefined {
+  entry(index: number): LogEntry | undefined {
     if (index <= this.#snapIndex || index > this.lastIndex()) return undefined;
     return this.#entries[index - this.#snapIndex - 1];
   }
 
   /** Entries [from, to], at most `max` of them; [] when from is compacted. */
-  slice(from: number, to: number, max: number): Entry[] {
+  slice(from: number, to: number, max: number): LogEntry[] {
     if (from <= this.#snapIndex) return [];
     const lo = from - this.#snapIndex - 1;
     const hi = Math.min(to - this.#snapIndex, lo + max, this.#entries.length);
     return lo >= hi ? [] : this.#entries.slice(lo, hi);
   }
 
-  append(entry: Entry): void {
+  append(entry: LogEntry): void {
     if (entry.index !== this.lastIndex() + 1) throw new Error(`raft log: append ${entry.index} after ${this.lastIndex()}`);
     this.#entries.push(entry);
   }

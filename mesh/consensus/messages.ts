@@ -6,7 +6,7 @@
  * Entries travel as [term, kind, data] triples; their index is implied by
  * the append's `prev` (prev + 1 + position), so it cannot disagree.
  */
-import type { Configuration, Entry, EntryKind, ServerId } from "./types.ts";
+import type { Configuration, LogEntry, EntryKind, ServerId } from "./types.ts";
 
 export type RaftMsg =
   /** (pre-)vote request; `force` comes from a leadership transfer and ignores the lease */
@@ -34,11 +34,11 @@ export interface Outbound {
   msg: RaftMsg;
 }
 
-export function toWire(e: Entry): WireEntry {
+export function toWire(e: LogEntry): WireEntry {
   return [e.term, e.kind, e.data];
 }
 
-export function fromWire(w: WireEntry, index: number): Entry {
+export function fromWire(w: WireEntry, index: number): LogEntry {
   return { term: w[0], index, kind: w[1], data: w[2] };
 }
 

@@ -32,7 +32,7 @@ import {
   type Configuration,
   ENTRY_CONFIG,
   ENTRY_NOOP,
-  type Entry,
+  type LogEntry,
   type EntryKind,
   isMember,
   isVoter,
@@ -262,7 +262,7 @@ export class RaftCore {
   }
 
   /** Entries newly committed, in order, each once. */
-  takeCommitted(): Entry[] {
+  takeCommitted(): LogEntry[] {
     const from = this.emitted + 1;
     if (from > this.commit) return [];
     const entries = this.log.slice(from, this.commit, Number.MAX_SAFE_INTEGER);
@@ -337,7 +337,7 @@ export class RaftCore {
 
   // --- log and configuration ------------------------------------------------
 
-  append(e: Entry): void {
+  append(e: LogEntry): void {
     this.log.append(e);
     if (e.kind === ENTRY_CONFIG) {
       const config = e.data as Configuration;

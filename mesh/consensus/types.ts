@@ -46,7 +46,8 @@ export const ENTRY_COMMAND = 1;
 export const ENTRY_CONFIG = 2;
 export type EntryKind = typeof ENTRY_NOOP | typeof ENTRY_COMMAND | typeof ENTRY_CONFIG;
 
-export interface Entry {
+/** One entry of the Raft log. */
+export interface LogEntry {
   term: number;
   index: number;
   kind: EntryKind;

@@ -96,8 +96,9 @@ export interface Leaving {
   states: unknown[];
 }
 
-export type Entry = Starting | Running | Leaving;
-export type Phase = Entry["phase"];
+/** What the process table holds for one name (see the top of this file). */
+export type ProcessRecord = Starting | Running | Leaving;
+export type Phase = ProcessRecord["phase"];
 
 /**
  * The shared empty list: most processes never have anything waiting, and

@@ -10,7 +10,7 @@
  *   leaving  -> (none)     the new owner acknowledged the handoff
  */
 import { RoomyError } from "../../core/errors.ts";
-import { add, type Entry, type Inbound, leaving, type Leaving, NONE, running, type Running, starting, type Starting } from "./entry.ts";
+import { add, type ProcessRecord, type Inbound, leaving, type Leaving, NONE, running, type Running, starting, type Starting } from "./entry.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import type { ProcessTableDeps } from "./processes.ts";
@@ -18,7 +18,7 @@ import type { ProcessHandlers } from "./types.ts";
 
 /** What the lifecycle needs of the table. */
 export interface TableHost {
-  readonly entries: Map<string, Entry>;
+  readonly entries: Map<string, ProcessRecord>;
   route(inb: Inbound): void;
   enqueue(e: Running, inb: Inbound): void;
   park(e: Starting | Leaving, inb: Inbound): void;
@@ -26,7 +26,7 @@ export interface TableHost {
 }
 
 export class Lifecycle {
-  private readonly entries: Map<string, Entry>;
+  private readonly entries: Map<string, ProcessRecord>;
   /** Processes that ended here for want of a live node to take them, and how many of them had state. */
   private ended = { processes: 0, withState: 0 };
   constructor(
@@ -37,7 +37,7 @@ export class Lifecycle {
   }
 
   /** A call came for `name`, which this node owns and may serve: make its record. */
-  create(name: string): Entry {
+  create(name: string): ProcessRecord {
     const d = this.d;
     let from = d.owners.previousOwnerOf(name);
     // Wait for a previous owner's handoff only if it is another node, alive, and not known to be done.
@@ -73,7 +73,7 @@ export class Lifecycle {
   }
 
   /** Start it if nothing holds it back; returns the record now current. */
-  private start(e: Starting): Entry {
+  private start(e: Starting): ProcessRecord {
     const d = this.d;
     if (this.entries.get(e.name) !== e) return this.entries.get(e.name) ?? e;
     if (e.from !== undefined || !d.mayServe(e.name)) return e;
@@ -186,7 +186,7 @@ export class Lifecycle {
     }
   }
 
-  private sweepOne(e: Entry): void {
+  private sweepOne(e: ProcessRecord): void {
     if (e.phase === "running") return this.handOff(e);
     if (e.phase !== "starting") return;
     e.timer?.cancel();
@@ -293,7 +293,7 @@ export class Lifecycle {
   }
 
   /** Stop a record's timer (the node stops). */
-  static cancel(e: Entry): void {
+  static cancel(e: ProcessRecord): void {
     if (e.phase === "starting") e.timer?.cancel();
   }
 }

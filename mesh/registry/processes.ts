@@ -12,7 +12,7 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Logger, Random, Timer } from "../types.ts";
-import { add, type Entry, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./entry.ts";
+import { add, type ProcessRecord, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./entry.ts";
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -80,7 +80,7 @@ interface Held {
 
 export class ProcessTable {
   /** Shared with the lifecycle (lifecycle.ts), which replaces records on every transition. */
-  readonly entries = new Map<string, Entry>();
+  readonly entries = new Map<string, ProcessRecord>();
   private readonly life: Lifecycle;
   private held: Held[] = [];
   /** endAll() ran: this node drained with no taker; it serves nothing more. */

@@ -13,7 +13,7 @@ import type { DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
 import { PRINTED } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
-import { chunkMsg, type Inbound, printsAckMsg, type Sender } from "./messages.ts";
+import { chunkMsg, type ReplMsg, printsAckMsg, type Sender } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
 export interface AnswerHost {
@@ -85,7 +85,7 @@ export class Answers {
     }
   }
 
-  onWant(from: Address, m: Extract<Inbound, { t: "lw" }>): void {
+  onWant(from: Address, m: Extract<ReplMsg, { t: "lw" }>): void {
     const cur = this.byPeer.get(m.n);
     if ((cur !== undefined && cur.r === m.r) || this.answered.get(m.n) === m.r) return; // a copy of the ask
     this.abort(m.n);
@@ -102,7 +102,7 @@ export class Answers {
   }
 
   /** A chunk of the initiator's prints: note them; once all are in, start answering. */
-  onPrints(from: Address, m: Extract<Inbound, { t: "ls" }>): void {
+  onPrints(from: Address, m: Extract<ReplMsg, { t: "ls" }>): void {
     this.h.send(from, printsAckMsg(this.h.self, m.r, m.c));
     const a = this.byPeer.get(m.n);
     if (a === undefined || a.r !== m.r || a.stream !== null || a.prints === null || a.got.has(m.c)) return;
@@ -115,7 +115,7 @@ export class Answers {
     this.start(m.n, a);
   }
 
-  onAck(m: Extract<Inbound, { t: "ak" }>): void {
+  onAck(m: Extract<ReplMsg, { t: "ak" }>): void {
     const a = this.byPeer.get(m.n);
     if (a !== undefined && a.r === m.r) a.stream?.ack(m.c);
   }

@@ -28,7 +28,7 @@ import type { Address, Random } from "../types.ts";
 import { randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
-import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type Inbound, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
+import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type ReplMsg, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 import type { AeCounters, AeHost, AePeer, Done, Round, RoundKind, Streamed } from "./ae-types.ts";
 import { startPush } from "./ae-push.ts";
@@ -192,7 +192,7 @@ export class AntiEntropy {
   }
 
   /** Handle an anti-entropy message from `from`. */
-  handle(from: Address, m: Inbound): void {
+  handle(from: Address, m: ReplMsg): void {
     switch (m.t) {
       case "dg":
         return this.answer(from, m);
@@ -235,7 +235,7 @@ export class AntiEntropy {
     }
   }
 
-  private answer(from: Address, m: Extract<Inbound, { t: "dg" }>): void {
+  private answer(from: Address, m: Extract<ReplMsg, { t: "dg" }>): void {
     const h = this.host;
     // A new round from this initiator: it gave up on any earlier one.
     this.answers.abort(m.n);
@@ -269,7 +269,7 @@ export class AntiEntropy {
     h.send(from, leavesMsg(h.self, m.r, diff, h.map.leafDigest(diff), empty, h.map.horizon));
   }
 
-  private onEqual(m: Extract<Inbound, { t: "eq" }>): void {
+  private onEqual(m: Extract<ReplMsg, { t: "eq" }>): void {
     const round = this.rounds.get(m.r);
     if (round === undefined || round.peer.name !== m.n) return;
     this.counters.equal++;
@@ -278,7 +278,7 @@ export class AntiEntropy {
   }
 
   /** The responder's leaf digests: ask for its entries of the differing leaves that are non-empty there. */
-  private onLeaves(m: Extract<Inbound, { t: "lf" }>): void {
+  private onLeaves(m: Extract<ReplMsg, { t: "lf" }>): void {
     const h = this.host;
     const round = this.rounds.get(m.r);
     if (round === undefined || round.peer.name !== m.n || round.want !== null || round.parked) return;
@@ -322,7 +322,7 @@ export class AntiEntropy {
   }
 
   /** One received chunk, in its own turn: merge, ack, and note it for its round. */
-  private mergeChunk(from: Address, m: Extract<Inbound, { t: "ae" | "ap" }>): void {
+  private mergeChunk(from: Address, m: Extract<ReplMsg, { t: "ae" | "ap" }>): void {
     const h = this.host;
     this.counters.entriesReceived += m.delta.e.length;
     const round = m.t === "ae" ? this.rounds.get(m.r) : undefined;

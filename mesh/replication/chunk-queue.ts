@@ -7,9 +7,9 @@
  * unacked and come again.
  */
 import type { Address, Clock, Timer } from "../types.ts";
-import type { Inbound } from "./messages.ts";
+import type { ReplMsg } from "./messages.ts";
 
-export type ChunkMessage = Extract<Inbound, { t: "ae" | "ap" }>;
+export type ChunkMessage = Extract<ReplMsg, { t: "ae" | "ap" }>;
 
 const MAX_QUEUED = 64;
 

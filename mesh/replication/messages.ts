@@ -53,7 +53,8 @@ export interface Sender {
   i: string;
 }
 
-export type Inbound =
+/** A replication message as parseMessage checked it off the wire. */
+export type ReplMsg =
   | (Sender & { t: "d"; s: number[]; delta: Delta; e: number })
   | (Sender & { t: "a"; s: number[] })
   | (Sender & { t: "fx"; s: number[]; e: number })
@@ -171,7 +172,7 @@ export function unpackBits(bits: Uint8Array, n: number): Uint8Array {
 }
 
 /** Validate `msg` whole; throws RoomyError("bad_request") if anything is off. */
-export function parseMessage(msg: Message, buckets: number): Inbound {
+export function parseMessage(msg: Message, buckets: number): ReplMsg {
   const n = msg["n"];
   const i = msg["i"];
   if (typeof n !== "string" || n.length === 0 || n.length > 1024) bad("sender name missing");

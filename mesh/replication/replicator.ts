@@ -24,7 +24,7 @@ import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuf
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { EpochFence } from "./fence.ts";
 import { FlushWaiters } from "./flush-waiters.ts";
-import { ackMsg, fencedMsg, type Inbound, parseMessage, type Sender } from "./messages.ts";
+import { ackMsg, fencedMsg, type ReplMsg, parseMessage, type Sender } from "./messages.ts";
 import { Outbox } from "./outbox.ts";
 import { reconcileLinks } from "./peer-sync.ts";
 import { Periodic } from "./periodic.ts";
@@ -250,7 +250,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private receive(from: Address, msg: Message): void {
     if (this.stopped) return;
     this.n.received++;
-    let m: Inbound;
+    let m: ReplMsg;
     try {
       m = parseMessage(msg, this.map.buckets);
     } catch (err) {
@@ -269,7 +269,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     }
   }
 
-  private onData(from: Address, m: Extract<Inbound, { t: "d" }>): void {
+  private onData(from: Address, m: Extract<ReplMsg, { t: "d" }>): void {
     this.n.deltasReceived += rangeCount(m.s);
     // Stamped below our fence: an old owner's write. Merged, or acked, after
     // the new owner caught up from us, it could be acknowledged unseen.
@@ -278,7 +278,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
-  private onAnswer(m: Extract<Inbound, { t: "a" | "fx" }>, fence: number): void {
+  private onAnswer(m: Extract<ReplMsg, { t: "a" | "fx" }>, fence: number): void {
     const link = this.outbox.peers.get(m.n);
     if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's answer
     // One clock read per ack: it may cover thousands of writes.
