@@ -13,6 +13,9 @@
  * LEAVES) each: ~18 at 1.2M keys), not k buckets' (~4,700 each).
  */
 
+import { hash32 } from "../hash.ts";
+import type { DeltaEntry } from "./lww-types.ts";
+
 /** Bucketed hashes of a replica: `h[2b]`, `h[2b+1]` for bucket b. */
 export interface Digest {
   buckets: number;
@@ -152,4 +155,57 @@ export function diffLeaves(
     }
   }
   return { differing: d, theirs: t, mine: m };
+}
+
+/** A map's digest, both levels, kept current entry by entry (LwwMap owns one). */
+export class DigestSums {
+  /** two words per bucket */
+  readonly sums: Uint32Array;
+  /** the second level: LEAVES pairs of words per bucket */
+  readonly leaves: Uint32Array;
+  private readonly bucketMask: number;
+  // Writers repeat: remember the last one's hashes.
+  private lastNode: string | undefined = undefined;
+  private nh1 = 0;
+  private nh2 = 0;
+
+  constructor(readonly buckets: number) {
+    this.sums = new Uint32Array(buckets * 2);
+    this.leaves = new Uint32Array(buckets * LEAVES * 2);
+    this.bucketMask = bucketMaskOf(buckets);
+  }
+
+  /** XOR the entry `r`, whose key hashes are `kh` and `kh2`, into (or, again, out of) the sums. */
+  toggle(kh: number, kh2: number, r: DeltaEntry): void {
+    const ts = r.ts;
+    this.writerHashes(ts.n);
+    const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
+    toggleEntry(this.sums, this.leaves, this.buckets, this.bucketMask, kh, kh2, ts.w, cd, this.nh1, this.nh2);
+  }
+
+  /** The entry's print (entryPrint), from a table holding its key hashes at index `i`. */
+  readonly printOf = (t: { kh: Int32Array; kh2: Int32Array }, i: number, r: DeltaEntry): number => {
+    this.writerHashes(r.ts.n);
+    return entryPrint(t.kh[i]!, t.kh2[i]!, r.ts.w, (r.ts.c * 2 + (r.d === true ? 1 : 0)) | 0, this.nh1, this.nh2);
+  };
+
+  /** A copy of the bucket level. */
+  digest(): Digest {
+    return { buckets: this.buckets, h: this.sums.slice() };
+  }
+
+  /** The words of every leaf of `buckets`, in that order (LEAVES * 2 per bucket). */
+  leafDigest(buckets: readonly number[]): Uint32Array {
+    const out = new Uint32Array(buckets.length * LEAVES * 2);
+    const w = LEAVES * 2;
+    buckets.forEach((b, k) => out.set(this.leaves.subarray(b * w, (b + 1) * w), k * w));
+    return out;
+  }
+
+  private writerHashes(n: string): void {
+    if (n === this.lastNode) return;
+    this.lastNode = n;
+    this.nh1 = hash32(n) | 0;
+    this.nh2 = hash32(n, SEED2) | 0;
+  }
 }

@@ -9,98 +9,56 @@
  * lww-digest.ts). Two replicas compare digests and exchange only the entries
  * of differing buckets.
  *
- * Storage is a hand-rolled open-addressing table over parallel arrays rather
- * than a JS Map: the key hash is needed for the digest anyway, so computing it
- * once serves both, and the table avoids the Map's per-entry allocation (about
- * 2x faster to fill at 100k keys). The stored record is the delta entry
- * itself, so `state()` and merging allocate nothing per key. Deltas are
- * therefore shared: never mutate a delta or its entries after making it.
+ * Storage is one hand-rolled open-addressing table per digest bucket
+ * (lww-shard.ts) rather than a JS Map: the key hash is needed for the digest
+ * anyway, so computing it once serves both; the tables avoid the Map's
+ * per-entry allocation (about 2x faster to fill at 100k keys); and no table
+ * holds more than a bucket's keys, so growing one never stalls the event
+ * loop on the whole map. Iteration goes bucket by bucket, each in insertion
+ * order. The stored record is the delta entry itself, so `state()` and
+ * merging allocate nothing per key. Deltas are therefore shared: never
+ * mutate a delta or its entries after making it.
  */
 import { compareTs, type Timestamp } from "./hlc.ts";
 import { hash32, hash32Pair } from "../hash.ts";
-import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, entryPrint, LEAF_BITS, LEAVES, SEED2, toggleEntry, type Digest } from "./lww-digest.ts";
+import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, DigestSums, SEED2, type Digest } from "./lww-digest.ts";
 import { normalise, toEntry, wins } from "./lww-rules.ts";
+import { recordsOf, scanShards, Shard } from "./lww-shard.ts";
+import type { Change, Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
 
 export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, MINE, THEIRS, type Digest } from "./lww-digest.ts";
 
-/** scan() flag of a leaf whose entries' prints are wanted (any non-zero flag walks the leaf). */
-export const PRINTED = 8;
 export { joinDeltas } from "./lww-rules.ts";
-
-/** Anything CBOR can carry: JSON-like data. */
-export type Value = unknown;
-
-/** One key's state: a value, or a tombstone (`d`) that remembers a delete. */
-export interface Entry {
-  v: Value;
-  ts: Timestamp;
-  d: boolean;
-}
-
-export interface DeltaEntry {
-  k: string;
-  ts: Timestamp;
-  v?: Value;
-  /** tombstone */
-  d?: true;
-}
-
-/** A delta (or a whole state): entries to merge, at most one per key. */
-export interface Delta {
-  e: DeltaEntry[];
-}
-
-/** A visible change caused by a write or a merge. */
-export interface Change {
-  key: string;
-  /** previous value, undefined if absent or deleted */
-  old: Value;
-  /** new value, undefined if now deleted */
-  value: Value;
-}
+export { PRINTED } from "./lww-shard.ts";
+export type { Change, Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
 
 export class LwwMap {
   readonly buckets: number;
-  /** records by insertion index; a removed key leaves a hole until compaction */
-  private recs: (DeltaEntry | undefined)[] = [];
-  /** hash32(key) as int32, by index: table probe and digest bucket */
-  private kh = new Int32Array(16);
-  /** a second, independent key hash, by index, for the digest's second word */
-  private kh2 = new Int32Array(16);
-  /** open addressing: slot -> index + 1, 0 when free; holes stay as probe markers */
-  private slots = new Int32Array(32);
-  private mask = 31;
-  /** indices handed out, holes included */
-  private used = 0;
-  private holes = 0;
-  /** index of the key the last apply() looked at */
+  /** one table per bucket, made on its first key */
+  private readonly shards: (Shard | undefined)[];
+  /** keys held, tombstones included */
+  private held = 0;
+  private live = 0;
+  /** the table and index of the key the last apply() looked at */
+  private touchedShard: Shard | undefined = undefined;
   private touched = 0;
-  /** slot where the last failed find() would insert */
-  private freeSlot = 0;
   /** the second key hash from the last apply() */
   private readonly pair = new Uint32Array(1);
-  private live = 0;
   /** old and new value of the last visible change apply() made */
   private before: Value = undefined;
   private after: Value = undefined;
-  private readonly sums: Uint32Array;
-  /** the second digest level: LEAVES pairs of sums per bucket */
-  private readonly leafSums: Uint32Array;
+  private readonly sums: DigestSums;
   private readonly bucketMask: number;
   /** bumped when compaction renumbers the indices a scan() cursor walks */
   private layoutGen = 0;
-  // Writers repeat: remember the last one's hashes.
-  private lastNode: string | undefined = undefined;
-  private nh1 = 0;
-  private nh2 = 0;
   private horizonTs: Timestamp | null = null;
 
   constructor(opts: { buckets?: number } = {}) {
     this.buckets = opts.buckets ?? DEFAULT_BUCKETS;
     if (!Number.isInteger(this.buckets) || this.buckets < 1) throw new RangeError("buckets must be a positive integer");
-    this.sums = new Uint32Array(this.buckets * 2);
-    this.leafSums = new Uint32Array(this.buckets * LEAVES * 2);
+    this.sums = new DigestSums(this.buckets);
     this.bucketMask = bucketMaskOf(this.buckets);
+    this.shards = new Array<Shard | undefined>(this.buckets).fill(undefined);
   }
 
   /** Number of live (non-deleted) keys. */
@@ -110,7 +68,7 @@ export class LwwMap {
 
   /** Number of tombstones held. */
   get tombstones(): number {
-    return this.used - this.holes - this.live;
+    return this.held - this.live;
   }
 
   /** Deletes up to here were collected; older writes to absent keys are refused (see collect(), forget()). */
@@ -119,48 +77,34 @@ export class LwwMap {
   }
 
   get(key: string): Value {
-    const i = this.find(key, hash32(key) | 0);
-    if (i < 0) return undefined;
-    const r = this.recs[i]!;
-    return r.d === true ? undefined : r.v;
+    const r = this.lookup(key);
+    return r === undefined || r.d === true ? undefined : r.v;
   }
 
   has(key: string): boolean {
-    const i = this.find(key, hash32(key) | 0);
-    return i >= 0 && this.recs[i]!.d !== true;
+    const r = this.lookup(key);
+    return r !== undefined && r.d !== true;
   }
 
   /** The raw entry, tombstones included. */
   entry(key: string): Entry | undefined {
-    const i = this.find(key, hash32(key) | 0);
-    return i < 0 ? undefined : toEntry(this.recs[i]!);
+    const r = this.lookup(key);
+    return r === undefined ? undefined : toEntry(r);
   }
 
-  /** Live entries, in insertion order. */
+  /** Live entries, bucket by bucket. */
   *entries(): IterableIterator<[string, Value]> {
-    const recs = this.recs;
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i];
-      if (r !== undefined && r.d !== true) yield [r.k, r.v];
-    }
+    for (const r of this.records()) if (r.d !== true) yield [r.k, r.v];
   }
 
   /** Live entries whose key starts with `prefix`. */
   *withPrefix(prefix: string): IterableIterator<[string, Value]> {
-    const recs = this.recs;
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i];
-      if (r !== undefined && r.d !== true && r.k.startsWith(prefix)) yield [r.k, r.v];
-    }
+    for (const r of this.records()) if (r.d !== true && r.k.startsWith(prefix)) yield [r.k, r.v];
   }
 
   /** Every entry, tombstones included. */
   *raw(): IterableIterator<[string, Entry]> {
-    const recs = this.recs;
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i];
-      if (r !== undefined) yield [r.k, toEntry(r)];
-    }
+    for (const r of this.records()) yield [r.k, toEntry(r)];
   }
 
   /**
@@ -176,9 +120,9 @@ export class LwwMap {
   /**
    * Write `values[i]` to `keys[i]` for every i, all at one timestamp, and
    * return the one delta: a batch, as a node writes the keys of one
-   * operation (and as a Y.Map takes many sets in one transaction). The table
-   * is sized once for the batch. A key given twice is written once: between
-   * equal stamps the tie rule picks the value, the same on every replica.
+   * operation (and as a Y.Map takes many sets in one transaction). A key
+   * given twice is written once: between equal stamps the tie rule picks
+   * the value, the same on every replica.
    */
   setMany(keys: readonly string[], values: readonly Value[], ts: Timestamp): Delta {
     if (keys.length !== values.length) throw new RangeError("setMany: keys and values differ in length");
@@ -191,7 +135,7 @@ export class LwwMap {
       const d: DeltaEntry = { k: keys[i]!, ts, v: v === undefined ? null : v };
       this.apply(d);
       // Only what was stored goes out: an entry that lost here loses everywhere.
-      if (this.recs[this.touched] === d) e[j++] = d;
+      if (this.touchedShard?.recs[this.touched] === d) e[j++] = d;
     }
     e.length = j;
     this.before = this.after = undefined;
@@ -223,8 +167,8 @@ export class LwwMap {
   }
 
   private mergeInto(e: DeltaEntry[], changes: Change[] | null): number {
-    // A big delta (a full state, say): size the table once, not by doublings.
-    if (e.length > 64 && e.length > this.used) this.reserve(e.length);
+    // A big delta (a full state, say): size the tables once, not by doublings.
+    if (e.length > 64 && e.length > this.held) this.reserve(e.length);
     let n = 0;
     for (let i = 0; i < e.length; i++) {
       const d = e[i]!;
@@ -239,32 +183,25 @@ export class LwwMap {
 
   /** The whole state as a delta (tombstones included). */
   state(): Delta {
-    const e: DeltaEntry[] = new Array(this.used - this.holes);
-    const recs = this.recs;
+    const e: DeltaEntry[] = new Array(this.held);
     let j = 0;
-    for (let i = 0; i < this.used; i++) {
-      const r = recs[i];
-      if (r !== undefined) e[j++] = r;
-    }
+    for (const r of this.records()) e[j++] = r;
     return { e };
   }
 
   /** A copy of the current digest. */
   digest(): Digest {
-    return { buckets: this.buckets, h: this.sums.slice() };
+    return this.sums.digest();
   }
 
   /** The digest words of every leaf of `buckets`, in that order (LEAVES * 2 per bucket). */
   leafDigest(buckets: readonly number[]): Uint32Array {
-    const out = new Uint32Array(buckets.length * LEAVES * 2);
-    const w = LEAVES * 2;
-    buckets.forEach((b, k) => out.set(this.leafSums.subarray(b * w, (b + 1) * w), k * w));
-    return out;
+    return this.sums.leafDigest(buckets);
   }
 
   /** diffLeaves (lww-digest.ts) of our leaves against `theirs`, the leafDigest of `buckets` elsewhere. */
   diffLeaves(buckets: readonly number[], theirs: Uint32Array, want: Uint8Array): { differing: number; theirs: number; mine: number } {
-    return diffLeaves(this.leafSums, buckets, theirs, want);
+    return diffLeaves(this.sums.leaves, buckets, theirs, want);
   }
 
   /** Changes whenever indices are renumbered: a scan() cursor from before must start over. */
@@ -276,30 +213,14 @@ export class LwwMap {
    * Bounded piece of a walk over the entries (tombstones included) whose
    * leaf (bucket * LEAVES + leaf) is non-zero in `want`: looks at up to
    * `maxScan` indices from `from`, appends up to `max` entries to `out`, and
-   * returns the index to go on from, or -1 when the walk is over. Keys added
-   * meanwhile land at the end and are still found; after compaction (see
+   * returns the position to go on from, or -1 when the walk is over. The walk
+   * goes bucket by bucket, skipping buckets with no leaf flagged; a key added
+   * meanwhile is found if its bucket is still ahead. After compaction (see
    * layout) start again from 0. With `prints`, each entry's print
    * (lww-digest.ts) goes there too where its leaf's flag is PRINTED, else -1.
    */
   scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[], prints?: number[]): number {
-    const recs = this.recs;
-    const kh = this.kh;
-    const kh2 = this.kh2;
-    const end = Math.min(this.used, from + maxScan);
-    const shift = 32 - LEAF_BITS;
-    let taken = 0;
-    let i = from;
-    for (; i < end && taken < max; i++) {
-      const r = recs[i];
-      if (r === undefined) continue;
-      const b = this.bucketMask >= 0 ? kh[i]! & this.bucketMask : (kh[i]! >>> 0) % this.buckets;
-      const f = want[b * LEAVES + (kh2[i]! >>> shift)]!;
-      if (f === 0) continue;
-      out.push(r);
-      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : this.printOf(i, r));
-      taken++;
-    }
-    return i >= this.used ? -1 : i;
+    return scanShards(this.shards, want, from, maxScan, max, out, prints, this.sums.printOf);
   }
 
   /** The bucket a key falls in. */
@@ -309,20 +230,10 @@ export class LwwMap {
 
   /** Entries (tombstones included) of the given buckets, for anti-entropy. */
   entriesIn(buckets: Iterable<number>): Delta {
-    const want = new Uint8Array(this.buckets);
-    let any = false;
-    for (const b of buckets) {
-      if (Number.isInteger(b) && b >= 0 && b < this.buckets) {
-        want[b] = 1;
-        any = true;
-      }
-    }
     const e: DeltaEntry[] = [];
-    if (!any) return { e };
-    const recs = this.recs;
-    for (let i = 0; i < this.used; i++) {
-      const r = recs[i];
-      if (r !== undefined && want[(this.kh[i]! >>> 0) % this.buckets] === 1) e.push(r);
+    for (const b of new Set(buckets)) {
+      const sh = Number.isInteger(b) && b >= 0 && b < this.buckets ? this.shards[b] : undefined;
+      if (sh !== undefined) for (let i = 0; i < sh.used; i++) if (sh.recs[i] !== undefined) e.push(sh.recs[i]!);
     }
     return { e };
   }
@@ -336,17 +247,21 @@ export class LwwMap {
    */
   forget(keys: Iterable<string>): number {
     let dropped = 0;
+    const sparse = new Set<Shard>();
     for (const k of keys) {
-      const i = this.find(k, hash32(k) | 0);
+      const h = hash32(k) | 0;
+      const sh = this.shards[this.shardOf(h)];
+      const i = sh === undefined ? -1 : sh.find(k, h);
       if (i < 0) continue;
-      const r = this.recs[i]!;
+      const r = sh!.recs[i]!;
       if (r.d !== true) continue;
       if (this.horizonTs === null || compareTs(r.ts, this.horizonTs) > 0) this.horizonTs = r.ts;
-      this.toggle(i, r);
-      this.remove(i);
+      this.toggle(sh!, i, r);
+      this.removeAt(sh!, i);
+      if (sh!.sparse) sparse.add(sh!);
       dropped++;
     }
-    if (this.holes > 0 && this.holes * 2 >= this.used) this.compact();
+    this.compactAll(sparse);
     return dropped;
   }
 
@@ -360,16 +275,21 @@ export class LwwMap {
   collect(horizon: Timestamp): number {
     if (this.horizonTs === null || compareTs(horizon, this.horizonTs) > 0) this.horizonTs = horizon;
     let dropped = 0;
-    const recs = this.recs;
-    for (let i = 0; i < this.used; i++) {
-      const r = recs[i];
-      if (r !== undefined && r.d === true && compareTs(r.ts, horizon) < 0) {
-        this.toggle(i, r);
-        this.remove(i);
-        dropped++;
+    const sparse = new Set<Shard>();
+    for (const sh of this.shards) {
+      if (sh === undefined) continue;
+      const recs = sh.recs;
+      for (let i = 0; i < sh.used; i++) {
+        const r = recs[i];
+        if (r !== undefined && r.d === true && compareTs(r.ts, horizon) < 0) {
+          this.toggle(sh, i, r);
+          this.removeAt(sh, i);
+          dropped++;
+        }
       }
+      if (sh.sparse) sparse.add(sh);
     }
-    if (this.holes > 0 && this.holes * 2 >= this.used) this.compact();
+    this.compactAll(sparse);
     return dropped;
   }
 
@@ -382,7 +302,10 @@ export class LwwMap {
     const key = d.k;
     // Both key hashes in one pass: a new key needs the second for the digest.
     const h = hash32Pair(key, SEED2, this.pair) | 0;
-    const i = this.find(key, h);
+    const b = this.shardOf(h);
+    const sh = this.shards[b] ?? (this.shards[b] = new Shard());
+    const i = sh.find(key, h);
+    this.touchedShard = sh;
     this.touched = i;
     // An absent key at or below the horizon was forgotten: nothing older revives it.
     if (i < 0 && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) <= 0) return false;
@@ -391,25 +314,29 @@ export class LwwMap {
     const stale = tomb && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) < 0;
     if (i < 0) {
       const rec = normalise(d, tomb);
-      this.toggle((this.touched = this.insert(h, rec)), rec);
+      const compactions = sh.compactions;
+      this.touched = sh.insert(h, this.pair[0]! | 0, rec);
+      if (sh.compactions !== compactions) this.layoutGen++;
+      this.held++;
+      this.toggle(sh, this.touched, rec);
       if (tomb) return false;
       this.live++;
       this.before = undefined;
       this.after = rec.v;
       return true;
     }
-    const cur = this.recs[i]!;
+    const cur = sh.recs[i]!;
     if (!wins(d, cur)) return false;
-    this.toggle(i, cur);
+    this.toggle(sh, i, cur);
     const wasLive = cur.d !== true;
     if (wasLive) this.live--;
     let value: Value = undefined;
     if (stale) {
-      this.remove(i);
+      this.removeAt(sh, i);
     } else {
       const rec = normalise(d, tomb);
-      this.recs[i] = rec;
-      this.toggle(i, rec);
+      sh.recs[i] = rec;
+      this.toggle(sh, i, rec);
       if (!tomb) {
         this.live++;
         value = rec.v;
@@ -421,125 +348,45 @@ export class LwwMap {
     return true;
   }
 
-  /** Room for `n` more keys without growing step by step. */
+  /** The stored record of `key`, tombstones included. */
+  private lookup(key: string): DeltaEntry | undefined {
+    const h = hash32(key) | 0;
+    const sh = this.shards[this.shardOf(h)];
+    if (sh === undefined) return undefined;
+    const i = sh.find(key, h);
+    return i < 0 ? undefined : sh.recs[i];
+  }
+
+  private records(): IterableIterator<DeltaEntry> {
+    return recordsOf(this.shards);
+  }
+
+  /** The bucket (and table) of a key hash: the digest's rule (lww-digest.ts). */
+  private shardOf(h: number): number {
+    return this.bucketMask >= 0 ? h & this.bucketMask : (h >>> 0) % this.buckets;
+  }
+
+  /** Room for `n` more keys, spread over the tables (a full state into an empty replica). */
   private reserve(n: number): void {
-    // An empty replica taking a full state: one array of the right size, not push by push.
-    if (this.used === 0 && this.recs.length === 0) this.recs = new Array(n);
-    if (this.used + n > this.kh.length) this.growHashes(this.used + n);
-    const want = (this.used + n) * 2;
-    if (want <= this.mask) return;
-    let mask = this.mask;
-    while (want > mask) mask = mask * 2 + 1;
-    this.reindex(mask);
+    // A bucket's share, with room for the spread of a hash (a few standard deviations).
+    const mean = n / this.buckets;
+    const each = Math.ceil(mean + 4 * Math.sqrt(mean) + 4);
+    if (each < 16) return;
+    for (let b = 0; b < this.buckets; b++) (this.shards[b] ??= new Shard()).reserve(each);
   }
 
-  /** Index of `key`, or -1 (then `freeSlot` is where it would go). */
-  private find(key: string, h: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    let s = h & mask;
-    for (;;) {
-      const i = slots[s]! - 1;
-      if (i < 0) {
-        this.freeSlot = s;
-        return -1;
-      }
-      // A hole's record is undefined: it never matches, probing goes on.
-      if (this.kh[i] === h && this.recs[i]?.k === key) return i;
-      s = (s + 1) & mask;
-    }
+  private removeAt(sh: Shard, i: number): void {
+    sh.remove(i);
+    this.held--;
   }
 
-  /** Append a new key (hash `h`, second hash in `pair`) where find() left room. */
-  private insert(h: number, rec: DeltaEntry): number {
-    // Keep the load (holes included: they still occupy slots) under 1/2.
-    if ((this.used + 1) * 2 > this.mask) {
-      const kh2 = this.pair[0]!;
-      if (this.holes * 2 >= this.used) this.compact();
-      else this.reindex(this.mask * 2 + 1);
-      this.find(rec.k, h);
-      this.pair[0] = kh2;
-    }
-    const i = this.used++;
-    if (i === this.kh.length) this.growHashes(i * 2);
-    this.recs[i] = rec;
-    this.kh[i] = h;
-    this.kh2[i] = this.pair[0]!;
-    this.slots[this.freeSlot] = i + 1;
-    return i;
+  private compactAll(sparse: Set<Shard>): void {
+    for (const sh of sparse) if (sh.sparse) sh.compact();
+    if (sparse.size > 0) this.layoutGen++;
   }
 
-  private growHashes(size: number): void {
-    const kh = new Int32Array(size);
-    kh.set(this.kh.subarray(0, this.used));
-    this.kh = kh;
-    const kh2 = new Int32Array(size);
-    kh2.set(this.kh2.subarray(0, this.used));
-    this.kh2 = kh2;
-  }
-
-  private remove(i: number): void {
-    // The slot keeps pointing at the hole: it still guides probes past it.
-    this.recs[i] = undefined;
-    this.holes++;
-  }
-
-  private reindex(mask: number): void {
-    const slots = new Int32Array(mask + 1);
-    const kh = this.kh;
-    const recs = this.recs;
-    for (let i = 0; i < this.used; i++) {
-      if (recs[i] === undefined) continue;
-      let s = kh[i]! & mask;
-      while (slots[s] !== 0) s = (s + 1) & mask;
-      slots[s] = i + 1;
-    }
-    this.slots = slots;
-    this.mask = mask;
-  }
-
-  /** Squeeze out holes. New arrays, so running iterators finish on the old. */
-  private compact(): void {
-    const n = this.used - this.holes;
-    const recs: (DeltaEntry | undefined)[] = new Array(n);
-    const kh = new Int32Array(Math.max(16, n));
-    const kh2 = new Int32Array(Math.max(16, n));
-    let j = 0;
-    for (let i = 0; i < this.used; i++) {
-      if (this.recs[i] === undefined) continue;
-      recs[j] = this.recs[i];
-      kh[j] = this.kh[i]!;
-      kh2[j] = this.kh2[i]!;
-      j++;
-    }
-    this.recs = recs;
-    this.kh = kh;
-    this.kh2 = kh2;
-    this.used = n;
-    this.holes = 0;
-    this.layoutGen++;
-    let mask = 31;
-    while ((n + 1) * 2 > mask) mask = mask * 2 + 1;
-    this.reindex(mask);
-  }
-
-  private printOf(i: number, r: DeltaEntry): number {
-    this.writerHashes(r.ts.n);
-    return entryPrint(this.kh[i]!, this.kh2[i]!, r.ts.w, (r.ts.c * 2 + (r.d === true ? 1 : 0)) | 0, this.nh1, this.nh2);
-  }
-
-  private writerHashes(n: string): void {
-    if (n === this.lastNode) return;
-    this.lastNode = n;
-    this.nh1 = hash32(n) | 0;
-    this.nh2 = hash32(n, SEED2) | 0;
-  }
-
-  /** XOR the record at index `i` into (or, again, out of) the digest. */
-  private toggle(i: number, r: DeltaEntry): void {
-    const ts = r.ts;
-    this.writerHashes(ts.n);
-    const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
-    toggleEntry(this.sums, this.leafSums, this.buckets, this.bucketMask, this.kh[i]!, this.kh2[i]!, ts.w, cd, this.nh1, this.nh2);
+  /** XOR the record at index `i` of `sh` into (or, again, out of) the digest. */
+  private toggle(sh: Shard, i: number, r: DeltaEntry): void {
+    this.sums.toggle(sh.kh[i]!, sh.kh2[i]!, r);
   }
 }

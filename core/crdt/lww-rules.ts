@@ -3,7 +3,7 @@
  * stored record looks like, and joining deltas.
  */
 import { compareTs } from "./hlc.ts";
-import type { Delta, DeltaEntry, Entry, Value } from "./lww-map.ts";
+import type { Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
 
 /** The record to store: a tombstone drops any value, a value is never undefined. */
 export function normalise(d: DeltaEntry, tomb: boolean): DeltaEntry {

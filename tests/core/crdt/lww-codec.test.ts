@@ -239,10 +239,9 @@ describe("decoding shares stamps", () => {
   test("entries of one write share one Timestamp object; a new stamp gets a new one, with its own values", () => {
     const m = new LwwMap();
     const one: Timestamp = { w: 1000, c: 2, n: "w1" };
-    m.setMany(["a", "b", "c"], [1, 2, 3], one);
-    m.set("d", 4, { w: 1000, c: 3, n: "w1" });
-    m.set("e", 5, { w: 1000, c: 3, n: "w2" });
-    const d = decodeDelta(encodeDelta(m.state()));
+    // The writes' deltas in write order (a map's state goes bucket by bucket).
+    const writes = [m.setMany(["a", "b", "c"], [1, 2, 3], one), m.set("d", 4, { w: 1000, c: 3, n: "w1" }), m.set("e", 5, { w: 1000, c: 3, n: "w2" })];
+    const d = decodeDelta(encodeDelta({ e: writes.flatMap((x) => x.e) }));
     const [a, b, c, dd, e] = d.e;
     expect(a!.ts).toBe(b!.ts);
     expect(b!.ts).toBe(c!.ts);
