@@ -17,8 +17,3 @@ export interface AppContext {
   /** Stamp `writes` with one HLC timestamp and write them as one delta (no-op when empty). */
   write(writes: readonly Write[]): Promise<void>;
 }
-
-/** A message field, checked: process messages may arrive off the wire. */
-export function field(msg: unknown, name: string): unknown {
-  return typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>)[name] : undefined;
-}

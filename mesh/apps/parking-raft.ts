@@ -10,6 +10,7 @@ import type { LotMachine } from "../../core/parking/lot-machine.ts";
 import type { LotInfo } from "../../core/parking/parking.ts";
 import type { Consensus } from "../consensus/driver.ts";
 import type { AppContext } from "./context.ts";
+import { gateMsgToWire } from "./parking-messages.ts";
 import { defineGates, type GateInfo, gateProcess, type ParkingApp, type ParkingConfig, throughGates } from "./parking.ts";
 
 export async function startRaftParking(ctx: AppContext, consensus: Consensus, machine: LotMachine, config: ParkingConfig): Promise<ParkingApp> {
@@ -45,6 +46,6 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   // The seed starts every gate with the application; so do we, without
   // holding the node's start for it (a node that is not yet a holder of the
   // configuration starts them once it serves, or on their first car).
-  void Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), { t: "ping" })));
+  void Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), gateMsgToWire({ kind: "ping" }))));
   return app;
 }

@@ -6,7 +6,6 @@
  * counts more cars than spaces. Counters go in that delta too, so they
  * survive a crash of any node (the seed kept them in process state).
  */
-import { RoomyError } from "../../core/errors.ts";
 import type { LotMachine } from "../../core/parking/lot-machine.ts";
 import {
   countGate,
@@ -23,7 +22,8 @@ import {
 import { detach } from "../registry/mailbox.ts";
 import type { ProcessHandlers, Registry } from "../registry/types.ts";
 import { whenHeld } from "../replication/held.ts";
-import { type AppContext, field } from "./context.ts";
+import type { AppContext } from "./context.ts";
+import { gateMsgFromWire, gateMsgToWire, lotMsgFromWire, lotMsgToWire } from "./parking-messages.ts";
 
 export const LOT_PROCESS = "lot";
 export const GATE_PROCESS_PREFIX = "gate:";
@@ -77,17 +77,16 @@ export function defineGates(registry: Registry, gates: number, target: GateTarge
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
     return {
-      handle(msg: unknown): unknown {
+      handle(wire: unknown): unknown {
         validateGate(gate, gates);
-        switch (field(msg, "t")) {
+        const msg = gateMsgFromWire(wire);
+        switch (msg.kind) {
           case "enter":
-            return hand(target.enter(gate, validatePlate(field(msg, "plate"))));
+            return hand(target.enter(gate, msg.plate));
           case "exit":
-            return hand(target.exit(gate, validatePlate(field(msg, "plate"))));
+            return hand(target.exit(gate, msg.plate));
           case "ping":
             return Promise.resolve({ gate });
-          default:
-            throw new RoomyError("bad_request", `gate cannot handle ${JSON.stringify(field(msg, "t"))}`);
         }
       },
     };
@@ -100,12 +99,12 @@ export function throughGates(registry: Registry, gates: number): Pick<ParkingApi
     async park(gate: number | string, plate: string): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), { t: "enter", plate });
+      await registry.call(gateProcess(g), gateMsgToWire({ kind: "enter", plate }));
     },
     async unpark(gate: number | string, plate: string): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), { t: "exit", plate });
+      await registry.call(gateProcess(g), gateMsgToWire({ kind: "exit", plate }));
     },
   };
 }
@@ -132,32 +131,25 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
 
   registry.define(LOT_PROCESS, (): ProcessHandlers => ({
     // Not async, as the room process: a write held at once answers in the same turn.
-    handle(msg: unknown): unknown {
-      switch (field(msg, "t")) {
+    handle(wire: unknown): unknown {
+      const msg = lotMsgFromWire(wire, gates);
+      switch (msg.kind) {
         case "park": {
-          const record: VehicleRecord = {
-            gate: validateGate(field(msg, "gate"), gates),
-            at: new Date(clock.now()).toISOString(),
-            node,
-          };
-          const writes = planPark(index, field(msg, "plate"), record);
+          const record: VehicleRecord = { gate: msg.gate, at: new Date(clock.now()).toISOString(), node };
+          const writes = planPark(index, msg.plate, record);
           if (writes.length === 0) return { parked: false }; // already parked: a no-op
           return whenHeld(ctx.write([...writes, countGate(map, record.gate, "entry")]), () => ({ parked: true }));
         }
-        case "unpark": {
-          const gate = validateGate(field(msg, "gate"), gates);
-          return whenHeld(ctx.write([...planUnpark(index, field(msg, "plate")), countGate(map, gate, "exit")]), () => ({ unparked: true }));
-        }
-        default:
-          throw new RoomyError("bad_request", `lot cannot handle ${JSON.stringify(field(msg, "t"))}`);
+        case "unpark":
+          return whenHeld(ctx.write([...planUnpark(index, msg.plate), countGate(map, msg.gate, "exit")]), () => ({ unparked: true }));
       }
     },
   }));
 
   // A gate admits and lets out through the lot; it holds no state of its own.
   defineGates(registry, gates, {
-    enter: (gate, plate) => registry.call(LOT_PROCESS, { t: "park", gate, plate }),
-    exit: (gate, plate) => registry.call(LOT_PROCESS, { t: "unpark", gate, plate }),
+    enter: (gate, plate) => registry.call(LOT_PROCESS, lotMsgToWire({ kind: "park", gate, plate })),
+    exit: (gate, plate) => registry.call(LOT_PROCESS, lotMsgToWire({ kind: "unpark", gate, plate })),
   }, false);
 
   const api: ParkingApp = {
@@ -180,6 +172,6 @@ export async function startParking(ctx: AppContext, config: ParkingConfig): Prom
   // The seed starts every gate with the application; so do we, without
   // holding the node's start for it (a node that is not yet a holder of the
   // configuration starts them once it serves, or on their first car).
-  void Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), { t: "ping" })));
+  void Promise.allSettled(Array.from({ length: gates }, (_, i) => registry.call(gateProcess(i + 1), gateMsgToWire({ kind: "ping" }))));
   return api;
 }
