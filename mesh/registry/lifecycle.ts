@@ -265,6 +265,8 @@ export class Lifecycle {
   endAll(): void {
     const d = this.d;
     for (const e of [...this.entries.values()]) {
+      // As in a handoff, the calls in its mailbox finish first: the drain's next check ends it.
+      if (e.phase === "running" && e.mailbox !== undefined && (e.mailbox.busy || e.mailbox.waiting > 0)) continue;
       this.entries.delete(e.name);
       if (e.phase === "starting") {
         e.timer?.cancel();

@@ -190,7 +190,8 @@ export class ProcessTable {
     // A call routed again (released from a hold, back from a moved mailbox) whose
     // caller already gave up must not run now: it would be a write nobody awaits,
     // made after writes the caller went on to make.
-    if ((now ?? d.clock.now()) > inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`));
+    // At its deadline the caller's timeout has fired (calls.ts): gone already.
+    if ((now ?? d.clock.now()) >= inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`));
     if (e === undefined) {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
@@ -286,7 +287,7 @@ export class ProcessTable {
     if (this.entries.get(e.name) !== e) return MOVED;
     if (d.owners.ownerOf(e.name) !== d.self || !d.mayServe(e.name)) return MOVED;
     const now = d.clock.now();
-    if (now > inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
+    if (now >= inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
     // Lapsed since it was queued: route() holds it until the lease is back.
     if (!d.lease.canServe(now)) return MOVED;
     d.counters.callsLocal++;

@@ -1,33 +1,21 @@
-/** The single-node registry, its mailboxes, and the local replicator. */
-import { describe, expect, test } from "bun:test";
+/** The registry and replicator of a node alone (the cluster of one), and mailboxes. */
+import { afterEach, describe, expect, test } from "bun:test";
 import { RoomyError } from "../../../core/errors.ts";
-import { LwwMap } from "../../../core/crdt/lww-map.ts";
-import { createLocalRegistry } from "../../../mesh/registry/local.ts";
+import { type Node, startNode } from "../../../mesh/node/node.ts";
 import { createMailbox } from "../../../mesh/registry/mailbox.ts";
-import { createLocalReplicator } from "../../../mesh/replication/local.ts";
-import type { Clock, Timer } from "../../../mesh/types.ts";
+import type { Registry } from "../../../mesh/registry/types.ts";
+import { SimClock } from "../../../mesh/sim/clock.ts";
 
-/** Virtual time: timers fire only when the test advances it. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = 0;
-  const timers: { at: number; fn: () => void; live: boolean }[] = [];
-  return {
-    now: () => now,
-    setTimer(delayMs: number, fn: () => void): Timer {
-      const t = { at: now + delayMs, fn, live: true };
-      timers.push(t);
-      return { cancel: () => void (t.live = false) };
-    },
-    advance(ms: number) {
-      now += ms;
-      for (const t of timers) {
-        if (t.live && t.at <= now) {
-          t.live = false;
-          t.fn();
-        }
-      }
-    },
-  };
+/** A node alone (the cluster of one: the cluster registry and replicator) on virtual time, stopped after each test. */
+const started: Node[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((n) => n.stop()));
+});
+async function alone(opts: { callTimeoutMs?: number } = {}): Promise<{ node: Node; reg: Registry; clock: SimClock }> {
+  const clock = new SimClock();
+  const node = await startNode({ name: "n1", clock, ...opts });
+  started.push(node);
+  return { node, reg: node.registry, clock };
 }
 
 const tick = () => new Promise<void>((r) => queueMicrotask(r));
@@ -99,32 +87,32 @@ describe("mailbox", () => {
   });
 });
 
-describe("local registry", () => {
+describe("the registry of a node alone", () => {
   test("starts a process lazily on its first call and keeps its state", async () => {
-    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
-    let started = 0;
+    const { reg } = await alone();
+    let made = 0;
     reg.define("counter:", () => {
-      started++;
+      made++;
       let n = 0;
       return { handle: () => ++n };
     });
-    expect(reg.localNames()).toEqual([]);
+    const counters = (): string[] => reg.localNames().filter((n) => n.startsWith("counter:"));
+    expect(counters()).toEqual([]);
     await reg.call("counter:a", {});
     expect(await reg.call("counter:a", {})).toBe(2);
     expect(await reg.call("counter:b", {})).toBe(1);
-    expect(started).toBe(2);
-    expect(reg.localNames()).toEqual(["counter:a", "counter:b"]);
+    expect(made).toBe(2);
+    expect(counters()).toEqual(["counter:a", "counter:b"]);
     expect(reg.ownerOf("counter:zzz")).toBe("n1");
   });
 
   test("a name no factory covers is not_found", async () => {
-    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    const { reg } = await alone();
     expect(await codeOf(reg.call("nobody:x", {}))).toBe("not_found");
   });
 
   test("a call not answered in time is unavailable, and a queued message whose caller gave up never runs", async () => {
-    const clock = manualClock();
-    const reg = createLocalRegistry({ node: "n1", clock, callTimeoutMs: 100 });
+    const { reg, clock } = await alone({ callTimeoutMs: 100 });
     const ran: string[] = [];
     let release!: () => void;
     reg.define("p:", () => ({
@@ -145,7 +133,7 @@ describe("local registry", () => {
   });
 
   test("multiCall gathers every member's reply and leaves failures out", async () => {
-    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    const { reg } = await alone();
     reg.define("r:", (name) => ({
       handle: () => {
         if (name === "r:bad") throw new RoomyError("internal", "boom");
@@ -159,7 +147,7 @@ describe("local registry", () => {
   });
 
   test("drain finishes running work, hands off and stops every process, then refuses calls", async () => {
-    const reg = createLocalRegistry({ node: "n1", clock: manualClock() });
+    const { reg, clock } = await alone();
     const events: string[] = [];
     let release!: () => void;
     reg.define("p:", () => ({
@@ -175,20 +163,26 @@ describe("local registry", () => {
     }));
     const call = reg.call("p:x", {});
     await tick();
-    const drained = reg.drain();
+    let drained = false;
+    const draining = reg.drain().then(() => void (drained = true));
     release();
     await call;
-    await drained;
+    // The drain rechecks on (virtual) timers until every process ended.
+    for (let ms = 0; !drained && ms < 1000; ms += 25) {
+      clock.advance(25);
+      await tick();
+    }
+    await draining;
     expect(events).toEqual(["handled", "handoff", "stop"]);
     expect(reg.localNames()).toEqual([]);
     expect(await codeOf(reg.call("p:x", {}))).toBe("unavailable");
   });
 });
 
-describe("local replicator", () => {
+describe("the replicator of a node alone", () => {
   test("a write is applied and its changes delivered before the write resolves", async () => {
-    const map = new LwwMap();
-    const rep = createLocalReplicator(map);
+    const { node } = await alone();
+    const rep = node.replicator;
     const seen: string[] = [];
     const off = rep.onChange((cs) => seen.push(...cs.map((c) => c.key)));
     const p = rep.write({ e: [{ k: "a", ts: { w: 1, c: 0, n: "x" }, v: 1 }] });
@@ -197,7 +191,8 @@ describe("local replicator", () => {
     off();
     await rep.write({ e: [{ k: "b", ts: { w: 1, c: 0, n: "x" }, v: 1 }] });
     expect(seen).toEqual(["a"]);
-    expect(rep.stats().keys).toBe(2);
+    expect(node.map.get("a")).toBe(1);
+    expect(node.map.get("b")).toBe(1);
   });
 });
 
