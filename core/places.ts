@@ -35,6 +35,11 @@ export class PlaceTable {
     return this.counted.size;
   }
 
+  /** The holders counted now. */
+  holders(): IterableIterator<string> {
+    return this.counted.keys();
+  }
+
   /** The place `holder` is counted in, or null. */
   placeOf(holder: string): number | null {
     return this.counted.get(holder) ?? null;

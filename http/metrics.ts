@@ -180,7 +180,7 @@ function replication(p: PromText, node: Node): void {
 }
 
 async function apps(p: PromText, node: Node): Promise<void> {
-  p.gauge("roomy_rooms", "Rooms in the replica.", node.roomIndex.rooms().length);
+  p.gauge("roomy_rooms", "Rooms in the replica.", node.roomIndex.roomCount());
   const lot = node.app.lotLocal();
   p.gauge("roomy_lot_spaces", "Spaces in the lot.", lot.spaces);
   p.gauge("roomy_lot_occupied", "Cars in the lot.", lot.occupied);

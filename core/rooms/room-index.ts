@@ -5,14 +5,24 @@
  *
  * Who is in a room, on any replica: the room exists, the person's key names
  * it, and, when it has a capacity, the person holds one of its seats
- * (keys.ts). Seats are bounded by the capacity and each names one
- * person, so no replica ever counts more people than the capacity, whatever
- * order leaves, moves and admissions reach it in.
+ * (keys.ts). Seats are bounded by the capacity and each names one person, so
+ * no replica ever counts more people than the capacity, whatever order
+ * leaves, moves and admissions reach it in.
+ *
+ * Kept per room: who claims it (person keys naming it, whether or not it
+ * exists yet) and, for a room with a capacity or seat keys, its seat table.
+ * The occupants follow from those (claimants; or, with a capacity, the
+ * seated), so a room created or given a capacity after its people's keys
+ * arrived costs its own claimants, never a scan of every person. Person keys
+ * are held as the map's own key strings (no copy per person), in a table
+ * split in shards so that no single JS Map holds a million entries (one
+ * rehashes for ~65 ms when it grows past 786,432).
  */
 import type { Change } from "../crdt/lww-map.ts";
 import type { MapView } from "../crdt/map-view.ts";
 import { PlaceTable } from "../places.ts";
 import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./keys.ts";
+import { PersonRooms, SortedNames } from "./room-tables.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */
 export interface Seating {
@@ -31,16 +41,20 @@ interface RoomState {
   capacity: number | null;
   /** {capacity} while the room exists (one frozen object, handed out as is), else null */
   record: RoomRecord | null;
-  occupants: Set<string>;
+  /** person keys (PERSON_PREFIX + name) naming this room */
+  claimants: Set<string>;
+  /** the occupants' names, sorted, until they change */
   sorted: string[] | null;
-  /** limit = capacity (0 when none: seats then count for nothing) */
-  seats: PlaceTable;
+  /** made when the room has a capacity or a seat key: limit = capacity (0 when none) */
+  seats: PlaceTable | null;
 }
+
+const P = PERSON_PREFIX.length;
 
 export class RoomIndex implements Seating {
   private readonly byName = new Map<string, RoomState>();
-  private roomList: string[] | null = [];
-  private readonly personRoom = new Map<string, string>();
+  private readonly roomList = new SortedNames();
+  private readonly personRoom = new PersonRooms();
 
   /** Rebuild from a whole replica. */
   static from(view: MapView): RoomIndex {
@@ -57,12 +71,12 @@ export class RoomIndex implements Seating {
 
   /** Every room, sorted. */
   rooms(): string[] {
-    if (this.roomList === null) {
-      const l: string[] = [];
-      for (const [name, st] of this.byName) if (st.exists) l.push(name);
-      this.roomList = l.sort();
-    }
-    return this.roomList.slice();
+    return this.roomList.sorted().slice();
+  }
+
+  /** How many rooms exist. */
+  roomCount(): number {
+    return this.roomList.size;
   }
 
   has(room: string): boolean {
@@ -76,111 +90,125 @@ export class RoomIndex implements Seating {
   /** The people in `room`, sorted. */
   occupants(room: string): string[] {
     const st = this.byName.get(room);
-    if (st === undefined) return [];
-    if (st.sorted === null) st.sorted = [...st.occupants].sort();
-    return st.sorted.slice();
+    return st === undefined ? [] : this.sortedOf(st).slice();
   }
 
   /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */
   sameOccupants(room: string, people: readonly string[]): boolean {
     const st = this.byName.get(room);
-    if (st === undefined || st.occupants.size !== people.length) return false;
-    if (st.sorted === null) st.sorted = [...st.occupants].sort();
-    const mine = st.sorted;
+    if (st === undefined || this.countOf(st) !== people.length) return false;
+    const mine = this.sortedOf(st);
     for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
     return true;
   }
 
   count(room: string): number {
-    return this.byName.get(room)?.occupants.size ?? 0;
+    const st = this.byName.get(room);
+    return st === undefined ? 0 : this.countOf(st);
   }
 
   roomOf(person: string): string | null {
-    const r = this.personRoom.get(person);
-    return r !== undefined && this.byName.get(r)?.occupants.has(person) === true ? r : null;
+    const key = PERSON_PREFIX + person;
+    const r = this.personRoom.get(key);
+    if (r === undefined) return null;
+    const st = this.byName.get(r);
+    return st !== undefined && this.inside(st, key, person) ? r : null;
   }
 
   /** The room `person`'s key names (whether or not they hold a seat there), if any. */
   keyRoom(person: string): string | undefined {
-    return this.personRoom.get(person);
+    return this.personRoom.get(PERSON_PREFIX + person);
   }
 
   /** The seat `person` is counted in (rooms with a capacity), or null. */
   seatOf(room: string, person: string): number | null {
-    return this.byName.get(room)?.seats.placeOf(person) ?? null;
+    return this.byName.get(room)?.seats?.placeOf(person) ?? null;
   }
 
   freeSeats(room: string, newcomers: readonly string[]): number[] | null {
-    const st = this.byName.get(room);
-    if (st === undefined) return newcomers.length === 0 ? [] : null;
-    return st.seats.pick(newcomers);
+    const seats = this.byName.get(room)?.seats;
+    if (seats === undefined || seats === null) return newcomers.length === 0 ? [] : null;
+    return seats.pick(newcomers);
   }
 
   private state(room: string): RoomState {
     let st = this.byName.get(room);
     if (st === undefined) {
-      st = {
-        exists: false,
-        capacity: null,
-        record: null,
-        occupants: new Set(),
-        sorted: null,
-        seats: new PlaceTable(0, (p) => (this.personRoom.get(p) === room ? "any" : null)),
-      };
+      st = { exists: false, capacity: null, record: null, claimants: new Set(), sorted: null, seats: null };
       this.byName.set(room, st);
     }
     return st;
   }
 
+  private seatsOf(room: string, st: RoomState): PlaceTable {
+    // Holders are names; whether one is entitled is whether their key names this room.
+    st.seats ??= new PlaceTable(st.capacity ?? 0, (p) => (this.personRoom.get(PERSON_PREFIX + p) === room ? "any" : null));
+    return st.seats;
+  }
+
   private applyOne(c: Change): void {
-    if (c.key.startsWith(PERSON_PREFIX)) {
-      const person = c.key.slice(PERSON_PREFIX.length);
-      const before = this.personRoom.get(person);
+    const key = c.key;
+    if (key.startsWith(PERSON_PREFIX)) {
+      const before = this.personRoom.get(key);
       const after = typeof c.value === "string" ? c.value : undefined;
       if (before === after) return;
-      if (after === undefined) this.personRoom.delete(person);
-      else this.personRoom.set(person, after);
-      if (before !== undefined) this.claim(before, person, false);
-      if (after !== undefined) this.claim(after, person, true);
-    } else if (c.key.startsWith(SEAT_PREFIX)) {
-      const seat = parseSeatKey(c.key);
+      if (after === undefined) this.personRoom.delete(key);
+      else this.personRoom.set(key, after);
+      if (before !== undefined) this.claim(before, key, false);
+      if (after !== undefined) this.claim(after, key, true);
+    } else if (key.startsWith(SEAT_PREFIX)) {
+      const seat = parseSeatKey(key);
       if (seat === null) return;
       const st = this.state(seat.room);
-      const holder = typeof c.value === "string" ? c.value : undefined;
-      for (const p of st.seats.setPlace(seat.seat, holder)) this.update(seat.room, st, p);
-    } else if (c.key.startsWith(ROOM_PREFIX)) {
-      const room = c.key.slice(ROOM_PREFIX.length);
+      this.seatsOf(seat.room, st).setPlace(seat.seat, typeof c.value === "string" ? c.value : undefined);
+      if (st.capacity !== null) st.sorted = null;
+    } else if (key.startsWith(ROOM_PREFIX)) {
+      const room = key.slice(ROOM_PREFIX.length);
       const st = this.state(room);
       const exists = c.value !== undefined;
       const capacity = parseRoom(c.value)?.capacity ?? null;
       if (exists === st.exists && capacity === st.capacity) return;
-      if (exists !== st.exists) this.roomList = null;
+      if (exists !== st.exists) {
+        if (exists) this.roomList.add(room);
+        else this.roomList.delete(room);
+      }
       st.exists = exists;
       st.record = exists ? Object.freeze({ capacity }) : null;
       if (capacity !== st.capacity) {
         st.capacity = capacity;
-        st.seats.setLimit(capacity ?? 0);
+        // A capacity learnt late counts the seats of this room's own claimants (setLimit recounts).
+        if (capacity !== null || st.seats !== null) this.seatsOf(room, st).setLimit(capacity ?? 0);
       }
-      // Rare (a room created or its capacity changed): a scan of everyone
-      // costs less overall than keeping a set of who names each room on
-      // every move.
-      for (const [p, r] of this.personRoom) if (r === room) this.update(room, st, p, true);
+      st.sorted = null;
     }
   }
 
-  /** `person`'s key now names `room` (or no longer does): recount them there. */
-  private claim(room: string, person: string, claims: boolean): void {
+  /** Person key `key` now names `room` (or no longer does). */
+  private claim(room: string, key: string, claims: boolean): void {
     const st = this.state(room);
-    if (st.capacity !== null) st.seats.refresh(person); // seats count for nothing without one (setLimit recounts)
-    this.update(room, st, person, claims);
+    if (claims) st.claimants.add(key);
+    else st.claimants.delete(key);
+    if (st.seats !== null) st.seats.refresh(key.slice(P)); // seats count for nothing without a capacity (setLimit recounts)
+    st.sorted = null;
   }
 
-  /** Recompute whether `person` is in `room`; `claims`: whether their key names it (looked up unless the caller knows). */
-  private update(room: string, st: RoomState, person: string, claims = this.personRoom.get(person) === room): void {
-    const inside = st.exists && claims && (st.capacity === null || st.seats.placeOf(person) !== null);
-    if (inside === st.occupants.has(person)) return;
-    if (inside) st.occupants.add(person);
-    else st.occupants.delete(person);
-    st.sorted = null;
+  /** Whether the person of key `key` (name `person`) is in the room of `st`. */
+  private inside(st: RoomState, key: string, person: string): boolean {
+    if (!st.exists) return false;
+    if (st.capacity === null) return st.claimants.has(key);
+    return st.seats !== null && st.seats.placeOf(person) !== null;
+  }
+
+  private countOf(st: RoomState): number {
+    if (!st.exists) return 0;
+    return st.capacity === null ? st.claimants.size : (st.seats?.size ?? 0);
+  }
+
+  private sortedOf(st: RoomState): string[] {
+    if (st.sorted !== null) return st.sorted;
+    const names: string[] = [];
+    if (st.exists && st.capacity === null) for (const k of st.claimants) names.push(k.slice(P));
+    else if (st.exists && st.seats !== null) for (const p of st.seats.holders()) names.push(p);
+    return (st.sorted = names.sort());
   }
 }
