@@ -18,7 +18,6 @@ import { startNode } from "../mesh/node/node.ts";
 import { meshCluster } from "../mesh/node/tcp-parts.ts";
 import { LOT_MODES, PROFILES } from "../mesh/node/config.ts";
 import type { WriteConcern } from "../mesh/replication/types.ts";
-import type { TcpTransport } from "../mesh/tcp/types.ts";
 import { flagOrEnv, type OptionSpec, type RawArgs } from "./argv.ts";
 import { CannotStartError, EXIT_OK, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
@@ -140,8 +139,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   // soon as it sees the listening line.
   const signal = shutdownSignal();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
-  let transport: TcpTransport | null = null;
-  const cluster = meshCluster({ dnsServer: flags.dnsServer, onTransport: (t) => (transport = t) });
+  const cluster = meshCluster({ dnsServer: flags.dnsServer });
   let node;
   try {
     node = await startNode({ ...flags.settings, logger, cluster });
@@ -152,7 +150,6 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   const app = createApp(node, {
     serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES),
     adminToken: flags.adminToken,
-    transportStats: () => transport?.stats() ?? null,
     accessLog: flags.logLevel === "debug",
   });
   let served;

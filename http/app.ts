@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import { httpStatus, RoomyError } from "../core/errors.ts";
 import type { Node } from "../mesh/node/node.ts";
-import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import type { Logger } from "../mesh/types.ts";
 import { tokenRefusal } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
@@ -38,8 +37,6 @@ export interface AppOptions {
    * /healthz, /readyz, /metrics and the dashboard page stay open.
    */
   adminToken?: string;
-  /** The mesh transport's counters for /metrics (absent: no transport metrics). */
-  transportStats?: () => TcpTransportStats | null;
   /** One debug log line per request (method, route, status, time; never headers). */
   accessLog?: boolean;
 }
@@ -85,7 +82,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     return sendJson({ ready, node: node.name }, 200);
   });
   routes.get("/metrics", async () => {
-    const text = await renderMetrics({ node, http: stats, transport: opts.transportStats });
+    const text = await renderMetrics({ node, http: stats });
     return new Response(text, { status: 200, headers: { "content-type": PROM_CONTENT_TYPE } });
   });
   registerDashboard(routes);

@@ -1,24 +1,22 @@
 /**
  * GET /metrics: the node's state in Prometheus text, read at scrape time
- * from the stats() of membership, registry and replicator (the cluster
- * implementations have more than the cluster of one: feature-detected), the
- * HTTP middleware's counters, the apps, the mesh transport when there is
- * one, and the runtime. Nothing here names a room, person or plate.
+ * from the node's one typed stats() (mesh/node/stats.ts: membership,
+ * registry, replicator, consensus, the mesh transport when there is one,
+ * the event loop), the HTTP middleware's counters, the apps and the runtime.
+ * Nothing here names a room, person or plate.
  *
  * Each part of the node is one section in SECTIONS, written in that order; a
- * new part (consensus, say) is one more function there. Families are written
- * once each (PromText refuses a second), so a name is owned by one section.
+ * new part is one more function there. Families are written once each
+ * (PromText refuses a second), so a name is owned by one section.
  *
  * Values that come from the replicated map (rooms, lot, gate counters, map
  * keys) are the same on every node: aggregate them with max(), not sum().
  */
 import { realClock } from "../adapter/clock.ts";
 import { memoryUse } from "../adapter/process.ts";
-import type { MembershipStats } from "../mesh/membership/swim.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
 import type { Node } from "../mesh/node/node.ts";
-import type { ClusterRegistryStats } from "../mesh/registry/registry.ts";
-import type { ClusterReplicationStats } from "../mesh/replication/api.ts";
+import type { ClusterStats, NodeStats } from "../mesh/node/stats.ts";
 import type { TcpTransportStats } from "../mesh/tcp/types.ts";
 import { VERSION } from "../core/version.ts";
 import type { HttpStats } from "./http-stats.ts";
@@ -27,54 +25,55 @@ import { PromText, type Sample } from "./prom.ts";
 export interface MetricsSources {
   node: Node;
   http: HttpStats;
-  /** The mesh transport's counters; absent or null for a cluster of one. */
-  transport?: () => TcpTransportStats | null;
+}
+
+/** What each section reads: the sources, and the node's stats read once for the whole scrape. */
+export interface MetricsInput extends MetricsSources {
+  stats: NodeStats;
 }
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 const startedAt = realClock.now() / 1000;
 
 /** One part of the node's metrics: writes its families into `p`. */
-export type MetricsSection = (p: PromText, src: MetricsSources) => void | Promise<void>;
+export type MetricsSection = (p: PromText, src: MetricsInput) => void | Promise<void>;
 
 /** The sections of /metrics, in the order they are written. */
 export const SECTIONS: readonly MetricsSection[] = [
   nodeInfo,
-  (p, { node }) => membership(p, node),
-  (p, { node }) => registry(p, node),
-  (p, { node }) => replication(p, node),
+  (p, { stats }) => membership(p, stats.membership),
+  (p, { stats }) => registry(p, stats.registry),
+  (p, { stats }) => replication(p, stats.replication),
   http,
   (p, { node }) => apps(p, node),
-  (p, { node }) => consensus(p, node),
-  (p, src) => {
-    const t = src.transport?.() ?? null;
-    if (t !== null) transport(p, t);
+  (p, { stats }) => consensus(p, stats.consensus),
+  (p, { stats }) => {
+    if (stats.transport !== null) transport(p, stats.transport);
   },
-  (p, { node }) => runtime(p, node),
+  (p, { stats }) => runtime(p, stats),
 ];
 
 export async function renderMetrics(src: MetricsSources): Promise<string> {
   const p = new PromText();
-  for (const section of SECTIONS) await section(p, src);
+  const input: MetricsInput = { ...src, stats: src.node.stats() };
+  for (const section of SECTIONS) await section(p, input);
   return p.text();
 }
 
-function nodeInfo(p: PromText, { node }: MetricsSources): void {
+function nodeInfo(p: PromText, { node }: MetricsInput): void {
   p.gauge("roomy_node_info", "This node (value 1), with its name, version and runtime as labels.", [
     { labels: { node: node.name, version: VERSION, runtime: runtimeName() }, value: 1 },
   ]);
   p.gauge("roomy_node_ready", "1 when the node is joined and caught up (GET /readyz answers 200).", node.isReady() ? 1 : 0);
 }
 
-function http(p: PromText, src: MetricsSources): void {
+function http(p: PromText, src: MetricsInput): void {
   p.counter("roomy_http_requests_total", "HTTP requests answered, by method, route pattern and status.", src.http.requests());
   p.histogram("roomy_http_request_duration_seconds", "Time to answer HTTP requests, by route pattern.", src.http.durations());
 }
 
 /** The Raft log: the same on every node once caught up except role and lag; alert on roomy_consensus_available == 0. */
-function consensus(p: PromText, node: Node): void {
-  const st = node.consensus.status();
-  const s = node.consensus.stats;
+function consensus(p: PromText, { status: st, counters: s }: ClusterStats["consensus"]): void {
   p.gauge("roomy_consensus_term", "Current Raft term seen by this node.", st.term);
   p.gauge("roomy_consensus_commit_index", "Highest log index this node knows committed.", st.commit);
   p.gauge("roomy_consensus_applied_index", "Highest log index this node applied to its state machine.", st.applied);
@@ -91,8 +90,8 @@ function consensus(p: PromText, node: Node): void {
   p.counter("roomy_consensus_proposals_failed_total", "Proposals from this node that answered an error (unavailable, timed out).", s.proposalsFailed);
 }
 
-function runtime(p: PromText, node: Node): void {
-  const lag = node.loopLag.stats();
+function runtime(p: PromText, stats: NodeStats): void {
+  const lag = stats.loopLag;
   p.gauge("roomy_event_loop_lag_seconds", "How late the latest event-loop lag timer ran (it asks to run every 100 ms).", lag.lastMs / 1000);
   p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
   p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
@@ -102,14 +101,8 @@ function runtime(p: PromText, node: Node): void {
   p.gauge("process_start_time_seconds", "Start time of the process, seconds since the epoch.", Math.floor(startedAt));
 }
 
-function membership(p: PromText, node: Node): void {
-  const counts = new Map<MemberState, number>(STATES.map((s) => [s, 0]));
-  for (const m of node.membership.members()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
-  p.gauge("roomy_members", "Members this node knows, by state (itself included).", STATES.map((s) => ({ labels: { state: s }, value: counts.get(s)! })));
-  // The SWIM implementation has stats(); the cluster of one does not.
-  const view = node.membership as { stats?: () => MembershipStats };
-  if (typeof view.stats !== "function") return;
-  const s = view.stats();
+function membership(p: PromText, s: ClusterStats["membership"]): void {
+  p.gauge("roomy_members", "Members this node knows, by state (itself included).", STATES.map((state) => ({ labels: { state }, value: s.members[state] })));
   p.counter("roomy_membership_probes_total", "Direct probes sent.", s.probes);
   p.counter("roomy_membership_probe_failures_total", "Probes that got no ack, directly or indirectly.", s.probeFailures);
   p.counter("roomy_membership_indirect_probes_total", "Indirect probe requests sent.", s.indirectProbes);
@@ -131,8 +124,7 @@ function membership(p: PromText, node: Node): void {
   p.gauge("roomy_membership_broadcasts_queued", "Membership updates waiting to be piggybacked.", s.queued);
 }
 
-function registry(p: PromText, node: Node): void {
-  const s = node.registry.stats() as Partial<ClusterRegistryStats> & ReturnType<Node["registry"]["stats"]>;
+function registry(p: PromText, s: ClusterStats["registry"]): void {
   p.gauge("roomy_registry_processes", "Named processes running on this node.", s.processes);
   p.counter("roomy_registry_handoffs_total", "Processes handed off, by direction.", [
     { labels: { direction: "out" }, value: s.handoffsOut },
@@ -143,40 +135,35 @@ function registry(p: PromText, node: Node): void {
     { labels: { target: "remote" }, value: s.callsRemote },
   ]);
   p.counter("roomy_registry_forwards_total", "Calls forwarded to the process's current owner.", s.forwards);
-  if (s.handoffsInFlight !== undefined) p.gauge("roomy_registry_handoffs_in_flight", "Handoffs started and not finished.", s.handoffsInFlight);
-  if (s.conflicts !== undefined) p.counter("roomy_registry_conflicts_total", "Duplicate processes resolved after a partition.", s.conflicts);
-  if (s.callsPending !== undefined) p.gauge("roomy_registry_calls_pending", "Calls waiting for a reply.", s.callsPending);
-  if (s.hasLease !== undefined) p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.hasLease ? 1 : 0);
-  if (s.epoch !== undefined) p.gauge("roomy_registry_epoch", "The committed configuration epoch this node owns names under.", s.epoch);
-  if (s.serving !== undefined) {
-    p.gauge("roomy_registry_serving", "1 once this node caught up for its epoch and serves every name it owns; 0 while fencing or catching up, or outside the configuration.", s.serving === "serving" ? 1 : 0);
-  }
-  if (s.catchUps !== undefined) p.counter("roomy_registry_catch_ups_total", "Catch-ups for a new epoch (one per epoch, from a majority of the holders).", s.catchUps);
-  if (s.catchUpFailures !== undefined) p.counter("roomy_registry_catch_up_failures_total", "Catch-ups for a new epoch that failed and were started over.", s.catchUpFailures);
-  if (s.expiredDropped !== undefined) p.counter("roomy_registry_calls_expired_total", "Calls dropped on arrival: their caller had already given up (they sat in a cut connection).", s.expiredDropped);
+  p.gauge("roomy_registry_handoffs_in_flight", "Handoffs started and not finished.", s.handoffsInFlight);
+  p.counter("roomy_registry_conflicts_total", "Duplicate processes resolved after a partition.", s.conflicts);
+  p.gauge("roomy_registry_calls_pending", "Calls waiting for a reply.", s.callsPending);
+  p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.hasLease ? 1 : 0);
+  p.gauge("roomy_registry_epoch", "The committed configuration epoch this node owns names under.", s.epoch);
+  p.gauge("roomy_registry_serving", "1 once this node caught up for its epoch and serves every name it owns; 0 while fencing or catching up, or outside the configuration.", s.serving === "serving" ? 1 : 0);
+  p.counter("roomy_registry_catch_ups_total", "Catch-ups for a new epoch (one per epoch, from a majority of the holders).", s.catchUps);
+  p.counter("roomy_registry_catch_up_failures_total", "Catch-ups for a new epoch that failed and were started over.", s.catchUpFailures);
+  p.counter("roomy_registry_calls_expired_total", "Calls dropped on arrival: their caller had already given up (they sat in a cut connection).", s.expiredDropped);
 }
 
-function replication(p: PromText, node: Node): void {
-  const s = node.replicator.stats() as Partial<ClusterReplicationStats> & ReturnType<Node["replicator"]["stats"]>;
+function replication(p: PromText, s: ClusterStats["replication"]): void {
   p.gauge("roomy_map_keys", "Live keys in this node's replica.", s.keys);
   p.gauge("roomy_map_tombstones", "Deleted keys still remembered (tombstones).", s.tombstones);
   p.counter("roomy_replication_deltas_sent_total", "Deltas sent to peers.", s.deltasSent);
   p.counter("roomy_replication_deltas_received_total", "Deltas received from peers.", s.deltasReceived);
   p.counter("roomy_replication_anti_entropy_rounds_total", "Anti-entropy rounds started.", s.antiEntropyRounds);
-  if (s.ackLatency !== undefined) p.histogram("roomy_replication_write_ack_seconds", "Time for writes to meet their write concern.", [s.ackLatency]);
-  if (s.pendingWrites !== undefined) p.gauge("roomy_replication_writes_pending", "Writes waiting for their write concern.", s.pendingWrites);
-  if (s.writesAcknowledged !== undefined) p.counter("roomy_replication_writes_acknowledged_total", "Writes that met their write concern.", s.writesAcknowledged);
-  if (s.writesUnavailable !== undefined) p.counter("roomy_replication_writes_unavailable_total", "Writes that timed out waiting for their write concern.", s.writesUnavailable);
-  if (s.retransmits !== undefined) p.counter("roomy_replication_retransmits_total", "Deltas sent again for want of an ack.", s.retransmits);
-  if (s.livePeers !== undefined) p.gauge("roomy_replication_peers", "Peers this node replicates to.", s.livePeers);
-  if (s.tombstonesCollected !== undefined) p.counter("roomy_replication_tombstones_collected_total", "Tombstones dropped once every node had them.", s.tombstonesCollected);
-  if (s.fence !== undefined) p.gauge("roomy_replication_fence", "Writes stamped with an older epoch than this are refused here.", s.fence);
-  if (s.writesFenced !== undefined) {
-    p.counter("roomy_replication_writes_fenced_total", "Writes refused for an epoch that moved on, by side.", [
-      { labels: { side: "ours" }, value: s.writesFenced },
-      { labels: { side: "refused_here" }, value: s.writesFencedHere ?? 0 },
-    ]);
-  }
+  p.histogram("roomy_replication_write_ack_seconds", "Time for writes to meet their write concern.", [s.ackLatency]);
+  p.gauge("roomy_replication_writes_pending", "Writes waiting for their write concern.", s.pendingWrites);
+  p.counter("roomy_replication_writes_acknowledged_total", "Writes that met their write concern.", s.writesAcknowledged);
+  p.counter("roomy_replication_writes_unavailable_total", "Writes that timed out waiting for their write concern.", s.writesUnavailable);
+  p.counter("roomy_replication_retransmits_total", "Deltas sent again for want of an ack.", s.retransmits);
+  p.gauge("roomy_replication_peers", "Peers this node replicates to.", s.livePeers);
+  p.counter("roomy_replication_tombstones_collected_total", "Tombstones dropped once every node had them.", s.tombstonesCollected);
+  p.gauge("roomy_replication_fence", "Writes stamped with an older epoch than this are refused here.", s.fence);
+  p.counter("roomy_replication_writes_fenced_total", "Writes refused for an epoch that moved on, by side.", [
+    { labels: { side: "ours" }, value: s.writesFenced },
+    { labels: { side: "refused_here" }, value: s.writesFencedHere },
+  ]);
 }
 
 async function apps(p: PromText, node: Node): Promise<void> {

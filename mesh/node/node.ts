@@ -23,7 +23,8 @@ import { runtimeDefer } from "../../adapter/defer.ts";
 import type { Clock, Logger, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { newMemberId } from "../membership/identity.ts";
-import { type LoopLag, startLoopLag } from "../stats/loop-lag.ts";
+import { startLoopLag } from "../stats/loop-lag.ts";
+import type { NodeStats } from "./stats.ts";
 
 export interface NodeOptions extends NodeSettings {
   /** Default: the real clock. */
@@ -58,8 +59,8 @@ export interface Node {
   readonly roomIndex: RoomIndex;
   /** Stamp writes with one HLC timestamp and replicate them as one delta. */
   write(writes: readonly Write[]): Promise<void>;
-  /** Event-loop lag, measured from start to stop (/metrics). */
-  readonly loopLag: LoopLag;
+  /** Every part's counters and gauges, read now (/metrics). */
+  stats(): NodeStats;
   /** Started, joined and caught up (GET /readyz). */
   isReady(): boolean;
   /** The mesh address listening, or null for a cluster of one. */
@@ -115,7 +116,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     consensus: cluster.consensus,
     app: apps.app,
     roomIndex: apps.roomIndex,
-    loopLag,
+    stats: () => ({ ...cluster.stats(), loopLag: loopLag.stats() }),
     write,
     isReady: () => stopping === null && cluster.ready(),
     meshAddress: () => cluster.meshAddress(),

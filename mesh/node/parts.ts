@@ -14,6 +14,7 @@ import type { Registry } from "../registry/types.ts";
 import type { Replicator } from "../replication/types.ts";
 import type { Address, Clock, Logger, Random, Transport } from "../types.ts";
 import type { Consensus, StateMachine } from "../consensus/driver.ts";
+import type { ClusterStats } from "./stats.ts";
 import { wireCluster } from "./wiring.ts";
 
 /** Everything a cluster layer is built from. */
@@ -44,6 +45,8 @@ export interface Cluster {
   ready(): boolean;
   /** The mesh address listening, or null when there is no mesh. */
   meshAddress(): string | null;
+  /** Every part's counters and gauges, read now (Node.stats(), /metrics). */
+  stats(): ClusterStats;
   /** Leave the cluster. Called after the registry drained and the replicator flushed. */
   stop(): Promise<void>;
 }

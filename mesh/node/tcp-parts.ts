@@ -33,8 +33,6 @@ export interface MeshClusterOptions {
   discoveryIntervalMs?: number;
   /** How long a joining node waits for catch-up before it reports ready anyway (default 10 s). */
   catchUpTimeoutMs?: number;
-  /** Called with the transport once it listens (the admin API reads its stats for /metrics). */
-  onTransport?: (transport: TcpTransport) => void;
 }
 
 function isLoopback(hostPort: string): boolean {
@@ -75,7 +73,6 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       clock,
       random,
     });
-    opts.onTransport?.(transport);
     const address = transport.local;
     const wired = wireCluster({
       ctx,
@@ -90,6 +87,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       discoveryIntervalMs: opts.discoveryIntervalMs,
       onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
       defer: runtimeDefer,
+      transportStats: () => transport.stats(),
     });
     // A refused dial means nothing listens there: suspect at once.
     transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));

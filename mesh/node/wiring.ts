@@ -13,6 +13,7 @@ import type { Cluster, ClusterContext } from "./parts.ts";
 import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../registry/registry.ts";
 import { type ClusterReplicator, createClusterReplicator } from "../replication/replicator.ts";
 import type { ReplicationConfig } from "../replication/config.ts";
+import type { TcpTransportStats } from "../tcp/types.ts";
 import type { Address, Transport } from "../types.ts";
 import { mux } from "../types.ts";
 import { Consensus } from "../consensus/driver.ts";
@@ -37,6 +38,8 @@ export interface WiringOptions {
   onMalformed?: (address: string) => void;
   /** Run soon after this turn (the runtime's); default a 0 ms timer on the clock. */
   defer?: (fn: () => void) => void;
+  /** The transport's counters, when it keeps any (TCP; /metrics). */
+  transportStats?: () => TcpTransportStats;
   /** The transport reaches nobody (the cluster of one, parts.ts): no seeds, and the registry serves at once. */
   isolated?: boolean;
 }
@@ -158,6 +161,13 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     discovery,
     ready,
     meshAddress: () => address,
+    stats: () => ({
+      membership: membership.stats(),
+      registry: registry!.stats(),
+      replication: replicator.stats(),
+      consensus: { status: consensus.status(), counters: { ...consensus.stats } },
+      transport: opts.transportStats?.() ?? null,
+    }),
     async stop() {
       discovery.stop();
       await membership.leave().catch(() => {});

@@ -12,7 +12,6 @@ import { createApp } from "../../http/app.ts";
 import { formatNumber, PromText } from "../../http/prom.ts";
 import { meshCluster } from "../../mesh/node/tcp-parts.ts";
 import { type Node, startNode } from "../../mesh/node/node.ts";
-import type { TcpTransport } from "../../mesh/tcp/types.ts";
 import { eventually } from "./support/procs.ts";
 import { type PromFamily, parseProm, value } from "./support/prom-parse.ts";
 
@@ -155,16 +154,15 @@ describe("metrics of two nodes on the mesh", () => {
   const apps: Hono[] = [];
   beforeAll(async () => {
     for (let i = 0; i < 2; i++) {
-      let transport: TcpTransport | null = null;
       const node = await startNode({
         name: `mesh-${i}`,
         bind: "127.0.0.1:0",
         profile: "local",
         join: i === 0 ? [] : [nodes[0]!.meshAddress()!],
-        cluster: meshCluster({ onTransport: (t) => (transport = t) }),
+        cluster: meshCluster(),
       });
       nodes.push(node);
-      apps.push(createApp(node, { transportStats: () => transport?.stats() ?? null }));
+      apps.push(createApp(node));
     }
   });
   afterAll(async () => {
