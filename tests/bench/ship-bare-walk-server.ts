@@ -3,9 +3,9 @@
  * on the TCP mesh, cluster of one) behind a bare Bun.serve handler, without
  * the admin API's router, body checks, metrics or JSON writer. It tells the
  * HTTP layer's share of a walk-into from the node's. With "local" as the
- * second argument the node is the in-process cluster of one instead (no
- * mesh registry or replicator): that tells the mesh layer's share. Prints
- * its URL.
+ * second argument the node is the in-process cluster of one instead (the
+ * same registry and replicator over a transport that reaches nobody, no
+ * TCP): that tells the TCP mesh's share. Prints its URL.
  */
 import { meshCluster } from "../../mesh/node/tcp-parts.ts";
 import { startNode } from "../../mesh/node/node.ts";
