@@ -138,7 +138,7 @@ function registry(p: PromText, s: ClusterStats["registry"]): void {
   p.gauge("roomy_registry_handoffs_in_flight", "Handoffs started and not finished.", s.handoffsInFlight);
   p.counter("roomy_registry_conflicts_total", "Duplicate processes resolved after a partition.", s.conflicts);
   p.gauge("roomy_registry_calls_pending", "Calls waiting for a reply.", s.callsPending);
-  p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.hasLease ? 1 : 0);
+  p.gauge("roomy_registry_lease", "1 while this node holds the quorum lease (may serve).", s.lease ? 1 : 0);
   p.gauge("roomy_registry_epoch", "The committed configuration epoch this node owns names under.", s.epoch);
   p.gauge("roomy_registry_serving", "1 once this node caught up for its epoch and serves every name it owns; 0 while fencing or catching up, or outside the configuration.", s.serving === "serving" ? 1 : 0);
   p.counter("roomy_registry_catch_ups_total", "Catch-ups for a new epoch (one per epoch, from a majority of the holders).", s.catchUps);

@@ -21,8 +21,7 @@ import {
   uniqueSorted,
   validateCapacity,
 } from "../../core/rooms/rooms.ts";
-import type { ClusterRegistry } from "../registry/config.ts";
-import type { ProcessHandlers, Registry } from "../registry/types.ts";
+import type { ProcessHandlers } from "../registry/types.ts";
 import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
@@ -74,10 +73,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
     index.apply(changes);
   });
 
-  // Whether this node answers for process `name` itself now (runs it, owns it,
-  // caught up, holds the lease); a node on its own serves every name.
-  const reg = registry as Registry & Partial<Pick<ClusterRegistry, "isServing">>;
-  const servingHere = (name: string): boolean => reg.isServing?.(name) ?? true;
+  // Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease).
+  const servingHere = (name: string): boolean => registry.isServing(name);
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
     const room = name.slice(ROOM_PROCESS_PREFIX.length);

@@ -76,12 +76,11 @@ export interface ClusterRegistryStats extends RegistryStats {
   epoch: number;
   callsPending: number;
   malformedDropped: number;
-  hasLease: boolean;
+  /** This node holds the quorum lease now (authoritative() also needs it caught up). */
+  lease: boolean;
 }
 
 export interface ClusterRegistry extends Registry {
-  /** Whether this node holds the quorum lease (may serve) now. */
-  hasLease(): boolean;
   /** A holder of the committed configuration that caught up for an epoch of it (/readyz). */
   ready(): boolean;
   /** Whether this node drains. */
@@ -90,8 +89,6 @@ export interface ClusterRegistry extends Registry {
   draining(): ReadonlySet<string>;
   /** Whether a majority of `holders` (of epoch `epoch`) caught up for it, as far as this node heard. */
   caughtUp(epoch: number, holders: readonly Holder[]): boolean;
-  /** Whether `name` runs here, is owned here, and this node may serve it now. */
-  isServing(name: string): boolean;
   stats(): ClusterRegistryStats;
   /** Stop timers and message handling; local processes stop where they are; open calls fail `unavailable`. */
   stop(): Promise<void>;

@@ -342,7 +342,6 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       drainPromise ??= drainNow();
       return drainPromise;
     },
-    hasLease: () => lease.canServe(),
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
@@ -377,7 +376,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         epoch: rights.stamp().e,
         callsPending: calls.openCount,
         malformedDropped: malformed,
-        hasLease: lease.canServe(),
+        lease: lease.canServe(),
       };
     },
     stop(): Promise<void> {

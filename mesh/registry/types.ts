@@ -48,12 +48,15 @@ export interface Registry {
   /** Hand every local process off and stop accepting new ones (drain). */
   drain(): Promise<void>;
   /**
-   * Whether this node's replica may answer "does not exist" for the cluster:
-   * it holds the quorum lease (a majority of the members vouches for it),
-   * so it is not a node cut off with only other restarted, empty peers.
-   * Always true for a node on its own.
+   * Whether this node's replica may answer for the cluster (that a room does
+   * not exist, where a person is): it caught up for its epoch and holds the
+   * quorum lease (a majority of the members vouches for it), so it is not a
+   * node cut off with only other restarted, empty peers. Always true for a
+   * cluster of one.
    */
   authoritative(): boolean;
+  /** Whether `name` runs here, is owned here, and this node may serve it now. */
+  isServing(name: string): boolean;
   stats(): RegistryStats;
 }
 

@@ -373,7 +373,7 @@ export class AppSim {
         .join(" ");
       const r = s.parts.replicator.stats();
       lines.push(
-        `${s.name} gen ${s.generation} ready=${this.isReady(s.name)} lease=${s.parts.registry.hasLease()} keys=${r.keys} pending=${r.pendingWrites} procs=${s.parts.registry.localNames().length} | ${view}`,
+        `${s.name} gen ${s.generation} ready=${this.isReady(s.name)} lease=${s.parts.registry.stats().lease} keys=${r.keys} pending=${r.pendingWrites} procs=${s.parts.registry.localNames().length} | ${view}`,
       );
     }
     return lines.join("\n");

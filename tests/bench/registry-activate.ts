@@ -244,7 +244,7 @@ export async function activate(count: number): Promise<Activation> {
   try {
     for (const n of ["a", "b", "c"]) start(n);
     board.commit(holders());
-    await until("epoch 1 served", () => nodes.every((n) => n.reg.ready() && n.reg.hasLease()));
+    await until("epoch 1 served", () => nodes.every((n) => n.reg.authoritative()));
 
     // The rooms' records, as the app would have written them, acknowledged by a majority.
     const p0 = performance.now();

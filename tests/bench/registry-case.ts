@@ -133,7 +133,7 @@ async function roomyRig(): Promise<Rig> {
     for (let i = 0; names.length < 256 && i < 100_000; i++) if (regs[0]!.ownerOf(`echo:${i}`) === "b") names.push(`echo:${i}`);
     const a = regs[0]!;
     const deadline = performance.now() + 10_000;
-    while (!regs.every((r) => r.ready() && r.hasLease())) {
+    while (!regs.every((r) => r.authoritative())) {
       if (performance.now() > deadline) throw new Error("bench: not serving");
       await new Promise((r) => setTimeout(r, 5));
     }

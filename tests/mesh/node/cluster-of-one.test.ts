@@ -28,7 +28,7 @@ describe("the cluster of one", () => {
   test("runs the cluster registry and replicator: a one-voter configuration, an epoch, serving rights", async () => {
     const n = await started();
     const reg = n.registry.stats() as Partial<ClusterRegistryStats>;
-    expect([reg.serving, reg.epoch, reg.hasLease]).toEqual(["serving", 1, true]);
+    expect([reg.serving, reg.epoch, reg.lease]).toEqual(["serving", 1, true]);
     const rep = n.replicator.stats() as Partial<ClusterReplicationStats>;
     expect(rep.livePeers).toBe(0);
     expect(rep.ackLatency).toBeDefined();

@@ -42,7 +42,7 @@ describe("cluster registry: quorum lease", () => {
 
     // Within leaseMs of the cut, n0 serves nothing.
     await sim.run(LEASE, check, 5);
-    expect(sim.reg("n0").hasLease()).toBe(false);
+    expect(sim.reg("n0").authoritative()).toBe(false);
     const lastMinorityHandle = Math.max(...sim.handled.filter((h) => h.node === "n0").map((h) => h.at));
     expect(lastMinorityHandle).toBeLessThanOrEqual(cut + LEASE);
 
@@ -115,7 +115,7 @@ describe("cluster registry: quorum lease", () => {
     // A lapse shorter than the wait: the call is held, then served once pongs come back.
     cut();
     await sim.run(LEASE + 50, undefined, 5);
-    expect(sim.reg("n0").hasLease()).toBe(false);
+    expect(sim.reg("n0").authoritative()).toBe(false);
     const held = sim.track(sim.reg("n0").call<number>(name, { op: "inc" }));
     await sim.run(300);
     expect(held.result.ok).toBe("pending");
@@ -146,20 +146,20 @@ describe("cluster registry: quorum lease", () => {
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
     // Older than a vouch window, so fence replies answer for no earlier life.
     await sim.run(LEASE + 300);
-    expect(sim.reg("n0").hasLease()).toBe(true);
+    expect(sim.reg("n0").authoritative()).toBe(true);
     sim.configs.hold("n0"); // its log lags: it stays at epoch 1, fully connected
     sim.add("n3");
     expect(await sim.untilEpoch(2, ["n1", "n2", "n3"])).toBe(true);
     const movedAt = sim.clock.now();
-    expect(await sim.until(() => !sim.reg("n0").hasLease(), LEASE + 100)).toBe(true);
+    expect(await sim.until(() => !sim.reg("n0").authoritative(), LEASE + 100)).toBe(true);
     expect(sim.clock.now() - movedAt).toBeLessThanOrEqual(LEASE + 10);
     await sim.run(2 * LEASE, undefined, 5);
     // Pings flow both ways all along, yet no pong at epoch 2 counts for a node at epoch 1.
-    expect(sim.reg("n0").hasLease()).toBe(false);
+    expect(sim.reg("n0").authoritative()).toBe(false);
     expect(NAMES.filter((n) => sim.reg("n0").isServing(n))).toEqual([]);
     sim.configs.release("n0");
     expect(await sim.untilEpoch(2, ["n0"])).toBe(true);
-    expect(await sim.until(() => sim.reg("n0").hasLease(), LEASE)).toBe(true);
+    expect(await sim.until(() => sim.reg("n0").authoritative(), LEASE)).toBe(true);
   });
 
   test("a stale lease reported by a fence reply delays the new owner's serving until it runs out; names kept through the change are served meanwhile", async () => {
@@ -267,7 +267,7 @@ describe("cluster registry: quorum lease", () => {
     sim.configs.hold("n2"); // left at epoch 1, its lease still running
     sim.add("n3");
     expect(await sim.untilEpoch(2, ["n0", "n1", "n3"])).toBe(true);
-    expect(sim.reg("n2").hasLease()).toBe(true);
+    expect(sim.reg("n2").authoritative()).toBe(true);
     expect(sim.reg("n3").stats().serving).toBe("waiting");
     const w = sim.track(sim.node("n2").replicator.write(sim.bus.mapOf("n2").set("k", 1, { w: sim.clock.now(), c: 0, n: "n2" })));
     await sim.run(20);

@@ -174,7 +174,7 @@ describe("cluster registry: placement and routing", () => {
     const sim = new RegSim(5, { leaseMs: 100 });
     sim.add("solo");
     await sim.run(1000);
-    expect(sim.reg("solo").hasLease()).toBe(true);
+    expect(sim.reg("solo").authoritative()).toBe(true);
     const r = await sim.settle(sim.reg("solo").call("c:a", { op: "inc" }));
     expect(r).toEqual({ ok: true, value: 1 });
   });

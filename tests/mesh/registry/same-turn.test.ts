@@ -14,7 +14,7 @@ async function solo(seed: number): Promise<RegSim> {
   const sim = new RegSim(seed, { leaseMs: 100 });
   sim.add("solo");
   await sim.run(1000);
-  expect(sim.reg("solo").hasLease()).toBe(true);
+  expect(sim.reg("solo").authoritative()).toBe(true);
   return sim;
 }
 
