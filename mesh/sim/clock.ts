@@ -10,7 +10,7 @@
  */
 import type { Clock, Timer } from "../types.ts";
 
-interface Entry {
+interface TimerEntry {
   at: number;
   seq: number;
   fn: () => void;
@@ -19,17 +19,17 @@ interface Entry {
 
 /** A binary min-heap of entries ordered by (at, seq). */
 class TimerHeap {
-  #items: Entry[] = [];
+  #items: TimerEntry[] = [];
 
   get size(): number {
     return this.#items.length;
   }
 
-  peek(): Entry | undefined {
+  peek(): TimerEntry | undefined {
     return this.#items[0];
   }
 
-  push(e: Entry): void {
+  push(e: TimerEntry): void {
     const a = this.#items;
     a.push(e);
     let i = a.length - 1;
@@ -43,7 +43,7 @@ class TimerHeap {
     }
   }
 
-  pop(): Entry | undefined {
+  pop(): TimerEntry | undefined {
     const a = this.#items;
     if (a.length === 0) return undefined;
     const top = a[0]!;
@@ -68,7 +68,7 @@ class TimerHeap {
   }
 }
 
-function before(x: Entry, y: Entry): boolean {
+function before(x: TimerEntry, y: TimerEntry): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
 
@@ -100,7 +100,7 @@ export class SimClock implements Clock {
   }
 
   setTimer(delayMs: number, fn: () => void): Timer {
-    const e: Entry = {
+    const e: TimerEntry = {
       at: this.#now + Math.max(0, delayMs),
       seq: this.#seq++,
       fn,

@@ -16,7 +16,7 @@
  */
 import type { CompiledOp, LotState } from "./model.ts";
 
-interface Entry {
+interface MemoEntry {
   def: Uint32Array;
   ind: Uint32Array;
   bits: Uint32Array;
@@ -38,7 +38,7 @@ export class Memo {
   private readonly ind: Uint32Array;
   private lo = 0;
   private hi = 0;
-  private readonly buckets = new Map<number, Entry[]>();
+  private readonly buckets = new Map<number, MemoEntry[]>();
   size = 0;
 
   constructor(ops: number, indeterminate: number) {
