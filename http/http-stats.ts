@@ -9,7 +9,7 @@
  * (no headers, so no token).
  */
 import type { Logger } from "../mesh/types.ts";
-import { Histogram, type HistogramSeries, type Sample } from "./prom.ts";
+import { PromHistogram, type HistogramSeries, type Sample } from "./prom.ts";
 import { monotonicMs } from "../adapter/clock.ts";
 
 /** Seconds; HTTP calls on a node take from tens of microseconds to a write-concern timeout. */
@@ -52,7 +52,7 @@ interface RouteCounters extends RouteStats {
 export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
   const now = opts.now ?? monotonicMs;
   const routes = new Map<string, RouteCounters>();
-  const hist = new Map<string, Histogram>();
+  const hist = new Map<string, PromHistogram>();
   const log = opts.accessLog;
 
   const route = (method: string, pattern: string): RouteCounters => {
@@ -60,7 +60,7 @@ export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
     const known = routes.get(key);
     if (known !== undefined) return known;
     let h = hist.get(pattern);
-    if (h === undefined) hist.set(pattern, (h = new Histogram(BOUNDS)));
+    if (h === undefined) hist.set(pattern, (h = new PromHistogram(BOUNDS)));
     const byStatus = new Map<number, number>();
     const histogram = h;
     const counters: RouteCounters = {

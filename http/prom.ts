@@ -105,7 +105,7 @@ export function formatNumber(n: number): string {
 }
 
 /** The histogram of mesh/stats/histogram.ts, with its series as /metrics writes it. */
-export class Histogram extends MeshHistogram {
+export class PromHistogram extends MeshHistogram {
   series(labels?: Labels): HistogramSeries {
     return { labels, ...this.snapshot() };
   }

@@ -23,7 +23,7 @@ export const HANDSHAKE_MAX_FRAME_BYTES = 4096;
 const DOMAIN = "roomy-mesh-handshake-v1";
 const MAX_FIELD = 512;
 
-export type Role = "dialer" | "acceptor";
+export type HandshakeRole = "dialer" | "acceptor";
 
 export type RefuseReason =
   | "version" // different protocol version
@@ -103,7 +103,7 @@ export function checkHello(own: Hello, peer: Hello): RefuseReason | null {
 }
 
 /** The bytes a proof covers; every field length-prefixed so none can bleed into another. */
-export function transcript(prover: Role, dialer: Hello, acceptor: Hello): Uint8Array {
+export function transcript(prover: HandshakeRole, dialer: Hello, acceptor: Hello): Uint8Array {
   const text = new TextEncoder();
   const parts: Uint8Array[] = [text.encode(DOMAIN), text.encode(prover)];
   for (const h of [dialer, acceptor]) {
@@ -129,7 +129,7 @@ export function transcript(prover: Role, dialer: Hello, acceptor: Hello): Uint8A
 }
 
 /** The MAC `prover` sends in its proof. */
-export function computeProof(cookie: string, prover: Role, dialer: Hello, acceptor: Hello): Uint8Array {
+export function computeProof(cookie: string, prover: HandshakeRole, dialer: Hello, acceptor: Hello): Uint8Array {
   const mac = hmacSha256(cookie, transcript(prover, dialer, acceptor));
   return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
 }
@@ -137,7 +137,7 @@ export function computeProof(cookie: string, prover: Role, dialer: Hello, accept
 /** Constant-time check of the MAC received from `prover`. */
 export function verifyProof(
   cookie: string,
-  prover: Role,
+  prover: HandshakeRole,
   dialer: Hello,
   acceptor: Hello,
   mac: Uint8Array,

@@ -21,7 +21,7 @@ import {
   parseProof,
   parseRefuse,
   type RefuseReason,
-  type Role,
+  type HandshakeRole,
   verifyProof,
 } from "./handshake.ts";
 
@@ -81,7 +81,7 @@ export class Session {
 
   constructor(
     socket: Socket,
-    readonly role: Role,
+    readonly role: HandshakeRole,
     remote: string,
     private readonly config: SessionConfig,
     private readonly hooks: SessionHooks,
