@@ -4,10 +4,11 @@
  * taskset. Every process started here is SIGKILLed by killEverything(),
  * which also runs when this process exits, however it exits.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { cleanEnv, eventually, killAll, type RunningNode, startNode } from "../ship/support/procs.ts";
+import { runToEnd, sleep } from "../support/procs.ts";
 import { ROOT } from "../ship/support/binary.ts";
 
 export const ETCD = ["/usr/bin/etcd", "/usr/local/bin/etcd"].find((p) => existsSync(p));
@@ -17,20 +18,6 @@ export const PIN = TASKSET !== undefined && navigator.hardwareConcurrency >= 2;
 export const SERVER_CORE = 1;
 export const CLIENT_CORE = 0;
 export const pinned = (cmd: string[], core: number): string[] => (PIN ? [TASKSET!, "-c", String(core), ...cmd] : cmd);
-
-/** Linux clock ticks per second (USER_HZ): /proc/PID/stat counts CPU time in these. */
-export const CLK_TCK = 100;
-
-/** utime + stime of a process (all its threads), in clock ticks; 0 once it is gone. */
-export function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
 
 const etcdProcs = new Set<Subprocess>();
 const dataDirs = new Set<string>();
@@ -51,7 +38,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { CLK_TCK, cpuTicks, sleep } from "../support/procs.ts";
 
 /** GET/POST JSON with a short deadline (polls must not hang on a stopped process). */
 export async function json<T>(url: string, body?: unknown, ms = 2_000): Promise<T> {
@@ -76,11 +63,8 @@ export interface RoomyCluster {
 
 /** Does this binary take `--lot raft|crdt` (the Raft lot)? */
 export async function lotFlagSupported(bin: string): Promise<boolean> {
-  const p = Bun.spawn([bin, "node", "--help"], { stdout: "pipe", stderr: "pipe", env: cleanEnv() });
-  const t = setTimeout(() => p.kill("SIGKILL"), 20_000);
-  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(t);
-  return /--lot\b/.test(out + err);
+  const r = await runToEnd([bin, "node", "--help"], { deadlineMs: 20_000 });
+  return /--lot\b/.test(r.stdout + r.stderr);
 }
 
 /**

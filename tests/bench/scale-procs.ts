@@ -1,134 +1,18 @@
 /**
  * Real `dist/roomy node` processes for the scale benchmark and the scale
- * test: fixed loopback ports (a node restarted under its name keeps them, so
- * the others' --join still reaches it), kill -9, RSS and CPU time from /proc,
- * /readyz and /metrics. Every process started here is SIGKILLed by
- * ScaleCluster.close() and, as a last resort, when this process exits.
+ * test (LoopbackNode, tests/support/procs.ts: fixed ports kept across
+ * restarts, kill -9, RSS and CPU time from /proc, /readyz), and /metrics.
+ * Every process started here is SIGKILLed by ScaleCluster.close() and, as a
+ * last resort, when this process exits.
  */
-import { readFileSync } from "node:fs";
-import type { Subprocess } from "bun";
+import { LoopbackNode, sleep, until } from "../support/procs.ts";
 
-const everyChild = new Set<Subprocess>();
-function track(p: Subprocess): void {
-  everyChild.add(p);
-  void p.exited.then(() => everyChild.delete(p));
-}
-process.on("exit", () => {
-  for (const c of everyChild) c.kill("SIGKILL");
-});
+export { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (not undefined); throws at the deadline with the last error. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${deadlineMs} ms${last === undefined ? "" : ` (last: ${String(last)})`}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Linux clock ticks per second (USER_HZ): /proc/PID/stat counts CPU time in these. */
-export const CLK_TCK = 100;
-
-/** utime + stime of a process (all its threads), in clock ticks; 0 once it is gone. */
-export function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** VmRSS of a process in bytes (NaN once it is gone). */
-export function rssBytes(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m === null ? NaN : Number(m[1]) * 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-/** The value of an unlabelled gauge in a Prometheus text answer (NaN when absent). */
-export function metricValue(text: string, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return m === null ? NaN : Number(m[1]);
-}
-
-export class ScaleNode {
-  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
-  #logs = "";
-  constructor(
-    readonly name: string,
-    readonly meshPort: number,
-    readonly httpPort: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
-  }
-  get mesh(): string {
-    return `127.0.0.1:${this.meshPort}`;
-  }
-  get pid(): number {
-    if (this.proc === null) throw new Error(`${this.name} was never started`);
-    return this.proc.pid;
-  }
-  get alive(): boolean {
-    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-  /** Every log line of every incarnation (stdout and stderr). */
-  logs(): string {
-    return this.#logs;
-  }
-
-  /** Spawns the node; resolves once it prints its listening line (not yet ready: see ready()). */
-  async start(binary: string, join: string[], args: string[] = [], deadlineMs = 30_000): Promise<void> {
-    if (this.alive) throw new Error(`${this.name} is running`);
-    const argv = [binary, "node", "--name", this.name, "--bind", this.mesh, "--http", `127.0.0.1:${this.httpPort}`,
-      "--profile", "lan", "--log-level", "warn", ...join.flatMap((j) => ["--join", j]), ...args];
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ROOMY_")) env[k] = v;
-    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
-    track(proc);
-    this.proc = proc;
-    this.#logs += `--- ${this.name} started ${new Date().toISOString()}\n`;
-    const drain = async (s: ReadableStream<Uint8Array>): Promise<void> => {
-      const dec = new TextDecoder();
-      try {
-        for await (const c of s) this.#logs = (this.#logs + dec.decode(c, { stream: true })).slice(-200_000);
-      } catch {
-        // closed with the process
-      }
-    };
-    void drain(proc.stdout);
-    void drain(proc.stderr);
-    const mark = this.#logs.length;
-    await until(`${this.name} to print its listening line`, async () => {
-      if (!this.alive) throw new Error(`${this.name} exited: ${this.#logs.slice(-2000)}`);
-      return /listening/.test(this.#logs.slice(Math.min(mark, this.#logs.length - 1))) ? true : undefined;
-    }, deadlineMs, 20);
-  }
-
-  /** Does /readyz answer 200 now? */
-  async ready(timeoutMs = 1_000): Promise<boolean> {
-    try {
-      const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-      await res.arrayBuffer();
-      return res.status === 200;
-    } catch {
-      return false;
-    }
+/** A node of the benchmark: lan profile, warnings only. */
+export class ScaleNode extends LoopbackNode {
+  constructor(name: string, meshPort: number, httpPort: number) {
+    super(name, meshPort, httpPort, ["--profile", "lan", "--log-level", "warn"]);
   }
 
   async metrics(): Promise<string> {
@@ -136,16 +20,6 @@ export class ScaleNode {
     const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     return res.text();
-  }
-
-  /** kill -9, and wait for it to be gone. */
-  async kill(): Promise<void> {
-    if (this.proc === null) return;
-    if (this.alive) {
-      this.proc.kill("SIGCONT");
-      this.proc.kill("SIGKILL");
-    }
-    await this.proc.exited;
   }
 }
 
@@ -211,7 +85,7 @@ export function watchReadiness(nodes: ScaleNode[], everyMs = 1_000): { changes: 
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      await Promise.all(nodes.filter((n) => n.proc !== null).map(async (n) => {
+      await Promise.all(nodes.filter((n) => n.child !== null).map(async (n) => {
         let ready = false;
         let why = "";
         try {

@@ -1,45 +1,16 @@
 /**
- * Real `dist/roomy node` processes for the consensus tests: fixed loopback
- * ports (a restarted node keeps its name and ports, so the others' --join
- * still reaches it), kill -9 / SIGSTOP / SIGTERM, /v1/consensus and the lot
- * over plain fetch with short timeouts (no client-side retries: the tests
- * decide what a failed call means). Every process started here is SIGKILLed
- * by ConsensusCluster.close() and, as a last resort, when the test process exits.
+ * Real `dist/roomy node` processes for the consensus tests (LoopbackNode,
+ * tests/support/procs.ts: fixed ports kept across restarts, kill -9 /
+ * SIGSTOP / SIGTERM), /v1/consensus and the lot over plain fetch with short
+ * timeouts (no client-side retries: the tests decide what a failed call
+ * means). Every process started here is SIGKILLed by
+ * ConsensusCluster.close() and, as a last resort, when the test process exits.
  */
 import type { ConsensusInfo } from "../../http/client.ts";
-import type { Subprocess } from "bun";
 import { ensureBinary } from "../ship/support/binary.ts";
+import { LoopbackNode, request, until } from "../support/procs.ts";
 
-const everyChild = new Set<Subprocess>();
-let hooked = false;
-function track(p: Subprocess): void {
-  everyChild.add(p);
-  void p.exited.then(() => everyChild.delete(p));
-  if (!hooked) {
-    hooked = true;
-    process.on("exit", () => {
-      for (const c of everyChild) c.kill("SIGKILL");
-    });
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (not undefined); throws at the deadline with the last error. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${deadlineMs} ms${last === undefined ? "" : ` (last: ${String(last)})`}`);
-    await sleep(everyMs);
-  }
-}
+export { sleep, until } from "../support/procs.ts";
 
 /** GET /v1/consensus, as the typed client reads it. */
 export type ConsensusView = ConsensusInfo;
@@ -54,101 +25,10 @@ export interface LotView {
 /** An HTTP answer: ok with its JSON, or the node's error code, or `timeout`/`network` (no answer). */
 export type Answer<T> = { ok: true; body: T } | { ok: false; code: string; answered: boolean; message: string };
 
-export class Node {
-  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
-  #logs = "";
-  constructor(
-    readonly name: string,
-    readonly meshPort: number,
-    readonly httpPort: number,
-    readonly args: string[],
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
-  }
-  get alive(): boolean {
-    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-  /** Every log line of every incarnation of this node (stdout and stderr). */
-  logs(): string {
-    return this.#logs;
-  }
-
-  async start(binary: string, join: string[], deadlineMs = 30_000): Promise<void> {
-    if (this.alive) throw new Error(`${this.name} is running`);
-    const argv = [binary, "node", "--name", this.name, "--bind", `127.0.0.1:${this.meshPort}`, "--http", `127.0.0.1:${this.httpPort}`,
-      ...join.flatMap((j) => ["--join", j]), ...this.args];
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ROOMY_")) env[k] = v;
-    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
-    track(proc);
-    this.proc = proc;
-    this.#logs += `--- ${this.name} started ${new Date().toISOString()}\n`;
-    const drain = async (s: ReadableStream<Uint8Array>): Promise<void> => {
-      const dec = new TextDecoder();
-      try {
-        for await (const c of s) this.#logs += dec.decode(c, { stream: true });
-      } catch {
-        // closed with the process
-      }
-    };
-    void drain(proc.stdout);
-    void drain(proc.stderr);
-    const mark = this.#logs.length;
-    await until(`${this.name} to print its listening line`, async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${this.name} exited: ${this.#logs.slice(-2000)}`);
-      return /listening/.test(this.#logs.slice(mark)) ? true : undefined;
-    }, deadlineMs);
-  }
-
-  async kill(): Promise<void> {
-    if (this.proc === null) return;
-    if (this.alive) {
-      this.proc.kill("SIGCONT");
-      this.proc.kill("SIGKILL");
-    }
-    await this.proc.exited;
-  }
-  pause(): void {
-    this.proc?.kill("SIGSTOP");
-  }
-  resume(): void {
-    this.proc?.kill("SIGCONT");
-  }
-  /** SIGTERM and wait (SIGKILL after the deadline). */
-  async terminate(deadlineMs = 20_000): Promise<void> {
-    if (!this.alive) return;
-    const p = this.proc!;
-    p.kill("SIGTERM");
-    const t = setTimeout(() => p.kill("SIGKILL"), deadlineMs);
-    await p.exited;
-    clearTimeout(t);
-  }
-
+export class Node extends LoopbackNode {
   async call<T>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 2_000): Promise<Answer<T>> {
-    let res: Response;
-    try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const m = err instanceof Error ? err.message : String(err);
-      return { ok: false, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", answered: false, message: m };
-    }
-    const text = await res.text().catch(() => "");
-    let json: unknown;
-    try {
-      json = text === "" ? null : JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    if (res.ok) return { ok: true, body: json as T };
-    const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    return { ok: false, code: e?.code ?? `http_${res.status}`, answered: true, message: e?.message ?? text.slice(0, 200) };
+    const r = await request<T>(this.url + path, { method, body, timeoutMs });
+    return r.code === "ok" ? { ok: true, body: r.body as T } : { ok: false, code: r.code, answered: r.status !== null, message: r.message };
   }
   async consensus(): Promise<ConsensusView> {
     const a = await this.call<ConsensusView>("GET", "/v1/consensus", undefined, 1_000);
@@ -190,7 +70,7 @@ export class ConsensusCluster {
     return this.nodes.filter((n) => n.alive);
   }
   joinFor(n: Node): string[] {
-    return this.nodes.filter((x) => x !== n).map((x) => `127.0.0.1:${x.meshPort}`);
+    return this.nodes.filter((x) => x !== n).map((x) => x.mesh);
   }
   async start(): Promise<void> {
     this.#binary = await ensureBinary();

@@ -10,25 +10,11 @@ import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Subprocess } from "bun";
 import { createClient, type MemberInfo, type RoomyClient } from "../../http/client.ts";
+import { type RunResult, RoomyChild, runToEnd, until } from "./procs.ts";
+
+export { sleep } from "./procs.ts";
 
 export const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
-
-/** Every child still possibly running, so nothing outlives the test process. */
-const children = new Set<Subprocess>();
-let exitHookInstalled = false;
-function track(p: Subprocess): void {
-  children.add(p);
-  void p.exited.then(() => children.delete(p));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of children) c.kill("SIGKILL");
-    });
-  }
-}
-
-/** Resolves after `ms` (used only between polls, never as a wait that hopes). */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface WaitOptions {
   timeoutMs?: number;
@@ -37,33 +23,19 @@ export interface WaitOptions {
 
 /**
  * Polls `probe` until it returns something other than undefined/false, or
- * the deadline passes (then throws naming `what` and the last value or
- * error seen). Errors thrown by `probe` count as "not yet": throw one that
- * says what is missing, and the timeout message will show it.
+ * the deadline passes (then throws naming `what` and the last error seen).
+ * Errors thrown by `probe` count as "not yet": throw one that says what is
+ * missing, and the timeout message will show it.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   opts: WaitOptions = {},
 ): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
-  const intervalMs = opts.intervalMs ?? 100;
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = undefined;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? `${last.name}: ${last.message}` : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${detail}`);
-    }
-    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
-  }
+  return until(`waiting for ${what}`, async () => {
+    const v = await probe();
+    return v === false ? undefined : v;
+  }, opts.timeoutMs ?? 20_000, opts.intervalMs ?? 100);
 }
 
 /** `n` distinct loopback ports that were free a moment ago (all held at once, then released). */
@@ -88,13 +60,6 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
-/** Cleaned env: the caller's ROOMY_* must not leak into the nodes. */
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ROOMY_")) env[k] = v;
-  return env;
-}
-
 export interface NodeSpec {
   name: string;
   meshPort: number;
@@ -108,28 +73,27 @@ export interface NodeSpec {
   args?: string[];
 }
 
-const LOG_TAIL = 64 * 1024;
-
 /** One `roomy node` child process. */
 export class RoomyProcess {
   readonly spec: NodeSpec;
-  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   readonly url: string;
   /** Ordinary client: 10 s per request, retries `unavailable` for 5 s. */
   readonly client: RoomyClient;
   /** Impatient client for polling: 1 s per request, no retries. */
   readonly probe: RoomyClient;
-  private readonly logTail: () => string;
+  readonly #child: RoomyChild;
 
-  private constructor(spec: NodeSpec, proc: Subprocess<"ignore", "pipe", "pipe">, url: string, logTail: () => string) {
+  private constructor(spec: NodeSpec, child: RoomyChild, url: string) {
     this.spec = spec;
-    this.proc = proc;
+    this.#child = child;
     this.url = url;
-    this.logTail = logTail;
     this.client = createClient(url);
     this.probe = createClient(url, { timeoutMs: 1000, retryForMs: 0 });
   }
 
+  get proc(): Subprocess<"ignore", "pipe", "pipe"> {
+    return this.#child.proc;
+  }
   get name(): string {
     return this.spec.name;
   }
@@ -138,11 +102,11 @@ export class RoomyProcess {
   }
   /** Still running (possibly stopped by SIGSTOP). */
   get alive(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
+    return this.#child.alive;
   }
-  /** The last ~64 KiB of its stderr (logs), for failure messages. */
+  /** The last 64 KiB of its stderr (logs), for failure messages. */
   logs(): string {
-    return this.logTail();
+    return this.#child.stderr().slice(-64 * 1024);
   }
 
   /** Starts the node and waits for its listening line (not for it to be ready, joined: see Cluster.waitConverged). */
@@ -162,94 +126,29 @@ export class RoomyProcess {
       ...(spec.cookie === undefined ? [] : ["--cookie", spec.cookie]),
       ...(spec.args ?? []),
     ];
-    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: cleanEnv() });
-    track(proc);
-    // Drain stderr all along (a full pipe would block the node's logging), keeping a tail.
-    let logs = "";
-    void (async () => {
-      const dec = new TextDecoder();
-      try {
-        for await (const chunk of proc.stderr) {
-          logs += dec.decode(chunk, { stream: true });
-          if (logs.length > 2 * LOG_TAIL) logs = logs.slice(-LOG_TAIL);
-        }
-      } catch {
-        // the pipe closes with the process
-      }
-    })();
-    const reader = proc.stdout.getReader();
-    const dec = new TextDecoder();
-    let out = "";
-    const deadline = Date.now() + deadlineMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      while (Date.now() < deadline) {
-        const next = await Promise.race([
-          reader.read(),
-          new Promise<null>((r) => {
-            timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now()));
-          }),
-        ]);
-        clearTimeout(timer);
-        if (next === null || next.done) break;
-        out += dec.decode(next.value, { stream: true });
-        const m = /roomy node \S+ listening http=(\S+)/.exec(out);
-        if (m !== null) {
-          // Keep draining stdout too, in the background.
-          void (async () => {
-            try {
-              for (;;) if ((await reader.read()).done) break;
-            } catch {
-              // closed with the process
-            }
-          })();
-          return new RoomyProcess(spec, proc, m[1]!, () => logs.slice(-LOG_TAIL));
-        }
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    proc.kill("SIGKILL");
-    await proc.exited;
-    throw new Error(
-      `node ${spec.name} did not print its listening line within ${deadlineMs} ms (exit ${proc.exitCode}, signal ${proc.signalCode}); ` +
-        `stdout=${JSON.stringify(out)}\nstderr tail:\n${logs.slice(-4000)}`,
-    );
+    const child = new RoomyChild(argv);
+    const m = await child.line(/roomy node \S+ listening http=(\S+)/, deadlineMs, `node ${spec.name}'s listening line`);
+    return new RoomyProcess(spec, child, m[1]!);
   }
 
   /** SIGSTOP: the process freezes (its sockets stay open). */
   pause(): void {
-    this.proc.kill("SIGSTOP");
+    this.#child.pause();
   }
   /** SIGCONT after pause(). */
   resume(): void {
-    this.proc.kill("SIGCONT");
+    this.#child.resume();
   }
   /** kill -9, and wait until it is gone. */
   async kill(): Promise<void> {
-    if (this.alive) this.proc.kill("SIGKILL");
-    await this.proc.exited;
+    await this.#child.kill();
   }
   /**
    * SIGTERM and wait for the exit; returns the exit code, or null if it died
    * of a signal or did not exit within the deadline (then it is killed).
    */
-  async terminate(deadlineMs = 30_000): Promise<number | null> {
-    if (!this.alive) return this.proc.signalCode === null ? this.proc.exitCode : null;
-    this.proc.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      this.proc.exited.then(() => false),
-      new Promise<boolean>((r) => {
-        timer = setTimeout(() => r(true), deadlineMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      await this.kill();
-      return null;
-    }
-    return this.proc.signalCode === null ? this.proc.exitCode : null;
+  terminate(deadlineMs = 30_000): Promise<number | null> {
+    return this.#child.terminate(deadlineMs);
   }
 }
 
@@ -401,19 +300,9 @@ export async function waitState(
   );
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = RunResult;
 
 /** Runs one `roomy` client command as a child process (SIGKILLed at the deadline: code null). */
-export async function roomyCli(args: string[], deadlineMs = 20_000): Promise<CliResult> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: cleanEnv() });
-  track(proc);
-  const timer = setTimeout(() => proc.kill("SIGKILL"), deadlineMs);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.signalCode === null ? proc.exitCode : null, stdout, stderr };
+export function roomyCli(args: string[], deadlineMs = 20_000): Promise<CliResult> {
+  return runToEnd([process.execPath, MAIN, ...args], { deadlineMs });
 }

@@ -7,38 +7,16 @@
  * fresh per cluster, through the environment. Calls are plain fetch with a
  * timeout and no retries: the tests decide what every answer means.
  */
-import type { Subprocess } from "bun";
 import type { Topology } from "./netns.ts";
+import { LISTENING, LogTail, type Reply, request, RoomyChild, until } from "./procs.ts";
+
+export { sleep, until } from "./procs.ts";
 
 export const MESH_PORT = 4370;
 export const HTTP_PORT = 4380;
-const LOG_TAIL = 256 * 1024;
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value; throws at the deadline with the last error. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${deadlineMs} ms${last === undefined ? "" : ` (last: ${last instanceof Error ? last.message : String(last)})`}`);
-    await sleep(everyMs);
-  }
-}
 
 /** One HTTP exchange: `code` is "ok" for 2xx, the node's error code, or "timeout"/"network" (no answer). */
-export interface Answer<T = unknown> {
-  status: number | null;
-  code: string;
-  body: T | null;
-  message: string;
-}
+export type Answer<T = unknown> = Reply<T>;
 
 function randomSecret(): string {
   const b = new Uint8Array(24);
@@ -47,8 +25,8 @@ function randomSecret(): string {
 }
 
 export class NsNode {
-  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
-  #logs = "";
+  child: RoomyChild | null = null;
+  readonly #log = new LogTail();
   constructor(
     readonly index: number,
     private readonly topo: Topology,
@@ -62,10 +40,10 @@ export class NsNode {
     return `http://${this.topo.controlAddress(this.index)}:${HTTP_PORT}`;
   }
   get alive(): boolean {
-    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+    return this.child !== null && this.child.alive;
   }
   logs(): string {
-    return this.#logs;
+    return this.#log.text();
   }
 
   async start(binary: string, cookie: string, args: string[], deadlineMs = 60_000): Promise<void> {
@@ -73,68 +51,30 @@ export class NsNode {
     const join = Array.from({ length: t.size }, (_, j) => j).filter((j) => j !== this.index).flatMap((j) => ["--join", `${t.meshAddress(j)}:${MESH_PORT}`]);
     const argv = [binary, "node", "--name", this.name, "--bind", `${t.meshAddress(this.index)}:${MESH_PORT}`,
       "--http", `${t.controlAddress(this.index)}:${HTTP_PORT}`, ...join, ...args];
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ROOMY_")) env[k] = v;
-    env.ROOMY_COOKIE = cookie;
-    env.ROOMY_ADMIN_TOKEN = this.token;
-    const proc = t.spawn(this.index, argv, env);
-    this.proc = proc;
-    this.#logs += `--- ${this.name} started ${new Date().toISOString()}\n`;
-    const drain = async (s: ReadableStream<Uint8Array>): Promise<void> => {
-      const dec = new TextDecoder();
-      try {
-        for await (const c of s) {
-          this.#logs += dec.decode(c, { stream: true });
-          if (this.#logs.length > 2 * LOG_TAIL) this.#logs = this.#logs.slice(-LOG_TAIL);
-        }
-      } catch {
-        // closed with the process
-      }
-    };
-    void drain(proc.stdout);
-    void drain(proc.stderr);
-    await until(`${this.name} to print its listening line`, async () => {
-      if (!this.alive) throw new Error(`${this.name} exited: ${this.#logs.slice(-2000)}`);
-      return /roomy node \S+ listening/.test(this.#logs) ? true : undefined;
-    }, deadlineMs);
+    this.#log.add(`--- ${this.name} started ${new Date().toISOString()}\n`);
+    this.child = new RoomyChild(argv, {
+      env: { ROOMY_COOKIE: cookie, ROOMY_ADMIN_TOKEN: this.token },
+      log: this.#log,
+      spawn: (a, env) => t.spawn(this.index, a, env),
+    });
+    await this.child.line(LISTENING, deadlineMs, `${this.name}'s listening line`);
   }
 
   async kill(): Promise<void> {
-    if (this.proc === null) return;
-    if (this.alive) this.proc.kill("SIGKILL");
-    await this.proc.exited;
+    await this.child?.kill();
   }
 
-  async call<T = unknown>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 8_000): Promise<Answer<T>> {
-    let res: Response;
-    try {
-      const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-      if (body !== undefined) headers["content-type"] = "application/json";
-      // A fresh connection per request: a pooled keep-alive connection the node
-      // closes after 10 s idle, reused at that instant, fails with ECONNRESET,
-      // which would read as the node failing (the control link is never cut).
-      headers.connection = "close";
-      res = await fetch(this.url + path, {
-        method,
-        headers,
-        keepalive: false,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const m = err instanceof Error ? err.message : String(err);
-      return { status: null, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", body: null, message: m };
-    }
-    const text = await res.text().catch(() => "");
-    let json: unknown = null;
-    try {
-      json = text === "" ? null : JSON.parse(text);
-    } catch {
-      // not JSON: kept in the message
-    }
-    if (res.ok) return { status: res.status, code: "ok", body: json as T, message: "" };
-    const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    return { status: res.status, code: e?.code ?? `http_${res.status}`, body: null, message: e?.message ?? text.slice(0, 200) };
+  call<T = unknown>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 8_000): Promise<Answer<T>> {
+    // A fresh connection per request: a pooled keep-alive connection the node
+    // closes after 10 s idle, reused at that instant, fails with ECONNRESET,
+    // which would read as the node failing (the control link is never cut).
+    return request<T>(this.url + path, {
+      method,
+      body,
+      timeoutMs,
+      headers: { authorization: `Bearer ${this.token}`, connection: "close" },
+      keepalive: false,
+    });
   }
 }
 
