@@ -13,10 +13,35 @@ import type { LotInfo } from "./lot-index.ts";
 import type { VehicleRecord } from "./keys.ts";
 import { validateName } from "../names.ts";
 
+/** A command of the lot, as code reads it; the log holds lotCommandToLog's form. */
 export type LotCommand =
   /** `spaces`: the proposer's configured size; the lot's size is part of the replicated state (see apply). */
-  | { t: "park"; gate: number; plate: string; at: string; node: string; spaces?: number }
-  | { t: "unpark"; gate: number; plate: string };
+  | { kind: "park"; gate: number; plate: string; at: string; node: string; spaces?: number }
+  | { kind: "unpark"; gate: number; plate: string };
+
+/** A command as the log carries it (every node of every version reads `t`). */
+export function lotCommandToLog(c: LotCommand): Record<string, unknown> {
+  const { kind, ...rest } = c;
+  return { t: kind, ...rest };
+}
+
+/** A command off the log, checked; anything else is `bad_request` (and changes nothing). */
+export function lotCommandFromLog(data: unknown): LotCommand {
+  const c = data as Partial<Record<string, unknown>> | null;
+  if (typeof c !== "object" || c === null || !isGate(c["gate"])) throw new RoomyError("bad_request", "malformed lot command");
+  const plate = validateName("plate", c["plate"]);
+  const gate = c["gate"];
+  if (c["t"] === "park") {
+    const at = c["at"];
+    const node = c["node"];
+    if (typeof at !== "string" || typeof node !== "string") throw new RoomyError("bad_request", "malformed lot command");
+    const size = c["spaces"];
+    const spaces = typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+    return spaces === undefined ? { kind: "park", gate, plate, at, node } : { kind: "park", gate, plate, at, node, spaces };
+  }
+  if (c["t"] === "unpark") return { kind: "unpark", gate, plate };
+  throw new RoomyError("bad_request", "malformed lot command");
+}
 
 export type LotResult = { parked: boolean } | { unparked: true };
 
@@ -50,30 +75,25 @@ export class LotMachine {
     return this.#cars.has(plate);
   }
 
-  /** Apply one command of the log. Refusals throw RoomyError and change nothing. */
-  apply(cmd: unknown): LotResult {
-    const c = cmd as Partial<Record<string, unknown>> | null;
-    if (typeof c !== "object" || c === null || !isGate(c["gate"])) throw new RoomyError("bad_request", "malformed lot command");
-    const plate = validateName("plate", c["plate"]);
-    const gate = c["gate"];
-    if (c["t"] === "park") {
-      if (typeof c["at"] !== "string" || typeof c["node"] !== "string") throw new RoomyError("bad_request", "malformed lot command");
-      const size = c["spaces"];
-      if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) this.spaces = size;
-      if (this.#cars.has(plate)) return { parked: false };
-      if (this.#cars.size >= this.spaces) {
-        throw new RoomyError("lot_full", `the lot is full: ${this.#cars.size} of ${this.spaces} spaces taken`);
+  /** Apply one command of the log (its data, as lotCommandToLog made it). Refusals throw RoomyError and change nothing. */
+  apply(data: unknown): LotResult {
+    const c = lotCommandFromLog(data);
+    switch (c.kind) {
+      case "park": {
+        if (c.spaces !== undefined) this.spaces = c.spaces;
+        if (this.#cars.has(c.plate)) return { parked: false };
+        if (this.#cars.size >= this.spaces) {
+          throw new RoomyError("lot_full", `the lot is full: ${this.#cars.size} of ${this.spaces} spaces taken`);
+        }
+        this.#cars.set(c.plate, { gate: c.gate, at: c.at, node: c.node });
+        this.#count(c.gate, "entries");
+        return { parked: true };
       }
-      this.#cars.set(plate, { gate, at: c["at"], node: c["node"] });
-      this.#count(gate, "entries");
-      return { parked: true };
+      case "unpark":
+        if (!this.#cars.delete(c.plate)) throw new RoomyError("not_parked", `no car with plate ${JSON.stringify(c.plate)} is parked`);
+        this.#count(c.gate, "exits");
+        return { unparked: true };
     }
-    if (c["t"] === "unpark") {
-      if (!this.#cars.delete(plate)) throw new RoomyError("not_parked", `no car with plate ${JSON.stringify(plate)} is parked`);
-      this.#count(gate, "exits");
-      return { unparked: true };
-    }
-    throw new RoomyError("bad_request", "malformed lot command");
   }
 
   #count(gate: number, what: keyof GateCounters): void {

@@ -6,7 +6,7 @@
  * barrier, so every read sees every write acknowledged before it began.
  * Without a majority of voters, writes and reads answer `unavailable`.
  */
-import type { LotMachine } from "../../core/parking/lot-machine.ts";
+import { type LotMachine, lotCommandToLog } from "../../core/parking/lot-machine.ts";
 import type { LotInfo } from "../../core/parking/parking.ts";
 import type { Consensus } from "../consensus/driver.ts";
 import type { AppContext } from "./context.ts";
@@ -18,8 +18,8 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   const { gates } = config;
 
   defineGates(registry, gates, {
-    enter: (gate, plate) => consensus.submit({ t: "park", gate, plate, at: new Date(clock.now()).toISOString(), node, spaces: config.spaces }),
-    exit: (gate, plate) => consensus.submit({ t: "unpark", gate, plate }),
+    enter: (gate, plate) => consensus.submit(lotCommandToLog({ kind: "park", gate, plate, at: new Date(clock.now()).toISOString(), node, spaces: config.spaces })),
+    exit: (gate, plate) => consensus.submit(lotCommandToLog({ kind: "unpark", gate, plate })),
   }, true);
 
   const app: ParkingApp = {
