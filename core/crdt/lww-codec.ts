@@ -43,6 +43,8 @@ export function deltaFromWire(wire: unknown): Delta {
   if (!isUint(base)) bad("base wall time is not a non-negative integer");
   if (!Array.isArray(flat) || flat.length % 5 !== 0) bad("entries are not a list of 5-tuples");
   const e: DeltaEntry[] = new Array(flat.length / 5);
+  let lastText: string | undefined; // as in decodeDelta: one string for a run of equal values
+  let prev: Timestamp | undefined;
   for (let i = 0, j = 0; i < flat.length; i += 5, j++) {
     const k = flat[i];
     const dw = flat[i + 1];
@@ -53,8 +55,11 @@ export function deltaFromWire(wire: unknown): Delta {
     if (!isUint(dw) || !Number.isSafeInteger(base + dw)) bad(`entry ${j}: wall time is not a non-negative integer`);
     if (!isUint(c)) bad(`entry ${j}: counter is not a non-negative integer`);
     if (!isUint(ni) || ni >= nodes.length) bad(`entry ${j}: writer index out of range`);
-    const ts: Timestamp = { w: base + dw, c, n: nodes[ni] as string };
-    e[j] = v === undefined ? { k, ts, d: true } : { k, ts, v };
+    // The keys of one write share its stamp (as in decodeDelta).
+    if (prev === undefined || prev.w !== base + dw || prev.c !== c || prev.n !== nodes[ni]) prev = { w: base + dw, c, n: nodes[ni] as string };
+    const ts = prev;
+    e[j] = v === undefined ? { k, ts, d: true } : { k, ts, v: typeof v === "string" && v === lastText ? lastText : v };
+    if (typeof v === "string" && v !== lastText) lastText = v;
   }
   return { e };
 }
@@ -99,6 +104,7 @@ export function decodeDelta(bytes: Uint8Array): Delta {
     // The keys of one write share its stamp: one Timestamp object for a run of them.
     let ts: Timestamp = { w: -1, c: -1, n: "" };
     let tsNi = -1;
+    let lastText: string | undefined;
     for (j = 0; j < e.length; j++) {
       const k = r.text("key");
       const w = base + r.uint("wall time");
@@ -114,7 +120,13 @@ export function decodeDelta(bytes: Uint8Array): Delta {
         r.skipByte();
         e[j] = { k, ts, d: true };
       } else {
-        e[j] = { k, ts, v: r.value() };
+        const v = r.value();
+        // A write's keys often share a value (everyone walked into one room): keep one string, not one per key.
+        if (typeof v === "string" && v === lastText) e[j] = { k, ts, v: lastText };
+        else {
+          e[j] = { k, ts, v };
+          if (typeof v === "string") lastText = v;
+        }
       }
     }
     j = -1;

@@ -43,13 +43,20 @@ interface RoomState {
   record: RoomRecord | null;
   /** person keys (PERSON_PREFIX + name) naming this room */
   claimants: Set<string>;
-  /** the occupants' names, sorted, until they change */
+  /**
+   * Without a capacity: the claimants' keys, sorted, kept so as people come
+   * and go while the room is small (a dump then sorts nothing). With one:
+   * the seated names, sorted, until they change. null: sort on next read.
+   */
   sorted: string[] | null;
   /** made when the room has a capacity or a seat key: limit = capacity (0 when none) */
   seats: PlaceTable | null;
 }
 
 const P = PERSON_PREFIX.length;
+/** Rooms up to this many claimants keep their sorted list as people come and go (an insert moves at most this many). */
+const KEEP_SORTED = 1024;
+const NOBODY: string[] = [];
 
 export class RoomIndex implements Seating {
   private readonly byName = new Map<string, RoomState>();
@@ -90,7 +97,12 @@ export class RoomIndex implements Seating {
   /** The people in `room`, sorted. */
   occupants(room: string): string[] {
     const st = this.byName.get(room);
-    return st === undefined ? [] : this.sortedOf(st).slice();
+    if (st === undefined) return [];
+    const sorted = this.sortedOf(st);
+    if (st.capacity !== null) return sorted.slice();
+    const names: string[] = new Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) names[i] = sorted[i]!.slice(P);
+    return names;
   }
 
   /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */
@@ -98,7 +110,15 @@ export class RoomIndex implements Seating {
     const st = this.byName.get(room);
     if (st === undefined || this.countOf(st) !== people.length) return false;
     const mine = this.sortedOf(st);
-    for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
+    if (st.capacity !== null) {
+      for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
+      return true;
+    }
+    for (let i = 0; i < mine.length; i++) {
+      const k = mine[i]!;
+      const p = people[i]!;
+      if (k.length !== P + p.length || !k.endsWith(p)) return false;
+    }
     return true;
   }
 
@@ -134,7 +154,7 @@ export class RoomIndex implements Seating {
   private state(room: string): RoomState {
     let st = this.byName.get(room);
     if (st === undefined) {
-      st = { exists: false, capacity: null, record: null, claimants: new Set(), sorted: null, seats: null };
+      st = { exists: false, capacity: null, record: null, claimants: new Set(), sorted: [], seats: null };
       this.byName.set(room, st);
     }
     return st;
@@ -178,8 +198,8 @@ export class RoomIndex implements Seating {
         st.capacity = capacity;
         // A capacity learnt late counts the seats of this room's own claimants (setLimit recounts).
         if (capacity !== null || st.seats !== null) this.seatsOf(room, st).setLimit(capacity ?? 0);
+        st.sorted = null;
       }
-      st.sorted = null;
     }
   }
 
@@ -189,7 +209,10 @@ export class RoomIndex implements Seating {
     if (claims) st.claimants.add(key);
     else st.claimants.delete(key);
     if (st.seats !== null) st.seats.refresh(key.slice(P)); // seats count for nothing without a capacity (setLimit recounts)
-    st.sorted = null;
+    if (st.capacity !== null || st.sorted === null) st.sorted = null;
+    else if (!claims) removeSorted(st.sorted, key);
+    else if (st.sorted.length < KEEP_SORTED) insertSorted(st.sorted, key);
+    else st.sorted = null;
   }
 
   /** Whether the person of key `key` (name `person`) is in the room of `st`. */
@@ -205,10 +228,36 @@ export class RoomIndex implements Seating {
   }
 
   private sortedOf(st: RoomState): string[] {
+    if (!st.exists) return NOBODY;
     if (st.sorted !== null) return st.sorted;
-    const names: string[] = [];
-    if (st.exists && st.capacity === null) for (const k of st.claimants) names.push(k.slice(P));
-    else if (st.exists && st.seats !== null) for (const p of st.seats.holders()) names.push(p);
-    return (st.sorted = names.sort());
+    // Keys share one prefix, so they sort as their names do.
+    const l: string[] = [];
+    if (st.capacity === null) for (const k of st.claimants) l.push(k);
+    else if (st.seats !== null) for (const p of st.seats.holders()) l.push(p);
+    return (st.sorted = l.sort());
   }
+}
+
+/** Insert `x` (absent) into the sorted list `l`. */
+function insertSorted(l: string[], x: string): void {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  l.splice(lo, 0, x);
+}
+
+/** Remove `x` from the sorted list `l`, if there. */
+function removeSorted(l: string[], x: string): void {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (l[lo] === x) l.splice(lo, 1);
 }

@@ -51,6 +51,30 @@ describe("the room index", () => {
   });
 });
 
+test("occupants stay sorted and exact as people come and go in any order, in small rooms and big ones", () => {
+  const idx = new RoomIndex();
+  idx.apply(["small", "big"].map((r) => put(`room/${r}`, { capacity: null })));
+  const model = new Map<string, string>();
+  let seed = 11;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  for (let i = 0; i < 6000; i++) {
+    const p = `p${rnd(i < 3000 ? 40 : 3000)}`;
+    const before = model.get(p);
+    const to = rnd(5) === 0 ? undefined : rnd(3) === 0 ? "small" : "big";
+    if (to === undefined) model.delete(p);
+    else model.set(p, to);
+    idx.apply([put(`person/${p}`, to, before)]);
+    if (i % 500 === 0 || i === 5999) {
+      for (const r of ["small", "big"]) {
+        const want = [...model].filter(([, x]) => x === r).map(([q]) => q).sort();
+        expect(idx.occupants(r)).toEqual(want);
+        expect(idx.count(r)).toBe(want.length);
+        expect(idx.sameOccupants(r, want)).toBe(true);
+      }
+    }
+  }
+});
+
 describe("index tables", () => {
   test("sorted names: additions merge in, removals drop out, a name removed and added back between reads stays once", () => {
     const s = new SortedNames();
