@@ -122,7 +122,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
   }
   await Promise.all(remote);
   await inWindow(singles, failure, async (i) => {
-    const a = await registry.call<RoomAnswer>(procOf(names[i]!), roomMsgToWire({ kind: "who", stamps: false }));
+    const a = await registry.call<RoomAnswer>(procOf(names[i]!), roomMsgToWire({ kind: "who", withStamps: false }));
     if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
     merge.add(i, a.people, false);
   }, (i) => `room ${JSON.stringify(names[i])}`);
@@ -200,7 +200,7 @@ async function stampsOf(registry: Registry, proc: string, people: string[]): Pro
   } catch (err) {
     if (!(err instanceof RoomyError && err.code === "bad_request")) throw err;
   }
-  const a = await registry.call<RoomAnswer>(proc, roomMsgToWire({ kind: "who", stamps: true }));
+  const a = await registry.call<RoomAnswer>(proc, roomMsgToWire({ kind: "who", withStamps: true }));
   if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
   const since = new Map(a.people.map((p, i) => [p, a.since?.[i] ?? null]));
   return people.map((p) => since.get(p) ?? null);

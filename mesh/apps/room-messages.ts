@@ -2,7 +2,8 @@
  * What a room process is asked. In code a RoomMsg, a union with full field
  * names; on the wire (and in a call to a process on this node, which is not
  * encoded) the objects every roomy node already sends and reads, `t` naming
- * the kind: toWire/fromWire are the only places that spell them.
+ * the kind: roomMsgToWire and roomMsgFromWire are the only places that
+ * spell them.
  */
 import { RoomyError } from "../../core/errors.ts";
 import { validateNames } from "../../core/names.ts";
@@ -13,8 +14,8 @@ export type RoomMsg =
   | { kind: "create"; capacity: number | null }
   /** People walk into the room, all or nothing; answers `{ ok: true }`. */
   | { kind: "walk"; people: readonly string[] }
-  /** The room's people (RoomAnswer), with each one's key timestamp when `stamps` (a dump's merge needs them). */
-  | { kind: "who"; stamps: boolean }
+  /** The room's people (RoomAnswer), with each one's key timestamp when `withStamps` (a dump's merge needs them). */
+  | { kind: "who"; withStamps: boolean }
   /** A dump's batch to an owner node: each listed room it serves now (ManyAnswers). */
   | { kind: "whoMany"; rooms: readonly unknown[] }
   /** A dump's second question: each person's key timestamp if they are in this room now, else null. */
@@ -35,7 +36,7 @@ export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unkn
       return { t: "walk", people: m.people };
     case "who":
       // Older nodes answer stamps unless told `bare`.
-      return m.stamps ? { t: "who" } : { t: "who", bare: true };
+      return m.withStamps ? { t: "who" } : { t: "who", bare: true };
     case "whoMany":
       return { t: "who-many", rooms: m.rooms };
     case "stamps":
@@ -47,8 +48,8 @@ export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unkn
  * A message as a room process received it (off the wire, or from this node).
  * Checks what each kind carries, with the errors the API gives for the same
  * mistakes (a room's own call path checked them already: this is for the
- * wire). Any other kind is `bad_request` naming the kind, which a dump takes for a
- * node from before that kind.
+ * wire). Any other kind is `bad_request` naming the kind, which a dump takes
+ * for a node from before that kind.
  */
 export function roomMsgFromWire(wire: unknown): RoomMsg {
   const o = typeof wire === "object" && wire !== null ? (wire as Record<string, unknown>) : {};
@@ -58,24 +59,19 @@ export function roomMsgFromWire(wire: unknown): RoomMsg {
     case "walk":
       return { kind: "walk", people: validateNames("person", o["people"]) };
     case "who":
-      return { kind: "who", stamps: o["bare"] !== true };
-    case "who-many": {
-      const rooms = list(o["rooms"], `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
-      if (rooms.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`);
-      return { kind: "whoMany", rooms };
-    }
-    case "stamps": {
-      const people = list(o["people"], "stamps takes a list of people");
-      if (people.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", "stamps takes a list of people");
-      return { kind: "stamps", people };
-    }
+      return { kind: "who", withStamps: o["bare"] !== true };
+    case "who-many":
+      return { kind: "whoMany", rooms: chunk(o["rooms"], `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`) };
+    case "stamps":
+      return { kind: "stamps", people: chunk(o["people"], "stamps takes a list of people") };
     default:
       throw new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(o["t"])}`);
   }
 }
 
-function list(x: unknown, problem: string): readonly unknown[] {
-  if (!Array.isArray(x)) throw new RoomyError("bad_request", problem);
+/** A list of at most MAX_DUMP_CHUNK items (each checked by its reader), else `bad_request`. */
+function chunk(x: unknown, problem: string): readonly unknown[] {
+  if (!Array.isArray(x) || x.length > MAX_DUMP_CHUNK) throw new RoomyError("bad_request", problem);
   return x;
 }
 

@@ -95,7 +95,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
             if (index.room(room) === null) throw unknownRoom(room);
             const people = index.occupants(room);
             // who-is-in needs only the names; a dump's merge needs each person's stamp.
-            if (!msg.stamps) return { room, people } satisfies RoomAnswer;
+            if (!msg.withStamps) return { room, people } satisfies RoomAnswer;
             const since = people.map((p) => map.entry(personKey(p))!.ts);
             return { room, people, since } satisfies RoomAnswer;
           }
@@ -170,7 +170,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     },
     async whoIsIn(room: string): Promise<string[]> {
       const r = known(validateName("room", room));
-      const o = await registry.call<RoomAnswer>(procOf(r), roomMsgToWire({ kind: "who", stamps: false }));
+      const o = await registry.call<RoomAnswer>(procOf(r), roomMsgToWire({ kind: "who", withStamps: false }));
       return o.people;
     },
     whereIs: (person: string) => {
