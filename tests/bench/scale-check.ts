@@ -3,7 +3,7 @@
  * across nodes (their text: keys and lists are sorted, so equal states give
  * equal text), and one checked against the Ledger of what every walk answered.
  */
-import type { Ledger } from "./scale-load.ts";
+import type { Ledger } from "../support/walk-load.ts";
 
 export interface Dump {
   url: string;

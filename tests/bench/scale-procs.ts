@@ -7,8 +7,6 @@
  */
 import { LoopbackNode, sleep, until } from "../support/procs.ts";
 
-export { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
-
 /** A node of the benchmark: lan profile, warnings only. */
 export class ScaleNode extends LoopbackNode {
   constructor(name: string, meshPort: number, httpPort: number) {

@@ -3,7 +3,7 @@
  * each is met, then the details, then what each comparison leaves out.
  */
 import type { DumpCheck } from "./scale-check.ts";
-import type { RoomsResult, WalkLoadResult } from "./scale-load.ts";
+import type { RoomsResult, WalkLoadResult } from "../support/walk-load.ts";
 import type { ReadyChange } from "./scale-procs.ts";
 
 export interface CpuRound {

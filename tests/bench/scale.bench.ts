@@ -19,8 +19,9 @@ import { BINARY, ensureBinary, ROOT } from "../ship/support/binary.ts";
 import { checkDump, compareDumps, type Dump, type DumpCheck, takeDump } from "./scale-check.ts";
 import {
   createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult, whoIsInLatency,
-} from "./scale-load.ts";
-import { CLK_TCK, cpuTicks, metricValue, rssBytes, ScaleCluster, type ScaleNode, sleep, until, watchReadiness } from "./scale-procs.ts";
+} from "../support/walk-load.ts";
+import { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
+import { ScaleCluster, type ScaleNode, watchReadiness } from "./scale-procs.ts";
 import { type CpuRound, report, type ScaleFigures } from "./scale-report.ts";
 
 const env = (k: string, d: number): number => {

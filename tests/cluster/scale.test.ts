@@ -17,8 +17,9 @@ import { ensureBinary } from "../ship/support/binary.ts";
 import { checkDump, compareDumps, takeDump } from "../bench/scale-check.ts";
 import {
   call, createRooms, Ledger, RoomPicker, type RoomsResult, roomName, type RoomsSpec, seeded, uncertain, walkLoad, type Walk,
-} from "../bench/scale-load.ts";
-import { ScaleCluster, type ScaleNode, sleep, until } from "../bench/scale-procs.ts";
+} from "../support/walk-load.ts";
+import { ScaleCluster, type ScaleNode } from "../bench/scale-procs.ts";
+import { sleep, until } from "../support/procs.ts";
 
 const ON = process.env["ROOMY_SCALE"] === "1";
 const env = (k: string, d: number): number => {

@@ -12,9 +12,12 @@
  *   partition), so how soon each room is served again is measured.
  *
  * Every loop is bounded (stop flag and a step cap), and paced so five nodes,
- * the load and other work share two cores.
+ * the load and other work share two cores. Choices come from walk-load.ts's
+ * seeded PRNG (SEED replays a run).
  */
 import type { Answer, NsCluster } from "./netns-roomy.ts";
+import { sleep } from "./procs.ts";
+import { seeded } from "./walk-load.ts";
 
 export type OpKind = "walk" | "leave" | "who" | "dump" | "where";
 
@@ -40,18 +43,6 @@ export interface Op {
 export interface RoomSpec {
   name: string;
   capacity: number | null;
-}
-
-/** mulberry32: small seeded PRNG so a run's choices can be replayed (SEED). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000; // past the node's 5 s call and write-ack timeouts: we want its answer
@@ -180,5 +171,3 @@ export class Load {
     return out;
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,11 +1,14 @@
 /**
- * The load of the scale benchmark and the scale test: rooms created through
- * POST /v1/rooms in batches, then people walked in through POST /v1/walk-into
- * by concurrent keep-alive clients, round robin over the nodes, each request
- * a few people into one room. Rooms `r0..`, every tenth with a capacity;
- * people `p0..`, distinct. What each request answered is kept in a Ledger,
- * against which a dump is checked (scale-check.ts).
+ * The walk-into load of the scale benchmark, the scale test and the
+ * partition tests: rooms created through POST /v1/rooms in batches, then
+ * people walked in through POST /v1/walk-into by concurrent keep-alive
+ * clients, round robin over the nodes, each request a few people into one
+ * room. Rooms `r0..`, every tenth with a capacity; people `p0..`, distinct.
+ * What each request answered is kept in a Ledger, against which a dump is
+ * checked (tests/bench/scale-check.ts). Runs repeat: choices come from a
+ * seeded PRNG.
  */
+import { request } from "./procs.ts";
 
 /** What a request came back with: ok, a node's error code, or no answer (`network`, `timeout`). */
 export type Outcome = { ok: true } | { ok: false; code: string; answered: boolean; message?: string };
@@ -13,32 +16,10 @@ export type Outcome = { ok: true } | { ok: false; code: string; answered: boolea
 export const roomName = (i: number): string => `r${i}`;
 export const personName = (i: number): string => `p${i}`;
 
-/** POST or GET JSON; never throws (no answer is `network` or `timeout`). */
+/** POST (with a body) or GET; never throws (no answer is `network` or `timeout`). */
 export async function call(url: string, body?: unknown, timeoutMs = 30_000): Promise<Outcome> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: body === undefined ? "GET" : "POST",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    const m = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-    return { ok: false, code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", answered: false, message: m };
-  }
-  const text = await res.text().catch(() => "");
-  if (res.ok) return { ok: true };
-  let code = `http_${res.status}`;
-  let message = text.slice(0, 200);
-  try {
-    const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-    code = e?.code ?? code;
-    message = e?.message ?? message;
-  } catch {
-    // not JSON: the status says it
-  }
-  return { ok: false, code, answered: true, message };
+  const r = await request(url, { body, timeoutMs, parse: false });
+  return r.code === "ok" ? { ok: true } : { ok: false, code: r.code, answered: r.status !== null, message: r.message };
 }
 
 /** Outcomes that may or may not have taken effect (the caller cannot tell). */
