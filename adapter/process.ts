@@ -11,6 +11,12 @@ export const environment = (): Record<string, string | undefined> => process.env
 export const hostname = (): string => osHostname();
 export const exit = (code: number): never => process.exit(code);
 
+/** The runtime running roomy: "bun", "deno" or "other" (the node_info metric's label). */
+export function runtimeName(): "bun" | "deno" | "other" {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  return g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "other";
+}
+
 export interface MemoryUse {
   rss: number;
   heapUsed: number;

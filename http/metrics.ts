@@ -13,7 +13,7 @@
  * keys) are the same on every node: aggregate them with max(), not sum().
  */
 import { realClock } from "../adapter/clock.ts";
-import { memoryUse } from "../adapter/process.ts";
+import { memoryUse, runtimeName } from "../adapter/process.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
 import type { Node } from "../mesh/node/node.ts";
 import type { ClusterStats, NodeStats } from "../mesh/node/stats.ts";
@@ -195,9 +195,4 @@ function transport(p: PromText, t: TcpTransportStats): void {
   p.counter("roomy_transport_dial_failures_total", "Dials that failed.", t.dialFailures);
   p.gauge("roomy_transport_connections", "Authenticated peer connections open.", t.connectionsOpen);
   p.gauge("roomy_transport_sockets", "Sockets open, handshaking and closing ones included.", t.socketsOpen);
-}
-
-function runtimeName(): string {
-  const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  return g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "other";
 }
