@@ -8,6 +8,7 @@
  * checked (tests/bench/scale-check.ts). Runs repeat: choices come from a
  * seeded PRNG.
  */
+import { mulberry32 } from "./linearizability/model.ts";
 import { request } from "./procs.ts";
 
 /** What a request came back with: ok, a node's error code, or no answer (`network`, `timeout`). */
@@ -25,16 +26,10 @@ export async function call(url: string, body?: unknown, timeoutMs = 30_000): Pro
 /** Outcomes that may or may not have taken effect (the caller cannot tell). */
 export const uncertain = (o: Outcome): boolean => !o.ok && (!o.answered || o.code === "unavailable" || o.code === "internal");
 
-/** A small seeded PRNG (mulberry32), so that runs are repeatable. */
+/** A small seeded PRNG (mulberry32, the checker's), floats in [0, 1), so that runs are repeatable. */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 export interface RoomsSpec {
