@@ -71,6 +71,13 @@ export class LwwMap {
     return this.held - this.live;
   }
 
+  /** Keys (tombstones and holes included) in the fullest table: what one growth or compaction can cost. */
+  get largestTable(): number {
+    let n = 0;
+    for (const sh of this.shards) if (sh !== undefined && sh.used > n) n = sh.used;
+    return n;
+  }
+
   /** Deletes up to here were collected; older writes to absent keys are refused (see collect(), forget()). */
   get horizon(): Timestamp | null {
     return this.horizonTs;

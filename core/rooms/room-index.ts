@@ -13,16 +13,18 @@
  * exists yet) and, for a room with a capacity or seat keys, its seat table.
  * The occupants follow from those (claimants; or, with a capacity, the
  * seated), so a room created or given a capacity after its people's keys
- * arrived costs its own claimants, never a scan of every person. Person keys
- * are held as the map's own key strings (no copy per person), in a table
- * split in shards so that no single JS Map holds a million entries (one
- * rehashes for ~65 ms when it grows past 786,432).
+ * arrived costs its own claimants, never a scan of every person. Claimants
+ * are the map's own key strings (no copy per person) in a sorted array
+ * while the room is small (no Set per room: ~60 MB less at a million
+ * people, and a dump sorts nothing), a Set past KEEP_SORTED. Which room a
+ * person's key names is read from the replica itself (no million-entry JS
+ * Map beside it, which also rehashed for ~65 ms past 786,432 entries).
  */
 import type { Change } from "../crdt/lww-map.ts";
 import type { MapView } from "../crdt/map-view.ts";
 import { PlaceTable } from "../places.ts";
 import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./keys.ts";
-import { PersonRooms, SortedNames } from "./room-tables.ts";
+import { SortedNames } from "./sorted-names.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */
 export interface Seating {
@@ -41,37 +43,36 @@ interface RoomState {
   capacity: number | null;
   /** {capacity} while the room exists (one frozen object, handed out as is), else null */
   record: RoomRecord | null;
-  /** person keys (PERSON_PREFIX + name) naming this room */
-  claimants: Set<string>;
-  /**
-   * Without a capacity: the claimants' keys, sorted, kept so as people come
-   * and go while the room is small (a dump then sorts nothing). With one:
-   * the seated names, sorted, until they change. null: sort on next read.
-   */
+  /** person keys (PERSON_PREFIX + name) naming this room: sorted while few, else a Set */
+  claimants: string[] | Set<string>;
+  /** sorted, until they change: the claimants' keys when they are a Set; with a capacity, the seated names */
   sorted: string[] | null;
   /** made when the room has a capacity or a seat key: limit = capacity (0 when none) */
   seats: PlaceTable | null;
 }
 
 const P = PERSON_PREFIX.length;
-/** Rooms up to this many claimants keep their sorted list as people come and go (an insert moves at most this many). */
-const KEEP_SORTED = 1024;
+/** Claimants kept as a sorted array up to this many (an insert moves at most this many). */
+const KEEP_SORTED = 512;
 const NOBODY: string[] = [];
 
 export class RoomIndex implements Seating {
   private readonly byName = new Map<string, RoomState>();
   private readonly roomList = new SortedNames();
-  private readonly personRoom = new PersonRooms();
+
+  /** `view`: the replica whose changes apply() is given (person keys are read there). */
+  constructor(private readonly view: MapView) {}
 
   /** Rebuild from a whole replica. */
   static from(view: MapView): RoomIndex {
-    const idx = new RoomIndex();
+    const idx = new RoomIndex(view);
     for (const prefix of [ROOM_PREFIX, PERSON_PREFIX, SEAT_PREFIX]) {
       for (const [k, v] of view.withPrefix(prefix)) idx.applyOne({ key: k, old: undefined, value: v });
     }
     return idx;
   }
 
+  /** The replica's changes, as its merge reported them (each with the value it replaced). */
   apply(changes: readonly Change[]): void {
     for (const c of changes) this.applyOne(c);
   }
@@ -129,7 +130,7 @@ export class RoomIndex implements Seating {
 
   roomOf(person: string): string | null {
     const key = PERSON_PREFIX + person;
-    const r = this.personRoom.get(key);
+    const r = this.keyRoomOf(key);
     if (r === undefined) return null;
     const st = this.byName.get(r);
     return st !== undefined && this.inside(st, key, person) ? r : null;
@@ -137,7 +138,7 @@ export class RoomIndex implements Seating {
 
   /** The room `person`'s key names (whether or not they hold a seat there), if any. */
   keyRoom(person: string): string | undefined {
-    return this.personRoom.get(PERSON_PREFIX + person);
+    return this.keyRoomOf(PERSON_PREFIX + person);
   }
 
   /** The seat `person` is counted in (rooms with a capacity), or null. */
@@ -151,10 +152,15 @@ export class RoomIndex implements Seating {
     return seats.pick(newcomers);
   }
 
+  private keyRoomOf(key: string): string | undefined {
+    const r = this.view.get(key);
+    return typeof r === "string" ? r : undefined;
+  }
+
   private state(room: string): RoomState {
     let st = this.byName.get(room);
     if (st === undefined) {
-      st = { exists: false, capacity: null, record: null, claimants: new Set(), sorted: [], seats: null };
+      st = { exists: false, capacity: null, record: null, claimants: [], sorted: null, seats: null };
       this.byName.set(room, st);
     }
     return st;
@@ -162,18 +168,16 @@ export class RoomIndex implements Seating {
 
   private seatsOf(room: string, st: RoomState): PlaceTable {
     // Holders are names; whether one is entitled is whether their key names this room.
-    st.seats ??= new PlaceTable(st.capacity ?? 0, (p) => (this.personRoom.get(PERSON_PREFIX + p) === room ? "any" : null));
+    st.seats ??= new PlaceTable(st.capacity ?? 0, (p) => (this.keyRoomOf(PERSON_PREFIX + p) === room ? "any" : null));
     return st.seats;
   }
 
   private applyOne(c: Change): void {
     const key = c.key;
     if (key.startsWith(PERSON_PREFIX)) {
-      const before = this.personRoom.get(key);
+      const before = typeof c.old === "string" ? c.old : undefined;
       const after = typeof c.value === "string" ? c.value : undefined;
       if (before === after) return;
-      if (after === undefined) this.personRoom.delete(key);
-      else this.personRoom.set(key, after);
       if (before !== undefined) this.claim(before, key, false);
       if (after !== undefined) this.claim(after, key, true);
     } else if (key.startsWith(SEAT_PREFIX)) {
@@ -206,40 +210,47 @@ export class RoomIndex implements Seating {
   /** Person key `key` now names `room` (or no longer does). */
   private claim(room: string, key: string, claims: boolean): void {
     const st = this.state(room);
-    if (claims) st.claimants.add(key);
-    else st.claimants.delete(key);
+    const c = st.claimants;
+    if (!Array.isArray(c)) {
+      if (claims) c.add(key);
+      else c.delete(key);
+    } else if (!claims) removeSorted(c, key);
+    else if (c.length < KEEP_SORTED) insertSorted(c, key);
+    else st.claimants = new Set(c).add(key);
     if (st.seats !== null) st.seats.refresh(key.slice(P)); // seats count for nothing without a capacity (setLimit recounts)
-    if (st.capacity !== null || st.sorted === null) st.sorted = null;
-    else if (!claims) removeSorted(st.sorted, key);
-    else if (st.sorted.length < KEEP_SORTED) insertSorted(st.sorted, key);
-    else st.sorted = null;
+    st.sorted = null;
   }
 
   /** Whether the person of key `key` (name `person`) is in the room of `st`. */
   private inside(st: RoomState, key: string, person: string): boolean {
     if (!st.exists) return false;
-    if (st.capacity === null) return st.claimants.has(key);
-    return st.seats !== null && st.seats.placeOf(person) !== null;
+    if (st.capacity !== null) return st.seats !== null && st.seats.placeOf(person) !== null;
+    const c = st.claimants;
+    return Array.isArray(c) ? c[searchSorted(c, key)] === key : c.has(key);
   }
 
   private countOf(st: RoomState): number {
     if (!st.exists) return 0;
-    return st.capacity === null ? st.claimants.size : (st.seats?.size ?? 0);
+    if (st.capacity !== null) return st.seats?.size ?? 0;
+    const c = st.claimants;
+    return Array.isArray(c) ? c.length : c.size;
   }
 
-  private sortedOf(st: RoomState): string[] {
+  /** Without a capacity: the claimants' keys, sorted (keys share one prefix: they sort as names do); with one: the seated names. */
+  private sortedOf(st: RoomState): readonly string[] {
     if (!st.exists) return NOBODY;
+    const c = st.claimants;
+    if (st.capacity === null && Array.isArray(c)) return c;
     if (st.sorted !== null) return st.sorted;
-    // Keys share one prefix, so they sort as their names do.
     const l: string[] = [];
-    if (st.capacity === null) for (const k of st.claimants) l.push(k);
+    if (st.capacity === null) for (const k of c) l.push(k);
     else if (st.seats !== null) for (const p of st.seats.holders()) l.push(p);
     return (st.sorted = l.sort());
   }
 }
 
-/** Insert `x` (absent) into the sorted list `l`. */
-function insertSorted(l: string[], x: string): void {
+/** Where `x` is or would go in the sorted list `l`. */
+function searchSorted(l: readonly string[], x: string): number {
   let lo = 0;
   let hi = l.length;
   while (lo < hi) {
@@ -247,17 +258,17 @@ function insertSorted(l: string[], x: string): void {
     if (l[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  l.splice(lo, 0, x);
+  return lo;
+}
+
+/** Insert `x` (absent) into the sorted list `l`. */
+function insertSorted(l: string[], x: string): void {
+  const at = searchSorted(l, x);
+  if (l[at] !== x) l.splice(at, 0, x);
 }
 
 /** Remove `x` from the sorted list `l`, if there. */
 function removeSorted(l: string[], x: string): void {
-  let lo = 0;
-  let hi = l.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (l[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (l[lo] === x) l.splice(lo, 1);
+  const at = searchSorted(l, x);
+  if (l[at] === x) l.splice(at, 1);
 }

@@ -16,7 +16,7 @@ import { mergeOccupancies, planAddRooms, planLeave, planWalkInto, RoomIndex } fr
 function replica(name: string, spaces = 4) {
   const map = new LwwMap();
   const hlc = new Hlc(name);
-  const rooms = new RoomIndex();
+  const rooms = new RoomIndex(map);
   const lot = new LotIndex(spaces);
   const merge = (d: Delta): void => {
     const changes = map.merge(d);

@@ -11,7 +11,7 @@ import { personKey, planAddRooms, planLeave, planWalkInto, readRoom, RoomIndex, 
 function world(spaces = 10) {
   const map = new LwwMap();
   const hlc = new Hlc("w");
-  const rooms = new RoomIndex();
+  const rooms = new RoomIndex(map);
   const lot = new LotIndex(spaces);
   let t = 1000;
   const apply = (writes: Write[]) => {

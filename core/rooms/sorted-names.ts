@@ -1,42 +1,8 @@
 /**
- * Two tables of the room index (room-index.ts) shaped for a million people
- * and 100k rooms without a long turn of the event loop: person key -> room
- * in shards (no JS Map of a million entries to rehash at once), and the
- * sorted room list kept by merging in what changed (a new room costs a
- * merge, not a sort of every name).
+ * The room index's list of rooms (room-index.ts), shaped for 100k rooms
+ * without a long turn of the event loop: kept by merging in what changed, so
+ * a new room costs a merge at the next read, not a sort of every name.
  */
-
-const SHARD_BITS = 6;
-
-/** Person key -> the room it names, split over 2^SHARD_BITS Maps by a hash of the key. */
-export class PersonRooms {
-  private readonly maps: Map<string, string>[] = Array.from({ length: 1 << SHARD_BITS }, () => new Map<string, string>());
-
-  get(key: string): string | undefined {
-    return this.maps[shardOf(key)]!.get(key);
-  }
-
-  set(key: string, room: string): void {
-    this.maps[shardOf(key)]!.set(key, room);
-  }
-
-  delete(key: string): void {
-    this.maps[shardOf(key)]!.delete(key);
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const m of this.maps) n += m.size;
-    return n;
-  }
-}
-
-/** FNV-1a over the key's characters, folded to SHARD_BITS bits. */
-function shardOf(key: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 16) ^ (h >>> SHARD_BITS)) & ((1 << SHARD_BITS) - 1);
-}
 
 /**
  * A set of names read as one sorted list. Additions wait in a side list
