@@ -25,6 +25,7 @@ import type { ProcessHandlers } from "../registry/types.ts";
 import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
+import { runtimeDefer } from "../../adapter/defer.ts";
 import { manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
@@ -33,6 +34,8 @@ const walked = () => OK_ANSWER;
 
 export { DUMP_CHUNK } from "./room-dump.ts";
 export const ROOM_PROCESS_PREFIX = "room:";
+/** Rooms an add-rooms call starts per turn of the event loop. */
+const ADD_SLICE = 200;
 
 export function roomProcess(room: string): string {
   return ROOM_PROCESS_PREFIX + room;
@@ -146,7 +149,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
     async addRooms(rooms: string[], capacity?: number | null): Promise<void> {
       const names = uniqueSorted(validateNames("room", rooms));
       const cap = validateCapacity(capacity);
-      await Promise.all(names.map((r) => registry.call(roomProcess(r), roomMsgToWire({ kind: "create", capacity: cap }))));
+      // A batch of thousands of calls started in one turn held the event loop 50-70 ms: a slice per turn.
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < names.length; i++) {
+        if (i > 0 && i % ADD_SLICE === 0) await new Promise<void>((resolve) => runtimeDefer(resolve));
+        const call = registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap }));
+        call.catch(() => {}); // seen by Promise.all below; not unhandled while later slices start
+        calls.push(call);
+      }
+      await Promise.all(calls);
     },
     rooms: () => {
       authoritative();
