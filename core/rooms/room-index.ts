@@ -197,7 +197,7 @@ export class RoomIndex implements Seating {
         else this.roomList.delete(room);
       }
       st.exists = exists;
-      st.record = exists ? Object.freeze({ capacity }) : null;
+      st.record = exists ? recordOf(capacity) : null;
       if (capacity !== st.capacity) {
         st.capacity = capacity;
         // A capacity learnt late counts the seats of this room's own claimants (setLimit recounts).
@@ -247,6 +247,17 @@ export class RoomIndex implements Seating {
     else if (st.seats !== null) for (const p of st.seats.holders()) l.push(p);
     return (st.sorted = l.sort());
   }
+}
+
+/** One frozen record per capacity, shared by every room that has it (most have none). */
+const RECORDS = new Map<number | null, RoomRecord>();
+function recordOf(capacity: number | null): RoomRecord {
+  let r = RECORDS.get(capacity);
+  if (r === undefined) {
+    r = Object.freeze({ capacity });
+    if (RECORDS.size < 1024) RECORDS.set(capacity, r);
+  }
+  return r;
 }
 
 /** Where `x` is or would go in the sorted list `l`. */
