@@ -59,6 +59,9 @@ const NOBODY: string[] = [];
 export class RoomIndex implements Seating {
   private readonly byName = new Map<string, RoomState>();
   private readonly roomList = new SortedNames();
+  /** the room state() found last (states are never dropped, so it stays valid) */
+  private lastRoom: string | undefined = undefined;
+  private lastState: RoomState | undefined = undefined;
 
   /** `view`: the replica whose changes apply() is given (person keys are read there). */
   constructor(private readonly view: MapView) {}
@@ -115,11 +118,7 @@ export class RoomIndex implements Seating {
       for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
       return true;
     }
-    for (let i = 0; i < mine.length; i++) {
-      const k = mine[i]!;
-      const p = people[i]!;
-      if (k.length !== P + p.length || !k.endsWith(p)) return false;
-    }
+    for (let i = 0; i < mine.length; i++) if (!isKeyOf(mine[i]!, people[i]!)) return false;
     return true;
   }
 
@@ -158,12 +157,15 @@ export class RoomIndex implements Seating {
   }
 
   private state(room: string): RoomState {
+    // A write's keys name one room (often one string): one lookup for the run.
+    if (room === this.lastRoom && this.lastState !== undefined) return this.lastState;
     let st = this.byName.get(room);
     if (st === undefined) {
       st = { exists: false, capacity: null, record: null, claimants: [], sorted: null, seats: null };
       this.byName.set(room, st);
     }
-    return st;
+    this.lastRoom = room;
+    return (this.lastState = st);
   }
 
   private seatsOf(room: string, st: RoomState): PlaceTable {
@@ -258,6 +260,13 @@ function recordOf(capacity: number | null): RoomRecord {
     if (RECORDS.size < 1024) RECORDS.set(capacity, r);
   }
   return r;
+}
+
+/** Whether person key `k` is PERSON_PREFIX + `name` (compared in place: no string made). */
+function isKeyOf(k: string, name: string): boolean {
+  if (k.length !== P + name.length) return false;
+  for (let j = 0; j < name.length; j++) if (k.charCodeAt(P + j) !== name.charCodeAt(j)) return false;
+  return true;
 }
 
 /** Where `x` is or would go in the sorted list `l`. */
