@@ -39,7 +39,7 @@ describe("the dump's JSON, piece by piece", () => {
       if (reading) setImmediate(tick);
     };
     setImmediate(tick);
-    const text = await dumpResponse(dump).text();
+    const text = await (await dumpResponse(dump)).text();
     reading = false;
     expect(text).toBe(orderedJson(dump));
     expect(turns).toBeGreaterThanOrEqual(4);
