@@ -3,7 +3,8 @@
  * transport split into channels ("swim", "repl", "reg"), SWIM membership,
  * the replicated map, the process registry, and discovery feeding
  * membership with seeds. tcp-parts.ts runs it over TCP; the simulator
- * (mesh/sim/nodes.ts) over its in-memory network.
+ * (mesh/sim/nodes.ts) over its in-memory network; parts.ts (localCluster,
+ * the cluster of one) over a transport that reaches nobody.
  */
 import { type DnsTarget, startDiscovery, type Discovery, type Resolve4 } from "./discovery.ts";
 import { profiles, type MembershipConfig } from "../membership/config.ts";
