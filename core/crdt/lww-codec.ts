@@ -15,6 +15,7 @@ import { CborWriter } from "../cbor/write.ts";
 import { RoomyError } from "../errors.ts";
 import type { Delta, DeltaEntry } from "./lww-map.ts";
 import type { Timestamp } from "./hlc.ts";
+import { hash32 } from "../hash.ts";
 
 export const FORMAT = 2;
 
@@ -56,7 +57,7 @@ export function deltaFromWire(wire: unknown): Delta {
     if (!isUint(c)) bad(`entry ${j}: counter is not a non-negative integer`);
     if (!isUint(ni) || ni >= nodes.length) bad(`entry ${j}: writer index out of range`);
     // The keys of one write share its stamp (as in decodeDelta).
-    if (prev === undefined || prev.w !== base + dw || prev.c !== c || prev.n !== nodes[ni]) prev = { w: base + dw, c, n: nodes[ni] as string };
+    if (prev === undefined || prev.w !== base + dw || prev.c !== c || prev.n !== nodes[ni]) prev = sharedStamp(base + dw, c, nodes[ni] as string);
     const ts = prev;
     e[j] = v === undefined ? { k, ts, d: true } : { k, ts, v: typeof v === "string" && v === lastText ? lastText : v };
     if (typeof v === "string" && v !== lastText) lastText = v;
@@ -113,7 +114,7 @@ export function decodeDelta(bytes: Uint8Array): Delta {
       const ni = r.uint("writer index");
       if (ni >= nn) bad(`entry ${j}: writer index out of range`);
       if (w !== ts.w || c !== ts.c || ni !== tsNi) {
-        ts = { w, c, n: nodes[ni]! };
+        ts = sharedStamp(w, c, nodes[ni]!);
         tsNi = ni;
       }
       if (r.peek() === 0xf7) {
@@ -184,4 +185,29 @@ function isUint(x: unknown): x is number {
 
 function bad(why: string): never {
   throw new RoomyError("bad_request", `malformed delta: ${why}`);
+}
+
+/**
+ * Stamps decoded lately, by a hash of their fields: the keys of one write
+ * that come in different deltas (a snapshot or anti-entropy goes bucket by
+ * bucket, so a write's keys arrive far apart) share one Timestamp object, as
+ * they do when the write's own delta arrives. Direct-mapped: a collision
+ * simply replaces the older stamp.
+ */
+const STAMP_BITS = 18;
+const stamps = new Array<Timestamp | undefined>(1 << STAMP_BITS).fill(undefined);
+let lastWriter = "";
+let lastWriterHash = 0;
+
+/** {w, c, n}, the same object as an equal stamp decoded lately if there is one. */
+export function sharedStamp(w: number, c: number, n: string): Timestamp {
+  if (n !== lastWriter) {
+    lastWriter = n;
+    lastWriterHash = hash32(n) | 0;
+  }
+  const h = Math.imul((w | 0) ^ Math.imul((w / 4294967296) | 0, 0x27d4eb2d) ^ Math.imul(c, 0x9e3779b1) ^ lastWriterHash, 0x85ebca6b);
+  const slot = (h ^ (h >>> 15)) >>> (32 - STAMP_BITS);
+  const t = stamps[slot];
+  if (t !== undefined && t.w === w && t.c === c && t.n === n) return t;
+  return (stamps[slot] = { w, c, n });
 }

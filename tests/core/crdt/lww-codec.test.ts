@@ -251,3 +251,15 @@ describe("decoding shares stamps", () => {
     expect(e!.ts).toEqual({ w: 1000, c: 3, n: "w2" });
   });
 });
+
+describe("decoding shares stamps across deltas", () => {
+  test("the keys of one write decoded from different deltas share one Timestamp object", () => {
+    const one: Timestamp = { w: 1_700_000_000_123, c: 4, n: "w-shared" };
+    const a = decodeDelta(encodeDelta({ e: [{ k: "a", ts: one, v: 1 }] }));
+    const b = decodeDelta(encodeDelta({ e: [{ k: "zz", ts: { ...one }, v: 2 }, { k: "y", ts: { w: 1, c: 0, n: "other" }, v: 3 }] }));
+    expect(b.e[0]!.ts).toBe(a.e[0]!.ts);
+    expect(b.e[1]!.ts).not.toBe(a.e[0]!.ts);
+    const c = deltaFromWire(deltaToWire({ e: [{ k: "q", ts: { ...one }, v: 4 }] }));
+    expect(c.e[0]!.ts).toBe(a.e[0]!.ts);
+  });
+});
