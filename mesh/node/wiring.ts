@@ -85,6 +85,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     concern: config.writeConcern ?? "majority",
     logger,
     config: opts.replication,
+    defer: opts.defer,
   });
 
   // The Raft log (the lot, the committed configuration). A node given no

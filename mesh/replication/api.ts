@@ -20,6 +20,13 @@ export interface ClusterReplicatorOptions {
   concern?: WriteConcern;
   logger?: Logger;
   config?: Partial<ReplicationConfig>;
+  /**
+   * When the writes queued in a turn are sent: a real node passes its
+   * runtime's defer (setImmediate), so the writes of every call answered in
+   * one turn of the event loop leave in one message per peer. Default: a
+   * microtask (the end of the current callback; deterministic in the simulator).
+   */
+  defer?: (fn: () => void) => void;
 }
 
 export interface ClusterReplicationStats extends ReplicationStats {

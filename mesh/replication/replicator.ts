@@ -1,6 +1,6 @@
 /**
  * The replicator of a cluster: every local write goes to every live peer
- * (batched per tick, acknowledged, re-sent until held), resolves once its
+ * (batched per turn, acknowledged, re-sent until held), resolves once its
  * write concern holds, and anti-entropy repairs whatever that missed.
  * Tombstones are collected once every member provably holds them.
  *
@@ -67,6 +67,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly unsubscribe: () => void;
   private quorum: Quorum = { required: 1, holders: null, selfCounts: true };
   private flushScheduled = false;
+  private readonly defer: (fn: () => void) => void;
   /** When tick() last ran (-1: never). */
   private lastTickAt = -1;
   /** Entries queued since the outboxes were last pumped. */
@@ -88,6 +89,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.logger = o.logger ?? silentLogger;
     this.listeners = new ChangeListeners(this.logger);
     this.config = resolveConfig(o.config);
+    this.defer = o.defer ?? atEndOfTurn;
     this.flushes = new FlushWaiters(this.clock, this.logger, () => this.pending.size);
     this.periodic = new Periodic(this.clock, this.logger);
     const me = o.membership.self();
@@ -362,8 +364,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // Once per tick: every write of this tick leaves in the same messages.
-    atEndOfTurn(() => {
+    // Once per turn: every write of the turn leaves in the same messages.
+    this.defer(() => {
       this.flushScheduled = false;
       if (!this.stopped) this.pumpNow();
     });
@@ -384,11 +386,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.lastTickAt = now;
     this.syncPeers();
     if (!stalled) this.outbox.retransmit();
-    else {
-      this.clock.setTimer(0, () => {
-        if (!this.stopped) this.outbox.retransmit();
-      });
-    }
+    else this.clock.setTimer(0, () => void (this.stopped || this.outbox.retransmit()));
     this.ae.expire(now);
     this.checkFlush();
   }

@@ -1,7 +1,7 @@
 /**
  * The mesh's production Transport: authenticated TCP (optionally TLS), one
  * connection per pair of nodes, lazy dials with per-address backoff, bounded
- * per-peer queues flushed in one write per tick.
+ * per-peer queues flushed in one write per turn of the event loop.
  *
  * One connection per pair: of two nodes, the one with the smaller identity
  * (the chooser) decides. It commits the first of their connections to
@@ -15,7 +15,7 @@
 import type { Socket } from "node:net";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
-import { atEndOfTurn } from "../../adapter/defer.ts";
+import { atEndOfTurn, runtimeDefer } from "../../adapter/defer.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { decode, encode } from "../wire/codec.ts";
@@ -27,6 +27,7 @@ import { CLOSE_GRACE_MS } from "./connection.ts";
 import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser } from "./handshake.ts";
 import { type Link, PeerTable } from "./peer-table.ts";
 import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
+import { peerInfo, reportEnd, within } from "./session-log.ts";
 import { dial, type Listener, listen } from "../../adapter/sockets.ts";
 import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
@@ -34,7 +35,7 @@ export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOpt
 
 /** One socket write carries at most about this much (always at least one frame). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
-/** Queued bytes for a peer beyond which send() writes at once instead of at the end of the tick. */
+/** Queued bytes for a peer beyond which send() writes at once instead of at the end of the turn. */
 const EAGER_FLUSH_BYTES = 16 * 1024;
 
 /** Listen on `opts.bind` and return the transport once it accepts connections. */
@@ -156,7 +157,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
         s.close("transport closed");
       }
       if (this.listener) done.push(this.listener.close());
-      await this.within(Promise.all(done), CLOSE_GRACE_MS + 500);
+      await within(this.clock, Promise.all(done), CLOSE_GRACE_MS + 500);
       for (const link of this.table.all()) link.clear();
     })();
     return this.closing;
@@ -238,7 +239,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
     this.sessions.delete(s);
     const link = s.address ? this.table.get(s.address) : undefined;
     link?.pending.delete(s);
-    this.report(s, end);
+    reportEnd(s, end, this.counters, this.log, this.closing !== null);
     if (!link) return;
     if (link.conn === s) {
       link.conn = null;
@@ -324,10 +325,15 @@ class TcpMesh implements TcpTransport, SessionHooks {
     if (this.closing || !this.dial(link)) this.counters.drops += link.clear();
   }
 
+  /**
+   * Write after the current burst of I/O callbacks (setImmediate), not after
+   * each callback (a microtask): what every callback of the turn sent to a
+   * peer (calls, replies, deltas, acks) leaves in one socket write.
+   */
   private scheduleFlush(link: Link): void {
     if (link.flushScheduled) return;
     link.flushScheduled = true;
-    atEndOfTurn(() => {
+    runtimeDefer(() => {
       link.flushScheduled = false;
       this.flush(link);
     });
@@ -375,27 +381,6 @@ class TcpMesh implements TcpTransport, SessionHooks {
     return false;
   }
 
-  private report(s: Session, end: SessionEnd): void {
-    const fields = { peer: s.peer?.address ?? s.conn.remote, remote: s.conn.remote, reason: end.reason };
-    if (end.phase === "open") {
-      if (end.kind === "frame") {
-        this.counters.frameErrors++;
-        this.log.warn("mesh: closed connection on a bad frame", fields);
-      }
-      return;
-    }
-    if (end.refuse === "duplicate" || end.kind === "local" || this.closing) {
-      this.log.debug("mesh: connection not kept", fields);
-    } else if (end.kind === "refused" || end.kind === "frame") {
-      if (end.refuse !== "self") this.counters.authFailures++;
-      this.log.warn("mesh: refused peer", fields);
-    } else if (end.kind === "peer-refused") {
-      this.log.warn("mesh: peer refused us", fields);
-    } else {
-      this.log.debug("mesh: connection failed during handshake", fields);
-    }
-  }
-
   private emit(change: PeerChange): void {
     for (const fn of this.watchers) {
       try {
@@ -405,20 +390,4 @@ class TcpMesh implements TcpTransport, SessionHooks {
       }
     }
   }
-
-  /** Resolve when `p` does or after `ms`, whichever is first. */
-  private within(p: Promise<unknown>, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimer(ms, resolve);
-      p.then(() => {
-        timer.cancel();
-        resolve();
-      }, resolve);
-    });
-  }
-}
-
-function peerInfo(s: Session): PeerInfo {
-  const p = s.peer!;
-  return { name: p.name, id: p.id, address: p.address, direction: s.role === "dialer" ? "out" : "in" };
 }

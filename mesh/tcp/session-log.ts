@@ -1,0 +1,52 @@
+/**
+ * What the transport says about its sessions: a session as a PeerInfo, and
+ * how a session's end is logged and counted (a bad frame, a refusal, a
+ * duplicate kept quiet).
+ */
+import type { Clock, Logger } from "../types.ts";
+import type { Session, SessionEnd } from "./session.ts";
+import type { PeerInfo, TcpTransportStats } from "./types.ts";
+
+export function peerInfo(s: Session): PeerInfo {
+  const p = s.peer!;
+  return { name: p.name, id: p.id, address: p.address, direction: s.role === "dialer" ? "out" : "in" };
+}
+
+/** Log (and count) how `s` ended; `closing`: the transport is closing, so nothing is a failure. */
+export function reportEnd(
+  s: Session,
+  end: SessionEnd,
+  counters: Pick<TcpTransportStats, "frameErrors" | "authFailures">,
+  log: Logger,
+  closing: boolean,
+): void {
+  const fields = { peer: s.peer?.address ?? s.conn.remote, remote: s.conn.remote, reason: end.reason };
+  if (end.phase === "open") {
+    if (end.kind === "frame") {
+      counters.frameErrors++;
+      log.warn("mesh: closed connection on a bad frame", fields);
+    }
+    return;
+  }
+  if (end.refuse === "duplicate" || end.kind === "local" || closing) {
+    log.debug("mesh: connection not kept", fields);
+  } else if (end.kind === "refused" || end.kind === "frame") {
+    if (end.refuse !== "self") counters.authFailures++;
+    log.warn("mesh: refused peer", fields);
+  } else if (end.kind === "peer-refused") {
+    log.warn("mesh: peer refused us", fields);
+  } else {
+    log.debug("mesh: connection failed during handshake", fields);
+  }
+}
+
+/** Resolve when `p` does or after `ms` on `clock`, whichever is first. */
+export function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(ms, resolve);
+    p.then(() => {
+      timer.cancel();
+      resolve();
+    }, resolve);
+  });
+}
