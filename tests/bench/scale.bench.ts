@@ -37,6 +37,12 @@ const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
 const CPU_REQUESTS = env("ROOMY_SCALE_CPU_REQUESTS", 20_000);
 const CPU_ROUNDS = env("ROOMY_SCALE_CPU_ROUNDS", 3);
 const CPU_CLIENTS = 16;
+/**
+ * Unmeasured walk-ins before the rounds: the cluster's code path is larger,
+ * and after 2,000 its JIT threads still compiled for ~50 us of every walk-in
+ * (the single node's: ~1 us); after 30,000 neither does.
+ */
+const CPU_WARMUP = env("ROOMY_SCALE_CPU_WARMUP", 30_000);
 const WHO_CALLS = 2_000;
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
 /** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117. */
@@ -176,7 +182,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
       const made = await createRooms(s.nodes.map((n) => n.url), spec, { clients: 4, batch: 500, capMs: 60_000, retry: true });
       if (made.createdCount === 0) throw new Error(`${s.label}: no room created (${JSON.stringify(made.errors)})`);
       pickers.set(s.label, new RoomPicker(spec, made.created, seeded(7)));
-      await cpuRound(s.label, s.nodes, pickers.get(s.label)!, 10_000_000, 2_000); // warm-up, unmeasured
+      await cpuRound(s.label, s.nodes, pickers.get(s.label)!, 10_000_000, CPU_WARMUP); // warm-up, unmeasured
     }
     for (let i = 0; i < CPU_ROUNDS; i++) {
       for (const s of systems) rounds.push(await cpuRound(s.label, s.nodes, pickers.get(s.label)!, (i + 1) * 1_000_000, CPU_REQUESTS));
@@ -205,7 +211,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
     load: { requests: 0, ms: NaN, codes: {}, firstErrors: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
     rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
-    cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, notes,
+    cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, cpuWarmup: CPU_WARMUP, notes,
   };
   try {
     let t = performance.now();
