@@ -75,7 +75,8 @@ export class Shard {
       this.find(key, h);
     }
     const i = this.used++;
-    if (i === this.kh.length) this.grow(i * 2);
+    // 1.5x: a table of ~4,700 keys then wastes a third of its columns, not up to three quarters.
+    if (i === this.kh.length) this.grow(i + (i >> 1) + 8);
     this.keys[i] = key;
     this.vals[i] = undefined;
     this.kh[i] = h;
