@@ -14,6 +14,7 @@
  */
 
 import { hash32 } from "../hash.ts";
+import type { DeltaEntry } from "./lww-types.ts";
 
 /** Bucketed hashes of a replica: `h[2b]`, `h[2b+1]` for bucket b. */
 export interface Digest {
@@ -174,17 +175,19 @@ export class DigestSums {
     this.bucketMask = bucketMaskOf(buckets);
   }
 
-  /** XOR an entry (key hashes `kh`, `kh2`; stamp `w`, `c`, `n`; a tombstone or not) into (or, again, out of) the sums. */
-  toggle(kh: number, kh2: number, w: number, c: number, n: string, tomb: boolean): void {
-    this.writerHashes(n);
-    toggleEntry(this.sums, this.leaves, this.buckets, this.bucketMask, kh, kh2, w, (c * 2 + (tomb ? 1 : 0)) | 0, this.nh1, this.nh2);
+  /** XOR the entry `r`, whose key hashes are `kh` and `kh2`, into (or, again, out of) the sums. */
+  toggle(kh: number, kh2: number, r: DeltaEntry): void {
+    const ts = r.ts;
+    this.writerHashes(ts.n);
+    const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
+    toggleEntry(this.sums, this.leaves, this.buckets, this.bucketMask, kh, kh2, ts.w, cd, this.nh1, this.nh2);
   }
 
-  /** The entry's print (entryPrint). */
-  print(kh: number, kh2: number, w: number, c: number, n: string, tomb: boolean): number {
-    this.writerHashes(n);
-    return entryPrint(kh, kh2, w, (c * 2 + (tomb ? 1 : 0)) | 0, this.nh1, this.nh2);
-  }
+  /** The entry's print (entryPrint), from a table holding its key hashes at index `i`. */
+  readonly printOf = (t: { kh: Int32Array; kh2: Int32Array }, i: number, r: DeltaEntry): number => {
+    this.writerHashes(r.ts.n);
+    return entryPrint(t.kh[i]!, t.kh2[i]!, r.ts.w, (r.ts.c * 2 + (r.d === true ? 1 : 0)) | 0, this.nh1, this.nh2);
+  };
 
   /** A copy of the bucket level. */
   digest(): Digest {

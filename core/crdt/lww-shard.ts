@@ -11,8 +11,7 @@
  * the probe start mixes every bit of the hash (Fibonacci hashing, top bits
  * of kh * 2^32/phi) rather than masking the low ones.
  */
-import { type DigestSums, LEAF_BITS, LEAVES } from "./lww-digest.ts";
-import type { Timestamp } from "./hlc.ts";
+import { LEAF_BITS, LEAVES } from "./lww-digest.ts";
 import type { DeltaEntry } from "./lww-types.ts";
 
 /** scan() flag of a leaf whose entries' prints are wanted (any non-zero flag walks the leaf). */
@@ -25,14 +24,8 @@ const SPAN = 2 ** 32;
 const PHI = 0x9e3779b1 | 0;
 
 export class Shard {
-  /** keys by insertion index; a removed key leaves a hole (undefined) until compaction */
-  keys: (string | undefined)[] = [];
-  /** the value by index (undefined for a tombstone) */
-  vals: unknown[] = [];
-  /** the stamp by index, as columns: wall, counter, and writer (an index into the map's writers; ~writer for a tombstone) */
-  w = new Float64Array(8);
-  c = new Float64Array(8);
-  meta = new Int32Array(8);
+  /** records by insertion index; a removed key leaves a hole (undefined) until compaction */
+  recs: (DeltaEntry | undefined)[] = [];
   /** hash32(key) as int32, by index */
   kh = new Int32Array(8);
   /** the second, independent key hash, by index (digest word and leaf) */
@@ -60,91 +53,40 @@ export class Shard {
         this.freeSlot = s;
         return -1;
       }
-      // A hole's key is undefined: it never matches, probing goes on.
-      if (this.kh[i] === h && this.keys[i] === key) return i;
+      // A hole's record is undefined: it never matches, probing goes on.
+      if (this.kh[i] === h && this.recs[i]?.k === key) return i;
       s = (s + 1) & mask;
     }
   }
 
-  /** Append `key` (hashes `h`, `h2`), absent until now: find() just failed for it. Returns its index; the caller fills its columns. */
-  insert(h: number, h2: number, key: string): number {
+  /** Append `rec` (hashes `h`, `h2`), absent until now: find() just failed for it. Returns its index. */
+  insert(h: number, h2: number, rec: DeltaEntry): number {
     // Keep the load (holes included: they still occupy slots) at most 1/2.
     if ((this.used + 1) * 2 > this.slots.length) {
       if (this.holes * 2 >= this.used) this.compact();
       else this.rehash(this.slots.length * 2);
-      this.find(key, h);
+      this.find(rec.k, h);
     }
     const i = this.used++;
-    // 1.5x: a table of ~4,700 keys then wastes a third of its columns, not up to three quarters.
-    if (i === this.kh.length) this.grow(i + (i >> 1) + 8);
-    this.keys[i] = key;
-    this.vals[i] = undefined;
+    // 1.5x: a table of ~4,700 keys then holds a third more room, not up to three quarters.
+    if (i === this.kh.length) this.growHashes(i + (i >> 1) + 8);
+    this.recs[i] = rec;
     this.kh[i] = h;
     this.kh2[i] = h2;
     this.slots[this.freeSlot] = i + 1;
     return i;
   }
 
-  /** Whether index `i` holds a tombstone. */
-  isTomb(i: number): boolean {
-    return this.meta[i]! < 0;
-  }
-
-  /** The stamp at index `i`, `writers` naming the writer indices. */
-  tsAt(i: number, writers: readonly string[]): Timestamp {
-    const m = this.meta[i]!;
-    return { w: this.w[i]!, c: this.c[i]!, n: writers[m < 0 ? ~m : m]! };
-  }
-
-  /** The entry at index `i` as a delta entry (made afresh). */
-  recordAt(i: number, writers: readonly string[]): DeltaEntry {
-    const ts = this.tsAt(i, writers);
-    return this.meta[i]! < 0 ? { k: this.keys[i]!, ts, d: true } : { k: this.keys[i]!, ts, v: this.vals[i] };
-  }
-
-  /** Write `d` at index `i` (writer index `writer`): a tombstone drops any value, a value is never undefined. */
-  put(i: number, d: DeltaEntry, tomb: boolean, writer: number): void {
-    this.vals[i] = tomb ? undefined : d.v === undefined ? null : d.v;
-    this.w[i] = d.ts.w;
-    this.c[i] = d.ts.c;
-    this.meta[i] = tomb ? ~writer : writer;
-  }
-
-  /** compareTs(the stamp at index `i`, `ts`). */
-  compareAt(i: number, ts: Timestamp, writers: readonly string[]): number {
-    const w = this.w[i]!;
-    if (w !== ts.w) return w < ts.w ? -1 : 1;
-    const c = this.c[i]!;
-    if (c !== ts.c) return c < ts.c ? -1 : 1;
-    const m = this.meta[i]!;
-    const n = writers[m < 0 ? ~m : m]!;
-    if (n === ts.n) return 0;
-    return n < ts.n ? -1 : 1;
-  }
-
-  /** XOR the entry at `i` into (or, again, out of) `sums`. */
-  toggleIn(sums: DigestSums, i: number, writers: readonly string[]): void {
-    const m = this.meta[i]!;
-    sums.toggle(this.kh[i]!, this.kh2[i]!, this.w[i]!, this.c[i]!, writers[m < 0 ? ~m : m]!, m < 0);
-  }
-
-  /** The print of the entry at `i` (lww-digest.ts). */
-  printIn(sums: DigestSums, i: number, writers: readonly string[]): number {
-    const m = this.meta[i]!;
-    return sums.print(this.kh[i]!, this.kh2[i]!, this.w[i]!, this.c[i]!, writers[m < 0 ? ~m : m]!, m < 0);
-  }
-
-  /** Drop the entry at `i`; its slot keeps pointing at the hole, still guiding probes past it. */
+  /** Drop the record at `i`; its slot keeps pointing at the hole, still guiding probes past it. */
   remove(i: number): void {
-    this.keys[i] = undefined;
-    this.vals[i] = undefined;
+    this.recs[i] = undefined;
     this.holes++;
   }
 
   /** Room for `n` more keys without growing step by step (a big delta, a whole state). */
   reserve(n: number): void {
     const want = this.used + n;
-    if (want > this.kh.length) this.grow(want);
+    if (want > this.kh.length) this.growHashes(want);
     let size = this.slots.length;
     while (want * 2 > size) size *= 2;
     if (size > this.slots.length) this.rehash(size);
@@ -158,58 +100,34 @@ export class Shard {
   /** Squeeze out holes. New arrays, so running iterators finish on the old. Renumbers indices. */
   compact(): void {
     const n = this.used - this.holes;
-    const size = Math.max(8, n);
-    const keys: (string | undefined)[] = new Array(n);
-    const vals: unknown[] = new Array(n);
-    const w = new Float64Array(size);
-    const c = new Float64Array(size);
-    const meta = new Int32Array(size);
-    const kh = new Int32Array(size);
-    const kh2 = new Int32Array(size);
+    const recs: (DeltaEntry | undefined)[] = new Array(n);
+    const kh = new Int32Array(Math.max(8, n));
+    const kh2 = new Int32Array(Math.max(8, n));
     let j = 0;
     for (let i = 0; i < this.used; i++) {
-      if (this.keys[i] === undefined) continue;
-      keys[j] = this.keys[i];
-      vals[j] = this.vals[i];
-      w[j] = this.w[i]!;
-      c[j] = this.c[i]!;
-      meta[j] = this.meta[i]!;
+      if (this.recs[i] === undefined) continue;
+      recs[j] = this.recs[i];
       kh[j] = this.kh[i]!;
       kh2[j] = this.kh2[i]!;
       j++;
     }
-    this.keys = keys;
-    this.vals = vals;
-    this.w = w;
-    this.c = c;
-    this.meta = meta;
+    this.recs = recs;
     this.kh = kh;
     this.kh2 = kh2;
     this.used = n;
     this.holes = 0;
     this.compactions++;
-    let slots = 16;
-    while ((n + 1) * 2 > slots) slots *= 2;
-    this.rehash(slots);
+    let size = 16;
+    while ((n + 1) * 2 > size) size *= 2;
+    this.rehash(size);
   }
 
-  /** Room for `size` indices in every column. */
-  private grow(size: number): void {
-    const n = this.used;
-    const w = new Float64Array(size);
-    w.set(this.w.subarray(0, n));
-    this.w = w;
-    const c = new Float64Array(size);
-    c.set(this.c.subarray(0, n));
-    this.c = c;
-    const meta = new Int32Array(size);
-    meta.set(this.meta.subarray(0, n));
-    this.meta = meta;
+  private growHashes(size: number): void {
     const kh = new Int32Array(size);
-    kh.set(this.kh.subarray(0, n));
+    kh.set(this.kh.subarray(0, this.used));
     this.kh = kh;
     const kh2 = new Int32Array(size);
-    kh2.set(this.kh2.subarray(0, n));
+    kh2.set(this.kh2.subarray(0, this.used));
     this.kh2 = kh2;
   }
 
@@ -219,9 +137,9 @@ export class Shard {
     const mask = size - 1;
     const shift = 32 - Math.log2(size);
     const kh = this.kh;
-    const keys = this.keys;
+    const recs = this.recs;
     for (let i = 0; i < this.used; i++) {
-      if (keys[i] === undefined) continue;
+      if (recs[i] === undefined) continue;
       let s = Math.imul(kh[i]!, PHI) >>> shift;
       while (slots[s] !== 0) s = (s + 1) & mask;
       slots[s] = i + 1;
@@ -231,39 +149,15 @@ export class Shard {
   }
 }
 
-/** A map's writer identities, each numbered once (the tables keep the number). */
-export class Writers {
-  readonly names: string[] = [];
-  private readonly ids = new Map<string, number>();
-  private last: string | undefined = undefined;
-  private lastId = 0;
-
-  idOf(n: string): number {
-    if (n === this.last) return this.lastId;
-    let id = this.ids.get(n);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(n);
-      this.ids.set(n, id);
-    }
-    this.last = n;
-    return (this.lastId = id);
-  }
-}
-
-/** Every stored entry of `shards`, shard by shard, each in insertion order: live ones only, or with tombstones. */
-export function* entriesOf(shards: readonly (Shard | undefined)[], withTombs: boolean, writers: readonly string[]): IterableIterator<DeltaEntry> {
+/** Every stored record of `shards`, shard by shard, each in insertion order. */
+export function* recordsOf(shards: readonly (Shard | undefined)[]): IterableIterator<DeltaEntry> {
   for (const sh of shards) {
     if (sh === undefined) continue;
-    // Compaction makes new arrays: a running walk finishes on the old ones, whole.
-    const old = { keys: sh.keys, vals: sh.vals, w: sh.w, c: sh.c, meta: sh.meta };
-    for (let i = 0; i < old.keys.length; i++) {
-      const t = sh.keys === old.keys ? sh : old;
-      const k = t.keys[i];
-      const m = t.meta[i]!;
-      if (k === undefined || (m < 0 && !withTombs)) continue;
-      const ts = { w: t.w[i]!, c: t.c[i]!, n: writers[m < 0 ? ~m : m]! };
-      yield m < 0 ? { k, ts, d: true } : { k, ts, v: t.vals[i] };
+    // Compaction makes new arrays: a running walk finishes on the old one.
+    const recs = sh.recs;
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i];
+      if (r !== undefined) yield r;
     }
   }
 }
@@ -277,8 +171,7 @@ export function scanShards(
   max: number,
   out: DeltaEntry[],
   prints: number[] | undefined,
-  writers: readonly string[],
-  printOf: (sh: Shard, i: number) => number,
+  printOf: (sh: Shard, i: number, r: DeltaEntry) => number,
 ): number {
   const shift = 32 - LEAF_BITS;
   let s = Math.floor(from / SPAN);
@@ -290,15 +183,16 @@ export function scanShards(
   for (s = first; s < shards.length; s = nextWanted(shards, want, s + 1, 0), i = 0) {
     const sh = shards[s]!;
     const base = s * LEAVES;
-    const { keys, kh2 } = sh;
+    const { recs, kh2 } = sh;
     const end = Math.min(sh.used, i + budget);
     const start = i;
     for (; i < end && taken < max; i++) {
-      if (keys[i] === undefined) continue;
+      const r = recs[i];
+      if (r === undefined) continue;
       const f = want[base + (kh2[i]! >>> shift)]!;
       if (f === 0) continue;
-      out.push(sh.recordAt(i, writers));
-      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : printOf(sh, i));
+      out.push(r);
+      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : printOf(sh, i, r));
       taken++;
     }
     budget -= i - start;
