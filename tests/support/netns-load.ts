@@ -48,7 +48,8 @@ export interface RoomSpec {
 const REQUEST_TIMEOUT_MS = 10_000; // past the node's 5 s call and write-ack timeouts: we want its answer
 const PACE_MS = 40;
 const PACE_AFTER_FAILURE_MS = 100;
-const PROBE_PACE_MS = 50;
+const PROBE_PACE_MS = 100;
+const PROBES_IN_FLIGHT = 64; // more than the probes sent while a cut owner is not yet known to be down (5 s of them)
 const MAX_STEPS = 20_000;
 
 export class Load {
@@ -127,14 +128,29 @@ export class Load {
     }
   }
 
+  /**
+   * A new probe every PROBE_PACE_MS, not after the last one answered: a probe
+   * sent just as its room's owner was cut off keeps its deadline (the owner
+   * may only be slow) and answers after the call timeout, and how soon the
+   * room is served again is what later probes show. At most PROBES_IN_FLIGHT
+   * at once; they all walk the room's own person into it, so their order
+   * does not matter.
+   */
   private async probe(room: string, firstOk: () => void): Promise<void> {
     const person = this.svcPerson(room);
+    const inFlight = new Set<Promise<void>>();
     for (let step = 0; !this.stopping && step < MAX_STEPS; step++) {
+      if (inFlight.size >= PROBES_IN_FLIGHT) await Promise.race(inFlight);
+      if (this.stopping) break;
       const nodes = this.probeNodes();
-      const op = await this.walk(nodes[step % nodes.length]!, room, person, true);
-      if (op.code === "ok") firstOk();
+      const p: Promise<void> = this.walk(nodes[step % nodes.length]!, room, person, true).then((op) => {
+        inFlight.delete(p);
+        if (op.code === "ok") firstOk();
+      });
+      inFlight.add(p);
       await sleep(PROBE_PACE_MS);
     }
+    await Promise.all(inFlight);
   }
 
   /** Starts the person workers. */
