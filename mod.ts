@@ -25,7 +25,7 @@ export type { Node, NodeOptions } from "./mesh/node/node.ts";
 export type { NodeConfig, NodeSettings, TlsPaths } from "./mesh/node/config.ts";
 export { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES } from "./mesh/node/config.ts";
 /** The seam the cluster layer plugs into, and the cluster of one (the cluster's own parts over a transport that reaches nobody). */
-export { localCluster, staticMembership } from "./mesh/node/parts.ts";
+export { localCluster } from "./mesh/node/parts.ts";
 export type { Cluster, ClusterContext, ClusterFactory } from "./mesh/node/parts.ts";
 export type { App } from "./mesh/apps/app.ts";
 export type { RoomsApi } from "./mesh/apps/rooms.ts";

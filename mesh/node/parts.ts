@@ -8,7 +8,7 @@
  */
 import type { Hlc } from "../../core/crdt/hlc.ts";
 import type { LwwMap } from "../../core/crdt/lww-map.ts";
-import type { MemberEvent, MembershipView, Member } from "../membership/types.ts";
+import type { Member, MembershipView } from "../membership/types.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Replicator } from "../replication/types.ts";
@@ -52,17 +52,6 @@ export interface Cluster {
 }
 
 export type ClusterFactory = (ctx: ClusterContext) => Promise<Cluster>;
-
-/** The membership of a cluster of one: only self, always alive. */
-export function staticMembership(self: Member): MembershipView {
-  const frozen: Member = { ...self, state: "alive" };
-  return {
-    self: () => ({ ...frozen }),
-    members: () => [{ ...frozen }],
-    live: () => [{ ...frozen }],
-    subscribe: (_fn: (ev: MemberEvent) => void) => () => {},
-  };
-}
 
 /** A transport no peer can reach and that reaches no peer: every send is dropped at once. */
 export function isolatedTransport(local: Address): Transport {

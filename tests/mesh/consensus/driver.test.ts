@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { LotMachine } from "../../../core/parking/lot-machine.ts";
 import { Consensus } from "../../../mesh/consensus/driver.ts";
-import { staticMembership } from "../../../mesh/node/parts.ts";
+import { MembershipWorld } from "../../support/membership.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 import { SeededRandom } from "../../../mesh/sim/random.ts";
 import type { Address, Message } from "../../../mesh/types.ts";
@@ -18,13 +18,14 @@ function lone() {
   let handler: ((from: Address, msg: Message) => void) | undefined;
   const malformed: string[] = [];
   const machine = new LotMachine(2);
-  const self = { id: "000000000001aaaaaaaa", name: "a", address: "127.0.0.1:1" };
+  const membership = new MembershipWorld().add("a", "127.0.0.1:1");
+  const self = { id: membership.self().id, name: "a", address: "127.0.0.1:1" };
   const c = new Consensus({
     self,
     clock,
     random: new SeededRandom(1),
     transport: { local: self.address, send: () => true, onMessage: (h) => (handler = h), close: () => Promise.resolve() },
-    membership: staticMembership({ ...self, state: "alive", incarnation: 0 }),
+    membership,
     logger: silentLogger,
     machine,
     mayBootstrapAlone: true,
