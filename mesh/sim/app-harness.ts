@@ -22,7 +22,7 @@ import type { Address, Logger } from "../types.ts";
 import { type NodeClock, SimClock } from "./clock.ts";
 import { SimTimeout } from "./harness.ts";
 import { type NetworkOptions, SimNetwork } from "./network.ts";
-import { type SimClusterOptions, type SimClusterParts, simClusterFactory } from "./nodes.ts";
+import { type SimFactoryOptions, type SimClusterParts, simClusterFactory } from "./nodes.ts";
 import { SeededRandom } from "./random.ts";
 
 export interface AppSimOptions {
@@ -35,7 +35,7 @@ export interface AppSimOptions {
   profile?: Extract<Profile, "local" | "lan">;
   network?: Partial<NetworkOptions>;
   /** Replication, registry and membership overrides for every node. */
-  cluster?: Omit<SimClusterOptions, "net" | "onStart">;
+  cluster?: Omit<SimFactoryOptions, "net" | "onStart">;
   membership?: Partial<MembershipConfig>;
   writeConcern?: WriteConcern;
   callTimeoutMs?: number;

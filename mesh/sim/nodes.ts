@@ -22,7 +22,7 @@ import type { Address, Message, Timer, Transport } from "../types.ts";
 import { NodeClock } from "./clock.ts";
 import type { SimNetwork } from "./network.ts";
 
-export interface SimClusterOptions {
+export interface SimFactoryOptions {
   net: SimNetwork;
   /** Membership overrides on top of the node's profile (config.profile). */
   membership?: Partial<MembershipConfig>;
@@ -56,7 +56,7 @@ export interface SimClusterParts {
  * NodeClock of the network's world clock (its timers and deliveries die
  * together) and `bind` = its simulated address; `join` lists the seeds.
  */
-export function simClusterFactory(opts: SimClusterOptions): ClusterFactory {
+export function simClusterFactory(opts: SimFactoryOptions): ClusterFactory {
   const { net } = opts;
   return (ctx): Promise<Cluster> => {
     const { config, clock } = ctx;
