@@ -43,7 +43,7 @@ export { realClock } from "./adapter/clock.ts";
 export { createApp } from "./http/app.ts";
 export type { AppOptions } from "./http/app.ts";
 /**
- * Serve a fetch handler with Bun.serve or Deno.serve. As `roomy node` does:
+ * Serve a fetch handler: our own HTTP/1.1 on Bun.listen under Bun, Deno.serve under Deno. As `roomy node` does:
  * `serve({ ..., routes: staticRoutes(app), maxRequestBodySize: HARD_BODY_CAP_BYTES })`
  * with `app = createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`;
  * `routes` is optional (Bun then routes the app's exact paths itself).
