@@ -14,6 +14,12 @@ export interface AppContext {
   replicator: Replicator;
   /** The replica, read-only for apps: they change it through `write`. */
   map: LwwMap;
+  /**
+   * Resolves on a later turn of the event loop, so a long pass yields (the
+   * runtime's "soon" on a real node, a zero-delay timer of the virtual clock
+   * in the simulator).
+   */
+  nextTurn(): Promise<void>;
   /** Stamp `writes` with one HLC timestamp and write them as one delta (no-op when empty). */
   write(writes: readonly Write[]): Promise<void>;
 }

@@ -16,7 +16,6 @@ import type { Timestamp } from "../../core/crdt/hlc.ts";
 import type { Change, LwwMap } from "../../core/crdt/lww-map.ts";
 import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms/rooms.ts";
 import type { Registry } from "../registry/types.ts";
-import { runtimeDefer } from "../../adapter/defer.ts";
 import { type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
 
 /** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
@@ -33,6 +32,8 @@ export interface DumpDeps {
   /** The process name of a room. */
   procOf(room: string): string;
   running: DumpsRunning;
+  /** Resolves on a later turn (AppContext.nextTurn). */
+  nextTurn(): Promise<void>;
 }
 
 /**
@@ -67,7 +68,7 @@ export async function gatherDump(d: DumpDeps, names: string[]): Promise<Record<s
     // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
     const out = Object.create(null) as Record<string, string[]>;
     for (let from = 0; from < names.length; from += DUMP_SLICE) {
-      if (from > 0) await nextTurn();
+      if (from > 0) await d.nextTurn();
       merge.writeInto(out, from, from + DUMP_SLICE);
     }
     return out;
@@ -82,7 +83,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
   const mine: number[] = [];
   const byOwner = new Map<string, number[]>();
   for (let i = 0; i < names.length; i++) {
-    if (i % DUMP_SLICE === DUMP_SLICE - 1) await nextTurn();
+    if (i % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
     const owner = registry.ownerOf(procOf(names[i]!));
     if (owner === d.node) mine.push(i);
     else {
@@ -114,7 +115,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
   };
   const remote = [...byOwner].map(([owner, list]) => askOwner(owner, list));
   for (let k = 0; k < mine.length && failure.error === undefined; k++) {
-    if (k % DUMP_SLICE === DUMP_SLICE - 1) await nextTurn();
+    if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
     const i = mine[k]!;
     const r = names[i]!;
     if (index.room(r) !== null && d.servingHere(procOf(r))) merge.add(i, index.occupants(r), true);
@@ -170,7 +171,6 @@ const SINGLE_WINDOW = 256;
 const DUMP_SLICE = 500;
 
 /** Let timers and I/O run: the dump's loops go on in the next turn. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => runtimeDefer(resolve));
 
 /** A who-many answer into `merge`: rooms `chunk` in the order asked; those it left out (or malformed) onto `singles`. */
 function addMany(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {

@@ -25,7 +25,6 @@ import type { ProcessHandlers } from "../registry/types.ts";
 import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
-import { runtimeDefer } from "../../adapter/defer.ts";
 import { manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
@@ -132,7 +131,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     throw unknownRoom(room);
   };
 
-  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, servingHere, procOf, running: dumpsRunning };
+  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, servingHere, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
 
   // Reads served from this replica (where-is, the room list, which rooms a
   // dump asks) come only from a node that caught up for its epoch and holds
@@ -152,7 +151,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
       // A batch of thousands of calls started in one turn held the event loop 50-70 ms: a slice per turn.
       const calls: Promise<unknown>[] = [];
       for (let i = 0; i < names.length; i++) {
-        if (i > 0 && i % ADD_SLICE === 0) await new Promise<void>((resolve) => runtimeDefer(resolve));
+        if (i > 0 && i % ADD_SLICE === 0) await ctx.nextTurn();
         const call = registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap }));
         call.catch(() => {}); // seen by Promise.all below; not unhandled while later slices start
         calls.push(call);

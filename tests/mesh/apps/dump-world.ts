@@ -15,6 +15,7 @@ import type { ClusterRegistry } from "../../../mesh/registry/config.ts";
 import type { ProcessFactory, ProcessHandlers, Registry } from "../../../mesh/registry/types.ts";
 import type { Change } from "../../../core/crdt/lww-map.ts";
 import { realClock } from "../../../adapter/clock.ts";
+import { runtimeDefer } from "../../../adapter/defer.ts";
 import { silentLogger } from "../../../mesh/types.ts";
 
 export interface CallRecord {
@@ -135,6 +136,7 @@ export class DumpWorld {
     const ctx: AppContext = {
       node: self,
       clock: realClock,
+      nextTurn: () => new Promise<void>((resolve) => runtimeDefer(resolve)),
       logger: silentLogger,
       registry,
       replicator: {
