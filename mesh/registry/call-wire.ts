@@ -7,7 +7,7 @@
  */
 import type { Address, Clock, Logger, Transport } from "../types.ts";
 import type { CallTable } from "./calls.ts";
-import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
+import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
 import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type ReplyMsg, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { Inbound } from "./processes.ts";

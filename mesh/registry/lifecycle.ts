@@ -1,5 +1,5 @@
 /**
- * Every transition of a name's record on one node (entry.ts), in one place:
+ * Every transition of a name's record on one node (process-record.ts), in one place:
  *
  *   (none)   -> starting   a call for a name this node owns and may serve
  *   starting -> running    the previous owner handed it over or said it has
@@ -10,7 +10,7 @@
  *   leaving  -> (none)     the new owner acknowledged the handoff
  */
 import { RoomyError } from "../../core/errors.ts";
-import { add, type ProcessRecord, type Inbound, leaving, type Leaving, NONE, running, type Running, starting, type Starting } from "./entry.ts";
+import { add, type ProcessRecord, type Inbound, leaving, type Leaving, NONE, running, type Running, starting, type Starting } from "./process-record.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import type { ProcessTableDeps } from "./processes.ts";

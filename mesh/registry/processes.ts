@@ -1,6 +1,6 @@
 /**
  * The processes of one node and how a message reaches them (the records and
- * their transitions: entry.ts, lifecycle.ts).
+ * their transitions: process-record.ts, lifecycle.ts).
  *
  * A call runs only on its owner under the committed configuration, only
  * while that node has its serving rights for the name (serving.ts) and holds
@@ -12,7 +12,7 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Logger, Random, Timer } from "../types.ts";
-import { add, type ProcessRecord, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./entry.ts";
+import { add, type ProcessRecord, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./process-record.ts";
 import type { HandoffSender } from "./handoff.ts";
 import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -21,7 +21,7 @@ import { unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
 
-export type { Inbound } from "./entry.ts";
+export type { Inbound } from "./process-record.ts";
 
 export interface ProcessTableDeps {
   self: string;

@@ -9,7 +9,7 @@
  *   serving.ts     this node's serving rights per epoch: fence, catch up, serve
  *   lease.ts       serve only while a majority at the same epoch was heard
  *   processes.ts   this node's processes and how a call reaches them
- *   entry.ts       a name's record: starting | running | leaving
+ *   process-record.ts  a name's record: starting | running | leaving
  *   lifecycle.ts   every transition of those records
  *   handoff.ts     reliable delivery of handed-off state
  *   calls.ts       calls in flight and dedup of wire copies
@@ -27,7 +27,7 @@ import { type Address, type Message, silentLogger, type Timer } from "../types.t
 import { createCallTable } from "./calls.ts";
 import { createCallWire } from "./call-wire.ts";
 import { majorityCaughtUp } from "./caught-up.ts";
-import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./entry.ts";
+import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
 import { createQuorumLease } from "./lease.ts";

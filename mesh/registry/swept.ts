@@ -3,12 +3,8 @@
  * the asker's epoch (nothing leaving, no handoff in flight to the asker). A
  * new owner asks ({sq}) before it counts a name as free of its old owner.
  */
+import type { Stamp } from "./lease.ts";
 import type { SweptMsg } from "./messages.ts";
-
-interface Stamp {
-  g: number;
-  e: number;
-}
 
 /** Which previous owners said they are swept, at which stamp. */
 export class SweptMarks {

@@ -1,6 +1,6 @@
 /**
  * Seeds for simulation tests. Each test runs a fixed list of seeds; a failing
- * run names its seed, and `SEED=n npx bun test tests/mesh/sim/<file>` replays
+ * run names its seed, and `SEED=n npx bun test <the test file>` replays
  * just that seed (the environment is read here, never in mesh/).
  */
 
@@ -28,7 +28,7 @@ export async function forEachSeed(
       await body(seed);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      const replay = `SEED=${seed} npx bun test ${process.argv.find((a) => a.includes("tests/mesh/sim")) ?? "tests/mesh/sim"}`;
+      const replay = `SEED=${seed} npx bun test ${process.argv.find((a) => a.endsWith(".test.ts")) ?? "<the test file>"}`;
       console.error(`sim test failed with seed ${seed}; replay: ${replay}`);
       if (err instanceof Error && !msg.includes(`seed ${seed}`)) err.message = `[seed ${seed}] ${msg}`;
       throw err;

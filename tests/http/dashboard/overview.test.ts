@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
-import { createApp } from "../../http/app.ts";
-import type { Overview, PeoplePage, RoomsPage } from "../../http/overview.ts";
-import { OwnerTally } from "../../http/overview-data.ts";
-import { NameCatalogue } from "../../http/overview-search.ts";
-import { type Node, startNode } from "../../mesh/node/node.ts";
-import { loadReplica, personName, roomName } from "./support.ts";
+import { createApp } from "../../../http/app.ts";
+import type { Overview, PeoplePage, RoomsPage } from "../../../http/overview.ts";
+import { OwnerTally } from "../../../http/overview-data.ts";
+import { NameCatalogue } from "../../../http/overview-search.ts";
+import { type Node, startNode } from "../../../mesh/node/node.ts";
+import { loadReplica, personName, roomName } from "../../dashboard/support.ts";
 
 describe("OwnerTally", () => {
   const members = ["a", "b", "c"];

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
-import { createApp } from "../../http/app.ts";
-import { type Node, startNode } from "../../mesh/node/node.ts";
-import { pageProblems } from "./csp.ts";
+import { createApp } from "../../../http/app.ts";
+import { type Node, startNode } from "../../../mesh/node/node.ts";
+import { pageProblems } from "../../dashboard/csp.ts";
 
 describe("the dashboard page", () => {
   let node: Node;

@@ -6,11 +6,11 @@
  * spaces, and no acknowledged walk-into undone by an older leave.
  */
 import { describe, expect, test } from "bun:test";
-import { Hlc } from "../../../core/crdt/hlc.ts";
-import { type Delta, LwwMap } from "../../../core/crdt/lww-map.ts";
-import { type Write, writesToDelta } from "../../../core/crdt/map-view.ts";
-import { LotIndex, planPark, planUnpark, type VehicleRecord } from "../../../core/parking/parking.ts";
-import { mergeOccupancies, planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../../core/rooms/rooms.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { type Delta, LwwMap } from "../../core/crdt/lww-map.ts";
+import { type Write, writesToDelta } from "../../core/crdt/map-view.ts";
+import { LotIndex, planPark, planUnpark, type VehicleRecord } from "../../core/parking/parking.ts";
+import { mergeOccupancies, planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../core/rooms/rooms.ts";
 
 /** One node's replica with its indexes; `write` stamps with its own HLC at wall time `t`. */
 function replica(name: string, spaces = 4) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SimCluster } from "../../../mesh/sim/harness.ts";
-import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "./seeds.ts";
+import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "../sim/seeds.ts";
 
 describe("sim: convergence", () => {
   test("100 nodes joining through one seed converge to one view", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { detectionBoundMs, lanConfig, localConfig } from "../../../mesh/membership/config.ts";
 import { SimCluster } from "../../../mesh/sim/harness.ts";
-import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "./seeds.ts";
+import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "../sim/seeds.ts";
 
 /** Build, converge, and let probing settle into its rhythm. */
 function settled(seed: number, size: number, config = {}): SimCluster {

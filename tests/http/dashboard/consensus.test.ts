@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
-import { createApp } from "../../http/app.ts";
-import type { Overview } from "../../http/overview.ts";
-import { type Node, startNode } from "../../mesh/node/node.ts";
-import { waitFor } from "../support/cluster.ts";
+import { createApp } from "../../../http/app.ts";
+import type { Overview } from "../../../http/overview.ts";
+import { type Node, startNode } from "../../../mesh/node/node.ts";
+import { waitFor } from "../../support/cluster.ts";
 
 describe("consensus on the dashboard", () => {
   let node: Node;

@@ -1,11 +1,11 @@
 /** The rules (CONTRACT.md, "The rules") as pure functions over a map, and the indexes fed by changes. */
 import { describe, expect, test } from "bun:test";
-import { RoomyError } from "../../../core/errors.ts";
-import { Hlc } from "../../../core/crdt/hlc.ts";
-import { LwwMap } from "../../../core/crdt/lww-map.ts";
-import { type Write, writesToDelta } from "../../../core/crdt/map-view.ts";
-import { LotIndex, planPark, planUnpark, validateGate, type VehicleRecord } from "../../../core/parking/parking.ts";
-import { personKey, planAddRooms, planLeave, planWalkInto, readRoom, RoomIndex, roomKey, seatKey } from "../../../core/rooms/rooms.ts";
+import { RoomyError } from "../../core/errors.ts";
+import { Hlc } from "../../core/crdt/hlc.ts";
+import { LwwMap } from "../../core/crdt/lww-map.ts";
+import { type Write, writesToDelta } from "../../core/crdt/map-view.ts";
+import { LotIndex, planPark, planUnpark, validateGate, type VehicleRecord } from "../../core/parking/parking.ts";
+import { personKey, planAddRooms, planLeave, planWalkInto, readRoom, RoomIndex, roomKey, seatKey } from "../../core/rooms/rooms.ts";
 
 /** A replica with both indexes kept current, as a node keeps them. */
 function world(spaces = 10) {

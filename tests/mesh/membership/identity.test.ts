@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEAD, SUSPECT, type Update } from "../../../mesh/membership/messages.ts";
 import { SimCluster } from "../../../mesh/sim/harness.ts";
-import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "./seeds.ts";
+import { forEachSeed, SIM_TEST_TIMEOUT_MS } from "../sim/seeds.ts";
 
 /** Deliver `updates` to every running node from a rogue endpoint, as gossip. */
 function injectGossip(c: SimCluster, updates: Update[]): void {
