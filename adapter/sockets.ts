@@ -7,7 +7,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { TcpTlsOptions } from "../mesh/tcp/types.ts";
+import type { ByteStream, ByteStreamEvents, TcpTlsOptions } from "../mesh/tcp/types.ts";
 
 export interface Listener {
   /** The port actually bound (differs from the requested one when that was 0). */
@@ -17,7 +17,7 @@ export interface Listener {
 
 export interface ListenHandlers {
   /** A connected (and, with TLS, verified) inbound socket. */
-  onSocket(socket: net.Socket): void;
+  onSocket(stream: ByteStream): void;
   /** A TLS client failed verification before any handshake of ours. */
   onTlsError(err: Error, remote: string): void;
 }
@@ -26,9 +26,9 @@ export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | unde
   const server: net.Server = tlsOpts
     ? tls.createServer(
       { cert: tlsOpts.cert, key: tlsOpts.key, ca: tlsOpts.ca, requestCert: true, rejectUnauthorized: true },
-      (socket) => h.onSocket(socket),
+      (socket) => h.onSocket(streamOf(socket, remoteOf(socket))),
     )
-    : net.createServer((socket) => h.onSocket(socket));
+    : net.createServer((socket) => h.onSocket(streamOf(socket, remoteOf(socket))));
   if (tlsOpts) {
     server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
       h.onTlsError(err, `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`);
@@ -49,9 +49,12 @@ export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | unde
   });
 }
 
-/** Start a dial; `ready` names the event after which the socket may carry data. */
-export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { socket: net.Socket; ready: string } {
-  if (!tlsOpts) return { socket: net.connect({ host, port }), ready: "connect" };
+/** Start a dial: the stream at once, `onReady` once it may carry data (connected; with TLS, verified). */
+export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { stream: ByteStream; onReady(fn: () => void): void } {
+  if (!tlsOpts) {
+    const plain = net.connect({ host, port });
+    return { stream: streamOf(plain, `${host}:${port}`), onReady: (fn) => plain.once("connect", fn) };
+  }
   const socket = tls.connect({
     host,
     port,
@@ -61,5 +64,30 @@ export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefi
     rejectUnauthorized: true,
     checkServerIdentity: () => undefined,
   });
-  return { socket, ready: "secureConnect" };
+  return { stream: streamOf(socket, `${host}:${port}`), onReady: (fn) => socket.once("secureConnect", fn) };
+}
+
+const remoteOf = (socket: net.Socket): string => `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+
+/** The runtime's socket as a ByteStream: no Nagle delay, keep-alive probes on. */
+function streamOf(socket: net.Socket, remote: string): ByteStream {
+  socket.setNoDelay(true);
+  // Lets the OS notice a peer that vanished without a FIN (power loss, partition).
+  socket.setKeepAlive(true, 15_000);
+  return {
+    remote,
+    get destroyed() {
+      return socket.destroyed;
+    },
+    write: (bytes) => socket.write(bytes),
+    end: () => void socket.end(),
+    destroy: () => void socket.destroy(),
+    listen(e: ByteStreamEvents): void {
+      socket.on("data", (chunk: Buffer) => e.data(chunk));
+      socket.on("end", () => e.end());
+      socket.on("error", (err: Error & { code?: string }) => e.error(err.code ?? err.message));
+      socket.on("drain", () => e.drain());
+      socket.once("close", () => e.close());
+    },
+  };
 }

@@ -3,8 +3,8 @@
  * bounded reader, writes batches of bodies in one socket write, tracks write
  * backpressure, and closes exactly once with a reason.
  */
-import type { Socket } from "node:net";
 import type { Clock } from "../types.ts";
+import type { ByteStream } from "./types.ts";
 import { encodeFrames, FrameError, FrameReader } from "../wire/frame.ts";
 
 /** Who ended the connection: a bad frame from the peer, the socket, or us. */
@@ -36,7 +36,7 @@ export class Connection {
   readonly done: Promise<void>;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ByteStream,
     /** Who is at the other end, for logs (socket address or dialed address). */
     readonly remote: string,
     maxFrameBytes: number,
@@ -45,21 +45,20 @@ export class Connection {
   ) {
     this.reader = new FrameReader(maxFrameBytes);
     counters.socketsOpen++;
-    socket.setNoDelay(true);
-    // Lets the OS notice a peer that vanished without a FIN (power loss, partition).
-    socket.setKeepAlive(true, 15_000);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.onEnd());
-    socket.on("error", (err: Error & { code?: string }) => this.close(`socket error: ${err.code ?? err.message}`, "socket"));
-    socket.on("drain", () => {
-      this.blocked = false;
-      if (!this.closed) this.handler?.onDrain();
-    });
     this.done = new Promise((resolve) => {
-      socket.once("close", () => {
-        counters.socketsOpen--;
-        this.close("socket closed", "socket");
-        resolve();
+      socket.listen({
+        data: (chunk) => this.onData(chunk),
+        end: () => this.onEnd(),
+        error: (code) => this.close(`socket error: ${code}`, "socket"),
+        drain: () => {
+          this.blocked = false;
+          if (!this.closed) this.handler?.onDrain();
+        },
+        close: () => {
+          counters.socketsOpen--;
+          this.close("socket closed", "socket");
+          resolve();
+        },
       });
     });
   }
@@ -114,7 +113,7 @@ export class Connection {
     if (!this.closed) this.handler?.onFrame(bytes, start, end);
   };
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     if (this.closed) return;
     try {
       this.reader.pushFrames(chunk, this.onFrame);

@@ -5,8 +5,8 @@
  * Decisions that involve other connections (which one to keep) are the
  * transport's, reached through the hooks.
  */
-import type { Socket } from "node:net";
 import type { Clock, Message, Timer } from "../types.ts";
+import type { ByteStream } from "./types.ts";
 import { encode } from "../wire/codec.ts";
 import { decodeBody, FrameError, FRAME_HEADER_BYTES, isMessage } from "../wire/frame.ts";
 import { type CloseCause, Connection, type SocketCounters } from "./connection.ts";
@@ -80,7 +80,7 @@ export class Session {
   private ending: Omit<SessionEnd, "phase"> | null = null;
 
   constructor(
-    socket: Socket,
+    socket: ByteStream,
     readonly role: HandshakeRole,
     remote: string,
     private readonly config: SessionConfig,

@@ -12,7 +12,6 @@
  * written to a connection that is then dropped, and the per-address queue
  * simply waits for whichever connection is committed.
  */
-import type { Socket } from "node:net";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { atEndOfTurn, runtimeDefer } from "../../adapter/defer.ts";
@@ -29,7 +28,7 @@ import { type Link, PeerTable } from "./peer-table.ts";
 import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
 import { peerInfo, reportEnd, within } from "./session-log.ts";
 import { dial, type Listener, listen } from "../../adapter/sockets.ts";
-import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
+import type { ByteStream, PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
 export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
@@ -268,12 +267,12 @@ class TcpMesh implements TcpTransport, SessionHooks {
 
   // ---- internals ----
 
-  private accept(socket: Socket): void {
+  private accept(socket: ByteStream): void {
     if (this.closing || !this.config) {
       socket.destroy();
       return;
     }
-    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    const remote = socket.remote;
     let handshaking = 0;
     for (const s of this.sessions) if (!s.isOpen && s.role === "acceptor") handshaking++;
     if (handshaking >= this.maxPending) {
@@ -290,12 +289,12 @@ class TcpMesh implements TcpTransport, SessionHooks {
     if (this.clock.now() < link.retryAt || !this.config) return false; // backing off
     const { host, port } = parseAddress(link.address);
     this.counters.dials++;
-    const { socket, ready } = dial(host, port, this.opts.tls);
-    const s = new Session(socket, "dialer", link.address, this.config, this);
+    const { stream, onReady } = dial(host, port, this.opts.tls);
+    const s = new Session(stream, "dialer", link.address, this.config, this);
     s.address = link.address;
     this.sessions.add(s);
     link.pending.add(s);
-    socket.once(ready, () => s.start());
+    onReady(() => s.start());
     return true;
   }
 

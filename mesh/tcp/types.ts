@@ -91,3 +91,25 @@ export interface TcpTransport extends Transport {
   /** Close the connection with `address` (it sent a malformed protocol message); it may dial again. */
   closePeer(address: string, reason: string): void;
 }
+
+/** What a connection needs of a connected socket (adapter/sockets.ts wraps the runtime's in it). */
+export interface ByteStream {
+  /** "host:port" at the other end, for logs. */
+  readonly remote: string;
+  readonly destroyed: boolean;
+  /** Queue `bytes`; false once the runtime's buffer is full (wait for `drain`). */
+  write(bytes: Uint8Array): boolean;
+  /** Send FIN after what was written. */
+  end(): void;
+  destroy(): void;
+  /** Every event of the stream, set once, before any can fire (same turn as it is handed over). */
+  listen(events: ByteStreamEvents): void;
+}
+
+export interface ByteStreamEvents {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  error(code: string): void;
+  drain(): void;
+  close(): void;
+}
