@@ -5,6 +5,7 @@
  * them, complete or `unavailable`.
  */
 import { describe, expect, test } from "bun:test";
+import { codeOf } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
 import type { Write } from "../../../core/crdt/map-view.ts";
 import { mergeOccupancies, personKey, type RoomAnswer, roomKey } from "../../../core/rooms/rooms.ts";
@@ -27,16 +28,6 @@ function loaded(rooms: number): DumpWorld {
 async function perRoomMerge(w: DumpWorld, rooms: string[]): Promise<Record<string, string[]>> {
   const answers = rooms.map((r) => w.node(w.ownerOf(roomProcess(r))).handle(roomProcess(r), { t: "who" }) as RoomAnswer);
   return { ...mergeOccupancies(answers) };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RoomyError) return err.code;
-    throw err;
-  }
-  return "no error";
 }
 
 describe("the full dump, batched by owner", () => {

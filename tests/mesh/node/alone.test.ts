@@ -1,5 +1,6 @@
 /** The registry and replicator of a node alone (the cluster of one). */
 import { afterEach, describe, expect, test } from "bun:test";
+import { codeOf, tick } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
 import { type Node, startNode } from "../../../mesh/node/node.ts";
 import type { Registry } from "../../../mesh/registry/types.ts";
@@ -16,19 +17,6 @@ async function alone(opts: { callTimeoutMs?: number } = {}): Promise<{ node: Nod
   started.push(node);
   return { node, reg: node.registry, clock };
 }
-
-const tick = () => new Promise<void>((r) => queueMicrotask(r));
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RoomyError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
-
 
 describe("the registry of a node alone", () => {
   test("starts a process lazily on its first call and keeps its state", async () => {

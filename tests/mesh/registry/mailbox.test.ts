@@ -1,20 +1,8 @@
 /** Mailboxes: one message at a time per process, answers detached from the turn. */
 import { describe, expect, test } from "bun:test";
+import { codeOf, tick } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
 import { createMailbox } from "../../../mesh/registry/mailbox.ts";
-
-const tick = () => new Promise<void>((r) => queueMicrotask(r));
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RoomyError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
-
 
 describe("mailbox", () => {
   test("runs one job at a time, in arrival order", async () => {
