@@ -42,7 +42,7 @@ const GLOBALS_ALLOWED = new Set(["core/cbor/text.ts"]);
 const CODE_EXT = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-export type Tree = ReadonlyMap<string, string>;
+type Tree = ReadonlyMap<string, string>;
 
 function readTree(): Tree {
   const out = new Map<string, string>();
@@ -85,7 +85,7 @@ function runtimeImports(text: string): string[] {
 }
 
 /** The compiled code (no types, no comments) with string, template and regex contents blanked; `${}` code kept. */
-export function codeOnly(text: string): string {
+function codeOnly(text: string): string {
   const js = transpiler.transformSync(withoutShebang(text));
   let out = "";
   let i = 0;
@@ -171,7 +171,7 @@ function lineCount(text: string): number {
 }
 
 /** Every broken rule in `tree`, by rule. */
-export function violations(tree: Tree): { imports: string[]; runtime: string[]; time: string[]; size: string[] } {
+function violations(tree: Tree): { imports: string[]; runtime: string[]; time: string[]; size: string[] } {
   const imports: string[] = [];
   const runtime: string[] = [];
   const time: string[] = [];

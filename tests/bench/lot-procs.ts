@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { cleanEnv, eventually, killAll, type RunningNode, startNode } from "../ship/support/procs.ts";
-import { runToEnd, sleep } from "../support/procs.ts";
+import { runToEnd, sleep, track } from "../support/procs.ts";
 import { ROOT } from "../ship/support/binary.ts";
 
 export const ETCD = ["/usr/bin/etcd", "/usr/local/bin/etcd"].find((p) => existsSync(p));
@@ -19,13 +19,10 @@ export const SERVER_CORE = 1;
 export const CLIENT_CORE = 0;
 export const pinned = (cmd: string[], core: number): string[] => (PIN ? [TASKSET!, "-c", String(core), ...cmd] : cmd);
 
-const etcdProcs = new Set<Subprocess>();
 const dataDirs = new Set<string>();
 
 export function killEverything(): void {
   killAll();
-  for (const p of etcdProcs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-  etcdProcs.clear();
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   dataDirs.clear();
 }
@@ -148,7 +145,7 @@ export async function startEtcd(n: number, clientBase: number, peerBase: number,
   const initial = Array.from({ length: n }, (_, i) => `e${i + 1}=${peer(i + 1)}`).join(",");
   const spawn = (cmd: string[]) => {
     const p = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "ignore", env: cleanEnv() });
-    etcdProcs.add(p);
+    track(p);
     return p;
   };
   const members: EtcdMember[] = [];
@@ -180,7 +177,6 @@ export async function startEtcd(n: number, clientBase: number, peerBase: number,
       await Promise.race([Promise.all(members.map((m) => m.proc.exited)), sleep(10_000)]);
       for (const m of members) if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill("SIGKILL");
       await Promise.all(members.map((m) => m.proc.exited));
-      for (const m of members) etcdProcs.delete(m.proc);
       rmSync(dir, { recursive: true, force: true });
       dataDirs.delete(dir);
     },

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ensureBinary, ROOT } from "../ship/support/binary.ts";
+import { CLK_TCK, cpuTicks } from "../support/procs.ts";
 
 const STARTS = 9;
 const IDLE_MS = 3000;
@@ -25,7 +26,6 @@ const WRK_SECONDS = 3;
  */
 const ROUNDS = 7;
 /** Linux clock ticks per second (USER_HZ): /proc/PID/stat counts CPU time in these. */
-const CLK_TCK = 100;
 const FETCH_REQUESTS = 20_000;
 const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => {
   try {
@@ -108,13 +108,6 @@ interface Load {
   p99ms: number | null;
   /** Server CPU time (user + system) per request, microseconds: steadier than requests/s on a busy machine. */
   cpuUsPerReq?: number;
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 const WALK_LUA = `

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RoomyError } from "../../core/errors.ts";
-import { Cluster, roomyCli, waitFor, type RoomyProcess } from "../support/cluster.ts";
+import { Cluster, waitFor, type RoomyProcess } from "../support/cluster.ts";
+import { cli } from "../cli/helpers.ts";
 
 const SPACES = 5;
 const GATES = 4;
@@ -15,7 +16,7 @@ const TEST_TIMEOUT = 120_000;
 let cluster: Cluster;
 let n1: RoomyProcess, n2: RoomyProcess, n3: RoomyProcess;
 /** `roomy ARGS --node URL` through one node. */
-const via = (p: RoomyProcess, ...args: string[]) => roomyCli([...args, "--node", p.url]);
+const via = (p: RoomyProcess, ...args: string[]) => cli([...args, "--node", p.url]);
 
 beforeAll(async () => {
   cluster = await Cluster.start({ size: 3, profile: "local", args: ["--spaces", String(SPACES), "--gates", String(GATES)], deadlineMs: 60_000 });

@@ -6,7 +6,8 @@
  * cookie is refused. One cluster for the whole file; tests run in order.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Cluster, roomyCli, sleep, stateSeenBy, waitFor, waitState, type RoomyProcess } from "../support/cluster.ts";
+import { Cluster, sleep, stateSeenBy, waitFor, waitState, type RoomyProcess } from "../support/cluster.ts";
+import { cli } from "../cli/helpers.ts";
 
 const COOKIE = "membership-test-cookie";
 const NAMES = ["n1", "n2", "n3", "n4", "n5"];
@@ -36,14 +37,14 @@ describe("five real nodes on loopback", () => {
         expect(m.address).toBe(cluster.node(m.name).meshAddress);
         expect(Number.isInteger(m.incarnation) && m.incarnation >= 0).toBe(true);
       }
-      const viaCli = await roomyCli(["members", "--json", "--node", p.url]);
+      const viaCli = await cli(["members", "--json", "--node", p.url]);
       expect(viaCli.code).toBe(0);
       const listed = JSON.parse(viaCli.stdout) as { name: string; address: string; state: string; incarnation: number }[];
       expect(listed.map((m) => [m.name, m.address, m.state])).toEqual(NAMES.map((n) => [n, cluster.node(n).meshAddress, "alive"]));
       expect(listed.every((m) => typeof m.incarnation === "number")).toBe(true);
     }
     // The default table shows the same four columns.
-    const table = await roomyCli(["members", "--node", cluster.node("n1").url]);
+    const table = await cli(["members", "--node", cluster.node("n1").url]);
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]!.split(/\s+/)).toEqual(["NAME", "ADDRESS", "STATE", "INCARNATION"]);
     for (const n of NAMES) expect(table.stdout).toContain(`${n} `);

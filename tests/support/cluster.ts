@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Subprocess } from "bun";
 import { createClient, type MemberInfo, type RoomyClient } from "../../http/client.ts";
-import { type RunResult, RoomyChild, runToEnd, until } from "./procs.ts";
+import { RoomyChild, until } from "./procs.ts";
 
 export { sleep } from "./procs.ts";
 
@@ -298,11 +298,4 @@ export async function waitState(
     },
     { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: opts.intervalMs ?? 100 },
   );
-}
-
-export type CliResult = RunResult;
-
-/** Runs one `roomy` client command as a child process (SIGKILLed at the deadline: code null). */
-export function roomyCli(args: string[], deadlineMs = 20_000): Promise<CliResult> {
-  return runToEnd([process.execPath, MAIN, ...args], { deadlineMs });
 }

@@ -9,13 +9,13 @@
  * seeded PRNG.
  */
 import { mulberry32 } from "./linearizability/model.ts";
-import { request } from "./procs.ts";
+import { request, sleep } from "./procs.ts";
 
 /** What a request came back with: ok, a node's error code, or no answer (`network`, `timeout`). */
 export type Outcome = { ok: true } | { ok: false; code: string; answered: boolean; message?: string };
 
 export const roomName = (i: number): string => `r${i}`;
-export const personName = (i: number): string => `p${i}`;
+const personName = (i: number): string => `p${i}`;
 
 /** POST (with a body) or GET; never throws (no answer is `network` or `timeout`). */
 export async function call(url: string, body?: unknown, timeoutMs = 30_000): Promise<Outcome> {
@@ -39,7 +39,7 @@ export interface RoomsSpec {
   capacity: number;
 }
 
-export const capacityOf = (s: RoomsSpec, room: number): number => (s.capEvery > 0 && room % s.capEvery === 0 ? s.capacity : Infinity);
+const capacityOf = (s: RoomsSpec, room: number): number => (s.capEvery > 0 && room % s.capEvery === 0 ? s.capacity : Infinity);
 
 export interface RoomsResult {
   created: Uint8Array;
@@ -188,7 +188,7 @@ export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
       const w = o.next();
       if (w === undefined) {
         if (o.done()) return;
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         continue;
       }
       for (;;) {
@@ -203,7 +203,7 @@ export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
           capped = true;
           return;
         }
-        if (!a.ok && !a.answered) await new Promise((r) => setTimeout(r, 20)); // a node down: do not spin
+        if (!a.ok && !a.answered) await sleep(20); // a node down: do not spin
       }
     }
   };

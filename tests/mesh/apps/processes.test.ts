@@ -1,5 +1,6 @@
 /** Rooms and parking through a single node's processes (the App API). */
 import { afterEach, describe, expect, test } from "bun:test";
+import { codeOf } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
 import { type Node, startNode } from "../../../mesh/node/node.ts";
 import { localCluster } from "../../../mesh/node/parts.ts";
@@ -13,16 +14,6 @@ async function node(opts: { gates?: number; spaces?: number; lot?: "raft" | "crd
   const n = await startNode({ name: "t", ...opts });
   nodes.push(n);
   return n;
-}
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (err) {
-    if (err instanceof RoomyError) return err.code;
-    throw err;
-  }
-  return "no error";
 }
 
 describe("rooms through processes", () => {
@@ -166,8 +157,8 @@ describe("node lifecycle", () => {
     expect(m.config.join).toEqual(["10.0.0.1:4370", "10.0.0.2:4370"]);
     expect([m.config.cookie, m.config.writeConcern]).toEqual(["s3cret", "majority"]);
     expect(n.membership.members().map((x) => [x.name, x.state])).toEqual([["t", "alive"]]);
-    expect(await codeOf(() => startNode({ gates: 0 }))).toBe("bad_request");
-    expect(await codeOf(() => startNode({ bind: "nope" }))).toBe("bad_request");
+    expect(await codeOf(startNode({ gates: 0 }))).toBe("bad_request");
+    expect(await codeOf(startNode({ bind: "nope" }))).toBe("bad_request");
   });
 });
 
