@@ -31,7 +31,7 @@ export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | unde
     : net.createServer((socket) => h.onSocket(streamOf(socket, remoteOf(socket))));
   if (tlsOpts) {
     server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
-      h.onTlsError(err, `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`);
+      h.onTlsError(err, remoteOf(socket));
       socket.destroy();
     });
   }

@@ -8,11 +8,10 @@
  */
 import { runtimeDefer } from "../adapter/defer.ts";
 import { withPrebuilt } from "../adapter/prebuilt.ts";
-import { JSON_CONTENT_TYPE } from "./json.ts";
+import { INDEX_LIKE, JSON_CONTENT_TYPE } from "./json.ts";
 
 /** Rooms written per turn (about 10 people each at scale: ~15 KB, about a ms; 2,000 took 4-15 ms alone, several times that under load). */
 export const DUMP_ROOMS_PER_TURN = 500;
-const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 
 /** The dump's rooms in the order orderedJson() prints them. */
 function roomOrder(dump: Record<string, string[]>): string[] {

@@ -9,7 +9,7 @@
  * printed with their keys sorted as strings. Other objects keep their order,
  * so records read as written ({"gate":1,"at":...}).
  */
-const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
+export const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 
 /** The content type of every JSON answer. */
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";

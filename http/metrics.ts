@@ -28,7 +28,7 @@ export interface MetricsSources {
 }
 
 /** What each section reads: the sources, and the node's stats read once for the whole scrape. */
-export interface MetricsInput extends MetricsSources {
+interface MetricsInput extends MetricsSources {
   stats: NodeStats;
 }
 

@@ -200,7 +200,7 @@ let lastWriter = "";
 let lastWriterHash = 0;
 
 /** {w, c, n}, the same object as an equal stamp decoded lately if there is one. */
-export function sharedStamp(w: number, c: number, n: string): Timestamp {
+function sharedStamp(w: number, c: number, n: string): Timestamp {
   if (n !== lastWriter) {
     lastWriter = n;
     lastWriterHash = hash32(n) | 0;

@@ -24,7 +24,7 @@ import type { Change } from "../crdt/lww-map.ts";
 import type { MapView } from "../crdt/map-view.ts";
 import { PlaceTable } from "../places.ts";
 import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./keys.ts";
-import { SortedNames } from "./sorted-names.ts";
+import { searchSorted, SortedNames } from "./sorted-names.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */
 export interface Seating {
@@ -267,18 +267,6 @@ function isKeyOf(k: string, name: string): boolean {
   if (k.length !== P + name.length) return false;
   for (let j = 0; j < name.length; j++) if (k.charCodeAt(P + j) !== name.charCodeAt(j)) return false;
   return true;
-}
-
-/** Where `x` is or would go in the sorted list `l`. */
-function searchSorted(l: readonly string[], x: string): number {
-  let lo = 0;
-  let hi = l.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (l[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Insert `x` (absent) into the sorted list `l`. */

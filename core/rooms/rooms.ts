@@ -10,6 +10,7 @@ import { compareTs, type Timestamp, ZERO } from "../crdt/hlc.ts";
 import type { MapView, Write } from "../crdt/map-view.ts";
 import { validateName, validateNames } from "../names.ts";
 import type { Seating } from "./room-index.ts";
+import { searchSorted } from "./sorted-names.ts";
 import { MAX_CAPACITY, parseRoom, personKey, type RoomRecord, roomKey, seatKey } from "./keys.ts";
 
 export {
@@ -272,17 +273,10 @@ export class OccupancyMerge {
   }
 }
 
+/** Where `x` is in the sorted list `l`, or -1. */
 function binarySearch(l: readonly string[], x: string): number {
-  let lo = 0;
-  let hi = l.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const y = l[mid]!;
-    if (y === x) return mid;
-    if (y < x) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
+  const i = searchSorted(l, x);
+  return l[i] === x ? i : -1;
 }
 
 function isSorted(l: readonly string[]): boolean {

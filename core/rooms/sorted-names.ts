@@ -50,3 +50,15 @@ export class SortedNames {
     return this.list;
   }
 }
+
+/** Where `x` is or would go in the sorted list `l`. */
+export function searchSorted(l: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -27,8 +27,6 @@ export interface DumpDeps {
   registry: Registry;
   index: RoomIndex;
   map: LwwMap;
-  /** Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease). */
-  servingHere(name: string): boolean;
   /** The process name of a room. */
   procOf(room: string): string;
   running: DumpsRunning;
@@ -42,7 +40,7 @@ export interface DumpDeps {
  * (moved, not started here, unknown) come back null, to be asked one by one.
  */
 export function answerMany(d: DumpDeps, rooms: readonly unknown[]): ManyAnswers {
-  return rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.servingHere(d.procOf(r)) ? d.index.occupants(r) : null));
+  return rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.registry.isServing(d.procOf(r)) ? d.index.occupants(r) : null));
 }
 
 /** A dump's second question, for people two rooms showed: each one's stamp if they are in `room` now, else null. */
@@ -118,7 +116,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
     if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
     const i = mine[k]!;
     const r = names[i]!;
-    if (index.room(r) !== null && d.servingHere(procOf(r))) merge.add(i, index.occupants(r), true);
+    if (index.room(r) !== null && d.registry.isServing(procOf(r))) merge.add(i, index.occupants(r), true);
     else singles.push(i);
   }
   await Promise.all(remote);
@@ -169,8 +167,6 @@ const DUMP_WINDOW = 2;
 const SINGLE_WINDOW = 256;
 /** Rooms handled in one turn of the event loop by the dump's own loops. */
 const DUMP_SLICE = 500;
-
-/** Let timers and I/O run: the dump's loops go on in the next turn. */
 
 /** A who-many answer into `merge`: rooms `chunk` in the order asked; those it left out (or malformed) onto `singles`. */
 function addMany(merge: OccupancyMerge, chunk: readonly number[], answer: unknown, singles: number[]): void {

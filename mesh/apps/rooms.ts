@@ -31,7 +31,6 @@ import { manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messag
 const OK_ANSWER = Object.freeze({ ok: true });
 const walked = () => OK_ANSWER;
 
-export { DUMP_CHUNK } from "./room-dump.ts";
 export const ROOM_PROCESS_PREFIX = "room:";
 /** Rooms an add-rooms call starts per turn of the event loop. */
 const ADD_SLICE = 200;
@@ -76,7 +75,6 @@ export function startRooms(ctx: AppContext): RoomsApp {
   });
 
   // Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease).
-  const servingHere = (name: string): boolean => registry.isServing(name);
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
     const room = name.slice(ROOM_PROCESS_PREFIX.length);
@@ -131,7 +129,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     throw unknownRoom(room);
   };
 
-  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, servingHere, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
+  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
 
   // Reads served from this replica (where-is, the room list, which rooms a
   // dump asks) come only from a node that caught up for its epoch and holds

@@ -72,7 +72,6 @@ export const localCluster: ClusterFactory = (ctx) => {
   const wired = wireCluster({
     ctx,
     transport: isolatedTransport(ctx.self.address),
-    address: ctx.self.address,
     isolated: true,
     defer: ctx.defer,
   });

@@ -73,11 +73,9 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       clock,
       random,
     });
-    const address = transport.local;
     const wired = wireCluster({
       ctx,
       transport,
-      address,
       dns: config.discover === null ? [] : [parseDiscover(config.discover, portOf(config.bind))],
       resolve4: opts.resolve4 ?? runtimeResolve4(opts.dnsServer),
       membership: opts.membership,

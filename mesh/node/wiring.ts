@@ -23,9 +23,8 @@ import { configSource } from "../consensus/config-source.ts";
 
 export interface WiringOptions {
   ctx: ClusterContext;
-  /** The node's transport, already listening at `address`. */
+  /** The node's transport, already listening (at `transport.local`, the node's mesh address). */
   transport: Transport;
-  address: Address;
   dns?: readonly DnsTarget[];
   resolve4?: Resolve4;
   membership?: Partial<MembershipConfig>;
@@ -54,7 +53,8 @@ export interface WiredCluster extends Cluster {
 }
 
 export function wireCluster(opts: WiringOptions): WiredCluster {
-  const { ctx, transport, address } = opts;
+  const { ctx, transport } = opts;
+  const address = transport.local;
   const { config, clock, random, logger, hlc, map } = ctx;
   const channels = mux(transport);
   const isolated = opts.isolated === true;

@@ -26,7 +26,7 @@ import { Hlc } from "../../core/crdt/hlc.ts";
 import { type Address, type Message, silentLogger, type Timer } from "../types.ts";
 import { createCallTable } from "./calls.ts";
 import { createCallWire } from "./call-wire.ts";
-import { majorityCaughtUp } from "./caught-up.ts";
+import { type HolderView, majorityCaughtUp } from "./caught-up.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
 import { createGroups } from "./groups.ts";
 import { createHandoffSender, type HandoffSender } from "./handoff.ts";
@@ -298,6 +298,14 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   }
 
   const groups = createGroups({ replicator, hlc, clock, call, cast });
+  const holderView: HolderView = {
+    self,
+    selfId,
+    isLive: (n) => owners.isLive(n),
+    idOf: (n) => owners.idOf(n),
+    servedEpoch: () => rights.servedEpoch(),
+    servedBy: (n, g) => lease.servedBy(n, g),
+  };
 
   async function drainNow(): Promise<void> {
     draining = true;
@@ -346,15 +354,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
-    caughtUp: (epoch: number, holders: readonly Holder[]) =>
-      majorityCaughtUp(epoch, holders, rights.stamp().g, {
-        self,
-        selfId,
-        isLive: (n) => owners.isLive(n),
-        idOf: (n) => owners.idOf(n),
-        servedEpoch: () => rights.servedEpoch(),
-        servedBy: (n, g) => lease.servedBy(n, g),
-      }),
+    caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
     isServing: (name) => table.serving(name),
     stats(): ClusterRegistryStats {
       const c = table.counts();

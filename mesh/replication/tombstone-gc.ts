@@ -130,10 +130,6 @@ export class TombstoneGc {
       // A bounded turn: the rest waits for the next equality (each is another call).
       if (++looked === COLLECT_SCAN || keys.length === COLLECT_MAX) break;
     }
-    if (keys.length === 0) return 0;
-    for (const k of keys) this.tombs.delete(k);
-    const n = this.map.forget(keys);
-    this.collected += n;
-    return n;
+    return keys.length === 0 ? 0 : this.forget(keys);
   }
 }

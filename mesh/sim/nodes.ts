@@ -72,7 +72,6 @@ export function simClusterFactory(opts: SimFactoryOptions): ClusterFactory {
     const wired = wireCluster({
       ctx,
       transport,
-      address,
       membership: opts.membership,
       replication: opts.replication,
       registry: opts.registry,

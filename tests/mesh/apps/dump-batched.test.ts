@@ -9,7 +9,8 @@ import { codeOf } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
 import type { Write } from "../../../core/crdt/map-view.ts";
 import { mergeOccupancies, personKey, type RoomAnswer, roomKey } from "../../../core/rooms/rooms.ts";
-import { DUMP_CHUNK, roomProcess } from "../../../mesh/apps/rooms.ts";
+import { DUMP_CHUNK } from "../../../mesh/apps/room-dump.ts";
+import { roomProcess } from "../../../mesh/apps/rooms.ts";
 import { DumpWorld } from "./dump-world.ts";
 
 const room = (i: number) => `r${String(i).padStart(5, "0")}`;

@@ -70,7 +70,7 @@ describe("the cluster of one", () => {
   test("the same parts on a reachable node alone wait out a vouch window before serving", async () => {
     const clock = new SimClock();
     const reachable: ClusterFactory = (ctx) =>
-      Promise.resolve(wireCluster({ ctx, transport: isolatedTransport(ctx.self.address), address: ctx.self.address }));
+      Promise.resolve(wireCluster({ ctx, transport: isolatedTransport(ctx.self.address) }));
     const n = await startNode({ name: "alone", clock, cluster: reachable });
     nodes.push(n);
     expect(n.isReady()).toBe(false);
