@@ -30,10 +30,14 @@ type Handler = ExactRoute["handler"];
 /** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
 const MAX_IN_FLIGHT = 128;
 /**
- * Seconds a connection may sit silent (Bun re-arms the timer on traffic)
- * with no handler running: idle between requests, or a head or body stalled
- * half-way (then the handler sees the body fail, as when the client leaves).
- * Bun.serve's default too; ServeOptions.idleTimeout.
+ * Seconds a connection may sit silent (no bytes either way) with no handler
+ * running: idle between requests, a head or body stalled half-way (then the
+ * handler sees the body fail, as when the client leaves), or a client that
+ * stopped reading its answers. Bun.serve's default too;
+ * ServeOptions.idleTimeout. Bun's socket timer is one-shot, re-armed by
+ * nobody but us (not by reads or writes): every read and write re-arms it,
+ * else it ran out every 10 s under load and closed busy connections between
+ * two requests, the client's next one crossing the reset (ECONNRESET).
  */
 const IDLE_S = 10;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
@@ -284,6 +288,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   }
 
   function write(s: Socket<Conn>, c: Conn, out: Uint8Array): void {
+    s.timeout(idle);
     const n = s.write(out);
     // Partly written (the socket's buffer is full): the rest goes out on drain.
     if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
@@ -298,6 +303,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     data(s, chunk) {
       const c = s.data;
       if (c.closed || (c.done && c.reading === null)) return; // refused or closing: what follows is dropped unread
+      s.timeout(idle); // not before: a client still sending after its refusal is cut off by the timer
       let data: Uint8Array = chunk;
       if (c.buf !== null) {
         if (c.paused) {
@@ -343,8 +349,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     },
     timeout(s) {
       const c = s.data;
-      // Handlers still at work: the client is waiting for their answers, not idle.
-      if (c.queue.length > 0 && c.reading === null) s.timeout(idle);
+      // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
+      if (c.queue.length > 0 && c.reading === null && c.pending === null) s.timeout(idle);
       else s.terminate();
     },
     error() {
