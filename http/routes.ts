@@ -41,7 +41,7 @@ export function registerV1(app: Routes, node: Node): void {
   app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(r.query("room") ?? "")));
   app.get("/v1/people/:person/room", (r) => sendJson({ room: a.whereIs(param(r, "person")) }));
   app.get("/v1/where-is", (r) => sendJson({ room: a.whereIs(r.query("person") ?? "") }));
-  app.get("/v1/dump", async (r) => dumpResponse(await a.dump(r.queries("room") ?? [])));
+  app.get("/v1/dump", async (r) => dumpResponse(await a.dumpText(r.queries("room") ?? [])));
 
   // Cluster.
   app.get("/v1/cluster/members", () => sendJson(memberList(node)));

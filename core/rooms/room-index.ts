@@ -24,6 +24,7 @@ import type { Change } from "../crdt/lww-map.ts";
 import type { MapView } from "../crdt/map-view.ts";
 import { PlaceTable } from "../places.ts";
 import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./keys.ts";
+import { NO_ONE, type OccupantList, occupantsHash, occupantsJson } from "./occupant-list.ts";
 import { searchSorted, SortedNames } from "./sorted-names.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */
@@ -107,6 +108,27 @@ export class RoomIndex implements Seating {
     const names: string[] = new Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) names[i] = sorted[i]!.slice(P);
     return names;
+  }
+
+  /** The people in `room` (occupant-list.ts), copied without making a string: person keys while it has no capacity. */
+  occupantList(room: string): OccupantList {
+    const st = this.byName.get(room);
+    if (st === undefined || !st.exists) return NO_ONE;
+    return { people: this.sortedOf(st).slice(), keyed: st.capacity === null };
+  }
+
+  /** occupantsHash() of the people in `room`, read in place. */
+  occupantsHash(room: string): number {
+    const st = this.byName.get(room);
+    if (st === undefined || !st.exists) return occupantsHash(NO_ONE.people, false);
+    return occupantsHash(this.sortedOf(st), st.capacity === null);
+  }
+
+  /** The people in `room` as JSON text (occupantsJson()), read in place. */
+  occupantsJson(room: string): string {
+    const st = this.byName.get(room);
+    if (st === undefined || !st.exists) return "[]";
+    return occupantsJson(this.sortedOf(st), st.capacity === null);
   }
 
   /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */

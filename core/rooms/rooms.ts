@@ -10,7 +10,6 @@ import { compareTs, type Timestamp, ZERO } from "../crdt/hlc.ts";
 import type { MapView, Write } from "../crdt/map-view.ts";
 import { validateName, validateNames } from "../names.ts";
 import type { Seating } from "./room-index.ts";
-import { searchSorted } from "./sorted-names.ts";
 import { MAX_CAPACITY, parseRoom, personKey, type RoomRecord, roomKey, seatKey } from "./keys.ts";
 
 export {
@@ -26,6 +25,8 @@ export {
   seatKey,
 } from "./keys.ts";
 export { RoomIndex, type Seating } from "./room-index.ts";
+export { nameAt, NO_ONE, type OccupantList, occupantsHash, occupantsJson } from "./occupant-list.ts";
+export { type Conflict, type DumpText, type KeyHistory, OccupancyMerge } from "./occupancy-merge.ts";
 
 export function readRoom(view: MapView, room: string): RoomRecord | null {
   return parseRoom(view.get(roomKey(room)));
@@ -138,150 +139,6 @@ function asTimestamp(v: unknown): Timestamp {
   if (typeof v !== "object" || v === null) return ZERO;
   const t = v as Partial<Timestamp>;
   return typeof t.w === "number" && typeof t.c === "number" && typeof t.n === "string" ? { w: t.w, c: t.c, n: t.n } : ZERO;
-}
-
-/** What a dump's own replica knows of people's keys while the dump runs (OccupancyMerge). */
-export interface KeyHistory {
-  /** Whether any person's key changed on this replica since the dump began. */
-  anyChanged(): boolean;
-  /** Whether `person`'s key changed on this replica since the dump began. */
-  changed(person: string): boolean;
-  /** Whether `people` (sorted) are exactly who this replica has in `room` now. */
-  sameHere(room: string, people: readonly string[]): boolean;
-  /** The room `person`'s key names on this replica now (undefined: none). */
-  keyRoom(person: string): string | undefined;
-  /** The room `person`'s key named on this replica when the dump began (undefined: none). */
-  startRoom(person: string): string | undefined;
-}
-
-/** A person two or more answers place in different rooms (indices into the dump's rooms). */
-export interface Conflict {
-  person: string;
-  rooms: number[];
-}
-
-/**
- * A dump's answers (one per room, each its owner's, in any order) joined
- * without a table of every person: a person shown in two rooms is caught by
- * the dump's own replica, whose key for them names one room at a time. An
- * appearance is "clean" when that replica's key names the same room and has
- * not changed since the dump began; two clean appearances of one person
- * would need the key to name two rooms at once, so every person shown twice
- * has an unclean appearance, and only those (few: replicas a few writes
- * apart) are remembered. Their rooms are then asked for the person's stamp
- * as they hold it now, and the newest keeps them (resolve()); the answers
- * themselves carry no stamps. Reading out goes in slices (writeInto).
- */
-export class OccupancyMerge {
-  private readonly people: (readonly string[] | undefined)[];
-  /** person -> rooms whose answer shows them uncleanly */
-  private readonly suspects = new Map<string, number[]>();
-  /** room index -> people it loses to another room */
-  private readonly dropped = new Map<number, Set<string>>();
-  private missing: number;
-
-  constructor(
-    readonly rooms: readonly string[],
-    private readonly history: KeyHistory,
-  ) {
-    this.people = new Array<readonly string[] | undefined>(rooms.length);
-    this.missing = rooms.length;
-  }
-
-  /** Rooms not answered yet. */
-  get outstanding(): number {
-    return this.missing;
-  }
-
-  /** Room `i`'s answer (people sorted; the array is the merge's from now on); `here`: read from the dump's own replica in this same turn. */
-  add(i: number, people: readonly string[], here: boolean): void {
-    if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
-    this.people[i] = people;
-    this.missing--;
-    const h = this.history;
-    const room = this.rooms[i]!;
-    // As this replica has the room now (the usual case: one pass of string
-    // compares), every key names the room: clean unless changed since the start.
-    const asHere = here || h.sameHere(room, people);
-    if (asHere && !h.anyChanged()) return;
-    for (let j = 0; j < people.length; j++) {
-      const p = people[j]!;
-      const clean = asHere ? !h.changed(p) : h.keyRoom(p) === room && !h.changed(p);
-      if (clean) continue;
-      const l = this.suspects.get(p);
-      if (l === undefined) this.suspects.set(p, [i]);
-      else if (!l.includes(i)) l.push(i);
-    }
-  }
-
-  /** Once every room answered: the people shown in more than one room. */
-  conflicts(): Conflict[] {
-    const out: Conflict[] = [];
-    for (const [person, seen] of this.suspects) {
-      // Its clean appearance, if any, is where the key named when the dump began.
-      const start = this.history.startRoom(person);
-      const at = start === undefined ? -1 : this.indexOf(start);
-      const rooms = at >= 0 && !seen.includes(at) && this.shows(at, person) ? [...seen, at] : seen;
-      if (rooms.length > 1) out.push({ person, rooms: rooms.slice().sort((a, b) => a - b) });
-    }
-    return out;
-  }
-
-  /**
-   * Keep `c.person` only in the room whose owner, asked again, holds the
-   * newest stamp for them (`stamps[k]` for c.rooms[k]; null: no longer
-   * there); on a tie, or when none holds them any more, the first room.
-   */
-  resolve(c: Conflict, stamps: readonly (Timestamp | null)[]): void {
-    let best = 0;
-    for (let k = 1; k < c.rooms.length; k++) {
-      const a = stamps[k] ?? null;
-      const b = stamps[best] ?? null;
-      if (a !== null && (b === null || compareTs(a, b) > 0)) best = k;
-    }
-    c.rooms.forEach((r, k) => {
-      if (k !== best) this.drop(r, c.person);
-    });
-  }
-
-  /** Rooms [from, to) of the result into `out` (every one of them must have answered). */
-  writeInto(out: Record<string, string[]>, from: number, to: number): void {
-    for (let i = from; i < Math.min(to, this.rooms.length); i++) {
-      const people = this.people[i];
-      if (people === undefined) throw new RangeError(`room ${this.rooms[i]} has not answered`);
-      const gone = this.dropped.get(i);
-      // The answer's own array when nothing is dropped (add() took it over): no copy of a million names.
-      const kept = gone === undefined ? (people as string[]) : people.filter((p) => !gone.has(p));
-      out[this.rooms[i]!] = isSorted(kept) ? kept : kept.slice().sort();
-    }
-  }
-
-  private drop(i: number, p: string): void {
-    let s = this.dropped.get(i);
-    if (s === undefined) this.dropped.set(i, (s = new Set()));
-    s.add(p);
-  }
-
-  /** The index of `room` among the (sorted) rooms, or -1. */
-  private indexOf(room: string): number {
-    return binarySearch(this.rooms, room);
-  }
-
-  private shows(i: number, p: string): boolean {
-    const l = this.people[i];
-    return l !== undefined && (binarySearch(l, p) >= 0 || (!isSorted(l) && l.includes(p)));
-  }
-}
-
-/** Where `x` is in the sorted list `l`, or -1. */
-function binarySearch(l: readonly string[], x: string): number {
-  const i = searchSorted(l, x);
-  return l[i] === x ? i : -1;
-}
-
-function isSorted(l: readonly string[]): boolean {
-  for (let i = 1; i < l.length; i++) if (l[i - 1]! > l[i]!) return false;
-  return true;
 }
 
 /** A timestamp from the wire, or null if it is not one. */

@@ -34,6 +34,7 @@ export async function startApps(ctx: AppContext, parking: ParkingConfig, raft: R
     whoIsIn: rooms.whoIsIn,
     whereIs: rooms.whereIs,
     dump: rooms.dump,
+    dumpText: rooms.dumpText,
     park: lot.park,
     unpark: lot.unpark,
     lot: lot.lot,

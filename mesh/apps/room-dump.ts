@@ -1,22 +1,27 @@
 /**
  * The full dump, gathered by owner node rather than room by room: one
- * who-many per owner node per DUMP_CHUNK rooms (DUMP_WINDOW in flight per
- * owner), the dumping node's own rooms read from its index without a
- * message, and only rooms nobody answered for in a batch (moved mid-dump,
- * not started on their owner, or an owner from before who-many) asked one
- * by one, each then routed to its owner of the moment. Every answer is its
- * owner's. Answers carry names only; people two answers show in different
- * rooms are found against this node's replica (OccupancyMerge) and asked
- * again, of those rooms, for their stamps: the newest keeps them. Complete
- * or an error: a room or owner that does not answer fails the whole dump.
- * Every loop runs DUMP_SLICE rooms per turn of the event loop.
+ * who-hash per owner node per DUMP_CHUNK rooms (DUMP_WINDOW in flight per
+ * owner), carrying this node's map digest. An owner whose digest equals it
+ * answers each room it serves as JSON text (this replica held everything
+ * the owner did); else as a fingerprint of its list, and rooms whose
+ * fingerprint equals this replica's list are read here, the rest asked for
+ * names (who-many). The dumping node's own rooms are read from its index
+ * without a message, and only rooms nobody answered for in a batch (moved
+ * mid-dump, not started on their owner, or an owner from before who-many)
+ * asked one by one, each then routed to its owner of the moment. Every
+ * answer is its owner's. People two answers show in different rooms are
+ * found against this node's replica (OccupancyMerge) and asked again, of
+ * those rooms, for their stamps: the newest keeps them. Complete or an
+ * error: a room or owner that does not answer fails the whole dump. Every
+ * loop runs DUMP_SLICE rooms per turn of the event loop.
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Timestamp } from "../../core/crdt/hlc.ts";
 import type { Change, LwwMap } from "../../core/crdt/lww-map.ts";
 import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms/rooms.ts";
 import type { Registry } from "../registry/types.ts";
-import { type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
+import { digestToBytes } from "../replication/messages.ts";
+import { type HashAnswers, hashAnswersFromWire, type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
 
 /** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
 export type DumpsRunning = Set<Map<string, string | undefined>>;
@@ -43,12 +48,35 @@ export function answerMany(d: DumpDeps, rooms: readonly unknown[]): ManyAnswers 
   return rooms.map((r: unknown) => (typeof r === "string" && d.index.room(r) !== null && d.registry.isServing(d.procOf(r)) ? d.index.occupants(r) : null));
 }
 
+/**
+ * A dump's question to an owner node, as answerMany's: when the asker's
+ * digest equals this replica's, the asker holds everything this node holds
+ * (a digest covers every entry and its stamp), and each room served here
+ * answers its people as JSON text; else its occupantsHash() (the asker
+ * compares it with its own list). null: not served here.
+ */
+export function answerHashes(d: DumpDeps, rooms: readonly unknown[], digest: Uint8Array | null): HashAnswers {
+  const same = digest !== null && sameBytes(digest, digestToBytes(d.map.digest()));
+  const answers = rooms.map((r: unknown) => {
+    if (typeof r !== "string" || d.index.room(r) === null || !d.registry.isServing(d.procOf(r))) return null;
+    return same ? d.index.occupantsJson(r) : d.index.occupantsHash(r);
+  });
+  return { same, answers };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A dump's second question, for people two rooms showed: each one's stamp if they are in `room` now, else null. */
 export function stampsIn(d: DumpDeps, room: string, people: readonly unknown[]): (Timestamp | null)[] {
   return people.map((p: unknown) => (typeof p === "string" && d.index.roomOf(p) === room ? (d.map.entry(personKey(p))?.ts ?? null) : null));
 }
 
-export async function gatherDump(d: DumpDeps, names: string[]): Promise<Record<string, string[]>> {
+/** Every room of `names` (sorted) answered by its owner and merged: complete, or it throws (`unavailable`). */
+export async function gatherDump(d: DumpDeps, names: string[]): Promise<OccupancyMerge> {
   const { index } = d;
   const firstOld = new Map<string, string | undefined>();
   const history: KeyHistory = {
@@ -62,17 +90,30 @@ export async function gatherDump(d: DumpDeps, names: string[]): Promise<Record<s
   try {
     const merge = new OccupancyMerge(names, history);
     await gather(d, names, merge);
-    await settleConflicts(d, names, merge);
-    // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
-    const out = Object.create(null) as Record<string, string[]>;
-    for (let from = 0; from < names.length; from += DUMP_SLICE) {
-      if (from > 0) await d.nextTurn();
-      merge.writeInto(out, from, from + DUMP_SLICE);
+    // Someone moved while the dump ran: text answers cannot be checked, their rooms are read here (each read is at least as new).
+    if (!merge.settled()) {
+      const texts = merge.textRooms();
+      for (let k = 0; k < texts.length; k++) {
+        if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
+        merge.rereadText(texts[k]!, index.occupantList(names[texts[k]!]!));
+      }
     }
-    return out;
+    await settleConflicts(d, names, merge);
+    return merge;
   } finally {
     d.running.delete(firstOld);
   }
+}
+
+/** A gathered dump as a record, room -> names (DUMP_SLICE rooms a turn). */
+export async function dumpRecord(d: Pick<DumpDeps, "nextTurn">, merge: OccupancyMerge): Promise<Record<string, string[]>> {
+  // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
+  const out = Object.create(null) as Record<string, string[]>;
+  for (let from = 0; from < merge.rooms.length; from += DUMP_SLICE) {
+    if (from > 0) await d.nextTurn();
+    merge.writeInto(out, from, from + DUMP_SLICE);
+  }
+  return out;
 }
 
 async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Promise<void> {
@@ -91,32 +132,45 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
     }
   }
   const singles: number[] = [];
+  const what = (owner: string, asked: string[]) => `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`;
+  // The names of `chunk`'s rooms from their owner node (rooms it leaves out, or all from a node before who-many, one by one).
+  const askNames = async (owner: string, chunk: number[]): Promise<void> => {
+    const asked = chunk.map((i) => names[i]!);
+    try {
+      addMany(merge, chunk, await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoMany", rooms: asked })), singles);
+    } catch (err) {
+      if (err instanceof RoomyError && err.code === "bad_request") singles.push(...chunk);
+      else failure.note(err, what(owner, asked));
+    }
+  };
   const askOwner = async (owner: string, list: number[]): Promise<void> => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < list.length && failure.error === undefined) {
-        const chunk = list.slice(next, (next += DUMP_CHUNK));
-        const asked = chunk.map((i) => names[i]!);
-        let answer: unknown;
-        try {
-          answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoMany", rooms: asked }));
-        } catch (err) {
-          // A node from before who-many refuses it: ask its rooms one by one.
-          if (err instanceof RoomyError && err.code === "bad_request") singles.push(...chunk);
-          else failure.note(err, `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`);
-          continue;
-        }
-        addMany(merge, chunk, answer, singles);
+    /** Rooms whose fingerprint differs from this replica's: their names are asked. */
+    const differ: number[] = [];
+    let fingerprints = true;
+    await inChunks(list, DUMP_WINDOW, failure, async (chunk) => {
+      if (!fingerprints) return askNames(owner, chunk);
+      const asked = chunk.map((i) => names[i]!);
+      let answer: unknown;
+      try {
+        // The digest as of now: a match says this replica, from now on, holds all the owner held when it answered.
+        const digest = digestToBytes(d.map.digest());
+        answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoHash", rooms: asked, digest }));
+      } catch (err) {
+        // A node from before who-hash refuses it: ask it for names.
+        if (!(err instanceof RoomyError && err.code === "bad_request")) return failure.note(err, what(owner, asked));
+        fingerprints = false;
+        return askNames(owner, chunk);
       }
-    };
-    await Promise.all(Array.from({ length: DUMP_WINDOW }, worker));
+      addHashes(d, merge, chunk, answer, differ, singles);
+    });
+    await inChunks(differ, DUMP_WINDOW, failure, (chunk) => askNames(owner, chunk));
   };
   const remote = [...byOwner].map(([owner, list]) => askOwner(owner, list));
   for (let k = 0; k < mine.length && failure.error === undefined; k++) {
     if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
     const i = mine[k]!;
     const r = names[i]!;
-    if (index.room(r) !== null && d.registry.isServing(procOf(r))) merge.add(i, index.occupants(r), true);
+    if (index.room(r) !== null && d.registry.isServing(procOf(r))) merge.addList(i, index.occupantList(r), true);
     else singles.push(i);
   }
   await Promise.all(remote);
@@ -126,6 +180,39 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
     merge.add(i, a.people, false);
   }, (i) => `room ${JSON.stringify(names[i])}`);
   failure.throwIfAny();
+}
+
+/** `fn` for each DUMP_CHUNK of `list`, `window` at a time, until the first failure. */
+async function inChunks(list: readonly number[], window: number, failure: DumpFailure, fn: (chunk: number[]) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < list.length && failure.error === undefined) await fn(list.slice(next, (next += DUMP_CHUNK)));
+  };
+  await Promise.all(Array.from({ length: window }, worker));
+}
+
+/**
+ * A who-hash answer. Each room the owner serves: its JSON text when the
+ * owner found the digests equal; else added from this replica as it is now
+ * when the owner's fingerprint equals this replica's list (the owner's
+ * answer is that list), or onto `differ` (its names are asked). One left
+ * out goes onto `singles`.
+ */
+function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[], answer: unknown, differ: number[], singles: number[]): void {
+  const got = hashAnswersFromWire(answer);
+  if (got === null || got.answers.length !== chunk.length) {
+    singles.push(...chunk);
+    return;
+  }
+  for (let k = 0; k < chunk.length; k++) {
+    const h = got.answers[k];
+    const i = chunk[k]!;
+    const r = merge.rooms[i]!;
+    if (got.same && typeof h === "string" && h.startsWith("[") && h.endsWith("]")) merge.addText(i, h);
+    else if (got.same || typeof h !== "number") singles.push(i);
+    else if (d.index.room(r) !== null && d.index.occupantsHash(r) === h) merge.addList(i, d.index.occupantList(r), true);
+    else differ.push(i);
+  }
 }
 
 /** People shown in two rooms: each of those rooms says whether it holds them now, and with what stamp. */

@@ -18,6 +18,12 @@ export type RoomMsg =
   | { kind: "who"; withStamps: boolean }
   /** A dump's batch to an owner node: each listed room it serves now (ManyAnswers). */
   | { kind: "whoMany"; rooms: readonly unknown[] }
+  /**
+   * As whoMany: when the asker's map digest (`digest`, taken as it asked)
+   * equals the owner's, each room it serves answers its people as JSON text;
+   * else its occupantsHash(), which the asker compares with its own list (HashAnswers).
+   */
+  | { kind: "whoHash"; rooms: readonly unknown[]; digest: Uint8Array | null }
   /** A dump's second question: each person's key timestamp if they are in this room now, else null. */
   | { kind: "stamps"; people: readonly unknown[] };
 
@@ -25,7 +31,7 @@ export type RoomMsg =
 export const MAX_DUMP_CHUNK = 10_000;
 
 /** The wire's names for each kind (older nodes refuse the ones they do not know with bad_request). */
-type WireKind = "create" | "walk" | "who" | "who-many" | "stamps";
+type WireKind = "create" | "walk" | "who" | "who-many" | "who-hash" | "stamps";
 
 /** A RoomMsg as it travels. */
 export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unknown> {
@@ -39,6 +45,8 @@ export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unkn
       return m.withStamps ? { t: "who" } : { t: "who", bare: true };
     case "whoMany":
       return { t: "who-many", rooms: m.rooms };
+    case "whoHash":
+      return { t: "who-hash", rooms: m.rooms, d: m.digest };
     case "stamps":
       return { t: "stamps", people: m.people };
   }
@@ -62,6 +70,12 @@ export function roomMsgFromWire(wire: unknown): RoomMsg {
       return { kind: "who", withStamps: o["bare"] !== true };
     case "who-many":
       return { kind: "whoMany", rooms: chunk(o["rooms"], `who-many takes a list of at most ${MAX_DUMP_CHUNK} rooms`) };
+    case "who-hash":
+      return {
+        kind: "whoHash",
+        rooms: chunk(o["rooms"], `who-hash takes a list of at most ${MAX_DUMP_CHUNK} rooms`),
+        digest: o["d"] instanceof Uint8Array ? o["d"] : null,
+      };
     case "stamps":
       return { kind: "stamps", people: chunk(o["people"], "stamps takes a list of people") };
     default:
@@ -81,6 +95,22 @@ export type ManyAnswers = readonly (readonly string[] | null)[];
 /** A who-many answer as it travels: `{ a: [...] }`. */
 export function manyAnswersToWire(answers: ManyAnswers): { a: ManyAnswers } {
   return { a: answers };
+}
+
+/** A who-hash answer: `same` (digests equal): each served room's JSON text; else its fingerprint; null: ask the room itself. */
+export interface HashAnswers {
+  same: boolean;
+  answers: readonly (string | number | null)[];
+}
+
+export function hashAnswersToWire(h: HashAnswers): { e?: true; a: readonly (string | number | null)[] } {
+  return h.same ? { e: true, a: h.answers } : { a: h.answers };
+}
+
+/** A who-hash answer off the wire (entries unchecked), or null if it is no answer at all. */
+export function hashAnswersFromWire(wire: unknown): { same: boolean; answers: readonly unknown[] } | null {
+  const a = manyAnswersFromWire(wire);
+  return a === null ? null : { same: (wire as { e?: unknown }).e === true, answers: a };
 }
 
 /** The per-room list of a who-many answer off the wire (entries unchecked), or null if it is no answer at all. */

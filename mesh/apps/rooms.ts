@@ -16,16 +16,18 @@ import {
   planAddRooms,
   planLeave,
   planWalkInto,
+  type DumpText,
+  type OccupancyMerge,
   type RoomAnswer,
   RoomIndex,
   uniqueSorted,
   validateCapacity,
 } from "../../core/rooms/rooms.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
-import { answerMany, type DumpDeps, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
+import { answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
-import { manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
+import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
 const OK_ANSWER = Object.freeze({ ok: true });
@@ -55,6 +57,8 @@ export interface RoomsApi {
   whereIs(person: string): string | null;
   /** Every room (or the named ones) with its people, keys and lists sorted. */
   dump(rooms?: string[]): Promise<Record<string, string[]>>;
+  /** dump(), to be written out as JSON. */
+  dumpText(rooms?: string[]): Promise<DumpText>;
 }
 
 export interface RoomsApp extends RoomsApi {
@@ -101,6 +105,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
           }
           case "whoMany":
             return manyAnswersToWire(answerMany(dumpDeps, msg.rooms));
+          case "whoHash":
+            return hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest));
           case "stamps":
             return stampsIn(dumpDeps, room, msg.people);
         }
@@ -140,6 +146,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
       throw new RoomyError("unavailable", "this node has not caught up with a majority of the cluster (starting, or cut off); retry");
     }
   };
+
+  // Complete or an error: every room this replica knows is asked (its
+  // owner answers), and one that does not answer fails the whole dump
+  // (`unavailable`), never a 200 with rooms missing.
+  async function dumpText(rooms?: string[]): Promise<OccupancyMerge> {
+    if (rooms === undefined || rooms.length === 0) authoritative();
+    const names = rooms === undefined || rooms.length === 0 ? index.rooms() : uniqueSorted(validateNames("room", rooms)).map(known);
+    return gatherDump(dumpDeps, names);
+  }
 
   return {
     index,
@@ -186,14 +201,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
       authoritative();
       return index.roomOf(p);
     },
-    // Complete or an error: every room this replica knows is asked (its
-    // owner answers), and one that does not answer fails the whole dump
-    // (`unavailable`), never a 200 with rooms missing.
     async dump(rooms?: string[]): Promise<Record<string, string[]>> {
-      if (rooms === undefined || rooms.length === 0) authoritative();
-      const names = rooms === undefined || rooms.length === 0 ? index.rooms() : uniqueSorted(validateNames("room", rooms)).map(known);
-      return gatherDump(dumpDeps, names);
+      return dumpRecord(dumpDeps, await dumpText(rooms));
     },
+    dumpText,
     stop: unsubscribe,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * GET /v1/dump writes its body a few thousand rooms per turn of the event
+ * GET /v1/dump writes its body a thousand rooms per turn of the event
  * loop, and the text is exactly what orderedJson() writes for the same dump
  * (rooms sorted as strings even when some names look like integers, special
  * names as plain keys).
@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DUMP_ROOMS_PER_TURN, dumpJsonPieces, dumpResponse } from "../../http/dump-json.ts";
 import { orderedJson } from "../../http/json.ts";
-import { mergeOccupancies } from "../../core/rooms/rooms.ts";
+import { type DumpText, mergeOccupancies, OccupancyMerge, PERSON_PREFIX } from "../../core/rooms/rooms.ts";
 import { servedNode, type Served_ } from "./harness.ts";
 
 /** A dump as the app builds it: no prototype, rooms inserted in sorted order. */
@@ -15,22 +15,44 @@ function dumpOf(rooms: Record<string, string[]>): Record<string, string[]> {
   return mergeOccupancies(Object.entries(rooms).map(([room, people]) => ({ room, people })));
 }
 
+/** The same dump as the app gathers it (a merge with every room answered); every other list keyed (person keys) when `keyed`. */
+function textOf(dump: Record<string, string[]>, keyed = false): DumpText {
+  const rooms = Object.keys(dump).sort();
+  const m = new OccupancyMerge(rooms, { anyChanged: () => false, changed: () => false, sameHere: () => true, keyRoom: () => undefined, startRoom: () => undefined });
+  rooms.forEach((r, i) => {
+    const people = dump[r]!;
+    if (keyed && i % 2 === 0) m.addList(i, { people: people.map((p) => PERSON_PREFIX + p), keyed: true }, true);
+    else m.add(i, people, true);
+  });
+  return m;
+}
+
 describe("the dump's JSON, piece by piece", () => {
   const odd = dumpOf({ "7": ["b", "a"], "10": [], "2": ["\"q\"", "é"], __proto__x: ["x"], constructor: ["c"], toJSON: [], "": [], zz: ["\u2028"] });
   odd["__proto__"] = ["p"]; // a plain key: the dump has no prototype
 
-  test("joined, equals orderedJson of the same dump, for any piece size", () => {
-    for (const per of [1, 2, 3, 5, 100]) expect({ per, text: [...dumpJsonPieces(odd, per)].join("") }).toEqual({ per, text: orderedJson(odd) });
-    expect([...dumpJsonPieces(Object.create(null) as Record<string, string[]>)].join("")).toBe("{}");
-    const text = [...dumpJsonPieces(odd, 2)].join("");
+  test("joined, equals orderedJson of the same dump, for any piece size, from names or from person keys", () => {
+    for (const keyed of [false, true]) {
+      for (const per of [1, 2, 3, 5, 100]) expect({ per, keyed, text: [...dumpJsonPieces(textOf(odd, keyed), per)].join("") }).toEqual({ per, keyed, text: orderedJson(odd) });
+    }
+    expect([...dumpJsonPieces(textOf(Object.create(null) as Record<string, string[]>))].join("")).toBe("{}");
+    const text = [...dumpJsonPieces(textOf(odd), 2)].join("");
     expect(Object.keys(JSON.parse(text) as object)).toContain("__proto__");
+  });
+
+  test("names that look like keys, quotes, backslashes and commas come out as JSON.stringify writes them", () => {
+    const tricky = [`${PERSON_PREFIX}x`, `a","${PERSON_PREFIX}b`, `c,`, `d\\`, `e\\","${PERSON_PREFIX}`, `"`, `,"`, `é😀`, `${PERSON_PREFIX}`].sort();
+    const dump = dumpOf({ k: tricky, n: tricky.slice(1), z: [`${PERSON_PREFIX}${PERSON_PREFIX}`] });
+    const text = [...dumpJsonPieces(textOf(dump, true), 1)].join("");
+    expect(text).toBe(orderedJson(dump));
+    expect((JSON.parse(text) as Record<string, string[]>)["k"]).toEqual(tricky);
   });
 
   test("gives one piece per DUMP_ROOMS_PER_TURN rooms, and other work runs between the pieces", async () => {
     const rooms: Record<string, string[]> = {};
     for (let i = 0; i < 4 * DUMP_ROOMS_PER_TURN + 1; i++) rooms[`r${i}`] = [`p${i}`];
     const dump = dumpOf(rooms);
-    expect([...dumpJsonPieces(dump)]).toHaveLength(5);
+    expect([...dumpJsonPieces(textOf(dump))]).toHaveLength(5);
     // A loop of macrotasks stands for timers and I/O: it gets a turn between pieces.
     let turns = 0;
     let reading = true;
@@ -39,7 +61,7 @@ describe("the dump's JSON, piece by piece", () => {
       if (reading) setImmediate(tick);
     };
     setImmediate(tick);
-    const text = await (await dumpResponse(dump)).text();
+    const text = await (await dumpResponse(textOf(dump, true))).text();
     reading = false;
     expect(text).toBe(orderedJson(dump));
     expect(turns).toBeGreaterThanOrEqual(4);

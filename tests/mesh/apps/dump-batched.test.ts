@@ -1,6 +1,7 @@
 /**
- * The full dump asks owner nodes in batches (who-many), not one call per
- * room, and keeps its promises: every room answered by its owner, people
+ * The full dump asks owner nodes in batches (who-hash: each room's
+ * fingerprint; who-many: the names of rooms whose fingerprint differs from
+ * the dumping node's own list), not one call per room, and keeps its promises: every room answered by its owner, people
  * two replicas place in different rooms shown only where the newer key puts
  * them, complete or `unavailable`.
  */
@@ -10,6 +11,7 @@ import { RoomyError } from "../../../core/errors.ts";
 import type { Write } from "../../../core/crdt/map-view.ts";
 import { mergeOccupancies, personKey, type RoomAnswer, roomKey } from "../../../core/rooms/rooms.ts";
 import { DUMP_CHUNK } from "../../../mesh/apps/room-dump.ts";
+import { digestToBytes } from "../../../mesh/replication/messages.ts";
 import { roomProcess } from "../../../mesh/apps/rooms.ts";
 import { DumpWorld } from "./dump-world.ts";
 
@@ -32,7 +34,7 @@ async function perRoomMerge(w: DumpWorld, rooms: string[]): Promise<Record<strin
 }
 
 describe("the full dump, batched by owner", () => {
-  test("asks each other owner node at most ceil(its rooms / chunk) times, its own rooms not at all, and no room alone", async () => {
+  test("asks each other owner node ceil(its rooms / chunk) times, its own rooms not at all, no room alone, and no names when the replicas agree", async () => {
     const rooms = 2 * DUMP_CHUNK + 1500;
     const w = loaded(rooms);
     const dump = await w.node("n1").app.dump();
@@ -42,7 +44,8 @@ describe("the full dump, batched by owner", () => {
       const o = w.ownerOf(roomProcess(room(i)));
       owned.set(o, (owned.get(o) ?? 0) + 1);
     }
-    const many = w.callsOf("who-many");
+    const many = w.callsOf("who-hash");
+    expect(w.callsOf("who-many")).toEqual([]);
     for (const n of ["n2", "n3"]) {
       const asked = many.filter((c) => c.to === n);
       expect({ n, calls: asked.length }).toEqual({ n, calls: Math.ceil(owned.get(n)! / DUMP_CHUNK) });
@@ -84,7 +87,7 @@ describe("the full dump, batched by owner", () => {
     const moving = mine("n2")[5]!;
     let moved = false;
     w.onDeliver = (c) => {
-      if (c.msg.t === "who-many" && c.to === "n2" && !moved) {
+      if (c.msg.t === "who-hash" && c.to === "n2" && !moved) {
         moved = true;
         w.owner.set(roomProcess(moving), "n3"); // the batch reaches n2, which no longer serves it
       }
@@ -115,7 +118,7 @@ describe("the full dump, batched by owner", () => {
     let walked = false;
     w.onDeliver = (c) => {
       // n1 has read its own rooms (person in `here`); n2 answers after the walk.
-      if (c.msg.t === "who-many" && c.to === "n2" && !walked) {
+      if (c.msg.t === "who-hash" && c.to === "n2" && !walked) {
         walked = true;
         w.writeEverywhere("n2", [{ key: personKey(person), value: there }]);
       }
@@ -155,6 +158,80 @@ describe("the full dump, batched by owner", () => {
     expect(dump).toEqual(await perRoomMerge(w, rooms));
     const n3rooms = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n3");
     expect(w.callsOf("who").filter((c) => c.to === "n3").length).toBe(n3rooms.length + 1); // each room, then `old` again for stamps
+  });
+
+  test("asks names only of the rooms whose owner's list differs from the dumping node's, in one batch per owner", async () => {
+    const w = loaded(300);
+    const rooms = [...Array(300).keys()].map(room);
+    const of = (n: string) => rooms.filter((r) => w.ownerOf(roomProcess(r)) === n);
+    // n2 and n3 each admit someone n1 has not heard of; n1 admits someone only it knows.
+    w.node("n2").write([{ key: personKey("x2"), value: of("n2")[3]! }]);
+    w.node("n3").write([{ key: personKey("x3"), value: of("n3")[7]! }]);
+    w.node("n1").write([{ key: personKey("x1"), value: of("n2")[9]! }]);
+    const dump = await w.node("n1").app.dump();
+    expect(dump).toEqual(await perRoomMerge(w, rooms));
+    expect(dump[of("n2")[3]!]).toContain("x2");
+    expect(dump[of("n3")[7]!]).toContain("x3");
+    expect(dump[of("n2")[9]!]).not.toContain("x1"); // the owner's list, not n1's
+    const many = w.callsOf("who-many").map((c) => [c.to, c.msg.rooms]);
+    expect(many.sort()).toEqual([["n2", [of("n2")[3]!, of("n2")[9]!]], ["n3", [of("n3")[7]!]]]);
+    expect(w.callsOf("who")).toEqual([]);
+  });
+
+  test("an owner whose digest equals the asker's answers each room it serves as JSON text; else as its fingerprint", () => {
+    const w = loaded(60);
+    const rooms = [...Array(60).keys()].map(room);
+    const n2 = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n2");
+    const asked = [n2[0]!, n2[1]!, rooms.find((r) => w.ownerOf(roomProcess(r)) !== "n2")!];
+    const ask = (d: Uint8Array | undefined) => w.node("n2").handle(roomProcess(asked[0]!), { t: "who-hash", rooms: asked, d });
+    const idx = w.node("n2").app.index;
+    expect(ask(digestToBytes(w.node("n1").map.digest()))).toEqual({ e: true, a: [JSON.stringify(idx.occupants(asked[0]!)), JSON.stringify(idx.occupants(asked[1]!)), null] });
+    const fingerprints = { a: [idx.occupantsHash(asked[0]!), idx.occupantsHash(asked[1]!), null] };
+    w.node("n1").write([{ key: personKey("someone"), value: asked[0]! }]);
+    expect(ask(digestToBytes(w.node("n1").map.digest()))).toEqual(fingerprints);
+    expect(ask(undefined)).toEqual(fingerprints);
+  });
+
+  test("a person who moves after an owner answered as text is shown once: the text rooms are read again here", async () => {
+    const w = loaded(200);
+    const rooms = [...Array(200).keys()].map(room);
+    let first: string | undefined;
+    let moved: { person: string; from: string; to: string } | undefined;
+    w.onDeliver = (c) => {
+      if (c.msg.t !== "who-hash") return;
+      first ??= c.to;
+      if (c.to === first || moved !== undefined) return;
+      // `first` has answered its first batch as text; someone in one of its rooms moves to a room of c.to, which n1 sees too.
+      const from = rooms.find((r) => w.ownerOf(roomProcess(r)) === first && (c.msg.rooms as string[]).length > 0 && w.node(first).app.index.occupants(r).length > 0)!;
+      const to = (c.msg.rooms as string[])[0]!;
+      const person = w.node(first).app.index.occupants(from)[0]!;
+      const d = w.node(c.to).write([{ key: personKey(person), value: to }]);
+      w.node("n1").merge(d);
+      moved = { person, from, to };
+    };
+    const dump = await w.node("n1").app.dump();
+    expect(moved).toBeDefined();
+    const { person, from, to } = moved!;
+    expect(dump[to]).toContain(person);
+    expect(dump[from]).not.toContain(person);
+    const seen = Object.values(dump).flat();
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBe(600);
+  });
+
+  test("a node from before who-hash is asked for names (who-many), in batches", async () => {
+    const w = loaded(4 * DUMP_CHUNK);
+    w.beforeHash.add("n3");
+    const rooms = [...Array(4 * DUMP_CHUNK).keys()].map(room);
+    const dump = await w.node("n1").app.dump();
+    expect(dump).toEqual(await perRoomMerge(w, rooms));
+    const n3rooms = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n3");
+    const many = w.callsOf("who-many");
+    expect(many.every((c) => c.to === "n3")).toBe(true);
+    expect(many.flatMap((c) => c.msg.rooms as string[]).sort()).toEqual(n3rooms);
+    expect(n3rooms.length).toBeGreaterThan(DUMP_CHUNK);
+    expect(many.length).toBe(Math.ceil(n3rooms.length / DUMP_CHUNK)); // each chunk once, after its who-hash was refused
+    expect(w.callsOf("who")).toEqual([]);
   });
 
   test("lets other work run every few hundred rooms: grouping, reading and writing out each yield the event loop", async () => {

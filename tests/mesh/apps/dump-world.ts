@@ -41,8 +41,10 @@ export class DumpWorld {
   readonly nodes = new Map<string, WorldNode>();
   readonly calls: CallRecord[] = [];
   readonly down = new Set<string>();
-  /** Nodes from before who-many: they refuse "who-many" and "stamps" as an older room process did. */
+  /** Nodes from before who-many: they refuse "who-many", "who-hash" and "stamps" as an older room process did. */
   readonly old = new Set<string>();
+  /** Nodes from before who-hash: they refuse it (and answer who-many). */
+  readonly beforeHash = new Set<string>();
   /** Explicit owners (process name -> node); others by a hash of the name. */
   readonly owner = new Map<string, string>();
   /** Called as a call is delivered, before its handler runs (steer the world mid-dump here). */
@@ -109,7 +111,8 @@ export class DumpWorld {
           setTimeout(() => {
             if (world.down.has(to)) return reject(new RoomyError("unavailable", `node ${to} went down before answering; retry`));
             world.onDeliver(rec);
-            if (world.old.has(to) && (rec.msg.t === "who-many" || rec.msg.t === "stamps")) {
+            const t = rec.msg.t;
+            if ((world.old.has(to) && (t === "who-many" || t === "who-hash" || t === "stamps")) || (world.beforeHash.has(to) && t === "who-hash")) {
               return reject(new RoomyError("bad_request", `room process cannot handle ${JSON.stringify(rec.msg.t)}`));
             }
             try {

@@ -1,0 +1,61 @@
+/**
+ * A room's people as a dump copies them from the index (occupantList: person
+ * keys while the room has no capacity, names with one), their fingerprint
+ * (occupantsHash: what an owner node answers a dump instead of the names)
+ * and their JSON text.
+ */
+import { describe, expect, test } from "bun:test";
+import { LwwMap } from "../../../core/crdt/lww-map.ts";
+import { RoomIndex } from "../../../core/rooms/room-index.ts";
+import { nameAt, occupantsHash, occupantsJson, PERSON_PREFIX } from "../../../core/rooms/rooms.ts";
+
+function replica() {
+  const map = new LwwMap();
+  const idx = new RoomIndex(map);
+  let t = 1;
+  const apply = (puts: [string, unknown][]): void => {
+    const ts = { w: t++, c: 0, n: "w" };
+    idx.apply(map.merge({ e: puts.map(([k, v]) => (v === undefined ? { k, ts, d: true as const } : { k, ts, v })) }));
+  };
+  return { idx, apply };
+}
+
+describe("a room's people for a dump", () => {
+  test("occupantList is occupants() as keys (no capacity) or names (capacity), a copy the index's later changes leave alone", () => {
+    const { idx, apply } = replica();
+    apply([["room/den", { capacity: null }], ["room/box", { capacity: 2 }], ["person/bo", "den"], ["person/al", "den"], ["person/cy", "box"], ["seat/box/1", "cy"]]);
+    const den = idx.occupantList("den");
+    expect(den).toEqual({ people: [`${PERSON_PREFIX}al`, `${PERSON_PREFIX}bo`], keyed: true });
+    expect(den.people.map((k) => nameAt(k, den.keyed))).toEqual(idx.occupants("den"));
+    expect(idx.occupantList("box")).toEqual({ people: ["cy"], keyed: false });
+    expect(idx.occupantList("nowhere").people).toEqual([]);
+    apply([["person/al", undefined]]);
+    expect(den.people).toHaveLength(2);
+    expect(idx.occupants("den")).toEqual(["bo"]);
+  });
+
+  test("occupantsHash: equal for the same names keyed or not, different when a name, the order or a split changes", () => {
+    const names = ["al", "bo", "cy"];
+    const keys = names.map((n) => PERSON_PREFIX + n);
+    const h = occupantsHash(names, false);
+    expect(occupantsHash(keys, true)).toBe(h);
+    expect(Number.isSafeInteger(h) && h >= 0).toBe(true);
+    const others = [["al", "bo"], ["al", "bo", "cz"], ["bo", "al", "cy"], ["albo", "cy"], ["a", "lbo", "cy"], ["al", "bo", "cy", ""], []];
+    const hashes = new Set([h, ...others.map((l) => occupantsHash(l, false))]);
+    expect(hashes.size).toBe(others.length + 1);
+    const { idx, apply } = replica();
+    apply([["room/den", { capacity: null }], ["person/cy", "den"], ["person/al", "den"], ["person/bo", "den"]]);
+    expect(idx.occupantsHash("den")).toBe(h);
+    apply([["room/box", { capacity: 5 }], ["person/al", "box"], ["seat/box/1", "al"], ["person/cy", "box"], ["seat/box/2", "cy"]]);
+    expect(idx.occupantsHash("box")).toBe(occupantsHash(["al", "cy"], false));
+    expect(idx.occupantsHash("den")).toBe(occupantsHash(["bo"], false));
+  });
+
+  test("occupantsJson writes what JSON.stringify writes for the names, from keys too", () => {
+    const names = ["a\"b", "c\\", `${PERSON_PREFIX}x`, "é", ",\"", `q","${PERSON_PREFIX}r`].sort();
+    for (const l of [names, [], ["solo"]]) {
+      expect(occupantsJson(l, false)).toBe(JSON.stringify(l));
+      expect(occupantsJson(l.map((n) => PERSON_PREFIX + n), true)).toBe(JSON.stringify(l));
+    }
+  });
+});
