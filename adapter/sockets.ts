@@ -82,6 +82,8 @@ function streamOf(socket: net.Socket, remote: string): ByteStream {
     write: (bytes) => socket.write(bytes),
     end: () => void socket.end(),
     destroy: () => void socket.destroy(),
+    pause: () => void socket.pause(),
+    resume: () => void socket.resume(),
     listen(e: ByteStreamEvents): void {
       socket.on("data", (chunk: Buffer) => e.data(chunk));
       socket.on("end", () => e.end());

@@ -102,6 +102,9 @@ export interface ByteStream {
   /** Send FIN after what was written. */
   end(): void;
   destroy(): void;
+  /** Stop handing over `data` until resume() (the reader is behind); optional: without it, reads go on. */
+  pause?(): void;
+  resume?(): void;
   /** Every event of the stream, set once, before any can fire (same turn as it is handed over). */
   listen(events: ByteStreamEvents): void;
 }

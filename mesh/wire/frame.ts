@@ -68,13 +68,20 @@ export class FrameReader {
   /**
    * As push(), but each body is handed as `bytes[start..end)`, no view made
    * (most bodies lie whole inside the chunk). `bytes` is only valid during
-   * the call.
+   * the call. Reads `chunk` from `from`; after each frame delivered, `stop`
+   * (if given) may end the call there: returns where it stopped (the
+   * chunk's length once all of it is read), so the rest can be fed later.
    */
-  pushFrames(chunk: Uint8Array, onFrame: (bytes: Uint8Array, start: number, end: number) => void): void {
+  pushFrames(
+    chunk: Uint8Array,
+    onFrame: (bytes: Uint8Array, start: number, end: number) => void,
+    from = 0,
+    stop?: () => boolean,
+  ): number {
     // A socket's Buffer as a plain Uint8Array, once per chunk: views of it are
     // then cheaper to make, and every reader downstream sees one array type.
     if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let i = 0;
+    let i = from;
     const n = chunk.length;
     while (i < n) {
       if (this.body !== null) {
@@ -87,6 +94,7 @@ export class FrameReader {
           this.body = null;
           this.bodyFill = 0;
           onFrame(body, 0, body.length);
+          if (stop?.() === true) return i;
         }
         continue;
       }
@@ -106,10 +114,12 @@ export class FrameReader {
         // Whole body present: no copy.
         onFrame(chunk, i, i + length);
         i += length;
+        if (stop?.() === true) return i;
       } else {
         this.body = new Uint8Array(length);
       }
     }
+    return n;
   }
 
   /** The stream ended: throws FrameError("truncated") if a frame was cut. */
