@@ -15,6 +15,7 @@ import type { Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import type { ProcessTableDeps } from "./processes.ts";
 import type { ProcessHandlers } from "./types.ts";
+import type { Timer } from "../types.ts";
 
 /** What the lifecycle needs of the table. */
 export interface TableHost {
@@ -25,8 +26,22 @@ export interface TableHost {
   mailboxOf(e: Running): Mailbox;
 }
 
+/** Longest stretch of one turn a sweep takes (ms), checked every SWEEP_CHECK_EVERY records. */
+export const SWEEP_BUDGET_MS = 5;
+const SWEEP_CHECK_EVERY = 32;
+
+/** A sweep under way: the records as they were when it began, and how far it got. */
+interface Sweep {
+  list: ProcessRecord[];
+  at: number;
+  /** Running processes handed off so far, per new owner (one log line at the end). */
+  moved: Map<string, number>;
+  timer: Timer | undefined;
+}
+
 export class Lifecycle {
   private readonly entries: Map<string, ProcessRecord>;
+  private sweeping: Sweep | null = null;
   /** Processes that ended here for want of a live node to take them, and how many of them had state. */
   private ended = { processes: 0, withState: 0 };
   constructor(
@@ -145,22 +160,52 @@ export class Lifecycle {
     d.handoffs().send(name, state, owner, delay);
   }
 
-  /** The configuration or the serving rights changed: hand off what moved, start what may start now. */
+  /**
+   * The configuration or the serving rights changed: hand off what moved,
+   * start what may start now. Over as many turns as it takes, SWEEP_BUDGET_MS
+   * each: at 30,000 processes one pass (with its handoffs) held the loop for
+   * 60-190 ms. A new sweep replaces one under way (it looks at everything
+   * again); until the last one ends, leavingCount() is not 0, so no new owner
+   * hears "swept" from us while a moved process may still be running here.
+   */
   sweep(): void {
+    if (this.sweeping !== null) this.sweeping.timer?.cancel();
+    const s: Sweep = { list: [...this.entries.values()], at: 0, moved: new Map(), timer: undefined };
+    this.sweeping = s;
+    this.sweepOn(s);
+  }
+
+  private sweepOn(s: Sweep): void {
+    if (this.sweeping !== s) return;
+    s.timer = undefined;
     const d = this.d;
-    const moved = new Map<string, number>();
-    for (const e of [...this.entries.values()]) {
-      const owner = d.owners.ownerOf(e.name);
-      if (owner === d.self) {
-        if (e.phase === "starting") this.start(e);
-        continue;
+    const until = d.clock.now() + SWEEP_BUDGET_MS;
+    const { list, moved } = s;
+    while (s.at < list.length) {
+      this.sweepEntry(list[s.at++]!, moved);
+      // At least one record a turn, so a sweep always ends.
+      if (s.at % SWEEP_CHECK_EVERY === 0 && s.at < list.length && d.clock.now() >= until) {
+        s.timer = d.clock.setTimer(0, () => this.sweepOn(s));
+        return;
       }
-      if (e.phase === "running" && owner !== undefined) moved.set(owner, (moved.get(owner) ?? 0) + 1);
-      this.sweepOne(e);
     }
+    this.sweeping = null;
     if (moved.size === 0) return;
     const to = [...moved].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     d.logger.info("ownership moved", { names: to.reduce((n, [, c]) => n + c, 0), to: Object.fromEntries(to) });
+  }
+
+  private sweepEntry(e: ProcessRecord, moved: Map<string, number>): void {
+    // Replaced or gone since the sweep began: whatever replaced it was checked against the configuration then.
+    if (this.entries.get(e.name) !== e) return;
+    const d = this.d;
+    const owner = d.owners.ownerOf(e.name);
+    if (owner === d.self) {
+      if (e.phase === "starting") this.start(e);
+      return;
+    }
+    if (e.phase === "running" && owner !== undefined) moved.set(owner, (moved.get(owner) ?? 0) + 1);
+    this.sweepOne(e);
   }
 
   /**
@@ -287,9 +332,9 @@ export class Lifecycle {
     }
   }
 
-  /** Records still handing off (a previous owner answers "swept" only when none is). */
+  /** Records still handing off, or a sweep still under way (a previous owner answers "swept" only when none is). */
   leavingCount(): number {
-    let n = 0;
+    let n = this.sweeping === null ? 0 : 1;
     for (const e of this.entries.values()) if (e.phase === "leaving") n++;
     return n;
   }
