@@ -34,7 +34,8 @@ const MAX_IN_FLIGHT = 128;
  * running: idle between requests, a head or body stalled half-way (then the
  * handler sees the body fail, as when the client leaves), or a client that
  * stopped reading its answers. Bun.serve's default too;
- * ServeOptions.idleTimeout. Bun's socket timer is one-shot, re-armed by
+ * ServeOptions.idleTimeout. Bun's socket timer ticks every 4 s (10 runs out
+ * 8 to 12 s after it is armed) and is one-shot, re-armed by
  * nobody but us (not by reads or writes): every read and write re-arms it,
  * else it ran out every 10 s under load and closed busy connections between
  * two requests, the client's next one crossing the reset (ECONNRESET).

@@ -101,8 +101,8 @@ test("connections with traffic outlive the idle timeout; a silent one does not",
   expect(reader.bytes).toBeGreaterThan(0);
   expect(reader.bytes).toBeLessThan(BIG.byteLength);
   expect([requests.closed, trickle.closed]).toEqual([false, false]);
-  // The silent one went at its timer (4-8 s), while the others were busy.
-  expect(silent.closed).toBe(true);
+  // The silent one goes at its timer (4-8 s after its answer: by now, but for a late tick on a loaded machine).
+  await silent.closedSoon(5_000);
   // And once silent, the busy one goes too: the timer still runs.
   await requests.closedSoon(12_000);
   trickle.destroy();
