@@ -9,10 +9,11 @@
  * it can be developed small; the load stops at ROOMY_SCALE_CAP_S and reports
  * how far it got. ROOMY_SCALE_BIN names a binary to run instead of an
  * up-to-date dist/roomy (ROOMY_SCALE_BIN_LABEL says in the report what it
- * is). Ports 24100-24117.
+ * is). ROOMY_SCALE_ONLY=cpu skips the loaded cluster and runs only the CPU
+ * comparison (about a minute). Ports 24100-24117.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, ensureBinary, ROOT } from "../ship/support/binary.ts";
@@ -37,12 +38,20 @@ const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
 const CPU_REQUESTS = env("ROOMY_SCALE_CPU_REQUESTS", 20_000);
 const CPU_ROUNDS = env("ROOMY_SCALE_CPU_ROUNDS", 3);
 const CPU_CLIENTS = 16;
+/** "cpu": only the CPU comparison (the loaded cluster is skipped). */
+const ONLY = process.env["ROOMY_SCALE_ONLY"] ?? "";
 /**
- * Unmeasured walk-ins before the rounds: the cluster's code path is larger,
- * and after 2,000 its JIT threads still compiled for ~50 us of every walk-in
- * (the single node's: ~1 us); after 30,000 neither does.
+ * Unmeasured walk-ins before the rounds, at least: the cluster's code path is
+ * larger, and after 2,000 its JIT threads still compiled for ~50 us of every
+ * walk-in (the single node's: ~1 us). After 20,000-30,000 the cluster's still
+ * compiled for 10-70 us of each (FTL tiers of the replication path), so the
+ * warm-up goes on, CPU_WARMUP_CHUNK at a time, until the JIT threads take
+ * under CPU_WARMUP_JIT_SHARE of a chunk's CPU (at most CPU_WARMUP_MAX in all).
  */
 const CPU_WARMUP = env("ROOMY_SCALE_CPU_WARMUP", 30_000);
+const CPU_WARMUP_CHUNK = 10_000;
+const CPU_WARMUP_MAX = env("ROOMY_SCALE_CPU_WARMUP_MAX", 150_000);
+const CPU_WARMUP_JIT_SHARE = 0.03;
 const WHO_CALLS = 2_000;
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
 /** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117. */
@@ -118,6 +127,27 @@ function saveLogs(c: ScaleCluster): void {
 
 const ticks = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
 
+/** CPU ticks of a process's JIT compiler threads (JavaScriptCore's "JITWorker"), from /proc/PID/task. */
+function jitTicks(pid: number): number {
+  let sum = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+        if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("JITWorker")) continue;
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        sum += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return sum;
+}
+const jitOf = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + jitTicks(n.pid), 0);
+
 /** The distinct-people load of the bench: each person once, `PER_REQUEST` a request, tenths timed. */
 async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): Promise<{ load: WalkLoadResult; tenthsMs: number[] }> {
   let nextPerson = 0;
@@ -154,9 +184,48 @@ async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): P
   return { load, tenthsMs };
 }
 
-/** One measured round: `requests` single-person walk-ins over `nodes`; CPU per walk-into in µs. */
-async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker, firstPerson: number, requests: number): Promise<CpuRound> {
+/** The mesh counters summed over `nodes` (frames sent, socket writes), from /metrics. */
+async function meshCounters(nodes: ScaleNode[]): Promise<{ frames: number; writes: number }> {
+  let frames = 0;
+  let writes = 0;
+  for (const n of nodes) {
+    const text = await n.metrics();
+    frames += metricValue(text, "roomy_transport_frames_sent_total");
+    writes += metricValue(text, "roomy_transport_writes_total");
+  }
+  return { frames, writes };
+}
+
+/** The JIT compiler threads' CPU in the last round: µs per walk-into, and share of the round's CPU. */
+let lastJitUs = 0;
+let lastJitShare = 0;
+
+/**
+ * Unmeasured walk-ins until JIT compilation has settled (see CPU_WARMUP);
+ * returns how many ran and the JIT threads' share of the last chunk's CPU.
+ */
+async function warmUp(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker): Promise<{ walkIns: number; jitShare: number }> {
+  await cpuRound(label, nodes, picker, 10_000_000, CPU_WARMUP);
+  let walkIns = CPU_WARMUP;
+  let jitShare = lastJitShare;
+  while (walkIns < CPU_WARMUP_MAX) {
+    await cpuRound(label, nodes, picker, 10_000_000 + walkIns, CPU_WARMUP_CHUNK);
+    walkIns += CPU_WARMUP_CHUNK;
+    jitShare = lastJitShare;
+    if (jitShare < CPU_WARMUP_JIT_SHARE) break;
+  }
+  return { walkIns, jitShare };
+}
+
+/**
+ * One measured round: `requests` single-person walk-ins over `nodes`; CPU per
+ * walk-into in µs. `mesh`: where the round's mesh messages and socket writes
+ * per walk-into (summed over the nodes) are noted.
+ */
+async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker, firstPerson: number, requests: number, mesh?: string[]): Promise<CpuRound> {
   let next = 0;
+  const m0 = mesh === undefined ? undefined : await meshCounters(nodes);
+  const jit0 = jitOf(nodes);
   const before = ticks(nodes);
   const r = await walkLoad({
     urls: nodes.map((n) => n.url),
@@ -167,6 +236,13 @@ async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: Ro
     answered: () => false,
   });
   const cpu = ticks(nodes) - before;
+  lastJitUs = ((jitOf(nodes) - jit0) / CLK_TCK) * 1e6 / Math.max(1, r.requests);
+  lastJitShare = cpu > 0 ? (jitOf(nodes) - jit0) / cpu : 0;
+  if (mesh !== undefined && m0 !== undefined) {
+    const m1 = await meshCounters(nodes);
+    const per = (x: number) => (x / r.requests).toFixed(2);
+    mesh.push(`${label}: ${per(m1.frames - m0.frames)} mesh messages, ${per(m1.writes - m0.writes)} socket writes and ${Math.round(lastJitUs)} µs of JIT compiler threads per walk-into`);
+  }
   return { label, requests: r.requests, ok: r.codes["ok"] ?? 0, perSec: r.requests / (r.ms / 1000), cpuUs: ((cpu / CLK_TCK) * 1e6) / r.requests, codes: r.codes };
 }
 
@@ -174,6 +250,8 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   const single = new ScaleCluster(bin, "scale-one", 1, SINGLE_PORT);
   const small = new ScaleCluster(bin, "scale-cpu", 3, SMALL_PORT);
   const rounds: CpuRound[] = [];
+  const mesh: string[] = [];
+  const warm: string[] = [];
   try {
     const systems = [{ label: "single" as const, nodes: await single.start(1) }, { label: "cluster" as const, nodes: await small.start(3) }];
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
@@ -182,11 +260,14 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
       const made = await createRooms(s.nodes.map((n) => n.url), spec, { clients: 4, batch: 500, capMs: 60_000, retry: true });
       if (made.createdCount === 0) throw new Error(`${s.label}: no room created (${JSON.stringify(made.errors)})`);
       pickers.set(s.label, new RoomPicker(spec, made.created, seeded(7)));
-      await cpuRound(s.label, s.nodes, pickers.get(s.label)!, 10_000_000, CPU_WARMUP); // warm-up, unmeasured
+      const w = await warmUp(s.label, s.nodes, pickers.get(s.label)!);
+      warm.push(`${s.label} ${w.walkIns.toLocaleString("en-US")} (JIT threads ${Math.round(100 * w.jitShare)}% of the last ${CPU_WARMUP_CHUNK.toLocaleString("en-US")}'s CPU)`);
     }
     for (let i = 0; i < CPU_ROUNDS; i++) {
-      for (const s of systems) rounds.push(await cpuRound(s.label, s.nodes, pickers.get(s.label)!, (i + 1) * 1_000_000, CPU_REQUESTS));
+      for (const s of systems) rounds.push(await cpuRound(s.label, s.nodes, pickers.get(s.label)!, (i + 1) * 1_000_000, CPU_REQUESTS, mesh));
     }
+    notes.push(`CPU warm-up, unmeasured walk-ins until the JIT compiler threads took under ${100 * CPU_WARMUP_JIT_SHARE}% of ${CPU_WARMUP_CHUNK.toLocaleString("en-US")}'s CPU (at least ${CPU_WARMUP.toLocaleString("en-US")}, at most ${CPU_WARMUP_MAX.toLocaleString("en-US")}): ${warm.join("; ")}.`);
+    if (mesh.length > 0) notes.push(`Mesh traffic of the CPU rounds, summed over the nodes: ${mesh.join("; ")}.`);
   } catch (err) {
     notes.push(`The CPU comparison failed: ${String(err)}`);
   } finally {
@@ -195,6 +276,9 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   }
   return rounds;
 }
+
+/** Thrown to skip the loaded cluster (ROOMY_SCALE_ONLY=cpu). */
+class SkipLoad extends Error {}
 
 export async function run(): Promise<{ title: string; markdown: string }> {
   const notes: string[] = [];
@@ -214,6 +298,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, cpuWarmup: CPU_WARMUP, notes,
   };
   try {
+    if (ONLY === "cpu") throw new SkipLoad();
     let t = performance.now();
     const three = await cluster.start(3);
     fig.startMs = performance.now() - t;
@@ -289,8 +374,11 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     fig.stallPhases.push({ phase: "after the join", stalls: await stalls(cluster.nodes, notes) });
     fig.stalls = fig.stallPhases.at(-1)!.stalls;
   } catch (err) {
-    notes.push(`The run stopped early: ${String(err)}`);
-    console.error(cluster.logs().slice(-5_000));
+    if (err instanceof SkipLoad) notes.push("ROOMY_SCALE_ONLY=cpu: only the CPU comparison ran; the loaded cluster's figures are empty.");
+    else {
+      notes.push(`The run stopped early: ${String(err)}`);
+      console.error(cluster.logs().slice(-5_000));
+    }
   } finally {
     mark("the cluster is stopped");
     await watch?.stop();
