@@ -77,10 +77,11 @@ export class OccupancyMerge implements DumpText {
 
   /** Room `i`'s answer (people sorted; the array is the merge's from now on); `here`: read from the dump's own replica in this same turn. */
   add(i: number, people: readonly string[], here: boolean): void {
-    this.addList(i, { people, keyed: false }, here);
+    // An answer off the wire is checked once here; the index's own lists are sorted by construction.
+    this.addList(i, { people: isSorted(people) ? people : people.slice().sort(), keyed: false }, here);
   }
 
-  /** add() of a list as the index holds it (names, or person keys: occupant-list.ts). */
+  /** add() of a list as the index holds it (names, or person keys: occupant-list.ts), sorted. */
   addList(i: number, list: OccupantList, here: boolean): void {
     if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
     const { people, keyed } = list;
@@ -104,9 +105,10 @@ export class OccupancyMerge implements DumpText {
   }
 
   /**
-   * Room `i`'s answer as JSON text, from an owner that held nothing this
-   * replica did not (digests equal) when it answered. Kept as is only if the
-   * dump ends settled(); else the dump reads those rooms here (rereadText).
+   * Room `i`'s answer as JSON text: from an owner that held nothing this
+   * replica did not (digests equal) when it answered, or read here. Kept as
+   * is only if the dump ends settled(); else the dump reads those rooms here
+   * again (rereadText).
    */
   addText(i: number, text: string): void {
     if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
@@ -178,7 +180,7 @@ export class OccupancyMerge implements DumpText {
       const { people, keyed } = this.kept(i);
       // The answer's own array when it holds names and nothing is dropped (add() took it over): no copy of a million names.
       const names = keyed ? people.map((k) => nameAt(k, true)) : (people as string[]);
-      out[this.rooms[i]!] = isSorted(names) ? names : names.slice().sort();
+      out[this.rooms[i]!] = names;
     }
   }
 
@@ -190,7 +192,7 @@ export class OccupancyMerge implements DumpText {
       let text = this.texts.get(i);
       if (text === undefined) {
         const { people, keyed } = this.kept(i);
-        text = occupantsJson(isSorted(people) ? people : people.slice().sort(), keyed);
+        text = occupantsJson(people, keyed);
       }
       parts.push(JSON.stringify(this.rooms[i]!) + ":" + text);
     }
@@ -221,7 +223,7 @@ export class OccupancyMerge implements DumpText {
     const l = this.people[i];
     if (l === undefined) return false;
     const x = this.keyed[i] === 1 ? PERSON_PREFIX + p : p;
-    return binarySearch(l, x) >= 0 || (!isSorted(l) && l.includes(x));
+    return binarySearch(l, x) >= 0;
   }
 }
 

@@ -54,15 +54,20 @@ export function occupantsHash(people: readonly string[], keyed: boolean): number
 
 /**
  * The list as JSON text (an array of names), as JSON.stringify(names) writes
- * it. Keyed: the keys' text with each element's prefix cut out. An element
- * opens either at `["` or right after `,"`, and a quote inside a name is
- * written `\"`, so `,"person/` occurs only where an element opens.
+ * it. The names joined natively, and each joint (and, keyed, each key's
+ * prefix) replaced by `","`: about twice as fast as stringifying a million
+ * keys and cutting their prefixes out. JOINT (DEL) is no character of a
+ * valid name (nameProblem() refuses it) and JSON writes it unescaped; names
+ * with a character JSON escapes (a quote, a backslash, a control character,
+ * a surrogate) take JSON.stringify.
  */
 export function occupantsJson(people: readonly string[], keyed: boolean): string {
   if (people.length === 0) return "[]";
-  const text = JSON.stringify(people);
-  if (!keyed) return text;
-  return '["' + text.slice(2 + P).replaceAll(SEPARATED_KEY, '","');
+  const joined = people.join(JOINT);
+  if (ESCAPED.test(joined)) return JSON.stringify(keyed ? people.map((k) => k.slice(P)) : people);
+  return '["' + (keyed ? joined.slice(P).replaceAll(JOINT_KEY, '","') : joined.replaceAll(JOINT, '","')) + '"]';
 }
 
-const SEPARATED_KEY = `","${PERSON_PREFIX}`;
+const JOINT = "\u007f";
+const JOINT_KEY = JOINT + PERSON_PREFIX;
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;

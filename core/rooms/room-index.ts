@@ -50,6 +50,8 @@ interface RoomState {
   sorted: string[] | null;
   /** made when the room has a capacity or a seat key: limit = capacity (0 when none) */
   seats: PlaceTable | null;
+  /** occupantsJson() of the people, until they change (a dump writes each room's text once, not once per dump) */
+  json: string | null;
 }
 
 const P = PERSON_PREFIX.length;
@@ -117,18 +119,18 @@ export class RoomIndex implements Seating {
     return { people: this.sortedOf(st).slice(), keyed: st.capacity === null };
   }
 
-  /** occupantsHash() of the people in `room`, read in place. */
-  occupantsHash(room: string): number {
+  /** occupantsHash() of the people in `room`, read in place; null when it does not exist. */
+  occupantsHash(room: string): number | null {
     const st = this.byName.get(room);
-    if (st === undefined || !st.exists) return occupantsHash(NO_ONE.people, false);
+    if (st === undefined || !st.exists) return null;
     return occupantsHash(this.sortedOf(st), st.capacity === null);
   }
 
-  /** The people in `room` as JSON text (occupantsJson()), read in place. */
-  occupantsJson(room: string): string {
+  /** The people in `room` as JSON text (occupantsJson()), kept until they change; null when it does not exist. */
+  occupantsJson(room: string): string | null {
     const st = this.byName.get(room);
-    if (st === undefined || !st.exists) return "[]";
-    return occupantsJson(this.sortedOf(st), st.capacity === null);
+    if (st === undefined || !st.exists) return null;
+    return (st.json ??= occupantsJson(this.sortedOf(st), st.capacity === null));
   }
 
   /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */
@@ -183,7 +185,7 @@ export class RoomIndex implements Seating {
     if (room === this.lastRoom && this.lastState !== undefined) return this.lastState;
     let st = this.byName.get(room);
     if (st === undefined) {
-      st = { exists: false, capacity: null, record: null, claimants: [], sorted: null, seats: null };
+      st = { exists: false, capacity: null, record: null, claimants: [], sorted: null, seats: null, json: null };
       this.byName.set(room, st);
     }
     this.lastRoom = room;
@@ -209,7 +211,7 @@ export class RoomIndex implements Seating {
       if (seat === null) return;
       const st = this.state(seat.room);
       this.seatsOf(seat.room, st).setPlace(seat.seat, typeof c.value === "string" ? c.value : undefined);
-      if (st.capacity !== null) st.sorted = null;
+      if (st.capacity !== null) st.sorted = st.json = null;
     } else if (key.startsWith(ROOM_PREFIX)) {
       const room = key.slice(ROOM_PREFIX.length);
       const st = this.state(room);
@@ -221,6 +223,7 @@ export class RoomIndex implements Seating {
         else this.roomList.delete(room);
       }
       st.exists = exists;
+      st.json = null;
       st.record = exists ? recordOf(capacity) : null;
       if (capacity !== st.capacity) {
         st.capacity = capacity;
@@ -242,7 +245,7 @@ export class RoomIndex implements Seating {
     else if (c.length < KEEP_SORTED) insertSorted(c, key);
     else st.claimants = new Set(c).add(key);
     if (st.seats !== null) st.seats.refresh(key.slice(P)); // seats count for nothing without a capacity (setLimit recounts)
-    st.sorted = null;
+    st.sorted = st.json = null;
   }
 
   /** Whether the person of key `key` (name `person`) is in the room of `st`. */

@@ -57,8 +57,9 @@ export function answerMany(d: DumpDeps, rooms: readonly unknown[]): ManyAnswers 
  */
 export function answerHashes(d: DumpDeps, rooms: readonly unknown[], digest: Uint8Array | null): HashAnswers {
   const same = digest !== null && sameBytes(digest, digestToBytes(d.map.digest()));
+  // One index lookup a room (each a cache miss or two at 100k rooms): null when the room does not exist.
   const answers = rooms.map((r: unknown) => {
-    if (typeof r !== "string" || d.index.room(r) === null || !d.registry.isServing(d.procOf(r))) return null;
+    if (typeof r !== "string" || !d.registry.isServing(d.procOf(r))) return null;
     return same ? d.index.occupantsJson(r) : d.index.occupantsHash(r);
   });
   return { same, answers };
@@ -170,8 +171,11 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
     if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
     const i = mine[k]!;
     const r = names[i]!;
-    if (index.room(r) !== null && d.registry.isServing(procOf(r))) merge.addList(i, index.occupantList(r), true);
-    else singles.push(i);
+    const text = d.registry.isServing(procOf(r)) ? index.occupantsJson(r) : null;
+    if (text === null) singles.push(i);
+    // While nobody has moved, as text (kept by the index between changes: no copy); else as a list to check.
+    else if (merge.settled()) merge.addText(i, text);
+    else merge.addList(i, index.occupantList(r), true);
   }
   await Promise.all(remote);
   await inWindow(singles, failure, async (i) => {
@@ -210,7 +214,7 @@ function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[],
     const r = merge.rooms[i]!;
     if (got.same && typeof h === "string" && h.startsWith("[") && h.endsWith("]")) merge.addText(i, h);
     else if (got.same || typeof h !== "number") singles.push(i);
-    else if (d.index.room(r) !== null && d.index.occupantsHash(r) === h) merge.addList(i, d.index.occupantList(r), true);
+    else if (d.index.occupantsHash(r) === h) merge.addList(i, d.index.occupantList(r), true);
     else differ.push(i);
   }
 }

@@ -40,6 +40,16 @@ describe("the dump's JSON, piece by piece", () => {
     expect(Object.keys(JSON.parse(text) as object)).toContain("__proto__");
   });
 
+  test("the response's bytes are the text's UTF-8, whatever the piece size and however many bytes a name takes", async () => {
+    const rooms: Record<string, string[]> = {};
+    for (let i = 0; i < 50; i++) rooms[`r${String(i).padStart(2, "0")}`] = i % 7 === 3 ? ["😀😀😀😀😀😀😀😀", "é".repeat(40)] : [`p${i}`];
+    const dump = dumpOf(rooms);
+    for (const per of [1, 3, 10, 1000]) {
+      const res = await dumpResponse(textOf(dump, true), per);
+      expect({ per, text: new TextDecoder().decode(await res.arrayBuffer()) }).toEqual({ per, text: orderedJson(dump) });
+    }
+  });
+
   test("names that look like keys, quotes, backslashes and commas come out as JSON.stringify writes them", () => {
     const tricky = [`${PERSON_PREFIX}x`, `a","${PERSON_PREFIX}b`, `c,`, `d\\`, `e\\","${PERSON_PREFIX}`, `"`, `,"`, `é😀`, `${PERSON_PREFIX}`].sort();
     const dump = dumpOf({ k: tricky, n: tricky.slice(1), z: [`${PERSON_PREFIX}${PERSON_PREFIX}`] });

@@ -51,9 +51,49 @@ describe("a room's people for a dump", () => {
     expect(idx.occupantsHash("den")).toBe(occupantsHash(["bo"], false));
   });
 
+  test("the index's text and fingerprint of a room follow every change (kept between changes, never stale)", () => {
+    const { idx, apply } = replica();
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const rooms = ["a", "b", "c", "d"];
+    const check = () => {
+      for (const r of rooms) {
+        if (!idx.has(r)) {
+          expect(idx.occupantsJson(r)).toBeNull();
+          continue;
+        }
+        expect({ r, text: idx.occupantsJson(r) }).toEqual({ r, text: JSON.stringify(idx.occupants(r)) });
+        expect(idx.occupantsHash(r)).toBe(occupantsHash(idx.occupants(r), false));
+      }
+    };
+    for (let step = 0; step < 400; step++) {
+      const room = rooms[rnd(4)]!;
+      const person = `p${rnd(12)}`;
+      switch (rnd(5)) {
+        case 0:
+          apply([[`room/${room}`, { capacity: room === "a" || room === "b" ? 2 : null }]]);
+          break;
+        case 1:
+          apply([[`person/${person}`, room]]);
+          break;
+        case 2:
+          apply([[`person/${person}`, room], [`seat/${room}/${1 + rnd(2)}`, person]]);
+          break;
+        case 3:
+          apply([[`person/${person}`, undefined]]);
+          break;
+        case 4:
+          apply([[`seat/${room}/${1 + rnd(2)}`, person]]);
+          break;
+      }
+      check();
+    }
+  });
+
   test("occupantsJson writes what JSON.stringify writes for the names, from keys too", () => {
     const names = ["a\"b", "c\\", `${PERSON_PREFIX}x`, "é", ",\"", `q","${PERSON_PREFIX}r`].sort();
-    for (const l of [names, [], ["solo"]]) {
+    const plain = ["al", "bo b", "x,y", "é", `${PERSON_PREFIX}x`, `${PERSON_PREFIX}`, "[]", "'"].sort();
+    for (const l of [names, plain, ["😀", "a😀b"], [], ["solo"]]) {
       expect(occupantsJson(l, false)).toBe(JSON.stringify(l));
       expect(occupantsJson(l.map((n) => PERSON_PREFIX + n), true)).toBe(JSON.stringify(l));
     }
