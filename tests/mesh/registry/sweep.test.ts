@@ -2,16 +2,21 @@
  * The sweep on a configuration change runs SWEEP_BUDGET_MS of a turn at a
  * time: every moved process is handed off in the end, a newer sweep replaces
  * one under way, and while one is under way this node never counts as swept
- * (leavingCount() > 0) even before any record is leaving.
+ * (leavingCount() > 0) even before any record is leaving. A previous
+ * owner's "swept" starts what waited for it the same way.
  */
 import { describe, expect, test } from "bun:test";
 import { Lifecycle, SWEEP_BUDGET_MS, type TableHost } from "../../../mesh/registry/lifecycle.ts";
-import { type ProcessRecord, running } from "../../../mesh/registry/process-record.ts";
+import { type ProcessRecord, running, starting } from "../../../mesh/registry/process-record.ts";
 import type { ProcessTableDeps } from "../../../mesh/registry/processes.ts";
 import type { Clock } from "../../../mesh/types.ts";
 
-/** A lifecycle over `n` running processes; every owner lookup costs 0.1 ms of a clock the test controls. */
-function rig(n: number) {
+/**
+ * A lifecycle over `n` running processes (or `n` starting ones waiting for
+ * previous owner `waitingFor`); every owner lookup costs 0.1 ms of a clock
+ * the test controls.
+ */
+function rig(n: number, waitingFor?: string) {
   let t = 0;
   const timers: { at: number; fn: () => void; live: boolean }[] = [];
   const clock: Clock = {
@@ -29,7 +34,7 @@ function rig(n: number) {
   const names = Array.from({ length: n }, (_, i) => `c:room-${i}`);
   for (const name of names) {
     owner.set(name, "a");
-    entries.set(name, running(name, { handle: () => null, beginHandoff: () => ({ name }) }));
+    entries.set(name, waitingFor === undefined ? running(name, { handle: () => null, beginHandoff: () => ({ name }) }) : starting(name, waitingFor, 1e9));
   }
   const deps = {
     self: "a",
@@ -43,6 +48,7 @@ function rig(n: number) {
       isLive: () => true,
     },
     mayServe: () => true,
+    factoryFor: () => () => ({ handle: () => null }),
     handoffs: () => ({
       send(name: string, _state: unknown, target: string) {
         sent.push({ name, target });
@@ -121,5 +127,20 @@ describe("registry: the sweep yields", () => {
     expect(first.length).toBeGreaterThanOrEqual(early);
     expect(r.sent.filter((s) => s.target === "e").map((s) => s.name).sort()).toEqual(r.names.slice(5_000).sort());
     expect(r.life.leavingCount()).toBe(first.length + 5_000);
+  });
+
+  test("a previous owner's swept answer starts the thousands that waited for it a budget per turn, every one in the end", async () => {
+    const r = rig(20_000, "b");
+    const t0 = r.now();
+    r.life.swept("b");
+    expect(r.now() - t0).toBeLessThanOrEqual(SWEEP_BUDGET_MS + 4 * 0.1 + 0.1);
+    const first = [...r.entries.values()].filter((e) => e.phase === "running").length;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(1_000);
+    // Another swept answer meanwhile (a retry's) adds nothing twice and starts no second chain.
+    r.life.swept("b");
+    expect(r.timers.filter((x) => x.live).length).toBe(1);
+    expect(await r.turns()).toBeGreaterThan(100);
+    expect([...r.entries.values()].every((e) => e.phase === "running")).toBe(true);
   });
 });
