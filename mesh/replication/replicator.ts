@@ -32,7 +32,7 @@ import { forEachKnown, rangeCount } from "./seq-ranges.ts";
 import { clusterStats, type MessageCounts } from "./stats.ts";
 import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
-import type { SnapshotOrder, WriteConcern } from "./types.ts";
+import type { WriteConcern } from "./types.ts";
 import { atEndOfTurn } from "../../adapter/defer.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
@@ -74,7 +74,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private unpumped = 0;
   private caughtUp = false;
   private stopped = false;
-  snapshotOrder: SnapshotOrder | null = null; // for whole-map transfers to empty nodes (snapshot-order.ts)
   private readonly n: MessageCounts = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
 
   constructor(o: ClusterReplicatorOptions) {
@@ -141,7 +140,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   onChange(fn: (changes: Change[]) => void): () => void {
     return this.listeners.add(fn);
   }
-  setSnapshotOrder = (order: SnapshotOrder | null): void => void (this.snapshotOrder = order);
 
   flush(timeoutMs: number = this.config.ackTimeoutMs): Promise<void> {
     if (this.stopped) return Promise.resolve();

@@ -3,9 +3,6 @@
  * writes that resolve once the write concern holds, change subscriptions.
  */
 import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
-import type { SnapshotOrder } from "./snapshot-order.ts";
-
-export type { SnapshotOrder } from "./snapshot-order.ts";
 
 /** How many nodes must hold a write before it is acknowledged. */
 export type WriteConcern = 1 | 2 | "majority" | "all";
@@ -22,8 +19,6 @@ export interface Replicator {
   // (A write held at once returns HELD from held.ts: callers may test for it and go on synchronously.)
   /** Called with the visible changes of every local write or remote merge. */
   onChange(fn: (changes: Change[]) => void): () => void;
-  /** An order for sending the whole map to a node that holds nothing (a cluster replicator; snapshot-order.ts). */
-  setSnapshotOrder?(order: SnapshotOrder | null): void;
   /** Push everything not yet acknowledged to peers and wait (drain). */
   flush(timeoutMs?: number): Promise<void>;
   stats(): ReplicationStats;
