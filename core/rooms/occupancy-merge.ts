@@ -58,7 +58,7 @@ export class OccupancyMerge implements DumpText {
   /** room index -> people it loses to another room */
   private readonly dropped = new Map<number, Set<string>>();
   /** room index -> its answer as JSON text (addText) */
-  private readonly texts = new Map<number, string>();
+  private readonly texts: (string | undefined)[];
   private missing: number;
 
   constructor(
@@ -67,6 +67,8 @@ export class OccupancyMerge implements DumpText {
   ) {
     this.people = new Array<readonly string[] | undefined>(rooms.length);
     this.keyed = new Uint8Array(rooms.length);
+    // An array, not a Map: at 100k rooms mostly filled, and a Map's entries cost several times a slot.
+    this.texts = new Array<string | undefined>(rooms.length);
     this.missing = rooms.length;
   }
 
@@ -113,7 +115,7 @@ export class OccupancyMerge implements DumpText {
   addText(i: number, text: string): void {
     if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
     this.people[i] = NO_ONE.people;
-    this.texts.set(i, text);
+    this.texts[i] = text;
     this.missing--;
   }
 
@@ -128,12 +130,15 @@ export class OccupancyMerge implements DumpText {
 
   /** Rooms answered with text. */
   textRooms(): number[] {
-    return [...this.texts.keys()];
+    const out: number[] = [];
+    for (let i = 0; i < this.texts.length; i++) if (this.texts[i] !== undefined) out.push(i);
+    return out;
   }
 
   /** Room `i`'s text answer replaced by its list as this replica holds it now (in this same turn: `here`). */
   rereadText(i: number, list: OccupantList): void {
-    if (!this.texts.delete(i)) throw new RangeError(`room ${this.rooms[i]} has no text answer`);
+    if (this.texts[i] === undefined) throw new RangeError(`room ${this.rooms[i]} has no text answer`);
+    this.texts[i] = undefined;
     this.people[i] = undefined;
     this.missing++;
     this.addList(i, list, true);
@@ -172,7 +177,7 @@ export class OccupancyMerge implements DumpText {
   /** Rooms [from, to) of the result into `out` (every one of them must have answered). */
   writeInto(out: Record<string, string[]>, from: number, to: number): void {
     for (let i = from; i < Math.min(to, this.rooms.length); i++) {
-      const text = this.texts.get(i);
+      const text = this.texts[i];
       if (text !== undefined) {
         out[this.rooms[i]!] = JSON.parse(text) as string[];
         continue;
@@ -189,7 +194,7 @@ export class OccupancyMerge implements DumpText {
     // Parts joined once: a flat string, not a rope of a thousand `+=`.
     const parts: string[] = [];
     for (let i = from; i < Math.min(to, this.rooms.length); i++) {
-      let text = this.texts.get(i);
+      let text = this.texts[i];
       if (text === undefined) {
         const { people, keyed } = this.kept(i);
         text = occupantsJson(people, keyed);
