@@ -28,6 +28,8 @@ import { answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning,
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
 import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
+import { roomSnapshotOrder } from "./room-snapshot-order.ts";
+import { setSnapshotOrder } from "../replication/snapshot-order.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
 const OK_ANSWER = Object.freeze({ ok: true });
@@ -77,6 +79,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
     if (dumpsRunning.size > 0) notePersonChanges(dumpsRunning, changes);
     index.apply(changes);
   });
+  // A node joining empty gets the map room by room (its index takes ~1/10 the time).
+  setSnapshotOrder(map, roomSnapshotOrder(index));
 
   // Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease).
 
@@ -205,7 +209,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
       return dumpRecord(dumpDeps, await dumpText(rooms));
     },
     dumpText,
-    stop: unsubscribe,
+    stop() {
+      unsubscribe();
+      setSnapshotOrder(map, null);
+    },
   };
 }
 

@@ -9,11 +9,12 @@
  * The last chunk tells the initiator which of its prints matched nothing
  * here (what it should push back), or null when there are too many to list.
  */
-import type { DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
+import type { Change, DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
 import { PRINTED } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import type { ReplicationConfig } from "./config.ts";
 import { chunkMsg, type ReplMsg, printsAckMsg, type Sender } from "./messages.ts";
+import { orderedSource, snapshotOrderOf } from "./snapshot-order.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
 export interface AnswerHost {
@@ -22,6 +23,8 @@ export interface AnswerHost {
   readonly clock: Clock;
   readonly config: ReplicationConfig;
   send(to: Address, msg: Message): boolean;
+  /** The replicator's change feed (a whole-map transfer in an app's order notes what changes meanwhile). */
+  onChange?(fn: (changes: Change[]) => void): () => void;
 }
 
 /** Unmatched prints listed in the last chunk at most (8 bytes each). */
@@ -126,7 +129,11 @@ export class Answers {
     // An entry whose print the initiator sent is one it holds: skip it (and
     // strike the print: what is left at the end, we lack or hold older).
     const pick = (e: DeltaEntry, p: number): DeltaEntry | undefined => (p !== -1 && prints !== null && prints.delete(p) ? undefined : e);
-    a.stream = new OutStream(h, leafSource(h.map, a.flags, pick), {
+    // (Nearly) the whole map to a node holding nothing there: in the app's order, if it gave one
+    // (snapshot-order.ts; it sends every key at least once, so also those of leaves not asked for).
+    const order = prints === null && h.onChange !== undefined && mostly(a.flags) ? (snapshotOrderOf(h.map) ?? null) : null;
+    const ordered = order !== null ? orderedSource({ map: h.map, onChange: (fn) => h.onChange!(fn) }, order, a.flags) : null;
+    a.stream = new OutStream(h, ordered ?? leafSource(h.map, a.flags, pick), {
       to: a.from,
       chunk: a.chunk,
       window: STREAM_WINDOW,
@@ -138,9 +145,17 @@ export class Answers {
         return chunkMsg("ae", h.self, a.r, c, last, { e }, h.map.horizon, unmatched);
       },
       done: (ok) => {
+        ordered?.stop();
         if (this.byPeer.get(name) === a) this.byPeer.delete(name);
         if (ok) this.answered.set(name, a.r);
       },
     });
   }
+}
+
+/** Whether at least 9 in 10 leaves are asked for. */
+function mostly(flags: Uint8Array): boolean {
+  let n = 0;
+  for (let k = 0; k < flags.length; k++) if (flags[k] !== 0) n++;
+  return n * 10 >= flags.length * 9;
 }

@@ -41,10 +41,16 @@ export function startPush(h: AeHost, round: Round, want: Uint8Array, sent: (n: n
   let bare = 0;
   for (let k = 0; k < want.length; k++) if ((want[k]! & (MINE | THEIRS)) === MINE) bare++;
   const skipBare = bare > MAX_BARE_PUSH;
+  // Where both hold entries it matched under half of our prints (or too few to list): it
+  // lacks most of what we hold, as a node does that is being sent the whole map room by
+  // room (snapshot-order.ts: a few keys of every leaf at a time). It pulls for itself; a
+  // push would be a second copy of that transfer.
+  const printsSent = round.prints?.sentEntries ?? 0;
+  const skipBoth = printsSent > 0 && (unmatched === null || unmatched.size * 2 > printsSent);
   for (let k = 0; k < want.length; k++) {
     const f = want[k]!;
     if ((f & MINE) === 0) want[k] = 0;
-    else if ((f & THEIRS) !== 0) want[k] = 1 | PRINTED;
+    else if ((f & THEIRS) !== 0) want[k] = skipBoth ? 0 : 1 | PRINTED;
     else want[k] = skipBare ? 0 : 1;
   }
   return new OutStream(h, leafSource(h.map, want, pick), {
