@@ -55,7 +55,7 @@ export interface Sender {
 
 /** A replication message as parseMessage checked it off the wire. */
 export type ReplMsg =
-  | (Sender & { t: "d"; s: number[]; delta: Delta; e: number; lazy: boolean })
+  | (Sender & { t: "d"; s: number[]; delta: Delta; e: number })
   | (Sender & { t: "a"; s: number[] })
   | (Sender & { t: "fx"; s: number[]; e: number })
   | (Sender & { t: "dg"; r: number; digest: Digest; z: number; u: boolean })
@@ -73,12 +73,6 @@ export type ReplMsg =
 /** Chunk messages (they carry entries) and their acks. */
 export type ChunkKind = "ae" | "ap";
 
-/**
- * A batch of writes. Marked `q: 1` (outbox.ts) when the writer does not wait
- * on this peer's ack to meet its concern (another peer's suffices): the ack
- * may wait a little and leave with others; a peer that does not know the
- * mark acks at once.
- */
 export function dataMsg(from: Sender, s: number[], delta: Delta, epoch: number): Message {
   return { t: "d", n: from.n, i: from.i, s, d: encodeDelta(delta), e: epoch };
 }
@@ -185,7 +179,7 @@ export function parseMessage(msg: Message, buckets: number): ReplMsg {
   if (typeof i !== "string" || i.length === 0 || i.length > 1024) bad("sender id missing");
   switch (msg.t) {
     case "d":
-      return { t: "d", n, i, s: ranges(msg["s"]), delta: deltaOf(msg["d"]), e: msg["e"] === undefined ? 0 : epoch(msg["e"]), lazy: msg["q"] === 1 };
+      return { t: "d", n, i, s: ranges(msg["s"]), delta: deltaOf(msg["d"]), e: msg["e"] === undefined ? 0 : epoch(msg["e"]) };
     case "a":
       return { t: "a", n, i, s: ranges(msg["s"]) };
     case "fx":

@@ -28,8 +28,6 @@ interface Batch {
   entries: number;
   sentAt: number;
   tries: number;
-  /** sent with a lazy ack allowed: its round trip includes the peer's wait, so it is not timed */
-  lazy: boolean;
 }
 
 /** One live peer, by name, at its current identity. */
@@ -85,22 +83,19 @@ export class Outbox {
     for (const link of this.peers.values()) link.queue.push(seq);
   }
 
-  /**
-   * Send what the window allows from every queue. `eager`: the peers whose
-   * acks the writes wait on (the others may ack lazily); null: all of them.
-   */
-  pumpAll(eager: ReadonlySet<string> | null = null): void {
+  /** Send what the window allows from every queue. */
+  pumpAll(): void {
     // Peers usually get the same batches: build (and encode) each once.
     this.memo = new Map();
     try {
-      for (const link of this.peers.values()) this.pump(link, eager !== null && !eager.has(link.name));
+      for (const link of this.peers.values()) this.pump(link);
     } finally {
       this.memo = null;
     }
   }
 
-  /** Send queued writes to `link`, batched, within the window; `lazy`: its acks may wait. */
-  pump(link: PeerLink, lazy = false): void {
+  /** Send queued writes to `link`, batched, within the window. */
+  pump(link: PeerLink): void {
     const q = link.queue;
     if (q.length === 0) return;
     const bySeq = this.pending.bySeq;
@@ -118,7 +113,7 @@ export class Outbox {
       }
       if (batch.length === 0) break;
       this.counters.deltas += batch.length;
-      this.transmit(link, batch, entries, 1, lazy);
+      this.transmit(link, batch, entries, 1);
     }
     if (k > 0) link.queue = k >= q.length ? [] : q.slice(k);
   }
@@ -130,8 +125,8 @@ export class Outbox {
     if (b === undefined) return;
     link.inflight.delete(key);
     link.inflightEntries -= b.entries;
-    if (b.tries === 1 && !b.lazy) {
-      // Karn: only first sends time the round trip (and not a lazily acked one's).
+    if (b.tries === 1) {
+      // Karn: only first sends time the round trip.
       const sample = this.clock.now() - b.sentAt;
       link.srtt = link.srtt === 0 ? sample : 0.8 * link.srtt + 0.2 * sample;
     }
@@ -180,7 +175,7 @@ export class Outbox {
     return true;
   }
 
-  private transmit(link: PeerLink, batch: PendingWrite[], entries: number, tries: number, lazy = false): void {
+  private transmit(link: PeerLink, batch: PendingWrite[], entries: number, tries: number): void {
     const seqs = batch.map((pw) => pw.seq);
     const ranges = toRanges(seqs);
     const key = ranges.join(",");
@@ -189,9 +184,7 @@ export class Outbox {
       msg = dataMsg(this.self, ranges, joinBatch(batch), batch[0]!.epoch);
       this.memo?.set(key, msg);
     }
-    // The same delta (encoded once), marked: a peer whose ack may wait.
-    if (lazy) msg = { ...msg, q: 1 };
-    link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries, lazy });
+    link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries });
     link.inflightEntries += entries;
     this.counters.messages++;
     this.counters.entries += entries;

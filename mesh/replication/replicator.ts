@@ -7,7 +7,7 @@
  * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
  * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
  * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
- * fence.ts (epoch stamps and fences), catch-up.ts, peer-sync.ts, lazy-acks.ts,
+ * fence.ts (epoch stamps and fences), catch-up.ts, peer-sync.ts,
  * flush-waiters.ts, periodic.ts, stats.ts (the figures).
  */
 import { HELD } from "./held.ts";
@@ -32,12 +32,12 @@ import { forEachKnown, rangeCount } from "./seq-ranges.ts";
 import { clusterStats, type MessageCounts } from "./stats.ts";
 import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
-import { LazyAcks } from "./lazy-acks.ts"; // acks a writer does not wait on, sent together
 import type { WriteConcern } from "./types.ts";
 import { atEndOfTurn } from "../../adapter/defer.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
-export { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from "./config.ts";
+export type { ReplicationConfig } from "./config.ts";
+export { DEFAULT_REPLICATION_CONFIG } from "./config.ts";
 
 export function createClusterReplicator(opts: ClusterReplicatorOptions): ClusterReplicator {
   return new ClusterReplicatorImpl(opts);
@@ -75,7 +75,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private caughtUp = false;
   private stopped = false;
   private readonly n: MessageCounts = { sent: 0, received: 0, deltasReceived: 0, malformed: 0, refused: 0 };
-  private readonly lazyAcks: LazyAcks;
 
   constructor(o: ClusterReplicatorOptions) {
     const concern = o.concern ?? 2;
@@ -96,7 +95,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     const me = o.membership.self();
     this.self = { n: me.name, i: me.id };
     this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
-    this.lazyAcks = new LazyAcks(this.clock, this.config.retransmitMs, (to, s) => void (this.stopped || this.send(to, ackMsg(this.self, s))));
     this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config);
     this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
     this.ae = new AntiEntropy(this);
@@ -278,7 +276,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     // Stamped below our fence: an old owner's write. Merged, or acked, after
     // the new owner caught up from us, it could be acknowledged unseen.
     if (this.fencing.refuses(m.e)) this.send(from, fencedMsg(this.self, m.s, this.fencing.fence));
-    else if (this.mergeRemote(m.delta, m)) this.lazyAcks.ack(from, m.s, m.lazy);
+    else if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
   }
 
   /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
@@ -375,7 +373,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   private pumpNow(): void {
     this.unpumped = 0;
-    this.outbox.pumpAll(this.lazyAcks.eager(this.quorum, this.outbox.peers.keys()));
+    this.outbox.pumpAll();
   }
 
   private tick(): void {
