@@ -30,12 +30,14 @@ export function nameAt(s: string, keyed: boolean): string {
  * murmur-style multiply-rotate) over every character, with a separator no
  * name holds (names have no control characters) and the count: a dump takes
  * an owner's list as equal to its own on a match, so a chance collision is
- * about 1 in 2^53 per room whose lists differ.
+ * about 1 in 2^53 per room whose lists differ. `seed` (a dump's own random
+ * 32 bits, never shown to clients) starts both hashes, so names chosen to
+ * collide under one dump's fingerprint do not collide under the next's.
  */
-export function occupantsHash(people: readonly string[], keyed: boolean): number {
+export function occupantsHash(people: readonly string[], keyed: boolean, seed = 0): number {
   const from = keyed ? P : 0;
-  let a = 0x811c9dc5;
-  let b = 0x3c6ef372;
+  let a = 0x811c9dc5 ^ seed;
+  let b = fmix32(0x3c6ef372 ^ seed);
   for (let j = 0; j < people.length; j++) {
     const s = people[j]!;
     for (let i = from; i < s.length; i++) {

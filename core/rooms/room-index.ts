@@ -119,11 +119,11 @@ export class RoomIndex implements Seating {
     return { people: this.sortedOf(st).slice(), keyed: st.capacity === null };
   }
 
-  /** occupantsHash() of the people in `room`, read in place; null when it does not exist. */
-  occupantsHash(room: string): number | null {
+  /** occupantsHash() of the people in `room` under `seed`, read in place; null when it does not exist. */
+  occupantsHash(room: string, seed = 0): number | null {
     const st = this.byName.get(room);
     if (st === undefined || !st.exists) return null;
-    return occupantsHash(this.sortedOf(st), st.capacity === null);
+    return occupantsHash(this.sortedOf(st), st.capacity === null, seed);
   }
 
   /** The people in `room` as JSON text (occupantsJson()), kept until they change; null when it does not exist. */

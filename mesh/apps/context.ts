@@ -3,12 +3,14 @@ import type { LwwMap } from "../../core/crdt/lww-map.ts";
 import type { Write } from "../../core/crdt/map-view.ts";
 import type { Registry } from "../registry/types.ts";
 import type { Replicator } from "../replication/types.ts";
-import type { Clock, Logger } from "../types.ts";
+import type { Clock, Logger, Random } from "../types.ts";
 
 export interface AppContext {
   /** This node's name (recorded on parked cars, shown as owner). */
   node: string;
   clock: Clock;
+  /** The node's random source (a dump's fingerprint seed). */
+  random: Random;
   logger: Logger;
   registry: Registry;
   replicator: Replicator;

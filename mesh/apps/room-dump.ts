@@ -20,6 +20,7 @@ import type { Timestamp } from "../../core/crdt/hlc.ts";
 import type { Change, LwwMap } from "../../core/crdt/lww-map.ts";
 import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKey, type RoomAnswer, type RoomIndex, timestampOrNull } from "../../core/rooms/rooms.ts";
 import type { Registry } from "../registry/types.ts";
+import { randomInt, type Random } from "../types.ts";
 import { digestToBytes } from "../replication/messages.ts";
 import { type HashAnswers, hashAnswersFromWire, type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
 
@@ -37,6 +38,8 @@ export interface DumpDeps {
   running: DumpsRunning;
   /** Resolves on a later turn (AppContext.nextTurn). */
   nextTurn(): Promise<void>;
+  /** Seeds each dump's fingerprints. */
+  random: Random;
 }
 
 /**
@@ -55,12 +58,12 @@ export function answerMany(d: DumpDeps, rooms: readonly unknown[]): ManyAnswers 
  * answers its people as JSON text; else its occupantsHash() (the asker
  * compares it with its own list). null: not served here.
  */
-export function answerHashes(d: DumpDeps, rooms: readonly unknown[], digest: Uint8Array | null): HashAnswers {
+export function answerHashes(d: DumpDeps, rooms: readonly unknown[], digest: Uint8Array | null, seed: number): HashAnswers {
   const same = digest !== null && sameBytes(digest, digestToBytes(d.map.digest()));
   // One index lookup a room (each a cache miss or two at 100k rooms): null when the room does not exist.
   const answers = rooms.map((r: unknown) => {
     if (typeof r !== "string" || !d.registry.isServing(d.procOf(r))) return null;
-    return same ? d.index.occupantsJson(r) : d.index.occupantsHash(r);
+    return same ? d.index.occupantsJson(r) : d.index.occupantsHash(r, seed);
   });
   return { same, answers };
 }
@@ -118,6 +121,8 @@ export async function dumpRecord(d: Pick<DumpDeps, "nextTurn">, merge: Occupancy
 }
 
 async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Promise<void> {
+  // This dump's fingerprint seed: unknown to whoever named the people, so no chosen names collide under it.
+  const seed = randomInt(d.random, 2 ** 32) | 0;
   const { registry, index, procOf } = d;
   const failure = new DumpFailure();
   const mine: number[] = [];
@@ -155,14 +160,14 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
       try {
         // The digest as of now: a match says this replica, from now on, holds all the owner held when it answered.
         const digest = digestToBytes(d.map.digest());
-        answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoHash", rooms: asked, digest }));
+        answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoHash", rooms: asked, digest, seed }));
       } catch (err) {
         // A node from before who-hash refuses it: ask it for names.
         if (!(err instanceof RoomyError && err.code === "bad_request")) return failure.note(err, what(owner, asked));
         fingerprints = false;
         return askNames(owner, chunk);
       }
-      addHashes(d, merge, chunk, answer, differ, singles);
+      addHashes(d, merge, chunk, answer, differ, singles, seed);
     });
     await inChunks(differ, DUMP_WINDOW, failure, (chunk) => askNames(owner, chunk));
   };
@@ -202,7 +207,7 @@ async function inChunks(list: readonly number[], window: number, failure: DumpFa
  * answer is that list), or onto `differ` (its names are asked). One left
  * out goes onto `singles`.
  */
-function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[], answer: unknown, differ: number[], singles: number[]): void {
+function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[], answer: unknown, differ: number[], singles: number[], seed: number): void {
   const got = hashAnswersFromWire(answer);
   if (got === null || got.answers.length !== chunk.length) {
     singles.push(...chunk);
@@ -214,7 +219,7 @@ function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[],
     const r = merge.rooms[i]!;
     if (got.same && typeof h === "string" && h.startsWith("[") && h.endsWith("]")) merge.addText(i, h);
     else if (got.same || typeof h !== "number") singles.push(i);
-    else if (d.index.occupantsHash(r) === h) merge.addList(i, d.index.occupantList(r), true);
+    else if (d.index.occupantsHash(r, seed) === h) merge.addList(i, d.index.occupantList(r), true);
     else differ.push(i);
   }
 }

@@ -21,9 +21,9 @@ export type RoomMsg =
   /**
    * As whoMany: when the asker's map digest (`digest`, taken as it asked)
    * equals the owner's, each room it serves answers its people as JSON text;
-   * else its occupantsHash(), which the asker compares with its own list (HashAnswers).
+   * else its occupantsHash() under the asker's `seed`, which the asker compares with its own list (HashAnswers).
    */
-  | { kind: "whoHash"; rooms: readonly unknown[]; digest: Uint8Array | null }
+  | { kind: "whoHash"; rooms: readonly unknown[]; digest: Uint8Array | null; seed: number }
   /** A dump's second question: each person's key timestamp if they are in this room now, else null. */
   | { kind: "stamps"; people: readonly unknown[] };
 
@@ -46,7 +46,7 @@ export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unkn
     case "whoMany":
       return { t: "who-many", rooms: m.rooms };
     case "whoHash":
-      return { t: "who-hash", rooms: m.rooms, d: m.digest };
+      return { t: "who-hash", rooms: m.rooms, d: m.digest, s: m.seed };
     case "stamps":
       return { t: "stamps", people: m.people };
   }
@@ -75,6 +75,8 @@ export function roomMsgFromWire(wire: unknown): RoomMsg {
         kind: "whoHash",
         rooms: chunk(o["rooms"], `who-hash takes a list of at most ${MAX_DUMP_CHUNK} rooms`),
         digest: o["d"] instanceof Uint8Array ? o["d"] : null,
+        // A fingerprint seed is 32 bits; anything else is no seed (0).
+        seed: typeof o["s"] === "number" && Number.isInteger(o["s"]) ? o["s"] | 0 : 0,
       };
     case "stamps":
       return { kind: "stamps", people: chunk(o["people"], "stamps takes a list of people") };

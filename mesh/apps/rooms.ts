@@ -110,7 +110,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
           case "whoMany":
             return manyAnswersToWire(answerMany(dumpDeps, msg.rooms));
           case "whoHash":
-            return hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest));
+            return hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed));
           case "stamps":
             return stampsIn(dumpDeps, room, msg.people);
         }
@@ -139,7 +139,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     throw unknownRoom(room);
   };
 
-  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
+  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn, random: ctx.random };
 
   // Reads served from this replica (where-is, the room list, which rooms a
   // dump asks) come only from a node that caught up for its epoch and holds

@@ -98,7 +98,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   };
   const nextTurn = (): Promise<void> =>
     new Promise<void>((resolve) => (defer !== undefined ? defer(resolve) : clock.setTimer(0, resolve)));
-  const ctx: AppContext = { node: config.name, clock, logger, registry, replicator, map, write, nextTurn };
+  const ctx: AppContext = { node: config.name, clock, random, logger, registry, replicator, map, write, nextTurn };
   const raftLot = config.lot === "raft" ? { consensus: cluster.consensus, machine: lotMachine } : null;
   const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces }, raftLot);
 

@@ -51,6 +51,16 @@ describe("a room's people for a dump", () => {
     expect(idx.occupantsHash("den")).toBe(occupantsHash(["bo"], false));
   });
 
+  test("occupantsHash under a seed: the same for the same seed, different across seeds (a dump's seed is its own)", () => {
+    const names = ["al", "bo", "cy"];
+    const keys = names.map((n) => PERSON_PREFIX + n);
+    expect(occupantsHash(keys, true, 42)).toBe(occupantsHash(names, false, 42));
+    const seeds = [0, 1, 2, 42, -1, 0x7fffffff];
+    expect(new Set(seeds.map((s) => occupantsHash(names, false, s))).size).toBe(seeds.length);
+    // Two lists equal under one seed would be a collision; none among these under any seed.
+    for (const s of seeds) expect(occupantsHash(["al", "bo"], false, s)).not.toBe(occupantsHash(names, false, s));
+  });
+
   test("the index's text and fingerprint of a room follow every change (kept between changes, never stale)", () => {
     const { idx, apply } = replica();
     let seed = 7;

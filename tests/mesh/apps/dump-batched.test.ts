@@ -178,18 +178,34 @@ describe("the full dump, batched by owner", () => {
     expect(w.callsOf("who")).toEqual([]);
   });
 
-  test("an owner whose digest equals the asker's answers each room it serves as JSON text; else as its fingerprint", () => {
+  test("each dump seeds its fingerprints afresh: every who-hash of one dump carries its seed, the next dump another", async () => {
+    const w = loaded(300);
+    const seedsOf = () => new Set(w.callsOf("who-hash").map((c) => c.msg.s));
+    await w.node("n1").app.dump();
+    const first = seedsOf();
+    expect(first.size).toBe(1);
+    const [s1] = [...first];
+    expect(Number.isInteger(s1)).toBe(true);
+    await w.node("n1").app.dump();
+    const both = seedsOf();
+    expect(both.size).toBe(2); // a fixed seed would let chosen names collide in every dump
+  });
+
+  test("an owner whose digest equals the asker's answers each room it serves as JSON text; else as its fingerprint under the asker's seed", () => {
     const w = loaded(60);
     const rooms = [...Array(60).keys()].map(room);
     const n2 = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n2");
     const asked = [n2[0]!, n2[1]!, rooms.find((r) => w.ownerOf(roomProcess(r)) !== "n2")!];
-    const ask = (d: Uint8Array | undefined) => w.node("n2").handle(roomProcess(asked[0]!), { t: "who-hash", rooms: asked, d });
+    const ask = (d: Uint8Array | undefined, s = 12345) => w.node("n2").handle(roomProcess(asked[0]!), { t: "who-hash", rooms: asked, d, s });
     const idx = w.node("n2").app.index;
     expect(ask(digestToBytes(w.node("n1").map.digest()))).toEqual({ e: true, a: [JSON.stringify(idx.occupants(asked[0]!)), JSON.stringify(idx.occupants(asked[1]!)), null] });
-    const fingerprints = { a: [idx.occupantsHash(asked[0]!), idx.occupantsHash(asked[1]!), null] };
+    const fingerprints = (s: number) => ({ a: [idx.occupantsHash(asked[0]!, s), idx.occupantsHash(asked[1]!, s), null] });
     w.node("n1").write([{ key: personKey("someone"), value: asked[0]! }]);
-    expect(ask(digestToBytes(w.node("n1").map.digest()))).toEqual(fingerprints);
-    expect(ask(undefined)).toEqual(fingerprints);
+    expect(ask(digestToBytes(w.node("n1").map.digest()))).toEqual(fingerprints(12345));
+    expect(ask(undefined)).toEqual(fingerprints(12345));
+    // Another dump's seed, another fingerprint: names chosen to collide under one seed need not under the next.
+    expect(ask(undefined, 999)).toEqual(fingerprints(999));
+    expect(fingerprints(999).a[0]).not.toBe(fingerprints(12345).a[0]);
   });
 
   test("a person who moves after an owner answered as text is shown once: the text rooms are read again here", async () => {

@@ -139,6 +139,7 @@ export class DumpWorld {
     const ctx: AppContext = {
       node: self,
       clock: realClock,
+      random: { float: Math.random },
       nextTurn: () => new Promise<void>((resolve) => runtimeDefer(resolve)),
       logger: silentLogger,
       registry,
