@@ -22,7 +22,7 @@ export interface CallRecord {
   from: string;
   to: string;
   name: string;
-  msg: { t?: unknown; rooms?: unknown; people?: unknown };
+  msg: { t?: unknown; rooms?: unknown; people?: unknown; s?: unknown };
 }
 
 export interface WorldNode {
