@@ -113,6 +113,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     replicator,
     retryMs: config.retryMs,
     catchUpTimeoutMs: config.catchUpTimeoutMs,
+    leaseMs: config.leaseMs,
     isolated: opts.isolated,
   });
   serving = rights;

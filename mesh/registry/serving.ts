@@ -42,7 +42,18 @@ const RECOUNT_MS = 10;
 
 export type ServingState =
   | { kind: "outside"; cfg: HolderConfig | null }
-  | { kind: "waiting"; cfg: HolderConfig; until: number; q: number; first: number; askedAt: number; replies: Map<string, number>; atEpoch: Set<string> }
+  | {
+      kind: "waiting";
+      cfg: HolderConfig;
+      until: number;
+      /** Not before then: what an unfinished wait at an earlier epoch still had to wait out (its holders' vouches may not be this epoch's). */
+      floor: number;
+      q: number;
+      first: number;
+      askedAt: number;
+      replies: Map<string, number>;
+      atEpoch: Set<string>;
+    }
   | { kind: "fencing"; cfg: HolderConfig; q: number; replies: Map<string, number> }
   | { kind: "pulling"; cfg: HolderConfig }
   | { kind: "serving"; cfg: HolderConfig };
@@ -68,6 +79,8 @@ export interface ServingOptions {
   replicator: FencingReplicator;
   retryMs: number;
   catchUpTimeoutMs: number;
+  /** How long a vouch lasts: an unfinished wait carried into the next epoch lasts at most this from then. */
+  leaseMs: number;
   /** No transport reaches this node (the in-process cluster of one): see startWaiting. */
   isolated?: boolean;
 }
@@ -192,22 +205,29 @@ export class ServingRights {
   }
 
   private startWaiting(c: HolderConfig): void {
+    // An epoch that comes while this node still waits out old leases for the last one
+    // carries that wait over: the old holders (not all of them holders now) may have
+    // vouched for an old owner, and only they could say for how long. Unknown yet
+    // (not enough answers): every vouch given so far ends within a lease from now.
+    const prev = this.#state;
+    const now = this.o.clock.now();
+    const floor = prev.kind === "waiting" && prev.cfg.generation === c.generation ? Math.max(prev.floor, Math.min(prev.until, now + this.o.leaseMs)) : -Infinity;
     if (majorityOf(c) - 1 <= 0) {
       // Alone (the first node of a generation): nobody to ask, but its own vouches count,
       // an earlier life's included (restarted nodes starting a new generation while a
       // survivor of the old one may still hold a lease they gave it). An isolated node
       // answers for no earlier life: no peer can reach it, so its replica is its own and
       // no lease anywhere, given by any life under its name, covers a name it serves.
-      const own = this.o.lease.staleFor({ g: c.generation, e: c.epoch }, undefined, this.o.isolated !== true);
+      const own = Math.max(this.o.lease.staleFor({ g: c.generation, e: c.epoch }, undefined, this.o.isolated !== true), floor - now);
       if (own <= 0) return this.startFencing(c);
-      this.become({ kind: "waiting", cfg: c, until: this.o.clock.now() + own, q: this.#q, first: this.#q + 1, askedAt: Infinity, replies: new Map(), atEpoch: new Set() });
+      this.become({ kind: "waiting", cfg: c, until: now + own, floor, q: this.#q, first: this.#q + 1, askedAt: Infinity, replies: new Map(), atEpoch: new Set() });
       this.#timer = this.o.clock.setTimer(own, () => {
         if (this.#state.kind === "waiting" && this.#state.cfg === c) this.startFencing(c);
       });
       return;
     }
     const q = ++this.#q;
-    this.become({ kind: "waiting", cfg: c, until: Infinity, q, first: q, askedAt: -Infinity, replies: new Map(), atEpoch: new Set() });
+    this.become({ kind: "waiting", cfg: c, until: Infinity, floor, q, first: q, askedAt: -Infinity, replies: new Map(), atEpoch: new Set() });
     this.waitOrAsk();
   }
 
@@ -238,7 +258,7 @@ export class ServingRights {
     const ends = [...s.replies.values()].sort((a, b) => a - b);
     const own = now + this.o.lease.staleFor({ g: s.cfg.generation, e: s.cfg.epoch }, s.atEpoch);
     // Two majorities meet: this node and those `need` holders cover every old lease.
-    s.until = Math.min(s.until, Math.max(own, ends[need - 1]!));
+    s.until = Math.min(s.until, Math.max(own, ends[need - 1]!, s.floor));
   }
 
   private startFencing(c: HolderConfig): void {
