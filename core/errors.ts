@@ -19,13 +19,20 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** An error a user can act on: a stable code and a readable message. */
+/**
+ * An error a user can act on: a stable code and a readable message.
+ * `noEffect`: the call was refused before it could run anywhere (no
+ * configuration yet, not caught up, its node unreachable...), so retrying it
+ * cannot apply it twice. False means "may or may not have taken effect".
+ */
 export class RoomyError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  readonly noEffect: boolean;
+  constructor(code: ErrorCode, message: string, noEffect = false) {
     super(message);
     this.name = "RoomyError";
     this.code = code;
+    this.noEffect = noEffect;
   }
   toJSON(): { code: ErrorCode; message: string } {
     return { code: this.code, message: this.message };

@@ -8,6 +8,7 @@
 import type { Address, Clock, Logger, Transport } from "../types.ts";
 import type { CallTable } from "./calls.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
+import { RoomyError } from "../../core/errors.ts";
 import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type ReplyMsg, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { Inbound } from "./processes.ts";
@@ -25,7 +26,14 @@ export interface CallWireDeps {
 
 export interface CallWire {
   respond(inb: Inbound, value: unknown): void;
-  fail(inb: Inbound, err: unknown): void;
+  /**
+   * Answer `inb` with an error. `refused`: the call did not and will not run
+   * anywhere (it is answered here, before any handler), so the caller may
+   * retry it without fear of applying it twice (RoomyError.noEffect). Any
+   * other error, a handler's included, goes without that mark, even one a
+   * handler passed on from a call of its own: that handler did run.
+   */
+  fail(inb: Inbound, err: unknown, refused?: boolean): void;
   /** Put `inb` on the wire to node `to` (hop accounting done by the process table). */
   send(inb: Inbound, to: string, now?: number): void;
 }
@@ -45,7 +53,8 @@ export function createCallWire(d: CallWireDeps): CallWire {
     transport.send(inb.origin, msg);
   }
 
-  function fail(inb: Inbound, err: unknown): void {
+  function fail(inb: Inbound, cause: unknown, refused = false): void {
+    const err = marked(cause, refused);
     if (!inb.reply) {
       logger.debug("cast not delivered", { process: inb.name, error: String(err) });
       return;
@@ -63,7 +72,7 @@ export function createCallWire(d: CallWireDeps): CallWire {
   function send(inb: Inbound, to: string, now: number = clock.now()): void {
     const addr = owners.addressOf(to);
     const ttl = inb.deadline - now;
-    if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`));
+    if (addr === undefined) return fail(inb, unavailable(`no address for node ${to}; retry`), true);
     if (ttl <= 0) return fail(inb, unavailable(`${inb.name}: the caller gave up`));
     if (inb.hops === 0) d.counted();
     if (inb.origin === local && inb.reply) {
@@ -74,8 +83,14 @@ export function createCallWire(d: CallWireDeps): CallWire {
     // The first hop's sender is the origin; a forward names it.
     if (inb.origin !== local) a.push(inb.origin);
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
-    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`));
+    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
   }
 
   return { respond, fail, send };
+}
+
+/** `err` with RoomyError.noEffect set to `refused` (a copy when it differs). */
+function marked(err: unknown, refused: boolean): unknown {
+  if (!(err instanceof RoomyError)) return refused ? new RoomyError("internal", String(err), true) : err;
+  return err.noEffect === refused ? err : new RoomyError(err.code, err.message, refused);
 }

@@ -30,7 +30,14 @@ export interface ReplyMsg extends Message {
   t: "r";
   id: number;
   v?: unknown;
-  e?: { code: ErrorCode; message: string };
+  e?: WireError;
+}
+
+/** An error on the wire; `n`: refused before the call could run (RoomyError.noEffect). */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  n?: true;
 }
 
 /**
@@ -170,15 +177,15 @@ export function parseMessage(msg: Message): RegistryMsg | null {
 }
 
 /** An error as it crosses the wire. */
-export function errorToWire(err: unknown): { code: ErrorCode; message: string } {
-  if (err instanceof RoomyError) return { code: err.code, message: err.message };
+export function errorToWire(err: unknown): WireError {
+  if (err instanceof RoomyError) return err.noEffect ? { code: err.code, message: err.message, n: true } : { code: err.code, message: err.message };
   return { code: "internal", message: err instanceof Error ? err.message : String(err) };
 }
 
 /** The wire form back into a RoomyError (an unknown code becomes `internal`). */
-export function errorFromWire(e: { code?: unknown; message?: unknown }): RoomyError {
+export function errorFromWire(e: { code?: unknown; message?: unknown; n?: unknown }): RoomyError {
   const code: ErrorCode = isErrorCode(e.code) ? e.code : "internal";
-  return new RoomyError(code, typeof e.message === "string" ? e.message : "remote error");
+  return new RoomyError(code, typeof e.message === "string" ? e.message : "remote error", e.n === true);
 }
 
 /** Any thrown value as a RoomyError, so local and remote calls fail alike. */

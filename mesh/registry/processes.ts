@@ -43,7 +43,7 @@ export interface ProcessTableDeps {
   /** Send to another node (forward or first send); the table does the hop accounting. `now`: the clock, if known. */
   send(inb: Inbound, to: string, now?: number): void;
   respond(inb: Inbound, value: unknown): void;
-  fail(inb: Inbound, err: unknown): void;
+  fail(inb: Inbound, err: unknown, refused?: boolean): void;
   config: { maxHops: number; mailboxLimit: number; activationTimeoutMs: number; retryMs: number; leaseMs: number };
   counters: { callsLocal: number; forwards: number; handoffsOut: number; handoffsIn: number; conflicts: number };
 }
@@ -105,7 +105,7 @@ export class ProcessTable {
   /** Hold `inb` for at most `forMs` (and never past its deadline); `downOwner`: held because that owner is down. */
   private hold(inb: Inbound, forMs: number, downOwner?: string): void {
     const d = this.d;
-    if (this.held.length >= d.config.mailboxLimit) return d.fail(inb, this.whyNot(inb.name, downOwner));
+    if (this.held.length >= d.config.mailboxLimit) return d.fail(inb, this.whyNot(inb.name, downOwner), true);
     this.held.push({ inb, until: Math.min(inb.deadline, d.clock.now() + forMs), downOwner });
     if (this.heldTimer === undefined) this.expireHeld();
   }
@@ -116,7 +116,7 @@ export class ProcessTable {
     const keep: Held[] = [];
     for (const x of this.held) {
       if (x.until > now) keep.push(x);
-      else d.fail(x.inb, this.whyNot(x.inb.name, x.downOwner));
+      else d.fail(x.inb, this.whyNot(x.inb.name, x.downOwner), true);
     }
     this.held = keep;
     let next = Infinity;
@@ -179,7 +179,7 @@ export class ProcessTable {
       return this.sendOn(inb, owner, now);
     }
     // Drained with nobody left to take anything: the processes ended here for good.
-    if (this.ended) return d.fail(inb, unavailable(`${d.self} has drained; retry on another node`));
+    if (this.ended) return d.fail(inb, unavailable(`${d.self} has drained; retry on another node`), true);
     let e = this.entries.get(inb.name);
     // Ours again while our copy is still being handed off: wait for that to settle.
     if (e?.phase === "leaving") return this.park(e, inb);
@@ -191,7 +191,7 @@ export class ProcessTable {
     // caller already gave up must not run now: it would be a write nobody awaits,
     // made after writes the caller went on to make.
     // At its deadline the caller's timeout has fired (calls.ts): gone already.
-    if ((now ?? d.clock.now()) >= inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`));
+    if ((now ?? d.clock.now()) >= inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`), true);
     if (e === undefined) {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
@@ -206,7 +206,7 @@ export class ProcessTable {
     const d = this.d;
     if (!inb.fresh) {
       if (inb.hops >= d.config.maxHops) {
-        return d.fail(inb, unavailable(`${inb.name}: no owner found within ${d.config.maxHops} hops; retry`));
+        return d.fail(inb, unavailable(`${inb.name}: no owner found within ${d.config.maxHops} hops; retry`), true);
       }
       inb.hops++;
       d.counters.forwards++;
@@ -217,7 +217,7 @@ export class ProcessTable {
 
   park(e: Starting | Leaving, inb: Inbound): void {
     if (e.waiting.length >= this.d.config.mailboxLimit) {
-      return this.d.fail(inb, unavailable(`${e.name} is starting and has too many calls waiting; retry`));
+      return this.d.fail(inb, unavailable(`${e.name} is starting and has too many calls waiting; retry`), true);
     }
     e.waiting = add(e.waiting, inb);
   }

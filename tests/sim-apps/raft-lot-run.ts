@@ -16,6 +16,8 @@
  * linearizable.
  */
 import { AppSim, type AppSimNode } from "../../mesh/sim/app-harness.ts";
+import { RoomyError } from "../../core/errors.ts";
+import { DEFAULT_NO_EFFECT } from "../support/linearizability/compile.ts";
 import { checkLot, historyRecorder, type CheckResult, type LotHistory, type LotResult } from "../support/linearizability/index.ts";
 
 export interface RaftRunOptions {
@@ -47,6 +49,10 @@ export const codeOf = (e: unknown): string => {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === "string" ? c : "unavailable";
 };
+
+/** A write's error as the checker reads it: a refusal before the call could run anywhere is no effect at all. */
+const REFUSED = "refused before it ran";
+const writeCode = (e: unknown): string => (e instanceof RoomyError && e.noEffect ? REFUSED : codeOf(e));
 
 /** The node the Raft leader runs on, by the leader's own account. */
 export function leaderSlot(sim: AppSim): AppSimNode | undefined {
@@ -111,11 +117,11 @@ export async function runRaftLot(o: RaftRunOptions): Promise<RaftRunResult> {
     if (x < 0.45) {
       const plate = pick(PLATES);
       const done = rec.invoke(c, "park", plate);
-      app.park(String(1 + rnd.int(GATES)), plate).then(() => done({ ok: true }), (e: unknown) => done({ ok: false, code: codeOf(e), message: String(e) }));
+      app.park(String(1 + rnd.int(GATES)), plate).then(() => done({ ok: true }), (e: unknown) => done({ ok: false, code: writeCode(e), message: String(e) }));
     } else if (x < 0.8) {
       const plate = pick(PLATES);
       const done = rec.invoke(c, "unpark", plate);
-      app.unpark(String(1 + rnd.int(GATES)), plate).then(() => done({ ok: true }), (e: unknown) => done({ ok: false, code: codeOf(e), message: String(e) }));
+      app.unpark(String(1 + rnd.int(GATES)), plate).then(() => done({ ok: true }), (e: unknown) => done({ ok: false, code: writeCode(e), message: String(e) }));
     } else {
       const done = rec.invoke(c, "read");
       app.lot().then(
@@ -203,9 +209,10 @@ export async function runRaftLot(o: RaftRunOptions): Promise<RaftRunResult> {
 
   const history = rec.history();
   // A budget in steps, not time: the same seed gives the same verdict on a loaded CI machine.
-  const check = checkLot(history, RAFT_SPACES, { maxMs: o.checkMs ?? 300_000, maxSteps: o.checkSteps ?? 30_000_000 });
+  const check = checkLot(history, RAFT_SPACES, { maxMs: o.checkMs ?? 300_000, maxSteps: o.checkSteps ?? 30_000_000, noEffectCodes: [...DEFAULT_NO_EFFECT, REFUSED] });
   const ok = history.filter((op) => op.result?.ok === true).length;
-  const indeterminate = history.filter((op) => op.result === null || (op.result.ok === false && op.result.code !== "lot_full" && op.result.code !== "not_parked")).length;
+  const definite = new Set(["lot_full", "not_parked", REFUSED]);
+  const indeterminate = history.filter((op) => op.result === null || (op.result.ok === false && !definite.has(op.result.code))).length;
   return { seed: o.seed, nodes: o.nodes, history, check, violations, faultLog: log, figures: { ops: history.length, ok, indeterminate, faults, realMs: performance.now() - realStart } };
 }
 

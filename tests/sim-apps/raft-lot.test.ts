@@ -45,13 +45,13 @@ describe("the Raft lot on a simulated cluster under crashes, restarts, partition
     async () => {
       // ok false is a proven violation; "unknown" is the checker's budget
       // running out (many indeterminate ops: every write in flight across a
-      // fault): reported, and allowed on a minority of seeds only
+      // fault): reported, and allowed on a quarter of the seeds at most.
+      // Refusals before a call ran anywhere (RoomyError.noEffect) count as no
+      // effect, not indeterminate: that is what keeps seed 7 decidable.
       const bad = (await results()).filter((r) => r.check.ok === false);
       const unknown = (await results()).filter((r) => r.check.ok === "unknown");
       if (unknown.length > 0) console.log(`checker gave up on: ${unknown.map(where).join("; ")}`);
-      // (seed 4 joined 3 and 7 when a new owner began carrying an unfinished wait for
-      // old leases into the next epoch: 32 of its 89 operations are indeterminate)
-      expect(unknown.length).toBeLessThan((await results()).length / 2);
+      expect(unknown.length).toBeLessThanOrEqual((await results()).length / 4);
       expect(bad.map((r) => `${where(r)}: ${"reason" in r.check ? r.check.reason : ""}\nfaults:\n  ${r.faultLog.join("\n  ")}`).join("\n")).toBe("");
       // the check means something only if enough operations were definite
       // (seed 7, 3 nodes, leaves only 5 of 83 definite: a one-node partition

@@ -201,6 +201,9 @@ export class RegSim {
               throw new RoomyError("room_full", `${pname} is full`);
             case "boom":
               throw new Error("boom");
+            case "pass-refusal":
+              // a handler passing on a call of its own that was refused before it ran
+              throw new RoomyError("unavailable", "a call of mine was refused", true);
             case "later": {
               // The handler's part ends now; its answer (or refusal) follows after ms, not holding the mailbox.
               const ms = (msg as { ms: number }).ms;

@@ -1,0 +1,65 @@
+/**
+ * RoomyError.noEffect: a call refused before it could run anywhere says so
+ * (local or across the wire), so a client may retry it without applying it
+ * twice; any error from a handler that ran never says so, even one the
+ * handler passed on from a refused call of its own.
+ */
+import { describe, expect, test } from "bun:test";
+import { RoomyError } from "../../../core/errors.ts";
+import { errorFromWire, errorToWire, parseMessage, type ReplyMsg } from "../../../mesh/registry/messages.ts";
+import { decode, encode } from "../../../mesh/wire/codec.ts";
+import { codeOf, RegSim } from "../../support/registry-sim.ts";
+
+async function cluster(n: number, seed: number): Promise<RegSim> {
+  const sim = new RegSim(seed, {});
+  for (let i = 0; i < n; i++) sim.add(`n${i}`);
+  await sim.run(50);
+  return sim;
+}
+
+const noEffect = (e: unknown): boolean => e instanceof RoomyError && e.noEffect;
+
+describe("errors say whether the call could have taken effect", () => {
+  test("a call held for an owner that is down, then refused, is marked as never run", async () => {
+    const sim = await cluster(2, 21);
+    const name = "c:down";
+    const owner = sim.reg("n0").ownerOf(name);
+    const caller = owner === "n0" ? "n1" : "n0";
+    sim.crash(owner);
+    sim.world.set(caller, owner, "dead");
+    const r = await sim.settle(sim.reg(caller).call(name, { op: "inc" }, { timeoutMs: 10_000 }), 20_000);
+    expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+    expect(r.ok === false && (r.error as Error).message).toContain("is down");
+    expect(r.ok === false && noEffect(r.error)).toBe(true);
+    expect(sim.handled.filter((h) => h.name === name)).toEqual([]);
+  });
+
+  test("the mark crosses the wire: a reply's error keeps it through the codec, and an unmarked one stays unmarked", () => {
+    for (const marked of [true, false]) {
+      const reply: ReplyMsg = { t: "r", id: 7, e: errorToWire(new RoomyError("unavailable", "node n1 is unreachable; retry", marked)) };
+      const back = parseMessage(decode(encode(reply)) as ReplyMsg);
+      expect(back?.t).toBe("r");
+      const err = errorFromWire((back as ReplyMsg).e!);
+      expect(err.code).toBe("unavailable");
+      expect(err.message).toBe("node n1 is unreachable; retry");
+      expect(err.noEffect).toBe(marked);
+    }
+    // a node that predates the mark sends {code, message}: read as "may have taken effect"
+    expect(errorFromWire({ code: "unavailable", message: "x" }).noEffect).toBe(false);
+  });
+
+  test("a handler's own error, a plain error, and a refusal the handler passes on are never marked", async () => {
+    const sim = await cluster(2, 23);
+    const name = "c:ran";
+    const owner = sim.reg("n0").ownerOf(name);
+    const remote = owner === "n0" ? "n1" : "n0";
+    for (const from of [owner, remote]) {
+      for (const op of ["fail", "boom", "pass-refusal"]) {
+        const r = await sim.settle(sim.reg(from).call(name, { op }));
+        expect(r.ok).toBe(false);
+        expect(r.ok === false && noEffect(r.error)).toBe(false);
+      }
+    }
+    expect(sim.handled.filter((h) => h.name === name).length).toBe(6);
+  });
+});
