@@ -34,8 +34,9 @@ export class RoomyError extends Error {
     this.code = code;
     this.noEffect = noEffect;
   }
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
+  /** The HTTP body's `error` (CONTRACT.md): `no_effect: true` only when marked. */
+  toJSON(): { code: ErrorCode; message: string; no_effect?: true } {
+    return this.noEffect ? { code: this.code, message: this.message, no_effect: true } : { code: this.code, message: this.message };
   }
 }
 

@@ -50,4 +50,16 @@ describe("error codes", () => {
     expect(e.code).toBe("room_full");
     expect(JSON.parse(JSON.stringify(e))).toEqual({ code: "room_full", message: "kitchen is full" });
   });
+
+  test("an error refused before it ran says so in its JSON; any other error says nothing of the kind", () => {
+    expect(JSON.parse(JSON.stringify(new RoomyError("unavailable", "node n1 is unreachable; retry", true)))).toEqual({
+      code: "unavailable",
+      message: "node n1 is unreachable; retry",
+      no_effect: true,
+    });
+    expect(JSON.parse(JSON.stringify(new RoomyError("unavailable", "gate:1 did not answer within 5000 ms; retry")))).toEqual({
+      code: "unavailable",
+      message: "gate:1 did not answer within 5000 ms; retry",
+    });
+  });
 });
