@@ -7,7 +7,7 @@
  * 1-3 (12 s of workload each). The second block runs 50 more seeds, short,
  * in worker processes (soak-pool.ts). A seed known to break an invariant is
  * a test.failing case naming its seed and what breaks (KNOWN below).
- * Two seeds of the 1,000-seed runner are known to fail today (KNOWN).
+ * No seed is known to fail today (KNOWN is empty).
  *
  * SEED=n replays one run; SOAK=1 runs 40 seeds of 40 s here, in one process.
  * The long soak (1,000 seeds in parallel workers) is the runner:
@@ -126,10 +126,10 @@ interface Known {
  * by one the runner finds. Empty: every seed passes (git log holds the ones
  * that did not).
  */
-const KNOWN: Known[] = [
-  { seed: 402, workloadMs: 20_000, invariants: ["converge", "ready"], bug: "n1 (gen 1) settles but never reports ready; its final dump answers 'not caught up with a majority'" },
-  { seed: 939, workloadMs: 20_000, invariants: ["converge", "ready"], bug: "as seed 402: n1 settles but never reports ready" },
-];
+// 402 and 939 (20 s) left a restarted n1 never ready: the workload crashed a
+// voter of a configuration change still under way (config-whole.ts), beyond
+// what Raft survives. config-whole.test.ts pins the rule.
+const KNOWN: Known[] = [];
 const key = (seed: number, workloadMs: number): string => `${seed}/${workloadMs}`;
 const isKnown = (seed: number, workloadMs: number, k: Invariant): boolean =>
   KNOWN.some((x) => x.seed === seed && x.workloadMs === workloadMs && x.invariants.includes(k));

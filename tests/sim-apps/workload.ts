@@ -22,8 +22,8 @@
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
-import { targetVoters } from "../../mesh/consensus/reconfigure.ts";
 import { Clients } from "./clients.ts";
+import { configWhole as configWholeOf } from "./config-whole.ts";
 import { History, type OpKind } from "./history.ts";
 import {
   checkAnswer,
@@ -176,22 +176,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return false;
   };
-  /** The configuration is whole: every live node holds data in it and every voter is a live incarnation. */
-  const configWhole = (): boolean => {
-    const up = sim.up().filter((x) => x.node !== null);
-    // The newest committed configuration any live node knows (a removed node keeps an old one).
-    let c: ReturnType<NonNullable<(typeof up)[0]["node"]>["consensus"]["committedConfig"]> | undefined;
-    for (const x of up) {
-      const k = x.node!.consensus.committedConfig();
-      if (c === undefined || k.epoch > c.epoch) c = k;
-    }
-    if (c === undefined || c.epoch === 0) return false;
-    const ids = new Set(up.map((x) => x.node!.id));
-    const holders = new Set([...c.voters, ...c.learners].map((x) => x.id));
-    // ...and as many voters as it aims for: a learner not yet promoted is no spare voter.
-    const enough = c.voters.length >= targetVoters(up.length, 5);
-    return enough && c.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
-  };
+  /** The configuration is whole: every live node holds data in it and every voter is a live incarnation (config-whole.ts). */
+  const configWhole = (): boolean =>
+    configWholeOf(
+      sim.up().flatMap((x) =>
+        x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
+      ),
+      5,
+    );
   const fault = (): void => {
     const t = now();
     if (down !== null && t >= down.restartAt) {

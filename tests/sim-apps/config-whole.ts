@@ -1,0 +1,45 @@
+/**
+ * When the chaos workload (workload.ts) may inject the next failure: once the
+ * last one is repaired, that is, every live node holds data in the
+ * configuration and every voter of it is a live incarnation, with as many
+ * voters as the leader aims for (README, Tests: one failure at a time).
+ *
+ * "The configuration" is not only the newest committed one. A Raft
+ * configuration takes effect on a node when it is appended, before it
+ * commits: a change under way (a leader that dropped a stalled voter, then
+ * lost its quorum before the drop committed) is in force on the nodes that
+ * appended it, even after the dropped voter came back. Crashing a voter of
+ * that smaller configuration loses its majority, and no leader can ever be
+ * elected again (soak seeds 402 and 939: {n1,n2,n3} committed, {n1,n2} in
+ * force on n2, n1 crashed; n2 needs the dead n1's vote, n3's log is behind
+ * n2's). So every configuration appended after the newest committed one
+ * must be whole too.
+ */
+import { targetVoters } from "../../mesh/consensus/reconfigure.ts";
+import type { Configuration } from "../../mesh/consensus/types.ts";
+
+export interface LiveConfigs {
+  /** Member id of the live process. */
+  id: string;
+  /** Its newest committed configuration (epoch 0: none yet). */
+  committed: Configuration;
+  /** The configuration in force on it (its log's last), if it runs the Raft core. */
+  inForce?: Configuration;
+}
+
+export function configWhole(live: readonly LiveConfigs[], maxVoters: number): boolean {
+  // The newest committed configuration any live node knows (a removed node keeps an old one).
+  let c: Configuration | undefined;
+  for (const x of live) if (c === undefined || x.committed.epoch > c.epoch) c = x.committed;
+  if (c === undefined || c.epoch === 0) return false;
+  const newest = c.epoch;
+  const pending = live.flatMap((x) => (x.inForce !== undefined && x.inForce.epoch > newest ? [x.inForce] : []));
+  const ids = new Set(live.map((x) => x.id));
+  const whole = (k: Configuration): boolean => {
+    const holders = new Set([...k.voters, ...k.learners].map((x) => x.id));
+    // ...and as many voters as it aims for: a learner not yet promoted is no spare voter.
+    const enough = k.voters.length >= targetVoters(live.length, maxVoters);
+    return enough && k.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
+  };
+  return whole(c) && pending.every(whole);
+}
