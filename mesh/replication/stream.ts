@@ -25,10 +25,23 @@ export const STREAM_WINDOW = 4;
 const MAX_BACKOFF = 4;
 /** Map slots a source looks at per turn at most (a few ms at 1M keys). */
 export const SCAN_PER_TURN = 65_536;
+/**
+ * Map slots one scan looks at before the time budget is checked again: a
+ * walk that judges every entry (a whole-map transfer's second phase, which
+ * skips most keys) took 100-240 ms of one turn on a loaded owner.
+ */
+export const SCAN_PIECE = 8_192;
+/** How long one turn of a stream may take the source's work (ms); checked between pieces. */
+export const STEP_BUDGET_MS = 8;
 
 export interface ChunkSource<T = DeltaEntry> {
-  /** Append up to `max` more items to `out`; true once there are no more. */
-  next(out: T[], max: number): boolean;
+  /**
+   * Append up to `max` more items to `out`; true once there are no more.
+   * `overBudget`, when given, says this turn's time is up: a source that
+   * works in pieces stops after the piece under way (it may return with
+   * nothing added, and is called again next turn).
+   */
+  next(out: T[], max: number, overBudget?: () => boolean): boolean;
 }
 
 export interface StreamHost {
@@ -123,7 +136,9 @@ export class OutStream<T = DeltaEntry> {
   /** One turn: take up to one chunk's entries from the source, send when full or at the end. */
   private step(): void {
     if (this.closed || this.exhausted || this.unacked.size >= this.o.window) return;
-    const over = this.source.next(this.pending, this.o.chunk - this.pending.length);
+    const clock = this.host.clock;
+    const deadline = clock.now() + STEP_BUDGET_MS;
+    const over = this.source.next(this.pending, this.o.chunk - this.pending.length, () => clock.now() >= deadline);
     if (this.pending.length >= this.o.chunk || over) {
       if (over) this.exhausted = true;
       if (over && this.nextChunk === 0 && this.pending.length === 0 && this.o.quiet === true) return this.close(true);
@@ -168,24 +183,40 @@ export function leafSource<T = DeltaEntry>(map: Scannable, want: Uint8Array, pic
   let layout = map.layout;
   const got: DeltaEntry[] = [];
   const prints: number[] = [];
+  // One scan of up to `slots` slots from pos; how many items it added.
+  const piece = (out: T[], slots: number, max: number): number => {
+    const before = out.length;
+    if (pick === undefined) {
+      pos = map.scan(want, pos, slots, max, out as unknown as DeltaEntry[]); // T is DeltaEntry without pick
+      return out.length - before;
+    }
+    got.length = 0;
+    prints.length = 0;
+    pos = map.scan(want, pos, slots, max, got, prints);
+    for (let k = 0; k < got.length; k++) {
+      const item = pick(got[k]!, prints[k]!);
+      if (item !== undefined) out.push(item);
+    }
+    return out.length - before;
+  };
   return {
-    next(out, max) {
+    next(out, max, overBudget) {
       if (map.layout !== layout) {
         layout = map.layout;
         pos = 0;
       }
-      if (pick === undefined) {
-        pos = map.scan(want, pos, SCAN_PER_TURN, max, out as unknown as DeltaEntry[]); // T is DeltaEntry without pick
+      if (overBudget === undefined) {
+        piece(out, SCAN_PER_TURN, max);
         return pos < 0;
       }
-      got.length = 0;
-      prints.length = 0;
-      pos = map.scan(want, pos, SCAN_PER_TURN, max, got, prints);
-      for (let k = 0; k < got.length; k++) {
-        const item = pick(got[k]!, prints[k]!);
-        if (item !== undefined) out.push(item);
+      // In pieces, until the turn's budget, SCAN_PER_TURN slots or `max` items.
+      let added = 0;
+      for (let scanned = 0; scanned < SCAN_PER_TURN && added < max; scanned += SCAN_PIECE) {
+        added += piece(out, SCAN_PIECE, max - added);
+        if (pos < 0) return true;
+        if (overBudget()) break;
       }
-      return pos < 0;
+      return false;
     },
   };
 }
