@@ -40,6 +40,11 @@ export class PlaceTable {
     return this.counted.keys();
   }
 
+  /** Every place whose key names a holder (counted or not, within the limit or not). */
+  places(): IterableIterator<number> {
+    return this.byPlace.keys();
+  }
+
   /** The place `holder` is counted in, or null. */
   placeOf(holder: string): number | null {
     return this.counted.get(holder) ?? null;

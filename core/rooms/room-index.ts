@@ -119,6 +119,21 @@ export class RoomIndex implements Seating {
     return { people: this.sortedOf(st).slice(), keyed: st.capacity === null };
   }
 
+  /**
+   * Every person key naming `room` (seated or not; sorted while few), a
+   * copy, and the numbers of its seat keys that name someone: what a
+   * whole-map transfer in room order sends for the room.
+   */
+  claimantKeys(room: string): string[] {
+    const c = this.byName.get(room)?.claimants;
+    return c === undefined ? [] : Array.isArray(c) ? c.slice() : [...c];
+  }
+
+  seatNumbers(room: string): number[] {
+    const seats = this.byName.get(room)?.seats;
+    return seats === undefined || seats === null ? [] : [...seats.places()];
+  }
+
   /** occupantsHash() of the people in `room` under `seed`, read in place; null when it does not exist. */
   occupantsHash(room: string, seed = 0): number | null {
     const st = this.byName.get(room);

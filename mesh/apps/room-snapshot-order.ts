@@ -1,22 +1,24 @@
 /**
  * The rooms app's order for a whole-map transfer (replication's
- * snapshot-order.ts): room by room, each room's key and then, for a room
- * without a capacity, its people's keys. The receiver's room index then
- * finds a room's people together (~0.3 s at 1M people, not ~3.4 s in hash
- * order). People of rooms with a capacity (their seats decide who is in),
- * seats, people naming no existing room, deletes and every other key go in
- * the transfer's second phase, in hash order.
+ * snapshot-order.ts): room by room, each room's key, its claimants' keys
+ * (every person key naming it, seated or not) and then its seat keys that
+ * name someone. The receiver's room index then finds a room's people (and
+ * seats) together (~0.3 s at 1M people, not ~3.4 s in hash order). People
+ * naming no existing room, deletes, malformed seat keys and every other key
+ * go in the transfer's second phase, in hash order.
  *
  * What the walk covers, for a key as it is now and unchanged since the walk
  * began: a room key of a room that existed then (every such room is walked:
  * rooms() is copied at begin, and a room key is sent as it is when its room
- * is walked); a live person key naming a room whose people were walked (the
- * room existed and had no capacity when walked: its people were then its
- * claimants, this person among them, as the key has not changed since).
- * Both are noted as rooms are walked, so judging a key costs a set lookup.
+ * is walked); a live person key naming a walked room (when the room was
+ * walked the key named it, as it has not changed since: it was one of the
+ * room's claimants); a live seat key, in the form seatKey() writes, naming
+ * someone, of a walked room (it was in the room's seat table then). Each is
+ * judged with a set lookup. While the map does not change, no key is given
+ * twice: a person key claims one room, a seat key belongs to one room.
  */
 import type { DeltaEntry } from "../../core/crdt/lww-map.ts";
-import { PERSON_PREFIX, ROOM_PREFIX } from "../../core/rooms/keys.ts";
+import { PERSON_PREFIX, parseSeatKey, ROOM_PREFIX, SEAT_PREFIX, seatKey } from "../../core/rooms/keys.ts";
 import type { RoomIndex } from "../../core/rooms/room-index.ts";
 import type { SnapshotOrder, SnapshotWalk } from "../replication/snapshot-order.ts";
 
@@ -27,33 +29,37 @@ export function roomSnapshotOrder(index: RoomIndex): SnapshotOrder {
 function walkRooms(index: RoomIndex): SnapshotWalk {
   const rooms = index.rooms(); // sorted, a copy: the rooms existing at begin
   let r = 0;
-  /** rooms walked; those whose people were walked too */
+  /** rooms walked (each with its claimants and seats) */
   const walked = new Set<string>();
-  const withPeople = new Set<string>();
-  /** the person keys of the room being walked, and how many of them went */
-  let people: readonly string[] = [];
+  /** the keys of the room being walked, and how many of them went */
+  let keys: readonly string[] = [];
   let p = 0;
   return {
     next(out, max) {
       while (out.length < max) {
-        if (p < people.length) {
-          out.push(people[p++]!);
+        if (p < keys.length) {
+          out.push(keys[p++]!);
           continue;
         }
         if (r >= rooms.length) return true;
         const room = rooms[r++]!;
         out.push(ROOM_PREFIX + room);
         walked.add(room);
-        // Without a capacity the list is the claimants' own keys (PERSON_PREFIX + name).
-        const list = index.occupantList(room);
-        people = list.keyed ? list.people : [];
+        const people = index.claimantKeys(room);
+        const seats = index.seatNumbers(room);
+        for (const s of seats) people.push(seatKey(room, s));
+        keys = people;
         p = 0;
-        if (list.keyed) withPeople.add(room);
       }
-      return r >= rooms.length && p >= people.length;
+      return r >= rooms.length && p >= keys.length;
     },
     covers(key: string, e: DeltaEntry): boolean {
-      if (key.startsWith(PERSON_PREFIX)) return e.d !== true && typeof e.v === "string" && withPeople.has(e.v);
+      if (key.startsWith(PERSON_PREFIX)) return e.d !== true && typeof e.v === "string" && walked.has(e.v);
+      if (key.startsWith(SEAT_PREFIX)) {
+        if (e.d === true || typeof e.v !== "string") return false;
+        const s = parseSeatKey(key);
+        return s !== null && walked.has(s.room) && seatKey(s.room, s.seat) === key;
+      }
       return key.startsWith(ROOM_PREFIX) && walked.has(key.slice(ROOM_PREFIX.length));
     },
   };

@@ -116,3 +116,61 @@ test("people moving, leaving and rooms changing during the transfer: still every
   void a;
   c.stopAll();
 });
+
+test("a room with a capacity goes whole too: its key, every person key naming it (seated or not), its seats, then the next room", async () => {
+  const { c, a } = await setUp();
+  const before = stampsOf(a);
+  const x = c.start("X");
+  const t = track(x.rep.catchUpFrom(["A"], 1, 60_000).then(() => {}));
+  await c.until("caught up", () => t.state !== "pending", 60_000);
+  expect(t.state).toBe("resolved");
+  expect(missing(x, before)).toEqual([]);
+  const order = x.changes.map((ch) => ch.key);
+  const from = order.indexOf(`room/${room(0)}`);
+  const to = order.indexOf(`room/${room(1)}`);
+  expect(from).toBeGreaterThanOrEqual(0);
+  const between = order.slice(from + 1, to).sort();
+  const expected: string[] = [];
+  for (const [k, v] of a.map.entries()) if ((k.startsWith("person/") && v === room(0)) || k.startsWith(`seat/${room(0)}/`)) expected.push(k);
+  expect(expected.length).toBe(50 + PEOPLE / ROOMS);
+  expect(between).toEqual(expected.sort());
+  c.stopAll();
+});
+
+/** A's map.scan calls from now on (the second phase of a transfer scans the map; the walk does not). */
+function countScans(n: TestNode): { calls: number } {
+  const count = { calls: 0 };
+  const scan = n.map.scan.bind(n.map);
+  n.map.scan = (...args: Parameters<typeof scan>) => {
+    count.calls++;
+    return scan(...args);
+  };
+  return count;
+}
+
+test("when the walk sent every key and nothing changed meanwhile, no second phase; a tombstone (not walked) brings it back", async () => {
+  for (const tombstone of [false, true]) {
+    const c = new TestCluster({ concern: 1, config: { chunkEntries: 100, antiEntropyMs: 600_000 } });
+    for (const n of ["A", "X"]) c.member(n);
+    const a = c.start("A");
+    // Only room keys, people and seats: every key is one the walk sends.
+    a.map.absorb({ e: data(c.clock.now() - 1000).filter((e) => !e.k.startsWith("misc/")) });
+    if (tombstone) a.map.absorb({ e: [{ k: "person/p7", ts: { w: c.clock.now() - 500, c: 0, n: "A#1" }, d: true }] });
+    const index = withRooms(a);
+    await c.run(200);
+    const before = stampsOf(a);
+    const scans = countScans(a);
+    const x = c.start("X");
+    const t = track(x.rep.catchUpFrom(["A"], 1, 60_000).then(() => {}));
+    await c.until("caught up", () => t.state !== "pending", 60_000);
+    expect(t.state).toBe("resolved");
+    expect(missing(x, before)).toEqual([]);
+    expect(x.map.size).toBe(a.map.size);
+    expect(x.map.tombstones).toBe(tombstone ? 1 : 0);
+    const xi = RoomIndex.from(x.map);
+    for (const r of index.rooms()) expect(xi.occupants(r)).toEqual(index.occupants(r));
+    if (tombstone) expect(scans.calls).toBeGreaterThan(0);
+    else expect(scans.calls).toBe(0);
+    c.stopAll();
+  }
+});
