@@ -14,7 +14,7 @@
  */
 
 import { hash32 } from "../hash.ts";
-import type { DeltaEntry } from "./lww-types.ts";
+import type { Timestamp } from "./hlc.ts";
 
 /** Bucketed hashes of a replica: `h[2b]`, `h[2b+1]` for bucket b. */
 export interface Digest {
@@ -175,19 +175,18 @@ export class DigestSums {
     this.bucketMask = bucketMaskOf(buckets);
   }
 
-  /** XOR the entry `r`, whose key hashes are `kh` and `kh2`, into (or, again, out of) the sums. */
-  toggle(kh: number, kh2: number, r: DeltaEntry): void {
-    const ts = r.ts;
+  /** XOR the entry at `ts` (`tomb`: a tombstone), whose key hashes are `kh` and `kh2`, into (or, again, out of) the sums. */
+  toggle(kh: number, kh2: number, ts: Timestamp, tomb: boolean): void {
     this.writerHashes(ts.n);
-    const cd = (ts.c * 2 + (r.d === true ? 1 : 0)) | 0;
+    const cd = (ts.c * 2 + (tomb ? 1 : 0)) | 0;
     toggleEntry(this.sums, this.leaves, this.buckets, this.bucketMask, kh, kh2, ts.w, cd, this.nh1, this.nh2);
   }
 
-  /** The entry's print (entryPrint), from a table holding its key hashes at index `i`. */
-  readonly printOf = (t: { kh: Int32Array; kh2: Int32Array }, i: number, r: DeltaEntry): number => {
-    this.writerHashes(r.ts.n);
-    return entryPrint(t.kh[i]!, t.kh2[i]!, r.ts.w, (r.ts.c * 2 + (r.d === true ? 1 : 0)) | 0, this.nh1, this.nh2);
-  };
+  /** The print (entryPrint) of the entry at `ts` (`tomb`: a tombstone) whose key hashes are `kh` and `kh2`. */
+  print(kh: number, kh2: number, ts: Timestamp, tomb: boolean): number {
+    this.writerHashes(ts.n);
+    return entryPrint(kh, kh2, ts.w, (ts.c * 2 + (tomb ? 1 : 0)) | 0, this.nh1, this.nh2);
+  }
 
   /** A copy of the bucket level. */
   digest(): Digest {

@@ -15,19 +15,17 @@
  * per-entry allocation (about 2x faster to fill at 100k keys); and no table
  * holds more than a bucket's keys, so growing one never stalls the event
  * loop on the whole map. Iteration goes bucket by bucket, each in insertion
- * order. The stored record is the delta entry itself, so `state()` and
- * merging allocate nothing per key. Deltas are therefore shared: never
- * mutate a delta or its entries after making it.
+ * order. A table keeps keys, values and stamps in columns (no object per
+ * key): entries handed out (deltas, scans) are the caller's own.
  */
 import { compareTs, type Timestamp } from "./hlc.ts";
 import { hash32, hash32Pair } from "../hash.ts";
 import { bucketMaskOf, DEFAULT_BUCKETS, diffLeaves, DigestSums, SEED2, type Digest } from "./lww-digest.ts";
-import { normalise, toEntry, wins } from "./lww-rules.ts";
-import { recordsOf, scanShards, Shard } from "./lww-shard.ts";
+import { type Stored, TOMB, toEntry, winsOver } from "./lww-rules.ts";
+import { scanShards, Shard, storedEntries } from "./lww-shard.ts";
 import type { Change, Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
 
 export { DEFAULT_BUCKETS, diffBuckets, DIFFERS, LEAVES, MINE, THEIRS, type Digest } from "./lww-digest.ts";
-
 export { joinDeltas } from "./lww-rules.ts";
 export { PRINTED } from "./lww-shard.ts";
 export type { Change, Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
@@ -36,12 +34,14 @@ export class LwwMap {
   readonly buckets: number;
   /** one table per bucket, made on its first key */
   private readonly shards: (Shard | undefined)[];
-  /** keys held, tombstones included */
+  /** keys held, tombstones included; and live ones */
   private held = 0;
   private live = 0;
-  /** the table and index of the key the last apply() looked at */
-  private touchedShard: Shard | undefined = undefined;
-  private touched = 0;
+  /** whether the last apply() stored its entry; the map's own string for the key it last changed */
+  private stored = false;
+  private storedKey = "";
+  /** the table of the last find() that found a key */
+  private found: Shard = new Shard();
   /** the second key hash from the last apply() */
   private readonly pair = new Uint32Array(1);
   /** old and new value of the last visible change apply() made */
@@ -84,34 +84,34 @@ export class LwwMap {
   }
 
   get(key: string): Value {
-    const r = this.lookup(key);
-    return r === undefined || r.d === true ? undefined : r.v;
+    const i = this.find(key);
+    return i < 0 || this.found.vals[i] === TOMB ? undefined : this.found.vals[i];
   }
 
   has(key: string): boolean {
-    const r = this.lookup(key);
-    return r !== undefined && r.d !== true;
+    const i = this.find(key);
+    return i >= 0 && this.found.vals[i] !== TOMB;
   }
 
   /** The raw entry, tombstones included. */
   entry(key: string): Entry | undefined {
-    const r = this.lookup(key);
-    return r === undefined ? undefined : toEntry(r);
+    const i = this.find(key);
+    return i < 0 ? undefined : toEntry(this.found.tss[i]!, this.found.vals[i]);
   }
 
   /** Live entries, bucket by bucket. */
   *entries(): IterableIterator<[string, Value]> {
-    for (const r of this.records()) if (r.d !== true) yield [r.k, r.v];
+    for (const [k, v] of storedEntries(this.shards)) if (v !== TOMB) yield [k, v];
   }
 
   /** Live entries whose key starts with `prefix`. */
   *withPrefix(prefix: string): IterableIterator<[string, Value]> {
-    for (const r of this.records()) if (r.d !== true && r.k.startsWith(prefix)) yield [r.k, r.v];
+    for (const [k, v] of storedEntries(this.shards)) if (v !== TOMB && k.startsWith(prefix)) yield [k, v];
   }
 
   /** Every entry, tombstones included. */
   *raw(): IterableIterator<[string, Entry]> {
-    for (const r of this.records()) yield [r.k, toEntry(r)];
+    for (const [k, v, ts] of storedEntries(this.shards)) yield [k, toEntry(ts, v)];
   }
 
   /**
@@ -142,7 +142,7 @@ export class LwwMap {
       const d: DeltaEntry = { k: keys[i]!, ts, v: v === undefined ? null : v };
       this.apply(d);
       // Only what was stored goes out: an entry that lost here loses everywhere.
-      if (this.touchedShard?.recs[this.touched] === d) e[j++] = d;
+      if (this.stored) e[j++] = d;
     }
     e.length = j;
     this.before = this.after = undefined;
@@ -180,7 +180,8 @@ export class LwwMap {
     for (let i = 0; i < e.length; i++) {
       const d = e[i]!;
       if (this.apply(d)) {
-        if (changes !== null) changes[n] = { key: d.k, old: this.before, value: this.after };
+        // The key string the map holds: whoever keeps it (the room index) shares the map's copy.
+        if (changes !== null) changes[n] = { key: this.storedKey, old: this.before, value: this.after };
         n++;
       }
     }
@@ -190,9 +191,8 @@ export class LwwMap {
 
   /** The whole state as a delta (tombstones included). */
   state(): Delta {
-    const e: DeltaEntry[] = new Array(this.held);
-    let j = 0;
-    for (const r of this.records()) e[j++] = r;
+    const e: DeltaEntry[] = [];
+    for (const sh of this.shards) sh?.entriesInto(e);
     return { e };
   }
 
@@ -227,7 +227,7 @@ export class LwwMap {
    * (lww-digest.ts) goes there too where its leaf's flag is PRINTED, else -1.
    */
   scan(want: Uint8Array, from: number, maxScan: number, max: number, out: DeltaEntry[], prints?: number[]): number {
-    return scanShards(this.shards, want, from, maxScan, max, out, prints, this.sums.printOf);
+    return scanShards(this.shards, want, from, maxScan, max, out, prints, this.printOf);
   }
 
   /** The bucket a key falls in. */
@@ -240,7 +240,7 @@ export class LwwMap {
     const e: DeltaEntry[] = [];
     for (const b of new Set(buckets)) {
       const sh = Number.isInteger(b) && b >= 0 && b < this.buckets ? this.shards[b] : undefined;
-      if (sh !== undefined) for (let i = 0; i < sh.used; i++) if (sh.recs[i] !== undefined) e.push(sh.recs[i]!);
+      sh?.entriesInto(e);
     }
     return { e };
   }
@@ -256,16 +256,14 @@ export class LwwMap {
     let dropped = 0;
     const sparse = new Set<Shard>();
     for (const k of keys) {
-      const h = hash32(k) | 0;
-      const sh = this.shards[this.shardOf(h)];
-      const i = sh === undefined ? -1 : sh.find(k, h);
-      if (i < 0) continue;
-      const r = sh!.recs[i]!;
-      if (r.d !== true) continue;
-      if (this.horizonTs === null || compareTs(r.ts, this.horizonTs) > 0) this.horizonTs = r.ts;
-      this.toggle(sh!, i, r);
-      this.removeAt(sh!, i);
-      if (sh!.sparse) sparse.add(sh!);
+      const i = this.find(k);
+      const sh = this.found;
+      if (i < 0 || sh.vals[i] !== TOMB) continue;
+      const ts = sh.tss[i]!;
+      if (this.horizonTs === null || compareTs(ts, this.horizonTs) > 0) this.horizonTs = ts;
+      this.toggle(sh, i);
+      this.removeAt(sh, i);
+      if (sh.sparse) sparse.add(sh);
       dropped++;
     }
     this.compactAll(sparse);
@@ -285,11 +283,10 @@ export class LwwMap {
     const sparse = new Set<Shard>();
     for (const sh of this.shards) {
       if (sh === undefined) continue;
-      const recs = sh.recs;
+      const { vals, tss } = sh;
       for (let i = 0; i < sh.used; i++) {
-        const r = recs[i];
-        if (r !== undefined && r.d === true && compareTs(r.ts, horizon) < 0) {
-          this.toggle(sh, i, r);
+        if (vals[i] === TOMB && compareTs(tss[i]!, horizon) < 0) {
+          this.toggle(sh, i);
           this.removeAt(sh, i);
           dropped++;
         }
@@ -312,60 +309,61 @@ export class LwwMap {
     const b = this.shardOf(h);
     const sh = this.shards[b] ?? (this.shards[b] = new Shard());
     const i = sh.find(key, h);
-    this.touchedShard = sh;
-    this.touched = i;
+    this.stored = false;
     // An absent key at or below the horizon was forgotten: nothing older revives it.
     if (i < 0 && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) <= 0) return false;
     const tomb = d.d === true;
-    // A winning tombstone older than the horizon is as good as absence.
-    const stale = tomb && this.horizonTs !== null && compareTs(d.ts, this.horizonTs) < 0;
+    // What is stored: a tombstone drops any value, a value is never undefined.
+    const v: Stored = tomb ? TOMB : d.v === undefined ? null : d.v;
+    const ts = d.ts;
     if (i < 0) {
-      const rec = normalise(d, tomb);
+      const h2 = this.pair[0]! | 0;
       const compactions = sh.compactions;
-      this.touched = sh.insert(h, this.pair[0]! | 0, rec);
+      sh.insert(h, h2, key, ts, v);
       if (sh.compactions !== compactions) this.layoutGen++;
+      this.stored = true;
       this.held++;
-      this.toggle(sh, this.touched, rec);
+      this.sums.toggle(h, h2, ts, tomb);
       if (tomb) return false;
       this.live++;
+      this.storedKey = key;
       this.before = undefined;
-      this.after = rec.v;
+      this.after = v;
       return true;
     }
-    const cur = sh.recs[i]!;
-    if (!wins(d, cur)) return false;
-    this.toggle(sh, i, cur);
-    const wasLive = cur.d !== true;
+    const cur = sh.vals[i];
+    if (!winsOver(ts, v, sh.tss[i]!, cur)) return false;
+    this.toggle(sh, i);
+    const wasLive = cur !== TOMB;
     if (wasLive) this.live--;
     let value: Value = undefined;
-    if (stale) {
+    // A winning tombstone older than the horizon is as good as absence.
+    if (tomb && this.horizonTs !== null && compareTs(ts, this.horizonTs) < 0) {
       this.removeAt(sh, i);
     } else {
-      const rec = normalise(d, tomb);
-      sh.recs[i] = rec;
-      this.toggle(sh, i, rec);
+      sh.vals[i] = v;
+      sh.tss[i] = ts;
+      this.stored = true;
+      this.toggle(sh, i);
       if (!tomb) {
         this.live++;
-        value = rec.v;
+        value = v;
       }
     }
     if (!wasLive && tomb) return false;
-    this.before = wasLive ? cur.v : undefined;
+    this.storedKey = sh.keys[i] ?? key;
+    this.before = wasLive ? cur : undefined;
     this.after = value;
     return true;
   }
 
-  /** The stored record of `key`, tombstones included. */
-  private lookup(key: string): DeltaEntry | undefined {
+  /** The index of `key` in its table, which is then `found`; -1 when absent. */
+  private find(key: string): number {
     const h = hash32(key) | 0;
     const sh = this.shards[this.shardOf(h)];
-    if (sh === undefined) return undefined;
-    const i = sh.find(key, h);
-    return i < 0 ? undefined : sh.recs[i];
-  }
-
-  private records(): IterableIterator<DeltaEntry> {
-    return recordsOf(this.shards);
+    if (sh === undefined) return -1;
+    this.found = sh;
+    return sh.find(key, h);
   }
 
   /** The bucket (and table) of a key hash: the digest's rule (lww-digest.ts). */
@@ -392,8 +390,11 @@ export class LwwMap {
     if (sparse.size > 0) this.layoutGen++;
   }
 
-  /** XOR the record at index `i` of `sh` into (or, again, out of) the digest. */
-  private toggle(sh: Shard, i: number, r: DeltaEntry): void {
-    this.sums.toggle(sh.kh[i]!, sh.kh2[i]!, r);
+  /** XOR the entry at index `i` of `sh` into (or, again, out of) the digest. */
+  private toggle(sh: Shard, i: number): void {
+    this.sums.toggle(sh.kh[i]!, sh.kh2[i]!, sh.tss[i]!, sh.vals[i] === TOMB);
   }
+
+  /** The print of the entry at index `i` of `sh` (scan()). */
+  private readonly printOf = (sh: Shard, i: number): number => this.sums.print(sh.kh[i]!, sh.kh2[i]!, sh.tss[i]!, sh.vals[i] === TOMB);
 }

@@ -2,17 +2,25 @@
  * The per-entry rules of the LWW map: which of two writes wins, what a
  * stored record looks like, and joining deltas.
  */
-import { compareTs } from "./hlc.ts";
+import { compareTs, type Timestamp } from "./hlc.ts";
 import type { Delta, DeltaEntry, Entry, Value } from "./lww-types.ts";
 
-/** The record to store: a tombstone drops any value, a value is never undefined. */
-export function normalise(d: DeltaEntry, tomb: boolean): DeltaEntry {
-  if (tomb) return d.v === undefined ? d : { k: d.k, ts: d.ts, d: true };
-  return d.v === undefined ? { k: d.k, ts: d.ts, v: null } : d;
+/** What a map stores for a tombstone in place of a value: no value from the wire is this. */
+export const TOMB: unique symbol = Symbol("tombstone");
+
+/** A stored value: TOMB for a tombstone, undefined only in a hole. */
+export type Stored = Value | typeof TOMB;
+
+/** The entry of a stored timestamp and value. */
+export function toEntry(ts: Timestamp, v: Stored): Entry {
+  return v === TOMB ? { v: undefined, ts, d: true } : { v, ts, d: false };
 }
 
-export function toEntry(r: DeltaEntry): Entry {
-  return r.d === true ? { v: undefined, ts: r.ts, d: true } : { v: r.v, ts: r.ts, d: false };
+/** Whether a write of `v` (TOMB: a delete) at `ts` beats the stored `cur` at `curTs`: wins() for a stored entry. */
+export function winsOver(ts: Timestamp, v: Stored, curTs: Timestamp, cur: Stored): boolean {
+  const c = compareTs(ts, curTs);
+  if (c !== 0) return c > 0;
+  return tieWins(v === TOMB, v, cur === TOMB, cur);
 }
 
 /** Whether write `a` beats write `b`. */
@@ -21,11 +29,14 @@ export function wins(a: DeltaEntry, b: DeltaEntry): boolean {
   if (c !== 0) return c > 0;
   // Same timestamp: only possible if a writer identity was reused. Break the
   // tie deterministically so every replica still picks the same winner.
-  const at = a.d === true;
-  const bt = b.d === true;
+  return tieWins(a.d === true, a.v, b.d === true, b.v);
+}
+
+/** Between equal stamps: a delete beats a value, else the larger value's JSON text. */
+function tieWins(at: boolean, av: unknown, bt: boolean, bv: unknown): boolean {
   if (at !== bt) return at;
   if (at) return false;
-  return tieKey(a.v) > tieKey(b.v);
+  return tieKey(av) > tieKey(bv);
 }
 
 function tieKey(v: Value): string {

@@ -1,17 +1,25 @@
 /**
  * The keys of one digest bucket of an LWW map: a hand-rolled open-addressing
- * table over parallel arrays (records, both key hashes, slots). The map keeps
- * one per bucket, so no single table holds more than about size / buckets
- * keys: growing, rehashing or compacting one costs a bucket's worth of work
- * (~4,700 keys at 1.2M keys in 256 buckets), never the whole map's in one
- * turn of the event loop, as one table of a million keys did (50-110 ms per
- * doubling) and as a JS Map does (65 ms when it rehashes past 786,432).
+ * table over parallel arrays (keys, values, stamps, both key hashes, slots).
+ * The map keeps one per bucket, so no single table holds more than about
+ * size / buckets keys: growing, rehashing or compacting one costs a bucket's
+ * worth of work (~4,700 keys at 1.2M keys in 256 buckets), never the whole
+ * map's in one turn of the event loop, as one table of a million keys did
+ * (50-110 ms per doubling) and as a JS Map does (65 ms when it rehashes past
+ * 786,432).
+ *
+ * Columns, not a record object per key: a key costs three array slots (24
+ * bytes) instead of a slot and a 56-byte object, ~40 MB less at 1.2M keys,
+ * and a merged delta's entries are garbage at once (young) instead of kept
+ * (old). Walks that hand entries out (scan, entriesIn) make them then.
  *
  * Keys of one bucket share their low hash bits (the bucket is kh & mask), so
  * the probe start mixes every bit of the hash (Fibonacci hashing, top bits
  * of kh * 2^32/phi) rather than masking the low ones.
  */
+import type { Timestamp } from "./hlc.ts";
 import { LEAF_BITS, LEAVES } from "./lww-digest.ts";
+import { TOMB, type Stored } from "./lww-rules.ts";
 import type { DeltaEntry } from "./lww-types.ts";
 
 /** scan() flag of a leaf whose entries' prints are wanted (any non-zero flag walks the leaf). */
@@ -24,8 +32,12 @@ const SPAN = 2 ** 32;
 const PHI = 0x9e3779b1 | 0;
 
 export class Shard {
-  /** records by insertion index; a removed key leaves a hole (undefined) until compaction */
-  recs: (DeltaEntry | undefined)[] = [];
+  /** keys by insertion index; a removed key leaves a hole (undefined) until compaction */
+  keys: (string | undefined)[] = [];
+  /** values by index: TOMB for a tombstone, undefined in a hole */
+  vals: Stored[] = [];
+  /** timestamps by index (a write's keys share one object), undefined in a hole */
+  tss: (Timestamp | undefined)[] = [];
   /** hash32(key) as int32, by index */
   kh = new Int32Array(8);
   /** the second, independent key hash, by index (digest word and leaf) */
@@ -53,34 +65,49 @@ export class Shard {
         this.freeSlot = s;
         return -1;
       }
-      // A hole's record is undefined: it never matches, probing goes on.
-      if (this.kh[i] === h && this.recs[i]?.k === key) return i;
+      // A hole's key is undefined: it never matches, probing goes on.
+      if (this.kh[i] === h && this.keys[i] === key) return i;
       s = (s + 1) & mask;
     }
   }
 
-  /** Append `rec` (hashes `h`, `h2`), absent until now: find() just failed for it. Returns its index. */
-  insert(h: number, h2: number, rec: DeltaEntry): number {
+  /** Append `key` (hashes `h`, `h2`) at `ts` with `v`, absent until now: find() just failed for it. Returns its index. */
+  insert(h: number, h2: number, key: string, ts: Timestamp, v: Stored): number {
     // Keep the load (holes included: they still occupy slots) at most 1/2.
     if ((this.used + 1) * 2 > this.slots.length) {
       if (this.holes * 2 >= this.used) this.compact();
       else this.rehash(this.slots.length * 2);
-      this.find(rec.k, h);
+      this.find(key, h);
     }
     const i = this.used++;
     // 1.5x: a table of ~4,700 keys then holds a third more room, not up to three quarters.
     if (i === this.kh.length) this.growHashes(i + (i >> 1) + 8);
-    this.recs[i] = rec;
+    this.keys[i] = key;
+    this.vals[i] = v;
+    this.tss[i] = ts;
     this.kh[i] = h;
     this.kh2[i] = h2;
     this.slots[this.freeSlot] = i + 1;
     return i;
   }
 
-  /** Drop the record at `i`; its slot keeps pointing at the hole, still guiding probes past it. */
+  /** Drop the key at `i`; its slot keeps pointing at the hole, still guiding probes past it. */
   remove(i: number): void {
-    this.recs[i] = undefined;
+    this.keys[i] = undefined;
+    this.vals[i] = undefined;
+    this.tss[i] = undefined;
     this.holes++;
+  }
+
+  /** The entry at `i` (not a hole) as a delta entry: a new object. */
+  entryAt(i: number): DeltaEntry {
+    const v = this.vals[i];
+    return v === TOMB ? { k: this.keys[i]!, ts: this.tss[i]!, d: true } : { k: this.keys[i]!, ts: this.tss[i]!, v };
+  }
+
+  /** Every entry (tombstones too) appended to `out` as delta entries, in index order. */
+  entriesInto(out: DeltaEntry[]): void {
+    for (let i = 0; i < this.used; i++) if (this.keys[i] !== undefined) out.push(this.entryAt(i));
   }
 
   /** Room for `n` more keys without growing step by step (a big delta, a whole state). */
@@ -100,18 +127,24 @@ export class Shard {
   /** Squeeze out holes. New arrays, so running iterators finish on the old. Renumbers indices. */
   compact(): void {
     const n = this.used - this.holes;
-    const recs: (DeltaEntry | undefined)[] = new Array(n);
+    const keys: (string | undefined)[] = new Array(n);
+    const vals: Stored[] = new Array(n);
+    const tss: (Timestamp | undefined)[] = new Array(n);
     const kh = new Int32Array(Math.max(8, n));
     const kh2 = new Int32Array(Math.max(8, n));
     let j = 0;
     for (let i = 0; i < this.used; i++) {
-      if (this.recs[i] === undefined) continue;
-      recs[j] = this.recs[i];
+      if (this.keys[i] === undefined) continue;
+      keys[j] = this.keys[i];
+      vals[j] = this.vals[i];
+      tss[j] = this.tss[i];
       kh[j] = this.kh[i]!;
       kh2[j] = this.kh2[i]!;
       j++;
     }
-    this.recs = recs;
+    this.keys = keys;
+    this.vals = vals;
+    this.tss = tss;
     this.kh = kh;
     this.kh2 = kh2;
     this.used = n;
@@ -137,9 +170,9 @@ export class Shard {
     const mask = size - 1;
     const shift = 32 - Math.log2(size);
     const kh = this.kh;
-    const recs = this.recs;
+    const keys = this.keys;
     for (let i = 0; i < this.used; i++) {
-      if (recs[i] === undefined) continue;
+      if (keys[i] === undefined) continue;
       let s = Math.imul(kh[i]!, PHI) >>> shift;
       while (slots[s] !== 0) s = (s + 1) & mask;
       slots[s] = i + 1;
@@ -149,20 +182,27 @@ export class Shard {
   }
 }
 
-/** Every stored record of `shards`, shard by shard, each in insertion order. */
-export function* recordsOf(shards: readonly (Shard | undefined)[]): IterableIterator<DeltaEntry> {
+/**
+ * [key, stored value, stamp] of every entry of `shards` (tombstones too),
+ * shard by shard, each in index order. One array, refilled: read it before
+ * the next. Compaction makes new arrays: a running walk finishes on the old.
+ */
+export function* storedEntries(shards: readonly (Shard | undefined)[]): IterableIterator<[string, Stored, Timestamp]> {
+  const t: [string, Stored, Timestamp] = ["", undefined, { w: 0, c: 0, n: "" }];
   for (const sh of shards) {
     if (sh === undefined) continue;
-    // Compaction makes new arrays: a running walk finishes on the old one.
-    const recs = sh.recs;
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i];
-      if (r !== undefined) yield r;
+    const { keys, vals, tss } = sh;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === undefined) continue;
+      t[0] = keys[i]!;
+      t[1] = vals[i];
+      t[2] = tss[i]!;
+      yield t;
     }
   }
 }
 
-/** LwwMap.scan over `shards` (shard b holds bucket b); `printOf` gives an entry's print. */
+/** LwwMap.scan over `shards` (shard b holds bucket b); `printOf` gives the print of entry i of a shard. */
 export function scanShards(
   shards: readonly (Shard | undefined)[],
   want: Uint8Array,
@@ -171,7 +211,7 @@ export function scanShards(
   max: number,
   out: DeltaEntry[],
   prints: number[] | undefined,
-  printOf: (sh: Shard, i: number, r: DeltaEntry) => number,
+  printOf: (sh: Shard, i: number) => number,
 ): number {
   const shift = 32 - LEAF_BITS;
   let s = Math.floor(from / SPAN);
@@ -183,16 +223,15 @@ export function scanShards(
   for (s = first; s < shards.length; s = nextWanted(shards, want, s + 1, 0), i = 0) {
     const sh = shards[s]!;
     const base = s * LEAVES;
-    const { recs, kh2 } = sh;
+    const { keys, kh2 } = sh;
     const end = Math.min(sh.used, i + budget);
     const start = i;
     for (; i < end && taken < max; i++) {
-      const r = recs[i];
-      if (r === undefined) continue;
+      if (keys[i] === undefined) continue;
       const f = want[base + (kh2[i]! >>> shift)]!;
       if (f === 0) continue;
-      out.push(r);
-      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : printOf(sh, i, r));
+      out.push(sh.entryAt(i));
+      if (prints !== undefined) prints.push((f & PRINTED) === 0 ? -1 : printOf(sh, i));
       taken++;
     }
     budget -= i - start;

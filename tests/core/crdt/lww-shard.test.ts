@@ -3,7 +3,6 @@ import { LEAVES, LwwMap, type DeltaEntry } from "../../../core/crdt/lww-map.ts";
 import { Shard } from "../../../core/crdt/lww-shard.ts";
 
 const ts = (w: number) => ({ w, c: 0, n: "w1" });
-const rec = (k: string): DeltaEntry => ({ k, ts: ts(1), v: k });
 
 describe("one bucket's table", () => {
   test("keys whose hashes share their low bits (as a bucket's do) are all found through growth, removals and compaction", () => {
@@ -11,7 +10,7 @@ describe("one bucket's table", () => {
     const hashOf = (i: number) => ((i * 256) | 7) | 0; // low 8 bits equal, like keys of bucket 7 of 256
     for (let i = 0; i < 5000; i++) {
       expect(t.find(`k${i}`, hashOf(i))).toBe(-1);
-      t.insert(hashOf(i), i, rec(`k${i}`));
+      t.insert(hashOf(i), i, `k${i}`, ts(1), `v${i}`);
     }
     for (let i = 0; i < 5000; i += 2) t.remove(t.find(`k${i}`, hashOf(i)));
     expect(t.sparse).toBe(true);
@@ -22,7 +21,10 @@ describe("one bucket's table", () => {
     for (let i = 0; i < 5000; i++) {
       const at = t.find(`k${i}`, hashOf(i));
       if (i % 2 === 0) expect(at).toBe(-1);
-      else expect(t.recs[at]!.k).toBe(`k${i}`);
+      else {
+        expect(t.keys[at]).toBe(`k${i}`);
+        expect(t.vals[at]).toBe(`v${i}`);
+      }
     }
   });
 
@@ -31,9 +33,9 @@ describe("one bucket's table", () => {
     t.reserve(3000);
     for (let i = 0; i < 3000; i++) {
       t.find(`k${i}`, i * 31);
-      t.insert(i * 31, 0, rec(`k${i}`));
+      t.insert(i * 31, 0, `k${i}`, ts(1), `v${i}`);
     }
-    for (let i = 0; i < 3000; i++) expect(t.recs[t.find(`k${i}`, i * 31)]!.k).toBe(`k${i}`);
+    for (let i = 0; i < 3000; i++) expect(t.entryAt(t.find(`k${i}`, i * 31))).toEqual({ k: `k${i}`, ts: ts(1), v: `v${i}` });
   });
 });
 
