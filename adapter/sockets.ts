@@ -4,10 +4,17 @@
  * Host names are not checked: nodes dial whatever address discovery gave
  * them (often a pod IP), so peers are identified by the CA and then by the
  * cookie handshake, which still runs inside TLS.
+ *
+ * Plain TCP under Bun goes through Bun's own sockets (bun/sockets.ts: node:net
+ * there is a JS stream layer over them, a large share of a node's CPU);
+ * TLS, and everything under Deno, through node:net and node:tls.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { ByteStream, ByteStreamEvents, TcpTlsOptions } from "../mesh/tcp/types.ts";
+import { bunDial, bunListen } from "./bun/sockets.ts";
+
+const underBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
 
 export interface Listener {
   /** The port actually bound (differs from the requested one when that was 0). */
@@ -23,6 +30,23 @@ export interface ListenHandlers {
 }
 
 export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | undefined, h: ListenHandlers): Promise<Listener> {
+  if (underBun && !tlsOpts) {
+    try {
+      return Promise.resolve(bunListen(host, port, h.onSocket));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  return nodeListen(host, port, tlsOpts, h);
+}
+
+/** Start a dial: the stream at once, `onReady` once it may carry data (connected; with TLS, verified). */
+export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { stream: ByteStream; onReady(fn: () => void): void } {
+  return underBun && !tlsOpts ? bunDial(host, port) : nodeDial(host, port, tlsOpts);
+}
+
+/** listen() through node:net / node:tls, whatever the runtime (exported for the adapter's tests). */
+export function nodeListen(host: string, port: number, tlsOpts: TcpTlsOptions | undefined, h: ListenHandlers): Promise<Listener> {
   const server: net.Server = tlsOpts
     ? tls.createServer(
       { cert: tlsOpts.cert, key: tlsOpts.key, ca: tlsOpts.ca, requestCert: true, rejectUnauthorized: true },
@@ -49,8 +73,8 @@ export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | unde
   });
 }
 
-/** Start a dial: the stream at once, `onReady` once it may carry data (connected; with TLS, verified). */
-export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { stream: ByteStream; onReady(fn: () => void): void } {
+/** dial() through node:net / node:tls, whatever the runtime (exported for the adapter's tests). */
+export function nodeDial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { stream: ByteStream; onReady(fn: () => void): void } {
   if (!tlsOpts) {
     const plain = net.connect({ host, port });
     return { stream: streamOf(plain, `${host}:${port}`), onReady: (fn) => plain.once("connect", fn) };
