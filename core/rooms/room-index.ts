@@ -39,12 +39,16 @@ export interface Seating {
   freeSeats(room: string, newcomers: readonly string[]): number[] | null;
 }
 
+/** One room (100,000 of them: kept small, 5 fields; whether it exists and its capacity are read off `record`). */
 interface RoomState {
-  exists: boolean;
-  capacity: number | null;
   /** {capacity} while the room exists (one frozen object, handed out as is), else null */
   record: RoomRecord | null;
-  /** person keys (PERSON_PREFIX + name) naming this room: sorted while few, else a Set */
+  /**
+   * person keys (PERSON_PREFIX + name) naming this room: sorted while few,
+   * else a Set. The array is replaced on every change, never changed, so
+   * it is exactly as long as its keys (a spliced one keeps ~half again in
+   * spare room) and whoever holds a copy keeps a stable one.
+   */
   claimants: string[] | Set<string>;
   /** sorted, until they change: the claimants' keys when they are a Set; with a capacity, the seated names */
   sorted: string[] | null;
@@ -57,6 +61,7 @@ interface RoomState {
 const P = PERSON_PREFIX.length;
 /** Claimants kept as a sorted array up to this many (an insert moves at most this many). */
 const KEEP_SORTED = 512;
+/** No one: shared, never changed (claimants are replaced, not changed). */
 const NOBODY: string[] = [];
 
 export class RoomIndex implements Seating {
@@ -94,7 +99,7 @@ export class RoomIndex implements Seating {
   }
 
   has(room: string): boolean {
-    return this.byName.get(room)?.exists === true;
+    return (this.byName.get(room)?.record ?? null) !== null;
   }
 
   room(room: string): RoomRecord | null {
@@ -106,7 +111,7 @@ export class RoomIndex implements Seating {
     const st = this.byName.get(room);
     if (st === undefined) return [];
     const sorted = this.sortedOf(st);
-    if (st.capacity !== null) return sorted.slice();
+    if (capacityOf(st) !== null) return sorted.slice();
     const names: string[] = new Array(sorted.length);
     for (let i = 0; i < sorted.length; i++) names[i] = sorted[i]!.slice(P);
     return names;
@@ -115,8 +120,8 @@ export class RoomIndex implements Seating {
   /** The people in `room` (occupant-list.ts), copied without making a string: person keys while it has no capacity. */
   occupantList(room: string): OccupantList {
     const st = this.byName.get(room);
-    if (st === undefined || !st.exists) return NO_ONE;
-    return { people: this.sortedOf(st).slice(), keyed: st.capacity === null };
+    if (st === undefined || st.record === null) return NO_ONE;
+    return { people: this.sortedOf(st).slice(), keyed: capacityOf(st) === null };
   }
 
   /**
@@ -137,15 +142,15 @@ export class RoomIndex implements Seating {
   /** occupantsHash() of the people in `room` under `seed`, read in place; null when it does not exist. */
   occupantsHash(room: string, seed = 0): number | null {
     const st = this.byName.get(room);
-    if (st === undefined || !st.exists) return null;
-    return occupantsHash(this.sortedOf(st), st.capacity === null, seed);
+    if (st === undefined || st.record === null) return null;
+    return occupantsHash(this.sortedOf(st), capacityOf(st) === null, seed);
   }
 
   /** The people in `room` as JSON text (occupantsJson()), kept until they change; null when it does not exist. */
   occupantsJson(room: string): string | null {
     const st = this.byName.get(room);
-    if (st === undefined || !st.exists) return null;
-    return (st.json ??= occupantsJson(this.sortedOf(st), st.capacity === null));
+    if (st === undefined || st.record === null) return null;
+    return (st.json ??= occupantsJson(this.sortedOf(st), capacityOf(st) === null));
   }
 
   /** Whether `people` (sorted) are exactly the people in `room`: compared in place, no copy, no lookups. */
@@ -153,7 +158,7 @@ export class RoomIndex implements Seating {
     const st = this.byName.get(room);
     if (st === undefined || this.countOf(st) !== people.length) return false;
     const mine = this.sortedOf(st);
-    if (st.capacity !== null) {
+    if (capacityOf(st) !== null) {
       for (let i = 0; i < mine.length; i++) if (mine[i] !== people[i]) return false;
       return true;
     }
@@ -200,7 +205,7 @@ export class RoomIndex implements Seating {
     if (room === this.lastRoom && this.lastState !== undefined) return this.lastState;
     let st = this.byName.get(room);
     if (st === undefined) {
-      st = { exists: false, capacity: null, record: null, claimants: [], sorted: null, seats: null, json: null };
+      st = { record: null, claimants: NOBODY, sorted: null, seats: null, json: null };
       this.byName.set(room, st);
     }
     this.lastRoom = room;
@@ -209,7 +214,7 @@ export class RoomIndex implements Seating {
 
   private seatsOf(room: string, st: RoomState): PlaceTable {
     // Holders are names; whether one is entitled is whether their key names this room.
-    st.seats ??= new PlaceTable(st.capacity ?? 0, (p) => (this.keyRoomOf(PERSON_PREFIX + p) === room ? "any" : null));
+    st.seats ??= new PlaceTable(capacityOf(st) ?? 0, (p) => (this.keyRoomOf(PERSON_PREFIX + p) === room ? "any" : null));
     return st.seats;
   }
 
@@ -226,22 +231,22 @@ export class RoomIndex implements Seating {
       if (seat === null) return;
       const st = this.state(seat.room);
       this.seatsOf(seat.room, st).setPlace(seat.seat, typeof c.value === "string" ? c.value : undefined);
-      if (st.capacity !== null) st.sorted = st.json = null;
+      if (capacityOf(st) !== null) st.sorted = st.json = null;
     } else if (key.startsWith(ROOM_PREFIX)) {
       const room = key.slice(ROOM_PREFIX.length);
       const st = this.state(room);
       const exists = c.value !== undefined;
       const capacity = parseRoom(c.value)?.capacity ?? null;
-      if (exists === st.exists && capacity === st.capacity) return;
-      if (exists !== st.exists) {
+      const existed = st.record !== null;
+      const was = capacityOf(st);
+      if (exists === existed && capacity === was) return;
+      if (exists !== existed) {
         if (exists) this.roomList.add(room);
         else this.roomList.delete(room);
       }
-      st.exists = exists;
       st.json = null;
       st.record = exists ? recordOf(capacity) : null;
-      if (capacity !== st.capacity) {
-        st.capacity = capacity;
+      if (capacity !== was) {
         // A capacity learnt late counts the seats of this room's own claimants (setLimit recounts).
         if (capacity !== null || st.seats !== null) this.seatsOf(room, st).setLimit(capacity ?? 0);
         st.sorted = null;
@@ -256,8 +261,8 @@ export class RoomIndex implements Seating {
     if (!Array.isArray(c)) {
       if (claims) c.add(key);
       else c.delete(key);
-    } else if (!claims) removeSorted(c, key);
-    else if (c.length < KEEP_SORTED) insertSorted(c, key);
+    } else if (!claims) st.claimants = withoutSorted(c, key);
+    else if (c.length < KEEP_SORTED) st.claimants = withSorted(c, key);
     else st.claimants = new Set(c).add(key);
     if (st.seats !== null) st.seats.refresh(key.slice(P)); // seats count for nothing without a capacity (setLimit recounts)
     st.sorted = st.json = null;
@@ -265,27 +270,27 @@ export class RoomIndex implements Seating {
 
   /** Whether the person of key `key` (name `person`) is in the room of `st`. */
   private inside(st: RoomState, key: string, person: string): boolean {
-    if (!st.exists) return false;
-    if (st.capacity !== null) return st.seats !== null && st.seats.placeOf(person) !== null;
+    if (st.record === null) return false;
+    if (capacityOf(st) !== null) return st.seats !== null && st.seats.placeOf(person) !== null;
     const c = st.claimants;
     return Array.isArray(c) ? c[searchSorted(c, key)] === key : c.has(key);
   }
 
   private countOf(st: RoomState): number {
-    if (!st.exists) return 0;
-    if (st.capacity !== null) return st.seats?.size ?? 0;
+    if (st.record === null) return 0;
+    if (capacityOf(st) !== null) return st.seats?.size ?? 0;
     const c = st.claimants;
     return Array.isArray(c) ? c.length : c.size;
   }
 
   /** Without a capacity: the claimants' keys, sorted (keys share one prefix: they sort as names do); with one: the seated names. */
   private sortedOf(st: RoomState): readonly string[] {
-    if (!st.exists) return NOBODY;
+    if (st.record === null) return NOBODY;
     const c = st.claimants;
-    if (st.capacity === null && Array.isArray(c)) return c;
+    if (capacityOf(st) === null && Array.isArray(c)) return c;
     if (st.sorted !== null) return st.sorted;
     const l: string[] = [];
-    if (st.capacity === null) for (const k of c) l.push(k);
+    if (capacityOf(st) === null) for (const k of c) l.push(k);
     else if (st.seats !== null) for (const p of st.seats.holders()) l.push(p);
     return (st.sorted = l.sort());
   }
@@ -309,14 +314,31 @@ function isKeyOf(k: string, name: string): boolean {
   return true;
 }
 
-/** Insert `x` (absent) into the sorted list `l`. */
-function insertSorted(l: string[], x: string): void {
+/** The sorted list `l` with `x` (`l` itself if there already), as a new array of just that length. */
+function withSorted(l: string[], x: string): string[] {
   const at = searchSorted(l, x);
-  if (l[at] !== x) l.splice(at, 0, x);
+  if (l[at] === x) return l;
+  const n = l.length;
+  const out = new Array<string>(n + 1);
+  for (let i = 0; i < at; i++) out[i] = l[i]!;
+  out[at] = x;
+  for (let i = at; i < n; i++) out[i + 1] = l[i]!;
+  return out;
 }
 
-/** Remove `x` from the sorted list `l`, if there. */
-function removeSorted(l: string[], x: string): void {
+/** The sorted list `l` without `x` (`l` itself if not there), as a new array of just that length. */
+function withoutSorted(l: string[], x: string): string[] {
   const at = searchSorted(l, x);
-  if (l[at] === x) l.splice(at, 1);
+  if (l[at] !== x) return l;
+  const n = l.length - 1;
+  if (n === 0) return NOBODY;
+  const out = new Array<string>(n);
+  for (let i = 0; i < at; i++) out[i] = l[i]!;
+  for (let i = at; i < n; i++) out[i] = l[i + 1]!;
+  return out;
+}
+
+/** The room's capacity: null when it has none or does not exist. */
+function capacityOf(st: RoomState): number | null {
+  return st.record === null ? null : st.record.capacity;
 }
