@@ -37,6 +37,23 @@ describe("one bucket's table", () => {
     }
     for (let i = 0; i < 3000; i++) expect(t.entryAt(t.find(`k${i}`, i * 31))).toEqual({ k: `k${i}`, ts: ts(1), v: `v${i}` });
   });
+
+  test("a table past 65,536 slots (indices no longer fit 16 bits) still finds every key, before and after compaction", () => {
+    const t = new Shard();
+    const n = 70_000;
+    for (let i = 0; i < n; i++) {
+      expect(t.find(`k${i}`, i * 7919)).toBe(-1);
+      t.insert(i * 7919, 0, `k${i}`, ts(1), i);
+    }
+    for (let i = 0; i < n; i++) expect(t.vals[t.find(`k${i}`, i * 7919)]).toBe(i);
+    for (let i = 0; i < n; i += 2) t.remove(t.find(`k${i}`, i * 7919));
+    t.compact();
+    for (let i = 0; i < n; i++) {
+      const at = t.find(`k${i}`, i * 7919);
+      if (i % 2 === 0) expect(at).toBe(-1);
+      else expect(t.vals[at]).toBe(i);
+    }
+  });
 });
 
 describe("a map split by bucket", () => {
