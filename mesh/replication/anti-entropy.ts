@@ -15,19 +15,19 @@
  * the initiator streams back {ap, acked pk} its entries of those leaves
  * that the responder lacked or held older.
  *
- * Received chunks are merged one per event-loop turn (chunk-queue.ts), so
- * however much arrives at once no turn merges more than one chunk.
- * A round without progress for roundTimeoutMs is abandoned (the next one
- * repairs what it missed), and the next request to that peer asks for
- * smaller chunks in case size was the cause.
+ * Received chunks are merged one per event-loop turn (chunk-queue.ts). A
+ * round without progress for roundTimeoutMs is abandoned (the next one
+ * repairs what it missed; the next ask of that peer is for smaller chunks).
+ * An urgent digest that comes while we are being filled waits until that
+ * transfer is over (ae-deferred.ts).
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
 import { DIFFERS, LEAVES, THEIRS } from "../../core/crdt/lww-map.ts";
 import { differingBuckets, splitWanted } from "./ae-leaves.ts";
-import type { Address, Random } from "../types.ts";
-import { randomInt } from "../types.ts";
+import { type Address, type Random, randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
+import { DeferredDigests } from "./ae-deferred.ts";
 import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type ReplMsg, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 import type { AeCounters, AeHost, AePeer, Done, Round, RoundKind, Streamed } from "./ae-types.ts";
@@ -55,6 +55,7 @@ export class AntiEntropy {
   /** our push backs (`ap`) being streamed, by peer name */
   private readonly pushes = new Map<string, Streamed>();
   private readonly inbound: ChunkQueue;
+  private readonly deferred = new DeferredDigests(); // urgent asks while we are being filled
   private nextRound = 0;
   /** routine ticks skipped in a row */
   private skips = 0;
@@ -74,7 +75,7 @@ export class AntiEntropy {
     if (link.inflight.size > 0 && this.skips < MAX_SKIPS) this.skips++;
     // Entries are streaming between us (either way): the digests differ by
     // what is on its way, and a round would compare a half-filled replica.
-    else if (this.anyStreaming() || this.transferring(link.name)) return;
+    else if (this.anyStreaming() || this.answers.has(link.name) || this.pushes.has(link.name)) return;
     else {
       this.skips = 0;
       this.start(link);
@@ -165,6 +166,7 @@ export class AntiEntropy {
     if (round !== undefined) this.finish(round, false);
     this.answers.abort(name);
     this.pushes.get(name)?.stream.abort();
+    this.deferred.drop(name);
   }
 
   /** Fail every round and stop every stream (the replicator stops). */
@@ -173,11 +175,6 @@ export class AntiEntropy {
     for (const s of [...this.pushes.values()]) s.stream.abort();
     this.answers.abortAll();
     this.inbound.clear();
-  }
-
-  /** Whether entries are streaming between us and `name`, either way. */
-  private transferring(name: string): boolean {
-    return this.streaming(name) || this.answers.has(name) || this.pushes.has(name);
   }
 
   private anyStreaming(): boolean {
@@ -239,6 +236,7 @@ export class AntiEntropy {
     const h = this.host;
     // A new round from this initiator: it gave up on any earlier one.
     this.answers.abort(m.n);
+    if (m.u && this.anyStreaming()) return this.deferred.hold(from, m);
     // While our outbox is delivering writes to the initiator, a routine round
     // would mostly resend them, in bulk: decline it (a few times in a row at most).
     if (!m.u && h.sendingTo(m.n)) {
@@ -346,6 +344,7 @@ export class AntiEntropy {
   private resumeParked(): void {
     const h = this.host;
     if (this.anyStreaming()) return;
+    this.deferred.release((from, m) => this.answer(from, m));
     for (const r of this.rounds.values()) {
       if (!r.parked) continue;
       r.parked = false;
