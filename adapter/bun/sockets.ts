@@ -163,7 +163,9 @@ class BunStream implements ByteStream {
 }
 
 function handlers(onOpen?: (sock: Socket<Data>) => void): SocketHandler<Data> {
-  return {
+  const h: SocketHandler<Data, "uint8array"> = {
+    // Plain Uint8Arrays, not Buffers: the frame reader wraps a Buffer in one first.
+    binaryType: "uint8array",
     open(sock) {
       if (onOpen !== undefined) onOpen(sock);
       else sock.data?.opened(sock);
@@ -188,6 +190,8 @@ function handlers(onOpen?: (sock: Socket<Data>) => void): SocketHandler<Data> {
       sock.data?.failed(err);
     },
   };
+  // Bun's listen/connect types know only the default binaryType ("buffer"); data is a Uint8Array either way.
+  return h as unknown as SocketHandler<Data>;
 }
 
 export interface BunListener {
