@@ -21,7 +21,10 @@
  * - failures (refused or reset): `error` with the code (ECONNREFUSED, ...),
  *   then `close`; `close` comes exactly once, whatever happened.
  * A destroy() while still connecting closes the socket as soon as Bun hands
- * it over (Bun.connect cannot be cancelled); `close` is emitted at once.
+ * it over (Bun.connect cannot be cancelled); `close` is emitted at once. So
+ * a dial abandoned at the handshake timeout to a host that drops packets
+ * stays in the kernel until its SYNs time out, and one that connects after
+ * all is closed unused (the peer sees a connection end before its hello).
  */
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { ByteStream, ByteStreamEvents } from "../../mesh/tcp/types.ts";
