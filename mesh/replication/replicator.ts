@@ -68,6 +68,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private quorum: Quorum = { required: 1, holders: null, selfCounts: true };
   private flushScheduled = false;
   private readonly defer: (fn: () => void) => void;
+  readonly nextTurn: ((fn: () => void) => void) | undefined; // the runtime's, if given: streams go on with it (stream.ts)
   /** When tick() last ran (-1: never). */
   private lastTickAt = -1;
   /** Entries queued since the outboxes were last pumped. */
@@ -90,6 +91,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.listeners = new ChangeListeners(this.logger);
     this.config = resolveConfig(o.config);
     this.defer = o.defer ?? atEndOfTurn;
+    this.nextTurn = o.defer;
     this.flushes = new FlushWaiters(this.clock, this.logger, () => this.pending.size);
     this.periodic = new Periodic(this.clock, this.logger);
     const me = o.membership.self();

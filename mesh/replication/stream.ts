@@ -47,6 +47,13 @@ export interface ChunkSource<T = DeltaEntry> {
 export interface StreamHost {
   readonly clock: Clock;
   send(to: Address, msg: Message): boolean;
+  /**
+   * Runs `fn` on a later turn, after pending I/O (a real node: setImmediate).
+   * Without it, a zero timer of the clock (deterministic in the simulator),
+   * which in Bun waits ~1.2 ms: a chunk made over several turns (the time
+   * budget) would wait that long between its pieces.
+   */
+  readonly nextTurn?: (fn: () => void) => void;
 }
 
 export interface StreamOptions<T = DeltaEntry> {
@@ -127,10 +134,19 @@ export class OutStream<T = DeltaEntry> {
 
   private schedule(): void {
     if (this.timer !== null || this.closed || this.exhausted) return;
-    this.timer = this.host.clock.setTimer(0, () => {
+    const run = (): void => {
+      if (this.timer !== t) return; // cancelled (closed), or superseded
       this.timer = null;
       this.step();
-    });
+    };
+    const nextTurn = this.host.nextTurn;
+    let t: Timer;
+    if (nextTurn === undefined) t = this.host.clock.setTimer(0, run);
+    else {
+      t = { cancel: () => {} };
+      nextTurn(run);
+    }
+    this.timer = t;
   }
 
   /** One turn: take up to one chunk's entries from the source, send when full or at the end. */

@@ -111,3 +111,33 @@ test("a whole-map transfer's walk (the app's order) stops each turn at the time 
   expect(new Set(got.map((x) => x.k)).size).toBe(20_000);
   expect(Math.max(...turns)).toBeLessThanOrEqual(STEP_BUDGET_MS + 512 * 0.01);
 });
+
+test("a stream goes on with its host's nextTurn when it has one (no zero timer), and stops once closed", () => {
+  const sim = new SimClock(0);
+  const queued: (() => void)[] = [];
+  const sent: number[] = [];
+  let timers = 0;
+  const clock: Clock = { now: () => sim.now(), setTimer: (ms, fn) => (timers++, sim.setTimer(ms, fn)) };
+  let next = 0;
+  const source: ChunkSource<number> = {
+    next(out, max) {
+      while (max-- > 0 && next < 1000) out.push(next++);
+      return next >= 1000;
+    },
+  };
+  const s = new OutStream<number>({ clock, send: (_to, m) => (sent.push(m["c"] as number), true), nextTurn: (fn) => void queued.push(fn) }, source, {
+    to: "peer", chunk: 100, window: 2, retransmitMs: 250, idleMs: 60_000, make: (c, last, items) => ({ t: "x", c, l: last, items }), done: () => {},
+  });
+  const turn = () => queued.splice(0).forEach((fn) => fn());
+  turn();
+  turn();
+  expect(sent).toEqual([0, 1]); // the window
+  s.ack(0);
+  turn();
+  expect(sent).toEqual([0, 1, 2]);
+  expect(timers).toBe(0);
+  s.ack(1);
+  s.abort();
+  turn();
+  expect(sent).toEqual([0, 1, 2]); // closed: the queued turn does nothing
+});
