@@ -321,18 +321,26 @@ export class ServingRights {
   private pull(c: HolderConfig, from: string[]): void {
     this.become({ kind: "pulling", cfg: c });
     this.counts.catchUps++;
-    const done = (): void => {
-      if (this.#state.kind === "pulling" && this.#state.cfg === c) this.become({ kind: "serving", cfg: c });
-    };
-    if (from.length === 0) return done();
-    this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs).then(done, (err: unknown) => {
+    const failed = (err: unknown): void => {
       if (this.#state.kind !== "pulling" || this.#state.cfg !== c) return;
       this.counts.catchUpFailures++;
       this.o.logger.warn("catch-up for a new epoch failed; fencing again", { epoch: c.epoch, error: String(err) });
       this.#timer = this.o.clock.setTimer(this.o.retryMs, () => {
         if (this.#state.kind === "pulling" && this.#state.cfg === c) this.startFencing(c);
       });
-    });
+    };
+    const done = (): void => {
+      if (this.#state.kind !== "pulling" || this.#state.cfg !== c) return;
+      // The replicator pulls by name: a holder that restarted meanwhile was
+      // pulled from in its new incarnation, which may hold nothing yet (soak
+      // seed 786: n1 caught up from the restarted, half-filled n2 and served
+      // rooms it lacked as unknown). Only the incarnations that answered the fence count.
+      const moved = from.filter((n) => this.o.owners.idOf(n) !== c.holders.find((h) => h.name === n)?.id);
+      if (moved.length > 0) return failed(`restarted while pulled from: ${moved.join(", ")}`);
+      this.become({ kind: "serving", cfg: c });
+    };
+    if (from.length === 0) return done();
+    this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs).then(done, failed);
   }
 
   stop(): void {

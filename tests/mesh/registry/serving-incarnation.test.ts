@@ -1,0 +1,95 @@
+/**
+ * ServingRights: a new epoch's catch-up counts only the incarnations of the
+ * holders that answered the fence. The replicator pulls by name, so a holder
+ * that restarted while it was pulled from was pulled from in its new
+ * incarnation, which may hold nothing yet. Found by soak seed 786: n1
+ * (restarted, owner of the rooms at the new epoch) fenced with n2, n2
+ * crashed and restarted before n1's pull from it ended, n1's pull completed
+ * against the half-filled new n2, and n1 served the rooms as unknown_room.
+ */
+import { describe, expect, test } from "bun:test";
+import { SimClock } from "../../../mesh/sim/clock.ts";
+import type { HolderConfig } from "../../../mesh/registry/holders.ts";
+import type { QuorumLease } from "../../../mesh/registry/lease.ts";
+import type { Owners } from "../../../mesh/registry/owners.ts";
+import { ServingRights } from "../../../mesh/registry/serving.ts";
+import { silentLogger, type Transport } from "../../../mesh/types.ts";
+
+const cfg = (epoch: number, names: string[]): HolderConfig => ({ generation: 1, epoch, previous: epoch - 1, holders: names.map((name) => ({ name, id: `${name}-id` })) });
+
+function world() {
+  const clock = new SimClock(0);
+  const sent: { to: string; msg: { t: string; q: number; e: number } }[] = [];
+  const transport = { send: (to: string, msg: { t: string; q: number; e: number }) => sent.push({ to, msg }) } as unknown as Transport;
+  const ids = new Map<string, string>();
+  const owners = {
+    idOf: (n: string) => ids.get(n) ?? `${n}-id`,
+    addressOf: (n: string) => n,
+    nameOf: (a: string) => a,
+    setConfig() {},
+  } as unknown as Owners;
+  const lease = { staleFor: () => 0, recompute() {}, pingNow() {} } as unknown as QuorumLease;
+  const pulls: { peers: readonly string[]; resolve: (v: string[]) => void }[] = [];
+  const rights = new ServingRights({
+    self: { name: "n1", id: "n1-id" },
+    clock,
+    transport,
+    logger: silentLogger,
+    owners,
+    lease,
+    replicator: {
+      setEpoch() {},
+      adoptFence() {},
+      fence: () => 0,
+      catchUpFrom: (peers) => new Promise<string[]>((resolve) => pulls.push({ peers, resolve })),
+    },
+    retryMs: 100,
+    catchUpTimeoutMs: 5000,
+    leaseMs: 1500,
+  });
+  /** n2 answers every fence question asked so far (waiting and fencing rounds alike). */
+  const answer = (): void => {
+    for (const s of sent.filter((x) => x.msg.t === "fq")) rights.onFenceReply("n2", { t: "fr", q: s.msg.q, g: 1, e: s.msg.e, w: 0 });
+  };
+  return { clock, sent, rights, pulls, ids, answer };
+}
+
+describe("a new epoch's catch-up and restarted holders", () => {
+  test("a pull that ends after the holder restarted does not make this node serve; it fences again and pulls from the holder as it is then", async () => {
+    const { clock, sent, rights, pulls, ids, answer } = world();
+    rights.onConfig(cfg(10, ["n1", "n2", "n3"]));
+    answer();
+    answer();
+    expect(rights.state.kind).toBe("pulling");
+    expect(pulls.map((p) => [...p.peers])).toEqual([["n2"]]);
+    // n2 crashes and comes back under its name; the replicator's pull by name completes with the new, empty n2.
+    ids.set("n2", "n2-id2");
+    pulls[0]!.resolve(["n2"]);
+    await Promise.resolve();
+    expect(rights.state.kind).not.toBe("serving");
+    clock.advance(100);
+    expect(rights.state.kind).toBe("fencing");
+    // n3, in the incarnation the configuration holds, answers this fence: that pull counts.
+    // (the new n2 is no holder of epoch 10: its answers do not count)
+    answer();
+    expect(rights.state.kind).toBe("fencing");
+    const q = sent.filter((x) => x.msg.t === "fq").at(-1)!.msg.q;
+    rights.onFenceReply("n3", { t: "fr", q, g: 1, e: 10, w: 0 });
+    expect(rights.state.kind).toBe("pulling");
+    expect([...pulls[1]!.peers]).toEqual(["n3"]);
+    pulls[1]!.resolve(["n3"]);
+    await Promise.resolve();
+    expect(rights.state.kind).toBe("serving");
+  });
+
+  test("a pull from holders still in their incarnation makes this node serve (control)", async () => {
+    const { rights, pulls, answer } = world();
+    rights.onConfig(cfg(10, ["n1", "n2", "n3"]));
+    answer();
+    answer();
+    expect(rights.state.kind).toBe("pulling");
+    pulls[0]!.resolve(["n2"]);
+    await Promise.resolve();
+    expect(rights.state.kind).toBe("serving");
+  });
+});
