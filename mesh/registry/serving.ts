@@ -334,8 +334,13 @@ export class ServingRights {
       // The replicator pulls by name: a holder that restarted meanwhile was
       // pulled from in its new incarnation, which may hold nothing yet (soak
       // seed 786: n1 caught up from the restarted, half-filled n2 and served
-      // rooms it lacked as unknown). Only the incarnations that answered the fence count.
-      const moved = from.filter((n) => this.o.owners.idOf(n) !== c.holders.find((h) => h.name === n)?.id);
+      // rooms it lacked as unknown). Only the incarnations that answered the
+      // fence count; one not live now (undefined: suspected, cut off) answered
+      // before it went.
+      const moved = from.filter((n) => {
+        const id = this.o.owners.idOf(n);
+        return id !== undefined && id !== c.holders.find((h) => h.name === n)?.id;
+      });
       if (moved.length > 0) return failed(`restarted while pulled from: ${moved.join(", ")}`);
       this.become({ kind: "serving", cfg: c });
     };

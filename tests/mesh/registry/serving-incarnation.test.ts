@@ -21,9 +21,10 @@ function world() {
   const clock = new SimClock(0);
   const sent: { to: string; msg: { t: string; q: number; e: number } }[] = [];
   const transport = { send: (to: string, msg: { t: string; q: number; e: number }) => sent.push({ to, msg }) } as unknown as Transport;
-  const ids = new Map<string, string>();
+  /** A name mapped to undefined: not live now (suspected, cut off). */
+  const ids = new Map<string, string | undefined>();
   const owners = {
-    idOf: (n: string) => ids.get(n) ?? `${n}-id`,
+    idOf: (n: string) => (ids.has(n) ? ids.get(n) : `${n}-id`),
     addressOf: (n: string) => n,
     nameOf: (a: string) => a,
     setConfig() {},
@@ -78,6 +79,17 @@ describe("a new epoch's catch-up and restarted holders", () => {
     expect(rights.state.kind).toBe("pulling");
     expect([...pulls[1]!.peers]).toEqual(["n3"]);
     pulls[1]!.resolve(["n3"]);
+    await Promise.resolve();
+    expect(rights.state.kind).toBe("serving");
+  });
+
+  test("a holder that answered and is not live when the pull ends (suspected, cut off) still counts: it answered before it went", async () => {
+    const { rights, pulls, ids, answer } = world();
+    rights.onConfig(cfg(10, ["n1", "n2", "n3"]));
+    answer();
+    answer();
+    ids.set("n2", undefined);
+    pulls[0]!.resolve(["n2"]);
     await Promise.resolve();
     expect(rights.state.kind).toBe("serving");
   });
