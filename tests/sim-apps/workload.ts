@@ -178,6 +178,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
   /** The configuration is whole: every live node holds data in it and every voter is a live incarnation (config-whole.ts). */
   const configWhole = (): boolean =>
+    // A node restarted this step is not started yet (no process): it is in no configuration, so the crash is not repaired.
+    sim.up().every((x) => x.node !== null) &&
     configWholeOf(
       sim.up().flatMap((x) =>
         x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
