@@ -7,48 +7,16 @@
  * vouch, still did.
  */
 import { describe, expect, test } from "bun:test";
-import { SimClock } from "../../../mesh/sim/clock.ts";
-import type { HolderConfig } from "../../../mesh/registry/holders.ts";
-import type { QuorumLease } from "../../../mesh/registry/lease.ts";
-import type { Owners } from "../../../mesh/registry/owners.ts";
-import { ServingRights } from "../../../mesh/registry/serving.ts";
-import { silentLogger, type Transport } from "../../../mesh/types.ts";
-
-const LEASE_MS = 1500;
-const cfg = (epoch: number, previous: number, names: string[]): HolderConfig => ({ generation: 1, epoch, previous, holders: names.map((name) => ({ name, id: `${name}-id` })) });
+import { holderConfig as cfg, LEASE_MS, servingRig } from "./serving-rig.ts";
 
 function world() {
-  const clock = new SimClock(0);
-  const sent: { to: string; msg: { t: string; q: number; e: number } }[] = [];
-  const transport = { send: (to: string, msg: { t: string; q: number; e: number }) => sent.push({ to, msg }) } as unknown as Transport;
-  const owners = {
-    idOf: (n: string) => `${n}-id`,
-    addressOf: (n: string) => n,
-    nameOf: (a: string) => a,
-    setConfig() {},
-  } as unknown as Owners;
-  // This node vouched for nobody: its own word frees it at once.
-  const lease = { staleFor: () => 0, recompute() {}, pingNow() {} } as unknown as QuorumLease;
   const pulled: number[] = [];
-  const rights = new ServingRights({
-    self: { name: "n2", id: "n2-id" },
-    clock,
-    transport,
-    logger: silentLogger,
-    owners,
-    lease,
-    replicator: {
-      setEpoch() {},
-      adoptFence() {},
-      fence: () => 0,
-      catchUpFrom: (peers) => {
-        pulled.push(clock.now());
-        return Promise.resolve([...peers]);
-      },
+  const { clock, sent, rights } = servingRig({
+    self: "n2",
+    catchUpFrom: (peers) => {
+      pulled.push(clock.now());
+      return Promise.resolve([...peers]);
     },
-    retryMs: 100,
-    catchUpTimeoutMs: 5000,
-    leaseMs: LEASE_MS,
   });
   return { clock, sent, rights, pulled };
 }

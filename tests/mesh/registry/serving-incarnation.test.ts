@@ -8,45 +8,18 @@
  * against the half-filled new n2, and n1 served the rooms as unknown_room.
  */
 import { describe, expect, test } from "bun:test";
-import { SimClock } from "../../../mesh/sim/clock.ts";
-import type { HolderConfig } from "../../../mesh/registry/holders.ts";
-import type { QuorumLease } from "../../../mesh/registry/lease.ts";
-import type { Owners } from "../../../mesh/registry/owners.ts";
-import { ServingRights } from "../../../mesh/registry/serving.ts";
-import { silentLogger, type Transport } from "../../../mesh/types.ts";
+import { holderConfig, servingRig } from "./serving-rig.ts";
 
-const cfg = (epoch: number, names: string[]): HolderConfig => ({ generation: 1, epoch, previous: epoch - 1, holders: names.map((name) => ({ name, id: `${name}-id` })) });
+const cfg = (epoch: number, names: string[]) => holderConfig(epoch, epoch - 1, names);
 
 function world() {
-  const clock = new SimClock(0);
-  const sent: { to: string; msg: { t: string; q: number; e: number } }[] = [];
-  const transport = { send: (to: string, msg: { t: string; q: number; e: number }) => sent.push({ to, msg }) } as unknown as Transport;
   /** A name mapped to undefined: not live now (suspected, cut off). */
   const ids = new Map<string, string | undefined>();
-  const owners = {
-    idOf: (n: string) => (ids.has(n) ? ids.get(n) : `${n}-id`),
-    addressOf: (n: string) => n,
-    nameOf: (a: string) => a,
-    setConfig() {},
-  } as unknown as Owners;
-  const lease = { staleFor: () => 0, recompute() {}, pingNow() {} } as unknown as QuorumLease;
   const pulls: { peers: readonly string[]; resolve: (v: string[]) => void }[] = [];
-  const rights = new ServingRights({
-    self: { name: "n1", id: "n1-id" },
-    clock,
-    transport,
-    logger: silentLogger,
-    owners,
-    lease,
-    replicator: {
-      setEpoch() {},
-      adoptFence() {},
-      fence: () => 0,
-      catchUpFrom: (peers) => new Promise<string[]>((resolve) => pulls.push({ peers, resolve })),
-    },
-    retryMs: 100,
-    catchUpTimeoutMs: 5000,
-    leaseMs: 1500,
+  const { clock, sent, rights } = servingRig({
+    self: "n1",
+    idOf: (n) => (ids.has(n) ? ids.get(n) : `${n}-id`),
+    catchUpFrom: (peers) => new Promise<string[]>((resolve) => pulls.push({ peers, resolve })),
   });
   /** n2 answers every fence question asked so far (waiting and fencing rounds alike). */
   const answer = (): void => {
