@@ -64,14 +64,20 @@ function missing(x: TestNode, before: Map<string, Timestamp>): string[] {
   return out;
 }
 
-test("an empty node gets the rooms room by room, then the rest, and holds everything", async () => {
-  const { c, a } = await setUp();
+/** X starts empty and catches up from A: resolved, holding everything A held when it began (or newer). */
+async function joinFromA(c: TestCluster, a: TestNode): Promise<TestNode> {
   const before = stampsOf(a);
   const x = c.start("X");
   const t = track(x.rep.catchUpFrom(["A"], 1, 60_000).then(() => {}));
   await c.until("caught up", () => t.state !== "pending", 60_000);
   expect(t.state).toBe("resolved");
   expect(missing(x, before)).toEqual([]);
+  return x;
+}
+
+test("an empty node gets the rooms room by room, then the rest, and holds everything", async () => {
+  const { c, a } = await setUp();
+  const x = await joinFromA(c, a);
   // The first chunks: each room's key, then its people (rooms without a capacity), rooms in order.
   const chunks = c.net.log.filter((s) => s.t === "ae" && s.to === addr("X") && s.from === addr("A"));
   const seen: string[] = [];
@@ -119,12 +125,7 @@ test("people moving, leaving and rooms changing during the transfer: still every
 
 test("a room with a capacity goes whole too: its key, every person key naming it (seated or not), its seats, then the next room", async () => {
   const { c, a } = await setUp();
-  const before = stampsOf(a);
-  const x = c.start("X");
-  const t = track(x.rep.catchUpFrom(["A"], 1, 60_000).then(() => {}));
-  await c.until("caught up", () => t.state !== "pending", 60_000);
-  expect(t.state).toBe("resolved");
-  expect(missing(x, before)).toEqual([]);
+  const x = await joinFromA(c, a);
   const order = x.changes.map((ch) => ch.key);
   const from = order.indexOf(`room/${room(0)}`);
   const to = order.indexOf(`room/${room(1)}`);
@@ -158,13 +159,8 @@ test("when the walk sent every key and nothing changed meanwhile, no second phas
     if (tombstone) a.map.absorb({ e: [{ k: "person/p7", ts: { w: c.clock.now() - 500, c: 0, n: "A#1" }, d: true }] });
     const index = withRooms(a);
     await c.run(200);
-    const before = stampsOf(a);
     const scans = countScans(a);
-    const x = c.start("X");
-    const t = track(x.rep.catchUpFrom(["A"], 1, 60_000).then(() => {}));
-    await c.until("caught up", () => t.state !== "pending", 60_000);
-    expect(t.state).toBe("resolved");
-    expect(missing(x, before)).toEqual([]);
+    const x = await joinFromA(c, a);
     expect(x.map.size).toBe(a.map.size);
     expect(x.map.tombstones).toBe(tombstone ? 1 : 0);
     const xi = RoomIndex.from(x.map);
