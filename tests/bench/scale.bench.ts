@@ -24,6 +24,7 @@ import {
 import { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
 import { ScaleCluster, type ScaleNode, watchReadiness } from "./scale-procs.ts";
 import { type CpuRound, report, type ScaleFigures } from "./scale-report.ts";
+import { FloorCluster } from "./cpu-floor.ts";
 
 const env = (k: string, d: number): number => {
   const v = process.env[k];
@@ -54,10 +55,14 @@ const CPU_WARMUP_MAX = env("ROOMY_SCALE_CPU_WARMUP_MAX", 150_000);
 const CPU_WARMUP_JIT_SHARE = 0.03;
 const WHO_CALLS = 2_000;
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
-/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117. */
+/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125. */
 const MAIN_PORT = 24100;
 const SINGLE_PORT = 24110;
 const SMALL_PORT = 24112;
+const FLOOR_SINGLE_PORT = 24118;
+const FLOOR_CLUSTER_PORT = 24120;
+/** "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts). */
+const FLOOR = process.env["ROOMY_SCALE_FLOOR"] !== "0";
 
 /** Which build ran: the commit, whether sources were changed since, the binary's age. */
 function buildId(bin: string, notes: string[]): string {
@@ -125,7 +130,10 @@ function saveLogs(c: ScaleCluster): void {
   console.log(`scale: the nodes' logs are in ${dir}`);
 }
 
-const ticks = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
+/** What a CPU round measures: a process with an HTTP API and /metrics (a roomy node or a bare floor node). */
+type CpuNode = Pick<ScaleNode, "pid" | "url" | "metrics">;
+
+const ticks = (nodes: CpuNode[]) => nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
 
 /** CPU ticks of a process's JIT compiler threads (JavaScriptCore's "JITWorker"), from /proc/PID/task. */
 function jitTicks(pid: number): number {
@@ -146,7 +154,7 @@ function jitTicks(pid: number): number {
   }
   return sum;
 }
-const jitOf = (nodes: ScaleNode[]) => nodes.reduce((a, n) => a + jitTicks(n.pid), 0);
+const jitOf = (nodes: CpuNode[]) => nodes.reduce((a, n) => a + jitTicks(n.pid), 0);
 
 /** The distinct-people load of the bench: each person once, `PER_REQUEST` a request, tenths timed. */
 async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): Promise<{ load: WalkLoadResult; tenthsMs: number[] }> {
@@ -185,7 +193,7 @@ async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): P
 }
 
 /** The mesh counters summed over `nodes` (frames sent, socket writes), from /metrics. */
-async function meshCounters(nodes: ScaleNode[]): Promise<{ frames: number; writes: number }> {
+async function meshCounters(nodes: CpuNode[]): Promise<{ frames: number; writes: number }> {
   let frames = 0;
   let writes = 0;
   for (const n of nodes) {
@@ -204,7 +212,7 @@ let lastJitShare = 0;
  * Unmeasured walk-ins until JIT compilation has settled (see CPU_WARMUP);
  * returns how many ran and the JIT threads' share of the last chunk's CPU.
  */
-async function warmUp(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker): Promise<{ walkIns: number; jitShare: number }> {
+async function warmUp(label: CpuRound["label"], nodes: CpuNode[], picker: RoomPicker): Promise<{ walkIns: number; jitShare: number }> {
   await cpuRound(label, nodes, picker, 10_000_000, CPU_WARMUP);
   let walkIns = CPU_WARMUP;
   let jitShare = lastJitShare;
@@ -222,7 +230,7 @@ async function warmUp(label: CpuRound["label"], nodes: ScaleNode[], picker: Room
  * walk-into in µs. `mesh`: where the round's mesh messages and socket writes
  * per walk-into (summed over the nodes) are noted.
  */
-async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: RoomPicker, firstPerson: number, requests: number, mesh?: string[]): Promise<CpuRound> {
+async function cpuRound(label: CpuRound["label"], nodes: CpuNode[], picker: RoomPicker, firstPerson: number, requests: number, mesh?: string[]): Promise<CpuRound> {
   let next = 0;
   const m0 = mesh === undefined ? undefined : await meshCounters(nodes);
   const jit0 = jitOf(nodes);
@@ -249,15 +257,20 @@ async function cpuRound(label: CpuRound["label"], nodes: ScaleNode[], picker: Ro
 async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> {
   const single = new ScaleCluster(bin, "scale-one", 1, SINGLE_PORT);
   const small = new ScaleCluster(bin, "scale-cpu", 3, SMALL_PORT);
+  const floorOne = new FloorCluster(1, FLOOR_SINGLE_PORT);
+  const floorThree = new FloorCluster(3, FLOOR_CLUSTER_PORT);
   const rounds: CpuRound[] = [];
   const mesh: string[] = [];
   const warm: string[] = [];
   try {
-    const systems = [{ label: "single" as const, nodes: await single.start(1) }, { label: "cluster" as const, nodes: await small.start(3) }];
+    const systems: { label: CpuRound["label"]; nodes: CpuNode[] }[] = [{ label: "single", nodes: await single.start(1) }, { label: "cluster", nodes: await small.start(3) }];
+    if (FLOOR) systems.push({ label: "floor-single", nodes: await floorOne.start() }, { label: "floor-cluster", nodes: await floorThree.start() });
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
     const pickers = new Map<string, RoomPicker>();
     for (const s of systems) {
-      const made = await createRooms(s.nodes.map((n) => n.url), spec, { clients: 4, batch: 500, capMs: 60_000, retry: true });
+      // The bare floor has no rooms to create: a walk-into takes any room name.
+      const made = s.label.startsWith("floor") ? { created: new Uint8Array(spec.rooms).fill(1), createdCount: spec.rooms, errors: {} }
+        : await createRooms(s.nodes.map((n) => n.url), spec, { clients: 4, batch: 500, capMs: 60_000, retry: true });
       if (made.createdCount === 0) throw new Error(`${s.label}: no room created (${JSON.stringify(made.errors)})`);
       pickers.set(s.label, new RoomPicker(spec, made.created, seeded(7)));
       const w = await warmUp(s.label, s.nodes, pickers.get(s.label)!);
@@ -273,6 +286,8 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   } finally {
     await single.close();
     await small.close();
+    await floorOne.close();
+    await floorThree.close();
   }
   return rounds;
 }
