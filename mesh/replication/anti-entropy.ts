@@ -197,7 +197,7 @@ export class AntiEntropy {
         return this.onEqual(m);
       case "bz": {
         const round = this.rounds.get(m.r);
-        if (round !== undefined && round.peer.name === m.n) this.finish(round, false);
+        if (round !== undefined && answeredBy(round, m)) this.finish(round, false);
         return;
       }
       case "lf":
@@ -211,7 +211,7 @@ export class AntiEntropy {
         return this.answers.onPrints(from, m);
       case "lk": {
         const round = this.byPeer.get(m.n);
-        if (round === undefined || round.r !== m.r) return;
+        if (round === undefined || round.r !== m.r || !answeredBy(round, m)) return;
         round.progressAt = this.host.clock.now();
         round.prints?.ack(m.c);
         return;
@@ -269,7 +269,7 @@ export class AntiEntropy {
 
   private onEqual(m: Extract<ReplMsg, { t: "eq" }>): void {
     const round = this.rounds.get(m.r);
-    if (round === undefined || round.peer.name !== m.n) return;
+    if (round === undefined || !answeredBy(round, m)) return;
     this.counters.equal++;
     this.host.equal(m.n, m.i, round.seq);
     this.complete(round);
@@ -279,7 +279,7 @@ export class AntiEntropy {
   private onLeaves(m: Extract<ReplMsg, { t: "lf" }>): void {
     const h = this.host;
     const round = this.rounds.get(m.r);
-    if (round === undefined || round.peer.name !== m.n || round.want !== null || round.parked) return;
+    if (round === undefined || !answeredBy(round, m) || round.want !== null || round.parked) return;
     round.progressAt = h.clock.now();
     // One transfer at a time: while another round streams entries to us,
     // this one waits, then starts over from a fresh digest (which by then
@@ -324,7 +324,7 @@ export class AntiEntropy {
     const h = this.host;
     this.counters.entriesReceived += m.delta.e.length;
     const round = m.t === "ae" ? this.rounds.get(m.r) : undefined;
-    const mine = round !== undefined && round.peer.name === m.n ? round : undefined;
+    const mine = round !== undefined && answeredBy(round, m) ? round : undefined;
     if (mine?.received) for (const e of m.delta.e) mine.received.set(e.k, e.ts);
     // Valid entries are worth merging even for a round we gave up on.
     if (!h.mergeRemote(m.delta, m)) return; // not acked: resent, then abandoned
@@ -397,3 +397,6 @@ export class AntiEntropy {
     }
   }
 }
+
+/** A reply counts for a round only from the process it was started with (restarted at that address, a peer answers as another, maybe empty one). */
+const answeredBy = (round: Round, m: { n: string; i: string }): boolean => round.peer.name === m.n && round.peer.id === m.i;

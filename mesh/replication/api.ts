@@ -4,8 +4,11 @@ import type { LwwMap } from "../../core/crdt/lww-map.ts";
 import type { HistogramSnapshot } from "../stats/histogram.ts";
 import type { MembershipView } from "../membership/types.ts";
 import type { Clock, Logger, Random, Transport } from "../types.ts";
+import type { PulledFrom } from "./catch-up.ts";
 import type { ReplicationConfig } from "./config.ts";
 import type { ReplicationStats, Replicator, WriteConcern } from "./types.ts";
+
+export type { PulledFrom } from "./catch-up.ts";
 
 export interface ClusterReplicatorOptions {
   map: LwwMap;
@@ -87,13 +90,15 @@ export interface ClusterReplicator extends Replicator {
   epoch(): number;
   /**
    * Pull (an anti-entropy round) from each named peer that is a live link,
-   * retrying a failed round while time remains; resolves with the names that
-   * completed once `need` of them did (this node, if named, counts at once:
-   * its data is here). Rejects `unavailable` naming the silent ones once
+   * retrying a failed round while time remains; resolves with the peers that
+   * completed once `need` of them did, each with the member id of the process
+   * that answered its round (a peer restarted meanwhile answers as its new
+   * process; this node, if named, counts at once: its data is here). Rejects
+   * `unavailable` naming the silent ones once
    * `timeoutMs` passes first, or at once if fewer than `need` are named.
    * need <= 0 resolves at once with [].
    */
-  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]>;
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

@@ -4,7 +4,10 @@
  * leaves the live set meanwhile has nothing more to give and is not waited for.
  *
  * catchUpFrom(): pull from named peers until `need` of them completed a
- * round (a new owner catching up from a majority of holders). One transfer
+ * round (a new owner catching up from a majority of holders), reporting per
+ * peer the process (member id) that answered: the pull goes by name and
+ * address, and a peer restarted meanwhile answers as a new process that may
+ * hold nothing yet, which the caller must not count as the old one. One transfer
  * at a time: the next peer's round starts once no started round is
  * exchanging entries (checked every pollMs), so an empty node fetches the
  * map once, and the later rounds find their digests (nearly) equal; a peer
@@ -14,6 +17,12 @@ import { RoomyError } from "../../core/errors.ts";
 import type { Clock, Timer } from "../types.ts";
 import type { AntiEntropy } from "./anti-entropy.ts";
 import type { PeerLink } from "./outbox.ts";
+
+/** A completed pull round: from `name`, answered by its process `id` (anti-entropy.ts counts no other's replies). */
+export interface PulledFrom {
+  name: string;
+  id: string;
+}
 
 export function pullFromEveryLivePeer(
   peers: ReadonlyMap<string, PeerLink>,
@@ -55,8 +64,8 @@ export interface PullHost {
   readonly peers: ReadonlyMap<string, PeerLink>;
   readonly ae: AntiEntropy;
   readonly clock: Clock;
-  /** this node's name: named, it counts as completed at once (its data is here) */
-  readonly self: string;
+  /** this node: named, it counts as completed at once (its data is here) */
+  readonly self: PulledFrom;
   /** how often to look again for a named peer that is not a live link */
   readonly pollMs: number;
   stopped(): boolean;
@@ -65,24 +74,26 @@ export interface PullHost {
 /**
  * Pull rounds from each of `names` (retrying a failed round while time
  * remains; a name that is not a live link now is looked for again every
- * pollMs); resolve with the names that completed once `need` did, or reject
+ * pollMs); resolve with the peers that completed (each with the process
+ * that answered its round) once `need` did, or reject
  * `unavailable` naming those that did not answer within `timeoutMs`.
  */
-export function pullFromSome(h: PullHost, names: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+export function pullFromSome(h: PullHost, names: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
   if (need <= 0) return Promise.resolve([]);
   const wanted = [...new Set(names)];
   if (wanted.length < need) {
     return Promise.reject(new RoomyError("unavailable", `catch-up needs ${need} peers, only ${wanted.length} named (${wanted.join(", ")})`));
   }
-  const done = new Set<string>();
+  /** name -> the process whose round completed */
+  const done = new Map<string, string>();
   // Per name, the latest attempt: a callback of an earlier one (a round
   // replaced under a new identity also fails its old waiters) is ignored.
   const attempts = new Map<string, number>();
   const polls = new Map<string, Timer>();
   /** names not yet started, in order */
-  const queue = wanted.filter((n) => n !== h.self);
+  const queue = wanted.filter((n) => n !== h.self.name);
   const started = new Set<string>();
-  return new Promise<string[]>((resolve, reject) => {
+  return new Promise<PulledFrom[]>((resolve, reject) => {
     let finished = false;
     const end = (err: RoomyError | null): void => {
       if (finished) return;
@@ -91,14 +102,14 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
       pacer?.cancel();
       for (const t of polls.values()) t.cancel();
       if (err) reject(err);
-      else resolve([...done]);
+      else resolve([...done].map(([name, id]) => ({ name, id })));
     };
     const timer = h.clock.setTimer(timeoutMs, () => {
       const silent = wanted.filter((n) => !done.has(n));
       end(new RoomyError("unavailable", `catch-up: ${done.size} of ${need} peers within ${timeoutMs} ms; no answer from ${silent.join(", ")}`));
     });
-    const complete = (name: string): void => {
-      done.add(name);
+    const complete = (name: string, id: string): void => {
+      done.set(name, id);
       if (done.size >= need) end(null);
       else startNext();
     };
@@ -130,12 +141,13 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
       attempts.set(name, k);
       h.ae.start(link, (ok) => {
         if (attempts.get(name) !== k || finished) return;
-        if (ok) complete(name);
+        // The round ran with this link's process (a new one under the name fails it): that one answered.
+        if (ok) complete(name, link.id);
         else attempt(name);
       }, "pull");
     };
-    if (wanted.includes(h.self)) {
-      done.add(h.self);
+    if (wanted.includes(h.self.name)) {
+      done.set(h.self.name, h.self.id);
       if (done.size >= need) return end(null);
     }
     startNext();

@@ -19,7 +19,7 @@ import { type Address, type Clock, type Logger, type Message, type Random, silen
 import { type PendingWrite, PendingWrites } from "./acks.ts";
 import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
 import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
-import { pullFromEveryLivePeer, pullFromSome } from "./catch-up.ts";
+import { pullFromEveryLivePeer, pullFromSome, type PulledFrom } from "./catch-up.ts";
 import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuffices, StickyNames } from "./concern.ts";
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { EpochFence } from "./fence.ts";
@@ -159,10 +159,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     });
   }
 
-  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.syncPeers();
-    const host = { peers: this.outbox.peers, ae: this.ae, clock: this.clock, self: this.self.n, pollMs: this.config.retransmitMs };
+    const host = { peers: this.outbox.peers, ae: this.ae, clock: this.clock, self: { name: this.self.n, id: this.self.i }, pollMs: this.config.retransmitMs };
     return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs);
   }
 

@@ -14,7 +14,7 @@
  *   - catchUpFrom(peers, need, timeout) pulls each named peer's whole map
  *     2 ms later if it is up and reachable both ways, retrying every 2 ms,
  *     and resolves once `need` of them were pulled (rejects `unavailable`
- *     at the timeout)
+ *     at the timeout), each with the id of the process pulled from
  *
  * Every fence adoption and pull is recorded with its virtual time, so a test
  * can check that a new owner served only after both.
@@ -23,6 +23,7 @@ import { RoomyError } from "../../core/errors.ts";
 import type { Change, Delta } from "../../core/crdt/lww-map.ts";
 import { LwwMap } from "../../core/crdt/lww-map.ts";
 import type { FencingReplicator } from "../../mesh/registry/serving.ts";
+import type { PulledFrom } from "../../mesh/replication/api.ts";
 import type { ReplicationStats, Replicator } from "../../mesh/replication/types.ts";
 import type { Clock } from "../../mesh/types.ts";
 
@@ -51,6 +52,8 @@ interface Replica {
   epoch: number;
   fence: number;
   holders: readonly string[];
+  /** the member id of the process */
+  id: string;
 }
 
 const ACK_TIMEOUT_MS = 2000;
@@ -96,8 +99,8 @@ export class ReplicaBus {
     this.fences.push({ node, at: this.clock.now(), fence: epoch });
   }
 
-  replicator(node: string): TestReplicator {
-    const self: Replica = { map: new LwwMap(), listeners: new Set(), up: true, epoch: 0, fence: 0, holders: [] };
+  replicator(node: string, id = node): TestReplicator {
+    const self: Replica = { map: new LwwMap(), listeners: new Set(), up: true, epoch: 0, fence: 0, holders: [], id };
     this.nodes.set(node, self);
     const bus = this;
     return {
@@ -155,7 +158,7 @@ export class ReplicaBus {
         bus.raise(node, self, epoch);
       },
       fence: () => self.fence,
-      catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+      catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
         const rec: PullRecord = { node, at: bus.clock.now(), doneAt: undefined, from: [], epoch: self.epoch };
         bus.pulls.push(rec);
         if (need <= 0) {
@@ -163,8 +166,8 @@ export class ReplicaBus {
           return Promise.resolve([]);
         }
         const deadline = bus.clock.now() + timeoutMs;
-        return new Promise<string[]>((resolve, reject) => {
-          const done = new Set<string>();
+        return new Promise<PulledFrom[]>((resolve, reject) => {
+          const done = new Map<string, string>();
           const round = (): void => {
             if (!self.up || self !== bus.nodes.get(node)) return;
             if (!bus.stuck.has(node)) {
@@ -172,13 +175,13 @@ export class ReplicaBus {
                 const o = bus.nodes.get(p);
                 if (p === node || done.has(p) || o === undefined || !o.up || !bus.reach(p, node) || !bus.reach(node, p)) continue;
                 bus.merge(self, o.map.state());
-                done.add(p);
+                done.set(p, o.id);
               }
             }
             if (done.size >= need) {
               rec.doneAt = bus.clock.now();
-              rec.from = [...done];
-              return resolve([...done]);
+              rec.from = [...done.keys()];
+              return resolve([...done].map(([name, id]) => ({ name, id })));
             }
             if (bus.clock.now() >= deadline) return reject(new RoomyError("unavailable", `catch-up: ${done.size} of ${need} peers answered`));
             bus.clock.setTimer(2, round);

@@ -143,7 +143,7 @@ export class RegSim {
   ): SimRegNode {
     // A new process knows no configuration yet: it learns the log from the others.
     const configs = this.configs.sourceFor(name);
-    const replicator = this.bus.replicator(name);
+    const replicator = this.bus.replicator(name, membership.self().id);
     const registry = createClusterRegistry({
       self: name,
       configs,

@@ -15,7 +15,7 @@ function world() {
     self: "n2",
     catchUpFrom: (peers) => {
       pulled.push(clock.now());
-      return Promise.resolve([...peers]);
+      return Promise.resolve(peers.map((name) => ({ name, id: `${name}-id` })));
     },
   });
   return { clock, sent, rights, pulled };

@@ -1,25 +1,33 @@
 /**
- * ServingRights: a new epoch's catch-up counts only the incarnations of the
- * holders that answered the fence. The replicator pulls by name, so a holder
- * that restarted while it was pulled from was pulled from in its new
- * incarnation, which may hold nothing yet. Found by soak seed 786: n1
- * (restarted, owner of the rooms at the new epoch) fenced with n2, n2
+ * ServingRights: a new epoch's catch-up counts a holder only for a pull round
+ * answered by the incarnation the configuration holds (the replicator reports
+ * the member id of the process that answered each). The replicator pulls by
+ * name, so a holder that restarted while it was pulled from was pulled from
+ * in its new incarnation, which may hold nothing yet. Found by soak seed 786:
+ * n1 (restarted, owner of the rooms at the new epoch) fenced with n2, n2
  * crashed and restarted before n1's pull from it ended, n1's pull completed
  * against the half-filled new n2, and n1 served the rooms as unknown_room.
+ * Whether n1 sees the holder live when the pull ends does not matter: the
+ * id the pull reports decides (serving-pulled-incarnation.test.ts runs both
+ * cases with real replicators on the simulator).
  */
 import { describe, expect, test } from "bun:test";
+import type { PulledFrom } from "../../../mesh/replication/api.ts";
 import { holderConfig, servingRig } from "./serving-rig.ts";
+
+/** A pull round answered by `name`'s process `id` (default: the configuration's). */
+const from = (name: string, id = `${name}-id`): PulledFrom => ({ name, id });
 
 const cfg = (epoch: number, names: string[]) => holderConfig(epoch, epoch - 1, names);
 
 function world() {
   /** A name mapped to undefined: not live now (suspected, cut off). */
   const ids = new Map<string, string | undefined>();
-  const pulls: { peers: readonly string[]; resolve: (v: string[]) => void }[] = [];
+  const pulls: { peers: readonly string[]; resolve: (v: PulledFrom[]) => void }[] = [];
   const { clock, sent, rights } = servingRig({
     self: "n1",
     idOf: (n) => (ids.has(n) ? ids.get(n) : `${n}-id`),
-    catchUpFrom: (peers) => new Promise<string[]>((resolve) => pulls.push({ peers, resolve })),
+    catchUpFrom: (peers) => new Promise<PulledFrom[]>((resolve) => pulls.push({ peers, resolve })),
   });
   /** n2 answers every fence question asked so far (waiting and fencing rounds alike). */
   const answer = (): void => {
@@ -38,7 +46,7 @@ describe("a new epoch's catch-up and restarted holders", () => {
     expect(pulls.map((p) => [...p.peers])).toEqual([["n2"]]);
     // n2 crashes and comes back under its name; the replicator's pull by name completes with the new, empty n2.
     ids.set("n2", "n2-id2");
-    pulls[0]!.resolve(["n2"]);
+    pulls[0]!.resolve([from("n2", "n2-id2")]);
     await Promise.resolve();
     expect(rights.state.kind).not.toBe("serving");
     clock.advance(100);
@@ -51,20 +59,33 @@ describe("a new epoch's catch-up and restarted holders", () => {
     rights.onFenceReply("n3", { t: "fr", q, g: 1, e: 10, w: 0 });
     expect(rights.state.kind).toBe("pulling");
     expect([...pulls[1]!.peers]).toEqual(["n3"]);
-    pulls[1]!.resolve(["n3"]);
+    pulls[1]!.resolve([from("n3")]);
     await Promise.resolve();
     expect(rights.state.kind).toBe("serving");
   });
 
-  test("a holder that answered and is not live when the pull ends (suspected, cut off) still counts: it answered before it went", async () => {
+  test("a holder whose configured incarnation answered the pull counts even if it is not live when the pull ends (suspected, cut off)", async () => {
     const { rights, pulls, ids, answer } = world();
     rights.onConfig(cfg(10, ["n1", "n2", "n3"]));
     answer();
     answer();
     ids.set("n2", undefined);
-    pulls[0]!.resolve(["n2"]);
+    pulls[0]!.resolve([from("n2")]);
     await Promise.resolve();
     expect(rights.state.kind).toBe("serving");
+  });
+
+  test("a holder whose new incarnation answered the pull does not count, though this node no longer sees it (no id to compare) or still sees the old one", async () => {
+    for (const seen of [undefined, "n2-id"]) {
+      const { rights, pulls, ids, answer } = world();
+      rights.onConfig(cfg(10, ["n1", "n2", "n3"]));
+      answer();
+      answer();
+      ids.set("n2", seen);
+      pulls[0]!.resolve([from("n2", "n2-id2")]);
+      await Promise.resolve();
+      expect({ seen, state: rights.state.kind }).toEqual({ seen, state: "pulling" });
+    }
   });
 
   test("a pull from holders still in their incarnation makes this node serve (control)", async () => {
@@ -73,7 +94,7 @@ describe("a new epoch's catch-up and restarted holders", () => {
     answer();
     answer();
     expect(rights.state.kind).toBe("pulling");
-    pulls[0]!.resolve(["n2"]);
+    pulls[0]!.resolve([from("n2")]);
     await Promise.resolve();
     expect(rights.state.kind).toBe("serving");
   });

@@ -8,7 +8,7 @@ import { SimClock } from "../../../mesh/sim/clock.ts";
 import type { HolderConfig } from "../../../mesh/registry/holders.ts";
 import type { QuorumLease } from "../../../mesh/registry/lease.ts";
 import type { Owners } from "../../../mesh/registry/owners.ts";
-import { ServingRights } from "../../../mesh/registry/serving.ts";
+import { type FencingReplicator, ServingRights } from "../../../mesh/registry/serving.ts";
 import { silentLogger, type Transport } from "../../../mesh/types.ts";
 
 export const LEASE_MS = 1500;
@@ -26,8 +26,21 @@ export interface Sent {
   msg: { t: string; q: number; e: number };
 }
 
-export function servingRig(o: { self: string; idOf?: (name: string) => string | undefined; catchUpFrom: (peers: readonly string[]) => Promise<string[]> }) {
-  const clock = new SimClock(0);
+export interface RigOptions {
+  self: string;
+  /** The node's own id (default `<self>-id`). */
+  selfId?: string;
+  idOf?: (name: string) => string | undefined;
+  /** A whole replicator (a real one, on the simulator), or only its catch-up. */
+  replicator?: FencingReplicator;
+  catchUpFrom?: FencingReplicator["catchUpFrom"];
+  /** Default: a clock of its own at 0. */
+  clock?: SimClock;
+  catchUpTimeoutMs?: number;
+}
+
+export function servingRig(o: RigOptions) {
+  const clock = o.clock ?? new SimClock(0);
   const sent: Sent[] = [];
   const transport = { send: (to: string, msg: Sent["msg"]) => sent.push({ to, msg }) } as unknown as Transport;
   const owners = {
@@ -39,15 +52,15 @@ export function servingRig(o: { self: string; idOf?: (name: string) => string | 
   // This node vouched for nobody: its own word frees it at once.
   const lease = { staleFor: () => 0, recompute() {}, pingNow() {} } as unknown as QuorumLease;
   const rights = new ServingRights({
-    self: { name: o.self, id: `${o.self}-id` },
+    self: { name: o.self, id: o.selfId ?? `${o.self}-id` },
     clock,
     transport,
     logger: silentLogger,
     owners,
     lease,
-    replicator: { setEpoch() {}, adoptFence() {}, fence: () => 0, catchUpFrom: o.catchUpFrom },
+    replicator: o.replicator ?? { setEpoch() {}, adoptFence() {}, fence: () => 0, catchUpFrom: o.catchUpFrom ?? (() => new Promise(() => {})) },
     retryMs: 100,
-    catchUpTimeoutMs: 5000,
+    catchUpTimeoutMs: o.catchUpTimeoutMs ?? 5000,
     leaseMs: LEASE_MS,
   });
   return { clock, sent, rights };

@@ -10,6 +10,7 @@ import type { Message } from "../../../mesh/types.ts";
 import { DEFAULT_REPLICATION_CONFIG } from "../../../mesh/replication/replicator.ts";
 import { addr, TestCluster, track } from "./harness.ts";
 import type { WriteConcern } from "../../../mesh/replication/types.ts";
+import type { PulledFrom } from "../../../mesh/replication/api.ts";
 
 const NO_AE = { antiEntropyMs: 600_000 };
 
@@ -313,7 +314,7 @@ describe("catchUpFrom", () => {
     return c;
   }
 
-  test("resolves once `need` of the named peers completed a pull, with their data merged", async () => {
+  test("resolves once `need` of the named peers completed a pull, with their data merged, naming the process that answered each", async () => {
     const c = await four();
     c.net.isolate(addr("A"));
     await c.node("B").set("from-b", 1);
@@ -322,10 +323,13 @@ describe("catchUpFrom", () => {
     c.net.heal();
     c.net.isolate(addr("D")); // D never answers
     const p = c.node("A").rep.catchUpFrom(["B", "C", "D"], 2, 5000);
-    let got: string[] | undefined;
-    void p.then((names) => (got = names));
+    let got: PulledFrom[] | undefined;
+    void p.then((pulled) => (got = pulled));
     await c.until("caught up", () => got !== undefined, 2000, 1);
-    expect(got!.sort()).toEqual(["B", "C"]);
+    expect(got!.sort((x, y) => (x.name < y.name ? -1 : 1))).toEqual([
+      { name: "B", id: c.membership.idOf("B") },
+      { name: "C", id: c.membership.idOf("C") },
+    ]);
     expect(c.node("A").map.get("from-b")).toBe(1);
     expect(c.node("A").map.get("from-c")).toBe(1);
     c.stopAll();
@@ -336,10 +340,29 @@ describe("catchUpFrom", () => {
     c.net.dropNextMatching(addr("A"), addr("B"), "dg", 1);
     const p = c.node("A").rep.catchUpFrom(["B"], 1, 10_000);
     let got: string[] | undefined;
-    void p.then((names) => (got = names));
+    void p.then((pulled) => (got = pulled.map((x) => x.name)));
     await c.until("caught up", () => got !== undefined, 10_000);
     expect(got).toEqual(["B"]);
     expect(c.net.count("dg", addr("A"), addr("B")).messages).toBeGreaterThanOrEqual(2);
+    c.stopAll();
+  });
+
+  test("a peer restarted at its address answers as its new process: that round counts for no one until the puller sees the new process, then it reports that one", async () => {
+    const c = await four();
+    const old = c.membership.idOf("B");
+    c.node("B").rep.stop();
+    c.membership.restart("B");
+    c.start("B");
+    let got: PulledFrom[] | undefined;
+    void c.node("A").rep.catchUpFrom(["B"], 1, 20_000).then((p) => (got = p));
+    // A's view still holds the old B: the new one's answers do not complete A's round with it.
+    await c.run(DEFAULT_REPLICATION_CONFIG.roundTimeoutMs * 2);
+    expect(got).toBeUndefined();
+    expect(c.net.count("eq", addr("B"), addr("A")).messages + c.net.count("lf", addr("B"), addr("A")).messages).toBeGreaterThan(0);
+    c.membership.announce("B");
+    await c.until("caught up", () => got !== undefined, 10_000);
+    expect(got).toEqual([{ name: "B", id: c.membership.idOf("B") }]);
+    expect(got![0]!.id).not.toBe(old);
     c.stopAll();
   });
 
@@ -365,10 +388,10 @@ describe("catchUpFrom", () => {
     const c = await four();
     expect(await c.node("A").rep.catchUpFrom(["B"], 0, 1000)).toEqual([]);
     c.net.isolate(addr("A"));
-    let got: string[] | undefined;
+    let got: PulledFrom[] | undefined;
     void c.node("A").rep.catchUpFrom(["A", "B"], 1, 1000).then((n) => (got = n));
     await c.run(1);
-    expect(got).toEqual(["A"]);
+    expect(got).toEqual([{ name: "A", id: c.membership.idOf("A") }]);
     c.stopAll();
   });
 
