@@ -19,8 +19,9 @@ import { join } from "node:path";
 import { BINARY, ensureBinary, ROOT } from "../ship/support/binary.ts";
 import { checkDump, compareDumps, type Dump, type DumpCheck, takeDump } from "./scale-check.ts";
 import {
-  createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult, whoIsInLatency,
+  createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult,
 } from "../support/walk-load.ts";
+import { readLatencies } from "./scale-reads.ts";
 import { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
 import { ScaleCluster, type ScaleNode, watchReadiness } from "./scale-procs.ts";
 import { type CpuRound, report, type ScaleFigures } from "./scale-report.ts";
@@ -39,7 +40,7 @@ const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
 const CPU_REQUESTS = env("ROOMY_SCALE_CPU_REQUESTS", 20_000);
 const CPU_ROUNDS = env("ROOMY_SCALE_CPU_ROUNDS", 3);
 const CPU_CLIENTS = 16;
-/** "cpu": only the CPU comparison (the loaded cluster is skipped). */
+/** "cpu": only the CPU comparison (the loaded cluster is skipped); "reads": no 4th node and no CPU comparison (quick who-is-in runs). */
 const ONLY = process.env["ROOMY_SCALE_ONLY"] ?? "";
 /**
  * Unmeasured walk-ins before the rounds, at least: the cluster's code path is
@@ -53,7 +54,8 @@ const CPU_WARMUP = env("ROOMY_SCALE_CPU_WARMUP", 30_000);
 const CPU_WARMUP_CHUNK = 10_000;
 const CPU_WARMUP_MAX = env("ROOMY_SCALE_CPU_WARMUP_MAX", 150_000);
 const CPU_WARMUP_JIT_SHARE = 0.03;
-const WHO_CALLS = 2_000;
+/** Measured who-is-in calls to roomy, and to each of its floors (scale-reads.ts). */
+const WHO_CALLS = env("ROOMY_SCALE_WHO_CALLS", 4_000);
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
 /** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125. */
 const MAIN_PORT = 24100;
@@ -309,7 +311,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     build, people: PEOPLE, rooms: ROOMS, capEvery: SPEC.capEvery, capacity: SPEC.capacity, perRequest: PER_REQUEST, clients: CLIENTS, capS: CAP_S,
     startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
     load: { requests: 0, ms: NaN, codes: {}, firstErrors: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
-    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
+    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, reads: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
     cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, cpuWarmup: CPU_WARMUP, notes,
   };
   try {
@@ -367,8 +369,10 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     log(`who-is-in latency`);
     // The client's own garbage (three 10 MiB dumps parsed and checked just now) collected first: its GC pause is not roomy's latency.
     (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
-    const who = await whoIsInLatency(three[0]!.url, picker, WHO_CALLS);
-    fig.who = { p50: pct(who.ms, 50), p99: pct(who.ms, 99), max: who.ms.at(-1) ?? NaN, count: who.ms.length, codes: who.codes };
+    const reads = await readLatencies(three, picker, WHO_CALLS);
+    fig.reads = reads;
+    fig.who = { p50: pct(reads.all, 50), p99: pct(reads.all, 99), max: reads.all.at(-1) ?? NaN, count: reads.all.length, codes: reads.codes };
+    if (ONLY === "reads") throw new SkipLoad();
     log(`a 4th node joins`);
     const fourth = cluster.nodes[3]!;
     mark("the 4th node starts");
@@ -391,7 +395,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     fig.stallPhases.push({ phase: "after the join", stalls: await stalls(cluster.nodes, notes) });
     fig.stalls = fig.stallPhases.at(-1)!.stalls;
   } catch (err) {
-    if (err instanceof SkipLoad) notes.push("ROOMY_SCALE_ONLY=cpu: only the CPU comparison ran; the loaded cluster's figures are empty.");
+    if (err instanceof SkipLoad) notes.push(ONLY === "cpu" ? "ROOMY_SCALE_ONLY=cpu: only the CPU comparison ran; the loaded cluster's figures are empty." : "ROOMY_SCALE_ONLY=reads: no 4th node and no CPU comparison.");
     else {
       notes.push(`The run stopped early: ${String(err)}`);
       console.error(cluster.logs().slice(-5_000));
@@ -404,7 +408,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     await cluster.close();
   }
   log(`CPU comparison`);
-  fig.cpu = await cpuComparison(bin, notes);
+  if (ONLY !== "reads") fig.cpu = await cpuComparison(bin, notes);
   const n = (x: number) => x.toLocaleString("en-US");
   return { title: `Scale: ${n(ROOMS)} rooms and ${n(PEOPLE)} people on 3 real nodes`, markdown: report(fig) };
 }
