@@ -6,9 +6,11 @@
  * recorded with its call and return virtual times for checkLot.
  *
  * Faults stay within what Raft promises to survive: a node is crashed only
- * when the leader's committed configuration holds every live process (the
- * previous restart was absorbed), so a generation never ends by accident
- * here, and a partition cuts off at most a minority.
+ * when the previous crash is repaired (crashSurvivable: the leader's
+ * committed configuration holds every live process, and so does every
+ * configuration in force on a node, with as many voters as the leader aims
+ * for), so a generation never ends by accident here, and a partition cuts
+ * off at most a minority.
  *
  * Checked after every step: no replica's lot machine holds more cars than
  * spaces. At the end: every node applied up to the leader's commit and holds
@@ -16,6 +18,7 @@
  * linearizable.
  */
 import { AppSim, type AppSimNode } from "../../mesh/sim/app-harness.ts";
+import { configWhole } from "./config-whole.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { DEFAULT_NO_EFFECT } from "../support/linearizability/compile.ts";
 import { checkLot, historyRecorder, type CheckResult, type LotHistory, type LotResult } from "../support/linearizability/index.ts";
@@ -73,6 +76,25 @@ export function raftSettled(sim: AppSim): boolean {
   // the leader's config names the current processes (not an old incarnation)
   const ids = new Set(l.node!.consensus.committedConfig().voters.concat(l.node!.consensus.committedConfig().learners).map((v) => v.id));
   return sim.up().every((s) => s.parts !== null && ids.has(s.parts.id));
+}
+
+/** The nodes' maxVoters (the default: AppSim sets none). */
+const MAX_VOTERS = 5;
+
+/**
+ * Whether one more crash is within what Raft survives: settled (above), and
+ * every configuration in force on a live node is whole (config-whole.ts), not
+ * only the committed one. A configuration takes effect when appended: a
+ * leader's change that has not committed yet (it dropped a voter, then lost
+ * its quorum) already counts its votes; and a committed one whose learner is
+ * not promoted yet ({n2, n3} voting, the restarted n1 learning) loses its
+ * majority with one more voter, for good (a crashed voter comes back as a
+ * new process, never as the one the configuration names).
+ */
+export function crashSurvivable(sim: AppSim): boolean {
+  if (!raftSettled(sim)) return false;
+  const live = sim.up().flatMap((s) => (s.node === null ? [] : [{ id: s.node.id, committed: s.node.consensus.committedConfig(), inForce: s.node.consensus.core?.config }]));
+  return configWhole(live, MAX_VOTERS);
 }
 
 /** Every node's consensus status, for failure messages. */
@@ -154,7 +176,7 @@ export async function runRaftLot(o: RaftRunOptions): Promise<RaftRunResult> {
       healAt = null;
     }
     const x = rnd.float();
-    if (x < 0.012 && down === null && raftSettled(sim)) {
+    if (x < 0.012 && down === null && crashSurvivable(sim)) {
       const victim = pick(sim.names());
       sim.crash(victim);
       faults.crash!++;
