@@ -15,6 +15,12 @@
  * turn, setImmediate); the owner applies it to its Map, sends it to both
  * peers and answers once one of them acknowledged (acks are cumulative, one
  * per socket read). Prints "floor ready" once all its connections are up.
+ *
+ * "piggyback" as the 5th argument: the owner of a forwarded walk-into sends
+ * the write to the forwarding node in its reply (and to the third node as
+ * usual) and replies at once; the forwarder applies it, acknowledges it like
+ * a replicated write and answers (owner + forwarder: a majority), so a
+ * forwarded walk-into costs one round trip between the two, not two.
  */
 import type { Socket } from "bun";
 
@@ -22,6 +28,7 @@ const self = Number(process.argv[2]);
 const httpPort = Number(process.argv[3]);
 const meshPorts = (process.argv[4] ?? "").split(",").filter((s) => s !== "").map(Number);
 const cluster = meshPorts.length > 0;
+const piggyback = process.argv[5] === "piggyback";
 
 const people = new Map<string, string>();
 let framesSent = 0;
@@ -157,21 +164,37 @@ function write(room: string, who: string[]): Promise<void> {
   return new Promise((done) => waiting.push({ seq, done }));
 }
 
+/** Piggyback: apply on the owner, replicate to the third node, and reply to the forwarder with the write. */
+function writeForwarded(from: Link, id: number, text: string): void {
+  const [room, ...who] = text.split("\n");
+  for (const p of who) people.set(p, room!);
+  const seq = nextSeq++;
+  for (const l of links) if (l !== null && l !== from) l.send(REPL, seq, text);
+  from.send(FWD_REPLY, id, `${seq}\n${text}`);
+}
+
 function handle(link: Link, type: number, id: number, text: string): void {
   switch (type) {
     case FWD: {
+      if (piggyback) return writeForwarded(link, id, text);
       const [room, ...who] = text.split("\n");
       void write(room!, who).then(() => link.send(FWD_REPLY, id, ""));
       return;
     }
     case FWD_REPLY:
+      if (text !== "") {
+        const [seq, room, ...who] = text.split("\n");
+        for (const p of who) people.set(p, room!);
+        link.ackOwed = Math.max(link.ackOwed, Number(seq));
+        link.schedule();
+      }
       forwarded.get(id)?.();
       forwarded.delete(id);
       return;
     case REPL: {
       const [room, ...who] = text.split("\n");
       for (const p of who) people.set(p, room!);
-      link.ackOwed = id;
+      link.ackOwed = Math.max(link.ackOwed, id);
       link.schedule();
       return;
     }

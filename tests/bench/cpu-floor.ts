@@ -28,11 +28,11 @@ export class FloorNode {
 /** `size` floor nodes: HTTP on basePort.., mesh (when size 3) on basePort+size.. */
 export class FloorCluster {
   readonly nodes: FloorNode[];
-  constructor(readonly size: 1 | 3, readonly basePort: number) {
-    this.nodes = Array.from({ length: size }, (_, i) => new FloorNode(`floor-${size}-${i + 1}`, basePort + i));
+  constructor(readonly size: 1 | 3, readonly basePort: number, readonly mode: "" | "piggyback" = "") {
+    this.nodes = Array.from({ length: size }, (_, i) => new FloorNode(`floor-${size}${mode}-${i + 1}`, basePort + i));
   }
   async start(): Promise<FloorNode[]> {
-    const mesh = this.size === 1 ? [] : [this.nodes.map((_, i) => this.basePort + this.size + i).join(",")];
+    const mesh = this.size === 1 ? [] : [this.nodes.map((_, i) => this.basePort + this.size + i).join(","), this.mode];
     await Promise.all(this.nodes.map(async (n, i) => {
       n.child = new RoomyChild([process.execPath, SCRIPT, String(i), String(n.httpPort), ...mesh]);
       await n.child.line(/floor ready/, 30_000, `${n.name} ready`);

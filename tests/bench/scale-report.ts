@@ -9,11 +9,13 @@ import { type ReadFigures, READS_LEAVE_OUT, readsReport } from "./scale-reads.ts
 
 export interface CpuRound {
   /** roomy alone and as 3 nodes; the bare floor (tests/bench/cpu-floor-node.ts) alone and as 3. */
-  label: "single" | "cluster" | "floor-single" | "floor-cluster";
+  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback";
   requests: number;
   ok: number;
   perSec: number;
   cpuUs: number;
+  /** of cpuUs, the kernel's (stime) */
+  sysUs?: number;
   codes: Record<string, number>;
 }
 
@@ -155,11 +157,14 @@ export function report(x: ScaleFigures): string {
   out.push("");
   out.push(`Each round ${f0(x.cpuRequests)} POST /v1/walk-into of one new person each into one of 1,000 unlimited rooms, ${x.cpuClients} concurrent keep-alive clients; the single node is a fresh \`roomy node\` started alone, the cluster 3 fresh nodes (requests round robin over them). CPU = utime + stime from /proc/PID/stat summed over the nodes, over the round, divided by the requests. Both were warmed with at least ${f0(x.cpuWarmup)} unmeasured walk-ins, until JIT compilation was done (last note below); rounds alternate single, cluster${x.cpu.some((r) => r.label === "floor-single") ? ", then the bare floor's single and cluster" : ""}.`);
   out.push("");
-  out.push("| round | system | walk-ins/s | CPU per walk-into | answers |");
-  out.push("| --- | --- | --- | --- | --- |");
-  const systems = floorRatios.length > 0 ? 4 : 2;
-  const names: Record<CpuRound["label"], string> = { single: "1 node", cluster: "3 nodes", "floor-single": "bare floor, 1 process", "floor-cluster": "bare floor, 3 processes" };
-  x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / systems) + 1} | ${names[r.label]} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${codes(r.codes)} |`));
+  out.push("| round | system | walk-ins/s | CPU per walk-into | of which kernel | answers |");
+  out.push("| --- | --- | --- | --- | --- | --- |");
+  const systems = new Set(x.cpu.map((r) => r.label)).size;
+  const names: Record<CpuRound["label"], string> = {
+    single: "1 node", cluster: "3 nodes", "floor-single": "bare floor, 1 process", "floor-cluster": "bare floor, 3 processes",
+    "floor-piggyback": "bare floor, 3 processes, the write in the forward's reply",
+  };
+  x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / systems) + 1} | ${names[r.label]} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${r.sysUs === undefined ? "" : `${f0(r.sysUs)} µs`} | ${codes(r.codes)} |`));
   out.push("");
   out.push(`Ratios cluster / single per round: ${ratios.map(f2).join(", ") || "none"}; median ${f2(ratio)}x.`);
   if (floorRatios.length > 0) {

@@ -57,14 +57,16 @@ const CPU_WARMUP_JIT_SHARE = 0.03;
 /** Measured who-is-in calls to roomy, and to each of its floors (scale-reads.ts). */
 const WHO_CALLS = env("ROOMY_SCALE_WHO_CALLS", 4_000);
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
-/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125. */
+/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125 (its piggyback variant 24140-24145). */
 const MAIN_PORT = 24100;
 const SINGLE_PORT = 24110;
 const SMALL_PORT = 24112;
 const FLOOR_SINGLE_PORT = 24118;
 const FLOOR_CLUSTER_PORT = 24120;
-/** "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts). */
+const FLOOR_PIGGYBACK_PORT = 24140;
+/** "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts); "piggyback": adds its piggyback variant. */
 const FLOOR = process.env["ROOMY_SCALE_FLOOR"] !== "0";
+const FLOOR_PIGGYBACK = process.env["ROOMY_SCALE_FLOOR"] === "piggyback";
 
 /** Which build ran: the commit, whether sources were changed since, the binary's age. */
 function buildId(bin: string, notes: string[]): string {
@@ -158,6 +160,17 @@ function jitTicks(pid: number): number {
 }
 const jitOf = (nodes: CpuNode[]) => nodes.reduce((a, n) => a + jitTicks(n.pid), 0);
 
+/** stime of a process (all its threads), in clock ticks: the kernel's share (sockets, epoll). */
+function sysTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[12]);
+  } catch {
+    return 0;
+  }
+}
+const sysOf = (nodes: CpuNode[]) => nodes.reduce((a, n) => a + sysTicks(n.pid), 0);
+
 /** The distinct-people load of the bench: each person once, `PER_REQUEST` a request, tenths timed. */
 async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): Promise<{ load: WalkLoadResult; tenthsMs: number[] }> {
   let nextPerson = 0;
@@ -236,6 +249,7 @@ async function cpuRound(label: CpuRound["label"], nodes: CpuNode[], picker: Room
   let next = 0;
   const m0 = mesh === undefined ? undefined : await meshCounters(nodes);
   const jit0 = jitOf(nodes);
+  const sys0 = sysOf(nodes);
   const before = ticks(nodes);
   const r = await walkLoad({
     urls: nodes.map((n) => n.url),
@@ -246,6 +260,7 @@ async function cpuRound(label: CpuRound["label"], nodes: CpuNode[], picker: Room
     answered: () => false,
   });
   const cpu = ticks(nodes) - before;
+  const sys = sysOf(nodes) - sys0;
   lastJitUs = ((jitOf(nodes) - jit0) / CLK_TCK) * 1e6 / Math.max(1, r.requests);
   lastJitShare = cpu > 0 ? (jitOf(nodes) - jit0) / cpu : 0;
   if (mesh !== undefined && m0 !== undefined) {
@@ -253,7 +268,7 @@ async function cpuRound(label: CpuRound["label"], nodes: CpuNode[], picker: Room
     const per = (x: number) => (x / r.requests).toFixed(2);
     mesh.push(`${label}: ${per(m1.frames - m0.frames)} mesh messages, ${per(m1.writes - m0.writes)} socket writes and ${Math.round(lastJitUs)} µs of JIT compiler threads per walk-into`);
   }
-  return { label, requests: r.requests, ok: r.codes["ok"] ?? 0, perSec: r.requests / (r.ms / 1000), cpuUs: ((cpu / CLK_TCK) * 1e6) / r.requests, codes: r.codes };
+  return { label, requests: r.requests, ok: r.codes["ok"] ?? 0, perSec: r.requests / (r.ms / 1000), cpuUs: ((cpu / CLK_TCK) * 1e6) / r.requests, sysUs: ((sys / CLK_TCK) * 1e6) / r.requests, codes: r.codes };
 }
 
 async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> {
@@ -261,12 +276,14 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   const small = new ScaleCluster(bin, "scale-cpu", 3, SMALL_PORT);
   const floorOne = new FloorCluster(1, FLOOR_SINGLE_PORT);
   const floorThree = new FloorCluster(3, FLOOR_CLUSTER_PORT);
+  const floorPiggyback = new FloorCluster(3, FLOOR_PIGGYBACK_PORT, "piggyback");
   const rounds: CpuRound[] = [];
   const mesh: string[] = [];
   const warm: string[] = [];
   try {
     const systems: { label: CpuRound["label"]; nodes: CpuNode[] }[] = [{ label: "single", nodes: await single.start(1) }, { label: "cluster", nodes: await small.start(3) }];
     if (FLOOR) systems.push({ label: "floor-single", nodes: await floorOne.start() }, { label: "floor-cluster", nodes: await floorThree.start() });
+    if (FLOOR_PIGGYBACK) systems.push({ label: "floor-piggyback", nodes: await floorPiggyback.start() });
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
     const pickers = new Map<string, RoomPicker>();
     for (const s of systems) {
@@ -290,6 +307,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
     await small.close();
     await floorOne.close();
     await floorThree.close();
+    await floorPiggyback.close();
   }
   return rounds;
 }
