@@ -19,6 +19,8 @@ export interface AeHost {
   readonly clock: Clock;
   readonly config: ReplicationConfig;
   readonly logger: Logger;
+  /** The runtime's next turn, if any (stream.ts): received chunks are merged on it (chunk-queue.ts). */
+  readonly nextTurn?: ((fn: () => void) => void) | undefined;
   send(to: Address, msg: Message): boolean;
   /** Merge remote entries (observe their timestamps, emit changes). False if refused. */
   mergeRemote(delta: Delta, from: Sender): boolean;

@@ -22,7 +22,7 @@
  * transfer is over (ae-deferred.ts).
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
-import { DIFFERS, LEAVES, THEIRS } from "../../core/crdt/lww-map.ts";
+import { type DeltaEntry, DIFFERS, LEAVES, THEIRS } from "../../core/crdt/lww-map.ts";
 import { differingBuckets, splitWanted } from "./ae-leaves.ts";
 import { type Address, type Random, randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";
@@ -61,7 +61,7 @@ export class AntiEntropy {
   private skips = 0;
 
   constructor(private readonly host: AeHost) {
-    this.inbound = new ChunkQueue(host.clock, (from, m) => this.mergeChunk(from, m));
+    this.inbound = new ChunkQueue(host.clock, { piece: (_from, m, e) => this.mergePiece(m, e), merged: (from, m) => this.chunkMerged(from, m) }, host.nextTurn);
     this.answers = new Answers(host, (n) => void (this.counters.entriesSent += n));
   }
 
@@ -319,15 +319,25 @@ export class AntiEntropy {
     });
   }
 
-  /** One received chunk, in its own turn: merge, ack, and note it for its round. */
-  private mergeChunk(from: Address, m: Extract<ReplMsg, { t: "ae" | "ap" }>): void {
-    const h = this.host;
-    this.counters.entriesReceived += m.delta.e.length;
-    const round = m.t === "ae" ? this.rounds.get(m.r) : undefined;
-    const mine = round !== undefined && answeredBy(round, m) ? round : undefined;
-    if (mine?.received) for (const e of m.delta.e) mine.received.set(e.k, e.ts);
+  /** A piece of a received chunk (chunk-queue.ts merges a chunk over as many turns as it takes): merge it. */
+  private mergePiece(m: Extract<ReplMsg, { t: "ae" | "ap" }>, e: DeltaEntry[]): boolean {
+    this.counters.entriesReceived += e.length;
+    const mine = this.roundOf(m);
+    if (mine?.received) for (const x of e) mine.received.set(x.k, x.ts);
     // Valid entries are worth merging even for a round we gave up on.
-    if (!h.mergeRemote(m.delta, m)) return; // not acked: resent, then abandoned
+    return this.host.mergeRemote({ e }, m); // false: not acked, resent, then abandoned
+  }
+
+  /** The round a chunk answers, if it is ours and still under way. */
+  private roundOf(m: Extract<ReplMsg, { t: "ae" | "ap" }>): Round | undefined {
+    const round = m.t === "ae" ? this.rounds.get(m.r) : undefined;
+    return round !== undefined && answeredBy(round, m) ? round : undefined;
+  }
+
+  /** A received chunk, all merged: ack, and note it for its round. */
+  private chunkMerged(from: Address, m: Extract<ReplMsg, { t: "ae" | "ap" }>): void {
+    const h = this.host;
+    const mine = this.roundOf(m);
     h.send(from, chunkAckMsg(m.t, h.self, m.r, m.c));
     if (mine === undefined || m.t !== "ae") return;
     mine.progressAt = h.clock.now();

@@ -1,10 +1,17 @@
 /**
- * Received entry chunks (`ae`, `ap`), merged one per event-loop turn. A
- * transport may hand over several messages in one turn (a socket read holds
- * a whole window of chunks); merging them all there would make that turn as
- * long as the window. The queue is bounded by the senders' windows (each
- * chunk is acked only once merged); past MAX_QUEUED, chunks are dropped
- * unacked and come again.
+ * Received entry chunks (`ae`, `ap`), merged in order under a time budget
+ * per event-loop turn. A transport may hand over several messages in one
+ * turn (a socket read holds a whole window of chunks); merging them all
+ * there would make that turn as long as the window. And one chunk of 4,000
+ * entries took a joiner 20-80 ms to merge at 1.2M keys (the map, the app's
+ * index): so a chunk is merged MERGE_PIECE entries at a time, and a turn
+ * stops after the piece that used up MERGE_BUDGET_MS; the chunk goes on
+ * next turn, before any later chunk. A chunk is acked (merged()) only once
+ * all its pieces are in; a piece refused stops the chunk there, unacked
+ * (merging is idempotent: the copy the sender sends again is merged whole).
+ * At most one chunk is finished per turn. The queue is bounded by the
+ * senders' windows (each chunk is acked only once merged); past MAX_QUEUED,
+ * chunks are dropped unacked and come again.
  *
  * A chunk that comes again while its first copy still waits here (the
  * sender re-sent it because this busy node had not acked it yet) is dropped:
@@ -18,9 +25,24 @@ import type { ReplMsg } from "./messages.ts";
 export type ChunkMessage = Extract<ReplMsg, { t: "ae" | "ap" }>;
 
 const MAX_QUEUED = 64;
+/** Entries merged between looks at the clock (at 1.2M keys, 1-3 ms of merging). */
+export const MERGE_PIECE = 256;
+/** How long one turn may merge (ms); checked between pieces. */
+export const MERGE_BUDGET_MS = 8;
+
+/** What merging a chunk takes: its entries piece by piece, then the chunk as a whole. */
+export interface ChunkMerger {
+  /** Merge `entries`, the next piece of `m`'s in order; false: refused (the rest of `m` is dropped, unacked). */
+  piece(from: Address, m: ChunkMessage, entries: DeltaEntry[]): boolean;
+  /** Every piece of `m` is merged: ack it, note it for its round. */
+  merged(from: Address, m: ChunkMessage): void;
+}
 
 export class ChunkQueue {
   private readonly queue: [Address, ChunkMessage][] = [];
+  /** the chunk being merged, and how many of its entries are in */
+  private current: [Address, ChunkMessage] | null = null;
+  private done = 0;
   private timer: Timer | null = null;
   /** chunks dropped: the queue was full */
   dropped = 0;
@@ -29,11 +51,13 @@ export class ChunkQueue {
 
   constructor(
     private readonly clock: Clock,
-    private readonly merge: (from: Address, m: ChunkMessage) => void,
+    private readonly merger: ChunkMerger,
+    /** The runtime's next turn (stream.ts: StreamHost.nextTurn); else a zero timer of the clock. */
+    private readonly nextTurn?: (fn: () => void) => void,
   ) {}
 
   get size(): number {
-    return this.queue.length;
+    return this.queue.length + (this.current === null ? 0 : 1);
   }
 
   push(from: Address, m: ChunkMessage): void {
@@ -51,27 +75,67 @@ export class ChunkQueue {
 
   clear(): void {
     this.queue.length = 0;
+    this.current = null;
     this.timer?.cancel();
     this.timer = null;
   }
 
-  /** Whether the same chunk (sender process, kind, round, index, and the same entries) is queued already. */
+  /** Whether the same chunk (sender process, kind, round, index, and the same entries) is queued already, or being merged. */
   private waiting(m: ChunkMessage): boolean {
-    for (const [, q] of this.queue) {
-      if (q.c === m.c && q.r === m.r && q.t === m.t && q.n === m.n && q.i === m.i && q.l === m.l && sameTail(q, m) && sameEntries(q.delta.e, m.delta.e)) return true;
-    }
+    if (this.current !== null && same(this.current[1], m)) return true;
+    for (const [, q] of this.queue) if (same(q, m)) return true;
     return false;
   }
 
   private schedule(): void {
-    if (this.timer !== null || this.queue.length === 0) return;
-    this.timer = this.clock.setTimer(0, () => {
+    if (this.timer !== null || (this.queue.length === 0 && this.current === null)) return;
+    const run = (): void => {
+      if (this.timer !== t) return; // cleared meanwhile
       this.timer = null;
-      const next = this.queue.shift();
-      if (next !== undefined) this.merge(next[0], next[1]);
+      this.step();
       this.schedule();
-    });
+    };
+    let t: Timer;
+    if (this.nextTurn === undefined) t = this.clock.setTimer(0, run);
+    else {
+      t = { cancel: () => {} };
+      this.nextTurn(run);
+    }
+    this.timer = t;
   }
+
+  /** One turn: pieces of the current chunk until it is merged (then acked) or the budget is used up. */
+  private step(): void {
+    if (this.current === null) {
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      this.current = next;
+      this.done = 0;
+    }
+    const cur = this.current;
+    const [from, m] = cur;
+    const all = m.delta.e;
+    const deadline = this.clock.now() + MERGE_BUDGET_MS;
+    while (this.done < all.length) {
+      const end = Math.min(all.length, this.done + MERGE_PIECE);
+      // The whole array when it is one piece (no copy: the common small chunk).
+      const piece = this.done === 0 && end === all.length ? all : all.slice(this.done, end);
+      const ok = this.merger.piece(from, m, piece);
+      if (this.current !== cur) return; // cleared meanwhile (the replicator stopped)
+      if (!ok) {
+        this.current = null;
+        return;
+      }
+      this.done = end;
+      if (this.done < all.length && this.clock.now() >= deadline) return;
+    }
+    this.current = null;
+    this.merger.merged(from, m);
+  }
+}
+
+function same(q: ChunkMessage, m: ChunkMessage): boolean {
+  return q.c === m.c && q.r === m.r && q.t === m.t && q.n === m.n && q.i === m.i && q.l === m.l && sameTail(q, m) && sameEntries(q.delta.e, m.delta.e);
 }
 
 /**

@@ -90,7 +90,7 @@ function chunk(c: number, e: DeltaEntry[], r = 5): ChunkMessage {
 test("a chunk that comes again while its first copy is still queued is merged once", () => {
   const clock = new SimClock(0);
   const merged: number[] = [];
-  const q = new ChunkQueue(clock, (_from, m) => void merged.push(m.c));
+  const q = new ChunkQueue(clock, { piece: () => true, merged: (_from, m) => void merged.push(m.c) });
   const e0 = entries(100, 1000);
   const e1 = entries(100, 2000);
   q.push("A", chunk(0, e0));
@@ -110,7 +110,7 @@ test("a chunk that comes again while its first copy is still queued is merged on
 test("the same round and index with other entries, or from another process, is no copy: both are merged", () => {
   const clock = new SimClock(0);
   const merged: string[] = [];
-  const q = new ChunkQueue(clock, (_from, m) => void merged.push(`${m.i}/${m.c}/${m.delta.e[0]!.ts.w}`));
+  const q = new ChunkQueue(clock, { piece: () => true, merged: (_from, m) => void merged.push(`${m.i}/${m.c}/${m.delta.e[0]!.ts.w}`) });
   q.push("A", chunk(0, entries(10, 1000)));
   q.push("A", chunk(0, entries(10, 1001))); // a restarted answer reusing the round: newer entries
   q.push("A", { ...chunk(0, entries(10, 1000)), i: "A#2" }); // A restarted
