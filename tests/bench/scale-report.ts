@@ -9,7 +9,7 @@ import { type ReadFigures, READS_LEAVE_OUT, readsReport } from "./scale-reads.ts
 
 export interface CpuRound {
   /** roomy alone and as 3 nodes; the bare floor (tests/bench/cpu-floor-node.ts) alone and as 3. */
-  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback";
+  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback" | "single-b" | "cluster-b";
   requests: number;
   ok: number;
   perSec: number;
@@ -163,10 +163,14 @@ export function report(x: ScaleFigures): string {
   const names: Record<CpuRound["label"], string> = {
     single: "1 node", cluster: "3 nodes", "floor-single": "bare floor, 1 process", "floor-cluster": "bare floor, 3 processes",
     "floor-piggyback": "bare floor, 3 processes, the write in the forward's reply",
+    "single-b": "1 node, binary B", "cluster-b": "3 nodes, binary B",
   };
   x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / systems) + 1} | ${names[r.label]} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${r.sysUs === undefined ? "" : `${f0(r.sysUs)} µs`} | ${codes(r.codes)} |`));
   out.push("");
   out.push(`Ratios cluster / single per round: ${ratios.map(f2).join(", ") || "none"}; median ${f2(ratio)}x.`);
+  const singlesB = x.cpu.filter((r) => r.label === "single-b");
+  const ratiosB = x.cpu.filter((r) => r.label === "cluster-b").map((c, i) => c.cpuUs / (singlesB[i]?.cpuUs ?? NaN));
+  if (ratiosB.length > 0) out.push("", `Binary B (ROOMY_SCALE_BIN_B), cluster / single per round: ${ratiosB.map(f2).join(", ")}; median ${f2(median(ratiosB))}x.`);
   if (floorRatios.length > 0) {
     out.push("");
     out.push(`The bare floor's, in the same rounds: ${floorRatios.map(f2).join(", ")}; median ${f2(floorRatio)}x. The floor (tests/bench/cpu-floor-node.ts) is the least a design that acknowledges a walk-into only once it is on a majority must do: the single process is Bun.serve parsing the body into a Map; the 3 processes hash a room to its owner, forward a walk-into made elsewhere to it over one raw TCP connection per pair (length-prefixed frames, a socket's frames of a turn in one write), and the owner applies it, sends it to both others and answers once one acknowledged (acks cumulative, one per read). It leaves out everything else roomy does: membership and failure detection, configurations and epoch fencing, ownership hand-off, sequence tracking for catch-up and anti-entropy, the room rules (capacity, a person in one room), the API's checks and errors, metrics and logs.`);

@@ -67,6 +67,10 @@ const FLOOR_PIGGYBACK_PORT = 24140;
 /** "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts); "piggyback": adds its piggyback variant. */
 const FLOOR = process.env["ROOMY_SCALE_FLOOR"] !== "0";
 const FLOOR_PIGGYBACK = process.env["ROOMY_SCALE_FLOOR"] === "piggyback";
+/** Another binary (an A/B in one run): its single node and cluster join the interleaved rounds, ports 24146-24153. */
+const BIN_B = process.env["ROOMY_SCALE_BIN_B"] ?? "";
+const B_SINGLE_PORT = 24146;
+const B_CLUSTER_PORT = 24148;
 
 /** Which build ran: the commit, whether sources were changed since, the binary's age. */
 function buildId(bin: string, notes: string[]): string {
@@ -277,6 +281,8 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   const floorOne = new FloorCluster(1, FLOOR_SINGLE_PORT);
   const floorThree = new FloorCluster(3, FLOOR_CLUSTER_PORT);
   const floorPiggyback = new FloorCluster(3, FLOOR_PIGGYBACK_PORT, "piggyback");
+  const singleB = new ScaleCluster(BIN_B, "scale-one-b", 1, B_SINGLE_PORT);
+  const smallB = new ScaleCluster(BIN_B, "scale-cpu-b", 3, B_CLUSTER_PORT);
   const rounds: CpuRound[] = [];
   const mesh: string[] = [];
   const warm: string[] = [];
@@ -284,6 +290,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
     const systems: { label: CpuRound["label"]; nodes: CpuNode[] }[] = [{ label: "single", nodes: await single.start(1) }, { label: "cluster", nodes: await small.start(3) }];
     if (FLOOR) systems.push({ label: "floor-single", nodes: await floorOne.start() }, { label: "floor-cluster", nodes: await floorThree.start() });
     if (FLOOR_PIGGYBACK) systems.push({ label: "floor-piggyback", nodes: await floorPiggyback.start() });
+    if (BIN_B !== "") systems.push({ label: "single-b", nodes: await singleB.start(1) }, { label: "cluster-b", nodes: await smallB.start(3) });
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
     const pickers = new Map<string, RoomPicker>();
     for (const s of systems) {
@@ -308,6 +315,8 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
     await floorOne.close();
     await floorThree.close();
     await floorPiggyback.close();
+    await singleB.close();
+    await smallB.close();
   }
   return rounds;
 }
