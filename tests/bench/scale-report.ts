@@ -155,7 +155,7 @@ export function report(x: ScaleFigures): string {
   out.push("");
   out.push("### CPU per walk-into: one node alone against the 3-node cluster");
   out.push("");
-  out.push(`Each round ${f0(x.cpuRequests)} POST /v1/walk-into of one new person each into one of 1,000 unlimited rooms, ${x.cpuClients} concurrent keep-alive clients; the single node is a fresh \`roomy node\` started alone, the cluster 3 fresh nodes (requests round robin over them). CPU = utime + stime from /proc/PID/stat summed over the nodes, over the round, divided by the requests. Both were warmed with at least ${f0(x.cpuWarmup)} unmeasured walk-ins, until JIT compilation was done (last note below); rounds alternate single, cluster${x.cpu.some((r) => r.label === "floor-single") ? ", then the bare floor's single and cluster" : ""}.`);
+  out.push(`Each round ${f0(x.cpuRequests)} POST /v1/walk-into of one new person each into one of 1,000 unlimited rooms, ${x.cpuClients} concurrent keep-alive clients; the single node is a fresh \`roomy node\` started alone, the cluster 3 fresh nodes (requests round robin over them). CPU = utime + stime from /proc/PID/stat summed over the nodes, over the round, divided by the requests ("of which kernel": the stime part). Both were warmed with at least ${f0(x.cpuWarmup)} unmeasured walk-ins, until JIT compilation was done (last note below); rounds alternate single, cluster${x.cpu.some((r) => r.label === "floor-single") ? ", then the bare floor's single and cluster" : ""}.`);
   out.push("");
   out.push("| round | system | walk-ins/s | CPU per walk-into | of which kernel | answers |");
   out.push("| --- | --- | --- | --- | --- | --- |");
