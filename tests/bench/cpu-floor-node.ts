@@ -21,6 +21,8 @@
  * usual) and replies at once; the forwarder applies it, acknowledges it like
  * a replicated write and answers (owner + forwarder: a majority), so a
  * forwarded walk-into costs one round trip between the two, not two.
+ * "forward": no replication at all (the owner applies and answers), to tell
+ * the forwarding's share from the replication's.
  */
 import type { Socket } from "bun";
 
@@ -29,6 +31,7 @@ const httpPort = Number(process.argv[3]);
 const meshPorts = (process.argv[4] ?? "").split(",").filter((s) => s !== "").map(Number);
 const cluster = meshPorts.length > 0;
 const piggyback = process.argv[5] === "piggyback";
+const forwardOnly = process.argv[5] === "forward";
 
 const people = new Map<string, string>();
 let framesSent = 0;
@@ -158,6 +161,7 @@ function ownerOf(room: string): number {
 /** Apply on the owner, replicate to both peers, settle once one acknowledged. */
 function write(room: string, who: string[]): Promise<void> {
   for (const p of who) people.set(p, room);
+  if (forwardOnly) return Promise.resolve();
   const seq = nextSeq++;
   const text = `${room}\n${who.join("\n")}`;
   for (const l of links) l?.send(REPL, seq, text);

@@ -9,7 +9,7 @@ import { type ReadFigures, READS_LEAVE_OUT, readsReport } from "./scale-reads.ts
 
 export interface CpuRound {
   /** roomy alone and as 3 nodes; the bare floor (tests/bench/cpu-floor-node.ts) alone and as 3. */
-  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback" | "single-b" | "cluster-b";
+  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback" | "floor-forward" | "single-b" | "cluster-b";
   requests: number;
   ok: number;
   perSec: number;
@@ -163,6 +163,7 @@ export function report(x: ScaleFigures): string {
   const names: Record<CpuRound["label"], string> = {
     single: "1 node", cluster: "3 nodes", "floor-single": "bare floor, 1 process", "floor-cluster": "bare floor, 3 processes",
     "floor-piggyback": "bare floor, 3 processes, the write in the forward's reply",
+    "floor-forward": "bare floor, 3 processes, forwarding only (no replication)",
     "single-b": "1 node, binary B", "cluster-b": "3 nodes, binary B",
   };
   x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / systems) + 1} | ${names[r.label]} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${r.sysUs === undefined ? "" : `${f0(r.sysUs)} µs`} | ${codes(r.codes)} |`));
@@ -170,6 +171,10 @@ export function report(x: ScaleFigures): string {
   out.push(`Ratios cluster / single per round: ${ratios.map(f2).join(", ") || "none"}; median ${f2(ratio)}x.`);
   const singlesB = x.cpu.filter((r) => r.label === "single-b");
   const ratiosB = x.cpu.filter((r) => r.label === "cluster-b").map((c, i) => c.cpuUs / (singlesB[i]?.cpuUs ?? NaN));
+  for (const v of ["floor-piggyback", "floor-forward"] as const) {
+    const rs = x.cpu.filter((r) => r.label === v).map((c, i) => c.cpuUs / (floorSingles[i]?.cpuUs ?? NaN));
+    if (rs.length > 0) out.push("", `${names[v]} / bare floor, 1 process, per round: ${rs.map(f2).join(", ")}; median ${f2(median(rs))}x.`);
+  }
   if (ratiosB.length > 0) out.push("", `Binary B (ROOMY_SCALE_BIN_B), cluster / single per round: ${ratiosB.map(f2).join(", ")}; median ${f2(median(ratiosB))}x.`);
   if (floorRatios.length > 0) {
     out.push("");

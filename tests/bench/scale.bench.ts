@@ -57,16 +57,22 @@ const CPU_WARMUP_JIT_SHARE = 0.03;
 /** Measured who-is-in calls to roomy, and to each of its floors (scale-reads.ts). */
 const WHO_CALLS = env("ROOMY_SCALE_WHO_CALLS", 4_000);
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 50 };
-/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125 (its piggyback variant 24140-24145). */
+/** Loopback ports (below 32768, no other test's): the loaded cluster 24100-24107, the CPU runs 24110-24117, the bare floor 24118-24125 (its variants 24140-24145, 24154-24159). */
 const MAIN_PORT = 24100;
 const SINGLE_PORT = 24110;
 const SMALL_PORT = 24112;
 const FLOOR_SINGLE_PORT = 24118;
 const FLOOR_CLUSTER_PORT = 24120;
 const FLOOR_PIGGYBACK_PORT = 24140;
-/** "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts); "piggyback": adds its piggyback variant. */
+/**
+ * "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts);
+ * a comma list of its variants adds them: "piggyback", "forward" (no replication).
+ */
 const FLOOR = process.env["ROOMY_SCALE_FLOOR"] !== "0";
-const FLOOR_PIGGYBACK = process.env["ROOMY_SCALE_FLOOR"] === "piggyback";
+const FLOOR_VARIANTS = (process.env["ROOMY_SCALE_FLOOR"] ?? "").split(",");
+const FLOOR_PIGGYBACK = FLOOR_VARIANTS.includes("piggyback");
+const FLOOR_FORWARD = FLOOR_VARIANTS.includes("forward");
+const FLOOR_FORWARD_PORT = 24154;
 /** Another binary (an A/B in one run): its single node and cluster join the interleaved rounds, ports 24146-24153. */
 const BIN_B = process.env["ROOMY_SCALE_BIN_B"] ?? "";
 const B_SINGLE_PORT = 24146;
@@ -281,6 +287,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
   const floorOne = new FloorCluster(1, FLOOR_SINGLE_PORT);
   const floorThree = new FloorCluster(3, FLOOR_CLUSTER_PORT);
   const floorPiggyback = new FloorCluster(3, FLOOR_PIGGYBACK_PORT, "piggyback");
+  const floorForward = new FloorCluster(3, FLOOR_FORWARD_PORT, "forward");
   const singleB = new ScaleCluster(BIN_B, "scale-one-b", 1, B_SINGLE_PORT);
   const smallB = new ScaleCluster(BIN_B, "scale-cpu-b", 3, B_CLUSTER_PORT);
   const rounds: CpuRound[] = [];
@@ -290,6 +297,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
     const systems: { label: CpuRound["label"]; nodes: CpuNode[] }[] = [{ label: "single", nodes: await single.start(1) }, { label: "cluster", nodes: await small.start(3) }];
     if (FLOOR) systems.push({ label: "floor-single", nodes: await floorOne.start() }, { label: "floor-cluster", nodes: await floorThree.start() });
     if (FLOOR_PIGGYBACK) systems.push({ label: "floor-piggyback", nodes: await floorPiggyback.start() });
+    if (FLOOR_FORWARD) systems.push({ label: "floor-forward", nodes: await floorForward.start() });
     if (BIN_B !== "") systems.push({ label: "single-b", nodes: await singleB.start(1) }, { label: "cluster-b", nodes: await smallB.start(3) });
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
     const pickers = new Map<string, RoomPicker>();
@@ -315,6 +323,7 @@ async function cpuComparison(bin: string, notes: string[]): Promise<CpuRound[]> 
     await floorOne.close();
     await floorThree.close();
     await floorPiggyback.close();
+    await floorForward.close();
     await singleB.close();
     await smallB.close();
   }
