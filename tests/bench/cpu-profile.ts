@@ -4,6 +4,7 @@
  * MEASURE single-person walk-ins like the bench, then SIGTERM so the
  * profiles are written. Prints CPU per walk-into. Ports 24160-24165.
  *   bun tests/bench/cpu-profile.ts <bin> [warm] [measure]
+ * PERF_OUT=<file>: `perf record -g` of the 3 nodes over the first 5 s of the measured round.
  */
 import { ScaleCluster } from "./scale-procs.ts";
 import { createRooms, RoomPicker, seeded, walkLoad } from "../support/walk-load.ts";
@@ -31,6 +32,10 @@ try {
     console.log(`${count} walk-ins: ${((cpu / CLK_TCK) * 1e6 / r.requests).toFixed(0)} µs CPU each, ${JSON.stringify(r.codes)}`);
   };
   await round(1_000_000, warm);
+  const perfOut = process.env["PERF_OUT"];
+  if (perfOut !== undefined) {
+    Bun.spawn(["timeout", "-s", "INT", "5", "perf", "record", "-F", "1999", "-g", "-o", perfOut, "-p", nodes.map((n) => n.pid).join(",")], { stdout: "inherit", stderr: "inherit" });
+  }
   await round(2_000_000, measure);
   await Promise.all(nodes.map((n) => n.terminate()));
 } finally {
