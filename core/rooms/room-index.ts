@@ -93,6 +93,11 @@ export class RoomIndex implements Seating {
     return this.roomList.sorted().slice();
   }
 
+  /** Some of the sorting the next rooms() would do (sorted-names.ts: settle): true once it would only merge. */
+  settleRooms(work?: number): boolean {
+    return this.roomList.settle(work);
+  }
+
   /** How many rooms exist. */
   roomCount(): number {
     return this.roomList.size;

@@ -24,7 +24,7 @@ import {
   validateCapacity,
 } from "../../core/rooms/rooms.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
-import { answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
+import { allRooms, answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
 import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
@@ -156,7 +156,9 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // (`unavailable`), never a 200 with rooms missing.
   async function dumpText(rooms?: string[]): Promise<OccupancyMerge> {
     if (rooms === undefined || rooms.length === 0) authoritative();
-    const names = rooms === undefined || rooms.length === 0 ? index.rooms() : uniqueSorted(validateNames("room", rooms)).map(known);
+    const every = rooms === undefined || rooms.length === 0;
+    // The list sorted already (or a few names to merge): no extra turn.
+    const names = !every ? uniqueSorted(validateNames("room", rooms)).map(known) : index.settleRooms() ? index.rooms() : await allRooms(dumpDeps);
     return gatherDump(dumpDeps, names);
   }
 
