@@ -1,11 +1,12 @@
 /**
- * The push back that ends a round: the initiator streams the responder its
- * entries of the differing leaves that the responder lacked or held older.
+ * The initiator's streams to the responder: the prints of its entries in the
+ * leaves both sides fill (startPrints), and the push back that ends a round,
+ * its entries of the differing leaves that the responder lacked or held older.
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
 import { type DeltaEntry, MINE, PRINTED, THEIRS } from "../../core/crdt/lww-map.ts";
 import type { AeHost, Round } from "./ae-types.ts";
-import { chunkMsg } from "./messages.ts";
+import { chunkMsg, printsMsg } from "./messages.ts";
 import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
 
 /** Leaves where the responder held nothing beyond which the push back leaves them to its own pull. */
@@ -68,5 +69,18 @@ export function startPush(h: AeHost, round: Round, want: Uint8Array, sent: (n: n
       done();
       if (collectedThere.length > 0) h.forget(collectedThere.splice(0));
     },
+  });
+}
+
+/** Stream the responder the prints of our entries in the leaves both sides fill (`printed`). */
+export function startPrints(h: AeHost, round: Round, printed: Uint8Array): OutStream<number> {
+  return new OutStream<number>(h, leafSource<number>(h.map, printed, (_e, p) => p), {
+    to: round.peer.address,
+    chunk: round.chunk * 8,
+    window: STREAM_WINDOW,
+    retransmitMs: h.config.retransmitMs,
+    idleMs: h.config.roundTimeoutMs,
+    make: (c, last, prints) => printsMsg(h.self, round.r, c, last, prints),
+    done: () => {},
   });
 }

@@ -28,10 +28,9 @@ import { type Address, type Random, randomInt } from "../types.ts";
 import { Answers } from "./ae-answer.ts";
 import { ChunkQueue } from "./chunk-queue.ts";
 import { DeferredDigests } from "./ae-deferred.ts";
-import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type ReplMsg, leavesMsg, printsMsg, wantMsg } from "./messages.ts";
-import { leafSource, OutStream, STREAM_WINDOW } from "./stream.ts";
+import { busyMsg, chunkAckMsg, digestMsg, eqMsg, type ReplMsg, leavesMsg, wantMsg } from "./messages.ts";
 import type { AeCounters, AeHost, AePeer, Done, Round, RoundKind, Streamed } from "./ae-types.ts";
-import { startPush } from "./ae-push.ts";
+import { startPrints, startPush } from "./ae-push.ts";
 
 export type { AeCounters, AeHost, AePeer, RoundKind } from "./ae-types.ts";
 
@@ -302,21 +301,7 @@ export class AntiEntropy {
     const { full, printed, both } = splitWanted(want);
     round.ask = wantMsg(h.self, round.r, full, printed, round.chunk);
     h.send(round.peer.address, round.ask);
-    if (both > 0) this.sendPrints(round, printed);
-  }
-
-  /** Stream the prints of our entries in the leaves both sides fill. */
-  private sendPrints(round: Round, printed: Uint8Array): void {
-    const h = this.host;
-    round.prints = new OutStream<number>(h, leafSource<number>(h.map, printed, (_e, p) => p), {
-      to: round.peer.address,
-      chunk: round.chunk * 8,
-      window: STREAM_WINDOW,
-      retransmitMs: h.config.retransmitMs,
-      idleMs: h.config.roundTimeoutMs,
-      make: (c, last, prints) => printsMsg(h.self, round.r, c, last, prints),
-      done: () => {},
-    });
+    if (both > 0) round.prints = startPrints(h, round, printed);
   }
 
   /** A piece of a received chunk (chunk-queue.ts merges a chunk over as many turns as it takes): merge it. */
