@@ -10,6 +10,11 @@ export const argv = (): string[] => process.argv.slice(2);
 export const environment = (): Record<string, string | undefined> => process.env;
 export const hostname = (): string => osHostname();
 export const exit = (code: number): never => process.exit(code);
+/** CPU time the process has used so far (user and system, all threads), ms. */
+export const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** The runtime running roomy: "bun", "deno" or "other" (the node_info metric's label). */
 export function runtimeName(): "bun" | "deno" | "other" {

@@ -20,6 +20,7 @@ import type { Replicator } from "../replication/types.ts";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { runtimeDefer } from "../../adapter/defer.ts";
+import { cpuMs } from "../../adapter/process.ts";
 import type { Clock, Logger, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { newMemberId } from "../membership/identity.ts";
@@ -102,7 +103,8 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   const raftLot = config.lot === "raft" ? { consensus: cluster.consensus, machine: lotMachine } : null;
   const apps = await startApps(ctx, { gates: config.gates, spaces: config.spaces }, raftLot);
 
-  const loopLag = startLoopLag(clock);
+  // The process's CPU time only under the real clock: the simulator's nodes share one process.
+  const loopLag = startLoopLag(clock, opts.clock === undefined ? { cpuMs } : {});
   let stopping: Promise<void> | null = null;
   const node: Node = {
     name: config.name,

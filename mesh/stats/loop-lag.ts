@@ -15,6 +15,13 @@ export interface LoopLagStats {
   windowMaxMs: number;
   /** Largest lag since start (the longest stall seen), ms. */
   maxMs: number;
+  /**
+   * CPU the process used (all its threads) from the tick before the longest
+   * stall to its end, ms; -1 without a CPU source. Well under intervalMs +
+   * maxMs: the process mostly waited for a core (a loaded machine), not
+   * worked; near or above it: it worked (code, or GC on several threads).
+   */
+  maxCpuMs: number;
   /** Ticks measured since start. */
   ticks: number;
   /** The window windowMaxMs looks back over, ms. */
@@ -31,6 +38,8 @@ export interface LoopLagOptions {
   intervalMs?: number;
   /** How far back windowMaxMs looks (default 10 s: a scrape interval or two). */
   windowMs?: number;
+  /** The process's CPU time so far, ms (the runtime's; none under the simulator). */
+  cpuMs?: () => number;
 }
 
 export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
@@ -42,6 +51,8 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   const recent: [number, number][] = [];
   let last = 0;
   let max = 0;
+  let maxCpu = -1;
+  let cpuAt = 0;
   let ticks = 0;
   let timer: Timer | undefined;
   let due = 0;
@@ -52,6 +63,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
 
   const schedule = (): void => {
     due = clock.now() + intervalMs;
+    if (opts.cpuMs !== undefined) cpuAt = opts.cpuMs();
     timer = clock.setTimer(intervalMs, tick);
   };
 
@@ -62,7 +74,10 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     const lag = Math.max(0, now - due);
     ticks++;
     last = lag;
-    if (lag > max) max = lag;
+    if (lag > max) {
+      max = lag;
+      if (opts.cpuMs !== undefined) maxCpu = opts.cpuMs() - cpuAt;
+    }
     while (recent.length > 0 && recent[recent.length - 1]![1] <= lag) recent.pop();
     recent.push([now, lag]);
     prune(now);
@@ -75,7 +90,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       prune(clock.now());
       // A stall still going on (the tick is overdue) counts in the window already.
       const overdue = timer === undefined ? 0 : Math.max(0, clock.now() - due);
-      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), ticks, windowMs };
+      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, ticks, windowMs };
     },
     stop(): void {
       timer?.cancel();

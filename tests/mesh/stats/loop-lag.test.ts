@@ -35,6 +35,25 @@ describe("event-loop lag", () => {
     lag.stop();
   });
 
+  test("the longest stall notes the CPU the process used from the tick before it to its end; without a CPU source, -1", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    // A process that used a third of the wall time (a loaded machine), read as the clock goes.
+    const start = world.now();
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, cpuMs: () => (world.now() - start) / 3 });
+    const bare = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
+    world.advance(250);
+    clock.stall(300);
+    world.advance(1_000);
+    const st = lag.stats();
+    // The tick due at 300 ran at 550: 250 ms late, over 350 ms of wall time since the tick before.
+    expect(st.maxMs).toBe(250);
+    expect(st.maxCpuMs).toBeCloseTo(350 / 3, 6);
+    expect(bare.stats().maxCpuMs).toBe(-1);
+    lag.stop();
+    bare.stop();
+  });
+
   test("a smaller lag later does not hide a larger one still inside the window", () => {
     const world = new SimClock();
     const clock = world.view();
