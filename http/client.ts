@@ -159,12 +159,16 @@ export class RoomyClient {
       throw new NoNodeError(this.url, `reading the answer failed: ${String(err)}`);
     });
     let parsed: unknown;
+    let isJson = true;
     try {
       parsed = text === "" ? undefined : JSON.parse(text);
     } catch {
-      parsed = undefined;
+      isJson = false;
     }
-    if (res.ok) return parsed as T;
+    // Every 2xx of /v1 is JSON: anything else (a proxy's page, another
+    // server on the port) is not an answer, never taken as "ok".
+    if (res.ok && isJson && text !== "") return parsed as T;
+    if (res.ok) throw new RoomyError("internal", `HTTP ${res.status} from ${method} ${path} is not a JSON answer: ${JSON.stringify(text.slice(0, 200))}`);
     const e = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
     if (e !== undefined && isErrorCode(e.code)) {
       throw new RoomyError(e.code, typeof e.message === "string" ? e.message : e.code);

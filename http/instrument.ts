@@ -108,6 +108,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
       try {
         const refused = check === null ? null : check(raw);
         if (refused !== null) res = refused;
+        else if (raw.url.includes("%") && !wellEncoded(raw.url)) throw badEncoding();
         else if (w === null) res = await h!(r);
         else {
           let body: Record<string, unknown>;
@@ -148,6 +149,25 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
     post: (path, handler) => add("POST", path, handler),
     write: (path, handler) => add("POST", path, null, handler),
   };
+}
+
+/**
+ * Whether every percent-escape of `url` decodes, as UTF-8, to well-formed
+ * text. Hono's decoding keeps an escape it cannot decode as typed, so `%FF`
+ * or `%ED%A0%80` (a lone surrogate) would reach the app as the different,
+ * valid name "%FF": a name the client never sent.
+ */
+function wellEncoded(url: string): boolean {
+  try {
+    decodeURIComponent(url); // throws on a bad escape or bytes that are not UTF-8 (surrogates included)
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function badEncoding(): RoomyError {
+  return new RoomyError("bad_request", "the URL is not valid percent-encoded UTF-8 (every % must start an escape such as %2F, and the escapes must spell UTF-8 text)");
 }
 
 /** A request body that failed to arrive (see InstrumentOptions.clientGone). */
