@@ -116,6 +116,19 @@ export function startRooms(ctx: AppContext): RoomsApp {
         }
       },
     };
+  }, (name, wire) => {
+    // Only the owner, caught up for its epoch, tells that a room does not
+    // exist: every acknowledged creation ran here or was caught up. No
+    // process is started for a name that is no room (but for its creation).
+    const room = name.slice(ROOM_PROCESS_PREFIX.length);
+    if (index.room(room) !== null) return null;
+    try {
+      if (roomMsgFromWire(wire).kind === "create") return null;
+    } catch {
+      // a malformed message: the handler refuses it as usual
+      return null;
+    }
+    return unknownRoom(room);
   });
 
   // The process name of each known room, made once: the registry's maps then
@@ -123,20 +136,28 @@ export function startRooms(ctx: AppContext): RoomsApp {
   const procNames = new Map<string, string>();
   const procOf = (room: string): string => {
     let p = procNames.get(room);
-    if (p === undefined) procNames.set(room, (p = roomProcess(room)));
+    if (p !== undefined) return p;
+    p = roomProcess(room);
+    // Names of no room (yet) are not kept: garbage must not grow the table.
+    if (index.has(room)) procNames.set(room, p);
     return p;
   };
 
-  // Refusing unknown rooms here keeps garbage names from starting processes.
-  // Only a node the majority vouches for says a room does not exist: one cut
+  // A room this replica lacks is refused here only by its owner, serving it
+  // under its epoch (caught up from a majority, and every creation runs on
+  // the owner). Any other node may simply not have merged an acknowledged
+  // creation yet (it needs only a majority): the call goes to the owner,
+  // whose start refusal (above) answers unknown_room without starting a
+  // process. A node the majority does not vouch for says nothing: one cut
   // off with other restarted peers may have caught up from an empty replica
-  // (chaos seed 1), and its "unknown" would be a wrong answer, not a refusal.
+  // (chaos seed 1), and its "unknown" would be a wrong answer.
   const known = (room: string): string => {
     if (index.has(room)) return room;
     if (!registry.authoritative()) {
       throw new RoomyError("unavailable", `this node cannot reach a majority of the cluster to tell whether room ${JSON.stringify(room)} exists; retry`);
     }
-    throw unknownRoom(room);
+    if (registry.isServing(roomProcess(room))) throw unknownRoom(room);
+    return room;
   };
 
   const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn, random: ctx.random };

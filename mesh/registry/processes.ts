@@ -40,6 +40,8 @@ export interface ProcessTableDeps {
   askSwept(node: string): void;
   handoffs: () => HandoffSender;
   factoryFor(name: string): ProcessFactory | undefined;
+  /** Why a call must not start `name` (null: start it); see StartRefusal. */
+  refusalFor(name: string, msg: unknown): Error | null;
   /** Send to another node (forward or first send); the table does the hop accounting. `now`: the clock, if known. */
   send(inb: Inbound, to: string, now?: number): void;
   respond(inb: Inbound, value: unknown): void;
@@ -196,6 +198,9 @@ export class ProcessTable {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
       }
+      // Here the owner serves the name, caught up for its epoch: it may say no.
+      const refusal = d.refusalFor(inb.name, inb.msg);
+      if (refusal !== null) return d.fail(inb, refusal);
       e = this.life.create(inb.name);
     }
     if (e.phase === "running") return this.enqueue(e, inb, true);

@@ -140,6 +140,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     },
     handoffs: () => handoffs,
     factoryFor,
+    refusalFor: factories.refusalFor,
     send: wire.send,
     respond: wire.respond,
     fail: wire.fail,

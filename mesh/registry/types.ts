@@ -22,6 +22,13 @@ export interface ProcessHandlers {
 /** Builds the process for a name (e.g. "room:kitchen") when its owner needs it. */
 export type ProcessFactory = (name: string) => ProcessHandlers;
 
+/**
+ * Asked on the owner, caught up and serving, before a call starts a process
+ * that is not running: an error refuses the call and no process is made
+ * (a read of a room that does not exist must not leave a process behind).
+ */
+export type StartRefusal = (name: string, msg: unknown) => Error | null;
+
 export interface CallOptions {
   /** Give up after this long with `unavailable` (default: registry's). */
   timeoutMs?: number;
@@ -29,7 +36,7 @@ export interface CallOptions {
 
 export interface Registry {
   /** Processes whose names start with `prefix` (e.g. "room:") are built by `factory`. */
-  define(prefix: string, factory: ProcessFactory): void;
+  define(prefix: string, factory: ProcessFactory, refuse?: StartRefusal): void;
   /** Send `msg` to the process `name` wherever it lives and await its reply. */
   call<R = unknown>(name: string, msg: unknown, opts?: CallOptions): Promise<R>;
   /** Send without waiting for a reply. */
