@@ -1,0 +1,82 @@
+/**
+ * README, "What roomy promises": never a wrong answer, `unknown_room` for a
+ * room that exists. A node that missed a room's creation for a moment (it
+ * was frozen while the creation was acknowledged by the two others, a
+ * majority) still holds its lease when it wakes, and answers a who-is-in
+ * that waited in its socket from its own replica, before the creation's
+ * delta is merged: `unknown_room` for a room whose creation was acknowledged.
+ *
+ * Diagnosis: mesh/apps/rooms.ts `known()` answers `unknown_room` from the
+ * local index whenever the node is authoritative (caught up for its epoch,
+ * lease held). Catch-up is once per epoch; writes after it reach this node by
+ * replication, which a majority acknowledgement does not wait for. Only the
+ * room's owner (the single writer of its creation, caught up from a majority
+ * when it took the room) can say a room does not exist; a non-owner lacking
+ * the room should forward the call to the owner, which needs a way to ask
+ * without starting a process for a garbage name (mesh/registry).
+ *
+ * Seen once (tmp harness race2.ts, --profile local, the first freeze right
+ * after the cluster was ready: who-is-in unknown_room, while the walk-into
+ * queued with it was ok), in ~50 freezes; this test has not reproduced it in
+ * 52 more (it is a race between the HTTP request and the delta on wake-up),
+ * so it passes most runs: it pins the promise, not a reliable reproduction.
+ *
+ * Real processes, ~30 s: `HOSTILE_STALE=1 npx bun test --timeout 120000 tests/cluster/hostile-stale-unknown.test.ts`
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Cluster, sleep, waitFor, type RoomyProcess } from "../support/cluster.ts";
+
+const RUN = process.env["HOSTILE_STALE"] === "1";
+const FREEZE_MS = 1_000;
+const TRIES = 20;
+
+let cluster: Cluster | undefined;
+
+beforeAll(async () => {
+  if (RUN) cluster = await Cluster.start({ size: 3, profile: "local", deadlineMs: 60_000 });
+}, 90_000);
+
+afterAll(async () => {
+  await cluster?.close();
+}, 30_000);
+
+async function answer(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(8_000) });
+    const body = (await res.json()) as { error?: { code?: string } };
+    return res.status === 200 ? "ok" : (body.error?.code ?? `http_${res.status}`);
+  } catch {
+    return "no-answer";
+  }
+}
+
+test.skipIf(!RUN)("a who-is-in answered by a node that woke after a room's acknowledged creation is never unknown_room", async () => {
+  const [n1, , n3] = cluster!.nodes as [RoomyProcess, RoomyProcess, RoomyProcess];
+  const seen: string[] = [];
+  for (let i = 0; i < TRIES; i++) {
+    const room = `stale-${i}`;
+    n3.pause();
+    const t0 = Date.now();
+    let created = false;
+    try {
+      // Acknowledged by n1 and n2 (a majority) unless n3 owns the room (then it waits for n3: skip).
+      await n1.probe.addRooms([room]);
+      created = Date.now() - t0 < FREEZE_MS - 100;
+    } catch {
+      created = false;
+    }
+    // Three requests wait in n3's sockets, as in the run that saw it (race2: who-is-in, walk-into and the room list at once).
+    const who = created ? answer(`${n3.url}/v1/who-is-in?room=${encodeURIComponent(room)}`) : Promise.resolve("skipped");
+    const walk = created ? fetch(`${n3.url}/v1/walk-into`, { method: "POST", body: JSON.stringify({ room, people: [`p${i}`] }), signal: AbortSignal.timeout(8_000) }).then(async (r) => r.status === 200 ? "ok" : ((await r.json()) as { error: { code: string } }).error.code, () => "no-answer") : Promise.resolve("skipped");
+    const list = created ? answer(`${n3.url}/v1/rooms`) : Promise.resolve("skipped");
+    await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
+    n3.resume();
+    const [code, walked] = await Promise.all([who, walk, list]);
+    seen.push(`${room}: who ${code}, walk ${walked}`);
+    expect({ room, code, walked }).not.toMatchObject({ code: "unknown_room" });
+    expect({ room, code, walked }).not.toMatchObject({ walked: "unknown_room" });
+    await waitFor("n3 ready again", async () => (await fetch(`${n3.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
+    await sleep(500);
+  }
+  console.log(seen.join("; "));
+}, 180_000);
