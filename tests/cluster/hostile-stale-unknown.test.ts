@@ -6,20 +6,15 @@
  * that waited in its socket from its own replica, before the creation's
  * delta is merged: `unknown_room` for a room whose creation was acknowledged.
  *
- * Diagnosis: mesh/apps/rooms.ts `known()` answers `unknown_room` from the
- * local index whenever the node is authoritative (caught up for its epoch,
- * lease held). Catch-up is once per epoch; writes after it reach this node by
- * replication, which a majority acknowledgement does not wait for. Only the
- * room's owner (the single writer of its creation, caught up from a majority
- * when it took the room) can say a room does not exist; a non-owner lacking
- * the room should forward the call to the owner, which needs a way to ask
- * without starting a process for a garbage name (mesh/registry).
- *
- * Seen once (tmp harness race2.ts, --profile local, the first freeze right
- * after the cluster was ready: who-is-in unknown_room, while the walk-into
- * queued with it was ok), in ~50 freezes; this test has not reproduced it in
- * 52 more (it is a race between the HTTP request and the delta on wake-up),
- * so it passes most runs: it pins the promise, not a reliable reproduction.
+ * Seen with a binary built before 0c0e8b9 (tmp harness, --profile local,
+ * the first freeze right after the cluster was ready: who-is-in answered
+ * unknown_room while the walk-into queued with it was ok). The cause:
+ * mesh/apps/rooms.ts known() trusted the local index whenever the node was
+ * authoritative, though writes after its epoch's catch-up reach it only by
+ * replication, which a majority acknowledgement does not wait for. 0c0e8b9
+ * sends such calls to the room's owner; this test passed 32 freezes from
+ * source with that change. It is a race on wake-up (the HTTP request against
+ * the delta), so a pass is not proof: it pins the promise.
  *
  * Real processes, ~30 s: `HOSTILE_STALE=1 npx bun test --timeout 120000 tests/cluster/hostile-stale-unknown.test.ts`
  */
