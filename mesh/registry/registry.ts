@@ -68,7 +68,6 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const local: Address = transport.local;
   const hlc = opts.hlc ?? new Hlc(`${membership.self().id}/reg`);
   const factories = createFactories();
-  const factoryFor = factories.factoryFor;
   const counters = { callsLocal: 0, callsRemote: 0, forwards: 0, handoffsOut: 0, handoffsIn: 0, conflicts: 0, expiredDropped: 0 };
   let malformed = 0;
   let draining = false;
@@ -139,7 +138,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       if (addr !== undefined) transport.send(addr, { t: "sq", g: s.g, e: s.e });
     },
     handoffs: () => handoffs,
-    factoryFor,
+    factoryFor: factories.factoryFor,
     refusalFor: factories.refusalFor,
     send: wire.send,
     respond: wire.respond,
