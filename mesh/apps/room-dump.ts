@@ -79,7 +79,11 @@ export function stampsIn(d: DumpDeps, room: string, people: readonly unknown[]):
   return people.map((p: unknown) => (typeof p === "string" && d.index.roomOf(p) === room ? (d.map.entry(personKey(p))?.ts ?? null) : null));
 }
 
-/** Every room, sorted: a replica that has not listed its rooms since 100k came sorts them a slice per turn, not in one (15-23 ms). */
+/**
+ * Every room, sorted: a replica that has not listed its rooms since 100k came
+ * sorts them a slice per turn, not in one (15-23 ms); a list sorted already
+ * (or a few names to merge) costs no extra turn.
+ */
 export async function allRooms(d: Pick<DumpDeps, "index" | "nextTurn">): Promise<string[]> {
   while (!d.index.settleRooms()) await d.nextTurn();
   return d.index.rooms();

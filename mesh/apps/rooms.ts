@@ -143,20 +143,19 @@ export function startRooms(ctx: AppContext): RoomsApp {
     return p;
   };
 
-  // A room this replica lacks is refused here only by its owner, serving it
+  // A room this replica lacks is refused only by its owner, serving it
   // under its epoch (caught up from a majority, and every creation runs on
-  // the owner). Any other node may simply not have merged an acknowledged
-  // creation yet (it needs only a majority): the call goes to the owner,
-  // whose start refusal (above) answers unknown_room without starting a
-  // process. A node the majority does not vouch for says nothing: one cut
-  // off with other restarted peers may have caught up from an empty replica
-  // (chaos seed 1), and its "unknown" would be a wrong answer.
+  // the owner): this node may simply not have merged an acknowledged
+  // creation yet (it needs only a majority). So the call goes to the owner
+  // (this node, if it is), whose start refusal (above) answers unknown_room
+  // without starting a process. A node the majority does not vouch for says
+  // nothing: one cut off with other restarted peers may have caught up from
+  // an empty replica (chaos seed 1), and its "unknown" would be a wrong answer.
   const known = (room: string): string => {
     if (index.has(room)) return room;
     if (!registry.authoritative()) {
       throw new RoomyError("unavailable", `this node cannot reach a majority of the cluster to tell whether room ${JSON.stringify(room)} exists; retry`);
     }
-    if (registry.isServing(roomProcess(room))) throw unknownRoom(room);
     return room;
   };
 
@@ -178,8 +177,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
   async function dumpText(rooms?: string[]): Promise<OccupancyMerge> {
     if (rooms === undefined || rooms.length === 0) authoritative();
     const every = rooms === undefined || rooms.length === 0;
-    // The list sorted already (or a few names to merge): no extra turn.
-    const names = !every ? uniqueSorted(validateNames("room", rooms)).map(known) : index.settleRooms() ? index.rooms() : await allRooms(dumpDeps);
+    const names = every ? await allRooms(dumpDeps) : uniqueSorted(validateNames("room", rooms)).map(known);
     return gatherDump(dumpDeps, names);
   }
 
