@@ -106,8 +106,13 @@ export class Answers {
 
   /** A chunk of the initiator's prints: note them; once all are in, start answering. */
   onPrints(from: Address, m: Extract<ReplMsg, { t: "ls" }>): void {
-    this.h.send(from, printsAckMsg(this.h.self, m.r, m.c));
     const a = this.byPeer.get(m.n);
+    // Prints of a round whose ask has not come (lost, or overtaken by them) are
+    // not acked: acked, the initiator would never send them again, and the
+    // answer would wait for them until the round timed out (soak seed 47:
+    // catch-ups stuck for seconds behind such rounds). Unacked, they come again.
+    if (a?.r !== m.r && this.answered.get(m.n) !== m.r) return;
+    this.h.send(from, printsAckMsg(this.h.self, m.r, m.c));
     if (a === undefined || a.r !== m.r || a.stream !== null || a.prints === null || a.got.has(m.c)) return;
     a.heardAt = this.h.clock.now();
     for (const p of m.p) a.prints.add(p);

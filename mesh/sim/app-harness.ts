@@ -372,8 +372,9 @@ export class AppSim {
         .map((m) => `${m.name}:${m.state[0]}`)
         .join(" ");
       const r = s.parts.replicator.stats();
+      const g = s.parts.registry.stats();
       lines.push(
-        `${s.name} gen ${s.generation} ready=${this.isReady(s.name)} lease=${s.parts.registry.stats().lease} keys=${r.keys} pending=${r.pendingWrites} procs=${s.parts.registry.localNames().length} | ${view}`,
+        `${s.name} gen ${s.generation} ready=${this.isReady(s.name)} serving=${g.serving}@${g.epoch} catch-ups=${g.catchUps}/${g.catchUpFailures} failed lease=${g.lease} keys=${r.keys} pending=${r.pendingWrites} procs=${s.parts.registry.localNames().length} | ${view}`,
       );
     }
     return lines.join("\n");

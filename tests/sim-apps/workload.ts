@@ -22,6 +22,7 @@
  */
 import { compareTs } from "../../core/crdt/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
+import type { Logger } from "../../mesh/types.ts";
 import { Clients } from "./clients.ts";
 import { configWhole as configWholeOf } from "./config-whole.ts";
 import { History, type OpKind } from "./history.ts";
@@ -53,6 +54,8 @@ export interface ScenarioOptions {
   onStep?: (sim: AppSim) => void;
   /** Called with the settled cluster before the result is returned (debugging). */
   inspect?: (sim: AppSim, history: History) => void;
+  /** A logger per node (debugging; default silent). */
+  logger?: (node: string) => Logger;
 }
 
 export const ROOMS: RoomCaps = { hall: null, kitchen: 3, den: 2, attic: 1 };
@@ -95,6 +98,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     spaces: SPACES,
     callTimeoutMs: CALL_TIMEOUT_MS,
     network: { reorder: o.reorder ?? true, delayMinMs: 0.2, delayMaxMs: 3 },
+    ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   const rnd = sim.random.fork("workload");
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
