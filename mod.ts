@@ -40,11 +40,11 @@ export { realClock } from "./adapter/clock.ts";
 
 // The admin API and its client.
 /** The Hono app serving a node's admin API. */
-export { createApp } from "./http/app.ts";
+export { createApp, serverRefusal } from "./http/app.ts";
 export type { AppOptions } from "./http/app.ts";
 /**
  * Serve a fetch handler: our own HTTP/1.1 on Bun.listen under Bun, Deno.serve under Deno. As `roomy node` does:
- * `serve({ ..., routes: staticRoutes(app), maxRequestBodySize: HARD_BODY_CAP_BYTES })`
+ * `serve({ ..., routes: staticRoutes(app), maxRequestBodySize: HARD_BODY_CAP_BYTES, refusal: serverRefusal() })`
  * with `app = createApp(node, { serverBodyCap: bodyCap(HARD_BODY_CAP_BYTES) })`;
  * `routes` is optional (Bun then routes the app's exact paths itself).
  */

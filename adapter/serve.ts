@@ -7,6 +7,7 @@
  */
 import { listenBunHttp } from "./bun/serve.ts";
 import { type DenoHttp, listenDenoHttp } from "./deno/serve.ts";
+import type { Prebuilt } from "./prebuilt.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
 
 /** A handler for one exact path and method, served by the runtime's own router where it has one. */
@@ -26,6 +27,15 @@ export interface ServeOptions {
    * bytes itself, with a bare 413, buffering no more of them; see bodyCap().
    */
   maxRequestBodySize?: number;
+  /**
+   * The answer to a request the server refuses on its own, before any
+   * handler sees it (Bun: 413 for a body past maxRequestBodySize, 400 for
+   * bytes that are not HTTP/1.1), its bytes made once; the server adds
+   * `connection: close`. Default: the bare status. The admin API gives its
+   * JSON errors (http/app.ts serverRefusal), so every answer has the
+   * contract's shape.
+   */
+  refusal?: (status: 400 | 413) => Prebuilt;
   /**
    * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
    * Bun they are looked up by method and path before `fetch` (bun/serve.ts),

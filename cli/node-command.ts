@@ -8,7 +8,7 @@ import { every } from "../adapter/clock.ts";
 import { readTextFile } from "../adapter/files.ts";
 import { hostname } from "../adapter/process.ts";
 import { RoomyError } from "../core/errors.ts";
-import { createApp } from "../http/app.ts";
+import { createApp, serverRefusal } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
 import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
 import { staticRoutes } from "../http/instrument.ts";
@@ -160,6 +160,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
       fetch: app.fetch,
       routes: staticRoutes(app),
       maxRequestBodySize: HARD_BODY_CAP_BYTES,
+      refusal: serverRefusal(),
     });
   } catch (err) {
     await node.stop();

@@ -16,7 +16,8 @@ import { instrumentedRoutes } from "./instrument.ts";
 import { renderMetrics } from "./metrics.ts";
 import { registerOverview } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
-import { JSON_CONTENT_TYPE } from "./json.ts";
+import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
+import type { Prebuilt } from "../adapter/prebuilt.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -89,6 +90,25 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   registerOverview(routes, node);
   registerV1(routes, node);
   return app;
+}
+
+/**
+ * What the server answers for a request it refuses before the app sees it
+ * (serve()'s `refusal`): the contract's JSON error, as the app would give.
+ * 413: a body past the server's hard cap, so past `maxBodyBytes` too, on any
+ * route; 400: bytes that are not an HTTP/1.1 request.
+ */
+export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 413) => Prebuilt {
+  const answer = (code: "bad_request" | "payload_too_large", message: string): Prebuilt => ({
+    status: code === "bad_request" ? 400 : 413,
+    headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`,
+    body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
+  });
+  const refusals = {
+    400: answer("bad_request", "the request is not well-formed HTTP/1.1 (its request line, header fields or body framing)"),
+    413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
+  };
+  return (status) => refusals[status];
 }
 
 function errorJson(error: unknown, status: number): Response {

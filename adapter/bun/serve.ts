@@ -13,10 +13,13 @@
  * then reading pauses), and answers are written from the head of the queue
  * once ready, consecutive ready ones in one write. Bodies are read whole
  * before the handler runs (small JSON here), capped at maxRequestBodySize (a
- * bare 413 and close, reading no more of it). A client that goes away in the
+ * 413 and close, reading no more of it: ServeOptions.refusal's answer). A client that goes away in the
  * middle of its body still reaches the handler, with a body that fails to
  * read, so the app counts it (http/instrument.ts: not the server's error).
- * Anything malformed gets a bare 400 and the connection is closed.
+ * Anything malformed gets a 400 (the refusal's too) and the connection is
+ * closed. A HEAD runs the GET handler and gets its status, headers and
+ * Content-Length without the body (RFC 9110 9.3.2: a HEAD's Content-Length,
+ * when sent, is the GET's; Hono's own HEAD answer has no body to measure).
  */
 import { REASONS } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
@@ -59,6 +62,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   }
   const cap = opts.maxRequestBodySize ?? Infinity;
   const idle = opts.idleTimeout ?? IDLE_S;
+  const refused400 = refusalBytes(400, opts.refusal?.(400));
+  const refused413 = refusalBytes(413, opts.refusal?.(413));
   let origin = "";
   // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
   let head = "";
@@ -146,20 +151,21 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     else if (c.pending === null) s.end();
   }
 
-  /** Answers `slot` with a bare `status` and closes the connection after it; nothing more is read. */
+  /** Answers `slot` with the refusal for `status` and closes the connection after it; nothing more is read. */
   function fail(s: Socket<Conn>, c: Conn, slot: Slot, status: 400 | 413): void {
     c.done = true;
     c.reading = null;
     c.buf = null;
     slot.cont = false;
-    ready(s, c, slot, Buffer.from(`HTTP/1.1 ${status} ${REASONS[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`), true);
+    ready(s, c, slot, status === 400 ? refused400 : refused413, true);
   }
 
   function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
     const t = head.target;
     // Absolute-form targets (a proxy's "http://host/path") are taken as they are; the usual origin-form joins our origin.
     const url = t.charCodeAt(0) === 47 /* / */ ? origin + t : new URL(t).href;
-    const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers };
+    // A HEAD is handled as the GET it mirrors: answer() leaves the body out.
+    const init: RequestInit & { duplex?: "half" } = { method: head.method === "HEAD" ? "GET" : head.method, headers: head.headers };
     if (body !== undefined) {
       init.body = body as BodyInit; // a view of this read's own buffer (the Request copies it), never shared memory
       if (!(body instanceof Uint8Array)) init.duplex = "half";
@@ -171,7 +177,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     const t = head.target;
     if (t.charCodeAt(0) !== 47) return opts.fetch;
     const q = t.indexOf("?");
-    return exact.get(head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
+    return exact.get(head.method === "HEAD" ? "GET" : head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
   }
 
   function start(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot): void {
@@ -366,6 +372,13 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       listener.stop(true);
     },
   };
+}
+
+/** A refusal's whole answer (ServeOptions.refusal; bare without one), closing the connection. */
+function refusalBytes(status: 400 | 413, pre: Prebuilt | undefined): Buffer {
+  const body = pre?.body ?? new Uint8Array(0);
+  const h = `HTTP/1.1 ${status} ${REASONS[status]}\r\n${pre?.headers ?? ""}connection: close\r\ncontent-length: ${body.byteLength}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(h, "latin1"), body]);
 }
 
 /** Bun.listen, throwing for a port in use the error Bun.serve gives (the CLI and its tests know it). */

@@ -1,5 +1,5 @@
 /** A node served over real HTTP on a free loopback port, in this process. */
-import { createApp, type AppOptions } from "../../http/app.ts";
+import { createApp, type AppOptions, serverRefusal } from "../../http/app.ts";
 import { staticRoutes } from "../../http/instrument.ts";
 import { bodyCap, serve, type Served } from "../../adapter/serve.ts";
 import { type Node, type NodeOptions, startNode } from "../../mesh/node/node.ts";
@@ -16,7 +16,7 @@ export async function servedNode(opts: NodeOptions = {}, appOpts: AppOptions = {
   const node = await startNode({ name: "h1", ...opts });
   const serverBodyCap = maxRequestBodySize === undefined ? undefined : bodyCap(maxRequestBodySize);
   const app = createApp(node, { ...appOpts, serverBodyCap });
-  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, routes: staticRoutes(app), maxRequestBodySize });
+  const http = serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, routes: staticRoutes(app), maxRequestBodySize, refusal: serverRefusal(appOpts.maxBodyBytes) });
   return {
     node,
     http,
