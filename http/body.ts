@@ -146,3 +146,17 @@ export function requiredField(body: Record<string, unknown>, name: string): unkn
   if (v === undefined) throw new RoomyError("bad_request", `field "${name}" is required`);
   return v;
 }
+
+/**
+ * `body`, refused (bad_request) when it holds a field the route does not
+ * take: a misspelt "capcity" must not create a room without a capacity, nor
+ * a "room" beside the path's room be dropped unsaid.
+ */
+export function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): Record<string, unknown> {
+  for (const k in body) {
+    if (!allowed.includes(k)) {
+      throw new RoomyError("bad_request", `unknown field ${JSON.stringify(k)}: this route takes ${allowed.map((f) => JSON.stringify(f)).join(", ")}`);
+    }
+  }
+  return body;
+}

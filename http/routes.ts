@@ -7,7 +7,7 @@
 import type { Node } from "../mesh/node/node.ts";
 import type { ConsensusInfo } from "./client.ts";
 import { RoomyError } from "../core/errors.ts";
-import { listField, readJson, requiredField } from "./body.ts";
+import { listField, onlyFields, readJson, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { dumpResponse } from "./dump-json.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
@@ -15,6 +15,27 @@ import { memberList, nodeInfo } from "./overview.ts";
 
 /** A path parameter of the matched route (always present there). */
 const param = (r: RouteRequest, name: string): string => r.param(name) ?? "";
+
+/**
+ * The query parameter naming the one thing a read is about: missing is
+ * bad_request (a missing field; `?room=` is the empty name, invalid_name),
+ * and so is giving it twice (which one was meant?).
+ */
+function oneQuery(r: RouteRequest, name: string): string {
+  const v = r.query(name);
+  if (v === undefined) throw new RoomyError("bad_request", `query parameter "${name}" is required`);
+  // Only a URL with "&" can hold it twice: no second parse on the usual request.
+  if (r.raw.url.includes("&") && (r.queries(name)?.length ?? 0) > 1) {
+    throw new RoomyError("bad_request", `query parameter "${name}" is given more than once; give one`);
+  }
+  return v;
+}
+
+const ROOMS_FIELDS = ["rooms", "capacity"];
+const PEOPLE_FIELDS = ["people"];
+const WALK_FIELDS = ["room", "people"];
+const PLATE_FIELDS = ["plate"];
+const RECOVER_FIELDS = ["force"];
 
 /** JSON text with sorted name-keyed objects (see json.ts). */
 export function sendJson(value: unknown, status = 200): Response {
@@ -32,15 +53,15 @@ export function registerV1(app: Routes, node: Node): void {
   app.get("/v1/node", () => sendJson(nodeInfo(node)));
 
   // Rooms.
-  app.write("/v1/rooms", (b) => a.addRooms(listField(b, "rooms") as Names, b["capacity"] as number | null | undefined));
+  app.write("/v1/rooms", (b) => a.addRooms(listField(onlyFields(b, ROOMS_FIELDS), "rooms") as Names, b["capacity"] as number | null | undefined));
   app.get("/v1/rooms", () => sendJson(a.rooms()));
-  app.write("/v1/rooms/:room/walk-into", (b, r) => a.walkInto(param(r, "room"), listField(b, "people") as Names));
-  app.write("/v1/walk-into", (b) => a.walkInto(requiredField(b, "room") as string, listField(b, "people") as Names));
-  app.write("/v1/leave", (b) => a.leave(listField(b, "people") as Names));
+  app.write("/v1/rooms/:room/walk-into", (b, r) => a.walkInto(param(r, "room"), listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
+  app.write("/v1/walk-into", (b) => a.walkInto(requiredField(onlyFields(b, WALK_FIELDS), "room") as string, listField(b, "people") as Names));
+  app.write("/v1/leave", (b) => a.leave(listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
   app.get("/v1/rooms/:room/people", async (r) => sendJson(await a.whoIsIn(param(r, "room"))));
-  app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(r.query("room") ?? "")));
+  app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(oneQuery(r, "room"))));
   app.get("/v1/people/:person/room", (r) => sendJson({ room: a.whereIs(param(r, "person")) }));
-  app.get("/v1/where-is", (r) => sendJson({ room: a.whereIs(r.query("person") ?? "") }));
+  app.get("/v1/where-is", (r) => sendJson({ room: a.whereIs(oneQuery(r, "person")) }));
   app.get("/v1/dump", async (r) => dumpResponse(await a.dumpText(r.queries("room") ?? [])));
 
   // Cluster.
@@ -49,7 +70,7 @@ export function registerV1(app: Routes, node: Node): void {
   app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
   // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
   app.post("/v1/recover", async (r) => {
-    const b = await readJson(r.raw, 4096);
+    const b = onlyFields(await readJson(r.raw, 4096), RECOVER_FIELDS);
     if (b["force"] !== true) {
       throw new RoomyError("bad_request", 'recover ends the consensus generation and starts a new one from this node\'s state (entries only others hold are lost): send {"force":true}');
     }
@@ -58,8 +79,8 @@ export function registerV1(app: Routes, node: Node): void {
   });
 
   // Parking.
-  app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(b, "plate") as string));
-  app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(b, "plate") as string));
+  app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string));
+  app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string));
   app.get("/v1/gates", async () => sendJson(await a.gates()));
   app.get("/v1/lot", async () => sendJson(await a.lot()));
 }
