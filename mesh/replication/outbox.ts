@@ -13,6 +13,13 @@
  *
  * A message carries one epoch stamp, so a batch holds writes of one epoch
  * only (a retransmit re-sends a part of one batch: it keeps the stamp).
+ *
+ * Building a batch (join, encode) of 4,000 entries takes a few ms; an ack
+ * that opens a whole window built eight in one turn, and each peer built its
+ * own copy. So a pump stops after PUMP_BUDGET_MS (at least one batch), and
+ * `more` is told to pump again on a later turn; and the last MEMO_BATCHES
+ * batches built are kept by their seq ranges (seqs are never reused, so
+ * equal ranges are the same writes), so the other peers get the same bytes.
  */
 import { type Delta, type DeltaEntry, joinDeltas } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
@@ -52,11 +59,16 @@ export interface OutboxCounters {
 }
 
 const MAX_BACKOFF_SHIFT = 4;
+/** How long one pump may build batches (ms), checked after each. */
+export const PUMP_BUDGET_MS = 6;
+/** Built batches kept for the other peers (a window's worth of 4,000-entry batches, ~250 KB each). */
+const MEMO_BATCHES = 16;
 
 export class Outbox {
   readonly peers = new Map<string, PeerLink>();
   readonly counters: OutboxCounters = { messages: 0, deltas: 0, entries: 0, retransmits: 0 };
-  private memo: Map<string, Message> | null = null;
+  /** Recently built batches by ranges key, oldest first. */
+  private readonly memo = new Map<string, Message>();
 
   constructor(
     private readonly self: Sender,
@@ -64,6 +76,8 @@ export class Outbox {
     private readonly send: (to: Address, msg: Message) => boolean,
     private readonly clock: Clock,
     private readonly config: ReplicationConfig,
+    /** A pump stopped at its budget with more the window allows: pump again on a later turn. */
+    private readonly more: () => void = () => {},
   ) {}
 
   /** Start tracking a peer and queue every pending write it has not acknowledged. */
@@ -85,23 +99,23 @@ export class Outbox {
 
   /** Send what the window allows from every queue. */
   pumpAll(): void {
-    // Peers usually get the same batches: build (and encode) each once.
-    this.memo = new Map();
-    try {
-      for (const link of this.peers.values()) this.pump(link);
-    } finally {
-      this.memo = null;
-    }
+    const until = this.clock.now() + PUMP_BUDGET_MS;
+    for (const link of this.peers.values()) this.pump(link, until);
   }
 
-  /** Send queued writes to `link`, batched, within the window. */
-  pump(link: PeerLink): void {
+  /** Send queued writes to `link`, batched, within the window, until the clock passes `until` (after one batch at least). */
+  pump(link: PeerLink, until: number = this.clock.now() + PUMP_BUDGET_MS): void {
     const q = link.queue;
     if (q.length === 0) return;
     const bySeq = this.pending.bySeq;
     const max = this.config.maxBatchEntries;
     let k = 0;
+    let sent = false;
     while (k < q.length && link.inflightEntries < this.config.windowEntries) {
+      if (sent && this.clock.now() >= until) {
+        this.more();
+        break;
+      }
       const batch: PendingWrite[] = [];
       let entries = 0;
       for (; k < q.length; k++) {
@@ -114,6 +128,7 @@ export class Outbox {
       if (batch.length === 0) break;
       this.counters.deltas += batch.length;
       this.transmit(link, batch, entries, 1);
+      sent = true;
     }
     if (k > 0) link.queue = k >= q.length ? [] : q.slice(k);
   }
@@ -179,10 +194,11 @@ export class Outbox {
     const seqs = batch.map((pw) => pw.seq);
     const ranges = toRanges(seqs);
     const key = ranges.join(",");
-    let msg = this.memo?.get(key);
+    let msg = this.memo.get(key);
     if (msg === undefined) {
       msg = dataMsg(this.self, ranges, joinBatch(batch), batch[0]!.epoch);
-      this.memo?.set(key, msg);
+      if (this.memo.size >= MEMO_BATCHES) this.memo.delete(this.memo.keys().next().value!);
+      this.memo.set(key, msg);
     }
     link.inflight.set(key, { key, seqs, entries, sentAt: this.clock.now(), tries });
     link.inflightEntries += entries;

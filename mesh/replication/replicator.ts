@@ -4,11 +4,10 @@
  * write concern holds, and anti-entropy repairs whatever that missed.
  * Tombstones are collected once every member provably holds them.
  *
- * Parts: acks.ts (pending writes and their promises), outbox.ts (per-peer
- * batching, window, retransmit), anti-entropy.ts (digest rounds, catch-up),
- * tombstone-gc.ts (safe collection), concern.ts, messages.ts (wire + checks),
- * fence.ts (epoch stamps and fences), catch-up.ts, peer-sync.ts,
- * flush-waiters.ts, periodic.ts, stats.ts (the figures).
+ * Parts: acks.ts (pending writes), outbox.ts (batching, window, retransmit),
+ * data-inbox.ts (received writes, merged over turns), anti-entropy.ts,
+ * tombstone-gc.ts, concern.ts, messages.ts (wire + checks), fence.ts,
+ * catch-up.ts, peer-sync.ts, flush-waiters.ts, periodic.ts, stats.ts.
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
@@ -24,7 +23,8 @@ import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuf
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { EpochFence } from "./fence.ts";
 import { FlushWaiters } from "./flush-waiters.ts";
-import { ackMsg, fencedMsg, type ReplMsg, parseMessage, type Sender } from "./messages.ts";
+import { type ReplMsg, parseMessage, type Sender } from "./messages.ts";
+import { DataInbox } from "./data-inbox.ts";
 import { Outbox } from "./outbox.ts";
 import { reconcileLinks } from "./peer-sync.ts";
 import { Periodic } from "./periodic.ts";
@@ -57,6 +57,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly pending: PendingWrites;
   private readonly outbox: Outbox;
   private readonly ae: AntiEntropy;
+  private readonly inbox: DataInbox;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -97,9 +98,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     const me = o.membership.self();
     this.self = { n: me.name, i: me.id };
     this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
-    this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config);
+    this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config, () => this.scheduleFlush());
     this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
     this.ae = new AntiEntropy(this);
+    this.inbox = new DataInbox(this, this.fencing);
     this.transport.onMessage((from, msg) => this.receive(from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
     this.syncPeers();
@@ -200,6 +202,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.unsubscribe();
     this.transport.onMessage(() => {});
     this.ae.abortAll();
+    this.inbox.stop();
     this.pending.rejectAll("replicator stopped");
     this.flushes.releaseAll();
   }
@@ -275,10 +278,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   private onData(from: Address, m: Extract<ReplMsg, { t: "d" }>): void {
     this.n.deltasReceived += rangeCount(m.s);
-    // Stamped below our fence: an old owner's write. Merged, or acked, after
-    // the new owner caught up from us, it could be acknowledged unseen.
-    if (this.fencing.refuses(m.e)) this.send(from, fencedMsg(this.self, m.s, this.fencing.fence));
-    else if (this.mergeRemote(m.delta, m)) this.send(from, ackMsg(this.self, m.s));
+    this.inbox.push(from, m); // merged over turns, in order; acked once whole, or refused (data-inbox.ts)
   }
 
   /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
