@@ -150,10 +150,13 @@ export class Outbox {
   /** Re-send what has waited past its (backed-off) timeout; then refill windows. */
   retransmit(): void {
     const now = this.clock.now();
+    // Past the budget, what is due waits in flight for the next tick.
+    const until = now + PUMP_BUDGET_MS;
     for (const link of this.peers.values()) {
       const base = Math.max(this.config.retransmitMs, 2 * link.srtt);
       for (const b of [...link.inflight.values()]) {
         if (now - b.sentAt < base * 2 ** Math.min(b.tries - 1, MAX_BACKOFF_SHIFT)) continue;
+        if (this.clock.now() >= until) break;
         link.inflight.delete(b.key);
         link.inflightEntries -= b.entries;
         const left: PendingWrite[] = [];
@@ -178,7 +181,7 @@ export class Outbox {
         }
         this.transmit(link, part, entries, b.tries + 1);
       }
-      this.pump(link);
+      this.pump(link, until);
     }
   }
 
