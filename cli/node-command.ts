@@ -8,6 +8,7 @@ import { every } from "../adapter/clock.ts";
 import { readTextFile } from "../adapter/files.ts";
 import { hostname } from "../adapter/process.ts";
 import { RoomyError } from "../core/errors.ts";
+import { MAX_GATES, MAX_SPACES } from "../core/parking/parking.ts";
 import { createApp, serverRefusal } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
 import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
@@ -112,11 +113,11 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   const lot = get("lot");
   if (lot !== undefined) settings.lot = oneOf("--lot", lot, LOT_MODES);
   const voters = get("voters");
-  if (voters !== undefined) settings.maxVoters = integer("--voters", voters, 1);
+  if (voters !== undefined) settings.maxVoters = integer("--voters", voters, 1, MAX_VOTERS);
   const gates = get("gates");
-  if (gates !== undefined) settings.gates = integer("--gates", gates, 1);
+  if (gates !== undefined) settings.gates = integer("--gates", gates, 1, MAX_GATES);
   const spaces = get("spaces");
-  if (spaces !== undefined) settings.spaces = integer("--spaces", spaces, 0);
+  if (spaces !== undefined) settings.spaces = integer("--spaces", spaces, 0, MAX_SPACES);
   const httpAddr = get("http") ?? DEFAULT_HTTP;
   const http = parseHostPort(httpAddr);
   if (http === null) throw new UsageError(`--http must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
@@ -228,10 +229,16 @@ function address(flag: string, v: string): string {
   return v;
 }
 
-function integer(flag: string, v: string, min: number): number {
-  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min) throw new UsageError(`${flag} must be a whole number of at least ${min}, got ${JSON.stringify(v)}`);
+/** The whole range in the message: the node's own check would name its setting (maxVoters), not the flag. */
+function integer(flag: string, v: string, min: number, max: number): number {
+  if (!/^[0-9]{1,10}$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
   return Number(v);
 }
+
+/** Raft voters a cluster may have (mesh/node/config.ts checks the same). */
+const MAX_VOTERS = 15;
 
 function writeConcern(v: string): WriteConcern {
   if (v === "1") return 1;
