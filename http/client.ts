@@ -169,9 +169,10 @@ export class RoomyClient {
     // server on the port) is not an answer, never taken as "ok".
     if (res.ok && isJson && text !== "") return parsed as T;
     if (res.ok) throw new RoomyError("internal", `HTTP ${res.status} from ${method} ${path} is not a JSON answer: ${JSON.stringify(text.slice(0, 200))}`);
-    const e = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const e = (parsed as { error?: { code?: unknown; message?: unknown; no_effect?: unknown } } | undefined)?.error;
     if (e !== undefined && isErrorCode(e.code)) {
-      throw new RoomyError(e.code, typeof e.message === "string" ? e.message : e.code);
+      // no_effect kept: the caller may then retry a write knowing it did not run.
+      throw new RoomyError(e.code, typeof e.message === "string" ? e.message : e.code, e.no_effect === true);
     }
     throw new RoomyError(res.status === 404 ? "not_found" : "internal", `HTTP ${res.status} from ${method} ${path}: ${text.slice(0, 200)}`);
   }
