@@ -96,7 +96,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * What the server answers for a request it refuses before the app sees it
  * (serve()'s `refusal`): the contract's JSON error, as the app would give.
  * 413: a body past the server's hard cap, so past `maxBodyBytes` too, on any
- * route; 400: bytes that are not an HTTP/1.1 request.
+ * route; 400: bytes that are not an HTTP/1.1 request, or a head too long.
  */
 export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 413) => Prebuilt {
   const answer = (code: "bad_request" | "payload_too_large", message: string): Prebuilt => ({
@@ -105,7 +105,7 @@ export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 4
     body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
   });
   const refusals = {
-    400: answer("bad_request", "the request is not well-formed HTTP/1.1 (its request line, header fields or body framing)"),
+    400: answer("bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
     413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];

@@ -12,6 +12,12 @@ import { killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
 let node: SpawnedNode;
 beforeAll(async () => {
   node = await spawnNode();
+  // Ready, so that a GET and its HEAD answer alike (a node catching up answers unavailable).
+  const deadline = Date.now() + 20_000;
+  while ((await fetch(node.url + "/readyz", { signal: AbortSignal.timeout(5_000) })).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`not ready within 20 s: ${node.logs()}`);
+    await Bun.sleep(50);
+  }
 });
 afterAll(() => killAll());
 
@@ -63,6 +69,13 @@ describe("roomy node: refusals of the HTTP server are the contract's JSON errors
     const a = first(await raw(node.url, "GET /v1/rooms HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n"));
     expect([a.status, a.headers["content-type"], a.headers["connection"]]).toEqual([400, "application/json; charset=utf-8", "close"]);
     expect((JSON.parse(a.body) as { error: { code: string } }).error.code).toBe("bad_request");
+  });
+
+  test("a request head over 64 KiB (a URL naming thousands of rooms): 400 bad_request as JSON", async () => {
+    const url = "/v1/dump?" + Array.from({ length: 5_000 }, (_, i) => `room=room-${String(i).padStart(6, "0")}`).join("&");
+    const a = first(await raw(node.url, `GET ${url} HTTP/1.1\r\nHost: t\r\n\r\n`));
+    expect([a.status, a.headers["content-type"]]).toEqual([400, "application/json; charset=utf-8"]);
+    expect((JSON.parse(a.body) as { error: { code: string; message: string } }).error.code).toBe("bad_request");
   });
 
   test("the node still serves afterwards", async () => {
