@@ -11,8 +11,15 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 // decode() without {stream: true} keeps no state between calls: one is enough.
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The server refuses bodies past the hard cap itself (adapter/serve.ts): then the whole body can be read before checking. */
-export const HARD_BODY_CAP_BYTES = 1024 * 1024;
+/**
+ * The server refuses bodies past the hard cap itself (adapter/serve.ts), with
+ * the app's JSON 413 (http/app.ts serverRefusal): then the whole body can be
+ * read before checking. A little over the app's limit, which stays the
+ * app's to enforce (route by route, after the token): what a body can make
+ * the server hold is at most this for each of the requests a connection may
+ * have in flight (128: 16 MiB; it was 1 MiB, 128 MiB, before any token check).
+ */
+export const HARD_BODY_CAP_BYTES = 2 * DEFAULT_MAX_BODY_BYTES;
 
 /**
  * The body as a JSON object, at most `limit` bytes. `serverCapped`: the

@@ -58,6 +58,15 @@ describe("roomy node: refusals of the HTTP server are the contract's JSON errors
     expect(JSON.parse(a.body)).toEqual({ error: { code: "payload_too_large", message: "request body is larger than 65536 bytes" } });
   });
 
+  test("the hard cap is a little over 64 KiB: a 200 KiB body is refused at its head, before a byte of it is buffered", async () => {
+    expect(HARD_BODY_CAP_BYTES).toBe(128 * 1024);
+    const head = `POST /v1/leave HTTP/1.1\r\nHost: t\r\nContent-Length: ${200 * 1024}\r\n\r\n`;
+    const t0 = Date.now();
+    const a = first(await raw(node.url, head, 5_000));
+    expect([a.status, (JSON.parse(a.body) as { error: { code: string } }).error.code]).toEqual([413, "payload_too_large"]);
+    expect(Date.now() - t0).toBeLessThan(4_000); // answered, not waiting for a body that never comes
+  });
+
   test("a body over 64 KiB but under the hard cap: the same answer, from the app", async () => {
     const body = JSON.stringify({ people: ["x".repeat(70_000)] });
     const res = await fetch(node.url + "/v1/leave", { method: "POST", body, signal: AbortSignal.timeout(10_000) });
