@@ -88,7 +88,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
   });
   registerDashboard(routes);
   registerOverview(routes, node);
-  registerV1(routes, node);
+  registerV1(routes, node, maxBodyBytes);
   return app;
 }
 

@@ -7,7 +7,7 @@
 import type { Node } from "../mesh/node/node.ts";
 import type { ConsensusInfo } from "./client.ts";
 import { RoomyError } from "../core/errors.ts";
-import { listField, onlyFields, readJson, requiredField } from "./body.ts";
+import { DEFAULT_MAX_BODY_BYTES, listField, onlyFields, readJson, requiredField } from "./body.ts";
 import type { RouteRequest, Routes } from "./instrument.ts";
 import { dumpResponse } from "./dump-json.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
@@ -47,7 +47,8 @@ export function sendJson(value: unknown, status = 200): Response {
 // so the casts below only satisfy the type checker.
 type Names = string[];
 
-export function registerV1(app: Routes, node: Node): void {
+/** `maxBodyBytes`: the app's body limit, recover's too (CONTRACT: 64 KiB for every body). */
+export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): void {
   const a = node.app;
 
   app.get("/v1/node", () => sendJson(nodeInfo(node)));
@@ -70,7 +71,7 @@ export function registerV1(app: Routes, node: Node): void {
   app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
   // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
   app.post("/v1/recover", async (r) => {
-    const b = onlyFields(await readJson(r.raw, 4096), RECOVER_FIELDS);
+    const b = onlyFields(await readJson(r.raw, maxBodyBytes), RECOVER_FIELDS);
     if (b["force"] !== true) {
       throw new RoomyError("bad_request", 'recover ends the consensus generation and starts a new one from this node\'s state (entries only others hold are lost): send {"force":true}');
     }

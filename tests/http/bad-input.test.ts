@@ -54,6 +54,8 @@ const cases: [string, string, string, string | Uint8Array<ArrayBuffer> | undefin
   ["__proto__ as a field", "POST", "/v1/rooms", '{"rooms":["x"],"__proto__":{"capacity":1}}', 400, "bad_request"],
   ["recover with force and an unknown field", "POST", "/v1/recover", j({ force: true, node: "h1" }), 400, "bad_request"],
   ["recover without force", "POST", "/v1/recover", j({}), 400, "bad_request"],
+  // Recover reads its body within the same 64 KiB as every route (it had a 4 KiB limit of its own).
+  ["recover with a 5,000-byte body", "POST", "/v1/recover", j({ force: false, note: "n".repeat(5_000) }), 400, "bad_request"],
   ["huge capacity", "POST", "/v1/rooms", j({ rooms: ["x"], capacity: 1e300 }), 400, "bad_request"],
   ["capacity past the bound", "POST", "/v1/rooms", j({ rooms: ["x"], capacity: 1_000_000_001 }), 400, "bad_request"],
   ["fractional capacity", "POST", "/v1/rooms", j({ rooms: ["x"], capacity: 2.5 }), 400, "bad_request"],
