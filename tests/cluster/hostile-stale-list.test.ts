@@ -1,0 +1,88 @@
+/**
+ * README, "What roomy promises": never a wrong answer, "a dump with rooms
+ * missing"; "where-is, the room list and dumps come only from a node that
+ * caught up for its epoch and holds the lease". The lease does not make
+ * them whole: a room's creation is acknowledged once a majority holds it
+ * (its owner and one more of three), so the third node may merge it later
+ * (its copy of the delta lost with a dropped connection and re-sent, or only
+ * slow), and meanwhile that node, caught up for its epoch and holding its
+ * lease, answers the room list and a full dump from its own index
+ * (mesh/apps/rooms.ts: rooms() -> index.rooms(); dumpText() -> room-dump.ts
+ * allRooms() -> index.rooms(), then gatherDump asks only those rooms'
+ * owners): 200 without a room whose creation was acknowledged before the
+ * question was asked. 0c0e8b9 closed this window for `unknown_room` (only
+ * a room's owner says a room does not exist), not for the lists.
+ *
+ * In the simulator, deterministic: the creation's delta from the owner to
+ * the third node is dropped once (the replicator re-sends it), the creation
+ * is acknowledged by the owner and the other node, then the third node is
+ * asked at once. Seen with the real processes too? Not yet: a SIGSTOP long
+ * enough to open the window there also let the lease run out
+ * (hostile-stale-dump.test.ts, which answered `unavailable`, honest).
+ *
+ * Also printed, not asserted: where-is on that node answers null right after
+ * an acknowledged walk-into it missed; and a leave (written by the node it
+ * reaches, not by the room's owner) that the owner missed leaves the person
+ * listed by who-is-in, asked anywhere (forwarded to the owner).
+ *
+ * `HOSTILE_STALE_LIST=1 npx bun test tests/cluster/hostile-stale-list.test.ts` (simulator, under a second). Fails today.
+ */
+import { expect, test } from "bun:test";
+import { AppSim } from "../../mesh/sim/app-harness.ts";
+
+const RUN = process.env["HOSTILE_STALE_LIST"] === "1";
+const SEEDS = [1, 2, 3];
+
+async function staleList(seed: number): Promise<{ listed: string; dumped: string; later: string; where: string; afterLeave: string }> {
+  const sim = await AppSim.start({ seed: `stale-list-${seed}`, nodes: 3 });
+  const z = "n3";
+  const registry = sim.slot("n1").parts!.registry;
+  // A room that z does not own (its creation is then acknowledged without z).
+  let room = "";
+  for (let i = 0; room === ""; i++) if (registry.ownerOf(`room:fresh-${i}`) !== z) room = `fresh-${i}`;
+  const owner = registry.ownerOf(`room:${room}`);
+  const other = sim.names().find((n) => n !== z && n !== owner)!;
+  sim.net.dropNextMatching(sim.address(owner), sim.address(z), "d", 1);
+  await sim.retry(() => sim.slot(other).node!.app.addRooms([room]), "create the room");
+  // Acknowledged. Asked of z now, as a client would right after the ok.
+  const app = sim.slot(z).node!.app;
+  const show = (f: () => string[] | Record<string, string[]>): string => {
+    try {
+      const v = f();
+      return (Array.isArray(v) ? v.includes(room) : Object.hasOwn(v, room)) ? "has it" : "200 WITHOUT IT";
+    } catch (err) {
+      return `error ${(err as { code?: string }).code ?? String(err)}`;
+    }
+  };
+  const listed = show(() => app.rooms());
+  const d = await sim.settle(app.dump(), 5_000);
+  const dumped = d.ok === true ? show(() => d.value) : d.ok === false ? `error ${(d.error as { code?: string }).code}` : "pending";
+  await sim.run(3_000);
+  const later = show(() => app.rooms());
+  // The same for a person (not asserted: the README lists where-is under the same mechanism).
+  sim.net.dropNextMatching(sim.address(owner), sim.address(z), "d", 1);
+  await sim.retry(() => sim.slot(other).node!.app.walkInto(room, ["al"]), "walk al in");
+  const where = app.whereIs("al") === room ? "has it" : `answers ${JSON.stringify(app.whereIs("al"))}`;
+  // A leave is written by the node it reaches, not by the room's owner: the owner (z here) that
+  // missed it still lists the person, to a who-is-in asked anywhere (forwarded to it).
+  let zRoom = "";
+  for (let i = 0; zRoom === ""; i++) if (registry.ownerOf(`room:z-${i}`) === z) zRoom = `z-${i}`;
+  await sim.retry(() => sim.slot(other).node!.app.addRooms([zRoom]), "create z's room");
+  await sim.retry(() => sim.slot(other).node!.app.walkInto(zRoom, ["bo"]), "walk bo in");
+  await sim.until(() => sim.replicasAgree(), 5_000, "replicated");
+  sim.net.dropNextMatching(sim.address(other), sim.address(z), "d", 1);
+  await sim.retry(() => sim.slot(other).node!.app.leave(["bo"]), "bo leaves");
+  const who = await sim.settle(sim.slot(other).node!.app.whoIsIn(zRoom), 5_000);
+  const afterLeave = who.ok === true ? (who.value.includes("bo") ? "still lists bo" : "does not list bo") : "error";
+  return { listed, dumped, later, where, afterLeave };
+}
+
+test.skipIf(!RUN)("a room list or full dump asked of any node after a room's creation was acknowledged holds that room (or answers an error)", async () => {
+  const seen: string[] = [];
+  for (const seed of SEEDS) {
+    const r = await staleList(seed);
+    seen.push(`seed ${seed}: rooms ${r.listed}, dump ${r.dumped}, 3 s later rooms ${r.later}; where-is after an acknowledged walk-into ${r.where}; who-is-in (owner lagging) after an acknowledged leave ${r.afterLeave}`);
+  }
+  console.log(seen.join("\n"));
+  expect(seen.filter((s) => s.includes("WITHOUT"))).toEqual([]);
+}, 60_000);
