@@ -170,6 +170,19 @@ function badEncoding(): RoomyError {
   return new RoomyError("bad_request", "the URL is not valid percent-encoded UTF-8 (every % must start an escape such as %2F, and the escapes must spell UTF-8 text)");
 }
 
+/**
+ * A JSON body for a route that reads its own (not a write): its faults are
+ * RoomyErrors, and a body that fails to arrive is the client gone (499), as
+ * for a write, not a 500.
+ */
+export async function readRouteBody(raw: Request, limit: number): Promise<Record<string, unknown>> {
+  try {
+    return await readJson(raw, limit);
+  } catch (err) {
+    throw err instanceof RoomyError ? err : new BodyReadError(err);
+  }
+}
+
 /** A request body that failed to arrive (see InstrumentOptions.clientGone). */
 class BodyReadError extends Error {
   constructor(override readonly cause: unknown) {

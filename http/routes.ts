@@ -7,8 +7,8 @@
 import type { Node } from "../mesh/node/node.ts";
 import type { ConsensusInfo } from "./client.ts";
 import { RoomyError } from "../core/errors.ts";
-import { DEFAULT_MAX_BODY_BYTES, listField, onlyFields, readJson, requiredField } from "./body.ts";
-import type { RouteRequest, Routes } from "./instrument.ts";
+import { DEFAULT_MAX_BODY_BYTES, listField, onlyFields, requiredField } from "./body.ts";
+import { readRouteBody, type RouteRequest, type Routes } from "./instrument.ts";
 import { dumpResponse } from "./dump-json.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import { memberList, nodeInfo } from "./overview.ts";
@@ -71,7 +71,7 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
   app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
   // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
   app.post("/v1/recover", async (r) => {
-    const b = onlyFields(await readJson(r.raw, maxBodyBytes), RECOVER_FIELDS);
+    const b = onlyFields(await readRouteBody(r.raw, maxBodyBytes), RECOVER_FIELDS);
     if (b["force"] !== true) {
       throw new RoomyError("bad_request", 'recover ends the consensus generation and starts a new one from this node\'s state (entries only others hold are lost): send {"force":true}');
     }
