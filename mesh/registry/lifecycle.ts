@@ -209,10 +209,9 @@ export class Lifecycle {
     const until = d.clock.now() + SWEEP_BUDGET_MS;
     const { list, moved } = s;
     while (s.at < list.length) {
-      // A record started (its waiting calls run) or handed off costs far more than one kept: the clock is read after each.
-      const worked = this.sweepEntry(list[s.at++]!, moved);
+      this.sweepEntry(list[s.at++]!, moved);
       // At least one record a turn, so a sweep always ends.
-      if ((worked || s.at % SWEEP_CHECK_EVERY === 0) && s.at < list.length && d.clock.now() >= until) {
+      if (s.at % SWEEP_CHECK_EVERY === 0 && s.at < list.length && d.clock.now() >= until) {
         s.timer = d.clock.setTimer(0, () => this.sweepOn(s));
         return;
       }
@@ -223,20 +222,17 @@ export class Lifecycle {
     d.logger.info("ownership moved", { names: to.reduce((n, [, c]) => n + c, 0), to: Object.fromEntries(to) });
   }
 
-  /** Check one record against the placement; true when it was started or passed on. */
-  private sweepEntry(e: ProcessRecord, moved: Map<string, number>): boolean {
+  private sweepEntry(e: ProcessRecord, moved: Map<string, number>): void {
     // Replaced or gone since the sweep began: whatever replaced it was checked against the configuration then.
-    if (this.entries.get(e.name) !== e) return false;
+    if (this.entries.get(e.name) !== e) return;
     const d = this.d;
     const owner = d.owners.ownerOf(e.name);
     if (owner === d.self) {
-      if (e.phase !== "starting") return false;
-      this.start(e);
-      return true;
+      if (e.phase === "starting") this.start(e);
+      return;
     }
     if (e.phase === "running" && owner !== undefined) moved.set(owner, (moved.get(owner) ?? 0) + 1);
     this.sweepOne(e);
-    return true;
   }
 
   /**
