@@ -16,9 +16,9 @@
  * In the simulator, deterministic: the creation's delta from the owner to
  * the third node is dropped once (the replicator re-sends it), the creation
  * is acknowledged by the owner and the other node, then the third node is
- * asked at once. Seen with the real processes too? Not yet: a SIGSTOP long
- * enough to open the window there also let the lease run out
- * (hostile-stale-dump.test.ts, which answered `unavailable`, honest).
+ * asked at once. With real processes: hostile-stale-dump.test.ts (a request
+ * completed after the acknowledgement, answered by a node waking from a
+ * 0.4 s freeze before it merged the creation).
  *
  * Also printed, not asserted: where-is on that node answers null right after
  * an acknowledged walk-into it missed; and a leave (written by the node it
