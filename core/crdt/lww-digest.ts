@@ -157,9 +157,6 @@ export function diffLeaves(
   return { differing: d, theirs: t, mine: m };
 }
 
-/** Writers whose hashes a digest keeps (a cluster's nodes, and a few restarted ones). */
-const WRITERS_KEPT = 8;
-
 /** A map's digest, both levels, kept current entry by entry (LwwMap owns one). */
 export class DigestSums {
   /** two words per bucket */
@@ -171,10 +168,6 @@ export class DigestSums {
   private lastNode: string | undefined = undefined;
   private nh1 = 0;
   private nh2 = 0;
-  /** The last few writers and their two hashes each (writerHashes). */
-  private readonly writers: string[] = [];
-  private readonly writerH = new Int32Array(2 * WRITERS_KEPT);
-  private nextWriter = 0;
 
   constructor(readonly buckets: number) {
     this.sums = new Uint32Array(buckets * 2);
@@ -211,22 +204,7 @@ export class DigestSums {
   private writerHashes(n: string): void {
     if (n === this.lastNode) return;
     this.lastNode = n;
-    // A few writers take turns (a whole map merged room by room alternates
-    // between every node that wrote it): hashing the id at each change of
-    // writer cost a joiner ~0.4 s of its 1.2M-key merge.
-    const ws = this.writers;
-    for (let k = 0; k < ws.length; k++) {
-      if (ws[k] === n) {
-        this.nh1 = this.writerH[2 * k]!;
-        this.nh2 = this.writerH[2 * k + 1]!;
-        return;
-      }
-    }
     this.nh1 = hash32(n) | 0;
     this.nh2 = hash32(n, SEED2) | 0;
-    const k = ws.length < WRITERS_KEPT ? ws.length : (this.nextWriter = (this.nextWriter + 1) % WRITERS_KEPT);
-    ws[k] = n;
-    this.writerH[2 * k] = this.nh1;
-    this.writerH[2 * k + 1] = this.nh2;
   }
 }

@@ -21,7 +21,6 @@
 import type { DeltaEntry } from "../../core/crdt/lww-map.ts";
 import { PERSON_PREFIX, parseSeatKey, ROOM_PREFIX, SEAT_PREFIX, seatKey } from "../../core/rooms/keys.ts";
 import type { RoomIndex } from "../../core/rooms/room-index.ts";
-import { searchSorted } from "../../core/rooms/sorted-names.ts";
 import type { SnapshotOrder, SnapshotWalk } from "../replication/snapshot-order.ts";
 
 export function roomSnapshotOrder(index: RoomIndex): SnapshotOrder {
@@ -35,15 +34,8 @@ function walkRooms(index: RoomIndex): SnapshotWalk {
   // walking them too is only a cost; one gone meanwhile is not covered.
   let rooms: readonly string[] | null = null;
   let r = 0;
-  // Rooms walked (each with its claimants and seats): rooms[0..r), found by
-  // binary search in the sorted copy. A set of them cost the sender a hash
-  // of every room name, ~1/10 of its walk (covers() is asked only in phase 2,
-  // which a transfer with no change meanwhile skips).
-  const walked = (room: string): boolean => {
-    if (rooms === null) return false;
-    const at = searchSorted(rooms, room);
-    return at < r && rooms[at] === room;
-  };
+  /** rooms walked (each with its claimants and seats) */
+  const walked = new Set<string>();
   /** the keys of the room being walked, and how many of them went */
   let keys: readonly string[] = [];
   let p = 0;
@@ -61,6 +53,7 @@ function walkRooms(index: RoomIndex): SnapshotWalk {
         if (r >= rooms.length) return true;
         const room = rooms[r++]!;
         out.push(ROOM_PREFIX + room);
+        walked.add(room);
         const people = index.claimantKeys(room);
         const seats = index.seatNumbers(room);
         for (const s of seats) people.push(seatKey(room, s));
@@ -70,13 +63,13 @@ function walkRooms(index: RoomIndex): SnapshotWalk {
       return r >= rooms.length && p >= keys.length;
     },
     covers(key: string, e: DeltaEntry): boolean {
-      if (key.startsWith(PERSON_PREFIX)) return e.d !== true && typeof e.v === "string" && walked(e.v);
+      if (key.startsWith(PERSON_PREFIX)) return e.d !== true && typeof e.v === "string" && walked.has(e.v);
       if (key.startsWith(SEAT_PREFIX)) {
         if (e.d === true || typeof e.v !== "string") return false;
         const s = parseSeatKey(key);
-        return s !== null && walked(s.room) && seatKey(s.room, s.seat) === key;
+        return s !== null && walked.has(s.room) && seatKey(s.room, s.seat) === key;
       }
-      return key.startsWith(ROOM_PREFIX) && walked(key.slice(ROOM_PREFIX.length));
+      return key.startsWith(ROOM_PREFIX) && walked.has(key.slice(ROOM_PREFIX.length));
     },
   };
 }
