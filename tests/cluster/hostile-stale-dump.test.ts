@@ -20,7 +20,7 @@
  * delta reached n3's mesh socket, so n3, waking, answers it first.
  *
  * Fails today: 6 of 6 tries (2 skipped: n3 owned the room) answered 200
- * for both without the room (04:28 UTC run, binary of a4e3c12). Frozen
+ * for both without the room (04:28 UTC run, source at a4e3c12). Frozen
  * 1.2 s instead, n3 woke without its lease and answered `unavailable`
  * (honest). The simulator's deterministic twin: hostile-stale-list.test.ts.
  *
