@@ -57,6 +57,8 @@ export class GenerationKeeper {
   #peers = new Map<string, PeerReport>();
   #lastHello = -Infinity;
   #splitWarned = new Set<number>();
+  /** When this node joined the generation it is in (adopted from a leader). */
+  #adoptedAt = -Infinity;
 
   constructor(o: GenerationOptions) {
     this.#o = o;
@@ -71,7 +73,7 @@ export class GenerationKeeper {
   }
 
   /** What to do now: start a generation, leave an ended one, or nothing. */
-  tick(core: RaftCore | null): "bootstrap" | "ended" | null {
+  tick(core: Pick<RaftCore, "committedConfig" | "leader"> | null): "bootstrap" | "ended" | null {
     const now = this.#o.clock.now();
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
     if (now - this.#lastHello >= this.#helloMs()) {
@@ -107,6 +109,17 @@ export class GenerationKeeper {
     if (core !== null) {
       const voters = core.committedConfig().voters;
       const live = this.#o.membership.live();
+      // A learner still replaying the log holds an early configuration as
+      // committed (its voters long restarted) while a live leader of this
+      // generation feeds it: that leader, alive under its id and saying it is
+      // in our generation, shows the generation has not ended.
+      // Nor is it judged in the first moments after joining it, before the leader's first append came.
+      if (now - this.#adoptedAt < this.#helloMs() * 4) return null;
+      const leader = core.leader();
+      if (leader !== null && leader !== this.#o.self.id && live.some((m) => m.id === leader)) {
+        const said = this.#peers.get(leader);
+        if (fresh(said) && said.generation === mine) return null;
+      }
       const restarted = (v: Server): boolean =>
         v.id !== this.#o.self.id && !live.some((m) => m.id === v.id) && live.some((m) => m.name === v.name && m.id !== v.id);
       if (voters.length > 0 && voters.every(restarted)) {
@@ -138,6 +151,7 @@ export class GenerationKeeper {
   }
 
   adopt(generation: number): GenerationInfo {
+    this.#adoptedAt = this.#o.clock.now();
     this.#info = { generation, bootstrap: false, recoveredFrom: 0 };
     return this.#info;
   }

@@ -1,0 +1,66 @@
+/**
+ * When a generation has ended (every voter of its committed configuration
+ * back under a new id), and when it has not: a learner replaying a long log
+ * holds an early configuration as committed, whose voters all restarted
+ * long ago, while a live leader of the generation feeds it
+ * (tests/cluster/hostile-restart-generation.test.ts saw such a node leave
+ * the generation it was being added to, never ready again).
+ */
+import { expect, test } from "bun:test";
+import { GenerationKeeper } from "../../../mesh/consensus/generation.ts";
+import type { Configuration, Server } from "../../../mesh/consensus/types.ts";
+import type { Member, MembershipView } from "../../../mesh/membership/types.ts";
+import { SimClock } from "../../../mesh/sim/clock.ts";
+import { silentLogger } from "../../../mesh/types.ts";
+
+const server = (name: string, id: string): Server => ({ name, id, address: `${name}:1` });
+const member = (name: string, id: string): Member => ({ name, id, address: `${name}:1`, state: "alive", incarnation: 0 });
+
+function keeper(live: Member[]) {
+  const clock = new SimClock(1_000_000);
+  const self = live.find((m) => m.name === "n3")!;
+  const membership = { self: () => self, members: () => live, live: () => live, get: (n: string) => live.find((m) => m.name === n), subscribe: () => () => {} } as unknown as MembershipView;
+  const k = new GenerationKeeper({ self: server(self.name, self.id), membership, clock, logger: silentLogger, mayBootstrapAlone: () => false, send: () => {} });
+  k.adopt(7);
+  clock.advance(2_000); // past the grace after joining (no leader's append yet)
+  return { k, clock };
+}
+
+// n1, n2, n3 all restarted once: their first ids (a, b, c) are gone; the live ones are a2, b2, c2.
+const live = [member("n1", "a2"), member("n2", "b2"), member("n3", "c2")];
+const early: Configuration = { epoch: 1, voters: [server("n1", "a"), server("n2", "b"), server("n3", "c")], learners: [] };
+
+test("every voter of the committed configuration back under a new id, no live leader: the generation has ended", () => {
+  const { k } = keeper(live);
+  expect(k.tick({ committedConfig: () => early, leader: () => null })).toBe("ended");
+  expect(k.info()).toBe(null);
+});
+
+test("the same early configuration, replayed while a live leader of this generation feeds this node: it stays", () => {
+  const { k } = keeper(live);
+  k.onHello("n2:1", { t: "hello", f: "b2", n: "n2", g: 7, r: 0 });
+  expect(k.tick({ committedConfig: () => early, leader: () => "b2" })).toBe(null);
+  expect(k.info()?.generation).toBe(7);
+});
+
+test("a leader believed in that has itself left this generation (it says another one) does not keep it alive", () => {
+  const { k } = keeper(live);
+  k.onHello("n2:1", { t: "hello", f: "b2", n: "n2", g: 0, r: 0 });
+  expect(k.tick({ committedConfig: () => early, leader: () => "b2" })).toBe("ended");
+});
+
+test("a leader believed in that restarted (its id is no longer live) does not keep it alive", () => {
+  const { k } = keeper(live);
+  k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: 7, r: 0 });
+  expect(k.tick({ committedConfig: () => early, leader: () => "b" })).toBe("ended");
+});
+
+test("just after joining the generation, before any leader's append, an early configuration is not judged", () => {
+  const { k, clock } = keeper(live);
+  const fresh = new GenerationKeeper({ self: server("n3", "c2"), membership: { self: () => live[2], members: () => live, live: () => live, get: () => undefined, subscribe: () => () => {} } as unknown as MembershipView, clock, logger: silentLogger, mayBootstrapAlone: () => false, send: () => {} });
+  fresh.adopt(7);
+  expect(fresh.tick({ committedConfig: () => early, leader: () => null })).toBe(null);
+  clock.advance(2_000);
+  expect(fresh.tick({ committedConfig: () => early, leader: () => null })).toBe("ended");
+  expect(k.info()?.generation).toBe(7);
+});
