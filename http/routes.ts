@@ -55,14 +55,14 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
 
   // Rooms.
   app.write("/v1/rooms", (b) => a.addRooms(listField(onlyFields(b, ROOMS_FIELDS), "rooms") as Names, b["capacity"] as number | null | undefined));
-  app.get("/v1/rooms", () => sendJson(a.rooms()));
+  app.get("/v1/rooms", async () => sendJson(await a.rooms()));
   app.write("/v1/rooms/:room/walk-into", (b, r) => a.walkInto(param(r, "room"), listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
   app.write("/v1/walk-into", (b) => a.walkInto(requiredField(onlyFields(b, WALK_FIELDS), "room") as string, listField(b, "people") as Names));
   app.write("/v1/leave", (b) => a.leave(listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
   app.get("/v1/rooms/:room/people", async (r) => sendJson(await a.whoIsIn(param(r, "room"))));
   app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(oneQuery(r, "room"))));
-  app.get("/v1/people/:person/room", (r) => sendJson({ room: a.whereIs(param(r, "person")) }));
-  app.get("/v1/where-is", (r) => sendJson({ room: a.whereIs(oneQuery(r, "person")) }));
+  app.get("/v1/people/:person/room", async (r) => sendJson({ room: await a.whereIs(param(r, "person")) }));
+  app.get("/v1/where-is", async (r) => sendJson({ room: await a.whereIs(oneQuery(r, "person")) }));
   app.get("/v1/dump", async (r) => dumpResponse(await a.dumpText(r.queries("room") ?? [])));
 
   // Cluster.

@@ -48,7 +48,7 @@ export interface RoomsApi {
   /** Creates the rooms that do not exist; existing ones are left as they are. */
   addRooms(rooms: string[], capacity?: number | null): Promise<void>;
   /** Every room, sorted. */
-  rooms(): string[];
+  rooms(): Promise<string[]>;
   /** Each person leaves their room (if any) and enters `room`; all or nothing. */
   walkInto(room: string, people: string[]): Promise<void>;
   /** Each person leaves whatever room they are in. */
@@ -56,7 +56,7 @@ export interface RoomsApi {
   /** The people in `room`, sorted. */
   whoIsIn(room: string): Promise<string[]>;
   /** The person's room, or null. */
-  whereIs(person: string): string | null;
+  whereIs(person: string): Promise<string | null>;
   /** Every room (or the named ones) with its people, keys and lists sorted. */
   dump(rooms?: string[]): Promise<Record<string, string[]>>;
   /** dump(), to be written out as JSON. */
@@ -99,20 +99,24 @@ export function startRooms(ctx: AppContext): RoomsApp {
           }
           case "walk":
             return whenHeld(ctx.write(planWalkInto(index, room, msg.people)), walked);
-          case "who": {
-            if (index.room(room) === null) throw unknownRoom(room);
-            const people = index.occupants(room);
-            // who-is-in needs only the names; a dump's merge needs each person's stamp.
-            if (!msg.withStamps) return { room, people } satisfies RoomAnswer;
-            const since = people.map((p) => map.entry(personKey(p))!.ts);
-            return { room, people, since } satisfies RoomAnswer;
-          }
+          // Reads behind the read barrier: a leave is written by the node it
+          // reaches, and a walk into another room by that room's owner; this
+          // replica may not have merged such an acknowledged write yet.
+          case "who":
+            return registry.readBarrier().then(() => {
+              if (index.room(room) === null) throw unknownRoom(room);
+              const people = index.occupants(room);
+              // who-is-in needs only the names; a dump's merge needs each person's stamp.
+              if (!msg.withStamps) return { room, people } satisfies RoomAnswer;
+              const since = people.map((p) => map.entry(personKey(p))!.ts);
+              return { room, people, since } satisfies RoomAnswer;
+            });
           case "whoMany":
-            return manyAnswersToWire(answerMany(dumpDeps, msg.rooms));
+            return registry.readBarrier().then(() => manyAnswersToWire(answerMany(dumpDeps, msg.rooms)));
           case "whoHash":
-            return hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed));
+            return registry.readBarrier().then(() => hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed)));
           case "stamps":
-            return stampsIn(dumpDeps, room, msg.people);
+            return registry.readBarrier().then(() => stampsIn(dumpDeps, room, msg.people));
         }
       },
     };
@@ -165,18 +169,21 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // dump asks) come only from a node that caught up for its epoch and holds
   // the lease: a restarted node still catching up, or one cut off from the
   // majority, answers `unavailable` rather than a partial or stale answer.
-  const authoritative = (): void => {
+  // And behind a read barrier (registry readBarrier): a write acknowledged
+  // by a majority before the read may not have reached this replica yet.
+  const fresh = async (): Promise<void> => {
     if (!registry.authoritative()) {
       throw new RoomyError("unavailable", "this node has not caught up with a majority of the cluster (starting, or cut off); retry");
     }
+    await registry.readBarrier();
   };
 
   // Complete or an error: every room this replica knows is asked (its
   // owner answers), and one that does not answer fails the whole dump
   // (`unavailable`), never a 200 with rooms missing.
   async function dumpText(rooms?: string[]): Promise<OccupancyMerge> {
-    if (rooms === undefined || rooms.length === 0) authoritative();
     const every = rooms === undefined || rooms.length === 0;
+    if (every) await fresh();
     const names = every ? await allRooms(dumpDeps) : uniqueSorted(validateNames("room", rooms)).map(known);
     return gatherDump(dumpDeps, names);
   }
@@ -196,8 +203,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
       }
       await Promise.all(calls);
     },
-    rooms: () => {
-      authoritative();
+    rooms: async () => {
+      await fresh();
       return index.rooms();
     },
     walkInto(room: string, people: string[]): Promise<void> {
@@ -221,9 +228,9 @@ export function startRooms(ctx: AppContext): RoomsApp {
       const o = await registry.call<RoomAnswer>(procOf(r), roomMsgToWire({ kind: "who", withStamps: false }));
       return o.people;
     },
-    whereIs: (person: string) => {
+    whereIs: async (person: string) => {
       const p = validateName("person", person);
-      authoritative();
+      await fresh();
       return index.roomOf(p);
     },
     async dump(rooms?: string[]): Promise<Record<string, string[]>> {

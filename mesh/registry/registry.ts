@@ -45,6 +45,7 @@ import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
+import { ReadBarrier } from "./read-barrier.ts";
 import type { Holder } from "./holders.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
@@ -116,6 +117,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isolated: opts.isolated,
   });
   serving = rights;
+  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => replicator.catchUpFrom(p, n, t, true), timeoutMs: config.callTimeoutMs });
   /** Previous owners that said they handed over everything, at which stamp. */
   const sweptMarks = new SweptMarks(() => rights.stamp());
   const isSwept = (node: string): boolean => sweptMarks.isSwept(node);
@@ -347,10 +349,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     members: (g) => groups.members(g),
     publish: (g, msg) => groups.publish(g, msg),
     multiCall: <R>(g: string, msg: unknown, o?: CallOptions) => groups.multiCall<R>(g, msg, o),
-    drain(): Promise<void> {
-      drainPromise ??= drainNow();
-      return drainPromise;
-    },
+    drain: (): Promise<void> => (drainPromise ??= drainNow()),
+    readBarrier: () => barrier.wait(),
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),

@@ -67,7 +67,7 @@ export interface FencingReplicator {
   fence(): number;
   /** A new generation starts its epochs over: the fence goes back to `epoch`. */
   resetFence?(epoch: number): void;
-  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<readonly PulledFrom[]>;
 }
 
 export interface ServingOptions {

@@ -62,6 +62,12 @@ export interface Registry {
    * cluster of one.
    */
   authoritative(): boolean;
+  /**
+   * Resolves once this replica holds every write acknowledged before the
+   * call (it pulls from enough holders to make a majority with it, a round
+   * shared by the reads waiting); rejects `unavailable` when it cannot.
+   */
+  readBarrier(): Promise<void>;
   /** Whether `name` runs here, is owned here, and this node may serve it now. */
   isServing(name: string): boolean;
   stats(): RegistryStats;

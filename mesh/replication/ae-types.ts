@@ -36,7 +36,8 @@ export interface AeHost {
 
 export type Done = (ok: boolean) => void;
 
-export type RoundKind = "periodic" | "urgent" | "pull";
+/** "fresh": a pull whose digests are compared after it was asked (a read barrier): it joins no round begun before. */
+export type RoundKind = "periodic" | "urgent" | "pull" | "fresh";
 
 export interface Round {
   r: number;

@@ -87,7 +87,8 @@ export class AntiEntropy {
    * decline. "urgent": the peer must answer (a member came back). "pull"
    * (catch-up): urgent, and a round whose digest has gone unanswered for
    * retransmitMs (it or the answer may be lost) is replaced by a new one,
-   * which inherits its waiters; one already streaming is joined.
+   * which inherits its waiters; one already streaming is joined. "fresh"
+   * (read barrier): never joins a round begun before (answered before the read).
    */
   start(peer: AePeer, done?: Done, kind: RoundKind = "periodic"): void {
     const h = this.host;
@@ -95,7 +96,9 @@ export class AntiEntropy {
     let cur = this.byPeer.get(peer.name);
     const inherited: Done[] = [];
     if (cur !== undefined && cur.peer.id === peer.id) {
-      const stale = kind === "pull" && cur.want === null && !cur.parked && now - cur.progressAt >= h.config.retransmitMs;
+      // Fresh: after a transfer under way (replaced, reads could keep a big one from ending).
+      if (kind === "fresh" && cur.want !== null) return void cur.done.push(() => this.start(peer, done, "fresh"));
+      const stale = kind === "fresh" || (kind === "pull" && cur.want === null && !cur.parked && now - cur.progressAt >= h.config.retransmitMs);
       if (!stale && (kind === "periodic" || cur.urgent)) {
         if (done) cur.done.push(done);
         return;

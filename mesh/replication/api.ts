@@ -96,9 +96,10 @@ export interface ClusterReplicator extends Replicator {
    * process; this node, if named, counts at once: its data is here). Rejects
    * `unavailable` naming the silent ones once
    * `timeoutMs` passes first, or at once if fewer than `need` are named.
-   * need <= 0 resolves at once with [].
+   * need <= 0 resolves at once with []. `fresh` (a read barrier): every
+   * round counted began after the call (none joined from before).
    */
-  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<PulledFrom[]>;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

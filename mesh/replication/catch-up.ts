@@ -78,7 +78,7 @@ export interface PullHost {
  * that answered its round) once `need` did, or reject
  * `unavailable` naming those that did not answer within `timeoutMs`.
  */
-export function pullFromSome(h: PullHost, names: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+export function pullFromSome(h: PullHost, names: readonly string[], need: number, timeoutMs: number, kind: "pull" | "fresh" = "pull"): Promise<PulledFrom[]> {
   if (need <= 0) return Promise.resolve([]);
   const wanted = [...new Set(names)];
   if (wanted.length < need) {
@@ -144,7 +144,7 @@ export function pullFromSome(h: PullHost, names: readonly string[], need: number
         // The round ran with this link's process (a new one under the name fails it): that one answered.
         if (ok) complete(name, link.id);
         else attempt(name);
-      }, "pull");
+      }, kind);
     };
     if (wanted.includes(h.self.name)) {
       done.set(h.self.name, h.self.id);

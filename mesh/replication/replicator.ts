@@ -161,11 +161,11 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     });
   }
 
-  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+  catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh = false): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.syncPeers();
     const host = { peers: this.outbox.peers, ae: this.ae, clock: this.clock, self: { name: this.self.n, id: this.self.i }, pollMs: this.config.retransmitMs };
-    return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs);
+    return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs, fresh ? "fresh" : "pull");
   }
 
   setEpoch(epoch: number, holders: readonly string[]): void {

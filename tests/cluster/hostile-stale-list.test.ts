@@ -20,17 +20,20 @@
  * completed after the acknowledgement, answered by a node waking from a
  * 0.4 s freeze before it merged the creation).
  *
- * Also printed, not asserted: where-is on that node answers null right after
- * an acknowledged walk-into it missed; and a leave (written by the node it
- * reaches, not by the room's owner) that the owner missed leaves the person
- * listed by who-is-in, asked anywhere (forwarded to the owner).
+ * Also: where-is on that node answered null right after an acknowledged
+ * walk-into it missed; and a leave (written by the node it reaches, not by
+ * the room's owner) that the owner missed left the person listed by
+ * who-is-in, asked anywhere (forwarded to the owner).
  *
- * `HOSTILE_STALE_LIST=1 npx bun test tests/cluster/hostile-stale-list.test.ts` (simulator, under a second). Fails today.
+ * Fixed by the read barrier (mesh/registry/read-barrier.ts): these reads
+ * first pull from enough holders to make a majority with the reading node.
+ * `npx bun test tests/cluster/hostile-stale-list.test.ts` (simulator, under a second).
  */
 import { expect, test } from "bun:test";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
 
-const RUN = process.env["HOSTILE_STALE_LIST"] === "1";
+// In the simulator, under a second: runs by default (HOSTILE_STALE_LIST=1 kept for old scripts).
+const RUN = true;
 const SEEDS = [1, 2, 3];
 
 async function staleList(seed: number): Promise<{ listed: string; dumped: string; later: string; where: string; afterLeave: string }> {
@@ -46,23 +49,21 @@ async function staleList(seed: number): Promise<{ listed: string; dumped: string
   await sim.retry(() => sim.slot(other).node!.app.addRooms([room]), "create the room");
   // Acknowledged. Asked of z now, as a client would right after the ok.
   const app = sim.slot(z).node!.app;
-  const show = (f: () => string[] | Record<string, string[]>): string => {
-    try {
-      const v = f();
-      return (Array.isArray(v) ? v.includes(room) : Object.hasOwn(v, room)) ? "has it" : "200 WITHOUT IT";
-    } catch (err) {
-      return `error ${(err as { code?: string }).code ?? String(err)}`;
-    }
+  const show = async (f: () => Promise<string[] | Record<string, string[]>>): Promise<string> => {
+    const d = await sim.settle(f(), 5_000);
+    if (d.ok !== true) return d.ok === false ? `error ${(d.error as { code?: string }).code}` : "pending";
+    const v = d.value;
+    return (Array.isArray(v) ? v.includes(room) : Object.hasOwn(v, room)) ? "has it" : "200 WITHOUT IT";
   };
-  const listed = show(() => app.rooms());
-  const d = await sim.settle(app.dump(), 5_000);
-  const dumped = d.ok === true ? show(() => d.value) : d.ok === false ? `error ${(d.error as { code?: string }).code}` : "pending";
+  const listed = await show(() => app.rooms());
+  const dumped = await show(() => app.dump());
   await sim.run(3_000);
-  const later = show(() => app.rooms());
+  const later = await show(() => app.rooms());
   // The same for a person (not asserted: the README lists where-is under the same mechanism).
   sim.net.dropNextMatching(sim.address(owner), sim.address(z), "d", 1);
   await sim.retry(() => sim.slot(other).node!.app.walkInto(room, ["al"]), "walk al in");
-  const where = app.whereIs("al") === room ? "has it" : `answers ${JSON.stringify(app.whereIs("al"))}`;
+  const w = await sim.settle(app.whereIs("al"), 5_000);
+  const where = w.ok === true && w.value === room ? "has it" : w.ok === true ? `200 WITHOUT IT: ${JSON.stringify(w.value)}` : "error";
   // A leave is written by the node it reaches, not by the room's owner: the owner (z here) that
   // missed it still lists the person, to a who-is-in asked anywhere (forwarded to it).
   let zRoom = "";
@@ -84,5 +85,5 @@ test.skipIf(!RUN)("a room list or full dump asked of any node after a room's cre
     seen.push(`seed ${seed}: rooms ${r.listed}, dump ${r.dumped}, 3 s later rooms ${r.later}; where-is after an acknowledged walk-into ${r.where}; who-is-in (owner lagging) after an acknowledged leave ${r.afterLeave}`);
   }
   console.log(seen.join("\n"));
-  expect(seen.filter((s) => s.includes("WITHOUT"))).toEqual([]);
+  expect(seen.filter((s) => s.includes("WITHOUT") || s.includes("still lists"))).toEqual([]);
 }, 60_000);

@@ -133,6 +133,7 @@ export class DumpWorld {
       multiCall: () => Promise.resolve([]),
       drain: () => Promise.resolve(),
       authoritative: () => true,
+      readBarrier: () => Promise.resolve(),
       isServing: (name) => world.ownerOf(name) === self && !world.down.has(self),
       stats: () => ({ processes: procs.size, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 }),
     };

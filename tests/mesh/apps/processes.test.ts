@@ -24,10 +24,10 @@ describe("rooms through processes", () => {
     await app.walkInto("bedroom_king", ["james", "lucy", "jess"]);
     expect(await app.dump(["living_room", "bedroom_king"])).toEqual({ bedroom_king: ["james", "jess", "lucy"], living_room: ["alan"] });
     expect(await app.dump()).toEqual({ bedroom_king: ["james", "jess", "lucy"], kitchen: [], living_room: ["alan"] });
-    expect(app.rooms()).toEqual(["bedroom_king", "kitchen", "living_room"]);
+    expect(await app.rooms()).toEqual(["bedroom_king", "kitchen", "living_room"]);
     expect(await app.whoIsIn("living_room")).toEqual(["alan"]);
-    expect(app.whereIs("jess")).toBe("bedroom_king");
-    expect(app.whereIs("nobody")).toBeNull();
+    expect(await app.whereIs("jess")).toBe("bedroom_king");
+    expect(await app.whereIs("nobody")).toBeNull();
   });
 
   test("every room is a registered process; rooms keep no group keys in the map (the room index is the list)", async () => {
@@ -58,7 +58,7 @@ describe("rooms through processes", () => {
     const dump = await app.dump();
     const seen = Object.values(dump).flat();
     expect(seen.sort()).toEqual([...people].sort());
-    for (const [room, inside] of Object.entries(dump)) for (const p of inside) expect(app.whereIs(p)).toBe(room);
+    for (const [room, inside] of Object.entries(dump)) for (const p of inside) expect(await app.whereIs(p)).toBe(room);
   });
 
   test("unknown rooms are refused without starting a process", async () => {
@@ -184,6 +184,6 @@ describe("rooms missing from the replica", () => {
     vouched = true;
     expect(await codeOf(n.app.walkInto("attic", ["bob"]))).toBe("unknown_room");
     expect(await codeOf(n.app.whoIsIn("attic"))).toBe("unknown_room");
-    expect(n.app.whereIs("bob")).toBeNull();
+    expect(await n.app.whereIs("bob")).toBeNull();
   });
 });
