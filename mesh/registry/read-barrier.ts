@@ -32,6 +32,8 @@ export interface BarrierHost {
 export class ReadBarrier {
   #running: Promise<void> | null = null;
   #next: Promise<void> | null = null;
+  /** Whether the running round has asked its peers yet. */
+  #begun = false;
   /** Rounds run, for tests and stats. */
   rounds = 0;
 
@@ -40,6 +42,8 @@ export class ReadBarrier {
   /** Resolves once this replica holds every write acknowledged (on a majority) before the call; else rejects unavailable. */
   wait(): Promise<void> {
     if (this.#running === null) return (this.#running = this.#start());
+    // Not yet asking anyone (it starts on a later microtask): this read joins it.
+    if (!this.#begun) return this.#running;
     // The round under way may have compared before the caller's write was acknowledged: the next one.
     this.#next ??= this.#running.then(
       () => this.#promote(),
@@ -64,8 +68,10 @@ export class ReadBarrier {
 
   async #round(): Promise<void> {
     this.rounds++;
+    this.#begun = false;
     // Start on a later microtask, so the reads of this turn join it as one.
     await Promise.resolve();
+    this.#begun = true;
     const c = this.h.config();
     if (c === null) throw new RoomyError("unavailable", "this node has no committed configuration yet; retry");
     const need = majorityOf(c) - (c.holders.some((x) => x.name === this.h.self.name && x.id === this.h.self.id) ? 1 : 0);

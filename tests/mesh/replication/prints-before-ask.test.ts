@@ -5,6 +5,8 @@
  * after the ask. Acked and dropped, they were never sent again and the
  * answer waited for them until the round timed out (soak seed 47: a
  * restarted node's catch-up stuck behind such rounds, never ready).
+ *
+ * Also: a fresh pull (read-barrier.ts) never joins a round begun before it.
  */
 import { expect, test } from "bun:test";
 import { addr, converged, TestCluster, track } from "./harness.ts";
@@ -46,3 +48,24 @@ for (const lost of [false, true]) {
     c.stopAll();
   });
 }
+
+test("a fresh pull (a read barrier) sends its own digest, never joining a round begun before it", async () => {
+  const c = new TestCluster({ concern: 1, config: { antiEntropyMs: 600_000 } });
+  for (const n of ["A", "B"]) c.member(n);
+  for (const n of ["A", "B"]) c.start(n);
+  await c.run(200);
+  c.net.block(addr("A"), addr("B")); // A's answers are lost: B's round stays open
+  const first = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000));
+  await c.run(20);
+  const digests = c.net.count("dg", addr("B"), addr("A")).messages;
+  const joined = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000));
+  await c.run(20);
+  expect(c.net.count("dg", addr("B"), addr("A")).messages).toBe(digests); // a plain pull joins it
+  const fresh = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000, true));
+  await c.run(20);
+  expect(c.net.count("dg", addr("B"), addr("A")).messages).toBe(digests + 1);
+  c.net.heal();
+  await c.until("all three pulls done", () => [first, joined, fresh].every((t) => t.state !== "pending"), 10_000);
+  expect([first.state, joined.state, fresh.state]).toEqual(["resolved", "resolved", "resolved"]);
+  c.stopAll();
+});
