@@ -55,13 +55,13 @@ test("a fresh pull (a read barrier) sends its own digest, never joining a round 
   for (const n of ["A", "B"]) c.start(n);
   await c.run(200);
   c.net.block(addr("A"), addr("B")); // A's answers are lost: B's round stays open
-  const first = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000));
+  const first = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000).then(() => {}));
   await c.run(20);
   const digests = c.net.count("dg", addr("B"), addr("A")).messages;
-  const joined = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000));
+  const joined = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000).then(() => {}));
   await c.run(20);
   expect(c.net.count("dg", addr("B"), addr("A")).messages).toBe(digests); // a plain pull joins it
-  const fresh = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000, true));
+  const fresh = track(c.node("B").rep.catchUpFrom(["A"], 1, 5_000, true).then(() => {}));
   await c.run(20);
   expect(c.net.count("dg", addr("B"), addr("A")).messages).toBe(digests + 1);
   c.net.heal();
