@@ -7,7 +7,7 @@
  *   run" from "may have run" (fixed in http/client.ts; the last test fails
  *   without it).
  * - `roomy dump` naming some 4,500 rooms builds a URL past the server's
- *   64 KiB request head, and a body past 1 MiB passes the server's cap: both
+ *   64 KiB request head, and a body past the server's hard cap: both
  *   were bare statuses the CLI and client called `internal` and printed with
  *   the whole 76 KiB URL (a binary before 4c25165); they are the contract's
  *   `bad_request` and `payload_too_large` now. Pinned here.
@@ -48,7 +48,7 @@ test.skipIf(!RUN)("a dump naming more rooms than one request head holds is exit 
   expect(Object.keys(JSON.parse(ok.stdout) as object)).toHaveLength(1_000);
 }, 60_000);
 
-test.skipIf(!RUN)("a body past the server's 1 MiB cap is payload_too_large through the client, not internal", async () => {
+test.skipIf(!RUN)("a body past the server's hard cap (1 MiB then, 128 KiB since 0fba8a5) is payload_too_large through the client, not internal", async () => {
   const people = Array.from({ length: 150_000 }, (_, i) => `person-${i}`);
   const err = await createClient(node.url, { retryForMs: 0 }).walkInto(ROOMS[0]!, people).then(() => null, (e: unknown) => e);
   expect(err).toBeInstanceOf(RoomyError);
