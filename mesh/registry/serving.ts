@@ -345,7 +345,8 @@ export class ServingRights {
       this.become({ kind: "serving", cfg: c });
     };
     if (from.length === 0) return done([]);
-    this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs).then(done, failed);
+    // Fresh rounds: one begun before a holder adopted the fence may have been answered before it did.
+    this.o.replicator.catchUpFrom(from, from.length, this.o.catchUpTimeoutMs, true).then(done, failed);
   }
 
   stop(): void {
