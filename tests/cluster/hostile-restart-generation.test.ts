@@ -18,6 +18,13 @@
  * third passed and the fourth (n2) failed, and meanwhile 8 of 12 room
  * creations through n1 got no answer within 5 s (names placed on the stuck
  * holder, which is alive to the others, so the configuration keeps it).
+ * Fixed by c8017a8 (generation.ts: not judged while a live leader of the
+ * generation feeds the learner, nor in its first 2 s); passes at 2903898.
+ * Left, as read: a node that drops its Raft core and adopts the same
+ * generation again under the same id is fed from the leader's old
+ * progress (progress.ts refused()/rewind() never go below match + 1, a
+ * match the dropped core acknowledged), so its empty log refuses every
+ * append: the third adoption above logged no WARN and stayed not ready.
  *
  * The cause, as read: mesh/consensus/generation.ts tick() tests
  * `core.committedConfig().voters` of a learner that is still replaying the

@@ -19,8 +19,9 @@
  * the acknowledgement, but its socket turned readable before the creation's
  * delta reached n3's mesh socket, so n3, waking, answers it first.
  *
- * Fails today: 6 of 6 tries (2 skipped: n3 owned the room) answered 200
- * for both without the room (04:28 UTC run, source at a4e3c12). Frozen
+ * Failed before 53c2bd1 (reads behind a read barrier): 6 of 6 tries (2
+ * skipped: n3 owned the room) answered 200 for both without the room
+ * (source at a4e3c12); passes at 2903898 (6 of 6 with the room). Frozen
  * 1.2 s instead, n3 woke without its lease and answered `unavailable`
  * (honest). The simulator's deterministic twin: hostile-stale-list.test.ts.
  *
