@@ -1,7 +1,7 @@
 /**
  * The full dump, gathered by owner node rather than room by room: one
- * who-hash per owner node per DUMP_CHUNK rooms, sent as the walk over the
- * rooms fills it (DUMP_WINDOW in flight per owner), carrying this node's map digest. An owner whose digest equals it
+ * who-hash per owner node per DUMP_CHUNK rooms (DUMP_WINDOW in flight per
+ * owner), carrying this node's map digest. An owner whose digest equals it
  * answers each room it serves as JSON text (this replica held everything
  * the owner did); else as a fingerprint of its list, and rooms whose
  * fingerprint equals this replica's list are read here, the rest asked for
@@ -135,6 +135,18 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
   const seed = randomInt(d.random, 2 ** 32) | 0;
   const { registry, index, procOf } = d;
   const failure = new DumpFailure();
+  const mine: number[] = [];
+  const byOwner = new Map<string, number[]>();
+  for (let i = 0; i < names.length; i++) {
+    if (i % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
+    const owner = registry.ownerOf(procOf(names[i]!));
+    if (owner === d.node) mine.push(i);
+    else {
+      const l = byOwner.get(owner);
+      if (l === undefined) byOwner.set(owner, [i]);
+      else l.push(i);
+    }
+  }
   const singles: number[] = [];
   const what = (owner: string, asked: string[]) => `node ${owner} (rooms ${JSON.stringify(asked[0])}..${JSON.stringify(asked[asked.length - 1])})`;
   // The names of `chunk`'s rooms from their owner node (rooms it leaves out, or all from a node before who-many, one by one).
@@ -147,15 +159,11 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
       else failure.note(err, what(owner, asked));
     }
   };
-  /** Per owner node: its rooms are asked a chunk at a time as the walk below finds them. */
-  const feeds = new Map<string, OwnerFeed>();
-  const feedOf = (owner: string): OwnerFeed => {
-    let f = feeds.get(owner);
-    if (f !== undefined) return f;
+  const askOwner = async (owner: string, list: number[]): Promise<void> => {
     /** Rooms whose fingerprint differs from this replica's: their names are asked. */
     const differ: number[] = [];
     let fingerprints = true;
-    f = new OwnerFeed(failure, (e) => failure.note(e, `node ${owner}`), async (chunk) => {
+    await inChunks(list, DUMP_WINDOW, failure, async (chunk) => {
       if (!fingerprints) return askNames(owner, chunk);
       const asked = chunk.map((i) => names[i]!);
       let answer: unknown;
@@ -170,85 +178,27 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
         return askNames(owner, chunk);
       }
       addHashes(d, merge, chunk, answer, differ, singles, seed);
-    }, () => inChunks(differ, DUMP_WINDOW, failure, (chunk) => askNames(owner, chunk)));
-    feeds.set(owner, f);
-    return f;
+    });
+    await inChunks(differ, DUMP_WINDOW, failure, (chunk) => askNames(owner, chunk));
   };
-  // One walk over the rooms: each is read here when this node owns it, else
-  // queued for its owner, whose chunks go out as they fill. The owners answer
-  // while this node is still walking (asked only after the walk, their work
-  // came on top of it: a first dump after a load spent ~260 ms placing rooms
-  // before any owner was asked, and waited for them after its own rooms).
-  for (let i = 0; i < names.length && failure.error === undefined; i++) {
-    if (i % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
+  const remote = [...byOwner].map(([owner, list]) => askOwner(owner, list));
+  for (let k = 0; k < mine.length && failure.error === undefined; k++) {
+    if (k % DUMP_SLICE === DUMP_SLICE - 1) await d.nextTurn();
+    const i = mine[k]!;
     const r = names[i]!;
-    const proc = procOf(r);
-    const owner = registry.ownerOf(proc);
-    if (owner !== d.node) {
-      feedOf(owner).add(i);
-      continue;
-    }
-    const text = registry.isServing(proc) ? index.occupantsJson(r) : null;
+    const text = d.registry.isServing(procOf(r)) ? index.occupantsJson(r) : null;
     if (text === null) singles.push(i);
     // While nobody has moved, as text (kept by the index between changes: no copy); else as a list to check.
     else if (merge.settled()) merge.addText(i, text);
     else merge.addList(i, index.occupantList(r), true);
   }
-  await Promise.all([...feeds.values()].map((f) => f.end()));
+  await Promise.all(remote);
   await inWindow(singles, failure, async (i) => {
     const a = await registry.call<RoomAnswer>(procOf(names[i]!), roomMsgToWire({ kind: "who", withStamps: false }));
     if (!isNameList(a?.people)) throw new RoomyError("unavailable", "malformed answer");
     merge.add(i, a.people, false);
   }, (i) => `room ${JSON.stringify(names[i])}`);
   failure.throwIfAny();
-}
-
-/**
- * One owner node's rooms, fed as a dump's walk finds them: each DUMP_CHUNK
- * is asked (`ask`) once it fills, DUMP_WINDOW at a time; end() asks the
- * rest, waits for every answer, then runs `after` (once, unless a call of
- * the dump failed). `ask` notes its own failures; one that throws anyway is
- * noted with `failed`.
- */
-class OwnerFeed {
-  private pending: number[] = [];
-  private inFlight = 0;
-  private ended = false;
-  private finished: (() => void) | null = null;
-
-  constructor(
-    private readonly failure: DumpFailure,
-    private readonly failed: (err: unknown) => void,
-    private readonly ask: (chunk: number[]) => Promise<void>,
-    private readonly after: () => Promise<void>,
-  ) {}
-
-  add(i: number): void {
-    this.pending.push(i);
-    if (this.pending.length >= DUMP_CHUNK) this.pump();
-  }
-
-  async end(): Promise<void> {
-    this.ended = true;
-    await new Promise<void>((resolve) => {
-      this.finished = resolve;
-      this.pump();
-    });
-    if (this.failure.error === undefined) await this.after();
-  }
-
-  private pump(): void {
-    while (this.inFlight < DUMP_WINDOW && this.failure.error === undefined && (this.pending.length >= DUMP_CHUNK || (this.ended && this.pending.length > 0))) {
-      const chunk = this.pending.length <= DUMP_CHUNK ? this.pending : this.pending.slice(0, DUMP_CHUNK);
-      this.pending = chunk === this.pending ? [] : this.pending.slice(DUMP_CHUNK);
-      this.inFlight++;
-      this.ask(chunk).catch(this.failed).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-    if (this.ended && this.inFlight === 0 && (this.pending.length === 0 || this.failure.error !== undefined)) this.finished?.();
-  }
 }
 
 /** `fn` for each DUMP_CHUNK of `list`, `window` at a time, until the first failure. */

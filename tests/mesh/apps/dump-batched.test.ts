@@ -251,34 +251,7 @@ describe("the full dump, batched by owner", () => {
     expect(w.callsOf("who")).toEqual([]);
   });
 
-  test("asks an owner for its rooms while the walk is still placing the rest (its first chunk goes once it fills)", async () => {
-    const w = loaded(10_000);
-    w.owner.clear();
-    for (let i = 0; i < 10_000; i++) w.owner.set(roomProcess(room(i)), "n2");
-    let turns = 0;
-    let dumping = true;
-    const tick = (): void => {
-      turns++;
-      if (dumping) setImmediate(tick);
-    };
-    setImmediate(tick);
-    let firstAskAt = -1;
-    const push = w.calls.push.bind(w.calls);
-    w.calls.push = (...recs) => {
-      if (firstAskAt < 0) firstAskAt = turns;
-      return push(...recs);
-    };
-    const dump = await w.node("n1").app.dump();
-    dumping = false;
-    expect(Object.keys(dump)).toHaveLength(10_000);
-    expect(w.callsOf("who-hash").length).toBe(10);
-    // The walk takes some 20 turns (500 rooms a turn); the first 1,000 rooms are asked for after 2.
-    expect(firstAskAt).toBeGreaterThanOrEqual(0);
-    expect(firstAskAt).toBeLessThanOrEqual(5);
-    expect(turns).toBeGreaterThanOrEqual(15);
-  });
-
-  test("lets other work run every few hundred rooms: the walk (placing and reading) and writing out each yield the event loop", async () => {
+  test("lets other work run every few hundred rooms: grouping, reading and writing out each yield the event loop", async () => {
     const w = loaded(5000);
     w.owner.clear();
     for (let i = 0; i < 5000; i++) w.owner.set(roomProcess(room(i)), "n1"); // all local: no message to wait on
@@ -293,7 +266,7 @@ describe("the full dump, batched by owner", () => {
     dumping = false;
     expect(w.calls).toEqual([]);
     expect(Object.keys(dump)).toHaveLength(5000);
-    // 5,000 rooms, 500 a turn, two loops: some 20 turns; a dump in one turn would give none.
-    expect(turns).toBeGreaterThanOrEqual(15);
+    // 5,000 rooms, 500 a turn, three loops: some 30 turns; a dump in one turn would give none.
+    expect(turns).toBeGreaterThanOrEqual(20);
   });
 });
