@@ -71,6 +71,10 @@ export function acked(p: Progress, index: number): void {
 
 /** The follower refused; retry from `hint` + 1, one append at a time. */
 export function refused(p: Progress, hint: number): void {
+  // Holding less than it acknowledged: its log was reset under the same id (it
+  // left its generation and was added again). Believed, else no append would
+  // ever start low enough for it. A stale refusal can only cost a resend.
+  if (hint < p.match) p.match = Math.max(0, hint);
   p.next = Math.max(p.match + 1, Math.min(p.next - 1, hint + 1));
   p.mode = { kind: "probe", waiting: false };
 }
