@@ -185,7 +185,7 @@ function checkArity(cmd: CommandDef, args: string[]): void {
   const usage = ["roomy", cmd.cac.name, ...cmd.cac.args.map(argName)].join(" ");
   if (args.length < min) throw new UsageError(`${cmd.cac.name} needs more arguments: ${usage}`);
   if (args.length > max) {
-    const got = max === 0 ? `no arguments, got ${args.map((a) => JSON.stringify(a)).join(" ")}` : `at most ${max} arguments, got ${args.length}`;
+    const got = max === 0 ? `no arguments, got ${args.map((a) => JSON.stringify(a)).join(" ")}` : `at most ${max} argument${max === 1 ? "" : "s"}, got ${args.length}`;
     throw new UsageError(`${cmd.cac.name} takes ${got}: ${usage}`);
   }
 }

@@ -92,6 +92,7 @@ describe("usage errors and help", () => {
       [["rooms", "extra", ...at], 'roomy: rooms takes no arguments, got "extra": roomy rooms'],
       [["walk-into", "kitchen", ...at], "roomy: walk-into needs more arguments: roomy walk-into <room> <...people>"],
       [["park", "1", "A", "B", ...at], "roomy: park takes at most 2 arguments, got 3: roomy park <gate> <plate>"],
+      [["where-is", "ada", "bo", ...at], "roomy: where-is takes at most 1 argument, got 2: roomy where-is <person>"],
       [["add-rooms", "x", ...at, "--capacity"], "roomy: --capacity needs a value"],
       [["rooms", "--json=maybe", ...at], "roomy: --json is a switch: give it alone, got --json=maybe"],
       [["node", "--json"], "roomy: unknown option --json for node"],
