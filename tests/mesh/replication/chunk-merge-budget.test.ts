@@ -7,9 +7,8 @@
  */
 import { expect, test } from "bun:test";
 import type { DeltaEntry } from "../../../core/crdt/lww-map.ts";
-import { SimClock } from "../../../mesh/sim/clock.ts";
+import { workClock } from "../../support/work-clock.ts";
 import { type ChunkMessage, ChunkQueue, MERGE_BUDGET_MS, MERGE_PIECE } from "../../../mesh/replication/chunk-queue.ts";
-import type { Clock } from "../../../mesh/types.ts";
 
 function entries(n: number, w: number): DeltaEntry[] {
   return Array.from({ length: n }, (_, k) => ({ k: `person/p${k}`, ts: { w, c: k, n: "A#1" }, v: `r${k % 7}` }));
@@ -21,25 +20,14 @@ function chunk(c: number, e: DeltaEntry[]): ChunkMessage {
 
 /** A clock the merging moves on (`msPerEntry`), a queue over it, and what it did: the pieces' keys in order, the acks, each turn's length. */
 function rig(msPerEntry: number, refuseAt = -1) {
-  const sim = new SimClock(0);
-  let work = 0;
-  const turns: number[] = [];
-  const clock: Clock = {
-    now: () => sim.now() + work,
-    setTimer: (ms, fn) =>
-      sim.setTimer(ms, () => {
-        const at = work;
-        fn();
-        if (work > at) turns.push(work - at);
-      }),
-  };
+  const { sim, clock, turns, spend } = workClock(true);
   const keys: string[] = [];
   const acked: number[] = [];
   let pieces = 0;
   const q = new ChunkQueue(clock, {
     piece: (_from, _m, e) => {
       if (pieces++ === refuseAt) return false;
-      work += e.length * msPerEntry;
+      spend(e.length * msPerEntry);
       for (const x of e) keys.push(x.k);
       return true;
     },

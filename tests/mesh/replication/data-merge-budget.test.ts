@@ -8,10 +8,10 @@
  */
 import { expect, test } from "bun:test";
 import type { Delta, DeltaEntry } from "../../../core/crdt/lww-map.ts";
-import { SimClock } from "../../../mesh/sim/clock.ts";
+import { workClock } from "../../support/work-clock.ts";
 import { MERGE_BUDGET_MS, MERGE_PIECE } from "../../../mesh/replication/chunk-queue.ts";
 import { type DataMessage, DataInbox } from "../../../mesh/replication/data-inbox.ts";
-import type { Clock, Message } from "../../../mesh/types.ts";
+import type { Message } from "../../../mesh/types.ts";
 
 function entries(n: number, w: number): DeltaEntry[] {
   return Array.from({ length: n }, (_, k) => ({ k: `person/p${w}-${k}`, ts: { w, c: k, n: "A#1" }, v: `r${k % 7}` }));
@@ -23,18 +23,7 @@ function batch(first: number, e: DeltaEntry[], epoch = 1): DataMessage {
 
 /** A clock the merging moves on (`msPerEntry`), an inbox over it, and what it did: keys merged in order, messages sent, each turn's length. */
 function rig(msPerEntry: number) {
-  const sim = new SimClock(0);
-  let work = 0;
-  const turns: number[] = [];
-  const clock: Clock = {
-    now: () => sim.now() + work,
-    setTimer: (ms, fn) =>
-      sim.setTimer(ms, () => {
-        const at = work;
-        fn();
-        if (work > at) turns.push(work - at);
-      }),
-  };
+  const { sim, clock, turns, spend, spent } = workClock(true);
   const keys: string[] = [];
   const sent: Message[] = [];
   const fencing = { fence: 0, refused: 0, refuses: (stamp: number) => stamp < fencing.fence && ++fencing.refused > 0 };
@@ -42,7 +31,7 @@ function rig(msPerEntry: number) {
     clock,
     self: { n: "B", i: "B#1" },
     mergeRemote: (d: Delta) => {
-      work += d.e.length * msPerEntry;
+      spend(d.e.length * msPerEntry);
       for (const x of d.e) keys.push(x.k);
       return true;
     },
@@ -51,9 +40,9 @@ function rig(msPerEntry: number) {
   const inbox = new DataInbox(host, fencing);
   /** Push as a socket read would: its own turn, timed. */
   const arrive = (m: DataMessage): void => {
-    const at = work;
+    const at = spent();
     inbox.push("A", m);
-    if (work > at) turns.push(work - at);
+    if (spent() > at) turns.push(spent() - at);
   };
   return { sim, inbox, keys, sent, turns, fencing, arrive };
 }

@@ -8,26 +8,11 @@
 import { expect, test } from "bun:test";
 import { type DeltaEntry, LwwMap } from "../../../core/crdt/lww-map.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
+import { workClock } from "../../support/work-clock.ts";
 import { orderedSource } from "../../../mesh/replication/snapshot-order.ts";
 import { leafSource, OutStream, SCAN_PIECE, type Scannable, STEP_BUDGET_MS, type ChunkSource } from "../../../mesh/replication/stream.ts";
 import type { Clock, Message } from "../../../mesh/types.ts";
 
-/** A clock that the work of a turn moves on, and the length of every turn run through it. */
-function workClock() {
-  const sim = new SimClock(0);
-  let work = 0;
-  const turns: number[] = [];
-  const clock: Clock = {
-    now: () => sim.now() + work,
-    setTimer: (ms, fn) =>
-      sim.setTimer(ms, () => {
-        const at = work;
-        fn();
-        turns.push(work - at);
-      }),
-  };
-  return { sim, clock, turns, spend: (ms: number) => void (work += ms) };
-}
 
 /** Streams `source` to a peer that acks every chunk at once; the items, in order. */
 function drain<T>(clock: Clock, sim: SimClock, source: ChunkSource<T>, chunk = 4000): T[] {
