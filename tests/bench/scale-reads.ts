@@ -228,7 +228,7 @@ export function readsReport(r: ReadFigures): string[] {
   out.push("");
   const p99 = (label: string) => pct(r.series.find((s) => s.label === label)?.ms ?? [], 99);
   const over = (a: string, b: string) => `${f2(p99(a))} - ${f2(p99(b))} = ${f2(p99(a) - p99(b))} ms`;
-  out.push(`What roomy adds at p99 over its floor: forwarded ${over("roomy, owner another node", "bare two-process hop")}; local ${over("roomy, owner node 1", "bare Bun.serve")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does.`);
+  out.push(`What roomy adds at p99 over its floor: forwarded ${over("roomy, owner another node", "bare two-process hop")}; local ${over("roomy, owner node 1", "bare Bun.serve")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does. Left out of the floors: roomy's read barrier (since 53c2bd1 every who-is-in is answered after a fresh anti-entropy round with one other holder, shared by reads that come together: a round trip and a digest comparison the floors do not make).`);
   out.push("");
   const hist = r.serverHist.filter((b) => b.n > 0).map((b) => `<= ${b.le} s: ${b.n}`).join(", ");
   out.push(`Node 1's own who-is-in histogram over these calls (handler start to answer made, cumulative): ${hist || "not read"}.`);
