@@ -82,7 +82,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // A node joining empty gets the map room by room (its index takes ~1/10 the time).
   setSnapshotOrder(map, roomSnapshotOrder(index));
 
-  // Whether this node answers for process `name` itself now (runs it, owns it, caught up, holds the lease).
+  /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
+  const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
     const room = name.slice(ROOM_PROCESS_PREFIX.length);
@@ -103,7 +104,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
           // reaches, and a walk into another room by that room's owner; this
           // replica may not have merged such an acknowledged write yet.
           case "who":
-            return registry.readBarrier().then(() => {
+            return afterBarrier(() => {
               if (index.room(room) === null) throw unknownRoom(room);
               const people = index.occupants(room);
               // who-is-in needs only the names; a dump's merge needs each person's stamp.
@@ -112,11 +113,11 @@ export function startRooms(ctx: AppContext): RoomsApp {
               return { room, people, since } satisfies RoomAnswer;
             });
           case "whoMany":
-            return registry.readBarrier().then(() => manyAnswersToWire(answerMany(dumpDeps, msg.rooms)));
+            return afterBarrier(() => manyAnswersToWire(answerMany(dumpDeps, msg.rooms)));
           case "whoHash":
-            return registry.readBarrier().then(() => hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed)));
+            return afterBarrier(() => hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed)));
           case "stamps":
-            return registry.readBarrier().then(() => stampsIn(dumpDeps, room, msg.people));
+            return afterBarrier(() => stampsIn(dumpDeps, room, msg.people));
         }
       },
     };

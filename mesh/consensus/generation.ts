@@ -110,10 +110,10 @@ export class GenerationKeeper {
       const voters = core.committedConfig().voters;
       const live = this.#o.membership.live();
       // A learner still replaying the log holds an early configuration as
-      // committed (its voters long restarted) while a live leader of this
-      // generation feeds it: that leader, alive under its id and saying it is
-      // in our generation, shows the generation has not ended.
-      // Nor is it judged in the first moments after joining it, before the leader's first append came.
+      // committed (its voters long restarted). Not judged in its first
+      // moments in the generation (no leader's append yet), nor while a live
+      // leader of it feeds this node: that leader, alive under its id and
+      // saying it is in our generation, shows the generation has not ended.
       if (now - this.#adoptedAt < this.#helloMs() * 4) return null;
       const leader = core.leader();
       if (leader !== null && leader !== this.#o.self.id && live.some((m) => m.id === leader)) {

@@ -17,7 +17,7 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { PulledFrom } from "../replication/api.ts";
-import { type HolderConfig, majorityOf } from "./holders.ts";
+import { type HolderConfig, isHolder, majorityOf } from "./holders.ts";
 
 export interface BarrierHost {
   self: { name: string; id: string };
@@ -34,8 +34,6 @@ export class ReadBarrier {
   #next: Promise<void> | null = null;
   /** Whether the running round has asked its peers yet. */
   #begun = false;
-  /** Rounds run, for tests and stats. */
-  rounds = 0;
 
   constructor(private readonly h: BarrierHost) {}
 
@@ -67,19 +65,19 @@ export class ReadBarrier {
   }
 
   async #round(): Promise<void> {
-    this.rounds++;
     this.#begun = false;
     // Start on a later microtask, so the reads of this turn join it as one.
     await Promise.resolve();
     this.#begun = true;
     const c = this.h.config();
     if (c === null) throw new RoomyError("unavailable", "this node has no committed configuration yet; retry");
-    const need = majorityOf(c) - (c.holders.some((x) => x.name === this.h.self.name && x.id === this.h.self.id) ? 1 : 0);
+    const { name, id } = this.h.self;
+    const need = majorityOf(c) - (isHolder(c, name, id) ? 1 : 0);
     if (need <= 0) return;
-    const peers = c.holders.filter((x) => x.name !== this.h.self.name && this.h.idOf(x.name) === x.id).map((x) => x.name);
+    const peers = c.holders.filter((x) => x.name !== name && this.h.idOf(x.name) === x.id).map((x) => x.name);
     if (peers.length < need) throw new RoomyError("unavailable", `a read needs ${need} more holders of the configuration reachable, ${peers.length} are; retry`);
     const pulled = await this.h.catchUpFrom(peers, need, this.h.timeoutMs);
-    const counted = pulled.filter((p) => c.holders.some((x) => x.name === p.name && x.id === p.id)).length;
+    const counted = pulled.filter((p) => isHolder(c, p.name, p.id)).length;
     if (counted < need) throw new RoomyError("unavailable", "a holder restarted during the read; retry");
   }
 }

@@ -30,6 +30,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { Cluster, sleep, waitFor, type RoomyProcess } from "../support/cluster.ts";
+import { createdWhileFrozen } from "../support/frozen.ts";
 
 const RUN = process.env["HOSTILE_STALE_DUMP"] === "1";
 const FREEZE_MS = Number(process.env["HOSTILE_FREEZE_MS"] ?? 400);
@@ -105,14 +106,8 @@ test.skipIf(!RUN)("a 200 dump or room list from a node that woke after a room's 
     dump.send();
     list.send();
     await sleep(50); // in n3's socket before the creation is sent
-    let created = false;
-    try {
-      await n1.probe.addRooms([room]);
-      // Acknowledged without n3 (unless n3 owns it: then it waited for n3's wake-up; skip).
-      created = Date.now() - t0 < FREEZE_MS - 100;
-    } catch {
-      created = false;
-    }
+    // Acknowledged without n3 (unless n3 owns it: then it waited for n3's wake-up; skip).
+    const created = await createdWhileFrozen(n1.probe, room, t0, FREEZE_MS);
     const answers = Promise.all([dump.finish(), list.finish()]);
     await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
     n3.resume();

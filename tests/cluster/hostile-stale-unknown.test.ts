@@ -20,6 +20,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Cluster, sleep, waitFor, type RoomyProcess } from "../support/cluster.ts";
+import { createdWhileFrozen } from "../support/frozen.ts";
 
 const RUN = process.env["HOSTILE_STALE"] === "1";
 const FREEZE_MS = 1_000;
@@ -52,14 +53,8 @@ test.skipIf(!RUN)("a who-is-in answered by a node that woke after a room's ackno
     const room = `stale-${i}`;
     n3.pause();
     const t0 = Date.now();
-    let created = false;
-    try {
-      // Acknowledged by n1 and n2 (a majority) unless n3 owns the room (then it waits for n3: skip).
-      await n1.probe.addRooms([room]);
-      created = Date.now() - t0 < FREEZE_MS - 100;
-    } catch {
-      created = false;
-    }
+    // Acknowledged by n1 and n2 (a majority) unless n3 owns the room (then it waits for n3: skip).
+    const created = await createdWhileFrozen(n1.probe, room, t0, FREEZE_MS);
     // Three requests wait in n3's sockets, as in the run that saw it (race2: who-is-in, walk-into and the room list at once).
     const who = created ? answer(`${n3.url}/v1/who-is-in?room=${encodeURIComponent(room)}`) : Promise.resolve("skipped");
     const walk = created ? fetch(`${n3.url}/v1/walk-into`, { method: "POST", body: JSON.stringify({ room, people: [`p${i}`] }), signal: AbortSignal.timeout(8_000) }).then(async (r) => r.status === 200 ? "ok" : ((await r.json()) as { error: { code: string } }).error.code, () => "no-answer") : Promise.resolve("skipped");
