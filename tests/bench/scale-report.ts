@@ -42,6 +42,8 @@ export interface ScaleFigures {
   dumpsEqual: { equal: boolean; detail: string } | null;
   check: DumpCheck | null;
   who: { p50: number; p99: number; max: number; count: number; codes: Record<string, number> } | null;
+  /** who-is-in sampled while the walk-ins ran (who-sampler.ts), null if not taken */
+  whoUnderLoad: { p50: number; p99: number; max: number; count: number; codes: Record<string, number>; health: { p50: number; p99: number } } | null;
   /** who-is-in split by owner, against its floors (scale-reads.ts) */
   reads: ReadFigures | null;
   join: { readyMs: number | null; dumpMs: number; equal: boolean | null; detail: string } | null;
@@ -148,6 +150,7 @@ export function report(x: ScaleFigures): string {
   out.push(`- Dumps (GET /v1/dump, one node at a time): ${x.dumps.map((d) => `${d.node} ${f0(d.ms)} ms${d.error === undefined ? ` (${f1(d.bytes / MiB)} MiB)` : ` failed: ${d.error}; then ${d.retry ?? "not tried again"}`}`).join("; ")}.`);
   if (x.check !== null && x.check.examples.length > 0) out.push(`- Dump check, first findings: ${x.check.examples.join("; ")}.`);
   if (x.who !== null) out.push(`- who-is-in on node 1, ${x.who.count} sequential GETs to random rooms, each timed in the client from the request to the whole body: p50 ${f2(x.who.p50)} ms, p99 ${f2(x.who.p99)} ms; answers: ${codes(x.who.codes)}.`);
+  if (x.whoUnderLoad !== null) out.push(`- who-is-in while the walk-ins ran (not a goal; what the read barrier costs under write load): ${x.whoUnderLoad.count} sequential GETs to random rooms, the nodes in turn, 20 ms apart, from a process of their own: p50 ${f2(x.whoUnderLoad.p50)} ms, p99 ${f2(x.whoUnderLoad.p99)} ms, max ${f1(x.whoUnderLoad.max)} ms; answers: ${codes(x.whoUnderLoad.codes)}. Its peer, a GET /healthz of the same node right after each (same HTTP and event loop, no read barrier): p50 ${f2(x.whoUnderLoad.health.p50)} ms, p99 ${f2(x.whoUnderLoad.health.p99)} ms.`);
   if (x.reads !== null) out.push("", "### who-is-in and its floors", "", ...readsReport(x.reads), "");
   out.push(`- Longest event-loop stall so far, per node (ms), read ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => f0(s.seconds * 1000)).join(", ") || "not read"}`).join("; ")}.`);
   out.push(`- Readiness (each node's /readyz polled every second; seconds from just after the 3 nodes were ready): ${timeline(x)}.`);
@@ -187,7 +190,7 @@ export function report(x: ScaleFigures): string {
   out.push("- The walk-in rate counts people, several per request: a single-person load would reach fewer people/s. People are distinct and never move, so the load never exercises leaving a room; capacity rooms are never refused because the client keeps within their seats.");
   out.push("- RSS is read once after loading and once after the dumps, not its peak; it includes the runtime's free heap not yet returned to the system.");
   out.push("- The dump is timed in the client, body included, each node alone with no load running; under load it would be slower. Equality is of the whole JSON text; completeness is checked against what every walk answered.");
-  out.push("- who-is-in latency is one client, sequential, on an idle cluster, and includes the client's own fetch cost (the client collects its own garbage first, from checking the dumps, so its GC pause is not counted); it says nothing about latency under load.");
+  out.push("- who-is-in latency is one client, sequential, on an idle cluster, and includes the client's own fetch cost (the client collects its own garbage first, from checking the dumps, so its GC pause is not counted); the figure under load is one light sampler beside the walk-ins, whose rate per node falls as the load proceeds, so the two are not one load at two levels.");
   if (x.reads !== null) for (const l of READS_LEAVE_OUT) out.push(`- ${l}`);
   out.push("- The 4th node joins an idle cluster; joining under load is not measured. Its dump is compared once, when /readyz first says 200.");
   out.push("- The event-loop figure is the nodes' own longest stall since start, as /metrics reports it (a 100 ms timer's lateness), covering start, loading, dumps and the join.");

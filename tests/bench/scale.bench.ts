@@ -149,6 +149,22 @@ async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): P
 }
 
 
+/** who-sampler.ts beside the walk-ins; stop() ends it and reads its figures. */
+function startWhoSampler(urls: string[], rooms: number, capS: number): { stop(): Promise<ScaleFigures["whoUnderLoad"]> } {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "tests/bench/who-sampler.ts"), urls.join(","), String(rooms), "20", String(capS)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  return {
+    async stop() {
+      proc.stdin.write("stop\n");
+      await proc.stdin.end();
+      const killer = setTimeout(() => proc.kill(9), 30_000);
+      const text = await new Response(proc.stdout).text();
+      clearTimeout(killer);
+      const r = JSON.parse(text) as { ms: number[]; healthMs: number[]; codes: Record<string, number> };
+      return { p50: pct(r.ms, 50), p99: pct(r.ms, 99), max: r.ms.at(-1) ?? NaN, count: r.ms.length, codes: r.codes, health: { p50: pct(r.healthMs, 50), p99: pct(r.healthMs, 99) } };
+    },
+  };
+}
+
 /** Thrown to skip the loaded cluster (ROOMY_SCALE_ONLY=cpu). */
 class SkipLoad extends Error {}
 
@@ -166,7 +182,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     build, people: PEOPLE, rooms: ROOMS, capEvery: SPEC.capEvery, capacity: SPEC.capacity, perRequest: PER_REQUEST, clients: CLIENTS, capS: CAP_S,
     startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
     load: { requests: 0, ms: NaN, codes: {}, firstErrors: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
-    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, reads: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
+    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, whoUnderLoad: null, reads: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
     cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, cpuWarmup: CPU_WARMUP, notes,
   };
   try {
@@ -184,7 +200,9 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     mark("the walk-ins start");
     const picker = new RoomPicker(SPEC, fig.roomsResult.created, seeded(42));
     const ledger = new Ledger(PEOPLE);
+    const sampler = startWhoSampler(urls, ROOMS, CAP_S);
     const { load, tenthsMs } = await loadPeople(urls, picker, ledger);
+    fig.whoUnderLoad = await sampler.stop().catch((err: unknown) => (notes.push(`who-is-in under load not read: ${String(err)}`), null));
     fig.load = load;
     fig.tenthsMs = tenthsMs;
     fig.acked = ledger.ackedCount();
