@@ -117,7 +117,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isolated: opts.isolated,
   });
   serving = rights;
-  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => replicator.catchUpFrom(p, n, t, true), timeoutMs: config.callTimeoutMs });
+  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => (replicator.barrierFrom !== undefined ? replicator.barrierFrom(p, n, t) : replicator.catchUpFrom(p, n, t, true)), timeoutMs: config.callTimeoutMs });
   /** Previous owners that said they handed over everything, at which stamp. */
   const sweptMarks = new SweptMarks(() => rights.stamp());
   const isSwept = (node: string): boolean => sweptMarks.isSwept(node);

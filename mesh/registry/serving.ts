@@ -68,6 +68,8 @@ export interface FencingReplicator {
   /** A new generation starts its epochs over: the fence goes back to `epoch`. */
   resetFence?(epoch: number): void;
   catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<readonly PulledFrom[]>;
+  /** A read barrier's pull by covers (replication api.ts); absent: catchUpFrom(..., true). */
+  barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
 }
 
 export interface ServingOptions {

@@ -75,6 +75,11 @@ export class PendingWrites {
     return this.bySeq.size;
   }
 
+  /** The seq of the latest write registered (0: none). */
+  get lastSeq(): number {
+    return this.nextSeq;
+  }
+
   /**
    * Register a local write stamped `epoch`; it is settled at once if
    * `heldAtOnce` (then `done` is a shared resolved promise: no promise is made per write).

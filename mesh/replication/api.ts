@@ -100,6 +100,13 @@ export interface ClusterReplicator extends Replicator {
    * round counted began after the call (none joined from before).
    */
   catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<PulledFrom[]>;
+  /**
+   * A read barrier's pull (cover-barrier.ts): resolves with `need` of the
+   * named peers once this replica holds every write each of them had acked
+   * when asked (asked after the call); rejects `unavailable` at `timeoutMs`.
+   * Absent (test doubles): the registry pulls with catchUpFrom(..., true).
+   */
+  barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

@@ -37,6 +37,8 @@ export interface DataHost {
   readonly nextTurn?: ((fn: () => void) => void) | undefined;
   /** Merge a piece; false: the clock refused its timestamps. */
   mergeRemote(delta: Delta, from: Sender): boolean;
+  /** A batch was merged whole (it is acked next). */
+  merged(m: DataMessage): void;
   send(to: Address, msg: Message): boolean;
 }
 
@@ -128,7 +130,10 @@ export class DataInbox {
         if (w.done < all.length && this.host.clock.now() >= deadline) return this.schedule();
       }
       this.shift();
-      if (ok) this.host.send(w.from, ackMsg(this.host.self, w.m.s));
+      if (ok) {
+        this.host.merged(w.m);
+        this.host.send(w.from, ackMsg(this.host.self, w.m.s));
+      }
       if (this.host.clock.now() >= deadline) return this.schedule();
     }
   }

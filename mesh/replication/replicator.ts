@@ -34,6 +34,9 @@ import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
 import { atEndOfTurn } from "../../adapter/defer.ts";
+import { CoverBarrier, isCoverMsg, parseCoverMsg } from "./cover-barrier.ts";
+import { SeqCover } from "./seq-cover.ts";
+import type { DataMessage } from "./data-inbox.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 export type { ReplicationConfig } from "./config.ts";
@@ -58,6 +61,9 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly outbox: Outbox;
   private readonly ae: AntiEntropy;
   private readonly inbox: DataInbox;
+  /** what this replica is known to hold, by origin and seq (seq-cover.ts) */
+  private readonly cover = new SeqCover();
+  private readonly barrier: CoverBarrier;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -102,6 +108,17 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
     this.ae = new AntiEntropy(this);
     this.inbox = new DataInbox(this, this.fencing);
+    this.barrier = new CoverBarrier({
+      clock: this.clock,
+      self: this.self,
+      cover: this.cover,
+      lastSeq: () => this.pending.lastSeq,
+      peers: this.outbox.peers,
+      send: (to, msg) => this.send(to, msg),
+      freshRound: (link, done) => this.ae.start(link, done, "fresh"),
+      retransmitMs: this.config.retransmitMs,
+      stopped: () => this.stopped,
+    });
     this.transport.onMessage((from, msg) => this.receive(from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
     this.syncPeers();
@@ -168,6 +185,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs, fresh ? "fresh" : "pull");
   }
 
+  barrierFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    return this.barrier.pull(peers, need, timeoutMs);
+  }
+
   setEpoch(epoch: number, holders: readonly string[]): void {
     if (this.fencing.set(epoch, holders) && !this.stopped) this.syncPeers();
   }
@@ -202,6 +225,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.unsubscribe();
     this.transport.onMessage(() => {});
     this.ae.abortAll();
+    this.barrier.abortAll();
     this.inbox.stop();
     this.pending.rejectAll("replicator stopped");
     this.flushes.releaseAll();
@@ -233,6 +257,11 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return true;
   }
 
+  merged(m: DataMessage): void {
+    this.cover.add(m.n, m.i, m.s);
+    this.barrier.grew();
+  }
+
   equal(name: string, id: string, seq: number): void {
     this.gc.recordEqual(name, id, seq);
     this.collectTombstones();
@@ -257,6 +286,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private receive(from: Address, msg: Message): void {
     if (this.stopped) return;
     this.n.received++;
+    if (isCoverMsg(msg)) return this.receiveCover(from, msg);
     let m: ReplMsg;
     try {
       m = parseMessage(msg, this.map.buckets);
@@ -273,6 +303,16 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       else this.ae.handle(from, m);
     } catch (err) {
       this.logger.error("replication: failed to handle a message", { from, t: m.t, error: String(err) });
+    }
+  }
+
+  private receiveCover(from: Address, msg: Message): void {
+    try {
+      const m = parseCoverMsg(msg);
+      if (m.n !== this.self.n || m.i !== this.self.i) this.barrier.handle(from, m);
+    } catch (err) {
+      this.n.malformed++;
+      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
     }
   }
 

@@ -36,6 +36,7 @@ function rig(msPerEntry: number) {
       return true;
     },
     send: (_to: string, msg: Message) => sent.push(msg) > 0,
+    merged: () => {},
   };
   const inbox = new DataInbox(host, fencing);
   /** Push as a socket read would: its own turn, timed. */
