@@ -85,6 +85,23 @@ export function startRooms(ctx: AppContext): RoomsApp {
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
 
+  // This owner writes every admission to its rooms, so its replica never
+  // undercounts them; but the seats are freed by writes of other nodes (a
+  // leave is written by the node it reaches, a walk into another room by
+  // that room's owner), acknowledged once a majority holds them, maybe not
+  // yet this node. So a refusal for want of seats is checked again behind
+  // the read barrier before it is given (tests/cluster/hostile-stale-full).
+  const walkInto = (room: string, people: readonly string[]): unknown => {
+    let plan: ReturnType<typeof planWalkInto>;
+    try {
+      plan = planWalkInto(index, room, people);
+    } catch (err) {
+      if (!(err instanceof RoomyError) || err.code !== "room_full") throw err;
+      return afterBarrier(() => whenHeld(ctx.write(planWalkInto(index, room, people)), walked));
+    }
+    return whenHeld(ctx.write(plan), walked);
+  };
+
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
     const room = name.slice(ROOM_PROCESS_PREFIX.length);
     return {
@@ -99,7 +116,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
             return whenHeld(ctx.write(writes), () => ({ created: writes.length > 0 }));
           }
           case "walk":
-            return whenHeld(ctx.write(planWalkInto(index, room, msg.people)), walked);
+            return walkInto(room, msg.people);
           // Reads behind the read barrier: a leave is written by the node it
           // reaches, and a walk into another room by that room's owner; this
           // replica may not have merged such an acknowledged write yet.
