@@ -50,7 +50,8 @@ export class SeqCover {
   /** The cover on the wire, with this process's own writes 1..lastSeq (all of them here). */
   entries(self: { name: string; id: string }, lastSeq: number): CoverEntry[] {
     const out: CoverEntry[] = [];
-    for (const o of this.byOrigin.values()) if (!(o.name === self.name && o.id === self.id)) out.push([o.name, o.id, o.r]);
+    // Copies: the ranges grow in place, and a cover is what was held when it was asked.
+    for (const o of this.byOrigin.values()) if (!(o.name === self.name && o.id === self.id)) out.push([o.name, o.id, o.r.slice()]);
     if (lastSeq > 0) out.push([self.name, self.id, [1, lastSeq]]);
     return out;
   }
