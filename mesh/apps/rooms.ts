@@ -36,6 +36,8 @@ const OK_ANSWER = Object.freeze({ ok: true });
 const walked = () => OK_ANSWER;
 
 export const ROOM_PROCESS_PREFIX = "room:";
+/** A walk-into checked again behind the barrier is not made this close to its call's deadline (the caller's answer may be on its way). */
+const LATE_MARGIN_MS = 50;
 /** Rooms an add-rooms call starts per turn of the event loop. */
 const ADD_SLICE = 200;
 
@@ -91,13 +93,24 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // that room's owner), acknowledged once a majority holds them, maybe not
   // yet this node. So a refusal for want of seats is checked again behind
   // the read barrier before it is given (tests/cluster/hostile-stale-full).
+  // The admission after the barrier is made only while the call's caller
+  // still waits and this node still serves the room: an effect after the
+  // caller was answered `unavailable`, or by a node that no longer owns the
+  // room, would be a wrong answer (chaos seed 2: a walk-into landing after
+  // its call timed out replaced a later acknowledged one).
   const walkInto = (room: string, people: readonly string[]): unknown => {
     let plan: ReturnType<typeof planWalkInto>;
     try {
       plan = planWalkInto(index, room, people);
     } catch (err) {
-      if (!(err instanceof RoomyError) || err.code !== "room_full") throw err;
-      return afterBarrier(() => whenHeld(ctx.write(planWalkInto(index, room, people)), walked));
+      const deadline = registry.callDeadline();
+      if (!(err instanceof RoomyError) || err.code !== "room_full" || deadline === null) throw err;
+      return afterBarrier(() => {
+        if (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(roomProcess(room))) {
+          throw new RoomyError("unavailable", `room ${JSON.stringify(room)} looked full and its owner could not check again in time; retry`, true);
+        }
+        return whenHeld(ctx.write(planWalkInto(index, room, people)), walked);
+      });
     }
     return whenHeld(ctx.write(plan), walked);
   };

@@ -87,6 +87,8 @@ export class ProcessTable {
   private held: Held[] = [];
   /** endAll() ran: this node drained with no taker; it serves nothing more. */
   private ended = false;
+  /** the deadline of the call whose handler runs now (callDeadline) */
+  private handling: number | null = null;
   private heldTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
@@ -158,6 +160,21 @@ export class ProcessTable {
   }
 
   /** Whether a call for `name` would run here now. */
+  /** The deadline of the call whose handler is running now (synchronously), else null. */
+  callDeadline(): number | null {
+    return this.handling;
+  }
+
+  private handle(e: Running, inb: Inbound): unknown {
+    const outer = this.handling;
+    this.handling = inb.deadline;
+    try {
+      return e.proc.handle(inb.msg);
+    } finally {
+      this.handling = outer;
+    }
+  }
+
   serving(name: string): boolean {
     const d = this.d;
     return (
@@ -255,7 +272,7 @@ export class ProcessTable {
     try {
       if (checked) {
         this.d.counters.callsLocal++;
-        v = e.proc.handle(inb.msg);
+        v = this.handle(e, inb);
       } else {
         v = this.run(e, inb);
       }
@@ -296,7 +313,7 @@ export class ProcessTable {
     // Lapsed since it was queued: route() holds it until the lease is back.
     if (!d.lease.canServe(now)) return MOVED;
     d.counters.callsLocal++;
-    return e.proc.handle(inb.msg);
+    return this.handle(e, inb);
   }
 
   /** A handoff brought `state` for `name` (from node `from`, if known). */

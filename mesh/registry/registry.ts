@@ -357,6 +357,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isDraining: () => draining,
     caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
     isServing: (name) => table.serving(name),
+    callDeadline: () => table.callDeadline(),
     stats(): ClusterRegistryStats {
       const c = table.counts();
       return {

@@ -70,6 +70,12 @@ export interface Registry {
   readBarrier(): Promise<void>;
   /** Whether `name` runs here, is owned here, and this node may serve it now. */
   isServing(name: string): boolean;
+  /**
+   * Inside a handler, synchronously: the deadline (this node's clock) of the
+   * call it handles, after which its caller has been answered `unavailable`;
+   * null outside one. A handler that acts after awaiting checks it first.
+   */
+  callDeadline(): number | null;
   stats(): RegistryStats;
 }
 
