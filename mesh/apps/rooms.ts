@@ -87,32 +87,39 @@ export function startRooms(ctx: AppContext): RoomsApp {
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
 
+  // A person's key is written by more than one node (a walk-into by the
+  // room's owner, a leave by the node it reaches), ordered by their clocks'
+  // stamps: the write barrier first makes this node's clock later than any
+  // such write acknowledged before (clock-barrier.ts), or a walk-into right
+  // after an acknowledged leave could lose to it (hostile-lost-update).
+  //
   // This owner writes every admission to its rooms, so its replica never
-  // undercounts them; but the seats are freed by writes of other nodes (a
-  // leave is written by the node it reaches, a walk into another room by
-  // that room's owner), acknowledged once a majority holds them, maybe not
-  // yet this node. So a refusal for want of seats is checked again behind
-  // the read barrier before it is given (tests/cluster/hostile-stale-full).
-  // The admission after the barrier is made only while the call's caller
-  // still waits and this node still serves the room: an effect after the
-  // caller was answered `unavailable`, or by a node that no longer owns the
-  // room, would be a wrong answer (chaos seed 2: a walk-into landing after
-  // its call timed out replaced a later acknowledged one).
-  const walkInto = (room: string, people: readonly string[]): unknown => {
-    let plan: ReturnType<typeof planWalkInto>;
-    try {
-      plan = planWalkInto(index, room, people);
-    } catch (err) {
-      const deadline = registry.callDeadline();
-      if (!(err instanceof RoomyError) || err.code !== "room_full" || deadline === null) throw err;
-      return afterBarrier(() => {
-        if (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(roomProcess(room))) {
-          throw new RoomyError("unavailable", `room ${JSON.stringify(room)} looked full and its owner could not check again in time; retry`, true);
-        }
-        return whenHeld(ctx.write(planWalkInto(index, room, people)), walked);
-      });
-    }
-    return whenHeld(ctx.write(plan), walked);
+  // undercounts them; but the seats are freed by writes of other nodes,
+  // acknowledged once a majority holds them, maybe not yet this node. So a
+  // refusal for want of seats is checked again behind the read barrier
+  // before it is given (tests/cluster/hostile-stale-full).
+  //
+  // Either way the admission is made only while the call's caller still
+  // waits and this node still serves the room: an effect after the caller
+  // was answered `unavailable`, or by a node that no longer owns the room,
+  // would be a wrong answer (SOAK chaos seed 2: a late admission replaced a
+  // later acknowledged walk).
+  const walkInto = (room: string, people: readonly string[]): Promise<unknown> => {
+    const deadline = registry.callDeadline();
+    const admit = (recheck: boolean): unknown => {
+      if (deadline !== null && (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(roomProcess(room)))) {
+        throw new RoomyError("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`, true);
+      }
+      let plan: ReturnType<typeof planWalkInto>;
+      try {
+        plan = planWalkInto(index, room, people);
+      } catch (err) {
+        if (!recheck || !(err instanceof RoomyError) || err.code !== "room_full") throw err;
+        return afterBarrier(() => admit(false));
+      }
+      return whenHeld(ctx.write(plan), walked);
+    };
+    return registry.writeBarrier().then(() => admit(true));
   };
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
@@ -252,7 +259,9 @@ export function startRooms(ctx: AppContext): RoomsApp {
       return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people })) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
-      await ctx.write(planLeave(people));
+      const writes = planLeave(people); // names checked before the barrier
+      await registry.writeBarrier();
+      await ctx.write(writes);
     },
     // From this replica behind the read barrier, as where-is: the same
     // promise as asking the room's owner (which reads its replica behind the

@@ -75,6 +75,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   const replicator = createClusterReplicator({
     map,
     observe: (ts) => hlc.observe(ts, clock.now()),
+    last: () => hlc.last(),
     membership,
     transport: channels.channel("repl"),
     clock,

@@ -117,7 +117,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isolated: opts.isolated,
   });
   serving = rights;
-  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => (replicator.barrierFrom !== undefined ? replicator.barrierFrom(p, n, t) : replicator.catchUpFrom(p, n, t, true)), timeoutMs: config.callTimeoutMs });
+  const pullFresh = (p: readonly string[], n: number, t: number) => (replicator.barrierFrom !== undefined ? replicator.barrierFrom(p, n, t) : replicator.catchUpFrom(p, n, t, true));
+  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: pullFresh, timeoutMs: config.callTimeoutMs });
+  // The same sharing and holder rules, asking clocks instead of data (clock-barrier.ts).
+  const clockBarrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => (replicator.clockFrom !== undefined ? replicator.clockFrom(p, n, t) : pullFresh(p, n, t)), timeoutMs: config.callTimeoutMs });
   /** Previous owners that said they handed over everything, at which stamp. */
   const sweptMarks = new SweptMarks(() => rights.stamp());
   const isSwept = (node: string): boolean => sweptMarks.isSwept(node);
@@ -351,6 +354,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     multiCall: <R>(g: string, msg: unknown, o?: CallOptions) => groups.multiCall<R>(g, msg, o),
     drain: (): Promise<void> => (drainPromise ??= drainNow()),
     readBarrier: () => barrier.wait(),
+    writeBarrier: () => clockBarrier.wait(),
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),

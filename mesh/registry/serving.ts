@@ -70,6 +70,8 @@ export interface FencingReplicator {
   catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<readonly PulledFrom[]>;
   /** A read barrier's pull by covers (replication api.ts); absent: catchUpFrom(..., true). */
   barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
+  /** A write barrier's pull by clocks (replication api.ts); absent: the read barrier's. */
+  clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
 }
 
 export interface ServingOptions {

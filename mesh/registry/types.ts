@@ -68,6 +68,14 @@ export interface Registry {
    * shared by the reads waiting); rejects `unavailable` when it cannot.
    */
   readBarrier(): Promise<void>;
+  /**
+   * Before a write of a key other nodes also write (a person's room):
+   * resolves once this node's clock has observed the clocks of enough
+   * holders to make a majority with it, asked after the call, so its next
+   * stamp is later than any write acknowledged before the call
+   * (clock-barrier.ts); rejects `unavailable` when it cannot.
+   */
+  writeBarrier(): Promise<void>;
   /** Whether `name` runs here, is owned here, and this node may serve it now. */
   isServing(name: string): boolean;
   /**

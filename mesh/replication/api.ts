@@ -14,6 +14,8 @@ export interface ClusterReplicatorOptions {
   map: LwwMap;
   /** The HLC's observe: called with the largest timestamp of each remote delta before it is merged; throwing refuses the message. */
   observe: (ts: Timestamp) => void;
+  /** The HLC's latest stamp issued or observed (a write barrier's answer, clock-barrier.ts); absent: none given. */
+  last?: () => Timestamp;
   membership: MembershipView;
   /** A channel of its own (e.g. mux(t).channel("repl")). */
   transport: Transport;
@@ -107,6 +109,14 @@ export interface ClusterReplicator extends Replicator {
    * Absent (test doubles): the registry pulls with catchUpFrom(..., true).
    */
   barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
+  /**
+   * A write barrier's pull (clock-barrier.ts): resolves with `need` of the
+   * named peers once each answered (asked after the call) with its clock's
+   * latest reading and this node's clock observed it. Absent (test
+   * doubles): the registry uses the read barrier's pull, which observes as
+   * it merges.
+   */
+  clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

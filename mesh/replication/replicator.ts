@@ -35,6 +35,7 @@ import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
 import { atEndOfTurn } from "../../adapter/defer.ts";
 import { CoverBarrier, isCoverMsg, parseCoverMsg } from "./cover-barrier.ts";
+import { ClockBarrier, isClockMsg, parseClockMsg } from "./clock-barrier.ts";
 import { SeqCover } from "./seq-cover.ts";
 import type { DataMessage } from "./data-inbox.ts";
 
@@ -64,6 +65,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   /** what this replica is known to hold, by origin and seq (seq-cover.ts) */
   private readonly cover = new SeqCover();
   private readonly barrier: CoverBarrier;
+  private readonly clockBarrier: ClockBarrier;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -118,6 +120,16 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       freshRound: (link, done) => this.ae.start(link, done, "fresh"),
       retransmitMs: this.config.retransmitMs,
       stopped: () => this.stopped,
+    });
+    const last = o.last;
+    this.clockBarrier = new ClockBarrier({
+      clock: this.clock,
+      self: this.self,
+      last: () => (last === undefined ? null : last()),
+      observe: (ts) => this.observe(ts),
+      peers: this.outbox.peers,
+      send: (to, msg) => this.send(to, msg),
+      retransmitMs: this.config.retransmitMs,
     });
     this.transport.onMessage((from, msg) => this.receive(from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
@@ -191,6 +203,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return this.barrier.pull(peers, need, timeoutMs);
   }
 
+  clockFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+    if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
+    this.syncPeers();
+    return this.clockBarrier.pull(peers, need, timeoutMs);
+  }
+
   setEpoch(epoch: number, holders: readonly string[]): void {
     if (this.fencing.set(epoch, holders) && !this.stopped) this.syncPeers();
   }
@@ -226,6 +244,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.transport.onMessage(() => {});
     this.ae.abortAll();
     this.barrier.abortAll();
+    this.clockBarrier.abortAll();
     this.inbox.stop();
     this.pending.rejectAll("replicator stopped");
     this.flushes.releaseAll();
@@ -287,6 +306,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.stopped) return;
     this.n.received++;
     if (isCoverMsg(msg)) return this.receiveCover(from, msg);
+    if (isClockMsg(msg)) return this.receiveClock(from, msg);
     let m: ReplMsg;
     try {
       m = parseMessage(msg, this.map.buckets);
@@ -310,6 +330,16 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     try {
       const m = parseCoverMsg(msg);
       if (m.n !== this.self.n || m.i !== this.self.i) this.barrier.handle(from, m);
+    } catch (err) {
+      this.n.malformed++;
+      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
+    }
+  }
+
+  private receiveClock(from: Address, msg: Message): void {
+    try {
+      const m = parseClockMsg(msg);
+      if (m.n !== this.self.n || m.i !== this.self.i) this.clockBarrier.handle(from, m);
     } catch (err) {
       this.n.malformed++;
       this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });

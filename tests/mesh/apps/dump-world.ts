@@ -134,6 +134,7 @@ export class DumpWorld {
       drain: () => Promise.resolve(),
       authoritative: () => true,
       readBarrier: () => Promise.resolve(),
+      writeBarrier: () => Promise.resolve(),
       callDeadline: () => null,
       isServing: (name) => world.ownerOf(name) === self && !world.down.has(self),
       stats: () => ({ processes: procs.size, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 }),
