@@ -71,6 +71,7 @@ export class TestCluster {
     const rep = createClusterReplicator({
       map,
       observe: (ts) => hlc.observe(ts, this.clock.now()),
+      last: () => hlc.last(),
       membership: this.membership.view(name),
       // A node started again after its replicator stopped is a new process at the same address.
       transport: this.net.isUp(address) ? this.net.restart(address).transport : this.net.transport(address),
