@@ -2,9 +2,9 @@
  * who-is-in latency of the scale benchmark, with its floors timed by the
  * same client loop at the same moment (the loaded cluster idle beside them):
  *
- *   roomy       GET /v1/who-is-in of a random room on node 1, split after the
- *               fact by the room's owner: node 1 itself (local) or another
- *               node (forwarded: one mesh round trip)
+ *   roomy       GET /v1/who-is-in of a random room on node 1, answered from
+ *               node 1's replica behind its read barrier (one small round
+ *               trip to the other holders, cover-barrier.ts)
  *   bare serve  a bare Bun.serve answering a fixed list (read-floor-server.ts)
  *   bare hop    a bare Bun.serve forwarding each request over raw TCP to a
  *               second Bun process and answering with its reply
@@ -98,18 +98,6 @@ async function startFloor(args: string[]): Promise<Floor> {
   throw new Error(`read-floor-server ${args.join(" ")} did not print its port: ${out.slice(0, 200)}`);
 }
 
-/** Each room's owner, from node 1's dashboard data (the registry's own placement), 500 rooms a page. */
-async function owners(url: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (let offset = 0; ; offset += 500) {
-    const res = await fetch(`${url}/v1/overview/rooms?offset=${offset}&limit=500`, { signal: AbortSignal.timeout(30_000) });
-    if (!res.ok) throw new Error(`overview rooms: HTTP ${res.status}`);
-    const page = (await res.json()) as { total: number; rooms: { name: string; owner: string }[] };
-    for (const r of page.rooms) out.set(r.name, r.owner);
-    if (page.rooms.length === 0 || offset + 500 >= page.total) return out;
-  }
-}
-
 /** node 1's who-is-in histogram buckets (cumulative counts by `le`). */
 async function whoHist(node: ScaleNode): Promise<Map<string, number>> {
   const text = await node.metrics();
@@ -135,7 +123,6 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
   const notes: string[] = [];
   const node1 = nodes[0]!;
   const pidOf = new Map(nodes.map((n) => [n.name, n.pid]));
-  const ownerOf = await owners(node1.url);
   const floors: Floor[] = [];
   try {
     const serve = await startFloor(["serve"]);
@@ -149,10 +136,8 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
         label: "roomy",
         url: () => {
           const room = roomName(picker.any());
-          const o = ownerOf.get(room) ?? "?";
-          const local = o === node1.name;
-          const pids = local ? [node1.pid] : [node1.pid, pidOf.get(o) ?? node1.pid];
-          return { url: `${node1.url}/v1/who-is-in?room=${room}`, series: local ? "roomy, owner node 1" : "roomy, owner another node", pids };
+          // The barrier asks both other holders: all three are on the call's path.
+          return { url: `${node1.url}/v1/who-is-in?room=${room}`, series: "roomy", pids: [...pidOf.values()] };
         },
       },
       { label: "bare serve", url: () => ({ url: `http://127.0.0.1:${serve.port}/who?room=r1`, series: "bare Bun.serve", pids: [serve.proc.pid] }) },
@@ -200,7 +185,7 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
       }
     }
     const h1 = await whoHist(node1);
-    const order = ["roomy, owner node 1", "roomy, owner another node", "bare Bun.serve", "bare two-process hop"];
+    const order = ["roomy", "bare Bun.serve", "bare two-process hop"];
     const out: ReadSeries[] = order.filter((n) => series.has(n)).map((n) => {
       const s = series.get(n)!;
       const cpu = s.cpu.sort((a, b) => a - b);
@@ -228,7 +213,7 @@ export function readsReport(r: ReadFigures): string[] {
   out.push("");
   const p99 = (label: string) => pct(r.series.find((s) => s.label === label)?.ms ?? [], 99);
   const over = (a: string, b: string) => `${f2(p99(a))} - ${f2(p99(b))} = ${f2(p99(a) - p99(b))} ms`;
-  out.push(`What roomy adds at p99 over its floor: forwarded ${over("roomy, owner another node", "bare two-process hop")}; local ${over("roomy, owner node 1", "bare Bun.serve")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does. Left out of the floors: roomy's read barrier (since 53c2bd1 every who-is-in is answered after a fresh anti-entropy round with one other holder, shared by reads that come together: a round trip and a digest comparison the floors do not make).`);
+  out.push(`What roomy adds at p99: over the bare hop (a round trip between two processes, as roomy's read barrier makes one to its peers) ${over("roomy", "bare two-process hop")}; over the bare server ${over("roomy", "bare Bun.serve")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does.`);
   out.push("");
   const hist = r.serverHist.filter((b) => b.n > 0).map((b) => `<= ${b.le} s: ${b.n}`).join(", ");
   out.push(`Node 1's own who-is-in histogram over these calls (handler start to answer made, cumulative): ${hist || "not read"}.`);
@@ -240,5 +225,5 @@ export function readsReport(r: ReadFigures): string[] {
 export const READS_LEAVE_OUT = [
   "The bare Bun.serve floor leaves out everything but one process's HTTP: no mesh hop, no roomy work (its own HTTP parser, routing, the registry, the room index, JSON of the list), and a small heap (a roomy node holds ~400 MB, so its garbage collections cost more).",
   "The bare hop floor leaves out roomy's work on both sides (registry routing and call table, CBOR frames, the owner's handler) and its periodic work (gossip, probes, anti-entropy, timers): each of its processes does nothing between calls. It writes from the data callback where roomy's mesh writes once per turn (setImmediate).",
-  "The split by owner: 'owner node 1' has no mesh hop; 'owner another node' has one round trip to the room's owner. The owner is the registry's placement as node 1's dashboard data reports it before the calls.",
+  "roomy answers who-is-in from the reached node's replica behind its read barrier: it asks the two other nodes for their covers (a small message each way) and answers once one is contained; the hop floor makes one round trip to one process, with no such check.",
 ];
