@@ -14,7 +14,7 @@ import { JSON_CONTENT_TYPE } from "./json.ts";
 /** Rooms written per turn (about 10 people each at scale: ~11 KB of text, well under a ms from the index's keys). */
 export const DUMP_ROOMS_PER_TURN = 1000;
 
-/** `dump` as JSON text, piece by piece (`perPiece` rooms each); joined, equal to orderedJson of the same dump as a record. */
+/** `dump` as JSON text, piece by piece (`perPiece` rooms each); joined, equal to orderedJson of the same dump as a record, and to the bytes dumpResponse writes. */
 export function* dumpJsonPieces(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN): Generator<string> {
   const n = dump.rooms.length;
   if (n === 0) {
@@ -28,34 +28,109 @@ export function* dumpJsonPieces(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN):
 }
 
 /**
- * A 200 whose body is `dump`, written one piece per turn of the event loop
- * straight into one buffer, and handed to the server whole, as known bytes
- * (prebuilt): a streamed body was read back and joined by the server in one
- * turn (10 MB at a million people: 25-50 ms). The buffer is sized after the
- * first pieces from their bytes per room, so the dump's text is held about
- * once (pieces, their join and its encoding were three copies: ~33 MB at a
- * million people, which the process kept as RSS).
+ * A 200 whose body is `dump`, written one slice of rooms per turn of the
+ * event loop straight into one buffer, and handed to the server whole, as
+ * known bytes (prebuilt): a streamed body was read back and joined by the
+ * server in one turn (10 MB at a million people: 25-50 ms). Each room goes
+ * in as its own bytes (its name, then its people's text as the dump holds
+ * it): no string is made per slice or per room name, which at a million
+ * people was ~15 MB of garbage a dump (slices of ~110 KB, a quoted name a
+ * room), on top of this buffer, that an idle node kept resident. The
+ * buffer is sized after the first rooms from their bytes per room, so the
+ * text is held about once.
  */
 export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN): Promise<Response> {
-  const encoder = new TextEncoder();
   const total = dump.rooms.length;
-  let buf = new Uint8Array(0);
-  let at = 0;
-  let done = 0;
-  for (const piece of dumpJsonPieces(dump, perPiece)) {
-    // At most 3 bytes per UTF-16 unit: room for the piece, or grow to what the rooms so far say the whole needs.
-    const need = at + 3 * piece.length;
-    if (need > buf.length) {
-      const guess = done === 0 ? 0 : Math.ceil((at / done) * total * 1.05);
-      const grown = new Uint8Array(Math.max(need, guess));
-      grown.set(buf.subarray(0, at));
-      buf = grown;
+  const out = new DumpBytes(total);
+  if (total === 0) out.ascii("{}");
+  for (let from = 0; from < total; from += perPiece) {
+    const to = Math.min(total, from + perPiece);
+    for (let i = from; i < to; i++) {
+      out.byte(i === 0 ? OPEN : COMMA);
+      out.name(dump.rooms[i]!);
+      out.byte(COLON);
+      out.text(dump.roomJson(i));
+      out.done = i + 1;
     }
-    at += encoder.encodeInto(piece, buf.subarray(at)).written;
-    done = Math.min(total, done + perPiece);
+    if (to === total) out.byte(CLOSE);
     await new Promise<void>((resolve) => runtimeDefer(resolve));
   }
-  const body = buf.subarray(0, at);
+  const body = out.bytes();
   const res = new Response(body, { status: 200, headers: { "content-type": JSON_CONTENT_TYPE } });
   return withPrebuilt(res, { status: 200, headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`, body });
+}
+
+const OPEN = 0x7b; // {
+const CLOSE = 0x7d; // }
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** The buffer's first size: a few hundred rooms, after which their bytes per room size it for all. */
+const FIRST_BYTES = 64 * 1024;
+
+/** The dump's UTF-8 bytes as they are written: ASCII copied a unit at a time, anything else through TextEncoder. */
+class DumpBytes {
+  private buf = new Uint8Array(0);
+  private at = 0;
+  private readonly encoder = new TextEncoder();
+  /** rooms written so far (sizes the buffer for the rest) */
+  done = 0;
+  constructor(private readonly total: number) {}
+
+  byte(b: number): void {
+    if (this.at === this.buf.length) this.room(1);
+    this.buf[this.at++] = b;
+  }
+
+  /** A room's name as JSON.stringify writes it: quoted as is when nothing in it is escaped or beyond ASCII. */
+  name(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) return this.text(JSON.stringify(s));
+    }
+    this.byte(QUOTE);
+    this.ascii(s);
+    this.byte(QUOTE);
+  }
+
+  /** `s` as UTF-8. */
+  text(s: string): void {
+    // At most 3 bytes per UTF-16 unit.
+    this.room(3 * s.length);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.at += this.encoder.encodeInto(s, buf.subarray(this.at)).written;
+        return;
+      }
+      buf[at++] = c;
+    }
+    this.at = at;
+  }
+
+  /** `s`, known to be ASCII. */
+  ascii(s: string): void {
+    this.room(s.length);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  bytes(): Uint8Array<ArrayBuffer> {
+    return this.buf.subarray(0, this.at);
+  }
+
+  /** Room for `n` more bytes: else a buffer as big as the rooms so far say the whole needs (at least twice this one). */
+  private room(n: number): void {
+    const need = this.at + n;
+    if (need <= this.buf.length) return;
+    const guess = this.done === 0 ? 0 : Math.ceil((this.at / this.done) * this.total * 1.05);
+    const grown = new Uint8Array(Math.max(need, guess, 2 * this.buf.length, FIRST_BYTES));
+    grown.set(this.buf.subarray(0, this.at));
+    this.buf = grown;
+  }
 }

@@ -47,6 +47,8 @@ export interface DumpText {
   readonly rooms: readonly string[];
   /** Rooms [from, to) as JSON members, `"room":["name",...]` joined by commas. */
   jsonOf(from: number, to: number): string;
+  /** Room `i`'s people as JSON text, `["name",...]` (what jsonOf writes after its `"room":`). */
+  roomJson(i: number): string;
 }
 
 export class OccupancyMerge implements DumpText {
@@ -196,15 +198,17 @@ export class OccupancyMerge implements DumpText {
     // the text) before the join copied it again, ~10 MB of garbage a dump.
     const parts: string[] = [];
     for (let i = from; i < Math.min(to, this.rooms.length); i++) {
-      let text = this.texts[i];
-      if (text === undefined) {
-        const { people, keyed } = this.kept(i);
-        text = occupantsJson(people, keyed);
-      }
       if (parts.length > 0) parts.push(",");
-      parts.push(JSON.stringify(this.rooms[i]!), ":", text);
+      parts.push(JSON.stringify(this.rooms[i]!), ":", this.roomJson(i));
     }
     return parts.join("");
+  }
+
+  roomJson(i: number): string {
+    const text = this.texts[i];
+    if (text !== undefined) return text;
+    const { people, keyed } = this.kept(i);
+    return occupantsJson(people, keyed);
   }
 
   /** Room i's people less those dropped (it must have answered). */

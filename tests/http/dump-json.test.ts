@@ -43,11 +43,26 @@ describe("the dump's JSON, piece by piece", () => {
   test("the response's bytes are the text's UTF-8, whatever the piece size and however many bytes a name takes", async () => {
     const rooms: Record<string, string[]> = {};
     for (let i = 0; i < 50; i++) rooms[`r${String(i).padStart(2, "0")}`] = i % 7 === 3 ? ["😀😀😀😀😀😀😀😀", "é".repeat(40)] : [`p${i}`];
+    // Room names JSON escapes, or beyond ASCII, written byte by byte.
+    Object.assign(rooms, { "": ["a"], "q\"uote": [], "back\\slash": ["b"], "tab\t": ["c"], "é": ["d"], "😀": [], "\u2028": ["e"] });
     const dump = dumpOf(rooms);
     for (const per of [1, 3, 10, 1000]) {
-      const res = await dumpResponse(textOf(dump, true), per);
-      expect({ per, text: new TextDecoder().decode(await res.arrayBuffer()) }).toEqual({ per, text: orderedJson(dump) });
+      for (const keyed of [false, true]) {
+        const res = await dumpResponse(textOf(dump, keyed), per);
+        expect({ per, keyed, text: new TextDecoder().decode(await res.arrayBuffer()) }).toEqual({ per, keyed, text: orderedJson(dump) });
+      }
     }
+    const odd = await dumpResponse(textOf(dumpOf({ "7": ["b", "a"], "10": [], "2": ["\"q\"", "é"], constructor: ["c"] })));
+    expect(await odd.text()).toBe(orderedJson(dumpOf({ "7": ["b", "a"], "10": [], "2": ["\"q\"", "é"], constructor: ["c"] })));
+    expect(await (await dumpResponse(textOf(Object.create(null) as Record<string, string[]>))).text()).toBe("{}");
+  });
+
+  test("a big dump's body is sized from its first rooms: one buffer, exactly the text's bytes", async () => {
+    const rooms: Record<string, string[]> = {};
+    for (let i = 0; i < 3 * DUMP_ROOMS_PER_TURN; i++) rooms[`room-${i}`] = Array.from({ length: i % 13 }, (_, k) => `person-${i}-${k}`);
+    const dump = dumpOf(rooms);
+    const body = new Uint8Array(await (await dumpResponse(textOf(dump, true))).arrayBuffer());
+    expect(new TextDecoder().decode(body)).toBe(orderedJson(dump));
   });
 
   test("names that look like keys, quotes, backslashes and commas come out as JSON.stringify writes them", () => {
