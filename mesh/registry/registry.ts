@@ -354,7 +354,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     multiCall: <R>(g: string, msg: unknown, o?: CallOptions) => groups.multiCall<R>(g, msg, o),
     drain: (): Promise<void> => (drainPromise ??= drainNow()),
     readBarrier: () => barrier.wait(),
-    writeBarrier: () => clockBarrier.wait(),
+    // Under concern 1, 2 or all no majority orders acknowledged writes (README, Write concern): no barrier.
+    writeBarrier: () => (replicator.ordersWrites?.() === false ? Promise.resolve() : clockBarrier.wait()),
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),

@@ -72,6 +72,7 @@ export interface FencingReplicator {
   barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
   /** A write barrier's pull by clocks (replication api.ts); absent: the read barrier's. */
   clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
+  ordersWrites?(): boolean;
 }
 
 export interface ServingOptions {

@@ -117,6 +117,8 @@ export interface ClusterReplicator extends Replicator {
    * it merges.
    */
   clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
+  /** Whether acknowledged writes are promised to order after each other (concern `majority`): only then does a write barrier run. */
+  ordersWrites?(): boolean;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

@@ -203,6 +203,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return this.barrier.pull(peers, need, timeoutMs);
   }
 
+  ordersWrites(): boolean {
+    return this.concern === "majority";
+  }
+
   clockFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.syncPeers();
