@@ -66,6 +66,15 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly cover = new SeqCover();
   private readonly barrier: CoverBarrier;
   private readonly clockBarrier: ClockBarrier;
+  /**
+   * The changes of a received batch merged piece by piece over turns
+   * (data-inbox.ts), told to the listeners (the apps' indexes, which every
+   * read goes through) only once all of it is merged: a read never sees part
+   * of one write, e.g. some of a walk-into's people (hostile-torn-walk).
+   * Anything else merged meanwhile tells them first, so they hear every
+   * change in the map's order.
+   */
+  private heldBatch: { m: DataMessage; changes: Change[] } | null = null;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -276,11 +285,30 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       this.logger.warn("replication: refused a delta whose timestamp the clock refuses", { from: from.n, error: String(err) });
       return false;
     }
+    // A piece of a batch bigger than one: held back until the batch is whole (merged()).
+    if ((from as Partial<DataMessage>).t === "d" && (from as DataMessage).delta !== delta) {
+      const m = from as DataMessage;
+      if (this.heldBatch !== null && this.heldBatch.m !== m) this.releaseHeld();
+      const changes = this.listeners.merge(this.map, delta);
+      this.gc.noteMerged(delta);
+      const held = (this.heldBatch ??= { m, changes: [] });
+      for (const c of changes) held.changes.push(c);
+      return true;
+    }
     this.applyLocal(delta);
     return true;
   }
 
+  /** Tell the listeners the held batch's changes (it is whole, or was given up: refused or stopped midway). */
+  private releaseHeld(): void {
+    const held = this.heldBatch;
+    if (held === null) return;
+    this.heldBatch = null;
+    this.listeners.notify(held.changes);
+  }
+
   merged(m: DataMessage): void {
+    if (this.heldBatch?.m === m) this.releaseHeld();
     this.cover.add(m.n, m.i, m.s);
     this.barrier.grew();
   }
@@ -417,6 +445,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   // ---- helpers ----
 
   private applyLocal(delta: Delta): void {
+    if (this.heldBatch !== null) this.releaseHeld();
     const changes = this.listeners.merge(this.map, delta);
     this.gc.noteMerged(delta);
     this.listeners.notify(changes);
@@ -460,6 +489,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     // after pending input), not what the peers already hold.
     const stalled = this.lastTickAt >= 0 && now - this.lastTickAt > 1.5 * this.config.retransmitMs;
     this.lastTickAt = now;
+    // A batch held back but no longer being merged (refused midway by a raised fence): tell what is in the map.
+    if (this.heldBatch !== null && this.inbox.size === 0) this.releaseHeld();
     this.syncPeers();
     if (!stalled) this.outbox.retransmit();
     else this.clock.setTimer(0, () => void (this.stopped || this.outbox.retransmit()));
