@@ -71,10 +71,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
    * (data-inbox.ts), told to the listeners (the apps' indexes, which every
    * read goes through) only once all of it is merged: a read never sees part
    * of one write, e.g. some of a walk-into's people (hostile-torn-walk).
-   * Anything else merged meanwhile tells them first, so they hear every
-   * change in the map's order.
+   * Anything else merged meanwhile that touches one of its keys releases it
+   * first, so they hear every key's changes in the map's order; other keys'
+   * changes go on being told at once (this node's own writes must reach its
+   * indexes in the same turn: a room owner plans the next admission on it).
    */
-  private heldBatch: { m: DataMessage; changes: Change[] } | null = null;
+  private heldBatch: { m: DataMessage; changes: Change[]; keys: Set<string> } | null = null;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -291,8 +293,9 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
       if (this.heldBatch !== null && this.heldBatch.m !== m) this.releaseHeld();
       const changes = this.listeners.merge(this.map, delta);
       this.gc.noteMerged(delta);
-      const held = (this.heldBatch ??= { m, changes: [] });
+      const held = (this.heldBatch ??= { m, changes: [], keys: new Set() });
       for (const c of changes) held.changes.push(c);
+      for (const e of delta.e) held.keys.add(e.k);
       return true;
     }
     this.applyLocal(delta);
@@ -445,7 +448,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   // ---- helpers ----
 
   private applyLocal(delta: Delta): void {
-    if (this.heldBatch !== null) this.releaseHeld();
+    const held = this.heldBatch;
+    if (held !== null && delta.e.some((e) => held.keys.has(e.k))) this.releaseHeld();
     const changes = this.listeners.merge(this.map, delta);
     this.gc.noteMerged(delta);
     this.listeners.notify(changes);
