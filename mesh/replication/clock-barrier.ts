@@ -15,6 +15,11 @@
  * observes its stamp), so one of those answers is at or past its stamp, and
  * the new write's stamp is later. No data waits: one small round trip,
  * shared by the writes of a turn (registry read-barrier.ts sharing).
+ *
+ * Only `need` of the named peers are asked at first, taken in turn so the
+ * load spreads; the others once the pull has waited HEDGE_MS, or at once
+ * when an asked peer is no longer a live link (asking all cost each write's
+ * barrier a message, a wake-up and an answer per extra peer).
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Timestamp } from "../../core/crdt/hlc.ts";
@@ -22,6 +27,9 @@ import type { Address, Clock, Message, Timer } from "../types.ts";
 import type { PulledFrom } from "./catch-up.ts";
 import type { Sender } from "./messages.ts";
 import type { PeerLink } from "./outbox.ts";
+
+/** How long the peers asked first may take before the others are asked too. */
+export const HEDGE_MS = 20;
 
 export interface ClockHost {
   readonly clock: Clock;
@@ -62,6 +70,8 @@ interface Ask {
   resolve(v: PulledFrom[]): void;
   reject(err: Error): void;
   timer: Timer;
+  /** when it began (HEDGE_MS) */
+  at: number;
 }
 
 export class ClockBarrier {
@@ -81,9 +91,9 @@ export class ClockBarrier {
       const timer = this.h.clock.setTimer(timeoutMs, () => {
         this.end(ask, new RoomyError("unavailable", `write barrier: ${ask.done.size} of ${need} peers' clocks within ${timeoutMs} ms`));
       });
-      const ask: Ask = { r, need, wanted, asked: new Map(), done: new Map(), resolve, reject, timer };
+      const ask: Ask = { r, need, wanted, asked: new Map(), done: new Map(), resolve, reject, timer, at: this.h.clock.now() };
       this.asks.set(r, ask);
-      for (const name of wanted) this.ask(ask, name);
+      for (let k = 0; k < wanted.length && ask.asked.size < need; k++) this.ask(ask, wanted[(r + k) % wanted.length]!);
       this.tickSoon();
     });
   }
@@ -126,18 +136,21 @@ export class ClockBarrier {
     else ask.resolve([...ask.done].map(([name, id]) => ({ name, id })));
   }
 
-  /** While asks wait: ask again those unanswered for retransmitMs, or asked as a process since replaced. */
+  /** While asks wait: ask the others once those asked are slow or gone; ask again those unanswered for retransmitMs, or asked as a process since replaced. */
   private tickSoon(): void {
     if (this.ticker !== null) return;
-    this.ticker = this.h.clock.setTimer(this.h.retransmitMs, () => {
+    this.ticker = this.h.clock.setTimer(HEDGE_MS, () => {
       this.ticker = null;
       const now = this.h.clock.now();
       for (const ask of [...this.asks.values()]) {
+        let live = 0;
+        for (const [name, a] of ask.asked) if (this.h.peers.get(name)?.id === a.id) live++;
+        const hedge = now - ask.at >= HEDGE_MS || live < ask.need;
         for (const name of ask.wanted) {
           const link = this.h.peers.get(name);
           if (link === undefined || ask.done.has(name)) continue;
           const a = ask.asked.get(name);
-          if (a === undefined || a.id !== link.id || now - a.at >= this.h.retransmitMs) this.ask(ask, name);
+          if (a === undefined ? hedge : a.id !== link.id || now - a.at >= this.h.retransmitMs) this.ask(ask, name);
         }
       }
       if (this.asks.size > 0) this.tickSoon();

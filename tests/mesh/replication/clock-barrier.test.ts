@@ -7,6 +7,7 @@
  * loses everywhere (the control below).
  */
 import { expect, test } from "bun:test";
+import { HEDGE_MS } from "../../../mesh/replication/clock-barrier.ts";
 import { addr, converged, TestCluster, track } from "./harness.ts";
 
 async function writeAfterUnseen(barrier: boolean): Promise<unknown> {
@@ -53,5 +54,27 @@ test("a write barrier whose peers do not answer rejects unavailable at its deadl
   await c.until("done", () => b.state !== "pending", 5_000, 10);
   expect(b.state).toBe("rejected");
   expect((b.error as { code?: string }).code).toBe("unavailable");
+  c.stopAll();
+});
+
+test("one peer's clock is asked when one suffices; the other once the first is slow", async () => {
+  const c = new TestCluster({ concern: "majority" });
+  for (const n of ["A", "B", "C"]) c.member(n);
+  for (const n of ["A", "B", "C"]) c.start(n);
+  await c.run(100);
+  const before = c.net.count("tq", addr("C")).messages;
+  const quick = track(c.node("C").rep.clockFrom!(["A", "B"], 1, 5_000).then(() => {}));
+  await c.until("answered", () => quick.state !== "pending", 5_000, 1);
+  expect(quick.state).toBe("resolved");
+  expect(c.net.count("tq", addr("C")).messages - before).toBe(1);
+  // Both silent at first: after HEDGE_MS the other is asked too; B answers once healed.
+  c.net.block(addr("A"), addr("C"));
+  c.net.block(addr("B"), addr("C"));
+  const slow = track(c.node("C").rep.clockFrom!(["A", "B"], 1, 5_000).then(() => {}));
+  await c.run(HEDGE_MS * 3, 1);
+  expect(c.net.count("tq", addr("C")).messages - before).toBe(3);
+  c.net.unblock(addr("B"), addr("C"));
+  await c.until("answered", () => slow.state !== "pending", 5_000, 1);
+  expect(slow.state).toBe("resolved");
   c.stopAll();
 });
