@@ -22,6 +22,8 @@ export interface CallWireDeps {
   logger: Logger;
   /** A call leaves its origin for another node (counted once, not per forward). */
   counted: () => void;
+  /** This node's clock reading, sent with every call (callVouched in registry.ts). */
+  reading?: () => [number, number, string];
 }
 
 export interface CallWire {
@@ -83,6 +85,7 @@ export function createCallWire(d: CallWireDeps): CallWire {
     // The first hop's sender is the origin; a forward names it.
     if (inb.origin !== local) a.push(inb.origin);
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
+    if (d.reading !== undefined) msg.k = d.reading();
     if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
   }
 

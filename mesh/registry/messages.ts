@@ -21,6 +21,8 @@ import type { Address, Message } from "../types.ts";
 export interface CallMsg extends Message {
   t: "c" | "s";
   a: CallTuple;
+  /** the sender's clock reading as it sent ([w, c, n]: n its process id), for the write barrier */
+  k?: [number, number, string];
 }
 
 export type CallTuple = [id: number, name: string, msg: unknown, hops: number, ttl: number, exp: number, origin?: Address];

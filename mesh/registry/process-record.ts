@@ -37,6 +37,12 @@ export interface Inbound {
   /** started here and not yet routed (its first send is not a forward) */
   fresh: boolean;
   /**
+   * The process id of the node that sent it here, whose clock reading
+   * (taken as it sent, so after the call began) rode with it and was
+   * observed here on arrival; absent otherwise (registry callVouched()).
+   */
+  vouch?: string;
+  /**
    * A call started here, still inside its first route(): its answer, if it
    * comes in that same turn, is kept here (EARLY_*) instead of settling a
    * pending promise, which is then never made. Absent on every other inbound.

@@ -89,6 +89,8 @@ export class ProcessTable {
   private ended = false;
   /** the deadline of the call whose handler runs now (callDeadline) */
   private handling: number | null = null;
+  /** its vouch (callVouch) */
+  private handlingVouch: string | null = null;
   private heldTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
@@ -165,13 +167,21 @@ export class ProcessTable {
     return this.handling;
   }
 
+  /** The vouch (Inbound.vouch) of the call whose handler is running now, else null. */
+  callVouch(): string | null {
+    return this.handlingVouch;
+  }
+
   private handle(e: Running, inb: Inbound): unknown {
     const outer = this.handling;
+    const outerVouch = this.handlingVouch;
     this.handling = inb.deadline;
+    this.handlingVouch = inb.vouch ?? null;
     try {
       return e.proc.handle(inb.msg);
     } finally {
       this.handling = outer;
+      this.handlingVouch = outerVouch;
     }
   }
 

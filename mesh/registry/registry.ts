@@ -46,7 +46,7 @@ import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
 import { ReadBarrier } from "./read-barrier.ts";
-import type { Holder } from "./holders.ts";
+import { type Holder, isHolder, majorityOf } from "./holders.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./config.ts";
@@ -126,7 +126,21 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const isSwept = (node: string): boolean => sweptMarks.isSwept(node);
   // The table and the sender call each other: the table reads it lazily.
   let handoffs: HandoffSender;
-  const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++ });
+  const reading = (): [number, number, string] => {
+    const ts = hlc.last();
+    return [ts.w, ts.c, ts.n];
+  };
+  const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++, reading });
+  /** The clock reading a call carried, observed: the sender's process id, or undefined (none, malformed, or refused as too far ahead). */
+  const vouchOf = (k: unknown): string | undefined => {
+    if (!Array.isArray(k) || k.length !== 3 || !Number.isSafeInteger(k[0]) || !Number.isSafeInteger(k[1]) || typeof k[2] !== "string") return undefined;
+    try {
+      hlc.observe({ w: k[0] as number, c: k[1] as number, n: k[2] as string }, clock.now());
+    } catch {
+      return undefined;
+    }
+    return k[2] as string;
+  };
   const table = new ProcessTable({
     self,
     clock,
@@ -195,7 +209,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
           counters.expiredDropped++;
           return;
         }
-        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false }, now);
+        const vouch = vouchOf(m.k);
+        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false, ...(vouch === undefined ? {} : { vouch }) }, now);
         return;
       }
       case "r":
@@ -363,6 +378,14 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
     isServing: (name) => table.serving(name),
     callDeadline: () => table.callDeadline(),
+    callVouched: () => {
+      // Only where one other holder makes a majority with this one (three holders).
+      const id = table.callVouch();
+      const c = rights.state.cfg;
+      if (id === null || c === null || id === selfId) return false;
+      const need = majorityOf(c) - (isHolder(c, self, selfId) ? 1 : 0);
+      return need <= 1 && c.holders.some((h) => h.id === id && h.name !== self);
+    },
     stats(): ClusterRegistryStats {
       const c = table.counts();
       return {

@@ -84,6 +84,13 @@ export interface Registry {
    * null outside one. A handler that acts after awaiting checks it first.
    */
   callDeadline(): number | null;
+  /**
+   * Inside a handler, synchronously: whether its call came from another
+   * holder of the configuration, with that holder's clock reading taken as
+   * it sent (after the call began), observed here, where that one holder
+   * and this node make a majority: the write barrier's work is done.
+   */
+  callVouched(): boolean;
   stats(): RegistryStats;
 }
 

@@ -136,6 +136,7 @@ export class DumpWorld {
       readBarrier: () => Promise.resolve(),
       writeBarrier: () => Promise.resolve(),
       callDeadline: () => null,
+      callVouched: () => false,
       isServing: (name) => world.ownerOf(name) === self && !world.down.has(self),
       stats: () => ({ processes: procs.size, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 }),
     };
