@@ -108,10 +108,36 @@ export class DataInbox {
     else this.host.nextTurn(run);
   }
 
-  /** One turn: pieces of the oldest batch, then of the next ones, until the budget is used up. */
-  private step(): void {
-    const deadline = this.host.clock.now() + MERGE_BUDGET_MS;
-    while (this.size > 0 && !this.stopped) {
+  /**
+   * Merge the rest of batch `m` now, whatever the budget, if it is the one
+   * under way (not from inside a merge): a write about to touch one of its
+   * keys must not make part of it visible (replicator.ts heldBatch).
+   * Whether `m` is now merged whole (else it was refused, or not under way).
+   */
+  finish(m: DataMessage): boolean {
+    if (this.stepping || this.size === 0 || this.queue[this.head]!.m !== m) return false;
+    this.step(Infinity, 1);
+    return this.lastMerged === m;
+  }
+
+  /** the batch last merged whole (finish()) */
+  private lastMerged: DataMessage | null = null;
+
+  /** Whether step() is on the stack (finish() must not re-enter it). */
+  private stepping = false;
+
+  /** One turn: pieces of the oldest batch, then of the next ones, until the budget is used up (or `batches` of them). */
+  private step(budgetMs = MERGE_BUDGET_MS, batches = Infinity): void {
+    this.stepping = true;
+    try {
+      this.stepBatches(this.host.clock.now() + budgetMs, batches);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private stepBatches(deadline: number, batches: number): void {
+    for (let b = 0; b < batches && this.size > 0 && !this.stopped; b++) {
       const w = this.queue[this.head]!;
       if (this.fencing.refuses(w.m.e)) {
         this.host.send(w.from, fencedMsg(this.host.self, w.m.s, this.fencing.fence));
@@ -131,11 +157,13 @@ export class DataInbox {
       }
       this.shift();
       if (ok) {
+        this.lastMerged = w.m;
         this.host.merged(w.m);
         this.host.send(w.from, ackMsg(this.host.self, w.m.s));
       }
       if (this.host.clock.now() >= deadline) return this.schedule();
     }
+    this.schedule(); // stopped after `batches`: the rest next turn (schedule() does nothing when none is left)
   }
 
   private shift(): void {

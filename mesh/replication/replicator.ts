@@ -449,7 +449,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   private applyLocal(delta: Delta): void {
     const held = this.heldBatch;
-    if (held !== null && delta.e.some((e) => held.keys.has(e.k))) this.releaseHeld();
+    if (held !== null && delta.e.some((e) => held.keys.has(e.k))) {
+      // Merge the rest of it first (it is whole then: merged() releases it); else tell what is in.
+      if (!this.inbox.finish(held.m)) this.releaseHeld();
+    }
     const changes = this.listeners.merge(this.map, delta);
     this.gc.noteMerged(delta);
     this.listeners.notify(changes);
