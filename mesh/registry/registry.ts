@@ -16,6 +16,7 @@
  *   call-wire.ts   a call on its way to its node, an answer on its way back
  *   swept.ts       previous owners' word that they handed everything over
  *   caught-up.ts   whether a majority of the holders caught up for an epoch
+ *   barriers.ts    the read and write barriers, a call's clock reading
  *   groups.ts      groups in the replicated map
  *   factories.ts   which factory builds a process (longest prefix)
  *
@@ -45,8 +46,8 @@ import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
-import { ReadBarrier } from "./read-barrier.ts";
-import { type Holder, isHolder, majorityOf } from "./holders.ts";
+import type { Holder } from "./holders.ts";
+import { createBarriers } from "./barriers.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./config.ts";
@@ -117,30 +118,13 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     isolated: opts.isolated,
   });
   serving = rights;
-  const pullFresh = (p: readonly string[], n: number, t: number) => (replicator.barrierFrom !== undefined ? replicator.barrierFrom(p, n, t) : replicator.catchUpFrom(p, n, t, true));
-  const barrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: pullFresh, timeoutMs: config.callTimeoutMs });
-  // The same sharing and holder rules, asking clocks instead of data (clock-barrier.ts).
-  const clockBarrier = new ReadBarrier({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, catchUpFrom: (p, n, t) => (replicator.clockFrom !== undefined ? replicator.clockFrom(p, n, t) : pullFresh(p, n, t)), timeoutMs: config.callTimeoutMs });
+  const barriers = createBarriers({ self: { name: self, id: selfId }, config: () => rights.state.cfg, idOf: owners.idOf, replicator, hlc, clock, timeoutMs: config.callTimeoutMs });
   /** Previous owners that said they handed over everything, at which stamp. */
   const sweptMarks = new SweptMarks(() => rights.stamp());
   const isSwept = (node: string): boolean => sweptMarks.isSwept(node);
   // The table and the sender call each other: the table reads it lazily.
   let handoffs: HandoffSender;
-  const reading = (): [number, number, string] => {
-    const ts = hlc.last();
-    return [ts.w, ts.c, ts.n];
-  };
-  const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++, reading });
-  /** The clock reading a call carried, observed: the sender's process id, or undefined (none, malformed, or refused as too far ahead). */
-  const vouchOf = (k: unknown): string | undefined => {
-    if (!Array.isArray(k) || k.length !== 3 || !Number.isSafeInteger(k[0]) || !Number.isSafeInteger(k[1]) || typeof k[2] !== "string") return undefined;
-    try {
-      hlc.observe({ w: k[0] as number, c: k[1] as number, n: k[2] as string }, clock.now());
-    } catch {
-      return undefined;
-    }
-    return k[2] as string;
-  };
+  const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++, reading: barriers.reading });
   const table = new ProcessTable({
     self,
     clock,
@@ -209,7 +193,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
           counters.expiredDropped++;
           return;
         }
-        const vouch = vouchOf(m.k);
+        const vouch = barriers.vouchOf(m.k);
         table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false, ...(vouch === undefined ? {} : { vouch }) }, now);
         return;
       }
@@ -368,9 +352,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     publish: (g, msg) => groups.publish(g, msg),
     multiCall: <R>(g: string, msg: unknown, o?: CallOptions) => groups.multiCall<R>(g, msg, o),
     drain: (): Promise<void> => (drainPromise ??= drainNow()),
-    readBarrier: () => barrier.wait(),
-    // Under concern 1, 2 or all no majority orders acknowledged writes (README, Write concern): no barrier.
-    writeBarrier: () => (replicator.ordersWrites?.() === false ? Promise.resolve() : clockBarrier.wait()),
+    readBarrier: barriers.readBarrier,
+    writeBarrier: barriers.writeBarrier,
     authoritative: () => rights.ready() && lease.canServe(),
     ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
@@ -378,35 +361,16 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
     isServing: (name) => table.serving(name),
     callDeadline: () => table.callDeadline(),
-    callVouched: () => {
-      // Only where one other holder makes a majority with this one (three holders).
-      const id = table.callVouch();
-      const c = rights.state.cfg;
-      if (id === null || c === null || id === selfId) return false;
-      const need = majorityOf(c) - (isHolder(c, self, selfId) ? 1 : 0);
-      return need <= 1 && c.holders.some((h) => h.id === id && h.name !== self);
-    },
+    callVouched: () => barriers.vouched(table.callVouch()),
     stats(): ClusterRegistryStats {
       const c = table.counts();
       return {
-        processes: c.running,
-        handoffsOut: counters.handoffsOut,
-        handoffsIn: counters.handoffsIn,
-        callsLocal: counters.callsLocal,
-        callsRemote: counters.callsRemote,
-        forwards: counters.forwards,
-        starting: c.starting,
-        leaving: c.leaving,
-        handoffsInFlight: handoffs.inFlight,
-        conflicts: counters.conflicts,
-        expiredDropped: counters.expiredDropped,
-        catchUps: rights.counts.catchUps,
-        catchUpFailures: rights.counts.catchUpFailures,
-        serving: rights.state.kind,
-        epoch: rights.stamp().e,
-        callsPending: calls.openCount,
-        malformedDropped: malformed,
-        lease: lease.canServe(),
+        processes: c.running, starting: c.starting, leaving: c.leaving,
+        handoffsOut: counters.handoffsOut, handoffsIn: counters.handoffsIn, handoffsInFlight: handoffs.inFlight,
+        callsLocal: counters.callsLocal, callsRemote: counters.callsRemote, forwards: counters.forwards, callsPending: calls.openCount,
+        conflicts: counters.conflicts, expiredDropped: counters.expiredDropped, malformedDropped: malformed,
+        catchUps: rights.counts.catchUps, catchUpFailures: rights.counts.catchUpFailures,
+        serving: rights.state.kind, epoch: rights.stamp().e, lease: lease.canServe(),
       };
     },
     stop(): Promise<void> {

@@ -7,7 +7,9 @@
  * Parts: acks.ts (pending writes), outbox.ts (batching, window, retransmit),
  * data-inbox.ts (received writes, merged over turns), anti-entropy.ts,
  * tombstone-gc.ts, concern.ts, messages.ts (wire + checks), fence.ts,
- * catch-up.ts, peer-sync.ts, flush-waiters.ts, periodic.ts, stats.ts.
+ * catch-up.ts, peer-sync.ts, flush-waiters.ts, periodic.ts, stats.ts,
+ * inbound.ts (messages off the wire), answers.ts (acks), barriers.ts (the
+ * read and write barriers), held-batch.ts (a batch told once whole).
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
@@ -23,21 +25,21 @@ import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuf
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { EpochFence } from "./fence.ts";
 import { FlushWaiters } from "./flush-waiters.ts";
-import { type ReplMsg, parseMessage, type Sender } from "./messages.ts";
+import type { Sender } from "./messages.ts";
 import { DataInbox } from "./data-inbox.ts";
 import { Outbox } from "./outbox.ts";
 import { reconcileLinks } from "./peer-sync.ts";
 import { Periodic } from "./periodic.ts";
-import { forEachKnown, rangeCount } from "./seq-ranges.ts";
 import { clusterStats, type MessageCounts } from "./stats.ts";
 import { ChangeListeners } from "./listeners.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import type { WriteConcern } from "./types.ts";
 import { atEndOfTurn } from "../../adapter/defer.ts";
-import { CoverBarrier, isCoverMsg, parseCoverMsg } from "./cover-barrier.ts";
-import { ClockBarrier, isClockMsg, parseClockMsg } from "./clock-barrier.ts";
-import { SeqCover } from "./seq-cover.ts";
+import { Barriers } from "./barriers.ts";
 import type { DataMessage } from "./data-inbox.ts";
+import { HeldBatch } from "./held-batch.ts";
+import { type AnswerHost, retireIfDone } from "./answers.ts";
+import { type InboundHost, receive } from "./inbound.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 export type { ReplicationConfig } from "./config.ts";
@@ -62,21 +64,11 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly outbox: Outbox;
   private readonly ae: AntiEntropy;
   private readonly inbox: DataInbox;
-  /** what this replica is known to hold, by origin and seq (seq-cover.ts) */
-  private readonly cover = new SeqCover();
-  private readonly barrier: CoverBarrier;
-  private readonly clockBarrier: ClockBarrier;
-  /**
-   * The changes of a received batch merged piece by piece over turns
-   * (data-inbox.ts), told to the listeners (the apps' indexes, which every
-   * read goes through) only once all of it is merged: a read never sees part
-   * of one write, e.g. some of a walk-into's people (hostile-torn-walk).
-   * Anything else merged meanwhile that touches one of its keys releases it
-   * first, so they hear every key's changes in the map's order; other keys'
-   * changes go on being told at once (this node's own writes must reach its
-   * indexes in the same turn: a room owner plans the next admission on it).
-   */
-  private heldBatch: { m: DataMessage; changes: Change[]; keys: Set<string> } | null = null;
+  /** the read barrier by covers and the write barrier by clocks (barriers.ts) */
+  private readonly barriers: Barriers;
+  /** a received batch's changes, told once it is whole (held-batch.ts) */
+  private readonly held: HeldBatch;
+  private readonly answers: AnswerHost;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -121,28 +113,12 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs);
     this.ae = new AntiEntropy(this);
     this.inbox = new DataInbox(this, this.fencing);
-    this.barrier = new CoverBarrier({
-      clock: this.clock,
-      self: this.self,
-      cover: this.cover,
-      lastSeq: () => this.pending.lastSeq,
-      peers: this.outbox.peers,
-      send: (to, msg) => this.send(to, msg),
-      freshRound: (link, done) => this.ae.start(link, done, "fresh"),
-      retransmitMs: this.config.retransmitMs,
-      stopped: () => this.stopped,
-    });
-    const last = o.last;
-    this.clockBarrier = new ClockBarrier({
-      clock: this.clock,
-      self: this.self,
-      last: () => (last === undefined ? null : last()),
-      observe: (ts) => this.observe(ts),
-      peers: this.outbox.peers,
-      send: (to, msg) => this.send(to, msg),
-      retransmitMs: this.config.retransmitMs,
-    });
-    this.transport.onMessage((from, msg) => this.receive(from, msg));
+    this.held = new HeldBatch((changes) => this.listeners.notify(changes));
+    this.answers = { outbox: this.outbox, pending: this.pending, clock: this.clock, quorum: () => this.quorum, isMember: (n, i) => this.isMember(n, i), checkFlush: () => this.checkFlush() };
+    const { clock, self, logger } = this;
+    this.barriers = new Barriers({ clock, self, logger, peers: this.outbox.peers, retransmitMs: this.config.retransmitMs, lastSeq: () => this.pending.lastSeq, ...(o.last === undefined ? {} : { last: o.last }), observe: (ts) => this.observe(ts), send: (to, msg) => this.send(to, msg), freshRound: (link, done) => this.ae.start(link, done, "fresh"), stopped: () => this.stopped, malformed: () => void this.n.malformed++ });
+    const inbound: InboundHost = { stopped: () => this.stopped, n: this.n, buckets: this.map.buckets, self, logger, barriers: this.barriers, inbox: this.inbox, answers: this.answers, ae: this.ae };
+    this.transport.onMessage((from, msg) => receive(inbound, from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
     this.syncPeers();
     this.periodic.every(this.config.retransmitMs, () => this.tick());
@@ -211,7 +187,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   barrierFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.syncPeers();
-    return this.barrier.pull(peers, need, timeoutMs);
+    return this.barriers.readPull(peers, need, timeoutMs);
   }
 
   ordersWrites(): boolean {
@@ -221,7 +197,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   clockFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.syncPeers();
-    return this.clockBarrier.pull(peers, need, timeoutMs);
+    return this.barriers.writePull(peers, need, timeoutMs);
   }
 
   setEpoch(epoch: number, holders: readonly string[]): void {
@@ -258,8 +234,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.unsubscribe();
     this.transport.onMessage(() => {});
     this.ae.abortAll();
-    this.barrier.abortAll();
-    this.clockBarrier.abortAll();
+    this.barriers.abortAll();
     this.inbox.stop();
     this.pending.rejectAll("replicator stopped");
     this.flushes.releaseAll();
@@ -289,31 +264,18 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     }
     // A piece of a batch bigger than one: held back until the batch is whole (merged()).
     if ((from as Partial<DataMessage>).t === "d" && (from as DataMessage).delta !== delta) {
-      const m = from as DataMessage;
-      if (this.heldBatch !== null && this.heldBatch.m !== m) this.releaseHeld();
       const changes = this.listeners.merge(this.map, delta);
       this.gc.noteMerged(delta);
-      const held = (this.heldBatch ??= { m, changes: [], keys: new Set() });
-      for (const c of changes) held.changes.push(c);
-      for (const e of delta.e) held.keys.add(e.k);
+      this.held.add(from as DataMessage, delta, changes);
       return true;
     }
     this.applyLocal(delta);
     return true;
   }
 
-  /** Tell the listeners the held batch's changes (it is whole, or was given up: refused or stopped midway). */
-  private releaseHeld(): void {
-    const held = this.heldBatch;
-    if (held === null) return;
-    this.heldBatch = null;
-    this.listeners.notify(held.changes);
-  }
-
   merged(m: DataMessage): void {
-    if (this.heldBatch?.m === m) this.releaseHeld();
-    this.cover.add(m.n, m.i, m.s);
-    this.barrier.grew();
+    if (this.held.message === m) this.held.release();
+    this.barriers.merged(m);
   }
 
   equal(name: string, id: string, seq: number): void {
@@ -336,78 +298,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   // ---- inbound ----
-
-  private receive(from: Address, msg: Message): void {
-    if (this.stopped) return;
-    this.n.received++;
-    if (isCoverMsg(msg)) return this.receiveCover(from, msg);
-    if (isClockMsg(msg)) return this.receiveClock(from, msg);
-    let m: ReplMsg;
-    try {
-      m = parseMessage(msg, this.map.buckets);
-    } catch (err) {
-      this.n.malformed++;
-      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
-      return;
-    }
-    if (m.n === this.self.n && m.i === this.self.i) return;
-    try {
-      if (m.t === "d") this.onData(from, m);
-      else if (m.t === "a") this.onAnswer(m, -1);
-      else if (m.t === "fx") this.onAnswer(m, m.e);
-      else this.ae.handle(from, m);
-    } catch (err) {
-      this.logger.error("replication: failed to handle a message", { from, t: m.t, error: String(err) });
-    }
-  }
-
-  private receiveCover(from: Address, msg: Message): void {
-    try {
-      const m = parseCoverMsg(msg);
-      if (m.n !== this.self.n || m.i !== this.self.i) this.barrier.handle(from, m);
-    } catch (err) {
-      this.n.malformed++;
-      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
-    }
-  }
-
-  private receiveClock(from: Address, msg: Message): void {
-    try {
-      const m = parseClockMsg(msg);
-      if (m.n !== this.self.n || m.i !== this.self.i) this.clockBarrier.handle(from, m);
-    } catch (err) {
-      this.n.malformed++;
-      this.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
-    }
-  }
-
-  private onData(from: Address, m: Extract<ReplMsg, { t: "d" }>): void {
-    this.n.deltasReceived += rangeCount(m.s);
-    this.inbox.push(from, m); // merged over turns, in order; acked once whole, or refused (data-inbox.ts)
-  }
-
-  /** An ack (fence -1), or a refusal by a peer whose fence is `fence`: either way that peer is done with those writes. */
-  private onAnswer(m: Extract<ReplMsg, { t: "a" | "fx" }>, fence: number): void {
-    const link = this.outbox.peers.get(m.n);
-    if (link !== undefined ? link.id !== m.i : !this.isMember(m.n, m.i)) return; // a previous process's answer
-    // One clock read per ack: it may cover thousands of writes.
-    const now = this.clock.now();
-    let garbled = false; // a "refusal" by a fence not above the stamp: ignored whole
-    forEachKnown(m.s, this.pending.bySeq, (_seq, pw) => {
-      if (fence >= 0 && pw.epoch >= fence) garbled = true;
-      if (garbled || pw.acked.includes(m.n)) return;
-      // A refused write that is not settled rejects now; one acknowledged stays so.
-      if (fence >= 0) this.pending.fencedOut(pw, fence);
-      pw.acked.push(m.n);
-      this.pending.settleIfHeld(pw, this.quorum, now);
-      this.retireIfDone(pw);
-    });
-    if (link !== undefined && !garbled) {
-      this.outbox.acked(link, m.s);
-      this.outbox.pump(link);
-    }
-    this.checkFlush();
-  }
 
   private isMember(name: string, id: string): boolean {
     return this.membership.members().some((x) => x.name === name && x.id === id);
@@ -436,7 +326,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     // A write may be held now (or need more acks than it has).
     for (const pw of this.pending.bySeq.values()) {
       this.pending.settleIfHeld(pw, this.quorum);
-      this.retireIfDone(pw);
+      retireIfDone(this.answers, pw);
     }
     for (const link of opened) {
       this.outbox.pump(link);
@@ -448,24 +338,15 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   // ---- helpers ----
 
   private applyLocal(delta: Delta): void {
-    const held = this.heldBatch;
-    if (held !== null && delta.e.some((e) => held.keys.has(e.k))) {
-      // Merge the rest of it first (it is whole then: merged() releases it); else tell what is in.
-      if (!this.inbox.finish(held.m)) this.releaseHeld();
-    }
+    // A held batch this touches: the rest of it merged first (whole, merged() tells it); else told as it is.
+    if (this.held.touches(delta) && !this.inbox.finish(this.held.message!)) this.held.release();
     const changes = this.listeners.merge(this.map, delta);
     this.gc.noteMerged(delta);
     this.listeners.notify(changes);
   }
 
-  private retireIfDone(pw: PendingWrite): void {
-    if (!pw.settled) return;
-    for (const link of this.outbox.peers.values()) if (!pw.acked.includes(link.name)) return;
-    this.pending.retire(pw);
-  }
-
   private retireDone(pws: PendingWrite[]): void {
-    for (const pw of pws) this.retireIfDone(pw);
+    for (const pw of pws) retireIfDone(this.answers, pw);
     this.checkFlush();
   }
 
@@ -497,7 +378,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     const stalled = this.lastTickAt >= 0 && now - this.lastTickAt > 1.5 * this.config.retransmitMs;
     this.lastTickAt = now;
     // A batch held back but no longer being merged (refused midway by a raised fence): tell what is in the map.
-    if (this.heldBatch !== null && this.inbox.size === 0) this.releaseHeld();
+    if (this.inbox.size === 0) this.held.release();
     this.syncPeers();
     if (!stalled) this.outbox.retransmit();
     else this.clock.setTimer(0, () => void (this.stopped || this.outbox.retransmit()));

@@ -1,0 +1,83 @@
+/**
+ * The replicator's two barriers, built and fed in one place: the read
+ * barrier by covers (cover-barrier.ts, with the cover it keeps) and the
+ * write barrier by clocks (clock-barrier.ts); their messages (vq/vr,
+ * tq/tr) are checked and handed over here.
+ */
+import type { Timestamp } from "../../core/crdt/hlc.ts";
+import type { Address, Clock, Logger, Message } from "../types.ts";
+import type { PulledFrom } from "./catch-up.ts";
+import { ClockBarrier, isClockMsg, parseClockMsg } from "./clock-barrier.ts";
+import { CoverBarrier, isCoverMsg, parseCoverMsg } from "./cover-barrier.ts";
+import type { DataMessage } from "./data-inbox.ts";
+import type { Sender } from "./messages.ts";
+import type { PeerLink } from "./outbox.ts";
+import { SeqCover } from "./seq-cover.ts";
+
+export interface BarriersHost {
+  readonly clock: Clock;
+  readonly self: Sender;
+  readonly logger: Logger;
+  readonly peers: ReadonlyMap<string, PeerLink>;
+  readonly retransmitMs: number;
+  lastSeq(): number;
+  /** this node's clock: its latest stamp (absent: none to give) */
+  last?: () => Timestamp;
+  observe(ts: Timestamp): void;
+  send(to: Address, msg: Message): boolean;
+  freshRound(link: PeerLink, done: (ok: boolean) => void): void;
+  stopped(): boolean;
+  /** a message of ours that did not parse */
+  malformed(): void;
+}
+
+export class Barriers {
+  /** what this replica is known to hold, by origin and seq (seq-cover.ts) */
+  readonly cover = new SeqCover();
+  private readonly reads: CoverBarrier;
+  private readonly writes: ClockBarrier;
+
+  constructor(private readonly h: BarriersHost) {
+    this.reads = new CoverBarrier({ ...h, cover: this.cover });
+    const last = h.last;
+    this.writes = new ClockBarrier({ ...h, last: () => (last === undefined ? null : last()) });
+  }
+
+  readPull(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+    return this.reads.pull(peers, need, timeoutMs);
+  }
+
+  writePull(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
+    return this.writes.pull(peers, need, timeoutMs);
+  }
+
+  /** A batch merged whole off the stream: it is covered now. */
+  merged(m: DataMessage): void {
+    this.cover.add(m.n, m.i, m.s);
+    this.reads.grew();
+  }
+
+  /** Whether `msg` is a barrier's (then handled here). */
+  receive(from: Address, msg: Message): boolean {
+    const cover = isCoverMsg(msg);
+    if (!cover && !isClockMsg(msg)) return false;
+    try {
+      if (cover) {
+        const m = parseCoverMsg(msg);
+        if (m.n !== this.h.self.n || m.i !== this.h.self.i) this.reads.handle(from, m);
+      } else {
+        const m = parseClockMsg(msg);
+        if (m.n !== this.h.self.n || m.i !== this.h.self.i) this.writes.handle(from, m);
+      }
+    } catch (err) {
+      this.h.malformed();
+      this.h.logger.warn("replication: dropped a malformed message", { from, t: String(msg?.t), error: String(err) });
+    }
+    return true;
+  }
+
+  abortAll(): void {
+    this.reads.abortAll();
+    this.writes.abortAll();
+  }
+}
