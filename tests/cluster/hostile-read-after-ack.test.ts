@@ -35,6 +35,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { call, HostileCluster, hostileBinary, maybeApplied, settledGet, sleep, type Stamped, Walkers } from "./hostile-kit.ts";
 import type { LoopbackNode } from "../support/procs.ts";
+import { seeded } from "../support/walk-load.ts";
 
 const RUN = process.env["HOSTILE_READ_AFTER_ACK"] === "1";
 const SECS = Number(process.env["HOSTILE_SECS"] ?? 40);
@@ -46,17 +47,6 @@ afterAll(async () => {
   await cluster?.close();
 }, 30_000);
 
-/** A tiny seeded generator (mulberry32): runs differ only by their seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Miss {
   at: string;
@@ -136,7 +126,7 @@ class Checker {
   }
 
   async run(): Promise<void> {
-    const rand = rng(1000 + this.id);
+    const rand = seeded(1000 + this.id);
     const people = [...this.where.keys()];
     for (let k = 0; !this.stop && k < 1_000_000; k++) {
       const live = this.c.live();
@@ -184,7 +174,7 @@ class Checker {
 async function scenario(fault: "freeze" | "kill" | "none"): Promise<{ report: string; stale: string[]; lost: string[] }> {
   const c = (cluster = new HostileCluster(await hostileBinary(), ["n1", "n2", "n3"], 26420, []));
   const t0 = Date.now();
-  const rand = rng(fault === "freeze" ? 7 : fault === "kill" ? 11 : 13);
+  const rand = seeded(fault === "freeze" ? 7 : fault === "kill" ? 11 : 13);
   try {
     await c.start();
     const rooms = Array.from({ length: 24 }, (_, i) => `room-${i}`);
