@@ -99,15 +99,16 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // refusal for want of seats is checked again behind the read barrier
   // before it is given (tests/cluster/hostile-stale-full).
   //
-  // Either way the admission is made only while the call's caller still
-  // waits and this node still serves the room: an effect after the caller
-  // was answered `unavailable`, or by a node that no longer owns the room,
-  // would be a wrong answer (SOAK chaos seed 2: a late admission replaced a
-  // later acknowledged walk).
-  const walkInto = (room: string, people: readonly string[]): unknown => {
+  // Either way an admission made after waiting is made only while the
+  // call's caller still waits and this node still serves the room (the
+  // registry checked both before the handler ran): an effect after the
+  // caller was answered `unavailable`, or by a node that no longer owns the
+  // room, would be a wrong answer (SOAK chaos seed 2: a late admission
+  // replaced a later acknowledged walk).
+  const walkInto = (name: string, room: string, people: readonly string[]): unknown => {
     const deadline = registry.callDeadline();
-    const admit = (recheck: boolean): unknown => {
-      if (deadline !== null && (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(roomProcess(room)))) {
+    const admit = (recheck: boolean, waited: boolean): unknown => {
+      if (waited && deadline !== null && (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(name))) {
         throw new RoomyError("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`, true);
       }
       let plan: ReturnType<typeof planWalkInto>;
@@ -115,15 +116,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
         plan = planWalkInto(index, room, people);
       } catch (err) {
         if (!recheck || !(err instanceof RoomyError) || err.code !== "room_full") throw err;
-        return afterBarrier(() => admit(false));
+        return afterBarrier(() => admit(false, true));
       }
       return whenHeld(ctx.write(plan), walked);
     };
     // A call forwarded by another holder brought that holder's clock, read
     // after the call began and observed on arrival: the barrier is done
     // (three holders), and the admission is made in this turn.
-    if (registry.callVouched()) return admit(true);
-    return registry.writeBarrier().then(() => admit(true));
+    if (registry.callVouched()) return admit(true, false);
+    return registry.writeBarrier().then(() => admit(true, true));
   };
 
   registry.define(ROOM_PROCESS_PREFIX, (name): ProcessHandlers => {
@@ -140,7 +141,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
             return whenHeld(ctx.write(writes), () => ({ created: writes.length > 0 }));
           }
           case "walk":
-            return walkInto(room, msg.people);
+            return walkInto(name, room, msg.people);
           // Reads behind the read barrier: a leave is written by the node it
           // reaches, and a walk into another room by that room's owner; this
           // replica may not have merged such an acknowledged write yet.

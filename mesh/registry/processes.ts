@@ -87,10 +87,8 @@ export class ProcessTable {
   private held: Held[] = [];
   /** endAll() ran: this node drained with no taker; it serves nothing more. */
   private ended = false;
-  /** the deadline of the call whose handler runs now (callDeadline) */
-  private handling: number | null = null;
-  /** its vouch (callVouch) */
-  private handlingVouch: string | null = null;
+  /** the call whose handler runs now (callDeadline, callVouch) */
+  private handling: Inbound | null = null;
   private heldTimer: Timer | undefined;
 
   constructor(private readonly d: ProcessTableDeps) {
@@ -161,30 +159,27 @@ export class ProcessTable {
     return this.life.leavingCount();
   }
 
-  /** Whether a call for `name` would run here now. */
   /** The deadline of the call whose handler is running now (synchronously), else null. */
   callDeadline(): number | null {
-    return this.handling;
+    return this.handling?.deadline ?? null;
   }
 
   /** The vouch (Inbound.vouch) of the call whose handler is running now, else null. */
   callVouch(): string | null {
-    return this.handlingVouch;
+    return this.handling?.vouch ?? null;
   }
 
   private handle(e: Running, inb: Inbound): unknown {
     const outer = this.handling;
-    const outerVouch = this.handlingVouch;
-    this.handling = inb.deadline;
-    this.handlingVouch = inb.vouch ?? null;
+    this.handling = inb;
     try {
       return e.proc.handle(inb.msg);
     } finally {
       this.handling = outer;
-      this.handlingVouch = outerVouch;
     }
   }
 
+  /** Whether a call for `name` would run here now. */
   serving(name: string): boolean {
     const d = this.d;
     return (

@@ -54,6 +54,10 @@ export class DataInbox {
   private readonly queue: Waiting[] = [];
   private head = 0;
   private scheduled = false;
+  /** Whether step() is on the stack (finish() must not re-enter it). */
+  private stepping = false;
+  /** the batch last merged whole (finish()) */
+  private lastMerged: DataMessage | null = null;
   private stopped = false;
   /** batches dropped: a copy of one waiting */
   duplicates = 0;
@@ -119,12 +123,6 @@ export class DataInbox {
     this.step(Infinity, 1);
     return this.lastMerged === m;
   }
-
-  /** the batch last merged whole (finish()) */
-  private lastMerged: DataMessage | null = null;
-
-  /** Whether step() is on the stack (finish() must not re-enter it). */
-  private stepping = false;
 
   /** One turn: pieces of the oldest batch, then of the next ones, until the budget is used up (or `batches` of them). */
   private step(budgetMs = MERGE_BUDGET_MS, batches = Infinity): void {

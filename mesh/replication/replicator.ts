@@ -184,9 +184,9 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return pullFromSome({ ...host, stopped: () => this.stopped }, peers, need, timeoutMs, fresh ? "fresh" : "pull");
   }
 
+  // The barriers' pulls run per read and per write: no syncPeers() here (membership events keep the links in sync).
   barrierFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
-    this.syncPeers();
     return this.barriers.readPull(peers, need, timeoutMs);
   }
 
@@ -196,7 +196,6 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   clockFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]> {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
-    this.syncPeers();
     return this.barriers.writePull(peers, need, timeoutMs);
   }
 
