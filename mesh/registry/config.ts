@@ -81,7 +81,7 @@ export interface ClusterRegistryStats extends RegistryStats {
 }
 
 export interface ClusterRegistry extends Registry {
-  /** A holder of the committed configuration that caught up for an epoch of it (/readyz). */
+  /** A holder of the committed configuration that caught up for an epoch of it and holds the quorum lease now (/readyz). */
   ready(): boolean;
   /** Whether this node drains. */
   isDraining(): boolean;

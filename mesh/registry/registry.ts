@@ -355,7 +355,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     readBarrier: barriers.readBarrier,
     writeBarrier: barriers.writeBarrier,
     authoritative: () => rights.ready() && lease.canServe(),
-    ready: () => rights.ready(),
+    // Ready only while it may serve: caught up and under the quorum lease, so
+    // a node just woken from a freeze (its lease lapsed) is not routed to
+    // before its reads and calls could answer.
+    ready: () => rights.ready() && lease.canServe(),
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
     caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
