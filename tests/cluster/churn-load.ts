@@ -1,0 +1,209 @@
+/**
+ * The churn of hostile-churn.test.ts: `clients` concurrent clients, each the
+ * only one driving its people (person p belongs to client p % clients), one
+ * request at a time, round robin over the live nodes: ~60% move a person in
+ * a room to another room (walk-into), ~30% have one leave, ~10% walk one who
+ * is out back in. Every answer is recorded in the ChurnLedger; meanwhile a
+ * sampler reads where-is and who-is-in and checks them against it. Figures:
+ * per operation kind the answer codes and latencies, operations per 5 s
+ * window (throughput over time), and everything that breaks a promise.
+ */
+import type { LoopbackNode } from "../support/procs.ts";
+import { seeded } from "../support/walk-load.ts";
+import { type ChurnLedger, type Ending, OUT } from "./churn-ledger.ts";
+
+export type Kind = "move" | "leave" | "return" | "where" | "who";
+
+export interface Answer {
+  code: string;
+  noEffect: boolean;
+  /** the parsed body of an ok read */
+  body: unknown;
+  ms: number;
+  sentAt: number;
+}
+
+/** One request, never throws; error bodies parsed for code and no_effect. */
+export async function send(url: string, body: unknown | undefined, timeoutMs: number, parseOk: boolean): Promise<Answer> {
+  const sentAt = performance.now();
+  try {
+    const res = await fetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    const ms = performance.now() - sentAt;
+    if (res.ok) return { code: "ok", noEffect: false, body: parseOk ? JSON.parse(text) : null, ms, sentAt };
+    let e: { code?: string; no_effect?: boolean } | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: { code?: string; no_effect?: boolean } }).error;
+    } catch {
+      // not JSON: the status says it
+    }
+    return { code: e?.code ?? `http_${res.status}`, noEffect: e?.no_effect === true, body: null, ms, sentAt };
+  } catch (err) {
+    const m = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+    return { code: /timed? ?out|abort/i.test(m) ? "timeout" : "network", noEffect: false, body: null, ms: performance.now() - sentAt, sentAt };
+  }
+}
+
+/** A promise broken, with when (s since the churn's start) and through which node. */
+export interface Violation {
+  at: number;
+  node: string;
+  what: string;
+}
+
+export interface KindFigures {
+  codes: Record<string, number>;
+  ms: number[];
+}
+
+export interface ChurnOptions {
+  /** the nodes requests may go to now (round robin) */
+  nodes: () => LoopbackNode[];
+  ledger: ChurnLedger;
+  /** rooms that exist (created, acknowledged) */
+  rooms: number[];
+  clients: number;
+  seed: number;
+  ms: number;
+  timeoutMs?: number;
+}
+
+const WINDOW_MS = 5_000;
+
+export class Churn {
+  readonly kinds = new Map<Kind, KindFigures>();
+  readonly violations: Violation[] = [];
+  /** room_full answers though, over the whole request, the room could not have been full by the ledger */
+  readonly doubtfulFull: string[] = [];
+  /** acknowledged operations per 5 s window */
+  readonly windows: number[] = [];
+  readonly t0 = performance.now();
+  #rr = 0;
+  #towards = new Map<number, number>();
+  #stop = false;
+
+  constructor(readonly o: ChurnOptions) {}
+
+  #fig(k: Kind): KindFigures {
+    let f = this.kinds.get(k);
+    if (f === undefined) this.kinds.set(k, (f = { codes: {}, ms: [] }));
+    return f;
+  }
+  #count(k: Kind, a: Answer): void {
+    const f = this.#fig(k);
+    f.codes[a.code] = (f.codes[a.code] ?? 0) + 1;
+    f.ms.push(a.ms);
+  }
+  #node(): LoopbackNode | undefined {
+    const ns = this.o.nodes();
+    return ns.length === 0 ? undefined : ns[this.#rr++ % ns.length];
+  }
+  #violate(node: string, what: string): void {
+    if (this.violations.length < 200) this.violations.push({ at: (performance.now() - this.t0) / 1000, node, what });
+  }
+  #window(): void {
+    const w = Math.floor((performance.now() - this.t0) / WINDOW_MS);
+    while (this.windows.length <= w) this.windows.push(0);
+    this.windows[w]!++;
+  }
+
+  /** Runs the clients and the sampler for `ms`; resolves when all have stopped. */
+  async run(): Promise<void> {
+    const deadline = this.t0 + this.o.ms;
+    const workers = Array.from({ length: this.o.clients }, (_, c) => this.#client(c, deadline));
+    workers.push(this.#sampler(deadline));
+    await Promise.all(workers);
+  }
+  stop(): void {
+    this.#stop = true;
+  }
+
+  async #client(c: number, deadline: number): Promise<void> {
+    const { ledger, rooms, clients } = this.o;
+    const rand = seeded(this.o.seed * 1009 + c);
+    const mine = Math.floor((ledger.people - c + clients - 1) / clients);
+    while (!this.#stop && performance.now() < deadline) {
+      const roll = rand();
+      const wantOut = roll >= 0.9;
+      let p = c + clients * Math.floor(rand() * mine);
+      for (let tries = 0; tries < 64 && (ledger.acked[p] === OUT) !== wantOut; tries++) p = c + clients * Math.floor(rand() * mine);
+      const out = ledger.acked[p] === OUT;
+      const kind: Kind = out ? "return" : roll < 0.6 || wantOut ? "move" : "leave";
+      let target = OUT;
+      if (kind !== "leave") {
+        do target = rooms[Math.floor(rand() * rooms.length)]!;
+        while (target === ledger.acked[p] && rooms.length > 1);
+      }
+      const node = this.#node();
+      if (node === undefined) {
+        await Bun.sleep(20);
+        continue;
+      }
+      ledger.begin(p);
+      if (target !== OUT) this.#towards.set(target, (this.#towards.get(target) ?? 0) + 1);
+      const roomyBefore = target === OUT ? 0 : this.#mostIn(target);
+      const a = kind === "leave"
+        ? await send(`${node.url}/v1/leave`, { people: [`p${p}`] }, this.o.timeoutMs ?? 15_000, false)
+        : await send(`${node.url}/v1/walk-into`, { room: `r${target}`, people: [`p${p}`] }, this.o.timeoutMs ?? 15_000, false);
+      if (target !== OUT) this.#towards.set(target, this.#towards.get(target)! - 1);
+      this.#count(kind, a);
+      let how: Ending = "maybe";
+      if (a.code === "ok") how = "ok";
+      else if (a.code === "room_full") {
+        how = "refused";
+        const cap = ledger.capacityOf(target);
+        // In flight towards the room counted in both bounds: the room could hold at most this many then.
+        const most = Math.max(roomyBefore, this.#mostIn(target));
+        if (most + 1 <= cap && this.doubtfulFull.length < 50) this.doubtfulFull.push(`r${target} (capacity ${cap}) refused p${p} via ${node.name}: at most ${most} in it by the ledger`);
+      } else if (a.code === "unavailable" && a.noEffect) how = "refused";
+      else if (a.code === "unknown_room" || a.code === "bad_request" || a.code === "invalid_name" || a.code === "not_found") {
+        how = "refused";
+        this.#violate(node.name, `${kind} p${p}${target === OUT ? "" : ` into r${target}`}: ${a.code}`);
+      } else if (a.code === "internal") this.#violate(node.name, `${kind} p${p}: internal`);
+      ledger.end(p, target, how);
+      if (how === "ok") this.#window();
+      if (a.code !== "ok" && a.code !== "room_full" && a.code !== "unavailable") await Bun.sleep(20); // a node down: do not spin
+    }
+  }
+
+  #mostIn(room: number): number {
+    return this.o.ledger.mostIn(room) + (this.#towards.get(room) ?? 0);
+  }
+
+  /** where-is of a random person and who-is-in of a random room, in turn, checked against the ledger. */
+  async #sampler(deadline: number): Promise<void> {
+    const { ledger, rooms } = this.o;
+    const rand = seeded(this.o.seed * 7919 + 1);
+    for (let i = 0; !this.#stop && performance.now() < deadline; i++) {
+      const node = this.#node();
+      if (node === undefined) {
+        await Bun.sleep(20);
+        continue;
+      }
+      let code: string;
+      if (i % 2 === 0) {
+        const p = Math.floor(rand() * ledger.people);
+        const a = await send(`${node.url}/v1/where-is?person=p${p}`, undefined, 10_000, true);
+        this.#count("where", a);
+        code = a.code;
+        if (a.code === "ok") {
+          const bad = ledger.checkWhereIs(p, a.sentAt, (a.body as { room: string | null }).room);
+          if (bad !== null) this.#violate(node.name, bad);
+        } else if (a.code === "internal" || a.code === "bad_request") this.#violate(node.name, `where-is p${p}: ${a.code}`);
+      } else {
+        const r = rooms[Math.floor(rand() * rooms.length)]!;
+        const a = await send(`${node.url}/v1/who-is-in?room=r${r}`, undefined, 10_000, true);
+        this.#count("who", a);
+        code = a.code;
+        if (a.code === "ok") for (const bad of ledger.checkWhoIsIn(r, a.sentAt, a.body as string[])) this.#violate(node.name, bad);
+        else if (a.code === "unknown_room" || a.code === "internal" || a.code === "bad_request") this.#violate(node.name, `who-is-in r${r}: ${a.code}`);
+      }
+      if (code === "network" || code === "timeout") await Bun.sleep(20); // a node down: do not spin
+    }
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * README, "What roomy promises", under heavy churn at scale: people MOVE
+ * between rooms and LEAVE, not only walk in (tests/bench/scale.bench.ts).
+ *
+ * 3 real nodes; HOSTILE_CHURN_ROOMS rooms (default 10,000; every tenth with
+ * 20 seats) and HOSTILE_CHURN_PEOPLE people (default 200,000) walked in, 10 a
+ * request. Then (churn-load.ts) 16 clients, each the only one driving its
+ * people, one request at a time round robin over the nodes: ~60% moves,
+ * ~30% leaves, ~10% walk-backs of people who left; a sampler reads where-is
+ * and who-is-in meanwhile and flags any answer the acknowledged writes rule
+ * out (churn-ledger.ts: only people with nothing in flight, nothing unknown,
+ * and their last answer in before the read was sent). Phase 1: churn for
+ * HOSTILE_CHURN_SECS (default 40); then every node's dump must be 200,
+ * equal, and match the ledger (nobody in two rooms, no room over capacity,
+ * no created room missing). Phase 2: churn for HOSTILE_CHURN_KILL_SECS
+ * (default 30) with the Raft leader (HOSTILE_CHURN_KILL=leader, or a node
+ * name) kill -9'd a quarter in and restarted under its name and ports at
+ * half; no `unknown_room`, no lost acknowledged write, dumps converge.
+ * Figures: ops/s and p50/p99 per kind, codes, the longest event-loop stall,
+ * map keys and tombstones, RSS over time, time to converge.
+ *
+ * `HOSTILE_CHURN=1 HOSTILE_BIN=path npx bun test --timeout 600000 tests/cluster/hostile-churn.test.ts`
+ * (HOSTILE_CHURN_SEED, default 1; HOSTILE_CHURN_OUT=file also writes the report there;
+ * the nodes' logs go to HOSTILE_CHURN_LOGS, default $TMPDIR/roomy-hostile-churn-logs).
+ * Ports 26460-26465.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HostileCluster, hostileBinary, sleep } from "./hostile-kit.ts";
+import { type LoopbackNode, metricValue, rssBytes, until } from "../support/procs.ts";
+import { createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, type Walk, walkLoad } from "../support/walk-load.ts";
+import { compareDumps, takeDump } from "../bench/scale-check.ts";
+import { ChurnLedger } from "./churn-ledger.ts";
+import { Churn } from "./churn-load.ts";
+
+const RUN = process.env["HOSTILE_CHURN"] === "1";
+const num = (k: string, d: number): number => {
+  const v = process.env[k];
+  return v === undefined || v === "" ? d : Number(v);
+};
+const PEOPLE = num("HOSTILE_CHURN_PEOPLE", 200_000);
+const ROOMS = num("HOSTILE_CHURN_ROOMS", 10_000);
+const CHURN_S = num("HOSTILE_CHURN_SECS", 40);
+const KILL_S = num("HOSTILE_CHURN_KILL_SECS", 30);
+const SEED = num("HOSTILE_CHURN_SEED", 1);
+const KILL = process.env["HOSTILE_CHURN_KILL"] ?? "leader";
+const CLIENTS = 16;
+const PER_REQUEST = 10;
+const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 20 };
+const capacityOf = (r: number): number => (r >= 0 && r % SPEC.capEvery === 0 ? SPEC.capacity : Infinity);
+
+let cluster: HostileCluster | undefined;
+afterAll(async () => {
+  await cluster?.close();
+}, 30_000);
+
+interface NodeFig {
+  node: string;
+  stallS: number;
+  stallCpuS: number;
+  keys: number;
+  tombstones: number;
+  collected: number;
+  rssMiB: number;
+}
+
+async function nodeFigures(nodes: LoopbackNode[]): Promise<NodeFig[]> {
+  const out: NodeFig[] = [];
+  for (const n of nodes) {
+    let text = "";
+    try {
+      const res = await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(30_000) });
+      text = await res.text();
+    } catch {
+      // a node that does not answer: NaNs in the report
+    }
+    out.push({
+      node: n.name,
+      stallS: metricValue(text, "roomy_event_loop_stall_max_seconds"),
+      stallCpuS: metricValue(text, "roomy_event_loop_stall_max_cpu_seconds"),
+      keys: metricValue(text, "roomy_map_keys"),
+      tombstones: metricValue(text, "roomy_map_tombstones"),
+      collected: metricValue(text, "roomy_replication_tombstones_collected_total"),
+      rssMiB: Math.round(rssBytes(n.pid) / 2 ** 20),
+    });
+  }
+  return out;
+}
+
+const figLine = (f: NodeFig): string =>
+  `${f.node}: stall max ${(f.stallS * 1000).toFixed(0)} ms (cpu ${(f.stallCpuS * 1000).toFixed(0)} ms), keys ${f.keys}, tombstones ${f.tombstones}, collected ${f.collected}, RSS ${f.rssMiB} MiB`;
+
+/**
+ * Dumps of every node until all are 200, equal and as the ledger says (deadline), each 200 checked:
+ * a 200 that breaks the ledger (churn stopped: every write answered) is a wrong answer at once.
+ */
+async function converge(nodes: LoopbackNode[], ledger: ChurnLedger, created: Uint8Array, deadlineMs: number, problems: string[], phase: string): Promise<{ ms: number; tries: number; detail: string; dumpMs: number[] }> {
+  const t = performance.now();
+  for (let tries = 1; ; tries++) {
+    const ds = await Promise.all(nodes.map((n) => takeDump(n.url, 60_000)));
+    const texts: string[] = [];
+    for (const [i, d] of ds.entries()) {
+      if (d.text === undefined) continue;
+      texts.push(d.text);
+      const c = ledger.checkDump(d.text, created);
+      if (!c.ok) problems.push(`${phase}: ${nodes[i]!.name}'s dump (200, try ${tries}) breaks the ledger: ${JSON.stringify({ ...c, examples: undefined })} e.g. ${c.examples.join("; ")}`);
+    }
+    const all = texts.length === ds.length;
+    const cmp = all ? compareDumps(texts) : { equal: false, detail: ds.map((d, i) => `${nodes[i]!.name}: ${d.error ?? "200"}`).join(", ") };
+    const ms = performance.now() - t;
+    if (all && cmp.equal) return { ms, tries, detail: "equal", dumpMs: ds.map((d) => Math.round(d.ms)) };
+    if (ms > deadlineMs) {
+      problems.push(`${phase}: dumps not 200 and equal within ${deadlineMs} ms: ${cmp.detail}`);
+      return { ms, tries, detail: cmp.detail, dumpMs: ds.map((d) => Math.round(d.ms)) };
+    }
+    await sleep(1_000);
+  }
+}
+
+function churnReport(ch: Churn, secs: number): string[] {
+  const lines: string[] = [];
+  for (const [k, f] of ch.kinds) {
+    const sorted = [...f.ms].sort((a, b) => a - b);
+    const ok = f.codes["ok"] ?? 0;
+    lines.push(`  ${k}: ${f.ms.length} requests, ${(ok / secs).toFixed(0)} ok/s, p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms; codes ${JSON.stringify(f.codes)}`);
+  }
+  lines.push(`  acknowledged writes per 5 s: ${ch.windows.join(" ")}`);
+  if (ch.doubtfulFull.length > 0) lines.push(`  room_full though the room could not be full by the ledger: ${ch.doubtfulFull.length}, e.g. ${ch.doubtfulFull.slice(0, 3).join("; ")}`);
+  for (const v of ch.violations.slice(0, 20)) lines.push(`  VIOLATION at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`);
+  return lines;
+}
+
+/** Unexpected process exits: a node crash. */
+function crashes(c: HostileCluster, except: string | null): string[] {
+  return c.nodes.filter((n) => n.name !== except && !n.alive).map((n) => `${n.name} exited (exit ${n.child?.proc.exitCode}, signal ${n.child?.proc.signalCode})`);
+}
+
+test.skipIf(!RUN)(
+  "under heavy churn (moves, leaves, walk-backs) on 3 nodes, and across a kill -9 and restart: no acknowledged write lost, no impossible read, nobody in two rooms, no room over capacity, no unknown_room, dumps equal",
+  async () => {
+    const bin = await hostileBinary();
+    const c = (cluster = new HostileCluster(bin, ["n1", "n2", "n3"], 26460, []));
+    const report: string[] = [`hostile churn: seed ${SEED}, ${PEOPLE} people, ${ROOMS} rooms (every ${SPEC.capEvery}th ${SPEC.capacity} seats), ${CLIENTS} clients, binary ${bin}`];
+    const log = (s: string): void => {
+      report.push(s);
+      console.log(`churn ${new Date().toISOString().slice(11, 19)} ${s}`);
+    };
+    const problems: string[] = [];
+    const rss: string[] = [];
+    const rssTimer = setInterval(() => rss.push(c.nodes.map((n) => (n.alive ? Math.round(rssBytes(n.pid) / 2 ** 20) : "-")).join("/")), 5_000);
+    try {
+      let t = performance.now();
+      await c.start();
+      const urls = c.nodes.map((n) => n.url);
+      const rooms = await createRooms(urls, SPEC, { clients: 8, batch: 500, capMs: 120_000, retry: true });
+      log(`3 nodes ready, ${rooms.createdCount} rooms created in ${Math.round(performance.now() - t)} ms (errors ${JSON.stringify(rooms.errors)})`);
+      expect(rooms.createdCount).toBe(ROOMS);
+
+      // The walk-ins, as the scale bench loads them.
+      t = performance.now();
+      const walkLedger = new Ledger(PEOPLE);
+      const picker = new RoomPicker(SPEC, rooms.created, seeded(SEED));
+      let next = 0;
+      const load = await walkLoad({
+        urls, clients: CLIENTS, capMs: 180_000,
+        next(): Walk | undefined {
+          if (next >= PEOPLE) return undefined;
+          const n = Math.min(PER_REQUEST, PEOPLE - next);
+          const people = Array.from({ length: n }, (_, i) => next + i);
+          next += n;
+          return { room: picker.pick(n), people };
+        },
+        done: () => next >= PEOPLE,
+        answered(w, o) {
+          walkLedger.record(w.people, w.room, o);
+          return false;
+        },
+      });
+      log(`walk-ins: ${walkLedger.ackedCount()} of ${PEOPLE} people in ${Math.round(load.ms)} ms (${Math.round((PEOPLE * 1000) / load.ms)} people/s), codes ${JSON.stringify(load.codes)}`);
+      const ledger = ChurnLedger.from(walkLedger, capacityOf);
+      const roomList: number[] = [];
+      for (let r = 0; r < ROOMS; r++) if (rooms.created[r] === 1) roomList.push(r);
+      for (const f of await nodeFigures(c.nodes)) log(`after the walk-ins ${figLine(f)}`);
+
+      // Phase 1: churn, every node up.
+      log(`phase 1: churn for ${CHURN_S} s`);
+      const ch1 = new Churn({ nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, seed: SEED, ms: CHURN_S * 1000 });
+      await ch1.run();
+      const secs1 = (performance.now() - ch1.t0) / 1000;
+      for (const l of churnReport(ch1, secs1)) log(l);
+      problems.push(...ch1.violations.map((v) => `phase 1 at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
+      problems.push(...ch1.doubtfulFull.map((d) => `phase 1 doubtful room_full: ${d}`));
+      problems.push(...crashes(c, null).map((s) => `phase 1: ${s}`));
+      const w = ch1.windows.slice(0, -1); // the last window is partial
+      if (w.length >= 4) {
+        const first = (w[0]! + w[1]!) / 2;
+        const last = (w.at(-1)! + w.at(-2)!) / 2;
+        log(`throughput, last two windows / first two: ${(last / first).toFixed(2)}`);
+        if (last < first / 4) problems.push(`phase 1: throughput collapsed: ${w.join(" ")} per 5 s`);
+      }
+      const conv1 = await converge(c.nodes, ledger, rooms.created, 30_000, problems, "phase 1");
+      log(`phase 1 dumps: ${conv1.detail} after ${Math.round(conv1.ms)} ms, ${conv1.tries} tries, dump ms ${conv1.dumpMs.join("/")}`);
+      for (const f of await nodeFigures(c.nodes)) log(`after phase 1 ${figLine(f)}`);
+
+      // Phase 2: churn across a kill -9 and a restart.
+      let victim = KILL;
+      if (KILL === "leader") {
+        const cons = await until("a Raft leader", async () => {
+          const r = await fetch(`${c.nodes[0]!.url}/v1/consensus`, { signal: AbortSignal.timeout(5_000) });
+          const b = (await r.json()) as { leader: string | null };
+          return b.leader ?? undefined;
+        }, 20_000, 200);
+        victim = cons;
+      }
+      log(`phase 2: churn for ${KILL_S} s, ${victim} kill -9'd at ${(KILL_S / 4).toFixed(1)} s, restarted at ${(KILL_S / 2).toFixed(1)} s`);
+      const ch2 = new Churn({ nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, seed: SEED + 100, ms: KILL_S * 1000 });
+      const running = ch2.run();
+      await sleep((KILL_S * 1000) / 4);
+      const tKill = performance.now();
+      await c.node(victim).kill();
+      log(`${victim} killed at ${((tKill - ch2.t0) / 1000).toFixed(2)} s`);
+      await sleep(Math.max(0, ch2.t0 + (KILL_S * 1000) / 2 - performance.now()));
+      const tRestart = performance.now();
+      await c.restart(victim);
+      await c.waitReady([c.node(victim)], 60_000);
+      log(`${victim} restarted at ${((tRestart - ch2.t0) / 1000).toFixed(2)} s, ready after ${Math.round(performance.now() - tRestart)} ms`);
+      await running;
+      const secs2 = (performance.now() - ch2.t0) / 1000;
+      for (const l of churnReport(ch2, secs2)) log(l);
+      problems.push(...ch2.violations.map((v) => `phase 2 at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
+      problems.push(...ch2.doubtfulFull.map((d) => `phase 2 doubtful room_full: ${d}`));
+      problems.push(...crashes(c, null).map((s) => `phase 2: ${s}`));
+      const conv2 = await converge(c.nodes, ledger, rooms.created, 60_000, problems, "phase 2");
+      log(`phase 2 dumps: ${conv2.detail} after ${Math.round(conv2.ms)} ms, ${conv2.tries} tries, dump ms ${conv2.dumpMs.join("/")}`);
+      for (const f of await nodeFigures(c.nodes)) log(`after phase 2 ${figLine(f)}`);
+      log(`unknown outcomes left in the ledger: ${ledger.maybe.size} people`);
+    } finally {
+      clearInterval(rssTimer);
+      report.push(`RSS MiB every 5 s (n1/n2/n3): ${rss.join(" ")}`);
+      const dir = process.env["HOSTILE_CHURN_LOGS"] ?? join(tmpdir(), "roomy-hostile-churn-logs");
+      mkdirSync(dir, { recursive: true });
+      for (const n of c.nodes) writeFileSync(join(dir, `${n.name}.log`), n.logs());
+      report.push(`logs: ${dir}`, ...problems.slice(0, 40).map((p) => `PROBLEM ${p}`));
+      const out = process.env["HOSTILE_CHURN_OUT"];
+      if (out !== undefined && out !== "") writeFileSync(out, report.join("\n") + "\n");
+      console.log(report.slice(-3 - Math.min(40, problems.length)).join("\n"));
+    }
+    expect(problems).toEqual([]);
+  },
+  600_000,
+);
