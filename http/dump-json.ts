@@ -7,7 +7,7 @@
  * in sorted order (integer-like names included), each list sorted.
  */
 import { runtimeDefer } from "../adapter/defer.ts";
-import { withPrebuilt } from "../adapter/prebuilt.ts";
+import { releaseBuffer, withPrebuilt } from "../adapter/prebuilt.ts";
 import type { DumpText } from "../core/rooms/rooms.ts";
 import { JSON_CONTENT_TYPE } from "./json.ts";
 
@@ -56,8 +56,17 @@ export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TUR
     await new Promise<void>((resolve) => runtimeDefer(resolve));
   }
   const body = out.bytes();
-  const res = new Response(body, { status: 200, headers: { "content-type": JSON_CONTENT_TYPE } });
-  return withPrebuilt(res, { status: 200, headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`, body });
+  // The Response reads the bytes only if asked (Hono's app.request, Deno.serve):
+  // `new Response(bytes)` would copy all of them, one more dump-sized buffer.
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      c.enqueue(body);
+      c.close();
+    },
+  });
+  const headers = { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.byteLength) };
+  const res = new Response(stream, { status: 200, headers });
+  return withPrebuilt(res, { status: 200, headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`, body, release: true });
 }
 
 const OPEN = 0x7b; // {
@@ -131,6 +140,7 @@ class DumpBytes {
     const guess = this.done === 0 ? 0 : Math.ceil((this.at / this.done) * this.total * 1.05);
     const grown = new Uint8Array(Math.max(need, guess, 2 * this.buf.length, FIRST_BYTES));
     grown.set(this.buf.subarray(0, this.at));
+    releaseBuffer(this.buf);
     this.buf = grown;
   }
 }

@@ -22,8 +22,9 @@
  * when sent, is the GET's; Hono's own HEAD answer has no body to measure).
  */
 import { REASONS } from "./status-text.ts";
-import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
+import { type Prebuilt, prebuiltOf, releaseBuffer } from "../prebuilt.ts";
 import type { Socket, TCPSocketListener } from "bun";
+import { listen } from "./listen.ts";
 import type { Conn, Slot } from "./conn.ts";
 import { failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
@@ -225,6 +226,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : body.byteLength));
         out.write(h, 0, "latin1");
         if (!isHead) out.set(body, h.length);
+        releaseBuffer(body); // read for this write alone
         ready(s, c, slot, out, slot.close);
       },
       () => {
@@ -243,6 +245,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     const out = Buffer.allocUnsafe(h.length + (isHead ? 0 : pre.body.byteLength));
     out.write(h, 0, "latin1");
     if (!isHead) out.set(pre.body, h.length);
+    if (pre.release === true) releaseBuffer(pre.body);
     ready(s, c, slot, out, slot.close);
   }
 
@@ -279,7 +282,10 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         break;
       }
     }
-    if (parts !== null) out = Buffer.concat(parts);
+    if (parts !== null) {
+      out = Buffer.concat(parts);
+      for (const p of parts) releaseBuffer(p);
+    }
     if (out !== null) write(s, c, out);
     if (end) {
       c.queue.length = 0;
@@ -299,6 +305,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     const n = s.write(out);
     // Partly written (the socket's buffer is full): the rest goes out on drain.
     if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
+    // Written whole: a big answer (this server made it) is freed now, not at the next full collection.
+    else releaseBuffer(out);
   }
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
@@ -379,20 +387,4 @@ function refusalBytes(status: 400 | 413, pre: Prebuilt | undefined): Buffer {
   const body = pre?.body ?? new Uint8Array(0);
   const h = `HTTP/1.1 ${status} ${REASONS[status]}\r\n${pre?.headers ?? ""}connection: close\r\ncontent-length: ${body.byteLength}\r\n\r\n`;
   return Buffer.concat([Buffer.from(h, "latin1"), body]);
-}
-
-/** Bun.listen, throwing for a port in use the error Bun.serve gives (the CLI and its tests know it). */
-function listen(opts: ServeOptions, socket: Parameters<typeof Bun.listen<Conn>>[0]["socket"]): TCPSocketListener<Conn> {
-  try {
-    // Half-open: a client that shuts down its sending side after its requests still gets the answers (see end).
-    return Bun.listen<Conn>({ hostname: opts.hostname, port: opts.port, socket, allowHalfOpen: true });
-  } catch (err) {
-    const e = err as Error & { code?: string; syscall?: string; errno?: number };
-    if (e.code !== "EADDRINUSE") throw err;
-    const same = new Error(`Failed to start server. Is port ${opts.port} in use?`) as Error & { code?: string; syscall?: string; errno?: number };
-    same.code = "EADDRINUSE";
-    same.syscall = "listen";
-    same.errno = 0;
-    throw same;
-  }
 }
