@@ -71,6 +71,13 @@ export interface ChurnOptions {
   seed: number;
   ms: number;
   timeoutMs?: number;
+  /** at most this many people a request (default 1) */
+  maxBatch?: number;
+  /** a few capacity rooms that `hotShare` of the walks go to */
+  hot?: number[];
+  hotShare?: number;
+  /** sequential readers checking answers (default 1) */
+  samplers?: number;
 }
 
 const WINDOW_MS = 5_000;
@@ -84,7 +91,11 @@ export class Churn {
   readonly windows: number[] = [];
   readonly t0 = performance.now();
   #rr = 0;
+  /** people in requests under way into each room */
   #towards = new Map<number, number>();
+  #touches = new Map<number, number>();
+  /** the latest acknowledged write: the sampler reads it back at once */
+  #recent: { person: number; room: number } | null = null;
   #stop = false;
 
   constructor(readonly o: ChurnOptions) {}
@@ -116,7 +127,7 @@ export class Churn {
   async run(): Promise<void> {
     const deadline = this.t0 + this.o.ms;
     const workers = Array.from({ length: this.o.clients }, (_, c) => this.#client(c, deadline));
-    workers.push(this.#sampler(deadline));
+    for (let k = 0; k < (this.o.samplers ?? 1); k++) workers.push(this.#sampler(k, deadline));
     await Promise.all(workers);
   }
   stop(): void {
@@ -125,69 +136,118 @@ export class Churn {
 
   async #client(c: number, deadline: number): Promise<void> {
     const { ledger, rooms, clients } = this.o;
+    const hot = this.o.hot ?? [];
+    const maxBatch = this.o.maxBatch ?? 1;
     const rand = seeded(this.o.seed * 1009 + c);
     const mine = Math.floor((ledger.people - c + clients - 1) / clients);
+    const timeoutMs = this.o.timeoutMs ?? 15_000;
     while (!this.#stop && performance.now() < deadline) {
       const roll = rand();
       const wantOut = roll >= 0.9;
-      let p = c + clients * Math.floor(rand() * mine);
-      for (let tries = 0; tries < 64 && (ledger.acked[p] === OUT) !== wantOut; tries++) p = c + clients * Math.floor(rand() * mine);
-      const out = ledger.acked[p] === OUT;
+      // A share of the turns play in a few capacity rooms: people in them move among them or leave, others walk in, so their seats turn over.
+      const hotTurn = hot.length > 0 && rand() < (this.o.hotShare ?? 0);
+      // 1..maxBatch of this client's people, all in a room or all out (moved, left, walked back together)
+      const want = 1 + Math.floor(rand() * maxBatch);
+      const people: number[] = hotTurn && !wantOut ? this.#inHot(c, want, rand) : [];
+      for (let tries = 0; tries < 64 && people.length < want && !(hotTurn && !wantOut && people.length > 0); tries++) {
+        const p = c + clients * Math.floor(rand() * mine);
+        if (people.includes(p)) continue;
+        const out = ledger.acked[p] === OUT;
+        if (people.length === 0 ? out === wantOut || tries >= 32 : out === (ledger.acked[people[0]!] === OUT)) people.push(p);
+      }
+      const out = ledger.acked[people[0]!] === OUT;
       const kind: Kind = out ? "return" : roll < 0.6 || wantOut ? "move" : "leave";
       let target = OUT;
       if (kind !== "leave") {
-        do target = rooms[Math.floor(rand() * rooms.length)]!;
-        while (target === ledger.acked[p] && rooms.length > 1);
+        const from = hotTurn ? hot : rooms;
+        do target = from[Math.floor(rand() * from.length)]!;
+        while (people.length === 1 && target === ledger.acked[people[0]!] && from.length > 1);
       }
       const node = this.#node();
       if (node === undefined) {
         await Bun.sleep(20);
         continue;
       }
-      ledger.begin(p);
-      if (target !== OUT) this.#towards.set(target, (this.#towards.get(target) ?? 0) + 1);
-      const roomyBefore = target === OUT ? 0 : this.#mostIn(target);
+      for (const p of people) ledger.begin(p);
+      const names = people.map((p) => `p${p}`);
+      let bound = -1;
+      let touched = 0;
+      if (target !== OUT) {
+        bound = this.#mostIn(target); // before this request counts itself
+        touched = this.#touch(target);
+        this.#towards.set(target, (this.#towards.get(target) ?? 0) + people.length);
+      }
       const a = kind === "leave"
-        ? await send(`${node.url}/v1/leave`, { people: [`p${p}`] }, this.o.timeoutMs ?? 15_000, false)
-        : await send(`${node.url}/v1/walk-into`, { room: `r${target}`, people: [`p${p}`] }, this.o.timeoutMs ?? 15_000, false);
-      if (target !== OUT) this.#towards.set(target, this.#towards.get(target)! - 1);
+        ? await send(`${node.url}/v1/leave`, { people: names }, timeoutMs, false)
+        : await send(`${node.url}/v1/walk-into`, { room: `r${target}`, people: names }, timeoutMs, false);
       this.#count(kind, a);
       let how: Ending = "maybe";
+      const what = `${kind} ${names.join(",")}${target === OUT ? "" : ` into r${target}`}`;
       if (a.code === "ok") how = "ok";
       else if (a.code === "room_full") {
         how = "refused";
-        const cap = ledger.capacityOf(target);
-        // In flight towards the room counted in both bounds: the room could hold at most this many then.
-        const most = Math.max(roomyBefore, this.#mostIn(target));
-        if (most + 1 <= cap && this.doubtfulFull.length < 50) this.doubtfulFull.push(`r${target} (capacity ${cap}) refused p${p} via ${node.name}: at most ${most} in it by the ledger`);
+        // Decidable only if nothing else went for this room meanwhile: then at most `bound` were in it.
+        const newcomers = people.filter((p) => ledger.acked[p] !== target && !(ledger.maybe.get(p) ?? []).includes(target)).length;
+        if (this.#touches.get(target) === touched && bound + newcomers <= ledger.capacityOf(target) && this.doubtfulFull.length < 50) {
+          this.doubtfulFull.push(`${what} via ${node.name}: room_full, capacity ${ledger.capacityOf(target)}, at most ${bound} in it by the ledger`);
+        }
       } else if (a.code === "unavailable" && a.noEffect) how = "refused";
       else if (a.code === "unknown_room" || a.code === "bad_request" || a.code === "invalid_name" || a.code === "not_found") {
         how = "refused";
-        this.#violate(node.name, `${kind} p${p}${target === OUT ? "" : ` into r${target}`}: ${a.code}`);
-      } else if (a.code === "internal") this.#violate(node.name, `${kind} p${p}: internal`);
-      ledger.end(p, target, how);
-      if (how === "ok") this.#window();
+        this.#violate(node.name, `${what}: ${a.code}`);
+      } else if (a.code === "internal") this.#violate(node.name, `${what}: internal`);
+      if (target !== OUT) {
+        this.#towards.set(target, this.#towards.get(target)! - people.length);
+        this.#touch(target);
+      }
+      for (const p of people) ledger.end(p, target, how);
+      if (how === "ok") {
+        this.#window();
+        this.#recent = { person: people[0]!, room: target };
+      }
       if (a.code !== "ok" && a.code !== "room_full" && a.code !== "unavailable") await Bun.sleep(20); // a node down: do not spin
     }
+  }
+
+  /** Up to `n` of client c's people now in a hot room (acknowledged), at random. */
+  #inHot(c: number, n: number, rand: () => number): number[] {
+    const there: number[] = [];
+    for (const r of this.o.hot ?? []) for (const p of this.o.ledger.inRoom.get(r) ?? []) if (p % this.o.clients === c) there.push(p);
+    const out: number[] = [];
+    while (out.length < n && there.length > 0) out.push(there.splice(Math.floor(rand() * there.length), 1)[0]!);
+    return out;
+  }
+
+  /** One more operation towards `room` begun or ended; the count after. */
+  #touch(room: number): number {
+    const n = (this.#touches.get(room) ?? 0) + 1;
+    this.#touches.set(room, n);
+    return n;
   }
 
   #mostIn(room: number): number {
     return this.o.ledger.mostIn(room) + (this.#towards.get(room) ?? 0);
   }
 
-  /** where-is of a random person and who-is-in of a random room, in turn, checked against the ledger. */
-  async #sampler(deadline: number): Promise<void> {
+  /**
+   * Reads in turn: where-is of a random person, who-is-in of a random room,
+   * then both for the latest acknowledged write (its person, its room): a
+   * read sent right after an acknowledgement must reflect it.
+   */
+  async #sampler(k: number, deadline: number): Promise<void> {
     const { ledger, rooms } = this.o;
-    const rand = seeded(this.o.seed * 7919 + 1);
+    const hot = this.o.hot ?? [];
+    const rand = seeded(this.o.seed * 7919 + k);
     for (let i = 0; !this.#stop && performance.now() < deadline; i++) {
       const node = this.#node();
       if (node === undefined) {
         await Bun.sleep(20);
         continue;
       }
+      const recent = this.#recent;
       let code: string;
       if (i % 2 === 0) {
-        const p = Math.floor(rand() * ledger.people);
+        const p = i % 4 === 2 && recent !== null ? recent.person : Math.floor(rand() * ledger.people);
         const a = await send(`${node.url}/v1/where-is?person=p${p}`, undefined, 10_000, true);
         this.#count("where", a);
         code = a.code;
@@ -196,7 +256,8 @@ export class Churn {
           if (bad !== null) this.#violate(node.name, bad);
         } else if (a.code === "internal" || a.code === "bad_request") this.#violate(node.name, `where-is p${p}: ${a.code}`);
       } else {
-        const r = rooms[Math.floor(rand() * rooms.length)]!;
+        let r = rooms[Math.floor(rand() * rooms.length)]!;
+        if (i % 4 === 3) r = recent !== null && recent.room !== OUT ? recent.room : hot.length > 0 ? hot[Math.floor(rand() * hot.length)]! : r;
         const a = await send(`${node.url}/v1/who-is-in?room=r${r}`, undefined, 10_000, true);
         this.#count("who", a);
         code = a.code;

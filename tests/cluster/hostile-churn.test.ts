@@ -6,8 +6,11 @@
  * 20 seats) and HOSTILE_CHURN_PEOPLE people (default 200,000) walked in, 10 a
  * request. Then (churn-load.ts) 16 clients, each the only one driving its
  * people, one request at a time round robin over the nodes: ~60% moves,
- * ~30% leaves, ~10% walk-backs of people who left; a sampler reads where-is
- * and who-is-in meanwhile and flags any answer the acknowledged writes rule
+ * ~30% leaves, ~10% walk-backs of people who left, 1 to HOSTILE_CHURN_BATCH
+ * (3) people a request, HOSTILE_CHURN_HOT_SHARE (0.1) of them among
+ * HOSTILE_CHURN_HOT (10) capacity rooms kept full; two samplers read where-is
+ * and who-is-in meanwhile (random ones, and the latest acknowledged write's
+ * person and room at once) and flag any answer the acknowledged writes rule
  * out (churn-ledger.ts: only people with nothing in flight, nothing unknown,
  * and their last answer in before the read was sent). Phase 1: churn for
  * HOSTILE_CHURN_SECS (default 40); then every node's dump must be 200,
@@ -46,6 +49,9 @@ const CHURN_S = num("HOSTILE_CHURN_SECS", 40);
 const KILL_S = num("HOSTILE_CHURN_KILL_SECS", 30);
 const SEED = num("HOSTILE_CHURN_SEED", 1);
 const KILL = process.env["HOSTILE_CHURN_KILL"] ?? "leader";
+const BATCH = num("HOSTILE_CHURN_BATCH", 3);
+const HOT = num("HOSTILE_CHURN_HOT", 10);
+const HOT_SHARE = num("HOSTILE_CHURN_HOT_SHARE", 0.1);
 const CLIENTS = 16;
 const PER_REQUEST = 10;
 const SPEC: RoomsSpec = { rooms: ROOMS, capEvery: 10, capacity: 20 };
@@ -142,7 +148,7 @@ test.skipIf(!RUN)(
   async () => {
     const bin = await hostileBinary();
     const c = (cluster = new HostileCluster(bin, ["n1", "n2", "n3"], 26460, []));
-    const report: string[] = [`hostile churn: seed ${SEED}, ${PEOPLE} people, ${ROOMS} rooms (every ${SPEC.capEvery}th ${SPEC.capacity} seats), ${CLIENTS} clients, binary ${bin}`];
+    const report: string[] = [`hostile churn: seed ${SEED}, ${PEOPLE} people, ${ROOMS} rooms (every ${SPEC.capEvery}th ${SPEC.capacity} seats), ${CLIENTS} clients, 1-${BATCH} people a request, ${HOT_SHARE * 100}% of turns in ${HOT} full capacity rooms, binary ${bin}`];
     const log = (s: string): void => {
       report.push(s);
       console.log(`churn ${new Date().toISOString().slice(11, 19)} ${s}`);
@@ -183,10 +189,12 @@ test.skipIf(!RUN)(
       const roomList: number[] = [];
       for (let r = 0; r < ROOMS; r++) if (rooms.created[r] === 1) roomList.push(r);
       for (const f of await nodeFigures(c.nodes)) log(`after the walk-ins ${figLine(f)}`);
+      const hot = roomList.filter((r) => capacityOf(r) !== Infinity).slice(0, HOT);
+      const shape = { nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, maxBatch: BATCH, hot, hotShare: HOT_SHARE, samplers: 2 };
 
       // Phase 1: churn, every node up.
       log(`phase 1: churn for ${CHURN_S} s`);
-      const ch1 = new Churn({ nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, seed: SEED, ms: CHURN_S * 1000 });
+      const ch1 = new Churn({ ...shape, seed: SEED, ms: CHURN_S * 1000 });
       await ch1.run();
       const secs1 = (performance.now() - ch1.t0) / 1000;
       for (const l of churnReport(ch1, secs1)) log(l);
@@ -215,7 +223,7 @@ test.skipIf(!RUN)(
         victim = cons;
       }
       log(`phase 2: churn for ${KILL_S} s, ${victim} kill -9'd at ${(KILL_S / 4).toFixed(1)} s, restarted at ${(KILL_S / 2).toFixed(1)} s`);
-      const ch2 = new Churn({ nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, seed: SEED + 100, ms: KILL_S * 1000 });
+      const ch2 = new Churn({ ...shape, seed: SEED + 100, ms: KILL_S * 1000 });
       const running = ch2.run();
       await sleep((KILL_S * 1000) / 4);
       const tKill = performance.now();
