@@ -117,8 +117,12 @@ export class ChurnLedger {
     return out;
   }
 
-  /** A dump against the ledger: every person where allowed, nobody twice, no room over capacity or missing. */
-  checkDump(text: string, created: Uint8Array): ChurnDumpCheck {
+  /**
+   * A dump against the ledger: every person where allowed, nobody twice, no
+   * room over capacity or missing. With `sentAt` (a dump taken during the
+   * churn), only people settled before it was sent are placed.
+   */
+  checkDump(text: string, created: Uint8Array, sentAt?: number): ChurnDumpCheck {
     const dump = JSON.parse(text) as Record<string, string[]>;
     const at = new Int32Array(this.people).fill(OUT);
     const c: ChurnDumpCheck = { rooms: 0, people: 0, duplicated: 0, misplaced: 0, unexpected: 0, overCapacity: 0, roomsMissing: 0, ok: true, examples: [] };
@@ -150,6 +154,7 @@ export class ChurnLedger {
       }
     }
     for (let p = 0; p < this.people; p++) {
+      if (sentAt !== undefined && !this.stable(p, sentAt)) continue;
       const ok = this.allowed(p);
       if (ok.includes(at[p]!)) continue;
       c.misplaced++;

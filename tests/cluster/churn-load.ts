@@ -10,9 +10,10 @@
  */
 import type { LoopbackNode } from "../support/procs.ts";
 import { seeded } from "../support/walk-load.ts";
+import { takeDump } from "../bench/scale-check.ts";
 import { type ChurnLedger, type Ending, OUT } from "./churn-ledger.ts";
 
-export type Kind = "move" | "leave" | "return" | "where" | "who";
+export type Kind = "move" | "leave" | "return" | "where" | "who" | "dump";
 
 export interface Answer {
   code: string;
@@ -78,6 +79,10 @@ export interface ChurnOptions {
   hotShare?: number;
   /** sequential readers checking answers (default 1) */
   samplers?: number;
+  /** a full dump from the next node every this many ms, checked (0: none) */
+  dumpEveryMs?: number;
+  /** the rooms created (for the dumps' check) */
+  created?: Uint8Array;
 }
 
 const WINDOW_MS = 5_000;
@@ -87,6 +92,8 @@ export class Churn {
   readonly violations: Violation[] = [];
   /** room_full answers though, over the whole request, the room could not have been full by the ledger */
   readonly doubtfulFull: string[] = [];
+  /** answers neither ok nor room_full (unavailable, no answer, ...) by the second their request was sent */
+  readonly refusals = new Map<number, number>();
   /** acknowledged operations per 5 s window */
   readonly windows: number[] = [];
   readonly t0 = performance.now();
@@ -106,6 +113,10 @@ export class Churn {
     return f;
   }
   #count(k: Kind, a: Answer): void {
+    if (a.code !== "ok" && a.code !== "room_full") {
+      const sec = Math.floor((a.sentAt - this.t0) / 1000);
+      this.refusals.set(sec, (this.refusals.get(sec) ?? 0) + 1);
+    }
     const f = this.#fig(k);
     f.codes[a.code] = (f.codes[a.code] ?? 0) + 1;
     f.ms.push(a.ms);
@@ -128,6 +139,7 @@ export class Churn {
     const deadline = this.t0 + this.o.ms;
     const workers = Array.from({ length: this.o.clients }, (_, c) => this.#client(c, deadline));
     for (let k = 0; k < (this.o.samplers ?? 1); k++) workers.push(this.#sampler(k, deadline));
+    if ((this.o.dumpEveryMs ?? 0) > 0 && this.o.created !== undefined) workers.push(this.#dumper(this.o.created, deadline));
     await Promise.all(workers);
   }
   stop(): void {
@@ -227,6 +239,22 @@ export class Churn {
 
   #mostIn(room: number): number {
     return this.o.ledger.mostIn(room) + (this.#towards.get(room) ?? 0);
+  }
+
+  /** Full dumps during the churn: a 200 must be whole (every room), nobody twice, no room over capacity, settled people in place. */
+  async #dumper(created: Uint8Array, deadline: number): Promise<void> {
+    while (!this.#stop && performance.now() + (this.o.dumpEveryMs ?? 0) < deadline) {
+      await Bun.sleep(this.o.dumpEveryMs ?? 0);
+      const node = this.#node();
+      if (node === undefined) continue;
+      const sentAt = performance.now();
+      const d = await takeDump(node.url, 30_000);
+      const code = d.text !== undefined ? "ok" : /HTTP 503/.test(d.error ?? "") ? "unavailable" : (d.error ?? "error").slice(0, 40);
+      this.#count("dump", { code, noEffect: false, body: null, ms: d.ms, sentAt });
+      if (d.text === undefined) continue;
+      const c = this.o.ledger.checkDump(d.text, created, sentAt);
+      if (!c.ok) this.#violate(node.name, `dump (200, ${c.rooms} rooms, ${c.people} people): ${JSON.stringify({ ...c, examples: undefined, ok: undefined })} e.g. ${c.examples.join("; ")}`);
+    }
   }
 
   /**

@@ -12,15 +12,20 @@
  * and who-is-in meanwhile (random ones, and the latest acknowledged write's
  * person and room at once) and flag any answer the acknowledged writes rule
  * out (churn-ledger.ts: only people with nothing in flight, nothing unknown,
- * and their last answer in before the read was sent). Phase 1: churn for
+ * and their last answer in before the read was sent), and a full dump every
+ * 4 s must be whole or refused. Phase 1: churn for
  * HOSTILE_CHURN_SECS (default 40); then every node's dump must be 200,
  * equal, and match the ledger (nobody in two rooms, no room over capacity,
  * no created room missing). Phase 2: churn for HOSTILE_CHURN_KILL_SECS
  * (default 30) with the Raft leader (HOSTILE_CHURN_KILL=leader, or a node
  * name) kill -9'd a quarter in and restarted under its name and ports at
  * half; no `unknown_room`, no lost acknowledged write, dumps converge.
- * Figures: ops/s and p50/p99 per kind, codes, the longest event-loop stall,
- * map keys and tombstones, RSS over time, time to converge.
+ * Phase 3: the same with a drain (SIGTERM, exit 0 expected) of a node that
+ * is neither the leader nor phase 2's victim, for HOSTILE_CHURN_TERM_SECS
+ * (default 20; 0 skips it). At the end every replica must hold the same live
+ * keys, values and stamps (/v1/crdt): anti-entropy caught the restarted
+ * nodes up. Figures: ops/s and p50/p99 per kind, codes, the longest
+ * event-loop stall, map keys and tombstones, RSS over time, time to converge.
  *
  * `HOSTILE_CHURN=1 HOSTILE_BIN=path npx bun test --timeout 600000 tests/cluster/hostile-churn.test.ts`
  * (HOSTILE_CHURN_SEED, default 1; HOSTILE_CHURN_OUT=file also writes the report there;
@@ -37,6 +42,7 @@ import { createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, type Walk
 import { compareDumps, takeDump } from "../bench/scale-check.ts";
 import { ChurnLedger } from "./churn-ledger.ts";
 import { Churn } from "./churn-load.ts";
+import type { CrdtDump } from "../../http/routes.ts";
 
 const RUN = process.env["HOSTILE_CHURN"] === "1";
 const num = (k: string, d: number): number => {
@@ -47,6 +53,7 @@ const PEOPLE = num("HOSTILE_CHURN_PEOPLE", 200_000);
 const ROOMS = num("HOSTILE_CHURN_ROOMS", 10_000);
 const CHURN_S = num("HOSTILE_CHURN_SECS", 40);
 const KILL_S = num("HOSTILE_CHURN_KILL_SECS", 30);
+const TERM_S = num("HOSTILE_CHURN_TERM_SECS", 20);
 const SEED = num("HOSTILE_CHURN_SEED", 1);
 const KILL = process.env["HOSTILE_CHURN_KILL"] ?? "leader";
 const BATCH = num("HOSTILE_CHURN_BATCH", 3);
@@ -125,6 +132,43 @@ async function converge(nodes: LoopbackNode[], ledger: ChurnLedger, created: Uin
   }
 }
 
+/** The live entries of a replica (/v1/crdt: key, value, stamp), one line each; tombstones left out (collected at different times). */
+async function liveEntries(n: LoopbackNode): Promise<Map<string, string> | string> {
+  try {
+    const res = await fetch(`${n.url}/v1/crdt`, { signal: AbortSignal.timeout(60_000) });
+    if (!res.ok) return `HTTP ${res.status}`;
+    const body = (await res.json()) as CrdtDump;
+    const out = new Map<string, string>();
+    for (const [k, e] of Object.entries(body.entries)) if (e.d !== true) out.set(k, `${JSON.stringify(e.v)} ${e.ts.w}.${e.ts.c}.${e.ts.n}`);
+    return out;
+  } catch (err) {
+    return String(err);
+  }
+}
+
+/** Until every replica holds the same live entries (anti-entropy done), or the deadline. */
+async function replicasConverge(nodes: LoopbackNode[], deadlineMs: number): Promise<{ equal: boolean; ms: number; tries: number; detail: string }> {
+  const t = performance.now();
+  for (let tries = 1; ; tries++) {
+    const maps = [];
+    for (const n of nodes) maps.push(await liveEntries(n)); // one at a time: each is tens of MB
+    const errs = maps.map((m, i) => (typeof m === "string" ? `${nodes[i]!.name}: ${m}` : "")).filter((e) => e !== "");
+    let detail = errs.join(", ");
+    if (errs.length === 0) {
+      const [first, ...rest] = maps as Map<string, string>[];
+      const differ: string[] = [];
+      for (const [i, m] of rest.entries()) {
+        for (const [k, v] of first!) if (m.get(k) !== v) differ.push(`${k} ${nodes[0]!.name}=${v} ${nodes[i + 1]!.name}=${m.get(k) ?? "none"}`);
+        for (const k of m.keys()) if (!first!.has(k)) differ.push(`${k} only on ${nodes[i + 1]!.name}`);
+      }
+      if (differ.length === 0) return { equal: true, ms: performance.now() - t, tries, detail: `equal (${first!.size} live keys)` };
+      detail = `${differ.length} differences, e.g. ${differ.slice(0, 3).join("; ")}`;
+    }
+    if (performance.now() - t > deadlineMs) return { equal: false, ms: performance.now() - t, tries, detail };
+    await sleep(1_000);
+  }
+}
+
 function churnReport(ch: Churn, secs: number): string[] {
   const lines: string[] = [];
   for (const [k, f] of ch.kinds) {
@@ -133,6 +177,7 @@ function churnReport(ch: Churn, secs: number): string[] {
     lines.push(`  ${k}: ${f.ms.length} requests, ${(ok / secs).toFixed(0)} ok/s, p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms; codes ${JSON.stringify(f.codes)}`);
   }
   lines.push(`  acknowledged writes per 5 s: ${ch.windows.join(" ")}`);
+  if (ch.refusals.size > 0) lines.push(`  answers other than ok/room_full, by second sent: ${[...ch.refusals].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}s:${n}`).join(" ")}`);
   if (ch.doubtfulFull.length > 0) lines.push(`  room_full though the room could not be full by the ledger: ${ch.doubtfulFull.length}, e.g. ${ch.doubtfulFull.slice(0, 3).join("; ")}`);
   for (const v of ch.violations.slice(0, 20)) lines.push(`  VIOLATION at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`);
   return lines;
@@ -190,7 +235,7 @@ test.skipIf(!RUN)(
       for (let r = 0; r < ROOMS; r++) if (rooms.created[r] === 1) roomList.push(r);
       for (const f of await nodeFigures(c.nodes)) log(`after the walk-ins ${figLine(f)}`);
       const hot = roomList.filter((r) => capacityOf(r) !== Infinity).slice(0, HOT);
-      const shape = { nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, maxBatch: BATCH, hot, hotShare: HOT_SHARE, samplers: 2 };
+      const shape = { nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, maxBatch: BATCH, hot, hotShare: HOT_SHARE, samplers: 2, dumpEveryMs: 4_000, created: rooms.created };
 
       // Phase 1: churn, every node up.
       log(`phase 1: churn for ${CHURN_S} s`);
@@ -212,38 +257,52 @@ test.skipIf(!RUN)(
       log(`phase 1 dumps: ${conv1.detail} after ${Math.round(conv1.ms)} ms, ${conv1.tries} tries, dump ms ${conv1.dumpMs.join("/")}`);
       for (const f of await nodeFigures(c.nodes)) log(`after phase 1 ${figLine(f)}`);
 
-      // Phase 2: churn across a kill -9 and a restart.
-      let victim = KILL;
-      if (KILL === "leader") {
-        const cons = await until("a Raft leader", async () => {
-          const r = await fetch(`${c.nodes[0]!.url}/v1/consensus`, { signal: AbortSignal.timeout(5_000) });
-          const b = (await r.json()) as { leader: string | null };
-          return b.leader ?? undefined;
-        }, 20_000, 200);
-        victim = cons;
+      const leader = (): Promise<string> => until("a Raft leader", async () => {
+        const r = await fetch(`${c.nodes[0]!.url}/v1/consensus`, { signal: AbortSignal.timeout(5_000) });
+        return ((await r.json()) as { leader: string | null }).leader ?? undefined;
+      }, 20_000, 200);
+
+      /** Churn for `secs`, the victim stopped (kill -9, or SIGTERM: a drain) a quarter in and restarted at half. */
+      const faultPhase = async (phase: string, victim: string, how: "kill" | "term", secs: number, seed: number): Promise<void> => {
+        log(`${phase}: churn for ${secs} s, ${victim} ${how === "kill" ? "kill -9'd" : "SIGTERMed (drain)"} at ${(secs / 4).toFixed(1)} s, restarted at ${(secs / 2).toFixed(1)} s`);
+        const ch = new Churn({ ...shape, seed, ms: secs * 1000 });
+        const running = ch.run();
+        await sleep((secs * 1000) / 4);
+        const t = performance.now();
+        const n = c.node(victim);
+        if (how === "kill") await n.kill();
+        else {
+          await n.terminate(30_000);
+          const code = n.child?.proc.exitCode;
+          if (code !== 0) problems.push(`${phase}: ${victim} drained with exit ${code} (signal ${n.child?.proc.signalCode}), not 0`);
+        }
+        log(`${victim} ${how === "kill" ? "killed" : "drained"} at ${((t - ch.t0) / 1000).toFixed(2)} s, gone after ${Math.round(performance.now() - t)} ms`);
+        await sleep(Math.max(0, ch.t0 + (secs * 1000) / 2 - performance.now()));
+        const tRestart = performance.now();
+        await c.restart(victim);
+        await c.waitReady([n], 60_000);
+        log(`${victim} restarted at ${((tRestart - ch.t0) / 1000).toFixed(2)} s, ready after ${Math.round(performance.now() - tRestart)} ms`);
+        await running;
+        for (const l of churnReport(ch, (performance.now() - ch.t0) / 1000)) log(l);
+        problems.push(...ch.violations.map((v) => `${phase} at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
+        problems.push(...ch.doubtfulFull.map((d) => `${phase} doubtful room_full: ${d}`));
+        problems.push(...crashes(c, null).map((s) => `${phase}: ${s}`));
+        const conv = await converge(c.nodes, ledger, rooms.created, 60_000, problems, phase);
+        log(`${phase} dumps: ${conv.detail} after ${Math.round(conv.ms)} ms, ${conv.tries} tries, dump ms ${conv.dumpMs.join("/")}`);
+        for (const f of await nodeFigures(c.nodes)) log(`after ${phase} ${figLine(f)}`);
+      };
+
+      // Phase 2: churn across a kill -9 and a restart; phase 3: across a drain and a restart.
+      const victim = KILL === "leader" ? await leader() : KILL;
+      await faultPhase("phase 2", victim, "kill", KILL_S, SEED + 100);
+      if (TERM_S > 0) {
+        const lead = await leader();
+        await faultPhase("phase 3", c.nodes.map((n) => n.name).find((n) => n !== lead && n !== victim) ?? "n2", "term", TERM_S, SEED + 200);
       }
-      log(`phase 2: churn for ${KILL_S} s, ${victim} kill -9'd at ${(KILL_S / 4).toFixed(1)} s, restarted at ${(KILL_S / 2).toFixed(1)} s`);
-      const ch2 = new Churn({ ...shape, seed: SEED + 100, ms: KILL_S * 1000 });
-      const running = ch2.run();
-      await sleep((KILL_S * 1000) / 4);
-      const tKill = performance.now();
-      await c.node(victim).kill();
-      log(`${victim} killed at ${((tKill - ch2.t0) / 1000).toFixed(2)} s`);
-      await sleep(Math.max(0, ch2.t0 + (KILL_S * 1000) / 2 - performance.now()));
-      const tRestart = performance.now();
-      await c.restart(victim);
-      await c.waitReady([c.node(victim)], 60_000);
-      log(`${victim} restarted at ${((tRestart - ch2.t0) / 1000).toFixed(2)} s, ready after ${Math.round(performance.now() - tRestart)} ms`);
-      await running;
-      const secs2 = (performance.now() - ch2.t0) / 1000;
-      for (const l of churnReport(ch2, secs2)) log(l);
-      problems.push(...ch2.violations.map((v) => `phase 2 at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
-      problems.push(...ch2.doubtfulFull.map((d) => `phase 2 doubtful room_full: ${d}`));
-      problems.push(...crashes(c, null).map((s) => `phase 2: ${s}`));
-      const conv2 = await converge(c.nodes, ledger, rooms.created, 60_000, problems, "phase 2");
-      log(`phase 2 dumps: ${conv2.detail} after ${Math.round(conv2.ms)} ms, ${conv2.tries} tries, dump ms ${conv2.dumpMs.join("/")}`);
-      for (const f of await nodeFigures(c.nodes)) log(`after phase 2 ${figLine(f)}`);
       log(`unknown outcomes left in the ledger: ${ledger.maybe.size} people`);
+      const rep = await replicasConverge(c.nodes, 30_000);
+      log(`replicas (live keys, values and stamps of /v1/crdt): ${rep.detail} after ${Math.round(rep.ms)} ms, ${rep.tries} tries`);
+      if (!rep.equal) problems.push(`replicas differ: ${rep.detail}`);
     } finally {
       clearInterval(rssTimer);
       report.push(`RSS MiB every 5 s (n1/n2/n3): ${rss.join(" ")}`);
