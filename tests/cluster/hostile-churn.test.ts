@@ -133,11 +133,14 @@ async function converge(nodes: LoopbackNode[], ledger: ChurnLedger, created: Uin
 }
 
 /** The live entries of a replica (/v1/crdt: key, value, stamp), one line each; tombstones left out (collected at different times). */
-async function liveEntries(n: LoopbackNode): Promise<Map<string, string> | string> {
+async function liveEntries(n: LoopbackNode, took: number[]): Promise<Map<string, string> | string> {
   try {
+    const t = performance.now();
     const res = await fetch(`${n.url}/v1/crdt`, { signal: AbortSignal.timeout(60_000) });
+    const text = await res.text();
+    took.push(Math.round(performance.now() - t));
     if (!res.ok) return `HTTP ${res.status}`;
-    const body = (await res.json()) as CrdtDump;
+    const body = JSON.parse(text) as CrdtDump;
     const out = new Map<string, string>();
     for (const [k, e] of Object.entries(body.entries)) if (e.d !== true) out.set(k, `${JSON.stringify(e.v)} ${e.ts.w}.${e.ts.c}.${e.ts.n}`);
     return out;
@@ -151,7 +154,8 @@ async function replicasConverge(nodes: LoopbackNode[], deadlineMs: number): Prom
   const t = performance.now();
   for (let tries = 1; ; tries++) {
     const maps = [];
-    for (const n of nodes) maps.push(await liveEntries(n)); // one at a time: each is tens of MB
+    const took: number[] = [];
+    for (const n of nodes) maps.push(await liveEntries(n, took)); // one at a time: each is tens of MB
     const errs = maps.map((m, i) => (typeof m === "string" ? `${nodes[i]!.name}: ${m}` : "")).filter((e) => e !== "");
     let detail = errs.join(", ");
     if (errs.length === 0) {
@@ -161,7 +165,7 @@ async function replicasConverge(nodes: LoopbackNode[], deadlineMs: number): Prom
         for (const [k, v] of first!) if (m.get(k) !== v) differ.push(`${k} ${nodes[0]!.name}=${v} ${nodes[i + 1]!.name}=${m.get(k) ?? "none"}`);
         for (const k of m.keys()) if (!first!.has(k)) differ.push(`${k} only on ${nodes[i + 1]!.name}`);
       }
-      if (differ.length === 0) return { equal: true, ms: performance.now() - t, tries, detail: `equal (${first!.size} live keys)` };
+      if (differ.length === 0) return { equal: true, ms: performance.now() - t, tries, detail: `equal (${first!.size} live keys; GET /v1/crdt took ${took.join("/")} ms)` };
       detail = `${differ.length} differences, e.g. ${differ.slice(0, 3).join("; ")}`;
     }
     if (performance.now() - t > deadlineMs) return { equal: false, ms: performance.now() - t, tries, detail };
@@ -300,9 +304,18 @@ test.skipIf(!RUN)(
         await faultPhase("phase 3", c.nodes.map((n) => n.name).find((n) => n !== lead && n !== victim) ?? "n2", "term", TERM_S, SEED + 200);
       }
       log(`unknown outcomes left in the ledger: ${ledger.maybe.size} people`);
+      // Readers only (nothing changes: every read checkable) while each replica is fetched whole.
+      const readers = new Churn({ ...shape, clients: 0, dumpEveryMs: 0, seed: SEED + 300, ms: 120_000 });
+      const reading = readers.run();
       const rep = await replicasConverge(c.nodes, 30_000);
-      log(`replicas (live keys, values and stamps of /v1/crdt): ${rep.detail} after ${Math.round(rep.ms)} ms, ${rep.tries} tries`);
+      readers.stop();
+      await reading;
+      log(`replicas (live keys, values and stamps of /v1/crdt): ${rep.detail} after ${Math.round(rep.ms)} ms, ${rep.tries} tries; reads meanwhile:`);
+      for (const l of churnReport(readers, (performance.now() - readers.t0) / 1000)) log(l);
+      problems.push(...readers.violations.map((v) => `reads during GET /v1/crdt at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
       if (!rep.equal) problems.push(`replicas differ: ${rep.detail}`);
+      // GET /v1/crdt serializes the whole replica in one turn: its stall shows here (README: no figure for it).
+      for (const f of await nodeFigures(c.nodes)) log(`after GET /v1/crdt ${figLine(f)}`);
     } finally {
       clearInterval(rssTimer);
       report.push(`RSS MiB every 5 s (n1/n2/n3): ${rss.join(" ")}`);
