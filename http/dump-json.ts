@@ -49,12 +49,16 @@ export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TUR
       out.byte(i === 0 ? OPEN : COMMA);
       out.name(dump.rooms[i]!);
       out.byte(COLON);
-      out.text(dump.roomJson(i));
+      const bytes = dump.roomBytes?.(i) ?? null;
+      if (bytes !== null) out.raw(bytes);
+      else out.text(dump.roomJson(i));
       out.done = i + 1;
     }
     if (to === total) out.byte(CLOSE);
     await new Promise<void>((resolve) => runtimeDefer(resolve));
   }
+  // The answers' bytes are in the body now: their buffers go back at once.
+  for (const b of dump.buffers?.() ?? []) releaseBuffer(b);
   const body = out.bytes();
   // The Response reads the bytes only if asked (Hono's app.request, Deno.serve):
   // `new Response(bytes)` would copy all of them, one more dump-sized buffer.
@@ -118,6 +122,13 @@ class DumpBytes {
       buf[at++] = c;
     }
     this.at = at;
+  }
+
+  /** UTF-8 bytes as they are. */
+  raw(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
   }
 
   /** `s`, known to be ASCII. */

@@ -8,6 +8,7 @@ import { compareTs, type Timestamp } from "../crdt/hlc.ts";
 import { PERSON_PREFIX } from "./keys.ts";
 import { nameAt, NO_ONE, type OccupantList, occupantsJson } from "./occupant-list.ts";
 import { searchSorted } from "./sorted-names.ts";
+import { bytesToText } from "./text-bytes.ts";
 
 /** What a dump's own replica knows of people's keys while the dump runs (OccupancyMerge). */
 export interface KeyHistory {
@@ -49,6 +50,10 @@ export interface DumpText {
   jsonOf(from: number, to: number): string;
   /** Room `i`'s people as JSON text, `["name",...]` (what jsonOf writes after its `"room":`). */
   roomJson(i: number): string;
+  /** Room `i`'s JSON text as UTF-8 when the answer came as bytes (text-bytes.ts), else null (use roomJson). */
+  roomBytes?(i: number): Uint8Array | null;
+  /** The buffers the answers' bytes lie in: free once the text is written (nothing reads them again). */
+  buffers?(): readonly Uint8Array[];
 }
 
 export class OccupancyMerge implements DumpText {
@@ -59,8 +64,10 @@ export class OccupancyMerge implements DumpText {
   private readonly suspects = new Map<string, number[]>();
   /** room index -> people it loses to another room */
   private readonly dropped = new Map<number, Set<string>>();
-  /** room index -> its answer as JSON text (addText) */
-  private readonly texts: (string | undefined)[];
+  /** room index -> its answer as JSON text (addText), or that text's UTF-8 (addBytes) */
+  private readonly texts: (string | Uint8Array | undefined)[];
+  /** the buffers addBytes() answers lie in */
+  private readonly held: Uint8Array[] = [];
   private missing: number;
 
   constructor(
@@ -70,7 +77,7 @@ export class OccupancyMerge implements DumpText {
     this.people = new Array<readonly string[] | undefined>(rooms.length);
     this.keyed = new Uint8Array(rooms.length);
     // An array, not a Map: at 100k rooms mostly filled, and a Map's entries cost several times a slot.
-    this.texts = new Array<string | undefined>(rooms.length);
+    this.texts = new Array<string | Uint8Array | undefined>(rooms.length);
     this.missing = rooms.length;
   }
 
@@ -119,6 +126,28 @@ export class OccupancyMerge implements DumpText {
     this.people[i] = NO_ONE.people;
     this.texts[i] = text;
     this.missing--;
+  }
+
+  /** addText() of the text as UTF-8 bytes (a view into a buffer given to hold()). */
+  addBytes(i: number, bytes: Uint8Array): void {
+    if (this.people[i] !== undefined) throw new RangeError(`room ${this.rooms[i]} answered twice`);
+    this.people[i] = NO_ONE.people;
+    this.texts[i] = bytes;
+    this.missing--;
+  }
+
+  /** Keep `buf` (addBytes() answers lie in it) for buffers(). */
+  hold(buf: Uint8Array): void {
+    this.held.push(buf);
+  }
+
+  buffers(): readonly Uint8Array[] {
+    return this.held;
+  }
+
+  roomBytes(i: number): Uint8Array | null {
+    const t = this.texts[i];
+    return t instanceof Uint8Array ? t : null;
   }
 
   /**
@@ -181,7 +210,7 @@ export class OccupancyMerge implements DumpText {
     for (let i = from; i < Math.min(to, this.rooms.length); i++) {
       const text = this.texts[i];
       if (text !== undefined) {
-        out[this.rooms[i]!] = JSON.parse(text) as string[];
+        out[this.rooms[i]!] = JSON.parse(typeof text === "string" ? text : bytesToText(text)) as string[];
         continue;
       }
       const { people, keyed } = this.kept(i);
@@ -206,7 +235,7 @@ export class OccupancyMerge implements DumpText {
 
   roomJson(i: number): string {
     const text = this.texts[i];
-    if (text !== undefined) return text;
+    if (text !== undefined) return typeof text === "string" ? text : bytesToText(text);
     const { people, keyed } = this.kept(i);
     return occupantsJson(people, keyed);
   }

@@ -22,6 +22,7 @@ import { type Conflict, type KeyHistory, OccupancyMerge, PERSON_PREFIX, personKe
 import type { Registry } from "../registry/types.ts";
 import { randomInt, type Random } from "../types.ts";
 import { digestToBytes } from "../replication/messages.ts";
+import { bytesToSlices } from "../../core/rooms/text-bytes.ts";
 import { type HashAnswers, hashAnswersFromWire, type ManyAnswers, manyAnswersFromWire, roomMsgToWire } from "./room-messages.ts";
 
 /** Dumps under way: each maps every person whose key changed during it to the room the key named before. */
@@ -170,7 +171,7 @@ async function gather(d: DumpDeps, names: string[], merge: OccupancyMerge): Prom
       try {
         // The digest as of now: a match says this replica, from now on, holds all the owner held when it answered.
         const digest = digestToBytes(d.map.digest());
-        answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoHash", rooms: asked, digest, seed }));
+        answer = await registry.call(procOf(asked[0]!), roomMsgToWire({ kind: "whoHash", rooms: asked, digest, seed, bytes: true }));
       } catch (err) {
         // A node from before who-hash refuses it: ask it for names.
         if (!(err instanceof RoomyError && err.code === "bad_request")) return failure.note(err, what(owner, asked));
@@ -223,6 +224,21 @@ function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[],
     singles.push(...chunk);
     return;
   }
+  // Texts as one buffer (asked for bytes): each room's slice, copied into the body as is.
+  const slices = got.same && got.text !== null ? bytesToSlices(got.text, got.answers) : null;
+  if (got.same && got.text !== null) {
+    if (slices === null) {
+      singles.push(...chunk);
+      return;
+    }
+    for (let k = 0; k < chunk.length; k++) {
+      const b = slices[k];
+      if (b !== null && b !== undefined && b.length >= 2 && b[0] === OPEN && b[b.length - 1] === CLOSE) merge.addBytes(chunk[k]!, b);
+      else singles.push(chunk[k]!);
+    }
+    merge.hold(got.text);
+    return;
+  }
   for (let k = 0; k < chunk.length; k++) {
     const h = got.answers[k];
     const i = chunk[k]!;
@@ -233,6 +249,9 @@ function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[],
     else differ.push(i);
   }
 }
+
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
 
 /** People shown in two rooms: each of those rooms says whether it holds them now, and with what stamp. */
 async function settleConflicts(d: DumpDeps, names: string[], merge: OccupancyMerge): Promise<void> {

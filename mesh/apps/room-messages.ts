@@ -8,6 +8,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import { validateNames } from "../../core/names.ts";
 import { validateCapacity } from "../../core/rooms/rooms.ts";
+import { textsToBytes } from "../../core/rooms/text-bytes.ts";
 
 export type RoomMsg =
   /** Create the room (no-op if it exists); answers `{ created }`. */
@@ -22,8 +23,9 @@ export type RoomMsg =
    * As whoMany: when the asker's map digest (`digest`, taken as it asked)
    * equals the owner's, each room it serves answers its people as JSON text;
    * else its occupantsHash() under the asker's `seed`, which the asker compares with its own list (HashAnswers).
+   * `bytes`: the texts as one UTF-8 buffer (text-bytes.ts); a node from before it ignores the ask and answers strings.
    */
-  | { kind: "whoHash"; rooms: readonly unknown[]; digest: Uint8Array | null; seed: number }
+  | { kind: "whoHash"; rooms: readonly unknown[]; digest: Uint8Array | null; seed: number; bytes: boolean }
   /** A dump's second question: each person's key timestamp if they are in this room now, else null. */
   | { kind: "stamps"; people: readonly unknown[] };
 
@@ -46,7 +48,7 @@ export function roomMsgToWire(m: RoomMsg): { t: WireKind } & Record<string, unkn
     case "whoMany":
       return { t: "who-many", rooms: m.rooms };
     case "whoHash":
-      return { t: "who-hash", rooms: m.rooms, d: m.digest, s: m.seed };
+      return m.bytes ? { t: "who-hash", rooms: m.rooms, d: m.digest, s: m.seed, b: true } : { t: "who-hash", rooms: m.rooms, d: m.digest, s: m.seed };
     case "stamps":
       return { t: "stamps", people: m.people };
   }
@@ -77,6 +79,7 @@ export function roomMsgFromWire(wire: unknown): RoomMsg {
         digest: o["d"] instanceof Uint8Array ? o["d"] : null,
         // A fingerprint seed is 32 bits; anything else is no seed (0).
         seed: typeof o["s"] === "number" && Number.isInteger(o["s"]) ? o["s"] | 0 : 0,
+        bytes: o["b"] === true,
       };
     case "stamps":
       return { kind: "stamps", people: chunk(o["people"], "stamps takes a list of people") };
@@ -105,14 +108,24 @@ export interface HashAnswers {
   answers: readonly (string | number | null)[];
 }
 
-export function hashAnswersToWire(h: HashAnswers): { e?: true; a: readonly (string | number | null)[] } {
-  return h.same ? { e: true, a: h.answers } : { a: h.answers };
+/**
+ * As it travels: `{e: true, a}` (texts) or `{a}` (fingerprints); asked for
+ * `bytes` with digests equal, `{e: true, a: lengths, t: bytes}`: the texts
+ * as one UTF-8 buffer, `a` each one's byte length (null: not served here).
+ */
+export function hashAnswersToWire(h: HashAnswers, bytes = false): { e?: true; a: readonly (string | number | null)[]; t?: Uint8Array } {
+  if (!h.same) return { a: h.answers };
+  if (!bytes) return { e: true, a: h.answers };
+  const { bytes: t, lengths } = textsToBytes(h.answers.map((x) => (typeof x === "string" ? x : null)));
+  return { e: true, a: lengths, t };
 }
 
 /** A who-hash answer off the wire (entries unchecked), or null if it is no answer at all. */
-export function hashAnswersFromWire(wire: unknown): { same: boolean; answers: readonly unknown[] } | null {
+export function hashAnswersFromWire(wire: unknown): { same: boolean; answers: readonly unknown[]; text: Uint8Array | null } | null {
   const a = manyAnswersFromWire(wire);
-  return a === null ? null : { same: (wire as { e?: unknown }).e === true, answers: a };
+  if (a === null) return null;
+  const t = (wire as { t?: unknown }).t;
+  return { same: (wire as { e?: unknown }).e === true, answers: a, text: t instanceof Uint8Array ? t : null };
 }
 
 /** The per-room list of a who-many answer off the wire (entries unchecked), or null if it is no answer at all. */

@@ -164,7 +164,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
       case "whoMany":
         return afterBarrier(() => manyAnswersToWire(answerMany(dumpDeps, msg.rooms)));
       case "whoHash":
-        return afterBarrier(() => hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed)));
+        return afterBarrier(() => hashAnswersToWire(answerHashes(dumpDeps, msg.rooms, msg.digest, msg.seed), msg.bytes));
       case "stamps":
         return afterBarrier(() => stampsIn(dumpDeps, room, msg.people));
     }

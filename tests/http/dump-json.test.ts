@@ -11,6 +11,7 @@ import { type DumpText, mergeOccupancies, OccupancyMerge, PERSON_PREFIX } from "
 import { servedNode, type Served_ } from "./harness.ts";
 import { serve } from "../../adapter/serve.ts";
 import { prebuiltOf, RELEASE_MIN } from "../../adapter/prebuilt.ts";
+import { bytesToSlices, textsToBytes } from "../../core/rooms/text-bytes.ts";
 
 /** A dump as the app builds it: no prototype, rooms inserted in sorted order. */
 function dumpOf(rooms: Record<string, string[]>): Record<string, string[]> {
@@ -95,6 +96,24 @@ describe("the dump's JSON, piece by piece", () => {
     const res = await dumpResponse(textOf(dump, true));
     expect(res.headers.get("content-length")).toBe(String(prebuiltOf(res)!.body.byteLength));
     expect(await res.text()).toBe(expected);
+  });
+
+  test("rooms answered as bytes go into the body as they are, and their buffers are freed once it is written", async () => {
+    const rooms: Record<string, string[]> = {};
+    for (let i = 0; i < 2 * DUMP_ROOMS_PER_TURN; i++) rooms[`room-${String(i).padStart(5, "0")}`] = Array.from({ length: 4 }, (_, k) => `pérson-${i}-${k}`);
+    const dump = dumpOf(rooms);
+    const names = Object.keys(dump);
+    const m = new OccupancyMerge(names, { anyChanged: () => false, changed: () => false, sameHere: () => true, keyRoom: () => undefined, startRoom: () => undefined });
+    // Even rooms from one owner's buffer, odd ones as lists read here.
+    const even = names.filter((_, i) => i % 2 === 0);
+    const { bytes, lengths } = textsToBytes(even.map((r) => JSON.stringify(dump[r])));
+    expect(bytes.buffer.byteLength).toBeGreaterThanOrEqual(RELEASE_MIN);
+    const slices = bytesToSlices(bytes, lengths)!;
+    names.forEach((r, i) => (i % 2 === 0 ? m.addBytes(i, slices[i / 2]!) : m.add(i, dump[r]!, true)));
+    m.hold(bytes);
+    const res = await dumpResponse(m);
+    expect((bytes.buffer as ArrayBuffer & { detached: boolean }).detached).toBe(true);
+    expect(await res.text()).toBe(orderedJson(dump));
   });
 
   test("names that look like keys, quotes, backslashes and commas come out as JSON.stringify writes them", () => {

@@ -209,6 +209,22 @@ describe("the full dump, batched by owner", () => {
     expect(fingerprints(999).a[0]).not.toBe(fingerprints(12345).a[0]);
   });
 
+  test("asked for bytes with digests equal, an owner answers every text in one UTF-8 buffer and each one's length; a dump reads them so and equals the per-room merge", async () => {
+    const w = loaded(60);
+    const rooms = [...Array(60).keys()].map(room);
+    const n2 = rooms.filter((r) => w.ownerOf(roomProcess(r)) === "n2");
+    const asked = [n2[0]!, rooms.find((r) => w.ownerOf(roomProcess(r)) !== "n2")!, n2[1]!];
+    const idx = w.node("n2").app.index;
+    const texts = [JSON.stringify(idx.occupants(asked[0]!)), JSON.stringify(idx.occupants(asked[2]!))];
+    const enc = new TextEncoder();
+    const got = (await w.node("n2").handle(roomProcess(asked[0]!), { t: "who-hash", rooms: asked, d: digestToBytes(w.node("n1").map.digest()), s: 1, b: true })) as { e: boolean; a: unknown[]; t: Uint8Array };
+    expect({ e: got.e, a: got.a }).toEqual({ e: true, a: [enc.encode(texts[0]).length, null, enc.encode(texts[1]).length] });
+    expect(new TextDecoder().decode(got.t)).toBe(texts.join(""));
+    const dump = await w.node("n1").app.dump();
+    expect(w.callsOf("who-hash").every((c) => c.msg.b === true)).toBe(true);
+    expect(dump).toEqual(await perRoomMerge(w, Object.keys(dump)));
+  });
+
   test("a person who moves after an owner answered as text is shown once: the text rooms are read again here", async () => {
     const w = loaded(200);
     const rooms = [...Array(200).keys()].map(room);

@@ -22,7 +22,7 @@ export interface CallRecord {
   from: string;
   to: string;
   name: string;
-  msg: { t?: unknown; rooms?: unknown; people?: unknown; s?: unknown };
+  msg: { t?: unknown; rooms?: unknown; people?: unknown; s?: unknown; b?: unknown };
 }
 
 export interface WorldNode {
