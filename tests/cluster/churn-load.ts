@@ -92,6 +92,8 @@ export class Churn {
   readonly violations: Violation[] = [];
   /** room_full answers though, over the whole request, the room could not have been full by the ledger */
   readonly doubtfulFull: string[] = [];
+  /** "second node" -> [writes answered ok or room_full, writes answered otherwise, reads ok, reads otherwise], by the second sent */
+  readonly bySecond = new Map<string, number[]>();
   /** answers neither ok nor room_full (unavailable, no answer, ...) by the second their request was sent */
   readonly refusals = new Map<number, number>();
   /** acknowledged operations per 5 s window */
@@ -112,7 +114,13 @@ export class Churn {
     if (f === undefined) this.kinds.set(k, (f = { codes: {}, ms: [] }));
     return f;
   }
-  #count(k: Kind, a: Answer): void {
+  #count(k: Kind, a: Answer, node: string): void {
+    const sec = Math.floor((a.sentAt - this.t0) / 1000);
+    const key = `${sec} ${node}`;
+    let row = this.bySecond.get(key);
+    if (row === undefined) this.bySecond.set(key, (row = [0, 0, 0, 0]));
+    const write = k === "move" || k === "leave" || k === "return";
+    row[(write ? 0 : 2) + (a.code === "ok" || a.code === "room_full" ? 0 : 1)]!++;
     if (a.code !== "ok" && a.code !== "room_full") {
       const sec = Math.floor((a.sentAt - this.t0) / 1000);
       this.refusals.set(sec, (this.refusals.get(sec) ?? 0) + 1);
@@ -132,6 +140,15 @@ export class Churn {
     const w = Math.floor((performance.now() - this.t0) / WINDOW_MS);
     while (this.windows.length <= w) this.windows.push(0);
     this.windows[w]!++;
+  }
+
+  /** One line per second: per node, writes answered (ok or room_full) / not, reads ok / not. */
+  timeline(nodes: string[]): string[] {
+    const secs = new Set([...this.bySecond.keys()].map((k) => Number(k.split(" ")[0])));
+    return [...secs].sort((a, b) => a - b).map((s) => `${String(s).padStart(3)}s ${nodes.map((n) => {
+      const r = this.bySecond.get(`${s} ${n}`) ?? [0, 0, 0, 0];
+      return `${n} w ${r[0]}/${r[1]} r ${r[2]}/${r[3]}`;
+    }).join("  ")}`);
   }
 
   /** Runs the clients and the sampler for `ms`; resolves when all have stopped. */
@@ -192,7 +209,7 @@ export class Churn {
       const a = kind === "leave"
         ? await send(`${node.url}/v1/leave`, { people: names }, timeoutMs, false)
         : await send(`${node.url}/v1/walk-into`, { room: `r${target}`, people: names }, timeoutMs, false);
-      this.#count(kind, a);
+      this.#count(kind, a, node.name);
       let how: Ending = "maybe";
       const what = `${kind} ${names.join(",")}${target === OUT ? "" : ` into r${target}`}`;
       if (a.code === "ok") how = "ok";
@@ -250,7 +267,7 @@ export class Churn {
       const sentAt = performance.now();
       const d = await takeDump(node.url, 30_000);
       const code = d.text !== undefined ? "ok" : /HTTP 503/.test(d.error ?? "") ? "unavailable" : (d.error ?? "error").slice(0, 40);
-      this.#count("dump", { code, noEffect: false, body: null, ms: d.ms, sentAt });
+      this.#count("dump", { code, noEffect: false, body: null, ms: d.ms, sentAt }, node.name);
       if (d.text === undefined) continue;
       const c = this.o.ledger.checkDump(d.text, created, sentAt);
       if (!c.ok) this.#violate(node.name, `dump (200, ${c.rooms} rooms, ${c.people} people): ${JSON.stringify({ ...c, examples: undefined, ok: undefined })} e.g. ${c.examples.join("; ")}`);
@@ -277,7 +294,7 @@ export class Churn {
       if (i % 2 === 0) {
         const p = i % 4 === 2 && recent !== null ? recent.person : Math.floor(rand() * ledger.people);
         const a = await send(`${node.url}/v1/where-is?person=p${p}`, undefined, 10_000, true);
-        this.#count("where", a);
+        this.#count("where", a, node.name);
         code = a.code;
         if (a.code === "ok") {
           const bad = ledger.checkWhereIs(p, a.sentAt, (a.body as { room: string | null }).room);
@@ -287,7 +304,7 @@ export class Churn {
         let r = rooms[Math.floor(rand() * rooms.length)]!;
         if (i % 4 === 3) r = recent !== null && recent.room !== OUT ? recent.room : hot.length > 0 ? hot[Math.floor(rand() * hot.length)]! : r;
         const a = await send(`${node.url}/v1/who-is-in?room=r${r}`, undefined, 10_000, true);
-        this.#count("who", a);
+        this.#count("who", a, node.name);
         code = a.code;
         if (a.code === "ok") for (const bad of ledger.checkWhoIsIn(r, a.sentAt, a.body as string[])) this.#violate(node.name, bad);
         else if (a.code === "unknown_room" || a.code === "internal" || a.code === "bad_request") this.#violate(node.name, `who-is-in r${r}: ${a.code}`);

@@ -54,6 +54,10 @@ const ROOMS = num("HOSTILE_CHURN_ROOMS", 10_000);
 const CHURN_S = num("HOSTILE_CHURN_SECS", 40);
 const KILL_S = num("HOSTILE_CHURN_KILL_SECS", 30);
 const TERM_S = num("HOSTILE_CHURN_TERM_SECS", 20);
+/** a checked full dump every this many s during the churn (0: none); scaled with the people, as a dump's cost is */
+const DUMP_S = num("HOSTILE_CHURN_DUMP_SECS", 4 * Math.max(1, PEOPLE / 200_000));
+/** 0: skip the key-by-key comparison of the replicas (GET /v1/crdt stalls a node ~1 s per 100k keys) */
+const REPLICAS = num("HOSTILE_CHURN_REPLICAS", 1);
 const SEED = num("HOSTILE_CHURN_SEED", 1);
 const KILL = process.env["HOSTILE_CHURN_KILL"] ?? "leader";
 const BATCH = num("HOSTILE_CHURN_BATCH", 3);
@@ -173,6 +177,38 @@ async function replicasConverge(nodes: LoopbackNode[], deadlineMs: number): Prom
   }
 }
 
+/** Polls each node's serving state (/metrics) every 250 ms; the changes, in s since `t0`. */
+function watchServing(nodes: LoopbackNode[], t0: number): { changes: string[]; stop(): Promise<void> } {
+  const changes: string[] = [];
+  const last = new Map<string, string>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await Promise.all(nodes.map(async (n) => {
+        let state: string;
+        try {
+          const text = await (await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+          state = `ready=${metricValue(text, "roomy_node_ready")} serving=${metricValue(text, "roomy_registry_serving")} epoch=${metricValue(text, "roomy_registry_epoch")}`;
+        } catch (err) {
+          state = /timed? ?out|abort/i.test(String(err)) ? "no answer in 2 s" : "down";
+        }
+        if (last.get(n.name) !== state) {
+          last.set(n.name, state);
+          changes.push(`${((performance.now() - t0) / 1000).toFixed(2)}s ${n.name} ${state}`);
+        }
+      }));
+      await sleep(250);
+    }
+  })();
+  return {
+    changes,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 function churnReport(ch: Churn, secs: number): string[] {
   const lines: string[] = [];
   for (const [k, f] of ch.kinds) {
@@ -239,7 +275,7 @@ test.skipIf(!RUN)(
       for (let r = 0; r < ROOMS; r++) if (rooms.created[r] === 1) roomList.push(r);
       for (const f of await nodeFigures(c.nodes)) log(`after the walk-ins ${figLine(f)}`);
       const hot = roomList.filter((r) => capacityOf(r) !== Infinity).slice(0, HOT);
-      const shape = { nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, maxBatch: BATCH, hot, hotShare: HOT_SHARE, samplers: 2, dumpEveryMs: 4_000, created: rooms.created };
+      const shape = { nodes: () => c.live(), ledger, rooms: roomList, clients: CLIENTS, maxBatch: BATCH, hot, hotShare: HOT_SHARE, samplers: 2, dumpEveryMs: DUMP_S * 1000, created: rooms.created };
 
       // Phase 1: churn, every node up.
       log(`phase 1: churn for ${CHURN_S} s`);
@@ -271,6 +307,7 @@ test.skipIf(!RUN)(
         log(`${phase}: churn for ${secs} s, ${victim} ${how === "kill" ? "kill -9'd" : "SIGTERMed (drain)"} at ${(secs / 4).toFixed(1)} s, restarted at ${(secs / 2).toFixed(1)} s`);
         const ch = new Churn({ ...shape, seed, ms: secs * 1000 });
         const running = ch.run();
+        const watch = watchServing(c.nodes, ch.t0);
         await sleep((secs * 1000) / 4);
         const t = performance.now();
         const n = c.node(victim);
@@ -287,7 +324,11 @@ test.skipIf(!RUN)(
         await c.waitReady([n], 60_000);
         log(`${victim} restarted at ${((tRestart - ch.t0) / 1000).toFixed(2)} s, ready after ${Math.round(performance.now() - tRestart)} ms`);
         await running;
+        await watch.stop();
         for (const l of churnReport(ch, (performance.now() - ch.t0) / 1000)) log(l);
+        log(`${phase} serving states (s since the churn began): ${watch.changes.join("; ")}`);
+        log(`${phase} per second sent, per node: writes answered ok or room_full / otherwise, reads ok / otherwise`);
+        for (const l of ch.timeline(c.nodes.map((n) => n.name))) log(`  ${l}`);
         problems.push(...ch.violations.map((v) => `${phase} at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
         problems.push(...ch.doubtfulFull.map((d) => `${phase} doubtful room_full: ${d}`));
         problems.push(...crashes(c, null).map((s) => `${phase}: ${s}`));
@@ -304,18 +345,20 @@ test.skipIf(!RUN)(
         await faultPhase("phase 3", c.nodes.map((n) => n.name).find((n) => n !== lead && n !== victim) ?? "n2", "term", TERM_S, SEED + 200);
       }
       log(`unknown outcomes left in the ledger: ${ledger.maybe.size} people`);
-      // Readers only (nothing changes: every read checkable) while each replica is fetched whole.
-      const readers = new Churn({ ...shape, clients: 0, dumpEveryMs: 0, seed: SEED + 300, ms: 120_000 });
-      const reading = readers.run();
-      const rep = await replicasConverge(c.nodes, 30_000);
-      readers.stop();
-      await reading;
-      log(`replicas (live keys, values and stamps of /v1/crdt): ${rep.detail} after ${Math.round(rep.ms)} ms, ${rep.tries} tries; reads meanwhile:`);
-      for (const l of churnReport(readers, (performance.now() - readers.t0) / 1000)) log(l);
-      problems.push(...readers.violations.map((v) => `reads during GET /v1/crdt at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
-      if (!rep.equal) problems.push(`replicas differ: ${rep.detail}`);
-      // GET /v1/crdt serializes the whole replica in one turn: its stall shows here (README: no figure for it).
-      for (const f of await nodeFigures(c.nodes)) log(`after GET /v1/crdt ${figLine(f)}`);
+      if (REPLICAS !== 0) {
+        // Readers only (nothing changes: every read checkable) while each replica is fetched whole.
+        const readers = new Churn({ ...shape, clients: 0, dumpEveryMs: 0, seed: SEED + 300, ms: 120_000 });
+        const reading = readers.run();
+        const rep = await replicasConverge(c.nodes, 30_000);
+        readers.stop();
+        await reading;
+        log(`replicas (live keys, values and stamps of /v1/crdt): ${rep.detail} after ${Math.round(rep.ms)} ms, ${rep.tries} tries; reads meanwhile:`);
+        for (const l of churnReport(readers, (performance.now() - readers.t0) / 1000)) log(l);
+        problems.push(...readers.violations.map((v) => `reads during GET /v1/crdt at ${v.at.toFixed(2)} s via ${v.node}: ${v.what}`));
+        if (!rep.equal) problems.push(`replicas differ: ${rep.detail}`);
+        // GET /v1/crdt serializes the whole replica in one turn: its stall shows here (README: no figure for it).
+        for (const f of await nodeFigures(c.nodes)) log(`after GET /v1/crdt ${figLine(f)}`);
+      }
     } finally {
       clearInterval(rssTimer);
       report.push(`RSS MiB every 5 s (n1/n2/n3): ${rss.join(" ")}`);
