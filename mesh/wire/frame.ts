@@ -37,6 +37,21 @@ export function encodeFrames(bodies: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Bodies this big, put together from several chunks, are freed as soon as handled (below). */
+const FREE_BODY_BYTES = 64 * 1024;
+
+/**
+ * A big body this reader put together, handled (pushFrames: `bytes` is only
+ * valid during the call, and decoding copies what it keeps), given back to
+ * the allocator now (ArrayBuffer transfer to length 0): left to the
+ * collector, one alive at a collection was kept until a full one, which a
+ * node with a large heap may not run for minutes.
+ */
+function freeBody(body: Uint8Array): void {
+  const buf = body.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
+  if (body.length >= FREE_BODY_BYTES && typeof buf.transfer === "function") buf.transfer(0);
+}
+
 /** Splits a byte stream into frame bodies. */
 export class FrameReader {
   /** Largest body accepted; may be changed between chunks (e.g. after auth). */
@@ -45,6 +60,8 @@ export class FrameReader {
   private headerFill = 0;
   private body: Uint8Array | null = null;
   private bodyFill = 0;
+  /** push() is running: its callback may keep a body's view */
+  private keepBodies = false;
 
   constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     this.maxFrameBytes = maxFrameBytes;
@@ -62,7 +79,13 @@ export class FrameReader {
    * the bad header have been delivered.
    */
   push(chunk: Uint8Array, onBody: (body: Uint8Array) => void): void {
-    this.pushFrames(chunk, (bytes, start, end) => onBody(bytes.subarray(start, end)));
+    // onBody may keep its view: the bodies this reader put together are left to the collector.
+    this.keepBodies = true;
+    try {
+      this.pushFrames(chunk, (bytes, start, end) => onBody(bytes.subarray(start, end)));
+    } finally {
+      this.keepBodies = false;
+    }
   }
 
   /**
@@ -94,6 +117,7 @@ export class FrameReader {
           this.body = null;
           this.bodyFill = 0;
           onFrame(body, 0, body.length);
+          if (!this.keepBodies) freeBody(body);
           if (stop?.() === true) return i;
         }
         continue;

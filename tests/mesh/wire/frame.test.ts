@@ -70,6 +70,29 @@ describe("FrameReader", () => {
     expect(collect(new FrameReader(), bytes)).toEqual(bs);
   });
 
+  test("a big body put together from several chunks is freed once its pushFrames callback returned; push() bodies are kept", () => {
+    const body = new Uint8Array(200 * 1024).fill(7);
+    const stream = encodeFrames([body]);
+    const seen: Uint8Array[] = [];
+    const r = new FrameReader(1 << 20);
+    for (let at = 0; at < stream.length; at += 64 * 1024) {
+      r.pushFrames(stream.subarray(at, at + 64 * 1024), (bytes, start, end) => {
+        expect(end - start).toBe(body.length);
+        expect(bytes[start]).toBe(7);
+        expect(bytes[end - 1]).toBe(7);
+        seen.push(bytes);
+      });
+    }
+    expect(seen).toHaveLength(1);
+    expect((seen[0]!.buffer as ArrayBuffer & { detached: boolean }).detached).toBe(true);
+    const kept: Uint8Array[] = [];
+    const p = new FrameReader(1 << 20);
+    for (let at = 0; at < stream.length; at += 64 * 1024) p.push(stream.subarray(at, at + 64 * 1024), (b) => kept.push(b));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.length).toBe(body.length);
+    expect(kept[0]![body.length - 1]).toBe(7);
+  });
+
   test("yields several frames from one chunk in order", () => {
     const bs = bodies(20);
     const got = collect(new FrameReader(), [encodeFrames(bs)]);
