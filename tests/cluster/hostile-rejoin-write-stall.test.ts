@@ -1,5 +1,5 @@
 /**
- * KNOWN FAILING (found by hostile-churn.test.ts at 8f1923f, seeds 1-5):
+ * KNOWN FAILING (found by hostile-churn.test.ts, seeds 1-6, roomy built at 0aaddd0):
  * when a kill -9'd node restarts under its name, the survivors hand it its
  * names back at once (the rejoin's new epoch), before it holds anything;
  * every call for those names then waits out the restarted node's whole
