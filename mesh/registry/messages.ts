@@ -65,6 +65,8 @@ export interface FenceReplyMsg extends Message {
   w: number;
   /** the answering node's own epoch: at `e` or later, no old lease of its own matters */
   c?: number;
+  /** the latest epoch of this generation the answering node served at (-1: none yet, a restarted node may hold nothing) */
+  s?: number;
 }
 
 /** "Have you handed off, under epoch `e`, what you ran that I now own?" (asked of a name's previous owner). */
@@ -159,7 +161,7 @@ export function parseMessage(msg: Message): RegistryMsg | null {
     case "fq":
       return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && (m["a"] === undefined || typeof m["a"] === "boolean") ? (msg as FenceQueryMsg) : null;
     case "fr":
-      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && isNum(m["w"]) && (m["c"] === undefined || isNum(m["c"])) ? (msg as FenceReplyMsg) : null;
+      return isNum(m["q"]) && isNum(m["g"]) && isNum(m["e"]) && isNum(m["w"]) && (m["c"] === undefined || isNum(m["c"])) && (m["s"] === undefined || isNum(m["s"])) ? (msg as FenceReplyMsg) : null;
     case "sq":
     case "sw":
       return isNum(m["g"]) && isNum(m["e"]) ? (msg as SweptQueryMsg | SweptMsg) : null;
