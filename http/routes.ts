@@ -10,6 +10,7 @@ import { RoomyError } from "../core/errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, listField, onlyFields, requiredField } from "./body.ts";
 import { readRouteBody, type RouteRequest, type Routes } from "./instrument.ts";
 import { dumpResponse } from "./dump-json.ts";
+import { crdtResponse } from "./crdt-json.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import { memberList, nodeInfo } from "./overview.ts";
 
@@ -67,7 +68,7 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
 
   // Cluster.
   app.get("/v1/cluster/members", () => sendJson(memberList(node)));
-  app.get("/v1/crdt", () => sendJson(crdtDump(node)));
+  app.get("/v1/crdt", () => crdtResponse(node));
   app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
   // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
   app.post("/v1/recover", async (r) => {
@@ -103,9 +104,3 @@ export interface CrdtDump {
   entries: Record<string, { v?: unknown; d?: true; ts: { w: number; c: number; n: string } }>;
 }
 
-function crdtDump(node: Node): CrdtDump {
-  const raw = [...node.map.raw()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  const entries: CrdtDump["entries"] = Object.create(null) as CrdtDump["entries"]; // keys embed user names
-  for (const [k, e] of raw) entries[k] = e.d ? { d: true, ts: e.ts } : { v: e.v, ts: e.ts };
-  return { node: node.name, keys: node.map.size, tombstones: node.map.tombstones, entries };
-}
