@@ -4,6 +4,7 @@
  * set), and errors as `{"error":{"code","message"}}` with the status that
  * fits the code. It only needs a Node; serving it is adapter/serve.ts's job.
  */
+import { readiness } from "./readiness.ts";
 import { Hono } from "hono";
 import { httpStatus, RoomyError } from "../core/errors.ts";
 import type { Node } from "../mesh/node/node.ts";
@@ -74,13 +75,12 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
 
   routes.get("/healthz", () => sendJson({ ok: true, node: node.name }));
   routes.get("/readyz", () => {
-    const ready = node.isReady() && (opts.ready?.() ?? true);
-    if (!ready) return sendJson({ ready, node: node.name }, 503);
     // A joined node of the Raft lot that cannot serve lot writes (no leader:
-    // majority lost, or an election under way, usually well under a second) is not ready.
-    const reason = node.config.lot === "raft" ? node.consensus.status().unavailable : null;
-    if (reason !== null) return sendJson({ ready: false, node: node.name, reason }, 503);
-    return sendJson({ ready, node: node.name }, 200);
+    // majority lost, or an election under way, usually well under a second)
+    // is not ready, nor one without the quorum lease (http/readiness.ts).
+    const r = readiness(node, opts.ready?.() ?? true);
+    if (r.ready) return sendJson({ ready: true, node: node.name }, 200);
+    return sendJson(r.reason === undefined ? { ready: false, node: node.name } : { ready: false, node: node.name, reason: r.reason }, 503);
   });
   routes.get("/metrics", async () => {
     const text = await renderMetrics({ node, http: stats });

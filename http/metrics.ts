@@ -12,6 +12,7 @@
  * Values that come from the replicated map (rooms, lot, gate counters, map
  * keys) are the same on every node: aggregate them with max(), not sum().
  */
+import { readiness } from "./readiness.ts";
 import { realClock } from "../adapter/clock.ts";
 import { memoryUse, runtimeName } from "../adapter/process.ts";
 import type { MemberState } from "../mesh/membership/types.ts";
@@ -64,7 +65,7 @@ function nodeInfo(p: PromText, { node }: MetricsInput): void {
   p.gauge("roomy_node_info", "This node (value 1), with its name, version and runtime as labels.", [
     { labels: { node: node.name, version: VERSION, runtime: runtimeName() }, value: 1 },
   ]);
-  p.gauge("roomy_node_ready", "1 when the node is joined and caught up (GET /readyz answers 200).", node.isReady() ? 1 : 0);
+  p.gauge("roomy_node_ready", "1 when GET /readyz answers 200 (joined, caught up, holding the quorum lease; with the Raft lot, a leader).", readiness(node).ready ? 1 : 0);
 }
 
 function http(p: PromText, src: MetricsInput): void {

@@ -60,9 +60,13 @@ export class ConfigChanges {
     if (!core.canChangeConfig()) return;
     // A draining member counts as gone: the next configuration drops it and its names move.
     const draining = this.o.draining?.() ?? new Set<string>();
+    // A member outside the configuration joins once it pulled the holders'
+    // data (mayAdd), so it does not own names it cannot serve for seconds.
+    const inside = new Set([...core.config.voters, ...core.config.learners].map((x) => x.id));
     const live = this.o.membership
       .live()
       .filter((m) => m.id === this.self.id || !draining.has(m.name))
+      .filter((m) => m.id === this.self.id || inside.has(m.id) || this.o.mayAdd === undefined || this.o.mayAdd(m.name))
       .map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
     const next = nextConfiguration({
       config: core.config,

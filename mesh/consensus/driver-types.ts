@@ -35,6 +35,8 @@ export interface ConsensusOptions {
    * then keeps every acknowledged write on a majority of the holders).
    */
   mayChange?: (committed: Configuration) => boolean;
+  /** Whether member `name`, outside the configuration, may be added now (it pulled the holders' data). */
+  mayAdd?: (name: string) => boolean;
   tickMs?: number;
   electionTicks?: number;
   maxVoters?: number;

@@ -112,6 +112,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     draining: () => registry?.draining() ?? new Set<string>(),
     selfDraining: () => registry?.isDraining() ?? false,
     mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners]) ?? false,
+    mayAdd: (name) => registry?.synced(name) ?? false,
   });
 
   // Names are owned under the committed configuration; the registry serves

@@ -81,12 +81,14 @@ export interface ClusterRegistryStats extends RegistryStats {
 }
 
 export interface ClusterRegistry extends Registry {
-  /** A holder of the committed configuration that caught up for an epoch of it and holds the quorum lease now (/readyz). */
+  /** A holder of the committed configuration that caught up for an epoch of it (/readyz also wants the lease: authoritative()). */
   ready(): boolean;
   /** Whether this node drains. */
   isDraining(): boolean;
   /** Names of peers that said they are draining (the configuration should drop them). */
   draining(): ReadonlySet<string>;
+  /** Whether member `name`, outside the configuration, said it pulled the holders' data (presync.ts): the leader adds it only then. */
+  synced(name: string): boolean;
   /** Whether a majority of `holders` (of epoch `epoch`) caught up for it, as far as this node heard. */
   caughtUp(epoch: number, holders: readonly Holder[]): boolean;
   stats(): ClusterRegistryStats;

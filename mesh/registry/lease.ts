@@ -56,6 +56,8 @@ export interface LeaseOptions {
   onDraining?(name: string): void;
   /** The latest epoch (of the stamp's generation) this node reached serving at, or -1. */
   served(): number;
+  /** Outside the configuration: whether this node pulled its peers' data (presync.ts). */
+  synced?(): boolean;
 }
 
 export interface QuorumLease {
@@ -69,6 +71,8 @@ export interface QuorumLease {
   onPong(msg: LeasePongMsg): void;
   /** The latest epoch `name` said it served at, in generation `g` (-1 if unknown). */
   servedBy(name: string, g: number): number;
+  /** Whether `name`'s latest ping said it pulled its peers' data from outside the configuration (presync.ts), or came from another generation than `g`. */
+  syncedBy(name: string, g: number): boolean;
   /** Ms until every vouch this node gave to a node (other than those in `except`) last seen at a stamp older than `s` has run out. */
   staleFor(s: Stamp, except?: string | ReadonlySet<string>, earlierLife?: boolean): number;
   /** Ping one peer now (it just came up), or every peer when no address. */
@@ -92,7 +96,7 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   const lastHeard = new Map<string, number>();
   let heardAt: Stamp = opts.stamp();
   /** peer -> when we last vouched for it, and its stamp then */
-  const vouches = new Map<string, { at: number; g: number; e: number; r: number }>();
+  const vouches = new Map<string, { at: number; g: number; e: number; r: number; y: number }>();
   let until = -Infinity;
   // Vouches live in memory: an earlier life of this node (before a crash and
   // restart under the same name) may have vouched until now + the window.
@@ -132,6 +136,7 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   function ping(address: Address): void {
     const s = opts.stamp();
     const msg: LeasePingMsg = { t: "lp", s: clock.now(), n: self, g: s.g, e: s.e, r: opts.served() };
+    if (opts.synced?.() === true) msg.y = 1;
     if (opts.draining()) msg.dr = true;
     transport.send(address, msg);
   }
@@ -152,7 +157,7 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
     servingUntil: () => until,
     onPing(from: Address, msg: LeasePingMsg): void {
       if (stopped) return;
-      vouches.set(msg.n, { at: clock.now(), g: msg.g, e: msg.e, r: msg.r ?? -1 });
+      vouches.set(msg.n, { at: clock.now(), g: msg.g, e: msg.e, r: msg.r ?? -1, y: msg.y ?? -1 });
       if (msg.dr === true) opts.onDraining?.(msg.n);
       const f = opts.fenceStamp();
       const pong: LeasePongMsg = { t: "lk", s: msg.s, n: self, g: f.g, e: f.e };
@@ -170,6 +175,12 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
     servedBy(name: string, g: number): number {
       const v = vouches.get(name);
       return v !== undefined && v.g === g ? v.r : -1;
+    },
+    syncedBy(name: string, g: number): boolean {
+      const v = vouches.get(name);
+      // A member at another generation (a survivor of an older one) holds
+      // its own data and joins this one as before: only a fresh or dropped one pulls first.
+      return v !== undefined && (v.y === 1 || (v.g !== 0 && v.g !== g));
     },
     staleFor(s: Stamp, except?: string | ReadonlySet<string>, earlierLife = false): number {
       const now = clock.now();

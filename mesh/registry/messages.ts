@@ -113,6 +113,8 @@ export interface LeasePingMsg extends Message {
   e: number;
   /** the latest epoch of that generation the sender caught up for and served at (the leader waits for a majority) */
   r?: number;
+  /** 1: outside the configuration, it pulled its peers' data (presync.ts): it may be made a holder */
+  y?: number;
 }
 
 export interface LeasePongMsg extends Message {
@@ -170,7 +172,7 @@ export function parseMessage(msg: Message): RegistryMsg | null {
     case "hk":
       return isStr(m["hid"]) ? (msg as HandoffAckMsg) : null;
     case "lp":
-      return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) && (m["r"] === undefined || isNum(m["r"]))
+      return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) && (m["r"] === undefined || isNum(m["r"])) && (m["y"] === undefined || isNum(m["y"]))
         ? (msg as LeasePingMsg)
         : null;
     case "lk":

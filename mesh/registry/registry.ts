@@ -16,6 +16,7 @@
  *   call-wire.ts   a call on its way to its node, an answer on its way back
  *   swept.ts       previous owners' word that they handed everything over
  *   caught-up.ts   whether a majority of the holders caught up for an epoch
+ *   presync.ts     outside the configuration: pull the holders' data first
  *   barriers.ts    the read and write barriers, a call's clock reading
  *   groups.ts      groups in the replicated map
  *   factories.ts   which factory builds a process (longest prefix)
@@ -46,6 +47,7 @@ import { type Inbound, ProcessTable } from "./processes.ts";
 import type { CallOptions } from "./types.ts";
 import { createFactories } from "./factories.ts";
 import { ServingRights } from "./serving.ts";
+import { Presync } from "./presync.ts";
 import type { Holder } from "./holders.ts";
 import { createBarriers } from "./barriers.ts";
 
@@ -83,6 +85,12 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   const calls = createCallTable(clock, 2 * config.callTimeoutMs + 1000);
   /** Peers that said they are draining (their member id then: a restart clears it). */
   const drainingPeers = new Map<string, string>();
+  const catchUpFrom = (p: readonly string[], need: number, ms: number) => replicator.catchUpFrom(p, need, ms);
+  const presync = new Presync({
+    clock, logger, catchUpFrom, retryMs: config.retryMs, timeoutMs: config.catchUpTimeoutMs, done: () => lease.pingNow(),
+    peers: () => owners.peers().map((p) => p.name),
+    holder: () => serving !== undefined && serving.state.kind !== "outside",
+  });
   // The lease and the serving rights read each other's state lazily.
   let serving: ServingRights | undefined;
   const lease = createQuorumLease({
@@ -99,6 +107,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     },
     draining: () => draining,
     served: () => serving?.servedEpoch() ?? -1,
+    synced: () => presync.synced,
     onDraining: (n) => {
       const id = owners.idOf(n);
       if (id !== undefined) drainingPeers.set(n, id);
@@ -268,20 +277,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const timeoutMs = callOpts?.timeoutMs ?? config.callTimeoutMs;
     const id = calls.newId();
     const now = clock.now();
-    const inb: Inbound = {
-      id,
-      origin: local,
-      reply: true,
-      name,
-      msg,
-      hops: 0,
-      deadline: now + timeoutMs,
-      expires: now + timeoutMs,
-      fresh: true,
-      early: EARLY_WAITING,
-      answer: undefined,
-      sentTo: undefined,
-    };
+    const end = now + timeoutMs;
+    const inb: Inbound = { id, origin: local, reply: true, name, msg, hops: 0, deadline: end, expires: end, fresh: true, early: EARLY_WAITING, answer: undefined, sentTo: undefined };
     table.route(inb, now);
     // An idle local process usually answers inside route(): then no pending
     // entry, promise executor or timeout slot is needed for the call.
@@ -355,12 +352,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     readBarrier: barriers.readBarrier,
     writeBarrier: barriers.writeBarrier,
     authoritative: () => rights.ready() && lease.canServe(),
-    // Ready only while it may serve: caught up and under the quorum lease, so
-    // a node just woken from a freeze (its lease lapsed) is not routed to
-    // before its reads and calls could answer.
-    ready: () => rights.ready() && lease.canServe(),
+    ready: () => rights.ready(),
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
+    synced: (name: string) => lease.syncedBy(name, rights.stamp().g),
     caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
     isServing: (name) => table.serving(name),
     callDeadline: () => table.callDeadline(),
@@ -385,6 +380,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       groups.stop();
       lease.stop();
       rights.stop();
+      presync.stop();
       handoffs.stop();
       const err = new RoomyError("unavailable", "registry stopped");
       table.stopAll(err);

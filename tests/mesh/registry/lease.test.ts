@@ -141,17 +141,17 @@ describe("cluster registry: quorum lease", () => {
     expect(sim.handled.filter((h) => h.name === name)).toHaveLength(2);
   });
 
-  test("a node that lost its lease is not ready (GET /readyz 503) until a majority vouches for it again, with no new epoch", async () => {
+  test("a node that lost its lease stays a caught-up holder but is not authoritative (so /readyz answers 503) until a majority vouches for it again, with no new epoch", async () => {
     const sim = new RegSim(30, { leaseMs: LEASE });
     for (const n of ["n0", "n1", "n2"]) sim.add(n);
-    expect(await sim.until(() => ["n0", "n1", "n2"].every((n) => sim.reg(n).ready()), 3000, undefined, 5)).toBe(true);
+    expect(await sim.until(() => ["n0", "n1", "n2"].every((n) => sim.reg(n).authoritative()), 3000, undefined, 5)).toBe(true);
     sim.net.partition([[sim.node("n0").address], [sim.node("n1").address, sim.node("n2").address]]);
     await sim.run(LEASE + 50, undefined, 5);
     expect(sim.reg("n0").authoritative()).toBe(false);
-    expect(sim.reg("n0").ready()).toBe(false);
-    expect(sim.reg("n1").ready()).toBe(true);
+    expect(sim.reg("n0").ready()).toBe(true);
+    expect(sim.reg("n1").authoritative()).toBe(true);
     sim.net.heal();
-    expect(await sim.until(() => sim.reg("n0").ready(), LEASE, undefined, 5)).toBe(true);
+    expect(await sim.until(() => sim.reg("n0").authoritative(), LEASE, undefined, 5)).toBe(true);
     expect(sim.configs.latest()?.epoch).toBe(1);
   });
 
