@@ -216,7 +216,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         return rights.onFenceReply(from, m);
       case "sq": {
         const asker = owners.nameOf(from);
-        const reply = asker === undefined ? null : sweptAnswer(rights.stamp(), m, table.leavingCount(), handoffs.inFlightTo(asker));
+        if (asker === undefined) return;
+        // A process that never served and runs nothing (restarted under a previous owner's name) has nothing to hand over.
+        const c = table.counts();
+        const fresh = rights.servedEpoch() < 0 && c.running + c.starting + c.leaving === 0 && handoffs.inFlightTo(asker) === 0;
+        const reply = fresh ? { t: "sw" as const, g: m.g, e: m.e } : sweptAnswer(rights.stamp(), m, table.leavingCount(), handoffs.inFlightTo(asker));
         if (reply !== null) transport.send(from, reply);
         return;
       }

@@ -52,7 +52,8 @@ afterAll(async () => {
 async function serving(n: LoopbackNode): Promise<string> {
   try {
     const text = await (await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
-    return `serving=${metricValue(text, "roomy_registry_serving")} epoch=${metricValue(text, "roomy_registry_epoch")}`;
+    const m = (name: string): string => String(metricValue(text, name));
+    return `serving=${m("roomy_registry_serving")} epoch=${m("roomy_registry_epoch")} lease=${m("roomy_registry_lease")} pending=${m("roomy_replication_writes_pending")} lag=${m("roomy_event_loop_lag_max_seconds")}`;
   } catch {
     return "no answer";
   }

@@ -24,3 +24,29 @@ test("a member outside the configuration pulls its peers' data and says so; one 
   sim.bus.stuck.delete("n3");
   expect(await sim.until(() => sim.reg("n0").synced("n3") && sim.reg("n1").synced("n3"), 3000, undefined, 5)).toBe(true);
 });
+
+// Was open (hostile-rejoin-write-stall): a call for a name whose previous
+// owner was killed and restarted under its name waited for that node's
+// handoff, which its new process, never having served, could not give
+// (no answer at another generation's stamp) until the activation timeout.
+test("a previous owner restarted under its name holds nothing: the new owners of its names do not wait for it", async () => {
+  const sim = new RegSim(32);
+  for (const n of ["n0", "n1", "n2"]) sim.add(n);
+  await sim.run(50);
+  const names = Array.from({ length: 60 }, (_, i) => `c:room-${i}`).filter((n) => sim.reg("n0").ownerOf(n) === "n2");
+  expect(names.length).toBeGreaterThan(5);
+  sim.crash("n2");
+  sim.commit(["n0", "n1"]);
+  expect(await sim.untilEpoch(2, ["n0", "n1"])).toBe(true);
+  expect(await sim.until(() => ["n0", "n1"].every((n) => sim.reg(n).stats().serving === "serving"), 5000, undefined, 5)).toBe(true);
+  // Its new process learns no configuration (as a real restarted node, outside the log until added).
+  sim.configs.hold("n2");
+  sim.restart("n2");
+  sim.world.announce("n2");
+  await sim.run(300);
+  expect(sim.configs.knownBy("n2")).toBeNull();
+  const t0 = sim.clock.now();
+  const r = await sim.settle(Promise.all(names.map((n) => sim.reg(n.length % 2 === 0 ? "n0" : "n1").call(n, { op: "inc" }))), 10_000);
+  expect(r.ok).toBe(true);
+  expect(sim.clock.now() - t0).toBeLessThan(1_000);
+});
