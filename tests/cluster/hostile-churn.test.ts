@@ -36,9 +36,9 @@
  * node ready in ~2 s, a drained one's restart in ~1.5-2 s. 1M people in
  * 100k rooms (seeds 5, 6): ~2,600 writes/s, no violation, but a restarted
  * node takes 9.6-21 s to catch up and meanwhile every call for the names it
- * gets back waits (see hostile-rejoin-write-stall.test.ts, KNOWN FAILING);
- * GET /v1/crdt stalls a node ~1 s per 100k keys (10 s at 1.17M: peers
- * suspect it, a leader loses its term).
+ * gets back waited (fixed since: hostile-rejoin-write-stall.test.ts);
+ * GET /v1/crdt stalled a node ~1 s per 100k keys (10 s at 1.17M: peers
+ * suspect it, a leader loses its term; made in slices since, d22f800).
  *
  * `HOSTILE_CHURN=1 HOSTILE_BIN=path npx bun test --timeout 600000 tests/cluster/hostile-churn.test.ts`
  * (HOSTILE_CHURN_SEED, default 1; HOSTILE_CHURN_OUT=file also writes the report there;
