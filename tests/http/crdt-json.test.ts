@@ -3,6 +3,7 @@
  * what the one-turn version wrote (orderedJson of the sorted entries), and
  * other work runs between the slices.
  */
+import { turnsDuring } from "../support/turns.ts";
 import { expect, test } from "bun:test";
 import { LwwMap } from "../../core/crdt/lww-map.ts";
 import { CRDT_SLICE, crdtResponse } from "../../http/crdt-json.ts";
@@ -40,15 +41,7 @@ test("the body equals the one-turn text, tombstones, odd keys and integer-like k
 
 test("other work runs between the slices", async () => {
   const map = filled(6 * 1000);
-  let turns = 0;
-  let reading = true;
-  const tick = (): void => {
-    turns++;
-    if (reading) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const text = await (await crdtResponse({ name: "n1", map }, 1000)).text();
-  reading = false;
+  const { value: text, turns } = await turnsDuring(async () => (await crdtResponse({ name: "n1", map }, 1000)).text());
   expect(text).toBe(oneTurn("n1", map));
   // Read, sort (runs and each merge level) and write each take several turns.
   expect(turns).toBeGreaterThanOrEqual(15);

@@ -4,6 +4,7 @@
  * (rooms sorted as strings even when some names look like integers, special
  * names as plain keys).
  */
+import { turnsDuring } from "../support/turns.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DUMP_ROOMS_PER_TURN, dumpJsonPieces, dumpResponse } from "../../http/dump-json.ts";
 import { orderedJson } from "../../http/json.ts";
@@ -130,15 +131,7 @@ describe("the dump's JSON, piece by piece", () => {
     const dump = dumpOf(rooms);
     expect([...dumpJsonPieces(textOf(dump))]).toHaveLength(5);
     // A loop of macrotasks stands for timers and I/O: it gets a turn between pieces.
-    let turns = 0;
-    let reading = true;
-    const tick = (): void => {
-      turns++;
-      if (reading) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const text = await (await dumpResponse(textOf(dump, true))).text();
-    reading = false;
+    const { value: text, turns } = await turnsDuring(async () => (await dumpResponse(textOf(dump, true))).text());
     expect(text).toBe(orderedJson(dump));
     expect(turns).toBeGreaterThanOrEqual(4);
   });

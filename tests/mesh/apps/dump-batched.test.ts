@@ -5,6 +5,7 @@
  * two replicas place in different rooms shown only where the newer key puts
  * them, complete or `unavailable`.
  */
+import { turnsDuring } from "../../support/turns.ts";
 import { describe, expect, test } from "bun:test";
 import { codeOf } from "../../support/outcomes.ts";
 import { RoomyError } from "../../../core/errors.ts";
@@ -271,15 +272,7 @@ describe("the full dump, batched by owner", () => {
     const w = loaded(5000);
     w.owner.clear();
     for (let i = 0; i < 5000; i++) w.owner.set(roomProcess(room(i)), "n1"); // all local: no message to wait on
-    let turns = 0;
-    let dumping = true;
-    const tick = (): void => {
-      turns++;
-      if (dumping) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const dump = await w.node("n1").app.dump();
-    dumping = false;
+    const { value: dump, turns } = await turnsDuring(() => w.node("n1").app.dump());
     expect(w.calls).toEqual([]);
     expect(Object.keys(dump)).toHaveLength(5000);
     // 5,000 rooms, 500 a turn, three loops: some 30 turns; a dump in one turn would give none.
