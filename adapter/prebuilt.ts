@@ -14,27 +14,11 @@ export interface Prebuilt {
   body: Uint8Array;
   /**
    * The body's buffer is this answer's alone: a server done with it (copied
-   * into its write) frees its memory at once (releaseBuffer) instead of
+   * into its write) frees its memory at once (release.ts) instead of
    * leaving it to a full collection, which a node with a large heap may not
    * run for minutes (a dump's 10 MB stayed resident until then).
    */
   release?: boolean;
-}
-
-/** Buffers under this size are left to the collector (and may be shared: Buffer's pool, constants). */
-export const RELEASE_MIN = 64 * 1024;
-
-/**
- * Frees the memory behind `bytes` now, if its buffer is big: detaching it
- * (ArrayBuffer transfer to length 0) hands the memory back to the allocator
- * at once. The caller owns the whole buffer (made it, or was given it to
- * free) and nothing reads it again. Small buffers are left alone: they may
- * be shared (Buffer's pool, constants), and the collector handles them well.
- */
-export function releaseBuffer(bytes: Uint8Array): void {
-  const buf = bytes.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer; detached?: boolean };
-  if (buf.byteLength < RELEASE_MIN || typeof buf.transfer !== "function" || buf.detached === true) return;
-  buf.transfer(0);
 }
 
 /** `res`, marked with its bytes (which must be what it holds). */

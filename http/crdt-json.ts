@@ -12,10 +12,10 @@
  * it is.
  */
 import { runtimeDefer } from "../adapter/defer.ts";
-import { releaseBuffer, withPrebuilt } from "../adapter/prebuilt.ts";
 import { LEAVES } from "../core/crdt/lww-digest.ts";
 import type { DeltaEntry, LwwMap } from "../core/crdt/lww-map.ts";
-import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
+import { orderedJson } from "./json.ts";
+import { JsonBytes, releasedJsonResponse } from "./json-bytes.ts";
 
 /** Entries read, sorted, merged or written per turn. */
 export const CRDT_SLICE = 20_000;
@@ -81,40 +81,20 @@ async function sortEntries(all: DeltaEntry[], slice: number): Promise<DeltaEntry
 export async function crdtResponse(node: { name: string; map: LwwMap }, slice = CRDT_SLICE): Promise<Response> {
   const { map } = node;
   const sorted = await sortEntries(await readEntries(map, slice), slice);
-  const enc = new TextEncoder();
-  const head = `{"node":${JSON.stringify(node.name)},"keys":${map.size},"tombstones":${map.tombstones},"entries":{`;
-  let buf = new Uint8Array(Math.max(64 * 1024, head.length + sorted.length * 64));
-  let at = 0;
-  const put = (s: string): void => {
-    if (at + 3 * s.length > buf.length) {
-      const grown = new Uint8Array(Math.max(2 * buf.length, at + 3 * s.length));
-      grown.set(buf.subarray(0, at));
-      releaseBuffer(buf);
-      buf = grown;
-    }
-    at += enc.encodeInto(s, buf.subarray(at)).written;
-  };
-  put(head);
+  const out = new JsonBytes(sorted.length);
+  out.text(`{"node":${JSON.stringify(node.name)},"keys":${map.size},"tombstones":${map.tombstones},"entries":{`);
   let prev: string | undefined;
-  let first = true;
   for (let i = 0; i < sorted.length; i++) {
     const e = sorted[i]!;
     // A key read twice (moved by a compaction during the walk's last pass) is given once.
-    if (e.k === prev) continue;
-    prev = e.k;
-    const ts = { w: e.ts.w, c: e.ts.c, n: e.ts.n };
-    put((first ? "" : ",") + JSON.stringify(e.k) + ":" + orderedJson(e.d === true ? { d: true, ts } : { v: e.v, ts }));
-    first = false;
+    if (e.k !== prev) {
+      const ts = { w: e.ts.w, c: e.ts.c, n: e.ts.n };
+      out.text((prev === undefined ? "" : ",") + JSON.stringify(e.k) + ":" + orderedJson(e.d === true ? { d: true, ts } : { v: e.v, ts }));
+      prev = e.k;
+    }
+    out.done = i + 1;
     if ((i + 1) % slice === 0) await turn();
   }
-  put("}}");
-  const body = buf.subarray(0, at);
-  const stream = new ReadableStream<Uint8Array>({
-    pull(c) {
-      c.enqueue(body);
-      c.close();
-    },
-  });
-  const res = new Response(stream, { status: 200, headers: { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.byteLength) } });
-  return withPrebuilt(res, { status: 200, headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`, body, release: true });
+  out.text("}}");
+  return releasedJsonResponse(out.bytes());
 }

@@ -22,7 +22,8 @@
  * when sent, is the GET's; Hono's own HEAD answer has no body to measure).
  */
 import { REASONS } from "./status-text.ts";
-import { type Prebuilt, prebuiltOf, releaseBuffer } from "../prebuilt.ts";
+import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
+import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
 import type { Conn, Slot } from "./conn.ts";

@@ -225,8 +225,8 @@ function addHashes(d: DumpDeps, merge: OccupancyMerge, chunk: readonly number[],
     return;
   }
   // Texts as one buffer (asked for bytes): each room's slice, copied into the body as is.
-  const slices = got.same && got.text !== null ? bytesToSlices(got.text, got.answers) : null;
   if (got.same && got.text !== null) {
+    const slices = bytesToSlices(got.text, got.answers);
     if (slices === null) {
       singles.push(...chunk);
       return;

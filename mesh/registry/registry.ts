@@ -217,10 +217,9 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       case "sq": {
         const asker = owners.nameOf(from);
         if (asker === undefined) return;
-        // A process that never served and runs nothing (restarted under a previous owner's name) has nothing to hand over.
-        const c = table.counts();
-        const fresh = rights.servedEpoch() < 0 && c.running + c.starting + c.leaving === 0 && handoffs.inFlightTo(asker) === 0;
-        const reply = fresh ? { t: "sw" as const, g: m.g, e: m.e } : sweptAnswer(rights.stamp(), m, table.leavingCount(), handoffs.inFlightTo(asker));
+        // A process that never served runs nothing of anyone's (counted only then: a walk of every record).
+        const empty = rights.servedEpoch() < 0 && table.counts().running === 0;
+        const reply = sweptAnswer(rights.stamp(), m, table.leavingCount(), handoffs.inFlightTo(asker), empty);
         if (reply !== null) transport.send(from, reply);
         return;
       }

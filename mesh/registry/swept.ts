@@ -25,9 +25,15 @@ export class SweptMarks {
   }
 }
 
-/** Our answer to a sweep question at `asked`, or null while we are not done (or at another stamp). */
-export function sweptAnswer(mine: Stamp, asked: Stamp, leaving: number, inFlightToAsker: number): SweptMsg | null {
-  if (mine.g !== asked.g || mine.e < asked.e) return null;
+/**
+ * Our answer to a sweep question at `asked`, or null while we are not done
+ * (or at another stamp). `empty`: this process never served and runs
+ * nothing (a node restarted under a previous owner's name, outside the log):
+ * it has nothing to hand over at any stamp, and says so at the asker's.
+ */
+export function sweptAnswer(mine: Stamp, asked: Stamp, leaving: number, inFlightToAsker: number, empty = false): SweptMsg | null {
   if (leaving > 0 || inFlightToAsker > 0) return null;
+  if (empty) return { t: "sw", g: asked.g, e: asked.e };
+  if (mine.g !== asked.g || mine.e < asked.e) return null;
   return { t: "sw", g: mine.g, e: mine.e };
 }

@@ -6,6 +6,7 @@
  */
 import type { Message } from "../types.ts";
 import { decodeRange } from "./codec.ts";
+import { releaseBuffer } from "../../adapter/release.ts";
 
 export const FRAME_HEADER_BYTES = 4;
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -35,21 +36,6 @@ export function encodeFrames(bodies: readonly Uint8Array[]): Uint8Array {
     at += FRAME_HEADER_BYTES + b.length;
   }
   return out;
-}
-
-/** Bodies this big, put together from several chunks, are freed as soon as handled (below). */
-const FREE_BODY_BYTES = 64 * 1024;
-
-/**
- * A big body this reader put together, handled (pushFrames: `bytes` is only
- * valid during the call, and decoding copies what it keeps), given back to
- * the allocator now (ArrayBuffer transfer to length 0): left to the
- * collector, one alive at a collection was kept until a full one, which a
- * node with a large heap may not run for minutes.
- */
-function freeBody(body: Uint8Array): void {
-  const buf = body.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
-  if (body.length >= FREE_BODY_BYTES && typeof buf.transfer === "function") buf.transfer(0);
 }
 
 /** Splits a byte stream into frame bodies. */
@@ -117,7 +103,8 @@ export class FrameReader {
           this.body = null;
           this.bodyFill = 0;
           onFrame(body, 0, body.length);
-          if (!this.keepBodies) freeBody(body);
+          // Handled (`bytes` is valid only during the call; decoding copies what it keeps): a big one goes back now.
+          if (!this.keepBodies) releaseBuffer(body);
           if (stop?.() === true) return i;
         }
         continue;

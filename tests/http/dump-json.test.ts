@@ -11,7 +11,8 @@ import { orderedJson } from "../../http/json.ts";
 import { type DumpText, mergeOccupancies, OccupancyMerge, PERSON_PREFIX } from "../../core/rooms/rooms.ts";
 import { servedNode, type Served_ } from "./harness.ts";
 import { serve } from "../../adapter/serve.ts";
-import { prebuiltOf, RELEASE_MIN } from "../../adapter/prebuilt.ts";
+import { prebuiltOf } from "../../adapter/prebuilt.ts";
+import { RELEASE_MIN } from "../../adapter/release.ts";
 import { bytesToSlices, textsToBytes } from "../../core/rooms/text-bytes.ts";
 
 /** A dump as the app builds it: no prototype, rooms inserted in sorted order. */
