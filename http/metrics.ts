@@ -93,10 +93,10 @@ function consensus(p: PromText, { status: st, counters: s }: ClusterStats["conse
 
 function runtime(p: PromText, stats: NodeStats): void {
   const lag = stats.loopLag;
-  p.gauge("roomy_event_loop_lag_seconds", "How late the latest event-loop lag timer ran (it asks to run every 100 ms).", lag.lastMs / 1000);
+  p.gauge("roomy_event_loop_lag_seconds", "How late the latest event-loop lag timer ran (it asks to run every 20 ms; 100 ms on the simulator).", lag.lastMs / 1000);
   p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
   p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
-  if (lag.maxCpuMs >= 0) p.gauge("roomy_event_loop_stall_max_cpu_seconds", "CPU the process used (all threads) from the tick before the longest stall to its end: well under 0.1 s + the stall, it mostly waited for a core.", lag.maxCpuMs / 1000);
+  if (lag.maxCpuMs >= 0) p.gauge("roomy_event_loop_stall_max_cpu_seconds", "CPU the process used (all threads) from the tick before the longest stall to its end: well under the tick interval (20 ms) + the stall, it mostly waited for a core.", lag.maxCpuMs / 1000);
   const mem = memoryUse();
   p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);
   p.gauge("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);

@@ -5,12 +5,13 @@
  * Every process started here is SIGKILLed by ScaleCluster.close() and, as a
  * last resort, when this process exits.
  */
+import { GC_LOG_ENV, GcPauses } from "../support/gc-log.ts";
 import { LoopbackNode, sleep, until } from "../support/procs.ts";
 
-/** A node of the benchmark: lan profile, warnings only. */
+/** A node of the benchmark: lan profile, warnings only; with `gc`, its collector's pauses are logged and kept there. */
 export class ScaleNode extends LoopbackNode {
-  constructor(name: string, meshPort: number, httpPort: number) {
-    super(name, meshPort, httpPort, ["--profile", "lan", "--log-level", "warn"]);
+  constructor(name: string, meshPort: number, httpPort: number, readonly gc: GcPauses | null = null) {
+    super(name, meshPort, httpPort, ["--profile", "lan", "--log-level", "warn"], gc === null ? {} : { env: GC_LOG_ENV, log: gc });
   }
 
   async metrics(): Promise<string> {
@@ -34,8 +35,10 @@ export class ScaleCluster {
     size: number,
     basePort: number,
     readonly args: string[] = [],
+    /** Log every node's collector pauses (ScaleNode.gc). */
+    gcLog = false,
   ) {
-    this.nodes = Array.from({ length: size }, (_, i) => new ScaleNode(`${prefix}-${i + 1}`, basePort + 2 * i, basePort + 2 * i + 1));
+    this.nodes = Array.from({ length: size }, (_, i) => new ScaleNode(`${prefix}-${i + 1}`, basePort + 2 * i, basePort + 2 * i + 1, gcLog ? new GcPauses() : null));
   }
   joinFor(n: ScaleNode): string[] {
     return this.nodes.filter((x) => x !== n).map((x) => x.mesh);

@@ -24,7 +24,7 @@ import {
 import { readLatencies } from "./scale-reads.ts";
 import { metricValue, rssBytes, sleep, until } from "../support/procs.ts";
 import { ScaleCluster, type ScaleNode, watchReadiness } from "./scale-procs.ts";
-import { report, type ScaleFigures } from "./scale-report.ts";
+import { report, type ScaleFigures, type Stall } from "./scale-report.ts";
 import { cpuComparison, CPU_CLIENTS, CPU_REQUESTS, CPU_WARMUP } from "./scale-cpu.ts";
 
 const env = (k: string, d: number): number => {
@@ -37,7 +37,7 @@ const PER_REQUEST = env("ROOMY_SCALE_PER_REQUEST", 10);
 const CLIENTS = env("ROOMY_SCALE_CLIENTS", 16);
 const CAP_S = env("ROOMY_SCALE_CAP_S", 600);
 const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
-/** "cpu": only the CPU comparison (the loaded cluster is skipped); "reads": no 4th node and no CPU comparison (quick who-is-in runs). */
+/** "cpu": only the CPU comparison (the loaded cluster is skipped); "reads": no 4th node and no CPU comparison (quick who-is-in runs); "load": no CPU comparison (quick stall runs). */
 const ONLY = process.env["ROOMY_SCALE_ONLY"] ?? "";
 /** Measured who-is-in calls to roomy, and to each of its floors (scale-reads.ts). */
 const WHO_CALLS = env("ROOMY_SCALE_WHO_CALLS", 4_000);
@@ -90,12 +90,18 @@ async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
 }
 
 /** Each node's longest event-loop stall since it started, and its replica's live keys, from /metrics. */
-async function stalls(nodes: ScaleNode[], notes: string[]): Promise<{ node: string; seconds: number; keys: number }[]> {
-  const out: { node: string; seconds: number; keys: number }[] = [];
+async function stalls(nodes: ScaleNode[], notes: string[]): Promise<Stall[]> {
+  const out: Stall[] = [];
   for (const n of nodes) {
     try {
       const text = await n.metrics();
-      out.push({ node: n.name, seconds: metricValue(text, "roomy_event_loop_stall_max_seconds"), keys: metricValue(text, "roomy_map_keys") });
+      out.push({
+        node: n.name,
+        seconds: metricValue(text, "roomy_event_loop_stall_max_seconds"),
+        cpuSeconds: metricValue(text, "roomy_event_loop_stall_max_cpu_seconds"),
+        gcMaxMs: n.gc?.longest() ?? NaN,
+        keys: metricValue(text, "roomy_map_keys"),
+      });
     } catch (err) {
       notes.push(`${n.name} /metrics: ${String(err)}`);
     }
@@ -172,7 +178,8 @@ export async function run(): Promise<{ title: string; markdown: string }> {
   const notes: string[] = [];
   const bin = await binary(notes);
   const build = buildId(bin, notes);
-  const cluster = new ScaleCluster(bin, "scale", 4, MAIN_PORT);
+  // Its nodes log their collector's pauses (the stall figure's neighbour).
+  const cluster = new ScaleCluster(bin, "scale", 4, MAIN_PORT, [], true);
   const log = (s: string) => console.log(`scale: ${new Date().toISOString().slice(11, 19)} ${s}`);
   let watch: ReturnType<typeof watchReadiness> | undefined;
   const mark = (what: string) => {
@@ -182,7 +189,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     build, people: PEOPLE, rooms: ROOMS, capEvery: SPEC.capEvery, capacity: SPEC.capacity, perRequest: PER_REQUEST, clients: CLIENTS, capS: CAP_S,
     startMs: NaN, roomsResult: { created: new Uint8Array(0), createdCount: 0, requests: 0, ms: NaN, errors: {}, capped: true },
     load: { requests: 0, ms: NaN, codes: {}, firstErrors: {}, capped: true, clientCpuMs: 0 }, acked: 0, refusedPeople: 0, tenthsMs: [],
-    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, whoUnderLoad: null, reads: null, join: null, stalls: [], stallPhases: [], readiness: [], marks: [],
+    rssAfterLoad: [], rssAfterDumps: [], dumps: [], dumpsEqual: null, check: null, who: null, whoUnderLoad: null, reads: null, join: null, stalls: [], stallPhases: [], gc: [], readiness: [], marks: [],
     cpu: [], cpuRequests: CPU_REQUESTS, cpuClients: CPU_CLIENTS, cpuWarmup: CPU_WARMUP, notes,
   };
   try {
@@ -275,13 +282,17 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     }
   } finally {
     mark("the cluster is stopped");
+    fig.gc = cluster.nodes.flatMap((n) => (n.gc === null || n.child === null ? [] : [{ node: n.name, ...n.gc.summary(20) }]));
     await watch?.stop();
     fig.readiness = watch?.changes ?? [];
     saveLogs(cluster);
     await cluster.close();
   }
-  log(`CPU comparison`);
-  if (ONLY !== "reads") fig.cpu = await cpuComparison(bin, notes);
+  if (ONLY === "load") notes.push("ROOMY_SCALE_ONLY=load: no CPU comparison.");
+  else if (ONLY !== "reads") {
+    log(`CPU comparison`);
+    fig.cpu = await cpuComparison(bin, notes);
+  }
   const n = (x: number) => x.toLocaleString("en-US");
   return { title: `Scale: ${n(ROOMS)} rooms and ${n(PEOPLE)} people on 3 real nodes`, markdown: report(fig) };
 }

@@ -315,7 +315,7 @@ export const READY = /roomy node (\S+) ready http=(\S+) mesh=(\S+)/;
  */
 export class LoopbackNode {
   child: RoomyChild | null = null;
-  readonly #log = new LogTail();
+  readonly #log: LogTail;
 
   constructor(
     readonly name: string,
@@ -323,7 +323,11 @@ export class LoopbackNode {
     readonly httpPort: number,
     /** Flags for every start (a profile, a log level). */
     readonly args: string[] = [],
-  ) {}
+    /** Environment added at every start, and the sink of its output (default: a plain tail). */
+    readonly opts: { env?: Record<string, string>; log?: LogTail } = {},
+  ) {
+    this.#log = opts.log ?? new LogTail();
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.httpPort}`;
@@ -349,7 +353,7 @@ export class LoopbackNode {
     this.#log.add(`--- ${this.name} started ${new Date().toISOString()}\n`);
     const argv = [binary, "node", "--name", this.name, "--bind", this.mesh, "--http", `127.0.0.1:${this.httpPort}`,
       ...join.flatMap((j) => ["--join", j]), ...this.args, ...more];
-    this.child = new RoomyChild(argv, { log: this.#log });
+    this.child = new RoomyChild(argv, { log: this.#log, ...(this.opts.env === undefined ? {} : { env: this.opts.env }) });
     await this.child.line(LISTENING, deadlineMs, `${this.name}'s listening line`);
   }
 

@@ -1,0 +1,59 @@
+/**
+ * The collector's own account of its pauses, for benchmarks that measure
+ * event-loop stalls: a node started with BUN_JSC_logGC=1 prints, on
+ * stderr, a line per collection step, each with `p=<ms>ms`, the time the
+ * program was stopped for it (JSC collects concurrently and stops the
+ * program in increments; the last one of a cycle ends the collection).
+ * GcPauses is the node's log sink: it takes those lines out of the log (a
+ * busy node prints a few KiB a second of them) and keeps the pauses, so a
+ * stall can be set beside the longest pause of the same node in the same
+ * run: what the collector took and what the program did.
+ */
+import { LogTail } from "./procs.ts";
+
+/** The environment that makes a Bun process log its collections. */
+export const GC_LOG_ENV: Record<string, string> = { BUN_JSC_logGC: "1" };
+
+const PAUSE = / p=([\d.]+)ms/g;
+
+export class GcPauses extends LogTail {
+  /** Pauses seen, ms, in order. */
+  readonly pauses: number[] = [];
+  /** Collections of the whole heap (the others are eden collections). */
+  full = 0;
+  #partial = "";
+
+  override add(text: string): void {
+    const lines = (this.#partial + text).split("\n");
+    this.#partial = lines.pop() ?? "";
+    let kept = "";
+    for (const line of lines) {
+      if (!line.startsWith("[GC<") && line !== "GC END!") kept += line + "\n";
+      else this.#read(line);
+    }
+    if (kept !== "") super.add(kept);
+  }
+
+  #read(line: string): void {
+    for (const m of line.matchAll(PAUSE)) this.pauses.push(Number(m[1]));
+    if (line.includes("=> FullCollection")) this.full++;
+  }
+
+  /** The longest pause so far (ms; 0 before any). */
+  longest(): number {
+    let m = 0;
+    for (const p of this.pauses) if (p > m) m = p;
+    return m;
+  }
+
+  /** Count, total and longest of the pauses, and how many were over `overMs`. */
+  summary(overMs = 20): { count: number; totalMs: number; maxMs: number; over: number; full: number } {
+    let totalMs = 0;
+    let over = 0;
+    for (const p of this.pauses) {
+      totalMs += p;
+      if (p > overMs) over++;
+    }
+    return { count: this.pauses.length, totalMs, maxMs: this.longest(), over, full: this.full };
+  }
+}
