@@ -19,7 +19,7 @@ export interface ClientCommand {
   run(client: RoomyClient, args: string[], raw: RawArgs, json: boolean): Promise<string>;
 }
 
-const FORCE: OptionSpec = { name: "force", value: false, description: "really end the generation (see roomy recover --help)" };
+const FORCE: OptionSpec = { name: "force", value: false, description: "really end the generation: writes only other nodes hold, acknowledged ones too, are lost" };
 
 /** `roomy consensus`: one field a line, names aligned; why writes are unavailable last, when they are. */
 function consensusText(c: ConsensusInfo, json: boolean): string {
