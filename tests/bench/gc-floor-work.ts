@@ -1,0 +1,58 @@
+/**
+ * The workload of gc-floor.bench.ts, run in a child process with
+ * BUN_JSC_logGC=1: no roomy code, only the heap shape of a replica at 1.2M
+ * keys (keys and values in column arrays, 256 buckets of ~4,700, as
+ * core/crdt/lww-shard.ts keeps them) and a stream of writes into it for
+ * DURATION_MS, in turns of 8 ms (a busy event loop). The mode says what a
+ * write stores:
+ *   new-keys  a new key with a new value string (people walking in)
+ *   fresh     a new value string over an existing key (people moving)
+ *   interned  an existing value string over an existing key
+ *   ints      an int in a typed column (nothing the collector must trace)
+ * Each write also makes a little garbage, as parsing a request does.
+ * argv: mode, duration (ms), a line to print on stderr once set up.
+ */
+const mode = process.argv[2] ?? "fresh";
+const DURATION_MS = Number(process.argv[3] ?? 10_000);
+const N = 1_200_000;
+const BUCKETS = 256;
+const keys: string[][] = [];
+const vals: string[][] = [];
+const ints: Int32Array[] = [];
+for (let b = 0; b < BUCKETS; b++) {
+  keys.push([]);
+  vals.push([]);
+  ints.push(new Int32Array(Math.ceil(N / BUCKETS)));
+}
+const rooms = Array.from({ length: 100_000 }, (_, i) => `room-${i}`);
+for (let i = 0; i < N; i++) {
+  keys[i % BUCKETS]!.push(`p/person-${i}`);
+  vals[i % BUCKETS]!.push(rooms[i % rooms.length]!);
+}
+// The parent counts only the pauses logged after this line (the set-up's own are not the writes').
+if (process.argv[4] !== undefined) console.error(process.argv[4]);
+let n = 0;
+let sink = 0;
+const t0 = performance.now();
+function turn(): void {
+  const end = performance.now() + 8;
+  while (performance.now() < end) {
+    const i = (Math.random() * N) | 0;
+    const b = i % BUCKETS;
+    const j = (i / BUCKETS) | 0;
+    if (mode === "new-keys") {
+      keys[b]!.push(`p/new-${n}`);
+      vals[b]!.push(`room-${n % rooms.length}`);
+    } else if (mode === "fresh") vals[b]![j] = `room-${n % rooms.length}`;
+    else if (mode === "interned") vals[b]![j] = rooms[n % rooms.length]!;
+    else ints[b]![j] = n;
+    n++;
+    sink += JSON.stringify({ n, p: "x" }).length;
+  }
+  if (performance.now() - t0 < DURATION_MS) setImmediate(turn);
+  else {
+    console.log(JSON.stringify({ writes: n, sink }));
+    process.exit(0);
+  }
+}
+turn();
