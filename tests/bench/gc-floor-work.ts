@@ -3,17 +3,19 @@
  * BUN_JSC_logGC=1: no roomy code, only the heap shape of a replica at 1.2M
  * keys (keys and values in column arrays, 256 buckets of ~4,700, as
  * core/crdt/lww-shard.ts keeps them) and a stream of writes into it for
- * DURATION_MS, in turns of 8 ms (a busy event loop). The mode says what a
+ * DURATION_MS, at most RATE a second, in turns of up to 8 ms. The mode says what a
  * write stores:
  *   new-keys  a new key with a new value string (people walking in)
  *   fresh     a new value string over an existing key (people moving)
  *   interned  an existing value string over an existing key
  *   ints      an int in a typed column (nothing the collector must trace)
  * Each write also makes a little garbage, as parsing a request does.
- * argv: mode, duration (ms), a line to print on stderr once set up.
+ * argv: mode, duration (ms), a line to print on stderr once set up, writes a second.
  */
 const mode = process.argv[2] ?? "fresh";
 const DURATION_MS = Number(process.argv[3] ?? 10_000);
+/** Writes a second: a scale-run node applies every walk-in, ~40,000 people a second. */
+const RATE = Number(process.argv[5] ?? 40_000);
 const N = 1_200_000;
 const BUCKETS = 256;
 const keys: string[][] = [];
@@ -36,7 +38,9 @@ let sink = 0;
 const t0 = performance.now();
 function turn(): void {
   const end = performance.now() + 8;
-  while (performance.now() < end) {
+  // At most RATE writes a second, as a node takes them in the scale run (not as fast as one core can).
+  const quota = Math.min(RATE * ((performance.now() - t0) / 1000), n + RATE);
+  while (performance.now() < end && n < quota) {
     const i = (Math.random() * N) | 0;
     const b = i % BUCKETS;
     const j = (i / BUCKETS) | 0;
@@ -49,7 +53,7 @@ function turn(): void {
     n++;
     sink += JSON.stringify({ n, p: "x" }).length;
   }
-  if (performance.now() - t0 < DURATION_MS) setImmediate(turn);
+  if (performance.now() - t0 < DURATION_MS) setTimeout(turn, n < quota ? 0 : 4);
   else {
     console.log(JSON.stringify({ writes: n, sink }));
     process.exit(0);
