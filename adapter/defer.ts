@@ -12,7 +12,7 @@
  * socket's frames, a stream's chunk, a merge), but a loaded node had a
  * dozen of them due in one pass: 60-130 ms before its timers ran.
  */
-export const PASS_BUDGET_MS = 10;
+export const PASS_BUDGET_MS = 5; // halved with the other turn budgets (tcp/connection.ts says why)
 
 type Immediate = (f: () => void) => unknown;
 const tasks: (() => void)[] = [];

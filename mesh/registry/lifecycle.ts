@@ -27,8 +27,8 @@ export interface TableHost {
 }
 
 /** Longest stretch of one turn a sweep takes (ms), checked every SWEEP_CHECK_EVERY records. */
-export const SWEEP_BUDGET_MS = 5;
-const SWEEP_CHECK_EVERY = 32;
+export const SWEEP_BUDGET_MS = 3;
+export const SWEEP_CHECK_EVERY = 8;
 /** A start runs the calls that waited for it: the clock is read more often. */
 const START_CHECK_EVERY = 4;
 

@@ -28,7 +28,7 @@ const MAX_QUEUED = 64;
 /** Entries merged between looks at the clock (at 1.2M keys, 1-3 ms of merging). */
 export const MERGE_PIECE = 256;
 /** How long one turn may merge (ms); checked between pieces. */
-export const MERGE_BUDGET_MS = 8;
+export const MERGE_BUDGET_MS = 4;
 
 /** What merging a chunk takes: its entries piece by piece, then the chunk as a whole. */
 export interface ChunkMerger {

@@ -60,7 +60,7 @@ export interface OutboxCounters {
 
 const MAX_BACKOFF_SHIFT = 4;
 /** How long one pump may build batches (ms), checked after each. */
-export const PUMP_BUDGET_MS = 6;
+export const PUMP_BUDGET_MS = 3;
 /** Built batches kept for the other peers (a window's worth of 4,000-entry batches, ~250 KB each). */
 const MEMO_BATCHES = 16;
 

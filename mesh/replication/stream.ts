@@ -32,7 +32,7 @@ export const SCAN_PER_TURN = 65_536;
  */
 export const SCAN_PIECE = 8_192;
 /** How long one turn of a stream may take the source's work (ms); checked between pieces. */
-export const STEP_BUDGET_MS = 8;
+export const STEP_BUDGET_MS = 4;
 
 export interface ChunkSource<T = DeltaEntry> {
   /**
