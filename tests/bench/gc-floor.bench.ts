@@ -6,7 +6,7 @@
  * modes alternate, ROUNDS rounds (`bun tests/bench/run.ts gc-floor`).
  */
 import { join } from "node:path";
-import { GC_LOG_ENV, GcPauses } from "../support/gc-log.ts";
+import { GC_LOG_ENV, GcPauses, type GcSummary } from "../support/gc-log.ts";
 import { cleanEnv } from "../support/procs.ts";
 import type { BenchSection } from "./catchup.bench.ts";
 
@@ -22,15 +22,10 @@ const SAYS: Record<(typeof MODES)[number], string> = {
   ints: "an int into a typed column (nothing for the collector to trace)",
 };
 
-interface Row {
+interface Row extends GcSummary {
   mode: string;
   round: number;
   writes: number;
-  count: number;
-  totalMs: number;
-  maxMs: number;
-  over: number;
-  full: number;
 }
 
 /** Printed by the workload once set up: the pauses before it are the set-up's. */

@@ -2,6 +2,7 @@
  * The markdown of the scale benchmark: goals with the figures and whether
  * each is met, then the details, then what each comparison leaves out.
  */
+import type { GcSummary } from "../support/gc-log.ts";
 import type { DumpCheck } from "./scale-check.ts";
 import type { RoomsResult, WalkLoadResult } from "../support/walk-load.ts";
 import type { ReadyChange } from "./scale-procs.ts";
@@ -62,7 +63,7 @@ export interface ScaleFigures {
   /** the same, read along the way: after the start, the load, the dumps (the longest so far, per node) */
   stallPhases: { phase: string; stalls: Stall[] }[];
   /** each node's collector pauses over the whole run (JSC's own log), read before the cluster stopped */
-  gc: { node: string; count: number; totalMs: number; maxMs: number; over: number; full: number }[];
+  gc: (GcSummary & { node: string })[];
   /** every change of a node's /readyz while the loaded cluster ran, and when each phase began (ms from the same origin) */
   readiness: ReadyChange[];
   marks: { what: string; at: number }[];

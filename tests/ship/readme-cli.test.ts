@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "../../http/app.ts";
 import { type Node, startNode } from "../../mesh/node/node.ts";
+import { cli } from "../cli/helpers.ts";
 import { ROOT } from "./support/binary.ts";
 
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -30,10 +31,9 @@ const cells = (row: string): string[] => row.split(/(?<!\\)\|/);
 
 /** What `roomy ARGS` prints on stdout (help goes there, exit 0). */
 async function roomy(args: string[]): Promise<string> {
-  const p = Bun.spawn([process.execPath, join(ROOT, "cli", "main.ts"), ...args], { stdout: "pipe", stderr: "pipe", cwd: ROOT });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  expect(code).toBe(0);
-  return out;
+  const r = await cli(args);
+  expect(r.code).toBe(0);
+  return r.stdout;
 }
 
 /** The commands `roomy --help` lists, in order. */

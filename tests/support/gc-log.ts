@@ -16,6 +16,15 @@ export const GC_LOG_ENV: Record<string, string> = { BUN_JSC_logGC: "1" };
 
 const PAUSE = / p=([\d.]+)ms/g;
 
+/** A process's collector pauses: how many, in all and the longest (ms), how many over a bound, full collections. */
+export interface GcSummary {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  over: number;
+  full: number;
+}
+
 export class GcPauses extends LogTail {
   /** Pauses seen, ms, in order. */
   readonly pauses: number[] = [];
@@ -41,19 +50,19 @@ export class GcPauses extends LogTail {
 
   /** The longest pause so far (ms; 0 before any). */
   longest(): number {
-    let m = 0;
-    for (const p of this.pauses) if (p > m) m = p;
-    return m;
+    return this.summary().maxMs;
   }
 
   /** Count, total and longest of the pauses, and how many were over `overMs`. */
-  summary(overMs = 20): { count: number; totalMs: number; maxMs: number; over: number; full: number } {
+  summary(overMs = 20): GcSummary {
     let totalMs = 0;
+    let maxMs = 0;
     let over = 0;
     for (const p of this.pauses) {
       totalMs += p;
+      if (p > maxMs) maxMs = p;
       if (p > overMs) over++;
     }
-    return { count: this.pauses.length, totalMs, maxMs: this.longest(), over, full: this.full };
+    return { count: this.pauses.length, totalMs, maxMs, over, full: this.full };
   }
 }
