@@ -6,8 +6,7 @@
  * small map merged the same way as a full state.
  *
  * For anti-entropy the map keeps an incrementally maintained digest (see
- * lww-digest.ts). Two replicas compare digests and exchange only the entries
- * of differing buckets.
+ * lww-digest.ts): replicas exchange only the entries of differing buckets.
  *
  * Storage is one hand-rolled open-addressing table per digest bucket
  * (lww-shard.ts) rather than a JS Map: the key hash is needed for the digest
@@ -85,18 +84,19 @@ export class LwwMap {
 
   get(key: string): Value {
     const i = this.find(key);
-    return i < 0 || this.found.vals[i] === TOMB ? undefined : this.found.vals[i];
+    const v = i < 0 ? undefined : this.found.vals.at(i);
+    return v === TOMB ? undefined : v;
   }
 
   has(key: string): boolean {
     const i = this.find(key);
-    return i >= 0 && this.found.vals[i] !== TOMB;
+    return i >= 0 && this.found.vals.at(i) !== TOMB;
   }
 
   /** The raw entry, tombstones included. */
   entry(key: string): Entry | undefined {
     const i = this.find(key);
-    return i < 0 ? undefined : toEntry(this.found.tss[i]!, this.found.vals[i]);
+    return i < 0 ? undefined : toEntry(this.found.tss.at(i)!, this.found.vals.at(i));
   }
 
   /** Live entries, bucket by bucket. */
@@ -258,8 +258,8 @@ export class LwwMap {
     for (const k of keys) {
       const i = this.find(k);
       const sh = this.found;
-      if (i < 0 || sh.vals[i] !== TOMB) continue;
-      const ts = sh.tss[i]!;
+      if (i < 0 || sh.vals.at(i) !== TOMB) continue;
+      const ts = sh.tss.at(i)!;
       if (this.horizonTs === null || compareTs(ts, this.horizonTs) > 0) this.horizonTs = ts;
       this.toggle(sh, i);
       this.removeAt(sh, i);
@@ -285,7 +285,7 @@ export class LwwMap {
       if (sh === undefined) continue;
       const { vals, tss } = sh;
       for (let i = 0; i < sh.used; i++) {
-        if (vals[i] === TOMB && compareTs(tss[i]!, horizon) < 0) {
+        if (vals.at(i) === TOMB && compareTs(tss.at(i)!, horizon) < 0) {
           this.toggle(sh, i);
           this.removeAt(sh, i);
           dropped++;
@@ -331,8 +331,8 @@ export class LwwMap {
       this.after = v;
       return true;
     }
-    const cur = sh.vals[i];
-    if (!winsOver(ts, v, sh.tss[i]!, cur)) return false;
+    const cur = sh.vals.at(i);
+    if (!winsOver(ts, v, sh.tss.at(i)!, cur)) return false;
     this.toggle(sh, i);
     const wasLive = cur !== TOMB;
     if (wasLive) this.live--;
@@ -341,8 +341,8 @@ export class LwwMap {
     if (tomb && this.horizonTs !== null && compareTs(ts, this.horizonTs) < 0) {
       this.removeAt(sh, i);
     } else {
-      sh.vals[i] = v;
-      sh.tss[i] = ts;
+      sh.vals.set(i, v);
+      sh.tss.set(i, ts);
       this.stored = true;
       this.toggle(sh, i);
       if (!tomb) {
@@ -351,7 +351,7 @@ export class LwwMap {
       }
     }
     if (!wasLive && tomb) return false;
-    this.storedKey = sh.keys[i] ?? key;
+    this.storedKey = sh.keys.at(i) ?? key;
     this.before = wasLive ? cur : undefined;
     this.after = value;
     return true;
@@ -392,9 +392,9 @@ export class LwwMap {
 
   /** XOR the entry at index `i` of `sh` into (or, again, out of) the digest. */
   private toggle(sh: Shard, i: number): void {
-    this.sums.toggle(sh.kh[i]!, sh.kh2[i]!, sh.tss[i]!, sh.vals[i] === TOMB);
+    this.sums.toggle(sh.kh[i]!, sh.kh2[i]!, sh.tss.at(i)!, sh.vals.at(i) === TOMB);
   }
 
   /** The print of the entry at index `i` of `sh` (scan()). */
-  private readonly printOf = (sh: Shard, i: number): number => this.sums.print(sh.kh[i]!, sh.kh2[i]!, sh.tss[i]!, sh.vals[i] === TOMB);
+  private readonly printOf = (sh: Shard, i: number): number => this.sums.print(sh.kh[i]!, sh.kh2[i]!, sh.tss.at(i)!, sh.vals.at(i) === TOMB);
 }

@@ -11,12 +11,15 @@
  * Columns, not a record object per key: a key costs three array slots (24
  * bytes) instead of a slot and a 56-byte object, ~40 MB less at 1.2M keys,
  * and a merged delta's entries are garbage at once (young) instead of kept
- * (old). Walks that hand entries out (scan, entriesIn) make them then.
+ * (old). Walks that hand entries out (scan, entriesIn) make them then. The
+ * object columns are chunked (column.ts): what a write dirties for the
+ * collector is one chunk, not the shard's whole column.
  *
  * Keys of one bucket share their low hash bits (the bucket is kh & mask), so
  * the probe start mixes every bit of the hash (Fibonacci hashing, top bits
  * of kh * 2^32/phi) rather than masking the low ones.
  */
+import { Column } from "./column.ts";
 import type { Timestamp } from "./hlc.ts";
 import { LEAF_BITS, LEAVES } from "./lww-digest.ts";
 import { TOMB, type Stored } from "./lww-rules.ts";
@@ -33,11 +36,11 @@ const PHI = 0x9e3779b1 | 0;
 
 export class Shard {
   /** keys by insertion index; a removed key leaves a hole (undefined) until compaction */
-  keys: (string | undefined)[] = [];
+  keys = new Column<string>();
   /** values by index: TOMB for a tombstone, undefined in a hole */
-  vals: Stored[] = [];
+  vals = new Column<Stored>();
   /** timestamps by index (a write's keys share one object), undefined in a hole */
-  tss: (Timestamp | undefined)[] = [];
+  tss = new Column<Timestamp>();
   /** hash32(key) as int32, by index */
   kh = new Int32Array(8);
   /** the second, independent key hash, by index (digest word and leaf) */
@@ -66,7 +69,7 @@ export class Shard {
         return -1;
       }
       // A hole's key is undefined: it never matches, probing goes on.
-      if (this.kh[i] === h && this.keys[i] === key) return i;
+      if (this.kh[i] === h && this.keys.at(i) === key) return i;
       s = (s + 1) & mask;
     }
   }
@@ -82,9 +85,9 @@ export class Shard {
     const i = this.used++;
     // 1.5x: a table of ~4,700 keys then holds a third more room, not up to three quarters.
     if (i === this.kh.length) this.growHashes(i + (i >> 1) + 8);
-    this.keys[i] = key;
-    this.vals[i] = v;
-    this.tss[i] = ts;
+    this.keys.set(i, key);
+    this.vals.set(i, v);
+    this.tss.set(i, ts);
     this.kh[i] = h;
     this.kh2[i] = h2;
     this.slots[this.freeSlot] = i + 1;
@@ -93,21 +96,23 @@ export class Shard {
 
   /** Drop the key at `i`; its slot keeps pointing at the hole, still guiding probes past it. */
   remove(i: number): void {
-    this.keys[i] = undefined;
-    this.vals[i] = undefined;
-    this.tss[i] = undefined;
+    this.keys.set(i, undefined);
+    this.vals.set(i, undefined);
+    this.tss.set(i, undefined);
     this.holes++;
   }
 
   /** The entry at `i` (not a hole) as a delta entry: a new object. */
   entryAt(i: number): DeltaEntry {
-    const v = this.vals[i];
-    return v === TOMB ? { k: this.keys[i]!, ts: this.tss[i]!, d: true } : { k: this.keys[i]!, ts: this.tss[i]!, v };
+    const v = this.vals.at(i);
+    const k = this.keys.at(i)!;
+    const ts = this.tss.at(i)!;
+    return v === TOMB ? { k, ts, d: true } : { k, ts, v };
   }
 
   /** Every entry (tombstones too) appended to `out` as delta entries, in index order. */
   entriesInto(out: DeltaEntry[]): void {
-    for (let i = 0; i < this.used; i++) if (this.keys[i] !== undefined) out.push(this.entryAt(i));
+    for (let i = 0; i < this.used; i++) if (this.keys.at(i) !== undefined) out.push(this.entryAt(i));
   }
 
   /** Room for `n` more keys without growing step by step (a big delta, a whole state). */
@@ -127,17 +132,18 @@ export class Shard {
   /** Squeeze out holes. New arrays, so running iterators finish on the old. Renumbers indices. */
   compact(): void {
     const n = this.used - this.holes;
-    const keys: (string | undefined)[] = new Array(n);
-    const vals: Stored[] = new Array(n);
-    const tss: (Timestamp | undefined)[] = new Array(n);
+    const keys = new Column<string>();
+    const vals = new Column<Stored>();
+    const tss = new Column<Timestamp>();
     const kh = new Int32Array(Math.max(8, n));
     const kh2 = new Int32Array(Math.max(8, n));
     let j = 0;
     for (let i = 0; i < this.used; i++) {
-      if (this.keys[i] === undefined) continue;
-      keys[j] = this.keys[i];
-      vals[j] = this.vals[i];
-      tss[j] = this.tss[i];
+      const k = this.keys.at(i);
+      if (k === undefined) continue;
+      keys.push(k);
+      vals.push(this.vals.at(i));
+      tss.push(this.tss.at(i));
       kh[j] = this.kh[i]!;
       kh2[j] = this.kh2[i]!;
       j++;
@@ -172,7 +178,7 @@ export class Shard {
     const kh = this.kh;
     const keys = this.keys;
     for (let i = 0; i < this.used; i++) {
-      if (keys[i] === undefined) continue;
+      if (keys.at(i) === undefined) continue;
       let s = Math.imul(kh[i]!, PHI) >>> shift;
       while (slots[s] !== 0) s = (s + 1) & mask;
       slots[s] = i + 1;
@@ -193,10 +199,11 @@ export function* storedEntries(shards: readonly (Shard | undefined)[]): Iterable
     if (sh === undefined) continue;
     const { keys, vals, tss } = sh;
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === undefined) continue;
-      t[0] = keys[i]!;
-      t[1] = vals[i];
-      t[2] = tss[i]!;
+      const k = keys.at(i);
+      if (k === undefined) continue;
+      t[0] = k;
+      t[1] = vals.at(i);
+      t[2] = tss.at(i)!;
       yield t;
     }
   }
@@ -237,7 +244,7 @@ export function scanShards(
     const end = Math.min(sh.used, i + budget);
     const start = i;
     for (; i < end && taken < max; i++) {
-      if (keys[i] === undefined) continue;
+      if (keys.at(i) === undefined) continue;
       const f = want[base + (kh2[i]! >>> shift)]!;
       if (f === 0) continue;
       out.push(sh.entryAt(i));

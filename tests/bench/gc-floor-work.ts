@@ -1,10 +1,11 @@
 /**
  * The workload of gc-floor.bench.ts, run in a child process with
  * BUN_JSC_logGC=1: no roomy code, only the heap shape of a replica at 1.2M
- * keys (keys and values in column arrays, 256 buckets of ~4,700, as
- * core/crdt/lww-shard.ts keeps them) and a stream of writes into it for
- * DURATION_MS, at most RATE a second, in turns of up to 8 ms. The mode says what a
- * write stores:
+ * keys (keys and values in column arrays, 256 buckets of ~4,700) and a
+ * stream of writes into it for DURATION_MS, at most RATE a second, in turns
+ * of up to 8 ms. A column is one array per bucket, or (the modes ending in
+ * -chunked) chunks of 128 slots, as core/crdt/column.ts keeps a shard's.
+ * The mode says what a write stores:
  *   new-keys  a new key with a new value string (people walking in)
  *   fresh     a new value string over an existing key (people moving)
  *   interned  an existing value string over an existing key
@@ -18,18 +19,45 @@ const DURATION_MS = Number(process.argv[3] ?? 10_000);
 const RATE = Number(process.argv[5] ?? 40_000);
 const N = 1_200_000;
 const BUCKETS = 256;
+const CHUNK = 128;
+const chunked = mode.endsWith("-chunked");
 const keys: string[][] = [];
 const vals: string[][] = [];
+/** The chunked columns: per bucket, its chunks, and how many slots it holds. */
+const keyChunks: string[][][] = [];
+const valChunks: string[][][] = [];
+const held: number[] = [];
+function append(b: number, k: string, v: string): void {
+  if (!chunked) {
+    keys[b]!.push(k);
+    vals[b]!.push(v);
+    return;
+  }
+  const c = (held[b]! / CHUNK) | 0;
+  if (c === keyChunks[b]!.length) {
+    keyChunks[b]!.push([]);
+    valChunks[b]!.push([]);
+  }
+  keyChunks[b]![c]!.push(k);
+  valChunks[b]![c]!.push(v);
+  held[b]!++;
+}
+function setVal(b: number, j: number, v: string): void {
+  if (chunked) valChunks[b]![(j / CHUNK) | 0]![j % CHUNK] = v;
+  else vals[b]![j] = v;
+}
 const ints: Int32Array[] = [];
 for (let b = 0; b < BUCKETS; b++) {
   keys.push([]);
   vals.push([]);
+  keyChunks.push([]);
+  valChunks.push([]);
+  held.push(0);
   ints.push(new Int32Array(Math.ceil(N / BUCKETS)));
 }
 const rooms = Array.from({ length: 100_000 }, (_, i) => `room-${i}`);
 for (let i = 0; i < N; i++) {
-  keys[i % BUCKETS]!.push(`p/person-${i}`);
-  vals[i % BUCKETS]!.push(rooms[i % rooms.length]!);
+  append(i % BUCKETS, `p/person-${i}`, rooms[i % rooms.length]!);
 }
 // The parent counts only the pauses logged after this line (the set-up's own are not the writes').
 if (process.argv[4] !== undefined) console.error(process.argv[4]);
@@ -44,11 +72,9 @@ function turn(): void {
     const i = (Math.random() * N) | 0;
     const b = i % BUCKETS;
     const j = (i / BUCKETS) | 0;
-    if (mode === "new-keys") {
-      keys[b]!.push(`p/new-${n}`);
-      vals[b]!.push(`room-${n % rooms.length}`);
-    } else if (mode === "fresh") vals[b]![j] = `room-${n % rooms.length}`;
-    else if (mode === "interned") vals[b]![j] = rooms[n % rooms.length]!;
+    if (mode.startsWith("new-keys")) append(b, `p/new-${n}`, `room-${n % rooms.length}`);
+    else if (mode.startsWith("fresh")) setVal(b, j, `room-${n % rooms.length}`);
+    else if (mode === "interned") setVal(b, j, rooms[n % rooms.length]!);
     else ints[b]![j] = n;
     n++;
     sink += JSON.stringify({ n, p: "x" }).length;

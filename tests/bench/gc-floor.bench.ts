@@ -10,14 +10,16 @@ import { GC_LOG_ENV, GcPauses, type GcSummary } from "../support/gc-log.ts";
 import { cleanEnv } from "../support/procs.ts";
 import type { BenchSection } from "./catchup.bench.ts";
 
-const MODES = ["new-keys", "fresh", "interned", "ints"] as const;
+const MODES = ["new-keys", "new-keys-chunked", "fresh", "fresh-chunked", "interned", "ints"] as const;
 const DURATION_MS = Number(process.env["GC_FLOOR_MS"] ?? 10_000);
 const ROUNDS = Number(process.env["GC_FLOOR_ROUNDS"] ?? 2);
 /** Writes a second, as a scale-run node applies the walk-ins (~40,000 people a second). */
 const RATE = Number(process.env["GC_FLOOR_RATE"] ?? 40_000);
 const SAYS: Record<(typeof MODES)[number], string> = {
-  "new-keys": "a new key and a new value string per write (people walking in, as the scale load)",
-  fresh: "a new value string over an existing key (people moving)",
+  "new-keys": "a new key and a new value string per write (people walking in, as the scale load), one array per column",
+  "new-keys-chunked": "the same, the columns in chunks of 128 (as core/crdt/column.ts keeps a shard's)",
+  fresh: "a new value string over an existing key (people moving), one array per column",
+  "fresh-chunked": "the same, the columns in chunks of 128",
   interned: "an existing value string over an existing key",
   ints: "an int into a typed column (nothing for the collector to trace)",
 };
@@ -54,13 +56,13 @@ export async function run(): Promise<BenchSection> {
   }
   const f0 = (x: number) => Math.round(x).toLocaleString("en-US");
   const out = [
-    `One Bun process per run holds 1.2M keys in 256 buckets of column arrays (as core/crdt/lww-shard.ts does), ~300 MB of heap like a scale-run node, and writes into it for ${f0(DURATION_MS)} ms, ${f0(RATE)} writes a second (what a node applies in the scale run) in turns of up to 8 ms; each write also makes a little garbage. No roomy code, no I/O. The collector logs each pause (BUN_JSC_logGC=1); only those of the writes count, not those of building the 1.2M keys first. Modes alternate, ${ROUNDS} round(s); the machine's other work shares its cores, as in the scale run.`,
+    `One Bun process per run holds 1.2M keys in 256 buckets of column arrays (one array per column, or chunks of 128 as core/crdt/column.ts keeps a shard's), ~300 MB of heap like a scale-run node, and writes into it for ${f0(DURATION_MS)} ms, ${f0(RATE)} writes a second (what a node applies in the scale run) in turns of up to 8 ms; each write also makes a little garbage. No roomy code, no I/O. The collector logs each pause (BUN_JSC_logGC=1); only those of the writes count, not those of building the 1.2M keys first. Modes alternate, ${ROUNDS} round(s); the machine's other work shares its cores, as in the scale run.`,
     "",
     "| mode | what a write stores | round | writes | pauses | paused in all | longest pause | pauses over 20 ms | full collections |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) => `| ${r.mode} | ${SAYS[r.mode as (typeof MODES)[number]]} | ${r.round} | ${f0(r.writes)} | ${f0(r.count)} | ${f0(r.totalMs)} ms | ${r.maxMs.toFixed(1)} ms | ${r.over} | ${r.full} |`),
     "",
-    "What it shows: at the scale run's write rate, the collector's pauses grow with what each write leaves it to trace: new long-lived strings (new keys, as 1M people walking in make) cost the longest pauses; existing strings, or ints in a typed column, far less. This is the part of a node's stall no code of roomy's can split, alone on the machine. The scale run sets each node's stall beside its own longest collector pause and the CPU its process used over the stall: a stall longer than both waited for a core.",
+    "What it shows: at the scale run's write rate, the collector's pauses grow with what each write leaves it to trace. A write into an old array makes the next young collection scan that whole array again: with one array per column of a bucket, writes spread over the 256 buckets have it re-scan nearly the whole replica each time; in chunks, only the chunks written. New long-lived strings (new keys, as 1M people walking in make) cost the most; existing strings, or ints in a typed column, far less. This is the part of a node's stall no code of roomy's can split, alone on the machine. The scale run sets each node's stall beside its own longest collector pause and the CPU its process used over the stall: a stall longer than both waited for a core.",
     "",
     "What it leaves out: roomy's own work and its other objects (the room index, the registry, sockets), so its pauses are a floor, not a model; one process at a time, where the scale run has four nodes and a client sharing two cores.",
   ];

@@ -22,8 +22,8 @@ describe("one bucket's table", () => {
       const at = t.find(`k${i}`, hashOf(i));
       if (i % 2 === 0) expect(at).toBe(-1);
       else {
-        expect(t.keys[at]).toBe(`k${i}`);
-        expect(t.vals[at]).toBe(`v${i}`);
+        expect(t.keys.at(at)).toBe(`k${i}`);
+        expect(t.vals.at(at)).toBe(`v${i}`);
       }
     }
   });
@@ -45,13 +45,13 @@ describe("one bucket's table", () => {
       expect(t.find(`k${i}`, i * 7919)).toBe(-1);
       t.insert(i * 7919, 0, `k${i}`, ts(1), i);
     }
-    for (let i = 0; i < n; i++) expect(t.vals[t.find(`k${i}`, i * 7919)]).toBe(i);
+    for (let i = 0; i < n; i++) expect(t.vals.at(t.find(`k${i}`, i * 7919))).toBe(i);
     for (let i = 0; i < n; i += 2) t.remove(t.find(`k${i}`, i * 7919));
     t.compact();
     for (let i = 0; i < n; i++) {
       const at = t.find(`k${i}`, i * 7919);
       if (i % 2 === 0) expect(at).toBe(-1);
-      else expect(t.vals[at]).toBe(i);
+      else expect(t.vals.at(at)).toBe(i);
     }
   });
 });
