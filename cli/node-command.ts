@@ -140,7 +140,8 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   // soon as it sees the listening line.
   const signal = shutdownSignal();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
-  const cluster = meshCluster({ dnsServer: flags.dnsServer });
+  // A first node restarted with its own command must find the cluster it was in, not start another (wiring.ts aloneWait).
+  const cluster = meshCluster({ dnsServer: flags.dnsServer, aloneWait: true });
   let node;
   try {
     node = await startNode({ ...flags.settings, logger, cluster });

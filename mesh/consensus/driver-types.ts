@@ -25,6 +25,8 @@ export interface ConsensusOptions {
   machine: StateMachine;
   /** Start a generation alone when nobody else is there (no --join seeds; or DNS discovery found nobody). */
   mayBootstrapAlone: boolean | (() => boolean);
+  /** How long, from its start, a node that may act alone waits for a cluster it was in to find it before it starts a generation alone (ms; default 0). */
+  aloneAfterMs?: number;
   /** This node drains: a leader hands leadership over, so that another one drops it. */
   selfDraining?: () => boolean;
   /** Members (by name) that said they are draining: the next configuration drops them. */

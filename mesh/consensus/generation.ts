@@ -7,8 +7,13 @@
  *
  * The rules, each evaluated on a tick:
  *  - No generation, nobody else alive: start one if this node may act alone
- *    (it was given no seeds); otherwise wait (a node whose seeds never answer
- *    never acts alone).
+ *    (it was given no seeds) and has waited `aloneAfterMs` since its start;
+ *    otherwise wait (a node whose seeds never answer never acts alone). The
+ *    wait is for a restart of the first node (`roomy node` without `--join`,
+ *    run again with its own command): the members of the cluster it was in
+ *    redial it within their rejoin period, and it joins their generation.
+ *    Without the wait it started a generation of its own at once, empty,
+ *    split from theirs for good (tests/cluster/hostile-first-node-restart).
  *  - No generation, peers alive: if any peer is in a generation, wait to be
  *    added by its leader (that leader adds every live member as a learner).
  *    If every peer said recently that it has none, the peer with the smallest
@@ -49,6 +54,8 @@ export interface GenerationOptions {
   send(to: Address, msg: Message): void;
   /** How often to tell peers our generation (ms). */
   helloMs?: number;
+  /** How long a node that may act alone waits, from its start, for a cluster it was in to find it (ms; default 0). */
+  aloneAfterMs?: number;
 }
 
 export class GenerationKeeper {
@@ -60,8 +67,17 @@ export class GenerationKeeper {
   /** When this node joined the generation it is in (adopted from a leader). */
   #adoptedAt = -Infinity;
 
+  /** When this keeper was made (the node's start). */
+  readonly #startedAt: number;
+
   constructor(o: GenerationOptions) {
     this.#o = o;
+    this.#startedAt = o.clock.now();
+  }
+
+  /** Whether this node may start a generation with nobody else alive now. */
+  #mayStartAlone(now: number): boolean {
+    return this.#o.mayBootstrapAlone() && now - this.#startedAt >= (this.#o.aloneAfterMs ?? 0);
   }
 
   info(): GenerationInfo | null {
@@ -83,7 +99,7 @@ export class GenerationKeeper {
     }
     const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
     if (this.#info === null) {
-      if (peers.length === 0) return this.#o.mayBootstrapAlone() ? "bootstrap" : null;
+      if (peers.length === 0) return this.#mayStartAlone(now) ? "bootstrap" : null;
       const reports = peers.map((p) => this.#peers.get(p.id));
       if (!reports.every(fresh)) return null;
       if (reports.some((r) => r!.generation !== 0)) return null;
@@ -167,7 +183,10 @@ export class GenerationKeeper {
 
   waitingReason(): string {
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
-    if (peers.length === 0) return this.#o.mayBootstrapAlone() ? "starting" : "no peer reachable yet (seeds not answering)";
+    if (peers.length === 0) {
+      if (!this.#o.mayBootstrapAlone()) return "no peer reachable yet (seeds not answering)";
+      return this.#mayStartAlone(this.#o.clock.now()) ? "starting" : "waiting for a cluster this node may have been in to find it";
+    }
     for (const p of peers) {
       const r = this.#peers.get(p.id);
       if (r !== undefined && r.generation !== 0) return `waiting to be added to generation ${r.generation}`;

@@ -33,6 +33,8 @@ export interface MeshClusterOptions {
   discoveryIntervalMs?: number;
   /** How long a joining node waits for catch-up before it reports ready anyway (default 10 s). */
   catchUpTimeoutMs?: number;
+  /** Given no seeds, wait for a cluster this node was in to find it before starting one alone (wiring.ts; `roomy node` does). */
+  aloneWait?: boolean;
 }
 
 function isLoopback(hostPort: string): boolean {
@@ -83,6 +85,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       registry: opts.registry,
       catchUpTimeoutMs: opts.catchUpTimeoutMs,
       discoveryIntervalMs: opts.discoveryIntervalMs,
+      aloneWait: opts.aloneWait,
       onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
       defer: runtimeDefer,
       transportStats: () => transport.stats(),

@@ -42,6 +42,14 @@ export interface WiringOptions {
   transportStats?: () => TcpTransportStats;
   /** The transport reaches nobody (the cluster of one, parts.ts): no seeds, and the registry serves at once. */
   isolated?: boolean;
+  /**
+   * Given no seeds, wait one rejoin period and two probe rounds from the
+   * start before starting a generation alone (`roomy node`): the members of
+   * a cluster this node was in redial it within that, and it joins them
+   * rather than start an empty generation beside theirs. Default: at once
+   * (embedded and test nodes, which are never restarted under one name).
+   */
+  aloneWait?: boolean;
 }
 
 export interface WiredCluster extends Cluster {
@@ -61,6 +69,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   const dns = isolated ? [] : (opts.dns ?? []);
   const seeds = isolated ? [] : config.join;
 
+  const memberCfg: MembershipConfig = { ...profiles[config.profile], ...opts.membership };
   const membership = createMembership({
     name: config.name,
     id: ctx.self.id,
@@ -68,7 +77,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     clock,
     random,
     transport: channels.channel("swim"),
-    config: { ...profiles[config.profile], ...opts.membership },
+    config: memberCfg,
     logger,
   });
   const unlogMembers = logMemberEvents(membership, logger);
@@ -105,6 +114,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     logger,
     machine: ctx.machine,
     mayBootstrapAlone: () => alone,
+    aloneAfterMs: opts.aloneWait === true ? memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
     maxVoters: config.maxVoters,
     defer: opts.defer,
     ...consensusProfiles[config.profile],

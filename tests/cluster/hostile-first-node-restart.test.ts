@@ -54,7 +54,7 @@ const ROUNDS = Number(process.env["HOSTILE_FIRST_ROUNDS"] ?? 4);
 const ROOMS = Array.from({ length: 12 }, (_, i) => `r${i}`);
 const person = (i: number): string => `p${i}`;
 /** The dump every node must answer (or refuse): p_i in r_i. */
-const EXPECTED = Object.fromEntries(ROOMS.map((r, i) => [r, [person(i)]]));
+const EXPECTED = Object.fromEntries(ROOMS.map((r, i): [string, string[]] => [r, [person(i)]]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))); // a dump lists rooms sorted
 
 let nodes: LoopbackNode[] = [];
 

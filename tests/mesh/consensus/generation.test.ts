@@ -64,3 +64,40 @@ test("just after joining the generation, before any leader's append, an early co
   expect(fresh.tick({ committedConfig: () => early, leader: () => null })).toBe("ended");
   expect(k.info()?.generation).toBe(7);
 });
+
+/** A node given no seeds (it may act alone), with `live` as its membership (mutable: peers appear later). */
+function firstNode(live: Member[], aloneAfterMs: number) {
+  const clock = new SimClock(1_000_000);
+  const self = member("n1", "a2");
+  const membership = { self: () => self, members: () => live, live: () => live, get: (n: string) => live.find((m) => m.name === n), subscribe: () => () => {} } as unknown as MembershipView;
+  const k = new GenerationKeeper({ self: server("n1", "a2"), membership, clock, logger: silentLogger, mayBootstrapAlone: () => true, send: () => {}, aloneAfterMs });
+  return { k, clock };
+}
+
+test("a node that may act alone starts a generation only once its wait for a cluster it was in is over", () => {
+  const live = [member("n1", "a2")];
+  const { k, clock } = firstNode(live, 10_000);
+  expect(k.tick(null)).toBe(null);
+  expect(k.waitingReason()).toContain("may have been in");
+  clock.advance(9_999);
+  expect(k.tick(null)).toBe(null);
+  clock.advance(1);
+  expect(k.tick(null)).toBe("bootstrap");
+});
+
+test("a restarted first node found within its wait by the cluster it was in waits to be added to their generation, never starts its own", () => {
+  const live = [member("n1", "a2")];
+  const { k, clock } = firstNode(live, 10_000);
+  expect(k.tick(null)).toBe(null);
+  clock.advance(6_000); // the others' rejoin round redials it
+  live.push(member("n2", "b"), member("n3", "c"));
+  k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: 7, r: 0 });
+  k.onHello("n3:1", { t: "hello", f: "c", n: "n3", g: 7, r: 0 });
+  for (let t = 0; t < 20; t++) {
+    clock.advance(1_000);
+    k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: 7, r: 0 });
+    k.onHello("n3:1", { t: "hello", f: "c", n: "n3", g: 7, r: 0 });
+    expect(k.tick(null)).toBe(null);
+  }
+  expect(k.waitingReason()).toBe("waiting to be added to generation 7");
+});
