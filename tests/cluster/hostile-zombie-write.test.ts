@@ -24,6 +24,15 @@
  * model) flags it: the person is back in the room they were acknowledged out
  * of, or gone from the room they were acknowledged into.
  *
+ * With the project's own CLI (its client times out at 10 s, http/client.ts):
+ * n3 frozen 12 s; `roomy --node <n3> walk-into den alan` exits 3 "roomy:
+ * no_node: no node answered ... timed out" (CONTRACT: "no node answered");
+ * `roomy --node <n1> leave alan` answers ok and where-is is empty; n3 woken:
+ * where-is alan answers `den` on every node, for good. The same happens
+ * when the request goes through a live node to a room owned by the frozen
+ * one and its client gives up before the node's 5 s call timeout (4 of 4;
+ * the live entry node saw the client go and kept the call).
+ *
  * Found by a chaos run (hostA, 37277dd): n3 frozen 9 s under load, clients'
  * 8 s timeouts; on wake n3 applied a walk-into p33 sent to it 9 s earlier,
  * after p33's acknowledged leave and walk through n1. Here, 3 real nodes
