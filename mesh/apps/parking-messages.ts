@@ -7,8 +7,14 @@
 import { RoomyError } from "../../core/errors.ts";
 import { validateGate, validatePlate } from "../../core/parking/parking.ts";
 
-/** To a gate process: a car enters or leaves through it, or a ping that starts it. */
-export type GateMsg = { kind: "enter"; plate: string } | { kind: "exit"; plate: string } | { kind: "ping" };
+/**
+ * To a gate process: a car enters or leaves through it, or a ping that
+ * starts it. An entry carries the --spaces of the node it was sent through
+ * (absent from an older node's: the gate's node uses its own), so a rolling
+ * change of the setting takes effect with the first park sent through a node
+ * that has it, whichever node runs the gate.
+ */
+export type GateMsg = { kind: "enter"; plate: string; spaces?: number } | { kind: "exit"; plate: string } | { kind: "ping" };
 
 /** To the lot process (the CRDT lot): admit a car through a gate, or let it out. */
 export type LotMsg = { kind: "park"; gate: number; plate: string } | { kind: "unpark"; gate: number; plate: string };
@@ -16,14 +22,20 @@ export type LotMsg = { kind: "park"; gate: number; plate: string } | { kind: "un
 type Wire = { t: string } & Record<string, unknown>;
 
 export function gateMsgToWire(m: GateMsg): Wire {
-  return m.kind === "ping" ? { t: "ping" } : { t: m.kind, plate: m.plate };
+  if (m.kind === "ping") return { t: "ping" };
+  return m.kind === "enter" && m.spaces !== undefined ? { t: m.kind, plate: m.plate, spaces: m.spaces } : { t: m.kind, plate: m.plate };
 }
 
 /** A gate's message off the wire, its plate checked (`invalid_name`); any other kind is `bad_request`. */
 export function gateMsgFromWire(wire: unknown): GateMsg {
   const o = fields(wire);
   switch (o["t"]) {
-    case "enter":
+    case "enter": {
+      const plate = validatePlate(o["plate"]);
+      const s = o["spaces"];
+      // A size that is not one (a peer's bug) is ignored, not applied: the gate's node uses its own.
+      return typeof s === "number" && Number.isSafeInteger(s) && s >= 0 ? { kind: "enter", plate, spaces: s } : { kind: "enter", plate };
+    }
     case "exit":
       return { kind: o["t"], plate: validatePlate(o["plate"]) };
     case "ping":

@@ -18,7 +18,8 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
   const { gates } = config;
 
   defineGates(registry, gates, {
-    enter: (gate, plate) => consensus.submit(lotCommandToLog({ kind: "park", gate, plate, at: new Date(clock.now()).toISOString(), node, spaces: config.spaces })),
+    // The size of the node the park was sent through (README, Consensus), else this node's.
+    enter: (gate, plate, spaces) => consensus.submit(lotCommandToLog({ kind: "park", gate, plate, at: new Date(clock.now()).toISOString(), node, spaces: spaces ?? config.spaces })),
     exit: (gate, plate) => consensus.submit(lotCommandToLog({ kind: "unpark", gate, plate })),
   }, true);
 
@@ -26,7 +27,7 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
     index: null,
     machine,
     config: { gates, spaces: machine.spaces },
-    ...throughGates(registry, gates),
+    ...throughGates(registry, gates, config.spaces),
     async lot(): Promise<LotInfo> {
       await consensus.read();
       return machine.info();

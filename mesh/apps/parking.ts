@@ -60,7 +60,8 @@ export interface ParkingApi {
 
 /** Where a gate hands a car: the lot process (CRDT lot) or the log (Raft lot). */
 export interface GateTarget {
-  enter(gate: number, plate: string): Promise<unknown>;
+  /** `spaces`: the --spaces of the node the park was sent through, when it said. */
+  enter(gate: number, plate: string, spaces?: number): Promise<unknown>;
   exit(gate: number, plate: string): Promise<unknown>;
 }
 
@@ -82,7 +83,7 @@ export function defineGates(registry: Registry, gates: number, target: GateTarge
         const msg = gateMsgFromWire(wire);
         switch (msg.kind) {
           case "enter":
-            return hand(target.enter(gate, msg.plate));
+            return hand(target.enter(gate, msg.plate, msg.spaces));
           case "exit":
             return hand(target.exit(gate, msg.plate));
           case "ping":
@@ -94,12 +95,12 @@ export function defineGates(registry: Registry, gates: number, target: GateTarge
 }
 
 /** park and unpark of the API: through the car's gate process. */
-export function throughGates(registry: Registry, gates: number): Pick<ParkingApi, "park" | "unpark"> {
+export function throughGates(registry: Registry, gates: number, spaces?: number): Pick<ParkingApi, "park" | "unpark"> {
   return {
     async park(gate: number | string, plate: string): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), gateMsgToWire({ kind: "enter", plate }));
+      await registry.call(gateProcess(g), gateMsgToWire(spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces }));
     },
     async unpark(gate: number | string, plate: string): Promise<void> {
       const g = validateGate(gate, gates);

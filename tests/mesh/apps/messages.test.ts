@@ -58,6 +58,7 @@ describe("parking messages", () => {
   test("gate and lot messages travel as before and read back as themselves", () => {
     const gates: [GateMsg, Record<string, unknown>][] = [
       [{ kind: "enter", plate: "AB 12" }, { t: "enter", plate: "AB 12" }],
+      [{ kind: "enter", plate: "AB 12", spaces: 2 }, { t: "enter", plate: "AB 12", spaces: 2 }],
       [{ kind: "exit", plate: "AB 12" }, { t: "exit", plate: "AB 12" }],
       [{ kind: "ping" }, { t: "ping" }],
     ];
@@ -80,6 +81,12 @@ describe("parking messages", () => {
     expect(() => lotMsgFromWire({ t: "fly" }, 2)).toThrow('lot cannot handle "fly"');
     expect(codeOf(() => lotMsgFromWire({ t: "park", gate: 3, plate: "X" }, 2))).toBe("unknown_gate");
     expect(codeOf(() => gateMsgFromWire({ t: "enter", plate: "" }))).toBe("invalid_name");
+  });
+
+  test("an entry's size that is not a count of spaces is ignored (the gate's node uses its own), never applied", () => {
+    for (const spaces of [-1, 1.5, "3", null, Number.MAX_SAFE_INTEGER + 2]) {
+      expect(gateMsgFromWire({ t: "enter", plate: "X", spaces })).toEqual({ kind: "enter", plate: "X" });
+    }
   });
 
   test("the Raft lot's commands keep the log's form (t first, spaces only when given)", () => {
