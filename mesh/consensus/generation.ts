@@ -11,7 +11,7 @@
  *    otherwise wait (a node whose seeds never answer never acts alone). The
  *    wait is for a restart of the first node (`roomy node` without `--join`,
  *    run again with its own command): the members of the cluster it was in
- *    redial it within their rejoin period, and it joins their generation.
+ *    redial it every rejoin period, and it joins their generation.
  *    Without the wait it started a generation of its own at once, empty,
  *    split from theirs for good (tests/cluster/hostile-first-node-restart).
  *  - No generation, peers alive: if any peer is in a generation, wait to be

@@ -43,7 +43,7 @@ export interface WiringOptions {
   /** The transport reaches nobody (the cluster of one, parts.ts): no seeds, and the registry serves at once. */
   isolated?: boolean;
   /**
-   * Given no seeds, wait one rejoin period and two probe rounds from the
+   * Given no seeds, wait two rejoin periods and two probe rounds from the
    * start before starting a generation alone (`roomy node`): the members of
    * a cluster this node was in redial it within that, and it joins them
    * rather than start an empty generation beside theirs. Default: at once
@@ -114,7 +114,8 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     logger,
     machine: ctx.machine,
     mayBootstrapAlone: () => alone,
-    aloneAfterMs: opts.aloneWait === true ? memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
+    // Two rejoin periods: one was not enough on a busy machine (1 restart in 10 still started alone, the others' redial late).
+    aloneAfterMs: opts.aloneWait === true ? 2 * memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
     maxVoters: config.maxVoters,
     defer: opts.defer,
     ...consensusProfiles[config.profile],

@@ -1,13 +1,13 @@
 /** `roomy consensus [--json]` and `roomy recover --force` against a real node. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { waitFor } from "../support/cluster.ts";
-import { cli, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { cli, killAll, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let n: SpawnedNode;
 const roomy = (...args: string[]) => cli([...args, "--node", n.url]);
 
 beforeAll(async () => {
-  n = await spawnNode(["--name", "cons1"]);
+  n = await spawnReadyNode(["--name", "cons1"]);
   await waitFor("cons1 leads", async () => JSON.parse((await roomy("consensus", "--json")).stdout).leader === "cons1", { timeoutMs: 15_000 });
 });
 afterAll(() => killAll());

@@ -1,11 +1,11 @@
 /** Exit codes, flags and variables, help and version, and the node's lifecycle. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
-import { cli, deadPort, exitOf, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { cli, deadPort, exitOf, killAll, spawnNode, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let n: SpawnedNode;
 beforeAll(async () => {
-  n = await spawnNode(["--name", "codes"]);
+  n = await spawnReadyNode(["--name", "codes"]);
 });
 afterAll(() => killAll());
 

@@ -30,6 +30,21 @@ export async function spawnNode(args: string[] = [], env: Record<string, string>
   return { url: match[1]!, mesh: match[2]!, proc: child.proc, logs: () => child.stderr(), out: () => child.stdout() };
 }
 
+/**
+ * A node alone on its ready line: a node given no seeds waits two rejoin
+ * periods for a cluster it may have been in before it starts one (README,
+ * ~5 s), longer than the CLI's own retries, so tests that want answers wait.
+ */
+export async function spawnReadyNode(args: string[] = [], env: Record<string, string> = {}, deadlineMs = 30_000): Promise<SpawnedNode> {
+  const n = await spawnNode(args, env, deadlineMs);
+  const end = Date.now() + deadlineMs;
+  while (!/\nroomy node \S+ ready /.test(n.out())) {
+    if (Date.now() > end) throw new Error(`node not ready within ${deadlineMs} ms:\n${n.out()}\n${n.logs().slice(-2_000)}`);
+    await Bun.sleep(50);
+  }
+  return n;
+}
+
 export type CliResult = RunResult;
 
 /** Runs one CLI command to completion (killed after the deadline: code null). */

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { HARD_BODY_CAP_BYTES } from "../../http/body.ts";
-import { killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { killAll, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let node: SpawnedNode;
 beforeAll(async () => {
-  node = await spawnNode();
+  node = await spawnReadyNode();
   // Ready, so that a GET and its HEAD answer alike (a node catching up answers unavailable).
   const deadline = Date.now() + 20_000;
   while ((await fetch(node.url + "/readyz", { signal: AbortSignal.timeout(5_000) })).status !== 200) {

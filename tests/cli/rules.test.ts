@@ -4,13 +4,13 @@
  * free; a gate is a decimal integer without sign, spaces or leading zeros.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cli, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { cli, killAll, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let n: SpawnedNode;
 const roomy = (...args: string[]) => cli(["--node", n.url, ...args]);
 
 beforeAll(async () => {
-  n = await spawnNode(["--name", "rules", "--gates", "12"]);
+  n = await spawnReadyNode(["--name", "rules", "--gates", "12"]);
 });
 afterAll(() => killAll());
 

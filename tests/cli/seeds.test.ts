@@ -1,12 +1,12 @@
 /** The seeds' own examples, typed at the CLI against a real node. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cli, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { cli, killAll, spawnNode, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let n: SpawnedNode;
 const roomy = (...args: string[]) => cli([...args, "--node", n.url]);
 
 beforeAll(async () => {
-  n = await spawnNode(["--name", "seed1"]);
+  n = await spawnReadyNode(["--name", "seed1"]);
 });
 afterAll(() => killAll());
 

@@ -4,13 +4,13 @@
  * only what applies. Every command runs as a real process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cli, killAll, spawnNode, type SpawnedNode } from "./helpers.ts";
+import { cli, killAll, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
 
 let n: SpawnedNode;
 const roomy = (...args: string[]) => cli(["--node", n.url, ...args]);
 
 beforeAll(async () => {
-  n = await spawnNode(["--name", "usage"]);
+  n = await spawnReadyNode(["--name", "usage"]);
   expect((await roomy("add-rooms", "kitchen")).code).toBe(0);
 });
 afterAll(() => killAll());
