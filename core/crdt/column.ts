@@ -9,8 +9,9 @@
  * replica (3.6M slots at 1.2M keys), and growing the arrays copied them.
  * In chunks a write dirties one chunk, and new keys (always appended) only
  * the last. Measured on a 1.2M-key heap taking 40,000 new keys a second
- * (`bun tests/bench/run.ts gc-floor`): collector pauses over 10 s 70-90 ms
- * in all against 490-800 ms, the longest 2-5 ms against 9-18. 128 slots:
+ * (`bun tests/bench/run.ts gc-floor`): collector pauses over 10 s 70-150 ms
+ * in all against 490-800 ms, the longest mostly 2-6 ms (once 15) against
+ * 9-18. 128 slots:
  * a chunk's storage (1 KiB and a header) fits the collector's size classes
  * with little waste (256 cost ~3 MiB more heap at 1.2M keys, for no fewer
  * pauses).
