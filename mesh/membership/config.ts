@@ -135,7 +135,7 @@ export const localConfig: Readonly<MembershipConfig> = Object.freeze({
   gossipIntervalMs: 50,
   gossipToTheDeadMs: 10_000,
   pushPullIntervalMs: 10_000,
-  rejoinIntervalMs: 2_000,
+  rejoinIntervalMs: 3_000,
   joinTimeoutMs: 1_000,
   leaveTimeoutMs: 1_000,
   tombstoneMs: 20_000,

@@ -33,7 +33,7 @@ export async function spawnNode(args: string[] = [], env: Record<string, string>
 /**
  * A node alone on its ready line: a node given no seeds waits two rejoin
  * periods for a cluster it may have been in before it starts one (README,
- * ~5 s), longer than the CLI's own retries, so tests that want answers wait.
+ * ~5-6 s), longer than the CLI's own retries, so tests that want answers wait.
  */
 export async function spawnReadyNode(args: string[] = [], env: Record<string, string> = {}, deadlineMs = 30_000): Promise<SpawnedNode> {
   const n = await spawnNode(args, env, deadlineMs);
