@@ -129,7 +129,7 @@ export class Shard {
     return this.holes > 0 && this.holes * 2 >= this.used;
   }
 
-  /** Squeeze out holes. New arrays, so running iterators finish on the old. Renumbers indices. */
+  /** Squeeze out holes. New columns, so running iterators finish on the old. Renumbers indices. */
   compact(): void {
     const n = this.used - this.holes;
     const keys = new Column<string>();

@@ -35,12 +35,16 @@ export function lotCommandFromLog(data: unknown): LotCommand {
     const at = c["at"];
     const node = c["node"];
     if (typeof at !== "string" || typeof node !== "string") throw new RoomyError("bad_request", "malformed lot command");
-    const size = c["spaces"];
-    const spaces = typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+    const spaces = spacesOf(c["spaces"]);
     return spaces === undefined ? { kind: "park", gate, plate, at, node } : { kind: "park", gate, plate, at, node, spaces };
   }
   if (c["t"] === "unpark") return { kind: "unpark", gate, plate };
   throw new RoomyError("bad_request", "malformed lot command");
+}
+
+/** A lot size carried by a message (a count of spaces), or undefined for anything else: then the receiver uses its own. */
+export function spacesOf(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
 export type LotResult = { parked: boolean } | { unparked: true };

@@ -5,6 +5,7 @@
  * *ToWire/*FromWire functions are the only places that spell them.
  */
 import { RoomyError } from "../../core/errors.ts";
+import { spacesOf } from "../../core/parking/lot-machine.ts";
 import { validateGate, validatePlate } from "../../core/parking/parking.ts";
 
 /**
@@ -32,9 +33,9 @@ export function gateMsgFromWire(wire: unknown): GateMsg {
   switch (o["t"]) {
     case "enter": {
       const plate = validatePlate(o["plate"]);
-      const s = o["spaces"];
       // A size that is not one (a peer's bug) is ignored, not applied: the gate's node uses its own.
-      return typeof s === "number" && Number.isSafeInteger(s) && s >= 0 ? { kind: "enter", plate, spaces: s } : { kind: "enter", plate };
+      const spaces = spacesOf(o["spaces"]);
+      return spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces };
     }
     case "exit":
       return { kind: o["t"], plate: validatePlate(o["plate"]) };

@@ -72,7 +72,7 @@ export class Consensus {
       clock: o.clock,
       logger: o.logger,
       mayBootstrapAlone: alone,
-      ...(o.aloneAfterMs === undefined ? {} : { aloneAfterMs: o.aloneAfterMs }),
+      aloneAfterMs: o.aloneAfterMs,
       send: (to, msg) => o.transport.send(to, msg),
     });
     o.transport.onMessage((from, msg) => this.#receive(from, msg));
