@@ -7,9 +7,8 @@
  * in sorted order (integer-like names included), each list sorted.
  */
 import { runtimeDefer } from "../adapter/defer.ts";
-import { releaseBuffer } from "../adapter/release.ts";
 import { JsonBytes, releasedJsonResponse } from "./json-bytes.ts";
-import type { DumpText } from "../core/rooms/rooms.ts";
+import { type DumpText, PERSON_PREFIX } from "../core/rooms/rooms.ts";
 
 /** Rooms written per turn (about 10 people each at scale: ~11 KB of text, well under a ms from the index's keys). */
 export const DUMP_ROOMS_PER_TURN = 1000;
@@ -35,9 +34,10 @@ export function* dumpJsonPieces(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN):
  * in as its own bytes (its name, then its people's text as the dump holds
  * it): no string is made per slice or per room name, which at a million
  * people was ~15 MB of garbage a dump (slices of ~110 KB, a quoted name a
- * room), on top of this buffer, that an idle node kept resident. The
- * buffer is sized after the first rooms from their bytes per room, so the
- * text is held about once.
+ * room), on top of this buffer, that an idle node kept resident. A room
+ * read as a list has its names written from the index's keys, no text
+ * made. The buffer is sized after the first rooms from their bytes per
+ * room, so the text is held about once.
  */
 export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN): Promise<Response> {
   const total = dump.rooms.length;
@@ -49,16 +49,14 @@ export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TUR
       out.byte(i === 0 ? OPEN : COMMA);
       out.name(dump.rooms[i]!);
       out.byte(COLON);
-      const bytes = dump.roomBytes?.(i) ?? null;
-      if (bytes !== null) out.raw(bytes);
+      const list = dump.roomList?.(i);
+      if (list !== undefined) out.names(list.people, list.keyed ? PERSON_PREFIX.length : 0);
       else out.text(dump.roomJson(i));
       out.done = i + 1;
     }
     if (to === total) out.byte(CLOSE);
     await new Promise<void>((resolve) => runtimeDefer(resolve));
   }
-  // The answers' bytes are in the body now: their buffers go back at once.
-  for (const b of dump.buffers?.() ?? []) releaseBuffer(b);
   return releasedJsonResponse(out.bytes());
 }
 

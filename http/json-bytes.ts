@@ -27,6 +27,9 @@ export function releasedJsonResponse(body: Uint8Array): Response {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_LIST = 0x5b; // [
+const CLOSE_LIST = 0x5d; // ]
 /** The buffer's first size: a few hundred items, after which their bytes per item size it for all. */
 const FIRST_BYTES = 64 * 1024;
 
@@ -53,6 +56,36 @@ export class JsonBytes {
     this.byte(QUOTE);
     this.ascii(s);
     this.byte(QUOTE);
+  }
+
+  /**
+   * `people` as a JSON array of names, as JSON.stringify writes it, each
+   * name read from `from` on (a person key's name after its prefix): written
+   * straight from the strings, no string made per name or per room.
+   */
+  names(people: readonly string[], from: number): void {
+    this.byte(OPEN_LIST);
+    for (let j = 0; j < people.length; j++) {
+      if (j > 0) this.byte(COMMA);
+      this.nameFrom(people[j]!, from);
+    }
+    this.byte(CLOSE_LIST);
+  }
+
+  /** name() of `s` from index `from` on. */
+  private nameFrom(s: string, from: number): void {
+    const n = s.length - from;
+    this.room(n + 2);
+    const buf = this.buf;
+    let at = this.at;
+    buf[at++] = QUOTE;
+    for (let i = from; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) return this.text(JSON.stringify(s.slice(from)));
+      buf[at++] = c;
+    }
+    buf[at++] = QUOTE;
+    this.at = at;
   }
 
   /** `s` as UTF-8. */

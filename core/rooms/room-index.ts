@@ -122,11 +122,16 @@ export class RoomIndex implements Seating {
     return names;
   }
 
-  /** The people in `room` (occupant-list.ts), copied without making a string: person keys while it has no capacity. */
-  occupantList(room: string): OccupantList {
+  /**
+   * The people in `room` (occupant-list.ts): person keys while it has no
+   * capacity, else names; null when it does not exist. The index's own
+   * sorted array, no copy: it is replaced on a change, never changed, so
+   * whoever holds it keeps the room as it was.
+   */
+  occupantList(room: string): OccupantList | null {
     const st = this.byName.get(room);
-    if (st === undefined || st.record === null) return NO_ONE;
-    return { people: this.sortedOf(st).slice(), keyed: capacityOf(st) === null };
+    if (st === undefined || st.record === null) return null;
+    return { people: this.sortedOf(st), keyed: capacityOf(st) === null };
   }
 
   /**

@@ -26,7 +26,7 @@ export {
 } from "./keys.ts";
 export { RoomIndex, type Seating } from "./room-index.ts";
 export { nameAt, NO_ONE, type OccupantList, occupantsHash, occupantsJson } from "./occupant-list.ts";
-export { type Conflict, type DumpText, type KeyHistory, OccupancyMerge } from "./occupancy-merge.ts";
+export { type DumpText, DumpLists } from "./dump-lists.ts";
 
 export function readRoom(view: MapView, room: string): RoomRecord | null {
   return parseRoom(view.get(roomKey(room)));

@@ -17,13 +17,13 @@ import {
   planLeave,
   planWalkInto,
   type DumpText,
-  type OccupancyMerge,
   type RoomAnswer,
   RoomIndex,
   uniqueSorted,
   validateCapacity,
 } from "../../core/rooms/rooms.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
+import type { DumpLists } from "../../core/rooms/dump-lists.ts";
 import { allRooms, answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
@@ -213,7 +213,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     return room;
   };
 
-  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn, random: ctx.random };
+  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
 
   // Reads served from this replica (where-is, the room list, which rooms a
   // dump asks) come only from a node that caught up for its epoch and holds
@@ -228,14 +228,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
     await registry.readBarrier();
   };
 
-  // Complete or an error: every room this replica knows is asked (its
-  // owner answers), and one that does not answer fails the whole dump
-  // (`unavailable`), never a 200 with rooms missing.
-  async function dumpText(rooms?: string[]): Promise<OccupancyMerge> {
+  // From this replica behind the read barrier, as who-is-in: every room
+  // it knows (room-dump.ts); a named room it lacks is asked of its owner,
+  // and one that does not answer fails the whole dump (`unavailable`),
+  // never a 200 with rooms missing.
+  async function dumpText(rooms?: string[]): Promise<DumpLists> {
     const every = rooms === undefined || rooms.length === 0;
-    if (every) await fresh();
-    const names = every ? await allRooms(dumpDeps) : uniqueSorted(validateNames("room", rooms)).map(known);
-    return gatherDump(dumpDeps, names);
+    const named = every ? [] : uniqueSorted(validateNames("room", rooms)); // names checked before the barrier
+    await fresh();
+    return gatherDump(dumpDeps, every ? await allRooms(dumpDeps) : named);
   }
 
   return {

@@ -8,26 +8,25 @@ import { turnsDuring } from "../support/turns.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DUMP_ROOMS_PER_TURN, dumpJsonPieces, dumpResponse } from "../../http/dump-json.ts";
 import { orderedJson } from "../../http/json.ts";
-import { type DumpText, mergeOccupancies, OccupancyMerge, PERSON_PREFIX } from "../../core/rooms/rooms.ts";
+import { DumpLists, type DumpText, mergeOccupancies, PERSON_PREFIX } from "../../core/rooms/rooms.ts";
 import { servedNode, type Served_ } from "./harness.ts";
 import { serve } from "../../adapter/serve.ts";
 import { prebuiltOf } from "../../adapter/prebuilt.ts";
 import { RELEASE_MIN } from "../../adapter/release.ts";
-import { bytesToSlices, textsToBytes } from "../../core/rooms/text-bytes.ts";
 
 /** A dump as the app builds it: no prototype, rooms inserted in sorted order. */
 function dumpOf(rooms: Record<string, string[]>): Record<string, string[]> {
   return mergeOccupancies(Object.entries(rooms).map(([room, people]) => ({ room, people })));
 }
 
-/** The same dump as the app gathers it (a merge with every room answered); every other list keyed (person keys) when `keyed`. */
+/** The same dump as the app reads it (every room's list, sorted); every other list keyed (person keys) when `keyed`. */
 function textOf(dump: Record<string, string[]>, keyed = false): DumpText {
   const rooms = Object.keys(dump).sort();
-  const m = new OccupancyMerge(rooms, { anyChanged: () => false, changed: () => false, sameHere: () => true, keyRoom: () => undefined, startRoom: () => undefined });
+  const m = new DumpLists(rooms);
   rooms.forEach((r, i) => {
-    const people = dump[r]!;
-    if (keyed && i % 2 === 0) m.addList(i, { people: people.map((p) => PERSON_PREFIX + p), keyed: true }, true);
-    else m.add(i, people, true);
+    const people = dump[r]!.slice().sort();
+    if (keyed && i % 2 === 0) m.set(i, { people: people.map((p) => PERSON_PREFIX + p).sort(), keyed: true });
+    else m.set(i, { people, keyed: false });
   });
   return m;
 }
@@ -100,22 +99,16 @@ describe("the dump's JSON, piece by piece", () => {
     expect(await res.text()).toBe(expected);
   });
 
-  test("rooms answered as bytes go into the body as they are, and their buffers are freed once it is written", async () => {
-    const rooms: Record<string, string[]> = {};
-    for (let i = 0; i < 2 * DUMP_ROOMS_PER_TURN; i++) rooms[`room-${String(i).padStart(5, "0")}`] = Array.from({ length: 4 }, (_, k) => `pérson-${i}-${k}`);
-    const dump = dumpOf(rooms);
-    const names = Object.keys(dump);
-    const m = new OccupancyMerge(names, { anyChanged: () => false, changed: () => false, sameHere: () => true, keyRoom: () => undefined, startRoom: () => undefined });
-    // Even rooms from one owner's buffer, odd ones as lists read here.
-    const even = names.filter((_, i) => i % 2 === 0);
-    const { bytes, lengths } = textsToBytes(even.map((r) => JSON.stringify(dump[r])));
-    expect(bytes.buffer.byteLength).toBeGreaterThanOrEqual(RELEASE_MIN);
-    const slices = bytesToSlices(bytes, lengths)!;
-    names.forEach((r, i) => (i % 2 === 0 ? m.addBytes(i, slices[i / 2]!) : m.add(i, dump[r]!, true)));
-    m.hold(bytes);
-    const res = await dumpResponse(m);
-    expect((bytes.buffer as ArrayBuffer & { detached: boolean }).detached).toBe(true);
-    expect(await res.text()).toBe(orderedJson(dump));
+  test("a person placed in another room after the rooms were read is written there alone, as the record form has them", async () => {
+    const dump = dumpOf({ den: ["al", "bo"], hall: ["cy"], yard: [] });
+    const m = textOf(dump, true) as DumpLists;
+    m.place("al", [m.indexOf("den")], m.indexOf("yard")); // al moved den -> yard while the dump ran
+    m.place("cy", [m.indexOf("hall")], -1); // cy left
+    const moved = dumpOf({ den: ["bo"], hall: [], yard: ["al"] });
+    expect(await (await dumpResponse(m)).text()).toBe(orderedJson(moved));
+    const record: Record<string, string[]> = {};
+    m.writeInto(record, 0, 3);
+    expect(record).toEqual({ ...moved });
   });
 
   test("names that look like keys, quotes, backslashes and commas come out as JSON.stringify writes them", () => {

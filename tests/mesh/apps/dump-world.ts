@@ -49,6 +49,12 @@ export class DumpWorld {
   readonly owner = new Map<string, string>();
   /** Called as a call is delivered, before its handler runs (steer the world mid-dump here). */
   onDeliver: (c: CallRecord) => void = () => {};
+  /** Called each time an app yields a turn (nextTurn), before it resumes: writes here land mid-dump. */
+  onTurn: (node: string) => void = () => {};
+  /** Nodes that have not caught up for their epoch (registry.authoritative() false). */
+  readonly behind = new Set<string>();
+  /** Read barriers passed, by node. */
+  readonly barriers = new Map<string, number>();
   private wall = 1_000;
 
   constructor(names: string[]) {
@@ -132,8 +138,11 @@ export class DumpWorld {
       publish() {},
       multiCall: () => Promise.resolve([]),
       drain: () => Promise.resolve(),
-      authoritative: () => true,
-      readBarrier: () => Promise.resolve(),
+      authoritative: () => !world.behind.has(self),
+      readBarrier: () => {
+        world.barriers.set(self, (world.barriers.get(self) ?? 0) + 1);
+        return Promise.resolve();
+      },
       writeBarrier: () => Promise.resolve(),
       callDeadline: () => null,
       callVouched: () => false,
@@ -144,7 +153,13 @@ export class DumpWorld {
       node: self,
       clock: realClock,
       random: { float: Math.random },
-      nextTurn: () => new Promise<void>((resolve) => runtimeDefer(resolve)),
+      nextTurn: () =>
+        new Promise<void>((resolve) =>
+          runtimeDefer(() => {
+            world.onTurn(self);
+            resolve();
+          }),
+        ),
       logger: silentLogger,
       registry,
       replicator: {
