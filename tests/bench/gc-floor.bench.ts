@@ -13,9 +13,14 @@ import type { BenchSection } from "./catchup.bench.ts";
 const MODES = ["new-keys", "new-keys-chunked", "fresh", "fresh-chunked", "interned", "ints"] as const;
 const DURATION_MS = Number(process.env["GC_FLOOR_MS"] ?? 10_000);
 const ROUNDS = Number(process.env["GC_FLOOR_ROUNDS"] ?? 2);
+/** Copies of the workload run at once, and spinning processes beside them, in the shared mode. */
+const SHARED = Number(process.env["GC_FLOOR_SHARED"] ?? 3);
+const BUSY = Number(process.env["GC_FLOOR_BUSY"] ?? 2);
+const SHARED_MODE = `new-keys-chunked x${SHARED}, ${BUSY} busy`;
 /** Writes a second, as a scale-run node applies the walk-ins (~40,000 people a second). */
 const RATE = Number(process.env["GC_FLOOR_RATE"] ?? 40_000);
-const SAYS: Record<(typeof MODES)[number], string> = {
+const SAYS: Record<string, string> = {
+  [SHARED_MODE]: `as new-keys-chunked, ${SHARED} processes at once beside ${BUSY} that only spin (two cores shared as in the scale run; figures summed, the longest over all)`,
   "new-keys": "a new key and a new value string per write (people walking in, as the scale load), one array per column",
   "new-keys-chunked": "the same, the columns in chunks of 128 (as core/crdt/column.ts keeps a shard's)",
   fresh: "a new value string over an existing key (people moving), one array per column",
@@ -34,6 +39,38 @@ interface Row extends GcSummary {
 const BEGIN = "gc-floor: the writes begin";
 
 async function once(mode: string): Promise<Omit<Row, "round">> {
+  return summed(mode, [await work(mode)]);
+}
+
+/**
+ * SHARED copies of the chunked workload at once, beside BUSY processes that
+ * only spin: the scale run's sharing of two cores (three loaded nodes and
+ * the load client) without its work. The pauses are each copy's own.
+ */
+async function shared(): Promise<Omit<Row, "round">> {
+  const burners = Array.from({ length: BUSY }, () => Bun.spawn([process.execPath, "-e", "for (;;) {}"], { stdout: "ignore", stderr: "ignore" }));
+  try {
+    const copies = await Promise.all(Array.from({ length: SHARED }, () => work("new-keys-chunked")));
+    return summed(SHARED_MODE, copies);
+  } finally {
+    for (const b of burners) b.kill("SIGKILL");
+  }
+}
+
+function summed(mode: string, runs: { writes: number; gc: GcSummary }[]): Omit<Row, "round"> {
+  const sum = (f: (g: GcSummary) => number) => runs.reduce((a, r) => a + f(r.gc), 0);
+  return {
+    mode,
+    writes: runs.reduce((a, r) => a + r.writes, 0),
+    count: sum((g) => g.count),
+    totalMs: sum((g) => g.totalMs),
+    maxMs: Math.max(...runs.map((r) => r.gc.maxMs)),
+    over: sum((g) => g.over),
+    full: sum((g) => g.full),
+  };
+}
+
+async function work(mode: string): Promise<{ writes: number; gc: GcSummary }> {
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, "gc-floor-work.ts"), mode, String(DURATION_MS), BEGIN, String(RATE)], {
     env: cleanEnv(GC_LOG_ENV),
     stdout: "pipe",
@@ -46,13 +83,14 @@ async function once(mode: string): Promise<Omit<Row, "round">> {
   gc.add(err.slice(at));
   if ((await proc.exited) !== 0) throw new Error(`gc-floor-work ${mode} failed: ${gc.text().slice(-500)}`);
   const { writes } = JSON.parse(out.trim().split("\n").at(-1)!) as { writes: number };
-  return { mode, writes, ...gc.summary(20) };
+  return { writes, gc: gc.summary(20) };
 }
 
 export async function run(): Promise<BenchSection> {
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of MODES) rows.push({ round, ...(await once(mode)) });
+    rows.push({ round, ...(await shared()) });
   }
   const f0 = (x: number) => Math.round(x).toLocaleString("en-US");
   const out = [
@@ -60,11 +98,11 @@ export async function run(): Promise<BenchSection> {
     "",
     "| mode | what a write stores | round | writes | pauses | paused in all | longest pause | pauses over 20 ms | full collections |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows.map((r) => `| ${r.mode} | ${SAYS[r.mode as (typeof MODES)[number]]} | ${r.round} | ${f0(r.writes)} | ${f0(r.count)} | ${f0(r.totalMs)} ms | ${r.maxMs.toFixed(1)} ms | ${r.over} | ${r.full} |`),
+    ...rows.map((r) => `| ${r.mode} | ${SAYS[r.mode]} | ${r.round} | ${f0(r.writes)} | ${f0(r.count)} | ${f0(r.totalMs)} ms | ${r.maxMs.toFixed(1)} ms | ${r.over} | ${r.full} |`),
     "",
-    "What it shows: at the scale run's write rate, the collector's pauses grow with what each write leaves it to trace. A write into an old array makes the next young collection scan that whole array again: with one array per column of a bucket, writes spread over the 256 buckets have it re-scan nearly the whole replica each time; in chunks, only the chunks written. New long-lived strings (new keys, as 1M people walking in make) cost the most; existing strings, or ints in a typed column, far less. This is the part of a node's stall no code of roomy's can split, alone on the machine. The scale run sets each node's stall beside its own longest collector pause and the CPU its process used over the stall: a stall longer than both waited for a core.",
+    "What it shows: at the scale run's write rate, the collector's pauses grow with what each write leaves it to trace. A write into an old array makes the next young collection scan that whole array again: with one array per column of a bucket, writes spread over the 256 buckets have it re-scan nearly the whole replica each time; in chunks, only the chunks written. New long-lived strings (new keys, as 1M people walking in make) cost the most; existing strings, or ints in a typed column, far less. This is the part of a node's stall no code of roomy's can split, alone on the machine; shared as the scale run shares the cores (the shared mode), the same heap and writes pause longer, each pause waiting for the collector's threads to get a core. The scale run sets each node's stall beside its own longest collector pause and the CPU its process used over the stall: a stall longer than both waited for a core.",
     "",
-    "What it leaves out: roomy's own work and its other objects (the room index, the registry, sockets), so its pauses are a floor, not a model; one process at a time, where the scale run has four nodes and a client sharing two cores.",
+    "What it leaves out: roomy's own work and its other objects (the room index, the registry, sockets), so its pauses are a floor, not a model; the single modes run one process at a time, where the scale run has four nodes and a client sharing two cores; the shared mode stands for that sharing with processes that only spin, which do no allocation or I/O of their own.",
   ];
   return { title: "Garbage-collector pauses at 1.2M keys, no roomy code (the stall's floor)", markdown: out.join("\n") };
 }
