@@ -6,7 +6,7 @@
  * on replicas that see leaves and admissions in another order.
  */
 import { RoomyError } from "../errors.ts";
-import { compareTs, type Timestamp, ZERO } from "../crdt/hlc.ts";
+import type { Timestamp } from "../crdt/hlc.ts";
 import type { MapView, Write } from "../crdt/map-view.ts";
 import { validateName, validateNames } from "../names.ts";
 import type { Seating } from "./room-index.ts";
@@ -106,42 +106,4 @@ export interface RoomAnswer {
   people: string[];
   /** people[i]'s key timestamp (absent from older nodes: then every person ties at zero) */
   since?: Timestamp[];
-}
-
-/**
- * Answers from several replicas (a dump asks each room's owner) joined into
- * one view, all at once (OccupancyMerge does the same answer by answer, for
- * the dump, and is tested against this): a person two answers place in different rooms is kept only where
- * their newer key puts them, as merging those replicas would. Each room keeps
- * a subset of its own answer, so capacities hold too. Keys and lists sorted.
- */
-export function mergeOccupancies(answers: readonly RoomAnswer[]): Record<string, string[]> {
-  const best = new Map<string, { room: string; ts: Timestamp }>();
-  for (const a of answers) {
-    a.people.forEach((p, i) => {
-      const ts = asTimestamp(a.since?.[i]);
-      const b = best.get(p);
-      const c = b === undefined ? 1 : compareTs(ts, b.ts);
-      // Equal stamps are one write (one room); the name order only breaks ties of stamp-less answers.
-      if (c > 0 || (c === 0 && b !== undefined && a.room < b.room)) best.set(p, { room: a.room, ts });
-    });
-  }
-  // No prototype: a room named "__proto__" (or "constructor") is a key like any other.
-  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  for (const a of [...answers].sort((x, y) => (x.room < y.room ? -1 : x.room > y.room ? 1 : 0))) {
-    out[a.room] = a.people.filter((p) => best.get(p)?.room === a.room).sort();
-  }
-  return out;
-}
-
-/** A timestamp from the wire, or zero if it is not one. */
-function asTimestamp(v: unknown): Timestamp {
-  if (typeof v !== "object" || v === null) return ZERO;
-  const t = v as Partial<Timestamp>;
-  return typeof t.w === "number" && typeof t.c === "number" && typeof t.n === "string" ? { w: t.w, c: t.c, n: t.n } : ZERO;
-}
-
-/** A timestamp from the wire, or null if it is not one. */
-export function timestampOrNull(v: unknown): Timestamp | null {
-  return typeof v === "object" && v !== null ? asTimestamp(v) : null;
 }

@@ -26,7 +26,6 @@ export type DumpsRunning = Set<Map<string, string[]>>;
 
 /** What the dump needs of its node's rooms app. */
 export interface DumpDeps {
-  node: string;
   registry: Registry;
   index: RoomIndex;
   map: LwwMap;

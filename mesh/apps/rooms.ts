@@ -213,7 +213,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
     return room;
   };
 
-  const dumpDeps: DumpDeps = { node: ctx.node, registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
+  const dumpDeps: DumpDeps = { registry, index, map, procOf, running: dumpsRunning, nextTurn: ctx.nextTurn };
 
   // Reads served from this replica (where-is, the room list, which rooms a
   // dump asks) come only from a node that caught up for its epoch and holds

@@ -10,7 +10,8 @@ import { Hlc } from "../../core/crdt/hlc.ts";
 import { type Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import { type Write, writesToDelta } from "../../core/crdt/map-view.ts";
 import { LotIndex, planPark, planUnpark, type VehicleRecord } from "../../core/parking/parking.ts";
-import { mergeOccupancies, planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../core/rooms/rooms.ts";
+import { planAddRooms, planLeave, planWalkInto, RoomIndex } from "../../core/rooms/rooms.ts";
+import { mergeOccupancies } from "../support/occupancies.ts";
 
 /** One node's replica with its indexes; `write` stamps with its own HLC at wall time `t`. */
 function replica(name: string, spaces = 4) {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mergeOccupancies } from "../../core/rooms/rooms.ts";
+import { mergeOccupancies } from "../support/occupancies.ts";
 import { LotIndex } from "../../core/parking/lot-index.ts";
 import { orderedJson } from "../../http/json.ts";
 import { call, servedNode, type Served_ } from "./harness.ts";

@@ -80,9 +80,9 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
 
   // Fixed product bugs:
   // - dump multi-called the rooms and each answered from its owner's replica:
-  //   a person moving between rooms showed in both. Rooms now answer each
-  //   person with their key's timestamp and the dump keeps the newer room
-  //   (mergeOccupancies).
+  //   a person moving between rooms showed in both. A dump now reads one
+  //   replica and puts everyone who moved meanwhile in the one room it has
+  //   them in at the end (core/rooms/dump-lists.ts).
   test("a person is in at most one room in every dump", () => expectClean("readTwice"), TIMEOUT_MS);
   // - leaves are written by any node, admissions by the room's owner: a third
   //   replica could merge an admission before the leave it relied on ("den
