@@ -192,22 +192,38 @@ function bad(why: string): never {
  * that come in different deltas (a snapshot or anti-entropy goes bucket by
  * bucket, so a write's keys arrive far apart) share one Timestamp object, as
  * they do when the write's own delta arrives. Direct-mapped: a collision
- * simply replaces the older stamp.
+ * simply replaces the older stamp. In chunks of STAMP_CHUNK slots, made as
+ * first written: a write into one long-lived array of 262,144 slots had
+ * every young collection re-scan all of it (core/crdt/column.ts), at tens
+ * of thousands of deltas a second.
  */
 const STAMP_BITS = 18;
-const stamps = new Array<Timestamp | undefined>(1 << STAMP_BITS).fill(undefined);
+const STAMP_CHUNK_BITS = 7;
+const STAMP_CHUNK = 1 << STAMP_CHUNK_BITS;
+const stamps = new Array<(Timestamp | undefined)[] | undefined>(1 << (STAMP_BITS - STAMP_CHUNK_BITS)).fill(undefined);
 let lastWriter = "";
 let lastWriterHash = 0;
+/** Writer ids as first decoded: one string per writer, not one per delta that names it. */
+const writers = new Map<string, string>();
+const MAX_WRITERS = 4096;
 
 /** {w, c, n}, the same object as an equal stamp decoded lately if there is one. */
 function sharedStamp(w: number, c: number, n: string): Timestamp {
   if (n !== lastWriter) {
-    lastWriter = n;
+    let known = writers.get(n);
+    if (known === undefined) {
+      if (writers.size >= MAX_WRITERS) writers.clear();
+      writers.set(n, (known = n));
+    }
+    lastWriter = known;
     lastWriterHash = hash32(n) | 0;
   }
+  n = lastWriter;
   const h = Math.imul((w | 0) ^ Math.imul((w / 4294967296) | 0, 0x27d4eb2d) ^ Math.imul(c, 0x9e3779b1) ^ lastWriterHash, 0x85ebca6b);
   const slot = (h ^ (h >>> 15)) >>> (32 - STAMP_BITS);
-  const t = stamps[slot];
+  const chunk = (stamps[slot >>> STAMP_CHUNK_BITS] ??= new Array<Timestamp | undefined>(STAMP_CHUNK).fill(undefined));
+  const at = slot & (STAMP_CHUNK - 1);
+  const t = chunk[at];
   if (t !== undefined && t.w === w && t.c === c && t.n === n) return t;
-  return (stamps[slot] = { w, c, n });
+  return (chunk[at] = { w, c, n });
 }
