@@ -32,6 +32,16 @@ function heldBy(w: DumpWorld, n: string, rooms: readonly string[]): Record<strin
   return Object.fromEntries(rooms.map((r) => [r, idx.occupants(r)]));
 }
 
+/** 20 rooms everywhere, and room "late-room" written (with `writes`) on its owner only: `other` is a node that lacks it. */
+function lateRoom(people: Write[] = []): { w: DumpWorld; late: string; owner: string; other: string } {
+  const w = loaded(20);
+  const late = "late-room";
+  const owner = w.ownerOf(roomProcess(late));
+  const other = w.names.find((n) => n !== owner)!;
+  w.node(owner).write([{ key: roomKey(late), value: { capacity: null } }, ...people]);
+  return { w, late, owner, other };
+}
+
 /** The first turn node n1 yields during a dump runs `fn` once. */
 function atFirstTurn(w: DumpWorld, fn: () => void): () => boolean {
   let done = false;
@@ -63,22 +73,17 @@ describe("the dump, read from this replica", () => {
     expect(Object.keys(await w.node("n1").app.dump())).toHaveLength(50);
   });
 
-  test("a person who moves from a room read already to one not read yet is shown once, in the new room", async () => {
+  // Rooms are read in order, 2,000 a turn: r00000 before the first turn, r04999 after it.
+  test.each([
+    ["from a room read already to one not read yet: shown once, in the new room", "p0", 0, 4999],
+    ["from a room not read yet to one read already: not lost, shown in the new room", "p4999", 4999, 0],
+  ])("a person who moves %s", async (_, person, from, to) => {
     const w = loaded(5000);
-    const ran = atFirstTurn(w, () => w.writeEverywhere("n2", [{ key: personKey("p0"), value: room(4999) }]));
+    const ran = atFirstTurn(w, () => w.writeEverywhere("n2", [{ key: personKey(person), value: room(to) }]));
     const dump = await w.node("n1").app.dump();
     expect(ran()).toBe(true);
-    expect(dump[room(0)]).not.toContain("p0");
-    expect(dump[room(4999)]).toContain("p0");
-  });
-
-  test("a person who moves from a room not read yet to one read already is not lost: shown in the new room", async () => {
-    const w = loaded(5000);
-    const ran = atFirstTurn(w, () => w.writeEverywhere("n2", [{ key: personKey("p4999"), value: room(0) }]));
-    const dump = await w.node("n1").app.dump();
-    expect(ran()).toBe(true);
-    expect(dump[room(4999)]).not.toContain("p4999");
-    expect(dump[room(0)]).toContain("p4999");
+    expect(dump[room(from)]).not.toContain(person);
+    expect(dump[room(to)]).toContain(person);
   });
 
   test("under many moves, leaves and walk-ins while it runs, a dump is the replica as it is when the dump ends", async () => {
@@ -119,12 +124,8 @@ describe("the dump, read from this replica", () => {
   });
 
   test("a named room this replica lacks is asked of its owner; a name that is no room is unknown_room from it", async () => {
-    const w = loaded(20);
-    const late = "late-room";
-    const owner = w.ownerOf(roomProcess(late));
-    const other = w.names.find((n) => n !== owner)!;
     // Created and walked into on its owner; not yet on `other`.
-    w.node(owner).write([{ key: roomKey(late), value: { capacity: null } }, { key: personKey("zed"), value: late }]);
+    const { w, late, owner, other } = lateRoom([{ key: personKey("zed"), value: "late-room" }]);
     const dump = await w.node(other).app.dump([late, room(3)]);
     expect({ ...dump }).toEqual({ [late]: ["zed"], [room(3)]: w.node(other).app.index.occupants(room(3)) });
     expect(w.calls.map((c) => [c.name, c.to, c.msg.t])).toEqual([[roomProcess(late), owner, "who"]]);
@@ -132,11 +133,7 @@ describe("the dump, read from this replica", () => {
   });
 
   test("an owner that does not answer for a room this replica lacks makes the dump unavailable, never a dump without it", async () => {
-    const w = loaded(20);
-    const late = "late-room";
-    const owner = w.ownerOf(roomProcess(late));
-    const other = w.names.find((n) => n !== owner)!;
-    w.node(owner).write([{ key: roomKey(late), value: { capacity: null } }]);
+    const { w, late, owner, other } = lateRoom();
     w.down.add(owner);
     const err = await w.node(other).app.dump([late, room(1)]).catch((e: unknown) => e as Error);
     expect(await codeOf(Promise.reject(err))).toBe("unavailable");
@@ -144,11 +141,7 @@ describe("the dump, read from this replica", () => {
   });
 
   test("an owner's list for a room this replica lacks does not show someone this replica has in another room", async () => {
-    const w = loaded(20);
-    const late = "late-room";
-    const owner = w.ownerOf(roomProcess(late));
-    const other = w.names.find((n) => n !== owner)!;
-    w.node(owner).write([{ key: roomKey(late), value: { capacity: null } }, { key: personKey("p2"), value: late }]);
+    const { w, late, other } = lateRoom([{ key: personKey("p2"), value: "late-room" }]);
     // `other` has p2 moved on again, to r00005.
     w.node(other).write([{ key: personKey("p2"), value: room(5) }]);
     const dump = await w.node(other).app.dump([late, room(2), room(5)]);
