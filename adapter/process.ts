@@ -16,6 +16,19 @@ export const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+/**
+ * Major page faults of the process so far (pages read back from disk, such
+ * as the runtime's own code after the system reclaimed it); 0 where the
+ * runtime cannot tell.
+ */
+export const majorFaults = (): number => {
+  try {
+    return process.resourceUsage().majorPageFault;
+  } catch {
+    return 0;
+  }
+};
+
 /** The runtime running roomy: "bun", "deno" or "other" (the node_info metric's label). */
 export function runtimeName(): "bun" | "deno" | "other" {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };

@@ -97,6 +97,7 @@ function runtime(p: PromText, stats: NodeStats): void {
   p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
   p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
   if (lag.maxCpuMs >= 0) p.gauge("roomy_event_loop_stall_max_cpu_seconds", "CPU the process used (all threads) from the tick before the longest stall to its end: well under the tick interval (20 ms) + the stall, it mostly waited for a core.", lag.maxCpuMs / 1000);
+  if (lag.maxFaults >= 0) p.gauge("roomy_event_loop_stall_max_major_faults", "Major page faults of the process over the same span as roomy_event_loop_stall_max_cpu_seconds: a stall with little CPU and many faults waited for the disk (pages the system had reclaimed).", lag.maxFaults);
   const mem = memoryUse();
   p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);
   p.gauge("process_heap_used_bytes", "JavaScript heap in use.", mem.heapUsed);

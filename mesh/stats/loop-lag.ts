@@ -22,6 +22,12 @@ export interface LoopLagStats {
    * worked; near or above it: it worked (code, or GC on several threads).
    */
   maxCpuMs: number;
+  /**
+   * Major page faults of the process over the same span; -1 without a
+   * source. A stall with little CPU and many faults waited for the disk
+   * (pages the system had reclaimed), not for a core.
+   */
+  maxFaults: number;
   /** Ticks measured since start. */
   ticks: number;
   /** The window windowMaxMs looks back over, ms. */
@@ -40,6 +46,8 @@ export interface LoopLagOptions {
   windowMs?: number;
   /** The process's CPU time so far, ms (the runtime's; none under the simulator). */
   cpuMs?: () => number;
+  /** The process's major page faults so far (the runtime's; none under the simulator). */
+  faults?: () => number;
 }
 
 export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
@@ -53,6 +61,8 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   let max = 0;
   let maxCpu = -1;
   let cpuAt = 0;
+  let maxFaults = -1;
+  let faultsAt = 0;
   let ticks = 0;
   let timer: Timer | undefined;
   let due = 0;
@@ -64,6 +74,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   const schedule = (): void => {
     due = clock.now() + intervalMs;
     if (opts.cpuMs !== undefined) cpuAt = opts.cpuMs();
+    if (opts.faults !== undefined) faultsAt = opts.faults();
     timer = clock.setTimer(intervalMs, tick);
   };
 
@@ -77,6 +88,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     if (lag > max) {
       max = lag;
       if (opts.cpuMs !== undefined) maxCpu = opts.cpuMs() - cpuAt;
+      if (opts.faults !== undefined) maxFaults = opts.faults() - faultsAt;
     }
     while (recent.length > 0 && recent[recent.length - 1]![1] <= lag) recent.pop();
     recent.push([now, lag]);
@@ -90,7 +102,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       prune(clock.now());
       // A stall still going on (the tick is overdue) counts in the window already.
       const overdue = timer === undefined ? 0 : Math.max(0, clock.now() - due);
-      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, ticks, windowMs };
+      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, maxFaults, ticks, windowMs };
     },
     stop(): void {
       timer?.cancel();

@@ -26,6 +26,8 @@ export interface Stall {
   seconds: number;
   /** CPU of all the process's threads from the tick before the stall to its end (NaN: not read) */
   cpuSeconds?: number;
+  /** major page faults of the process over the same span (NaN: not read) */
+  majorFaults?: number;
   /** the longest collector pause so far (NaN: not logged) */
   gcMaxMs?: number;
   keys?: number;
@@ -222,6 +224,7 @@ function gcNote(stalls: Stall[]): string {
   const worst = stalls.reduce((a, b) => (b.seconds > a.seconds ? b : a));
   const parts: string[] = [];
   if (worst.cpuSeconds !== undefined && Number.isFinite(worst.cpuSeconds) && worst.cpuSeconds >= 0) parts.push(`its process used ${f0(worst.cpuSeconds * 1000)} ms of CPU from the tick before it to its end`);
+  if (worst.majorFaults !== undefined && Number.isFinite(worst.majorFaults) && worst.majorFaults >= 0) parts.push(`${f0(worst.majorFaults)} major page faults meanwhile`);
   if (worst.gcMaxMs !== undefined && Number.isFinite(worst.gcMaxMs)) parts.push(`its collector's longest pause ${f1(worst.gcMaxMs)} ms`);
   return parts.length === 0 ? "" : `; on ${worst.node}, ${parts.join(", ")}`;
 }

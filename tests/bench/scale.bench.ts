@@ -99,6 +99,7 @@ async function stalls(nodes: ScaleNode[], notes: string[]): Promise<Stall[]> {
         node: n.name,
         seconds: metricValue(text, "roomy_event_loop_stall_max_seconds"),
         cpuSeconds: metricValue(text, "roomy_event_loop_stall_max_cpu_seconds"),
+        majorFaults: metricValue(text, "roomy_event_loop_stall_max_major_faults"),
         gcMaxMs: n.gc?.longest() ?? NaN,
         keys: metricValue(text, "roomy_map_keys"),
       });

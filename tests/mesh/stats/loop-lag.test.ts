@@ -35,12 +35,13 @@ describe("event-loop lag", () => {
     lag.stop();
   });
 
-  test("the longest stall notes the CPU the process used from the tick before it to its end; without a CPU source, -1", () => {
+  test("the longest stall notes the CPU the process used and its major page faults from the tick before it to its end; without a source, -1", () => {
     const world = new SimClock();
     const clock = world.view();
     // A process that used a third of the wall time (a loaded machine), read as the clock goes.
     const start = world.now();
-    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, cpuMs: () => (world.now() - start) / 3 });
+    // And a major page fault every 50 ms.
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, cpuMs: () => (world.now() - start) / 3, faults: () => Math.floor((world.now() - start) / 50) });
     const bare = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
     world.advance(250);
     clock.stall(300);
@@ -49,7 +50,9 @@ describe("event-loop lag", () => {
     // The tick due at 300 ran at 550: 250 ms late, over 350 ms of wall time since the tick before.
     expect(st.maxMs).toBe(250);
     expect(st.maxCpuMs).toBeCloseTo(350 / 3, 6);
+    expect(st.maxFaults).toBe(7); // read at the tick before (200 ms: 4 so far) and at its end (550 ms: 11)
     expect(bare.stats().maxCpuMs).toBe(-1);
+    expect(bare.stats().maxFaults).toBe(-1);
     lag.stop();
     bare.stop();
   });
