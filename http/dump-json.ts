@@ -34,9 +34,8 @@ export function* dumpJsonPieces(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN):
  * in as its own bytes (its name, then its people's text as the dump holds
  * it): no string is made per slice or per room name, which at a million
  * people was ~15 MB of garbage a dump (slices of ~110 KB, a quoted name a
- * room), on top of this buffer, that an idle node kept resident. A room
- * read as a list has its names written from the index's keys, no text
- * made. The buffer is sized after the first rooms from their bytes per
+ * room), on top of this buffer, that an idle node kept resident. Each
+ * room's names are written from the index's keys, no text made. The buffer is sized after the first rooms from their bytes per
  * room, so the text is held about once.
  */
 export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TURN): Promise<Response> {
@@ -49,9 +48,8 @@ export async function dumpResponse(dump: DumpText, perPiece = DUMP_ROOMS_PER_TUR
       out.byte(i === 0 ? OPEN : COMMA);
       out.name(dump.rooms[i]!);
       out.byte(COLON);
-      const list = dump.roomList?.(i);
-      if (list !== undefined) out.names(list.people, list.keyed ? PERSON_PREFIX.length : 0);
-      else out.text(dump.roomJson(i));
+      const list = dump.roomList(i);
+      out.names(list.people, list.keyed ? PERSON_PREFIX.length : 0);
       out.done = i + 1;
     }
     if (to === total) out.byte(CLOSE);

@@ -47,17 +47,6 @@ export class JsonBytes {
     this.buf[this.at++] = b;
   }
 
-  /** A name as JSON.stringify writes it: quoted as is when nothing in it is escaped or beyond ASCII. */
-  name(s: string): void {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) return this.text(JSON.stringify(s));
-    }
-    this.byte(QUOTE);
-    this.ascii(s);
-    this.byte(QUOTE);
-  }
-
   /**
    * `people` as a JSON array of names, as JSON.stringify writes it, each
    * name read from `from` on (a person key's name after its prefix): written
@@ -67,13 +56,13 @@ export class JsonBytes {
     this.byte(OPEN_LIST);
     for (let j = 0; j < people.length; j++) {
       if (j > 0) this.byte(COMMA);
-      this.nameFrom(people[j]!, from);
+      this.name(people[j]!, from);
     }
     this.byte(CLOSE_LIST);
   }
 
-  /** name() of `s` from index `from` on. */
-  private nameFrom(s: string, from: number): void {
+  /** A name (`s` from index `from` on) as JSON.stringify writes it: quoted as is when nothing in it is escaped or beyond ASCII. */
+  name(s: string, from = 0): void {
     const n = s.length - from;
     this.room(n + 2);
     const buf = this.buf;

@@ -18,10 +18,8 @@ export interface DumpText {
   readonly rooms: readonly string[];
   /** Rooms [from, to) as JSON members, `"room":["name",...]` joined by commas. */
   jsonOf(from: number, to: number): string;
-  /** Room `i`'s people as JSON text, `["name",...]` (what jsonOf writes after its `"room":`). */
-  roomJson(i: number): string;
   /** Room `i`'s people as a list (names written from it straight into a body, no text made). */
-  roomList?(i: number): OccupantList;
+  roomList(i: number): OccupantList;
 }
 
 export class DumpLists implements DumpText {
@@ -85,7 +83,8 @@ export class DumpLists implements DumpText {
     return { people, keyed };
   }
 
-  roomJson(i: number): string {
+  /** Room `i`'s people as JSON text, `["name",...]` (what jsonOf writes after its `"room":`). */
+  private roomJson(i: number): string {
     const { people, keyed } = this.roomList(i);
     return occupantsJson(people, keyed);
   }

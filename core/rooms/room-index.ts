@@ -24,7 +24,7 @@ import type { Change } from "../crdt/lww-map.ts";
 import type { MapView } from "../crdt/map-view.ts";
 import { PlaceTable } from "../places.ts";
 import { PERSON_PREFIX, parseRoom, parseSeatKey, ROOM_PREFIX, type RoomRecord, SEAT_PREFIX } from "./keys.ts";
-import { NO_ONE, type OccupantList, occupantsHash, occupantsJson } from "./occupant-list.ts";
+import { type OccupantList, occupantsHash, occupantsJson } from "./occupant-list.ts";
 import { searchSorted, SortedNames } from "./sorted-names.ts";
 
 /** What planning an admission needs to know of the replica (RoomIndex implements it). */

@@ -16,6 +16,7 @@ import {
   planAddRooms,
   planLeave,
   planWalkInto,
+  type DumpLists,
   type DumpText,
   type RoomAnswer,
   RoomIndex,
@@ -23,7 +24,6 @@ import {
   validateCapacity,
 } from "../../core/rooms/rooms.ts";
 import type { ProcessHandlers } from "../registry/types.ts";
-import type { DumpLists } from "../../core/rooms/dump-lists.ts";
 import { allRooms, answerHashes, answerMany, type DumpDeps, dumpRecord, type DumpsRunning, gatherDump, notePersonChanges, stampsIn } from "./room-dump.ts";
 import { whenHeld } from "../replication/held.ts";
 import type { AppContext } from "./context.ts";
