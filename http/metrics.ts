@@ -97,6 +97,9 @@ function runtime(p: PromText, stats: NodeStats): void {
   p.gauge("roomy_event_loop_lag_max_seconds", `Largest event-loop lag of the last ${lag.windowMs / 1000} s.`, lag.windowMaxMs / 1000);
   p.gauge("roomy_event_loop_stall_max_seconds", "Longest event-loop stall since the node started (largest lag seen).", lag.maxMs / 1000);
   if (lag.maxCpuMs >= 0) p.gauge("roomy_event_loop_stall_max_cpu_seconds", "CPU the process used (all threads) from the tick before the longest stall to its end: well under the tick interval (20 ms) + the stall, it mostly waited for a core.", lag.maxCpuMs / 1000);
+  if (lag.maxRanMs >= 0) p.gauge("roomy_event_loop_stall_max_ran_seconds", "Time the event loop's own thread was on a CPU over the same span as roomy_event_loop_stall_max_cpu_seconds (Linux).", lag.maxRanMs / 1000);
+  if (lag.maxWaitedMs >= 0) p.gauge("roomy_event_loop_stall_max_waited_seconds", "Time the event loop's own thread was runnable but waited for a CPU (the machine's other work had the cores) over the same span (Linux).", lag.maxWaitedMs / 1000);
+  if (lag.ownMaxMs >= 0) p.gauge("roomy_event_loop_stall_own_max_seconds", "Longest event-loop stall since start less the time the loop's thread waited for a CPU in its span: what the node itself held the loop for (its callbacks or its collector's pauses), had it always had a core (Linux).", lag.ownMaxMs / 1000);
   if (lag.maxFaults >= 0) p.gauge("roomy_event_loop_stall_max_major_faults", "Major page faults of the process over the same span as roomy_event_loop_stall_max_cpu_seconds: a stall with little CPU and many faults waited for the disk (pages the system had reclaimed).", lag.maxFaults);
   const mem = memoryUse();
   p.gauge("process_resident_memory_bytes", "Resident set size.", mem.rss);

@@ -20,7 +20,7 @@ import type { Replicator } from "../replication/types.ts";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
 import { runtimeDefer } from "../../adapter/defer.ts";
-import { cpuMs, majorFaults } from "../../adapter/process.ts";
+import { cpuMs, majorFaults, threadTimes } from "../../adapter/process.ts";
 import type { Clock, Logger, Random } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { newMemberId } from "../membership/identity.ts";
@@ -106,7 +106,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
   // The process's CPU time only under the real clock: the simulator's nodes share one process.
   // A tick every 20 ms under the real clock: at 100 ms a 69 ms collector pause that began just
   // after a tick ended before the next was due and showed as no stall at all (BENCHMARKS.md).
-  const loopLag = startLoopLag(clock, opts.clock === undefined ? { cpuMs, faults: majorFaults, intervalMs: 20 } : {});
+  const loopLag = startLoopLag(clock, opts.clock === undefined ? { cpuMs, faults: majorFaults, thread: threadTimes() ?? undefined, intervalMs: 20 } : {});
   let stopping: Promise<void> | null = null;
   const node: Node = {
     name: config.name,

@@ -28,6 +28,21 @@ export interface LoopLagStats {
    * (pages the system had reclaimed), not for a core.
    */
   maxFaults: number;
+  /**
+   * The event loop's own thread over the same span: ms on a CPU, and ms
+   * runnable but waiting for one (the machine's other work had the cores);
+   * -1 without a thread source.
+   */
+  maxRanMs: number;
+  maxWaitedMs: number;
+  /**
+   * The longest stall less the time the loop's thread waited for a core in
+   * its span, since start (-1 without a thread source): what the process
+   * itself held the loop for (its callbacks, or its collector's pauses),
+   * had it always had a core. On a machine shared past its cores the plain
+   * stall also counts the others' turns.
+   */
+  ownMaxMs: number;
   /** Ticks measured since start. */
   ticks: number;
   /** The window windowMaxMs looks back over, ms. */
@@ -48,6 +63,8 @@ export interface LoopLagOptions {
   cpuMs?: () => number;
   /** The process's major page faults so far (the runtime's; none under the simulator). */
   faults?: () => number;
+  /** The loop thread's scheduler times so far, ms (Linux's; none under the simulator). */
+  thread?: () => { ranMs: number; waitedMs: number } | null;
 }
 
 export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
@@ -63,6 +80,11 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   let cpuAt = 0;
   let maxFaults = -1;
   let faultsAt = 0;
+  const hasThread = opts.thread !== undefined;
+  let threadAt: { ranMs: number; waitedMs: number } | null = null;
+  let maxRan = -1;
+  let maxWaited = -1;
+  let ownMax = hasThread ? 0 : -1;
   let ticks = 0;
   let timer: Timer | undefined;
   let due = 0;
@@ -75,6 +97,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     due = clock.now() + intervalMs;
     if (opts.cpuMs !== undefined) cpuAt = opts.cpuMs();
     if (opts.faults !== undefined) faultsAt = opts.faults();
+    if (opts.thread !== undefined) threadAt = opts.thread();
     timer = clock.setTimer(intervalMs, tick);
   };
 
@@ -85,10 +108,15 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     const lag = Math.max(0, now - due);
     ticks++;
     last = lag;
+    const th = opts.thread?.() ?? null;
+    const ran = th === null || threadAt === null ? -1 : th.ranMs - threadAt.ranMs;
+    const waited = th === null || threadAt === null ? -1 : th.waitedMs - threadAt.waitedMs;
+    if (waited >= 0) ownMax = Math.max(ownMax, lag - waited);
     if (lag > max) {
       max = lag;
       if (opts.cpuMs !== undefined) maxCpu = opts.cpuMs() - cpuAt;
       if (opts.faults !== undefined) maxFaults = opts.faults() - faultsAt;
+      if (hasThread) (maxRan = ran), (maxWaited = waited);
     }
     while (recent.length > 0 && recent[recent.length - 1]![1] <= lag) recent.pop();
     recent.push([now, lag]);
@@ -102,7 +130,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       prune(clock.now());
       // A stall still going on (the tick is overdue) counts in the window already.
       const overdue = timer === undefined ? 0 : Math.max(0, clock.now() - due);
-      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, maxFaults, ticks, windowMs };
+      return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, maxFaults, maxRanMs: maxRan, maxWaitedMs: maxWaited, ownMaxMs: ownMax, ticks, windowMs };
     },
     stop(): void {
       timer?.cancel();

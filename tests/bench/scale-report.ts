@@ -28,6 +28,11 @@ export interface Stall {
   cpuSeconds?: number;
   /** major page faults of the process over the same span (NaN: not read) */
   majorFaults?: number;
+  /** the event loop's own thread over the same span: on a CPU, and runnable waiting for one (NaN: not read) */
+  ranSeconds?: number;
+  waitedSeconds?: number;
+  /** the longest stall less the time the loop's thread waited for a core in its span (NaN: not read) */
+  ownSeconds?: number;
   /** the longest collector pause so far (NaN: not logged) */
   gcMaxMs?: number;
   keys?: number;
@@ -60,7 +65,7 @@ export interface ScaleFigures {
   whoUnderLoad: { p50: number; p99: number; max: number; count: number; codes: Record<string, number>; health: { p50: number; p99: number } } | null;
   /** who-is-in split by owner, against its floors (scale-reads.ts) */
   reads: ReadFigures | null;
-  join: { readyMs: number | null; dumpMs: number; equal: boolean | null; detail: string } | null;
+  join: { readyMs: number | null; cpu: { own: number; others: number }; dumpMs: number; equal: boolean | null; detail: string } | null;
   stalls: Stall[];
   /** the same, read along the way: after the start, the load, the dumps (the longest so far, per node) */
   stallPhases: { phase: string; stalls: Stall[] }[];
@@ -127,6 +132,8 @@ export function report(x: ScaleFigures): string {
   const dumpMax = Math.max(...x.dumps.map((d) => d.ms));
   const dumpsOk = x.dumps.length > 0 && x.dumps.every((d) => d.error === undefined);
   const stallMax = Math.max(...x.stalls.map((s) => s.seconds));
+  const owns = x.stalls.map((s) => s.ownSeconds).filter(known);
+  const ownMax = owns.length === 0 ? null : Math.max(...owns);
   const singles = x.cpu.filter((r) => r.label === "single");
   const clusters = x.cpu.filter((r) => r.label === "cluster");
   const ratios = clusters.map((c, i) => c.cpuUs / (singles[i]?.cpuUs ?? NaN));
@@ -144,6 +151,7 @@ export function report(x: ScaleFigures): string {
     ["a 4th node joins: /readyz 200", "<= 5 s", x.join === null ? "not measured" : x.join.readyMs === null ? "never ready" : `${f0(x.join.readyMs)} ms`, x.join === null ? null : x.join.readyMs !== null && x.join.readyMs <= 5_000],
     ["its dump when first ready equals the others'", "equal", x.join === null ? "not measured" : `${x.join.detail} (dump took ${f0(x.join.dumpMs)} ms)`, x.join?.equal ?? null],
     ["longest event-loop stall, any node", "<= 50 ms", x.stalls.length === 0 ? "not read" : `${f0(stallMax * 1000)} ms (${x.stalls.map((s) => `${s.node} ${f0(s.seconds * 1000)}`).join(", ")})${gcNote(x.stalls)}`, x.stalls.length === 0 ? null : stallMax <= 0.05],
+    ["the same less the time the loop's thread waited for a core (what the node held its loop for), any node", "<= 50 ms", ownMax === null ? "not read" : `${f0(ownMax * 1000)} ms (${x.stalls.map((s) => `${s.node} ${known(s.ownSeconds) ? f0(s.ownSeconds * 1000) : "?"}`).join(", ")})`, ownMax === null ? null : ownMax <= 0.05],
     ["CPU per walk-into, cluster / single node", "<= 2x", Number.isFinite(ratio) ? `${f2(ratio)}x (median of ${ratios.map(f2).join(", ")})${floorRatios.length > 0 ? `; the bare floor in the same run ${f2(floorRatio)}x` : ""}` : "not measured", Number.isFinite(ratio) ? ratio <= 2 : null],
   ];
   const out: string[] = [];
@@ -169,12 +177,15 @@ export function report(x: ScaleFigures): string {
   if (x.whoUnderLoad !== null) out.push(`- who-is-in while the walk-ins ran (not a goal; what the read barrier costs under write load): ${x.whoUnderLoad.count} sequential GETs to random rooms, the nodes in turn, 20 ms apart, from a process of their own: p50 ${f2(x.whoUnderLoad.p50)} ms, p99 ${f2(x.whoUnderLoad.p99)} ms, max ${f1(x.whoUnderLoad.max)} ms; answers: ${codes(x.whoUnderLoad.codes)}. Its peer, a GET /healthz of the same node right after each (same HTTP and event loop, no read barrier): p50 ${f2(x.whoUnderLoad.health.p50)} ms, p99 ${f2(x.whoUnderLoad.health.p99)} ms.`);
   if (x.reads !== null) out.push("", "### who-is-in and its floors", "", ...readsReport(x.reads), "");
   out.push(`- Longest event-loop stall so far, per node (ms), read ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => f0(s.seconds * 1000)).join(", ") || "not read"}`).join("; ")}.`);
+  if (x.stallPhases.some((p) => p.stalls.some((s) => known(s.ownSeconds)))) {
+    out.push(`- The same less the time each node's event-loop thread waited for a core in the stall's span (roomy_event_loop_stall_own_max_seconds: what the node itself held its loop for), per node (ms): ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => (known(s.ownSeconds) ? f0(s.ownSeconds * 1000) : "?")).join(", ") || "not read"}`).join("; ")}.`);
+  }
   if (x.gc.length > 0) {
     out.push(`- The collector's longest pause so far, per node (ms, JSC's own log), read at the same moments: ${x.stallPhases.map((p) => `${p.phase}: ${p.stalls.map((s) => f1(s.gcMaxMs ?? NaN)).join(", ") || "not read"}`).join("; ")}.`);
     out.push(`- Collector pauses over the whole run, per node: ${x.gc.map((g) => `${g.node} ${f0(g.count)} pauses, ${f0(g.totalMs)} ms in all, longest ${f1(g.maxMs)} ms, ${g.over} over 20 ms, ${g.full} full collections`).join("; ")}.`);
   }
   out.push(`- Readiness (each node's /readyz polled every second; seconds from just after the 3 nodes were ready): ${timeline(x)}.`);
-  if (x.join !== null) out.push(`- 4th node: started with --join to the 3, /readyz polled every 10 ms from the spawn: ${x.join.readyMs === null ? "never 200 within the deadline" : `200 after ${f0(x.join.readyMs)} ms`}; its GET /v1/dump right then: ${x.join.detail}.`);
+  if (x.join !== null) out.push(`- 4th node: started with --join to the 3, /readyz polled every 10 ms from the spawn: ${x.join.readyMs === null ? "never 200 within the deadline" : `200 after ${f0(x.join.readyMs)} ms`}${Number.isFinite(x.join.cpu.own) ? ` (its process used ${f0(x.join.cpu.own)} ms of CPU until then, the 3 others ${f0(x.join.cpu.others)} ms together)` : ""}; its GET /v1/dump right then: ${x.join.detail}.`);
   out.push("");
   out.push("### CPU per walk-into: one node alone against the 3-node cluster");
   out.push("");
@@ -219,12 +230,15 @@ export function report(x: ScaleFigures): string {
   return out.join("\n");
 }
 
+const known = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x) && x >= 0;
+
 /** Of the node with the longest stall: the CPU used over it and its collector's longest pause, when read. */
 function gcNote(stalls: Stall[]): string {
   const worst = stalls.reduce((a, b) => (b.seconds > a.seconds ? b : a));
   const parts: string[] = [];
   if (worst.cpuSeconds !== undefined && Number.isFinite(worst.cpuSeconds) && worst.cpuSeconds >= 0) parts.push(`its process used ${f0(worst.cpuSeconds * 1000)} ms of CPU from the tick before it to its end`);
   if (worst.majorFaults !== undefined && Number.isFinite(worst.majorFaults) && worst.majorFaults >= 0) parts.push(`${f0(worst.majorFaults)} major page faults meanwhile`);
+  if (known(worst.ranSeconds) && known(worst.waitedSeconds)) parts.push(`its event loop's thread ran ${f0(worst.ranSeconds * 1000)} ms and waited for a core ${f0(worst.waitedSeconds * 1000)} ms meanwhile`);
   if (worst.gcMaxMs !== undefined && Number.isFinite(worst.gcMaxMs)) parts.push(`its collector's longest pause ${f1(worst.gcMaxMs)} ms`);
   return parts.length === 0 ? "" : `; on ${worst.node}, ${parts.join(", ")}`;
 }

@@ -22,7 +22,7 @@ import {
   createRooms, Ledger, pct, RoomPicker, type RoomsSpec, seeded, walkLoad, type Walk, type WalkLoadResult,
 } from "../support/walk-load.ts";
 import { readLatencies } from "./scale-reads.ts";
-import { metricValue, rssBytes, sleep, until } from "../support/procs.ts";
+import { CLK_TCK, cpuTicks, metricValue, rssBytes, sleep, until } from "../support/procs.ts";
 import { ScaleCluster, type ScaleNode, watchReadiness } from "./scale-procs.ts";
 import { report, type ScaleFigures, type Stall } from "./scale-report.ts";
 import { cpuComparison, CPU_CLIENTS, CPU_REQUESTS, CPU_WARMUP } from "./scale-cpu.ts";
@@ -100,6 +100,9 @@ async function stalls(nodes: ScaleNode[], notes: string[]): Promise<Stall[]> {
         seconds: metricValue(text, "roomy_event_loop_stall_max_seconds"),
         cpuSeconds: metricValue(text, "roomy_event_loop_stall_max_cpu_seconds"),
         majorFaults: metricValue(text, "roomy_event_loop_stall_max_major_faults"),
+        ranSeconds: metricValue(text, "roomy_event_loop_stall_max_ran_seconds"),
+        waitedSeconds: metricValue(text, "roomy_event_loop_stall_max_waited_seconds"),
+        ownSeconds: metricValue(text, "roomy_event_loop_stall_own_max_seconds"),
         gcMaxMs: n.gc?.longest() ?? NaN,
         keys: metricValue(text, "roomy_map_keys"),
       });
@@ -258,19 +261,23 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     const fourth = cluster.nodes[3]!;
     mark("the 4th node starts");
     t = performance.now();
+    const othersBefore = three.reduce((sum, n) => sum + cpuTicks(n.pid), 0);
     await cluster.startOne(fourth);
     let readyMs: number | null = null;
+    let joinCpu = { own: NaN, others: NaN };
     try {
       readyMs = await until("the 4th node answers /readyz 200", async () => ((await fourth.ready(500)) ? performance.now() - t : undefined), 300_000, 10);
+      // What bounds the join: the joining node's CPU until ready, and the others' over the same span (both in ms).
+      joinCpu = { own: (cpuTicks(fourth.pid) * 1000) / CLK_TCK, others: ((three.reduce((sum, n) => sum + cpuTicks(n.pid), 0) - othersBefore) * 1000) / CLK_TCK };
     } catch (err) {
       notes.push(String(err));
     }
     if (readyMs !== null) {
       const d = await takeDump(fourth.url);
       const cmp = d.text === undefined || reference === undefined ? null : compareDumps([reference, d.text]);
-      fig.join = { readyMs, dumpMs: d.ms, equal: cmp?.equal ?? false, detail: cmp === null ? `no dump: ${d.error ?? "no reference dump"}` : cmp.equal ? "equal to node 1's" : cmp.detail };
+      fig.join = { readyMs, cpu: joinCpu, dumpMs: d.ms, equal: cmp?.equal ?? false, detail: cmp === null ? `no dump: ${d.error ?? "no reference dump"}` : cmp.equal ? "equal to node 1's" : cmp.detail };
     } else {
-      fig.join = { readyMs: null, dumpMs: NaN, equal: null, detail: "not compared: never ready" };
+      fig.join = { readyMs: null, cpu: joinCpu, dumpMs: NaN, equal: null, detail: "not compared: never ready" };
     }
     log(`join: ${JSON.stringify(fig.join)}`);
     fig.stallPhases.push({ phase: "after the join", stalls: await stalls(cluster.nodes, notes) });

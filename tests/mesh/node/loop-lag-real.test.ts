@@ -33,3 +33,15 @@ test("every pause of a real node's event loop longer than 20 ms shows in its lon
     expect(node.stats().loopLag.maxMs).toBeGreaterThanOrEqual(25 + 10 * i);
   }
 });
+
+test("on Linux, a pause spent running shows in the own stall, and the longest stall names the loop thread's times", async () => {
+  if (process.platform !== "linux") return;
+  busy(60);
+  await sleep(4);
+  const st = node.stats().loopLag;
+  expect(st.maxRanMs).toBeGreaterThanOrEqual(0);
+  expect(st.maxWaitedMs).toBeGreaterThanOrEqual(0);
+  // 60 ms of running, less whatever of it this machine made the thread wait.
+  expect(st.ownMaxMs).toBeGreaterThan(0);
+  expect(st.ownMaxMs).toBeLessThanOrEqual(st.maxMs);
+});

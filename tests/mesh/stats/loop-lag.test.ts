@@ -57,6 +57,50 @@ describe("event-loop lag", () => {
     bare.stop();
   });
 
+  test("the longest stall notes the loop thread's time on a CPU and waiting for one; the own stall leaves the waiting out; without a source, -1", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    const start = world.now();
+    // A thread on a CPU a quarter of the time and waiting for one half of it (a machine shared past its cores).
+    const thread = () => ({ ranMs: (world.now() - start) / 4, waitedMs: (world.now() - start) / 2 });
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread });
+    const bare = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
+    world.advance(250);
+    clock.stall(300);
+    world.advance(1_000);
+    const st = lag.stats();
+    // The tick due at 300 ran at 550: 250 ms late, over the 350 ms since the tick before.
+    expect(st.maxMs).toBe(250);
+    expect(st.maxRanMs).toBeCloseTo(350 / 4, 6);
+    expect(st.maxWaitedMs).toBeCloseTo(350 / 2, 6);
+    // Had it had a core throughout, it would have been 175 ms less late.
+    expect(st.ownMaxMs).toBeCloseTo(75, 6);
+    expect(bare.stats()).toMatchObject({ maxRanMs: -1, maxWaitedMs: -1, ownMaxMs: -1 });
+    lag.stop();
+    bare.stop();
+  });
+
+  test("a stall spent waiting for a core is no own stall; one spent running is", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    let waited = 0;
+    let ran = 0;
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread: () => ({ ranMs: ran, waitedMs: waited }) });
+    world.advance(150);
+    waited += 400; // the whole of the next stall off a CPU
+    clock.stall(400);
+    world.advance(1_000);
+    expect(lag.stats().maxMs).toBe(350);
+    expect(lag.stats().ownMaxMs).toBe(0);
+    ran += 120; // a 120 ms callback on a CPU
+    clock.stall(120);
+    world.advance(1_000);
+    expect(lag.stats().maxMs).toBe(350);
+    expect(lag.stats().ownMaxMs).toBeGreaterThanOrEqual(20);
+    expect(lag.stats().ownMaxMs).toBeLessThanOrEqual(120);
+    lag.stop();
+  });
+
   test("a smaller lag later does not hide a larger one still inside the window", () => {
     const world = new SimClock();
     const clock = world.view();
