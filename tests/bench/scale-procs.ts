@@ -5,13 +5,23 @@
  * Every process started here is SIGKILLed by ScaleCluster.close() and, as a
  * last resort, when this process exits.
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GC_LOG_ENV, GcPauses } from "../support/gc-log.ts";
 import { LoopbackNode, sleep, until } from "../support/procs.ts";
 
-/** A node of the benchmark: lan profile, warnings only; with `gc`, its collector's pauses are logged and kept there. */
+/**
+ * A node of the benchmark: lan profile, warnings only; with `gc`, its
+ * collector's pauses are logged and kept there, its stderr (where the
+ * collector writes) going to a file, never a pipe: with a pipe, a node
+ * blocked writing a collector line whenever this client was busy checking
+ * a dump, and stalled 0.15-0.83 s with no CPU used (the rare "collector
+ * pauses" of earlier runs, always on the node dumped last).
+ */
 export class ScaleNode extends LoopbackNode {
   constructor(name: string, meshPort: number, httpPort: number, readonly gc: GcPauses | null = null) {
-    super(name, meshPort, httpPort, ["--profile", "lan", "--log-level", "warn"], gc === null ? {} : { env: GC_LOG_ENV, log: gc });
+    super(name, meshPort, httpPort, ["--profile", "lan", "--log-level", "warn"], gc === null ? {} : { env: GC_LOG_ENV, log: gc, stderrFile: freshFile(`roomy-${name}-${process.pid}.stderr`) });
   }
 
   async metrics(): Promise<string> {
@@ -20,6 +30,13 @@ export class ScaleNode extends LoopbackNode {
     if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     return res.text();
   }
+}
+
+/** An empty file of that name in the temporary directory (its path). */
+function freshFile(name: string): string {
+  const path = join(tmpdir(), name);
+  writeFileSync(path, "");
+  return path;
 }
 
 /**

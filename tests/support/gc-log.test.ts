@@ -23,6 +23,18 @@ describe("GcPauses, the collector's log kept apart from a node's log", () => {
     expect(g.text()).toBe("roomy node a ready\n2026-12-03T12:00:00Z WARN something\n");
   });
 
+  test("a pause of 80 ms or more keeps the collector's lines up to it in the log, to tell what it was", () => {
+    const g = new GcPauses();
+    const long = END.replace("p=21.014284ms", "p=168.1ms");
+    g.add(`${START}\n${END}\nroomy line\n${long}\n`);
+    expect(g.longest()).toBeCloseTo(168.1, 5);
+    const text = g.text();
+    expect(text).toContain("roomy line\n");
+    expect(text).toContain("a pause of 80 ms or more");
+    expect(text).toContain(`${START}\n${END}\n${long}\n`);
+    expect(text).not.toContain("GC END!");
+  });
+
   test("a line split across chunks is read once whole", () => {
     const g = new GcPauses();
     const line = `${END}\n`;

@@ -15,6 +15,8 @@ import { LogTail } from "./procs.ts";
 export const GC_LOG_ENV: Record<string, string> = { BUN_JSC_logGC: "1" };
 
 const PAUSE = / p=([\d.]+)ms/g;
+/** A pause this long keeps its lines in the node's log (the scale bench saves it), to tell what it was. */
+const LONG_MS = 80;
 
 /** A process's collector pauses: how many, in all and the longest (ms), how many over a bound, full collections. */
 export interface GcSummary {
@@ -32,20 +34,32 @@ export class GcPauses extends LogTail {
   full = 0;
   #partial = "";
 
+  /** The collector's last few lines (kept beside a long pause's line, which tells the phases before it). */
+  #recent: string[] = [];
+
   override add(text: string): void {
     const lines = (this.#partial + text).split("\n");
     this.#partial = lines.pop() ?? "";
     let kept = "";
     for (const line of lines) {
       if (!line.startsWith("[GC<") && line !== "GC END!") kept += line + "\n";
-      else this.#read(line);
+      else if (this.#read(line)) kept += `collector lines up to a pause of ${LONG_MS} ms or more, at ${new Date().toISOString()}:\n${this.#recent.join("\n")}\n`;
     }
     if (kept !== "") super.add(kept);
   }
 
-  #read(line: string): void {
-    for (const m of line.matchAll(PAUSE)) this.pauses.push(Number(m[1]));
+  /** Whether the line has a pause of LONG_MS or more. */
+  #read(line: string): boolean {
+    let long = false;
+    for (const m of line.matchAll(PAUSE)) {
+      const p = Number(m[1]);
+      this.pauses.push(p);
+      if (p >= LONG_MS) long = true;
+    }
     if (line.includes("=> FullCollection")) this.full++;
+    this.#recent.push(line.length > 600 ? line.slice(0, 600) + "..." : line);
+    if (this.#recent.length > 4) this.#recent.shift();
+    return long;
   }
 
   /** The longest pause so far (ms; 0 before any). */
