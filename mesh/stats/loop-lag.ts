@@ -37,10 +37,11 @@ export interface LoopLagStats {
   maxWaitedMs: number;
   /**
    * The longest stall less the time the loop's thread waited for a core in
-   * its span, since start (-1 without a thread source): what the process
-   * itself held the loop for (its callbacks, or its collector's pauses),
-   * had it always had a core. On a machine shared past its cores the plain
-   * stall also counts the others' turns.
+   * its span, or the time it ran there if more, since start (-1 without a
+   * thread source): what the process itself held the loop for (its
+   * callbacks, or its collector's pauses), had it always had a core; an
+   * upper estimate (several short callbacks count as one). On a machine
+   * shared past its cores the plain stall also counts the others' turns.
    */
   ownMaxMs: number;
   /** Ticks measured since start. */
@@ -111,7 +112,9 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     const th = opts.thread?.() ?? null;
     const ran = th === null || threadAt === null ? -1 : th.ranMs - threadAt.ranMs;
     const waited = th === null || threadAt === null ? -1 : th.waitedMs - threadAt.waitedMs;
-    if (waited >= 0) ownMax = Math.max(ownMax, lag - waited);
+    // Less the wait for a core; but never less than the thread ran (a callback that ran long while
+    // also waiting for a core held the loop for its whole run, which the lag less the wait undercounts).
+    if (waited >= 0) ownMax = Math.max(ownMax, lag - waited, Math.min(lag, ran));
     if (lag > max) {
       max = lag;
       if (opts.cpuMs !== undefined) maxCpu = opts.cpuMs() - cpuAt;
