@@ -206,18 +206,19 @@ let lastWriterHash = 0;
 /** Writer ids as first decoded: one string per writer, not one per delta that names it. */
 const writers = new Map<string, string>();
 const MAX_WRITERS = 4096;
+/**
+ * The last few writers switched to, with their hashes: a snapshot's bucket
+ * holds every node's writes in turn, so the writer changes at nearly every
+ * key, and each change was a map lookup and a hash of a ~26-character id.
+ */
+const RECENT = 8;
+const recent: string[] = new Array<string>(RECENT).fill("");
+const recentHashes = new Int32Array(RECENT);
+let recentNext = 0;
 
 /** {w, c, n}, the same object as an equal stamp decoded lately if there is one. */
 function sharedStamp(w: number, c: number, n: string): Timestamp {
-  if (n !== lastWriter) {
-    let known = writers.get(n);
-    if (known === undefined) {
-      if (writers.size >= MAX_WRITERS) writers.clear();
-      writers.set(n, (known = n));
-    }
-    lastWriter = known;
-    lastWriterHash = hash32(n) | 0;
-  }
+  if (n !== lastWriter) switchWriter(n);
   n = lastWriter;
   const h = Math.imul((w | 0) ^ Math.imul((w / 4294967296) | 0, 0x27d4eb2d) ^ Math.imul(c, 0x9e3779b1) ^ lastWriterHash, 0x85ebca6b);
   const slot = (h ^ (h >>> 15)) >>> (32 - STAMP_BITS);
@@ -226,4 +227,26 @@ function sharedStamp(w: number, c: number, n: string): Timestamp {
   const t = chunk[at];
   if (t !== undefined && t.w === w && t.c === c && t.n === n) return t;
   return (chunk[at] = { w, c, n });
+}
+
+/** Make `n` (its interned string and hash) the writer sharedStamp stamps with. */
+function switchWriter(n: string): void {
+  for (let i = 0; i < RECENT; i++) {
+    if (recent[i] === n) {
+      lastWriter = recent[i]!;
+      lastWriterHash = recentHashes[i]!;
+      return;
+    }
+  }
+  let known = writers.get(n);
+  if (known === undefined) {
+    if (writers.size >= MAX_WRITERS) writers.clear();
+    writers.set(n, (known = n));
+  }
+  lastWriter = known;
+  lastWriterHash = hash32(n) | 0;
+  const i = recentNext;
+  recentNext = (i + 1) % RECENT;
+  recent[i] = known;
+  recentHashes[i] = lastWriterHash;
 }

@@ -52,6 +52,26 @@ describe("leaf digests", () => {
     expect(fresh.leafDigest(all(fresh))).toEqual(a.leafDigest(all(a)));
   });
 
+  test("writers interleaved key by key, more of them than the writer hashes kept, digest as writer by writer does", () => {
+    // 11 writers in a scrambled turn (the digest keeps 8 writers' hashes): some come back while kept, some after being replaced.
+    const writer = (i: number) => `writer-${(i * i + 3 * i) % 11}-of-a-long-member-id`;
+    const e: DeltaEntry[] = Array.from({ length: 4000 }, (_, i) => ({ k: `k${i}`, ts: ts(1000 + i, i % 7, writer(i)), v: i }));
+    const interleaved = new LwwMap({ buckets: 16 });
+    interleaved.absorb({ e });
+    const byWriter = new LwwMap({ buckets: 16 });
+    byWriter.absorb({ e: e.slice().sort((x, y) => (x.ts.n < y.ts.n ? -1 : x.ts.n > y.ts.n ? 1 : 0)) });
+    // Each writer alone on a fresh replica, their digests XORed (a digest is the XOR of its entries').
+    const alone = new Uint32Array(interleaved.digest().h.length);
+    for (let w = 0; w < 11; w++) {
+      const m = new LwwMap({ buckets: 16 });
+      m.absorb({ e: e.filter((x) => x.ts.n === `writer-${w}-of-a-long-member-id`) });
+      m.digest().h.forEach((x, i) => (alone[i] ^= x));
+    }
+    expect(interleaved.digest().h).toEqual(byWriter.digest().h);
+    expect(interleaved.digest().h).toEqual(alone);
+    expect(interleaved.leafDigest(all(interleaved))).toEqual(byWriter.leafDigest(all(byWriter)));
+  });
+
   test("a differing key flags exactly its own leaf, with who holds something there", () => {
     const a = filled(5000);
     const b = filled(5000);
