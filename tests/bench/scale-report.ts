@@ -65,6 +65,8 @@ export interface ScaleFigures {
   whoUnderLoad: { p50: number; p99: number; max: number; count: number; codes: Record<string, number>; health: { p50: number; p99: number } } | null;
   /** who-is-in split by owner, against its floors (scale-reads.ts) */
   reads: ReadFigures | null;
+  /** before the who-is-in calls: how long until the nodes were idle (each under 5% of a core for 0.5 s) */
+  whoQuiet?: { ms: number; quiet: boolean };
   join: { readyMs: number | null; cpu: { own: number; others: number }; dumpMs: number; equal: boolean | null; detail: string } | null;
   stalls: Stall[];
   /** the same, read along the way: after the start, the load, the dumps (the longest so far, per node) */
@@ -221,6 +223,7 @@ export function report(x: ScaleFigures): string {
   out.push("- The walk-in rate counts people, several per request: a single-person load would reach fewer people/s. People are distinct and never move, so the load never exercises leaving a room; capacity rooms are never refused because the client keeps within their seats.");
   out.push("- RSS is read once after loading and once after the dumps, not its peak; it includes the runtime's free heap not yet returned to the system.");
   out.push("- The dump is timed in the client, body included, each node alone with no load running; under load it would be slower. Equality is of the whole JSON text; completeness is checked against what every walk answered.");
+  if (x.whoQuiet !== undefined) out.push(`- Before the who-is-in calls the client waited until every node used under 5% of a core over half a second (their dumps' garbage collected): ${x.whoQuiet.quiet ? `${f0(x.whoQuiet.ms)} ms` : `not quiet within ${f0(x.whoQuiet.ms)} ms; measured anyway`}.`);
   out.push("- who-is-in latency is one client, sequential, on an idle cluster, and includes the client's own fetch cost (the client collects its own garbage first, from checking the dumps, so its GC pause is not counted); the figure under load is one light sampler beside the walk-ins, whose rate per node falls as the load proceeds, so the two are not one load at two levels.");
   if (x.reads !== null) for (const l of READS_LEAVE_OUT) out.push(`- ${l}`);
   out.push("- The 4th node joins an idle cluster; joining under load is not measured. Its dump is compared once, when /readyz first says 200.");

@@ -89,6 +89,21 @@ async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
   }
 }
 
+/**
+ * Waits (at most 20 s) until every node used under 5% of a core over half a
+ * second; how long that took (ms) and whether they got there.
+ */
+async function quiet(nodes: ScaleNode[]): Promise<{ ms: number; quiet: boolean }> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 20_000) {
+    const before = nodes.map((n) => cpuTicks(n.pid));
+    await sleep(500);
+    const busiest = Math.max(...nodes.map((n, i) => cpuTicks(n.pid) - before[i]!));
+    if ((busiest * 1000) / CLK_TCK < 25) return { ms: performance.now() - t0, quiet: true };
+  }
+  return { ms: performance.now() - t0, quiet: false };
+}
+
 /** Each node's longest event-loop stall since it started, and its replica's live keys, from /metrics. */
 async function stalls(nodes: ScaleNode[], notes: string[]): Promise<Stall[]> {
   const out: Stall[] = [];
@@ -253,6 +268,8 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     log(`who-is-in latency`);
     // The client's own garbage (three 10 MiB dumps parsed and checked just now) collected first: its GC pause is not roomy's latency.
     (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
+    // "An idle cluster": the nodes' own aftermath of the dumps (collecting their garbage) done first.
+    fig.whoQuiet = await quiet(three);
     const reads = await readLatencies(three, picker, WHO_CALLS);
     fig.reads = reads;
     fig.who = { p50: pct(reads.all, 50), p99: pct(reads.all, 99), max: reads.all.at(-1) ?? NaN, count: reads.all.length, codes: reads.codes };
