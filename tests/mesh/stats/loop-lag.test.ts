@@ -35,13 +35,18 @@ describe("event-loop lag", () => {
     lag.stop();
   });
 
-  test("the longest stall notes the CPU the process used and its major page faults from the tick before it to its end; without a source, -1", () => {
+  test("the longest stall notes, from the tick before it to its end, the process's CPU and major page faults and the loop thread's time on a CPU and waiting for one; the own stall leaves the waiting out; without a source, -1", () => {
     const world = new SimClock();
     const clock = world.view();
-    // A process that used a third of the wall time (a loaded machine), read as the clock goes.
     const start = world.now();
-    // And a major page fault every 50 ms.
-    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, cpuMs: () => (world.now() - start) / 3, faults: () => Math.floor((world.now() - start) / 50) });
+    const since = () => world.now() - start;
+    const lag = startLoopLag(clock, {
+      intervalMs: 100,
+      windowMs: 1_000,
+      cpuMs: () => since() / 3, // a process that used a third of the wall time (a loaded machine)
+      faults: () => Math.floor(since() / 50), // a major page fault every 50 ms
+      thread: () => ({ ranMs: since() / 4, waitedMs: since() / 2 }), // its loop thread on a CPU a quarter of the time, waiting for one half of it
+    });
     const bare = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
     world.advance(250);
     clock.stall(300);
@@ -51,47 +56,34 @@ describe("event-loop lag", () => {
     expect(st.maxMs).toBe(250);
     expect(st.maxCpuMs).toBeCloseTo(350 / 3, 6);
     expect(st.maxFaults).toBe(7); // read at the tick before (200 ms: 4 so far) and at its end (550 ms: 11)
-    expect(bare.stats().maxCpuMs).toBe(-1);
-    expect(bare.stats().maxFaults).toBe(-1);
-    lag.stop();
-    bare.stop();
-  });
-
-  test("the longest stall notes the loop thread's time on a CPU and waiting for one; the own stall leaves the waiting out; without a source, -1", () => {
-    const world = new SimClock();
-    const clock = world.view();
-    const start = world.now();
-    // A thread on a CPU a quarter of the time and waiting for one half of it (a machine shared past its cores).
-    const thread = () => ({ ranMs: (world.now() - start) / 4, waitedMs: (world.now() - start) / 2 });
-    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread });
-    const bare = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000 });
-    world.advance(250);
-    clock.stall(300);
-    world.advance(1_000);
-    const st = lag.stats();
-    // The tick due at 300 ran at 550: 250 ms late, over the 350 ms since the tick before.
-    expect(st.maxMs).toBe(250);
     expect(st.maxRanMs).toBeCloseTo(350 / 4, 6);
     expect(st.maxWaitedMs).toBeCloseTo(350 / 2, 6);
     // Had it had a core throughout, it would have been 175 ms less late (75 ms); but it ran 87.5 ms in that span.
     expect(st.ownMaxMs).toBeCloseTo(87.5, 6);
-    expect(bare.stats()).toMatchObject({ maxRanMs: -1, maxWaitedMs: -1, ownMaxMs: -1 });
+    expect(bare.stats()).toMatchObject({ maxCpuMs: -1, maxFaults: -1, maxRanMs: -1, maxWaitedMs: -1, ownMaxMs: -1 });
     lag.stop();
     bare.stop();
   });
 
-  test("a callback that ran long while also waiting for a core counts its whole run", () => {
+  /** A 100 ms lag timer whose loop thread's times the test sets (`times`), 150 ms in; `stall(ran, waited, ms)` stalls it so. */
+  function threaded() {
     const world = new SimClock();
     const clock = world.view();
-    let waited = 0;
-    let ran = 0;
-    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread: () => ({ ranMs: ran, waitedMs: waited }) });
+    const times = { ranMs: 0, waitedMs: 0 };
+    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread: () => ({ ...times }) });
     world.advance(150);
-    // 60 ms of running and 40 ms of waiting for a core, in one callback.
-    ran += 60;
-    waited += 40;
-    clock.stall(100);
-    world.advance(1_000);
+    const stall = (ran: number, waited: number, ms: number): void => {
+      times.ranMs += ran;
+      times.waitedMs += waited;
+      clock.stall(ms);
+      world.advance(1_000);
+    };
+    return { lag, stall };
+  }
+
+  test("a callback that ran long while also waiting for a core counts its whole run", () => {
+    const { lag, stall } = threaded();
+    stall(60, 40, 100); // 60 ms of running and 40 ms of waiting for a core, in one callback
     expect(lag.stats().maxMs).toBe(50);
     // The lag less the wait would say 10 ms; the callback held the loop for its 60 ms of running, 50 of them late.
     expect(lag.stats().ownMaxMs).toBe(50);
@@ -99,20 +91,11 @@ describe("event-loop lag", () => {
   });
 
   test("a stall spent waiting for a core is no own stall; one spent running is", () => {
-    const world = new SimClock();
-    const clock = world.view();
-    let waited = 0;
-    let ran = 0;
-    const lag = startLoopLag(clock, { intervalMs: 100, windowMs: 1_000, thread: () => ({ ranMs: ran, waitedMs: waited }) });
-    world.advance(150);
-    waited += 400; // the whole of the next stall off a CPU
-    clock.stall(400);
-    world.advance(1_000);
+    const { lag, stall } = threaded();
+    stall(0, 400, 400); // the whole stall off a CPU
     expect(lag.stats().maxMs).toBe(350);
     expect(lag.stats().ownMaxMs).toBe(0);
-    ran += 120; // a 120 ms callback on a CPU
-    clock.stall(120);
-    world.advance(1_000);
+    stall(120, 0, 120); // a 120 ms callback on a CPU
     expect(lag.stats().maxMs).toBe(350);
     expect(lag.stats().ownMaxMs).toBeGreaterThanOrEqual(20);
     expect(lag.stats().ownMaxMs).toBeLessThanOrEqual(120);
