@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import pkg from "../../package.json" with { type: "json" };
-import { BINARY, ensureBinary } from "./support/binary.ts";
+import { BINARY, buildArgs, ensureBinary } from "./support/binary.ts";
 import { killAll, run, startNode } from "./support/procs.ts";
 
 let bin = BINARY;
@@ -20,6 +20,10 @@ describe("the compiled binary", () => {
     const st = statSync(bin);
     expect(st.isFile()).toBe(true);
     expect(st.mode & 0o111).not.toBe(0);
+  });
+
+  test("the tests build it with package.json's own build script, to their own file: the JIT policy of `npm run build` included", () => {
+    expect(buildArgs("/tmp/x")).toEqual(["build", "--compile", "--compile-jit-policy=8", "cli/main.ts", "--outfile", "/tmp/x"]);
   });
 
   test("prints the package version with --version", async () => {

@@ -5,7 +5,7 @@
  * test run) executing the old binary meanwhile is never handed a half-written
  * one.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -36,11 +36,21 @@ function newestSource(): number {
   return newest;
 }
 
+/** The arguments of package.json's build script after `bun`, writing to `outfile` instead. */
+export function buildArgs(outfile: string): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build;
+  const [bun, ...args] = script.split(/\s+/);
+  const at = args.indexOf("--outfile");
+  if (bun !== "bun" || at < 0 || at + 1 >= args.length) throw new Error(`package.json's build script is not "bun build ... --outfile <file>": ${script}`);
+  args[at + 1] = outfile;
+  return args;
+}
+
 async function build(): Promise<string> {
   if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= newestSource()) return BINARY;
   const tmp = join(ROOT, "dist", `.roomy-build-${process.pid}`);
-  // The same command as `npm run build`, to a temporary file.
-  const proc = Bun.spawn([process.execPath, "build", "--compile", "cli/main.ts", "--outfile", tmp], {
+  // The command of `npm run build` itself, to a temporary file.
+  const proc = Bun.spawn([process.execPath, ...buildArgs(tmp)], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
