@@ -16,6 +16,7 @@ import { RoomyError } from "../errors.ts";
 import type { Delta, DeltaEntry } from "./lww-map.ts";
 import type { Timestamp } from "./hlc.ts";
 import { hash32 } from "../hash.ts";
+import { RecentWriters } from "./recent-writers.ts";
 
 export const FORMAT = 2;
 
@@ -206,15 +207,8 @@ let lastWriterHash = 0;
 /** Writer ids as first decoded: one string per writer, not one per delta that names it. */
 const writers = new Map<string, string>();
 const MAX_WRITERS = 4096;
-/**
- * The last few writers switched to, with their hashes: a snapshot's bucket
- * holds every node's writes in turn, so the writer changes at nearly every
- * key, and each change was a map lookup and a hash of a ~26-character id.
- */
-const RECENT = 8;
-const recent: string[] = new Array<string>(RECENT).fill("");
-const recentHashes = new Int32Array(RECENT);
-let recentNext = 0;
+/** The last few writers switched to, interned, with their hashes (a switch was a map lookup and a hash). */
+const recent = new RecentWriters();
 
 /** {w, c, n}, the same object as an equal stamp decoded lately if there is one. */
 function sharedStamp(w: number, c: number, n: string): Timestamp {
@@ -231,22 +225,15 @@ function sharedStamp(w: number, c: number, n: string): Timestamp {
 
 /** Make `n` (its interned string and hash) the writer sharedStamp stamps with. */
 function switchWriter(n: string): void {
-  for (let i = 0; i < RECENT; i++) {
-    if (recent[i] === n) {
-      lastWriter = recent[i]!;
-      lastWriterHash = recentHashes[i]!;
-      return;
+  let i = recent.find(n);
+  if (i < 0) {
+    let known = writers.get(n);
+    if (known === undefined) {
+      if (writers.size >= MAX_WRITERS) writers.clear();
+      writers.set(n, (known = n));
     }
+    i = recent.add(known, hash32(known) | 0, 0);
   }
-  let known = writers.get(n);
-  if (known === undefined) {
-    if (writers.size >= MAX_WRITERS) writers.clear();
-    writers.set(n, (known = n));
-  }
-  lastWriter = known;
-  lastWriterHash = hash32(n) | 0;
-  const i = recentNext;
-  recentNext = (i + 1) % RECENT;
-  recent[i] = known;
-  recentHashes[i] = lastWriterHash;
+  lastWriter = recent.id(i);
+  lastWriterHash = recent.first(i);
 }

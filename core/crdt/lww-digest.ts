@@ -15,6 +15,7 @@
 
 import { hash32 } from "../hash.ts";
 import type { Timestamp } from "./hlc.ts";
+import { RecentWriters } from "./recent-writers.ts";
 
 /** Bucketed hashes of a replica: `h[2b]`, `h[2b+1]` for bucket b. */
 export interface Digest {
@@ -157,9 +158,6 @@ export function diffLeaves(
   return { differing: d, theirs: t, mine: m };
 }
 
-/** Writers whose hashes a DigestSums keeps (a node writes as itself and as its registry: 3 nodes are 6 writers). */
-const WRITER_SLOTS = 8;
-
 /** A map's digest, both levels, kept current entry by entry (LwwMap owns one). */
 export class DigestSums {
   /** two words per bucket */
@@ -167,16 +165,11 @@ export class DigestSums {
   /** the second level: LEAVES pairs of words per bucket */
   readonly leaves: Uint32Array;
   private readonly bucketMask: number;
-  // Writers repeat, but a bucket's keys come from every node's writers in
-  // turn (a joining node's 1.2M merges switched writer at nearly every key,
-  // each switch two hashes of a ~26-character id): the last few writers'
-  // hashes are kept, replaced in turn.
+  // Writers repeat, but a bucket's keys come from every node's writers in turn: the last few writers' hashes.
   private lastNode: string | undefined = undefined;
   private nh1 = 0;
   private nh2 = 0;
-  private readonly seen: (string | undefined)[] = new Array<string | undefined>(WRITER_SLOTS).fill(undefined);
-  private readonly seenHashes = new Int32Array(WRITER_SLOTS * 2);
-  private nextSlot = 0;
+  private readonly recent = new RecentWriters();
 
   constructor(readonly buckets: number) {
     this.sums = new Uint32Array(buckets * 2);
@@ -213,20 +206,9 @@ export class DigestSums {
   private writerHashes(n: string): void {
     if (n === this.lastNode) return;
     this.lastNode = n;
-    const seen = this.seen;
-    for (let i = 0; i < WRITER_SLOTS; i++) {
-      if (seen[i] === n) {
-        this.nh1 = this.seenHashes[2 * i]!;
-        this.nh2 = this.seenHashes[2 * i + 1]!;
-        return;
-      }
-    }
-    this.nh1 = hash32(n) | 0;
-    this.nh2 = hash32(n, SEED2) | 0;
-    const i = this.nextSlot;
-    this.nextSlot = (i + 1) % WRITER_SLOTS;
-    seen[i] = n;
-    this.seenHashes[2 * i] = this.nh1;
-    this.seenHashes[2 * i + 1] = this.nh2;
+    let i = this.recent.find(n);
+    if (i < 0) i = this.recent.add(n, hash32(n) | 0, hash32(n, SEED2) | 0);
+    this.nh1 = this.recent.first(i);
+    this.nh2 = this.recent.second(i);
   }
 }

@@ -81,11 +81,10 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   let cpuAt = 0;
   let maxFaults = -1;
   let faultsAt = 0;
-  const hasThread = opts.thread !== undefined;
   let threadAt: { ranMs: number; waitedMs: number } | null = null;
   let maxRan = -1;
   let maxWaited = -1;
-  let ownMax = hasThread ? 0 : -1;
+  let ownMax = opts.thread !== undefined ? 0 : -1;
   let ticks = 0;
   let timer: Timer | undefined;
   let due = 0;
@@ -119,7 +118,8 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       max = lag;
       if (opts.cpuMs !== undefined) maxCpu = opts.cpuMs() - cpuAt;
       if (opts.faults !== undefined) maxFaults = opts.faults() - faultsAt;
-      if (hasThread) (maxRan = ran), (maxWaited = waited);
+      maxRan = ran;
+      maxWaited = waited;
     }
     while (recent.length > 0 && recent[recent.length - 1]![1] <= lag) recent.pop();
     recent.push([now, lag]);

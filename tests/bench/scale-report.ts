@@ -239,8 +239,8 @@ const known = (x: number | undefined): x is number => x !== undefined && Number.
 function gcNote(stalls: Stall[]): string {
   const worst = stalls.reduce((a, b) => (b.seconds > a.seconds ? b : a));
   const parts: string[] = [];
-  if (worst.cpuSeconds !== undefined && Number.isFinite(worst.cpuSeconds) && worst.cpuSeconds >= 0) parts.push(`its process used ${f0(worst.cpuSeconds * 1000)} ms of CPU from the tick before it to its end`);
-  if (worst.majorFaults !== undefined && Number.isFinite(worst.majorFaults) && worst.majorFaults >= 0) parts.push(`${f0(worst.majorFaults)} major page faults meanwhile`);
+  if (known(worst.cpuSeconds)) parts.push(`its process used ${f0(worst.cpuSeconds * 1000)} ms of CPU from the tick before it to its end`);
+  if (known(worst.majorFaults)) parts.push(`${f0(worst.majorFaults)} major page faults meanwhile`);
   if (known(worst.ranSeconds) && known(worst.waitedSeconds)) parts.push(`its event loop's thread ran ${f0(worst.ranSeconds * 1000)} ms and waited for a core ${f0(worst.waitedSeconds * 1000)} ms meanwhile`);
   if (worst.gcMaxMs !== undefined && Number.isFinite(worst.gcMaxMs)) parts.push(`its collector's longest pause ${f1(worst.gcMaxMs)} ms`);
   return parts.length === 0 ? "" : `; on ${worst.node}, ${parts.join(", ")}`;

@@ -89,6 +89,9 @@ async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
   }
 }
 
+/** CPU time the nodes' processes used so far, summed (ms). */
+const cpuMsOf = (nodes: ScaleNode[]): number => nodes.reduce((sum, n) => sum + (cpuTicks(n.pid) * 1000) / CLK_TCK, 0);
+
 /**
  * Waits (at most 20 s) until every node used under 5% of a core over half a
  * second; how long that took (ms) and whether they got there.
@@ -96,10 +99,10 @@ async function dumpAgain(url: string): Promise<Dump & { tries: number }> {
 async function quiet(nodes: ScaleNode[]): Promise<{ ms: number; quiet: boolean }> {
   const t0 = performance.now();
   while (performance.now() - t0 < 20_000) {
-    const before = nodes.map((n) => cpuTicks(n.pid));
+    const before = nodes.map((n) => cpuMsOf([n]));
     await sleep(500);
-    const busiest = Math.max(...nodes.map((n, i) => cpuTicks(n.pid) - before[i]!));
-    if ((busiest * 1000) / CLK_TCK < 25) return { ms: performance.now() - t0, quiet: true };
+    const busiest = Math.max(...nodes.map((n, i) => cpuMsOf([n]) - before[i]!));
+    if (busiest < 25) return { ms: performance.now() - t0, quiet: true };
   }
   return { ms: performance.now() - t0, quiet: false };
 }
@@ -278,14 +281,14 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     const fourth = cluster.nodes[3]!;
     mark("the 4th node starts");
     t = performance.now();
-    const othersBefore = three.reduce((sum, n) => sum + cpuTicks(n.pid), 0);
+    const othersBefore = cpuMsOf(three);
     await cluster.startOne(fourth);
     let readyMs: number | null = null;
     let joinCpu = { own: NaN, others: NaN };
     try {
       readyMs = await until("the 4th node answers /readyz 200", async () => ((await fourth.ready(500)) ? performance.now() - t : undefined), 300_000, 10);
       // What bounds the join: the joining node's CPU until ready, and the others' over the same span (both in ms).
-      joinCpu = { own: (cpuTicks(fourth.pid) * 1000) / CLK_TCK, others: ((three.reduce((sum, n) => sum + cpuTicks(n.pid), 0) - othersBefore) * 1000) / CLK_TCK };
+      joinCpu = { own: cpuMsOf([fourth]), others: cpuMsOf(three) - othersBefore };
     } catch (err) {
       notes.push(String(err));
     }
