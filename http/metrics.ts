@@ -89,6 +89,11 @@ function consensus(p: PromText, { status: st, counters: s }: ClusterStats["conse
   p.gauge("roomy_consensus_available", "1 when consensus writes can be served (a leader is known), 0 when not (see GET /v1/consensus for why).", st.unavailable === null ? 1 : 0);
   p.counter("roomy_consensus_proposals_total", "Commands this node proposed to the log.", s.proposals);
   p.counter("roomy_consensus_proposals_failed_total", "Proposals from this node that answered an error (unavailable, timed out).", s.proposalsFailed);
+  p.counter("roomy_consensus_relayed_total", "Proposals and reads of this node handed to a peer because the leader did not answer them (only this node's link to the leader cut, or a leader election).", [
+    { labels: { kind: "proposal" }, value: s.proposalsRelayed },
+    { labels: { kind: "read" }, value: s.readsRelayed },
+  ]);
+  p.counter("roomy_consensus_relayed_for_others_total", "Proposals and reads this node relayed to the leader for a peer that could not reach it.", s.relayedForOthers);
 }
 
 function runtime(p: PromText, stats: NodeStats): void {

@@ -23,25 +23,30 @@ export async function startRaftParking(ctx: AppContext, consensus: Consensus, ma
     exit: (gate, plate) => consensus.submit(lotCommandToLog({ kind: "unpark", gate, plate })),
   }, true);
 
+  // Reads by name, so that a node cut off from the leader only has a peer
+  // answer them (consensus relay.ts); linearizable either way.
+  consensus.defineQuery("lot", () => machine.info());
+  consensus.defineQuery("gates", (): GateInfo[] => {
+    const out: GateInfo[] = [];
+    for (let g = 1; g <= gates; g++) {
+      const c = machine.counters(g);
+      out.push({ gate: g, owner: registry.ownerOf(gateProcess(g)), entries: c.entries, exits: c.exits, parked: machine.parkedVia(g) });
+    }
+    return out;
+  });
+
   const app: ParkingApp = {
     index: null,
     machine,
     config: { gates, spaces: machine.spaces },
     ...throughGates(registry, gates, config.spaces),
     async lot(): Promise<LotInfo> {
-      await consensus.read();
-      return machine.info();
+      const info = await consensus.query<LotInfo>("lot");
+      // A relayed answer came as JSON: its cars back in an object with no prototype, as the machine makes it (a plate may be "constructor").
+      return Object.getPrototypeOf(info.vehicles) === null ? info : { ...info, vehicles: Object.assign(Object.create(null) as LotInfo["vehicles"], info.vehicles) };
     },
     lotLocal: () => machine.info(),
-    async gates(): Promise<GateInfo[]> {
-      await consensus.read();
-      const out: GateInfo[] = [];
-      for (let g = 1; g <= gates; g++) {
-        const c = machine.counters(g);
-        out.push({ gate: g, owner: registry.ownerOf(gateProcess(g)), entries: c.entries, exits: c.exits, parked: machine.parkedVia(g) });
-      }
-      return out;
-    },
+    gates: () => consensus.query<GateInfo[]>("gates"),
     stop() {},
   };
   // The seed starts every gate with the application; so do we, without

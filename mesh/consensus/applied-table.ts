@@ -24,6 +24,23 @@ export class AppliedTable {
     return true;
   }
 
+  /** Apply a command entry's data (origin o, seq s, floor l, command c) to `machine` if it is the first copy: who proposed it and the outcome; null for a later copy. */
+  applyFirst(data: unknown, machine: StateMachine): { o: string; s: number; error: unknown; result: unknown } | null {
+    const { o, s, l, c } = data as { o: string; s: number; l?: number; c: unknown };
+    if (!this.firstCopy(o, s, l ?? 0)) return null;
+    try {
+      return { o, s, error: null, result: machine.apply(c) };
+    } catch (err) {
+      return { o, s, error: err, result: undefined };
+    }
+  }
+
+  /** Whether entry (origin, seq) was applied already (or lies below its proposer's floor). */
+  has(origin: string, seq: number): boolean {
+    const a = this.#byOrigin.get(origin);
+    return a !== undefined && (seq < a.floor || a.seen.has(seq));
+  }
+
   /** The machine's snapshot with this table: [4-byte length][table JSON][machine bytes]. */
   snapshot(machine: StateMachine): Uint8Array {
     const table = new TextEncoder().encode(JSON.stringify([...this.#byOrigin].map(([o, a]) => [o, a.floor, [...a.seen]])));

@@ -70,5 +70,9 @@ export interface ConsensusStats {
   generationsEnded: number;
   proposals: number;
   proposalsFailed: number;
+  /** this node's proposals and reads handed to a peer (relay.ts), and those it relayed for others */
+  proposalsRelayed: number;
+  readsRelayed: number;
+  relayedForOthers: number;
 }
 

@@ -9,7 +9,9 @@
  * caller when it applies the entry carrying its (id, seq). A proposal that
  * outlives its deadline answers `unavailable`: it may or may not have taken
  * effect (a client retries; the lot's commands are idempotent where that
- * matters: parking a parked car is a no-op).
+ * matters: parking a parked car is a no-op). A proposal or read that a
+ * node cannot get answered by the leader (only its link to the leader is
+ * cut) goes to a peer that relays it (relay.ts).
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";
@@ -21,35 +23,25 @@ import { ConfigChanges } from "./config-changes.ts";
 import { parseRaftMsg } from "./messages.ts";
 import { defaultRaftOptions, RaftCore } from "./raft.ts";
 import { type Configuration, ENTRY_COMMAND, type Server, type ServerId } from "./types.ts";
+import { isRelayMsg, Relay, type RelayEntry } from "./relay.ts";
+import { ReadWaits } from "./read-waits.ts";
+import { ProposalWaits } from "./proposal-waits.ts";
 
 export type { ConsensusOptions, ConsensusStats, ConsensusStatus, StateMachine } from "./driver-types.ts";
 import type { ConsensusOptions, ConsensusStats, ConsensusStatus } from "./driver-types.ts";
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  deadline: number;
-  cmd: unknown;
-  /** handed to a leader (or appended) already; sent again after RESEND_MS unapplied (the log drops duplicates) */
-  sent: boolean;
-  sentAt: number;
-}
-
-
 
 const unavailable = (why: string): RoomyError => new RoomyError("unavailable", `consensus: ${why}`);
 
 export class Consensus {
   readonly self: Server;
-  readonly stats: ConsensusStats = { leaderChanges: 0, generationsStarted: 0, generationsEnded: 0, proposals: 0, proposalsFailed: 0 };
+  readonly stats: ConsensusStats = { leaderChanges: 0, generationsStarted: 0, generationsEnded: 0, proposals: 0, proposalsFailed: 0, proposalsRelayed: 0, readsRelayed: 0, relayedForOthers: 0 };
   core: RaftCore | null = null;
   applied = 0;
   #o: ConsensusOptions;
   #gen: GenerationKeeper;
-  #seq = 0;
-  #pending = new Map<number, Pending>();
-  #reads = new Map<number, { resolve: () => void; reject: (e: unknown) => void; deadline: number; index: number }>();
-  #readCtx = 0;
+  #pending: ProposalWaits;
+  #reads = new ReadWaits();
+  #relay: Relay;
   #timer: Timer | null = null;
   #flushPending = false;
   #lastLeader: ServerId | null = null;
@@ -64,6 +56,7 @@ export class Consensus {
   constructor(o: ConsensusOptions) {
     this.#o = o;
     this.self = o.self;
+    this.#pending = new ProposalWaits(o.self.id);
     const alone = typeof o.mayBootstrapAlone === "function" ? o.mayBootstrapAlone : (): boolean => o.mayBootstrapAlone === true;
     this.#changes = new ConfigChanges(o, o.self, () => this.#resendMs());
     this.#gen = new GenerationKeeper({
@@ -75,6 +68,26 @@ export class Consensus {
       aloneAfterMs: o.aloneAfterMs,
       send: (to, msg) => o.transport.send(to, msg),
     });
+    this.#relay = new Relay(
+      {
+        selfId: o.self.id,
+        generation: () => this.#gen.info()?.generation ?? null,
+        members: () => this.core?.config ?? null,
+        hasLeader: () => this.core?.leader() != null,
+        leads: () => this.core?.state.role === "leader",
+        tickMs: o.tickMs ?? 50,
+        forward: (entry) => this.#forward(entry),
+        appliedAlready: (origin, seq) => this.#applied.has(origin, seq),
+        queryLocal: (name) => this.#query(name, false),
+        address: (id) => this.#address(id),
+        send: (address, msg) => void o.transport.send(address, msg),
+        clock: o.clock,
+        timeoutMs: this.#timeout(),
+      },
+      this.#pending,
+      this.#reads,
+      this.stats,
+    );
     o.transport.onMessage((from, msg) => this.#receive(from, msg));
     this.#schedule();
     // Alone with nobody to wait for (a cluster of one): lead from the start, not a tick later.
@@ -86,24 +99,40 @@ export class Consensus {
   /** Commit `cmd` and answer its result once this node applied it. */
   submit(cmd: unknown): Promise<unknown> {
     if (this.#stopped) return Promise.reject(unavailable("node stopping"));
-    const seq = ++this.#seq;
     this.stats.proposals++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), cmd, sent: false, sentAt: 0 });
-      this.#pushPending(seq);
-      this.#requestFlush();
-    });
+    const now = this.#o.clock.now();
+    const p = this.#pending.add(cmd, now, now + this.#timeout(), (seq) => this.#pushPending(seq));
+    this.#requestFlush();
+    return p;
   }
 
   /** Resolves when this node's state machine reflects every write committed before the call. */
   read(): Promise<void> {
+    return this.#query(null, false) as Promise<void>;
+  }
+
+  /** What a read by `name` answers: run on this node's state machine once a read makes it current (here, or on a peer that relays for it). */
+  defineQuery(name: string, fn: () => unknown): void {
+    this.#reads.define(name, fn);
+  }
+
+  /**
+   * The answer of query `name` (defineQuery) once this node's state machine
+   * reflects every write committed before the call; a node that cannot get
+   * there (it cannot reach the leader) has a peer answer it (relay.ts).
+   */
+  query<T>(name: string): Promise<T> {
+    if (!this.#reads.has(name)) return Promise.reject(new RoomyError("internal", `consensus: no query named ${JSON.stringify(name)}`));
+    return this.#query(name, true) as Promise<T>;
+  }
+
+  #query(name: string | null, mayRelay: boolean): Promise<unknown> {
     if (this.#stopped) return Promise.reject(unavailable("node stopping"));
-    const ctx = ++this.#readCtx;
-    return new Promise((resolve, reject) => {
-      this.#reads.set(ctx, { resolve, reject, deadline: this.#o.clock.now() + this.#timeout(), index: -1 });
-      this.core?.readIndex(ctx);
-      this.#requestFlush();
-    });
+    if (name !== null && !this.#reads.has(name)) return Promise.reject(unavailable(`no query named ${JSON.stringify(name)} here`));
+    const now = this.#o.clock.now();
+    const p = this.#reads.add(name, mayRelay, now, now + this.#timeout(), (ctx) => this.core?.readIndex(ctx));
+    this.#requestFlush();
+    return p;
   }
 
   status(): ConsensusStatus {
@@ -142,10 +171,8 @@ export class Consensus {
     }
     this.#stopped = true;
     this.#timer?.cancel();
-    for (const p of this.#pending.values()) p.reject(unavailable("node stopping"));
-    for (const r of this.#reads.values()) r.reject(unavailable("node stopping"));
-    this.#pending.clear();
-    this.#reads.clear();
+    this.#pending.rejectAll(unavailable("node stopping"));
+    this.#reads.rejectAll(unavailable("node stopping"));
     await this.#o.transport.close();
   }
 
@@ -198,25 +225,20 @@ export class Consensus {
       this.#logAvailability();
     }
     const now = this.#o.clock.now();
-    for (const [seq, p] of this.#pending) {
-      if (now >= p.deadline) {
-        this.#pending.delete(seq);
-        this.stats.proposalsFailed++;
-        p.reject(unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"));
-      } else if (!p.sent || now - p.sentAt >= this.#resendMs()) {
-        // a forward lost on the way, or a leader deposed before committing it: send again
-        p.sent = false;
-        this.#pushPending(seq);
-      }
-    }
-    for (const [ctx, r] of this.#reads) {
-      if (now >= r.deadline) {
-        this.#reads.delete(ctx);
-        r.reject(unavailable(this.#whyUnavailable() ?? "read not confirmed in time"));
-      } else if (r.index === -1) {
-        core?.readIndex(ctx);
-      }
-    }
+    this.stats.proposalsFailed += this.#pending.tick(
+      now,
+      this.#resendMs(),
+      () => unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"),
+      (entry) => this.core !== null && this.#forward(entry),
+      (p, entry) => this.#relay.proposal(p, entry),
+    );
+    this.#reads.tick(
+      now,
+      () => unavailable(this.#whyUnavailable() ?? "read not confirmed in time"),
+      (ctx) => core?.readIndex(ctx),
+      (r, ctx, name) => this.#relay.read(r, ctx, name),
+    );
+    this.#relay.tick();
     this.#flush();
   }
 
@@ -255,27 +277,29 @@ export class Consensus {
     this.applied = 0;
     this.#o.machine.reset();
     this.#applied = new AppliedTable();
-    for (const p of this.#pending.values()) p.reject(unavailable(why));
-    this.#pending.clear();
+    this.#pending.rejectAll(unavailable(why));
   }
 
   #pushPending(seq: number): void {
-    const p = this.#pending.get(seq);
+    if (this.core !== null) this.#pending.push(seq, this.#o.clock.now(), (entry) => this.#forward(entry));
+  }
+
+  /** Propose `entry` as the leader, or forward it to the leader; false with no leader known (or the send refused). */
+  #forward(entry: RelayEntry): boolean {
     const core = this.core;
-    if (p === undefined || core === null || p.sent) return;
-    let floor = seq;
-    for (const k of this.#pending.keys()) floor = Math.min(floor, k);
-    const entry = { o: this.self.id, s: seq, l: floor, c: p.cmd };
-    p.sentAt = this.#o.clock.now();
+    if (core === null) return false;
     if (core.state.role === "leader") {
-      if (core.propose(entry, ENTRY_COMMAND) !== null) p.sent = true;
-      return;
+      const ok = core.propose(entry, ENTRY_COMMAND) !== null;
+      if (ok) this.#requestFlush();
+      return ok;
     }
     const leader = core.leader();
     const address = leader === null ? undefined : this.#address(leader);
-    if (address === undefined) return;
-    p.sent = this.#o.transport.send(address, { t: "fwd", g: this.#gen.info()!.generation, f: this.self.id, o: leader!, e: entry });
+    if (address === undefined) return false;
+    return this.#o.transport.send(address, { t: "fwd", g: this.#gen.info()!.generation, f: this.self.id, o: leader!, e: entry });
   }
+
+
 
   /** Where `id` listens (per outgoing message: no array built on the way). */
   #address(id: ServerId): string | undefined {
@@ -306,6 +330,8 @@ export class Consensus {
       const m = parseRaftMsg(msg["m"]);
       if (m === null) return this.#malformed(from, "raft");
       core.step(sender, m);
+    } else if (isRelayMsg(msg.t)) {
+      if (this.#relay.receive(from, msg) === "malformed") return this.#malformed(from, msg.t);
     } else if (msg.t === "fwd") {
       const e = msg["e"] as { o?: unknown; s?: unknown } | undefined;
       if (typeof e !== "object" || e === null || typeof e.o !== "string" || typeof e.s !== "number") return this.#malformed(from, "fwd");
@@ -341,35 +367,16 @@ export class Consensus {
     for (const e of core.takeCommitted()) {
       this.applied = e.index;
       if (e.kind !== ENTRY_COMMAND) continue;
-      const { o, s, l, c } = e.data as { o: string; s: number; l?: number; c: unknown };
-      if (!this.#applied.firstCopy(o, s, l ?? 0)) continue;
-      let result: unknown;
-      let error: unknown = null;
-      try {
-        result = this.#o.machine.apply(c);
-      } catch (err) {
-        error = err;
-      }
-      if (o !== this.self.id) continue;
-      const p = this.#pending.get(s);
-      if (p === undefined) continue;
-      this.#pending.delete(s);
-      if (error !== null) p.reject(error);
-      else p.resolve(result);
+      const a = this.#applied.applyFirst(e.data, this.#o.machine);
+      if (a === null) continue;
+      if (a.o === this.self.id) this.#pending.applied(a.s, a.error, a.result);
+      else this.#relay.applied(a.o, a.s, a.error, a.result);
     }
     if (this.applied - core.log.snapshotIndex() >= (this.#o.compactEvery ?? 10_000)) {
       core.compact(this.applied, this.#applied.snapshot(this.#o.machine));
     }
-    for (const r of core.takeReads()) {
-      const w = this.#reads.get(r.ctx);
-      if (w !== undefined) w.index = r.index;
-    }
-    for (const [ctx, w] of this.#reads) {
-      if (w.index >= 0 && this.applied >= w.index) {
-        this.#reads.delete(ctx);
-        w.resolve();
-      }
-    }
+    for (const r of core.takeReads()) this.#reads.confirmed(r.ctx, r.index);
+    this.#reads.applied(this.applied);
     const g = this.#gen.info()!.generation;
     for (const { to, msg } of core.takeMessages()) {
       const address = this.#address(to);
@@ -380,7 +387,7 @@ export class Consensus {
       this.#lastLeader = leader;
       this.stats.leaderChanges++;
       this.#o.logger.info("consensus: leader", { leader: this.status().leader, term: core.term });
-      if (leader !== null) for (const seq of this.#pending.keys()) this.#pushPending(seq);
+      if (leader !== null) this.#pending.pushAll(this.#o.clock.now(), (entry) => this.#forward(entry));
     }
     const committed = core.committedConfig();
     if (committed.epoch > this.#lastEpoch || g !== this.#lastGeneration) {

@@ -125,7 +125,7 @@ export async function runRaftLot(o: RaftRunOptions): Promise<RaftRunResult> {
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
   const now = (): number => sim.clock.now() - sim.startedAt;
   const rec = historyRecorder(now);
-  const faults: Record<string, number> = { crash: 0, restart: 0, partition: 0, stall: 0 };
+  const faults: Record<string, number> = { crash: 0, restart: 0, partition: 0, bridge: 0, stall: 0 };
   const log: string[] = [];
   let client = 0;
 
@@ -189,7 +189,19 @@ export async function runRaftLot(o: RaftRunOptions): Promise<RaftRunResult> {
       healAt = t + 500 + rnd.int(5000);
       faults.partition!++;
       log.push(`t=${t.toFixed(1)} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
-    } else if (x < 0.025) {
+    } else if (x < 0.03 && healAt === null) {
+      // A bridge: one link cut both ways, each side still reaching the rest
+      // (the leader's link, half the time): the cut node's proposals and
+      // reads go through peers (mesh/consensus/relay.ts).
+      const leader = leaderSlot(sim)?.name;
+      const a = leader !== undefined && rnd.float() < 0.5 ? leader : pick(sim.names());
+      const b = pick(sim.names().filter((n) => n !== a));
+      sim.net.block(sim.address(a), sim.address(b));
+      sim.net.block(sim.address(b), sim.address(a));
+      healAt = t + 500 + rnd.int(5000);
+      faults.bridge!++;
+      log.push(`t=${t.toFixed(1)} bridge: link ${a} - ${b} cut`);
+    } else if (x < 0.035) {
       const s = pick(sim.up());
       const ms = 100 + rnd.int(2500);
       s.clock?.stall(ms);

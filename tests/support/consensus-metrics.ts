@@ -14,4 +14,6 @@ export const CONSENSUS_FAMILIES: Record<string, string> = {
   roomy_consensus_available: "gauge",
   roomy_consensus_proposals_total: "counter",
   roomy_consensus_proposals_failed_total: "counter",
+  roomy_consensus_relayed_total: "counter",
+  roomy_consensus_relayed_for_others_total: "counter",
 };

@@ -1,0 +1,95 @@
+/**
+ * This node's proposals waiting on the log (driver.ts), by seq: each is
+ * handed to the leader (sent again after the resend interval, unapplied),
+ * may go to a peer once RELAY_TICKS passed unanswered (relay.ts), and is
+ * answered when this node applies the entry carrying its (id, seq), or by
+ * a relaying peer's answer, or `unavailable` at its deadline.
+ */
+import type { Relayable, RelayEntry, RelayOutcome } from "./relay.ts";
+
+interface Pending extends Relayable {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  deadline: number;
+  cmd: unknown;
+  /** handed to a leader (or appended) already; sent again after the resend interval unapplied (the log drops duplicates) */
+  sent: boolean;
+  sentAt: number;
+}
+
+export class ProposalWaits {
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+
+  constructor(private readonly origin: string) {}
+
+  /** A new proposal of `cmd`: its seq (before `send` is called with it) and its answer. */
+  add(cmd: unknown, now: number, deadline: number, send: (seq: number) => void): Promise<unknown> {
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject, deadline, cmd, sent: false, sentAt: 0, at: now, relayedAt: 0, relays: 0 });
+      send(seq);
+    });
+  }
+
+  /** Proposal `seq` as a log entry: origin, seq, the lowest seq this node still waits for (the map is in seq order), the command. */
+  entry(seq: number): RelayEntry | null {
+    const p = this.#pending.get(seq);
+    if (p === undefined) return null;
+    const first = this.#pending.keys().next();
+    return { o: this.origin, s: seq, l: first.done === true ? seq : Math.min(seq, first.value), c: p.cmd };
+  }
+
+  /** Hand proposal `seq` on with `forward` unless it is on its way already. */
+  push(seq: number, now: number, forward: (entry: RelayEntry) => boolean): void {
+    const p = this.#pending.get(seq);
+    if (p === undefined || p.sent) return;
+    p.sentAt = now;
+    p.sent = forward(this.entry(seq)!);
+  }
+
+  /** Hand every proposal on again (a new leader). */
+  pushAll(now: number, forward: (entry: RelayEntry) => boolean): void {
+    for (const seq of this.#pending.keys()) this.push(seq, now, forward);
+  }
+
+  /** On the tick: reject those past their deadline (counted in the return), send again those unapplied for `resendMs`, offer the rest to `relay`. */
+  tick(now: number, resendMs: number, late: () => Error, forward: (entry: RelayEntry) => boolean, relay: (p: Relayable, entry: RelayEntry) => void): number {
+    let failed = 0;
+    for (const [seq, p] of this.#pending) {
+      if (now >= p.deadline) {
+        this.#pending.delete(seq);
+        failed++;
+        p.reject(late());
+        continue;
+      }
+      if (!p.sent || now - p.sentAt >= resendMs) {
+        // a forward lost on the way, or a leader deposed before committing it: send again
+        p.sent = false;
+        this.push(seq, now, forward);
+      }
+      relay(p, this.entry(seq)!);
+    }
+    return failed;
+  }
+
+  /** This node applied its proposal `seq`: answer it. */
+  applied(seq: number, error: unknown, result: unknown): void {
+    const p = this.#pending.get(seq);
+    if (p === undefined) return;
+    this.#pending.delete(seq);
+    if (error !== null) p.reject(error);
+    else p.resolve(result);
+  }
+
+  /** A peer's answer to relayed proposal `seq`: settles it, unless the peer could not help (`unavailable`: the next peer is asked in turn). */
+  settle(seq: number, out: RelayOutcome): void {
+    if (!out.ok && out.error.code === "unavailable") return;
+    this.applied(seq, out.ok ? null : out.error, out.ok ? out.value : undefined);
+  }
+
+  rejectAll(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
