@@ -6,6 +6,7 @@
  * and runs on both.
  */
 import { listenBunHttp } from "./bun/serve.ts";
+import { bunClientLeft } from "./bun/conn.ts";
 import { type DenoHttp, listenDenoHttp } from "./deno/serve.ts";
 import type { Prebuilt } from "./prebuilt.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
@@ -58,6 +59,15 @@ export interface ServeOptions {
  */
 export function bodyCap(maxRequestBodySize: number): number | undefined {
   return (globalThis as { Bun?: unknown }).Bun !== undefined ? maxRequestBodySize : undefined;
+}
+
+/**
+ * Whether the client that sent `req` is gone: under Bun, it closed the
+ * connection or its sending side (bun/serve.ts); under Deno, the request's
+ * signal aborted (Deno.serve aborts it when the connection closes).
+ */
+export function clientLeft(req: Request): boolean {
+  return bunClientLeft(req) ?? req.signal.aborted;
 }
 
 export interface Served {

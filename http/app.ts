@@ -19,6 +19,7 @@ import { registerOverview } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import type { Prebuilt } from "../adapter/prebuilt.ts";
+import { clientLeft } from "../adapter/serve.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -68,6 +69,16 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     clientGone: (method, path, err) => {
       logger.debug("client left before sending the whole request body", { method, path, error: String(err) });
       return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+    },
+    afterStall: {
+      behind: () => node.loopBehind(),
+      // One timer turn: the loop polls the sockets before it (a setImmediate does not).
+      turn: () => new Promise<void>((resolve) => void node.clock.setTimer(1, resolve)),
+      left: clientLeft,
+      abandoned: (method, path) => {
+        logger.info("dropped a write unapplied: its client gave up while this node's event loop stalled", { method, path });
+        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+      },
     },
     body: { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes },
     guard: token === undefined ? undefined : { prefix: "/v1", check: (req) => tokenRefusal(token, req.headers.get("authorization")) },

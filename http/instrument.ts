@@ -79,6 +79,16 @@ export interface InstrumentOptions {
    * (nobody reads it) is counted under its status.
    */
   clientGone(method: string, path: string, err: unknown): Response;
+  /**
+   * Writes read while the node's event loop stalls or just did (a SIGSTOP,
+   * a long pause): such a request may have sat in its socket while its
+   * client gave up, and applied now it could undo a write acknowledged
+   * since through another node (tests/cluster/hostile-zombie-write). Then
+   * the write waits one turn of the loop that polls its socket (`turn`), so
+   * a client that closed the connection shows (`left`), and is dropped
+   * (`abandoned`'s answer, which nobody reads) unapplied.
+   */
+  afterStall?: { behind(): boolean; turn(): Promise<void>; left(req: Request): boolean; abandoned(method: string, path: string): Response };
   guard?: Guard;
   body: BodyOptions;
 }
@@ -91,7 +101,7 @@ export function staticRoutes(app: Hono): ExactRoute[] {
 }
 
 export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
-  const { stats, onError, guard } = o;
+  const { stats, onError, guard, afterStall } = o;
   const now = stats.now;
   const statics: ExactRoute[] = [];
   STATIC.set(app, statics);
@@ -118,8 +128,16 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
             // The body's own faults are RoomyErrors (too large, not JSON, ...); anything else is the read failing.
             throw err instanceof RoomyError ? err : new BodyReadError(err);
           }
-          await w(body, r);
-          res = ok();
+          let gone = false;
+          if (afterStall !== undefined && afterStall.behind()) {
+            await afterStall.turn();
+            gone = afterStall.left(raw);
+          }
+          if (gone) res = afterStall!.abandoned(method, errPath());
+          else {
+            await w(body, r);
+            res = ok();
+          }
         }
       } catch (err) {
         res = err instanceof BodyReadError ? o.clientGone(method, errPath(), err.cause) : onError(err, method, errPath());

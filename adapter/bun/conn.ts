@@ -26,3 +26,17 @@ export interface Conn {
   ended: boolean;
   closed: boolean;
 }
+
+/** Each request's connection, for clientLeft(). */
+export const connOf = new WeakMap<Request, Conn>();
+
+/**
+ * Whether the client of `req` (one this server made) closed its connection
+ * or its sending side: nobody will read an answer (a client that half-closes
+ * and still reads is rare; clientLeft's caller asks only after a stall). Undefined for a request
+ * this server did not make.
+ */
+export function bunClientLeft(req: Request): boolean | undefined {
+  const c = connOf.get(req);
+  return c === undefined ? undefined : c.ended || c.closed;
+}

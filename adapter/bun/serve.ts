@@ -26,7 +26,7 @@ import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
-import type { Conn, Slot } from "./conn.ts";
+import { type Conn, connOf, type Slot } from "./conn.ts";
 import { failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
 
@@ -190,6 +190,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     } catch {
       return fail(s, c, slot, 400);
     }
+    connOf.set(req, c);
     let r: Response | Promise<Response>;
     try {
       r = handlerOf(head)(req);

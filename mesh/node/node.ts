@@ -62,6 +62,8 @@ export interface Node {
   write(writes: readonly Write[]): Promise<void>;
   /** Every part's counters and gauges, read now (/metrics). */
   stats(): NodeStats;
+  /** Whether the event loop stalls now or just did (loop-lag.ts behind()). */
+  loopBehind(): boolean;
   /** Started, joined and caught up (GET /readyz). */
   isReady(): boolean;
   /** The mesh address listening, or null for a cluster of one. */
@@ -123,6 +125,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     app: apps.app,
     roomIndex: apps.roomIndex,
     stats: () => ({ ...cluster.stats(), loopLag: loopLag.stats() }),
+    loopBehind: () => loopLag.behind(),
     write,
     isReady: () => stopping === null && cluster.ready(),
     meshAddress: () => cluster.meshAddress(),

@@ -50,8 +50,18 @@ export interface LoopLagStats {
   windowMs: number;
 }
 
+/** A tick this late, or overdue this long, means the loop stalls or just did (behind()). */
+export const BEHIND_MS = 200;
+
 export interface LoopLag {
   stats(): LoopLagStats;
+  /**
+   * Whether the loop stalls now or just did: its tick is overdue by
+   * BEHIND_MS, or the last tick came that late (until the next one, on
+   * time, shows the backlog drained). Requests read then may have waited
+   * in their sockets while their clients gave up (http/instrument.ts).
+   */
+  behind(): boolean;
   stop(): void;
 }
 
@@ -134,6 +144,9 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       // A stall still going on (the tick is overdue) counts in the window already.
       const overdue = timer === undefined ? 0 : Math.max(0, clock.now() - due);
       return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, maxFaults, maxRanMs: maxRan, maxWaitedMs: maxWaited, ownMaxMs: ownMax, ticks, windowMs };
+    },
+    behind(): boolean {
+      return last >= BEHIND_MS || (timer !== undefined && clock.now() - due >= BEHIND_MS);
     },
     stop(): void {
       timer?.cancel();

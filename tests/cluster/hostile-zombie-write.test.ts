@@ -42,6 +42,13 @@
  * acknowledged and where-is reflects it; n3 wakes; where-is then answers
  * the timed-out write's room.
  *
+ * Fixed for this case (the entry node frozen): a write read while the
+ * node's event loop is behind (loop-lag.ts behind()) waits one loop turn,
+ * and one whose client closed its connection is dropped unapplied
+ * (http/instrument.ts afterStall; adapter/bun/conn.ts bunClientLeft). Not
+ * covered: the owner frozen behind a live entry node (README, What roomy
+ * promises).
+ *
  * Real processes, ~40 s: `HOSTILE=1 npx bun test --timeout 120000 tests/cluster/hostile-zombie-write.test.ts`
  * (HOSTILE_BIN=path runs that binary). Ports 26570-26575.
  */

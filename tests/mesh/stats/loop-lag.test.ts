@@ -4,7 +4,7 @@
  * forgets it, the longest stall does not; stop() ends the timer.
  */
 import { describe, expect, test } from "bun:test";
-import { startLoopLag } from "../../../mesh/stats/loop-lag.ts";
+import { BEHIND_MS, startLoopLag } from "../../../mesh/stats/loop-lag.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 
 describe("event-loop lag", () => {
@@ -13,6 +13,28 @@ describe("event-loop lag", () => {
     const lag = startLoopLag(world.view(), { intervalMs: 100, windowMs: 1_000 });
     world.advance(1_000);
     expect(lag.stats()).toMatchObject({ lastMs: 0, windowMaxMs: 0, maxMs: 0, ticks: 10 });
+    lag.stop();
+  });
+
+  test("behind: while a stall of BEHIND_MS or more goes on, and after it until the next tick on time; not for shorter lags", () => {
+    const world = new SimClock();
+    const clock = world.view();
+    const lag = startLoopLag(clock, { intervalMs: 20 });
+    world.advance(50);
+    expect(lag.behind()).toBe(false);
+    clock.stall(BEHIND_MS - 50); // a shorter stall: not behind, during or after
+    world.advance(BEHIND_MS - 60);
+    expect(lag.behind()).toBe(false);
+    world.advance(100);
+    expect(lag.behind()).toBe(false);
+    clock.stall(1_500);
+    world.advance(BEHIND_MS + 20); // overdue by BEHIND_MS: behind already, before any tick
+    expect(lag.behind()).toBe(true);
+    world.advance(1_500 - BEHIND_MS - 20); // the stall ends: its tick runs, 1.5 s late
+    expect(lag.stats().lastMs).toBeGreaterThanOrEqual(1_400);
+    expect(lag.behind()).toBe(true);
+    world.advance(20); // the next tick, on time
+    expect(lag.behind()).toBe(false);
     lag.stop();
   });
 
