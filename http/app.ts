@@ -77,7 +77,8 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
       left: clientLeft,
       abandoned: (method, path) => {
         logger.info("dropped a write unapplied: its client gave up while this node's event loop stalled", { method, path });
-        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+        // Nobody is likely to read it; one that half-closed and still reads learns a retry is safe.
+        return errorJson(new RoomyError("unavailable", "this node stalled and its client closed the connection meanwhile: the write was not applied", true).toJSON(), 503);
       },
     },
     body: { maxBodyBytes, serverCapped: cap !== undefined && cap > maxBodyBytes },

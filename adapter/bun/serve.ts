@@ -190,7 +190,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     } catch {
       return fail(s, c, slot, 400);
     }
-    connOf.set(req, c);
+    if (head.method !== "GET" && head.method !== "HEAD") connOf.set(req, c); // clientLeft is for writes
     let r: Response | Promise<Response>;
     try {
       r = handlerOf(head)(req);

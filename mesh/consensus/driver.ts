@@ -16,7 +16,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";
 import { AppliedTable } from "./applied-table.ts";
-import { describe, whyNoLeader } from "./status.ts";
+import { describe, logAvailability, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { parseNotice } from "./config-notice.ts";
 import { ConfigChanges } from "./config-changes.ts";
@@ -45,6 +45,8 @@ export class Consensus {
   #timer: Timer | null = null;
   #flushPending = false;
   #lastLeader: ServerId | null = null;
+  /** the last leader this node knew (not reset when it loses it): a relay's last choice */
+  #knownLeader: ServerId | null = null;
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #lastGeneration = 0;
@@ -72,9 +74,12 @@ export class Consensus {
       {
         selfId: o.self.id,
         generation: () => this.#gen.info()?.generation ?? null,
-        members: () => this.core?.config ?? null,
+        config: () => this.core?.config ?? null,
+        knownLeader: () => this.#knownLeader,
+        takesRelays: (id) => this.#gen.takesRelays(id),
         hasLeader: () => this.core?.leader() != null,
         leads: () => this.core?.state.role === "leader",
+        leaderQuietTicks: () => this.core?.leaderQuietTicks() ?? null,
         tickMs: o.tickMs ?? 50,
         forward: (entry) => this.#forward(entry),
         appliedAlready: (origin, seq) => this.#applied.has(origin, seq),
@@ -230,7 +235,7 @@ export class Consensus {
       this.#resendMs(),
       () => unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"),
       (entry) => this.core !== null && this.#forward(entry),
-      (p, entry) => this.#relay.proposal(p, entry),
+      (p, seq, entry) => this.#relay.proposal(p, seq, entry),
     );
     this.#reads.tick(
       now,
@@ -244,11 +249,7 @@ export class Consensus {
 
   /** The log says why writes cannot be served, once per change of reason (and when they can again). */
   #logAvailability(): void {
-    const why = this.#whyUnavailable();
-    if (why === this.#lastWhy) return;
-    if (why !== null) this.#o.logger.warn("consensus: unavailable", { reason: why, term: this.core?.term ?? 0 });
-    else if (this.#lastWhy !== null) this.#o.logger.info("consensus: available again", { leader: this.status().leader, term: this.core?.term ?? 0 });
-    this.#lastWhy = why;
+    this.#lastWhy = logAvailability(this.#o.logger, this.#lastWhy, this.#whyUnavailable(), () => this.status().leader, this.core?.term ?? 0);
   }
 
   #startCore(info: GenerationInfo, data: Uint8Array | null): void {
@@ -298,8 +299,6 @@ export class Consensus {
     if (address === undefined) return false;
     return this.#o.transport.send(address, { t: "fwd", g: this.#gen.info()!.generation, f: this.self.id, o: leader!, e: entry });
   }
-
-
 
   /** Where `id` listens (per outgoing message: no array built on the way). */
   #address(id: ServerId): string | undefined {
@@ -385,6 +384,7 @@ export class Consensus {
     const leader = core.leader();
     if (leader !== this.#lastLeader) {
       this.#lastLeader = leader;
+      if (leader !== null) this.#knownLeader = leader;
       this.stats.leaderChanges++;
       this.#o.logger.info("consensus: leader", { leader: this.status().leader, term: core.term });
       if (leader !== null) this.#pending.pushAll(this.#o.clock.now(), (entry) => this.#forward(entry));

@@ -42,6 +42,8 @@ interface PeerReport {
   generation: number;
   recoveredFrom: number;
   at: number;
+  /** it takes relayed proposals and reads (relay.ts); a node from before them closes the connection on one */
+  relays: boolean;
 }
 
 export interface GenerationOptions {
@@ -94,7 +96,7 @@ export class GenerationKeeper {
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
     if (now - this.#lastHello >= this.#helloMs()) {
       this.#lastHello = now;
-      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0 };
+      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1 };
       for (const p of peers) this.#o.send(p.address, msg);
     }
     const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
@@ -178,7 +180,12 @@ export class GenerationKeeper {
     const g = msg["g"];
     const r = msg["r"];
     if (typeof f !== "string" || typeof n !== "string" || typeof g !== "number" || typeof r !== "number") return;
-    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, at: this.#o.clock.now() });
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, at: this.#o.clock.now(), relays: msg["rl"] === 1 });
+  }
+
+  /** Whether process `id` said in its hello that it takes relayed proposals and reads (relay.ts). */
+  takesRelays(id: string): boolean {
+    return this.#peers.get(id)?.relays === true;
   }
 
   waitingReason(): string {

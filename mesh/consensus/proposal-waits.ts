@@ -54,7 +54,7 @@ export class ProposalWaits {
   }
 
   /** On the tick: reject those past their deadline (counted in the return), send again those unapplied for `resendMs`, offer the rest to `relay`. */
-  tick(now: number, resendMs: number, late: () => Error, forward: (entry: RelayEntry) => boolean, relay: (p: Relayable, entry: RelayEntry) => void): number {
+  tick(now: number, resendMs: number, late: () => Error, forward: (entry: RelayEntry) => boolean, relay: (p: Relayable, seq: number, entry: () => RelayEntry) => void): number {
     let failed = 0;
     for (const [seq, p] of this.#pending) {
       if (now >= p.deadline) {
@@ -68,7 +68,7 @@ export class ProposalWaits {
         p.sent = false;
         this.push(seq, now, forward);
       }
-      relay(p, this.entry(seq)!);
+      relay(p, seq, () => this.entry(seq)!);
     }
     return failed;
   }
@@ -84,7 +84,8 @@ export class ProposalWaits {
 
   /** A peer's answer to relayed proposal `seq`: settles it, unless the peer could not help (`unavailable`: the next peer is asked in turn). */
   settle(seq: number, out: RelayOutcome): void {
-    if (!out.ok && out.error.code === "unavailable") return;
+    // Only for a proposal handed to a peer: any other answer is not ours to take.
+    if ((this.#pending.get(seq)?.relays ?? 0) === 0 || (!out.ok && out.error.code === "unavailable")) return;
     this.applied(seq, out.ok ? null : out.error, out.ok ? out.value : undefined);
   }
 

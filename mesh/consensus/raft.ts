@@ -116,6 +116,11 @@ export class RaftCore {
     if (isVoter(this.config, this.id) && this.state.role !== "leader") campaign(this, false, true);
   }
 
+  /** Ticks since this follower last heard from its leader; 0 for the leader; null with no leader known. */
+  leaderQuietTicks(): number | null {
+    return this.state.role === "leader" ? 0 : this.state.role === "follower" && this.state.leader !== null ? this.electionElapsed : null;
+  }
+
   leader(): ServerId | null {
     return this.state.role === "leader" ? this.id : this.state.role === "follower" ? this.state.leader : null;
   }

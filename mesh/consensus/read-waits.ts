@@ -80,7 +80,8 @@ export class ReadWaits {
   /** A peer's answer to relayed read `ctx`: settles it, unless the peer could not help (`unavailable`: the next peer is asked in turn). */
   settle(ctx: number, out: RelayOutcome): void {
     const r = this.#reads.get(ctx);
-    if (r === undefined || (!out.ok && out.error.code === "unavailable")) return;
+    // Only for a named read handed to a peer: a bare read answers from this node's own machine.
+    if (r === undefined || r.name === null || r.relays === 0 || (!out.ok && out.error.code === "unavailable")) return;
     this.#reads.delete(ctx);
     if (out.ok) r.resolve(out.value);
     else r.reject(out.error);

@@ -25,8 +25,18 @@ import { ERROR_CODES, type ErrorCode, RoomyError } from "../../core/errors.ts";
 import type { Clock, Message } from "../types.ts";
 import type { Configuration, ServerId } from "./types.ts";
 
-/** Ticks a proposal or read waits unanswered before a peer is asked, and between peers. */
+/**
+ * Ticks of silence from the leader (two heartbeats missed) after which this
+ * node's waiting proposals and reads go to a peer; and ticks between peers.
+ */
 export const RELAY_TICKS = 4;
+/**
+ * Ticks a proposal or read may wait, while the leader is heard from, before
+ * it goes to a peer all the same (this node's messages to the leader may be
+ * lost one way): the driver's resend interval on the lan profile. Before
+ * that the leader itself answers slowness, and a relay would only add load.
+ */
+export const SLOW_TICKS = 10;
 /** Relayed entries a node waits to apply for others, at most (the oldest go first). */
 const MAX_RELAYED = 4096;
 
@@ -41,12 +51,18 @@ export interface RelayEntry {
 export interface RelayHost {
   selfId: ServerId;
   generation(): number | null;
-  /** This node's configuration: its voters and learners are the peers asked. */
-  members(): Configuration | null;
+  /** This node's configuration (null: none yet): its voters and learners may be asked. */
+  config(): Configuration | null;
+  /** The leader this node last knew, which it cannot reach: never asked. */
+  knownLeader(): ServerId | null;
+  /** Whether process `id` said it takes relays (a node from before them closes the connection on one). */
+  takesRelays(id: ServerId): boolean;
   /** Whether this node leads, or follows a known leader. */
   hasLeader(): boolean;
   /** Whether this node leads (it has nobody to hand its own proposals and reads to). */
   leads(): boolean;
+  /** Ticks since this node last heard from its leader (0 when it leads; null with no leader known). */
+  leaderQuietTicks(): number | null;
   /** the driver's tick (RELAY_TICKS of them) */
   tickMs: number;
   /** Hand `entry` to the log: propose it as the leader, or forward it to the leader; false with no leader known. */
@@ -128,20 +144,22 @@ export class Relay {
   ) {}
 
   /**
-   * Whether `x`, unanswered, goes to a peer now: RELAY_TICKS after it began
-   * (one tick when this node knows no leader: it is cut off, or an election
-   * is on) and after it last went; never from a leader.
+   * Whether `x`, unanswered, goes to a peer now: never from a leader, and
+   * RELAY_TICKS after it last went; a tick after it began when the leader
+   * has been silent RELAY_TICKS or none is known (cut off, or an election
+   * on), else only once it waited SLOW_TICKS.
    */
   #due(x: Relayable): boolean {
     const tick = this.h.tickMs;
     const now = this.h.clock.now();
-    const first = (this.h.hasLeader() ? RELAY_TICKS : 1) * tick;
-    return now - x.at >= first && now - x.relayedAt >= RELAY_TICKS * tick && !this.h.leads();
+    if (now - x.relayedAt < RELAY_TICKS * tick || this.h.leads()) return false;
+    const quiet = this.h.leaderQuietTicks();
+    return now - x.at >= (quiet === null || quiet >= RELAY_TICKS ? 1 : SLOW_TICKS) * tick;
   }
 
-  /** This node's proposal, unanswered: to the next peer, if due. */
-  proposal(x: Relayable, entry: RelayEntry): void {
-    if (this.#due(x) && this.#to(x, entry.s, { t: "rp", e: entry }) !== null) this.stats.proposalsRelayed++;
+  /** This node's proposal `seq`, unanswered: to the next peer, if due (`entry` makes its log entry). */
+  proposal(x: Relayable, seq: number, entry: () => RelayEntry): void {
+    if (this.#due(x) && this.#to(x, seq, { t: "rp", e: entry() }) !== null) this.stats.proposalsRelayed++;
   }
 
   /** This node's read `ctx` (query `name`), unanswered: to the next peer, if due. */
@@ -149,11 +167,20 @@ export class Relay {
     if (this.#due(x) && this.#to(x, ctx, { t: "rq", r: ctx, q: name }) !== null) this.stats.readsRelayed++;
   }
 
+  /** Voters and learners that take relays, neither this node nor the leader it last knew. */
+  #candidates(): ServerId[] {
+    const c = this.h.config();
+    const out: ServerId[] = [];
+    if (c === null) return out;
+    const leader = this.h.knownLeader();
+    for (const s of [...c.voters, ...c.learners]) if (s.id !== this.h.selfId && s.id !== leader && this.h.takesRelays(s.id)) out.push(s.id);
+    return out;
+  }
+
   /** To the next peer in turn, from one that depends on `id` (a peer that cannot help is not the first for every proposal). */
   #to(x: Relayable, id: number, body: Message): Message | null {
     const g = this.h.generation();
-    const c = this.h.members();
-    const peers = c === null ? [] : [...c.voters, ...c.learners].map((s) => s.id).filter((id) => id !== this.h.selfId);
+    const peers = this.#candidates();
     if (g === null || peers.length === 0) return null;
     const to = peers[(id + x.relays) % peers.length]!;
     x.relays++;
@@ -175,11 +202,14 @@ export class Relay {
     this.#answer(w.address, w.origin, { t: "ra", s: seq }, error, result);
   }
 
-  /** Forget relayed entries past the timeout (their askers gave up). */
+  /** Forget relayed entries past the timeout (their askers gave up); the map is in the order they came. */
   tick(): void {
     if (this.#forOthers.size === 0) return;
     const old = this.h.clock.now() - this.h.timeoutMs;
-    for (const [k, w] of this.#forOthers) if (w.at < old) this.#forOthers.delete(k);
+    for (const [k, w] of this.#forOthers) {
+      if (w.at >= old) break;
+      this.#forOthers.delete(k);
+    }
   }
 
   /** A relay message, checked by the driver for its generation and addressee. */
@@ -234,7 +264,13 @@ export class Relay {
   #answer(address: string, to: string, head: Message, error: unknown, value: unknown): void {
     const g = this.h.generation();
     if (g === null) return;
-    const body = error !== null ? { err: errorToWire(error) } : { v: JSON.stringify(value ?? null) };
+    let body: Message | { err: [string, string] } | { v: string };
+    try {
+      body = error !== null ? { err: errorToWire(error) } : { v: JSON.stringify(value ?? null) };
+    } catch (err) {
+      // A result JSON cannot carry (a BigInt, a cycle): the asker learns that much, and the apply loop this runs in goes on.
+      body = { err: ["internal", `consensus: the relayed result could not be sent: ${String(err)}`] };
+    }
     this.h.send(address, { ...head, ...body, g, f: this.h.selfId, o: to });
   }
 }

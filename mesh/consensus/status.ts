@@ -1,5 +1,6 @@
 /** What a node tells of its log (GET /v1/consensus, /readyz's reason, the logs). */
 import type { Member } from "../membership/types.ts";
+import type { Logger } from "../types.ts";
 import type { ConsensusStatus } from "./driver-types.ts";
 import type { RaftCore } from "./raft.ts";
 import { quorum } from "./types.ts";
@@ -30,4 +31,12 @@ export function whyNoLeader(core: RaftCore, live: readonly Member[]): string | n
   const up = c.voters.filter((v) => ids.has(v.id)).length;
   if (up < quorum(c)) return `no majority of voters: ${up} of ${c.voters.length} alive`;
   return "electing a leader";
+}
+
+/** Logs why writes cannot be served, once per change of reason (and when they can again); the reason now. */
+export function logAvailability(logger: Logger, was: string | null, why: string | null, leader: () => string | null, term: number): string | null {
+  if (why === was) return was;
+  if (why !== null) logger.warn("consensus: unavailable", { reason: why, term });
+  else if (was !== null) logger.info("consensus: available again", { leader: leader(), term });
+  return why;
 }

@@ -57,8 +57,9 @@ export interface LoopLag {
   stats(): LoopLagStats;
   /**
    * Whether the loop stalls now or just did: its tick is overdue by
-   * BEHIND_MS, or the last tick came that late (until the next one, on
-   * time, shows the backlog drained). Requests read then may have waited
+   * BEHIND_MS, or a tick came that late within the last second (or as long
+   * as that stall, if longer): after a long stall the backlog of sockets
+   * takes more than one turn to read. Requests read then may have waited
    * in their sockets while their clients gave up (http/instrument.ts).
    */
   behind(): boolean;
@@ -96,6 +97,8 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
   let maxWaited = -1;
   let ownMax = opts.thread !== undefined ? 0 : -1;
   let ticks = 0;
+  /** behind() until then: a late tick's time plus max(1 s, its lag) */
+  let behindUntil = -Infinity;
   let timer: Timer | undefined;
   let due = 0;
 
@@ -118,6 +121,7 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
     const lag = Math.max(0, now - due);
     ticks++;
     last = lag;
+    if (lag >= BEHIND_MS) behindUntil = now + Math.max(1_000, lag);
     const th = opts.thread?.() ?? null;
     const ran = th === null || threadAt === null ? -1 : th.ranMs - threadAt.ranMs;
     const waited = th === null || threadAt === null ? -1 : th.waitedMs - threadAt.waitedMs;
@@ -146,7 +150,8 @@ export function startLoopLag(clock: Clock, opts: LoopLagOptions = {}): LoopLag {
       return { lastMs: last, windowMaxMs: Math.max(recent[0]?.[1] ?? 0, overdue), maxMs: Math.max(max, overdue), maxCpuMs: maxCpu, maxFaults, maxRanMs: maxRan, maxWaitedMs: maxWaited, ownMaxMs: ownMax, ticks, windowMs };
     },
     behind(): boolean {
-      return last >= BEHIND_MS || (timer !== undefined && clock.now() - due >= BEHIND_MS);
+      const now = clock.now();
+      return now < behindUntil || (timer !== undefined && now - due >= BEHIND_MS);
     },
     stop(): void {
       timer?.cancel();

@@ -6,24 +6,29 @@
  */
 import { describe, expect, test } from "bun:test";
 import { RoomyError } from "../../../core/errors.ts";
-import { Relay, RELAY_TICKS, type RelayEntry, type RelayHost, type RelayOutcome, type RelayStats } from "../../../mesh/consensus/relay.ts";
+import { Relay, RELAY_TICKS, SLOW_TICKS, type RelayEntry, type RelayHost, type RelayOutcome, type RelayStats } from "../../../mesh/consensus/relay.ts";
+import { ProposalWaits } from "../../../mesh/consensus/proposal-waits.ts";
+import { ReadWaits } from "../../../mesh/consensus/read-waits.ts";
 import type { Message } from "../../../mesh/types.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 
 const TICK = 50;
 
-function world(opts: { hasLeader?: boolean; leads?: boolean; applied?: boolean; forwards?: boolean } = {}) {
+function world(opts: { hasLeader?: boolean; leads?: boolean; applied?: boolean; forwards?: boolean; quiet?: number | null; leader?: string; old?: string[] } = {}) {
   const clock = new SimClock();
   const sent: { address: string; msg: Message }[] = [];
   const forwarded: RelayEntry[] = [];
   const settled: { kind: "proposal" | "read"; id: number; out: RelayOutcome }[] = [];
-  const state = { hasLeader: opts.hasLeader ?? true, leads: opts.leads ?? false, query: (): Promise<unknown> => Promise.resolve({ cars: ["A"] }) };
+  const state = { hasLeader: opts.hasLeader ?? true, leads: opts.leads ?? false, quiet: opts.quiet === undefined ? RELAY_TICKS : opts.quiet, query: (): Promise<unknown> => Promise.resolve({ cars: ["A"] }) };
   const host: RelayHost = {
     selfId: "me",
     generation: () => 7,
-    members: () => ({ epoch: 1, voters: ["me", "p1", "p2"].map((id) => ({ id, name: id, address: `addr-${id}` })), learners: [{ id: "p3", name: "p3", address: "addr-p3" }] }),
+    config: () => ({ epoch: 1, voters: ["me", "p1", "p2", "ld"].map((id) => ({ id, name: id, address: `addr-${id}` })), learners: ["p3", "p4"].map((id) => ({ id, name: id, address: `addr-${id}` })) }),
+    knownLeader: () => opts.leader ?? "ld",
+    takesRelays: (id) => !(opts.old ?? ["p4"]).includes(id),
     hasLeader: () => state.hasLeader,
     leads: () => state.leads,
+    leaderQuietTicks: () => (state.leads ? 0 : state.quiet),
     tickMs: TICK,
     forward: (e) => (forwarded.push(e), opts.forwards ?? true),
     appliedAlready: () => opts.applied ?? false,
@@ -42,24 +47,39 @@ const entry = (s: number): RelayEntry => ({ o: "me", s, l: s, c: { kind: "park",
 const waiting = (at: number) => ({ at, relayedAt: 0, relays: 0 });
 
 describe("when this node's own proposals and reads go to a peer", () => {
-  test("not before RELAY_TICKS while a leader is known; then to one peer, and to the next one only RELAY_TICKS later", async () => {
-    const w = world();
+  test("once the leader was silent RELAY_TICKS: a tick after they began; then to the next peer only RELAY_TICKS later", () => {
+    const w = world({ quiet: RELAY_TICKS });
     const p = waiting(w.clock.now());
-    w.clock.advance((RELAY_TICKS - 1) * TICK);
-    w.relay.proposal(p, entry(1));
-    expect(w.sent).toEqual([]);
+    w.relay.proposal(p, 1, () => entry(1));
+    expect(w.sent).toEqual([]); // not in the tick it began
     w.clock.advance(TICK);
-    w.relay.proposal(p, entry(1));
-    w.relay.proposal(p, entry(1)); // the same tick again: not twice
+    w.relay.proposal(p, 1, () => entry(1));
+    w.relay.proposal(p, 1, () => entry(1)); // the same tick again: not twice
     expect(w.sent.map((s) => [s.address, s.msg.t, s.msg["o"], s.msg["f"], s.msg["g"]])).toEqual([["addr-p2", "rp", "p2", "me", 7]]);
-    w.clock.advance(RELAY_TICKS * TICK);
-    w.relay.proposal(p, entry(1));
+    w.clock.advance((RELAY_TICKS - 1) * TICK);
+    w.relay.proposal(p, 1, () => entry(1));
+    expect(w.sent.length).toBe(1);
+    w.clock.advance(TICK);
+    w.relay.proposal(p, 1, () => entry(1));
     expect(w.sent.map((s) => s.msg["o"])).toEqual(["p2", "p3"]);
     expect(w.stats.proposalsRelayed).toBe(2);
   });
 
-  test("after one tick when this node knows no leader (cut off, or an election on)", () => {
-    const w = world({ hasLeader: false });
+  test("while the leader is heard from, only what waited SLOW_TICKS (slowness is the leader's to answer; a one-way cut is not)", () => {
+    const w = world({ quiet: 1 });
+    const p = waiting(w.clock.now());
+    let made = 0;
+    const make = () => (made++, entry(1));
+    w.clock.advance((SLOW_TICKS - 1) * TICK);
+    w.relay.proposal(p, 1, make);
+    expect([w.sent.length, made]).toEqual([0, 0]); // not even its entry made
+    w.clock.advance(TICK);
+    w.relay.proposal(p, 1, make);
+    expect([w.sent.length, made]).toEqual([1, 1]);
+  });
+
+  test("a tick after it began when this node knows no leader (cut off, or an election on)", () => {
+    const w = world({ hasLeader: false, quiet: null });
     const r = waiting(w.clock.now());
     w.clock.advance(TICK);
     w.relay.read(r, 4, "lot");
@@ -70,18 +90,49 @@ describe("when this node's own proposals and reads go to a peer", () => {
   test("never from the leader, which has nobody to hand them to", () => {
     const w = world({ leads: true });
     const p = waiting(w.clock.now());
-    w.clock.advance(10 * RELAY_TICKS * TICK);
-    w.relay.proposal(p, entry(1));
+    w.clock.advance(10 * SLOW_TICKS * TICK);
+    w.relay.proposal(p, 1, () => entry(1));
     expect(w.sent).toEqual([]);
   });
 
+  test("never to the leader it last knew (it cannot reach it), nor to a peer that did not say it takes relays (a node from before them closes the connection)", () => {
+    const w = world({ quiet: null, old: ["p4", "p1"] });
+    for (let s = 1; s <= 12; s++) w.relay.proposal(waiting(w.clock.now() - TICK), s, () => entry(s));
+    expect([...new Set(w.sent.map((s) => s.msg["o"]))].sort()).toEqual(["p2", "p3"]);
+  });
+
   test("the first peer asked depends on the proposal, so one peer that cannot help is not the first for all of them", () => {
-    const w = world();
-    for (let s = 1; s <= 3; s++) {
-      const p = waiting(w.clock.now() - RELAY_TICKS * TICK);
-      w.relay.proposal(p, entry(s));
-    }
+    const w = world({ quiet: null });
+    for (let s = 1; s <= 3; s++) w.relay.proposal(waiting(w.clock.now() - TICK), s, () => entry(s));
     expect(new Set(w.sent.map((s) => s.msg["o"])).size).toBe(3);
+  });
+
+  test("a peer's answer settles only a proposal or named read that was handed to a peer, and not when the peer could not help", async () => {
+    const proposals = new ProposalWaits("me");
+    const reads = new ReadWaits();
+    reads.define("lot", () => "local");
+    let seq = 0;
+    const p = proposals.add({ kind: "park" }, 0, 10_000, (s) => (seq = s));
+    const bare = reads.add(null, false, 0, 10_000, () => {});
+    const named = reads.add("lot", true, 0, 10_000, () => {});
+    const said: string[] = [];
+    void p.then((v) => said.push(`proposal ${JSON.stringify(v)}`));
+    void bare.then(() => said.push("bare read"));
+    void named.then((v) => said.push(`named read ${JSON.stringify(v)}`));
+    proposals.settle(seq, { ok: true, value: "forged" }); // never relayed: not taken
+    reads.settle(1, { ok: true, value: "forged" }); // a bare read: never
+    reads.settle(2, { ok: true, value: "forged" }); // named, not relayed yet: not taken
+    await Promise.resolve();
+    expect(said).toEqual([]);
+    // Relayed now (the driver's tick hands them on): a peer's unavailable is not taken; its answer is.
+    proposals.tick(100, 1_000, () => new Error("late"), () => true, (x) => void (x.relays = 1));
+    reads.tick(100, () => new Error("late"), () => {}, (x) => void (x.relays = 1));
+    proposals.settle(seq, { ok: false, error: new RoomyError("unavailable", "no leader there either") });
+    proposals.settle(seq, { ok: true, value: { parked: true } });
+    reads.settle(1, { ok: true, value: "forged" });
+    reads.settle(2, { ok: true, value: { cars: [] } });
+    await Promise.resolve();
+    expect(said.sort()).toEqual(['named read {"cars":[]}', 'proposal {"parked":true}']);
   });
 });
 
