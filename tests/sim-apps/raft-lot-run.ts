@@ -2,7 +2,8 @@
  * One chaos run of the Raft lot on the simulator: whole roomy nodes with
  * `lot: "raft"`, clients parking, unparking and reading the lot through
  * random ready nodes, faults (crashes, restarts under the same name,
- * partitions, stalls, loss, duplication, reordering), every operation
+ * partitions, bridges (one link cut: relay.ts), stalls, loss, duplication,
+ * reordering), every operation
  * recorded with its call and return virtual times for checkLot.
  *
  * Faults stay within what Raft promises to survive: a node is crashed only

@@ -1,6 +1,6 @@
 /**
  * The Raft lot (`lot: "raft"`) on whole simulated roomy nodes: 3- and 5-node
- * clusters under crashes, restarts under the same name, partitions, stalls,
+ * clusters under crashes, restarts under the same name, partitions, bridges, stalls,
  * loss, duplication and reordering, with clients parking, unparking and
  * reading through random nodes (raft-lot-run.ts). Every history must be
  * linearizable (checkLot), no replica's lot machine may ever hold more cars
