@@ -6,7 +6,7 @@
  * and runs on both.
  */
 import { listenBunHttp } from "./bun/serve.ts";
-import { bunClientLeft } from "./bun/conn.ts";
+import { bunClientLeft, bunClientSignal } from "./bun/conn.ts";
 import { type DenoHttp, listenDenoHttp } from "./deno/serve.ts";
 import type { Prebuilt } from "./prebuilt.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
@@ -68,6 +68,11 @@ export function bodyCap(maxRequestBodySize: number): number | undefined {
  */
 export function clientLeft(req: Request): boolean {
   return bunClientLeft(req) ?? req.signal.aborted;
+}
+
+/** A signal that aborts when clientLeft(req) becomes true. */
+export function clientSignal(req: Request): AbortSignal {
+  return bunClientSignal(req) ?? req.signal;
 }
 
 export interface Served {

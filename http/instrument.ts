@@ -39,7 +39,8 @@ export interface RouteRequest {
 export type RouteHandler = (r: RouteRequest) => Response | Promise<Response>;
 
 /** A write: given the request's JSON body; answered `{"ok":true}` once it resolves. */
-export type WriteHandler = (body: Record<string, unknown>, r: RouteRequest) => unknown;
+/** `left`: aborts when the client leaves (closes its connection), where the server can tell. */
+export type WriteHandler = (body: Record<string, unknown>, r: RouteRequest, left?: AbortSignal) => unknown;
 
 export interface Routes {
   get(path: string, handler: RouteHandler): void;
@@ -88,7 +89,7 @@ export interface InstrumentOptions {
    * a client that closed the connection shows (`left`), and is dropped
    * (`abandoned`'s answer, which nobody reads) unapplied.
    */
-  afterStall?: { behind(): boolean; turn(): Promise<void>; left(req: Request): boolean; abandoned(method: string, path: string): Response };
+  afterStall?: { behind(): boolean; turn(): Promise<void>; left(req: Request): boolean; abandoned(method: string, path: string): Response; signal(req: Request): AbortSignal };
   guard?: Guard;
   body: BodyOptions;
 }
@@ -135,7 +136,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
           }
           if (gone) res = afterStall!.abandoned(method, errPath());
           else {
-            await w(body, r);
+            await w(body, r, afterStall?.signal(raw));
             res = ok();
           }
         }

@@ -57,8 +57,9 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
   // Rooms.
   app.write("/v1/rooms", (b) => a.addRooms(listField(onlyFields(b, ROOMS_FIELDS), "rooms") as Names, b["capacity"] as number | null | undefined));
   app.get("/v1/rooms", async () => sendJson(await a.rooms()));
-  app.write("/v1/rooms/:room/walk-into", (b, r) => a.walkInto(param(r, "room"), listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
-  app.write("/v1/walk-into", (b) => a.walkInto(requiredField(onlyFields(b, WALK_FIELDS), "room") as string, listField(b, "people") as Names));
+  // `left`: the client leaving is told to the room's owner, should it hold the call after a stall (registry stalled-calls.ts).
+  app.write("/v1/rooms/:room/walk-into", (b, r, left) => a.walkInto(param(r, "room"), listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names, left));
+  app.write("/v1/walk-into", (b, _r, left) => a.walkInto(requiredField(onlyFields(b, WALK_FIELDS), "room") as string, listField(b, "people") as Names, left));
   app.write("/v1/leave", (b) => a.leave(listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names));
   app.get("/v1/rooms/:room/people", async (r) => sendJson(await a.whoIsIn(param(r, "room"))));
   app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(oneQuery(r, "room"))));

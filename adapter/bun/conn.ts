@@ -25,6 +25,8 @@ export interface Conn {
   /** The client has half-closed: nothing more will come. */
   ended: boolean;
   closed: boolean;
+  /** Aborted when the client closes the connection or its sending side (made on first use: clientSignal). */
+  left: AbortController | null;
 }
 
 /** Each request's connection, for clientLeft(). */
@@ -39,4 +41,13 @@ export const connOf = new WeakMap<Request, Conn>();
 export function bunClientLeft(req: Request): boolean | undefined {
   const c = connOf.get(req);
   return c === undefined ? undefined : c.ended || c.closed;
+}
+
+/** A signal that aborts once the client of `req` (a write this server made) leaves, as bunClientLeft says; undefined for another request. */
+export function bunClientSignal(req: Request): AbortSignal | undefined {
+  const c = connOf.get(req);
+  if (c === undefined) return undefined;
+  c.left ??= new AbortController();
+  if (c.ended || c.closed) c.left.abort();
+  return c.left.signal;
 }

@@ -313,7 +313,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, ended: false, closed: false };
+      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, ended: false, closed: false, left: null };
       s.setNoDelay(true);
       s.timeout(idle);
     },
@@ -336,6 +336,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     end(s) {
       const c = s.data;
       c.ended = true;
+      c.left?.abort();
       if (!c.paused) lastRequest(s, c);
     },
     drain(s) {
@@ -352,6 +353,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     close(s) {
       const c = s.data;
       c.closed = true;
+      c.left?.abort();
       c.queue.length = 0;
       const r = c.reading;
       c.reading = null;

@@ -58,7 +58,8 @@ export interface RoomsApi {
   /** Every room, sorted. */
   rooms(): Promise<string[]>;
   /** Each person leaves their room (if any) and enters `room`; all or nothing. */
-  walkInto(room: string, people: string[]): Promise<void>;
+  /** `left`: aborts when the caller's own client left (CallOptions.left). */
+  walkInto(room: string, people: string[], left?: AbortSignal): Promise<void>;
   /** Each person leaves whatever room they are in. */
   leave(people: string[]): Promise<void>;
   /** The people in `room`, sorted. */
@@ -258,7 +259,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
       await fresh();
       return index.rooms();
     },
-    walkInto(room: string, people: string[]): Promise<void> {
+    walkInto(room: string, people: string[], left?: AbortSignal): Promise<void> {
       // Not async: one promise (the call's) instead of two. Names are checked
       // here too (no process for a garbage name, no garbage on the wire).
       let r: string;
@@ -269,7 +270,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
       } catch (err) {
         return Promise.reject(err);
       }
-      return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people })) as Promise<unknown> as Promise<void>;
+      return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people }), left === undefined ? undefined : { left }) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
       const writes = planLeave(people); // names checked before the barrier

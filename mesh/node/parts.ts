@@ -33,6 +33,8 @@ export interface ClusterContext {
   machine: StateMachine;
   /** Run soon after this turn: the runtime's (setImmediate) with the real clock; absent, a 0 ms timer on `clock`. */
   defer?: (fn: () => void) => void;
+  /** Whether the node's event loop stalls or just did (loop-lag.ts behind()); the registry holds calls a turn then. */
+  behind?: () => boolean;
 }
 
 export interface Cluster {

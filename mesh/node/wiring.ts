@@ -145,6 +145,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       ...opts.registry,
     },
     isolated,
+    behind: opts.ctx.behind,
   });
   const ready = (): boolean => registry!.ready();
 

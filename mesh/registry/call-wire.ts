@@ -38,6 +38,8 @@ export interface CallWire {
   fail(inb: Inbound, err: unknown, refused?: boolean): void;
   /** Put `inb` on the wire to node `to` (hop accounting done by the process table). */
   send(inb: Inbound, to: string, now?: number): void;
+  /** Tell node `to`, where this node's call `id` went, that its client left (stalled-calls.ts). */
+  cancel(id: number, to: string): void;
 }
 
 export function createCallWire(d: CallWireDeps): CallWire {
@@ -89,7 +91,12 @@ export function createCallWire(d: CallWireDeps): CallWire {
     if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
   }
 
-  return { respond, fail, send };
+  function cancel(id: number, to: string): void {
+    const addr = owners.addressOf(to);
+    if (addr !== undefined) transport.send(addr, { t: "x", id });
+  }
+
+  return { respond, fail, send, cancel };
 }
 
 /** `err` with RoomyError.noEffect set to `refused` (a copy when it differs). */

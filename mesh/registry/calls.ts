@@ -57,6 +57,8 @@ export interface CallTable {
   expire(now: number): void;
   /** Remember which node a call this node started was sent to. */
   sentTo(id: number, node: string): void;
+  /** The node pending call `id` was sent to, if it is still pending and went out. */
+  sentToOf(id: number): string | undefined;
   /**
    * Reject at once the calls sent to `node`, which went down: waiting out
    * their timeout would only delay the caller's retry on the new owner.
@@ -168,6 +170,7 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
       const p = key === lastKey ? lastPending : pending.get(key);
       if (p !== undefined) p.sentTo = node;
     },
+    sentToOf: (id) => pending.get(id - base)?.sentTo,
     failSentTo(node: string, err: RoomyError): number {
       let n = 0;
       for (const [key, p] of pending) {

@@ -59,6 +59,8 @@ export interface ClusterRegistryOptions {
    * generation it starts alone is served at once (serving.ts).
    */
   isolated?: boolean;
+  /** Whether this node's event loop stalls or just did (stalled-calls.ts); absent: never. */
+  behind?: () => boolean;
 }
 
 export interface ClusterRegistryStats extends RegistryStats {

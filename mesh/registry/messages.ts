@@ -35,6 +35,16 @@ export interface ReplyMsg extends Message {
   e?: WireError;
 }
 
+/**
+ * The caller of call `id` (sent by this node, its origin) says its own
+ * client left: a node holding the call after a stall refuses it unrun
+ * (stalled-calls.ts). A node from before this message drops it as malformed.
+ */
+export interface CancelMsg extends Message {
+  t: "x";
+  id: number;
+}
+
 /** An error on the wire; `n`: refused before the call could run (RoomyError.noEffect). */
 export interface WireError {
   code: ErrorCode;
@@ -137,7 +147,8 @@ export type RegistryMsg =
   | HandoffMsg
   | HandoffAckMsg
   | LeasePingMsg
-  | LeasePongMsg;
+  | LeasePongMsg
+  | CancelMsg;
 
 const isStr = (x: unknown): x is string => typeof x === "string";
 const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
@@ -177,6 +188,8 @@ export function parseMessage(msg: Message): RegistryMsg | null {
         : null;
     case "lk":
       return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) ? (msg as LeasePongMsg) : null;
+    case "x":
+      return isNum(m["id"]) ? (msg as CancelMsg) : null;
     default:
       return null;
   }

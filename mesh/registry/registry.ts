@@ -28,6 +28,8 @@ import { Hlc } from "../../core/crdt/hlc.ts";
 import { type Address, type Message, silentLogger, type Timer } from "../types.ts";
 import { createCallTable } from "./calls.ts";
 import { createCallWire } from "./call-wire.ts";
+import { receiveCall } from "./inbound-call.ts";
+import { StalledCalls } from "./stalled-calls.ts";
 import { type HolderView, majorityCaughtUp } from "./caught-up.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
 import { createGroups } from "./groups.ts";
@@ -54,16 +56,7 @@ import { createBarriers } from "./barriers.ts";
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./config.ts";
 
-/** Received-copy window: longer than any caller waits, so a late copy is still caught. */
-const MAX_TTL_MS = 600_000;
-/**
- * How much later than its caller's deadline (read on the origin's clock) a
- * call may still start here. Zero: once the caller answered `unavailable`
- * nothing of the call may start, or a retry could run first and the old
- * call land after it. Node clocks are assumed synchronised (NTP): a node
- * whose clock lags the origin's by d may start a call up to d late.
- */
-export const CLOCK_SKEW_ALLOWANCE_MS = 0;
+export { CLOCK_SKEW_ALLOWANCE_MS } from "./inbound-call.ts";
 
 export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegistry {
   const { self, membership, transport, replicator, clock, random } = opts;
@@ -134,6 +127,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   // The table and the sender call each other: the table reads it lazily.
   let handoffs: HandoffSender;
   const wire = createCallWire({ local, transport, calls, owners, clock, logger, counted: () => counters.callsRemote++, reading: barriers.reading });
+  const stalled = new StalledCalls(clock, opts.behind ?? (() => false));
   const table = new ProcessTable({
     self,
     clock,
@@ -177,6 +171,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   rights.onChange(() => {
     if (!stopped) table.sweep();
   });
+  const inbound = { calls, wire, stalled, vouchOf: barriers.vouchOf, route: (inb: Inbound, now: number) => table.route(inb, now), expired: () => void counters.expiredDropped++ };
 
   function onMessage(from: Address, raw: Message): void {
     if (stopped) return;
@@ -187,25 +182,10 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     }
     switch (m.t) {
       case "c":
-      case "s": {
-        const a = m.a;
-        const id = a[0];
-        const hops = a[3];
-        const origin = a[6] ?? from;
-        const now = clock.now();
-        // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
-        if (!calls.firstSight(origin, id, hops, now)) return;
-        const expires = a[5];
-        const deadline = Math.min(now + Math.min(Math.max(a[4], 0), MAX_TTL_MS), expires + CLOCK_SKEW_ALLOWANCE_MS);
-        if (deadline <= now) {
-          // Its caller gave up long ago (it sat in a cut connection): running it now would be a zombie write.
-          counters.expiredDropped++;
-          return;
-        }
-        const vouch = barriers.vouchOf(m.k);
-        table.route({ id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false, ...(vouch === undefined ? {} : { vouch }) }, now);
-        return;
-      }
+      case "s":
+        return receiveCall(from, m, clock.now(), inbound);
+      case "x":
+        return stalled.cancel(from, m.id);
       case "r":
         if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
         else calls.resolve(m.id, m.v);
@@ -290,7 +270,23 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     if (early === EARLY_OK) return Promise.resolve(inb.answer as R);
     if (early === EARLY_FAILED) return Promise.reject(inb.answer);
     const p = calls.open(id, name, timeoutMs, now);
-    if (inb.sentTo !== undefined) calls.sentTo(id, inb.sentTo);
+    if (inb.sentTo !== undefined) {
+      calls.sentTo(id, inb.sentTo);
+      const left = callOpts?.left;
+      // Its caller's client leaving is told to where the call went (stalled-calls.ts).
+      if (left !== undefined) {
+        const tell = (): void => {
+          const to = calls.sentToOf(id);
+          if (to !== undefined) wire.cancel(id, to);
+        };
+        if (left.aborted) tell();
+        else {
+          left.addEventListener("abort", tell, { once: true });
+          const off = (): void => left.removeEventListener("abort", tell);
+          p.then(off, off);
+        }
+      }
+    }
     return p as Promise<R>;
   }
 
@@ -385,6 +381,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       rights.stop();
       presync.stop();
       handoffs.stop();
+      stalled.stop();
       const err = new RoomyError("unavailable", "registry stopped");
       table.stopAll(err);
       calls.closeAll(err);

@@ -32,6 +32,8 @@ export type StartRefusal = (name: string, msg: unknown) => Error | null;
 export interface CallOptions {
   /** Give up after this long with `unavailable` (default: registry's). */
   timeoutMs?: number;
+  /** Aborts when the caller's own client left (its HTTP connection closed): a node that holds the call, just woken from a stall, refuses it unrun (stalled-calls.ts). */
+  left?: AbortSignal;
 }
 
 export interface Registry {
