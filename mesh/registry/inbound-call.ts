@@ -30,6 +30,7 @@ export interface InboundDeps {
   /** The clock reading a call carried, observed: its sender's process id, if any. */
   vouchOf(k: unknown): string | undefined;
   route(inb: Inbound, now: number): void;
+  now(): number;
   /** A call dropped: its caller gave up long ago. */
   expired(): void;
 }
@@ -51,6 +52,7 @@ export function receiveCall(from: Address, m: CallMsg, now: number, d: InboundDe
   const vouch = d.vouchOf(m.k);
   const inb: Inbound = { id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false, ...(vouch === undefined ? {} : { vouch }) };
   // A first hop only: a cancel comes from the origin, to the node it sent the call to.
-  if (hops === 0 && d.stalled.hold(origin, id, () => d.route(inb, now), () => d.wire.fail(inb, unavailable(`${inb.name}: its caller's client left while this node was stalled; not run`), true))) return;
+  // Released later: routed at that time (its deadline and this node's lease read then, not on arrival).
+  if (hops === 0 && d.stalled.hold(origin, id, () => d.route(inb, d.now()), (why) => d.wire.fail(inb, unavailable(`${inb.name}: ${why}; not run`), true))) return;
   d.route(inb, now);
 }

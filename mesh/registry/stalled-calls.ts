@@ -20,11 +20,15 @@ export const HOLD_MS = 50;
 
 interface Held {
   run(): void;
-  refuse(): void;
+  /** answer the call unrun, no_effect, saying `why` */
+  refuse(why: string): void;
   cancelled: boolean;
+  /** when it may run */
+  due: number;
 }
 
 export class StalledCalls {
+  /** in arrival order, so in order of `due` too */
   readonly #held = new Map<string, Held>();
   #timer: Timer | null = null;
   /** calls refused because their caller cancelled them (stats) */
@@ -35,10 +39,10 @@ export class StalledCalls {
     private readonly behind: () => boolean,
   ) {}
 
-  /** Whether call `id` from `origin` is held for a turn: then `run` or `refuse` is called later, once. */
-  hold(origin: string, id: number, run: () => void, refuse: () => void): boolean {
+  /** Whether call `id` from `origin` is held HOLD_MS: then `run` or `refuse` is called later, once. */
+  hold(origin: string, id: number, run: () => void, refuse: (why: string) => void): boolean {
     if (!this.behind()) return false;
-    this.#held.set(origin + ":" + id, { run, refuse, cancelled: false });
+    this.#held.set(origin + ":" + id, { run, refuse, cancelled: false, due: this.clock.now() + HOLD_MS });
     this.#timer ??= this.clock.setTimer(HOLD_MS, () => this.#release());
     return true;
   }
@@ -49,21 +53,29 @@ export class StalledCalls {
     if (h !== undefined) h.cancelled = true;
   }
 
+  /** Run or refuse, in arrival order, every held call that waited its HOLD_MS; come back for the rest. */
   #release(): void {
     this.#timer = null;
-    const held = [...this.#held.values()];
-    this.#held.clear();
-    for (const h of held) {
+    const now = this.clock.now();
+    for (const [key, h] of this.#held) {
+      if (h.due > now) {
+        this.#timer = this.clock.setTimer(h.due - now, () => this.#release());
+        return;
+      }
+      this.#held.delete(key);
       if (h.cancelled) {
         this.refused++;
-        h.refuse();
+        h.refuse("its caller's client left while this node was stalled");
       } else h.run();
     }
   }
 
+  /** The registry stops: what is held is answered unrun. */
   stop(): void {
     this.#timer?.cancel();
     this.#timer = null;
+    const held = [...this.#held.values()];
     this.#held.clear();
+    for (const h of held) h.refuse("registry stopped");
   }
 }

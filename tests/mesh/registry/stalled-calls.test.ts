@@ -34,13 +34,28 @@ describe("calls held after a stall", () => {
     expect(seen.length).toBe(3);
   });
 
-  test("stop drops what is held: nothing runs after", () => {
+  test("each call waits its own HOLD_MS: one that came later is not released with the first", () => {
     const clock = new SimClock();
     const s = new StalledCalls(clock.view(), () => true);
-    let ran = 0;
-    s.hold("a", 1, () => ran++, () => ran++);
+    const seen: string[] = [];
+    s.hold("a", 1, () => seen.push("a1"), () => seen.push("refused a1"));
+    clock.advance(HOLD_MS - 10);
+    s.hold("a", 2, () => seen.push("a2"), () => seen.push("refused a2"));
+    clock.advance(10);
+    expect(seen).toEqual(["a1"]);
+    clock.advance(HOLD_MS - 20);
+    s.cancel("a", 2); // still held: refused
+    clock.advance(20);
+    expect(seen).toEqual(["a1", "refused a2"]);
+  });
+
+  test("stop answers what is held unrun (refused, saying the registry stopped); nothing runs after", () => {
+    const clock = new SimClock();
+    const s = new StalledCalls(clock.view(), () => true);
+    const seen: string[] = [];
+    s.hold("a", 1, () => seen.push("ran"), (why) => seen.push(why));
     s.stop();
     clock.advance(10 * HOLD_MS);
-    expect(ran).toBe(0);
+    expect(seen).toEqual(["registry stopped"]);
   });
 });
