@@ -82,8 +82,8 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
   });
 
   // Parking.
-  app.write("/v1/gates/:gate/park", (b, r) => a.park(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string));
-  app.write("/v1/gates/:gate/unpark", (b, r) => a.unpark(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string));
+  app.write("/v1/gates/:gate/park", (b, r, left) => a.park(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string, left));
+  app.write("/v1/gates/:gate/unpark", (b, r, left) => a.unpark(param(r, "gate"), requiredField(onlyFields(b, PLATE_FIELDS), "plate") as string, left));
   app.get("/v1/gates", async () => sendJson(await a.gates()));
   app.get("/v1/lot", async () => sendJson(await a.lot()));
 }

@@ -47,9 +47,9 @@ export interface GateInfo {
 /** Client-facing operations on the lot. */
 export interface ParkingApi {
   /** A car enters through `gate`; already parked is a no-op; a full lot refuses (`lot_full`). */
-  park(gate: number | string, plate: string): Promise<void>;
+  park(gate: number | string, plate: string, left?: AbortSignal): Promise<void>;
   /** A car leaves through `gate` (`not_parked` if it is not in the lot). */
-  unpark(gate: number | string, plate: string): Promise<void>;
+  unpark(gate: number | string, plate: string, left?: AbortSignal): Promise<void>;
   /** Spaces, occupancy and the cars (Raft lot: linearizable; CRDT lot: this node's replica). */
   lot(): Promise<LotInfo>;
   /** The same from this node's replica at once, never waiting (dashboard, metrics): may lag. */
@@ -97,15 +97,16 @@ export function defineGates(registry: Registry, gates: number, target: GateTarge
 /** park and unpark of the API: through the car's gate process. */
 export function throughGates(registry: Registry, gates: number, spaces?: number): Pick<ParkingApi, "park" | "unpark"> {
   return {
-    async park(gate: number | string, plate: string): Promise<void> {
+    // `left`: the client leaving is told to the gate's node (registry stalled-calls.ts), as for a walk-into.
+    async park(gate: number | string, plate: string, left?: AbortSignal): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), gateMsgToWire(spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces }));
+      await registry.call(gateProcess(g), gateMsgToWire(spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces }), left === undefined ? undefined : { left });
     },
-    async unpark(gate: number | string, plate: string): Promise<void> {
+    async unpark(gate: number | string, plate: string, left?: AbortSignal): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), gateMsgToWire({ kind: "exit", plate }));
+      await registry.call(gateProcess(g), gateMsgToWire({ kind: "exit", plate }), left === undefined ? undefined : { left });
     },
   };
 }
