@@ -75,6 +75,23 @@ afterAll(async () => {
   await cluster?.close();
 }, 30_000);
 
+/** The rest of the freeze that began at `frozenAt`; then n3 woken and every node ready, and a second for the late write to land. */
+async function wake(c: HostileCluster, n3: ReturnType<HostileCluster["node"]>, frozenAt: number): Promise<void> {
+  await sleep(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
+  n3.resume();
+  await c.waitReady(c.nodes, 30_000);
+  await sleep(1_000);
+}
+
+/** The first node whose where-is for `person` is not `want`, said as "where-is through NODE: ROOM"; null when all agree. */
+async function otherThan(nodes: { name: string; url: string }[], person: string, want: string | null): Promise<string | null> {
+  for (const n of nodes) {
+    const w = await settledGet<{ room: string | null }>(`${n.url}/v1/where-is?person=${person}`);
+    if (w.room !== want) return `where-is through ${n.name}: ${JSON.stringify(w.room)}`;
+  }
+  return null;
+}
+
 test.skipIf(!RUN)("a write that timed out on its client while its node was frozen does not undo a later acknowledged write of the same person", async () => {
   const c = cluster!;
   const [n1, n2, n3] = [c.node("n1"), c.node("n2"), c.node("n3")];
@@ -104,19 +121,11 @@ test.skipIf(!RUN)("a write that timed out on its client while its node was froze
       : await request(`${n1.url}/v1/leave`, { body: { people: [p] }, timeoutMs: 8_000 });
     const want = zombieLeave ? away : null;
     const before = await request<{ room: string | null }>(`${n2.url}/v1/where-is?person=${p}`, { timeoutMs: 8_000 });
-    await sleep(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
-    n3.resume();
-    await c.waitReady(c.nodes, 30_000);
-    await sleep(1_000);
+    await wake(c, n3, frozenAt);
     if (zombie.code !== "timeout" || acked.code !== "ok" || before.code !== "ok" || before.body?.room !== want) continue; // not this case
     tried++;
-    for (const n of [n1, n2, n3]) {
-      const w = await settledGet<{ room: string | null }>(`${n.url}/v1/where-is?person=${p}`);
-      if (w.room !== want) {
-        undone.push(`try ${t}: ${zombieLeave ? "leave" : `walk-into ${away}`} sent to frozen n3 timed out; then ${zombieLeave ? `walk-into ${away}` : "leave"} through n1 acknowledged (where-is ${JSON.stringify(want)}); after n3 woke, where-is through ${n.name}: ${JSON.stringify(w.room)}`);
-        break;
-      }
-    }
+    const seen = await otherThan([n1, n2, n3], p, want);
+    if (seen !== null) undone.push(`try ${t}: ${zombieLeave ? "leave" : `walk-into ${away}`} sent to frozen n3 timed out; then ${zombieLeave ? `walk-into ${away}` : "leave"} through n1 acknowledged (where-is ${JSON.stringify(want)}); after n3 woke, ${seen}`);
   }
   expect(tried).toBeGreaterThanOrEqual(TRIES / 2);
   expect(undone, `${undone.length} of ${tried} acknowledged writes undone by a timed-out one`).toEqual([]);
@@ -143,19 +152,11 @@ test.skipIf(!RUN)("a walk-into through a live node to a frozen owner, whose clie
     const zombie = await request(`${n1.url}/v1/walk-into`, { body: { room: onN3[t % onN3.length]!, people: [p] }, timeoutMs: CLIENT_TIMEOUT_MS });
     const acked = await request(`${n1.url}/v1/leave`, { body: { people: [p] }, timeoutMs: 8_000 });
     const before = await request<{ room: string | null }>(`${n2.url}/v1/where-is?person=${p}`, { timeoutMs: 8_000 });
-    await sleep(Math.max(0, FREEZE_MS - (Date.now() - frozenAt)));
-    n3.resume();
-    await c.waitReady(c.nodes, 30_000);
-    await sleep(1_000);
+    await wake(c, n3, frozenAt);
     if (zombie.code !== "timeout" || acked.code !== "ok" || before.code !== "ok" || before.body?.room !== null) continue; // not this case
     tried++;
-    for (const n of [n1, n2, n3]) {
-      const w = await settledGet<{ room: string | null }>(`${n.url}/v1/where-is?person=${p}`);
-      if (w.room !== null) {
-        undone.push(`try ${t}: walk-into through n1 to a room of frozen n3 timed out; then leave through n1 acknowledged; after n3 woke, where-is through ${n.name}: ${JSON.stringify(w.room)}`);
-        break;
-      }
-    }
+    const seen = await otherThan([n1, n2, n3], p, null);
+    if (seen !== null) undone.push(`try ${t}: walk-into through n1 to a room of frozen n3 timed out; then leave through n1 acknowledged; after n3 woke, ${seen}`);
   }
   expect(tried).toBeGreaterThanOrEqual(TRIES / 2);
   expect(undone, `${undone.length} of ${tried} acknowledged leaves undone by a timed-out walk-into`).toEqual([]);
