@@ -6,7 +6,7 @@
  * and runs on both.
  */
 import { listenBunHttp } from "./bun/serve.ts";
-import { bunClientLeft, bunClientSignal } from "./bun/conn.ts";
+import { bunClientSignal } from "./bun/conn.ts";
 import { type DenoHttp, listenDenoHttp } from "./deno/serve.ts";
 import type { Prebuilt } from "./prebuilt.ts";
 type Handler = (req: Request) => Response | Promise<Response>;
@@ -62,15 +62,10 @@ export function bodyCap(maxRequestBodySize: number): number | undefined {
 }
 
 /**
- * Whether the client that sent `req` is gone: under Bun, it closed the
- * connection or its sending side (bun/serve.ts); under Deno, the request's
- * signal aborted (Deno.serve aborts it when the connection closes).
+ * A signal that aborts once the client that sent `req` is gone: under Bun,
+ * it closed the connection or its sending side (bun/conn.ts); under Deno,
+ * the request's own signal (Deno.serve aborts it when the connection closes).
  */
-export function clientLeft(req: Request): boolean {
-  return bunClientLeft(req) ?? req.signal.aborted;
-}
-
-/** A signal that aborts when clientLeft(req) becomes true. */
 export function clientSignal(req: Request): AbortSignal {
   return bunClientSignal(req) ?? req.signal;
 }

@@ -19,7 +19,7 @@ import { registerOverview } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import type { Prebuilt } from "../adapter/prebuilt.ts";
-import { clientLeft, clientSignal } from "../adapter/serve.ts";
+import { clientSignal } from "../adapter/serve.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -74,7 +74,6 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
       behind: () => node.loopBehind(),
       // One timer turn: the loop polls the sockets before it (a setImmediate does not).
       turn: () => new Promise<void>((resolve) => void node.clock.setTimer(1, resolve)),
-      left: clientLeft,
       signal: clientSignal,
       abandoned: (method, path) => {
         logger.info("dropped a write unapplied: its client gave up while this node's event loop stalled", { method, path });

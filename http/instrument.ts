@@ -86,10 +86,11 @@ export interface InstrumentOptions {
    * client gave up, and applied now it could undo a write acknowledged
    * since through another node (tests/cluster/hostile-zombie-write). Then
    * the write waits one turn of the loop that polls its socket (`turn`), so
-   * a client that closed the connection shows (`left`), and is dropped
-   * (`abandoned`'s answer, which nobody reads) unapplied.
+   * a client that closed the connection shows in its `signal` (also handed
+   * to the write), and is dropped (`abandoned`'s answer, which nobody reads)
+   * unapplied.
    */
-  afterStall?: { behind(): boolean; turn(): Promise<void>; left(req: Request): boolean; abandoned(method: string, path: string): Response; signal(req: Request): AbortSignal };
+  afterStall?: { behind(): boolean; turn(): Promise<void>; signal(req: Request): AbortSignal; abandoned(method: string, path: string): Response };
   guard?: Guard;
   body: BodyOptions;
 }
@@ -129,14 +130,16 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
             // The body's own faults are RoomyErrors (too large, not JSON, ...); anything else is the read failing.
             throw err instanceof RoomyError ? err : new BodyReadError(err);
           }
+          const left = afterStall?.signal(raw);
+          // Only after a stall: a client that half-closed and still waits is served otherwise.
           let gone = false;
           if (afterStall !== undefined && afterStall.behind()) {
             await afterStall.turn();
-            gone = afterStall.left(raw);
+            gone = left!.aborted;
           }
           if (gone) res = afterStall!.abandoned(method, errPath());
           else {
-            await w(body, r, afterStall?.signal(raw));
+            await w(body, r, left);
             res = ok();
           }
         }

@@ -29,21 +29,15 @@ export interface Conn {
   left: AbortController | null;
 }
 
-/** Each request's connection, for clientLeft(). */
+/** Each write request's connection, for bunClientSignal(). */
 export const connOf = new WeakMap<Request, Conn>();
 
 /**
- * Whether the client of `req` (one this server made) closed its connection
- * or its sending side: nobody will read an answer (a client that half-closes
- * and still reads is rare; clientLeft's caller asks only after a stall). Undefined for a request
- * this server did not make.
+ * A signal that aborts once the client of `req` (a write this server made)
+ * closes its connection or its sending side: nobody will read an answer (a
+ * client that half-closes and still reads is rare; the stall guard asks
+ * only after a stall). Undefined for a request this server did not make.
  */
-export function bunClientLeft(req: Request): boolean | undefined {
-  const c = connOf.get(req);
-  return c === undefined ? undefined : c.ended || c.closed;
-}
-
-/** A signal that aborts once the client of `req` (a write this server made) leaves, as bunClientLeft says; undefined for another request. */
 export function bunClientSignal(req: Request): AbortSignal | undefined {
   const c = connOf.get(req);
   if (c === undefined) return undefined;

@@ -101,12 +101,12 @@ export function throughGates(registry: Registry, gates: number, spaces?: number)
     async park(gate: number | string, plate: string, left?: AbortSignal): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), gateMsgToWire(spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces }), left === undefined ? undefined : { left });
+      await registry.call(gateProcess(g), gateMsgToWire(spaces === undefined ? { kind: "enter", plate } : { kind: "enter", plate, spaces }), { left });
     },
     async unpark(gate: number | string, plate: string, left?: AbortSignal): Promise<void> {
       const g = validateGate(gate, gates);
       validatePlate(plate);
-      await registry.call(gateProcess(g), gateMsgToWire({ kind: "exit", plate }), left === undefined ? undefined : { left });
+      await registry.call(gateProcess(g), gateMsgToWire({ kind: "exit", plate }), { left });
     },
   };
 }

@@ -270,7 +270,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
       } catch (err) {
         return Promise.reject(err);
       }
-      return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people }), left === undefined ? undefined : { left }) as Promise<unknown> as Promise<void>;
+      return registry.call(procOf(r), roomMsgToWire({ kind: "walk", people }), { left }) as Promise<unknown> as Promise<void>;
     },
     async leave(people: string[]): Promise<void> {
       const writes = planLeave(people); // names checked before the barrier

@@ -40,7 +40,7 @@ export class Consensus {
   #o: ConsensusOptions;
   #gen: GenerationKeeper;
   #pending: ProposalWaits;
-  #reads = new ReadWaits();
+  #reads = new ReadWaits((ctx) => this.core?.readIndex(ctx));
   #relay: Relay;
   #timer: Timer | null = null;
   #flushPending = false;
@@ -58,7 +58,7 @@ export class Consensus {
   constructor(o: ConsensusOptions) {
     this.#o = o;
     this.self = o.self;
-    this.#pending = new ProposalWaits(o.self.id);
+    this.#pending = new ProposalWaits(o.self.id, (entry) => this.#forward(entry));
     const alone = typeof o.mayBootstrapAlone === "function" ? o.mayBootstrapAlone : (): boolean => o.mayBootstrapAlone === true;
     this.#changes = new ConfigChanges(o, o.self, () => this.#resendMs());
     this.#gen = new GenerationKeeper({
@@ -77,7 +77,6 @@ export class Consensus {
         config: () => this.core?.config ?? null,
         knownLeader: () => this.#knownLeader,
         takesRelays: (id) => this.#gen.takesRelays(id),
-        hasLeader: () => this.core?.leader() != null,
         leads: () => this.core?.state.role === "leader",
         leaderQuietTicks: () => this.core?.leaderQuietTicks() ?? null,
         tickMs: o.tickMs ?? 50,
@@ -106,7 +105,7 @@ export class Consensus {
     if (this.#stopped) return Promise.reject(unavailable("node stopping"));
     this.stats.proposals++;
     const now = this.#o.clock.now();
-    const p = this.#pending.add(cmd, now, now + this.#timeout(), (seq) => this.#pushPending(seq));
+    const p = this.#pending.add(cmd, now, now + this.#timeout());
     this.#requestFlush();
     return p;
   }
@@ -135,7 +134,7 @@ export class Consensus {
     if (this.#stopped) return Promise.reject(unavailable("node stopping"));
     if (name !== null && !this.#reads.has(name)) return Promise.reject(unavailable(`no query named ${JSON.stringify(name)} here`));
     const now = this.#o.clock.now();
-    const p = this.#reads.add(name, mayRelay, now, now + this.#timeout(), (ctx) => this.core?.readIndex(ctx));
+    const p = this.#reads.add(name, mayRelay, now, now + this.#timeout());
     this.#requestFlush();
     return p;
   }
@@ -234,13 +233,11 @@ export class Consensus {
       now,
       this.#resendMs(),
       () => unavailable(this.#whyUnavailable() ?? "no answer in time (the write may or may not have taken effect)"),
-      (entry) => this.core !== null && this.#forward(entry),
       (p, seq, entry) => this.#relay.proposal(p, seq, entry),
     );
     this.#reads.tick(
       now,
       () => unavailable(this.#whyUnavailable() ?? "read not confirmed in time"),
-      (ctx) => core?.readIndex(ctx),
       (r, ctx, name) => this.#relay.read(r, ctx, name),
     );
     this.#relay.tick();
@@ -279,10 +276,6 @@ export class Consensus {
     this.#o.machine.reset();
     this.#applied = new AppliedTable();
     this.#pending.rejectAll(unavailable(why));
-  }
-
-  #pushPending(seq: number): void {
-    if (this.core !== null) this.#pending.push(seq, this.#o.clock.now(), (entry) => this.#forward(entry));
   }
 
   /** Propose `entry` as the leader, or forward it to the leader; false with no leader known (or the send refused). */
@@ -387,7 +380,7 @@ export class Consensus {
       if (leader !== null) this.#knownLeader = leader;
       this.stats.leaderChanges++;
       this.#o.logger.info("consensus: leader", { leader: this.status().leader, term: core.term });
-      if (leader !== null) this.#pending.pushAll(this.#o.clock.now(), (entry) => this.#forward(entry));
+      if (leader !== null) this.#pending.pushAll(this.#o.clock.now());
     }
     const committed = core.committedConfig();
     if (committed.epoch > this.#lastEpoch || g !== this.#lastGeneration) {

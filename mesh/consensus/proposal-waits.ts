@@ -21,14 +21,18 @@ export class ProposalWaits {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
 
-  constructor(private readonly origin: string) {}
+  /** `forward`: hand an entry to the log (propose it as the leader, or forward it to the leader); false when it could not go. */
+  constructor(
+    private readonly origin: string,
+    private readonly forward: (entry: RelayEntry) => boolean,
+  ) {}
 
-  /** A new proposal of `cmd`: its seq (before `send` is called with it) and its answer. */
-  add(cmd: unknown, now: number, deadline: number, send: (seq: number) => void): Promise<unknown> {
+  /** A new proposal of `cmd` (seqs from 1), handed on at once: its answer. */
+  add(cmd: unknown, now: number, deadline: number): Promise<unknown> {
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, deadline, cmd, sent: false, sentAt: 0, at: now, relayedAt: 0, relays: 0 });
-      send(seq);
+      this.push(seq, now);
     });
   }
 
@@ -40,21 +44,21 @@ export class ProposalWaits {
     return { o: this.origin, s: seq, l: first.done === true ? seq : Math.min(seq, first.value), c: p.cmd };
   }
 
-  /** Hand proposal `seq` on with `forward` unless it is on its way already. */
-  push(seq: number, now: number, forward: (entry: RelayEntry) => boolean): void {
+  /** Hand proposal `seq` on unless it is on its way already. */
+  push(seq: number, now: number): void {
     const p = this.#pending.get(seq);
     if (p === undefined || p.sent) return;
     p.sentAt = now;
-    p.sent = forward(this.entry(seq)!);
+    p.sent = this.forward(this.entry(seq)!);
   }
 
   /** Hand every proposal on again (a new leader). */
-  pushAll(now: number, forward: (entry: RelayEntry) => boolean): void {
-    for (const seq of this.#pending.keys()) this.push(seq, now, forward);
+  pushAll(now: number): void {
+    for (const seq of this.#pending.keys()) this.push(seq, now);
   }
 
   /** On the tick: reject those past their deadline (counted in the return), send again those unapplied for `resendMs`, offer the rest to `relay`. */
-  tick(now: number, resendMs: number, late: () => Error, forward: (entry: RelayEntry) => boolean, relay: (p: Relayable, seq: number, entry: () => RelayEntry) => void): number {
+  tick(now: number, resendMs: number, late: () => Error, relay: (p: Relayable, seq: number, entry: () => RelayEntry) => void): number {
     let failed = 0;
     for (const [seq, p] of this.#pending) {
       if (now >= p.deadline) {
@@ -66,7 +70,7 @@ export class ProposalWaits {
       if (!p.sent || now - p.sentAt >= resendMs) {
         // a forward lost on the way, or a leader deposed before committing it: send again
         p.sent = false;
-        this.push(seq, now, forward);
+        this.push(seq, now);
       }
       relay(p, seq, () => this.entry(seq)!);
     }

@@ -22,6 +22,9 @@ export class ReadWaits {
   readonly #queries = new Map<string, () => unknown>();
   #ctx = 0;
 
+  /** `ask(ctx)`: asks the core for read `ctx`'s index. */
+  constructor(private readonly ask: (ctx: number) => void) {}
+
   define(name: string, fn: () => unknown): void {
     this.#queries.set(name, fn);
   }
@@ -30,25 +33,25 @@ export class ReadWaits {
     return this.#queries.has(name);
   }
 
-  /** A new read (`mayRelay`: a peer may answer it); `ask(ctx)` asks the core for its index. */
-  add(name: string | null, mayRelay: boolean, now: number, deadline: number, ask: (ctx: number) => void): Promise<unknown> {
+  /** A new read (`mayRelay`: a peer may answer it), its index asked for at once. */
+  add(name: string | null, mayRelay: boolean, now: number, deadline: number): Promise<unknown> {
     const ctx = ++this.#ctx;
     return new Promise((resolve, reject) => {
       // A read that may not relay counts as relayed just now, for ever.
       this.#reads.set(ctx, { name, resolve, reject, deadline, index: -1, at: now, relayedAt: mayRelay ? 0 : Infinity, relays: 0 });
-      ask(ctx);
+      this.ask(ctx);
     });
   }
 
   /** On the tick: reject those past their deadline, ask again for the index of those without one, and offer the rest to `relay`. */
-  tick(now: number, late: () => Error, ask: (ctx: number) => void, relay: (r: PendingRead, ctx: number, name: string) => void): void {
+  tick(now: number, late: () => Error, relay: (r: PendingRead, ctx: number, name: string) => void): void {
     for (const [ctx, r] of this.#reads) {
       if (now >= r.deadline) {
         this.#reads.delete(ctx);
         r.reject(late());
         continue;
       }
-      if (r.index === -1) ask(ctx);
+      if (r.index === -1) this.ask(ctx);
       if (r.name !== null) relay(r, ctx, r.name);
     }
   }

@@ -57,15 +57,13 @@ export interface RelayHost {
   knownLeader(): ServerId | null;
   /** Whether process `id` said it takes relays (a node from before them closes the connection on one). */
   takesRelays(id: ServerId): boolean;
-  /** Whether this node leads, or follows a known leader. */
-  hasLeader(): boolean;
   /** Whether this node leads (it has nobody to hand its own proposals and reads to). */
   leads(): boolean;
-  /** Ticks since this node last heard from its leader (0 when it leads; null with no leader known). */
+  /** Ticks since this node last heard from its leader (0 when it leads; null with no leader known, as neither leader nor follower of one). */
   leaderQuietTicks(): number | null;
   /** the driver's tick (RELAY_TICKS of them) */
   tickMs: number;
-  /** Hand `entry` to the log: propose it as the leader, or forward it to the leader; false with no leader known. */
+  /** Hand `entry` to the log: propose it as the leader, or forward it to the leader; false with no leader known (or the send refused). */
   forward(entry: RelayEntry): boolean;
   /** Whether the log applied entry (origin, seq) already here. */
   appliedAlready(origin: string, seq: number): boolean;
@@ -159,12 +157,12 @@ export class Relay {
 
   /** This node's proposal `seq`, unanswered: to the next peer, if due (`entry` makes its log entry). */
   proposal(x: Relayable, seq: number, entry: () => RelayEntry): void {
-    if (this.#due(x) && this.#to(x, seq, { t: "rp", e: entry() }) !== null) this.stats.proposalsRelayed++;
+    if (this.#due(x) && this.#to(x, seq, { t: "rp", e: entry() })) this.stats.proposalsRelayed++;
   }
 
   /** This node's read `ctx` (query `name`), unanswered: to the next peer, if due. */
   read(x: Relayable, ctx: number, name: string): void {
-    if (this.#due(x) && this.#to(x, ctx, { t: "rq", r: ctx, q: name }) !== null) this.stats.readsRelayed++;
+    if (this.#due(x) && this.#to(x, ctx, { t: "rq", r: ctx, q: name })) this.stats.readsRelayed++;
   }
 
   /** Voters and learners that take relays, neither this node nor the leader it last knew. */
@@ -177,19 +175,18 @@ export class Relay {
     return out;
   }
 
-  /** To the next peer in turn, from one that depends on `id` (a peer that cannot help is not the first for every proposal). */
-  #to(x: Relayable, id: number, body: Message): Message | null {
+  /** To the next peer in turn, from one that depends on `id` (a peer that cannot help is not the first for every proposal); whether it went. */
+  #to(x: Relayable, id: number, body: Message): boolean {
     const g = this.h.generation();
     const peers = this.#candidates();
-    if (g === null || peers.length === 0) return null;
+    if (g === null || peers.length === 0) return false;
     const to = peers[(id + x.relays) % peers.length]!;
     x.relays++;
     x.relayedAt = this.h.clock.now();
     const address = this.h.address(to);
-    if (address === undefined) return null;
-    const msg = { ...body, g, f: this.h.selfId, o: to };
-    this.h.send(address, msg);
-    return msg;
+    if (address === undefined) return false;
+    this.h.send(address, { ...body, g, f: this.h.selfId, o: to });
+    return true;
   }
 
   /** The log applied entry (origin, seq) here, for another node: answer it if this node relayed it. */
@@ -221,7 +218,7 @@ export class Relay {
         if (typeof e !== "object" || e === null || e.o !== sender || !Number.isSafeInteger(e.s) || !Number.isSafeInteger(e.l ?? 0)) return "malformed";
         const entry = { o: e.o, s: e.s!, l: e.l ?? 0, c: e.c };
         if (this.h.appliedAlready(entry.o, entry.s)) return "ok"; // its result is not known here: silence
-        if (!this.h.hasLeader() || !this.h.forward(entry)) {
+        if (!this.h.forward(entry)) {
           this.#answer(from, sender, { t: "ra", s: entry.s }, new RoomyError("unavailable", "consensus: the relaying node knows no leader either"), null);
           return "ok";
         }
@@ -237,7 +234,7 @@ export class Relay {
         const q = m["q"];
         if (!Number.isSafeInteger(r) || typeof q !== "string") return "malformed";
         const head = { t: "rv", r: r as number };
-        if (!this.h.hasLeader()) {
+        if (this.h.leaderQuietTicks() === null) {
           this.#answer(from, sender, head, new RoomyError("unavailable", "consensus: the relaying node knows no leader either"), null);
           return "ok";
         }

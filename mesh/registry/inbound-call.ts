@@ -35,7 +35,8 @@ export interface InboundDeps {
   expired(): void;
 }
 
-export function receiveCall(from: Address, m: CallMsg, now: number, d: InboundDeps): void {
+export function receiveCall(from: Address, m: CallMsg, d: InboundDeps): void {
+  const now = d.now();
   const a = m.a;
   const id = a[0];
   const hops = a[3];

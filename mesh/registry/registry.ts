@@ -183,7 +183,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     switch (m.t) {
       case "c":
       case "s":
-        return receiveCall(from, m, clock.now(), inbound);
+        return receiveCall(from, m, inbound);
       case "x":
         return stalled.cancel(from, m.id);
       case "r":

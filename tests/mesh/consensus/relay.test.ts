@@ -19,18 +19,23 @@ function world(opts: { hasLeader?: boolean; leads?: boolean; applied?: boolean; 
   const sent: { address: string; msg: Message }[] = [];
   const forwarded: RelayEntry[] = [];
   const settled: { kind: "proposal" | "read"; id: number; out: RelayOutcome }[] = [];
-  const state = { hasLeader: opts.hasLeader ?? true, leads: opts.leads ?? false, quiet: opts.quiet === undefined ? RELAY_TICKS : opts.quiet, query: (): Promise<unknown> => Promise.resolve({ cars: ["A"] }) };
+  // No leader known: no quiet count, and nothing can be handed on.
+  const hasLeader = opts.hasLeader ?? true;
+  const state = { leads: opts.leads ?? false, quiet: opts.quiet !== undefined ? opts.quiet : hasLeader ? RELAY_TICKS : null, query: (): Promise<unknown> => Promise.resolve({ cars: ["A"] }) };
   const host: RelayHost = {
     selfId: "me",
     generation: () => 7,
     config: () => ({ epoch: 1, voters: ["me", "p1", "p2", "ld"].map((id) => ({ id, name: id, address: `addr-${id}` })), learners: ["p3", "p4"].map((id) => ({ id, name: id, address: `addr-${id}` })) }),
     knownLeader: () => opts.leader ?? "ld",
     takesRelays: (id) => !(opts.old ?? ["p4"]).includes(id),
-    hasLeader: () => state.hasLeader,
     leads: () => state.leads,
     leaderQuietTicks: () => (state.leads ? 0 : state.quiet),
     tickMs: TICK,
-    forward: (e) => (forwarded.push(e), opts.forwards ?? true),
+    forward: (e) => {
+      const handed = hasLeader && (opts.forwards ?? true);
+      if (handed) forwarded.push(e);
+      return handed;
+    },
     appliedAlready: () => opts.applied ?? false,
     queryLocal: () => state.query(),
     address: (id) => `addr-${id}`,
@@ -108,13 +113,13 @@ describe("when this node's own proposals and reads go to a peer", () => {
   });
 
   test("a peer's answer settles only a proposal or named read that was handed to a peer, and not when the peer could not help", async () => {
-    const proposals = new ProposalWaits("me");
-    const reads = new ReadWaits();
+    const proposals = new ProposalWaits("me", () => true);
+    const reads = new ReadWaits(() => {});
     reads.define("lot", () => "local");
-    let seq = 0;
-    const p = proposals.add({ kind: "park" }, 0, 10_000, (s) => (seq = s));
-    const bare = reads.add(null, false, 0, 10_000, () => {});
-    const named = reads.add("lot", true, 0, 10_000, () => {});
+    const seq = 1; // the first proposal's
+    const p = proposals.add({ kind: "park" }, 0, 10_000);
+    const bare = reads.add(null, false, 0, 10_000);
+    const named = reads.add("lot", true, 0, 10_000);
     const said: string[] = [];
     void p.then((v) => said.push(`proposal ${JSON.stringify(v)}`));
     void bare.then(() => said.push("bare read"));
@@ -125,8 +130,8 @@ describe("when this node's own proposals and reads go to a peer", () => {
     await Promise.resolve();
     expect(said).toEqual([]);
     // Relayed now (the driver's tick hands them on): a peer's unavailable is not taken; its answer is.
-    proposals.tick(100, 1_000, () => new Error("late"), () => true, (x) => void (x.relays = 1));
-    reads.tick(100, () => new Error("late"), () => {}, (x) => void (x.relays = 1));
+    proposals.tick(100, 1_000, () => new Error("late"), (x) => void (x.relays = 1));
+    reads.tick(100, () => new Error("late"), (x) => void (x.relays = 1));
     proposals.settle(seq, { ok: false, error: new RoomyError("unavailable", "no leader there either") });
     proposals.settle(seq, { ok: true, value: { parked: true } });
     reads.settle(1, { ok: true, value: "forged" });
