@@ -45,7 +45,7 @@
  * Fixed for this case (the entry node frozen): a write read while the
  * node's event loop is behind (loop-lag.ts behind()) waits one loop turn,
  * and one whose client closed its connection is dropped unapplied
- * (http/instrument.ts afterStall; adapter/bun/conn.ts bunClientLeft). The
+ * (http/instrument.ts afterStall; adapter/bun/conn.ts bunClientSignal). The
  * second test: the owner frozen behind a live entry node, which tells the
  * owner its client left; the owner holds calls 50 ms after a stall and
  * refuses the cancelled one (mesh/registry/stalled-calls.ts; with a 1 ms
