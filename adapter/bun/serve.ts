@@ -190,7 +190,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     } catch {
       return fail(s, c, slot, 400);
     }
-    if (head.method !== "GET" && head.method !== "HEAD") connOf.set(req, c); // clientLeft is for writes
+    if (head.method !== "GET" && head.method !== "HEAD") connOf.set(req, c); // bunClientSignal is for writes
     let r: Response | Promise<Response>;
     try {
       r = handlerOf(head)(req);
