@@ -20,6 +20,7 @@ import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import type { Prebuilt } from "../adapter/prebuilt.ts";
 import { clientSignal } from "../adapter/serve.ts";
+import { runtimeDefer } from "../adapter/defer.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
 export interface AppOptions {
@@ -72,8 +73,14 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
     },
     afterStall: {
       behind: () => node.loopBehind(),
-      // One timer turn: the loop polls the sockets before it (a setImmediate does not).
-      turn: () => new Promise<void>((resolve) => void node.clock.setTimer(1, resolve)),
+      // Two passes of the loop, each a 1 ms timer and then a setImmediate, so
+      // that the sockets are polled between (a setImmediate alone is not; a
+      // timer alone may fire before the poll that reads the client's end, as
+      // it did on a loaded machine).
+      turn: () => new Promise<void>((resolve) => {
+        const pass = (n: number): void => void node.clock.setTimer(1, () => runtimeDefer(() => (n > 1 ? pass(n - 1) : resolve())));
+        pass(2);
+      }),
       signal: clientSignal,
       abandoned: (method, path) => {
         logger.info("dropped a write unapplied: its client gave up while this node's event loop stalled", { method, path });
