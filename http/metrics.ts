@@ -175,6 +175,12 @@ function replication(p: PromText, s: ClusterStats["replication"]): void {
     { labels: { side: "ours" }, value: s.writesFenced },
     { labels: { side: "refused_here" }, value: s.writesFencedHere },
   ]);
+  p.counter("roomy_read_lease_reads_total", "Reads from this replica, by how they knew it held every acknowledged write: a read lease from every other holder, or the read barrier's round trip.", [
+    { labels: { path: "lease" }, value: s.readsLeased },
+    { labels: { path: "barrier" }, value: s.readsBarrier },
+  ]);
+  p.gauge("roomy_read_lease_grants", "Read leases this node granted that run now (its acks list those readers; its writes wait for them).", s.leasesGranted);
+  p.counter("roomy_replication_reader_waits_total", "Times a write that met its concern was found still waiting for a reader that holds a read lease.", s.writesWaitedForReaders);
 }
 
 async function apps(p: PromText, node: Node): Promise<void> {

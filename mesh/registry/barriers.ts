@@ -20,6 +20,8 @@ export interface BarrierDeps {
   timeoutMs: number;
 }
 
+const LEASED = Promise.resolve();
+
 export function createBarriers(d: BarrierDeps) {
   const { replicator: r, hlc, clock, self } = d;
   const pullFresh = (p: readonly string[], n: number, t: number) => (r.barrierFrom !== undefined ? r.barrierFrom(p, n, t) : r.catchUpFrom(p, n, t, true));
@@ -27,7 +29,11 @@ export function createBarriers(d: BarrierDeps) {
   // The same sharing and holder rules, asking clocks instead of data (clock-barrier.ts).
   const writes = new ReadBarrier({ self, config: d.config, idOf: d.idOf, catchUpFrom: (p, n, t) => (r.clockFrom !== undefined ? r.clockFrom(p, n, t) : pullFresh(p, n, t)), timeoutMs: d.timeoutMs });
   return {
-    readBarrier: (): Promise<void> => reads.wait(),
+    // A read lease from every other holder: every write acknowledged before now is here already (read-lease.ts).
+    readBarrier: (): Promise<void> => {
+      const c = d.config();
+      return c !== null && r.readLease?.(c.holders) === true ? LEASED : reads.wait();
+    },
     // Under concern 1, 2 or all no majority orders acknowledged writes (README, Write concern): no barrier.
     writeBarrier: (): Promise<void> => (r.ordersWrites?.() === false ? Promise.resolve() : writes.wait()),
     /** This node's clock reading, sent with every call. */

@@ -83,6 +83,8 @@ export interface FencingReplicator {
   /** A write barrier's pull by clocks (replication api.ts); absent: the read barrier's. */
   clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
   ordersWrites?(): boolean;
+  /** Whether a read lease from each of `holders` spares the read barrier (replication api.ts). */
+  readLease?(holders: readonly { name: string; id: string }[]): boolean;
 }
 
 export interface ServingOptions {

@@ -13,6 +13,7 @@ import type { Delta } from "../../core/crdt/lww-map.ts";
 import { Histogram, LATENCY_BOUNDS_SECONDS } from "../stats/histogram.ts";
 import type { Clock, Timer } from "../types.ts";
 import { meets, type Quorum } from "./concern.ts";
+import type { ReaderWaits } from "./lease-grants.ts";
 import { SeqTable } from "./seq-table.ts";
 
 export interface PendingWrite {
@@ -63,6 +64,8 @@ export class PendingWrites {
   /** Every write's time to its concern since start, seconds (/metrics). */
   readonly ackHistogram = new Histogram(LATENCY_BOUNDS_SECONDS);
   private latencyAt = 0;
+  /** Readers holding read leases, who must hold a write too before it is acknowledged (lease-grants.ts); null: none asked. */
+  readers: ReaderWaits | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -126,9 +129,11 @@ export class PendingWrites {
   settleIfHeld(pw: PendingWrite, q: Quorum, now?: number): boolean {
     if (pw.settled) return true;
     if (!meets(pw.acked, q)) return false;
+    const t = now ?? this.clock.now();
+    if (this.readers !== null && !this.readers.satisfied(pw.acked, t)) return false;
     pw.settled = true;
     this.resolved++;
-    this.recordLatency((now ?? this.clock.now()) - pw.startedAt);
+    this.recordLatency(t - pw.startedAt);
     pw.resolve();
     return true;
   }

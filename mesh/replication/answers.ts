@@ -6,6 +6,7 @@
  */
 import type { PendingWrite, PendingWrites } from "./acks.ts";
 import type { Quorum } from "./concern.ts";
+import type { ReaderWaits } from "./lease-grants.ts";
 import type { ReplMsg } from "./messages.ts";
 import type { Outbox } from "./outbox.ts";
 import { forEachKnown } from "./seq-ranges.ts";
@@ -16,6 +17,8 @@ export interface AnswerHost {
   readonly pending: PendingWrites;
   readonly clock: Clock;
   quorum(): Quorum;
+  /** the readers acks list, waited for as well (lease-grants.ts) */
+  readonly readers: ReaderWaits;
   /** whether name/id is a member's current process (an answer from a previous one is ignored) */
   isMember(name: string, id: string): boolean;
   checkFlush(): void;
@@ -27,6 +30,8 @@ export function onAnswer(h: AnswerHost, m: Extract<ReplMsg, { t: "a" | "fx" }>, 
   if (link !== undefined ? link.id !== m.i : !h.isMember(m.n, m.i)) return; // a previous process's answer
   // One clock read per ack: it may cover thousands of writes.
   const now = h.clock.now();
+  // The readers it lists count before the ack does: the ack holds writes for them too.
+  if (m.t === "a" && m.l !== undefined) h.readers.note(m.l, now);
   const quorum = h.quorum();
   let garbled = false; // a "refusal" by a fence not above the stamp: ignored whole
   forEachKnown(m.s, h.pending.bySeq, (_seq, pw) => {

@@ -66,6 +66,13 @@ export interface ClusterReplicationStats extends ReplicationStats {
   fence: number;
   /** The stamp of new writes (the committed epoch; 0 until setEpoch). */
   epoch: number;
+  /** Reads answered under a read lease, and reads that took the read barrier instead (read-lease.ts). */
+  readsLeased: number;
+  readsBarrier: number;
+  /** Read leases this node granted that run now. */
+  leasesGranted: number;
+  /** Times a write that met its concern waited for a reader holding a lease. */
+  writesWaitedForReaders: number;
 }
 
 export interface ClusterReplicator extends Replicator {
@@ -119,6 +126,13 @@ export interface ClusterReplicator extends Replicator {
   clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<PulledFrom[]>;
   /** Whether acknowledged writes are promised to order after each other (concern `majority`): only then does a write barrier run. */
   ordersWrites?(): boolean;
+  /**
+   * Whether this replica holds a read lease from each of `holders` but
+   * itself (read-lease.ts): every write acknowledged before now is here, and
+   * a read needs no barrier. Asking notes that reads come (leases are asked
+   * for only while they do). Absent (test doubles): never.
+   */
+  readLease?(holders: readonly { name: string; id: string }[]): boolean;
   /** Stop timers and message handling; unsettled writes reject `unavailable`. */
   stop(): void;
   stats(): ClusterReplicationStats;

@@ -1,7 +1,8 @@
 /**
  * The replicator's two barriers, built and fed in one place: the read
- * barrier by covers (cover-barrier.ts, with the cover it keeps) and the
- * write barrier by clocks (clock-barrier.ts); their messages (vq/vr,
+ * barrier by covers (cover-barrier.ts, with the cover it keeps), the read
+ * lease that spares it (read-lease.ts, lease-grants.ts) and the write
+ * barrier by clocks (clock-barrier.ts); their messages (vq/vr, lq/lg,
  * tq/tr) are checked and handed over here.
  */
 import type { Timestamp } from "../../core/crdt/hlc.ts";
@@ -9,6 +10,8 @@ import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { PulledFrom } from "./catch-up.ts";
 import { ClockBarrier, isClockMsg, parseClockMsg } from "./clock-barrier.ts";
 import { CoverBarrier, isCoverMsg, parseCoverMsg } from "./cover-barrier.ts";
+import { isLeaseMsg, LeaseGrants } from "./lease-grants.ts";
+import { parseLeaseMsg, ReadLease } from "./read-lease.ts";
 import type { DataMessage } from "./data-inbox.ts";
 import type { Sender } from "./messages.ts";
 import type { PeerLink } from "./outbox.ts";
@@ -29,6 +32,10 @@ export interface BarriersHost {
   stopped(): boolean;
   /** a message of ours that did not parse */
   malformed(): void;
+  /** The configuration's holder names (null: none known). */
+  holders(): ReadonlySet<string> | null;
+  /** Whether this node reads by lease and grants leases (write concern majority, holders known). */
+  leases(): boolean;
 }
 
 export class Barriers {
@@ -36,9 +43,13 @@ export class Barriers {
   readonly cover = new SeqCover();
   private readonly reads: CoverBarrier;
   private readonly writes: ClockBarrier;
+  /** read leases: the grants this node made and the ones it holds */
+  readonly lease: ReadLease;
 
   constructor(private readonly h: BarriersHost) {
     this.reads = new CoverBarrier({ ...h, cover: this.cover });
+    const grants = new LeaseGrants({ ...h, cover: this.cover, grants: h.leases });
+    this.lease = new ReadLease({ ...h, cover: this.cover, reads: h.leases }, grants);
     const last = h.last;
     this.writes = new ClockBarrier({ ...h, last: () => (last === undefined ? null : last()) });
   }
@@ -55,14 +66,19 @@ export class Barriers {
   merged(m: DataMessage): void {
     this.cover.add(m.n, m.i, m.s);
     this.reads.grew();
+    this.lease.grew();
   }
 
   /** Whether `msg` is a barrier's (then handled here). */
   receive(from: Address, msg: Message): boolean {
     const cover = isCoverMsg(msg);
-    if (!cover && !isClockMsg(msg)) return false;
+    const lease = !cover && isLeaseMsg(msg);
+    if (!cover && !lease && !isClockMsg(msg)) return false;
     try {
-      if (cover) {
+      if (lease) {
+        const m = parseLeaseMsg(msg);
+        if (m.n !== this.h.self.n || m.i !== this.h.self.i) this.lease.handle(from, m);
+      } else if (cover) {
         const m = parseCoverMsg(msg);
         if (m.n !== this.h.self.n || m.i !== this.h.self.i) this.reads.handle(from, m);
       } else {

@@ -23,6 +23,7 @@
 import type { Delta } from "../../core/crdt/lww-map.ts";
 import type { Address, Clock, Message } from "../types.ts";
 import { MERGE_BUDGET_MS, MERGE_PIECE } from "./chunk-queue.ts";
+import type { ReaderList } from "./lease-grants.ts";
 import { ackMsg, fencedMsg, type ReplMsg, type Sender } from "./messages.ts";
 
 export type DataMessage = Extract<ReplMsg, { t: "d" }>;
@@ -40,6 +41,8 @@ export interface DataHost {
   /** A batch was merged whole (it is acked next). */
   merged(m: DataMessage): void;
   send(to: Address, msg: Message): boolean;
+  /** The read leases this node granted that still run, listed in every ack (undefined: none). */
+  ackReaders?(): ReaderList | undefined;
 }
 
 interface Waiting {
@@ -157,7 +160,7 @@ export class DataInbox {
       if (ok) {
         this.lastMerged = w.m;
         this.host.merged(w.m);
-        this.host.send(w.from, ackMsg(this.host.self, w.m.s));
+        this.host.send(w.from, ackMsg(this.host.self, w.m.s, this.host.ackReaders?.()));
       }
       if (this.host.clock.now() >= deadline) return this.schedule();
     }

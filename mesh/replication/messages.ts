@@ -5,7 +5,8 @@
  *   d   {s, d, e}       writes: seq ranges + the joined delta of those writes,
  *                       stamped with the writer's epoch e when they were made
  *                       (absent: 0, an older peer)
- *   a   {s}             ack of the seqs of a `d`
+ *   a   {s, l}          ack of the seqs of a `d`; l (absent: none): the read
+ *                       leases I granted that still run, [name, ms left] each
  *   fx  {s, e}          the `d` of seqs s was refused, not merged: my fence e
  *                       is above its stamp
  *   dg  {r, h, z, u}    anti-entropy round r: my digest; answer in chunks of z
@@ -39,6 +40,7 @@
  * A message is checked whole before anything of it is used: a malformed one
  * is refused entirely, never half-merged.
  */
+import type { ReaderList } from "./lease-grants.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { decodeDelta, deltaFromWire, encodeDelta } from "../../core/crdt/lww-codec.ts";
 import type { Timestamp } from "../../core/crdt/hlc.ts";
@@ -56,7 +58,7 @@ export interface Sender {
 /** A replication message as parseMessage checked it off the wire. */
 export type ReplMsg =
   | (Sender & { t: "d"; s: number[]; delta: Delta; e: number })
-  | (Sender & { t: "a"; s: number[] })
+  | (Sender & { t: "a"; s: number[]; l?: ReaderList })
   | (Sender & { t: "fx"; s: number[]; e: number })
   | (Sender & { t: "dg"; r: number; digest: Digest; z: number; u: boolean })
   | (Sender & { t: "eq"; r: number })
@@ -81,8 +83,9 @@ export function fencedMsg(from: Sender, s: number[], fence: number): Message {
   return { t: "fx", n: from.n, i: from.i, s, e: fence };
 }
 
-export function ackMsg(from: Sender, s: number[]): Message {
-  return { t: "a", n: from.n, i: from.i, s };
+/** An ack; `readers`: the read leases the acking node granted that still run (lease-grants.ts). */
+export function ackMsg(from: Sender, s: number[], readers?: ReaderList): Message {
+  return readers === undefined ? { t: "a", n: from.n, i: from.i, s } : { t: "a", n: from.n, i: from.i, s, l: readers };
 }
 
 export function digestMsg(from: Sender, r: number, digest: Digest, chunk: number, urgent: boolean): Message {
@@ -181,7 +184,7 @@ export function parseMessage(msg: Message, buckets: number): ReplMsg {
     case "d":
       return { t: "d", n, i, s: ranges(msg["s"]), delta: deltaOf(msg["d"]), e: msg["e"] === undefined ? 0 : epoch(msg["e"]) };
     case "a":
-      return { t: "a", n, i, s: ranges(msg["s"]) };
+      return msg["l"] === undefined ? { t: "a", n, i, s: ranges(msg["s"]) } : { t: "a", n, i, s: ranges(msg["s"]), l: readerList(msg["l"]) };
     case "fx":
       return { t: "fx", n, i, s: ranges(msg["s"]), e: epoch(msg["e"]) };
     case "dg":
@@ -304,4 +307,17 @@ function bucketList(v: unknown, buckets: number): number[] {
 
 function bad(why: string): never {
   throw new RoomyError("bad_request", `replication: malformed message: ${why}`);
+}
+
+/** Readers an ack lists: at most 64 [name, ms left] pairs. */
+function readerList(v: unknown): ReaderList {
+  if (!Array.isArray(v) || v.length > 64) bad("readers not a short list");
+  const out: ReaderList = [];
+  for (const x of v as unknown[]) {
+    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string" || x[0].length === 0 || x[0].length > 1024) bad("a reader is not [name, ms]");
+    const ms = (x as unknown[])[1];
+    if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < 0 || ms > 60_000) bad("a reader's time left is out of range");
+    out.push([x[0] as string, ms as number]);
+  }
+  return out;
 }

@@ -8,12 +8,12 @@
  * data-inbox.ts (received writes, merged over turns), anti-entropy.ts,
  * tombstone-gc.ts, concern.ts, messages.ts (wire + checks), fence.ts,
  * catch-up.ts, peer-sync.ts, flush-waiters.ts, periodic.ts, stats.ts,
- * inbound.ts (messages off the wire), answers.ts (acks), barriers.ts (the
- * read and write barriers), held-batch.ts (a batch told once whole).
+ * inbound.ts, answers.ts (acks), barriers.ts (the read and write barriers,
+ * the read leases), held-batch.ts, merge-remote.ts.
  */
 import { HELD } from "./held.ts";
 import { RoomyError } from "../../core/errors.ts";
-import { compareTs, type Timestamp } from "../../core/crdt/hlc.ts";
+import type { Timestamp } from "../../core/crdt/hlc.ts";
 import type { Change, Delta, LwwMap } from "../../core/crdt/lww-map.ts";
 import type { MemberEvent, MembershipView } from "../membership/types.ts";
 import { type Address, type Clock, type Logger, type Message, type Random, silentLogger, type Transport } from "../types.ts";
@@ -40,6 +40,9 @@ import type { DataMessage } from "./data-inbox.ts";
 import { HeldBatch } from "./held-batch.ts";
 import { type AnswerHost, retireIfDone } from "./answers.ts";
 import { type InboundHost, receive } from "./inbound.ts";
+import { type MergeHost, mergeRemote } from "./merge-remote.ts";
+import { type ReaderList, ReaderWaits } from "./lease-grants.ts";
+import { RENEW_MS } from "./read-lease.ts";
 
 export type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 export type { ReplicationConfig } from "./config.ts";
@@ -68,7 +71,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private readonly barriers: Barriers;
   /** a received batch's changes, told once it is whole (held-batch.ts) */
   private readonly held: HeldBatch;
+  private readonly merging: MergeHost;
   private readonly answers: AnswerHost;
+  /** readers holding read leases, whom a write waits for too (lease-grants.ts) */
+  private readonly readers: ReaderWaits;
   private readonly gc: TombstoneGc;
   /** Members seen and not known to have left, kept after membership reaps them. */
   private readonly knownNames = new StickyNames();
@@ -114,14 +120,23 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.ae = new AntiEntropy(this);
     this.inbox = new DataInbox(this, this.fencing);
     this.held = new HeldBatch((changes) => this.listeners.notify(changes));
-    this.answers = { outbox: this.outbox, pending: this.pending, clock: this.clock, quorum: () => this.quorum, isMember: (n, i) => this.isMember(n, i), checkFlush: () => this.checkFlush() };
+    const mergeQuiet = (delta: Delta): Change[] => {
+      const changes = this.listeners.merge(this.map, delta);
+      this.gc.noteMerged(delta);
+      return changes;
+    };
+    this.merging = { map: this.map, logger: this.logger, n: this.n, held: this.held, observe: (ts) => this.observe(ts), mergeQuiet, apply: (delta) => this.applyLocal(delta) };
     const { clock, self, logger } = this;
-    this.barriers = new Barriers({ clock, self, logger, peers: this.outbox.peers, retransmitMs: this.config.retransmitMs, lastSeq: () => this.pending.lastSeq, ...(o.last === undefined ? {} : { last: o.last }), observe: (ts) => this.observe(ts), send: (to, msg) => this.send(to, msg), freshRound: (link, done) => this.ae.start(link, done, "fresh"), stopped: () => this.stopped, malformed: () => void this.n.malformed++ });
+    const leases = (): boolean => this.concern === "majority" && this.fencing.holders !== null;
+    this.barriers = new Barriers({ clock, self, logger, peers: this.outbox.peers, retransmitMs: this.config.retransmitMs, lastSeq: () => this.pending.lastSeq, ...(o.last === undefined ? {} : { last: o.last }), observe: (ts) => this.observe(ts), send: (to, msg) => this.send(to, msg), freshRound: (link, done) => this.ae.start(link, done, "fresh"), stopped: () => this.stopped, malformed: () => void this.n.malformed++, holders: () => this.fencing.holders, leases });
+    this.readers = this.pending.readers = new ReaderWaits(clock, self.n, this.barriers.lease.grants, () => this.resettle());
+    this.answers = { outbox: this.outbox, pending: this.pending, clock, quorum: () => this.quorum, readers: this.readers, isMember: (n, i) => this.isMember(n, i), checkFlush: () => this.checkFlush() };
     const inbound: InboundHost = { stopped: () => this.stopped, n: this.n, buckets: this.map.buckets, self, logger, barriers: this.barriers, inbox: this.inbox, answers: this.answers, ae: this.ae };
     this.transport.onMessage((from, msg) => receive(inbound, from, msg));
     this.unsubscribe = this.membership.subscribe((ev) => this.onMember(ev));
     this.syncPeers();
     this.periodic.every(this.config.retransmitMs, () => this.tick());
+    this.periodic.every(RENEW_MS, () => this.barriers.lease.tick());
     this.periodic.every(this.config.antiEntropyMs, () => {
       this.ae.routine(this.outbox.peers, this.random);
       this.collectTombstones();
@@ -134,7 +149,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.stopped) return Promise.reject(new RoomyError("unavailable", "replicator stopped"));
     this.applyLocal(delta);
     if (delta.e.length === 0) return HELD;
-    const alone = selfSuffices(this.quorum);
+    // A reader holding a read lease must hold it too: never held at once then.
+    const alone = selfSuffices(this.quorum) && !this.readers.any(this.clock.now());
     if (this.outbox.peers.size === 0 && alone) {
       // Alone with a concern this node meets by itself (a cluster of one):
       // held as soon as merged, and there is no one to send it to; a peer
@@ -190,6 +206,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return this.barriers.readPull(peers, need, timeoutMs);
   }
 
+  readLease = (holders: readonly { name: string; id: string }[]): boolean => !this.stopped && this.barriers.lease.holds(holders);
+
   ordersWrites(): boolean {
     return this.concern === "majority";
   }
@@ -230,6 +248,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     if (this.stopped) return;
     this.stopped = true;
     this.periodic.stop();
+    this.readers.stop();
     this.unsubscribe();
     this.transport.onMessage(() => {});
     this.ae.abortAll();
@@ -240,7 +259,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   }
 
   stats(): ClusterReplicationStats {
-    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n, this.fencing);
+    return clusterStats(this.map, this.outbox, this.ae, this.pending, this.gc, this.n, this.fencing, this.barriers.lease, this.readers, this.clock.now());
   }
 
   // ---- AeHost ----
@@ -250,26 +269,10 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return this.transport.send(to, msg);
   }
 
+  ackReaders = (): ReaderList | undefined => this.barriers.lease.grants.list(this.clock.now());
+
   mergeRemote(delta: Delta, from: Sender): boolean {
-    if (delta.e.length === 0) return true;
-    let max = delta.e[0]!.ts;
-    for (const e of delta.e) if (compareTs(e.ts, max) > 0) max = e.ts;
-    try {
-      this.observe(max);
-    } catch (err) {
-      this.n.refused++;
-      this.logger.warn("replication: refused a delta whose timestamp the clock refuses", { from: from.n, error: String(err) });
-      return false;
-    }
-    // A piece of a batch bigger than one: held back until the batch is whole (merged()).
-    if ((from as Partial<DataMessage>).t === "d" && (from as DataMessage).delta !== delta) {
-      const changes = this.listeners.merge(this.map, delta);
-      this.gc.noteMerged(delta);
-      this.held.add(from as DataMessage, delta, changes);
-      return true;
-    }
-    this.applyLocal(delta);
-    return true;
+    return mergeRemote(this.merging, delta, from);
   }
 
   merged(m: DataMessage): void {
@@ -322,11 +325,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     const changed = linksChanged || !sameQuorum(quorum, this.quorum);
     this.quorum = quorum;
     if (!changed) return;
-    // A write may be held now (or need more acks than it has).
-    for (const pw of this.pending.bySeq.values()) {
-      this.pending.settleIfHeld(pw, this.quorum);
-      retireIfDone(this.answers, pw);
-    }
+    this.resettle();
     for (const link of opened) {
       this.outbox.pump(link);
       this.ae.start(link, undefined, "urgent");
@@ -336,12 +335,19 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   // ---- helpers ----
 
+  /** A write may be held now (the quorum or the readers changed), or need more acks than it has. */
+  private resettle(): void {
+    for (const pw of this.pending.bySeq.values()) {
+      this.pending.settleIfHeld(pw, this.quorum);
+      retireIfDone(this.answers, pw);
+    }
+    this.checkFlush();
+  }
+
   private applyLocal(delta: Delta): void {
     // A held batch this touches: the rest of it merged first (whole, merged() tells it); else told as it is.
     if (this.held.touches(delta) && !this.inbox.finish(this.held.message!)) this.held.release();
-    const changes = this.listeners.merge(this.map, delta);
-    this.gc.noteMerged(delta);
-    this.listeners.notify(changes);
+    this.listeners.notify(this.merging.mergeQuiet(delta));
   }
 
   private retireDone(pws: PendingWrite[]): void {

@@ -62,6 +62,14 @@ export class SeqCover {
   }
 }
 
+/** Whether cover `have` (a peer's, off the wire) contains every seq of cover `want`. */
+export function coverContains(have: readonly CoverEntry[], want: readonly CoverEntry[]): boolean {
+  const by = new Map<string, Ranges>();
+  for (const [name, id, r] of have) by.set(keyOf(name, id), r);
+  for (const [name, id, r] of want) if (!contains(by.get(keyOf(name, id)) ?? [], r)) return false;
+  return true;
+}
+
 /** `r` with [a, b] added, merged with ranges it overlaps or touches. */
 function insert(r: Ranges, a: number, b: number): Ranges {
   if (a > b) return r;

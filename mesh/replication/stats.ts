@@ -9,6 +9,8 @@ import type { ClusterReplicationStats } from "./api.ts";
 import type { EpochFence } from "./fence.ts";
 import type { Outbox } from "./outbox.ts";
 import type { TombstoneGc } from "./tombstone-gc.ts";
+import type { ReaderWaits } from "./lease-grants.ts";
+import type { ReadLease } from "./read-lease.ts";
 
 /** Messages counted by the replicator itself. */
 export interface MessageCounts {
@@ -27,6 +29,9 @@ export function clusterStats(
   gc: TombstoneGc,
   n: MessageCounts,
   fence: EpochFence,
+  lease: ReadLease,
+  readers: ReaderWaits,
+  now: number,
 ): ClusterReplicationStats {
   const o = outbox.counters;
   const a = ae.counters;
@@ -60,5 +65,9 @@ export function clusterStats(
     writesFenced: pending.fenced,
     fence: fence.fence,
     epoch: fence.epoch,
+    readsLeased: lease.counters.leased,
+    readsBarrier: lease.counters.barrier,
+    leasesGranted: lease.grants.count(now),
+    writesWaitedForReaders: readers.waited,
   };
 }

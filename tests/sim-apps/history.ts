@@ -6,7 +6,10 @@
  * key (a person's room, a plate's presence) with a final read.
  *
  * Each write op has a window in which it takes effect (its linearization
- * point): from its invocation to its acknowledgement when acknowledged; when
+ * point): from its invocation to its acknowledgement when acknowledged (or,
+ * if an earlier attempt's outcome was unknown, to the latest time that
+ * attempt's write can carry, when that is later: README, "An
+ * unacknowledged write may still take effect later"); when
  * its outcome is unknown (timed out, `unavailable`, its node crashed) from
  * its first invocation to the latest time any attempt's write can carry
  * (the last attempt plus one call timeout per hop: gate -> lot is two; a
@@ -44,6 +47,8 @@ export interface Op {
   attempts: number;
   /** an earlier attempt may have taken effect (it timed out, or its node died) */
   uncertain: boolean;
+  /** the latest time such an attempt's write can carry (-Infinity: none) */
+  uncertainUntil: number;
   settledAt: number | null;
   status: "pending" | "ok" | "refused" | "unknown";
   code: string | null;
@@ -76,6 +81,7 @@ export class History {
       lastAttemptAt: now,
       attempts: 0,
       uncertain: false,
+      uncertainUntil: -Infinity,
       settledAt: null,
       status: "pending",
       code: null,
@@ -101,7 +107,7 @@ export class History {
   attemptDone(op: Op, outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | null, now: number): "retry" | "done" {
     if (op.status !== "pending") return "done";
     if (outcome === null) {
-      op.uncertain = true;
+      this.markUncertain(op);
       op.code = "crashed";
       return "retry";
     }
@@ -121,8 +127,14 @@ export class History {
       op.settledAt = now;
       return "done";
     }
-    op.uncertain = true;
+    this.markUncertain(op);
     return "retry";
+  }
+
+  /** The attempt under way may have taken effect, as late as its calls may still run. */
+  private markUncertain(op: Op): void {
+    op.uncertain = true;
+    op.uncertainUntil = Math.max(op.uncertainUntil, op.lastAttemptAt + CALL_DEPTH[op.kind] * this.callTimeoutMs + 50);
   }
 
   /** The client's deadline passed: the outcome stays unknown. */
@@ -146,8 +158,8 @@ export class History {
   }
 
   /** The latest virtual time op's write can carry. */
-  private windowEnd(op: Op): number {
-    if (op.status === "ok") return op.settledAt!;
+  windowEnd(op: Op): number {
+    if (op.status === "ok") return Math.max(op.settledAt!, op.uncertainUntil);
     return op.lastAttemptAt + CALL_DEPTH[op.kind] * this.callTimeoutMs + 50;
   }
 

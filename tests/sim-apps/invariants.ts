@@ -16,6 +16,8 @@ export interface Violations {
   readTwice: string[];
   /** a read (dump, who-is-in) that shows a room over capacity */
   readCapacity: string[];
+  /** a read (dump, who-is-in) missing a person whose walk into the room was acknowledged before it began, with no other write of theirs that could come between */
+  staleRead: string[];
   /** an answer the contract rules out: unknown_room for a room that exists, a non-RoomyError */
   wrongAnswer: string[];
   /** two nodes serving one process name at the same instant */
@@ -40,6 +42,7 @@ export function newViolations(): Violations {
     replicaRoom: [],
     readTwice: [],
     readCapacity: [],
+    staleRead: [],
     wrongAnswer: [],
     dualServe: [],
     lost: [],
@@ -100,6 +103,40 @@ export function checkRead(history: History, op: Op, dump: Record<string, string[
       const other = seen.get(p);
       if (other !== undefined) v.readTwice.push(`${history.show(op.id)}: ${p} in ${other} and ${room}`);
       seen.set(p, room);
+    }
+  }
+}
+
+/**
+ * A read's answer holds every walk-into acknowledged before the read began
+ * (linearizability of one register per person, checked one way): person p
+ * must be in room r if a walk of p into r was acknowledged before the read
+ * was invoked, and no other write of p (a walk elsewhere, a leave) that was
+ * not refused could fall after that walk and before the read's answer.
+ * `rooms`: the rooms the answer covers (a dump: all it names; who-is-in: one).
+ */
+export function checkFresh(history: History, op: Op, answer: Record<string, string[]>, v: Violations): void {
+  if (op.settledAt === null) return;
+  const readEnd = op.settledAt;
+  const present = new Map<string, Set<string>>();
+  for (const [room, people] of Object.entries(answer)) present.set(room, new Set(people));
+  for (const w of history.ops) {
+    if (w.kind !== "walk" || w.status !== "ok" || w.settledAt === null || w.settledAt >= op.invokedAt) continue;
+    const inRoom = present.get(w.target);
+    if (inRoom === undefined) continue; // a room the answer does not cover
+    for (const p of w.keys) {
+      if (inRoom.has(p)) continue;
+      const between = history.ops.some(
+        (o) =>
+          o !== w &&
+          (o.kind === "walk" || o.kind === "leave") &&
+          o.status !== "refused" &&
+          o.keys.includes(p) &&
+          !(o.kind === "walk" && o.target === w.target) &&
+          o.invokedAt < readEnd &&
+          (o.status === "pending" || history.windowEnd(o) >= w.invokedAt),
+      );
+      if (!between) v.staleRead.push(`${history.show(op.id)}: ${p} not in ${w.target}, though ${history.show(w.id)}`);
     }
   }
 }

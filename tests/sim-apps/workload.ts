@@ -29,6 +29,7 @@ import { History, type OpKind } from "./history.ts";
 import {
   checkAnswer,
   checkEnd,
+  checkFresh,
   checkRead,
   checkReplicas,
   checkServing,
@@ -114,6 +115,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (op.status !== "ok") return;
     if (op.kind === "dump") checkRead(history, op, op.result as Record<string, string[]>, ROOMS, v);
     if (op.kind === "who") checkRead(history, op, { [op.target]: op.result as string[] }, ROOMS, v);
+    if (op.kind === "dump") checkFresh(history, op, op.result as Record<string, string[]>, v);
+    if (op.kind === "who") checkFresh(history, op, { [op.target]: op.result as string[] }, v);
   });
 
   // Rooms first, through n1, before any fault.

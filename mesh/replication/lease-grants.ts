@@ -1,0 +1,195 @@
+/**
+ * Read leases, the two sides a writer sees (read-lease.ts is the reader's).
+ *
+ * A grant (`LeaseGrants`): a peer that reads from its own replica asked this
+ * node for a lease, sending its cover; unless that cover lacks what this
+ * node held LAG_MS ago, for LEASE_MS from the ask's arrival this node promises:
+ * every ack it sends lists that reader (with the time its grant has left),
+ * and none of its own writes is acknowledged before that reader holds it.
+ * The grant's answer carries this node's cover (seq-cover.ts): the reader
+ * counts the grant only once it holds all of it, so what this node acked
+ * before the grant is there too.
+ *
+ * A wait (`ReaderWaits`): an ack that lists readers makes each of them
+ * needed, until its grant ran out (measured here, with a margin for
+ * clocks running at slightly different rates). A write is acknowledged
+ * only once its concern is met and every reader still needed holds it
+ * (acks.ts). So a write acknowledged while a reader's lease lasts is in
+ * that reader's replica: through the grant of a holder that acked it (it
+ * listed the reader), or, had the holder acked it before granting, through
+ * the cover the reader waited for.
+ */
+import type { Address, Clock, Message, Timer } from "../types.ts";
+import type { Sender } from "./messages.ts";
+import type { PeerLink } from "./outbox.ts";
+import { type CoverEntry, coverContains, type SeqCover } from "./seq-cover.ts";
+
+/** How long a grant lasts on the granting node's clock. */
+export const LEASE_MS = 500;
+/**
+ * A reader whose cover lacks a write this node held LAG_MS ago gets no
+ * grant: its stream is cut or far behind, and every acknowledged write
+ * would wait for it. So a one-way cut or a slow reader holds writes back
+ * at most about LAG_MS + LEASE_MS.
+ */
+export const LAG_MS = 200;
+/** How often the cover is noted for that check. */
+const NOTE_MS = 50;
+/** A listed reader is waited for this much longer than its grant said it had left (clock rates differ a little). */
+export const DRIFT = 1.1;
+
+/** Readers an ack lists: name and the ms its grant had left when the ack was sent. */
+export type ReaderList = [string, number][];
+
+export interface GrantHost {
+  readonly clock: Clock;
+  readonly self: Sender;
+  readonly cover: SeqCover;
+  lastSeq(): number;
+  readonly peers: ReadonlyMap<string, PeerLink>;
+  send(to: Address, msg: Message): boolean;
+  /** Whether this node grants at all (write concern majority, holders known). */
+  grants(): boolean;
+}
+
+export class LeaseGrants {
+  /** reader name -> its process and when its grant runs out (this clock) */
+  private readonly granted = new Map<string, { id: string; until: number }>();
+  /** our cover as it was, newest last (for LAG_MS) */
+  private readonly notes: { at: number; v: CoverEntry[] }[] = [];
+  /** asks refused because the reader lagged (metrics, tests) */
+  refusedLagging = 0;
+
+  constructor(private readonly h: GrantHost) {}
+
+  /** A reader asks (`lq`) with its cover: grant, and answer with ours; or nothing (not granting, or the reader lags). */
+  ask(from: Address, reader: Sender, r: number, theirs: readonly CoverEntry[]): void {
+    if (!this.h.grants()) return; // no answer: the reader keeps reading behind the barrier
+    const link = this.h.peers.get(reader.n);
+    if (link === undefined || link.id !== reader.i) return;
+    const now = this.h.clock.now();
+    const mine = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
+    const old = this.noted(now, mine);
+    if (old !== null && !coverContains(theirs, old)) {
+      this.refusedLagging++;
+      return;
+    }
+    const prev = this.granted.get(reader.n);
+    const until = now + LEASE_MS;
+    // A grant is never shortened, and a new process under the name waits out its predecessor's.
+    this.granted.set(reader.n, { id: reader.i, until: prev === undefined ? until : Math.max(prev.until, until) });
+    this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, d: LEASE_MS, v: mine });
+  }
+
+  /** Note `mine` (now) every NOTE_MS; the newest note at least LAG_MS old, or null (none yet). */
+  private noted(now: number, mine: CoverEntry[]): CoverEntry[] | null {
+    const last = this.notes[this.notes.length - 1];
+    if (last === undefined || now - last.at >= NOTE_MS) this.notes.push({ at: now, v: mine });
+    let old: CoverEntry[] | null = null;
+    let k = 0;
+    while (k < this.notes.length && now - this.notes[k]!.at >= LAG_MS) old = this.notes[k++]!.v;
+    // Keep the newest old enough one; drop the ones before it.
+    if (k > 1) this.notes.splice(0, k - 1);
+    return old;
+  }
+
+  /** The readers whose grants still run, for an ack; undefined when none (no field on the wire). */
+  list(now: number): ReaderList | undefined {
+    if (this.granted.size === 0) return undefined;
+    let out: ReaderList | undefined;
+    for (const [name, g] of this.granted) {
+      if (g.until <= now) this.granted.delete(name);
+      else (out ??= []).push([name, Math.ceil(g.until - now)]);
+    }
+    return out;
+  }
+
+  /** How many grants run now (metrics). */
+  count(now: number): number {
+    this.list(now);
+    return this.granted.size;
+  }
+
+  /** Each running grant: reader name and when it runs out (this clock). */
+  running(now: number): IterableIterator<[string, { id: string; until: number }]> | [] {
+    if (this.granted.size === 0) return [];
+    for (const [name, g] of this.granted) if (g.until <= now) this.granted.delete(name);
+    return this.granted.entries();
+  }
+}
+
+/** Who, beyond the concern, must hold a write before it is acknowledged: the readers listed by acks, and our own grants. */
+export class ReaderWaits {
+  /** reader name -> until when it is needed (this clock) */
+  private readonly due = new Map<string, number>();
+  private timer: Timer | null = null;
+  private timerAt = Infinity;
+  /** times a write that met its concern waited for a reader (metrics) */
+  waited = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly self: string,
+    private readonly grants: LeaseGrants,
+    /** Called when a needed reader's time ran out: writes that waited only on it may settle now. */
+    private readonly recheck: () => void,
+  ) {}
+
+  /** An ack listed `list` (read before the ack counts). */
+  note(list: ReaderList, now: number): void {
+    for (const [name, left] of list) {
+      if (name === this.self) continue;
+      const until = now + left * DRIFT + 1;
+      if ((this.due.get(name) ?? -Infinity) < until) this.due.set(name, until);
+    }
+  }
+
+  /** Whether some reader must still hold writes made now (a write is then never held at once). */
+  any(now: number): boolean {
+    for (const [, g] of this.grants.running(now)) if (g.until > now) return true;
+    for (const [name, until] of this.due) {
+      if (until > now) return true;
+      this.due.delete(name);
+    }
+    return false;
+  }
+
+  /** Whether `acked` (the peers holding a write) includes every reader still needed; if not, a recheck is armed for when the first runs out. */
+  satisfied(acked: readonly string[], now: number): boolean {
+    let wait = Infinity;
+    for (const [name, g] of this.grants.running(now)) if (!acked.includes(name)) wait = Math.min(wait, g.until);
+    if (this.due.size > 0) {
+      for (const [name, until] of this.due) {
+        if (until <= now) this.due.delete(name);
+        else if (!acked.includes(name)) wait = Math.min(wait, until);
+      }
+    }
+    if (wait === Infinity) return true;
+    this.waited++;
+    this.arm(wait, now);
+    return false;
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private arm(at: number, now: number): void {
+    if (this.timer !== null && this.timerAt <= at) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(Math.max(1, at - now), () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.recheck();
+    });
+  }
+}
+
+export function isLeaseMsg(msg: Message): boolean {
+  return msg.t === "lq" || msg.t === "lg";
+}
+
+export type LeaseMsg = (Sender & { t: "lq"; r: number; v: CoverEntry[] }) | (Sender & { t: "lg"; r: number; d: number; v: CoverEntry[] });

@@ -1,0 +1,148 @@
+/**
+ * The reader's side of read leases (lease-grants.ts has the writers'): a
+ * node that serves reads asks each holder of the configuration for a grant
+ * every RENEW_MS, and while it holds one from every other holder, each
+ * counted only once its replica contains the cover that came with it, a
+ * read needs no round trip: every write acknowledged before the read is
+ * here already. Without them the read barrier (cover-barrier.ts) asks a
+ * peer, as before.
+ *
+ * An ask carries this node's cover: a holder grants only to a reader not
+ * behind it (lease-grants.ts, LAG_MS).
+ *
+ * A grant counts from when it was asked (before the grantor made it) for
+ * READER_SHARE of its length, so it runs out here before it does at the
+ * grantor, even with clocks that run slightly apart. Asks go out only
+ * while reads come (within WANTED_MS of the last): a cluster that only
+ * writes does not make its writes wait for readers.
+ */
+import type { Address, Clock, Message } from "../types.ts";
+import { LeaseGrants, type LeaseMsg } from "./lease-grants.ts";
+import type { Sender } from "./messages.ts";
+import type { PeerLink } from "./outbox.ts";
+import { type CoverEntry, coverFromWire, type SeqCover } from "./seq-cover.ts";
+
+/** How often a reader asks again (a grant lasts LEASE_MS: several asks may be lost before it lapses). */
+export const RENEW_MS = 100;
+/** The share of a grant's length the reader counts. */
+export const READER_SHARE = 0.9;
+/** Asks go on while a read came within this. */
+export const WANTED_MS = 5_000;
+/** Grants waiting for our replica to contain their cover, per grantor (the newest kept). */
+const MAX_PENDING = 4;
+
+export interface LeaseHost {
+  readonly clock: Clock;
+  readonly self: Sender;
+  readonly cover: SeqCover;
+  readonly peers: ReadonlyMap<string, PeerLink>;
+  send(to: Address, msg: Message): boolean;
+  /** the seq of this node's latest write (its cover holds 1..that) */
+  lastSeq(): number;
+  /** The names of the configuration's holders (null: none known), and whether this node reads by lease at all. */
+  holders(): ReadonlySet<string> | null;
+  reads(): boolean;
+}
+
+interface Held {
+  id: string;
+  /** until when it counts (this clock) */
+  until: number;
+  /** grants answered but not yet contained: their cover and until when they would count */
+  pending: { v: CoverEntry[]; until: number }[];
+}
+
+export class ReadLease {
+  private readonly held = new Map<string, Held>();
+  private readonly asked = new Map<number, { name: string; id: string; at: number }>();
+  private nextR = 0;
+  private lastWanted = -Infinity;
+  /** reads answered by the lease, and reads that went to the barrier (metrics) */
+  readonly counters = { leased: 0, barrier: 0 };
+
+  constructor(
+    private readonly h: LeaseHost,
+    readonly grants: LeaseGrants,
+  ) {}
+
+  /** Whether every write acknowledged before now is here: a counted grant from each of `holders` but this node. A read calls it: asks start if none ran. */
+  holds(holders: readonly { name: string; id: string }[]): boolean {
+    if (!this.h.reads()) return false;
+    const now = this.h.clock.now();
+    const idle = now - this.lastWanted >= WANTED_MS;
+    this.lastWanted = now;
+    if (idle) this.ask(now);
+    for (const x of holders) {
+      if (x.name === this.h.self.n) continue;
+      const g = this.held.get(x.name);
+      if (g === undefined || g.id !== x.id || g.until <= now) {
+        this.counters.barrier++;
+        return false;
+      }
+    }
+    this.counters.leased++;
+    return true;
+  }
+
+  /** Every RENEW_MS: ask again while reads come. */
+  tick(): void {
+    const now = this.h.clock.now();
+    for (const [r, a] of this.asked) if (now - a.at > WANTED_MS) this.asked.delete(r);
+    if (now - this.lastWanted < WANTED_MS && this.h.reads()) this.ask(now);
+  }
+
+  handle(from: Address, m: LeaseMsg): void {
+    if (m.t === "lq") return this.grants.ask(from, m, m.r, m.v);
+    const a = this.asked.get(m.r);
+    if (a === undefined || a.name !== m.n || a.id !== m.i) return;
+    this.asked.delete(m.r);
+    const until = a.at + m.d * READER_SHARE;
+    let g = this.held.get(m.n);
+    if (g === undefined || g.id !== m.i) this.held.set(m.n, (g = { id: m.i, until: -Infinity, pending: [] }));
+    if (until <= g.until) return;
+    g.pending.push({ v: m.v, until });
+    if (g.pending.length > MAX_PENDING) g.pending.shift();
+    this.settle(g);
+  }
+
+  /** Our cover grew: grants waiting on it may count now. */
+  grew(): void {
+    for (const g of this.held.values()) if (g.pending.length > 0) this.settle(g);
+  }
+
+  private settle(g: Held): void {
+    const self = { name: this.h.self.n, id: this.h.self.i };
+    // Covers of one grantor only grow: the newest contained one makes the older ones moot.
+    for (let k = g.pending.length - 1; k >= 0; k--) {
+      const p = g.pending[k]!;
+      if (!this.h.cover.covers(p.v, self)) continue;
+      if (p.until > g.until) g.until = p.until;
+      g.pending.splice(0, k + 1);
+      return;
+    }
+  }
+
+  private ask(now: number): void {
+    const names = this.h.holders();
+    if (names === null) return;
+    const v = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
+    for (const name of names) {
+      if (name === this.h.self.n) continue;
+      const link = this.h.peers.get(name);
+      if (link === undefined) continue;
+      const r = ++this.nextR;
+      this.asked.set(r, { name, id: link.id, at: now });
+      this.h.send(link.address, { t: "lq", n: this.h.self.n, i: this.h.self.i, r, v });
+    }
+  }
+}
+
+export function parseLeaseMsg(msg: Message): LeaseMsg {
+  const m = msg as Record<string, unknown>;
+  if (typeof m["n"] !== "string" || typeof m["i"] !== "string" || !Number.isSafeInteger(m["r"])) throw new Error("lease: bad header");
+  const head = { n: m["n"] as string, i: m["i"] as string, r: m["r"] as number };
+  if (m["t"] === "lq") return { ...head, t: "lq", v: coverFromWire(m["v"]) };
+  const d = m["d"];
+  if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0 || d > 60_000) throw new Error("lease: bad length");
+  return { ...head, t: "lg", d, v: coverFromWire(m["v"]) };
+}
