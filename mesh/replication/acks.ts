@@ -130,7 +130,7 @@ export class PendingWrites {
     if (pw.settled) return true;
     if (!meets(pw.acked, q)) return false;
     const t = now ?? this.clock.now();
-    if (this.readers !== null && !this.readers.satisfied(pw.acked, t)) return false;
+    if (this.readers !== null && !this.readers.satisfied(pw.acked, t, pw.startedAt)) return false;
     pw.settled = true;
     this.resolved++;
     this.recordLatency(t - pw.startedAt);

@@ -62,6 +62,12 @@ export class Barriers {
     return this.writes.pull(peers, need, timeoutMs);
   }
 
+  /** Reader `w` holds our writes back without acking them: no grant to it here, nor at any peer, for a while (lease-grants.ts). */
+  complain(w: string): void {
+    this.lease.grants.complaint(w);
+    for (const link of this.h.peers.values()) if (link.name !== w) this.h.send(link.address, { t: "lx", n: this.h.self.n, i: this.h.self.i, r: 0, w });
+  }
+
   /** A batch merged whole off the stream: it is covered now. */
   merged(m: DataMessage): void {
     this.cover.add(m.n, m.i, m.s);

@@ -10,6 +10,10 @@
  * counts the grant only once it holds all of it, so what this node acked
  * before the grant is there too.
  *
+ * A reader that holds a write back LAG_MS without acking it (its acks to
+ * the writer cut, one way) is complained of (`lx`) to every peer: none
+ * grants it for COMPLAINT_MS, so its grants run out and the write goes on.
+ *
  * A wait (`ReaderWaits`): an ack that lists readers makes each of them
  * needed, until its grant ran out (measured here, with a margin for
  * clocks running at slightly different rates). A write is acknowledged
@@ -35,6 +39,8 @@ export const LEASE_MS = 500;
 export const LAG_MS = 200;
 /** How often the cover is noted for that check. */
 const NOTE_MS = 50;
+/** How long a reader complained of gets no grant. */
+export const COMPLAINT_MS = 5_000;
 /** A listed reader is waited for this much longer than its grant said it had left (clock rates differ a little). */
 export const DRIFT = 1.1;
 
@@ -57,8 +63,10 @@ export class LeaseGrants {
   private readonly granted = new Map<string, { id: string; until: number }>();
   /** our cover as it was, newest last (for LAG_MS) */
   private readonly notes: { at: number; v: CoverEntry[] }[] = [];
-  /** asks refused because the reader lagged (metrics, tests) */
+  /** asks refused because the reader lagged or was complained of (metrics, tests) */
   refusedLagging = 0;
+  /** reader name -> until when it gets no grant (a writer complained that it does not ack) */
+  private readonly complained = new Map<string, number>();
 
   constructor(private readonly h: GrantHost) {}
 
@@ -70,7 +78,7 @@ export class LeaseGrants {
     const now = this.h.clock.now();
     const mine = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
     const old = this.noted(now, mine);
-    if (old !== null && !coverContains(theirs, old)) {
+    if ((this.complained.get(reader.n) ?? -Infinity) > now || (old !== null && !coverContains(theirs, old))) {
       this.refusedLagging++;
       return;
     }
@@ -79,6 +87,11 @@ export class LeaseGrants {
     // A grant is never shortened, and a new process under the name waits out its predecessor's.
     this.granted.set(reader.n, { id: reader.i, until: prev === undefined ? until : Math.max(prev.until, until) });
     this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, d: LEASE_MS, v: mine });
+  }
+
+  /** A writer says `reader` holds its writes back unacked: no grant to it for COMPLAINT_MS (the one running stays). */
+  complaint(reader: string): void {
+    this.complained.set(reader, this.h.clock.now() + COMPLAINT_MS);
   }
 
   /** Note `mine` (now) every NOTE_MS; the newest note at least LAG_MS old, or null (none yet). */
@@ -126,13 +139,17 @@ export class ReaderWaits {
   private timerAt = Infinity;
   /** times a write that met its concern waited for a reader (metrics) */
   waited = 0;
+  /** reader name -> when it was last complained of */
+  private readonly lastComplaint = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
     private readonly self: string,
     private readonly grants: LeaseGrants,
-    /** Called when a needed reader's time ran out: writes that waited only on it may settle now. */
+    /** Called when a needed reader's time ran out (or a complaint is due): writes that waited on it may settle now. */
     private readonly recheck: () => void,
+    /** Tell every peer (and our grants) that `reader` holds writes back without acking them. */
+    private readonly complain: (reader: string) => void,
   ) {}
 
   /** An ack listed `list` (read before the ack counts). */
@@ -154,20 +171,39 @@ export class ReaderWaits {
     return false;
   }
 
-  /** Whether `acked` (the peers holding a write) includes every reader still needed; if not, a recheck is armed for when the first runs out. */
-  satisfied(acked: readonly string[], now: number): boolean {
+  /**
+   * Whether `acked` (the peers holding a write made at `startedAt`) includes
+   * every reader still needed; if not, a recheck is armed for when the first
+   * runs out, or for when the write will have waited LAG_MS (then the
+   * readers missing are complained of).
+   */
+  satisfied(acked: readonly string[], now: number, startedAt: number): boolean {
     let wait = Infinity;
-    for (const [name, g] of this.grants.running(now)) if (!acked.includes(name)) wait = Math.min(wait, g.until);
+    const late = now - startedAt >= LAG_MS;
+    for (const [name, g] of this.grants.running(now)) {
+      if (acked.includes(name)) continue;
+      wait = Math.min(wait, g.until);
+      if (late) this.complainOf(name, now);
+    }
     if (this.due.size > 0) {
       for (const [name, until] of this.due) {
         if (until <= now) this.due.delete(name);
-        else if (!acked.includes(name)) wait = Math.min(wait, until);
+        else if (!acked.includes(name)) {
+          wait = Math.min(wait, until);
+          if (late) this.complainOf(name, now);
+        }
       }
     }
     if (wait === Infinity) return true;
     this.waited++;
-    this.arm(wait, now);
+    this.arm(late ? wait : Math.min(wait, startedAt + LAG_MS), now);
     return false;
+  }
+
+  private complainOf(reader: string, now: number): void {
+    if (now - (this.lastComplaint.get(reader) ?? -Infinity) < COMPLAINT_MS / 2) return;
+    this.lastComplaint.set(reader, now);
+    this.complain(reader);
   }
 
   stop(): void {
@@ -189,7 +225,11 @@ export class ReaderWaits {
 }
 
 export function isLeaseMsg(msg: Message): boolean {
-  return msg.t === "lq" || msg.t === "lg";
+  return msg.t === "lq" || msg.t === "lg" || msg.t === "lx";
 }
 
-export type LeaseMsg = (Sender & { t: "lq"; r: number; v: CoverEntry[] }) | (Sender & { t: "lg"; r: number; d: number; v: CoverEntry[] });
+export type LeaseMsg =
+  | (Sender & { t: "lq"; r: number; v: CoverEntry[] })
+  | (Sender & { t: "lg"; r: number; d: number; v: CoverEntry[] })
+  /** a complaint: reader `w` holds my writes back without acking them */
+  | (Sender & { t: "lx"; r: number; w: string });

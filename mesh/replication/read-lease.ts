@@ -1,7 +1,10 @@
 /**
  * The reader's side of read leases (lease-grants.ts has the writers'): a
- * node that serves reads asks each holder of the configuration for a grant
- * every RENEW_MS, and while it holds one from every other holder, each
+ * node that serves reads asks each holder of the configuration, and each
+ * other live peer, for a grant every RENEW_MS, and while it holds one from
+ * every other holder and every live peer (a node outside the configuration
+ * writes too: a leave; and one of an older version, which grants nothing,
+ * must not acknowledge writes behind a reader's back), each
  * counted only once its replica contains the cover that came with it, a
  * read needs no round trip: every write acknowledged before the read is
  * here already. Without them the read barrier (cover-barrier.ts) asks a
@@ -72,16 +75,17 @@ export class ReadLease {
     const idle = now - this.lastWanted >= WANTED_MS;
     this.lastWanted = now;
     if (idle) this.ask(now);
-    for (const x of holders) {
-      if (x.name === this.h.self.n) continue;
-      const g = this.held.get(x.name);
-      if (g === undefined || g.id !== x.id || g.until <= now) {
-        this.counters.barrier++;
-        return false;
-      }
-    }
-    this.counters.leased++;
-    return true;
+    let ok = true;
+    for (const x of holders) if (x.name !== this.h.self.n && !this.counts(x.name, x.id, now)) ok = false;
+    if (ok) for (const link of this.h.peers.values()) if (!this.counts(link.name, link.id, now)) ok = false;
+    if (ok) this.counters.leased++;
+    else this.counters.barrier++;
+    return ok;
+  }
+
+  private counts(name: string, id: string, now: number): boolean {
+    const g = this.held.get(name);
+    return g !== undefined && g.id === id && g.until > now;
   }
 
   /** Every RENEW_MS: ask again while reads come. */
@@ -93,6 +97,7 @@ export class ReadLease {
 
   handle(from: Address, m: LeaseMsg): void {
     if (m.t === "lq") return this.grants.ask(from, m, m.r, m.v);
+    if (m.t === "lx") return this.grants.complaint(m.w);
     const a = this.asked.get(m.r);
     if (a === undefined || a.name !== m.n || a.id !== m.i) return;
     this.asked.delete(m.r);
@@ -123,13 +128,12 @@ export class ReadLease {
   }
 
   private ask(now: number): void {
-    const names = this.h.holders();
-    if (names === null) return;
+    const holders = this.h.holders();
+    if (holders === null) return;
     const v = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
-    for (const name of names) {
-      if (name === this.h.self.n) continue;
-      const link = this.h.peers.get(name);
-      if (link === undefined) continue;
+    // The live peers: the holders among them, and any other node (it may write).
+    for (const link of this.h.peers.values()) {
+      const name = link.name;
       const r = ++this.nextR;
       this.asked.set(r, { name, id: link.id, at: now });
       this.h.send(link.address, { t: "lq", n: this.h.self.n, i: this.h.self.i, r, v });
@@ -142,6 +146,11 @@ export function parseLeaseMsg(msg: Message): LeaseMsg {
   if (typeof m["n"] !== "string" || typeof m["i"] !== "string" || !Number.isSafeInteger(m["r"])) throw new Error("lease: bad header");
   const head = { n: m["n"] as string, i: m["i"] as string, r: m["r"] as number };
   if (m["t"] === "lq") return { ...head, t: "lq", v: coverFromWire(m["v"]) };
+  if (m["t"] === "lx") {
+    const w = m["w"];
+    if (typeof w !== "string" || w.length === 0 || w.length > 1024) throw new Error("lease: bad reader");
+    return { ...head, t: "lx", w };
+  }
   const d = m["d"];
   if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0 || d > 60_000) throw new Error("lease: bad length");
   return { ...head, t: "lg", d, v: coverFromWire(m["v"]) };

@@ -95,6 +95,38 @@ test("an ack lists the readers its node granted: the origin waits for them, thou
   c.stopAll();
 });
 
+test("a reader whose acks to a writer are cut is complained of: the writer's writes go on once its grants ran out", async () => {
+  const c = await three();
+  // C's messages to A are lost (its acks and asks); A's writes reach C, so C's cover keeps up and B keeps granting it.
+  c.net.block(addr("C"), addr("A"));
+  expect(leased(c, "C")).toBe(false);
+  await c.run(50, 1);
+  expect(c.node("B").rep.stats().leasesGranted).toBe(1);
+  // A write every 20 ms for 2 s; C keeps reading (and asking) all along. Each of B's acks lists C afresh.
+  const writes: { at: number; w: ReturnType<typeof track>; done: number }[] = [];
+  const t0 = c.clock.now();
+  while (c.clock.now() - t0 < 2_000) {
+    const x = { at: c.clock.now(), w: track(c.node("A").set(`w/${writes.length}`, 1)), done: -1 };
+    writes.push(x);
+    for (let k = 0; k < 20; k++) {
+      leased(c, "C");
+      await c.run(1, 1);
+      for (const y of writes) if (y.done < 0 && y.w.state !== "pending") y.done = c.clock.now();
+    }
+  }
+  await c.until("all answered", () => writes.every((y) => y.w.state !== "pending"), 6_000, 1);
+  for (const y of writes) if (y.done < 0) y.done = c.clock.now();
+  expect(writes.every((y) => y.w.state === "resolved")).toBe(true);
+  const slowest = Math.max(...writes.map((y) => y.done - y.at));
+  expect(slowest).toBeLessThanOrEqual(LAG_MS + LEASE_MS * DRIFT + 100);
+  // Once B's grant ran out, writes wait for no one.
+  const last = writes.slice(-10).map((y) => y.done - y.at);
+  expect(Math.max(...last)).toBeLessThan(20);
+  expect(c.net.count("lx", addr("A")).messages).toBeGreaterThan(0);
+  expect(c.node("B").rep.stats().leasesGranted).toBe(0);
+  c.stopAll();
+});
+
 test("a grant counts only once the reader holds the cover it came with", async () => {
   const c = await three();
   // A write of A that C lacks (its stream to C cut), acknowledged by A and B before C asks for a lease.
