@@ -73,17 +73,15 @@ export type ServingState =
 export interface FencingReplicator {
   setEpoch(epoch: number, holders: readonly string[]): void;
   adoptFence(epoch: number): void;
-  /** The fence now (at least the epoch). */
-  fence(): number;
-  /** A new generation starts its epochs over: the fence goes back to `epoch`. */
-  resetFence?(epoch: number): void;
+  fence(): number; // the fence now (at least the epoch)
+  resetFence?(epoch: number): void; // a new generation starts its epochs over
   catchUpFrom(peers: readonly string[], need: number, timeoutMs: number, fresh?: boolean): Promise<readonly PulledFrom[]>;
   /** A read barrier's pull by covers (replication api.ts); absent: catchUpFrom(..., true). */
   barrierFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
   /** A write barrier's pull by clocks (replication api.ts); absent: the read barrier's. */
   clockFrom?(peers: readonly string[], need: number, timeoutMs: number): Promise<readonly PulledFrom[]>;
+  /** Both as in replication api.ts. */
   ordersWrites?(): boolean;
-  /** Whether a read lease from each of `holders` spares the read barrier (replication api.ts). */
   readLease?(holders: readonly { name: string; id: string }[]): boolean;
 }
 

@@ -3,8 +3,9 @@
  * same client loop at the same moment (the loaded cluster idle beside them):
  *
  *   roomy       GET /v1/who-is-in of a random room on node 1, answered from
- *               node 1's replica behind its read barrier (one small round
- *               trip to the other holders, cover-barrier.ts)
+ *               node 1's replica under its read lease (read-lease.ts: no
+ *               round trip), or, without one, behind its read barrier (one
+ *               small round trip to the other holders, cover-barrier.ts)
  *   bare serve  a bare Bun.serve answering a fixed list (read-floor-server.ts)
  *   bare hop    a bare Bun.serve forwarding each request over raw TCP to a
  *               second Bun process and answering with its reply
@@ -54,6 +55,8 @@ export interface ReadFigures {
   warmup: number;
   /** node 1's own histogram of who-is-in (handler start to answer made), over the measured calls: count per upper bound (s) */
   serverHist: { le: string; n: number }[];
+  /** node 1's reads over the measured calls, by how they were made fresh (roomy_read_lease_reads_total) */
+  leaseReads: { lease: number; barrier: number } | null;
   notes: string[];
 }
 
@@ -96,6 +99,18 @@ async function startFloor(args: string[]): Promise<Floor> {
   }
   proc.kill("SIGKILL");
   throw new Error(`read-floor-server ${args.join(" ")} did not print its port: ${out.slice(0, 200)}`);
+}
+
+/** node 1's reads by path (roomy_read_lease_reads_total), or null if absent. */
+async function leaseReads(node: ScaleNode): Promise<{ lease: number; barrier: number } | null> {
+  const text = await node.metrics();
+  const read = (path: string) => {
+    const m = new RegExp(`^roomy_read_lease_reads_total\\{path="${path}"\\} (\\S+)$`, "m").exec(text);
+    return m === null ? null : Number(m[1]);
+  };
+  const lease = read("lease");
+  const barrier = read("barrier");
+  return lease === null || barrier === null ? null : { lease, barrier };
 }
 
 /** node 1's who-is-in histogram buckets (cumulative counts by `le`). */
@@ -151,6 +166,7 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
     const series = new Map<string, { ms: number[]; slow: number; slowWaited: number; slowBusy: number; cpu: number[] }>();
     const all: number[] = [];
     const h0 = await whoHist(node1);
+    const l0 = await leaseReads(node1);
     const rounds = Math.ceil(perSystem / CHUNK);
     const self = process.pid;
     for (let round = 0; round < rounds; round++) {
@@ -185,6 +201,8 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
       }
     }
     const h1 = await whoHist(node1);
+    const l1 = await leaseReads(node1);
+    const lease = l0 === null || l1 === null ? null : { lease: l1.lease - l0.lease, barrier: l1.barrier - l0.barrier };
     const order = ["roomy", "bare Bun.serve", "bare two-process hop"];
     const out: ReadSeries[] = order.filter((n) => series.has(n)).map((n) => {
       const s = series.get(n)!;
@@ -192,7 +210,7 @@ export async function readLatencies(nodes: ScaleNode[], picker: RoomPicker, perS
       return { label: n, ms: s.ms.sort((a, b) => a - b), slow: s.slow, slowWaited: s.slowWaited, slowBusy: s.slowBusy, serverCpuUs: pct(cpu, 50) };
     });
     const serverHist = [...h1.entries()].map(([le, n]) => ({ le, n: n - (h0.get(le) ?? 0) }));
-    return { series: out, all: all.sort((a, b) => a - b), codes, rounds, chunk: CHUNK, warmup: WARMUP, serverHist, notes };
+    return { series: out, all: all.sort((a, b) => a - b), codes, rounds, chunk: CHUNK, warmup: WARMUP, serverHist, leaseReads: lease, notes };
   } finally {
     for (const f of floors) f.proc.kill("SIGKILL");
   }
@@ -213,7 +231,10 @@ export function readsReport(r: ReadFigures): string[] {
   out.push("");
   const p99 = (label: string) => pct(r.series.find((s) => s.label === label)?.ms ?? [], 99);
   const over = (a: string, b: string) => `${f2(p99(a))} - ${f2(p99(b))} = ${f2(p99(a) - p99(b))} ms`;
-  out.push(`What roomy adds at p99: over the bare hop (a round trip between two processes, as roomy's read barrier makes one to its peers) ${over("roomy", "bare two-process hop")}; over the bare server ${over("roomy", "bare Bun.serve")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does.`);
+  out.push(`What roomy adds at p99: over the bare server (one process answering from memory, as roomy does under its read lease) ${over("roomy", "bare Bun.serve")}; over the bare hop (a round trip between two processes, as roomy's read barrier makes one to its peers) ${over("roomy", "bare two-process hop")}. A floor over ${SLOW_MS} ms at p99 is this machine at that moment (its cores shared with other work): the goal cannot be shown then, whatever roomy does.`);
+  const l = r.leaseReads;
+  out.push("");
+  out.push(l === null ? "Node 1's reads by path: not read." : `Node 1's reads over these calls, by how it knew its replica held every acknowledged write (roomy_read_lease_reads_total): ${l.lease} under its read lease, ${l.barrier} behind the read barrier.`);
   out.push("");
   const hist = r.serverHist.filter((b) => b.n > 0).map((b) => `<= ${b.le} s: ${b.n}`).join(", ");
   out.push(`Node 1's own who-is-in histogram over these calls (handler start to answer made, cumulative): ${hist || "not read"}.`);
@@ -225,5 +246,5 @@ export function readsReport(r: ReadFigures): string[] {
 export const READS_LEAVE_OUT = [
   "The bare Bun.serve floor leaves out everything but one process's HTTP: no mesh hop, no roomy work (its own HTTP parser, routing, the registry, the room index, JSON of the list), and a small heap (a roomy node holds ~400 MB, so its garbage collections cost more).",
   "The bare hop floor leaves out roomy's work on both sides (registry routing and call table, CBOR frames, the owner's handler) and its periodic work (gossip, probes, anti-entropy, timers): each of its processes does nothing between calls. It writes from the data callback where roomy's mesh writes once per turn (setImmediate).",
-  "roomy answers who-is-in from the reached node's replica behind its read barrier: it asks the two other nodes for their covers (a small message each way) and answers once one is contained; the hop floor makes one round trip to one process, with no such check.",
+  "roomy answers who-is-in from the reached node's replica: under its read lease at once (the lease's own traffic, an ask and a grant with each peer every 100 ms, is not on the call's path), or, without one, behind its read barrier (it asks the other nodes for their covers and answers once one is contained: a round trip, as the hop floor's).",
 ];

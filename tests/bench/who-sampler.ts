@@ -1,7 +1,8 @@
 /**
- * who-is-in while the scale benchmark's walk-ins run: what the read barrier
- * costs under write load (each read's fresh anti-entropy round then compares
- * buckets that differ, as writes are in flight). A child process of its own,
+ * who-is-in while the scale benchmark's walk-ins run: what a read costs
+ * under write load (under a read lease, none of the barrier's wait for the
+ * writes in flight; and the lease makes those writes wait for the reader).
+ * A child process of its own,
  * so the load's 16 clients do not delay its calls in their event loop.
  *
  *   bun tests/bench/who-sampler.ts <url,url,...> <rooms> <pauseMs> <capS>

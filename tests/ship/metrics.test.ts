@@ -215,6 +215,23 @@ describe("metrics of two nodes on the mesh", () => {
     });
   }, 60_000);
 
+  test("reads show by path: the first behind the read barrier, the next under a read lease the other node granted", async () => {
+    const [a, b] = apps as [Hono, Hono];
+    await eventually("a room created", async () => ((await post(a, "/v1/rooms", { rooms: ["lease-room"] })).status === 200 ? true : undefined));
+    const reads = (f: Families, path: string) => value(f, "roomy_read_lease_reads_total", { path }) ?? 0;
+    const before = await scrape(a);
+    expect(before.get("roomy_read_lease_reads_total")!.type).toBe("counter");
+    await eventually("a read under a lease", async () => {
+      expect((await a.request("/v1/who-is-in?room=lease-room")).status).toBe(200);
+      const f = await scrape(a);
+      return reads(f, "lease") > reads(before, "lease") ? true : undefined;
+    });
+    const after = await scrape(a);
+    expect(reads(after, "barrier")).toBeGreaterThan(reads(before, "barrier"));
+    expect(value(await scrape(b), "roomy_read_lease_grants")).toBe(1);
+    expect((await scrape(b)).get("roomy_replication_reader_waits_total")!.type).toBe("counter");
+  }, 60_000);
+
   test("promtool check metrics accepts both nodes' /metrics after traffic, with nothing to say", async () => {
     const [a] = apps as [Hono, Hono];
     // Traffic that fills the histograms and labelled families: writes, a walk, parking, a 404.
