@@ -34,7 +34,8 @@ export const WAIT_MS = 100;
 /** How long the peers asked first may take before the tick asks the other named ones too. */
 export const HEDGE_MS = 10;
 
-export interface CoverHost {
+/** What the exchanges of covers with peers need (this barrier, and the read leases: read-lease.ts, lease-grants.ts). */
+export interface CoverPeers {
   readonly clock: Clock;
   readonly self: Sender;
   readonly cover: SeqCover;
@@ -42,6 +43,9 @@ export interface CoverHost {
   lastSeq(): number;
   readonly peers: ReadonlyMap<string, PeerLink>;
   send(to: Address, msg: Message): boolean;
+}
+
+export interface CoverHost extends CoverPeers {
   /** A fresh anti-entropy round with `link`: done(ok) once it completes or fails. */
   freshRound(link: PeerLink, done: (ok: boolean) => void): void;
   /** how often an unanswered ask is sent again */

@@ -25,8 +25,8 @@
  */
 import type { Address, Clock, Message, Timer } from "../types.ts";
 import type { Sender } from "./messages.ts";
-import type { PeerLink } from "./outbox.ts";
-import { type CoverEntry, coverContains, type SeqCover } from "./seq-cover.ts";
+import type { CoverPeers } from "./cover-barrier.ts";
+import { type CoverEntry, coverContains } from "./seq-cover.ts";
 
 /** How long a grant lasts on the granting node's clock. */
 export const LEASE_MS = 500;
@@ -47,13 +47,7 @@ export const DRIFT = 1.1;
 /** Readers an ack lists: name and the ms its grant had left when the ack was sent. */
 export type ReaderList = [string, number][];
 
-export interface GrantHost {
-  readonly clock: Clock;
-  readonly self: Sender;
-  readonly cover: SeqCover;
-  lastSeq(): number;
-  readonly peers: ReadonlyMap<string, PeerLink>;
-  send(to: Address, msg: Message): boolean;
+export interface GrantHost extends CoverPeers {
   /** Whether this node grants at all (write concern majority, holders known). */
   grants(): boolean;
 }

@@ -19,11 +19,10 @@
  * while reads come (within WANTED_MS of the last): a cluster that only
  * writes does not make its writes wait for readers.
  */
-import type { Address, Clock, Message } from "../types.ts";
+import type { Address, Message } from "../types.ts";
 import { LeaseGrants, type LeaseMsg } from "./lease-grants.ts";
-import type { Sender } from "./messages.ts";
-import type { PeerLink } from "./outbox.ts";
-import { type CoverEntry, coverFromWire, type SeqCover } from "./seq-cover.ts";
+import type { CoverPeers } from "./cover-barrier.ts";
+import { type CoverEntry, coverFromWire } from "./seq-cover.ts";
 
 /** How often a reader asks again (a grant lasts LEASE_MS: several asks may be lost before it lapses). */
 export const RENEW_MS = 100;
@@ -34,14 +33,7 @@ export const WANTED_MS = 5_000;
 /** Grants waiting for our replica to contain their cover, per grantor (the newest kept). */
 const MAX_PENDING = 4;
 
-export interface LeaseHost {
-  readonly clock: Clock;
-  readonly self: Sender;
-  readonly cover: SeqCover;
-  readonly peers: ReadonlyMap<string, PeerLink>;
-  send(to: Address, msg: Message): boolean;
-  /** the seq of this node's latest write (its cover holds 1..that) */
-  lastSeq(): number;
+export interface LeaseHost extends CoverPeers {
   /** The names of the configuration's holders (null: none known), and whether this node reads by lease at all. */
   holders(): ReadonlySet<string> | null;
   reads(): boolean;
