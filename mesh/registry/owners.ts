@@ -25,6 +25,8 @@ export interface Owners {
   /** Holder names of the current configuration, sorted. */
   holders(): readonly string[];
   isLive(node: string): boolean;
+  /** Whether membership holds `node` dead (and no live incarnation of it): crashed, or frozen or cut off as far as this node can tell; not one that left (a drained node still awaits its calls' answers). */
+  isDead(node: string): boolean;
   /** The live member id under `node`, if any. */
   idOf(node: string): string | undefined;
   addressOf(node: string): Address | undefined;
@@ -65,6 +67,7 @@ export function createOwners(self: string, membership: MembershipView): Owners {
   let current = new CachedPlacement([]);
   let previous: CachedPlacement | undefined;
   let live = new Set<string>();
+  let dead = new Set<string>();
   const ids = new Map<string, string>();
   let peers: LeasePeer[] = [];
   const addrByName = new Map<string, Address>();
@@ -83,6 +86,7 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     const l = membership.live();
     live = new Set(l.map((m) => m.name));
     live.add(self);
+    dead = new Set(membership.members().filter((m) => m.state === "dead" && !live.has(m.name)).map((m) => m.name));
     ids.clear();
     for (const m of l) ids.set(m.name, m.id);
     ids.set(me.name, me.id);
@@ -107,6 +111,7 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     previousOwnerOf: (name) => previous?.ownerOf(name),
     holders: () => current.members,
     isLive: (node) => live.has(node),
+    isDead: (node) => dead.has(node),
     idOf: (node) => ids.get(node),
     addressOf: (node) => addrByName.get(node),
     nameOf: (address) => nameByAddr.get(address),

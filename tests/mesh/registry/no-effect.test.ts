@@ -34,6 +34,31 @@ describe("errors say whether the call could have taken effect", () => {
     expect(sim.handled.filter((h) => h.name === name)).toEqual([]);
   });
 
+  test("a call queued at the owner whose sending node is then known down is refused unrun: its client may have retried elsewhere", async () => {
+    for (const crash of [true, false]) {
+      const sim = await cluster(3, 31);
+      // Holders pinned: the entry's death must not move the name (a moved call is routed anew).
+      sim.commit(["n0", "n1", "n2"]);
+      await sim.run(200);
+      const name = "c:queued";
+      const owner = sim.reg("n0").ownerOf(name);
+      const [entry, other] = ["n0", "n1", "n2"].filter((n) => n !== owner) as [string, string];
+      // The owner's mailbox is busy for 2 s; the entry's call waits behind it.
+      const busy = sim.settle(sim.reg(other).call(name, { op: "slow", ms: 2_000 }, { timeoutMs: 10_000 }), 20_000);
+      await sim.run(50);
+      const inc = sim.settle(sim.reg(entry).call(name, { op: "inc" }, { timeoutMs: 10_000 }), 20_000);
+      await sim.run(300);
+      // The owner holds the call now; then it learns the entry is down (a crash it detected).
+      if (crash) sim.world.set(owner, entry, "dead");
+      expect((await busy).ok).toBe(true);
+      await sim.run(500);
+      const ran = sim.handled.filter((h) => h.name === name && h.op === "inc");
+      const answer = await inc;
+      if (crash) expect(answer.ok === false && noEffect(answer.error)).toBe(true);
+      expect(ran.length).toBe(crash ? 0 : 1);
+    }
+  });
+
   test("the mark crosses the wire: a reply's error keeps it through the codec, and an unmarked one stays unmarked", () => {
     for (const marked of [true, false]) {
       const reply: ReplyMsg = { t: "r", id: 7, e: errorToWire(new RoomyError("unavailable", "node n1 is unreachable; retry", marked)) };
