@@ -114,15 +114,25 @@ export class PendingWrites {
     return { pw, done };
   }
 
-  /** A write held as soon as it is merged here (no peer needed): counted, never tracked. */
+  /**
+   * A write held as soon as it is merged here (no peer needed): counted, never
+   * tracked. It still takes a seq, so our cover ([1, lastSeq]) names it: a peer
+   * asking for our cover later (a read barrier, a read lease) then fetches it
+   * rather than take our cover as held without it.
+   */
   settledAtOnce(): void {
-    this.resolved++;
-    this.recordLatency(0);
+    this.nextSeq++;
+    this.counted();
   }
 
   private heldAtOnce(pw: PendingWrite): void {
     pw.settled = true;
-    this.settledAtOnce();
+    this.counted();
+  }
+
+  private counted(): void {
+    this.resolved++;
+    this.recordLatency(0);
   }
 
   /** Resolve `pw` if the nodes holding it meet `q`. `now`: the clock, if the caller read it for a batch. */

@@ -10,9 +10,11 @@
  * counts the grant only once it holds all of it, so what this node acked
  * before the grant is there too.
  *
- * A reader that holds a write back LAG_MS without acking it (its acks to
- * the writer cut, one way) is complained of (`lx`) to every peer: none
- * grants it for COMPLAINT_MS, so its grants run out and the write goes on.
+ * A reader that holds a write back COMPLAIN_AFTER_MS without acking it (its
+ * acks to the writer cut, one way) is complained of (`lx`) to every peer:
+ * none grants it for COMPLAINT_MS, so its grants run out and the write goes
+ * on. Grants, lists and waits are per reader process (name and id): a new
+ * process under a name never acks for its predecessor.
  *
  * A wait (`ReaderWaits`): an ack that lists readers makes each of them
  * needed, until its grant ran out (measured here, with a margin for
@@ -39,13 +41,19 @@ export const LEASE_MS = 500;
 export const LAG_MS = 200;
 /** How often the cover is noted for that check. */
 const NOTE_MS = 50;
-/** How long a reader complained of gets no grant. */
-export const COMPLAINT_MS = 5_000;
+/** How long a reader complained of gets no grant (while a one-way cut lasts, writes stall once per this). */
+export const COMPLAINT_MS = 30_000;
+/** A write that waited this long for a listed reader complains of it (twice LAG_MS: time in our own outbox counts too). */
+export const COMPLAIN_AFTER_MS = 2 * LAG_MS;
+/** Rechecks of the writes waiting on readers, at most this often. */
+const RECHECK_MS = 5;
 /** A listed reader is waited for this much longer than its grant said it had left (clock rates differ a little). */
 export const DRIFT = 1.1;
 
-/** Readers an ack lists: name and the ms its grant had left when the ack was sent. */
-export type ReaderList = [string, number][];
+/** Readers an ack lists: name, process id and the ms its grant had left when the ack was sent. */
+export type ReaderList = [string, string, number][];
+/** At most this many readers hold grants from one node (an ack lists them all). */
+export const MAX_READERS = 64;
 
 export interface GrantHost extends CoverPeers {
   /** Whether this node grants at all (write concern majority, holders known). */
@@ -53,8 +61,8 @@ export interface GrantHost extends CoverPeers {
 }
 
 export class LeaseGrants {
-  /** reader name -> its process and when its grant runs out (this clock) */
-  private readonly granted = new Map<string, { id: string; until: number }>();
+  /** reader process (name and id) -> when its grant runs out (this clock) */
+  private readonly granted = new Map<string, { name: string; id: string; until: number }>();
   /** our cover as it was, newest last (for LAG_MS) */
   private readonly notes: { at: number; v: CoverEntry[] }[] = [];
   /** asks refused because the reader lagged or was complained of (metrics, tests) */
@@ -64,7 +72,11 @@ export class LeaseGrants {
 
   constructor(private readonly h: GrantHost) {}
 
-  /** A reader asks (`lq`) with its cover: grant, and answer with ours; or nothing (not granting, or the reader lags). */
+  /**
+   * A reader asks (`lq`) with its cover: grant, and answer with ours. Or
+   * refuse: no answer while not granting at all; a refusal with our cover
+   * (d 0) when the reader lags, so it can fetch what it lacks and ask again.
+   */
   ask(from: Address, reader: Sender, r: number, theirs: readonly CoverEntry[]): void {
     if (!this.h.grants()) return; // no answer: the reader keeps reading behind the barrier
     const link = this.h.peers.get(reader.n);
@@ -72,15 +84,18 @@ export class LeaseGrants {
     const now = this.h.clock.now();
     const mine = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
     const old = this.noted(now, mine);
-    if ((this.complained.get(reader.n) ?? -Infinity) > now || (old !== null && !coverContains(theirs, old))) {
+    const key = keyOf(reader.n, reader.i);
+    const full = this.granted.size >= MAX_READERS && !this.granted.has(key);
+    if (full || (this.complained.get(reader.n) ?? -Infinity) > now || (old !== null && !coverContains(theirs, old))) {
       this.refusedLagging++;
+      this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, w: reader.i, d: 0, v: mine });
       return;
     }
-    const prev = this.granted.get(reader.n);
+    const prev = this.granted.get(key);
     const until = now + LEASE_MS;
-    // A grant is never shortened, and a new process under the name waits out its predecessor's.
-    this.granted.set(reader.n, { id: reader.i, until: prev === undefined ? until : Math.max(prev.until, until) });
-    this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, d: LEASE_MS, v: mine });
+    // A grant is never shortened.
+    this.granted.set(key, { name: reader.n, id: reader.i, until: prev === undefined ? until : Math.max(prev.until, until) });
+    this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, w: reader.i, d: LEASE_MS, v: mine });
   }
 
   /** A writer says `reader` holds its writes back unacked: no grant to it for COMPLAINT_MS (the one running stays). */
@@ -104,9 +119,9 @@ export class LeaseGrants {
   list(now: number): ReaderList | undefined {
     if (this.granted.size === 0) return undefined;
     let out: ReaderList | undefined;
-    for (const [name, g] of this.granted) {
-      if (g.until <= now) this.granted.delete(name);
-      else (out ??= []).push([name, Math.ceil(g.until - now)]);
+    for (const [key, g] of this.granted) {
+      if (g.until <= now) this.granted.delete(key);
+      else (out ??= []).push([g.name, g.id, Math.ceil(g.until - now)]);
     }
     return out;
   }
@@ -117,20 +132,21 @@ export class LeaseGrants {
     return this.granted.size;
   }
 
-  /** Each running grant: reader name and when it runs out (this clock). */
-  running(now: number): IterableIterator<[string, { id: string; until: number }]> | [] {
+  /** Each running grant: the reader process and when it runs out (this clock). */
+  running(now: number): IterableIterator<{ name: string; id: string; until: number }> | [] {
     if (this.granted.size === 0) return [];
-    for (const [name, g] of this.granted) if (g.until <= now) this.granted.delete(name);
-    return this.granted.entries();
+    for (const [key, g] of this.granted) if (g.until <= now) this.granted.delete(key);
+    return this.granted.values();
   }
 }
 
 /** Who, beyond the concern, must hold a write before it is acknowledged: the readers listed by acks, and our own grants. */
 export class ReaderWaits {
-  /** reader name -> until when it is needed (this clock) */
-  private readonly due = new Map<string, number>();
+  /** reader process (name and id) -> until when it is needed (this clock) */
+  private readonly due = new Map<string, { name: string; id: string; until: number }>();
   private timer: Timer | null = null;
   private timerAt = Infinity;
+  private lastRecheck = -Infinity;
   /** times a write that met its concern waited for a reader (metrics) */
   waited = 0;
   /** reader name -> when it was last complained of */
@@ -138,8 +154,10 @@ export class ReaderWaits {
 
   constructor(
     private readonly clock: Clock,
-    private readonly self: string,
+    private readonly self: Sender,
     private readonly grants: LeaseGrants,
+    /** The process a peer link holds under `name` now (an ack in `acked` came from it). */
+    private readonly idOf: (name: string) => string | undefined,
     /** Called when a needed reader's time ran out (or a complaint is due): writes that waited on it may settle now. */
     private readonly recheck: () => void,
     /** Tell every peer (and our grants) that `reader` holds writes back without acking them. */
@@ -148,56 +166,53 @@ export class ReaderWaits {
 
   /** An ack listed `list` (read before the ack counts). */
   note(list: ReaderList, now: number): void {
-    for (const [name, left] of list) {
-      if (name === this.self) continue;
+    for (const [name, id, left] of list) {
+      if (name === this.self.n && id === this.self.i) continue;
       const until = now + left * DRIFT + 1;
-      if ((this.due.get(name) ?? -Infinity) < until) this.due.set(name, until);
+      const key = keyOf(name, id);
+      const d = this.due.get(key);
+      if (d === undefined) this.due.set(key, { name, id, until });
+      else if (d.until < until) d.until = until;
     }
   }
 
   /** Whether some reader must still hold writes made now (a write is then never held at once). */
   any(now: number): boolean {
-    for (const [, g] of this.grants.running(now)) if (g.until > now) return true;
-    for (const [name, until] of this.due) {
-      if (until > now) return true;
-      this.due.delete(name);
+    for (const g of this.grants.running(now)) if (g.until > now) return true;
+    for (const [key, d] of this.due) {
+      if (d.until > now) return true;
+      this.due.delete(key);
     }
     return false;
   }
 
   /**
    * Whether `acked` (the peers holding a write made at `startedAt`) includes
-   * every reader still needed; if not, a recheck is armed for when the first
-   * runs out, or for when the write will have waited LAG_MS (then the
-   * readers missing are complained of).
+   * every reader process still needed; if not, a recheck is armed for when
+   * the first runs out, or for when the write will have waited COMPLAIN_AFTER_MS
+   * (then the readers missing are complained of).
    */
   satisfied(acked: readonly string[], now: number, startedAt: number): boolean {
     let wait = Infinity;
-    const late = now - startedAt >= LAG_MS;
-    for (const [name, g] of this.grants.running(now)) {
-      if (acked.includes(name)) continue;
+    const late = now - startedAt >= COMPLAIN_AFTER_MS;
+    for (const g of this.grants.running(now)) {
+      if (this.holds(acked, g)) continue;
       wait = Math.min(wait, g.until);
-      if (late) this.complainOf(name, now);
+      if (late) this.complainOf(g.name, now);
     }
     if (this.due.size > 0) {
-      for (const [name, until] of this.due) {
-        if (until <= now) this.due.delete(name);
-        else if (!acked.includes(name)) {
-          wait = Math.min(wait, until);
-          if (late) this.complainOf(name, now);
+      for (const [key, d] of this.due) {
+        if (d.until <= now) this.due.delete(key);
+        else if (!this.holds(acked, d)) {
+          wait = Math.min(wait, d.until);
+          if (late) this.complainOf(d.name, now);
         }
       }
     }
     if (wait === Infinity) return true;
     this.waited++;
-    this.arm(late ? wait : Math.min(wait, startedAt + LAG_MS), now);
+    this.arm(late ? wait : Math.min(wait, startedAt + COMPLAIN_AFTER_MS), now);
     return false;
-  }
-
-  private complainOf(reader: string, now: number): void {
-    if (now - (this.lastComplaint.get(reader) ?? -Infinity) < COMPLAINT_MS / 2) return;
-    this.lastComplaint.set(reader, now);
-    this.complain(reader);
   }
 
   stop(): void {
@@ -206,17 +221,33 @@ export class ReaderWaits {
     this.timerAt = Infinity;
   }
 
+  /** An ack from that very process: a new process under the name acks for itself, not for its predecessor. */
+  private holds(acked: readonly string[], r: { name: string; id: string }): boolean {
+    return acked.includes(r.name) && this.idOf(r.name) === r.id;
+  }
+
+  private complainOf(reader: string, now: number): void {
+    if (now - (this.lastComplaint.get(reader) ?? -Infinity) < COMPLAINT_MS / 2) return;
+    this.lastComplaint.set(reader, now);
+    this.complain(reader);
+  }
+
+  /** One timer; rechecks at most every RECHECK_MS (each scans the writes waiting). */
   private arm(at: number, now: number): void {
-    if (this.timer !== null && this.timerAt <= at) return;
+    const when = Math.max(at, this.lastRecheck + RECHECK_MS);
+    if (this.timer !== null && this.timerAt <= when) return;
     this.timer?.cancel();
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(Math.max(1, at - now), () => {
+    this.timerAt = when;
+    this.timer = this.clock.setTimer(Math.max(1, when - now), () => {
       this.timer = null;
       this.timerAt = Infinity;
+      this.lastRecheck = this.clock.now();
       this.recheck();
     });
   }
 }
+
+const keyOf = (name: string, id: string): string => `${name}\u0000${id}`;
 
 export function isLeaseMsg(msg: Message): boolean {
   return msg.t === "lq" || msg.t === "lg" || msg.t === "lx";
@@ -224,6 +255,7 @@ export function isLeaseMsg(msg: Message): boolean {
 
 export type LeaseMsg =
   | (Sender & { t: "lq"; r: number; v: CoverEntry[] })
-  | (Sender & { t: "lg"; r: number; d: number; v: CoverEntry[] })
+  /** a grant to reader process w for d ms (0: refused, the reader lags), with our cover */
+  | (Sender & { t: "lg"; r: number; w: string; d: number; v: CoverEntry[] })
   /** a complaint: reader `w` holds my writes back without acking them */
   | (Sender & { t: "lx"; r: number; w: string });

@@ -6,7 +6,7 @@
  *                       stamped with the writer's epoch e when they were made
  *                       (absent: 0, an older peer)
  *   a   {s, l}          ack of the seqs of a `d`; l (absent: none): the read
- *                       leases I granted that still run, [name, ms left] each
+ *                       leases I granted that still run, [name, id, ms left] each
  *   fx  {s, e}          the `d` of seqs s was refused, not merged: my fence e
  *                       is above its stamp
  *   dg  {r, h, z, u}    anti-entropy round r: my digest; answer in chunks of z
@@ -40,7 +40,7 @@
  * A message is checked whole before anything of it is used: a malformed one
  * is refused entirely, never half-merged.
  */
-import type { ReaderList } from "./lease-grants.ts";
+import { MAX_READERS, type ReaderList } from "./lease-grants.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { decodeDelta, deltaFromWire, encodeDelta } from "../../core/crdt/lww-codec.ts";
 import type { Timestamp } from "../../core/crdt/hlc.ts";
@@ -309,15 +309,16 @@ function bad(why: string): never {
   throw new RoomyError("bad_request", `replication: malformed message: ${why}`);
 }
 
-/** Readers an ack lists: at most 64 [name, ms left] pairs. */
+/** Readers an ack lists: at most MAX_READERS [name, id, ms left]. */
 function readerList(v: unknown): ReaderList {
-  if (!Array.isArray(v) || v.length > 64) bad("readers not a short list");
+  if (!Array.isArray(v) || v.length > MAX_READERS) bad("readers not a short list");
   const out: ReaderList = [];
   for (const x of v as unknown[]) {
-    if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== "string" || x[0].length === 0 || x[0].length > 1024) bad("a reader is not [name, ms]");
-    const ms = (x as unknown[])[1];
+    const ok = Array.isArray(x) && x.length === 3 && [x[0], x[1]].every((s) => typeof s === "string" && s.length > 0 && s.length <= 1024);
+    if (!ok) bad("a reader is not [name, id, ms]");
+    const ms = (x as unknown[])[2];
     if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < 0 || ms > 60_000) bad("a reader's time left is out of range");
-    out.push([x[0] as string, ms as number]);
+    out.push([(x as string[])[0]!, (x as string[])[1]!, ms as number]);
   }
   return out;
 }

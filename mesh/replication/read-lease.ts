@@ -22,6 +22,7 @@
 import type { Address, Message } from "../types.ts";
 import { LeaseGrants, type LeaseMsg } from "./lease-grants.ts";
 import type { CoverPeers } from "./cover-barrier.ts";
+import type { PeerLink } from "./outbox.ts";
 import { type CoverEntry, coverFromWire } from "./seq-cover.ts";
 
 /** How often a reader asks again (a grant lasts LEASE_MS: several asks may be lost before it lapses). */
@@ -32,8 +33,14 @@ export const READER_SHARE = 0.9;
 export const WANTED_MS = 5_000;
 /** Grants waiting for our replica to contain their cover, per grantor (the newest kept). */
 const MAX_PENDING = 4;
+/** A grant whose cover the stream has not brought within this is fetched by a fresh anti-entropy round (as the read barrier does: cover-barrier.ts WAIT_MS). */
+const FETCH_AFTER_MS = 100;
+/** At most one such round per grantor this often (a refusal may repeat every ask). */
+const FETCH_EVERY_MS = 1_000;
 
 export interface LeaseHost extends CoverPeers {
+  /** A fresh anti-entropy round with `link`: done(ok) once it completes or fails. */
+  freshRound(link: PeerLink, done: (ok: boolean) => void): void;
   /** The names of the configuration's holders (null: none known), and whether this node reads by lease at all. */
   holders(): ReadonlySet<string> | null;
   reads(): boolean;
@@ -43,8 +50,8 @@ interface Held {
   id: string;
   /** until when it counts (this clock) */
   until: number;
-  /** grants answered but not yet contained: their cover and until when they would count */
-  pending: { v: CoverEntry[]; until: number }[];
+  /** grants answered but not yet contained: their cover, until when they would count, when they came */
+  pending: { v: CoverEntry[]; until: number; at: number }[];
 }
 
 export class ReadLease {
@@ -54,6 +61,8 @@ export class ReadLease {
   private lastWanted = -Infinity;
   /** reads answered by the lease, and reads that went to the barrier (metrics) */
   readonly counters = { leased: 0, barrier: 0 };
+  /** grantor name -> when a fresh round with it last began (FETCH_EVERY_MS) */
+  private readonly fetched = new Map<string, number>();
 
   constructor(
     private readonly h: LeaseHost,
@@ -68,7 +77,8 @@ export class ReadLease {
     this.lastWanted = now;
     if (idle) this.ask(now);
     let ok = true;
-    for (const x of holders) if (x.name !== this.h.self.n && !this.counts(x.name, x.id, now)) ok = false;
+    // Our previous process, named by an old configuration, is a holder we hold no grant from: no lease.
+    for (const x of holders) if (!(x.name === this.h.self.n && x.id === this.h.self.i) && !this.counts(x.name, x.id, now)) ok = false;
     if (ok) for (const link of this.h.peers.values()) if (!this.counts(link.name, link.id, now)) ok = false;
     if (ok) this.counters.leased++;
     else this.counters.barrier++;
@@ -84,20 +94,30 @@ export class ReadLease {
   tick(): void {
     const now = this.h.clock.now();
     for (const [r, a] of this.asked) if (now - a.at > WANTED_MS) this.asked.delete(r);
-    if (now - this.lastWanted < WANTED_MS && this.h.reads()) this.ask(now);
+    if (now - this.lastWanted >= WANTED_MS || !this.h.reads()) return;
+    this.ask(now);
+    // A grant whose cover the stream did not bring (a write refused here as fenced, one
+    // whose origin is gone): a fresh round with the grantor brings what it held.
+    for (const [name, g] of this.held) {
+      const p = g.pending[g.pending.length - 1];
+      if (p !== undefined && now - g.pending[0]!.at >= FETCH_AFTER_MS) this.fetch(name, g.id, p.v, now);
+    }
   }
 
   handle(from: Address, m: LeaseMsg): void {
     if (m.t === "lq") return this.grants.ask(from, m, m.r, m.v);
     if (m.t === "lx") return this.grants.complaint(m.w);
     const a = this.asked.get(m.r);
-    if (a === undefined || a.name !== m.n || a.id !== m.i) return;
+    if (a === undefined || a.name !== m.n || a.id !== m.i || m.w !== this.h.self.i) return;
     this.asked.delete(m.r);
+    const now = this.h.clock.now();
+    // Refused: we lag behind it; fetch what it held, and the next ask is granted.
+    if (m.d === 0) return this.fetch(m.n, m.i, m.v, now);
     const until = a.at + m.d * READER_SHARE;
     let g = this.held.get(m.n);
     if (g === undefined || g.id !== m.i) this.held.set(m.n, (g = { id: m.i, until: -Infinity, pending: [] }));
     if (until <= g.until) return;
-    g.pending.push({ v: m.v, until });
+    g.pending.push({ v: m.v, until, at: now });
     if (g.pending.length > MAX_PENDING) g.pending.shift();
     this.settle(g);
   }
@@ -105,6 +125,18 @@ export class ReadLease {
   /** Our cover grew: grants waiting on it may count now. */
   grew(): void {
     for (const g of this.held.values()) if (g.pending.length > 0) this.settle(g);
+  }
+
+  /** A fresh round with grantor `name` (process `id`), begun after it sent cover `v`: afterwards all of `v` is here. */
+  private fetch(name: string, id: string, v: CoverEntry[], now: number): void {
+    const link = this.h.peers.get(name);
+    if (link === undefined || link.id !== id || now - (this.fetched.get(name) ?? -Infinity) < FETCH_EVERY_MS) return;
+    this.fetched.set(name, now);
+    this.h.freshRound(link, (ok) => {
+      if (!ok || this.h.peers.get(name)?.id !== id) return;
+      this.h.cover.addAll(v);
+      this.grew();
+    });
   }
 
   private settle(g: Held): void {
@@ -145,5 +177,7 @@ export function parseLeaseMsg(msg: Message): LeaseMsg {
   }
   const d = m["d"];
   if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0 || d > 60_000) throw new Error("lease: bad length");
-  return { ...head, t: "lg", d, v: coverFromWire(m["v"]) };
+  const w = m["w"];
+  if (typeof w !== "string" || w.length === 0 || w.length > 1024) throw new Error("lease: bad reader");
+  return { ...head, t: "lg", w, d, v: coverFromWire(m["v"]) };
 }

@@ -129,7 +129,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     const { clock, self, logger } = this;
     const leases = (): boolean => this.concern === "majority" && this.fencing.holders !== null;
     this.barriers = new Barriers({ clock, self, logger, peers: this.outbox.peers, retransmitMs: this.config.retransmitMs, lastSeq: () => this.pending.lastSeq, ...(o.last === undefined ? {} : { last: o.last }), observe: (ts) => this.observe(ts), send: (to, msg) => this.send(to, msg), freshRound: (link, done) => this.ae.start(link, done, "fresh"), stopped: () => this.stopped, malformed: () => void this.n.malformed++, holders: () => this.fencing.holders, leases });
-    this.readers = this.pending.readers = new ReaderWaits(clock, self.n, this.barriers.lease.grants, () => this.resettle(), (w) => this.barriers.complain(w));
+    this.readers = this.pending.readers = new ReaderWaits(clock, self, this.barriers.lease.grants, (n) => this.outbox.peers.get(n)?.id, () => this.resettle(), (w) => this.barriers.complain(w));
     this.answers = { outbox: this.outbox, pending: this.pending, clock, quorum: () => this.quorum, readers: this.readers, isMember: (n, i) => this.isMember(n, i), checkFlush: () => this.checkFlush() };
     const inbound: InboundHost = { stopped: () => this.stopped, n: this.n, buckets: this.map.buckets, self, logger, barriers: this.barriers, inbox: this.inbox, answers: this.answers, ae: this.ae };
     this.transport.onMessage((from, msg) => receive(inbound, from, msg));
