@@ -27,6 +27,22 @@ async function three(): Promise<TestCluster> {
 const holders = (c: TestCluster) => NAMES.map((name) => ({ name, id: c.membership.get(name).id }));
 const leased = (c: TestCluster, at: string): boolean => c.node(at).rep.readLease!(holders(c));
 
+/** Run until `at` holds a lease (reading every virtual ms); whether it never held one without `key` = `value` meanwhile. */
+async function leaseOnlyWith(c: TestCluster, at: string, key: string, value: unknown, maxMs: number): Promise<boolean> {
+  let without = false;
+  await c.until(
+    `${at} holds a lease`,
+    () => {
+      const held = leased(c, at);
+      if (held && c.node(at).map.get(key) !== value) without = true;
+      return held;
+    },
+    maxMs,
+    1,
+  );
+  return !without;
+}
+
 /** Take a lease on `at`: the first read asks, a round trip later it holds. */
 async function lease(c: TestCluster, at: string): Promise<void> {
   expect(leased(c, at)).toBe(false);
@@ -136,18 +152,7 @@ test("a grant counts only once the reader holds the cover it came with", async (
   c.net.unblock(addr("A"), addr("C"));
   // Both grants reach C at once; the write comes only with A's retransmit.
   expect(leased(c, "C")).toBe(false);
-  let sawLeaseWithout = false;
-  await c.until(
-    "C holds a lease",
-    () => {
-      const held = leased(c, "C");
-      if (held && c.node("C").map.get("before") !== 1) sawLeaseWithout = true;
-      return held;
-    },
-    2_000,
-    1,
-  );
-  expect(sawLeaseWithout).toBe(false);
+  expect(await leaseOnlyWith(c, "C", "before", 1, 2_000)).toBe(true);
   expect(c.net.count("lg", addr("A"), addr("C")).messages).toBeGreaterThan(1);
   c.stopAll();
 });
@@ -160,18 +165,7 @@ test("a write the reader refused as fenced stays out of its cover: refused as la
   expect(c.node("C").map.get("fenced-at-c")).toBeUndefined();
   await c.run(300, 1); // older than LAG_MS at the grantors
   expect(leased(c, "C")).toBe(false);
-  let sawLeaseWithout = false;
-  await c.until(
-    "C holds a lease",
-    () => {
-      const held = leased(c, "C");
-      if (held && c.node("C").map.get("fenced-at-c") !== 1) sawLeaseWithout = true;
-      return held;
-    },
-    5_000,
-    1,
-  );
-  expect(sawLeaseWithout).toBe(false);
+  expect(await leaseOnlyWith(c, "C", "fenced-at-c", 1, 5_000)).toBe(true);
   expect(c.node("A").rep.stats().leasesGranted).toBe(1);
   c.stopAll();
 });
