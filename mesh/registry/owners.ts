@@ -76,9 +76,11 @@ export function createOwners(self: string, membership: MembershipView): Owners {
   function refresh(): void {
     addrByName.clear();
     nameByAddr.clear();
+    dead = new Set();
     for (const m of membership.members()) {
       addrByName.set(m.name, m.address);
       nameByAddr.set(m.address, m.name);
+      if (m.state === "dead") dead.add(m.name);
     }
     const me = membership.self();
     addrByName.set(me.name, me.address);
@@ -86,7 +88,7 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     const l = membership.live();
     live = new Set(l.map((m) => m.name));
     live.add(self);
-    dead = new Set(membership.members().filter((m) => m.state === "dead" && !live.has(m.name)).map((m) => m.name));
+    for (const n of live) dead.delete(n); // a live incarnation under the name
     ids.clear();
     for (const m of l) ids.set(m.name, m.id);
     ids.set(me.name, me.id);

@@ -228,7 +228,7 @@ export class ProcessTable {
     // made after writes the caller went on to make.
     // At its deadline the caller's timeout has fired (calls.ts): gone already.
     if ((now ?? d.clock.now()) >= inb.deadline) return d.fail(inb, unavailable(`${inb.name}: the caller gave up before the call ran`), true);
-    if (this.callerGone(inb)) return d.fail(inb, callerGone(inb.name), true);
+    if (this.callerGone(inb)) return d.fail(inb, callerGoneError(inb.name), true);
     if (e === undefined) {
       if (d.factoryFor(inb.name) === undefined) {
         return d.fail(inb, new RoomyError("not_found", `no process type is defined for ${JSON.stringify(inb.name)}`));
@@ -328,7 +328,7 @@ export class ProcessTable {
     if (d.owners.ownerOf(e.name) !== d.self || !d.mayServe(e.name)) return MOVED;
     const now = d.clock.now();
     if (now >= inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
-    if (this.callerGone(inb)) throw callerGone(e.name);
+    if (this.callerGone(inb)) throw callerGoneError(e.name);
     // Lapsed since it was queued: route() holds it until the lease is back.
     if (!d.lease.canServe(now)) return MOVED;
     d.counters.callsLocal++;
@@ -386,6 +386,6 @@ export class ProcessTable {
   }
 }
 
-function callerGone(name: string): RoomyError {
+function callerGoneError(name: string): RoomyError {
   return new RoomyError("unavailable", `${name}: the node that sent the call is down; not run`, true);
 }

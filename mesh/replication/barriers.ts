@@ -32,8 +32,6 @@ export interface BarriersHost {
   stopped(): boolean;
   /** a message of ours that did not parse */
   malformed(): void;
-  /** The configuration's holder names (null: none known). */
-  holders(): ReadonlySet<string> | null;
   /** Whether this node reads by lease and grants leases (write concern majority, holders known). */
   leases(): boolean;
 }

@@ -86,16 +86,14 @@ export class LeaseGrants {
     const old = this.noted(now, mine);
     const key = keyOf(reader.n, reader.i);
     const full = this.granted.size >= MAX_READERS && !this.granted.has(key);
-    if (full || (this.complained.get(reader.n) ?? -Infinity) > now || (old !== null && !coverContains(theirs, old))) {
-      this.refusedLagging++;
-      this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, w: reader.i, d: 0, v: mine });
-      return;
+    const refused = full || (this.complained.get(reader.n) ?? -Infinity) > now || (old !== null && !coverContains(theirs, old));
+    if (refused) this.refusedLagging++;
+    else {
+      const prev = this.granted.get(key);
+      // A grant is never shortened.
+      this.granted.set(key, { name: reader.n, id: reader.i, until: Math.max(prev?.until ?? -Infinity, now + LEASE_MS) });
     }
-    const prev = this.granted.get(key);
-    const until = now + LEASE_MS;
-    // A grant is never shortened.
-    this.granted.set(key, { name: reader.n, id: reader.i, until: prev === undefined ? until : Math.max(prev.until, until) });
-    this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, w: reader.i, d: LEASE_MS, v: mine });
+    this.h.send(from, { t: "lg", n: this.h.self.n, i: this.h.self.i, r, w: reader.i, d: refused ? 0 : LEASE_MS, v: mine });
   }
 
   /** A writer says `reader` holds its writes back unacked: no grant to it for COMPLAINT_MS (the one running stays). */
@@ -115,27 +113,21 @@ export class LeaseGrants {
     return old;
   }
 
-  /** The readers whose grants still run, for an ack; undefined when none (no field on the wire). */
-  list(now: number): ReaderList | undefined {
-    if (this.granted.size === 0) return undefined;
-    let out: ReaderList | undefined;
-    for (const [key, g] of this.granted) {
-      if (g.until <= now) this.granted.delete(key);
-      else (out ??= []).push([g.name, g.id, Math.ceil(g.until - now)]);
-    }
-    return out;
-  }
-
-  /** How many grants run now (metrics). */
+  /** Drop the grants that ran out; how many still run. */
   count(now: number): number {
-    this.list(now);
+    for (const [key, g] of this.granted) if (g.until <= now) this.granted.delete(key);
     return this.granted.size;
   }
 
+  /** The readers whose grants still run, for an ack; undefined when none (no field on the wire). */
+  list(now: number): ReaderList | undefined {
+    if (this.granted.size === 0 || this.count(now) === 0) return undefined;
+    return [...this.granted.values()].map((g) => [g.name, g.id, Math.ceil(g.until - now)]);
+  }
+
   /** Each running grant: the reader process and when it runs out (this clock). */
-  running(now: number): IterableIterator<{ name: string; id: string; until: number }> | [] {
-    if (this.granted.size === 0) return [];
-    for (const [key, g] of this.granted) if (g.until <= now) this.granted.delete(key);
+  running(now: number): Iterable<{ name: string; id: string; until: number }> {
+    this.count(now);
     return this.granted.values();
   }
 }
@@ -178,7 +170,7 @@ export class ReaderWaits {
 
   /** Whether some reader must still hold writes made now (a write is then never held at once). */
   any(now: number): boolean {
-    for (const g of this.grants.running(now)) if (g.until > now) return true;
+    if (this.grants.count(now) > 0) return true;
     for (const [key, d] of this.due) {
       if (d.until > now) return true;
       this.due.delete(key);
@@ -200,13 +192,11 @@ export class ReaderWaits {
       wait = Math.min(wait, g.until);
       if (late) this.complainOf(g.name, now);
     }
-    if (this.due.size > 0) {
-      for (const [key, d] of this.due) {
-        if (d.until <= now) this.due.delete(key);
-        else if (!this.holds(acked, d)) {
-          wait = Math.min(wait, d.until);
-          if (late) this.complainOf(d.name, now);
-        }
+    for (const [key, d] of this.due) {
+      if (d.until <= now) this.due.delete(key);
+      else if (!this.holds(acked, d)) {
+        wait = Math.min(wait, d.until);
+        if (late) this.complainOf(d.name, now);
       }
     }
     if (wait === Infinity) return true;

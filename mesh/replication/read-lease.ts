@@ -41,8 +41,7 @@ const FETCH_EVERY_MS = 1_000;
 export interface LeaseHost extends CoverPeers {
   /** A fresh anti-entropy round with `link`: done(ok) once it completes or fails. */
   freshRound(link: PeerLink, done: (ok: boolean) => void): void;
-  /** The names of the configuration's holders (null: none known), and whether this node reads by lease at all. */
-  holders(): ReadonlySet<string> | null;
+  /** Whether this node reads by lease at all (write concern majority, the configuration's holders known). */
   reads(): boolean;
 }
 
@@ -152,8 +151,6 @@ export class ReadLease {
   }
 
   private ask(now: number): void {
-    const holders = this.h.holders();
-    if (holders === null) return;
     const v = this.h.cover.entries({ name: this.h.self.n, id: this.h.self.i }, this.h.lastSeq());
     // The live peers: the holders among them, and any other node (it may write).
     for (const link of this.h.peers.values()) {
