@@ -12,6 +12,7 @@ import { MAX_GATES, MAX_SPACES } from "../core/parking/parking.ts";
 import { createApp, serverRefusal } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
 import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
+import { readiness } from "../http/readiness.ts";
 import { staticRoutes } from "../http/instrument.ts";
 import { bodyCap, serve } from "../adapter/serve.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node/config.ts";
@@ -169,13 +170,13 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     throw cannotListen(err, "http", `${flags.http.host}:${flags.http.port}`) ?? err;
   }
   if (flags.adminToken !== undefined) logger.info("the admin API requires its bearer token on /v1", { http: served.url });
-  // Say only what is true: serving now, ready (joined and caught up, what
-  // /readyz answers) when it is; a node whose peers all refuse it never is.
+  // Say only what is true: serving now, ready (what /readyz answers 200
+  // for) when it is; a node whose peers all refuse it never is.
   const where = `http=${served.url} mesh=${node.meshAddress() ?? "none"}`;
   await io.out(`roomy node ${node.name} listening ${where}\n`);
   const started = node;
   const printReady = (): boolean => {
-    if (!started.isReady()) return false;
+    if (!readiness(started).ready) return false;
     void io.out(`roomy node ${started.name} ready ${where}\n`);
     return true;
   };

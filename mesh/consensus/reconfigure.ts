@@ -31,6 +31,17 @@ export function targetVoters(n: number, maxVoters: number): number {
   return t % 2 === 0 ? Math.max(1, t - 1) : t;
 }
 
+/**
+ * Whether a learner is still to be promoted: the leader promotes caught-up
+ * learners while voters < the target. Until then the node is not ready
+ * (/readyz): right after a 3-node start the configuration is {n1, n2} with
+ * n3 a learner, and losing n1 then leaves no majority to elect anyone, so
+ * "all three ready" must mean all three vote.
+ */
+export function awaitingPromotion(o: { voters: number; selfLearner: boolean; live: number; maxVoters: number }): boolean {
+  return o.selfLearner && o.voters < targetVoters(o.live, o.maxVoters);
+}
+
 export function nextConfiguration(input: ReconfigureInput): Configuration | null {
   const found = candidate(input);
   if (found === null) return null;

@@ -7,11 +7,15 @@ import { expect, test } from "bun:test";
 import type { Node } from "../../mesh/node/node.ts";
 import { NO_LEASE, readiness } from "../../http/readiness.ts";
 
-function fake(o: { ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean }): Node {
+interface Shape { ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean; voters?: string[]; learners?: string[]; live?: number }
+
+function fake(o: Shape): Node {
   return {
+    name: "n3",
     isReady: () => o.ready,
-    config: { lot: o.lot },
-    consensus: { status: () => ({ unavailable: o.unavailable }) },
+    config: { lot: o.lot, maxVoters: 5 },
+    membership: { live: () => Array.from({ length: o.live ?? 3 }, (_, i) => ({ name: `n${i + 1}` })) },
+    consensus: { status: () => ({ unavailable: o.unavailable, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
     registry: { authoritative: () => o.lease },
   } as unknown as Node;
 }
@@ -24,4 +28,19 @@ test("not ready before joined and caught up, then for want of a leader, then for
   expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: true }))).toEqual({ ready: true });
   // The app's own extra condition (a draining server) comes first.
   expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: true }), false)).toEqual({ ready: false });
+});
+
+test("a learner the leader is still to promote is not ready: all three of a new cluster ready means all three vote", () => {
+  const healthy = { ready: true, lot: "crdt", unavailable: null, lease: true } as const;
+  const pending = readiness(fake({ ...healthy, voters: ["n1", "n2"], learners: ["n3"] }));
+  expect(pending.ready).toBe(false);
+  expect(pending.ready === false && pending.reason).toContain("learner still to be promoted");
+  // Promoted: ready.
+  expect(readiness(fake({ ...healthy, voters: ["n1", "n2", "n3"], learners: [] }))).toEqual({ ready: true });
+  // Two members alive aim at one voter: the learner of a 2-node cluster is ready.
+  expect(readiness(fake({ ...healthy, voters: ["n1"], learners: ["n3"], live: 2 }))).toEqual({ ready: true });
+  // A fourth member stays a learner with three voters (an even count is no safer): ready.
+  expect(readiness(fake({ ...healthy, voters: ["n1", "n2", "n4"], learners: ["n3"], live: 4 }))).toEqual({ ready: true });
+  // Another learner is pending, not this one: this one (a voter) is ready.
+  expect(readiness(fake({ ...healthy, voters: ["n1", "n3"], learners: ["n2"] }))).toEqual({ ready: true });
 });

@@ -1,0 +1,48 @@
+/**
+ * README, "Running a cluster": once every node of a new 3-node cluster
+ * answers /readyz 200, every one of them votes, so losing any one leaves a
+ * majority that elects a leader and serves.
+ *
+ * Seen before (6 of 6 starts as the README starts them, /readyz polled every
+ * 5 ms): the moment all three first answered 200, the voters were {n1, n2}
+ * with n3 a learner still to be promoted; a kill -9 of n1 then left n2 alone
+ * of two voters, no majority, and nothing healed it until n1 came back.
+ *
+ * Real processes on loopback, ~10-20 s (HOSTILE_BIN=path runs that binary). Ports 28020-28025.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { LoopbackNode, request, until } from "../support/procs.ts";
+import { hostileBinary } from "./hostile-kit.ts";
+
+const BASE = 28020;
+const nodes = ["n1", "n2", "n3"].map((n, i) => new LoopbackNode(n, BASE + 2 * i, BASE + 2 * i + 1, ["--spaces", "5", "--gates", "2"]));
+const [n1, n2, n3] = nodes as [LoopbackNode, LoopbackNode, LoopbackNode];
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill()));
+}, 30_000);
+
+interface Consensus { leader: string | null; unavailable: string | null; voters: string[]; learners: string[] }
+const consensus = (n: LoopbackNode) => request<Consensus>(`${n.url}/v1/consensus`, { timeoutMs: 2_000 });
+
+test("the moment all three nodes of a new cluster are ready, all three vote; kill -9 of the first then leaves a majority that serves", async () => {
+  const bin = await hostileBinary();
+  await n1.start(bin, []);
+  await Promise.all([n2.start(bin, [n1.mesh]), n3.start(bin, [n1.mesh])]);
+  // Polled fast: the window this pins was some hundreds of ms wide.
+  await until("n1, n2 and n3 ready", async () => ((await Promise.all(nodes.map((n) => n.ready()))).every(Boolean) ? true : undefined), 30_000, 5);
+  const seen = (await consensus(n2)).body;
+  await n1.kill();
+  expect(seen?.voters).toEqual(["n1", "n2", "n3"]);
+
+  await until("n2 and n3 to agree on a leader other than n1", async () => {
+    const [a, b] = await Promise.all([consensus(n2), consensus(n3)]);
+    const l = a.body?.leader ?? null;
+    return l !== null && l !== "n1" && b.body?.leader === l && a.body?.unavailable === null ? true : undefined;
+  }, 15_000, 100);
+  const parked = await until("a park through n2", async () => {
+    const r = await request(`${n2.url}/v1/gates/1/park`, { body: { plate: "AFTER KILL" }, timeoutMs: 3_000 });
+    return r.code === "ok" ? r : undefined;
+  }, 15_000, 100);
+  expect(parked.code).toBe("ok");
+}, 90_000);
