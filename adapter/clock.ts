@@ -27,6 +27,9 @@ export const realClock: Clock = {
   },
 };
 
+/** The system's wall clock as it reads now, steps and all: for log lines an operator matches with other logs, never for a duration. */
+export const wallNow = (): number => Date.now();
+
 /** A high-resolution monotonic reading in milliseconds, for measuring durations (request latency). */
 export const monotonicMs = (): number => performance.now();
 

@@ -4,7 +4,7 @@
  * carries only what scripts read (the listening and ready lines).
  */
 import type { Logger } from "../mesh/types.ts";
-import { realClock } from "../adapter/clock.ts";
+import { wallNow } from "../adapter/clock.ts";
 import { writeErrLine } from "../adapter/process.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -19,14 +19,14 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Fields added to every line (e.g. the node name). */
   base?: Record<string, unknown>;
-  /** Default: the real clock. */
+  /** Default: the system's wall clock (a line's time as other logs on the machine tell it). */
   now?: () => number;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
   const min = LOG_LEVELS.indexOf(opts.level);
   const write = opts.write ?? writeErrLine;
-  const now = opts.now ?? realClock.now;
+  const now = opts.now ?? wallNow;
   const base = opts.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
