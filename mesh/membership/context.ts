@@ -3,6 +3,7 @@
  * randomness and logger, the member table, the broadcast queue, the local
  * health score, counters, and a send that piggybacks queued updates.
  */
+import type { ClockOffsets } from "./clock-offsets.ts";
 import type { Address, Clock, Logger, Message, Random } from "../types.ts";
 import type { Awareness } from "./awareness.ts";
 import type { BroadcastQueue } from "./broadcast.ts";
@@ -51,6 +52,8 @@ export interface Ctx {
   readonly queue: BroadcastQueue;
   readonly awareness: Awareness;
   readonly counters: Counters;
+  /** Peers' clocks against ours, from direct probes. */
+  readonly offsets: ClockOffsets;
   /** False once stop() ran: timers and handlers then do nothing. */
   running(): boolean;
   /** True from leave() on: no more probing or accusing. */

@@ -56,6 +56,8 @@ export interface PingMsg extends Message {
 export interface AckMsg extends Message {
   t: "a";
   s: number;
+  /** the acking node's clock as it answered a direct ping (clock-offsets.ts); absent from older nodes and on relayed acks */
+  w?: number;
   b?: Update[];
 }
 

@@ -17,7 +17,7 @@ import { isLive, type MemberRecord } from "./state.ts";
 import { type Ledger, updateOf } from "./updates.ts";
 
 interface AckHandler {
-  onAck(from: Address): void;
+  onAck(from: Address, m: AckMsg): void;
   onNack?(): void;
 }
 
@@ -233,10 +233,12 @@ export class Prober {
       expectedNacks = helpers.length;
     });
     this.#acks.set(seq, {
-      onAck: (from) => {
+      onAck: (from, m) => {
         if (done) return;
         finish();
-        const rtt = ctx.clock.now() - sentAt;
+        const now = ctx.clock.now();
+        const rtt = now - sentAt;
+        if (from === address && typeof m.w === "number") ctx.offsets.observe(address, id, sentAt, m.w, now);
         if (from === address && rtt <= timeout) {
           ctx.awareness.apply(-1);
           this.#rtt.push(rtt);
@@ -261,7 +263,7 @@ export class Prober {
     const held = typeof m.c === "number" ? m.c : self.incarnation;
     // The prober suspects us: refute now (gossip telling us may be lost).
     if (m.x === 1) this.#ledger.apply({ k: SUSPECT, n: self.name, i: self.id, a: self.address, c: held, f: m.f }, true);
-    const ack: AckMsg = { t: "a", s: m.s };
+    const ack: AckMsg = { t: "a", s: m.s, w: ctx.clock.now() };
     // The prober is behind on us (missed our refutation): our record rides
     // on the ack whatever the broadcast queue holds.
     if (held < self.incarnation) ack.b = [updateOf(self, ALIVE)];
@@ -318,7 +320,7 @@ export class Prober {
   }
 
   onAck(from: Address, m: AckMsg): void {
-    this.#acks.get(m.s)?.onAck(from);
+    this.#acks.get(m.s)?.onAck(from, m);
   }
 
   onNack(m: NackMsg): void {

@@ -11,6 +11,7 @@ import type { Address, Clock, Logger, Message, Random, Transport } from "../type
 import { silentLogger } from "../types.ts";
 import type { HistogramSnapshot } from "../stats/histogram.ts";
 import { Awareness } from "./awareness.ts";
+import { ClockOffsets } from "./clock-offsets.ts";
 import { BroadcastQueue } from "./broadcast.ts";
 import { makeConfig, type MembershipConfig, retransmitLimit } from "./config.ts";
 import { type Counters, type Ctx, newCounters } from "./context.ts";
@@ -103,6 +104,7 @@ export function createMembership(opts: MembershipOptions): Membership {
   const queue = new BroadcastQueue(cfg.maxQueuedBroadcasts);
   const awareness = new Awareness(cfg.awarenessMax);
   const counters: Counters = newCounters();
+  const offsets = new ClockOffsets();
   let running = true;
   let leaving = false;
   let seq = 0;
@@ -117,6 +119,7 @@ export function createMembership(opts: MembershipOptions): Membership {
     queue,
     awareness,
     counters,
+    offsets,
     running: () => running,
     leaving: () => leaving,
     nextSeq: () => ++seq,
@@ -223,6 +226,7 @@ export function createMembership(opts: MembershipOptions): Membership {
       const r = table.get(name);
       return r ? toMember(r) : undefined;
     },
+    clockCorrection: (address) => offsets.correction(address),
     subscribe(fn) {
       subscribers.add(fn);
       return () => {

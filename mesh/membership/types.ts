@@ -43,4 +43,10 @@ export interface MembershipView {
   live(): Member[];
   /** Subscribe to member events; returns an unsubscribe function. */
   subscribe(fn: (ev: MemberEvent) => void): () => void;
+  /**
+   * What to take off a time read on the clock of the node at `address` to
+   * have the earliest our clock could then read (clock-offsets.ts); absent
+   * or 0: clocks taken as equal.
+   */
+  clockCorrection?(address: Address): number;
 }

@@ -18,8 +18,12 @@ const MAX_TTL_MS = 600_000;
  * How much later than its caller's deadline (read on the origin's clock) a
  * call may still start here. Zero: once the caller answered `unavailable`
  * nothing of the call may start, or a retry could run first and the old
- * call land after it. Node clocks are assumed synchronised (NTP): a node
- * whose clock lags the origin's by d may start a call up to d late.
+ * call land after it. The deadline is put on our clock by the origin's
+ * measured offset (membership clock-offsets.ts), taking the earliest our
+ * clock could read then; unmeasured (the first probe not back yet, an older
+ * peer), the clocks are taken as equal: a node whose clock lags the
+ * origin's by d could start a call up to d late, and one ahead by more than
+ * the call timeout would drop every call as expired.
  */
 export const CLOCK_SKEW_ALLOWANCE_MS = 0;
 
@@ -31,6 +35,8 @@ export interface InboundDeps {
   vouchOf(k: unknown): string | undefined;
   route(inb: Inbound, now: number): void;
   now(): number;
+  /** What to take off a time on `origin`'s clock to put it (at its earliest) on ours; 0 unmeasured. */
+  clockCorrection(origin: Address): number;
   /** A call dropped: its caller gave up long ago. */
   expired(): void;
 }
@@ -44,7 +50,8 @@ export function receiveCall(from: Address, m: CallMsg, d: InboundDeps): void {
   // The same copy twice (the network duplicated it) runs once; a later hop of it is new.
   if (!d.calls.firstSight(origin, id, hops, now)) return;
   const expires = a[5];
-  const deadline = Math.min(now + Math.min(Math.max(a[4], 0), MAX_TTL_MS), expires + CLOCK_SKEW_ALLOWANCE_MS);
+  const givenUp = expires - d.clockCorrection(origin) + CLOCK_SKEW_ALLOWANCE_MS;
+  const deadline = Math.min(now + Math.min(Math.max(a[4], 0), MAX_TTL_MS), givenUp);
   if (deadline <= now) {
     // Its caller gave up long ago (it sat in a cut connection): running it now would be a zombie write.
     d.expired();

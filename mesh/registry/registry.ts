@@ -171,7 +171,11 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
   rights.onChange(() => {
     if (!stopped) table.sweep();
   });
-  const inbound = { calls, wire, stalled, vouchOf: barriers.vouchOf, route: (inb: Inbound, now: number) => table.route(inb, now), now: () => clock.now(), expired: () => void counters.expiredDropped++ };
+  const inbound = {
+    calls, wire, stalled, vouchOf: barriers.vouchOf, route: (inb: Inbound, now: number) => table.route(inb, now), now: () => clock.now(),
+    clockCorrection: (origin: Address) => membership.clockCorrection?.(origin) ?? 0,
+    expired: () => void counters.expiredDropped++,
+  };
 
   function onMessage(from: Address, raw: Message): void {
     if (stopped) return;

@@ -174,13 +174,15 @@ export class NodeClock implements Clock {
   #dead = false;
   #held: Held[] = [];
   #resumeTimer: Timer | undefined;
+  /** How far this process's clock reads ahead of the world's (negative: behind); timers still run on elapsed time. */
+  skewMs = 0;
 
   constructor(world: SimClock) {
     this.world = world;
   }
 
   now(): number {
-    return this.world.now();
+    return this.world.now() + this.skewMs;
   }
 
   get paused(): boolean {
