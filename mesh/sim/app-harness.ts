@@ -49,6 +49,14 @@ export interface AppSimOptions {
    * the Raft lot is checked for linearizability (tests/sim-apps/raft-lot.test.ts).
    */
   lot?: LotMode;
+  /**
+   * Each process's clock reads ahead of (or behind) the world's by an amount
+   * drawn from the seed in [-clockSkewMs, clockSkewMs] when it starts (a
+   * restart draws anew), as machines whose clocks NTP has not yet agreed.
+   */
+  clockSkewMs?: number;
+  /** A fixed skew for the named nodes' processes (every generation), in place of the drawn one. */
+  fixedSkewMs?: Readonly<Record<string, number>>;
 }
 
 /** One node name across its process generations. */
@@ -171,6 +179,10 @@ export class AppSim {
   #launch(name: string, seeds: Address[]): void {
     const slot = this.slot(name);
     const clock = this.clock.view();
+    const skew = this.#opts.clockSkewMs ?? 0;
+    const fixed = this.#opts.fixedSkewMs?.[name];
+    if (fixed !== undefined) clock.skewMs = fixed;
+    else if (skew > 0) clock.skewMs = Math.round((this.random.fork(`skew/${name}/${slot.generation}`).float() * 2 - 1) * skew);
     slot.clock = clock;
     slot.up = true;
     slot.node = null;

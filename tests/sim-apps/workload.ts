@@ -57,6 +57,8 @@ export interface ScenarioOptions {
   inspect?: (sim: AppSim, history: History) => void;
   /** A logger per node (debugging; default silent). */
   logger?: (node: string) => Logger;
+  /** Each process's clock off the world's by up to this much, drawn at its start (default 0). */
+  clockSkewMs?: number;
 }
 
 export const ROOMS: RoomCaps = { hall: null, kitchen: 3, den: 2, attic: 1 };
@@ -99,6 +101,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     spaces: SPACES,
     callTimeoutMs: CALL_TIMEOUT_MS,
     network: { reorder: o.reorder ?? true, delayMinMs: 0.2, delayMaxMs: 3 },
+    ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   const rnd = sim.random.fork("workload");
