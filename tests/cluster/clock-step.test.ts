@@ -99,3 +99,24 @@ test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("nodes started with their clocks
   expect((await request(`${n1.url}/v1/rooms`, { body: { rooms }, timeoutMs: 5_000 })).code).toBe("ok");
   expect(await walkIns(rooms, 3_000)).toEqual([]);
 }, 90_000);
+
+test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("a node started with its clock 90 s ahead (past the hybrid clock's 60 s) is not ready and says why; the others stay ready", async () => {
+  expect(existsSync(FAKETIME)).toBe(true);
+  await Promise.all(nodes.map((n) => n.kill()));
+  const bin = await hostileBinary();
+  await n1.start(bin, []);
+  await Promise.all([n2.start(steppable(bin, "+90").bin, [n1.mesh]), n3.start(bin, [n1.mesh])]);
+  await until("n1 and n3 ready", async () => ((await n1.ready()) && (await n3.ready()) ? true : undefined), 30_000, 50);
+  const why = await until("n2's reason", async () => {
+    const r = await fetch(`${n2.url}/readyz`);
+    const body = (await r.json()) as { ready: boolean; reason?: string };
+    return r.status === 503 && body.reason?.includes("clock is 90 s ahead of most members'") ? body.reason : undefined;
+  }, 15_000, 100);
+  expect(why).toContain("the others refuse its writes");
+  // Never ready meanwhile.
+  for (let i = 0; i < 10; i++) {
+    expect(await n2.ready()).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect((await n1.ready()) && (await n3.ready())).toBe(true);
+}, 90_000);

@@ -7,14 +7,19 @@ import { expect, test } from "bun:test";
 import type { Node } from "../../mesh/node/node.ts";
 import { NO_LEASE, readiness } from "../../http/readiness.ts";
 
-interface Shape { ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean; voters?: string[]; learners?: string[]; live?: number }
+interface Shape { ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean; voters?: string[]; learners?: string[]; live?: number; clocks?: Record<string, number> }
 
 function fake(o: Shape): Node {
   return {
     name: "n3",
     isReady: () => o.ready,
     config: { lot: o.lot, maxVoters: 5 },
-    membership: { live: () => Array.from({ length: o.live ?? 3 }, (_, i) => ({ name: `n${i + 1}` })) },
+    hlc: { maxDriftMs: 60_000 },
+    membership: {
+      self: () => ({ name: "n3", address: "a3" }),
+      live: () => Array.from({ length: o.live ?? 3 }, (_, i) => ({ name: `n${i + 1}`, address: `a${i + 1}` })),
+      clockCorrection: (address: string) => o.clocks?.[address] ?? 0,
+    },
     consensus: { status: () => ({ unavailable: o.unavailable, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
     registry: { authoritative: () => o.lease },
   } as unknown as Node;
@@ -43,4 +48,16 @@ test("a learner the leader is still to promote is not ready: all three of a new 
   expect(readiness(fake({ ...healthy, voters: ["n1", "n2", "n4"], learners: ["n3"], live: 4 }))).toEqual({ ready: true });
   // Another learner is pending, not this one: this one (a voter) is ready.
   expect(readiness(fake({ ...healthy, voters: ["n1", "n3"], learners: ["n2"] }))).toEqual({ ready: true });
+});
+
+test("a node whose clock is past the hybrid clock's limit from most members' is not ready, and says by how much; one odd peer does not make it so", () => {
+  const healthy = { ready: true, lot: "crdt", unavailable: null, lease: true } as const;
+  const ahead = readiness(fake({ ...healthy, clocks: { a1: -90_000, a2: -90_400 } }));
+  expect(ahead.ready === false && ahead.reason).toContain("clock is 90 s ahead of most members'");
+  const behind = readiness(fake({ ...healthy, clocks: { a1: 75_000, a2: 80_000 } }));
+  expect(behind.ready === false && behind.reason).toContain("s behind most members'");
+  // One peer far off: that peer is the odd one, not this node.
+  expect(readiness(fake({ ...healthy, clocks: { a1: -90_000 } }))).toEqual({ ready: true });
+  // Seconds apart: within the limit.
+  expect(readiness(fake({ ...healthy, clocks: { a1: 10_000, a2: -5_000 } }))).toEqual({ ready: true });
 });
