@@ -84,9 +84,11 @@ describe("rooms and parking on a simulated cluster under crashes, restarts, part
   //   replica and puts everyone who moved meanwhile in the one room it has
   //   them in at the end (core/rooms/dump-lists.ts).
   test("a person is in at most one room in every dump", () => expectClean("readTwice"), TIMEOUT_MS);
-  // Every read (dump, who-is-in) holds the walk-ins acknowledged before it
-  // began: the read barrier's promise, and the read lease's.
-  test("no read misses a walk-into acknowledged before it began", () => expectClean("staleRead"), TIMEOUT_MS);
+  // Every read (dump, who-is-in) holds the walk-ins and leaves acknowledged
+  // before it began: the read barrier's promise, and the read lease's. With
+  // the barrier off, 43 stale reads in seeds 1-6 (12 of them a person shown
+  // in a room after an acknowledged leave).
+  test("no read misses a walk-into or a leave acknowledged before it began", () => expectClean("staleRead"), TIMEOUT_MS);
   // - leaves are written by any node, admissions by the room's owner: a third
   //   replica could merge an admission before the leave it relied on ("den
   //   holds 3, capacity 2"). Seats, written with the admission, now bound

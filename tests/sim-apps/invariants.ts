@@ -108,35 +108,56 @@ export function checkRead(history: History, op: Op, dump: Record<string, string[
 }
 
 /**
- * A read's answer holds every walk-into acknowledged before the read began
- * (linearizability of one register per person, checked one way): person p
- * must be in room r if a walk of p into r was acknowledged before the read
- * was invoked, and no other write of p (a walk elsewhere, a leave) that was
- * not refused could fall after that walk and before the read's answer.
- * `rooms`: the rooms the answer covers (a dump: all it names; who-is-in: one).
+ * A read's answer shows where each person is as of some instant after every
+ * write acknowledged before the read began (linearizability of one register
+ * per person, checked each way a stale replica would show):
+ *  - p must be in room r if a walk of p into r was acknowledged before the
+ *    read was invoked (when the answer covers r);
+ *  - p must be in no room of the answer if a leave of p was acknowledged
+ *    before the read, and in no room but r after an acknowledged walk into r;
+ * unless another write of p that was not refused (a walk, a leave) could
+ * fall after that write and before the read's answer.
+ * `answer`: the rooms the answer covers (a dump: all it names; who-is-in: one).
  */
 export function checkFresh(history: History, op: Op, answer: Record<string, string[]>, v: Violations): void {
   if (op.settledAt === null) return;
   const readEnd = op.settledAt;
   const present = new Map<string, Set<string>>();
-  for (const [room, people] of Object.entries(answer)) present.set(room, new Set(people));
+  const roomOf = new Map<string, string>();
+  for (const [room, people] of Object.entries(answer)) {
+    present.set(room, new Set(people));
+    for (const p of people) roomOf.set(p, room);
+  }
+  /** Whether a write of p other than w, that could put p where `fits` says, may fall between w and the read's end. */
+  const overtaken = (w: Op, p: string, fits: (o: Op) => boolean): boolean =>
+    history.ops.some(
+      (o) =>
+        o !== w &&
+        (o.kind === "walk" || o.kind === "leave") &&
+        o.status !== "refused" &&
+        o.keys.includes(p) &&
+        fits(o) &&
+        o.invokedAt < readEnd &&
+        (o.status === "pending" || history.windowEnd(o) >= w.invokedAt),
+    );
   for (const w of history.ops) {
-    if (w.kind !== "walk" || w.status !== "ok" || w.settledAt === null || w.settledAt >= op.invokedAt) continue;
-    const inRoom = present.get(w.target);
-    if (inRoom === undefined) continue; // a room the answer does not cover
+    if ((w.kind !== "walk" && w.kind !== "leave") || w.status !== "ok" || w.settledAt === null || w.settledAt >= op.invokedAt) continue;
     for (const p of w.keys) {
-      if (inRoom.has(p)) continue;
-      const between = history.ops.some(
-        (o) =>
-          o !== w &&
-          (o.kind === "walk" || o.kind === "leave") &&
-          o.status !== "refused" &&
-          o.keys.includes(p) &&
-          !(o.kind === "walk" && o.target === w.target) &&
-          o.invokedAt < readEnd &&
-          (o.status === "pending" || history.windowEnd(o) >= w.invokedAt),
-      );
-      if (!between) v.staleRead.push(`${history.show(op.id)}: ${p} not in ${w.target}, though ${history.show(w.id)}`);
+      const shown = roomOf.get(p);
+      if (w.kind === "leave") {
+        // Only a walk puts p back in a room.
+        if (shown !== undefined && !overtaken(w, p, (o) => o.kind === "walk" && o.target === shown)) {
+          v.staleRead.push(`${history.show(op.id)}: ${p} in ${shown}, though ${history.show(w.id)}`);
+        }
+        continue;
+      }
+      const inRoom = present.get(w.target);
+      if (inRoom !== undefined && !inRoom.has(p) && !overtaken(w, p, (o) => !(o.kind === "walk" && o.target === w.target))) {
+        v.staleRead.push(`${history.show(op.id)}: ${p} not in ${w.target}, though ${history.show(w.id)}`);
+      }
+      if (shown !== undefined && shown !== w.target && !overtaken(w, p, (o) => o.kind === "walk" && o.target === shown)) {
+        v.staleRead.push(`${history.show(op.id)}: ${p} in ${shown}, though ${history.show(w.id)}`);
+      }
     }
   }
 }
