@@ -133,6 +133,11 @@ function membership(p: PromText, s: ClusterStats["membership"]): void {
     s.awareness,
   );
   p.gauge("roomy_membership_broadcasts_queued", "Membership updates waiting to be piggybacked.", s.queued);
+  p.gauge(
+    "roomy_membership_clock_offset_max_seconds",
+    "The largest gap, either way, between this node's clock and a live member's, as direct probes measured it (0 until measured); past 60 s writes are refused.",
+    s.clockOffsetMaxMs / 1000,
+  );
 }
 
 function registry(p: PromText, s: ClusterStats["registry"]): void {

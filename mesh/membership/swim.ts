@@ -54,6 +54,8 @@ export interface MembershipStats extends Counters {
   awareness: number;
   /** Broadcasts waiting to be piggybacked. */
   queued: number;
+  /** The largest gap, either way, between our clock and a live member's, as probes measured it (0 until measured). */
+  clockOffsetMaxMs: number;
   members: { alive: number; suspect: number; dead: number; left: number };
 }
 
@@ -280,6 +282,7 @@ export function createMembership(opts: MembershipOptions): Membership {
         rtt: prober.rttHistogram,
         awareness: awareness.score,
         queued: queue.size,
+        clockOffsetMaxMs: table.others.reduce((most, r) => (isLive(r.state) ? Math.max(most, Math.abs(offsets.of(r.address)?.offset ?? 0)) : most), 0),
         members: {
           alive: table.count("alive"),
           suspect: table.count("suspect"),

@@ -186,6 +186,8 @@ describe("metrics of two nodes on the mesh", () => {
     expect(rtt(fa, "roomy_membership_probe_rtt_seconds_count")!).toBeLessThanOrEqual(value(fa, "roomy_membership_probes_total")!);
     expect(rtt(fa, "roomy_membership_probe_rtt_seconds_sum")!).toBeGreaterThanOrEqual(0);
     expect(value(fa, "roomy_membership_health_score")).toBeGreaterThanOrEqual(0);
+    // Two processes on one machine share its clock: measured within a few ms.
+    expect(value(fa, "roomy_membership_clock_offset_max_seconds")).toBeLessThan(0.05);
     expect(value(fa, "roomy_membership_messages_sent_total")!).toBeGreaterThan(0);
     expect(fa.get("roomy_gossip_messages_sent_total")?.type).toBe("counter");
     expect(value(fa, "roomy_transport_connections")).toBe(1);
