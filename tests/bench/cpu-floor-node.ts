@@ -23,6 +23,9 @@
  * forwarded walk-into costs one round trip between the two, not two.
  * "forward": no replication at all (the owner applies and answers), to tell
  * the forwarding's share from the replication's.
+ * "batched" [ms]: as the default, but a socket's frames leave after a timer
+ * of that many ms (default 1) instead of on the next turn, so each write
+ * carries many frames: what the fewest socket writes cost, paid in latency.
  */
 import type { Socket } from "bun";
 
@@ -32,6 +35,7 @@ const meshPorts = (process.argv[4] ?? "").split(",").filter((s) => s !== "").map
 const cluster = meshPorts.length > 0;
 const piggyback = process.argv[5] === "piggyback";
 const forwardOnly = process.argv[5] === "forward";
+const batchMs = process.argv[5] === "batched" ? Number(process.argv[6] ?? 1) : null;
 
 const people = new Map<string, string>();
 let framesSent = 0;
@@ -77,7 +81,8 @@ class Link {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    if (batchMs !== null) setTimeout(() => this.flush(), batchMs);
+    else setImmediate(() => this.flush());
   }
 
   flush(): void {

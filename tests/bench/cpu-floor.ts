@@ -28,7 +28,7 @@ export class FloorNode {
 /** `size` floor nodes: HTTP on basePort.., mesh (when size 3) on basePort+size.. */
 export class FloorCluster {
   readonly nodes: FloorNode[];
-  constructor(readonly size: 1 | 3, readonly basePort: number, readonly mode: "" | "piggyback" | "forward" = "") {
+  constructor(readonly size: 1 | 3, readonly basePort: number, readonly mode: "" | "piggyback" | "forward" | "batched" = "") {
     this.nodes = Array.from({ length: size }, (_, i) => new FloorNode(`floor-${size}${mode}-${i + 1}`, basePort + i));
   }
   async start(): Promise<FloorNode[]> {

@@ -39,12 +39,15 @@ const FLOOR_CLUSTER_PORT = 24120;
 const FLOOR_PIGGYBACK_PORT = 24140;
 /**
  * "0": the CPU comparison leaves out the bare floor (cpu-floor-node.ts);
- * a comma list of its variants adds them: "piggyback", "forward" (no replication).
+ * a comma list of its variants adds them: "piggyback", "forward" (no replication),
+ * "batched" (frames leave on a 1 ms timer, many to a socket write).
  */
 const FLOOR = process.env["ROOMY_SCALE_FLOOR"] !== "0";
 const FLOOR_VARIANTS = (process.env["ROOMY_SCALE_FLOOR"] ?? "").split(",");
 const FLOOR_PIGGYBACK = FLOOR_VARIANTS.includes("piggyback");
 const FLOOR_FORWARD = FLOOR_VARIANTS.includes("forward");
+const FLOOR_BATCHED = FLOOR_VARIANTS.includes("batched");
+const FLOOR_BATCHED_PORT = 24166;
 const FLOOR_FORWARD_PORT = 24154;
 /** Another binary (an A/B in one run): its single node and cluster join the interleaved rounds, ports 24146-24153. */
 const BIN_B = process.env["ROOMY_SCALE_BIN_B"] ?? "";
@@ -159,6 +162,7 @@ export async function cpuComparison(bin: string, notes: string[]): Promise<CpuRo
   const floorThree = new FloorCluster(3, FLOOR_CLUSTER_PORT);
   const floorPiggyback = new FloorCluster(3, FLOOR_PIGGYBACK_PORT, "piggyback");
   const floorForward = new FloorCluster(3, FLOOR_FORWARD_PORT, "forward");
+  const floorBatched = new FloorCluster(3, FLOOR_BATCHED_PORT, "batched");
   const singleB = new ScaleCluster(BIN_B, "scale-one-b", 1, B_SINGLE_PORT);
   const smallB = new ScaleCluster(BIN_B, "scale-cpu-b", 3, B_CLUSTER_PORT);
   const rounds: CpuRound[] = [];
@@ -169,6 +173,7 @@ export async function cpuComparison(bin: string, notes: string[]): Promise<CpuRo
     if (FLOOR) systems.push({ label: "floor-single", nodes: await floorOne.start() }, { label: "floor-cluster", nodes: await floorThree.start() });
     if (FLOOR_PIGGYBACK) systems.push({ label: "floor-piggyback", nodes: await floorPiggyback.start() });
     if (FLOOR_FORWARD) systems.push({ label: "floor-forward", nodes: await floorForward.start() });
+    if (FLOOR_BATCHED) systems.push({ label: "floor-batched", nodes: await floorBatched.start() });
     if (BIN_B !== "") systems.push({ label: "single-b", nodes: await singleB.start(1) }, { label: "cluster-b", nodes: await smallB.start(3) });
     const spec: RoomsSpec = { rooms: 1_000, capEvery: 0, capacity: 1 };
     const pickers = new Map<string, RoomPicker>();
@@ -195,6 +200,7 @@ export async function cpuComparison(bin: string, notes: string[]): Promise<CpuRo
     await floorThree.close();
     await floorPiggyback.close();
     await floorForward.close();
+    await floorBatched.close();
     await singleB.close();
     await smallB.close();
   }

@@ -10,7 +10,7 @@ import { type ReadFigures, READS_LEAVE_OUT, readsReport } from "./scale-reads.ts
 
 export interface CpuRound {
   /** roomy alone and as 3 nodes; the bare floor (tests/bench/cpu-floor-node.ts) alone and as 3. */
-  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback" | "floor-forward" | "single-b" | "cluster-b";
+  label: "single" | "cluster" | "floor-single" | "floor-cluster" | "floor-piggyback" | "floor-forward" | "floor-batched" | "single-b" | "cluster-b";
   requests: number;
   ok: number;
   perSec: number;
@@ -200,6 +200,7 @@ export function report(x: ScaleFigures): string {
     single: "1 node", cluster: "3 nodes", "floor-single": "bare floor, 1 process", "floor-cluster": "bare floor, 3 processes",
     "floor-piggyback": "bare floor, 3 processes, the write in the forward's reply",
     "floor-forward": "bare floor, 3 processes, forwarding only (no replication)",
+    "floor-batched": "bare floor, 3 processes, frames batched on a 1 ms timer",
     "single-b": "1 node, binary B", "cluster-b": "3 nodes, binary B",
   };
   x.cpu.forEach((r, i) => out.push(`| ${Math.floor(i / systems) + 1} | ${names[r.label]} | ${f0(r.perSec)} | ${f0(r.cpuUs)} µs | ${r.sysUs === undefined ? "" : `${f0(r.sysUs)} µs`} | ${codes(r.codes)} |`));
@@ -212,7 +213,7 @@ export function report(x: ScaleFigures): string {
     out.push("");
     out.push(`The bare floor's, in the same rounds: ${floorRatios.map(f2).join(", ")}; median ${f2(floorRatio)}x. The floor (tests/bench/cpu-floor-node.ts) is the least a design that acknowledges a walk-into only once it is on a majority must do: the single process is Bun.serve parsing the body into a Map; the 3 processes hash a room to its owner, forward a walk-into made elsewhere to it over one raw TCP connection per pair (length-prefixed frames, a socket's frames of a turn in one write), and the owner applies it, sends it to both others and answers once one acknowledged (acks cumulative, one per read). It leaves out everything else roomy does: membership and failure detection, configurations and epoch fencing, ownership hand-off, sequence tracking for catch-up and anti-entropy, the room rules (capacity, a person in one room), the room index every replica keeps up to date for reads (roomy does the app's work on all 3 nodes, the floor one Map.set), the API's checks and errors, metrics and logs; and an idle roomy node's own upkeep (gossip, failure detection, consensus ticks: ~20 ms of CPU a second per node, ~6-7 µs per walk-into of the cluster at ~9,000 walk-ins/s).`);
   }
-  for (const v of ["floor-piggyback", "floor-forward"] as const) {
+  for (const v of ["floor-piggyback", "floor-forward", "floor-batched"] as const) {
     const rs = x.cpu.filter((r) => r.label === v).map((c, i) => c.cpuUs / (floorSingles[i]?.cpuUs ?? NaN));
     if (rs.length > 0) out.push("", `${names[v]} / bare floor, 1 process, per round: ${rs.map(f2).join(", ")}; median ${f2(median(rs))}x.`);
   }
