@@ -15,6 +15,8 @@ import type { Address } from "../types.ts";
 
 /** A kept sample is replaced by any newer one after this long. */
 export const STALE_MS = 60_000;
+/** Addresses kept at most: a new one past it evicts the longest unmeasured (pods come and go under new addresses). */
+export const MAX_ADDRESSES = 1024;
 
 interface Sample {
   id: string;
@@ -34,7 +36,24 @@ export class ClockOffsets {
     const err = (now - sentAt) / 2 + 1;
     const sample: Sample = { id, offset: theirs - (sentAt + now) / 2, err, at: now };
     const kept = this.#by.get(address);
+    if (kept === undefined && this.#by.size >= MAX_ADDRESSES) this.#evictOldest();
     if (kept === undefined || kept.id !== id || err <= kept.err || now - kept.at > STALE_MS) this.#by.set(address, sample);
+  }
+
+  get size(): number {
+    return this.#by.size;
+  }
+
+  #evictOldest(): void {
+    let oldest: Address | undefined;
+    let at = Infinity;
+    for (const [a, s] of this.#by) {
+      if (s.at < at) {
+        at = s.at;
+        oldest = a;
+      }
+    }
+    if (oldest !== undefined) this.#by.delete(oldest);
   }
 
   /**

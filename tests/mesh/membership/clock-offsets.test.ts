@@ -4,7 +4,7 @@
  * a call's deadline stamped on its caller's clock can be put on ours.
  */
 import { expect, test } from "bun:test";
-import { ClockOffsets, STALE_MS } from "../../../mesh/membership/clock-offsets.ts";
+import { ClockOffsets, MAX_ADDRESSES, STALE_MS } from "../../../mesh/membership/clock-offsets.ts";
 import { SimCluster } from "../../../mesh/sim/harness.ts";
 import { SIM_TEST_TIMEOUT_MS } from "../sim/seeds.ts";
 
@@ -29,6 +29,14 @@ test("the tightest sample is kept; a looser one replaces it only once it is stal
   o.observe("b:1", "id3", 50, 10, 40);
   o.observe("b:1", "id3", 50, Number.NaN, 60);
   expect(o.of("b:1")).toBeUndefined();
+});
+
+test("at most MAX_ADDRESSES addresses are kept: a new one evicts the one measured longest ago", () => {
+  const o = new ClockOffsets();
+  for (let i = 0; i < MAX_ADDRESSES + 10; i++) o.observe(`10.0.${i >> 8}.${i & 255}:1`, `id${i}`, i, i + 5, i + 2);
+  expect(o.size).toBe(MAX_ADDRESSES);
+  expect(o.of("10.0.0.0:1")).toBeUndefined();
+  expect(o.of(`10.0.${(MAX_ADDRESSES + 9) >> 8}.${(MAX_ADDRESSES + 9) & 255}:1`)).toBeDefined();
 });
 
 test("simulator: a node whose clock reads 10 s ahead is measured so by the others, and they by it, within a probe round or two", () => {
