@@ -18,7 +18,7 @@ export const NO_LEASE = "no quorum lease: a majority of the holders has not answ
 export function readiness(node: Node, extra = true): Readiness {
   if (!node.isReady() || !extra) return { ready: false };
   const status = node.consensus.status();
-  const promoting = promotionPending(node, status.voters.length, status.learners.includes(node.name));
+  const promoting = promotionPending(node, status.voters, status.learners);
   if (promoting !== null) return { ready: false, reason: promoting };
   const clock = clockOff(node);
   if (clock !== null) return { ready: false, reason: clock };
@@ -28,28 +28,41 @@ export function readiness(node: Node, extra = true): Readiness {
   return { ready: true };
 }
 
-function promotionPending(node: Node, voters: number, selfLearner: boolean): string | null {
-  const live = node.membership.live().length;
-  if (!awaitingPromotion({ voters, selfLearner, live, maxVoters: node.config.maxVoters })) return null;
-  return `a learner still to be promoted to voter (${voters} voters, ${live} members alive)`;
+function promotionPending(node: Node, voters: readonly string[], learners: readonly string[]): string | null {
+  // Counted as the leader counts: live members of the configuration (a
+  // restarted or new member is added, and counts, only once it pulled the
+  // data; a draining one is dropped first).
+  const inside = new Set([...voters, ...learners]);
+  const live = node.membership.live().filter((m) => inside.has(m.name)).length;
+  const selfLearner = learners.includes(node.name);
+  if (!awaitingPromotion({ voters: voters.length, selfLearner, live, maxVoters: node.config.maxVoters })) return null;
+  return `a learner still to be promoted to voter (${voters.length} voters, ${live} members of the configuration alive)`;
 }
 
 /**
- * When this node's clock is further from most members' than the hybrid
- * clock accepts (measured on membership probes), its writes are refused by
- * the others (or theirs by it): say so, naming the gap.
+ * When this node cannot take part in writes for its clock (offsets measured
+ * on membership probes; the hybrid clock refuses a timestamp more than its
+ * limit ahead): its own writes are refused by most members (it is that far
+ * ahead of them), or the cluster's time, which hybrid clocks carry from the
+ * fastest clock whose writes most members take, is that far ahead of it
+ * (it then refuses their writes). Clocks taken as its own while unmeasured.
  */
 function clockOff(node: Node): string | null {
-  const correction = node.membership.clockCorrection;
-  if (correction === undefined) return null;
+  const offsetOf = node.membership.clockOffset;
+  if (offsetOf === undefined) return null;
   const self = node.membership.self().address;
-  const peers = node.membership.live().filter((m) => m.address !== self);
+  const clocks = [0, ...node.membership.live().filter((m) => m.address !== self).map((m) => offsetOf(m.address) ?? 0)];
   const limit = node.hlc.maxDriftMs;
-  const gaps = peers.map((m) => correction(m.address)).filter((g) => Math.abs(g) > limit);
-  // This node and the peers it agrees with are no majority of the members alive.
-  if (gaps.length === 0 || peers.length + 1 - gaps.length > Math.floor((peers.length + 1) / 2)) return null;
-  const mid = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
-  const s = Math.round(Math.abs(mid) / 1000);
-  const refused = mid < 0 ? "the others refuse its writes" : "it refuses the others' writes";
-  return `this node's clock is ${s} s ${mid < 0 ? "ahead of" : "behind"} most members' (the hybrid clock's limit is ${limit / 1000} s): ${refused}; fix its clock (NTP)`;
+  const majority = Math.floor(clocks.length / 2) + 1;
+  const takenBy = (c: number): number => clocks.filter((q) => c - q <= limit).length;
+  const fix = "fix the machine's clock (NTP), then restart this node (a running node keeps the clock it started with)";
+  if (takenBy(0) < majority) {
+    const behind = [...clocks].sort((a, b) => a - b)[Math.floor(clocks.length / 2)]!;
+    return `this node's clock is ${Math.round(-behind / 1000)} s ahead of most members' (the hybrid clock's limit is ${limit / 1000} s): they refuse its writes; ${fix}`;
+  }
+  const clusterTime = Math.max(...clocks.filter((c) => takenBy(c) >= majority));
+  if (clusterTime > limit) {
+    return `this node's clock is ${Math.round(clusterTime / 1000)} s behind the cluster's time (the hybrid clock's limit is ${limit / 1000} s): it refuses the others' writes; ${fix}`;
+  }
+  return null;
 }

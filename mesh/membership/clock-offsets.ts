@@ -9,7 +9,9 @@
  * Each node's clock is its wall clock at start advanced by the monotonic
  * clock (adapter/clock.ts), so an offset stays put while both processes
  * live: the tightest sample is kept, refreshed after STALE_MS (rates drift
- * by ppm), and a new process at an address starts afresh.
+ * by ppm) or at once when a new sample contradicts it (their error bounds do
+ * not overlap: one of the clocks jumped), and a new process at an address
+ * starts afresh (membership tells us of it before its first probe is back).
  */
 import type { Address } from "../types.ts";
 
@@ -37,7 +39,15 @@ export class ClockOffsets {
     const sample: Sample = { id, offset: theirs - (sentAt + now) / 2, err, at: now };
     const kept = this.#by.get(address);
     if (kept === undefined && this.#by.size >= MAX_ADDRESSES) this.#evictOldest();
-    if (kept === undefined || kept.id !== id || err <= kept.err || now - kept.at > STALE_MS) this.#by.set(address, sample);
+    if (kept === undefined || kept.id !== id || err <= kept.err || now - kept.at > STALE_MS || Math.abs(sample.offset - kept.offset) > err + kept.err) {
+      this.#by.set(address, sample);
+    }
+  }
+
+  /** The process at `address` is now `id`: a sample of another process there no longer holds. */
+  current(address: Address, id: string): void {
+    const kept = this.#by.get(address);
+    if (kept !== undefined && kept.id !== id) this.#by.delete(address);
   }
 
   get size(): number {
@@ -64,6 +74,11 @@ export class ClockOffsets {
   correction(address: Address): number {
     const s = this.#by.get(address);
     return s === undefined ? 0 : s.offset + s.err;
+  }
+
+  /** The measured offset of `address`'s clock from ours (theirs minus ours), if measured. */
+  offset(address: Address): number | undefined {
+    return this.#by.get(address)?.offset;
   }
 
   /** The estimate for `address`, if measured (metrics, tests). */

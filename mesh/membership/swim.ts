@@ -142,6 +142,7 @@ export function createMembership(opts: MembershipOptions): Membership {
   let prober: Prober;
   const ledger = new Ledger(ctx, {
     emit(ev) {
+      offsets.current(ev.member.address, ev.member.id);
       for (const fn of subscribers) {
         try {
           fn(ev);
@@ -229,6 +230,7 @@ export function createMembership(opts: MembershipOptions): Membership {
       return r ? toMember(r) : undefined;
     },
     clockCorrection: (address) => offsets.correction(address),
+    clockOffset: (address) => offsets.offset(address),
     subscribe(fn) {
       subscribers.add(fn);
       return () => {

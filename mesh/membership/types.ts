@@ -49,4 +49,6 @@ export interface MembershipView {
    * or 0: clocks taken as equal.
    */
   clockCorrection?(address: Address): number;
+  /** The measured offset of the clock of the node at `address` from ours (theirs minus ours), if measured. */
+  clockOffset?(address: Address): number | undefined;
 }

@@ -50,9 +50,10 @@ export interface AppSimOptions {
    */
   lot?: LotMode;
   /**
-   * Each process's clock reads ahead of (or behind) the world's by an amount
-   * drawn from the seed in [-clockSkewMs, clockSkewMs] when it starts (a
-   * restart draws anew), as machines whose clocks NTP has not yet agreed.
+   * Each node's clock reads ahead of (or behind) the world's by an amount
+   * drawn from the seed in [-clockSkewMs, clockSkewMs], the same for every
+   * process under its name (one machine's clock; a restart drawing anew
+   * could sort its new process id before its predecessor's).
    */
   clockSkewMs?: number;
   /** A fixed skew for the named nodes' processes (every generation), in place of the drawn one. */
@@ -182,7 +183,7 @@ export class AppSim {
     const skew = this.#opts.clockSkewMs ?? 0;
     const fixed = this.#opts.fixedSkewMs?.[name];
     if (fixed !== undefined) clock.skewMs = fixed;
-    else if (skew > 0) clock.skewMs = Math.round((this.random.fork(`skew/${name}/${slot.generation}`).float() * 2 - 1) * skew);
+    else if (skew > 0) clock.skewMs = Math.round((this.random.fork(`skew/${name}`).float() * 2 - 1) * skew);
     slot.clock = clock;
     slot.up = true;
     slot.node = null;

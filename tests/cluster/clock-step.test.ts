@@ -112,7 +112,7 @@ test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("a node started with its clock 9
     const body = (await r.json()) as { ready: boolean; reason?: string };
     return r.status === 503 && body.reason?.includes("clock is 90 s ahead of most members'") ? body.reason : undefined;
   }, 15_000, 100);
-  expect(why).toContain("the others refuse its writes");
+  expect(why).toContain("they refuse its writes");
   // Never ready meanwhile.
   for (let i = 0; i < 10; i++) {
     expect(await n2.ready()).toBe(false);

@@ -7,18 +7,26 @@ import { expect, test } from "bun:test";
 import type { Node } from "../../mesh/node/node.ts";
 import { NO_LEASE, readiness } from "../../http/readiness.ts";
 
-interface Shape { ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean; voters?: string[]; learners?: string[]; live?: number; clocks?: Record<string, number> }
+interface Shape {
+  ready: boolean; lot: "raft" | "crdt"; unavailable: string | null; lease: boolean;
+  voters?: string[]; learners?: string[];
+  /** members n1..n<live> alive; this node is `self` (default n3) */
+  live?: number; self?: string;
+  /** measured clock offsets of the peers at a1, a2, ... (theirs minus ours) */
+  clocks?: Record<string, number>;
+}
 
 function fake(o: Shape): Node {
+  const self = o.self ?? "n3";
   return {
-    name: "n3",
+    name: self,
     isReady: () => o.ready,
     config: { lot: o.lot, maxVoters: 5 },
     hlc: { maxDriftMs: 60_000 },
     membership: {
-      self: () => ({ name: "n3", address: "a3" }),
+      self: () => ({ name: self, address: `a${self.slice(1)}` }),
       live: () => Array.from({ length: o.live ?? 3 }, (_, i) => ({ name: `n${i + 1}`, address: `a${i + 1}` })),
-      clockCorrection: (address: string) => o.clocks?.[address] ?? 0,
+      clockOffset: (address: string) => o.clocks?.[address],
     },
     consensus: { status: () => ({ unavailable: o.unavailable, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
     registry: { authoritative: () => o.lease },
@@ -48,16 +56,33 @@ test("a learner the leader is still to promote is not ready: all three of a new 
   expect(readiness(fake({ ...healthy, voters: ["n1", "n2", "n4"], learners: ["n3"], live: 4 }))).toEqual({ ready: true });
   // Another learner is pending, not this one: this one (a voter) is ready.
   expect(readiness(fake({ ...healthy, voters: ["n1", "n3"], learners: ["n2"] }))).toEqual({ ready: true });
+  // Members are counted as the leader counts them: a fifth alive but not yet in the configuration
+  // (restarted, still pulling the data) does not make the learner n4 wait for a promotion that will not come.
+  expect(readiness(fake({ ...healthy, self: "n4", live: 5, voters: ["n1", "n2", "n3"], learners: ["n4"] }))).toEqual({ ready: true });
+  expect(readiness(fake({ ...healthy, self: "n4", live: 5, voters: ["n1", "n2", "n3"], learners: ["n4", "n5"] })).ready).toBe(false);
 });
 
-test("a node whose clock is past the hybrid clock's limit from most members' is not ready, and says by how much; one odd peer does not make it so", () => {
+test("a node whose clock keeps it out of writes is not ready, and says why and what to do; an odd peer does not make the others unready", () => {
   const healthy = { ready: true, lot: "crdt", unavailable: null, lease: true } as const;
+  // 90 s ahead of both others: they refuse its writes.
   const ahead = readiness(fake({ ...healthy, clocks: { a1: -90_000, a2: -90_400 } }));
   expect(ahead.ready === false && ahead.reason).toContain("clock is 90 s ahead of most members'");
+  expect(ahead.ready === false && ahead.reason).toContain("then restart this node");
+  // 75-80 s behind both: it refuses theirs.
   const behind = readiness(fake({ ...healthy, clocks: { a1: 75_000, a2: 80_000 } }));
-  expect(behind.ready === false && behind.reason).toContain("s behind most members'");
+  expect(behind.ready === false && behind.reason).toContain("80 s behind the cluster's time");
   // One peer far off: that peer is the odd one, not this node.
   expect(readiness(fake({ ...healthy, clocks: { a1: -90_000 } }))).toEqual({ ready: true });
-  // Seconds apart: within the limit.
+  expect(readiness(fake({ ...healthy, clocks: { a1: 90_000 } }))).toEqual({ ready: true });
+  // Seconds apart, or unmeasured: within the limit.
   expect(readiness(fake({ ...healthy, clocks: { a1: 10_000, a2: -5_000 } }))).toEqual({ ready: true });
+  expect(readiness(fake({ ...healthy }))).toEqual({ ready: true });
+  // Two nodes 90 s apart: only the one ahead is unready (the one behind still takes its own writes and the other's).
+  expect(readiness(fake({ ...healthy, self: "n2", live: 2, clocks: { a1: -90_000 } })).ready).toBe(false);
+  expect(readiness(fake({ ...healthy, self: "n2", live: 2, clocks: { a1: 90_000 } }))).toEqual({ ready: true });
+  // Gaps compound through the hybrid clocks: at {+50, 0, 0, 0, -15} s every pair but one is within 60 s, yet the
+  // cluster's time becomes the +50 node's (most members take its writes), 65 s ahead of the -15 node.
+  const slow = readiness(fake({ ...healthy, self: "n5", live: 5, clocks: { a1: 65_000, a2: 15_000, a3: 15_000, a4: 15_000 } }));
+  expect(slow.ready === false && slow.reason).toContain("65 s behind the cluster's time");
+  expect(readiness(fake({ ...healthy, self: "n2", live: 5, clocks: { a1: 50_000, a3: 0, a4: 0, a5: -15_000 } }))).toEqual({ ready: true });
 });

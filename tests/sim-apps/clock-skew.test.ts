@@ -1,7 +1,7 @@
 /**
  * The whole system on the simulator with node clocks that disagree: each
- * process's clock reads up to 2 s ahead of or behind the world's, drawn
- * from the seed when it starts (a restart draws anew), under the chaos
+ * node's clock reads up to 2 s ahead of or behind the world's, drawn
+ * from the seed (the same for its restarted processes), under the chaos
  * workload (crashes, restarts, partitions, stalls, loss, reordering).
  * Every invariant of chaos.test.ts must hold: clocks seconds apart may cost
  * availability, never a wrong answer. Calls' deadlines cross nodes on the

@@ -19,7 +19,7 @@ test("a probe answered at their 10,500 for ours sent at 100 and back at 120: the
 test("the tightest sample is kept; a looser one replaces it only once it is stale, or from a new process at the address", () => {
   const o = new ClockOffsets();
   o.observe("a:1", "id1", 0, 5_000, 2); // err 2
-  o.observe("a:1", "id1", 10, 9_000, 50); // looser: ignored
+  o.observe("a:1", "id1", 10, 5_035, 50); // looser (5,005 +- 21), agreeing: ignored
   expect(o.of("a:1")?.offset).toBe(4_999);
   o.observe("a:1", "id1", STALE_MS + 10, 1_000 + STALE_MS + 10, STALE_MS + 30); // looser but the kept one is stale
   expect(o.of("a:1")?.offset).toBe(990);
@@ -29,6 +29,20 @@ test("the tightest sample is kept; a looser one replaces it only once it is stal
   o.observe("b:1", "id3", 50, 10, 40);
   o.observe("b:1", "id3", 50, Number.NaN, 60);
   expect(o.of("b:1")).toBeUndefined();
+});
+
+test("a sample that contradicts the kept one (error bounds apart: a clock jumped) replaces it at once; a new process at the address drops it", () => {
+  const o = new ClockOffsets();
+  o.observe("a:1", "id1", 0, 5_000, 2); // 4,999 +- 2
+  o.observe("a:1", "id1", 100, 40_050, 110); // 39,945 +- 6: apart, though looser
+  expect(o.of("a:1")?.offset).toBe(39_945);
+  o.observe("a:1", "id1", 200, 40_150, 240); // 39,930 +- 21: overlaps, looser: kept as it was
+  expect(o.of("a:1")?.offset).toBe(39_945);
+  o.current("a:1", "id1");
+  expect(o.offset("a:1")).toBe(39_945);
+  o.current("a:1", "id2"); // membership: another process at that address now
+  expect(o.offset("a:1")).toBeUndefined();
+  expect(o.correction("a:1")).toBe(0);
 });
 
 test("at most MAX_ADDRESSES addresses are kept: a new one evicts the one measured longest ago", () => {
