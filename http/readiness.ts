@@ -1,12 +1,15 @@
 /**
- * Whether the node should be sent requests (GET /readyz, roomy_node_ready):
- * started, joined and caught up; a voter, if the leader is still to promote
- * it; a clock within the hybrid clock's tolerance of most members' (or
- * every write it makes is refused); with the Raft lot, a leader it can
- * reach; and the quorum lease, so a
- * node woken from a freeze (SIGSTOP, a long pause) or cut off from the
- * majority is not routed to while its reads and calls could only answer
- * `unavailable`.
+ * Whether the node should be sent requests (GET /readyz, roomy_node_ready),
+ * each failing condition naming why:
+ *  - started, joined and caught up;
+ *  - a voter, if the leader is still to promote it (so a new cluster whose
+ *    nodes are all ready survives losing any one);
+ *  - a clock that lets it take part in writes (the hybrid clock refuses a
+ *    timestamp more than its limit ahead);
+ *  - with the Raft lot, a leader it can reach;
+ *  - the quorum lease, so a node woken from a freeze (SIGSTOP, a long pause)
+ *    or cut off from the majority is not routed to while its reads and
+ *    calls could only answer `unavailable`.
  */
 import { awaitingPromotion } from "../mesh/consensus/reconfigure.ts";
 import type { Node } from "../mesh/node/node.ts";
