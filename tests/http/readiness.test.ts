@@ -1,7 +1,8 @@
 /**
  * GET /readyz and roomy_node_ready read one judgement (http/readiness.ts):
- * joined and caught up, a Raft leader (with the Raft lot), and the quorum
- * lease, in that order, each failing one naming why.
+ * joined and caught up, a voter if the leader is still to promote it, a
+ * clock that lets it take part in writes, a Raft leader (with the Raft
+ * lot), and the quorum lease, in that order, each failing one naming why.
  */
 import { expect, test } from "bun:test";
 import type { Node } from "../../mesh/node/node.ts";
