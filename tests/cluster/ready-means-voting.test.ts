@@ -10,7 +10,12 @@
  *
  * The same for a node restarted after a kill -9: ready means voting again.
  *
- * Real processes on loopback, ~10-25 s (HOSTILE_BIN=path runs that binary). Ports 28020-28025.
+ * And for five: all five ready means five voters, so kill -9 of the leader
+ * and one more leaves three of five. Seen before: the voters were n1-n4
+ * with n5 a learner when all five first answered 200, and after that kill
+ * no park was answered for 30 s (two of four voters).
+ *
+ * Real processes on loopback, ~15-30 s (HOSTILE_BIN=path runs that binary). Ports 28020-28025, 28040-28049.
  */
 import { afterAll, expect, test } from "bun:test";
 import { LoopbackNode, request, until } from "../support/procs.ts";
@@ -20,8 +25,10 @@ const BASE = 28020;
 const nodes = ["n1", "n2", "n3"].map((n, i) => new LoopbackNode(n, BASE + 2 * i, BASE + 2 * i + 1, ["--spaces", "5", "--gates", "2"]));
 const [n1, n2, n3] = nodes as [LoopbackNode, LoopbackNode, LoopbackNode];
 
+const five = Array.from({ length: 5 }, (_, i) => new LoopbackNode(`m${i + 1}`, 28040 + 2 * i, 28040 + 2 * i + 1, ["--spaces", "5", "--gates", "2"]));
+
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill()));
+  await Promise.all([...nodes, ...five].map((n) => n.kill()));
 }, 30_000);
 
 interface Consensus { leader: string | null; unavailable: string | null; voters: string[]; learners: string[] }
@@ -66,4 +73,23 @@ test("the moment all three nodes of a new cluster are ready, all three vote, and
     return r.code === "ok" ? r : undefined;
   }, 15_000, 100);
   expect(Object.keys(lot.body?.vehicles ?? {})).toContain("AFTER KILL");
+}, 120_000);
+
+test("the moment all five nodes of a new cluster are ready, all five vote: kill -9 of the leader and one more leaves three that serve", async () => {
+  const bin = await hostileBinary();
+  const [m1] = five as [LoopbackNode];
+  await m1.start(bin, []);
+  await Promise.all(five.slice(1).map((n) => n.start(bin, [m1.mesh])));
+  await until("all five ready", async () => ((await Promise.all(five.map((n) => n.ready()))).every(Boolean) ? true : undefined), 40_000, 5);
+  const seen = (await consensus(five[2]!)).body;
+  const leader = five.find((n) => n.name === seen?.leader) ?? m1;
+  const another = five.find((n) => n !== leader)!;
+  await Promise.all([leader.kill(), another.kill()]);
+  expect(seen?.voters).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+  const rest = five.filter((n) => n !== leader && n !== another);
+  const parked = await until("a park through a survivor", async () => {
+    const r = await request(`${rest[0]!.url}/v1/gates/1/park`, { body: { plate: "TWO DOWN" }, timeoutMs: 3_000 });
+    return r.code === "ok" ? r : undefined;
+  }, 15_000, 100);
+  expect(parked.code).toBe("ok");
 }, 120_000);
