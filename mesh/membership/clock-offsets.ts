@@ -76,11 +76,6 @@ export class ClockOffsets {
     return s === undefined ? 0 : s.offset + s.err;
   }
 
-  /** The measured offset of `address`'s clock from ours (theirs minus ours), if measured. */
-  offset(address: Address): number | undefined {
-    return this.#by.get(address)?.offset;
-  }
-
   /** The estimate for `address`, if measured (metrics, tests). */
   of(address: Address): { offset: number; err: number } | undefined {
     const s = this.#by.get(address);

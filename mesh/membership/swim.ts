@@ -230,7 +230,7 @@ export function createMembership(opts: MembershipOptions): Membership {
       return r ? toMember(r) : undefined;
     },
     clockCorrection: (address) => offsets.correction(address),
-    clockOffset: (address) => offsets.offset(address),
+    clockOffset: (address) => offsets.of(address)?.offset,
     subscribe(fn) {
       subscribers.add(fn);
       return () => {

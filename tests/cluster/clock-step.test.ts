@@ -49,6 +49,17 @@ function steppable(bin: string, initial = "+0"): { bin: string; step(offset: str
   return { bin: path, step: (o) => writeFileSync(offset, `${o}\n`) };
 }
 
+/** n1 on `bin`, n2 and n3 on theirs (clock wrappers), joining n1; whatever ran before is killed first. */
+async function startThree(bin: string, bin2: string, bin3: string): Promise<void> {
+  await Promise.all(nodes.map((n) => n.kill()));
+  await n1.start(bin, []);
+  await Promise.all([n2.start(bin2, [n1.mesh]), n3.start(bin3, [n1.mesh])]);
+}
+
+/** Until every node of `group` answers /readyz 200. */
+const ready = (group: LoopbackNode[]) =>
+  until(`${group.map((n) => n.name).join(", ")} ready`, async () => ((await Promise.all(group.map((n) => n.ready()))).every(Boolean) ? true : undefined), 30_000, 20);
+
 /** Walk-ins one at a time through n1, n2, n3 in turn for `forMs`; the answers not ok or slower than 1 s. */
 async function walkIns(rooms: string[], forMs: number, tick: (atMs: number) => void = () => {}): Promise<string[]> {
   const bad: string[] = [];
@@ -69,9 +80,8 @@ test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("one node's wall clock stepped 3
   expect(existsSync(FAKETIME)).toBe(true);
   const bin = await hostileBinary();
   const clock = steppable(bin);
-  await n1.start(bin, []);
-  await Promise.all([n2.start(clock.bin, [n1.mesh]), n3.start(bin, [n1.mesh])]);
-  await until("n1, n2 and n3 ready", async () => ((await Promise.all(nodes.map((n) => n.ready()))).every(Boolean) ? true : undefined), 30_000, 20);
+  await startThree(bin, clock.bin, bin);
+  await ready(nodes);
   const rooms = Array.from({ length: 30 }, (_, i) => `r${i}`);
   expect((await request(`${n1.url}/v1/rooms`, { body: { rooms }, timeoutMs: 5_000 })).code).toBe("ok");
 
@@ -90,11 +100,9 @@ test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("one node's wall clock stepped 3
 
 test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("nodes started with their clocks 10 s ahead and 5 s behind the first: every walk-into answered ok, none slow (calls' deadlines put on the receiver's clock by the measured offset)", async () => {
   expect(existsSync(FAKETIME)).toBe(true);
-  await Promise.all(nodes.map((n) => n.kill()));
   const bin = await hostileBinary();
-  await n1.start(bin, []);
-  await Promise.all([n2.start(steppable(bin, "+10").bin, [n1.mesh]), n3.start(steppable(bin, "-5").bin, [n1.mesh])]);
-  await until("n1, n2 and n3 ready", async () => ((await Promise.all(nodes.map((n) => n.ready()))).every(Boolean) ? true : undefined), 30_000, 20);
+  await startThree(bin, steppable(bin, "+10").bin, steppable(bin, "-5").bin);
+  await ready(nodes);
   const rooms = Array.from({ length: 30 }, (_, i) => `s${i}`);
   expect((await request(`${n1.url}/v1/rooms`, { body: { rooms }, timeoutMs: 5_000 })).code).toBe("ok");
   expect(await walkIns(rooms, 3_000)).toEqual([]);
@@ -102,11 +110,9 @@ test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("nodes started with their clocks
 
 test.skipIf(!existsSync(FAKETIME) && !REQUIRED)("a node started with its clock 90 s ahead (past the hybrid clock's 60 s) is not ready and says why; the others stay ready", async () => {
   expect(existsSync(FAKETIME)).toBe(true);
-  await Promise.all(nodes.map((n) => n.kill()));
   const bin = await hostileBinary();
-  await n1.start(bin, []);
-  await Promise.all([n2.start(steppable(bin, "+90").bin, [n1.mesh]), n3.start(bin, [n1.mesh])]);
-  await until("n1 and n3 ready", async () => ((await n1.ready()) && (await n3.ready()) ? true : undefined), 30_000, 50);
+  await startThree(bin, steppable(bin, "+90").bin, bin);
+  await ready([n1, n3]);
   const why = await until("n2's reason", async () => {
     const r = await fetch(`${n2.url}/readyz`);
     const body = (await r.json()) as { ready: boolean; reason?: string };
