@@ -14,13 +14,14 @@
  * to writes, the serving side serving every room within the bound.
  *
  * Run as root: `ROOMY_NETNS=1 npx bun test --timeout 600000 tests/cluster/partitions.test.ts`
- * (`SEED=n` changes the load's choices; `ROOMY_NETNS_BINARY=path` runs that
+ * (`SEED=n` changes the load's choices; `ROOMY_NETNS_CUT=drop` cuts links
+ * silently with iptables instead of taking them down; `ROOMY_NETNS_BINARY=path` runs that
  * binary instead of building dist/roomy). Without ROOMY_NETNS=1, root or
  * `ip` the file is skipped and says why. Node logs: /tmp/roomy-netns-<pid>/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ensureBinary } from "../ship/support/binary.ts";
-import { Topology, netnsUnavailable } from "../support/netns.ts";
+import { Topology, cutMode, netnsUnavailable } from "../support/netns.ts";
 import {
   divergentDumps,
   incompleteDumps,
@@ -131,7 +132,7 @@ function report(title: string, r: ScenarioResult): void {
   console.log(lines.join("\n"));
 }
 
-describe.skipIf(SKIP !== null)(`real partitions: ${NODES} dist/roomy nodes in network namespaces`, () => {
+describe.skipIf(SKIP !== null)(`real partitions (links ${SKIP === null && cutMode() === "drop" ? "dropping silently" : "taken down"}): ${NODES} dist/roomy nodes in network namespaces`, () => {
   beforeAll(async () => {
     // ROOMY_NETNS_BINARY: a roomy binary built elsewhere (e.g. from a commit, while the tree does not build).
     binary = process.env.ROOMY_NETNS_BINARY || (await ensureBinary());

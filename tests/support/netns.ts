@@ -15,8 +15,12 @@
  * cut(a, b) sets both ends of a/b's veth down. The kernel drops the routes
  * through a device set down, so packets between them fail at once (no route)
  * and established connections can carry nothing; heal(a, b) sets both ends
- * up and puts the routes back. (iptables and netem are not on this machine,
- * so silent packet drops are not available.)
+ * up and puts the routes back. With `ROOMY_NETNS_CUT=drop` (or
+ * `Topology.create(n, "drop")`) a cut is silent instead: each side's
+ * iptables drops what arrives on the link from the other (INPUT -i p<j>),
+ * so nothing fails at once; SYNs go unanswered and established connections
+ * retransmit into the void until TCP or roomy gives up, as when a switch or a
+ * firewall drops a link. (netem is not in this kernel: no added delay or loss.)
  *
  * Deleting a namespace deletes its veths (both ends of each pair). destroy()
  * kills the processes started in the namespaces, then deletes them; the same
@@ -34,7 +38,21 @@ export function netnsUnavailable(): string | null {
   if (process.platform !== "linux") return `not Linux (${process.platform})`;
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not running as root (network namespaces need CAP_NET_ADMIN)";
   if (Bun.which("ip") === null) return "the `ip` command (iproute2) is not installed";
+  if (cutMode() === "drop" && Bun.which("iptables") === null) return "ROOMY_NETNS_CUT=drop needs iptables (Debian package iptables)";
   return null;
+}
+
+/** How a cut is made: "down" takes the link down (fails at once), "drop" drops silently. */
+export type CutMode = "down" | "drop";
+export function cutMode(): CutMode {
+  const m = process.env.ROOMY_NETNS_CUT ?? "down";
+  if (m !== "down" && m !== "drop") throw new Error(`ROOMY_NETNS_CUT=${m}: "down" or "drop"`);
+  return m;
+}
+
+function iptables(ns: string, ...args: string[]): void {
+  const r = spawnSync("ip", ["netns", "exec", ns, "iptables", "-w", "5", ...args], { encoding: "utf8", timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`iptables ${args.join(" ")} in ${ns}: exit ${r.status}: ${r.stderr.trim()}`);
 }
 
 /** Runs `ip ARGS...`; throws with its stderr when it fails. */
@@ -101,15 +119,15 @@ export class Topology {
   private readonly down = new Set<string>();
   private destroyed = false;
 
-  private constructor(readonly size: number, private readonly octet: number) {
+  private constructor(readonly size: number, private readonly octet: number, readonly mode: CutMode) {
     this.namespaces = Array.from({ length: size }, (_, i) => `${NS_PREFIX}${process.pid}-${i}`);
   }
 
   /** Builds the namespaces, the full mesh of veths and the control links (see the file comment). */
-  static create(size: number): Topology {
+  static create(size: number, mode: CutMode = cutMode()): Topology {
     if (size < 2 || size > 50) throw new Error(`topology of ${size} namespaces: 2..50`);
     deleteStale();
-    const t = new Topology(size, freeControlOctet());
+    const t = new Topology(size, freeControlOctet(), mode);
     live.add(t);
     hookExit();
     try {
@@ -166,16 +184,21 @@ export class Topology {
     return this.down.has(pairKey(a, b));
   }
 
-  /** Takes a/b's link down (both ends); their routes to each other go with it. */
+  /** Cuts a/b's link: down (both ends, their routes go with it), or silently dropping on both ends. */
   cut(a: number, b: number): void {
     if (a === b) throw new Error(`cut(${a}, ${a})`);
-    for (const [x, y] of [[a, b], [b, a]] as const) ip("-n", this.namespaces[x]!, "link", "set", `p${y}`, "down");
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      if (this.mode === "drop") iptables(this.namespaces[x]!, "-A", "INPUT", "-i", `p${y}`, "-j", "DROP");
+      else ip("-n", this.namespaces[x]!, "link", "set", `p${y}`, "down");
+    }
     this.down.add(pairKey(a, b));
   }
 
-  /** Brings a/b's link back with its routes. */
+  /** Brings a/b's link back (with its routes), or stops dropping on it. */
   heal(a: number, b: number): void {
-    this.linkUp(a, b);
+    if (this.mode === "drop") {
+      for (const [x, y] of [[a, b], [b, a]] as const) iptables(this.namespaces[x]!, "-D", "INPUT", "-i", `p${y}`, "-j", "DROP");
+    } else this.linkUp(a, b);
     this.down.delete(pairKey(a, b));
   }
 
