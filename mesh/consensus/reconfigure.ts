@@ -17,8 +17,17 @@ import { type Configuration, placedAt, type Server } from "./types.ts";
 export interface ReconfigureInput {
   config: Configuration;
   self: Server;
-  /** Members alive now (self included), by id. */
+  /** Members alive now (self included), by id: the ones to keep or add. */
   live: readonly Server[];
+  /**
+   * Members that still answer, by id, when not all of them are to be kept:
+   * a draining node is left out of `live` (the next configuration drops it)
+   * but acknowledges entries until it exits, so it counts towards committing
+   * the change that drops it. Default: `live`.
+   */
+  answering?: readonly Server[];
+  /** This leader drains: with no other live voter it promotes a learner first, to hand leadership to. */
+  selfDraining?: boolean;
   /** Match index of a server as the leader knows it. */
   match(id: string): number;
   commit: number;
@@ -50,8 +59,10 @@ export function nextConfiguration(input: ReconfigureInput): Configuration | null
   // no majority of it can never commit, and its leader steps down with a
   // longer log than the others, who then cannot elect anyone (removing a
   // partitioned voter while another voter is gone did exactly that).
-  const live = new Set(input.live.map((s) => s.id));
-  if (next.voters.filter((v) => live.has(v.id)).length < Math.floor(next.voters.length / 2) + 1) return null;
+  // Draining voters still answer: with two of three draining at once, the
+  // first is dropped with the second's acknowledgement, then the second.
+  const answering = new Set((input.answering ?? input.live).map((s) => s.id));
+  if (next.voters.filter((v) => answering.has(v.id)).length < Math.floor(next.voters.length / 2) + 1) return null;
   return next;
 }
 
@@ -66,7 +77,11 @@ function candidate(input: ReconfigureInput): Configuration | null {
     return { epoch, voters: config.voters.filter((s) => s.id !== goneVoter.id), learners: config.learners };
   }
   const target = targetVoters(live.length, input.maxVoters);
-  if (config.voters.length < target) {
+  // A draining leader that is the only voter left (a 2-node cluster's one
+  // voter told to stop) first makes a successor, or its leaving would leave
+  // the learners a configuration they cannot change.
+  const successor = input.selfDraining === true && !config.voters.some((s) => s.id !== self.id && liveIds.has(s.id));
+  if (config.voters.length < target || successor) {
     const ready = config.learners
       .filter((s) => liveIds.has(s.id) && input.match(s.id) >= input.commit)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -18,6 +18,7 @@
  *   caught-up.ts   whether a majority of the holders caught up for an epoch
  *   presync.ts     outside the configuration: pull the holders' data first
  *   barriers.ts    the read and write barriers, a call's clock reading
+ *   drain.ts       what a draining node waits for before it leaves
  *   groups.ts      groups in the replicated map
  *   factories.ts   which factory builds a process (longest prefix)
  *
@@ -52,6 +53,7 @@ import { ServingRights } from "./serving.ts";
 import { Presync } from "./presync.ts";
 import type { Holder } from "./holders.ts";
 import { createBarriers } from "./barriers.ts";
+import { awaitDrained } from "./drain.ts";
 
 export type { ClusterRegistry, ClusterRegistryConfig, ClusterRegistryOptions, ClusterRegistryStats } from "./config.ts";
 export { DEFAULT_CLUSTER_REGISTRY_CONFIG } from "./config.ts";
@@ -321,22 +323,13 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     } catch (err) {
       logger.warn("replication flush during drain failed", { error: String(err) });
     }
-    const deadline = clock.now() + config.drainTimeoutMs;
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        // Nobody left to hand anything to: the processes end here (counted once).
-        const takers = owners.holders().filter((h) => h !== self && owners.isLive(h) && !drainingPeers.has(h));
-        if (takers.length === 0 && handoffs.inFlight === 0) table.endAll();
-        if ((table.size === 0 && handoffs.inFlight === 0) || stopped || clock.now() >= deadline) {
-          if (table.size > 0 || handoffs.inFlight > 0) {
-            logger.warn("drain: handoffs not acknowledged in time", { left: table.size, inFlight: handoffs.inFlight });
-          }
-          resolve();
-          return;
-        }
-        clock.setTimer(Math.max(1, config.retryMs / 4), check);
-      };
-      check();
+    await awaitDrained({
+      self, clock, logger, timeoutMs: config.drainTimeoutMs, everyMs: Math.max(1, config.retryMs / 4),
+      holders: () => owners.holders(),
+      mayTake: (h) => owners.isLive(h) && !drainingPeers.has(h),
+      left: () => ({ processes: table.size, inFlight: handoffs.inFlight }),
+      endAll: () => table.endAll(),
+      stopped: () => stopped,
     });
   }
 

@@ -24,7 +24,7 @@ try {
     next = 0;
     const t0 = nodes.reduce((a, n) => a + cpuTicks(n.pid), 0);
     const r = await walkLoad({
-      urls: nodes.map((n) => n.url), clients: 16, capMs: 120_000,
+      urls: nodes.map((n) => n.url), clients: Number(process.env["PROF_CLIENTS"] ?? 16), capMs: 120_000,
       next: () => (next < count ? { room: picker.pick(1), people: [first + next++] } : undefined),
       done: () => next >= count, answered: () => false,
     });

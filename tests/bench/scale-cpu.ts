@@ -17,7 +17,8 @@ const env = (k: string, d: number): number => {
 
 export const CPU_REQUESTS = env("ROOMY_SCALE_CPU_REQUESTS", 20_000);
 const CPU_ROUNDS = env("ROOMY_SCALE_CPU_ROUNDS", 3);
-export const CPU_CLIENTS = 16;
+/** Concurrent keep-alive clients of a CPU round (ROOMY_SCALE_CPU_CLIENTS). */
+export const CPU_CLIENTS = env("ROOMY_SCALE_CPU_CLIENTS", 16);
 /**
  * Unmeasured walk-ins before the rounds, at least: the cluster's code path is
  * larger, and after 2,000 its JIT threads still compiled for ~50 us of every

@@ -418,9 +418,9 @@ export class LoopbackNode {
   resume(): void {
     this.child?.resume();
   }
-  /** SIGTERM and wait (SIGKILL at the deadline). */
-  async terminate(deadlineMs = 20_000): Promise<void> {
-    if (this.alive) await this.child!.terminate(deadlineMs);
+  /** SIGTERM and wait (SIGKILL at the deadline); its exit code (null: killed, or not running). */
+  async terminate(deadlineMs = 20_000): Promise<number | null> {
+    return this.alive ? await this.child!.terminate(deadlineMs) : null;
   }
 
   /** Does /readyz answer 200 now? */

@@ -66,6 +66,24 @@ describe("reconfiguration", () => {
     // one gone: dropped, the two left are both alive
     expect(next({ epoch: 1, voters: [a, b, c], learners: [] }, [a, b])).toEqual({ epoch: 2, voters: [a, b], learners: [] });
   });
+  test("a draining voter is left out of the next configurations but still counts towards committing them", () => {
+    // b and c drain at once (not in live, still answering): b is dropped with c's acknowledgement, then c.
+    const both = { config: { epoch: 1, voters: [a, b, c], learners: [] }, self: a, live: [a], answering: [a, b, c], match: () => 0, commit: 10, maxVoters: 5 };
+    const first = bare(nextConfiguration(both));
+    expect(first).toEqual({ epoch: 2, voters: [a, c], learners: [] });
+    expect(bare(nextConfiguration({ ...both, config: first!, answering: [a, c] }))).toEqual({ epoch: 3, voters: [a], learners: [] });
+    // Without their answers (gone, not draining) neither change could commit.
+    expect(bare(nextConfiguration({ ...both, answering: [a] }))).toBeNull();
+  });
+  test("a draining leader that is the only voter promotes a caught-up learner first (to hand leadership to)", () => {
+    const lone = { config: { epoch: 3, voters: [a], learners: [b] }, self: a, live: [a, b], match: (id: string) => (id === b.id ? 10 : 0), commit: 10, maxVoters: 5 };
+    expect(bare(nextConfiguration(lone))).toBeNull(); // two live: the target is one voter
+    expect(bare(nextConfiguration({ ...lone, selfDraining: true }))).toEqual({ epoch: 4, voters: [a, b], learners: [] });
+    // not before the learner holds the log
+    expect(bare(nextConfiguration({ ...lone, selfDraining: true, match: () => 9 }))).toBeNull();
+    // another live voter is there to take over: no promotion
+    expect(bare(nextConfiguration({ ...lone, config: { epoch: 3, voters: [a, c, d], learners: [b] }, live: [a, b, c, d], selfDraining: true }))).toBeNull();
+  });
   test("an even number of voters above three gives one up (to a learner), never the leader, never below three", () => {
     // 4 voters all live: the odd target is 3; the last by name that is not the leader is demoted.
     expect(next({ epoch: 7, voters: [a, b, c, d], learners: [] }, [a, b, c, d])).toEqual({ epoch: 8, voters: [a, b, c], learners: [d] });
