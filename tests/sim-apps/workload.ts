@@ -107,7 +107,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const rnd = sim.random.fork("workload");
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
   const v = newViolations();
-  const faults: Record<string, number> = { crash: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0 };
+  const faults: Record<string, number> = { crash: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0, drain: 0 };
   /** Every fault with its virtual time, for replaying a failure by eye. */
   const log: string[] = [];
   const history = new History(CALL_TIMEOUT_MS);
@@ -164,7 +164,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
 
   // ---- faults ----
-  let down: { name: string; restartAt: number } | null = null;
+  /** The node down (crashed, or draining: then its generation, until its process exits). */
+  let down: { name: string; restartAt: number; draining?: number } | null = null;
   let healAt: number | null = null;
   /** Until when (workload time) some node is stalled. */
   let stalledUntil = -Infinity;
@@ -232,6 +233,24 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       healAt = t + 500 + rnd.int(5000);
       faults.partition!++;
       log.push(`${at()} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
+    } else if (x >= 0.025 && x < 0.028 && down === null && healAt === null && t >= stalledUntil && configWhole()) {
+      // SIGTERM: the node drains (hands off, flushes, waits to be dropped,
+      // leaves), the process exits, and the same name comes back later.
+      const victim = pick(sim.up());
+      const gen = victim.generation;
+      const restartIn = 200 + rnd.int(3000);
+      const d: { name: string; restartAt: number; draining?: number } = { name: victim.name, restartAt: Infinity, draining: gen };
+      down = d;
+      faults.drain!++;
+      log.push(`${at()} drain ${victim.name}#${gen}`);
+      void victim.node!.stop().then(() => {
+        if (victim.generation !== gen || !victim.up) return;
+        sim.crash(victim.name);
+        clients.reset(victim.name, gen);
+        log.push(`${at()} drained ${victim.name}#${gen}`);
+        delete d.draining;
+        d.restartAt = now() + restartIn;
+      });
     } else if (x < 0.025 && down === null && healAt === null && configWhole()) {
       // One failure at a time: a long stall while another node is down (or not yet back in the configuration) is a second one.
       const s = pick(sim.up());
@@ -260,7 +279,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // ---- heal, restart, stop losing; the cluster must settle ----
   sim.heal();
   if (down !== null) {
-    sim.restart((down as { name: string }).name);
+    const d = down as { name: string; draining?: number };
+    // A drain still running is cut short: killed, as a second signal would.
+    sim.restart(d.name);
+    if (d.draining !== undefined) clients.reset(d.name, d.draining);
     faults.restart!++;
   }
   sim.net.configure({ loss: 0, duplicate: 0 });
