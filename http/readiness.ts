@@ -2,6 +2,8 @@
  * Whether the node should be sent requests (GET /readyz, roomy_node_ready),
  * each failing condition naming why:
  *  - started, joined and caught up;
+ *  - still the process the members count under its name (not taken over
+ *    by a newer one: two nodes given one --name);
  *  - a voter, if the leader is still to promote it (so a new cluster whose
  *    nodes are all ready survives losing any one);
  *  - a clock that lets it take part in writes (the hybrid clock refuses a
@@ -20,6 +22,13 @@ export const NO_LEASE = "no quorum lease: a majority of the holders has not answ
 
 export function readiness(node: Node, extra = true): Readiness {
   if (!node.isReady() || !extra) return { ready: false };
+  const taken = node.membership.supersededBy?.() ?? null;
+  if (taken !== null) {
+    return {
+      ready: false,
+      reason: `another process took this node's name ${node.name} (id ${taken.id} at ${taken.address}, started later): the members count that one as ${node.name}, and this one is out of the cluster for good; give every node its own --name, and stop this one`,
+    };
+  }
   const status = node.consensus.status();
   const promoting = promotionPending(node, status.voters, status.learners);
   if (promoting !== null) return { ready: false, reason: promoting };

@@ -231,6 +231,7 @@ export function createMembership(opts: MembershipOptions): Membership {
     },
     clockCorrection: (address) => offsets.correction(address),
     clockOffset: (address) => offsets.of(address)?.offset,
+    supersededBy: () => ledger.supersededBy(),
     subscribe(fn) {
       subscribers.add(fn);
       return () => {

@@ -32,6 +32,8 @@ export class Ledger {
   #hooks: LedgerHooks;
   #suspicions = new Map<string, Suspicion>();
   #warnedConflict = new Set<string>();
+  /** The newer process that took our name, once heard of as alive or suspect: this one is then out of the cluster for good. */
+  #supersededBy: { id: string; address: string } | null = null;
 
   constructor(ctx: Ctx, hooks: LedgerHooks) {
     this.#ctx = ctx;
@@ -208,19 +210,28 @@ export class Ledger {
     }
   }
 
+  /** The newer process that took this node's name (two nodes given one --name, or this one a stale process of a restarted node), if heard of. */
+  supersededBy(): { id: string; address: string } | null {
+    return this.#supersededBy;
+  }
+
   /** News about our own name. */
   #aboutSelf(u: Update): void {
     const ctx = this.#ctx;
     const self = ctx.table.self;
     if (u.i !== self.id) {
-      if (compareIds(u.i, self.id) > 0 && !this.#warnedConflict.has(u.i)) {
-        this.#warnedConflict.add(u.i);
-        ctx.log.warn("membership: another process claims this node's name with a newer identity", {
-          name: self.name,
-          ours: self.id,
-          theirs: u.i,
-          address: u.a,
-        });
+      if (compareIds(u.i, self.id) > 0) {
+        // The members take news of a newer identity alive over ours (a restart): we are out.
+        if ((u.k === ALIVE || u.k === SUSPECT) && this.#supersededBy === null) this.#supersededBy = { id: u.i, address: u.a };
+        if (!this.#warnedConflict.has(u.i)) {
+          this.#warnedConflict.add(u.i);
+          ctx.log.warn("membership: another process claims this node's name with a newer identity", {
+            name: self.name,
+            ours: self.id,
+            theirs: u.i,
+            address: u.a,
+          });
+        }
       }
       return;
     }

@@ -15,6 +15,8 @@ interface Shape {
   live?: number; self?: string;
   /** measured clock offsets of the peers at a1, a2, ... (theirs minus ours) */
   clocks?: Record<string, number>;
+  /** a newer process under this node's name, heard of alive */
+  taken?: { id: string; address: string };
 }
 
 function fake(o: Shape): Node {
@@ -28,6 +30,7 @@ function fake(o: Shape): Node {
       self: () => ({ name: self, address: `a${self.slice(1)}` }),
       live: () => Array.from({ length: o.live ?? 3 }, (_, i) => ({ name: `n${i + 1}`, address: `a${i + 1}` })),
       clockOffset: (address: string) => o.clocks?.[address],
+      supersededBy: () => o.taken ?? null,
     },
     consensus: { status: () => ({ unavailable: o.unavailable, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
     registry: { authoritative: () => o.lease },
@@ -86,4 +89,12 @@ test("a node whose clock keeps it out of writes is not ready, and says why and w
   const slow = readiness(fake({ ...healthy, self: "n5", live: 5, clocks: { a1: 65_000, a2: 15_000, a3: 15_000, a4: 15_000 } }));
   expect(slow.ready === false && slow.reason).toContain("65 s behind the cluster's time");
   expect(readiness(fake({ ...healthy, self: "n2", live: 5, clocks: { a1: 50_000, a3: 0, a4: 0, a5: -15_000 } }))).toEqual({ ready: true });
+});
+
+test("a node whose name a newer process took (two nodes given one --name) is not ready, and says so, whatever else holds", () => {
+  const healthy = { ready: true, lot: "raft", unavailable: null, lease: true } as const;
+  const r = readiness(fake({ ...healthy, taken: { id: "018bcfe5f000bbbbbbbb", address: "10.0.0.9:4370" } }));
+  expect(r.ready).toBe(false);
+  expect(r.ready === false ? r.reason : "").toContain("another process took this node's name n3 (id 018bcfe5f000bbbbbbbb at 10.0.0.9:4370");
+  expect(readiness(fake(healthy))).toEqual({ ready: true });
 });

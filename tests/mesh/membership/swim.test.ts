@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DEAD, LEFT, SUSPECT } from "../../../mesh/membership/messages.ts";
+import { ALIVE, DEAD, LEFT, SUSPECT, type UpdateKind } from "../../../mesh/membership/messages.ts";
 import { createMembership } from "../../../mesh/membership/swim.ts";
 import type { MemberEvent } from "../../../mesh/membership/types.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
@@ -147,6 +147,23 @@ describe("membership protocol", () => {
     clock.advance(10);
     expect(warnings.some((w) => w.includes("newer identity"))).toBe(true);
     expect(m.self()).toMatchObject({ id: "018bcfe56800aaaaaaaa", state: "alive", incarnation: 0 });
+    m.stop();
+  }, SIM_TEST_TIMEOUT_MS);
+
+  test("a node knows it is out once a newer process under its name is heard of alive (the members count that one), not for older or dead ones", () => {
+    const clock = new SimClock();
+    const net = new SimNetwork(clock, new SeededRandom(1));
+    const m = createMembership({ name: "a", id: "018bcfe56800aaaaaaaa", address: "a:1", clock, random: new SeededRandom(2), transport: net.transport("a:1") });
+    const rogue = net.transport("r:1");
+    const tell = (k: UpdateKind, id: string): void => {
+      rogue.send("a:1", { t: "g", b: [{ k, n: "a", i: id, a: "b:1", c: 0 }] });
+      clock.advance(10);
+    };
+    tell(ALIVE, "018bcfe50000cccccccc"); // an older process: stale news
+    tell(DEAD, "018bcfe5f000bbbbbbbb"); // a newer one, but dead
+    expect(m.supersededBy!()).toBeNull();
+    tell(ALIVE, "018bcfe5f000bbbbbbbb");
+    expect(m.supersededBy!()).toEqual({ id: "018bcfe5f000bbbbbbbb", address: "b:1" });
     m.stop();
   }, SIM_TEST_TIMEOUT_MS);
 });
