@@ -26,7 +26,7 @@ export function readiness(node: Node, extra = true): Readiness {
   if (taken !== null) {
     return {
       ready: false,
-      reason: `another process took this node's name ${node.name} (id ${taken.id} at ${taken.address}, started later): the members count that one as ${node.name}, and this one is out of the cluster for good; give every node its own --name, and stop this one`,
+      reason: `another process took this node's name ${node.name} (id ${taken.id} at ${taken.address}, started later): the members count that one as ${node.name}, and this one is out of the cluster while it runs; give every node its own --name, and stop this one`,
     };
   }
   const status = node.consensus.status();

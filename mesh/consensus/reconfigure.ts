@@ -23,7 +23,7 @@ export interface ReconfigureInput {
    * Members that still answer, by id, when not all of them are to be kept:
    * a draining node is left out of `live` (the next configuration drops it)
    * but acknowledges entries until it exits, so it counts towards committing
-   * the change that drops it. Default: `live`.
+   * a change that drops another draining voter. Default: `live`.
    */
   answering?: readonly Server[];
   /** This leader drains: with no other live voter it promotes a learner first, to hand leadership to. */

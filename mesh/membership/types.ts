@@ -51,6 +51,6 @@ export interface MembershipView {
   clockCorrection?(address: Address): number;
   /** The measured offset of the clock of the node at `address` from ours (theirs minus ours), if measured. */
   clockOffset?(address: Address): number | undefined;
-  /** A newer process under this node's name, heard of alive: the members count that one, so this one is out for good. */
+  /** A newer process under this node's name, heard of alive and not since dead: the members count that one, so this one is out while it runs. */
   supersededBy?(): { id: string; address: Address } | null;
 }

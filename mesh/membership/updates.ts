@@ -32,8 +32,10 @@ export class Ledger {
   #hooks: LedgerHooks;
   #suspicions = new Map<string, Suspicion>();
   #warnedConflict = new Set<string>();
-  /** The newer process that took our name, once heard of as alive or suspect: this one is then out of the cluster for good. */
+  /** The newest process heard of alive or suspect under our name with a newer id: the members count it, not us, until it dies. */
   #supersededBy: { id: string; address: string } | null = null;
+  /** Newer ids under our name heard dead or left (bounded): late news of them alive changes nothing. */
+  #supersedersGone = new Set<string>();
 
   constructor(ctx: Ctx, hooks: LedgerHooks) {
     this.#ctx = ctx;
@@ -221,8 +223,17 @@ export class Ledger {
     const self = ctx.table.self;
     if (u.i !== self.id) {
       if (compareIds(u.i, self.id) > 0) {
-        // The members take news of a newer identity alive over ours (a restart): we are out.
-        if ((u.k === ALIVE || u.k === SUSPECT) && this.#supersededBy === null) this.#supersededBy = { id: u.i, address: u.a };
+        // The members take a newer identity alive over ours (as a restart):
+        // we are out while it lives. Once it is dead or left (a killed
+        // predecessor whose id sorts after ours, a twin stopped), the
+        // members take us back when its record goes.
+        if (u.k === DEAD || u.k === LEFT) {
+          if (this.#supersedersGone.size >= 64) this.#supersedersGone.clear();
+          this.#supersedersGone.add(u.i);
+          if (this.#supersededBy?.id === u.i) this.#supersededBy = null;
+        } else if (!this.#supersedersGone.has(u.i) && (this.#supersededBy === null || compareIds(u.i, this.#supersededBy.id) > 0)) {
+          this.#supersededBy = { id: u.i, address: u.a };
+        }
         if (!this.#warnedConflict.has(u.i)) {
           this.#warnedConflict.add(u.i);
           ctx.log.warn("membership: another process claims this node's name with a newer identity", {

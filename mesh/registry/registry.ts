@@ -326,6 +326,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     await awaitDrained({
       self, clock, logger, timeoutMs: config.drainTimeoutMs, everyMs: Math.max(1, config.retryMs / 4),
       holders: () => owners.holders(),
+      epoch: () => opts.configs.current()?.epoch ?? 0,
       mayTake: (h) => owners.isLive(h) && !drainingPeers.has(h),
       left: () => ({ processes: table.size, inFlight: handoffs.inFlight }),
       endAll: () => table.endAll(),

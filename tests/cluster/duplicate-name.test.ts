@@ -1,8 +1,8 @@
 /**
  * Two nodes given one --name (a copied unit file, a second machine set up
  * from the first): the members take the later process as that node, as
- * they take a restart. The earlier one is then out of the cluster for good;
- * it must say so, and answer nothing stale.
+ * they take a restart. The earlier one is then out of the cluster while the
+ * later one runs; it must say so, and answer nothing stale.
  *
  * Seen before: the earlier n2's /readyz said only "electing a leader" (it
  * was out of the cluster, waiting for a leader that would never talk to

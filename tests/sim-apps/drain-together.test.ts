@@ -45,16 +45,21 @@ async function load(sim: AppSim, rooms = true): Promise<Load> {
 
 /**
  * Stops `names` at the same virtual instant and waits for every drain to
- * end. Each drain must end only once the committed configuration it knows
- * drops it (others are left to take over): a voter gone before that can
- * leave the rest without a majority.
+ * end. Each drain must end only once the committed configuration drops it
+ * (others are left to take over): a voter gone before that can leave the
+ * rest without a majority; and well before its timeout.
  */
 async function stopTogether(sim: AppSim, names: string[]): Promise<void> {
   const stillHeld: string[] = [];
+  const slow: string[] = [];
   const survivors = sim.names().filter((n) => !names.includes(n));
+  const t0 = sim.clock.now();
   const stops = names.map((n) => {
     const node = sim.slot(n).node!;
     return node.stop().then(() => {
+      // Well inside the drain timeout (10 s), which only a drain that waited in vain reaches.
+      const ms = sim.clock.now() - t0;
+      if (ms > 6_000) slow.push(`${n} took ${ms} ms`);
       // The newest configuration a survivor has seen committed.
       const c = survivors.map((s) => sim.slot(s).node!.consensus.committedConfig()).sort((a, b) => b.epoch - a.epoch)[0]!;
       if ([...c.voters, ...c.learners].some((s) => s.name === n)) stillHeld.push(`${n} (epoch ${c.epoch})`);
@@ -63,6 +68,7 @@ async function stopTogether(sim: AppSim, names: string[]): Promise<void> {
   const done = await sim.settle(Promise.all(stops), 60_000);
   expect(done.ok).toBe(true);
   expect(stillHeld).toEqual([]);
+  expect(slow).toEqual([]);
   for (const n of names) sim.crash(n); // the processes exit
 }
 

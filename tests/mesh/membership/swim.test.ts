@@ -150,7 +150,7 @@ describe("membership protocol", () => {
     m.stop();
   }, SIM_TEST_TIMEOUT_MS);
 
-  test("a node knows it is out once a newer process under its name is heard of alive (the members count that one), not for older or dead ones", () => {
+  test("a node knows it is out while a newer process under its name is heard of alive (the members count that one), not for older or dead ones, and no more once that one dies", () => {
     const clock = new SimClock();
     const net = new SimNetwork(clock, new SeededRandom(1));
     const m = createMembership({ name: "a", id: "018bcfe56800aaaaaaaa", address: "a:1", clock, random: new SeededRandom(2), transport: net.transport("a:1") });
@@ -163,7 +163,13 @@ describe("membership protocol", () => {
     tell(DEAD, "018bcfe5f000bbbbbbbb"); // a newer one, but dead
     expect(m.supersededBy!()).toBeNull();
     tell(ALIVE, "018bcfe5f000bbbbbbbb");
-    expect(m.supersededBy!()).toEqual({ id: "018bcfe5f000bbbbbbbb", address: "b:1" });
+    // news of that id dead came first: late news of it alive changes nothing
+    expect(m.supersededBy!()).toBeNull();
+    tell(ALIVE, "018bcfe5f100dddddddd");
+    expect(m.supersededBy!()).toEqual({ id: "018bcfe5f100dddddddd", address: "b:1" });
+    // it dies (a killed predecessor whose id sorts after ours, a twin stopped): the members take us back once its record goes
+    tell(DEAD, "018bcfe5f100dddddddd");
+    expect(m.supersededBy!()).toBeNull();
     m.stop();
   }, SIM_TEST_TIMEOUT_MS);
 });
