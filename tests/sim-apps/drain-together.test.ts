@@ -97,6 +97,15 @@ async function expectServing(sim: AppSim, survivors: string[], before: Load): Pr
   }
 }
 
+/** One gate (its process on one node): the two nodes that run no process drain at once, and the third serves. */
+async function idleTwoOfThree(sim: AppSim): Promise<void> {
+  const before = await load(sim, false);
+  const idle = sim.names().filter((n) => sim.slot(n).parts!.registry.localNames().length === 0);
+  expect(idle).toHaveLength(2);
+  await stopTogether(sim, idle);
+  await expectServing(sim, sim.names().filter((n) => !idle.includes(n)), before);
+}
+
 describe("nodes told to stop at the same moment", () => {
   test("two of three drain at once: the third serves alone with every acknowledged write and the lot", async () => {
     const sim = await AppSim.start({ seed: 41, nodes: 3, lot: "raft" });
@@ -106,24 +115,13 @@ describe("nodes told to stop at the same moment", () => {
   }, 60_000);
 
   test("two of three that own no process drain at once (nothing to hand off): they still wait to be dropped, and the third serves", async () => {
-    // One gate: its process runs on one node, the other two run none.
-    const sim = await AppSim.start({ seed: 44, nodes: 3, lot: "raft", gates: 1 });
-    const before = await load(sim, false);
-    const idle = sim.names().filter((n) => sim.slot(n).parts!.registry.localNames().length === 0);
-    expect(idle).toHaveLength(2);
-    await stopTogether(sim, idle);
-    await expectServing(sim, sim.names().filter((n) => !idle.includes(n)), before);
+    await idleTwoOfThree(await AppSim.start({ seed: 44, nodes: 3, lot: "raft", gates: 1 }));
   }, 60_000);
 
   test("two of three that own no process drain at once and their leave is announced at once: each still stays until the configuration drops it", async () => {
     // leave() waits up to leaveTimeoutMs for its announcement to spread; with
     // that near zero nothing but the drain's own wait keeps a voter around.
-    const sim = await AppSim.start({ seed: 46, nodes: 3, lot: "raft", gates: 1, membership: { leaveTimeoutMs: 1 } });
-    const before = await load(sim, false);
-    const idle = sim.names().filter((n) => sim.slot(n).parts!.registry.localNames().length === 0);
-    expect(idle).toHaveLength(2);
-    await stopTogether(sim, idle);
-    await expectServing(sim, sim.names().filter((n) => !idle.includes(n)), before);
+    await idleTwoOfThree(await AppSim.start({ seed: 46, nodes: 3, lot: "raft", gates: 1, membership: { leaveTimeoutMs: 1 } }));
   }, 60_000);
 
   test("the one voter of two drains: it promotes the learner first, hands leadership over, and the learner serves alone", async () => {
