@@ -143,6 +143,15 @@ describe("nodes told to stop at the same moment", () => {
     await expectServing(sim, sim.names().filter((n) => n !== leader && n !== other), before);
   }, 60_000);
 
+  test("all five voters of six drain at once (a swap): the learner is promoted, takes the lead, and serves alone", async () => {
+    const sim = await AppSim.start({ seed: 47, nodes: 6, lot: "raft" });
+    const before = await load(sim);
+    const c = sim.slot("n1").node!.consensus.committedConfig();
+    expect({ voters: c.voters.length, learners: c.learners.length }).toEqual({ voters: 5, learners: 1 });
+    await stopTogether(sim, c.voters.map((v) => v.name));
+    await expectServing(sim, c.learners.map((v) => v.name), before);
+  }, 60_000);
+
   test("three of five, the leader among them, drain at once: the other two serve", async () => {
     const sim = await AppSim.start({ seed: 43, nodes: 5, lot: "raft" });
     const before = await load(sim);
