@@ -63,17 +63,17 @@ export class ConfigChanges {
     // A member outside the configuration joins once it pulled the holders'
     // data (mayAdd), so it does not own names it cannot serve for seconds.
     const inside = new Set([...core.config.voters, ...core.config.learners].map((x) => x.id));
-    const members = this.o.membership.live();
-    const answering = members.map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
+    // Every live member still answers (self too, even once it announced its leave); draining ones are not kept.
+    const members = this.o.membership.live().map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
+    const answering = members.some((m) => m.id === this.self.id) ? members : [...members, this.self];
     const live = members
       .filter((m) => m.id === this.self.id || !draining.has(m.name))
-      .filter((m) => m.id === this.self.id || inside.has(m.id) || this.o.mayAdd === undefined || this.o.mayAdd(m.name))
-      .map((m): Server => ({ id: m.id, name: m.name, address: m.address }));
+      .filter((m) => m.id === this.self.id || inside.has(m.id) || this.o.mayAdd === undefined || this.o.mayAdd(m.name));
     const next = nextConfiguration({
       config: core.config,
       self: this.self,
       live,
-      answering: answering.some((m) => m.id === this.self.id) ? answering : [...answering, this.self],
+      answering,
       selfDraining: this.o.selfDraining?.() ?? false,
       match: (id) => core.progressOf(id)?.match ?? 0,
       commit: core.commit,

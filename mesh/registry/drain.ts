@@ -53,7 +53,7 @@ export function awaitDrained(o: DrainWaitOptions): Promise<void> {
         if (processes > 0 || inFlight > 0) {
           o.logger.warn("drain: handoffs not acknowledged in time", { left: processes, inFlight });
         } else if (inConfig && !o.stopped()) {
-          o.logger.warn("drain: the committed configuration still holds this node; leaving anyway", { waitedMs: o.timeoutMs });
+          o.logger.warn("drain: the committed configuration still holds this node; leaving anyway", { waitedMs: o.clock.now() - start });
         }
         resolve();
         return;

@@ -165,7 +165,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
   // ---- faults ----
   /** The node down (crashed, or draining: then its generation, until its process exits). */
-  let down: { name: string; restartAt: number; draining?: number } | null = null;
+  type Down = { name: string; restartAt: number; draining?: number };
+  let down: Down | null = null;
   let healAt: number | null = null;
   /** Until when (workload time) some node is stalled. */
   let stalledUntil = -Infinity;
@@ -239,7 +240,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       const victim = pick(sim.up());
       const gen = victim.generation;
       const restartIn = 200 + rnd.int(3000);
-      const d: { name: string; restartAt: number; draining?: number } = { name: victim.name, restartAt: Infinity, draining: gen };
+      const d: Down = { name: victim.name, restartAt: Infinity, draining: gen };
       down = d;
       faults.drain!++;
       log.push(`${at()} drain ${victim.name}#${gen}`);
@@ -279,7 +280,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // ---- heal, restart, stop losing; the cluster must settle ----
   sim.heal();
   if (down !== null) {
-    const d = down as { name: string; draining?: number };
+    const d = down as Down;
     // A drain still running is cut short: killed, as a second signal would.
     sim.restart(d.name);
     if (d.draining !== undefined) clients.reset(d.name, d.draining);
