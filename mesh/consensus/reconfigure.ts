@@ -2,7 +2,9 @@
  * Which one configuration change the leader proposes next, from who is
  * live. Pure: the driver feeds it membership and progress; the simulator
  * feeds it the same way. One server at a time, in this order:
- *  1. drop a voter that is gone (dead, left, or back under a new id);
+ *  1. drop a voter that is gone (dead, left, or back under a new id); one
+ *     that drains (still answering) only once a ready learner, if any, has
+ *     brought the voters that stay up to their target;
  *  2. promote a caught-up learner while voters < the target (odd, <= max);
  *     demote a live voter (never this leader) while voters > the target and
  *     > 3: an even count tolerates no more failures than the odd one below
@@ -72,8 +74,28 @@ function candidate(input: ReconfigureInput): Configuration | null {
   const epoch = config.epoch + 1;
   const gone = (s: Server): boolean => s.id !== self.id && !liveIds.has(s.id);
 
+  const promotion = (): Configuration | null => {
+    const promote = config.learners
+      .filter((s) => liveIds.has(s.id) && input.match(s.id) >= input.commit)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+    if (promote === undefined) return null;
+    return { epoch, voters: [...config.voters, promote], learners: config.learners.filter((s) => s.id !== promote.id) };
+  };
   const goneVoter = config.voters.find(gone);
   if (goneVoter !== undefined) {
+    // A draining voter still answers: before dropping it, promote a ready
+    // learner while the voters that stay are fewer than their target. Drop
+    // first, and two of {n1, n2, n3} draining with learners n4, n5 live went
+    // {n1, n3}, {n1}: all rested on n1 (a kill -9 of it then needed
+    // `recover --force`) until the learners were promoted at the end.
+    const answering = new Set((input.answering ?? []).map((s) => s.id));
+    if (answering.has(goneVoter.id)) {
+      const staying = live.filter((s) => s.id !== self.id || input.selfDraining !== true);
+      const stayingIds = new Set(staying.map((s) => s.id));
+      const stayingVoters = config.voters.filter((s) => stayingIds.has(s.id)).length;
+      const early = stayingVoters < targetVoters(staying.length, input.maxVoters) ? promotion() : null;
+      if (early !== null) return early;
+    }
     return { epoch, voters: config.voters.filter((s) => s.id !== goneVoter.id), learners: config.learners };
   }
   const target = targetVoters(live.length, input.maxVoters);
@@ -82,13 +104,8 @@ function candidate(input: ReconfigureInput): Configuration | null {
   // the learners a configuration they cannot change.
   const successor = input.selfDraining === true && !config.voters.some((s) => s.id !== self.id && liveIds.has(s.id));
   if (config.voters.length < target || successor) {
-    const ready = config.learners
-      .filter((s) => liveIds.has(s.id) && input.match(s.id) >= input.commit)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const promote = ready[0];
-    if (promote !== undefined) {
-      return { epoch, voters: [...config.voters, promote], learners: config.learners.filter((s) => s.id !== promote.id) };
-    }
+    const promoted = promotion();
+    if (promoted !== null) return promoted;
   }
   // Never below three voters by demotion: two voters are no worse than one
   // to lose, and a lone voter makes its restart end the generation.

@@ -58,6 +58,8 @@ export interface AppSimOptions {
   clockSkewMs?: number;
   /** A fixed skew for the named nodes' processes (every generation), in place of the drawn one. */
   fixedSkewMs?: Readonly<Record<string, number>>;
+  /** At most this many Raft voters (the node's default: 5). */
+  maxVoters?: number;
 }
 
 /** One node name across its process generations. */
@@ -200,6 +202,7 @@ export class AppSim {
       lot: this.#opts.lot ?? "crdt",
       writeConcern: this.#opts.writeConcern,
       callTimeoutMs: this.#opts.callTimeoutMs,
+      maxVoters: this.#opts.maxVoters,
       clock,
       random: this.random.fork(`node/${name}/${gen}`),
       logger,

@@ -152,6 +152,27 @@ describe("nodes told to stop at the same moment", () => {
     await expectServing(sim, c.learners.map((v) => v.name), before);
   }, 60_000);
 
+  test("two of three voters drain while two learners are live: the learners vote before the drained go, so a kill -9 of the last voter midway still leaves a majority", async () => {
+    // Dropping first went {n1, n2, n3} -> {n1, n3}: killing n1 then left the
+    // draining n3 alone of two, and the learners a configuration nobody could change.
+    const sim = await AppSim.start({ seed: 48, nodes: 5, lot: "raft", maxVoters: 3 });
+    const before = await load(sim);
+    await sim.until(() => sim.replicasAgree(), 15_000, "replicas agree");
+    const leader = sim.slot("n1").node!.consensus.status().leader!;
+    const c = sim.slot(leader).node!.consensus.committedConfig();
+    expect({ voters: c.voters.length, learners: c.learners.length }).toEqual({ voters: 3, learners: 2 });
+    const going = c.voters.map((v) => v.name).filter((n) => n !== leader);
+    const stops = going.map((n) => sim.slot(n).node!.stop());
+    await sim.until(() => {
+      const now = sim.slot(leader).node!.consensus.committedConfig().voters.map((v) => v.name);
+      return going.some((n) => !now.includes(n));
+    }, 15_000, "a draining voter dropped");
+    sim.crash(leader);
+    expect((await sim.settle(Promise.all(stops), 60_000)).ok).toBe(true);
+    for (const n of going) sim.crash(n);
+    await expectServing(sim, c.learners.map((v) => v.name), before);
+  }, 60_000);
+
   test("three of five, the leader among them, drain at once: the other two serve", async () => {
     const sim = await AppSim.start({ seed: 43, nodes: 5, lot: "raft" });
     const before = await load(sim);

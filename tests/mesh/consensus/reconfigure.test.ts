@@ -75,6 +75,29 @@ describe("reconfiguration", () => {
     // Without their answers (gone, not draining) neither change could commit.
     expect(bare(nextConfiguration({ ...both, answering: [a] }))).toBeNull();
   });
+  test("voters that drain are dropped only after ready learners bring the voters that stay up to their target", () => {
+    // {a, b, c} voting, b and c drain, learners d and e live and caught up:
+    // d and e are promoted first, then b and c dropped; never {a} alone.
+    const ready = (id: string): number => (id === d.id || id === e.id ? 10 : 0);
+    const steps: string[] = [];
+    let config: Configuration = { epoch: 1, voters: [a, b, c], learners: [d, e] };
+    for (let i = 0; i < 6; i++) {
+      const answering = [a, d, e, ...config.voters.filter((v) => v.id === b.id || v.id === c.id)];
+      const n = bare(nextConfiguration({ config, self: a, live: [a, d, e], answering, match: ready, commit: 10, maxVoters: 5 }));
+      if (n === null) break;
+      steps.push(n.voters.map((v) => v.name).join(""));
+      config = n;
+    }
+    expect(steps).toEqual(["abcd", "abcde", "acde", "ade"]);
+    // A learner behind the log is not waited for: the draining voter is dropped.
+    const behind = { config: { epoch: 1, voters: [a, b, c], learners: [d] }, self: a, live: [a, c, d], answering: [a, b, c, d], match: () => 9, commit: 10, maxVoters: 5 };
+    expect(bare(nextConfiguration(behind))!.voters).toEqual([a, c]);
+    // A voter that is dead (not answering) is dropped first, as before.
+    expect(bare(nextConfiguration({ ...behind, answering: [a, c, d], match: () => 10 }))!.voters).toEqual([a, c]);
+    // A draining leader counts itself out: the learner is promoted before the other draining voter goes.
+    const swap = { config: { epoch: 1, voters: [a, b], learners: [d] }, self: a, live: [a, d], answering: [a, b, d], selfDraining: true, match: () => 10, commit: 10, maxVoters: 5 };
+    expect(bare(nextConfiguration(swap))!.voters).toEqual([a, b, d]);
+  });
   test("a draining leader that is the only voter promotes a caught-up learner first (to hand leadership to)", () => {
     const lone = { config: { epoch: 3, voters: [a], learners: [b] }, self: a, live: [a, b], match: (id: string) => (id === b.id ? 10 : 0), commit: 10, maxVoters: 5 };
     expect(bare(nextConfiguration(lone))).toBeNull(); // two live: the target is one voter
