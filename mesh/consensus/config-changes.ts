@@ -75,6 +75,7 @@ export class ConfigChanges {
       live,
       answering,
       selfDraining: this.o.selfDraining?.() ?? false,
+      heard: (id) => core.heardLately(id),
       match: (id) => core.progressOf(id)?.match ?? 0,
       commit: core.commit,
       maxVoters: this.o.maxVoters ?? 5,

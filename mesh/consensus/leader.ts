@@ -16,6 +16,7 @@ export function onAppendReply(r: RaftCore, from: ServerId, m: Extract<RaftMsg, {
   if (p === undefined) return;
   p.active = true;
   p.quietTicks = 0;
+  p.heardTicks = 0;
   if (m.ok) {
     if (p.mode.kind === "snapshot" && m.index < p.mode.index) return;
     acked(p, m.index);
@@ -30,6 +31,7 @@ export function onHeartbeatReply(r: RaftCore, from: ServerId, m: Extract<RaftMsg
   const p = r.progress.get(from);
   if (p === undefined) return;
   p.active = true;
+  p.heardTicks = 0;
   if (m.seq > p.seqAck) p.seqAck = m.seq;
   if (p.mode.kind === "probe") p.mode.waiting = false;
   // Appends or a chunk lost with a dropped connection: nothing will answer them.
@@ -51,6 +53,7 @@ export function onSnapshotReply(r: RaftCore, from: ServerId, m: Extract<RaftMsg,
   if (p === undefined || p.mode.kind !== "snapshot" || p.mode.index !== m.index) return;
   p.active = true;
   p.quietTicks = 0;
+  p.heardTicks = 0;
   p.mode.acked = m.offset;
   p.mode.sentAt = -1;
 }

@@ -23,10 +23,12 @@ export interface Progress {
   sentCommit: number;
   /** Ticks since it last answered anything (to resend lost appends). */
   quietTicks: number;
+  /** Ticks since it last answered anything, heartbeats included (is it alive, whatever membership says). */
+  heardTicks: number;
 }
 
 export function newProgress(next: number): Progress {
-  return { match: 0, next, mode: { kind: "probe", waiting: false }, active: true, seqAck: 0, sentCommit: 0, quietTicks: 0 };
+  return { match: 0, next, mode: { kind: "probe", waiting: false }, active: true, seqAck: 0, sentCommit: 0, quietTicks: 0, heardTicks: 0 };
 }
 
 /** Whether another append may go out now. */

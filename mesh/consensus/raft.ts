@@ -143,12 +143,21 @@ export class RaftCore {
     return this.progress.get(id);
   }
 
+  /** Leader: whether `id` answered within about three heartbeat intervals (so it is up, whatever else says it died). */
+  heardLately(id: ServerId): boolean {
+    const p = this.progress.get(id);
+    return this.state.role === "leader" && p !== undefined && p.heardTicks <= 3 * this.opts.heartbeatTicks;
+  }
+
   // --- inputs -------------------------------------------------------------
 
   tick(): void {
     this.electionElapsed++;
     if (this.state.role === "leader") {
-      for (const p of this.progress.values()) p.quietTicks++;
+      for (const p of this.progress.values()) {
+        p.quietTicks++;
+        p.heardTicks++;
+      }
       if (++this.heartbeatElapsed >= this.opts.heartbeatTicks) {
         this.heartbeatElapsed = 0;
         this.heartbeatNow = true;

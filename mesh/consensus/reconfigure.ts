@@ -2,9 +2,10 @@
  * Which one configuration change the leader proposes next, from who is
  * live. Pure: the driver feeds it membership and progress; the simulator
  * feeds it the same way. One server at a time, in this order:
- *  1. drop a voter that is gone (dead, left, or back under a new id); one
- *     that drains (still answering) only once a ready learner, if any, has
- *     brought the voters that stay up to their target;
+ *  1. drop a voter that is gone (dead, left, or back under a new id), but
+ *     not one Raft still hears under its name; one that drains (still
+ *     answering) only once a ready learner, if any, has brought the voters
+ *     that stay up to their target;
  *  2. promote a caught-up learner while voters < the target (odd, <= max);
  *     demote a live voter (never this leader) while voters > the target and
  *     > 3: an even count tolerates no more failures than the odd one below
@@ -30,6 +31,16 @@ export interface ReconfigureInput {
   answering?: readonly Server[];
   /** This leader drains: with no other live voter it promotes a learner first, to hand leadership to. */
   selfDraining?: boolean;
+  /**
+   * Whether Raft heard from this server lately (the leader's view). A voter
+   * that membership holds dead, but that still answers Raft and whose name
+   * no newer process took, is kept: membership's news lags a healed
+   * partition, and dropping a live voter while another had just crashed
+   * (counted live for the same reason) left a change that could never
+   * commit, in force on the leader only, and two voters that could never
+   * elect anyone. Default: never heard.
+   */
+  heard?(id: string): boolean;
   /** Match index of a server as the leader knows it. */
   match(id: string): number;
   commit: number;
@@ -81,15 +92,18 @@ function candidate(input: ReconfigureInput): Configuration | null {
     if (promote === undefined) return null;
     return { epoch, voters: [...config.voters, promote], learners: config.learners.filter((s) => s.id !== promote.id) };
   };
-  const goneVoter = config.voters.find(gone);
+  const answering = input.answering ?? [];
+  const answeringIds = new Set(answering.map((s) => s.id));
+  const replaced = (s: Server): boolean => answering.some((x) => x.name === s.name && x.id !== s.id);
+  const droppable = (s: Server): boolean => gone(s) && (answeringIds.has(s.id) || replaced(s) || input.heard?.(s.id) !== true);
+  const goneVoter = config.voters.find(droppable);
   if (goneVoter !== undefined) {
     // A draining voter still answers: before dropping it, promote a ready
     // learner while the voters that stay are fewer than their target. Drop
     // first, and two of {n1, n2, n3} draining with learners n4, n5 live went
     // {n1, n3}, {n1}: all rested on n1 (a kill -9 of it then needed
     // `recover --force`) until the learners were promoted at the end.
-    const answering = new Set((input.answering ?? []).map((s) => s.id));
-    if (answering.has(goneVoter.id)) {
+    if (answeringIds.has(goneVoter.id)) {
       const staying = live.filter((s) => s.id !== self.id || input.selfDraining !== true);
       const stayingIds = new Set(staying.map((s) => s.id));
       const stayingVoters = config.voters.filter((s) => stayingIds.has(s.id)).length;

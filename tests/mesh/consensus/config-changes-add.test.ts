@@ -21,6 +21,7 @@ function leaderWith(config: Configuration, proposed: Configuration[]): RaftCore 
     commit: 5,
     canChangeConfig: () => true,
     progressOf: () => ({ match: 5 }),
+    heardLately: () => false,
     committedConfig: () => config,
     propose: (next: Configuration) => (proposed.push(next), 6),
   } as unknown as RaftCore;

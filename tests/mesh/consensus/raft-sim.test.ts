@@ -114,6 +114,21 @@ describe("raft core: rules", () => {
     runUntil(w, () => converged(w), 3000);
   });
 
+  test("a leader hears a live follower lately (heartbeat answers count) and stops within three heartbeat intervals of its crash", () => {
+    const w = new RaftWorld(7, { nodes: 3 });
+    settle(w);
+    runUntil(w, () => converged(w) && w.leader()!.core.config.voters.length === 3, 5000);
+    const l = w.leader()!;
+    const f = [...w.servers.values()].find((s) => s !== l)!;
+    w.run(20 * TICK_MS); // idle: heartbeats only
+    expect(l.core.heardLately(f.id)).toBe(true);
+    w.crash(f.name);
+    w.run(3 * 2 * TICK_MS + 2 * TICK_MS);
+    expect(w.leader()).toBe(l);
+    expect(l.core.heardLately(f.id)).toBe(false);
+    expect([...w.servers.values()].find((s) => s !== l && s !== f)!.core.heardLately(l.id)).toBe(false); // a follower: never
+  });
+
   test("a node that restarted holds no vote: with an empty configuration it never campaigns", () => {
     const core = new RaftCore({ id: "x#9", random: new SeededRandom(1), electionTicks: 10, heartbeatTicks: 2, maxBatch: 8, maxInflight: 4, chunkBytes: 64 });
     for (let i = 0; i < 200; i++) core.tick();

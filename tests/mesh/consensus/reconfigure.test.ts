@@ -98,6 +98,20 @@ describe("reconfiguration", () => {
     const swap = { config: { epoch: 1, voters: [a, b], learners: [d] }, self: a, live: [a, d], answering: [a, b, d], selfDraining: true, match: () => 10, commit: 10, maxVoters: 5 };
     expect(bare(nextConfiguration(swap))!.voters).toEqual([a, b, d]);
   });
+  test("a voter membership holds dead but Raft still hears is kept, unless a newer process took its name", () => {
+    // Found by the soak (seed 2544): c cut off, the cut healed, and b killed
+    // at once; the leader a, whose membership still held c dead and b alive,
+    // appended {a, b}: it could never commit, a could never win without b,
+    // and c (its log shorter) could never win without a.
+    const cfg = { epoch: 8, voters: [a, b, c], learners: [] };
+    const base = { config: cfg, self: a, live: [a, b], answering: [a, b], match: () => 10, commit: 10, maxVoters: 5 };
+    expect(bare(nextConfiguration({ ...base, heard: (id) => id === c.id }))).toBeNull();
+    // Not heard lately: dropped, as before.
+    expect(bare(nextConfiguration({ ...base, heard: () => false }))!.voters).toEqual([a, b]);
+    // Heard, but a newer process runs under its name (a restart, or a second process given its --name): dropped.
+    const c2 = s("c", 1);
+    expect(bare(nextConfiguration({ ...base, live: [a, b, c2], answering: [a, b, c2], heard: (id) => id === c.id }))!.voters).toEqual([a, b]);
+  });
   test("a draining leader that is the only voter promotes a caught-up learner first (to hand leadership to)", () => {
     const lone = { config: { epoch: 3, voters: [a], learners: [b] }, self: a, live: [a, b], match: (id: string) => (id === b.id ? 10 : 0), commit: 10, maxVoters: 5 };
     expect(bare(nextConfiguration(lone))).toBeNull(); // two live: the target is one voter
