@@ -122,7 +122,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     onMalformed: opts.onMalformed,
     draining: () => registry?.draining() ?? new Set<string>(),
     selfDraining: () => registry?.isDraining() ?? false,
-    mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners]) ?? false,
+    mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners], c.prevHolders) ?? false,
     mayAdd: (name) => registry?.synced(name) ?? false,
   });
 

@@ -1,7 +1,9 @@
 /**
  * Whether a majority of a configuration's holders caught up for a placement
  * epoch: the consensus leader adds or drops a holder only then, so every
- * acknowledged write stays on a majority through each change.
+ * acknowledged write stays on a majority through each change; and a change
+ * that would drop a majority of the holders is never made while they might
+ * still be serving (see below).
  */
 import type { Holder } from "./holders.ts";
 
@@ -16,8 +18,16 @@ export interface HolderView {
   servedBy(name: string, g: number): number;
 }
 
-export function majorityCaughtUp(epoch: number, holders: readonly Holder[], generation: number, v: HolderView): boolean {
-  const need = Math.floor(new Set(holders.map((h) => h.name)).size / 2) + 1;
+export function majorityCaughtUp(
+  epoch: number,
+  holders: readonly Holder[],
+  generation: number,
+  v: HolderView,
+  /** The holders' names at the placement before (the configuration's prevHolders), when known. */
+  previous?: readonly string[],
+): boolean {
+  const n = new Set(holders.map((h) => h.name)).size;
+  const need = Math.floor(n / 2) + 1;
   let done = 0;
   let live = 0;
   for (const h of holders) {
@@ -28,7 +38,19 @@ export function majorityCaughtUp(epoch: number, holders: readonly Holder[], gene
     const r = h.name === v.self ? v.servedEpoch() : v.servedBy(h.name, generation);
     if (r >= epoch) done++;
   }
-  // With a majority of the holders gone nobody could catch up: do not
-  // block the changes that drop them (writes are unavailable meanwhile).
-  return done >= need || live < need;
+  if (done >= need) return true;
+  // With no majority of the holders here nobody could catch up. If at least
+  // half of them are here, and of the placement's before, the others cannot
+  // be a majority serving or acknowledging under either (leases and writes
+  // need one), so drop them: a 2-node cluster's voter drops the dead learner.
+  // If a majority is away they may be alive beyond a cut, serving under an
+  // epoch they never saw end: with learners, a cut can leave the voters'
+  // majority on one side and the holders' on the other ({n1, n3} |
+  // {n2, n4, n5} with voters n1..n3), and dropping them made both sides
+  // serve (stale reads, one room served twice; found by the soak with 3
+  // voters of 5). Wait for them, or `recover --force`.
+  const here = (name: string): boolean => name === v.self || v.isLive(name);
+  const prev = previous === undefined ? [] : [...new Set(previous)];
+  const halfBefore = prev.length === 0 || 2 * prev.filter(here).length >= prev.length;
+  return live < need && 2 * live >= n && halfBefore;
 }

@@ -353,7 +353,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
     synced: (name: string) => lease.syncedBy(name, rights.stamp().g),
-    caughtUp: (epoch: number, holders: readonly Holder[]) => majorityCaughtUp(epoch, holders, rights.stamp().g, holderView),
+    caughtUp: (epoch: number, holders: readonly Holder[], previous?: readonly string[]) =>
+      majorityCaughtUp(epoch, holders, rights.stamp().g, holderView, previous),
     isServing: (name) => table.serving(name),
     callDeadline: () => table.callDeadline(),
     callVouched: () => barriers.vouched(table.callVouch()),

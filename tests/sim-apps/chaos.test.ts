@@ -18,7 +18,7 @@ import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { DEFAULT_SEEDS, replay, seeds, SOAK } from "./seeds.ts";
 import { runPool, type SeedReport, type SeedRun } from "./soak-pool.ts";
-import { chaosRun, type Invariant, nodesFor, soakReplay, WORKLOAD_MS } from "./soak-scenario.ts";
+import { chaosRun, type Invariant, shapeOf, soakReplay, WORKLOAD_MS } from "./soak-scenario.ts";
 import type { ScenarioResult, Violations } from "./workload.ts";
 
 const FILE = "tests/sim-apps/chaos.test.ts";
@@ -47,7 +47,7 @@ function results(): Promise<ScenarioResult[]> {
 /** Fails listing every run that broke `kind`, each with its replay command. */
 async function expectClean(kind: keyof Violations): Promise<void> {
   const bad = (await results()).filter((r) => r.violations[kind].length > 0);
-  const report = bad.map((r) => `seed ${r.seed} (${nodesFor(r.seed)} nodes; replay: ${replay(r.seed, FILE)}):\n  ${r.violations[kind].join("\n  ")}`);
+  const report = bad.map((r) => `seed ${r.seed} (${shapeOf(r.seed)}; replay: ${replay(r.seed, FILE)}):\n  ${r.violations[kind].join("\n  ")}`);
   expect(report.join("\n")).toBe("");
 }
 
@@ -157,7 +157,7 @@ describe.skipIf(!DEFAULT_SEEDS)("the same scenario over 50 more seeds, 4 s of wo
     async () => {
       const report: string[] = [];
       for (const r of (await pool()).values()) {
-        const where = `seed ${r.seed} (${nodesFor(r.seed)} nodes, ${r.workloadMs / 1000} s; replay: ${soakReplay(r.seed, r.workloadMs)})`;
+        const where = `seed ${r.seed} (${shapeOf(r.seed)}, ${r.workloadMs / 1000} s; replay: ${soakReplay(r.seed, r.workloadMs)})`;
         if (r.status === "overtime") report.push(`${where}: over time (${Math.round(r.wallMs)} ms real)`);
         else if (r.status === "error") report.push(`${where}: ${r.error}`);
         else {

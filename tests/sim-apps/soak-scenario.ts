@@ -10,6 +10,20 @@ import { type ScenarioResult, runScenario, type Violations } from "./workload.ts
 /** Every third seed runs 3 nodes (a single crash then leaves a bare majority). */
 export const nodesFor = (seed: number): number => (seed % 3 === 0 ? 3 : 5);
 
+/**
+ * Every sixth seed (of 5 nodes) keeps 3 voters, so 2 nodes are learners:
+ * drains, crashes and cuts then also promote learners and drop voters with
+ * learners standing by (a voter drained before the learners were promoted
+ * once left one voter holding everything).
+ */
+export const votersFor = (seed: number): number | undefined => (seed % 6 === 4 ? 3 : undefined);
+
+/** How a seed's cluster is shaped, for reports: "5 nodes" or "5 nodes, 3 voting". */
+export const shapeOf = (seed: number): string => {
+  const v = votersFor(seed);
+  return `${nodesFor(seed)} nodes${v === undefined ? "" : `, ${v} voting`}`;
+};
+
 /** Virtual ms of workload: chaos.test.ts's fixed seeds, its SOAK=1 run, the soak runner and the suite's 50 short seeds. */
 export const WORKLOAD_MS = { test: 12_000, soakTest: 40_000, soak: 20_000, suite: 4_000 } as const;
 
@@ -48,7 +62,8 @@ export function outcomeOf(r: ScenarioResult, workloadMs: number, cpuMs: number):
 
 /** The chaos scenario for one seed, as every chaos run in the project runs it. */
 export function chaosRun(seed: number, workloadMs: number): Promise<ScenarioResult> {
-  return runScenario({ seed, nodes: nodesFor(seed), workloadMs });
+  const maxVoters = votersFor(seed);
+  return runScenario({ seed, nodes: nodesFor(seed), workloadMs, ...(maxVoters !== undefined ? { maxVoters } : {}) });
 }
 
 /** How to replay one seed of the runner, with every violation line and the fault log. */

@@ -16,7 +16,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { runPool, type SeedReport } from "./soak-pool.ts";
-import { type Invariant, soakReplay, WORKLOAD_MS } from "./soak-scenario.ts";
+import { type Invariant, shapeOf, soakReplay, WORKLOAD_MS } from "./soak-scenario.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -57,7 +57,7 @@ const onReport = (r: SeedReport): void => {
   else if (r.status === "error") console.log(`seed ${r.seed}: error: ${firstLine(r.error)}`);
   if (a.verbose && r.status === "done") {
     const o = r.outcome;
-    console.log(`seed ${o.seed} (${o.nodes} nodes): ${secs(o.virtualMs)} virtual in ${secs(o.realMs)} (${secs(o.cpuMs)} CPU), ops ${JSON.stringify(o.ops)}`);
+    console.log(`seed ${o.seed} (${shapeOf(o.seed)}): ${secs(o.virtualMs)} virtual in ${secs(o.realMs)} (${secs(o.cpuMs)} CPU), ops ${JSON.stringify(o.ops)}`);
     for (const [k, lines] of Object.entries(o.broken)) console.log(`  ${k}:\n    ${lines.join("\n    ")}`);
     if (Object.keys(o.broken).length > 0) console.log(`  faults:\n    ${o.faultLog.join("\n    ")}`);
   }
@@ -84,7 +84,7 @@ console.log(`clean: ${clean.length}`);
 console.log(`with violations: ${bad.length}`);
 for (const [k, ss] of byInvariant) console.log(`  ${k}: ${ss.length} (seeds ${ss.join(", ")})`);
 for (const r of bad) {
-  console.log(`  seed ${r.seed} (${r.outcome.nodes} nodes):`);
+  console.log(`  seed ${r.seed} (${shapeOf(r.seed)}):`);
   for (const [k, lines] of Object.entries(r.outcome.broken)) console.log(`    ${k}: ${firstLine(lines[0] ?? "")}${lines.length > 1 ? ` (${lines.length} lines)` : ""}`);
   console.log(`    replay: ${soakReplay(r.seed, workloadMs)}`);
 }

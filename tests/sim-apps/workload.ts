@@ -59,6 +59,8 @@ export interface ScenarioOptions {
   logger?: (node: string) => Logger;
   /** Each process's clock off the world's by up to this much, drawn at its start (default 0). */
   clockSkewMs?: number;
+  /** At most this many Raft voters (default the node's, 5): below the node count, the others are learners. */
+  maxVoters?: number;
 }
 
 export const ROOMS: RoomCaps = { hall: null, kitchen: 3, den: 2, attic: 1 };
@@ -102,6 +104,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     callTimeoutMs: CALL_TIMEOUT_MS,
     network: { reorder: o.reorder ?? true, delayMinMs: 0.2, delayMaxMs: 3 },
     ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
+    ...(o.maxVoters !== undefined ? { maxVoters: o.maxVoters } : {}),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   const rnd = sim.random.fork("workload");
@@ -196,7 +199,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       sim.up().flatMap((x) =>
         x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
       ),
-      5,
+      o.maxVoters ?? 5,
     );
   const fault = (): void => {
     const t = now();

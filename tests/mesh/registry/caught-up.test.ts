@@ -1,0 +1,44 @@
+/**
+ * When the leader may add or drop a holder (mesh/registry/caught-up.ts): once
+ * a majority of the holders caught up for the epoch; with no majority here,
+ * only if the holders away could not be a majority serving under this epoch
+ * or the one before it (a cut, not deaths, may hide them).
+ */
+import { describe, expect, test } from "bun:test";
+import { type HolderView, majorityCaughtUp } from "../../../mesh/registry/caught-up.ts";
+
+const G = 1;
+
+/** This node is n1; `live` are the other members alive; `served` the epoch each said it serves at. */
+function view(live: string[], served: Record<string, number>): HolderView {
+  return {
+    self: "n1",
+    selfId: "n1#0",
+    isLive: (n) => live.includes(n),
+    idOf: (n) => `${n}#0`,
+    servedEpoch: () => served["n1"] ?? 0,
+    servedBy: (n) => served[n] ?? -1,
+  };
+}
+const holders = (...names: string[]) => names.map((name) => ({ name, id: `${name}#0` }));
+
+describe("majorityCaughtUp", () => {
+  test("a majority of the holders serving the epoch: yes", () => {
+    expect(majorityCaughtUp(7, holders("n1", "n2", "n3"), G, view(["n2", "n3"], { n1: 7, n2: 7 }))).toBe(true);
+    expect(majorityCaughtUp(7, holders("n1", "n2", "n3"), G, view(["n2", "n3"], { n1: 7, n2: 6, n3: 6 }))).toBe(false);
+  });
+
+  test("a 2-node cluster whose learner died: the voter may drop it (the other half alone can serve nothing)", () => {
+    expect(majorityCaughtUp(3, holders("n1", "n2"), G, view([], { n1: 3 }), ["n1"])).toBe(true);
+  });
+
+  test("holders away that are a majority of this placement's or the one before's: no (they may be serving beyond a cut)", () => {
+    // Voters n1..n3, learners n4, n5; a cut {n1, n3} | {n2, n4, n5}. After dropping n4 (epoch 8),
+    // the leader must not drop n2 too: n2, n4, n5 are a majority of epoch 7's holders and still served there.
+    expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n5"), G, view(["n3"], { n1: 7, n3: 7 }), ["n1", "n2", "n3", "n4", "n5"])).toBe(false);
+    // A majority of this placement's holders away: no either.
+    expect(majorityCaughtUp(7, holders("n1", "n2", "n3", "n4", "n5"), G, view(["n3"], { n1: 7, n3: 7 }), ["n1", "n2", "n3", "n4", "n5"])).toBe(false);
+    // Half of each away: yes (3 voters and 1 learner, cut 2 | 2; the other two cannot make a majority of either).
+    expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n4"), G, view(["n2"], { n1: 8, n2: 8 }), ["n1", "n2", "n3", "n4"])).toBe(true);
+  });
+});
