@@ -28,8 +28,8 @@ export interface ScenarioOptions {
   binary: string;
   /** Name prefix of this scenario's rooms and people (scenarios share nothing else). */
   prefix: string;
-  /** Decides the cut once the rooms' owners are known (room -> node name). */
-  arrange(owners: ReadonlyMap<string, string>): Arrangement;
+  /** Decides the cut once the rooms' owners (room -> node name) and the Raft voters (names) are known. */
+  arrange(owners: ReadonlyMap<string, string>, voters: readonly string[]): Arrangement;
   holdMs: number;
   seed: number;
   workers?: number;
@@ -90,7 +90,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }, 30_000, 200);
     const owners = new Map<string, string>();
     for (const r of rooms) owners.set(r.name, await cluster.ownerOf(r.name));
-    const arrangement = o.arrange(owners);
+    const consensus = await n0.call<{ voters: string[] }>("GET", "/v1/consensus", undefined, 5_000);
+    const arrangement = o.arrange(owners, consensus.body?.voters ?? []);
 
     load = new Load(cluster, rooms, o.prefix, o.workers ?? 15, o.seed, () => all);
     await load.startProbes(30_000);
