@@ -48,9 +48,12 @@ export function majorityCaughtUp(
   // majority on one side and the holders' on the other ({n1, n3} |
   // {n2, n4, n5} with voters n1..n3), and dropping them made both sides
   // serve (stale reads, one room served twice; found by the soak with 3
-  // voters of 5). Wait for them, or `recover --force`.
+  // voters of 5). Wait for them, or `recover --force`. The placement before
+  // is over once a majority of its holders served this one (they vouch for
+  // no older epoch since): 3 nodes losing n3, then n2, leave n1 serving.
   const here = (name: string): boolean => name === v.self || v.isLive(name);
+  const servedHere = (name: string): boolean => (name === v.self ? v.servedEpoch() : v.servedBy(name, generation)) >= epoch;
   const prev = previous === undefined ? [] : [...new Set(previous)];
-  const halfBefore = prev.length === 0 || 2 * prev.filter(here).length >= prev.length;
-  return live < need && 2 * live >= n && halfBefore;
+  const beforeOver = prev.length === 0 || 2 * prev.filter(here).length >= prev.length || 2 * prev.filter(servedHere).length > prev.length;
+  return live < need && 2 * live >= n && beforeOver;
 }

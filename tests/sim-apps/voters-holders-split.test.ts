@@ -55,3 +55,18 @@ test("a cut between the voters' majority and the holders' majority: no name serv
     expect({ s, lost }).toEqual({ s, lost: [] });
   }
 }, 60_000);
+
+test("a 2-node cluster whose learner crashes: the voter drops it and serves alone (half the holders away cannot serve anything)", async () => {
+  const sim = await AppSim.start({ seed: 50, nodes: 2 });
+  await sim.retry(() => sim.slot("n1").node!.app.addRooms(ROOMS), "rooms");
+  for (const room of ROOMS) await sim.retry(() => sim.slot("n2").node!.app.walkInto(room, [`p-${room}`]), `walk ${room}`);
+  const cfg = sim.slot("n1").node!.consensus.committedConfig();
+  expect({ voters: cfg.voters.length, learners: cfg.learners.length }).toEqual({ voters: 1, learners: 1 });
+  const voter = cfg.voters[0]!.name;
+  sim.crash(cfg.learners[0]!.name);
+  const app = sim.slot(voter).node!.app;
+  await sim.retry(() => app.walkInto("r1", ["after"]), "a walk-into on the voter alone", 15_000);
+  const dump = await sim.settle(app.dump(), 10_000);
+  if (dump.ok !== true) throw new Error(`dump ${JSON.stringify(dump)}`);
+  expect(dump.value["r1"]).toEqual(["after", "p-r1"].sort());
+}, 60_000);

@@ -38,6 +38,10 @@ describe("majorityCaughtUp", () => {
     expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n5"), G, view(["n3"], { n1: 7, n3: 7 }), ["n1", "n2", "n3", "n4", "n5"])).toBe(false);
     // A majority of this placement's holders away: no either.
     expect(majorityCaughtUp(7, holders("n1", "n2", "n3", "n4", "n5"), G, view(["n3"], { n1: 7, n3: 7 }), ["n1", "n2", "n3", "n4", "n5"])).toBe(false);
+    // A majority of the placement before away, but a majority of it served this one (so it vouches for no older epoch): yes.
+    // 3 nodes: n3 died and was dropped ({n1, n2}: n1 voting, n2 learning), both served that; then n2 died.
+    expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 8 }), ["n1", "n2", "n3"])).toBe(true);
+    expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 7 }), ["n1", "n2", "n3"])).toBe(false);
     // Half of each away: yes (3 voters and 1 learner, cut 2 | 2; the other two cannot make a majority of either).
     expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n4"), G, view(["n2"], { n1: 8, n2: 8 }), ["n1", "n2", "n3", "n4"])).toBe(true);
   });
