@@ -8,8 +8,9 @@
  *     that stay up to their target;
  *  2. promote a caught-up learner while voters < the target (odd, <= max);
  *     demote a live voter (never this leader) while voters > the target and
- *     > 3: an even count tolerates no more failures than the odd one below
- *     it, and one more voter is one more that can fail (4 die with any 2);
+ *     > 3 and every voter is live: an even count tolerates no more failures
+ *     than the odd one below it, and one more voter is one more that can
+ *     fail (4 die with any 2);
  *  3. add a live member not yet in as a learner;
  *  4. drop a learner that is gone.
  * A restarted node is a new id: it is added as a learner and promoted only
@@ -122,8 +123,13 @@ function candidate(input: ReconfigureInput): Configuration | null {
     if (promoted !== null) return promoted;
   }
   // Never below three voters by demotion: two voters are no worse than one
-  // to lose, and a lone voter makes its restart end the generation.
-  if (config.voters.length > Math.max(target, 3)) {
+  // to lose, and a lone voter makes its restart end the generation. And
+  // never while a voter is away (gone but still heard, so not yet dropped):
+  // the live voter given up is a vote the cluster then lacks. Five voters,
+  // two crashed at once, one of them still heard and one not yet known
+  // dead: demoting n5 left {n1, n4} live of four voters, which could never
+  // commit anything again (soak, two-at-once seed 2).
+  if (config.voters.length > Math.max(target, 3) && config.voters.every((s) => liveIds.has(s.id))) {
     const spare = config.voters
       .filter((s) => s.id !== self.id)
       .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))[0];

@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Configuration, Server } from "../../mesh/consensus/types.ts";
-import { configWhole } from "./config-whole.ts";
+import { configWhole, survivesSecondLoss } from "./config-whole.ts";
 
 const s = (name: string, id = `${name}#0`): Server => ({ id, name, address: `${name}:4370` });
 const [n1, n2, n3] = [s("n1"), s("n2"), s("n3")];
@@ -51,5 +51,36 @@ describe("configWhole: when the chaos workload may inject the next failure", () 
     expect(configWhole([{ id: n1b.id, committed: { epoch: 0, voters: [], learners: [] } }, ...[n2, n3].map((x) => ({ id: x.id, committed: e5, inForce: e5 }))], 5)).toBe(false);
     const e9: Configuration = { epoch: 9, placed: 9, voters: [n1, n2, n3], learners: [n1b] };
     expect(configWhole([n2, n3, n1b].map((x) => ({ id: x.id, committed: e9, inForce: e9 })), 5)).toBe(false);
+  });
+});
+
+describe("survivesSecondLoss: when the chaos workload may crash a second node of five", () => {
+  const [m1, m2, m3, m4, m5] = [s("m1"), s("m2"), s("m3"), s("m4"), s("m5")];
+  const all: Configuration = { epoch: 3, placed: 3, voters: [m1, m2, m3, m4, m5], learners: [] };
+  const liveOf = (xs: Server[], inForce = all) => xs.map((x) => ({ id: x.id, committed: all, inForce }));
+
+  test("five voters, m5 down: losing m4 leaves three of five", () => {
+    expect(survivesSecondLoss(liveOf([m1, m2, m3, m4]), m4.id)).toBe(true);
+  });
+
+  test("five voters, m4 and m5 down: a third loss leaves two of five", () => {
+    expect(survivesSecondLoss(liveOf([m1, m2, m3]), m3.id)).toBe(false);
+  });
+
+  test("three voters of five, m5 (a voter) down: losing another voter leaves one of three", () => {
+    const three: Configuration = { epoch: 4, placed: 4, voters: [m1, m2, m5], learners: [m3, m4] };
+    const live = [m1, m2, m3, m4].map((x) => ({ id: x.id, committed: three, inForce: three }));
+    expect(survivesSecondLoss(live, m2.id)).toBe(false);
+    expect(survivesSecondLoss(live, m3.id)).toBe(true);
+  });
+
+  test("an appended drop of m5 counts: {m1..m4} in force on m1, losing m4 leaves three of four", () => {
+    const four: Configuration = { epoch: 4, placed: 4, prevPlaced: 3, voters: [m1, m2, m3, m4], learners: [] };
+    const live = [m1, m2, m3, m4].map((x) => ({ id: x.id, committed: all, inForce: x === m1 ? four : all }));
+    expect(survivesSecondLoss(live, m4.id)).toBe(true);
+    // A smaller one appended on m1 (m2, m3 made learners, say) that still counts the down m5: losing m4 leaves one of three.
+    const three: Configuration = { epoch: 5, placed: 5, prevPlaced: 4, voters: [m1, m4, m5], learners: [m2, m3] };
+    const live3 = [m1, m2, m3, m4].map((x) => ({ id: x.id, committed: all, inForce: x === m1 ? three : all }));
+    expect(survivesSecondLoss(live3, m4.id)).toBe(false);
   });
 });

@@ -18,6 +18,13 @@ export const nodesFor = (seed: number): number => (seed % 3 === 0 ? 3 : 5);
  */
 export const votersFor = (seed: number): number | undefined => (seed % 6 === 4 ? 3 : undefined);
 
+/**
+ * Seeds of 5 nodes all voting may lose a second node while one is down (the
+ * README's "any two of five"): crashed in the same instant, or later while
+ * the first is still down, where every configuration in force survives it.
+ */
+export const twoAtOnceFor = (seed: number): boolean => nodesFor(seed) === 5 && votersFor(seed) === undefined;
+
 /** How a seed's cluster is shaped, for reports: "5 nodes" or "5 nodes, 3 voting". */
 export const shapeOf = (seed: number): string => {
   const v = votersFor(seed);
@@ -63,7 +70,7 @@ export function outcomeOf(r: ScenarioResult, workloadMs: number, cpuMs: number):
 /** The chaos scenario for one seed, as every chaos run in the project runs it. */
 export function chaosRun(seed: number, workloadMs: number): Promise<ScenarioResult> {
   const maxVoters = votersFor(seed);
-  return runScenario({ seed, nodes: nodesFor(seed), workloadMs, ...(maxVoters !== undefined ? { maxVoters } : {}) });
+  return runScenario({ seed, nodes: nodesFor(seed), workloadMs, twoAtOnce: twoAtOnceFor(seed), ...(maxVoters !== undefined ? { maxVoters } : {}) });
 }
 
 /** How to replay one seed of the runner, with every violation line and the fault log. */

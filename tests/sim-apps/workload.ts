@@ -24,7 +24,7 @@ import { compareTs } from "../../core/crdt/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
 import type { Logger } from "../../mesh/types.ts";
 import { Clients } from "./clients.ts";
-import { configWhole as configWholeOf } from "./config-whole.ts";
+import { configWhole as configWholeOf, survivesSecondLoss } from "./config-whole.ts";
 import { History, type OpKind } from "./history.ts";
 import {
   checkAnswer,
@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   clockSkewMs?: number;
   /** At most this many Raft voters (default the node's, 5): below the node count, the others are learners. */
   maxVoters?: number;
+  /** A second node may crash while one is down, where every configuration in force survives it (5 voters: any two of five). */
+  twoAtOnce?: boolean;
 }
 
 export const ROOMS: RoomCaps = { hall: null, kitchen: 3, den: 2, attic: 1 };
@@ -110,7 +112,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const rnd = sim.random.fork("workload");
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
   const v = newViolations();
-  const faults: Record<string, number> = { crash: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0, drain: 0 };
+  const faults: Record<string, number> = { crash: 0, second: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0, drain: 0 };
   /** Every fault with its virtual time, for replaying a failure by eye. */
   const log: string[] = [];
   const history = new History(CALL_TIMEOUT_MS);
@@ -167,12 +169,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
 
   // ---- faults ----
-  /** The node down (crashed, or draining: then its generation, until its process exits). */
+  /** The nodes down (crashed, or draining: then its generation, until its process exits); two only with twoAtOnce. */
   type Down = { name: string; restartAt: number; draining?: number };
-  let down: Down | null = null;
+  let downs: Down[] = [];
   let healAt: number | null = null;
   /** Until when (workload time) some node is stalled. */
   let stalledUntil = -Infinity;
+  const liveConfigs = () =>
+    sim.up().flatMap((x) =>
+      x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
+    );
   /** Whether `name` holds an entry older than a second that no other live node holds (or superseded). */
   const soleHolder = (name: string): boolean => {
     const mine = sim.slot(name).node;
@@ -194,28 +200,52 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   /** The configuration is whole: every live node holds data in it and every voter is a live incarnation (config-whole.ts). */
   const configWhole = (): boolean =>
     // A node restarted this step is not started yet (no process): it is in no configuration, so the crash is not repaired.
-    sim.up().every((x) => x.node !== null) &&
-    configWholeOf(
-      sim.up().flatMap((x) =>
-        x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
-      ),
-      o.maxVoters ?? 5,
-    );
+    sim.up().every((x) => x.node !== null) && configWholeOf(liveConfigs(), o.maxVoters ?? 5);
+  const crash = (victim: string, t: number, what: string): void => {
+    const gen = sim.slot(victim).generation;
+    sim.crash(victim);
+    clients.reset(victim, gen);
+    faults.crash!++;
+    log.push(`${at()} ${what} ${victim}#${gen}`);
+    // Some restart before the others notice the death, most after.
+    downs.push({ name: victim, restartAt: t + (rnd.float() < 0.3 ? 20 + rnd.int(300) : 1000 + rnd.int(4000)) });
+  };
+  /**
+   * A second crash while one node is down (twoAtOnce: 5 nodes, 5 voters, the
+   * README's "any two of five"): only where every configuration in force keeps
+   * a majority of its voters and holders, and no old entry lives on the victim alone.
+   */
+  const secondCrash = (t: number): void => {
+    if (downs.length !== 1 || downs[0]!.draining !== undefined || healAt !== null || t < stalledUntil) return;
+    if (sim.up().some((x) => x.node === null)) return;
+    const victim = pick(sim.names().filter((n) => n !== downs[0]!.name));
+    const id = sim.slot(victim).node?.id;
+    if (id === undefined || soleHolder(victim) || !survivesSecondLoss(liveConfigs(), id)) {
+      faults.crashDeferred!++;
+      return;
+    }
+    faults.second!++;
+    crash(victim, t, "crash (second)");
+  };
   const fault = (): void => {
     const t = now();
-    if (down !== null && t >= down.restartAt) {
-      sim.restart(down.name);
+    for (const d of downs.filter((d) => t >= d.restartAt)) {
+      sim.restart(d.name);
       faults.restart!++;
-      log.push(`${at()} restart ${down.name}`);
-      down = null;
+      log.push(`${at()} restart ${d.name}`);
     }
+    downs = downs.filter((d) => t < d.restartAt);
+    const down = downs.length > 0 ? downs[0]! : null;
     if (healAt !== null && t >= healAt) {
       sim.heal();
       log.push(`${at()} heal`);
       healAt = null;
     }
     const x = rnd.float();
-    if (x < 0.012 && down === null) {
+    if (x < 0.012 && down !== null) {
+      // Drawn only where it may happen, so other shapes replay as before.
+      if (o.twoAtOnce && rnd.float() < 0.5) secondCrash(t);
+    } else if (x < 0.012 && down === null) {
       const victim = pick(sim.names());
       // A node stalled past detection is a failure too: no crash while one is.
       // A partition cuts a side off (its nodes are down to the other side): no crash during one either.
@@ -223,13 +253,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         faults.crashDeferred!++;
         return;
       }
-      const gen = sim.slot(victim).generation;
-      sim.crash(victim);
-      clients.reset(victim, gen);
-      faults.crash!++;
-      log.push(`${at()} crash ${victim}#${gen}`);
-      // Some restart before the others notice the death, most after.
-      down = { name: victim, restartAt: t + (rnd.float() < 0.3 ? 20 + rnd.int(300) : 1000 + rnd.int(4000)) };
+      crash(victim, t, "crash");
+      // Sometimes a second node dies in the same instant.
+      if (o.twoAtOnce && rnd.float() < 0.3) secondCrash(t);
     } else if (x < 0.02 && healAt === null && down === null && t >= stalledUntil && configWhole()) {
       const order = sim.names().map((n) => ({ n, r: rnd.float() })).sort((a, b) => a.r - b.r).map((e) => e.n);
       const cut = 1 + rnd.int(Math.floor(order.length / 2));
@@ -244,7 +270,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       const gen = victim.generation;
       const restartIn = 200 + rnd.int(3000);
       const d: Down = { name: victim.name, restartAt: Infinity, draining: gen };
-      down = d;
+      downs.push(d);
       faults.drain!++;
       log.push(`${at()} drain ${victim.name}#${gen}`);
       void victim.node!.stop().then(() => {
@@ -282,8 +308,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
   // ---- heal, restart, stop losing; the cluster must settle ----
   sim.heal();
-  if (down !== null) {
-    const d = down as Down;
+  for (const d of downs) {
     // A drain still running is cut short: killed, as a second signal would.
     sim.restart(d.name);
     if (d.draining !== undefined) clients.reset(d.name, d.draining);

@@ -130,6 +130,18 @@ describe("reconfiguration", () => {
     const fromD = bare(nextConfiguration({ config: { epoch: 7, voters: [a, b, c, d], learners: [] }, self: d, live: [a, b, c, d], match: () => 0, commit: 10, maxVoters: 5 }));
     expect(fromD).toEqual({ epoch: 8, voters: [a, b, d], learners: [c] });
   });
+  test("no voter is demoted while another voter is away (gone but still heard): that would spend a live vote", () => {
+    // Soak, two at once (seed 2): five voters, c and b crashed together; c
+    // still heard (not droppable yet), b not yet known dead. Live {a, b, d, e}
+    // made the target 3, and demoting e appended {a, b, c, d}: two of four live.
+    const cfg = { epoch: 19, voters: [a, b, c, d, e], learners: [] };
+    const base = { config: cfg, self: a, live: [a, b, d, e], match: () => 10, commit: 10, maxVoters: 5 };
+    expect(bare(nextConfiguration({ ...base, heard: (id) => id === c.id }))).toBeNull();
+    // Once c is dropped (no longer heard), four voters all live: the demotion goes ahead.
+    const four = bare(nextConfiguration({ ...base, heard: () => false }))!;
+    expect(four.voters).toEqual([a, b, d, e]);
+    expect(bare(nextConfiguration({ ...base, config: { ...four, epoch: 20 } }))).toEqual({ epoch: 21, voters: [a, b, d], learners: [e] });
+  });
   test("a change of holders is a new placement; a promotion or demotion keeps the placement and the one before it", () => {
     const base: Configuration = { epoch: 4, placed: 3, prevPlaced: 1, voters: [a, b], learners: [c] };
     const promoted = nextConfiguration({ config: base, self: a, live: [a, b, c], match: () => 10, commit: 10, maxVoters: 5 })!;
