@@ -128,8 +128,10 @@ function candidate(input: ReconfigureInput): Configuration | null {
   // the live voter given up is a vote the cluster then lacks. Five voters,
   // two crashed at once, one of them still heard and one not yet known
   // dead: demoting n5 left {n1, n4} live of four voters, which could never
-  // commit anything again (soak, two-at-once seed 2).
-  if (config.voters.length > Math.max(target, 3) && config.voters.every((s) => liveIds.has(s.id))) {
+  // commit anything again (soak, two-at-once seed 2). Raft must hear every
+  // one of them too: membership's news of a death lags.
+  const allAnswer = config.voters.every((s) => liveIds.has(s.id) && (s.id === self.id || input.heard === undefined || input.heard(s.id)));
+  if (config.voters.length > Math.max(target, 3) && allAnswer) {
     const spare = config.voters
       .filter((s) => s.id !== self.id)
       .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))[0];

@@ -45,19 +45,19 @@ export function configWhole(live: readonly LiveConfigs[], maxVoters: number): bo
 }
 
 /**
- * Whether crashing `victim` now (one node already down) leaves a majority of
+ * Whether crashing `victim` now (one node already down, or `away`: cut off) leaves a majority of
  * voters and of data holders alive in every configuration in force: the
  * newest committed one and every one appended after it. Five voters survive
  * any two of them lost (README: "any two of five"); after one voter of five
  * was dropped, three of the four left are still a majority.
  */
-export function survivesSecondLoss(live: readonly LiveConfigs[], victim: string): boolean {
+export function survivesSecondLoss(live: readonly LiveConfigs[], victim: string, away?: string): boolean {
   let c: Configuration | undefined;
   for (const x of live) if (c === undefined || x.committed.epoch > c.epoch) c = x.committed;
   if (c === undefined || c.epoch === 0) return false;
   const newest = c.epoch;
   const configs = [c, ...live.flatMap((x) => (x.inForce !== undefined && x.inForce.epoch > newest ? [x.inForce] : []))];
-  const alive = new Set(live.map((x) => x.id).filter((id) => id !== victim));
+  const alive = new Set(live.map((x) => x.id).filter((id) => id !== victim && id !== away));
   const majority = (ids: readonly string[]): boolean => 2 * ids.filter((id) => alive.has(id)).length > ids.length;
   return configs.every((k) => majority(k.voters.map((x) => x.id)) && majority([...k.voters, ...k.learners].map((x) => x.id)));
 }

@@ -173,6 +173,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   type Down = { name: string; restartAt: number; draining?: number };
   let downs: Down[] = [];
   let healAt: number | null = null;
+  /** The one node a partition in force cut off from the rest (twoAtOnce: a second failure may follow). */
+  let cutOff: string | null = null;
   /** Until when (workload time) some node is stalled. */
   let stalledUntil = -Infinity;
   const liveConfigs = () =>
@@ -216,16 +218,33 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
    * a majority of its voters and holders, and no old entry lives on the victim alone.
    */
   const secondCrash = (t: number): void => {
-    if (downs.length !== 1 || downs[0]!.draining !== undefined || healAt !== null || t < stalledUntil) return;
+    // The first failure: one node down, or one cut off by a partition.
+    const first = downs.length === 1 && downs[0]!.draining === undefined && healAt === null ? downs[0]!.name : downs.length === 0 ? cutOff : null;
+    if (first === null || t < stalledUntil) return;
     if (sim.up().some((x) => x.node === null)) return;
-    const victim = pick(sim.names().filter((n) => n !== downs[0]!.name));
+    const victim = pick(sim.names().filter((n) => n !== first));
     const id = sim.slot(victim).node?.id;
-    if (id === undefined || soleHolder(victim) || !survivesSecondLoss(liveConfigs(), id)) {
+    const away = cutOff === null ? undefined : sim.slot(cutOff).node?.id;
+    if (id === undefined || soleHolder(victim) || !survivesSecondLoss(liveConfigs(), id, away)) {
       faults.crashDeferred!++;
       return;
     }
     faults.second!++;
     crash(victim, t, "crash (second)");
+  };
+  /** A second failure while one node is down: another cut off from the rest, where every configuration in force survives it. */
+  const secondCut = (t: number): void => {
+    if (downs.length !== 1 || downs[0]!.draining !== undefined || t < stalledUntil) return;
+    if (sim.up().some((x) => x.node === null)) return;
+    const victim = pick(sim.names().filter((n) => n !== downs[0]!.name));
+    const id = sim.slot(victim).node?.id;
+    if (id === undefined || !survivesSecondLoss(liveConfigs(), id)) return;
+    sim.partition([[victim], sim.names().filter((n) => n !== victim)]);
+    healAt = t + 500 + rnd.int(5000);
+    cutOff = victim;
+    faults.partition!++;
+    faults.second!++;
+    log.push(`${at()} partition (second) ${victim} | the rest`);
   };
   const fault = (): void => {
     const t = now();
@@ -240,9 +259,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       sim.heal();
       log.push(`${at()} heal`);
       healAt = null;
+      cutOff = null;
     }
     const x = rnd.float();
-    if (x < 0.012 && down !== null) {
+    if (x < 0.012 && (down !== null || (o.twoAtOnce && cutOff !== null))) {
       // Drawn only where it may happen, so other shapes replay as before.
       if (o.twoAtOnce && rnd.float() < 0.5) secondCrash(t);
     } else if (x < 0.012 && down === null) {
@@ -256,11 +276,15 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       crash(victim, t, "crash");
       // Sometimes a second node dies in the same instant.
       if (o.twoAtOnce && rnd.float() < 0.3) secondCrash(t);
+    } else if (x < 0.02 && healAt === null && down !== null && o.twoAtOnce) {
+      // A second failure: one node cut off while another is down.
+      if (rnd.float() < 0.5) secondCut(t);
     } else if (x < 0.02 && healAt === null && down === null && t >= stalledUntil && configWhole()) {
       const order = sim.names().map((n) => ({ n, r: rnd.float() })).sort((a, b) => a.r - b.r).map((e) => e.n);
       const cut = 1 + rnd.int(Math.floor(order.length / 2));
       sim.partition([order.slice(0, cut), order.slice(cut)]);
       healAt = t + 500 + rnd.int(5000);
+      if (cut === 1) cutOff = order[0]!;
       faults.partition!++;
       log.push(`${at()} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
     } else if (x >= 0.025 && x < 0.028 && down === null && healAt === null && t >= stalledUntil && configWhole()) {

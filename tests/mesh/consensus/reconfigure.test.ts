@@ -141,6 +141,8 @@ describe("reconfiguration", () => {
     const four = bare(nextConfiguration({ ...base, heard: () => false }))!;
     expect(four.voters).toEqual([a, b, d, e]);
     expect(bare(nextConfiguration({ ...base, config: { ...four, epoch: 20 } }))).toEqual({ epoch: 21, voters: [a, b, d], learners: [e] });
+    // Membership still holds b alive but Raft has not heard it: no demotion either.
+    expect(bare(nextConfiguration({ ...base, config: { ...four, epoch: 20 }, heard: (id) => id !== b.id }))).toBeNull();
   });
   test("a change of holders is a new placement; a promotion or demotion keeps the placement and the one before it", () => {
     const base: Configuration = { epoch: 4, placed: 3, prevPlaced: 1, voters: [a, b], learners: [c] };
