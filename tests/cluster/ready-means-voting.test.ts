@@ -18,6 +18,9 @@
  * Real processes on loopback, ~15-30 s (HOSTILE_BIN=path runs that binary). Ports 28020-28025, 28040-28049.
  */
 import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConsensusCluster, type Node, until } from "./consensus-procs.ts";
 import { hostileBinary } from "./hostile-kit.ts";
 
@@ -38,6 +41,22 @@ async function startAsReadme(c: ConsensusCluster, bin: string): Promise<void> {
   await until("all ready", async () => ((await Promise.all(c.nodes.map((n) => n.ready()))).every(Boolean) ? true : undefined), 40_000, 5);
 }
 
+/**
+ * On a failure, every node's log goes to a file, and each one's end to
+ * stderr (CI keeps only the output): the five-node case once missed its
+ * 15 s park in one CI run of many, and no log said why.
+ */
+async function keepingLogs(c: ConsensusCluster, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const dir = mkdtempSync(join(tmpdir(), "roomy-ready-voting-"));
+    for (const n of c.nodes) writeFileSync(join(dir, `${n.name}.log`), n.logs());
+    console.error(`[ready-means-voting] failure; node logs in ${dir}; their ends:\n${c.nodes.map((n) => `--- ${n.name}\n${n.logs().slice(-3_000)}`).join("\n")}`);
+    throw err;
+  }
+}
+
 /** Until a park through `n` is acknowledged. */
 const parkThrough = (n: Node, plate: string) =>
   until(`a park through ${n.name}`, async () => {
@@ -45,40 +64,42 @@ const parkThrough = (n: Node, plate: string) =>
     return r.ok ? r : undefined;
   }, 15_000, 100);
 
-test("the moment all three nodes of a new cluster are ready, all three vote, and so does a restarted one the moment it is ready: kill -9 of another then leaves a majority that serves", async () => {
-  const bin = await hostileBinary();
-  await startAsReadme(three, bin);
-  const seen = await n2.consensus();
-  await n1.kill();
-  expect(seen.voters).toEqual(["n1", "n2", "n3"]);
+test("the moment all three nodes of a new cluster are ready, all three vote, and so does a restarted one the moment it is ready: kill -9 of another then leaves a majority that serves", () =>
+  keepingLogs(three, async () => {
+    const bin = await hostileBinary();
+    await startAsReadme(three, bin);
+    const seen = await n2.consensus();
+    await n1.kill();
+    expect(seen.voters).toEqual(["n1", "n2", "n3"]);
 
-  await three.agreedLeader([n2, n3], 15_000);
-  expect((await parkThrough(n2, "AFTER KILL")).ok).toBe(true);
+    await three.agreedLeader([n2, n3], 15_000);
+    expect((await parkThrough(n2, "AFTER KILL")).ok).toBe(true);
 
-  // A rolling fault: n1 back (a new incarnation: a learner, promoted once caught
-  // up), and the moment it is ready, kill -9 of n2. n1 and n3 are a majority of
-  // the voters only if n1 votes by then.
-  await n1.start(bin, [n2.mesh]);
-  await until("n1 ready again", async () => ((await n1.ready()) ? true : undefined), 30_000, 5);
-  const again = await n3.consensus();
-  await n2.kill();
-  expect(again.voters).toEqual(["n1", "n2", "n3"]);
-  await three.agreedLeader([n1, n3], 15_000);
-  const lot = await until("the lot through n3, with the car parked before", async () => {
-    const r = await n3.lot(3_000);
-    return r.ok ? r.body : undefined;
-  }, 15_000, 100);
-  expect(Object.keys(lot.vehicles)).toContain("AFTER KILL");
-}, 120_000);
+    // A rolling fault: n1 back (a new incarnation: a learner, promoted once caught
+    // up), and the moment it is ready, kill -9 of n2. n1 and n3 are a majority of
+    // the voters only if n1 votes by then.
+    await n1.start(bin, [n2.mesh]);
+    await until("n1 ready again", async () => ((await n1.ready()) ? true : undefined), 30_000, 5);
+    const again = await n3.consensus();
+    await n2.kill();
+    expect(again.voters).toEqual(["n1", "n2", "n3"]);
+    await three.agreedLeader([n1, n3], 15_000);
+    const lot = await until("the lot through n3, with the car parked before", async () => {
+      const r = await n3.lot(3_000);
+      return r.ok ? r.body : undefined;
+    }, 15_000, 100);
+    expect(Object.keys(lot.vehicles)).toContain("AFTER KILL");
+}), 120_000);
 
-test("the moment all five nodes of a new cluster are ready, all five vote: kill -9 of the leader and one more leaves three that serve", async () => {
-  const bin = await hostileBinary();
-  await startAsReadme(fives, bin);
-  const seen = await fives.nodes[2]!.consensus();
-  const leader = fives.nodes.find((n) => n.name === seen.leader) ?? fives.nodes[0]!;
-  const another = fives.nodes.find((n) => n !== leader)!;
-  await Promise.all([leader.kill(), another.kill()]);
-  expect(seen.voters).toEqual(["m1", "m2", "m3", "m4", "m5"]);
-  const rest = fives.nodes.filter((n) => n !== leader && n !== another);
-  expect((await parkThrough(rest[0]!, "TWO DOWN")).ok).toBe(true);
-}, 120_000);
+test("the moment all five nodes of a new cluster are ready, all five vote: kill -9 of the leader and one more leaves three that serve", () =>
+  keepingLogs(fives, async () => {
+    const bin = await hostileBinary();
+    await startAsReadme(fives, bin);
+    const seen = await fives.nodes[2]!.consensus();
+    const leader = fives.nodes.find((n) => n.name === seen.leader) ?? fives.nodes[0]!;
+    const another = fives.nodes.find((n) => n !== leader)!;
+    await Promise.all([leader.kill(), another.kill()]);
+    expect(seen.voters).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+    const rest = fives.nodes.filter((n) => n !== leader && n !== another);
+    expect((await parkThrough(rest[0]!, "TWO DOWN")).ok).toBe(true);
+}), 120_000);
