@@ -23,11 +23,10 @@
  * it gets one last write (retried for long) and is left alone, so its final
  * value is known exactly while crashes and partitions go on around it.
  */
-import { compareTs } from "../../core/crdt/hlc.ts";
 import { AppSim } from "../../mesh/sim/app-harness.ts";
 import type { Logger } from "../../mesh/types.ts";
 import { Clients } from "./clients.ts";
-import { configWhole as configWholeOf, survivesSecondLoss } from "./config-whole.ts";
+import { faultInjector } from "./faults.ts";
 import { History, type OpKind } from "./history.ts";
 import {
   checkAnswer,
@@ -115,7 +114,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const rnd = sim.random.fork("workload");
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
   const v = newViolations();
-  const faults: Record<string, number> = { crash: 0, second: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0, drain: 0 };
+  const faultCounts: Record<string, number> = { crash: 0, second: 0, restart: 0, partition: 0, stall: 0, crashDeferred: 0, drain: 0 };
   /** Every fault with its virtual time, for replaying a failure by eye. */
   const log: string[] = [];
   const history = new History(CALL_TIMEOUT_MS);
@@ -171,158 +170,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
   };
 
-  // ---- faults ----
-  /** The nodes down (crashed, or draining: then its generation, until its process exits); two only with twoAtOnce. */
-  type Down = { name: string; restartAt: number; draining?: number };
-  let downs: Down[] = [];
-  let healAt: number | null = null;
-  /** The one node a partition in force cut off from the rest (twoAtOnce: a second failure may follow). */
-  let cutOff: string | null = null;
-  /** Until when (workload time) some node is stalled. */
-  let stalledUntil = -Infinity;
-  const liveConfigs = () =>
-    sim.up().flatMap((x) =>
-      x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
-    );
-  /** Whether `name` holds an entry older than a second that no other live node holds (or superseded). */
-  const soleHolder = (name: string): boolean => {
-    const mine = sim.slot(name).node;
-    if (mine === null) return false;
-    const old = sim.clock.now() - 1000;
-    for (const e of mine.map.state().e) {
-      if (e.ts.w > old) continue;
-      const held = sim.up().some((s) => {
-        if (s.name === name || s.node === null) return false;
-        const theirs = s.node.map.entry(e.k);
-        if (theirs !== undefined) return compareTs(theirs.ts, e.ts) >= 0;
-        const h = s.node.map.horizon;
-        return h !== null && compareTs(h, e.ts) >= 0;
-      });
-      if (!held) return true;
-    }
-    return false;
-  };
-  /** The configuration is whole: every live node holds data in it and every voter is a live incarnation (config-whole.ts). */
-  const configWhole = (): boolean =>
-    // A node restarted this step is not started yet (no process): it is in no configuration, so the crash is not repaired.
-    sim.up().every((x) => x.node !== null) && configWholeOf(liveConfigs(), o.maxVoters ?? 5);
-  const crash = (victim: string, t: number, what: string): void => {
-    const gen = sim.slot(victim).generation;
-    sim.crash(victim);
-    clients.reset(victim, gen);
-    faults.crash!++;
-    log.push(`${at()} ${what} ${victim}#${gen}`);
-    // Some restart before the others notice the death, most after.
-    downs.push({ name: victim, restartAt: t + (rnd.float() < 0.3 ? 20 + rnd.int(300) : 1000 + rnd.int(4000)) });
-  };
-  /**
-   * A second crash while one node is down (twoAtOnce: 5 nodes, 5 voters, the
-   * README's "any two of five"): only where every configuration in force keeps
-   * a majority of its voters and holders, and no old entry lives on the victim alone.
-   */
-  const secondCrash = (t: number): void => {
-    // The first failure: one node down, or one cut off by a partition.
-    const first = downs.length === 1 && downs[0]!.draining === undefined && healAt === null ? downs[0]!.name : downs.length === 0 ? cutOff : null;
-    if (first === null || t < stalledUntil) return;
-    if (sim.up().some((x) => x.node === null)) return;
-    const victim = pick(sim.names().filter((n) => n !== first));
-    const id = sim.slot(victim).node?.id;
-    const away = cutOff === null ? undefined : sim.slot(cutOff).node?.id;
-    if (id === undefined || soleHolder(victim) || !survivesSecondLoss(liveConfigs(), id, away)) {
-      faults.crashDeferred!++;
-      return;
-    }
-    faults.second!++;
-    crash(victim, t, "crash (second)");
-  };
-  /** A second failure while one node is down: another cut off from the rest, where every configuration in force survives it. */
-  const secondCut = (t: number): void => {
-    if (downs.length !== 1 || downs[0]!.draining !== undefined || t < stalledUntil) return;
-    if (sim.up().some((x) => x.node === null)) return;
-    const victim = pick(sim.names().filter((n) => n !== downs[0]!.name));
-    const id = sim.slot(victim).node?.id;
-    if (id === undefined || !survivesSecondLoss(liveConfigs(), id)) return;
-    sim.partition([[victim], sim.names().filter((n) => n !== victim)]);
-    healAt = t + 500 + rnd.int(5000);
-    cutOff = victim;
-    faults.partition!++;
-    faults.second!++;
-    log.push(`${at()} partition (second) ${victim} | the rest`);
-  };
-  const fault = (): void => {
-    const t = now();
-    for (const d of downs.filter((d) => t >= d.restartAt)) {
-      sim.restart(d.name);
-      faults.restart!++;
-      log.push(`${at()} restart ${d.name}`);
-    }
-    downs = downs.filter((d) => t < d.restartAt);
-    const down = downs.length > 0 ? downs[0]! : null;
-    if (healAt !== null && t >= healAt) {
-      sim.heal();
-      log.push(`${at()} heal`);
-      healAt = null;
-      cutOff = null;
-    }
-    const x = rnd.float();
-    if (x < 0.012 && (down !== null || (o.twoAtOnce && cutOff !== null))) {
-      // Drawn only where it may happen, so other shapes replay as before.
-      if (o.twoAtOnce && rnd.float() < 0.5) secondCrash(t);
-    } else if (x < 0.012 && down === null) {
-      const victim = pick(sim.names());
-      // A node stalled past detection is a failure too: no crash while one is.
-      // A partition cuts a side off (its nodes are down to the other side): no crash during one either.
-      if (soleHolder(victim) || !configWhole() || t < stalledUntil || healAt !== null) {
-        faults.crashDeferred!++;
-        return;
-      }
-      crash(victim, t, "crash");
-      // Sometimes a second node dies in the same instant.
-      if (o.twoAtOnce && rnd.float() < 0.3) secondCrash(t);
-    } else if (x < 0.02 && healAt === null && down !== null && o.twoAtOnce) {
-      // A second failure: one node cut off while another is down.
-      if (rnd.float() < 0.5) secondCut(t);
-    } else if (x < 0.02 && healAt === null && down === null && t >= stalledUntil && configWhole()) {
-      const order = sim.names().map((n) => ({ n, r: rnd.float() })).sort((a, b) => a.r - b.r).map((e) => e.n);
-      const cut = 1 + rnd.int(Math.floor(order.length / 2));
-      sim.partition([order.slice(0, cut), order.slice(cut)]);
-      healAt = t + 500 + rnd.int(5000);
-      if (cut === 1) cutOff = order[0]!;
-      faults.partition!++;
-      log.push(`${at()} partition ${order.slice(0, cut).join(",")} | ${order.slice(cut).join(",")}`);
-    } else if (x >= 0.025 && x < 0.028 && down === null && healAt === null && t >= stalledUntil && configWhole()) {
-      // SIGTERM: the node drains (hands off, flushes, waits to be dropped,
-      // leaves), the process exits, and the same name comes back later.
-      const victim = pick(sim.up());
-      const gen = victim.generation;
-      const restartIn = 200 + rnd.int(3000);
-      const d: Down = { name: victim.name, restartAt: Infinity, draining: gen };
-      downs.push(d);
-      faults.drain!++;
-      log.push(`${at()} drain ${victim.name}#${gen}`);
-      void victim.node!.stop().then(() => {
-        if (victim.generation !== gen || !victim.up) return;
-        sim.crash(victim.name);
-        clients.reset(victim.name, gen);
-        log.push(`${at()} drained ${victim.name}#${gen}`);
-        delete d.draining;
-        d.restartAt = now() + restartIn;
-      });
-    } else if (x < 0.025 && down === null && healAt === null && configWhole()) {
-      // One failure at a time: a long stall while another node is down (or not yet back in the configuration) is a second one.
-      const s = pick(sim.up());
-      const ms = 100 + rnd.int(2500);
-      stalledUntil = Math.max(stalledUntil, t + ms);
-      s.clock?.stall(ms);
-      faults.stall!++;
-      log.push(`${at()} stall ${s.name} ${ms} ms`);
-    }
-  };
+  const faults = faultInjector({ sim, rnd, clients, now, log, counts: faultCounts, ...(o.maxVoters !== undefined ? { maxVoters: o.maxVoters } : {}), ...(o.twoAtOnce !== undefined ? { twoAtOnce: o.twoAtOnce } : {}) });
 
   // ---- the workload, invariants after every step ----
   const end = now() + o.workloadMs;
   while (now() < end) {
-    if (o.faults !== false) fault();
+    if (o.faults !== false) faults.step();
     const n = rnd.int(4);
     for (let i = 0; i < n; i++) issue();
     if (rnd.float() < 0.05) retire();
@@ -334,13 +187,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   // ---- heal, restart, stop losing; the cluster must settle ----
-  sim.heal();
-  for (const d of downs) {
-    // A drain still running is cut short: killed, as a second signal would.
-    sim.restart(d.name);
-    if (d.draining !== undefined) clients.reset(d.name, d.draining);
-    faults.restart!++;
-  }
+  faults.end();
   sim.net.configure({ loss: 0, duplicate: 0 });
   const settled = (): boolean => history.ops.every((op) => op.status !== "pending");
   try {
@@ -377,7 +224,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       timers: sim.progress.timers,
       loss,
       ops: history.counts(),
-      faults,
+      faults: faultCounts,
       keys: history.judgement?.keys ?? 0,
       determined: history.judgement?.determined ?? 0,
     },
