@@ -27,6 +27,13 @@ export interface ConsensusOptions {
   mayBootstrapAlone: boolean | (() => boolean);
   /** How long, from its start, a node that may act alone waits for a cluster it was in to find it before it starts a generation alone (ms; default 0). */
   aloneAfterMs?: number;
+  /**
+   * How many seeds this node was given (--join and what DNS discovery found,
+   * itself left out): with peers and no generation anywhere, a new one starts
+   * only once a majority of the seeds and this node said they have none
+   * (default 0: no such bound).
+   */
+  seedCount?: () => number;
   /** This node drains: a leader hands leadership over, so that another one drops it. */
   selfDraining?: () => boolean;
   /** Members (by name) that said they are draining: the next configuration drops them. */

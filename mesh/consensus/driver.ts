@@ -68,6 +68,7 @@ export class Consensus {
       logger: o.logger,
       mayBootstrapAlone: alone,
       aloneAfterMs: o.aloneAfterMs,
+      ...(o.seedCount !== undefined ? { seedCount: o.seedCount } : {}),
       send: (to, msg) => o.transport.send(to, msg),
     });
     this.#relay = new Relay(

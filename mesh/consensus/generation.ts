@@ -16,8 +16,12 @@
  *    split from theirs for good (tests/cluster/hostile-first-node-restart).
  *  - No generation, peers alive: if any peer is in a generation, wait to be
  *    added by its leader (that leader adds every live member as a learner).
- *    If every peer said recently that it has none, the peer with the smallest
- *    name starts one and the others join it.
+ *    If every peer said recently that it has none, and they are with this
+ *    node a majority of its seeds and itself, the peer with the smallest name
+ *    starts one and the others join it. The majority: a node that restarted
+ *    beside another restarted one knew only that one for a moment (its join's
+ *    answers lost), and the two started a generation of their own beside the
+ *    cluster's (soak, five nodes, two killed and restarted at once).
  *  - In a generation where every voter of its committed
  *    configuration is back under a new id: the generation has provably ended
  *    (WARN, counted); leave it and join or start the next.
@@ -58,6 +62,8 @@ export interface GenerationOptions {
   helloMs?: number;
   /** How long a node that may act alone waits, from its start, for a cluster it was in to find it (ms; default 0). */
   aloneAfterMs?: number;
+  /** How many seeds this node was given, itself left out (default 0). */
+  seedCount?: () => number;
 }
 
 export class GenerationKeeper {
@@ -80,6 +86,12 @@ export class GenerationKeeper {
   /** Whether this node may start a generation with nobody else alive now. */
   #mayStartAlone(now: number): boolean {
     return this.#o.mayBootstrapAlone() && now - this.#startedAt >= (this.#o.aloneAfterMs ?? 0);
+  }
+
+  /** Whether this node and `peers` others (all saying they have no generation) are a majority of its seeds and itself. */
+  #seedMajority(peers: number): boolean {
+    const seeds = this.#o.seedCount?.() ?? 0;
+    return 1 + peers >= Math.floor((seeds + 1) / 2) + 1;
   }
 
   info(): GenerationInfo | null {
@@ -105,6 +117,7 @@ export class GenerationKeeper {
       const reports = peers.map((p) => this.#peers.get(p.id));
       if (!reports.every(fresh)) return null;
       if (reports.some((r) => r!.generation !== 0)) return null;
+      if (!this.#seedMajority(peers.length)) return null;
       const smallest = [this.#o.self.name, ...peers.map((p) => p.name)].sort()[0];
       return smallest === this.#o.self.name ? "bootstrap" : null;
     }
@@ -197,6 +210,10 @@ export class GenerationKeeper {
     for (const p of peers) {
       const r = this.#peers.get(p.id);
       if (r !== undefined && r.generation !== 0) return `waiting to be added to generation ${r.generation}`;
+    }
+    if (!this.#seedMajority(peers.length)) {
+      const seeds = this.#o.seedCount?.() ?? 0;
+      return `waiting for a majority of this node's ${seeds} seeds and itself to be here before starting a generation (${1 + peers.length} of ${seeds + 1})`;
     }
     return "waiting for peers to agree on a new generation";
   }

@@ -105,6 +105,8 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   let registry: ClusterRegistry | undefined;
   // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too.
   let alone = seeds.length === 0 && dns.length === 0;
+  /** Discovery starts after the consensus is made; the generation rule reads how many seeds it found. */
+  let discoveryRef: Discovery | undefined;
   const consensus = new Consensus({
     self: { id: ctx.self.id, name: config.name, address },
     clock,
@@ -116,6 +118,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     mayBootstrapAlone: () => alone,
     // Two rejoin periods: one was not enough on a busy machine (1 restart in 10 still started alone, the others' redial late).
     aloneAfterMs: opts.aloneWait === true ? 2 * memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
+    seedCount: () => new Set([...seeds.filter((s) => s !== address), ...(discoveryRef?.lastFound() ?? [])]).size,
     maxVoters: config.maxVoters,
     defer: opts.defer,
     ...consensusProfiles[config.profile],
@@ -149,7 +152,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   });
   const ready = (): boolean => registry!.ready();
 
-  const discovery = startDiscovery({
+  const discovery: Discovery = (discoveryRef = startDiscovery({
     seeds,
     dns,
     resolve4: opts.resolve4 ?? (() => Promise.resolve([])),
@@ -162,7 +165,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     clock,
     intervalMs: opts.discoveryIntervalMs,
     logger,
-  });
+  }));
   if (dns.length > 0 && seeds.length === 0) {
     void discovery.round().then(() => {
       if (discovery.lastFound().length === 0) alone = true;

@@ -101,3 +101,29 @@ test("a restarted first node found within its wait by the cluster it was in wait
   }
   expect(k.waitingReason()).toBe("waiting to be added to generation 7");
 });
+
+/** A node that has no generation, `seeds` seeds given, seeing `peers` (each saying it has none). */
+function noGeneration(selfName: string, peers: Member[], seeds: number) {
+  const clock = new SimClock(1_000_000);
+  const self = member(selfName, `${selfName}-new`);
+  const all = [self, ...peers];
+  const membership = { self: () => self, members: () => all, live: () => all, get: (n: string) => all.find((m) => m.name === n), subscribe: () => () => {} } as unknown as MembershipView;
+  const k = new GenerationKeeper({ self: server(self.name, self.id), membership, clock, logger: silentLogger, mayBootstrapAlone: () => false, send: () => {}, seedCount: () => seeds });
+  for (const p of peers) k.onHello(p.address, { t: "hello", f: p.id, n: p.name, g: 0, r: 0 });
+  return k;
+}
+
+test("with peers and no generation anywhere, a new one starts only once a majority of the seeds and this node are here", () => {
+  // Soak (five nodes, two killed and restarted at once): n2, restarted with
+  // the 4 others as seeds, knew only n3 (restarted too) for a moment, its
+  // join's answers lost; the two started a generation beside the cluster's.
+  const n3 = member("n3", "n3-new");
+  expect(noGeneration("n2", [n3], 4).tick(null)).toBe(null);
+  expect(noGeneration("n2", [n3], 4).waitingReason()).toMatch(/majority of this node's 4 seeds/);
+  // Three of the five: the smallest name starts one.
+  expect(noGeneration("n2", [n3, member("n4", "n4-new")], 4).tick(null)).toBe("bootstrap");
+  // A cold start of three, each given the other two: any two are a majority.
+  expect(noGeneration("n1", [member("n2", "x")], 2).tick(null)).toBe("bootstrap");
+  // No seeds counted (a node told nothing of them): as before.
+  expect(noGeneration("n1", [member("n2", "x")], 0).tick(null)).toBe("bootstrap");
+});
