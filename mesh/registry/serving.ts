@@ -344,9 +344,11 @@ export class ServingRights {
     // Fencing counts its own round only; waiting, any round it asked (replies may come late).
     if (s.kind === "fencing" ? m.q !== s.q : m.q < s.first || m.q > s.q) return;
     const name = this.o.owners.nameOf(from);
-    const h = s.cfg.holders.find((x) => x.name === name);
-    // Only a holder of this configuration, in the incarnation it holds, counts.
-    if (name === undefined || h === undefined || this.o.owners.idOf(name) !== h.id) return;
+    // Only a holder of this configuration, in the incarnation it holds, counts
+    // (matched by id too: a configuration may still hold an older incarnation under the name).
+    const id = name === undefined ? undefined : this.o.owners.idOf(name);
+    const h = s.cfg.holders.find((x) => x.name === name && x.id === id);
+    if (name === undefined || h === undefined) return;
     const need = majorityOf(s.cfg) - 1;
     if (s.kind === "fencing") {
       // A node from before `s` said nothing of it: taken as one that served.
@@ -384,7 +386,7 @@ export class ServingRights {
       // counted) counts, whether this node sees it live now or not: what
       // the view says at the end cannot tell whom the pull reached.
       const by = new Map(pulled.map((p) => [p.name, p.id]));
-      const other = from.filter((n) => by.get(n) !== c.holders.find((h) => h.name === n)?.id);
+      const other = from.filter((n) => !c.holders.some((h) => h.name === n && h.id === by.get(n)));
       if (other.length > 0) return failed(`not pulled from the configuration's incarnation of ${other.join(", ")}`);
       this.become({ kind: "serving", cfg: c });
     };

@@ -144,6 +144,14 @@ describe("reconfiguration", () => {
     // Membership still holds b alive but Raft has not heard it: no demotion either.
     expect(bare(nextConfiguration({ ...base, config: { ...four, epoch: 20 }, heard: (id) => id !== b.id }))).toBeNull();
   });
+  test("a learner back under a new id: its old id is dropped before the new one comes in (one incarnation per name)", () => {
+    // Soak (3 voters of 5, two at once, seed 562): the new e came in first, and
+    // the registry, knowing holders by name, never counted e's answers.
+    const e2 = s("e", 1);
+    const cfg = { epoch: 9, voters: [a, b, c], learners: [d, e] };
+    expect(next(cfg, [a, b, c, d, e2])).toEqual({ epoch: 10, voters: [a, b, c], learners: [d] });
+    expect(next({ epoch: 10, voters: [a, b, c], learners: [d] }, [a, b, c, d, e2])).toEqual({ epoch: 11, voters: [a, b, c], learners: [d, e2] });
+  });
   test("a change of holders is a new placement; a promotion or demotion keeps the placement and the one before it", () => {
     const base: Configuration = { epoch: 4, placed: 3, prevPlaced: 1, voters: [a, b], learners: [c] };
     const promoted = nextConfiguration({ config: base, self: a, live: [a, b, c], match: () => 10, commit: 10, maxVoters: 5 })!;

@@ -99,3 +99,34 @@ describe("a new epoch's catch-up and restarted holders", () => {
     expect(rights.state.kind).toBe("serving");
   });
 });
+
+describe("a configuration holding two incarnations of one name", () => {
+  test("the fence counts the answer of the incarnation the node runs now, wherever the configuration lists it (soak seed 562: it took the old one's place, counted nothing from that name and fenced forever)", async () => {
+    const ids = new Map<string, string>([["n5", "n5-id2"]]);
+    const pulls: { peers: readonly string[]; resolve: (v: PulledFrom[]) => void }[] = [];
+    const { sent, rights } = servingRig({
+      self: "n2",
+      idOf: (n) => ids.get(n) ?? `${n}-id`,
+      catchUpFrom: (peers) => new Promise<PulledFrom[]>((resolve) => pulls.push({ peers, resolve })),
+    });
+    // Holders n2, n3, the crashed n1 and n5's old incarnation (both not yet dropped), and n5's new one.
+    const c = holderConfig(16, 15, ["n2", "n3", "n1"]);
+    c.holders.push({ name: "n5", id: "n5-id" }, { name: "n5", id: "n5-id2" });
+    ids.set("n1", "n1-id2");
+    rights.onConfig(c);
+    const reply = (name: string): void => {
+      for (const s of sent.filter((x) => x.msg.t === "fq")) rights.onFenceReply(name, { t: "fr", q: s.msg.q, g: 1, e: s.msg.e, w: 0, s: 16 });
+    };
+    reply("n3");
+    reply("n5");
+    reply("n3");
+    reply("n5");
+    // n1 answers in an incarnation the configuration does not hold: it never counts.
+    reply("n1");
+    expect(rights.state.kind).toBe("pulling");
+    expect([...pulls.at(-1)!.peers].sort()).toEqual(["n3", "n5"]);
+    pulls.at(-1)!.resolve([from("n3"), from("n5", "n5-id2")]);
+    await Promise.resolve();
+    expect(rights.state.kind).toBe("serving");
+  });
+});
