@@ -110,8 +110,8 @@ describe("a configuration holding two incarnations of one name", () => {
       catchUpFrom: (peers) => new Promise<PulledFrom[]>((resolve) => pulls.push({ peers, resolve })),
     });
     // Holders n2, n3, the crashed n1 and n5's old incarnation (both not yet dropped), and n5's new one.
-    const c = holderConfig(16, 15, ["n2", "n3", "n1"]);
-    c.holders.push({ name: "n5", id: "n5-id" }, { name: "n5", id: "n5-id2" });
+    const base = holderConfig(16, 15, ["n2", "n3", "n1"]);
+    const c = { ...base, holders: [...base.holders, { name: "n5", id: "n5-id" }, { name: "n5", id: "n5-id2" }] };
     ids.set("n1", "n1-id2");
     rights.onConfig(c);
     const reply = (name: string): void => {
