@@ -88,9 +88,10 @@ export function faultInjector(f: FaultOptions): Faults {
     downs.push({ name: victim, restartAt: t + (rnd.float() < 0.3 ? 20 + rnd.int(300) : 1000 + rnd.int(4000)) });
   };
   /**
-   * A second crash while one node is down (twoAtOnce: 5 nodes, 5 voters, the
-   * README's "any two of five"): only where every configuration in force keeps
-   * a majority of its voters and holders, and no old entry lives on the victim alone.
+   * A second crash while one node is down, stalled or the only one cut off
+   * (twoAtOnce; with 5 voters the README's "any two of five"): only where
+   * every configuration in force keeps a majority of its voters and holders,
+   * and no old entry lives on the victim alone.
    */
   const secondCrash = (t: number): void => {
     // The first failure: one node down, or one cut off by a partition, or one stalled.
