@@ -57,6 +57,13 @@ async function keepingLogs(c: ConsensusCluster, fn: () => Promise<void>): Promis
   }
 }
 
+/** Until the lot read through `n` answers. */
+const lotThrough = (n: Node) =>
+  until(`the lot through ${n.name}`, async () => {
+    const r = await n.lot(3_000);
+    return r.ok ? r.body : undefined;
+  }, 15_000, 100);
+
 /** Until a park through `n` is acknowledged. */
 const parkThrough = (n: Node, plate: string) =>
   until(`a park through ${n.name}`, async () => {
@@ -84,11 +91,7 @@ test("the moment all three nodes of a new cluster are ready, all three vote, and
     await n2.kill();
     expect(again.voters).toEqual(["n1", "n2", "n3"]);
     await three.agreedLeader([n1, n3], 15_000);
-    const lot = await until("the lot through n3, with the car parked before", async () => {
-      const r = await n3.lot(3_000);
-      return r.ok ? r.body : undefined;
-    }, 15_000, 100);
-    expect(Object.keys(lot.vehicles)).toContain("AFTER KILL");
+    expect(Object.keys((await lotThrough(n3)).vehicles)).toContain("AFTER KILL");
 }), 120_000);
 
 test("the moment all five nodes of a new cluster are ready, all five vote: kill -9 of the leader and one more leaves three that serve; both restarted at once join that cluster's generation and vote again", () =>
@@ -115,9 +118,5 @@ test("the moment all five nodes of a new cluster are ready, all five vote: kill 
       return v.voters.length === 5 ? v : undefined;
     }, 20_000, 100);
     expect(back.generation).toBe(generation);
-    const lot = await until("the lot through a restarted node", async () => {
-      const r = await another.lot(3_000);
-      return r.ok ? r.body : undefined;
-    }, 15_000, 100);
-    expect(Object.keys(lot.vehicles)).toContain("TWO DOWN");
+    expect(Object.keys((await lotThrough(another)).vehicles)).toContain("TWO DOWN");
 }), 120_000);
