@@ -344,11 +344,8 @@ export class ServingRights {
     // Fencing counts its own round only; waiting, any round it asked (replies may come late).
     if (s.kind === "fencing" ? m.q !== s.q : m.q < s.first || m.q > s.q) return;
     const name = this.o.owners.nameOf(from);
-    // Only a holder of this configuration, in the incarnation it holds, counts
-    // (matched by id too: a configuration may still hold an older incarnation under the name).
-    const id = name === undefined ? undefined : this.o.owners.idOf(name);
-    const h = s.cfg.holders.find((x) => x.name === name && x.id === id);
-    if (name === undefined || h === undefined) return;
+    // Only a holder of this configuration, in the incarnation it holds, counts (by name and id: it may list an older one too).
+    if (name === undefined || !s.cfg.holders.some((x) => x.name === name && x.id === this.o.owners.idOf(name))) return;
     const need = majorityOf(s.cfg) - 1;
     if (s.kind === "fencing") {
       // A node from before `s` said nothing of it: taken as one that served.
