@@ -15,9 +15,9 @@
  * replaced the first is a lost majority, beyond what Raft survives), and
  * only when no entry older than a second lives on it alone (losing every
  * holder of an acknowledged write before it spreads is beyond the promise).
- * With twoAtOnce (5 voters: any two of five) a second crash or cut may
- * follow the first before it is repaired, where every configuration in
- * force keeps a majority of its voters and holders.
+ * With twoAtOnce (faults.ts) a second crash, stall or cut may follow the
+ * first before it is repaired, where every configuration in force keeps a
+ * majority of its voters and holders (5 voters: any two of five).
  *
  * Keys retire during the run: once nothing on a key can still take effect,
  * it gets one last write (retried for long) and is left alone, so its final
@@ -63,7 +63,7 @@ export interface ScenarioOptions {
   clockSkewMs?: number;
   /** At most this many Raft voters (default the node's, 5): below the node count, the others are learners. */
   maxVoters?: number;
-  /** A second node may crash while one is down, where every configuration in force survives it (5 voters: any two of five). */
+  /** A second failure may follow the first before it is repaired, where every configuration in force survives it (faults.ts). */
   twoAtOnce?: boolean;
 }
 
