@@ -27,13 +27,22 @@ export interface LiveConfigs {
   inForce?: Configuration;
 }
 
-export function configWhole(live: readonly LiveConfigs[], maxVoters: number): boolean {
-  // The newest committed configuration any live node knows (a removed node keeps an old one).
+/**
+ * The configurations in force: the newest committed one any live node knows
+ * (a removed node keeps an old one) and every one appended after it; null
+ * before the first commit.
+ */
+function inForce(live: readonly LiveConfigs[]): Configuration[] | null {
   let c: Configuration | undefined;
   for (const x of live) if (c === undefined || x.committed.epoch > c.epoch) c = x.committed;
-  if (c === undefined || c.epoch === 0) return false;
+  if (c === undefined || c.epoch === 0) return null;
   const newest = c.epoch;
-  const pending = live.flatMap((x) => (x.inForce !== undefined && x.inForce.epoch > newest ? [x.inForce] : []));
+  return [c, ...live.flatMap((x) => (x.inForce !== undefined && x.inForce.epoch > newest ? [x.inForce] : []))];
+}
+
+export function configWhole(live: readonly LiveConfigs[], maxVoters: number): boolean {
+  const configs = inForce(live);
+  if (configs === null) return false;
   const ids = new Set(live.map((x) => x.id));
   const whole = (k: Configuration): boolean => {
     const holders = new Set([...k.voters, ...k.learners].map((x) => x.id));
@@ -41,7 +50,7 @@ export function configWhole(live: readonly LiveConfigs[], maxVoters: number): bo
     const enough = k.voters.length >= targetVoters(live.length, maxVoters);
     return enough && k.voters.every((v) => ids.has(v.id)) && [...ids].every((id) => holders.has(id));
   };
-  return whole(c) && pending.every(whole);
+  return configs.every(whole);
 }
 
 /**
@@ -52,11 +61,8 @@ export function configWhole(live: readonly LiveConfigs[], maxVoters: number): bo
  * was dropped, three of the four left are still a majority.
  */
 export function survivesSecondLoss(live: readonly LiveConfigs[], victim: string, away?: string): boolean {
-  let c: Configuration | undefined;
-  for (const x of live) if (c === undefined || x.committed.epoch > c.epoch) c = x.committed;
-  if (c === undefined || c.epoch === 0) return false;
-  const newest = c.epoch;
-  const configs = [c, ...live.flatMap((x) => (x.inForce !== undefined && x.inForce.epoch > newest ? [x.inForce] : []))];
+  const configs = inForce(live);
+  if (configs === null) return false;
   const alive = new Set(live.map((x) => x.id).filter((id) => id !== victim && id !== away));
   const majority = (ids: readonly string[]): boolean => 2 * ids.filter((id) => alive.has(id)).length > ids.length;
   return configs.every((k) => majority(k.voters.map((x) => x.id)) && majority([...k.voters, ...k.learners].map((x) => x.id)));

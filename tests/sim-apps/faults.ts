@@ -37,7 +37,6 @@ export interface Faults {
 export function faultInjector(f: FaultOptions): Faults {
   const { sim, rnd, clients, log } = f;
   const faults = f.counts;
-  const o = { maxVoters: f.maxVoters, twoAtOnce: f.twoAtOnce };
   const now = f.now;
   const at = (): string => `t=${now().toFixed(1)}`;
   const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
@@ -52,6 +51,11 @@ export function faultInjector(f: FaultOptions): Faults {
   let stalledUntil = -Infinity;
   /** Each node stalled, until when (a stall of one node is a first failure a second may follow, with twoAtOnce). */
   const stalls = new Map<string, number>();
+  /** A node stalls until `until` (a stall replaces the one it was in: the simulated clock resumes at the later call's end). */
+  const stall = (name: string, until: number): void => {
+    stalledUntil = Math.max(stalledUntil, until);
+    stalls.set(name, until);
+  };
   const liveConfigs = () =>
     sim.up().flatMap((x) =>
       x.node === null ? [] : [{ id: x.node.id, committed: x.node.consensus.committedConfig(), inForce: x.node.consensus.core?.config }],
@@ -77,7 +81,7 @@ export function faultInjector(f: FaultOptions): Faults {
   /** The configuration is whole: every live node holds data in it and every voter is a live incarnation (config-whole.ts). */
   const configWhole = (): boolean =>
     // A node restarted this step is not started yet (no process): it is in no configuration, so the crash is not repaired.
-    sim.up().every((x) => x.node !== null) && configWholeOf(liveConfigs(), o.maxVoters ?? 5);
+    sim.up().every((x) => x.node !== null) && configWholeOf(liveConfigs(), f.maxVoters ?? 5);
   const crash = (victim: string, t: number, what: string): void => {
     const gen = sim.slot(victim).generation;
     sim.crash(victim);
@@ -120,8 +124,7 @@ export function faultInjector(f: FaultOptions): Faults {
     const id = victim.node?.id;
     if (id === undefined || !survivesSecondLoss(liveConfigs(), id)) return;
     const ms = 1000 + rnd.int(2500);
-    stalledUntil = Math.max(stalledUntil, t + ms);
-    stalls.set(victim.name, t + ms);
+    stall(victim.name, t + ms);
     victim.clock?.stall(ms);
     faults.stall!++;
     faults.second!++;
@@ -157,9 +160,9 @@ export function faultInjector(f: FaultOptions): Faults {
       cutOff = null;
     }
     const x = rnd.float();
-    if (x < 0.012 && (down !== null || (o.twoAtOnce && (cutOff !== null || t < stalledUntil)))) {
+    if (x < 0.012 && (down !== null || (f.twoAtOnce && (cutOff !== null || t < stalledUntil)))) {
       // Drawn only where it may happen, so other shapes replay as before.
-      if (o.twoAtOnce && rnd.float() < 0.5) secondCrash(t);
+      if (f.twoAtOnce && rnd.float() < 0.5) secondCrash(t);
     } else if (x < 0.012 && down === null) {
       const victim = pick(sim.names());
       // A node stalled past detection is a failure too: no crash while one is.
@@ -170,8 +173,8 @@ export function faultInjector(f: FaultOptions): Faults {
       }
       crash(victim, t, "crash");
       // Sometimes a second node dies in the same instant.
-      if (o.twoAtOnce && rnd.float() < 0.3) secondCrash(t);
-    } else if (x < 0.02 && healAt === null && down !== null && o.twoAtOnce) {
+      if (f.twoAtOnce && rnd.float() < 0.3) secondCrash(t);
+    } else if (x < 0.02 && healAt === null && down !== null && f.twoAtOnce) {
       // A second failure: one node cut off while another is down.
       if (rnd.float() < 0.5) secondCut(t);
     } else if (x < 0.02 && healAt === null && down === null && t >= stalledUntil && configWhole()) {
@@ -200,14 +203,13 @@ export function faultInjector(f: FaultOptions): Faults {
         delete d.draining;
         d.restartAt = now() + restartIn;
       });
-    } else if (x < 0.025 && down !== null && o.twoAtOnce) {
+    } else if (x < 0.025 && down !== null && f.twoAtOnce) {
       if (rnd.float() < 0.5) secondStall(t);
     } else if (x < 0.025 && down === null && healAt === null && configWhole()) {
       // One failure at a time: a long stall while another node is down (or not yet back in the configuration) is a second one.
       const s = pick(sim.up());
       const ms = 100 + rnd.int(2500);
-      stalledUntil = Math.max(stalledUntil, t + ms);
-      stalls.set(s.name, t + ms);
+      stall(s.name, t + ms);
       s.clock?.stall(ms);
       faults.stall!++;
       log.push(`${at()} stall ${s.name} ${ms} ms`);
