@@ -31,12 +31,13 @@ export interface ServeOptions {
   /**
    * The answer to a request the server refuses on its own, before any
    * handler sees it (Bun: 413 for a body past maxRequestBodySize, 400 for
-   * bytes that are not HTTP/1.1), its bytes made once; the server adds
-   * `connection: close`. Default: the bare status. The admin API gives its
+   * bytes that are not HTTP/1.1, both closing the connection; 404 for a
+   * method a Request would not keep as sent: "get", "FOO"), its bytes made
+   * once. Default: the bare status. The admin API gives its
    * JSON errors (http/app.ts serverRefusal), so every answer has the
    * contract's shape.
    */
-  refusal?: (status: 400 | 413) => Prebuilt;
+  refusal?: (status: 400 | 404 | 413) => Prebuilt;
   /**
    * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
    * Bun they are looked up by method and path before `fetch` (bun/serve.ts),

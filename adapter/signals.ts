@@ -7,12 +7,19 @@ import process from "node:process";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
-/** Resolves with the name of the first shutdown signal received. */
-export function shutdownSignal(): Promise<string> {
+/**
+ * Resolves with the name of the first shutdown signal received. `onAgain`
+ * is told of a second one just before the process exits with 1 (so the log
+ * says why the drain did not finish).
+ */
+export function shutdownSignal(onAgain?: (sig: string) => void): Promise<string> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (sig: string) => {
-      if (received) process.exit(1);
+      if (received) {
+        onAgain?.(sig);
+        process.exit(1);
+      }
       received = true;
       resolve(sig);
     };

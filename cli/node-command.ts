@@ -137,10 +137,10 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
 /** Runs a node until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
   const flags = resolveNodeFlags(raw, io.env);
-  // Listen for signals before anything else: a supervisor may send one as
+  // Listen for signals before anything async: a supervisor may send one as
   // soon as it sees the listening line.
-  const signal = shutdownSignal();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, base: { node: flags.settings.name } });
+  const signal = shutdownSignal((sig) => logger.warn("a second signal while draining: exiting now with 1, the drain unfinished", { signal: sig }));
   // A first node restarted with its own command must find the cluster it was in, not start another (wiring.ts aloneWait).
   const cluster = meshCluster({ dnsServer: flags.dnsServer, aloneWait: true });
   let node;

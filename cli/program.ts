@@ -69,10 +69,13 @@ function define() {
       options,
       async run(raw, args, io) {
         const url = flagOrEnv(raw, NODE_URL, io.env) ?? DEFAULT_NODE_URL;
-        if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-          throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
-        }
-        const token = flagOrEnv(raw, TOKEN, io.env)?.replace(/[\r\n]+$/, "") || undefined;
+        const u = URL.canParse(url) ? new URL(url) : null;
+        if (u === null || !/^https?:$/.test(u.protocol)) throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
+        // The API's paths are put after the URL's own: a query or fragment would end up in front of them.
+        if (u.search !== "" || u.hash !== "") throw new UsageError(`--node takes no query or fragment (http://HOST:PORT, or a path prefix), got ${JSON.stringify(url)}`);
+        const token = flagOrEnv(raw, TOKEN, io.env)?.trim() || undefined; // as the node trims its own
+        // A header value can carry no control character: the request would fail as not HTTP.
+        if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError("--token (ROOMY_ADMIN_TOKEN) must be printable ASCII without spaces");
         const client = createClient(url, { token });
         await io.out(await def.run(client, args, raw, isOn(raw, "json")));
         return EXIT_OK;
@@ -132,9 +135,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const allSpecs = [...GLOBAL_OPTIONS, ...CLIENT_OPTIONS, ...NODE_OPTIONS, ...CLIENT_COMMANDS.flatMap((c) => c.options ?? [])];
   const raw = scanArgv(argv, allSpecs);
   const json = isOn(raw, "json");
+  let cmd: CommandDef | undefined;
   try {
     const [name, ...args] = raw.positionals;
-    const cmd = name === undefined ? undefined : commands.get(name);
+    cmd = name === undefined ? undefined : commands.get(name);
     if (name !== undefined && cmd === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     checkFlags(raw, cmd);
     if (isOn(raw, "version")) {
@@ -153,7 +157,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     checkArity(cmd, args);
     return await cmd.run(raw, args, io);
   } catch (err) {
-    return report(err, json, io);
+    return report(err, json, io, cmd?.cac.name);
   }
 }
 
@@ -190,7 +194,8 @@ function checkArity(cmd: CommandDef, args: string[]): void {
   }
 }
 
-async function report(err: unknown, json: boolean, io: CliIo): Promise<number> {
+/** `command`: the command the error came from, whose own help is the one to read (`roomy node --help` lists the node's flags). */
+async function report(err: unknown, json: boolean, io: CliIo, command?: string): Promise<number> {
   const line = (code: string, message: string) =>
     json ? orderedJson({ error: { code, message } }) + "\n" : `roomy: ${code}: ${message}\n`;
   if (err instanceof RoomyError) {
@@ -202,7 +207,7 @@ async function report(err: unknown, json: boolean, io: CliIo): Promise<number> {
     return EXIT_NO_NODE;
   }
   if (err instanceof UsageError) {
-    await io.err(`roomy: ${err.message}\nrun "roomy --help" for usage\n`);
+    await io.err(`roomy: ${err.message}\nrun "roomy ${command === undefined ? "" : command + " "}--help" for usage\n`);
     return EXIT_USAGE;
   }
   if (err instanceof CannotStartError) {

@@ -115,16 +115,18 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * What the server answers for a request it refuses before the app sees it
  * (serve()'s `refusal`): the contract's JSON error, as the app would give.
  * 413: a body past the server's hard cap, so past `maxBodyBytes` too, on any
- * route; 400: bytes that are not an HTTP/1.1 request, or a head too long.
+ * route; 400: bytes that are not an HTTP/1.1 request, or a head too long;
+ * 404: a method no route has that a Request would not keep as sent ("get", "FOO").
  */
-export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 413) => Prebuilt {
-  const answer = (code: "bad_request" | "payload_too_large", message: string): Prebuilt => ({
-    status: code === "bad_request" ? 400 : 413,
+export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 404 | 413) => Prebuilt {
+  const answer = (code: "bad_request" | "not_found" | "payload_too_large", message: string): Prebuilt => ({
+    status: code === "bad_request" ? 400 : code === "not_found" ? 404 : 413,
     headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`,
     body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
   });
   const refusals = {
     400: answer("bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
+    404: answer("not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
     413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];

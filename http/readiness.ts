@@ -21,7 +21,8 @@ export type Readiness = { ready: true } | { ready: false; reason?: string };
 export const NO_LEASE = "no quorum lease: a majority of the holders has not answered this node within the lease (woken from a pause, or cut off)";
 
 export function readiness(node: Node, extra = true): Readiness {
-  if (!node.isReady() || !extra) return { ready: false };
+  if (!extra) return { ready: false, reason: "held back by the embedding application's own condition (createApp ready)" };
+  if (!node.isReady()) return { ready: false, reason: notYet(node) };
   const taken = node.membership.supersededBy?.() ?? null;
   if (taken !== null) {
     return {
@@ -38,6 +39,29 @@ export function readiness(node: Node, extra = true): Readiness {
   if (reason !== null) return { ready: false, reason };
   if (!node.registry.authoritative()) return { ready: false, reason: NO_LEASE };
   return { ready: true };
+}
+
+/**
+ * Why a node that is not (or no longer) a caught-up holder is not ready: a
+ * stranger reading /readyz learns what it waits for (its seeds, a
+ * generation, the leader adding it, its catch-up) without reading the logs.
+ */
+function notYet(node: Node): string {
+  if (node.isDraining()) return "draining: handing its processes to their next owners before it leaves";
+  const status = node.consensus.status();
+  if (status.generation === 0 && status.unavailable !== null) return status.unavailable;
+  const { serving, epoch } = node.stats().registry;
+  switch (serving) {
+    case "outside":
+      return `not yet a holder of the committed configuration (generation ${status.generation}): the leader adds a member once it has pulled the holders' data`;
+    case "fencing":
+    case "waiting":
+      return `taking up its names for epoch ${epoch} (${serving}: the previous epoch's leases run out first)`;
+    case "pulling":
+      return `catching up for epoch ${epoch} from a majority of the holders`;
+    default:
+      return `not serving yet (${serving}, epoch ${epoch})`;
+  }
 }
 
 function promotionPending(node: Node, voters: readonly string[], learners: readonly string[]): string | null {

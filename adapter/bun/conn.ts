@@ -1,5 +1,6 @@
 /** What our HTTP/1.1 server under Bun keeps per connection (serve.ts). */
 import type { BodyReader, RequestHead } from "./parse.ts";
+import type { Order } from "./order.ts";
 
 /** One answer to come, in request order. */
 export interface Slot {
@@ -17,6 +18,8 @@ export interface Conn {
   /** The request whose body is arriving. */
   reading: { head: RequestHead; body: BodyReader; slot: Slot } | null;
   queue: Slot[];
+  /** When pipelined handlers may start (order.ts). */
+  order: Order;
   /** Bytes a write left unwritten, written on drain. */
   pending: Uint8Array | null;
   /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */

@@ -9,8 +9,9 @@
  * them: a roomy walk-into cost about three times the CPU through it.
  *
  * Each connection keeps a queue of answer slots in request order: requests
- * are parsed and their handlers started as they arrive (up to MAX_IN_FLIGHT,
- * then reading pauses), and answers are written from the head of the queue
+ * are parsed as they arrive (up to MAX_IN_FLIGHT, then reading pauses), their
+ * handlers started in turn (order.ts: a write after all before it, reads side
+ * by side), and answers are written from the head of the queue
  * once ready, consecutive ready ones in one write. Bodies are read whole
  * before the handler runs (small JSON here), capped at maxRequestBodySize (a
  * 413 and close, reading no more of it: ServeOptions.refusal's answer). A client that goes away in the
@@ -21,13 +22,14 @@
  * Content-Length without the body (RFC 9110 9.3.2: a HEAD's Content-Length,
  * when sent, is the GET's; Hono's own HEAD answer has no body to measure).
  */
-import { REASONS } from "./status-text.ts";
+import { REASONS, refusalBytes } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
-import { failingBody, HeadError, parseHead, type RequestHead, startBody } from "./parse.ts";
+import { admit, finished, isSafe, newOrder } from "./order.ts";
+import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
 
 type Handler = ExactRoute["handler"];
@@ -47,6 +49,8 @@ const MAX_IN_FLIGHT = 128;
  */
 const IDLE_S = 10;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+/** Methods a Request keeps as sent (exact case); any other is answered 404 (ServeOptions.refusal) without reaching the app. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
 
@@ -66,6 +70,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   const idle = opts.idleTimeout ?? IDLE_S;
   const refused400 = refusalBytes(400, opts.refusal?.(400));
   const refused413 = refusalBytes(413, opts.refusal?.(413));
+  const refused404 = refusalBytes(404, opts.refusal?.(404), false);
   let origin = "";
   // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
   let head = "";
@@ -98,7 +103,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         if (off >= data.length) break;
         const end = (data as Buffer).indexOf(CRLF2, off);
         if (end < 0) {
-          if (data.length - off > 64 * 1024) throw new HeadError(400);
+          if (data.length - off > 64 * 1024 || hopelessHead(data, off)) throw new HeadError(400);
           break;
         }
         const head = parseHead(data, off, end);
@@ -182,15 +187,23 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     return exact.get(head.method === "HEAD" ? "GET" : head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
   }
 
+  /** Starts `head`'s handler when its turn on the connection comes (order.ts: writes in request order). */
   function start(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot): void {
+    // Methods are case-sensitive, and a Request under Bun turns one it does not know (or "get") into GET.
+    if (!METHODS.has(head.method)) return ready(s, c, slot, refused404, slot.close);
+    const safe = isSafe(head.method);
+    admit(c.order, safe, () => run(s, c, head, safe ? undefined : body, slot, safe));
+  }
+
+  function run(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot, safe: boolean): void {
     let req: Request;
     try {
-      // A GET or HEAD cannot carry a body in a Request: one sent anyway is read and dropped.
-      req = request(head, head.method === "GET" || head.method === "HEAD" ? undefined : body);
+      req = request(head, body); // a GET or HEAD cannot carry a body in a Request: one sent anyway was read and dropped
     } catch {
+      finished(c.order, safe);
       return fail(s, c, slot, 400);
     }
-    if (head.method !== "GET" && head.method !== "HEAD") connOf.set(req, c); // bunClientSignal is for writes
+    if (!safe) connOf.set(req, c); // bunClientSignal is for writes
     let r: Response | Promise<Response>;
     try {
       r = handlerOf(head)(req);
@@ -199,12 +212,12 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     }
     const isHead = head.method === "HEAD";
     const keepAlive10 = head.http10 && !head.close;
-    if (r instanceof Promise) {
-      r.then(
-        (res) => answer(s, c, slot, res, isHead, keepAlive10),
-        () => answer(s, c, slot, new Response(null, { status: 500 }), isHead, keepAlive10),
-      );
-    } else answer(s, c, slot, r, isHead, keepAlive10);
+    const done = (res: Response): void => {
+      finished(c.order, safe);
+      answer(s, c, slot, res, isHead, keepAlive10);
+    };
+    if (r instanceof Promise) r.then(done, () => done(new Response(null, { status: 500 })));
+    else done(r);
   }
 
   /** Serializes `res` into `slot`. `keepAlive10`: an HTTP/1.0 client that asked to keep the connection. */
@@ -313,7 +326,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], pending: null, done: false, paused: false, ended: false, closed: false, left: null };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null };
       s.setNoDelay(true);
       s.timeout(idle);
     },
@@ -384,11 +397,4 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       listener.stop(true);
     },
   };
-}
-
-/** A refusal's whole answer (ServeOptions.refusal; bare without one), closing the connection. */
-function refusalBytes(status: 400 | 413, pre: Prebuilt | undefined): Buffer {
-  const body = pre?.body ?? new Uint8Array(0);
-  const h = `HTTP/1.1 ${status} ${REASONS[status]}\r\n${pre?.headers ?? ""}connection: close\r\ncontent-length: ${body.byteLength}\r\n\r\n`;
-  return Buffer.concat([Buffer.from(h, "latin1"), body]);
 }

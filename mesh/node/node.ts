@@ -66,6 +66,8 @@ export interface Node {
   loopBehind(): boolean;
   /** Started, joined and caught up (GET /readyz). */
   isReady(): boolean;
+  /** Whether it drains (stop() called: SIGTERM). */
+  isDraining(): boolean;
   /** The mesh address listening, or null for a cluster of one. */
   meshAddress(): string | null;
   /** Drain processes, flush deltas, leave. Idempotent. */
@@ -134,6 +136,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<Node> {
     loopBehind: () => loopLag.behind(),
     write,
     isReady: () => stopping === null && cluster.ready(),
+    isDraining: () => stopping !== null,
     meshAddress: () => cluster.meshAddress(),
     stop(): Promise<void> {
       stopping ??= (async () => {

@@ -97,11 +97,18 @@ describe("usage errors and help", () => {
       [["rooms", "--json=maybe", ...at], "roomy: --json is a switch: give it alone, got --json=maybe"],
       [["node", "--json"], "roomy: unknown option --json for node"],
       [["rooms", "--node", "not a url"], 'roomy: --node must be an http(s) URL, got "not a url"'],
+      // The API's paths go after the URL's own: a query would have sent the request to another page.
+      [["rooms", "--node", `${n.url}?x=1`], `roomy: --node takes no query or fragment (http://HOST:PORT, or a path prefix), got "${n.url}?x=1"`],
+      // A token that cannot be a header value is the caller's mistake, not a request the node refused.
+      [["rooms", ...at, "--token", "tok\x01en"], "roomy: --token (ROOMY_ADMIN_TOKEN) must be printable ASCII without spaces"],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(args)));
     results.forEach((r, i) => {
       const [args, line] = cases[i]!;
-      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 2, stdout: "", stderr: `${line}\nrun "roomy --help" for usage\n` });
+      // The help to read is the command's own (roomy node --help lists the node's flags); without a command, roomy's.
+      const known = ["rooms", "walk-into", "park", "where-is", "add-rooms", "node"];
+      const help = args[0] !== undefined && known.includes(args[0]) ? `roomy ${args[0]} --help` : "roomy --help";
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 2, stdout: "", stderr: `${line}\nrun "${help}" for usage\n` });
     });
   });
 

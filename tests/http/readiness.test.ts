@@ -17,6 +17,10 @@ interface Shape {
   clocks?: Record<string, number>;
   /** a newer process under this node's name, heard of alive */
   taken?: { id: string; address: string };
+  /** stop() called */
+  draining?: boolean;
+  /** the generation it is in (0: none yet; default 1) and its serving state and epoch */
+  generation?: number; serving?: string; epoch?: number;
 }
 
 function fake(o: Shape): Node {
@@ -24,6 +28,8 @@ function fake(o: Shape): Node {
   return {
     name: self,
     isReady: () => o.ready,
+    isDraining: () => o.draining === true,
+    stats: () => ({ registry: { serving: o.serving ?? "serving", epoch: o.epoch ?? 1 } }),
     config: { lot: o.lot, maxVoters: 5 },
     hlc: { maxDriftMs: 60_000 },
     membership: {
@@ -32,19 +38,40 @@ function fake(o: Shape): Node {
       clockOffset: (address: string) => o.clocks?.[address],
       supersededBy: () => o.taken ?? null,
     },
-    consensus: { status: () => ({ unavailable: o.unavailable, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
+    consensus: { status: () => ({ unavailable: o.unavailable, generation: o.generation ?? 1, voters: o.voters ?? ["n1", "n2", "n3"], learners: o.learners ?? [] }) },
     registry: { authoritative: () => o.lease },
   } as unknown as Node;
 }
 
 test("not ready before joined and caught up, then for want of a leader, then for want of the lease; ready with all three", () => {
-  expect(readiness(fake({ ready: false, lot: "raft", unavailable: "electing a leader", lease: false }))).toEqual({ ready: false });
+  expect(readiness(fake({ ready: false, lot: "raft", unavailable: "electing a leader", lease: false, serving: "pulling", epoch: 4 }))).toEqual({
+    ready: false, reason: "catching up for epoch 4 from a majority of the holders",
+  });
   expect(readiness(fake({ ready: true, lot: "raft", unavailable: "electing a leader", lease: false }))).toEqual({ ready: false, reason: "electing a leader" });
   expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: false }))).toEqual({ ready: false, reason: NO_LEASE });
   expect(readiness(fake({ ready: true, lot: "crdt", unavailable: "ignored without the Raft lot", lease: false }))).toEqual({ ready: false, reason: NO_LEASE });
   expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: true }))).toEqual({ ready: true });
   // The app's own extra condition (a draining server) comes first.
-  expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: true }), false)).toEqual({ ready: false });
+  expect(readiness(fake({ ready: true, lot: "raft", unavailable: null, lease: true }), false)).toEqual({ ready: false, reason: expect.stringContaining("own condition") });
+});
+
+test("a node not yet ready says what it waits for: its seeds or a generation, the leader adding it, its catch-up, or its drain", () => {
+  const why = (o: Partial<Shape>): string | undefined => {
+    const r = readiness(fake({ ready: false, lot: "raft", unavailable: null, lease: false, ...o }));
+    expect(r.ready).toBe(false);
+    return r.ready ? undefined : r.reason;
+  };
+  // No generation yet: what the generation keeper waits for (the seeds' majority, seeds not answering).
+  const seeds = "waiting for a majority of this node's 4 seeds and itself to be here before starting a generation (2 of 5)";
+  expect(why({ generation: 0, unavailable: seeds, serving: "outside" })).toBe(seeds);
+  expect(why({ generation: 0, unavailable: "no peer reachable yet (seeds not answering)", serving: "outside" })).toBe("no peer reachable yet (seeds not answering)");
+  // In a generation, not yet a holder: the leader adds it once it pulled the data.
+  expect(why({ generation: 7, serving: "outside" })).toContain("not yet a holder of the committed configuration (generation 7)");
+  expect(why({ serving: "fencing", epoch: 3 })).toContain("taking up its names for epoch 3 (fencing");
+  expect(why({ serving: "waiting", epoch: 3 })).toContain("(waiting:");
+  expect(why({ serving: "pulling", epoch: 5 })).toBe("catching up for epoch 5 from a majority of the holders");
+  // Draining comes first, whatever else holds.
+  expect(why({ draining: true, serving: "serving" })).toContain("draining");
 });
 
 test("a learner the leader is still to promote is not ready: all three of a new cluster ready means all three vote", () => {

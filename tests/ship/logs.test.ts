@@ -170,4 +170,24 @@ describe("a real cluster's logs", () => {
     expect(ended).toBeGreaterThan(0);
     expect(ended).toBeLessThanOrEqual(rooms.length + 5);
   }, 120_000);
+
+  test("a second SIGTERM while a node drains exits 1 at once and the log says so; /readyz says it drains meanwhile", async () => {
+    const [a, b] = await cluster(2);
+    // Frozen, b takes no handoff: a's drain waits (and so a second signal lands inside it).
+    b!.proc.kill("SIGSTOP");
+    try {
+      a!.proc.kill("SIGTERM");
+      await eventually("a logs its drain", async () => (jsonLines(a!).some((l) => l.msg === "draining") ? true : undefined));
+      const ready = await fetch(`${a!.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { reason?: string }).reason).toContain("draining");
+      a!.proc.kill("SIGTERM");
+      expect(await a!.stop(10_000)).toBe(1);
+      const last = jsonLines(a!).filter((l) => l.level === "warn").at(-1);
+      expect(last?.msg).toBe("a second signal while draining: exiting now with 1, the drain unfinished");
+    } finally {
+      b!.proc.kill("SIGCONT");
+    }
+    expect(await b!.stop(30_000)).toBe(0);
+  }, 90_000);
 });

@@ -256,6 +256,9 @@ describe("malformed requests get a bare 400 and a close; the server keeps servin
     ["chunk data longer than its size", "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n"],
     ["a header section past 64 KiB", `GET /echo HTTP/1.1\r\nX-Long: ${"a".repeat(65 * 1024)}\r\n\r\n`],
     ["a header section past 64 KiB, never ended", `GET /echo HTTP/1.1\r\nX-Long: ${"a".repeat(70 * 1024)}`],
+    // Refused at once, not at the idle timeout: such a head can never end the way this parser takes.
+    ["lines ended by a bare LF, the head not yet ended", "GET /echo HTTP/1.1\nHost: t\n"],
+    ["a TLS ClientHello (a first byte that starts no method)", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"],
   ];
   for (const [what, bytes] of cases) {
     test(what, async () => {
@@ -270,6 +273,77 @@ describe("malformed requests get a bare 400 and a close; the server keeps servin
       expect(calls.slice(before)).toEqual(["fine"]);
     });
   }
+});
+
+describe("pipelined writes run in request order (RFC 9112 9.3.2); reads between them side by side", () => {
+  const req = (method: string, path: string) => (method === "POST" ? post(path, "") : `${method} ${path} HTTP/1.1\r\nHost: t\r\n\r\n`);
+  const started = () => held.map((h) => h.i);
+  const release = async (i: number) => {
+    const k = held.findIndex((h) => h.i === i);
+    expect(k).toBeGreaterThanOrEqual(0);
+    held.splice(k, 1)[0]!.release();
+    await new Promise((r) => setTimeout(r, 20)); // any handler its end lets start has started by then
+  };
+
+  test("a write starts only after every request before it finished, and nothing after it starts before it finishes", async () => {
+    held.length = 0;
+    const c = await RawConn.open(s.port);
+    await c.write([req("GET", "/hold/0"), req("GET", "/hold/1"), req("POST", "/hold/2"), req("GET", "/hold/3"), req("GET", "/hold/4"), req("POST", "/hold/5")].join(""));
+    await c.until("the two reads started", () => (held.length === 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(started()).toEqual([0, 1]); // the write waits for both reads before it
+    await release(1);
+    expect(started()).toEqual([0]);
+    await release(0);
+    expect(started()).toEqual([2]); // alone: the reads after it wait
+    await release(2);
+    expect(started()).toEqual([3, 4]); // both reads, side by side
+    await release(4);
+    await release(3);
+    expect(started()).toEqual([5]);
+    await release(5);
+    const answers = await c.answers(6);
+    expect(answers.map((a) => json(a.body).i)).toEqual([0, 1, 2, 3, 4, 5]);
+    c.destroy();
+  });
+
+  test("writes pipelined back to back run one at a time, in order", async () => {
+    held.length = 0;
+    const c = await RawConn.open(s.port);
+    await c.write(Array.from({ length: 5 }, (_, i) => req("POST", `/hold/${i}`)).join(""));
+    for (let i = 0; i < 5; i++) {
+      await c.until(`write ${i} started`, () => (held.length === 1 ? true : undefined));
+      expect(started()).toEqual([i]);
+      await release(i);
+    }
+    expect((await c.answers(5)).map((a) => json(a.body).i)).toEqual([0, 1, 2, 3, 4]);
+    c.destroy();
+  });
+});
+
+describe("methods are case-sensitive; raw bytes past ASCII in the target are UTF-8", () => {
+  test("a method a Request would not keep as sent (lower case, unknown) gets a 404 without reaching the app; the connection goes on", async () => {
+    const before = calls.length;
+    const c = await RawConn.open(s.port);
+    await c.write(["get /echo HTTP/1.1\r\nHost: t\r\n\r\n", post("/echo", "x").replace("POST", "Post"), "FOO /echo HTTP/1.1\r\nHost: t\r\n\r\n", post("/echo", "fine")].join(""));
+    const answers = await c.answers(4);
+    expect(answers.map((a) => a.status)).toEqual([404, 404, 404, 200]);
+    expect(calls.slice(before)).toEqual(["fine"]);
+    expect(c.closed).toBe(false);
+    c.destroy();
+  });
+
+  test("a target with raw UTF-8 (as curl sends a query) reaches the app as that text; bytes that are not UTF-8 get a 400", async () => {
+    const c = await RawConn.open(s.port);
+    const utf8 = Buffer.concat([Buffer.from("POST /echo?room="), Buffer.from("café ü", "utf8").subarray(0, 5), Buffer.from(" HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")]);
+    await c.write(utf8);
+    const [ok] = await c.answers(1);
+    expect(new URL(String(json(ok!.body).url)).searchParams.get("room")).toBe("café");
+    await c.write(Buffer.concat([Buffer.from("GET /echo?room=caf"), Buffer.from([0xe9]), Buffer.from(" HTTP/1.1\r\nHost: t\r\n\r\n")]));
+    const [bad] = await c.answers(1);
+    expect(bad!.status).toBe(400);
+    await c.closedSoon();
+  });
 });
 
 describe("pipelining and backpressure", () => {
