@@ -22,6 +22,9 @@ export function newOrder(): Order {
   return { running: 0, writing: false, waiting: [] };
 }
 
+/** Methods a Request keeps as sent (exact case); serve.ts answers any other 404 (ServeOptions.refusal) without reaching the app. */
+export const METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
 /** Whether `method` only reads (RFC 9110 9.2.1), so it may run beside other reads. */
 export function isSafe(method: string): boolean {
   return method === "GET" || method === "HEAD";
@@ -29,10 +32,17 @@ export function isSafe(method: string): boolean {
 
 const mayStart = (o: Order, safe: boolean): boolean => (safe ? !o.writing : o.running === 0);
 
-/** Runs `run` now if its turn has come, else once it has; call finished() when its handler is done. */
-export function admit(o: Order, safe: boolean, run: () => void): void {
-  if (o.waiting.length === 0 && mayStart(o, safe)) begin(o, safe, run);
-  else o.waiting.push({ safe, run });
+/** Whether a request may start now (then it counts as running: call finished() when its handler is done); else wait(). */
+export function startNow(o: Order, safe: boolean): boolean {
+  if (o.waiting.length > 0 || !mayStart(o, safe)) return false;
+  o.running++;
+  if (!safe) o.writing = true;
+  return true;
+}
+
+/** Runs `run` once the request's turn has come (startNow said no). */
+export function wait(o: Order, safe: boolean, run: () => void): void {
+  o.waiting.push({ safe, run });
 }
 
 /** A handler admitted with `safe` is done (its Response is made): the next ones whose turn it is start. */
@@ -41,12 +51,8 @@ export function finished(o: Order, safe: boolean): void {
   if (!safe) o.writing = false;
   while (o.waiting.length > 0 && mayStart(o, o.waiting[0]!.safe)) {
     const w = o.waiting.shift()!;
-    begin(o, w.safe, w.run);
+    o.running++;
+    if (!w.safe) o.writing = true;
+    w.run();
   }
-}
-
-function begin(o: Order, safe: boolean, run: () => void): void {
-  o.running++;
-  if (!safe) o.writing = true;
-  run();
 }

@@ -28,7 +28,7 @@ import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
-import { admit, finished, isSafe, newOrder } from "./order.ts";
+import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
 import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
 
@@ -40,17 +40,14 @@ const MAX_IN_FLIGHT = 128;
  * Seconds a connection may sit silent (no bytes either way) with no handler
  * running: idle between requests, a head or body stalled half-way (then the
  * handler sees the body fail, as when the client leaves), or a client that
- * stopped reading its answers. Bun.serve's default too;
- * ServeOptions.idleTimeout. Bun's socket timer ticks every 4 s (10 runs out
- * 8 to 12 s after it is armed) and is one-shot, re-armed by
- * nobody but us (not by reads or writes): every read and write re-arms it,
+ * stopped reading its answers. Bun.serve's default too; ServeOptions.idleTimeout.
+ * Bun's socket timer ticks every 4 s (10 runs out 8 to 12 s after it is armed) and
+ * is one-shot, re-armed by nobody but us: every read and write re-arms it,
  * else it ran out every 10 s under load and closed busy connections between
  * two requests, the client's next one crossing the reset (ECONNRESET).
  */
 const IDLE_S = 10;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
-/** Methods a Request keeps as sent (exact case); any other is answered 404 (ServeOptions.refusal) without reaching the app. */
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
 
@@ -192,13 +189,15 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     // Methods are case-sensitive, and a Request under Bun turns one it does not know (or "get") into GET.
     if (!METHODS.has(head.method)) return ready(s, c, slot, refused404, slot.close);
     const safe = isSafe(head.method);
-    admit(c.order, safe, () => run(s, c, head, safe ? undefined : body, slot, safe));
+    const b = safe ? undefined : body; // a GET or HEAD cannot carry a body in a Request: one sent anyway was read and dropped
+    if (startNow(c.order, safe)) run(s, c, head, b, slot, safe);
+    else wait(c.order, safe, () => run(s, c, head, b, slot, safe));
   }
 
   function run(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot, safe: boolean): void {
     let req: Request;
     try {
-      req = request(head, body); // a GET or HEAD cannot carry a body in a Request: one sent anyway was read and dropped
+      req = request(head, body);
     } catch {
       finished(c.order, safe);
       return fail(s, c, slot, 400);
