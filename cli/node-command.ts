@@ -37,7 +37,7 @@ const o = (name: string, placeholder: string, env: string, description: string, 
 
 /** Every flag of `roomy node`, with its variable (the k8s manifests are checked against this). */
 export const NODE_OPTIONS: OptionSpec[] = [
-  o("name", "NAME", "ROOMY_NAME", "stable node name (default: the host name, plus -PORT when the mesh port is not 4370)"),
+  o("name", "NAME", "ROOMY_NAME", "stable node name (default: the host name; plus -PORT when the mesh port is not 4370)"),
   o("bind", "HOST:PORT", "ROOMY_BIND", `mesh listen address (default ${DEFAULT_BIND})`),
   o("advertise", "HOST:PORT", "ROOMY_ADVERTISE", "mesh address other nodes dial (default: --bind)"),
   o("join", "HOST:PORT", "ROOMY_JOIN", "seed node to join; repeat or comma-separate", true),
