@@ -21,6 +21,8 @@ export interface PresyncOptions {
   peers(): string[];
   /** Whether this node is a holder of the committed configuration now. */
   holder(): boolean;
+  /** Whether this node drains: dropped from the configuration on its way out, it pulls nothing (it is not coming back). */
+  leaving(): boolean;
   /** Pull from `peers` until `need` of them answered (the replicator's catch-up). */
   catchUpFrom(peers: readonly string[], need: number, timeoutMs: number): Promise<unknown>;
   retryMs: number;
@@ -51,7 +53,7 @@ export class Presync {
       this.#synced = false; // dropped later, it pulls again before it rejoins
       return;
     }
-    if (this.#synced || this.#running) return;
+    if (this.#synced || this.#running || this.o.leaving()) return;
     const peers = this.o.peers();
     if (peers.length === 0) return;
     this.#running = true;

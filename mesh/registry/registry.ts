@@ -85,6 +85,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     clock, logger, catchUpFrom, retryMs: config.retryMs, timeoutMs: config.catchUpTimeoutMs, done: () => lease.pingNow(),
     peers: () => owners.peers().map((p) => p.name),
     holder: () => serving !== undefined && serving.state.kind !== "outside",
+    leaving: () => draining,
   });
   // The lease and the serving rights read each other's state lazily.
   let serving: ServingRights | undefined;

@@ -50,3 +50,22 @@ test("a previous owner restarted under its name holds nothing: the new owners of
   expect(r.ok).toBe(true);
   expect(sim.clock.now() - t0).toBeLessThan(1_000);
 });
+
+test("a draining member dropped from the configuration pulls nothing on its way out; one dropped without draining pulls again", async () => {
+  const sim = new RegSim(37);
+  for (const n of ["n0", "n1", "n2", "n3"]) sim.add(n);
+  await sim.run(50);
+  sim.commit(["n0", "n1", "n2", "n3"]);
+  const epoch = () => sim.configs.knownBy("n0")?.epoch ?? 0;
+  expect(await sim.until(() => epoch() > 0 && sim.upNames().every((n) => sim.configs.knownBy(n)?.epoch === epoch()), 5000)).toBe(true);
+  void sim.reg("n2").drain();
+  const before = epoch();
+  sim.commit(["n0", "n1"]); // drops n2 (draining) and n3 (not)
+  expect(await sim.untilEpoch(before + 1)).toBe(true);
+  const dropped = sim.clock.now();
+  await sim.run(2000);
+  const pullsAfter = (n: string) => sim.bus.pulls.filter((p) => p.node === n && p.at >= dropped).length;
+  expect(pullsAfter("n2")).toBe(0);
+  expect(pullsAfter("n3")).toBeGreaterThan(0);
+  expect(sim.reg("n0").synced("n2")).toBe(false);
+});
