@@ -69,6 +69,7 @@ export class Consensus {
       mayBootstrapAlone: alone,
       aloneAfterMs: o.aloneAfterMs,
       ...(o.seedCount !== undefined ? { seedCount: o.seedCount } : {}),
+      applied: () => this.applied,
       send: (to, msg) => o.transport.send(to, msg),
     });
     this.#relay = new Relay(
@@ -159,9 +160,9 @@ export class Consensus {
   }
 
   /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
-  recover(): GenerationInfo {
+  recover(byOperator = true): GenerationInfo {
     const data = this.#applied.snapshot(this.#o.machine);
-    const info = this.#gen.recover();
+    const info = this.#gen.recover(byOperator);
     this.#startCore(info, data);
     return info;
   }
@@ -222,6 +223,9 @@ export class Consensus {
     } else if (adopt === "ended") {
       this.stats.generationsEnded++;
       this.#dropCore("generation ended");
+    } else if (adopt === "recover") {
+      this.stats.generationsEnded++;
+      this.recover(false);
     }
     const core = this.core;
     if (core !== null) {

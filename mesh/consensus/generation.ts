@@ -25,6 +25,11 @@
  *  - In a generation where every voter of its committed
  *    configuration is back under a new id: the generation has provably ended
  *    (WARN, counted); leave it and join or start the next.
+ *  - A voter whose committed configuration can never reach a majority again
+ *    (too many voters back under new ids: two of three killed and started
+ *    again) starts the next generation from its state, or joins the one the
+ *    restarted voters are in (generation-over.ts), once that has held for
+ *    `overAfterMs`.
  *  - A peer reports a generation recovered from ours (`roomy recover
  *    --force` on some node): ours was ended knowingly; leave it and join that one.
  */
@@ -32,6 +37,7 @@ import type { MembershipView } from "../membership/types.ts";
 import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { RaftCore } from "./raft.ts";
 import type { Server } from "./types.ts";
+import { generationOver } from "./generation-over.ts";
 
 export interface GenerationInfo {
   generation: number;
@@ -45,6 +51,8 @@ interface PeerReport {
   name: string;
   generation: number;
   recoveredFrom: number;
+  /** Entries it applied (0 from a node before this field). */
+  applied: number;
   at: number;
   /** it takes relayed proposals and reads (relay.ts); a node from before them closes the connection on one */
   relays: boolean;
@@ -64,6 +72,10 @@ export interface GenerationOptions {
   aloneAfterMs?: number;
   /** How many seeds this node was given, itself left out (default 0). */
   seedCount?: () => number;
+  /** Entries this node applied in its generation (said in hellos; the survivor that applied most recovers). */
+  applied?: () => number;
+  /** How long a generation must look provably over before this node acts on it (ms; default 4 hellos). */
+  overAfterMs?: number;
 }
 
 export class GenerationKeeper {
@@ -74,6 +86,8 @@ export class GenerationKeeper {
   #splitWarned = new Set<number>();
   /** When this node joined the generation it is in (adopted from a leader). */
   #adoptedAt = -Infinity;
+  /** Since when, and how, the generation has looked provably over (generation-over.ts). */
+  #over: { since: number; key: string } | null = null;
 
   /** When this keeper was made (the node's start). */
   readonly #startedAt: number;
@@ -103,12 +117,13 @@ export class GenerationKeeper {
   }
 
   /** What to do now: start a generation, leave an ended one, or nothing. */
-  tick(core: Pick<RaftCore, "committedConfig" | "leader"> | null): "bootstrap" | "ended" | null {
+  tick(core: Pick<RaftCore, "committedConfig" | "leader"> | null): "bootstrap" | "ended" | "recover" | null {
     const now = this.#o.clock.now();
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
     if (now - this.#lastHello >= this.#helloMs()) {
       this.#lastHello = now;
-      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1 };
+      const a = this.#info === null ? 0 : (this.#o.applied?.() ?? 0);
+      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1, a };
       for (const p of peers) this.#o.send(p.address, msg);
     }
     const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
@@ -146,6 +161,8 @@ export class GenerationKeeper {
       // leader of it feeds this node: that leader, alive under its id and
       // saying it is in our generation, shows the generation has not ended.
       if (now - this.#adoptedAt < this.#helloMs() * 4) return null;
+      const over = this.#judgeOver(core.committedConfig(), now, fresh);
+      if (over !== null) return over;
       const leader = core.leader();
       if (leader !== null && leader !== this.#o.self.id && live.some((m) => m.id === leader)) {
         const said = this.#peers.get(leader);
@@ -164,16 +181,44 @@ export class GenerationKeeper {
     return null;
   }
 
+  /** "recover" or "ended" once the generation has looked provably over the same way for overAfterMs (generation-over.ts). */
+  #judgeOver(config: ReturnType<RaftCore["committedConfig"]>, now: number, fresh: (r: PeerReport | undefined) => r is PeerReport): "recover" | "ended" | null {
+    const v = generationOver({
+      self: this.#o.self, config, live: this.#o.membership.live(), generation: this.#info!.generation, applied: this.#o.applied?.() ?? 0,
+      report: (id) => {
+        const r = this.#peers.get(id);
+        return fresh(r) ? { generation: r.generation, applied: r.applied } : undefined;
+      },
+    });
+    const key = v === null || v.kind === "wait" ? null : v.kind === "join" ? `join ${v.generation}` : "recover";
+    if (key === null) {
+      this.#over = null;
+      return null;
+    }
+    if (this.#over?.key !== key) this.#over = { since: now, key };
+    if (now - this.#over.since < (this.#o.overAfterMs ?? this.#helloMs() * 4)) return null;
+    this.#over = null;
+    const fields = { generation: this.#info!.generation, voters: config.voters.map((s) => `${s.name}/${s.id}`) };
+    if (v!.kind === "join") {
+      this.#o.logger.warn("consensus: most voters of this generation restarted, into another generation; leaving ours to join theirs", { ...fields, theirs: key.slice(5) });
+      this.#info = null;
+      return "ended";
+    }
+    this.#o.logger.warn("consensus: most voters of this generation restarted: it can never commit again; starting the next one from this node's state", fields);
+    return "recover";
+  }
+
   bootstrap(): GenerationInfo {
     this.#info = { generation: Math.floor(this.#o.clock.now()), bootstrap: true, recoveredFrom: 0 };
     this.#o.logger.warn("consensus: starting a new generation", { generation: this.#info.generation });
     return this.#info;
   }
 
-  recover(): GenerationInfo {
+  /** `byOperator`: `roomy recover --force`; else this node found its generation provably over (#judgeOver). */
+  recover(byOperator = true): GenerationInfo {
     const from = this.#info?.generation ?? 0;
     this.#info = { generation: Math.max(Math.floor(this.#o.clock.now()), from + 1), bootstrap: true, recoveredFrom: from };
-    this.#o.logger.warn("consensus: generation ended by the operator; starting a new one from this node's state", { ended: from, generation: this.#info.generation });
+    if (byOperator) this.#o.logger.warn("consensus: generation ended by the operator; starting a new one from this node's state", { ended: from, generation: this.#info.generation });
     return this.#info;
   }
 
@@ -193,7 +238,8 @@ export class GenerationKeeper {
     const g = msg["g"];
     const r = msg["r"];
     if (typeof f !== "string" || typeof n !== "string" || typeof g !== "number" || typeof r !== "number") return;
-    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, at: this.#o.clock.now(), relays: msg["rl"] === 1 });
+    const a = msg["a"];
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1 });
   }
 
   /** Whether process `id` said in its hello that it takes relayed proposals and reads (relay.ts). */

@@ -227,6 +227,36 @@ test("every voter restarted while a learner survived: the learner says the old g
   });
 }, 90_000);
 
+test("two of three killed -9 at once and restarted: the survivor starts the next generation from its state, and the car parked before is in every node's lot", async () => {
+  const c = new ConsensusCluster({ names: names(3), basePort: 27540 });
+  await withCluster(c, async () => {
+    const { leader, views } = await c.agreedLeader(c.nodes, 30_000, 3);
+    const before = views[0]!.generation;
+    expect((await c.node(leader).park(1, "KEPT 1", 5_000)).ok).toBe(true);
+    // The survivor: not the leader, so the two killed ones take the leadership with them.
+    const survivor = c.nodes.find((n) => n.name !== leader)!;
+    await until("the survivor applied the park", async () => {
+      const lot = await survivor.lot(2_000);
+      return lot.ok && lot.body.vehicles["KEPT 1"] !== undefined ? true : undefined;
+    }, 10_000);
+    const lost = c.nodes.filter((n) => n !== survivor);
+    const mark = survivor.logs().length;
+    await Promise.all(lost.map((n) => n.kill()));
+    await Promise.all(lost.map((n) => c.restart(n)));
+    const after = await c.agreedLeader(c.nodes, 30_000, 3);
+    expect(new Set(after.views.map((v) => v.generation)).size).toBe(1);
+    expect(after.views[0]!.generation).not.toBe(before);
+    expect(survivor.logs().slice(mark)).toMatch(/most voters of this generation restarted: it can never commit again/);
+    for (const n of c.nodes) {
+      const lot = await until(`${n.name} reads the lot`, async () => {
+        const l = await n.lot(3_000);
+        return l.ok ? l : undefined;
+      }, 15_000);
+      expect({ node: n.name, cars: lot.ok && Object.keys(lot.body.vehicles) }).toEqual({ node: n.name, cars: ["KEPT 1"] });
+    }
+  });
+}, 90_000);
+
 test("a whole-cluster restart of 3 nodes starts a new generation: another generation number, an empty lot, and a WARN saying so", async () => {
   const c = new ConsensusCluster({ names: names(3), basePort: 27480 });
   await withCluster(c, async () => {

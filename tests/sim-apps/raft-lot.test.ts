@@ -123,6 +123,62 @@ describe("generations of the Raft lot", () => {
     expect(Object.keys(survivor.app.lotLocal().vehicles)).toEqual(["NEW 1"]);
   }, 60_000);
 
+  test("two of three voters killed at once and restarted: the survivor starts the next generation from its state; the lot and the rooms it held come back", async () => {
+    for (const seed of [21, 22, 23]) {
+      const sim = await raftSim(seed, 3);
+      await sim.until(() => leaderSlot(sim)?.node!.consensus.status().voters.length === 3, 10_000, "three voters");
+      await sim.retry(() => node(sim, "n1").app.park(1, "OLD 1"), "park");
+      await sim.retry(() => node(sim, "n1").app.addRooms(["hall"]), "a room");
+      await sim.retry(() => node(sim, "n2").app.walkInto("hall", ["ada"]), "a walk");
+      await sim.until(() => raftSettled(sim), 10_000, "the park applied everywhere");
+      const st = leaderSlot(sim)!.node!.consensus.status();
+      const [survivor, ...lost] = [...st.voters].sort((a, b) => (a === "n3" ? -1 : b === "n3" ? 1 : a.localeCompare(b)));
+      const kept = node(sim, survivor!);
+      for (const v of lost) sim.crash(v);
+      await sim.run(300);
+      for (const v of lost) sim.restart(v);
+      await sim.until(() => raftSettled(sim) && lotDivergence(sim).length === 0, 60_000, `seed ${seed}: the next generation, all three in it\n${raftStates(sim)}`);
+      expect(node(sim, survivor!)).toBe(kept); // the same process, never restarted
+      const now = leaderSlot(sim)!.node!.consensus.status();
+      expect(now.generation).not.toBe(st.generation);
+      expect(kept.consensus.status().generation).toBe(now.generation);
+      for (const n of sim.names()) expect(Object.keys(node(sim, n).app.lotLocal().vehicles)).toEqual(["OLD 1"]);
+      await sim.retry(() => node(sim, lost[0]!).app.park(2, "NEW 1"), "park through a restarted node");
+      const where = await sim.settle(node(sim, lost[1]!).app.whereIs("ada"));
+      expect(where).toEqual({ ok: true, value: "hall" });
+    }
+  }, 120_000);
+
+  test("two of three restarted while cut off from the survivor run a generation of their own; once healed, the survivor joins it and its rooms come back", async () => {
+    for (const seed of [31, 32]) {
+      const sim = await raftSim(seed, 3);
+      await sim.until(() => leaderSlot(sim)?.node!.consensus.status().voters.length === 3, 10_000, "three voters");
+      await sim.retry(() => node(sim, "n1").app.addRooms(["hall"]), "a room");
+      await sim.retry(() => node(sim, "n2").app.walkInto("hall", ["ada"]), "a walk");
+      await sim.until(() => raftSettled(sim) && sim.settledExceptReadiness(), 20_000, "the walk everywhere");
+      const first = leaderSlot(sim)!.node!.consensus.status().generation;
+      const survivor = node(sim, "n3");
+      sim.partition([["n1", "n2"], ["n3"]]);
+      sim.crash("n1");
+      sim.crash("n2");
+      await sim.run(300);
+      sim.restart("n1");
+      sim.restart("n2");
+      // A majority of each other's seeds, they start a generation of their own (the documented split).
+      await sim.until(() => ["n1", "n2"].every((n) => (node(sim, n).consensus.status().generation ?? 0) > first), 30_000, "the pair's own generation");
+      sim.heal();
+      await sim.until(() => raftSettled(sim) && sim.settledExceptReadiness(), 60_000, `one generation again\n${raftStates(sim)}`);
+      const gen = leaderSlot(sim)!.node!.consensus.status().generation;
+      expect(node(sim, "n3")).toBe(survivor);
+      expect(survivor.consensus.status().generation).toBe(gen);
+      expect(gen).not.toBe(first);
+      for (const n of ["n1", "n2", "n3"]) {
+        const where = await sim.settle(node(sim, n).app.whereIs("ada"));
+        expect({ seed, n, where }).toEqual({ seed, n, where: { ok: true, value: "hall" } });
+      }
+    }
+  }, 120_000);
+
   test("with a majority of voters cut off, writes on the minority answer unavailable within the timeout, never ok", async () => {
     const sim = await raftSim(13, 5);
     await sim.until(() => leaderSlot(sim)?.node!.consensus.status().voters.length === 5, 10_000, "five voters");
@@ -201,13 +257,20 @@ describe("the chaos run crashes a node only when one more crash is survivable", 
     expect(leaderSlot(sim)!.node!.consensus.committedConfig().voters.length).toBe(3);
   }, 60_000);
 
-  test("the gate has teeth: the leader crashed at that moment leaves no leader, even once it is back", async () => {
+  test("the gate has teeth: the leader crashed at that moment leaves no leader while it is down; back under a new id, the survivor starts the next generation", async () => {
     const sim = await restartedFollower(21);
-    const leader = leaderSlot(sim)!.name;
+    const before = leaderSlot(sim)!.node!.consensus.status();
+    const leader = before.leader!;
+    const survivor = before.voters.find((v) => v !== leader)!;
     sim.crash(leader);
-    await sim.run(2000);
-    sim.restart(leader);
     await sim.run(20_000);
     expect(leaderSlot(sim)).toBeUndefined();
+    // Its old id never answers again: the configuration {leader, survivor} can never commit, so the
+    // survivor (which holds every committed entry: a majority of two is both) starts the next generation.
+    sim.restart(leader);
+    await sim.until(() => raftSettled(sim), 30_000, `the next generation\n${raftStates(sim)}`);
+    const after = leaderSlot(sim)!.node!.consensus.status();
+    expect(after.generation).not.toBe(before.generation);
+    expect(node(sim, survivor).consensus.stats.generationsEnded).toBe(1);
   }, 60_000);
 });

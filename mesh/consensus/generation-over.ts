@@ -1,0 +1,67 @@
+/**
+ * Whether this generation can provably never commit again, and what this
+ * node then does. A voter that restarted is a new process (a new id): its
+ * old id never answers again. When the voters of the committed
+ * configuration that still could answer are fewer than a majority, nothing
+ * can be committed in this generation, ever: two of three killed -9 and
+ * started again, the survivor waited for them to be added (impossible
+ * without a majority) and they for it, for good, until an operator ran
+ * `roomy recover --force`.
+ *
+ * Then, once the restarted voters' new processes are all heard from:
+ *  - all in no generation (waiting to be added to this one): the survivor
+ *    holding the most applied entries (then the smallest name) starts the
+ *    next generation from its own state, as `roomy recover --force` would;
+ *    the other survivors see it recovered from theirs and join it, the
+ *    restarted ones are added to it. Not while any node outside this
+ *    configuration says it is in this generation: that one shows the
+ *    generation may live on elsewhere (this node's configuration stale);
+ *  - all in one other generation (they started it while cut off from the
+ *    survivors: a majority of each other's seeds): this node leaves its
+ *    generation and waits to be added to theirs, its replica's data merging
+ *    into it. Leaving harms nobody: a generation alive elsewhere goes on.
+ * Everything here is what the caller heard recently (fresh hellos).
+ */
+import type { Configuration, Server } from "./types.ts";
+
+export interface OverInput {
+  self: Server;
+  config: Configuration;
+  /** Members alive now (self included). */
+  live: readonly { id: string; name: string }[];
+  /** What process `id` said recently (its generation, and how many entries it applied), or undefined. */
+  report(id: string): { generation: number; applied: number } | undefined;
+  /** This node's generation and applied index. */
+  generation: number;
+  applied: number;
+}
+
+export type Over = { kind: "recover" } | { kind: "join"; generation: number } | { kind: "wait"; why: string };
+
+/** Null while the generation may still commit; else what to do. */
+export function generationOver(i: OverInput): Over | null {
+  const { voters, learners } = i.config;
+  if (!voters.some((v) => v.id === i.self.id)) return null; // a learner's committed configuration may be old (replaying)
+  const liveIds = new Set(i.live.map((m) => m.id));
+  const restarted = voters.filter((v) => v.id !== i.self.id && !liveIds.has(v.id) && i.live.some((m) => m.name === v.name));
+  const majority = Math.floor(voters.length / 2) + 1;
+  if (voters.length - restarted.length >= majority) return null;
+  const successors = restarted.map((v) => i.live.find((m) => m.name === v.name)!);
+  const theirs = successors.map((m) => i.report(m.id)?.generation);
+  if (theirs.some((g) => g === undefined)) return { kind: "wait", why: "not yet heard from every restarted voter" };
+  if (theirs.some((g) => g === i.generation)) return null; // re-added: the generation lives
+  const other = theirs[0]!;
+  if (other !== 0) return theirs.every((g) => g === other) ? { kind: "join", generation: other } : { kind: "wait", why: "the restarted voters are in different generations" };
+  const holders = new Set([...voters, ...learners].map((s) => s.id));
+  const elsewhere = i.live.some((m) => !holders.has(m.id) && m.id !== i.self.id && i.report(m.id)?.generation === i.generation);
+  if (elsewhere) return { kind: "wait", why: "a node outside this configuration is in this generation" };
+  // The survivor that applied the most starts the next one (ties: the smallest name).
+  let best = { name: i.self.name, applied: i.applied };
+  for (const v of voters) {
+    if (v.id === i.self.id || !liveIds.has(v.id)) continue;
+    const r = i.report(v.id);
+    if (r === undefined || r.generation !== i.generation) return { kind: "wait", why: `not yet heard from the survivor ${v.name}` };
+    if (r.applied > best.applied || (r.applied === best.applied && v.name < best.name)) best = { name: v.name, applied: r.applied };
+  }
+  return best.name === i.self.name ? { kind: "recover" } : { kind: "wait", why: `the survivor ${best.name} starts the next generation` };
+}

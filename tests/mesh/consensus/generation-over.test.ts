@@ -1,0 +1,114 @@
+/**
+ * When a generation can provably never commit again (the voters that could
+ * still answer are fewer than a majority: the others are back under new
+ * ids), and what a surviving voter then does (mesh/consensus/generation-over.ts).
+ */
+import { expect, test } from "bun:test";
+import { generationOver, type OverInput } from "../../../mesh/consensus/generation-over.ts";
+import type { Configuration, Server } from "../../../mesh/consensus/types.ts";
+
+const s = (name: string, id: string): Server => ({ name, id, address: `${name}:1` });
+const G = 7;
+
+/** n1 (a) survives; n2, n3 were b and c, now b2 and c2 (restarted); reports by id. */
+function input(o: { config?: Configuration; live?: [string, string][]; reports?: Record<string, [number, number]>; self?: Server; applied?: number } = {}): OverInput {
+  const live = (o.live ?? [["n1", "a"], ["n2", "b2"], ["n3", "c2"]]).map(([name, id]) => ({ name, id }));
+  const reports = o.reports ?? { b2: [0, 0], c2: [0, 0] };
+  return {
+    self: o.self ?? s("n1", "a"),
+    config: o.config ?? { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c")], learners: [] },
+    live,
+    report: (id) => (reports[id] === undefined ? undefined : { generation: reports[id]![0], applied: reports[id]![1] }),
+    generation: G,
+    applied: o.applied ?? 10,
+  };
+}
+
+test("two of three voters back under new ids, both in no generation yet: the survivor starts the next generation from its state", () => {
+  expect(generationOver(input())).toEqual({ kind: "recover" });
+});
+
+test("one of three back under a new id (or two merely down, not back): the generation may still commit, nothing to do", () => {
+  expect(generationOver(input({ live: [["n1", "a"], ["n2", "b2"], ["n3", "c"]], reports: { b2: [0, 0], c: [G, 9] } }))).toBeNull();
+  expect(generationOver(input({ live: [["n1", "a"]] }))).toBeNull();
+});
+
+test("two voters, one back under a new id before it was replaced (a rolling restart too quick): over, the survivor recovers", () => {
+  const config = { epoch: 4, voters: [s("n1", "a"), s("n3", "c")], learners: [s("n2", "b2")] };
+  const r = input({ config, reports: { b2: [G, 8], c2: [0, 0] } });
+  // The learner b2 is of this configuration: its being in this generation shows nothing more.
+  expect(generationOver(r)).toEqual({ kind: "recover" });
+});
+
+test("the restarted voters already re-added to this generation: it lives, nothing to do", () => {
+  expect(generationOver(input({ reports: { b2: [G, 3], c2: [0, 0] } }))).toBeNull();
+});
+
+test("the restarted voters all in another generation (started while cut off): join theirs; in two different ones: wait", () => {
+  expect(generationOver(input({ reports: { b2: [9, 1], c2: [9, 1] } }))).toEqual({ kind: "join", generation: 9 });
+  expect(generationOver(input({ reports: { b2: [9, 1], c2: [0, 0] } }))?.kind).toBe("wait");
+  expect(generationOver(input({ reports: { b2: [9, 1], c2: [10, 1] } }))?.kind).toBe("wait");
+});
+
+test("not yet heard from every restarted voter: wait", () => {
+  expect(generationOver(input({ reports: { b2: [0, 0] } }))?.kind).toBe("wait");
+});
+
+test("a node outside this configuration says it is in this generation: it may live on elsewhere (this configuration stale), wait", () => {
+  const r = input({ live: [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d"]], reports: { b2: [0, 0], c2: [0, 0], d: [G, 50] } });
+  expect(generationOver(r)?.kind).toBe("wait");
+});
+
+test("of two survivors, the one that applied the most recovers (then the smaller name); the other waits for it", () => {
+  const config = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d"), s("n5", "e")], learners: [] };
+  const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e"]];
+  const back = { b2: [0, 0], c2: [0, 0], d2: [0, 0] } as Record<string, [number, number]>;
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 12] }, applied: 10 }))).toEqual({ kind: "wait", why: "the survivor n5 starts the next generation" });
+  expect(generationOver(input({ config, live, reports: { ...back, a: [G, 10] }, self: s("n5", "e"), applied: 12 }))).toEqual({ kind: "recover" });
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 10] }, applied: 10 }))).toEqual({ kind: "recover" }); // a tie: n1 < n5
+  expect(generationOver(input({ config, live, reports: back }))?.kind).toBe("wait"); // the other survivor not heard from
+});
+
+test("a learner never judges (its committed configuration may be an early one it is replaying)", () => {
+  expect(generationOver(input({ self: s("n4", "d"), live: [["n2", "b2"], ["n3", "c2"], ["n4", "d"]] }))).toBeNull();
+});
+
+test("the keeper acts only once the generation has looked over the same way for overAfterMs, and says so in the log", async () => {
+  const { GenerationKeeper } = await import("../../../mesh/consensus/generation.ts");
+  const { SimClock } = await import("../../../mesh/sim/clock.ts");
+  const live = [["n1", "a"], ["n2", "b2"], ["n3", "c2"]].map(([name, id]) => ({ name: name!, id: id!, address: `${name}:1`, state: "alive", incarnation: 0 }));
+  const membership = { self: () => live[0], members: () => live, live: () => live, get: () => undefined, subscribe: () => () => {} } as unknown as import("../../../mesh/membership/types.ts").MembershipView;
+  const clock = new SimClock(1_000_000);
+  const lines: string[] = [];
+  const logger = { debug: () => {}, info: () => {}, warn: (m: string) => lines.push(m), error: () => {} };
+  const k = new GenerationKeeper({ self: s("n1", "a"), membership, clock, logger, mayBootstrapAlone: () => false, send: () => {}, applied: () => 10, overAfterMs: 2_000 });
+  k.adopt(G);
+  clock.advance(2_000);
+  const config: Configuration = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c")], learners: [] };
+  const core = { committedConfig: () => config, leader: () => null };
+  const hellos = () => {
+    k.onHello("n2:1", { t: "hello", f: "b2", n: "n2", g: 0, r: 0, a: 0 });
+    k.onHello("n3:1", { t: "hello", f: "c2", n: "n3", g: 0, r: 0, a: 0 });
+  };
+  const verdicts: (string | null)[] = [];
+  for (let t = 0; t <= 2_500; t += 500) {
+    hellos();
+    verdicts.push(k.tick(core));
+    clock.advance(500);
+  }
+  expect(verdicts).toEqual([null, null, null, null, "recover", null]);
+  expect(lines).toContain("consensus: most voters of this generation restarted: it can never commit again; starting the next one from this node's state");
+  // Re-added to this generation meanwhile (a hello says so): the clock starts over, nothing happens.
+  const k2 = new GenerationKeeper({ self: s("n1", "a"), membership, clock, logger, mayBootstrapAlone: () => false, send: () => {}, applied: () => 10, overAfterMs: 2_000 });
+  k2.adopt(G);
+  clock.advance(2_000);
+  k2.onHello("n2:1", { t: "hello", f: "b2", n: "n2", g: 0, r: 0, a: 0 });
+  k2.onHello("n3:1", { t: "hello", f: "c2", n: "n3", g: 0, r: 0, a: 0 });
+  expect(k2.tick(core)).toBeNull();
+  clock.advance(1_500);
+  k2.onHello("n2:1", { t: "hello", f: "b2", n: "n2", g: G, r: 0, a: 3 });
+  k2.onHello("n3:1", { t: "hello", f: "c2", n: "n3", g: 0, r: 0, a: 0 });
+  expect(k2.tick(core)).toBeNull();
+  clock.advance(1_000);
+  expect(k2.tick(core)).toBeNull();
+});
