@@ -190,17 +190,17 @@ export class GenerationKeeper {
         return fresh(r) ? { generation: r.generation, applied: r.applied } : undefined;
       },
     });
-    const key = v === null || v.kind === "wait" ? null : v.kind === "join" ? `join ${v.generation}` : "recover";
-    if (key === null) {
+    if (v === null || v.kind === "wait") {
       this.#over = null;
       return null;
     }
+    const key = v.kind === "join" ? `join ${v.generation}` : "recover";
     if (this.#over?.key !== key) this.#over = { since: now, key };
     if (now - this.#over.since < (this.#o.overAfterMs ?? this.#helloMs() * 4)) return null;
     this.#over = null;
     const fields = { generation: this.#info!.generation, voters: config.voters.map((s) => `${s.name}/${s.id}`) };
-    if (v!.kind === "join") {
-      this.#o.logger.warn("consensus: most voters of this generation restarted, into another generation; leaving ours to join theirs", { ...fields, theirs: key.slice(5) });
+    if (v.kind === "join") {
+      this.#o.logger.warn("consensus: most voters of this generation restarted, into another generation; leaving ours to join theirs", { ...fields, theirs: v.generation });
       this.#info = null;
       return "ended";
     }
