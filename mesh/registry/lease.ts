@@ -25,6 +25,7 @@
  */
 import type { Address, Clock, Timer, Transport } from "../types.ts";
 import type { LeasePingMsg, LeasePongMsg } from "./messages.ts";
+import { compareIds } from "../membership/identity.ts";
 
 export interface LeasePeer {
   name: string;
@@ -52,8 +53,18 @@ export interface LeaseOptions {
   fenceStamp(): Stamp;
   /** Whether this node is draining (told to peers on every ping). */
   draining(): boolean;
-  /** A peer pinged with a draining flag. */
-  onDraining?(name: string): void;
+  /** A peer's ping said whether it drains (`id`: the incarnation that did, when the ping says). */
+  onDrainFlag?(name: string, id: string | undefined, draining: boolean): void;
+  /** This node's member id, said in its pings. */
+  selfId?: string;
+  /**
+   * The member id this node knows under `name`. A ping from an earlier one
+   * (its process since restarted: ids sort by start) is ignored whole: a
+   * node frozen across a peer's drain and restart read the old process's
+   * draining pings after it knew the new one, took the new one for
+   * draining, and the leader dropped it for good (nemesis run, 5 nodes).
+   */
+  idOf?(name: string): string | undefined;
   /** The latest epoch (of the stamp's generation) this node reached serving at, or -1. */
   served(): number;
   /** Outside the configuration: whether this node pulled its peers' data (presync.ts). */
@@ -136,6 +147,7 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   function ping(address: Address): void {
     const s = opts.stamp();
     const msg: LeasePingMsg = { t: "lp", s: clock.now(), n: self, g: s.g, e: s.e, r: opts.served() };
+    if (opts.selfId !== undefined) msg.i = opts.selfId;
     if (opts.synced?.() === true) msg.y = 1;
     if (opts.draining()) msg.dr = true;
     transport.send(address, msg);
@@ -157,8 +169,10 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
     servingUntil: () => until,
     onPing(from: Address, msg: LeasePingMsg): void {
       if (stopped) return;
+      const known = msg.i === undefined ? undefined : opts.idOf?.(msg.n);
+      if (known !== undefined && compareIds(msg.i!, known) < 0) return; // an earlier process under that name, read late
       vouches.set(msg.n, { at: clock.now(), g: msg.g, e: msg.e, r: msg.r ?? -1, y: msg.y ?? -1 });
-      if (msg.dr === true) opts.onDraining?.(msg.n);
+      opts.onDrainFlag?.(msg.n, msg.i, msg.dr === true);
       const f = opts.fenceStamp();
       const pong: LeasePongMsg = { t: "lk", s: msg.s, n: self, g: f.g, e: f.e };
       transport.send(from, pong);

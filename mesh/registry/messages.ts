@@ -116,6 +116,8 @@ export interface LeasePingMsg extends Message {
   s: number;
   /** the sender's name */
   n: string;
+  /** the sender's member id (its incarnation; absent from a node before it) */
+  i?: string;
   /** the sender is draining: the configuration should drop it */
   dr?: boolean;
   /** the sender's generation and committed epoch (a vouch counts only between nodes at the same one) */

@@ -104,9 +104,13 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     draining: () => draining,
     served: () => serving?.servedEpoch() ?? -1,
     synced: () => presync.synced,
-    onDraining: (n) => {
-      const id = owners.idOf(n);
-      if (id !== undefined) drainingPeers.set(n, id);
+    selfId,
+    idOf: owners.idOf,
+    onDrainFlag: (n, i, dr) => {
+      const id = i ?? owners.idOf(n);
+      // A process that drains never stops: one saying it does not was taken for another (a mark to undo).
+      if (id !== undefined && dr) drainingPeers.set(n, id);
+      else if (id !== undefined && drainingPeers.get(n) === id) drainingPeers.delete(n);
     },
   });
   const rights = new ServingRights({
