@@ -124,14 +124,14 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   if (http === null) throw new UsageError(`--http must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
   const logLevel = oneOf("--log-level", get("log-level") ?? "info", LOG_LEVELS);
   const logFormat = oneOf("--log-format", get("log-format") ?? "pretty", LOG_FORMATS);
-  const adminToken = token(env["ROOMY_ADMIN_TOKEN"]);
-  const exposed = adminExposureProblem(http.host, adminToken);
+  const token = adminToken(env["ROOMY_ADMIN_TOKEN"]);
+  const exposed = adminExposureProblem(http.host, token);
   if (exposed !== null) throw new UsageError(exposed);
   const dnsServer = env["ROOMY_DNS_SERVER"] || undefined;
   if (dnsServer !== undefined && parseHostPort(dnsServer) === null) {
     throw new UsageError(`ROOMY_DNS_SERVER must be HOST:PORT, got ${JSON.stringify(dnsServer)}`);
   }
-  return { settings, http, logLevel, logFormat, adminToken, dnsServer };
+  return { settings, http, logLevel, logFormat, adminToken: token, dnsServer };
 }
 
 /** Runs a node until SIGTERM/SIGINT; resolves with the exit code. */
@@ -264,11 +264,15 @@ function safeHostname(): string {
   return "roomy";
 }
 
-/** The admin token as set, without a trailing newline (secrets made with `echo`); never logged. */
-function token(v: string | undefined): string | undefined {
+/**
+ * The admin token as set, without a trailing newline (secrets made with
+ * `echo`); never logged. It travels as a header value, so printable ASCII
+ * only: the node's own and the one a client sends (`what`: how it was given).
+ */
+export function adminToken(v: string | undefined, what = "ROOMY_ADMIN_TOKEN"): string | undefined {
   if (v === undefined) return undefined;
   const t = v.replace(/[\r\n]+$/, "");
   if (t === "") return undefined;
-  if (!/^[\x21-\x7e]+$/.test(t)) throw new UsageError("ROOMY_ADMIN_TOKEN must be printable ASCII without spaces");
+  if (!/^[\x21-\x7e]+$/.test(t)) throw new UsageError(`${what} must be printable ASCII without spaces`);
   return t;
 }

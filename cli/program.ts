@@ -14,7 +14,7 @@ import { flagOrEnv, isOn, type OptionSpec, type RawArgs, scanArgv } from "./argv
 import { CLIENT_COMMANDS } from "./client-commands.ts";
 import { CannotStartError, EXIT_CANNOT_START, EXIT_ERROR, EXIT_NO_NODE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
-import { NODE_ENV_ONLY, NODE_OPTIONS, runNode } from "./node-command.ts";
+import { adminToken, NODE_ENV_ONLY, NODE_OPTIONS, runNode } from "./node-command.ts";
 import { VERSION } from "../core/version.ts";
 
 const NODE_URL: OptionSpec = { name: "node", value: true, placeholder: "URL", env: "ROOMY_NODE", description: `the node to talk to (default ${DEFAULT_NODE_URL})` };
@@ -73,9 +73,7 @@ function define() {
         if (u === null || !/^https?:$/.test(u.protocol)) throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
         // The API's paths are put after the URL's own: a query or fragment would end up in front of them.
         if (u.search !== "" || u.hash !== "") throw new UsageError(`--node takes no query or fragment (http://HOST:PORT, or a path prefix), got ${JSON.stringify(url)}`);
-        const token = flagOrEnv(raw, TOKEN, io.env)?.trim() || undefined; // as the node trims its own
-        // A header value can carry no control character: the request would fail as not HTTP.
-        if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError("--token (ROOMY_ADMIN_TOKEN) must be printable ASCII without spaces");
+        const token = adminToken(flagOrEnv(raw, TOKEN, io.env), "--token (ROOMY_ADMIN_TOKEN)");
         const client = createClient(url, { token });
         await io.out(await def.run(client, args, raw, isOn(raw, "json")));
         return EXIT_OK;

@@ -119,15 +119,15 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * 404: a method no route has that a Request would not keep as sent ("get", "FOO").
  */
 export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 404 | 413) => Prebuilt {
-  const answer = (code: "bad_request" | "not_found" | "payload_too_large", message: string): Prebuilt => ({
-    status: code === "bad_request" ? 400 : code === "not_found" ? 404 : 413,
+  const answer = (status: 400 | 404 | 413, code: "bad_request" | "not_found" | "payload_too_large", message: string): Prebuilt => ({
+    status,
     headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`,
     body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
   });
   const refusals = {
-    400: answer("bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
-    404: answer("not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
-    413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
+    400: answer(400, "bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
+    404: answer(404, "not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
+    413: answer(413, "payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];
 }

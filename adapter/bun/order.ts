@@ -35,9 +35,13 @@ const mayStart = (o: Order, safe: boolean): boolean => (safe ? !o.writing : o.ru
 /** Whether a request may start now (then it counts as running: call finished() when its handler is done); else wait(). */
 export function startNow(o: Order, safe: boolean): boolean {
   if (o.waiting.length > 0 || !mayStart(o, safe)) return false;
+  begin(o, safe);
+  return true;
+}
+
+function begin(o: Order, safe: boolean): void {
   o.running++;
   if (!safe) o.writing = true;
-  return true;
 }
 
 /** Runs `run` once the request's turn has come (startNow said no). */
@@ -51,8 +55,7 @@ export function finished(o: Order, safe: boolean): void {
   if (!safe) o.writing = false;
   while (o.waiting.length > 0 && mayStart(o, o.waiting[0]!.safe)) {
     const w = o.waiting.shift()!;
-    o.running++;
-    if (!w.safe) o.writing = true;
+    begin(o, w.safe);
     w.run();
   }
 }

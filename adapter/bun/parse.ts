@@ -52,15 +52,6 @@ const BAD_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 const FIELDS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*)*$/;
 const DIGITS = /^\d{1,15}$/;
 
-const HIGH = /[\x80-\xff]/;
-
-/** A target with raw bytes past ASCII, read as the UTF-8 it is (url-text.ts); bytes that are not UTF-8 are refused. */
-function utf8Target(latin1: string): string {
-  const t = latin1AsUtf8(latin1);
-  if (t === null) throw new HeadError(400);
-  return t;
-}
-
 /** What a header section says, parsed once per distinct text (see FIELDS_SEEN). */
 interface Fields {
   headers: Headers;
@@ -92,11 +83,10 @@ const FIELDS_SEEN_MAX_CHARS = 2048;
  */
 export function hopelessHead(data: Uint8Array, off: number): boolean {
   // A lone CR at the end may be the start of an empty line between requests (its LF still to come).
-  if (off < data.length && !TOKEN_BYTE.test(String.fromCharCode(data[off]!)) && !(data[off] === 13 && off + 1 === data.length)) return true;
+  if (off < data.length && !TOKEN.test(String.fromCharCode(data[off]!)) && !(data[off] === 13 && off + 1 === data.length)) return true;
   const lf = (data as Buffer).indexOf(10, off);
   return lf >= 0 && (lf === off || data[lf - 1] !== 13);
 }
-const TOKEN_BYTE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
 
 /** Parses the head in `data[off, end)` (`end`: where its closing CRLF CRLF starts). */
 export function parseHead(data: Uint8Array, off: number, end: number): RequestHead {
@@ -108,10 +98,12 @@ export function parseHead(data: Uint8Array, off: number, end: number): RequestHe
   const sp2 = sp1 < 0 ? -1 : text.indexOf(" ", sp1 + 1);
   if (sp2 < 0 || sp2 > eol) throw new HeadError(400);
   const method = text.slice(0, sp1);
-  let target = text.slice(sp1 + 1, sp2);
+  const raw = text.slice(sp1 + 1, sp2);
   const version = text.slice(sp2 + 1, eol);
-  if (!TOKEN.test(method) || !TARGET.test(target)) throw new HeadError(400);
-  if (HIGH.test(target)) target = utf8Target(target);
+  if (!TOKEN.test(method) || !TARGET.test(raw)) throw new HeadError(400);
+  // Raw bytes past ASCII are read as the UTF-8 they are (url-text.ts); bytes that are not UTF-8 are refused.
+  const target = latin1AsUtf8(raw);
+  if (target === null) throw new HeadError(400);
   const http10 = version === "HTTP/1.0";
   if (!http10 && version !== "HTTP/1.1") throw new HeadError(400);
   const block = eol < text.length ? text.slice(eol + 2) : "";

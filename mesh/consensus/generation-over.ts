@@ -38,12 +38,17 @@ export interface OverInput {
 
 export type Over = { kind: "recover" } | { kind: "join"; generation: number } | { kind: "wait"; why: string };
 
+/** Whether voter `v` is back under a new id: its own id is not live, another process under its name is. */
+export function restartedVoter(v: Server, selfId: string, live: OverInput["live"]): boolean {
+  return v.id !== selfId && !live.some((m) => m.id === v.id) && live.some((m) => m.name === v.name);
+}
+
 /** Null while the generation may still commit; else what to do. */
 export function generationOver(i: OverInput): Over | null {
   const { voters, learners } = i.config;
   if (!voters.some((v) => v.id === i.self.id)) return null; // a learner's committed configuration may be old (replaying)
   const liveIds = new Set(i.live.map((m) => m.id));
-  const restarted = voters.filter((v) => v.id !== i.self.id && !liveIds.has(v.id) && i.live.some((m) => m.name === v.name));
+  const restarted = voters.filter((v) => restartedVoter(v, i.self.id, i.live));
   const majority = Math.floor(voters.length / 2) + 1;
   if (voters.length - restarted.length >= majority) return null;
   const successors = restarted.map((v) => i.live.find((m) => m.name === v.name)!);

@@ -37,7 +37,7 @@ import type { MembershipView } from "../membership/types.ts";
 import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { RaftCore } from "./raft.ts";
 import type { Server } from "./types.ts";
-import { generationOver } from "./generation-over.ts";
+import { generationOver, restartedVoter } from "./generation-over.ts";
 
 export interface GenerationInfo {
   generation: number;
@@ -153,7 +153,8 @@ export class GenerationKeeper {
     // in a leader that restarted; a voter never finds every voter restarted
     // (itself is not).
     if (core !== null) {
-      const voters = core.committedConfig().voters;
+      const config = core.committedConfig();
+      const voters = config.voters;
       const live = this.#o.membership.live();
       // A learner still replaying the log holds an early configuration as
       // committed (its voters long restarted). Not judged in its first
@@ -161,16 +162,14 @@ export class GenerationKeeper {
       // leader of it feeds this node: that leader, alive under its id and
       // saying it is in our generation, shows the generation has not ended.
       if (now - this.#adoptedAt < this.#helloMs() * 4) return null;
-      const over = this.#judgeOver(core.committedConfig(), now, fresh);
+      const over = this.#judgeOver(config, now, fresh);
       if (over !== null) return over;
       const leader = core.leader();
       if (leader !== null && leader !== this.#o.self.id && live.some((m) => m.id === leader)) {
         const said = this.#peers.get(leader);
         if (fresh(said) && said.generation === mine) return null;
       }
-      const restarted = (v: Server): boolean =>
-        v.id !== this.#o.self.id && !live.some((m) => m.id === v.id) && live.some((m) => m.name === v.name && m.id !== v.id);
-      if (voters.length > 0 && voters.every(restarted)) {
+      if (voters.length > 0 && voters.every((v) => restartedVoter(v, this.#o.self.id, live))) {
         this.#o.logger.warn("consensus: every voter of this generation restarted: nothing acknowledged survived; leaving it for a new one", {
           generation: mine, voters: voters.map((v) => `${v.name}/${v.id}`), live: live.map((m) => `${m.name}/${m.id}`),
         });

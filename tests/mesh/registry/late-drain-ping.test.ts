@@ -8,12 +8,18 @@
 import { expect, test } from "bun:test";
 import { RegSim } from "../../support/registry-sim.ts";
 
-test("a draining ping from an earlier process under a name does not mark the process running under it now as draining", async () => {
-  const sim = new RegSim(41);
+/** Three holders of one committed configuration, settled. */
+async function threeHolders(seed: number): Promise<RegSim> {
+  const sim = new RegSim(seed);
   for (const n of ["n0", "n1", "n2"]) sim.add(n);
   await sim.run(50);
   sim.commit(["n0", "n1", "n2"]);
   await sim.run(500);
+  return sim;
+}
+
+test("a draining ping from an earlier process under a name does not mark the process running under it now as draining", async () => {
+  const sim = await threeHolders(41);
   const oldId = sim.world.idOf("n2");
   const stamp = sim.configs.knownBy("n0")!;
   sim.restart("n2");
@@ -32,11 +38,7 @@ test("a draining ping from an earlier process under a name does not mark the pro
 });
 
 test("a draining mark the process under that name contradicts (its pings say it does not drain) is undone", async () => {
-  const sim = new RegSim(43);
-  for (const n of ["n0", "n1", "n2"]) sim.add(n);
-  await sim.run(50);
-  sim.commit(["n0", "n1", "n2"]);
-  await sim.run(500);
+  const sim = await threeHolders(43);
   const stamp = sim.configs.knownBy("n0")!;
   // A ping of n2's current process marked draining (as a forged or misread one would): n2's own next pings undo it.
   sim.net.inject(sim.node("n2").address, sim.node("n0").address, { t: "lp", s: sim.clock.now(), n: "n2", i: sim.world.idOf("n2"), dr: true, g: stamp.generation, e: stamp.epoch, r: -1 });
