@@ -84,9 +84,10 @@ export function createCallWire(d: CallWireDeps): CallWire {
       else calls.sentTo(inb.id, to);
     }
     const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
-    // The first hop's sender is the origin; a forward names it.
+    // The first hop's sender is the origin; a forward names it (and its process, if known).
     if (inb.origin !== local) a.push(inb.origin);
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
+    if (inb.origin !== local && inb.originId !== undefined) msg.i = inb.originId;
     if (d.reading !== undefined) msg.k = d.reading();
     if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
   }

@@ -59,6 +59,9 @@ export function receiveCall(from: Address, m: CallMsg, d: InboundDeps): void {
   }
   const vouch = d.vouchOf(m.k);
   const inb: Inbound = { id, origin, reply: m.t === "c", name: a[1], msg: a[2], hops, deadline, expires, fresh: false, ...(vouch === undefined ? {} : { vouch }) };
+  // The first hop comes from the origin itself; a forward carries its id.
+  const originId = hops === 0 ? vouch : typeof m.i === "string" ? m.i : undefined;
+  if (originId !== undefined) inb.originId = originId;
   // A first hop only: a cancel comes from the origin, to the node it sent the call to.
   // Released later: routed at that time (its deadline and this node's lease read then, not on arrival).
   if (hops === 0 && d.stalled.hold(origin, id, () => d.route(inb, d.now()), (why) => d.wire.fail(inb, unavailable(`${inb.name}: ${why}; not run`), true))) return;

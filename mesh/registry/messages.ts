@@ -23,6 +23,8 @@ export interface CallMsg extends Message {
   a: CallTuple;
   /** the sender's clock reading as it sent ([w, c, n]: n its process id), for the write barrier */
   k?: [number, number, string];
+  /** a forward's origin's member id (the first hop's is its `k`); a field of its own, which nodes before it ignore */
+  i?: string;
 }
 
 export type CallTuple = [id: number, name: string, msg: unknown, hops: number, ttl: number, exp: number, origin?: Address];

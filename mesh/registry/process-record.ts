@@ -43,6 +43,12 @@ export interface Inbound {
    */
   vouch?: string;
   /**
+   * The member id of the process that started it (a remote origin's: the
+   * first hop's vouch, then carried by every forward). A node that knows a
+   * later process under the origin's name knows this caller is gone.
+   */
+  originId?: string;
+  /**
    * A call started here, still inside its first route(): its answer, if it
    * comes in that same turn, is kept here (EARLY_*) instead of settling a
    * pending promise, which is then never made. Absent on every other inbound.

@@ -18,6 +18,7 @@ import type { QuorumLease } from "./lease.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createMailbox, Detached, type MailJob, type Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
+import { compareIds } from "../membership/identity.ts";
 import type { Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
 
@@ -137,7 +138,12 @@ export class ProcessTable {
    */
   private callerGone(inb: Inbound): boolean {
     const n = this.d.owners.nameOf(inb.origin);
-    return n !== undefined && n !== this.d.self && this.d.owners.isDead(n);
+    if (n === undefined || n === this.d.self) return false;
+    if (this.d.owners.isDead(n)) return true;
+    // Back under a new process (killed and restarted while this node was
+    // frozen: nemesis seed 14's late unpark): the caller died with the old one.
+    const known = inb.originId === undefined ? undefined : this.d.owners.idOf(n);
+    return known !== undefined && compareIds(inb.originId!, known) < 0;
   }
 
   /** The honest reason a call for `name` cannot run here now. */
