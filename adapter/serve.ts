@@ -31,13 +31,13 @@ export interface ServeOptions {
   /**
    * The answer to a request the server refuses on its own, before any
    * handler sees it (Bun: 413 for a body past maxRequestBodySize, 400 for
-   * bytes that are not HTTP/1.1, both closing the connection; 404 for a
-   * method a Request would not keep as sent: "get", "FOO"), its bytes made
-   * once. Default: the bare status. The admin API gives its
+   * bytes that are not HTTP/1.1, 408 for a head not whole within
+   * headTimeout, all closing the connection; 404 for a method a Request
+   * would not keep as sent: "get", "FOO"), its bytes made once. Default: the bare status. The admin API gives its
    * JSON errors (http/app.ts serverRefusal), so every answer has the
    * contract's shape.
    */
-  refusal?: (status: 400 | 404 | 413) => Prebuilt;
+  refusal?: (status: 400 | 404 | 408 | 413) => Prebuilt;
   /**
    * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
    * Bun they are looked up by method and path before `fetch` (bun/serve.ts),
@@ -51,6 +51,13 @@ export interface ServeOptions {
    * its is running before it is closed (default 10, as Bun.serve's).
    */
   idleTimeout?: number;
+  /**
+   * Under Bun, seconds a request head (request line and headers) may take
+   * from its first byte to its end before it is refused with a 408 and the
+   * connection closed (default 10: bun/deadline.ts). Every byte re-arms the
+   * idle timeout; this bounds a client that drips its head.
+   */
+  headTimeout?: number;
 }
 
 /**

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   "bad_request",
   "not_found",
   "payload_too_large",
+  "request_timeout",
   "internal",
 ] as const;
 
@@ -56,6 +57,8 @@ export function httpStatus(code: ErrorCode): number {
     case "room_full":
     case "lot_full":
       return 409;
+    case "request_timeout":
+      return 408;
     case "payload_too_large":
       return 413;
     case "unavailable":

@@ -116,10 +116,11 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * (serve()'s `refusal`): the contract's JSON error, as the app would give.
  * 413: a body past the server's hard cap, so past `maxBodyBytes` too, on any
  * route; 400: bytes that are not an HTTP/1.1 request, or a head too long;
+ * 408: a head not received whole in time (a client dripping it, slowloris);
  * 404: a method no route has that a Request would not keep as sent ("get", "FOO").
  */
-export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 404 | 413) => Prebuilt {
-  const answer = (status: 400 | 404 | 413, code: "bad_request" | "not_found" | "payload_too_large", message: string): Prebuilt => ({
+export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 404 | 408 | 413) => Prebuilt {
+  const answer = (status: 400 | 404 | 408 | 413, code: "bad_request" | "not_found" | "request_timeout" | "payload_too_large", message: string): Prebuilt => ({
     status,
     headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`,
     body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
@@ -127,6 +128,7 @@ export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 4
   const refusals = {
     400: answer(400, "bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
     404: answer(404, "not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
+    408: answer(408, "request_timeout", "the request head (URL and headers) did not arrive whole in time after its first byte"),
     413: answer(413, "payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];

@@ -30,6 +30,10 @@ export interface Conn {
   closed: boolean;
   /** Aborted when the client closes the connection or its sending side (made on first use: clientSignal). */
   left: AbortController | null;
+  /** When the first byte of the head under way arrived (monotonic ms; -1: none under way, or reading paused). deadline.ts */
+  headAt: number;
+  /** The socket's timer is armed for the head's deadline, not the idle timeout. */
+  headArmed: boolean;
 }
 
 /** Each write request's connection, for bunClientSignal(). */

@@ -18,15 +18,17 @@
  * middle of its body still reaches the handler, with a body that fails to
  * read, so the app counts it (http/instrument.ts: not the server's error).
  * Anything malformed gets a 400 (the refusal's too) and the connection is
- * closed. A HEAD runs the GET handler and gets its status, headers and
- * Content-Length without the body (RFC 9110 9.3.2: a HEAD's Content-Length,
- * when sent, is the GET's; Hono's own HEAD answer has no body to measure).
+ * closed; a head not whole in time, a 408 and a close (deadline.ts). A HEAD
+ * runs the GET handler and gets its status, headers and Content-Length
+ * without the body (RFC 9110 9.3.2: a HEAD's Content-Length, when sent, is
+ * the GET's; Hono's own HEAD answer has no body to measure).
  */
 import { REASONS, refusalBytes } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
+import { arm, armedForHead, HEAD_S, headBegun, headLate, IDLE_S, type Timers } from "./deadline.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
 import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
@@ -36,17 +38,6 @@ type Handler = ExactRoute["handler"];
 
 /** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
 const MAX_IN_FLIGHT = 128;
-/**
- * Seconds a connection may sit silent (no bytes either way) with no handler
- * running: idle between requests, a head or body stalled half-way (then the
- * handler sees the body fail, as when the client leaves), or a client that
- * stopped reading its answers. Bun.serve's default too; ServeOptions.idleTimeout.
- * Bun's socket timer ticks every 4 s (10 runs out 8 to 12 s after it is armed) and
- * is one-shot, re-armed by nobody but us: every read and write re-arms it,
- * else it ran out every 10 s under load and closed busy connections between
- * two requests, the client's next one crossing the reset (ECONNRESET).
- */
-const IDLE_S = 10;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 /** As bytes: Buffer.indexOf finds a Buffer several times faster than a string. */
 const CRLF2 = Buffer.from("\r\n\r\n");
@@ -64,9 +55,9 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     m.set(r.path, r.handler);
   }
   const cap = opts.maxRequestBodySize ?? Infinity;
-  const idle = opts.idleTimeout ?? IDLE_S;
-  const refused400 = refusalBytes(400, opts.refusal?.(400));
-  const refused413 = refusalBytes(413, opts.refusal?.(413));
+  const timers: Timers = { idle: opts.idleTimeout ?? IDLE_S, headMs: (opts.headTimeout ?? HEAD_S) * 1000 };
+  const refusedWith = (status: 400 | 408 | 413): Buffer => refusalBytes(status, opts.refusal?.(status));
+  const refused = { 400: refusedWith(400), 408: refusedWith(408), 413: refusedWith(413) };
   const refused404 = refusalBytes(404, opts.refusal?.(404), false);
   let origin = "";
   // The head being serialized by answer(), filled by addHeader (one function for all, no closure per answer).
@@ -93,6 +84,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
           // The client is ahead of the answers: stop reading until they catch up (flush resumes).
           if (!c.paused) s.pause();
           c.paused = true;
+          c.headAt = -1; // not read meanwhile: a head's clock starts again at resume
           break;
         }
         // Empty lines between requests are skipped (RFC 9112 2.2).
@@ -101,10 +93,12 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         const end = (data as Buffer).indexOf(CRLF2, off);
         if (end < 0) {
           if (data.length - off > 64 * 1024 || hopelessHead(data, off)) throw new HeadError(400);
+          headBegun(c);
           break;
         }
         const head = parseHead(data, off, end);
         off = end + 4;
+        c.headAt = -1;
         const slot: Slot = { out: null, close: head.close, cont: false };
         c.queue.push(slot);
         if (head.close) c.done = true;
@@ -133,9 +127,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       }
     } catch (err) {
       if (!(err instanceof HeadError)) throw err;
-      const slot: Slot = { out: null, close: true, cont: false };
-      c.queue.push(slot);
-      return fail(s, c, slot, err.status);
+      return fail(s, c, null, err.status);
     }
     c.buf = off < data.length ? data.slice(off) : null;
     if (c.ended && !c.paused) lastRequest(s, c);
@@ -155,13 +147,15 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     else if (c.pending === null) s.end();
   }
 
-  /** Answers `slot` with the refusal for `status` and closes the connection after it; nothing more is read. */
-  function fail(s: Socket<Conn>, c: Conn, slot: Slot, status: 400 | 413): void {
+  /** Answers `slot` (null: a new one, after the requests before it) with the refusal for `status`, then closes; nothing more is read. */
+  function fail(s: Socket<Conn>, c: Conn, slot: Slot | null, status: 400 | 408 | 413): void {
+    if (slot === null) c.queue.push((slot = { out: null, close: true, cont: false }));
     c.done = true;
     c.reading = null;
     c.buf = null;
+    c.headAt = -1;
     slot.cont = false;
-    ready(s, c, slot, status === 400 ? refused400 : refused413, true);
+    ready(s, c, slot, refused[status], true);
   }
 
   function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
@@ -315,7 +309,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   }
 
   function write(s: Socket<Conn>, c: Conn, out: Uint8Array): void {
-    s.timeout(idle);
+    arm(s, c, timers);
     const n = s.write(out);
     // Partly written (the socket's buffer is full): the rest goes out on drain.
     if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
@@ -325,18 +319,19 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false };
       s.setNoDelay(true);
-      s.timeout(idle);
+      s.timeout(timers.idle);
     },
     data(s, chunk) {
       const c = s.data;
-      if (c.closed || (c.done && c.reading === null)) return; // refused or closing: what follows is dropped unread
-      s.timeout(idle); // not before: a client still sending after its refusal is cut off by the timer
+      if (c.closed || (c.done && c.reading === null)) return; // refused or closing: dropped unread, the timer not re-armed
+      if (headLate(c, timers)) return fail(s, c, null, 408); // checked here, at each byte of a dripping client
       let data: Uint8Array = chunk;
       if (c.buf !== null) {
         if (c.paused) {
           // Reading paused: keep what still arrives behind the requests waiting (bounded by MAX_IN_FLIGHT's worth).
+          s.timeout(timers.idle);
           c.buf = Buffer.concat([c.buf, chunk]);
           return;
         }
@@ -344,6 +339,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         c.buf = null;
       }
       consume(s, c, data, 0);
+      if (!c.closed) arm(s, c, timers); // after: a head this chunk began or left unfinished has its deadline armed
     },
     end(s) {
       const c = s.data;
@@ -380,8 +376,11 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     },
     timeout(s) {
       const c = s.data;
+      if (headLate(c, timers)) return fail(s, c, null, 408);
+      // Armed for the head's deadline, and Bun's 4 s tick came before it: wait out the rest.
+      if (armedForHead(c)) return arm(s, c, timers);
       // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
-      if (c.queue.length > 0 && c.reading === null && c.pending === null) s.timeout(idle);
+      if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, timers);
       else s.terminate();
     },
     error() {

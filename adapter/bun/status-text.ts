@@ -12,7 +12,7 @@ export const REASONS: Record<number, string> = {
 };
 
 /** A refusal's whole answer (ServeOptions.refusal; bare without one), closing the connection unless `close` is false. */
-export function refusalBytes(status: 400 | 404 | 413, pre: Prebuilt | undefined, close = true): Buffer {
+export function refusalBytes(status: 400 | 404 | 408 | 413, pre: Prebuilt | undefined, close = true): Buffer {
   const body = pre?.body ?? new Uint8Array(0);
   const h = `HTTP/1.1 ${status} ${REASONS[status]}\r\n${pre?.headers ?? ""}${close ? "connection: close\r\n" : ""}content-length: ${body.byteLength}\r\n\r\n`;
   return Buffer.concat([Buffer.from(h, "latin1"), body]);

@@ -19,6 +19,7 @@ describe("error codes", () => {
     expect(httpStatus("room_full")).toBe(409);
     expect(httpStatus("lot_full")).toBe(409);
     expect(httpStatus("payload_too_large")).toBe(413);
+    expect(httpStatus("request_timeout")).toBe(408);
     expect(httpStatus("internal")).toBe(500);
     expect(httpStatus("unavailable")).toBe(503);
   });

@@ -1,0 +1,63 @@
+/**
+ * The two clocks of a connection of the HTTP/1.1 server under Bun
+ * (serve.ts): the idle timeout, and the deadline of a request head. Both ride
+ * on the socket's one timer, re-armed by every read and write, and a clock
+ * reading compared in the handlers: no timer of their own per connection.
+ */
+import type { Socket } from "bun";
+import { monotonicMs } from "../clock.ts";
+import type { Conn } from "./conn.ts";
+
+/**
+ * Seconds a connection may sit silent (no bytes either way) with no handler
+ * running: idle between requests, a head or body stalled half-way (then the
+ * handler sees the body fail, as when the client leaves), or a client that
+ * stopped reading its answers. Bun.serve's default too; ServeOptions.idleTimeout.
+ * Bun's socket timer ticks every 4 s (10 runs out 8 to 12 s after it is armed) and
+ * is one-shot, re-armed by nobody but us: every read and write re-arms it,
+ * else it ran out every 10 s under load and closed busy connections between
+ * two requests, the client's next one crossing the reset (ECONNRESET).
+ */
+export const IDLE_S = 10;
+
+/**
+ * Seconds from the first byte of a request head to its blank line, else 408
+ * and a close; ServeOptions.headTimeout. Every byte re-arms the idle timer,
+ * so without it a client dripping a byte every few seconds (slowloris) held
+ * its connection and buffer for ever. A head is a few hundred bytes, one
+ * packet from any real client, so 10 s is ample even over a lossy link; as
+ * long as the idle timeout, a dripping client is held no longer than a
+ * silent one. (Node's headersTimeout is 60 s, for the open Internet; this
+ * API's clients are the CLI, scripts and load balancers.)
+ */
+export const HEAD_S = 10;
+
+export interface Timers {
+  /** Seconds, for the socket's timer. */
+  idle: number;
+  /** Milliseconds, compared with clock readings. */
+  headMs: number;
+}
+
+/** A head is under way on `c`: its first bytes came, its end not yet. */
+const heading = (c: Conn): boolean => c.headAt >= 0 && !c.done;
+
+/** Starts the head clock at the first byte of a head (kept while the rest arrives). */
+export function headBegun(c: Conn): void {
+  if (c.headAt < 0) c.headAt = monotonicMs();
+}
+
+/** Whether `c`'s head is under way and past its deadline. */
+export function headLate(c: Conn, t: Timers): boolean {
+  return heading(c) && monotonicMs() - c.headAt >= t.headMs;
+}
+
+/** The socket's timer, run out, was armed for the head under way (not yet late: Bun's 4 s tick came before its deadline). */
+export const armedForHead = (c: Conn): boolean => c.headArmed && heading(c);
+
+/** Re-arms the socket's timer: the idle timeout, or what is left of the head's deadline if that comes first. */
+export function arm(s: Socket<Conn>, c: Conn, t: Timers): void {
+  const left = heading(c) ? Math.ceil((c.headAt + t.headMs - monotonicMs()) / 1000) : Infinity;
+  c.headArmed = left < t.idle;
+  s.timeout(c.headArmed ? Math.max(1, left) : t.idle); // at least 1: 0 would disarm it
+}

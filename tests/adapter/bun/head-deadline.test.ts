@@ -1,0 +1,136 @@
+/**
+ * The head deadline of the HTTP/1.1 server under Bun (adapter/bun/deadline.ts):
+ * a request head must arrive whole within headTimeout of its first byte, else
+ * 408 (the refusal's JSON) and a close. Every byte re-arms the idle timeout,
+ * so without it a client dripping a head (slowloris) held its connection for
+ * ever. Quick heads, heads in a few quick chunks, slow bodies and the silence
+ * between keep-alive requests are not its business.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Served, serve } from "../../../adapter/serve.ts";
+import { serverRefusal } from "../../../http/app.ts";
+import { type Answer, RawConn } from "./serve-raw.ts";
+
+const HEAD_S = 2;
+/** Far past HEAD_S (its timer runs out 8 to 12 s after a byte), so a close before it is the head deadline's. */
+const IDLE_S = 10;
+const DRIP_MS = 300;
+/** The head deadline, then Bun's 4 s timer tick and a re-arm, with room for a loaded machine. */
+const LATE_MS = HEAD_S * 1000 + 6_000;
+/** A head that takes DRIP_MS * its length (about 40 s) to drip: it never gets to its end. */
+const LONG_HEAD = `GET /echo HTTP/1.1\r\nHost: t\r\nX-Pad: ${"a".repeat(100)}\r\n\r\n`;
+
+async function app(req: Request): Promise<Response> {
+  return new Response(req.method === "POST" ? await req.text() : "ok");
+}
+
+let s: Served;
+beforeAll(() => {
+  s = serve({ hostname: "127.0.0.1", port: 0, fetch: app, idleTimeout: IDLE_S, headTimeout: HEAD_S, refusal: serverRefusal() });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+/** Pacing of a client's sends (not a wait for the server: those poll with a deadline). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const GET = "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n";
+
+/** Sends `text` a byte every DRIP_MS until all of it is sent or the connection closes; how many bytes went. */
+async function drip(c: RawConn, text: string): Promise<number> {
+  let i = 0;
+  for (; i < text.length && !c.closed; i++) {
+    await c.write(text[i]!);
+    await sleep(DRIP_MS);
+  }
+  return i;
+}
+
+/** The 408 of a late head, after which the server closes the connection. */
+async function refusedLate(c: RawConn): Promise<Answer> {
+  const a = await c.next("the 408 of a late head", LATE_MS);
+  expect(a.status).toBe(408);
+  expect(a.headers.connection).toBe("close");
+  expect(JSON.parse(a.body.toString()).error.code).toBe("request_timeout");
+  await c.closedSoon(5_000);
+  return a;
+}
+
+test("a head dripped a byte at a time gets 408 at the deadline and the connection closes", async () => {
+  const c = await RawConn.open(s.port);
+  const start = performance.now();
+  const sent = drip(c, LONG_HEAD);
+  await refusedLate(c);
+  // Not before the deadline (the clock started at the first byte), and long before the head could end.
+  expect(performance.now() - start).toBeGreaterThanOrEqual(HEAD_S * 1000 - 50);
+  expect(await sent).toBeLessThan(LONG_HEAD.length / 2);
+}, 20_000);
+
+test("a head stalled half-way gets 408 at the deadline's timer, before the idle timeout", async () => {
+  const c = await RawConn.open(s.port);
+  await c.write("GET /echo HTTP/1.1\r\nHost: t\r\n");
+  await refusedLate(c); // the idle timeout would close it unanswered, 8 s at the earliest
+}, 20_000);
+
+test("a complete head is answered, in one write or a few quick chunks, and the connection stays", async () => {
+  const c = await RawConn.open(s.port);
+  await c.write(GET);
+  expect((await c.next()).body.toString()).toBe("ok");
+  // A head split in 6 chunks over 1.2 s (less than HEAD_S): still in time.
+  const head = `POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n`;
+  for (let i = 0; i < 6; i++) {
+    await c.write(head.slice((i * head.length) / 6, ((i + 1) * head.length) / 6));
+    await sleep(200);
+  }
+  await c.write("hello");
+  const a = await c.next();
+  expect([a.status, a.body.toString()]).toEqual([200, "hello"]);
+  expect(c.closed).toBe(false);
+  c.destroy();
+});
+
+test("each head has its own clock: requests cut mid-head at every write, for longer than the deadline, are all answered", async () => {
+  const c = await RawConn.open(s.port);
+  // Every write ends half-way into the next head, so some head is always under way on this connection.
+  const n = Math.ceil((HEAD_S * 1500) / 250);
+  const half = Math.floor(GET.length / 2);
+  await c.write(GET.slice(0, half));
+  for (let i = 0; i < n; i++) {
+    await sleep(250);
+    await c.write(GET.slice(half) + GET.slice(0, half));
+  }
+  await c.write(GET.slice(half));
+  const answers = await c.answers(n + 1);
+  expect(answers.map((a) => a.status)).toEqual(Array<number>(n + 1).fill(200));
+  expect(c.closed).toBe(false);
+  c.destroy();
+}, 15_000);
+
+test("a slow body is not the head deadline's business", async () => {
+  const c = await RawConn.open(s.port);
+  await c.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+  for (let i = 0; i < 10; i++) {
+    await sleep(DRIP_MS); // 3 s in all, past HEAD_S
+    await c.write("x");
+  }
+  const a = await c.next();
+  expect([a.status, a.body.toString()]).toEqual([200, "x".repeat(10)]);
+  c.destroy();
+}, 15_000);
+
+test("between keep-alive requests the idle timeout governs; the next head's clock starts at its first byte", async () => {
+  const c = await RawConn.open(s.port);
+  await c.write(GET);
+  expect((await c.next()).status).toBe(200);
+  await sleep(HEAD_S * 1000 * 2); // silent past the head deadline, well within the idle timeout
+  expect(c.closed).toBe(false);
+  await c.write(GET);
+  expect((await c.next("the answer after a silence")).status).toBe(200);
+  await sleep(HEAD_S * 1000 * 2);
+  // Then a dripped head: refused HEAD_S after its own first byte, not at once for the silence before it.
+  const start = performance.now();
+  const sent = drip(c, LONG_HEAD);
+  await refusedLate(c);
+  expect(performance.now() - start).toBeGreaterThanOrEqual(HEAD_S * 1000 - 50);
+  expect(await sent).toBeGreaterThan(1);
+}, 30_000);
