@@ -157,6 +157,23 @@ export class PendingWrites {
     pw.reject(new RoomyError("unavailable", `write fenced: epoch ${pw.epoch} moved on to ${fence}; retry`));
   }
 
+  /**
+   * Drop `keys` (tombstones forgotten everywhere) from the writes still kept
+   * to be sent; a write's own delta is replaced, never changed (it may be
+   * shared). Whether any was.
+   */
+  prune(keys: ReadonlySet<string>): boolean {
+    if (keys.size === 0) return false;
+    let any = false;
+    for (const pw of this.bySeq.values()) {
+      if (!pw.delta.e.some((d) => keys.has(d.k))) continue;
+      pw.delta = { e: pw.delta.e.filter((d) => !keys.has(d.k)) };
+      pw.entries = pw.delta.e.length;
+      any = true;
+    }
+    return any;
+  }
+
   /** Forget a write that is settled and held by every live peer. */
   retire(pw: PendingWrite): void {
     this.bySeq.delete(pw.seq);

@@ -185,6 +185,11 @@ export class Outbox {
     }
   }
 
+  /** Writes were pruned (PendingWrites.prune): batches built before are stale. */
+  forgetBuilt(): void {
+    this.memo.clear();
+  }
+
   /** Whether every pending write has been acknowledged by every open peer. */
   drained(): boolean {
     for (const pw of this.pending.bySeq.values()) {

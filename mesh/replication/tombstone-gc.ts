@@ -53,6 +53,13 @@ export class TombstoneGc {
   constructor(
     private readonly map: LwwMap,
     private readonly minAgeMs: number,
+    /**
+     * Keys just forgotten: every member holds their deletes, so a copy of an
+     * older write of one still kept to be sent (a write not yet acknowledged
+     * by every peer) must go, or a peer's new process, whose map has no
+     * horizon yet, would take it as live for good (soak seed 5332).
+     */
+    private readonly forgotten: (keys: ReadonlySet<string>) => void = () => {},
   ) {}
 
   /** The arrival counter now: what an equality observed at this moment proves. */
@@ -125,6 +132,7 @@ export class TombstoneGc {
     for (const k of keys) this.tombs.delete(k);
     const n = this.map.forget(keys);
     this.collected += n;
+    if (n > 0) this.forgotten(new Set(keys.filter((k) => this.map.entry(k) === undefined)));
     return n;
   }
 

@@ -212,6 +212,11 @@ export class SimNetwork {
     this.#dropNext.push({ from, to, t, n });
   }
 
+  /** Stop losing what dropNextMatching(from, to, t) still would. */
+  stopDropping(from: Address, to: Address, t: string): void {
+    for (const d of this.#dropNext) if (d.from === from && d.to === to && d.t === t) d.n = 0;
+  }
+
   /**
    * Deliver `msg` to `to` as if `from` had sent it, after the usual delay:
    * past every partition, loss and duplication (a forged or late copy).
