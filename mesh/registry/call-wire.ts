@@ -9,7 +9,7 @@ import type { Address, Clock, Logger, Transport } from "../types.ts";
 import type { CallTable } from "./calls.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
 import { RoomyError } from "../../core/errors.ts";
-import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type ReplyMsg, unavailable } from "./messages.ts";
+import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type MovedMsg, type ReplyMsg, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { Inbound } from "./processes.ts";
 
@@ -89,7 +89,9 @@ export function createCallWire(d: CallWireDeps): CallWire {
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
     if (inb.origin !== local && inb.originId !== undefined) msg.i = inb.originId;
     if (d.reading !== undefined) msg.k = d.reading();
-    if (!transport.send(addr, msg)) fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
+    if (!transport.send(addr, msg)) return fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
+    // Sent on for a caller elsewhere: tell it where its call went (calls.ts moved).
+    if (inb.origin !== local && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to } satisfies MovedMsg);
   }
 
   function cancel(id: number, to: string): void {

@@ -35,6 +35,13 @@ function grab(resolve: (v: unknown) => void, reject: (e: unknown) => void): void
   grabbedReject = reject;
 }
 
+/**
+ * How long after a node left its calls still wait for a `moved` note (a
+ * call it sent on just before leaving): longer than a message takes, short
+ * beside the call timeout a call lost with it would otherwise wait out.
+ */
+export const LEFT_GRACE_MS = 1000;
+
 /** Timeouts fire at most this late. */
 const SLOT_MS = 10;
 
@@ -60,10 +67,18 @@ export interface CallTable {
   /** The node pending call `id` was sent to, if it is still pending and went out. */
   sentToOf(id: number): string | undefined;
   /**
-   * Reject at once the calls sent to `node`, which went down: waiting out
-   * their timeout would only delay the caller's retry on the new owner.
+   * Node `from`, which held call `id`, sent it on to node `to` (a moved
+   * mailbox, a released hold): it is `to`'s now. Ignored unless the call is
+   * open and was `from`'s.
    */
-  failSentTo(node: string, err: RoomyError): number;
+  moved(id: number, from: string, to: string): void;
+  /**
+   * `node` left (drained): reject the calls sent to it that are still its
+   * after `graceMs`. A call it sent on before leaving runs elsewhere, and its
+   * `moved` note may come after the news of the leave; failing that one at
+   * once would let the caller's retry run first and the call land after it.
+   */
+  failSentToLater(node: string, err: RoomyError, graceMs: number): void;
   /** Reject every open call (the registry stops). */
   closeAll(err: RoomyError): void;
   readonly openCount: number;
@@ -171,15 +186,22 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
       if (p !== undefined) p.sentTo = node;
     },
     sentToOf: (id) => pending.get(id - base)?.sentTo,
-    failSentTo(node: string, err: RoomyError): number {
-      let n = 0;
-      for (const [key, p] of pending) {
-        if (p.sentTo !== node) continue;
-        pending.delete(key);
-        p.reject(err);
-        n++;
-      }
-      return n;
+    moved(id: number, from: string, to: string): void {
+      const p = pending.get(id - base);
+      if (p !== undefined && p.sentTo === from) p.sentTo = to;
+    },
+    failSentToLater(node: string, err: RoomyError, graceMs: number): void {
+      const keys: number[] = [];
+      for (const [key, p] of pending) if (p.sentTo === node) keys.push(key);
+      if (keys.length === 0) return;
+      clock.setTimer(graceMs, () => {
+        for (const key of keys) {
+          const p = pending.get(key);
+          if (p === undefined || p.sentTo !== node) continue;
+          pending.delete(key);
+          p.reject(err);
+        }
+      });
     },
     closeAll(err: RoomyError): void {
       const all = [...pending.values()];

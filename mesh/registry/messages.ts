@@ -47,6 +47,17 @@ export interface CancelMsg extends Message {
   id: number;
 }
 
+/**
+ * The node that held call `id` (started by the receiver) sent it on to node
+ * `to`: the caller now waits on `to` (calls.ts moved). A node from before
+ * this message drops it as malformed.
+ */
+export interface MovedMsg extends Message {
+  t: "mv";
+  id: number;
+  to: string;
+}
+
 /** An error on the wire; `n`: refused before the call could run (RoomyError.noEffect). */
 export interface WireError {
   code: ErrorCode;
@@ -143,6 +154,7 @@ export interface LeasePongMsg extends Message {
 
 export type RegistryMsg =
   | CallMsg
+  | MovedMsg
   | ReplyMsg
   | FenceQueryMsg
   | FenceReplyMsg
@@ -194,6 +206,8 @@ export function parseMessage(msg: Message): RegistryMsg | null {
       return isNum(m["s"]) && isStr(m["n"]) && isNum(m["g"]) && isNum(m["e"]) ? (msg as LeasePongMsg) : null;
     case "x":
       return isNum(m["id"]) ? (msg as CancelMsg) : null;
+    case "mv":
+      return isNum(m["id"]) && isStr(m["to"]) ? (msg as MovedMsg) : null;
     default:
       return null;
   }

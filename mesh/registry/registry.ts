@@ -27,7 +27,7 @@
 import { RoomyError } from "../../core/errors.ts";
 import { Hlc } from "../../core/crdt/hlc.ts";
 import { type Address, type Message, silentLogger, type Timer } from "../types.ts";
-import { createCallTable } from "./calls.ts";
+import { createCallTable, LEFT_GRACE_MS } from "./calls.ts";
 import { createCallWire } from "./call-wire.ts";
 import { receiveCall } from "./inbound-call.ts";
 import { StalledCalls } from "./stalled-calls.ts";
@@ -197,6 +197,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
         return receiveCall(from, m, inbound);
       case "x":
         return stalled.cancel(from, m.id);
+      case "mv":
+        return calls.moved(m.id, owners.nameOf(from) ?? "", m.to);
       case "r":
         if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
         else calls.resolve(m.id, m.v);
@@ -244,11 +246,12 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     const n = ev.member.name;
     if (drainingPeers.has(n) && drainingPeers.get(n) !== owners.idOf(n)) drainingPeers.delete(n);
     if ((ev.type === "up" || ev.type === "alive") && n !== self) lease.pingNow(ev.member.address);
-    // A node that left (drained) runs nothing more: its calls fail at once. One
-    // declared dead may only be slow (a stall): it could still run them, so they
-    // keep their deadline; answering `unavailable` earlier would let a retry run
-    // first and the old call land after it.
-    if (ev.type === "left") calls.failSentTo(n, unavailable(`node ${n} left before answering; retry`));
+    // A node that left (drained) runs nothing more: its calls fail soon (those it
+    // sent on first are the new holder's: calls.ts moved). One declared dead may
+    // only be slow (a stall): it could still run them, so they keep their
+    // deadline; answering `unavailable` earlier would let a retry run first and
+    // the old call land after it.
+    if (ev.type === "left") calls.failSentToLater(n, unavailable(`node ${n} left before answering; retry`), LEFT_GRACE_MS);
     lease.recompute();
     handoffs.recheck();
     // A call held for an owner that was down (or unknown) may go now.
