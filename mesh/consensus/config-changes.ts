@@ -12,6 +12,7 @@ import { noticeMsg } from "./config-notice.ts";
 import type { ConsensusOptions } from "./driver-types.ts";
 import type { RaftCore } from "./raft.ts";
 import { nextConfiguration } from "./reconfigure.ts";
+import { changeStuck } from "./stuck-change.ts";
 import { type Configuration, ENTRY_CONFIG, placedAt, type Server } from "./types.ts";
 
 /** Every so many ticks a leader re-sends its configuration notice to outsiders (lost messages). */
@@ -35,6 +36,10 @@ export class ConfigChanges {
 
   /** On each tick with a core. */
   tick(core: RaftCore, generation: number): void {
+    const stuck = core.config;
+    if (changeStuck(stuck, core.committedConfig(), this.self, this.o.membership.live()) && core.abandonConfig()) {
+      this.o.logger.warn("consensus: gave up a configuration change that can never commit (most of its voters restarted)", { epoch: stuck.epoch, voters: stuck.voters.map((v) => v.name) });
+    }
     if (core.state.role === "leader" && this.o.selfDraining?.() === true) this.handOver(core);
     if (++this.#ticks % NOTICE_EVERY_TICKS === 0) this.noticeOutsiders(core, generation);
     this.reconfigure(core);

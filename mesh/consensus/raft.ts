@@ -81,6 +81,8 @@ export class RaftCore {
   /** Configuration entries above the snapshot, in log order. */
   configs: { index: number; config: Configuration }[] = [];
   snapConfig: Configuration = EMPTY_CONFIG;
+  /** The last term this node led (0: never): entries of that term are its own. */
+  ledTerm = 0;
   snapshot: Snapshot | null = null;
   /** A snapshot received whole, for the driver to install. */
   toInstall: Snapshot | null = null;
@@ -314,6 +316,7 @@ export class RaftCore {
     }
     if (next.role !== "leader" && this.leader() !== oldLeader) this.reads.failForwarded();
     if (next.role === "leader") {
+      this.ledTerm = this.term;
       this.progress.clear();
       for (const s of servers(this.config)) if (s.id !== this.id) this.progress.set(s.id, newProgress(this.log.lastIndex() + 1));
       this.append({ term: this.term, index: this.log.lastIndex() + 1, kind: ENTRY_NOOP, data: null });
@@ -321,33 +324,6 @@ export class RaftCore {
       maybeCommit(this);
     }
   }
-
-
-
-
-
-
-  // --- votes --------------------------------------------------------------
-
-
-
-  // --- replication (follower side) -----------------------------------------
-
-
-
-
-
-
-  // --- replication (leader side) -------------------------------------------
-
-
-
-
-
-
-
-
-
 
   // --- log and configuration ------------------------------------------------
 
@@ -366,6 +342,24 @@ export class RaftCore {
     const before = this.configs.length;
     this.configs = this.configs.filter((c) => c.index < from);
     if (this.configs.length !== before) this.setConfig(this.configAt(this.log.lastIndex()));
+  }
+
+  /**
+   * Give up the configuration in force, not committed, that this node
+   * appended as leader, with everything after it: the caller found that it
+   * can never commit (most of its voters restarted: stuck-change.ts).
+   * Nothing given up was committed anywhere: this node never counted a
+   * majority for it, and no later leader could have (under it, one needs
+   * this node's vote and copy, and this log holds no later term). Refused
+   * otherwise. Returns whether it gave up.
+   */
+  abandonConfig(): boolean {
+    const last = this.configs[this.configs.length - 1];
+    if (last === undefined || last.index <= this.commit) return false;
+    if (this.ledTerm === 0 || this.log.term(last.index) !== this.ledTerm || this.log.lastTerm() !== this.ledTerm) return false;
+    if (this.state.role === "leader") this.become({ role: "follower", leader: null }, this.term);
+    this.truncate(last.index);
+    return true;
   }
 
   configAt(index: number): Configuration {
