@@ -34,6 +34,8 @@ export interface Conn {
   headAt: number;
   /** The socket's timer is armed for the head's deadline, not the idle timeout. */
   headArmed: boolean;
+  /** Empty lines skipped since the last head (a few are allowed before the head's clock starts). */
+  blank: number;
 }
 
 /** Each write request's connection, for bunClientSignal(). */

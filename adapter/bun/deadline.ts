@@ -53,11 +53,25 @@ export function headLate(c: Conn, t: Timers): boolean {
 }
 
 /** The socket's timer, run out, was armed for the head under way (not yet late: Bun's 4 s tick came before its deadline). */
-export const armedForHead = (c: Conn): boolean => c.headArmed && heading(c);
+const armedForHead = (c: Conn): boolean => c.headArmed && heading(c);
+
+/** The socket's timer ran out: a late head is refused (`refuse`: the 408), else the idle timeout applies. */
+export function ranOut(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void): void {
+  if (headLate(c, t)) {
+    refuse();
+    if (!c.closed) s.timeout(t.idle); // re-armed: a client not reading even the 408 is cut off at the idle timeout
+    return;
+  }
+  // Armed for the head's deadline, and Bun's 4 s tick came before it: wait out the rest.
+  if (armedForHead(c)) return arm(s, c, t);
+  // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
+  if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, t);
+  else s.terminate();
+}
 
 /** Re-arms the socket's timer: the idle timeout, or what is left of the head's deadline if that comes first. */
 export function arm(s: Socket<Conn>, c: Conn, t: Timers): void {
   const left = heading(c) ? Math.ceil((c.headAt + t.headMs - monotonicMs()) / 1000) : Infinity;
-  c.headArmed = left < t.idle;
+  c.headArmed = left <= t.idle; // at equal values too: the head's run-out answers 408, the idle one only closes
   s.timeout(c.headArmed ? Math.max(1, left) : t.idle); // at least 1: 0 would disarm it
 }

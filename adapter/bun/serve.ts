@@ -28,7 +28,7 @@ import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
-import { arm, armedForHead, HEAD_S, headBegun, headLate, IDLE_S, type Timers } from "./deadline.ts";
+import { arm, HEAD_S, headBegun, headLate, IDLE_S, ranOut, type Timers } from "./deadline.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
 import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
@@ -87,18 +87,21 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
           c.headAt = -1; // not read meanwhile: a head's clock starts again at resume
           break;
         }
-        // Empty lines between requests are skipped (RFC 9112 2.2).
+        // Empty lines between requests are skipped (RFC 9112 2.2); past two, they start the head's clock (a drip of them).
+        const from = off;
         while (data[off] === 13 && data[off + 1] === 10) off += 2;
+        if (off > from && (c.blank += (off - from) >> 1) > 2) headBegun(c);
         if (off >= data.length) break;
         const end = (data as Buffer).indexOf(CRLF2, off);
         if (end < 0) {
           if (data.length - off > 64 * 1024 || hopelessHead(data, off)) throw new HeadError(400);
-          headBegun(c);
+          if (data.length - off > 1 || data[off] !== 13) headBegun(c); // a lone CR may be half an empty line
           break;
         }
         const head = parseHead(data, off, end);
         off = end + 4;
         c.headAt = -1;
+        c.blank = 0;
         const slot: Slot = { out: null, close: head.close, cont: false };
         c.queue.push(slot);
         if (head.close) c.done = true;
@@ -305,6 +308,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       const rest = c.buf;
       c.buf = null;
       if (rest !== null) consume(s, c, rest, 0);
+      if (!c.closed) arm(s, c, timers); // a head the rest began has its deadline armed
     }
   }
 
@@ -319,7 +323,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false, blank: 0 };
       s.setNoDelay(true);
       s.timeout(timers.idle);
     },
@@ -375,13 +379,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       }
     },
     timeout(s) {
-      const c = s.data;
-      if (headLate(c, timers)) return fail(s, c, null, 408);
-      // Armed for the head's deadline, and Bun's 4 s tick came before it: wait out the rest.
-      if (armedForHead(c)) return arm(s, c, timers);
-      // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
-      if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, timers);
-      else s.terminate();
+      ranOut(s, s.data, timers, () => fail(s, s.data, null, 408));
     },
     error() {
       // The connection's own trouble (a reset): close follows.

@@ -345,19 +345,23 @@ export class RaftCore {
   }
 
   /**
-   * Give up the configuration in force, not committed, that this node
-   * appended as leader, with everything after it: the caller found that it
-   * can never commit (most of its voters restarted: stuck-change.ts).
-   * Nothing given up was committed anywhere: this node never counted a
-   * majority for it, and no later leader could have (under it, one needs
-   * this node's vote and copy, and this log holds no later term). Refused
-   * otherwise. Returns whether it gave up.
+   * Give up the configuration in force, not committed here, that this node
+   * appended as leader, with everything after it (this log holds no later
+   * term): the caller found it can never commit (most of its voters
+   * restarted: stuck-change.ts). No committed entry is lost. This node never
+   * counted a majority for what it gives up. A later leader may have, with a
+   * majority M of that configuration without this node (voters restarted
+   * since); it keeps them, and M's live members refuse this node's shorter
+   * log, so under the configuration before (one server more or fewer) this
+   * node and any other outside M gather fewer votes than its majority:
+   * nobody commits anything conflicting. Refused otherwise.
    */
   abandonConfig(): boolean {
     const last = this.configs[this.configs.length - 1];
     if (last === undefined || last.index <= this.commit) return false;
     if (this.ledTerm === 0 || this.log.term(last.index) !== this.ledTerm || this.log.lastTerm() !== this.ledTerm) return false;
-    if (this.state.role === "leader") this.become({ role: "follower", leader: null }, this.term);
+    // A leader steps down, a candidate drops the votes it counted under it.
+    if (this.state.role !== "follower") this.become({ role: "follower", leader: null }, this.term);
     this.truncate(last.index);
     return true;
   }

@@ -91,7 +91,7 @@ export function createCallWire(d: CallWireDeps): CallWire {
     if (d.reading !== undefined) msg.k = d.reading();
     if (!transport.send(addr, msg)) return fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
     // Sent on for a caller elsewhere: tell it where its call went (calls.ts moved).
-    if (inb.origin !== local && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to } satisfies MovedMsg);
+    if (inb.origin !== local && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to, h: inb.hops } satisfies MovedMsg);
   }
 
   function cancel(id: number, to: string): void {

@@ -15,8 +15,10 @@ import { CopyFilter } from "./dedupe.ts";
 import { unavailable } from "./messages.ts";
 
 class Pending {
-  /** Node the call was put on the wire to (first hop), if remote. */
+  /** Node the call was put on the wire to (first hop), if remote; then where a `moved` note said it went. */
   sentTo: string | undefined = undefined;
+  /** The hop count of the latest `moved` note taken (notes from different hops may come in any order). */
+  hop = 0;
   constructor(
     readonly name: string,
     readonly resolve: (v: unknown) => void,
@@ -67,11 +69,11 @@ export interface CallTable {
   /** The node pending call `id` was sent to, if it is still pending and went out. */
   sentToOf(id: number): string | undefined;
   /**
-   * Node `from`, which held call `id`, sent it on to node `to` (a moved
+   * A node that held call `id` sent it on to node `to` as hop `hop` (a moved
    * mailbox, a released hold): it is `to`'s now. Ignored unless the call is
-   * open and was `from`'s.
+   * open and no note of a later hop came first.
    */
-  moved(id: number, from: string, to: string): void;
+  moved(id: number, to: string, hop: number): void;
   /**
    * `node` left (drained): reject the calls sent to it that are still its
    * after `graceMs`. A call it sent on before leaving runs elsewhere, and its
@@ -186,9 +188,11 @@ export function createCallTable(clock: Clock, windowMs: number): CallTable {
       if (p !== undefined) p.sentTo = node;
     },
     sentToOf: (id) => pending.get(id - base)?.sentTo,
-    moved(id: number, from: string, to: string): void {
+    moved(id: number, to: string, hop: number): void {
       const p = pending.get(id - base);
-      if (p !== undefined && p.sentTo === from) p.sentTo = to;
+      if (p === undefined || hop <= p.hop) return;
+      p.sentTo = to;
+      p.hop = hop;
     },
     failSentToLater(node: string, err: RoomyError, graceMs: number): void {
       const keys: number[] = [];

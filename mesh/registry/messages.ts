@@ -49,13 +49,14 @@ export interface CancelMsg extends Message {
 
 /**
  * The node that held call `id` (started by the receiver) sent it on to node
- * `to`: the caller now waits on `to` (calls.ts moved). A node from before
- * this message drops it as malformed.
+ * `to` as hop `h`: the caller now waits on `to` (calls.ts moved). A node
+ * from before this message drops it as malformed.
  */
 export interface MovedMsg extends Message {
   t: "mv";
   id: number;
   to: string;
+  h: number;
 }
 
 /** An error on the wire; `n`: refused before the call could run (RoomyError.noEffect). */
@@ -207,7 +208,7 @@ export function parseMessage(msg: Message): RegistryMsg | null {
     case "x":
       return isNum(m["id"]) ? (msg as CancelMsg) : null;
     case "mv":
-      return isNum(m["id"]) && isStr(m["to"]) ? (msg as MovedMsg) : null;
+      return isNum(m["id"]) && isStr(m["to"]) && isNum(m["h"]) ? (msg as MovedMsg) : null;
     default:
       return null;
   }

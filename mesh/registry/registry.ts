@@ -198,7 +198,7 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
       case "x":
         return stalled.cancel(from, m.id);
       case "mv":
-        return calls.moved(m.id, owners.nameOf(from) ?? "", m.to);
+        return calls.moved(m.id, m.to, m.h);
       case "r":
         if (m.e !== undefined) calls.reject(m.id, errorFromWire(m.e));
         else calls.resolve(m.id, m.v);

@@ -7,6 +7,7 @@
  * between keep-alive requests are not its business.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { type Served, serve } from "../../../adapter/serve.ts";
 import { serverRefusal } from "../../../http/app.ts";
 import { type Answer, RawConn } from "./serve-raw.ts";
@@ -133,4 +134,50 @@ test("between keep-alive requests the idle timeout governs; the next head's cloc
   await refusedLate(c);
   expect(performance.now() - start).toBeGreaterThanOrEqual(HEAD_S * 1000 - 50);
   expect(await sent).toBeGreaterThan(1);
+}, 30_000);
+
+test("an empty line between requests split across two writes does not start the head's clock", async () => {
+  const c = await RawConn.open(s.port);
+  await c.write(GET);
+  expect((await c.next()).status).toBe(200);
+  // RFC 9112 2.2: an extra CRLF after a request is allowed; its CR and LF in two writes.
+  await c.write("\r");
+  await sleep(200);
+  await c.write("\n");
+  await sleep(HEAD_S * 1000 + 4_000); // past the deadline and a timer tick: no 408 is due
+  expect(c.closed).toBe(false);
+  await c.write(GET);
+  expect((await c.next("the answer after the split empty line")).status).toBe(200);
+}, 30_000);
+
+test("a drip of empty lines is refused as a dripped head is: past two, they start the head's clock", async () => {
+  const c = await RawConn.open(s.port);
+  const sent = (async () => {
+    for (let i = 0; i < 100 && !c.closed; i++) {
+      await c.write("\r\n");
+      await sleep(DRIP_MS);
+    }
+  })();
+  await refusedLate(c);
+  await sent;
+}, 30_000);
+
+test("a client that stops reading with a head half-sent behind an unsent answer is cut off at the idle timeout after the 408", async () => {
+  const big = new Uint8Array(32 * 1024 * 1024);
+  const srv = serve({ hostname: "127.0.0.1", port: 0, fetch: async () => new Response(big), idleTimeout: 2, headTimeout: 1, refusal: serverRefusal() });
+  try {
+    const sock = connect(srv.port, "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    let closed = false;
+    sock.on("close", () => void (closed = true));
+    sock.on("error", () => {});
+    sock.pause(); // never reads: the answer stays half-written
+    sock.write(`${GET}GET /echo HTTP/1.1\r\n`);
+    const deadline = performance.now() + 20_000;
+    while (!closed && performance.now() < deadline) await sleep(100);
+    expect(closed).toBe(true);
+    sock.destroy();
+  } finally {
+    await srv.stop();
+  }
 }, 30_000);

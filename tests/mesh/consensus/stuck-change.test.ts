@@ -99,3 +99,18 @@ test("not given up: a change committed, one held by a follower, or one whose vot
   // Its voters could all still answer (nobody restarted): not stuck.
   expect(changeStuck(m1.config, m1.committedConfig(), A, [A, B, C])).toBe(false);
 });
+
+test("a candidate that gives up the change drops the votes it counted under it: it is a follower again", () => {
+  const all = leading();
+  const n1 = all.get(A.id)!;
+  n1.propose({ epoch: 2, voters: [A, C], learners: [] }, ENTRY_CONFIG);
+  // Cut off: check-quorum steps it down, and it campaigns under the change.
+  for (let t = 0; t < 500 && !["precandidate", "candidate"].includes(n1.state.role); t++) {
+    n1.tick();
+    n1.takeMessages();
+  }
+  expect(["precandidate", "candidate"]).toContain(n1.state.role);
+  expect(n1.abandonConfig()).toBe(true);
+  expect(n1.state.role).toBe("follower");
+  expect(n1.config.epoch).toBe(1);
+});

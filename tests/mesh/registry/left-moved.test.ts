@@ -10,7 +10,7 @@
  */
 import { expect, test } from "bun:test";
 import type { CallMsg } from "../../../mesh/registry/messages.ts";
-import { LEFT_GRACE_MS } from "../../../mesh/registry/calls.ts";
+import { createCallTable, LEFT_GRACE_MS } from "../../../mesh/registry/calls.ts";
 import { RegSim } from "../../support/registry-sim.ts";
 
 const NAMES = Array.from({ length: 40 }, (_, i) => `c:room-${i}`);
@@ -64,3 +64,14 @@ test("a call still sent to a node that left fails after the grace, not its timeo
   expect(sim.clock.now() - t0).toBeGreaterThanOrEqual(LEFT_GRACE_MS);
   expect(sim.clock.now() - t0).toBeLessThan(LEFT_GRACE_MS + 500);
 }, 60_000);
+
+test("notes of where a call went may arrive in any order: the one of the latest hop wins", () => {
+  let now = 0;
+  const calls = createCallTable({ now: () => now, setTimer: () => ({ cancel() {} }) } as unknown as Parameters<typeof createCallTable>[0], 60_000);
+  const id = calls.newId();
+  void calls.open(id, "c:x", 10_000, now).catch(() => {});
+  calls.sentTo(id, "n2");
+  calls.moved(id, "n4", 2); // n3 sent it on to n4: its note came first
+  calls.moved(id, "n3", 1); // n2 sent it on to n3: late, and older
+  expect(calls.sentToOf(id)).toBe("n4");
+});
