@@ -18,6 +18,9 @@ export interface ExactRoute {
   handler: Handler;
 }
 
+/** The statuses the server answers on its own, before any handler (ServeOptions.refusal). */
+export type RefusalStatus = 400 | 404 | 408 | 413;
+
 export interface ServeOptions {
   hostname: string;
   /** 0 picks a free port; the chosen one is in the result. */
@@ -37,7 +40,7 @@ export interface ServeOptions {
    * JSON errors (http/app.ts serverRefusal), so every answer has the
    * contract's shape.
    */
-  refusal?: (status: 400 | 404 | 408 | 413) => Prebuilt;
+  refusal?: (status: RefusalStatus) => Prebuilt;
   /**
    * Handlers for exact paths (http/instrument.ts's staticRoutes()). Under
    * Bun they are looked up by method and path before `fetch` (bun/serve.ts),

@@ -19,7 +19,7 @@ import { registerOverview } from "./overview.ts";
 import { PROM_CONTENT_TYPE } from "./prom.ts";
 import { JSON_CONTENT_TYPE, orderedJson } from "./json.ts";
 import type { Prebuilt } from "../adapter/prebuilt.ts";
-import { clientSignal } from "../adapter/serve.ts";
+import { clientSignal, type RefusalStatus } from "../adapter/serve.ts";
 import { runtimeDefer } from "../adapter/defer.ts";
 import { registerV1, sendJson } from "./routes.ts";
 
@@ -119,17 +119,17 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * 408: a head not received whole in time (a client dripping it, slowloris);
  * 404: a method no route has that a Request would not keep as sent ("get", "FOO").
  */
-export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: 400 | 404 | 408 | 413) => Prebuilt {
-  const answer = (status: 400 | 404 | 408 | 413, code: "bad_request" | "not_found" | "request_timeout" | "payload_too_large", message: string): Prebuilt => ({
-    status,
+export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: RefusalStatus) => Prebuilt {
+  const answer = (code: "bad_request" | "not_found" | "request_timeout" | "payload_too_large", message: string): Prebuilt => ({
+    status: httpStatus(code),
     headers: `content-type: ${JSON_CONTENT_TYPE}\r\n`,
     body: new TextEncoder().encode(orderedJson({ error: { code, message } })),
   });
   const refusals = {
-    400: answer(400, "bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
-    404: answer(404, "not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
-    408: answer(408, "request_timeout", "the request head (URL and headers) did not arrive whole in time after its first byte"),
-    413: answer(413, "payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
+    400: answer("bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
+    404: answer("not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
+    408: answer("request_timeout", "the request head (URL and headers) did not arrive whole in time after its first byte"),
+    413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];
 }

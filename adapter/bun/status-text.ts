@@ -1,5 +1,6 @@
 /** Reason phrases for the status lines the Bun server writes, and the answers it makes by itself. */
 import type { Prebuilt } from "../prebuilt.ts";
+import type { RefusalStatus } from "../serve.ts";
 
 export const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
@@ -12,7 +13,7 @@ export const REASONS: Record<number, string> = {
 };
 
 /** A refusal's whole answer (ServeOptions.refusal; bare without one), closing the connection unless `close` is false. */
-export function refusalBytes(status: 400 | 404 | 408 | 413, pre: Prebuilt | undefined, close = true): Buffer {
+export function refusalBytes(status: RefusalStatus, pre: Prebuilt | undefined, close = true): Buffer {
   const body = pre?.body ?? new Uint8Array(0);
   const h = `HTTP/1.1 ${status} ${REASONS[status]}\r\n${pre?.headers ?? ""}${close ? "connection: close\r\n" : ""}content-length: ${body.byteLength}\r\n\r\n`;
   return Buffer.concat([Buffer.from(h, "latin1"), body]);

@@ -84,14 +84,17 @@ export function createCallWire(d: CallWireDeps): CallWire {
       else calls.sentTo(inb.id, to);
     }
     const a: CallTuple = [inb.id, inb.name, inb.msg, inb.hops, ttl, inb.expires];
-    // The first hop's sender is the origin; a forward names it (and its process, if known).
-    if (inb.origin !== local) a.push(inb.origin);
     const msg: CallMsg = { t: inb.reply ? "c" : "s", a };
-    if (inb.origin !== local && inb.originId !== undefined) msg.i = inb.originId;
+    // The first hop's sender is the origin; a forward names it (and its process, if known).
+    const forward = inb.origin !== local;
+    if (forward) {
+      a.push(inb.origin);
+      if (inb.originId !== undefined) msg.i = inb.originId;
+    }
     if (d.reading !== undefined) msg.k = d.reading();
     if (!transport.send(addr, msg)) return fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
     // Sent on for a caller elsewhere: tell it where its call went (calls.ts moved).
-    if (inb.origin !== local && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to, h: inb.hops } satisfies MovedMsg);
+    if (forward && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to, h: inb.hops } satisfies MovedMsg);
   }
 
   function cancel(id: number, to: string): void {

@@ -142,8 +142,9 @@ export class ProcessTable {
     if (this.d.owners.isDead(n)) return true;
     // Back under a new process (killed and restarted while this node was
     // frozen: nemesis seed 14's late unpark): the caller died with the old one.
-    const known = inb.originId === undefined ? undefined : this.d.owners.idOf(n);
-    return known !== undefined && compareIds(inb.originId!, known) < 0;
+    if (inb.originId === undefined) return false;
+    const known = this.d.owners.idOf(n);
+    return known !== undefined && compareIds(inb.originId, known) < 0;
   }
 
   /** The honest reason a call for `name` cannot run here now. */

@@ -117,7 +117,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.pending = new PendingWrites(this.clock, this.config.ackTimeoutMs, (expired) => this.retireDone(expired));
     this.outbox = new Outbox(this.self, this.pending, (to, msg) => this.send(to, msg), this.clock, this.config, () => this.scheduleFlush());
     this.gc = new TombstoneGc(this.map, this.config.tombstoneMinAgeMs, (keys) => {
-      if (this.pending.prune(keys)) this.outbox.forgetBuilt();
+      if (this.pending.size > 0 && this.pending.prune(keys())) this.outbox.forgetBuilt();
     });
     this.ae = new AntiEntropy(this);
     this.inbox = new DataInbox(this, this.fencing);

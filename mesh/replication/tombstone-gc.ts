@@ -59,7 +59,7 @@ export class TombstoneGc {
      * by every peer) must go, or a peer's new process, whose map has no
      * horizon yet, would take it as live for good (soak seed 5332).
      */
-    private readonly forgotten: (keys: ReadonlySet<string>) => void = () => {},
+    private readonly forgotten: (keys: () => ReadonlySet<string>) => void = () => {},
   ) {}
 
   /** The arrival counter now: what an equality observed at this moment proves. */
@@ -132,7 +132,8 @@ export class TombstoneGc {
     for (const k of keys) this.tombs.delete(k);
     const n = this.map.forget(keys);
     this.collected += n;
-    if (n > 0) this.forgotten(new Set(keys.filter((k) => this.map.entry(k) === undefined)));
+    // The keys gone from the map (a live one passed in stays), made only if asked for.
+    if (n > 0) this.forgotten(() => new Set(keys.filter((k) => this.map.entry(k) === undefined)));
     return n;
   }
 
