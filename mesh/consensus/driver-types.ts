@@ -20,7 +20,12 @@ export interface ConsensusOptions {
   clock: Clock;
   random: Random;
   transport: Transport;
+  /** Members on this node's side of generations (generation-view.ts): configuration changes and availability read it. */
   membership: MembershipView;
+  /** Every member (default: `membership`): the generation rules see the nodes of other generations too. */
+  everyone?: MembershipView;
+  /** Called whenever a member may have moved to or from this node's side (a hello, a tick). */
+  onSides?: () => void;
   logger: Logger;
   machine: StateMachine;
   /** Start a generation alone when nobody else is there (no --join seeds; or DNS discovery found nobody). */

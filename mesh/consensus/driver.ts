@@ -63,7 +63,8 @@ export class Consensus {
     this.#changes = new ConfigChanges(o, o.self, () => this.#resendMs());
     this.#gen = new GenerationKeeper({
       self: o.self,
-      membership: o.membership,
+      membership: o.everyone ?? o.membership,
+      onSides: o.onSides,
       clock: o.clock,
       logger: o.logger,
       mayBootstrapAlone: alone,
@@ -159,6 +160,9 @@ export class Consensus {
     return this.#gen.info();
   }
 
+  /** Whether process `id` is on this node's side of generations (generation.ts): the data layers see only those (generation-view.ts). */
+  sameGeneration = (id: string): boolean => this.#gen.sameGeneration(id);
+
   /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
   recover(byOperator = true): GenerationInfo {
     const data = this.#applied.snapshot(this.#o.machine);
@@ -188,9 +192,7 @@ export class Consensus {
     return (this.#o.tickMs ?? 50) * (this.#o.electionTicks ?? defaultRaftOptions.electionTicks);
   }
 
-  #timeout(): number {
-    return this.#o.timeoutMs ?? 3000;
-  }
+  #timeout = (): number => this.#o.timeoutMs ?? 3000;
 
   #whyUnavailable(): string | null {
     return this.core === null ? this.#gen.waitingReason() : whyNoLeader(this.core, this.#o.membership.live());

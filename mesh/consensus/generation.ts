@@ -32,8 +32,14 @@
  *    `overAfterMs`.
  *  - A peer reports a generation recovered from ours (`roomy recover
  *    --force` on some node): ours was ended knowingly; leave it and join that one.
+ *
+ * Sides: a node in no generation picks the one it will join (the one it
+ * left for, else the oldest alive around it: its seeds may reach two
+ * clusters) and says so in its hellos; data flows only between nodes on the
+ * same side (`sameGeneration`, generation-view.ts), and a leader adds only
+ * members on its side.
  */
-import type { MembershipView } from "../membership/types.ts";
+import type { Member, MembershipView } from "../membership/types.ts";
 import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { RaftCore } from "./raft.ts";
 import type { Server } from "./types.ts";
@@ -56,6 +62,8 @@ interface PeerReport {
   at: number;
   /** it takes relayed proposals and reads (relay.ts); a node from before them closes the connection on one */
   relays: boolean;
+  /** in no generation: the one it will join (0: none yet) */
+  joining: number;
 }
 
 export interface GenerationOptions {
@@ -76,6 +84,8 @@ export interface GenerationOptions {
   applied?: () => number;
   /** How long a generation must look provably over before this node acts on it (ms; default 4 hellos). */
   overAfterMs?: number;
+  /** Called after anything that may move a member to or from this node's side (generation-view.ts refresh). */
+  onSides?: () => void;
 }
 
 export class GenerationKeeper {
@@ -88,6 +98,15 @@ export class GenerationKeeper {
   #adoptedAt = -Infinity;
   /** Since when, and how, the generation has looked provably over (generation-over.ts). */
   #over: { since: number; key: string } | null = null;
+  /** The generation this node left for (known when it left knowingly), else 0. */
+  #joining = 0;
+  /** In no generation: the one it chose to join (0: none yet). */
+  #target = 0;
+  /** Generations this node left: never joined again. */
+  #ended = new Set<number>();
+  /** The side said in the last hello (a change is said at once). */
+  #said = -1;
+  #twoWarned = "";
 
   /** When this keeper was made (the node's start). */
   readonly #startedAt: number;
@@ -95,6 +114,46 @@ export class GenerationKeeper {
   constructor(o: GenerationOptions) {
     this.#o = o;
     this.#startedAt = o.clock.now();
+    // A new member hears our side at once: nothing crosses to it until it has.
+    o.membership.subscribe((ev) => {
+      if (ev.type === "up" && ev.member.id !== o.self.id) o.send(ev.member.address, this.#hello());
+    });
+  }
+
+  #hello(): Message {
+    const a = this.#info === null ? 0 : (this.#o.applied?.() ?? 0);
+    return { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1, a, j: this.#info === null ? this.#side() : 0 };
+  }
+
+  /** This node's side: its generation, or the one it will join (0: none yet). */
+  #side(): number {
+    if (this.#info !== null) return this.#info.generation;
+    const now = this.#o.clock.now();
+    const live = new Set(this.#o.membership.live().map((m) => m.id));
+    const around = new Set<number>();
+    const ended = new Set(this.#ended);
+    for (const [id, r] of this.#peers) {
+      if (!live.has(id) || now - r.at > this.#helloMs() * 4) continue;
+      if (r.generation !== 0) around.add(r.generation);
+      if (r.recoveredFrom !== 0) ended.add(r.recoveredFrom);
+    }
+    const choices = [...around].filter((g) => !ended.has(g)).sort((a, b) => a - b);
+    // Kept while that generation is around: data taken in for one must never be carried to another.
+    if (this.#target === 0 || !choices.includes(this.#target)) {
+      this.#target = this.#joining !== 0 && choices.includes(this.#joining) ? this.#joining : (choices[0] ?? 0);
+    }
+    if (choices.length > 1 && this.#twoWarned !== choices.join()) {
+      this.#twoWarned = choices.join();
+      this.#o.logger.error("consensus: this node's peers are in more than one generation (two clusters meet through its seeds); it keeps to the one it chose, the others stay apart: give each node seeds of its own cluster only", { generations: choices, chose: this.#target });
+    }
+    return this.#target;
+  }
+
+  /** Whether process `id` is on this node's side: in its generation, or both headed for the same one (or none yet). Unknown until its first hello. */
+  sameGeneration(id: string): boolean {
+    const r = this.#peers.get(id);
+    if (r === undefined) return false;
+    return (r.generation !== 0 ? r.generation : r.joining) === this.#side();
   }
 
   /** Whether this node may start a generation with nobody else alive now. */
@@ -120,12 +179,18 @@ export class GenerationKeeper {
   tick(core: Pick<RaftCore, "committedConfig" | "leader"> | null): "bootstrap" | "ended" | "recover" | null {
     const now = this.#o.clock.now();
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
-    if (now - this.#lastHello >= this.#helloMs()) {
+    if (now - this.#lastHello >= this.#helloMs() || this.#said !== this.#side()) {
       this.#lastHello = now;
-      const a = this.#info === null ? 0 : (this.#o.applied?.() ?? 0);
-      const msg = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1, a };
+      this.#said = this.#side();
+      const msg = this.#hello();
       for (const p of peers) this.#o.send(p.address, msg);
     }
+    const what = this.#rules(core, now, peers);
+    this.#o.onSides?.();
+    return what;
+  }
+
+  #rules(core: Pick<RaftCore, "committedConfig" | "leader"> | null, now: number, peers: Member[]): "bootstrap" | "ended" | "recover" | null {
     const fresh = (r: PeerReport | undefined): r is PeerReport => r !== undefined && now - r.at <= this.#helloMs() * 4;
     if (this.#info === null) {
       if (peers.length === 0) return this.#mayStartAlone(now) ? "bootstrap" : null;
@@ -141,8 +206,7 @@ export class GenerationKeeper {
       if (!fresh(r)) continue;
       if (r.recoveredFrom === mine) {
         this.#o.logger.warn("consensus: generation ended knowingly: a peer recovered a new one from it", { generation: mine, by: r.name, next: r.generation });
-        this.#info = null;
-        return "ended";
+        return this.#leave(r.generation);
       }
       if (r.generation !== 0 && r.generation !== mine && !this.#splitWarned.has(r.generation)) {
         this.#splitWarned.add(r.generation);
@@ -173,8 +237,7 @@ export class GenerationKeeper {
         this.#o.logger.warn("consensus: every voter of this generation restarted: nothing acknowledged survived; leaving it for a new one", {
           generation: mine, voters: voters.map((v) => `${v.name}/${v.id}`), live: live.map((m) => `${m.name}/${m.id}`),
         });
-        this.#info = null;
-        return "ended";
+        return this.#leave(0);
       }
     }
     return null;
@@ -200,11 +263,19 @@ export class GenerationKeeper {
     const fields = { generation: this.#info!.generation, voters: config.voters.map((s) => `${s.name}/${s.id}`) };
     if (v.kind === "join") {
       this.#o.logger.warn("consensus: most voters of this generation restarted, into another generation; leaving ours to join theirs", { ...fields, theirs: v.generation });
-      this.#info = null;
-      return "ended";
+      return this.#leave(v.generation);
     }
     this.#o.logger.warn("consensus: most voters of this generation restarted: it can never commit again; starting the next one from this node's state", fields);
     return "recover";
+  }
+
+  /** Leaves this node's generation for good, for `joining` (0: whichever comes). */
+  #leave(joining: number): "ended" {
+    this.#ended.add(this.#info!.generation);
+    this.#joining = joining;
+    this.#target = 0;
+    this.#info = null;
+    return "ended";
   }
 
   bootstrap(): GenerationInfo {
@@ -221,8 +292,9 @@ export class GenerationKeeper {
     return this.#info;
   }
 
-  mayAdopt(_generation: number): boolean {
-    return this.#info === null;
+  /** A leader of `generation` added this node: joined only if that is the side it chose (a leader across a cluster boundary is not followed). */
+  mayAdopt(generation: number): boolean {
+    return this.#info === null && this.#side() === generation;
   }
 
   adopt(generation: number): GenerationInfo {
@@ -231,14 +303,18 @@ export class GenerationKeeper {
     return this.#info;
   }
 
-  onHello(_from: Address, msg: Message): void {
+  onHello(from: Address, msg: Message): void {
     const f = msg["f"];
     const n = msg["n"];
     const g = msg["g"];
     const r = msg["r"];
     if (typeof f !== "string" || typeof n !== "string" || typeof g !== "number" || typeof r !== "number") return;
     const a = msg["a"];
-    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1 });
+    const j = msg["j"];
+    const first = !this.#peers.has(f);
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1, joining: typeof j === "number" ? j : 0 });
+    if (first) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
+    this.#o.onSides?.();
   }
 
   /** Whether process `id` said in its hello that it takes relayed proposals and reads (relay.ts). */
@@ -252,10 +328,8 @@ export class GenerationKeeper {
       if (!this.#o.mayBootstrapAlone()) return "no peer reachable yet (seeds not answering)";
       return this.#mayStartAlone(this.#o.clock.now()) ? "starting" : "waiting for a cluster this node may have been in to find it";
     }
-    for (const p of peers) {
-      const r = this.#peers.get(p.id);
-      if (r !== undefined && r.generation !== 0) return `waiting to be added to generation ${r.generation}`;
-    }
+    const side = this.#side();
+    if (side !== 0) return `waiting to be added to generation ${side}`;
     if (!this.#seedMajority(peers.length)) {
       const seeds = this.#o.seedCount?.() ?? 0;
       return `waiting for a majority of this node's ${seeds} seeds and itself to be here before starting a generation (${1 + peers.length} of ${seeds + 1})`;

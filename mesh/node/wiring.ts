@@ -9,6 +9,7 @@
 import { type DnsTarget, startDiscovery, type Discovery, type Resolve4 } from "./discovery.ts";
 import { profiles, type MembershipConfig } from "../membership/config.ts";
 import { logMemberEvents } from "../membership/log-events.ts";
+import { GenerationView } from "../consensus/generation-view.ts";
 import { createMembership, type Membership } from "../membership/swim.ts";
 import type { Cluster, ClusterContext } from "./parts.ts";
 import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../registry/registry.ts";
@@ -81,11 +82,15 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     logger,
   });
   const unlogMembers = logMemberEvents(membership, logger);
+  // The data layers see only the members on this node's side of generations
+  // (two clusters can meet in SWIM through one node's seeds): bound to the
+  // generation rules once the consensus is made, below.
+  const side = new GenerationView(membership);
   const replicator = createClusterReplicator({
     map,
     observe: (ts) => hlc.observe(ts, clock.now()),
     last: () => hlc.last(),
-    membership,
+    membership: side,
     transport: channels.channel("repl"),
     clock,
     random,
@@ -112,7 +117,9 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     clock,
     random,
     transport: channels.channel("raft"),
-    membership,
+    membership: side,
+    everyone: membership,
+    onSides: () => side.refresh(),
     logger,
     machine: ctx.machine,
     mayBootstrapAlone: () => alone,
@@ -131,10 +138,11 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
 
   // Names are owned under the committed configuration; the registry serves
   // nothing before this node is a holder that caught up for an epoch (ready).
+  side.bind(consensus.sameGeneration);
   registry = createClusterRegistry({
     self: config.name,
     configs: configSource(consensus),
-    membership,
+    membership: side,
     transport: channels.channel("reg"),
     replicator,
     clock,
@@ -191,6 +199,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       discovery.stop();
       await membership.leave().catch(() => {});
       membership.stop();
+      side.stop();
       unlogMembers();
       await registry!.stop();
       await consensus.stop();

@@ -44,6 +44,18 @@ export function holderNames(c: HolderConfig): string[] {
   return [...new Set(c.holders.map((h) => h.name))].sort();
 }
 
+/** Each holder name's process (member id); a name listed under two processes is left out. */
+export function holderIds(c: HolderConfig): Map<string, string> {
+  const ids = new Map<string, string>();
+  const twice = new Set<string>();
+  for (const h of c.holders) {
+    if (ids.has(h.name) && ids.get(h.name) !== h.id) twice.add(h.name);
+    ids.set(h.name, h.id);
+  }
+  for (const n of twice) ids.delete(n);
+  return ids;
+}
+
 /** How many holders (self included when a holder) make a majority. */
 export function majorityOf(c: HolderConfig): number {
   return Math.floor(holderNames(c).length / 2) + 1;

@@ -33,7 +33,7 @@
 import { ownerOf } from "../../core/placement.ts";
 import type { PulledFrom } from "../replication/api.ts";
 import type { Address, Clock, Logger, Timer, Transport } from "../types.ts";
-import { type HolderConfig, holderNames, isHolder, isNewer, majorityOf } from "./holders.ts";
+import { type HolderConfig, holderIds, holderNames, isHolder, isNewer, majorityOf } from "./holders.ts";
 import type { QuorumLease } from "./lease.ts";
 import type { FenceQueryMsg, FenceReplyMsg } from "./messages.ts";
 import type { Owners } from "./owners.ts";
@@ -71,7 +71,7 @@ export type ServingState =
 
 /** What serving needs of the replicator: stamps, fences and a pull from chosen peers (reporting which process answered each). */
 export interface FencingReplicator {
-  setEpoch(epoch: number, holders: readonly string[]): void;
+  setEpoch(epoch: number, holders: readonly string[], ids?: ReadonlyMap<string, string>): void;
   adoptFence(epoch: number): void;
   fence(): number; // the fence now (at least the epoch)
   resetFence?(epoch: number): void; // a new generation starts its epochs over
@@ -172,7 +172,7 @@ export class ServingRights {
       this.#placements = undefined;
       this.#heard = 0;
     }
-    replicator.setEpoch(c.epoch, holderNames(c));
+    replicator.setEpoch(c.epoch, holderNames(c), holderIds(c));
     owners.setConfig(c, follows);
     if (this.#served !== null) {
       // A gap (configurations learned through a snapshot, or a notice): continuity cannot be shown.

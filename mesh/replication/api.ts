@@ -88,7 +88,7 @@ export interface ClusterReplicator extends Replicator {
    * their membership meaning. An epoch below the current one is ignored.
    * Throws RangeError unless epoch is a non-negative integer.
    */
-  setEpoch(epoch: number, holders: readonly string[]): void;
+  setEpoch(epoch: number, holders: readonly string[], ids?: ReadonlyMap<string, string>): void;
   /** Raise the fence only (a new owner asks): writes stamped below it are refused here. setEpoch does not raise it. */
   adoptFence(epoch: number): void;
   /** A new generation numbers its epochs anew: stamp and fence start over at `epoch`. */

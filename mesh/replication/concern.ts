@@ -93,13 +93,46 @@ export function quorumOf(
   membershipRequired: number,
   holders: ReadonlySet<string> | null,
   self: string,
+  counting?: ReadonlySet<string>,
 ): Quorum {
   if (concern !== "majority" || holders === null) return { required: membershipRequired, holders: null, selfCounts: true };
-  return { required: Math.floor(holders.size / 2) + 1, holders, selfCounts: holders.has(self) };
+  const count = counting ?? holders;
+  return { required: Math.floor(holders.size / 2) + 1, holders: count, selfCounts: count.has(self) };
+}
+
+/**
+ * The holders whose acks count: those not known to run under another
+ * process now than the one the configuration names (`ids`). A holder
+ * restarted is an empty process until a configuration names it again; its
+ * ack, counted by name, once made a write "acknowledged" by a node frozen
+ * across the changes (its configuration old) and that fresh process alone,
+ * and the current holders' reads missed it (soak seed 9554). `current`:
+ * the process now known under a name. Returns `holders` itself when none
+ * is excluded.
+ */
+export function countingHolders(
+  holders: ReadonlySet<string>,
+  ids: ReadonlyMap<string, string> | null,
+  current: (name: string) => string | undefined,
+): ReadonlySet<string> {
+  if (ids === null) return holders;
+  let out: Set<string> | null = null;
+  for (const name of holders) {
+    const want = ids.get(name);
+    const now = current(name);
+    if (want === undefined || now === undefined || now === want) continue;
+    out ??= new Set(holders);
+    out.delete(name);
+  }
+  return out ?? holders;
 }
 
 export function sameQuorum(a: Quorum, b: Quorum): boolean {
-  return a.required === b.required && a.holders === b.holders && a.selfCounts === b.selfCounts;
+  if (a.required !== b.required || a.selfCounts !== b.selfCounts) return false;
+  if (a.holders === b.holders) return true;
+  if (a.holders === null || b.holders === null || a.holders.size !== b.holders.size) return false;
+  for (const x of a.holders) if (!b.holders.has(x)) return false;
+  return true;
 }
 
 /** Whether this node alone meets `q` (no peer needed). */

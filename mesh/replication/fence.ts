@@ -18,6 +18,8 @@ export class EpochFence {
   fence = 0;
   /** The committed configuration's data holders (null until set). */
   holders: ReadonlySet<string> | null = null;
+  /** Each holder's process (member id), when the configuration said: an ack from another process under its name does not count. */
+  ids: ReadonlyMap<string, string> | null = null;
   /** Data messages this node refused as fenced. */
   refusedHere = 0;
 
@@ -30,13 +32,15 @@ export class EpochFence {
    * news and ignored. Returns whether the holders changed (pending writes
    * need another look).
    */
-  set(epoch: number, holders: readonly string[]): boolean {
+  set(epoch: number, holders: readonly string[], ids?: ReadonlyMap<string, string>): boolean {
     check(epoch);
     if (epoch < this.epoch) return false;
     this.epoch = epoch;
     const next = new Set(holders);
-    if (this.holders !== null && sameSet(this.holders, next)) return false;
+    const sameIds = ids === undefined ? this.ids === null : this.ids !== null && sameMap(this.ids, ids);
+    if (this.holders !== null && sameSet(this.holders, next) && sameIds) return false;
     this.holders = next;
+    this.ids = ids ?? null;
     return true;
   }
 
@@ -63,6 +67,12 @@ export class EpochFence {
 
 function check(epoch: number): void {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`replication: epoch must be a non-negative integer, got ${epoch}`);
+}
+
+function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

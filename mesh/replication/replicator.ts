@@ -21,7 +21,7 @@ import { type PendingWrite, PendingWrites } from "./acks.ts";
 import { AntiEntropy, type AeHost } from "./anti-entropy.ts";
 import type { ClusterReplicationStats, ClusterReplicator, ClusterReplicatorOptions } from "./api.ts";
 import { pullFromEveryLivePeer, pullFromSome, type PulledFrom } from "./catch-up.ts";
-import { isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuffices, StickyNames } from "./concern.ts";
+import { countingHolders, isWriteConcern, type Quorum, quorumOf, requiredNow, sameQuorum, selfSuffices, StickyNames } from "./concern.ts";
 import { type ReplicationConfig, resolveConfig } from "./config.ts";
 import { EpochFence } from "./fence.ts";
 import { FlushWaiters } from "./flush-waiters.ts";
@@ -219,8 +219,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     return this.barriers.writePull(peers, need, timeoutMs);
   }
 
-  setEpoch(epoch: number, holders: readonly string[]): void {
-    if (this.fencing.set(epoch, holders) && !this.stopped) this.syncPeers();
+  setEpoch(epoch: number, holders: readonly string[], ids?: ReadonlyMap<string, string>): void {
+    if (this.fencing.set(epoch, holders, ids) && !this.stopped) this.syncPeers();
   }
 
   adoptFence(epoch: number): void {
@@ -231,13 +231,8 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
     this.fencing.reset(epoch);
   }
 
-  fence(): number {
-    return this.fencing.fence;
-  }
-
-  epoch(): number {
-    return this.fencing.epoch;
-  }
+  fence = (): number => this.fencing.fence;
+  epoch = (): number => this.fencing.epoch;
 
   isCaughtUp(): boolean {
     if (this.caughtUp) return true;
@@ -323,7 +318,9 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
   private syncPeers(): void {
     const { changed: linksChanged, opened } = reconcileLinks(this.membership.live(), this.self.n, this.outbox, this.pending, this.ae);
     const required = requiredNow(this.concern, this.membership, this.knownNames);
-    const quorum = quorumOf(this.concern, required, this.fencing.holders, this.self.n);
+    const h = this.fencing.holders;
+    const counting = h === null ? undefined : countingHolders(h, this.fencing.ids, (name) => (name === this.self.n ? this.self.i : this.outbox.peers.get(name)?.id));
+    const quorum = quorumOf(this.concern, required, h, this.self.n, counting);
     const changed = linksChanged || !sameQuorum(quorum, this.quorum);
     this.quorum = quorum;
     if (!changed) return;

@@ -36,6 +36,8 @@ const ROOMS = env("ROOMY_SCALE_ROOMS", 100_000);
 const PER_REQUEST = env("ROOMY_SCALE_PER_REQUEST", 10);
 const CLIENTS = env("ROOMY_SCALE_CLIENTS", 16);
 const CAP_S = env("ROOMY_SCALE_CAP_S", 600);
+/** people a second the load is paced to (0: as fast as the nodes answer) */
+const RATE = env("ROOMY_SCALE_RATE", 0);
 const ROOMS_CAP_S = env("ROOMY_SCALE_ROOMS_CAP_S", 300);
 /** "cpu": only the CPU comparison (the loaded cluster is skipped); "reads": no 4th node and no CPU comparison (quick who-is-in runs); "load": no CPU comparison (quick stall runs). */
 const ONLY = process.env["ROOMY_SCALE_ONLY"] ?? "";
@@ -151,6 +153,7 @@ async function loadPeople(urls: string[], picker: RoomPicker, ledger: Ledger): P
     urls,
     clients: CLIENTS,
     capMs: CAP_S * 1000,
+    ...(RATE > 0 ? { ratePerS: RATE / PER_REQUEST } : {}),
     next(): Walk | undefined {
       if (nextPerson >= PEOPLE) return undefined;
       const n = Math.min(PER_REQUEST, PEOPLE - nextPerson);

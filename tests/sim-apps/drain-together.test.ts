@@ -52,16 +52,20 @@ async function load(sim: AppSim, rooms = true): Promise<Load> {
 async function stopTogether(sim: AppSim, names: string[]): Promise<void> {
   const stillHeld: string[] = [];
   const slow: string[] = [];
-  const survivors = sim.names().filter((n) => !names.includes(n));
+  const stopped = new Set<string>();
   const t0 = sim.clock.now();
   const stops = names.map((n) => {
     const node = sim.slot(n).node!;
     return node.stop().then(() => {
+      stopped.add(n);
       // Well inside the drain timeout (10 s), which only a drain that waited in vain reaches.
       const ms = sim.clock.now() - t0;
       if (ms > 6_000) slow.push(`${n} took ${ms} ms`);
-      // The newest configuration a survivor has seen committed.
-      const c = survivors.map((s) => sim.slot(s).node!.consensus.committedConfig()).sort((a, b) => b.epoch - a.epoch)[0]!;
+      // The newest configuration any node still running has seen committed
+      // (a leader among the draining may have committed it and told this
+      // node in a notice before the survivors heard of the commit).
+      const running = sim.names().filter((s) => s !== n && !stopped.has(s) && sim.slot(s).node !== null);
+      const c = running.map((s) => sim.slot(s).node!.consensus.committedConfig()).sort((a, b) => b.epoch - a.epoch)[0]!;
       if ([...c.voters, ...c.learners].some((s) => s.name === n)) stillHeld.push(`${n} (epoch ${c.epoch})`);
     });
   });

@@ -155,6 +155,8 @@ export interface WalkLoadOptions {
   answered(w: Walk, o: Outcome): boolean;
   capMs: number;
   timeoutMs?: number;
+  /** requests a second at most over all clients (paced from the start), or none: as fast as answered */
+  ratePerS?: number;
 }
 
 export interface WalkLoadResult {
@@ -179,12 +181,21 @@ export async function walkLoad(o: WalkLoadOptions): Promise<WalkLoadResult> {
   let rr = 0;
   let requests = 0;
   let capped = false;
+  let slots = 0;
+  /** Waits for the next request's slot when paced: the k-th request leaves no earlier than k / rate after the start. */
+  const paced = async (): Promise<void> => {
+    if (o.ratePerS === undefined) return;
+    const at = t0 + (slots++ * 1000) / o.ratePerS;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
   const worker = async (): Promise<void> => {
     for (;;) {
       if (performance.now() > deadline) {
         capped = !o.done();
         return;
       }
+      await paced();
       const w = o.next();
       if (w === undefined) {
         if (o.done()) return;

@@ -282,6 +282,44 @@ describe("majority over the committed holders", () => {
     c.stopAll();
   });
 
+  test("a holder's name run by a new process (restarted, not yet in a configuration) counts for nothing until a configuration names that process", async () => {
+    // Soak seed 9554: a node frozen across configuration changes woke with
+    // its old one (holders A, B, C), wrote, and counted the ack of B's fresh
+    // process: acknowledged on A and an empty B, none of the current holders.
+    const c = cluster(["A", "B", "C"], "majority", NO_AE);
+    await c.run(50);
+    const a = c.node("A");
+    const ids = (): Map<string, string> => new Map(["A", "B", "C"].map((n) => [n, c.membership.idOf(n)]));
+    const old = ids();
+    a.rep.setEpoch(1, ["A", "B", "C"], old);
+    c.node("B").rep.stop();
+    c.membership.restart("B");
+    c.membership.announce("B");
+    c.start("B");
+    c.net.block(addr("A"), addr("C"));
+    const w = track(a.set("k", 1));
+    await c.until("the new B holds it", () => c.node("B").map.has("k"));
+    await c.run(500);
+    // A and a process under B's name: two names of three, but one holder.
+    expect(w.state).toBe("pending");
+    a.rep.setEpoch(2, ["A", "B", "C"], ids()); // a configuration names the new process
+    await c.run(1);
+    expect(w.state).toBe("resolved");
+    c.stopAll();
+  });
+
+  test("a holder's own process acks as before when the configuration names it", async () => {
+    const c = cluster(["A", "B", "C"], "majority", NO_AE);
+    await c.run(50);
+    const a = c.node("A");
+    a.rep.setEpoch(1, ["A", "B", "C"], new Map(["A", "B", "C"].map((n) => [n, c.membership.idOf(n)])));
+    c.net.block(addr("A"), addr("C"));
+    const w = track(a.set("k", 1));
+    await c.until("acknowledged by A and B", () => w.state !== "pending");
+    expect(w.state).toBe("resolved");
+    c.stopAll();
+  });
+
   test("a lone holder that is this node acknowledges at once; concern 2 ignores holders", async () => {
     const c = cluster(["A", "B"], "majority", NO_AE);
     await c.run(50);

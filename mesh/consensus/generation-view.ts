@@ -1,0 +1,111 @@
+/**
+ * Membership as the data layers see it: only the members in this node's
+ * generation (generation.ts, `sameGeneration`). SWIM knows every node it
+ * can reach, and two clusters meet there whenever one node is given seeds of
+ * both (or a cold start split in two): before this view, each leader added
+ * the other cluster's nodes as learners, their replicas merged both
+ * clusters' rooms, and neither cluster could serve again (a majority of its
+ * holders never answered its leases). The replicator, the registry and the
+ * leader's configuration changes take this view; the generation rules,
+ * failure detection and the members list take the whole membership.
+ *
+ * A member is hidden until its first hello says where it is, so no data
+ * crosses before that. When a member's side changes, subscribers are told
+ * as if it had joined (`up`) or died (`down`).
+ */
+import type { Member, MemberEvent, MembershipView } from "../membership/types.ts";
+import type { Address } from "../types.ts";
+
+export class GenerationView implements MembershipView {
+  #raw: MembershipView;
+  readonly #selfId: string;
+  #same: (id: string) => boolean = () => true;
+  /** ids of the members shown here (self always): a member the whole membership just learned of is hidden until judged */
+  #shownIds = new Set<string>();
+  #subscribers = new Set<(ev: MemberEvent) => void>();
+  readonly #unsubscribe: () => void;
+
+  constructor(raw: MembershipView) {
+    this.#raw = raw;
+    this.#selfId = raw.self().id;
+    this.#unsubscribe = raw.subscribe((ev) => this.#onRaw(ev));
+    this.refresh();
+  }
+
+  /** The rule (read on each refresh and each member event); until bound, every member is shown. */
+  bind(same: (id: string) => boolean): void {
+    this.#same = same;
+    this.refresh();
+  }
+
+  #shown(m: Member): boolean {
+    return m.id === this.#selfId || this.#same(m.id);
+  }
+
+  #emit(ev: MemberEvent): void {
+    for (const fn of [...this.#subscribers]) fn(ev);
+  }
+
+  #onRaw(ev: MemberEvent): void {
+    const was = this.#shownIds.has(ev.member.id);
+    if (this.#shown(ev.member)) {
+      this.#shownIds.add(ev.member.id);
+      // Shown only now: it joins this view, whatever the raw event was.
+      this.#emit(!was && ev.type !== "down" && ev.type !== "left" ? { type: "up", member: ev.member } : ev);
+    } else if (was) {
+      this.#shownIds.delete(ev.member.id);
+      this.#emit({ type: "down", member: ev.member }); // it was shown: it is gone from here
+    }
+  }
+
+  /** Re-reads every member's side (after a hello, or when this node's generation changed); tells subscribers of each change. */
+  refresh(): void {
+    const events: MemberEvent[] = [];
+    for (const m of this.#raw.members()) {
+      const shown = this.#shown(m);
+      const was = this.#shownIds.has(m.id);
+      if (shown === was) continue;
+      if (shown) this.#shownIds.add(m.id);
+      else this.#shownIds.delete(m.id);
+      if (m.state === "alive" || m.state === "suspect") events.push({ type: shown ? "up" : "down", member: m });
+    }
+    for (const ev of events) this.#emit(ev);
+  }
+
+  #isShown = (m: Member): boolean => this.#shownIds.has(m.id) || m.id === this.#selfId;
+
+  self(): Member {
+    return this.#raw.self();
+  }
+
+  members(): Member[] {
+    return this.#raw.members().filter(this.#isShown);
+  }
+
+  live(): Member[] {
+    return this.#raw.live().filter(this.#isShown);
+  }
+
+  subscribe(fn: (ev: MemberEvent) => void): () => void {
+    this.#subscribers.add(fn);
+    return () => {
+      this.#subscribers.delete(fn);
+    };
+  }
+
+  clockCorrection(address: Address): number {
+    return this.#raw.clockCorrection?.(address) ?? 0;
+  }
+
+  clockOffset(address: Address): number | undefined {
+    return this.#raw.clockOffset?.(address);
+  }
+
+  supersededBy(): { id: string; address: Address } | null {
+    return this.#raw.supersededBy?.() ?? null;
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+  }
+}
