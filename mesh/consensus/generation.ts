@@ -210,7 +210,7 @@ export class GenerationKeeper {
       }
       if (r.generation !== 0 && r.generation !== mine && !this.#splitWarned.has(r.generation)) {
         this.#splitWarned.add(r.generation);
-        this.#o.logger.error("consensus: another generation is alive beside ours (started apart, e.g. a cold start split by a partition); end one with `roomy recover --force`", { ours: mine, theirs: r.generation, peer: r.name });
+        this.#o.logger.error("consensus: another generation is alive beside ours (two clusters meet: started apart, or a node given seeds of both); each keeps its own nodes and data apart; to make one cluster, restart the nodes of one with seeds of the other only (what they hold is dropped)", { ours: mine, theirs: r.generation, peer: r.name });
       }
     }
     // Not only when leaderless: a learner never campaigns, so it may believe
