@@ -36,6 +36,8 @@ export interface Conn {
   headArmed: boolean;
   /** Empty lines skipped since the last head (a few are allowed before the head's clock starts). */
   blank: number;
+  /** Bytes dropped since a refusal (-1: none refused; linger.ts). */
+  dropped: number;
 }
 
 /** Each write request's connection, for bunClientSignal(). */

@@ -14,7 +14,7 @@
  * by side), and answers are written from the head of the queue
  * once ready, consecutive ready ones in one write. Bodies are read whole
  * before the handler runs (small JSON here), capped at maxRequestBodySize (a
- * 413 and close, reading no more of it: ServeOptions.refusal's answer). A client that goes away in the
+ * 413, then a lingering close: linger.ts; ServeOptions.refusal's answer). A client that goes away in the
  * middle of its body still reaches the handler, with a body that fails to
  * read, so the app counts it (http/instrument.ts: not the server's error).
  * Anything malformed gets a 400 (the refusal's too) and the connection is
@@ -30,6 +30,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
 import { arm, HEAD_S, headBegun, headLate, IDLE_S, ranOut, type Timers } from "./deadline.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
+import { closeAfterAnswers, dropped } from "./linger.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
 import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
 import type { ExactRoute, ServeOptions } from "../serve.ts";
@@ -157,6 +158,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     c.reading = null;
     c.buf = null;
     c.headAt = -1;
+    c.dropped = 0; // closed with a linger (linger.ts)
     slot.cont = false;
     ready(s, c, slot, refused[status], true);
   }
@@ -301,7 +303,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     if (end) {
       c.queue.length = 0;
       c.done = true;
-      if (c.pending === null) s.end(); // a client still sending after its refusal is cut off by the idle timeout
+      if (c.pending === null) closeAfterAnswers(s, c);
     } else if (c.paused && c.pending === null && c.queue.length < MAX_IN_FLIGHT / 2) {
       c.paused = false;
       s.resume();
@@ -323,13 +325,13 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false, blank: 0 };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false, blank: 0, dropped: -1 };
       s.setNoDelay(true);
       s.timeout(timers.idle);
     },
     data(s, chunk) {
       const c = s.data;
-      if (c.closed || (c.done && c.reading === null)) return; // refused or closing: dropped unread, the timer not re-armed
+      if (c.closed || (c.done && c.reading === null)) return dropped(s, c, chunk.byteLength);
       if (headLate(c, timers)) return fail(s, c, null, 408); // checked here, at each byte of a dripping client
       let data: Uint8Array = chunk;
       if (c.buf !== null) {
@@ -343,7 +345,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         c.buf = null;
       }
       consume(s, c, data, 0);
-      if (!c.closed) arm(s, c, timers); // after: a head this chunk began or left unfinished has its deadline armed
+      if (!c.closed && c.dropped < 0) arm(s, c, timers); // after: a head this chunk began or left unfinished has its deadline armed (a refusal lingers on its own timer)
     },
     end(s) {
       const c = s.data;
@@ -358,7 +360,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       c.pending = null;
       write(s, c, p);
       if (c.pending === null) {
-        if (c.done && c.queue.length === 0) s.end();
+        if (c.done && c.queue.length === 0) closeAfterAnswers(s, c);
         else flush(s, c);
       }
     },
