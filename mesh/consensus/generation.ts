@@ -34,8 +34,9 @@
  *    --force` on some node): ours was ended knowingly; leave it and join that one.
  *
  * Sides: a node in no generation picks the one it will join (the one it
- * left for, else the oldest alive around it: its seeds may reach two
- * clusters) and says so in its hellos; data flows only between nodes on the
+ * left for, else the oldest around it when it first hears of one, kept
+ * while that one is around: its seeds may reach two clusters, and data it
+ * took in for one must never reach the other) and says so in its hellos; data flows only between nodes on the
  * same side (`sameGeneration`, generation-view.ts), and a leader adds only
  * members on its side.
  */
@@ -312,6 +313,8 @@ export class GenerationKeeper {
     const a = msg["a"];
     const j = msg["j"];
     const first = !this.#peers.has(f);
+    // A new process under that name: its earlier ones' reports go (a node restarted often would pile them up).
+    if (first) for (const [id, r] of this.#peers) if (r.name === n) this.#peers.delete(id);
     this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1, joining: typeof j === "number" ? j : 0 });
     if (first) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
     this.#o.onSides?.();
