@@ -59,7 +59,9 @@ const armedForHead = (c: Conn): boolean => c.headArmed && heading(c);
 export function ranOut(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void): void {
   if (headLate(c, t)) {
     refuse();
-    if (!c.closed) s.timeout(t.idle); // re-armed: a client not reading even the 408 is cut off at the idle timeout
+    // Re-armed while the 408 waits its turn or to be written (a client not reading even the 408 is cut off at
+    // the idle timeout); written whole, the connection already lingers on its own timer (linger.ts).
+    if (!c.closed && (c.pending !== null || c.queue.length > 0)) s.timeout(t.idle);
     return;
   }
   // Armed for the head's deadline, and Bun's 4 s tick came before it: wait out the rest.

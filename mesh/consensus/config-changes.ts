@@ -37,7 +37,7 @@ export class ConfigChanges {
   /** On each tick with a core. */
   tick(core: RaftCore, generation: number): void {
     const stuck = core.config;
-    if (changeStuck(stuck, core.committedConfig(), this.self, this.o.membership.live()) && core.abandonConfig()) {
+    if (changeStuck(stuck, core.committedConfig(), this.self, (this.o.everyone ?? this.o.membership).live()) && core.abandonConfig()) {
       this.o.logger.warn("consensus: gave up a configuration change that can never commit (most of its voters restarted)", { epoch: stuck.epoch, voters: stuck.voters.map((v) => v.name) });
     }
     if (core.state.role === "leader" && this.o.selfDraining?.() === true) this.handOver(core);

@@ -160,8 +160,8 @@ export class Consensus {
     return this.#gen.info();
   }
 
-  /** Whether process `id` is on this node's side of generations (generation.ts): the data layers see only those (generation-view.ts). */
-  sameGeneration = (id: string): boolean => this.#gen.sameGeneration(id);
+  /** Whether a process is on this node's side of generations, for one moment (generation.ts): the data layers see only those (generation-view.ts). */
+  sides = (): ((id: string) => boolean) => this.#gen.sides();
 
   /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
   recover(byOperator = true): GenerationInfo {

@@ -19,7 +19,8 @@ import type { Address } from "../types.ts";
 export class GenerationView implements MembershipView {
   #raw: MembershipView;
   readonly #selfId: string;
-  #same: (id: string) => boolean = () => true;
+  /** Makes the rule for one moment (this node's side worked out once for all the members it is asked of). */
+  #judge: () => (id: string) => boolean = () => () => true;
   /** ids of the members shown here (self always): a member the whole membership just learned of is hidden until judged */
   #shownIds = new Set<string>();
   #subscribers = new Set<(ev: MemberEvent) => void>();
@@ -32,14 +33,10 @@ export class GenerationView implements MembershipView {
     this.refresh();
   }
 
-  /** The rule (read on each refresh and each member event); until bound, every member is shown. */
-  bind(same: (id: string) => boolean): void {
-    this.#same = same;
+  /** The rule (made on each refresh and each member event); until bound, every member is shown. */
+  bind(judge: () => (id: string) => boolean): void {
+    this.#judge = judge;
     this.refresh();
-  }
-
-  #shown(m: Member): boolean {
-    return m.id === this.#selfId || this.#same(m.id);
   }
 
   #emit(ev: MemberEvent): void {
@@ -47,13 +44,15 @@ export class GenerationView implements MembershipView {
   }
 
   #onRaw(ev: MemberEvent): void {
-    const was = this.#shownIds.has(ev.member.id);
-    if (this.#shown(ev.member)) {
-      this.#shownIds.add(ev.member.id);
-      // Shown only now: it joins this view, whatever the raw event was.
-      this.#emit(!was && ev.type !== "down" && ev.type !== "left" ? { type: "up", member: ev.member } : ev);
+    const id = ev.member.id;
+    const was = this.#shownIds.has(id);
+    if (id === this.#selfId || this.#judge()(id)) {
+      if (was) return this.#emit(ev);
+      if (ev.type === "down" || ev.type === "left") return; // never shown here: its end is nobody's news
+      this.#shownIds.add(id);
+      this.#emit({ type: "up", member: ev.member }); // shown only now: it joins this view, whatever the raw event was
     } else if (was) {
-      this.#shownIds.delete(ev.member.id);
+      this.#shownIds.delete(id);
       this.#emit({ type: "down", member: ev.member }); // it was shown: it is gone from here
     }
   }
@@ -61,14 +60,22 @@ export class GenerationView implements MembershipView {
   /** Re-reads every member's side (after a hello, or when this node's generation changed); tells subscribers of each change. */
   refresh(): void {
     const events: MemberEvent[] = [];
+    const known = new Set<string>();
+    const same = this.#judge();
     for (const m of this.#raw.members()) {
-      const shown = this.#shown(m);
+      known.add(m.id);
+      if (m.id === this.#selfId) continue;
+      const shown = same(m.id);
       const was = this.#shownIds.has(m.id);
       if (shown === was) continue;
+      const alive = m.state === "alive" || m.state === "suspect";
+      if (shown && !alive) continue; // a dead one never shown stays out
       if (shown) this.#shownIds.add(m.id);
       else this.#shownIds.delete(m.id);
-      if (m.state === "alive" || m.state === "suspect") events.push({ type: shown ? "up" : "down", member: m });
+      events.push({ type: shown ? "up" : "down", member: m });
     }
+    // Processes membership no longer lists (replaced, reaped) leave the set.
+    if (this.#shownIds.size > known.size) for (const id of this.#shownIds) if (!known.has(id)) this.#shownIds.delete(id);
     for (const ev of events) this.#emit(ev);
   }
 

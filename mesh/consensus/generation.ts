@@ -45,6 +45,7 @@ import type { Address, Clock, Logger, Message } from "../types.ts";
 import type { RaftCore } from "./raft.ts";
 import type { Server } from "./types.ts";
 import { generationOver, restartedVoter } from "./generation-over.ts";
+import { compareIds } from "../membership/identity.ts";
 
 export interface GenerationInfo {
   generation: number;
@@ -132,15 +133,19 @@ export class GenerationKeeper {
     const now = this.#o.clock.now();
     const live = new Set(this.#o.membership.live().map((m) => m.id));
     const around = new Set<number>();
+    /** generations a live member last said it is in, however long ago (a pause is not a departure) */
+    const alive = new Set<number>();
     const ended = new Set(this.#ended);
     for (const [id, r] of this.#peers) {
-      if (!live.has(id) || now - r.at > this.#helloMs() * 4) continue;
+      if (!live.has(id)) continue;
+      if (r.generation !== 0) alive.add(r.generation);
+      if (now - r.at > this.#helloMs() * 4) continue;
       if (r.generation !== 0) around.add(r.generation);
       if (r.recoveredFrom !== 0) ended.add(r.recoveredFrom);
     }
     const choices = [...around].filter((g) => !ended.has(g)).sort((a, b) => a - b);
-    // Kept while that generation is around: data taken in for one must never be carried to another.
-    if (this.#target === 0 || !choices.includes(this.#target)) {
+    // Kept while a live member is in it: data taken in for one generation must never be carried to another.
+    if (this.#target === 0 || !alive.has(this.#target) || ended.has(this.#target)) {
       this.#target = this.#joining !== 0 && choices.includes(this.#joining) ? this.#joining : (choices[0] ?? 0);
     }
     if (choices.length > 1 && this.#twoWarned !== choices.join()) {
@@ -152,9 +157,16 @@ export class GenerationKeeper {
 
   /** Whether process `id` is on this node's side: in its generation, or both headed for the same one (or none yet). Unknown until its first hello. */
   sameGeneration(id: string): boolean {
-    const r = this.#peers.get(id);
-    if (r === undefined) return false;
-    return (r.generation !== 0 ? r.generation : r.joining) === this.#side();
+    return this.sides()(id);
+  }
+
+  /** sameGeneration for many ids at one moment: this node's side worked out once (a view's refresh asks of every member). */
+  sides(): (id: string) => boolean {
+    const mine = this.#side();
+    return (id) => {
+      const r = this.#peers.get(id);
+      return r !== undefined && (r.generation !== 0 ? r.generation : r.joining) === mine;
+    };
   }
 
   /** Whether this node may start a generation with nobody else alive now. */
@@ -312,12 +324,14 @@ export class GenerationKeeper {
     if (typeof f !== "string" || typeof n !== "string" || typeof g !== "number" || typeof r !== "number") return;
     const a = msg["a"];
     const j = msg["j"];
-    const first = !this.#peers.has(f);
-    // A new process under that name: its earlier ones' reports go (a node restarted often would pile them up).
-    if (first) for (const [id, r] of this.#peers) if (r.name === n) this.#peers.delete(id);
-    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1, joining: typeof j === "number" ? j : 0 });
-    if (first) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
-    this.#o.onSides?.();
+    const was = this.#peers.get(f);
+    const joining = typeof j === "number" ? j : 0;
+    // A new process under that name: its earlier ones' reports go (a node restarted often would pile them up);
+    // a later one's stay (an earlier process still running, superseded or woken from a pause, says its own).
+    if (was === undefined) for (const [id, p] of this.#peers) if (p.name === n && compareIds(id, f) < 0) this.#peers.delete(id);
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1, joining });
+    if (was === undefined) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
+    if (was === undefined || was.generation !== g || was.joining !== joining || was.recoveredFrom !== r) this.#o.onSides?.();
   }
 
   /** Whether process `id` said in its hello that it takes relayed proposals and reads (relay.ts). */

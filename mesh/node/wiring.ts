@@ -138,7 +138,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
 
   // Names are owned under the committed configuration; the registry serves
   // nothing before this node is a holder that caught up for an epoch (ready).
-  side.bind(consensus.sameGeneration);
+  side.bind(consensus.sides);
   registry = createClusterRegistry({
     self: config.name,
     configs: configSource(consensus),

@@ -80,8 +80,25 @@ export class Outbox {
     private readonly more: () => void = () => {},
   ) {}
 
-  /** Start tracking a peer and queue every pending write it has not acknowledged. */
+  /** The process each name's last link was to (kept after its close). */
+  private readonly lastIds = new Map<string, string>();
+
+  /**
+   * Start tracking a peer and queue every pending write it has not
+   * acknowledged. A link to another process than the name's last one first
+   * forgets that one's acks (they said nothing of this process's replica),
+   * also when the link was closed in between: the new process is shown only
+   * once its hello came (generation-view.ts), after the old one's down.
+   */
   open(name: string, id: string, address: Address): PeerLink {
+    const last = this.lastIds.get(name);
+    if (last !== undefined && last !== id) {
+      for (const pw of this.pending.bySeq.values()) {
+        const k = pw.acked.indexOf(name);
+        if (k >= 0) pw.acked.splice(k, 1);
+      }
+    }
+    this.lastIds.set(name, id);
     const link: PeerLink = { name, id, address, queue: [], inflight: new Map(), inflightEntries: 0, srtt: 0 };
     for (const pw of this.pending.bySeq.values()) if (!pw.acked.includes(name)) link.queue.push(pw.seq);
     this.peers.set(name, link);

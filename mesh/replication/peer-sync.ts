@@ -1,11 +1,10 @@
 /**
  * Reconcile the per-peer outboxes with membership's live set: open a link for
  * a peer that came (or came back as a new process: what the old one
- * acknowledged is lost with it, so it is owed those writes again), close the
+ * acknowledged is lost with it, so it is owed those writes again: Outbox.open), close the
  * link of a peer that went.
  */
 import type { Member } from "../membership/types.ts";
-import type { PendingWrites } from "./acks.ts";
 import type { AntiEntropy } from "./anti-entropy.ts";
 import type { Outbox, PeerLink } from "./outbox.ts";
 
@@ -13,7 +12,6 @@ export function reconcileLinks(
   live: readonly Member[],
   self: string,
   outbox: Outbox,
-  pending: PendingWrites,
   ae: AntiEntropy,
 ): { changed: boolean; opened: PeerLink[] } {
   let changed = false;
@@ -24,12 +22,6 @@ export function reconcileLinks(
     names.add(m.name);
     const link = outbox.peers.get(m.name);
     if (link !== undefined && link.id === m.id && link.address === m.address) continue;
-    if (link !== undefined && link.id !== m.id) {
-      for (const pw of pending.bySeq.values()) {
-        const k = pw.acked.indexOf(m.name);
-        if (k >= 0) pw.acked.splice(k, 1);
-      }
-    }
     opened.push(outbox.open(m.name, m.id, m.address));
     changed = true;
   }

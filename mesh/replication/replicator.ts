@@ -316,7 +316,7 @@ class ClusterReplicatorImpl implements ClusterReplicator, AeHost {
 
   /** Reconcile the outboxes with the live set; on any change re-evaluate pending writes. */
   private syncPeers(): void {
-    const { changed: linksChanged, opened } = reconcileLinks(this.membership.live(), this.self.n, this.outbox, this.pending, this.ae);
+    const { changed: linksChanged, opened } = reconcileLinks(this.membership.live(), this.self.n, this.outbox, this.ae);
     const required = requiredNow(this.concern, this.membership, this.knownNames);
     const h = this.fencing.holders;
     const counting = h === null ? undefined : countingHolders(h, this.fencing.ids, (name) => (name === this.self.n ? this.self.i : this.outbox.peers.get(name)?.id));

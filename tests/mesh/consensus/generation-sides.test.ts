@@ -35,6 +35,10 @@ function world(selfName: string, others: Member[]) {
       list = [...list, m];
       for (const fn of subs) fn({ type: "up", member: m });
     },
+    kill(name: string): void {
+      list = list.map((m) => (m.name === name ? { ...m, state: "dead" as const } : m));
+      for (const fn of subs) fn({ type: "down", member: list.find((m) => m.name === name)! });
+    },
   };
 }
 
@@ -47,7 +51,7 @@ function setup(selfName: string, others: Member[]) {
     mayBootstrapAlone: () => false, send: (to, msg) => void sent.push({ to, msg }),
   });
   const side = new GenerationView(w.view);
-  side.bind((id) => k.sameGeneration(id));
+  side.bind(() => k.sides());
   const events: string[] = [];
   side.subscribe((ev) => events.push(`${ev.type} ${ev.member.name}`));
   const hello = (name: string, g: number, j = 0, r = 0): void => {
@@ -92,7 +96,7 @@ test("a member that moves to another generation leaves the view with a down even
 });
 
 test("a node in no generation keeps to the first one it heard of while it is around, and says so in its hellos", () => {
-  const { k, side, hello, sent, clock } = setup("x", [member("a1"), member("b1")]);
+  const { k, side, hello, sent, clock, w } = setup("x", [member("a1"), member("b1")]);
   hello("a1", 200);
   expect(names(side.live())).toEqual(["a1", "x"]);
   hello("b1", 100); // older, but heard second: data may already have come from a1
@@ -103,9 +107,13 @@ test("a node in no generation keeps to the first one it heard of while it is aro
   k.tick(null);
   const last = sent.filter((s) => s.msg.t === "hello").at(-1)!;
   expect(last.msg["j"]).toBe(200);
-  // a1's generation gone (no hello for a while, b1 still talking): it may choose again.
+  // a1 silent for a while (a pause) but still a live member: kept.
   clock.advance(5_000);
   hello("b1", 100);
+  expect(k.mayAdopt(200)).toBe(true);
+  // a1's generation gone (its one member dead, b1 still talking): it may choose again.
+  w.kill("a1");
+  side.refresh();
   expect(k.mayAdopt(100)).toBe(true);
   expect(names(side.live())).toEqual(["b1", "x"]);
 });
