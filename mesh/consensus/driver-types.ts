@@ -22,6 +22,8 @@ export interface ConsensusOptions {
   transport: Transport;
   /** Members on this node's side of generations (generation-view.ts): configuration changes and availability read it. */
   membership: MembershipView;
+  /** Why a seed refused this node (one line, or null): said in /readyz while no peer answers. */
+  seedTrouble?: () => string | null;
   /** Every member (default: `membership`): the generation rules see the nodes of other generations too. */
   everyone?: MembershipView;
   /** Called whenever a member may have moved to or from this node's side (a hello, a tick). */

@@ -65,6 +65,7 @@ export class Consensus {
       self: o.self,
       membership: o.everyone ?? o.membership,
       onSides: o.onSides,
+      seedTrouble: o.seedTrouble,
       clock: o.clock,
       logger: o.logger,
       mayBootstrapAlone: alone,
@@ -156,9 +157,7 @@ export class Consensus {
     return () => this.#configListeners.delete(fn);
   }
 
-  generation(): GenerationInfo | null {
-    return this.#gen.info();
-  }
+  generation = (): GenerationInfo | null => this.#gen.info();
 
   /** Whether a process is on this node's side of generations, for one moment (generation.ts): the data layers see only those (generation-view.ts). */
   sides = (): ((id: string) => boolean) => this.#gen.sides();

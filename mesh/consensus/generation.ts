@@ -88,6 +88,8 @@ export interface GenerationOptions {
   overAfterMs?: number;
   /** Called after anything that may move a member to or from this node's side (generation-view.ts refresh). */
   onSides?: () => void;
+  /** Why a seed refused this node, if one did (a seed given as an admin API port answers in HTTP). */
+  seedTrouble?: () => string | null;
 }
 
 export class GenerationKeeper {
@@ -342,7 +344,10 @@ export class GenerationKeeper {
   waitingReason(): string {
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
     if (peers.length === 0) {
-      if (!this.#o.mayBootstrapAlone()) return "no peer reachable yet (seeds not answering)";
+      if (!this.#o.mayBootstrapAlone()) {
+        const trouble = this.#o.seedTrouble?.() ?? null;
+        return `no peer reachable yet (seeds not answering${trouble === null ? "" : `; ${trouble}`})`;
+      }
       return this.#mayStartAlone(this.#o.clock.now()) ? "starting" : "waiting for a cluster this node may have been in to find it";
     }
     const side = this.#side();

@@ -89,6 +89,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       onMalformed: (addr) => transport.closePeer(addr, "malformed consensus message"),
       defer: runtimeDefer,
       transportStats: () => transport.stats(),
+      refusal: transport.refusal,
     });
     // A refused dial means nothing listens there: suspect at once.
     transport.onUnreachable((addr) => wired.membership.peerUnreachable(addr));

@@ -41,6 +41,8 @@ export interface WiringOptions {
   defer?: (fn: () => void) => void;
   /** The transport's counters, when it keeps any (TCP; /metrics). */
   transportStats?: () => TcpTransportStats;
+  /** Why a dial of `address` that connected was last refused (TcpTransport.refusal): /readyz names a seed that is no roomy mesh. */
+  refusal?: (address: string) => string | undefined;
   /** The transport reaches nobody (the cluster of one, parts.ts): no seeds, and the registry serves at once. */
   isolated?: boolean;
   /**
@@ -126,6 +128,13 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     // Two rejoin periods: one was not enough on a busy machine (1 restart in 10 still started alone, the others' redial late).
     aloneAfterMs: opts.aloneWait === true ? 2 * memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
     seedCount: () => new Set([...seeds.filter((s) => s !== address), ...(discoveryRef?.lastFound() ?? [])]).size,
+    seedTrouble: () => {
+      for (const s of seeds) {
+        const why = s === address ? undefined : opts.refusal?.(s);
+        if (why !== undefined) return `${s}: ${why}`;
+      }
+      return null;
+    },
     maxVoters: config.maxVoters,
     defer: opts.defer,
     ...consensusProfiles[config.profile],

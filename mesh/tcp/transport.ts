@@ -53,6 +53,8 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private readonly sessions = new Set<Session>();
   private readonly watchers = new Set<(c: PeerChange) => void>();
   private readonly unreachableWatchers = new Set<(address: string) => void>();
+  /** Why a dial that connected was refused (a bad handshake, another protocol), per address until a session there opens. */
+  private readonly refusals = new Map<string, string>();
   private readonly counters: Counters = {
     framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, writes: 0, drops: 0,
     authFailures: 0, frameErrors: 0, dials: 0, dialFailures: 0, socketsOpen: 0,
@@ -180,6 +182,9 @@ class TcpMesh implements TcpTransport, SessionHooks {
     return { ...this.counters, connectionsOpen: open };
   }
 
+  /** Why the last dial of `address` was refused once connected, if it was since the last session there (readyz says it of seeds). */
+  refusal = (address: string): string | undefined => this.refusals.get(address);
+
   /** Called with an address whose dial was refused (nothing listening). */
   onUnreachable(fn: (address: string) => void): () => void {
     this.unreachableWatchers.add(fn);
@@ -252,6 +257,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
       // nothing else pending, the chooser holds one we never saw: retry, paced.
       const duplicate = end.refuse === "duplicate";
       if (!duplicate) this.counters.dialFailures++;
+      if (!duplicate && end.phase !== "connecting") this.refusals.set(link.address, end.reason);
       // Nothing listens there: the process is gone, not merely slow. Tell
       // membership so it can suspect at once (memberlist cannot know this over UDP).
       if (end.phase === "connecting" && end.reason.includes("ECONNREFUSED")) {
@@ -306,6 +312,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
     link.epoch = Math.max(link.epoch, s.epoch);
     link.failures = 0;
     link.retryAt = 0;
+    this.refusals.delete(link.address);
     const old = link.conn;
     link.conn = s;
     if (old) {

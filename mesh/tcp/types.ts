@@ -90,6 +90,8 @@ export interface TcpTransport extends Transport {
   onUnreachable(fn: (address: string) => void): () => void;
   /** Close the connection with `address` (it sent a malformed protocol message); it may dial again. */
   closePeer(address: string, reason: string): void;
+  /** Why the last dial of `address` was refused once connected (a bad handshake, another protocol), until a session there opens. */
+  refusal(address: string): string | undefined;
 }
 
 /** What a connection needs of a connected socket (adapter/sockets.ts wraps the runtime's in it). */

@@ -146,10 +146,28 @@ export class FrameReader {
 
   private checkLength(length: number): void {
     if (length > this.maxFrameBytes) {
+      const what = foreignProtocol(length);
+      if (what !== null) throw new FrameError("malformed", `not a roomy mesh peer: ${what}`);
       throw new FrameError("oversized", `${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
     }
     if (length === 0) throw new FrameError("malformed", "empty frame");
   }
+}
+
+const HTTP_REQUESTS = ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN", "TRAC"];
+
+/**
+ * What a stream that is not roomy's speaks, read from a frame's length (its
+ * first four bytes): a seed given as an admin API port answers in HTTP, and
+ * "1213486160 bytes exceeds the limit" said nothing to whoever typed it.
+ */
+export function foreignProtocol(length: number): string | null {
+  const text = String.fromCharCode(length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
+  if (text === "HTTP") return "it answered in HTTP: that address is an admin API (--http), not a mesh address (--bind, port 4370 by default)";
+  if (HTTP_REQUESTS.includes(text)) return "it sent an HTTP request: point HTTP clients and probes at the admin API (--http), not the mesh port";
+  if (text === "SSH-") return "it speaks SSH";
+  if (length >>> 24 === 0x16 && ((length >>> 16) & 0xff) === 0x03) return "it began a TLS handshake: one side runs the mesh with TLS (--tls-cert), the other without";
+  return null;
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {

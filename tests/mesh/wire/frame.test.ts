@@ -109,6 +109,23 @@ describe("FrameReader", () => {
     expect(reason(() => ok.push(big.subarray(0, 4), () => {}))).toBe("oversized");
   });
 
+  test("a stream in another protocol is named, not taken for an oversized frame (a seed given as an admin API port answers in HTTP)", () => {
+    const said = (text: string): string => {
+      try {
+        new FrameReader(4096).push(new TextEncoder().encode(text), () => {});
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "accepted";
+    };
+    expect(said("HTTP/1.1 400 Bad Request\r\n")).toContain("it answered in HTTP: that address is an admin API (--http)");
+    expect(said("GET /readyz HTTP/1.1\r\n")).toContain("it sent an HTTP request");
+    expect(said("POST /v1/rooms HTTP/1.1\r\n")).toContain("it sent an HTTP request");
+    expect(said("SSH-2.0-OpenSSH_9.2\r\n")).toContain("it speaks SSH");
+    expect(said("\x16\x03\x01\x02\x00\x01")).toContain("it began a TLS handshake");
+    expect(said("\x7f\xff\xff\xff")).toContain("exceeds the limit"); // anything else: as before
+  });
+
   test("accepts a frame of exactly the limit", () => {
     const body = new Uint8Array(1024).fill(7);
     expect(collect(new FrameReader(1024), [encodeFrames([body])])).toEqual([body]);
