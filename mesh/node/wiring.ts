@@ -110,8 +110,9 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
   // The registry (made just below) tells it who drains and whether a
   // majority of the holders caught up for the current epoch.
   let registry: ClusterRegistry | undefined;
-  // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too.
-  let alone = seeds.length === 0 && dns.length === 0;
+  // Discovery that finds nobody but ourselves (the first pod) may start a generation alone too; so
+  // may a node whose only seed is its own address (one command for every node, run as a single node).
+  let alone = seeds.every((s) => s === address) && dns.length === 0;
   /** Discovery starts after the consensus is made; the generation rule reads how many seeds it found. */
   let discoveryRef: Discovery | undefined;
   const consensus = new Consensus({
