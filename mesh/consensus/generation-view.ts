@@ -1,6 +1,6 @@
 /**
  * Membership as the data layers see it: only the members in this node's
- * generation (generation.ts, `sameGeneration`). SWIM knows every node it
+ * generation (generation.ts, `sides`). SWIM knows every node it
  * can reach, and two clusters meet there whenever one node is given seeds of
  * both (or a cold start split in two): before this view, each leader added
  * the other cluster's nodes as learners, their replicas merged both

@@ -37,7 +37,7 @@
  * left for, else the oldest around it when it first hears of one, kept
  * while that one is around: its seeds may reach two clusters, and data it
  * took in for one must never reach the other) and says so in its hellos; data flows only between nodes on the
- * same side (`sameGeneration`, generation-view.ts), and a leader adds only
+ * same side (`sides`, generation-view.ts), and a leader adds only
  * members on its side.
  */
 import type { Member, MembershipView } from "../membership/types.ts";
@@ -157,12 +157,12 @@ export class GenerationKeeper {
     return this.#target;
   }
 
-  /** Whether process `id` is on this node's side: in its generation, or both headed for the same one (or none yet). Unknown until its first hello. */
-  sameGeneration(id: string): boolean {
-    return this.sides()(id);
-  }
-
-  /** sameGeneration for many ids at one moment: this node's side worked out once (a view's refresh asks of every member). */
+  /**
+   * Whether a process is on this node's side: in its generation, or both
+   * headed for the same one (or none yet); unknown until its first hello.
+   * This node's side is worked out once for all the ids asked of the
+   * returned function (a view's refresh asks of every member).
+   */
   sides(): (id: string) => boolean {
     const mine = this.#side();
     return (id) => {
@@ -194,9 +194,10 @@ export class GenerationKeeper {
   tick(core: Pick<RaftCore, "committedConfig" | "leader"> | null): "bootstrap" | "ended" | "recover" | null {
     const now = this.#o.clock.now();
     const peers = this.#o.membership.live().filter((m) => m.id !== this.#o.self.id);
-    if (now - this.#lastHello >= this.#helloMs() || this.#said !== this.#side()) {
+    const side = this.#side();
+    if (now - this.#lastHello >= this.#helloMs() || this.#said !== side) {
       this.#lastHello = now;
-      this.#said = this.#side();
+      this.#said = side;
       const msg = this.#hello();
       for (const p of peers) this.#o.send(p.address, msg);
     }

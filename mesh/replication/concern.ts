@@ -4,6 +4,7 @@
  */
 import type { Member, MembershipView } from "../membership/types.ts";
 import type { WriteConcern } from "./types.ts";
+import { sameSet } from "./fence.ts";
 
 /**
  * `live`: members alive or suspect, self included. `known`: distinct names of
@@ -129,10 +130,8 @@ export function countingHolders(
 
 export function sameQuorum(a: Quorum, b: Quorum): boolean {
   if (a.required !== b.required || a.selfCounts !== b.selfCounts) return false;
-  if (a.holders === b.holders) return true;
-  if (a.holders === null || b.holders === null || a.holders.size !== b.holders.size) return false;
-  for (const x of a.holders) if (!b.holders.has(x)) return false;
-  return true;
+  if (a.holders === null || b.holders === null) return a.holders === b.holders;
+  return a.holders === b.holders || sameSet(a.holders, b.holders);
 }
 
 /** Whether this node alone meets `q` (no peer needed). */
