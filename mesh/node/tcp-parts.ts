@@ -16,6 +16,7 @@ import type { ClusterRegistryConfig } from "../registry/registry.ts";
 import type { ReplicationConfig } from "../replication/config.ts";
 import { createTcpTransport } from "../tcp/transport.ts";
 import type { TcpTransport } from "../tcp/types.ts";
+import { LAN_LIVENESS, WAN_LIVENESS } from "../tcp/liveness.ts";
 
 /** Cookie used when none is given; accepted only while the mesh is bound to loopback. */
 export const DEV_COOKIE = "roomy-dev-cookie";
@@ -74,6 +75,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       logger,
       clock,
       random,
+      liveness: config.profile === "wan" ? WAN_LIVENESS : LAN_LIVENESS,
     });
     const wired = wireCluster({
       ctx,

@@ -56,6 +56,9 @@ export class Connection {
   private scheduled = false;
   private deadline = 0;
   private readonly overBudget = (): boolean => this.clock.now() >= this.deadline;
+  /** Bytes arrived / frames written since the liveness watch last looked (liveness.ts). */
+  heard = false;
+  wrote = false;
   /** Settles when the socket is fully closed. */
   readonly done: Promise<void>;
 
@@ -122,12 +125,14 @@ export class Connection {
   /** Write `bodies` as frames in one socket write. */
   write(bodies: readonly Uint8Array[]): void {
     if (this.closed || bodies.length === 0) return;
+    this.wrote = true;
     if (!this.socket.write(encodeFrames(bodies))) this.blocked = true;
   }
 
   /** Write bytes that are already whole frames (a FrameQueue's); they must not change afterwards. */
   writeFrames(frames: Uint8Array): void {
     if (this.closed || frames.length === 0) return;
+    this.wrote = true;
     if (!this.socket.write(frames)) this.blocked = true;
   }
 
@@ -155,6 +160,7 @@ export class Connection {
 
   private onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    this.heard = true;
     if (this.backlog.length > 0) {
       // Behind already: after what came before it (a paused socket may still hand over what it had read).
       this.backlog.push(chunk);

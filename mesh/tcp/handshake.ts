@@ -44,6 +44,8 @@ export interface Hello {
   /** Advertised mesh address ("host:port"). */
   address: string;
   nonce: Uint8Array;
+  /** Answers liveness pings (liveness.ts); absent from older nodes' hellos, which are never pinged. */
+  pings?: boolean;
 }
 
 export interface Proof {
@@ -76,7 +78,7 @@ export function makeHello(
   self: { cluster: string; name: string; id: string; address: string },
   nonce: Uint8Array = newNonce(),
 ): Hello {
-  return { t: "hello", v: PROTOCOL_VERSION, ...self, nonce };
+  return { t: "hello", v: PROTOCOL_VERSION, ...self, nonce, pings: true };
 }
 
 /** The peer's hello, or why it must be refused (version is checked first). */
@@ -91,7 +93,7 @@ export function parseHello(value: unknown): Hello | { refuse: RefuseReason } {
   ) {
     return { refuse: "protocol" };
   }
-  return { t: "hello", v: PROTOCOL_VERSION, cluster, name, id, address, nonce: Uint8Array.from(nonce) };
+  return { t: "hello", v: PROTOCOL_VERSION, cluster, name, id, address, nonce: Uint8Array.from(nonce), pings: o["pings"] === true };
 }
 
 /** Why `own` must refuse `peer`, or null if they may go on to the proofs. */

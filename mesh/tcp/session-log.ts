@@ -1,11 +1,11 @@
 /**
  * What the transport says about its sessions: a session as a PeerInfo, and
  * how a session's end is logged and counted (a bad frame, a refusal, a
- * duplicate kept quiet).
+ * duplicate kept quiet), and how peer changes reach their watchers.
  */
 import type { Clock, Logger } from "../types.ts";
 import type { Session, SessionEnd } from "./session.ts";
-import type { PeerInfo, TcpTransportStats } from "./types.ts";
+import type { PeerChange, PeerInfo, TcpTransportStats } from "./types.ts";
 
 export function peerInfo(s: Session): PeerInfo {
   const p = s.peer!;
@@ -49,4 +49,15 @@ export function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<v
       resolve();
     }, resolve);
   });
+}
+
+/** Tells every watcher of peer changes; one that throws is logged and the rest still hear it. */
+export function tellWatchers(watchers: Iterable<(c: PeerChange) => void>, change: PeerChange, log: Logger): void {
+  for (const fn of watchers) {
+    try {
+      fn(change);
+    } catch (err) {
+      log.error("mesh: peer-change listener threw", { error: (err as Error).message });
+    }
+  }
 }

@@ -10,6 +10,7 @@ import type { ByteStream } from "./types.ts";
 import { encode } from "../wire/codec.ts";
 import { decodeBody, FrameError, FRAME_HEADER_BYTES, isMessage } from "../wire/frame.ts";
 import { type CloseCause, Connection, type SocketCounters } from "./connection.ts";
+import { Liveness, PING_TYPE, PONG_TYPE, type Traffic, type Watched } from "./liveness.ts";
 import {
   checkHello,
   computeProof,
@@ -64,7 +65,10 @@ export interface SessionConfig {
   counters: SocketCounters;
 }
 
-export class Session {
+const PING = encode({ t: PING_TYPE });
+const PONG = encode({ t: PONG_TYPE });
+
+export class Session implements Watched {
   phase: SessionPhase = "connecting";
   /** The peer's hello, once received. */
   peer: Hello | null = null;
@@ -78,6 +82,7 @@ export class Session {
   /** Chooser only: the peer has answered our commit with ready. */
   private confirmed = false;
   private ending: Omit<SessionEnd, "phase"> | null = null;
+  readonly liveness: Liveness;
 
   constructor(
     socket: ByteStream,
@@ -94,6 +99,29 @@ export class Session {
       onClose: (reason, cause) => this.onClose(reason, cause),
     });
     this.timer = config.clock.setTimer(config.handshakeTimeoutMs, () => this.onTimeout());
+    this.liveness = new Liveness(config.clock.now());
+  }
+
+  // ---- Watched (liveness.ts) ----
+
+  get watchable(): boolean {
+    return this.phase === "open" && this.confirmed && this.peer?.pings === true;
+  }
+
+  traffic(): Traffic {
+    const c = this.conn;
+    const t = { heard: c.heard, behind: c.backlogBytes > 0, wrote: c.wrote };
+    c.heard = false;
+    c.wrote = false;
+    return t;
+  }
+
+  ping(): void {
+    this.conn.write([PING]);
+  }
+
+  stalled(reason: string): void {
+    this.finish({ kind: "timeout", reason }, false);
   }
 
   /** The socket is connected: say hello. */
@@ -145,6 +173,11 @@ export class Session {
         if (value.t !== "ready") throw new FrameError("malformed", "expected ready");
         this.confirmed = true;
         this.cancelTimer();
+        return;
+      }
+      const t = value.t;
+      if ((t === PING_TYPE || t === PONG_TYPE) && value["ch"] === undefined) {
+        if (t === PING_TYPE) this.conn.write([PONG]);
         return;
       }
       this.hooks.deliver(this, value, end - start + FRAME_HEADER_BYTES);

@@ -25,8 +25,9 @@ import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts"
 import { CLOSE_GRACE_MS } from "./connection.ts";
 import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser } from "./handshake.ts";
 import { type Link, PeerTable } from "./peer-table.ts";
+import { LAN_LIVENESS, watchLiveness } from "./liveness.ts";
 import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
-import { peerInfo, reportEnd, within } from "./session-log.ts";
+import { peerInfo, reportEnd, tellWatchers, within } from "./session-log.ts";
 import { dial, type Listener, listen } from "../../adapter/sockets.ts";
 import type { ByteStream, PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
@@ -69,6 +70,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private config: SessionConfig | null = null;
   private listener: Listener | null = null;
   private closing: Promise<void> | null = null;
+  private stopLiveness = (): void => {};
   /** Out-parameter of Link.take, reused. */
   private readonly frameCount = new Uint32Array(1);
 
@@ -106,6 +108,8 @@ class TcpMesh implements TcpTransport, SessionHooks {
       clock: this.clock,
       counters: this.counters,
     };
+    const lv = this.opts.liveness === undefined ? LAN_LIVENESS : this.opts.liveness;
+    if (lv !== null) this.stopLiveness = watchLiveness(this.clock, lv, () => this.sessions);
   }
 
   // ---- Transport ----
@@ -150,6 +154,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
+    this.stopLiveness();
     this.closing = (async () => {
       for (const link of this.table.all()) this.flush(link);
       const done: Promise<void>[] = [];
@@ -388,12 +393,6 @@ class TcpMesh implements TcpTransport, SessionHooks {
   }
 
   private emit(change: PeerChange): void {
-    for (const fn of this.watchers) {
-      try {
-        fn(change);
-      } catch (err) {
-        this.log.error("mesh: peer-change listener threw", { error: (err as Error).message });
-      }
-    }
+    tellWatchers(this.watchers, change, this.log);
   }
 }

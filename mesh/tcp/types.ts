@@ -1,6 +1,7 @@
 /** The public shape of the TCP transport: its options, its peers, its counters. */
 import type { Address, Clock, Logger, Random, Transport } from "../types.ts";
 import type { BackoffPolicy } from "./backoff.ts";
+import type { LivenessPolicy } from "./liveness.ts";
 
 export interface TcpTlsOptions {
   /** PEM certificate of this node (presented to peers both ways). */
@@ -37,6 +38,8 @@ export interface TcpTransportOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Handshakes allowed in progress at once (a flood beyond is refused). Default 256. */
   maxPendingHandshakes?: number;
+  /** When an open connection that carries nothing counts as stalled and is dropped (liveness.ts); null: never. Default LAN_LIVENESS. */
+  liveness?: LivenessPolicy | null;
   /** Injected for tests; default the real clock. */
   clock?: Clock;
   /** Injected for tests (backoff jitter); default crypto randomness. */

@@ -8,10 +8,15 @@
  * per operation kind the answer codes and latencies, operations per 5 s
  * window (throughput over time), and everything that breaks a promise.
  */
-import type { LoopbackNode } from "../support/procs.ts";
 import { seeded } from "../support/walk-load.ts";
 import { takeDump } from "../bench/scale-check.ts";
 import { type ChurnLedger, type Ending, OUT } from "./churn-ledger.ts";
+
+/** A node requests may go to. */
+export interface ChurnNode {
+  readonly name: string;
+  readonly url: string;
+}
 
 export type Kind = "move" | "leave" | "return" | "where" | "who" | "dump";
 
@@ -64,7 +69,7 @@ export interface KindFigures {
 
 export interface ChurnOptions {
   /** the nodes requests may go to now (round robin) */
-  nodes: () => LoopbackNode[];
+  nodes: () => readonly ChurnNode[];
   ledger: ChurnLedger;
   /** rooms that exist (created, acknowledged) */
   rooms: number[];
@@ -129,7 +134,7 @@ export class Churn {
     f.codes[a.code] = (f.codes[a.code] ?? 0) + 1;
     f.ms.push(a.ms);
   }
-  #node(): LoopbackNode | undefined {
+  #node(): ChurnNode | undefined {
     const ns = this.o.nodes();
     return ns.length === 0 ? undefined : ns[this.#rr++ % ns.length];
   }

@@ -128,6 +128,29 @@ export class NsCluster {
     return owner;
   }
 
+  /**
+   * Adds this cluster's token to every plain fetch() to one of its nodes, for
+   * the helpers written for open loopback nodes (walk-load.ts, churn-load.ts,
+   * takeDump); the nodes listen on control addresses, so they need one.
+   * Returns the undo.
+   */
+  authorizeFetch(): () => void {
+    const plain = globalThis.fetch;
+    const prefixes = this.nodes.map((n) => n.url + "/");
+    const auth = `Bearer ${this.token}`;
+    const wrapped = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      if (!prefixes.some((p) => url.startsWith(p))) return plain(input, init);
+      const headers = new Headers(init?.headers);
+      if (!headers.has("authorization")) headers.set("authorization", auth);
+      return plain(input, { ...init, headers });
+    };
+    globalThis.fetch = Object.assign(wrapped, { preconnect: plain.preconnect }) as typeof fetch;
+    return () => {
+      globalThis.fetch = plain;
+    };
+  }
+
   node(name: string): NsNode {
     const n = this.nodes.find((x) => x.name === name);
     if (n === undefined) throw new Error(`no node ${name}`);

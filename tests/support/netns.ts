@@ -117,6 +117,8 @@ export class Topology {
   readonly namespaces: string[];
   readonly children = new Set<Subprocess>();
   private readonly down = new Set<string>();
+  /** lossy links ("a-b") and their drop probability */
+  private readonly loss = new Map<string, number>();
   private destroyed = false;
 
   private constructor(readonly size: number, private readonly octet: number, readonly mode: CutMode) {
@@ -218,6 +220,36 @@ export class Topology {
       const [a, b] = k.split("-").map(Number) as [number, number];
       this.heal(a, b);
     }
+  }
+
+  /**
+   * Makes a/b's link lossy: each side drops what arrives on it from the other
+   * with probability `p` (iptables' statistic match), so TCP between them
+   * retransmits and stalls at random, as on a flaky switch port or a busy
+   * Wi-Fi link (netem is not in this kernel). A second call replaces the loss.
+   */
+  lossy(a: number, b: number, p: number): void {
+    if (a === b || !(p > 0 && p < 1)) throw new Error(`lossy(${a}, ${b}, ${p})`);
+    this.lossless(a, b);
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      iptables(this.namespaces[x]!, ...this.lossRule(y, p, "-A"));
+    }
+    this.loss.set(pairKey(a, b), p);
+  }
+
+  /** Stops a/b's loss (every link's without arguments). */
+  lossless(a?: number, b?: number): void {
+    for (const [k, p] of [...this.loss]) {
+      const [x, y] = k.split("-").map(Number) as [number, number];
+      if (a !== undefined && pairKey(a, b!) !== k) continue;
+      iptables(this.namespaces[x]!, ...this.lossRule(y, p, "-D"));
+      iptables(this.namespaces[y]!, ...this.lossRule(x, p, "-D"));
+      this.loss.delete(k);
+    }
+  }
+
+  private lossRule(from: number, p: number, op: "-A" | "-D"): string[] {
+    return [op, "INPUT", "-i", `p${from}`, "-m", "statistic", "--mode", "random", "--probability", String(p), "-j", "DROP"];
   }
 
   /** Links now cut, as "a-b". */

@@ -106,21 +106,25 @@ export function received(node: TestNode, t: string): Message[] {
 }
 
 /** A TCP forwarder to 127.0.0.1:`targetPort` whose connections the test can cut. */
-export async function startProxy(targetPort: number): Promise<{ address: string; cut(): void; close(): Promise<void> }> {
+export async function startProxy(targetPort: number): Promise<{ address: string; cut(): void; hold(): void; close(): Promise<void> }> {
   const pairs = new Set<net.Socket>();
+  /** Sockets of connections made a black hole: what they read is dropped, as a link losing every packet would. */
+  const held = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: "127.0.0.1", port: targetPort });
-    for (const s of [client, upstream]) {
-      pairs.add(s);
-      s.on("error", () => {});
-      s.once("close", () => {
-        pairs.delete(s);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      pairs.add(from);
+      from.on("error", () => {});
+      from.on("data", (chunk: Buffer) => {
+        if (!held.has(from)) to.write(chunk);
+      });
+      from.once("close", () => {
+        pairs.delete(from);
+        held.delete(from);
         client.destroy();
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const cut = () => {
@@ -129,6 +133,10 @@ export async function startProxy(targetPort: number): Promise<{ address: string;
   return {
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     cut,
+    /** Every connection open now carries nothing more either way (and is not closed); later ones pass. */
+    hold: () => {
+      for (const s of pairs) held.add(s);
+    },
     close: () => {
       cut();
       return new Promise<void>((r) => server.close(() => r()));
@@ -143,10 +151,11 @@ export async function startProxy(targetPort: number): Promise<{ address: string;
  */
 export async function rawPeer(
   node: TestNode,
-  opts: { cookie?: string; id?: string; lost?: number } = {},
+  opts: { cookie?: string; id?: string; lost?: number; pings?: false } = {},
 ) {
   const raw = await rawConnect(node.t.local);
-  const own = makeHello({ cluster: "roomy", name: "raw", id: opts.id ?? "zzzz-raw", address: "127.0.0.1:1" });
+  const own: Hello = makeHello({ cluster: "roomy", name: "raw", id: opts.id ?? "zzzz-raw", address: "127.0.0.1:1" });
+  if (opts.pings === false) delete own.pings; // a node of an older version
   const frames: Record<string, unknown>[] = [];
   const reader = new FrameReader();
   raw.socket.on("data", (chunk: Buffer) => reader.push(chunk, (b) => frames.push(decode(b) as Record<string, unknown>)));
