@@ -120,3 +120,20 @@ export function createOwners(self: string, membership: MembershipView): Owners {
     peers: () => peers,
   };
 }
+
+/**
+ * Fewer than half of the holders look alive from here: this node is cut off
+ * (or its links are too lossy to carry probes), and neither its lease nor a
+ * move of a dead owner's names can come while it is (the voters are the
+ * holders, or all but one, so no majority of them is alive either). Calls
+ * are refused at once then, not held a lease's length
+ * (tests/cluster/hostile-lossy.test.ts: every call through such a node
+ * waited 1.5 s for its `unavailable`). Exactly half (one of two) is not cut
+ * off: of two holders one is the only voter, which drops the other by itself.
+ */
+export function cutOff(o: Pick<Owners, "holders" | "isLive">, self: string): boolean {
+  const h = o.holders();
+  let live = 0;
+  for (const n of h) if (n === self || o.isLive(n)) live++;
+  return live * 2 < h.length;
+}

@@ -19,7 +19,7 @@ import { Lifecycle } from "./lifecycle.ts";
 import { createMailbox, Detached, type MailJob, type Mailbox } from "./mailbox.ts";
 import { unavailable } from "./messages.ts";
 import { compareIds } from "../membership/identity.ts";
-import type { Owners } from "./owners.ts";
+import { cutOff, type Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
 
 export type { Inbound } from "./process-record.ts";
@@ -218,7 +218,7 @@ export class ProcessTable {
       // Its owner is down (or not yet in this node's view): wait, bounded, for the
       // configuration to move the name or the view to catch up; re-routed at once then.
       // Held a lease's length at most: never to the call timeout (the caller may retry elsewhere).
-      if (!d.owners.isLive(owner)) return this.hold(inb, d.config.leaseMs, owner);
+      if (!d.owners.isLive(owner)) return cutOff(d.owners, d.self) ? d.fail(inb, this.whyNot(inb.name, owner), true) : this.hold(inb, d.config.leaseMs, owner);
       return this.sendOn(inb, owner, now);
     }
     // Drained with nobody left to take anything: the processes ended here for good.
@@ -229,7 +229,7 @@ export class ProcessTable {
     // Owned under the new epoch, not yet caught up for it: a short wait, bounded.
     if (!d.mayServe(inb.name)) return this.hold(inb, d.config.activationTimeoutMs);
     // A lapse (a pause, a lost round) comes back within a round trip; one cut off fails after leaseMs.
-    if (!d.lease.canServe(now)) return this.hold(inb, d.config.leaseMs);
+    if (!d.lease.canServe(now)) return cutOff(d.owners, d.self) ? d.fail(inb, noLease(d.self), true) : this.hold(inb, d.config.leaseMs);
     // A call routed again (released from a hold, back from a moved mailbox) whose
     // caller already gave up must not run now: it would be a write nobody awaits,
     // made after writes the caller went on to make.
