@@ -85,6 +85,7 @@ export class Connection {
         },
         drain: () => {
           this.blocked = false;
+          this.heard = true; // the peer's side took our bytes: it is alive (liveness.ts)
           if (!this.closed) this.handler?.onDrain();
         },
         close: () => {

@@ -12,17 +12,23 @@
  *
  * The rule, per open connection whose peer answers pings (its hello says
  * `pings`), checked every quarter of `idleMs`:
- * - bytes arrived since the last check (or some wait unread here: this side
- *   is the slow one): all is well, the silence starts anew;
+ * - bytes arrived since the last check, or the socket drained (the peer's
+ *   side took our bytes), or some wait unread here (this side is the slow
+ *   one: it tells the peer it is alive, unasked, since the peer's ping waits
+ *   behind those bytes): all is well, the silence starts anew;
  * - quiet for `idleMs` after this side wrote something (since the last check
  *   that heard bytes, or in the same span: the write may have gone after
  *   them): send a ping, which the peer answers as soon as it reads it;
  * - still nothing `timeoutMs` after the ping: the connection is stalled.
- * A check that runs late (this process's own loop was held, so bytes may be
- * waiting unread) starts the silence anew: a paused or starved node drops
- * nothing on waking. A peer that is frozen or cut off loses its connection
- * after idleMs + timeoutMs of silence, as membership would judge it dead
- * sooner anyway; the protocols above re-send what a dropped connection lost.
+ * Pings and their answers are not writes of ours (else two quiet sides
+ * would ping each other for ever): a connection goes quiet after one ping
+ * at most. A check that runs late (this process's own loop was held, so
+ * bytes may be waiting unread) starts the silence anew: a paused or starved
+ * node drops nothing on waking. A peer that is frozen or cut off loses its
+ * connection after idleMs + timeoutMs of silence once this side wrote to it
+ * (on lan, membership judges it dead sooner; on wan, a freeze between 15 and
+ * 30 s costs a new connection, not a death); the protocols above re-send
+ * what a dropped connection lost.
  */
 import type { Clock, Timer } from "../types.ts";
 
@@ -46,7 +52,7 @@ type State =
   | { kind: "quiet"; since: number; wrote: boolean }
   | { kind: "pinged"; since: number; at: number };
 
-export type Verdict = "ok" | "ping" | "stalled";
+export type Verdict = "ok" | "ping" | "stalled" | "behind";
 
 /** What the connection saw between two checks. */
 export interface Traffic {
@@ -76,7 +82,8 @@ export class Liveness {
     if (t.heard || t.behind || late) {
       // A write in the same span as the bytes heard may have gone after them, unanswered.
       this.#state = { kind: "quiet", since: now, wrote: t.wrote };
-      return "ok";
+      // Behind on the peer's bytes: its ping waits behind them, so say we are alive unasked.
+      return t.behind ? "behind" : "ok";
     }
     if (s.kind === "pinged") return now - s.at >= p.timeoutMs ? "stalled" : "ok";
     const wrote = s.wrote || t.wrote;
@@ -97,6 +104,8 @@ export interface Watched {
   traffic(): Traffic;
   readonly liveness: Liveness;
   ping(): void;
+  /** Tell the peer this side is alive (an answer to a ping, sent unasked). */
+  alive(): void;
   stalled(reason: string): void;
 }
 
@@ -118,6 +127,7 @@ export function watchLiveness(clock: Clock, p: LivenessPolicy, each: () => Itera
       if (!w.watchable) continue;
       const v = w.liveness.judge(now, w.traffic(), late, p);
       if (v === "ping") w.ping();
+      else if (v === "behind") w.alive();
       else if (v === "stalled") w.stalled(`stalled: nothing from the peer in ${w.liveness.silentFor(now)} ms, a ping unanswered for ${p.timeoutMs} ms`);
     }
     timer = clock.setTimer(every, check);

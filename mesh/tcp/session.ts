@@ -117,7 +117,19 @@ export class Session implements Watched {
   }
 
   ping(): void {
-    this.conn.write([PING]);
+    this.say(PING);
+  }
+
+  alive(): void {
+    this.say(PONG);
+  }
+
+  /** A liveness frame: not a write of ours, or the two sides would ping each other for ever. */
+  private say(frame: Uint8Array): void {
+    const c = this.conn;
+    const wrote = c.wrote;
+    c.write([frame]);
+    c.wrote = wrote;
   }
 
   stalled(reason: string): void {
@@ -177,7 +189,7 @@ export class Session implements Watched {
       }
       const t = value.t;
       if ((t === PING_TYPE || t === PONG_TYPE) && value["ch"] === undefined) {
-        if (t === PING_TYPE) this.conn.write([PONG]);
+        if (t === PING_TYPE) this.say(PONG);
         return;
       }
       this.hooks.deliver(this, value, end - start + FRAME_HEADER_BYTES);

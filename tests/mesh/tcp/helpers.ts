@@ -106,8 +106,9 @@ export function received(node: TestNode, t: string): Message[] {
 }
 
 /** A TCP forwarder to 127.0.0.1:`targetPort` whose connections the test can cut. */
-export async function startProxy(targetPort: number): Promise<{ address: string; cut(): void; hold(): void; close(): Promise<void> }> {
+export async function startProxy(targetPort: number): Promise<{ address: string; cut(): void; hold(): void; bytes(): number; close(): Promise<void> }> {
   const pairs = new Set<net.Socket>();
+  let forwarded = 0;
   /** Sockets of connections made a black hole: what they read is dropped, as a link losing every packet would. */
   const held = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -116,7 +117,9 @@ export async function startProxy(targetPort: number): Promise<{ address: string;
       pairs.add(from);
       from.on("error", () => {});
       from.on("data", (chunk: Buffer) => {
-        if (!held.has(from)) to.write(chunk);
+        if (held.has(from)) return;
+        forwarded += chunk.length;
+        to.write(chunk);
       });
       from.once("close", () => {
         pairs.delete(from);
@@ -137,6 +140,8 @@ export async function startProxy(targetPort: number): Promise<{ address: string;
     hold: () => {
       for (const s of pairs) held.add(s);
     },
+    /** Bytes passed on so far, both ways. */
+    bytes: () => forwarded,
     close: () => {
       cut();
       return new Promise<void>((r) => server.close(() => r()));

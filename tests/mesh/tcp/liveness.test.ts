@@ -47,10 +47,12 @@ describe("liveness: when a connection counts as stalled", () => {
     expect(run(l, 1_750, 20_000, none)).toEqual([]);
   });
 
-  test("bytes waiting unread on this side count as heard: this side is the slow one", () => {
+  test("bytes waiting unread on this side count as heard (this side is the slow one) and it says so to the peer at every check, whose ping waits behind them", () => {
     const l = new Liveness(0);
     expect(l.judge(1_000, wrote, false, P)).toBe("ping");
-    expect(run(l, 1_250, 20_000, { heard: false, behind: true, wrote: true })).toEqual([]);
+    const verdicts = run(l, 1_250, 20_000, { heard: false, behind: true, wrote: true });
+    expect(new Set(verdicts.map((v) => v.split("@")[0]))).toEqual(new Set(["behind"]));
+    expect(verdicts.length).toBe(76);
   });
 
   test("a check that ran late (this process's loop was held) starts the silence anew instead of dropping", () => {
@@ -68,6 +70,7 @@ class FakeConn implements Watched {
   watchable = true;
   next: Traffic = none;
   pings = 0;
+  alives = 0;
   stalls: string[] = [];
   readonly liveness: Liveness;
   constructor(now: number) {
@@ -80,6 +83,9 @@ class FakeConn implements Watched {
   }
   ping(): void {
     this.pings++;
+  }
+  alive(): void {
+    this.alives++;
   }
   stalled(reason: string): void {
     this.stalls.push(reason);
@@ -115,6 +121,18 @@ describe("liveness: the watch", () => {
       clock.runFor(250);
     }
     expect({ pings: chatty.pings, stalls: chatty.stalls }).toEqual({ pings: 0, stalls: [] });
+    stop();
+  });
+
+  test("a connection behind on its peer's bytes tells the peer it is alive at every check, and is never pinged or dropped", () => {
+    const clock = new SimClock(0);
+    const slow = new FakeConn(0);
+    const stop = watchLiveness(clock, P, () => [slow]);
+    for (let i = 0; i < 40; i++) {
+      slow.next = { heard: false, behind: true, wrote: true };
+      clock.runFor(250);
+    }
+    expect({ alives: slow.alives, pings: slow.pings, stalls: slow.stalls }).toEqual({ alives: 40, pings: 0, stalls: [] });
     stop();
   });
 

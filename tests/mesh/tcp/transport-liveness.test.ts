@@ -18,11 +18,12 @@ const FAST: LivenessPolicy = { idleMs: 100, timeoutMs: 200 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("tcp transport: liveness", () => {
-  test("a connection that stops carrying bytes is dropped within idleMs + timeoutMs of silence, and the next send reaches the peer over a fresh one", async () => {
+  for (const chooser of ["the dialer", "the peer"] as const) test(`a connection that stops carrying bytes is dropped within idleMs + timeoutMs of silence, and the next send reaches the peer over a fresh one (${chooser} keeps connections)`, async () => {
     const bPort = await freePort();
     const proxy = await startProxy(bPort);
     try {
-      const a = await startNode("a", { liveness: FAST });
+      // Of two nodes the smaller id chooses which connection is kept; "zz..." sorts after b's id.
+      const a = await startNode("a", { liveness: FAST, ...(chooser === "the peer" ? { id: `zz-a-${process.pid}` } : {}) });
       const b = await startNode("b", { bind: `127.0.0.1:${bPort}`, advertise: proxy.address, liveness: FAST });
       a.t.send(b.t.local, { t: "m", n: 1 });
       await waitFor("first", () => received(b, "m").length === 1);
@@ -59,6 +60,46 @@ describe("tcp transport: liveness", () => {
     expect(b.got.map((g) => g.msg.t)).toEqual(Array(25).fill("m"));
     expect(a.got).toEqual([]);
     expect(a.logs.filter((l) => l.msg === "mesh: peer disconnected")).toEqual([]);
+  });
+
+  test("a busy receiver (20 ms a message, one-way stream) keeps its connection: behind on its peer's bytes, it says it is alive unasked", async () => {
+    const a = await startNode("a", { liveness: FAST });
+    const b = await startNode("b", { liveness: FAST });
+    let handled = 0;
+    b.t.onMessage(() => {
+      const until = performance.now() + 20;
+      while (performance.now() < until) {
+        // a handler that takes its time (a big merge)
+      }
+      handled++;
+    });
+    for (let n = 0; n < 60; n++) a.t.send(b.t.local, { t: "m", n, pad: "x".repeat(200) });
+    await waitFor("all handled", () => handled === 60, 10_000);
+    expect(a.logs.filter((l) => l.msg === "mesh: peer disconnected").map((l) => l.fields["reason"])).toEqual([]);
+    expect(a.t.stats().dials + b.t.stats().dials).toBe(1);
+  });
+
+  test("a connection goes quiet after traffic: one ping at most, then no bytes at all (pings and their answers do not count as writes)", async () => {
+    const bPort = await freePort();
+    const proxy = await startProxy(bPort);
+    try {
+      const a = await startNode("a", { liveness: FAST });
+      const b = await startNode("b", { bind: `127.0.0.1:${bPort}`, advertise: proxy.address, liveness: FAST });
+      b.t.onMessage((from, msg) => {
+        b.got.push({ from, msg });
+        b.t.send(from, { t: "r" });
+      });
+      a.t.send(b.t.local, { t: "m" });
+      await waitFor("reply", () => received(a, "r").length === 1);
+      await sleep(600); // room for one ping and its answer
+      const quietFrom = proxy.bytes();
+      await sleep(1_000);
+      expect(proxy.bytes() - quietFrom).toBe(0);
+      expect(a.t.peers().length).toBe(1);
+    } finally {
+      await closeAll();
+      await proxy.close();
+    }
   });
 
   test("a connection on which nothing is written is kept however long it is quiet", async () => {
