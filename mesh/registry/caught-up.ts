@@ -51,7 +51,12 @@ export function majorityCaughtUp(
   // voters of 5). Wait for them, or `recover --force`. The placement before
   // is over once a majority of its holders served this one (they vouch for
   // no older epoch since): 3 nodes losing n3, then n2, leave n1 serving.
-  const here = (name: string): boolean => name === v.self || v.isLive(name);
+  // Only holders of this configuration count as here for the placement before: one it dropped
+  // may be alive again but took part in writes the others never pulled (SOAK chaos seed 11230:
+  // n3, dropped while cut off with n2 and n5, acknowledged leaves with them; back, it counted
+  // as here, n5 was dropped, and {n1, n2, n4}'s reads from n1 and n4 missed the leaves).
+  const inConfig = new Set(holders.map((h) => h.name));
+  const here = (name: string): boolean => name === v.self || (inConfig.has(name) && v.isLive(name));
   const servedHere = (name: string): boolean => (name === v.self ? v.servedEpoch() : v.servedBy(name, generation)) >= epoch;
   const prev = previous === undefined ? [] : [...new Set(previous)];
   const beforeOver = prev.length === 0 || 2 * prev.filter(here).length >= prev.length || 2 * prev.filter(servedHere).length > prev.length;

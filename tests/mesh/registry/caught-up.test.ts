@@ -42,6 +42,11 @@ describe("majorityCaughtUp", () => {
     // 3 nodes: n3 died and was dropped ({n1, n2}: n1 voting, n2 learning), both served that; then n2 died.
     expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 8 }), ["n1", "n2", "n3"])).toBe(true);
     expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 7 }), ["n1", "n2", "n3"])).toBe(false);
+    // SOAK chaos seed 11230: holders n1..n5 at 12 (voters n1, n2, n4), cut {n1, n4} | {n2, n3, n5}; the
+    // voters' side dropped n3 (13: n1, n2, n4, n5) while the other side acknowledged writes at 12. Healed,
+    // n3 is alive again before n2 and n5 are: it must not count as here for 12 (it is no holder of 13,
+    // nobody pulls its writes), or n5 is dropped and {n1, n2, n4} serve reads from n1 and n4 alone.
+    expect(majorityCaughtUp(13, holders("n1", "n2", "n4", "n5"), G, view(["n3", "n4"], { n1: 12, n4: 12, n3: 12 }), ["n1", "n2", "n3", "n4", "n5"])).toBe(false);
     // Half of each away: yes (3 voters and 1 learner, cut 2 | 2; the other two cannot make a majority of either).
     expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n4"), G, view(["n2"], { n1: 8, n2: 8 }), ["n1", "n2", "n3", "n4"])).toBe(true);
   });
