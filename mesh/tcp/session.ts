@@ -33,7 +33,7 @@ export type SessionPhase = "connecting" | "hello" | "proof" | "await-commit" | "
  * bad frame, the socket failed or ended, the handshake timed out, or we
  * closed it (shutdown, superseded).
  */
-export type EndKind = "refused" | "peer-refused" | "frame" | "socket" | "timeout" | "local";
+export type EndKind = "refused" | "peer-refused" | "frame" | "socket" | "timeout" | "stalled" | "local";
 
 export interface SessionEnd {
   kind: EndKind;
@@ -133,7 +133,7 @@ export class Session implements Watched {
   }
 
   stalled(reason: string): void {
-    this.finish({ kind: "timeout", reason }, false);
+    this.finish({ kind: "stalled", reason }, false);
   }
 
   /** The socket is connected: say hello. */

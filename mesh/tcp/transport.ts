@@ -58,7 +58,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private readonly refusals = new Map<string, string>();
   private readonly counters: Counters = {
     framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, writes: 0, drops: 0,
-    authFailures: 0, frameErrors: 0, dials: 0, dialFailures: 0, socketsOpen: 0,
+    authFailures: 0, frameErrors: 0, dials: 0, dialFailures: 0, stalls: 0, socketsOpen: 0,
   };
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -251,6 +251,7 @@ class TcpMesh implements TcpTransport, SessionHooks {
     reportEnd(s, end, this.counters, this.log, this.closing !== null);
     if (!link) return;
     if (link.conn === s) {
+      if (end.kind === "stalled") this.counters.stalls++;
       link.conn = null;
       link.lost = s.epoch;
       const dropped = link.clear();

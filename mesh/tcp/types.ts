@@ -77,6 +77,8 @@ export interface TcpTransportStats {
   frameErrors: number;
   dials: number;
   dialFailures: number;
+  /** Open connections dropped for carrying nothing (liveness.ts): a ping unanswered. */
+  stalls: number;
   /** Authenticated, committed connections (one per peer). */
   connectionsOpen: number;
   /** Sockets open, including those still handshaking or closing. */

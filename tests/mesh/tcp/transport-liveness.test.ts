@@ -39,6 +39,7 @@ describe("tcp transport: liveness", () => {
       a.t.send(b.t.local, { t: "m", n: 3 });
       await waitFor("third, over a new connection", () => received(b, "m").some((m) => m["n"] === 3), 5_000);
       expect(a.t.stats().dials).toBe(2);
+      expect(a.t.stats().stalls).toBe(1);
       // b takes the new connection in place of the held one (a reports it lost): one connection each.
       await waitFor("one connection each", () => a.t.peers().length === 1 && b.t.peers().length === 1, 5_000);
     } finally {
