@@ -89,7 +89,7 @@ export class ConfigChanges {
     // Adding or dropping a data holder waits until a majority caught up for the
     // current epoch; promoting or demoting (same holders) moves no data.
     const committed = core.committedConfig();
-    if (changesHolders(committed, next) && this.o.mayChange !== undefined && !this.o.mayChange(committed)) return;
+    if (changesHolders(committed, next) && this.o.mayChange !== undefined && !this.o.mayChange(committed, next)) return;
     if (core.propose(next, ENTRY_CONFIG) !== null) {
       this.o.logger.info("consensus: configuration change proposed", {
         epoch: next.epoch, voters: next.voters.map((s) => s.name), learners: next.learners.map((s) => s.name),

@@ -50,7 +50,7 @@ export interface ConsensusOptions {
    * says a majority of its holders caught up for its epoch (each change
    * then keeps every acknowledged write on a majority of the holders).
    */
-  mayChange?: (committed: Configuration) => boolean;
+  mayChange?: (committed: Configuration, next: Configuration) => boolean;
   /** Whether member `name`, outside the configuration, may be added now (it pulled the holders' data). */
   mayAdd?: (name: string) => boolean;
   tickMs?: number;

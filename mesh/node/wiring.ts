@@ -142,7 +142,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     onMalformed: opts.onMalformed,
     draining: () => registry?.draining() ?? new Set<string>(),
     selfDraining: () => registry?.isDraining() ?? false,
-    mayChange: (c) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners], c.prevHolders) ?? false,
+    mayChange: (c, next) => registry?.caughtUp(c.placed ?? c.epoch, [...c.voters, ...c.learners], c.prevHolders, [...next.voters, ...next.learners].map((s) => s.name)) ?? false,
     mayAdd: (name) => registry?.synced(name) ?? false,
   });
 

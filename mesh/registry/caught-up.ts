@@ -25,40 +25,53 @@ export function majorityCaughtUp(
   v: HolderView,
   /** The holders' names at the placement before (the configuration's prevHolders), when known. */
   previous?: readonly string[],
+  /** The holders' names of the configuration the leader would propose next, when known. */
+  next?: readonly string[],
 ): boolean {
   const n = new Set(holders.map((h) => h.name)).size;
   const need = Math.floor(n / 2) + 1;
   let done = 0;
   let live = 0;
+  let served = 0;
   for (const h of holders) {
+    const r = h.name === v.self ? (v.selfId === h.id ? v.servedEpoch() : -1) : v.servedBy(h.name, generation);
     // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
     const here = h.name === v.self ? v.selfId === h.id : v.isLive(h.name) && v.idOf(h.name) === h.id;
+    if (r >= epoch && (here || v.idOf(h.name) === undefined || v.idOf(h.name) === h.id)) served++;
     if (!here) continue;
     live++;
-    const r = h.name === v.self ? v.servedEpoch() : v.servedBy(h.name, generation);
     if (r >= epoch) done++;
   }
   if (done >= need) return true;
   // With no majority of the holders here nobody could catch up. If at least
-  // half of them are here, and of the placement's before, the others cannot
-  // be a majority serving or acknowledging under either (leases and writes
-  // need one), so drop them: a 2-node cluster's voter drops the dead learner.
-  // If a majority is away they may be alive beyond a cut, serving under an
-  // epoch they never saw end: with learners, a cut can leave the voters'
-  // majority on one side and the holders' on the other ({n1, n3} |
-  // {n2, n4, n5} with voters n1..n3), and dropping them made both sides
-  // serve (stale reads, one room served twice; found by the soak with 3
-  // voters of 5). Wait for them, or `recover --force`. The placement before
-  // is over once a majority of its holders served this one (they vouch for
-  // no older epoch since): 3 nodes losing n3, then n2, leave n1 serving.
-  // Only holders of this configuration count as here for the placement before: one it dropped
-  // may be alive again but took part in writes the others never pulled (SOAK chaos seed 11230:
-  // n3, dropped while cut off with n2 and n5, acknowledged leaves with them; back, it counted
-  // as here, n5 was dropped, and {n1, n2, n4}'s reads from n1 and n4 missed the leaves).
-  const inConfig = new Set(holders.map((h) => h.name));
-  const here = (name: string): boolean => name === v.self || (inConfig.has(name) && v.isLive(name));
-  const servedHere = (name: string): boolean => (name === v.self ? v.servedEpoch() : v.servedBy(name, generation)) >= epoch;
-  const prev = previous === undefined ? [] : [...new Set(previous)];
-  const beforeOver = prev.length === 0 || 2 * prev.filter(here).length >= prev.length || 2 * prev.filter(servedHere).length > prev.length;
-  return live < need && 2 * live >= n && beforeOver;
+  // half of them are here, the others cannot be a majority serving or
+  // acknowledging from now on (leases and writes need one): a 2-node
+  // cluster's voter drops the dead learner; 3 nodes losing n3, then n2,
+  // leave n1 serving. If a majority is away they may be alive beyond a cut,
+  // serving under an epoch they never saw end: wait for them, or
+  // `recover --force`.
+  if (!(live < need && 2 * live >= n)) return false;
+  // And what was acknowledged before must be where the next configuration's
+  // catch-ups and reads look: every majority of the next holders must meet
+  // every majority of these holders (writes under this placement), and of
+  // the placement before (writes under it that these holders may never have
+  // pulled), unless a majority of these holders served this epoch (their
+  // catch-ups pulled those). Without it (SOAK chaos seed 11230, 5 nodes, 3
+  // voters): a cut {n1, n4} | {n2, n3, n5}; the voters' side dropped n3
+  // while n2, n3 and n5 acknowledged leaves; healed, the leader dropped n5
+  // too, and {n1, n2, n4}'s reads from n1 and n4 missed the leaves.
+  if (next === undefined) return false;
+  const names = holders.map((h) => h.name);
+  if (!quorumsMeet(next, names)) return false;
+  const prev = previous === undefined ? [] : previous;
+  return prev.length === 0 || 2 * served > n || quorumsMeet(next, prev);
+}
+
+/** Whether every majority of `a` shares a member with every majority of `b` (names). */
+export function quorumsMeet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  const union = new Set([...sa, ...sb]).size;
+  const maj = (k: number): number => Math.floor(k / 2) + 1;
+  return maj(sa.size) + maj(sb.size) > union;
 }

@@ -92,7 +92,7 @@ export interface ClusterRegistry extends Registry {
   /** Whether member `name`, outside the configuration, said it pulled the holders' data (presync.ts): the leader adds it only then. */
   synced(name: string): boolean;
   /** Whether a majority of `holders` (of epoch `epoch`) caught up for it, as far as this node heard (`previous`: the holders' names at the placement before). */
-  caughtUp(epoch: number, holders: readonly Holder[], previous?: readonly string[]): boolean;
+  caughtUp(epoch: number, holders: readonly Holder[], previous?: readonly string[], next?: readonly string[]): boolean;
   stats(): ClusterRegistryStats;
   /** Stop timers and message handling; local processes stop where they are; open calls fail `unavailable`. */
   stop(): Promise<void>;

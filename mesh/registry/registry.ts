@@ -361,8 +361,8 @@ export function createClusterRegistry(opts: ClusterRegistryOptions): ClusterRegi
     draining: () => new Set(drainingPeers.keys()),
     isDraining: () => draining,
     synced: (name: string) => lease.syncedBy(name, rights.stamp().g),
-    caughtUp: (epoch: number, holders: readonly Holder[], previous?: readonly string[]) =>
-      majorityCaughtUp(epoch, holders, rights.stamp().g, holderView, previous),
+    caughtUp: (epoch: number, holders: readonly Holder[], previous?: readonly string[], next?: readonly string[]) =>
+      majorityCaughtUp(epoch, holders, rights.stamp().g, holderView, previous, next),
     isServing: (name) => table.serving(name),
     callDeadline: () => table.callDeadline(),
     callVouched: () => barriers.vouched(table.callVouch()),
