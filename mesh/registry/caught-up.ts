@@ -32,12 +32,13 @@ export function majorityCaughtUp(
   const need = Math.floor(n / 2) + 1;
   let done = 0;
   let live = 0;
-  let served = 0;
+  /** holders (this incarnation, or not known under another) that served the epoch */
+  const served = new Set<string>();
   for (const h of holders) {
     const r = h.name === v.self ? (v.selfId === h.id ? v.servedEpoch() : -1) : v.servedBy(h.name, generation);
     // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
     const here = h.name === v.self ? v.selfId === h.id : v.isLive(h.name) && v.idOf(h.name) === h.id;
-    if (r >= epoch && (here || v.idOf(h.name) === undefined || v.idOf(h.name) === h.id)) served++;
+    if (r >= epoch && (here || v.idOf(h.name) === undefined || v.idOf(h.name) === h.id)) served.add(h.name);
     if (!here) continue;
     live++;
     if (r >= epoch) done++;
@@ -55,8 +56,8 @@ export function majorityCaughtUp(
   // catch-ups and reads look: every majority of the next holders must meet
   // every majority of these holders (writes under this placement), and of
   // the placement before (writes under it that these holders may never have
-  // pulled), unless a majority of these holders served this epoch (their
-  // catch-ups pulled those). Without it (SOAK chaos seed 11230, 5 nodes, 3
+  // pulled), unless every majority of the next holders holds one that served
+  // this epoch (its catch-up pulled those). Without it (SOAK chaos seed 11230, 5 nodes, 3
   // voters): a cut {n1, n4} | {n2, n3, n5}; the voters' side dropped n3
   // while n2, n3 and n5 acknowledged leaves; healed, the leader dropped n5
   // too, and {n1, n2, n4}'s reads from n1 and n4 missed the leaves.
@@ -64,7 +65,12 @@ export function majorityCaughtUp(
   const names = holders.map((h) => h.name);
   if (!quorumsMeet(next, names)) return false;
   const prev = previous === undefined ? [] : previous;
-  return prev.length === 0 || 2 * served > n || quorumsMeet(next, prev);
+  const nextSet = new Set(next);
+  let servedNext = 0;
+  for (const s of served) if (nextSet.has(s)) servedNext++;
+  // A majority of next (maj) misses at most size - maj of them.
+  const everyMajorityServed = servedNext > nextSet.size - (Math.floor(nextSet.size / 2) + 1);
+  return prev.length === 0 || everyMajorityServed || quorumsMeet(next, prev);
 }
 
 /** Whether every majority of `a` shares a member with every majority of `b` (names). */

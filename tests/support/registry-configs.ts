@@ -215,7 +215,7 @@ export class ConfigWorld {
     if (next.length === 0) return;
     if (cur !== null && sameHolders(cur.holders, next)) return;
     // The consensus waits for a majority of the current holders to catch up before the next change.
-    if (cur !== null && this.d.registry(l.name)?.caughtUp(cur.epoch, cur.holders) !== true) return;
+    if (cur !== null && this.d.registry(l.name)?.caughtUp(cur.epoch, cur.holders, cur.previousHolders, next.map((h) => h.name)) !== true) return;
     const c: HolderConfig = { generation: this.generation, epoch: (cur?.epoch ?? 0) + 1, previous: cur?.epoch ?? 0, holders: next };
     if (cur !== null) c.previousHolders = [...new Set(cur.holders.map((h) => h.name))].sort();
     this.log.push(c);

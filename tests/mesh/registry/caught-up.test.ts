@@ -43,7 +43,8 @@ describe("majorityCaughtUp", () => {
     // A majority of the placement before away, but a majority of it served this one (so it vouches for no older epoch): yes.
     // 3 nodes: n3 died and was dropped ({n1, n2}: n1 voting, n2 learning), both served that; then n2 died.
     expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 8 }), ["n1", "n2", "n3"], ["n1"])).toBe(true);
-    expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 8, n2: 7 }), ["n1", "n2", "n3"], ["n1"])).toBe(false);
+    // n1 itself never served 8: its replica may lack what n2 and n3 acknowledged under 7.
+    expect(majorityCaughtUp(8, holders("n1", "n2"), G, view([], { n1: 7, n2: 8 }), ["n1", "n2", "n3"], ["n1"])).toBe(false);
     // SOAK chaos seed 11230: holders n1..n5 at 12 (voters n1, n2, n4), cut {n1, n4} | {n2, n3, n5}; the
     // voters' side dropped n3 (13: n1, n2, n4, n5) while the other side acknowledged writes at 12. Healed,
     // n3 is alive again before n2 and n5 are: it must not count as here for 12 (it is no holder of 13,
@@ -64,6 +65,15 @@ describe("majorityCaughtUp", () => {
     // A holder back under a new process is not here, nor did it serve: seed 11230's cut with n2 restarted empty.
     const restarted: HolderView = { ...view(["n2", "n4"], { n1: 12, n4: 12, n2: 13 }), idOf: (n) => (n === "n2" ? "n2#1" : `${n}#0`) };
     expect(majorityCaughtUp(13, holders("n1", "n2", "n4", "n5"), G, restarted, ["n1", "n2", "n3", "n4", "n5"], ["n1", "n4", "n5"])).toBe(false);
+  });
+
+  test("with no majority of the holders here, a change is allowed when every majority of the next holders holds one that served this epoch", () => {
+    // 3 nodes: n3 dropped ({n1, n2} at 8, both served it), then n2 crashed and came back as a new process
+    // (its served 8 forgotten under its name): n1 served 8 and is every majority of {n1}: drop n2's old process.
+    const back: HolderView = { ...view(["n2"], { n1: 8, n2: -1 }), idOf: (n) => (n === "n2" ? "n2#1" : `${n}#0`) };
+    expect(majorityCaughtUp(8, holders("n1", "n2"), G, back, ["n1", "n2", "n3"], ["n1"])).toBe(true);
+    // 3 voters and a learner cut 2 | 2 before n3 and n4 said they served 8 (the placement before: n1, n2, n3).
+    expect(majorityCaughtUp(8, holders("n1", "n2", "n3", "n4"), G, view(["n2"], { n1: 8, n2: 8 }), ["n1", "n2", "n3"], ["n1", "n2", "n3"])).toBe(true);
   });
 
   test("quorumsMeet: every majority of one set meets every majority of the other", () => {
