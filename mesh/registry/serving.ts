@@ -324,9 +324,10 @@ export class ServingRights {
     // From now on our pongs say this epoch: no node left at an older one renews its lease with them.
     if (mine !== null) this.#heard = Math.max(this.#heard, m.e);
     if (m.a === true) this.o.replicator.adoptFence(m.e);
-    // The asker's own old lease does not count: it knows the new epoch.
-    const asker = this.o.owners.nameOf(from);
-    const w = this.o.lease.staleFor({ g: m.g, e: m.e }, asker, true);
+    // Old leases: those we vouched for (the asker's own does not count: it knows the new epoch), and our own if
+    // we serve under an older one: the asker counts us in a majority meeting every old lease's (SOAK seed 13630).
+    const until = mine !== null && mine.epoch < m.e ? this.o.lease.servingUntil() : -Infinity;
+    const w = Math.max(this.o.lease.staleFor({ g: m.g, e: m.e }, this.o.owners.nameOf(from), true), until === Infinity ? this.o.leaseMs : Math.ceil(until - this.o.clock.now()));
     const served = mine !== null && mine.generation === m.g ? this.servedEpoch() : -1;
     const reply: FenceReplyMsg = { t: "fr", q: m.q, g: m.g, e: m.e, w, c: this.stamp().e, s: served };
     this.o.transport.send(from, reply);

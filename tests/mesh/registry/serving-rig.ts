@@ -37,6 +37,8 @@ export interface RigOptions {
   /** Default: a clock of its own at 0. */
   clock?: SimClock;
   catchUpTimeoutMs?: number;
+  /** Until when this node's own lease runs (default: it holds none). */
+  servingUntil?: () => number;
 }
 
 export function servingRig(o: RigOptions) {
@@ -50,7 +52,7 @@ export function servingRig(o: RigOptions) {
     setConfig() {},
   } as unknown as Owners;
   // This node vouched for nobody: its own word frees it at once.
-  const lease = { staleFor: () => 0, recompute() {}, pingNow() {} } as unknown as QuorumLease;
+  const lease = { staleFor: () => 0, recompute() {}, pingNow() {}, servingUntil: o.servingUntil ?? (() => -Infinity) } as unknown as QuorumLease;
   const rights = new ServingRights({
     self: { name: o.self, id: o.selfId ?? `${o.self}-id` },
     clock,
