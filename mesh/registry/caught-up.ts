@@ -5,7 +5,7 @@
  * that would drop a majority of the holders is never made while they might
  * still be serving (see below).
  */
-import type { Holder } from "./holders.ts";
+import { type Holder, majority } from "./holders.ts";
 
 export interface HolderView {
   self: string;
@@ -29,7 +29,7 @@ export function majorityCaughtUp(
   next?: readonly string[],
 ): boolean {
   const n = new Set(holders.map((h) => h.name)).size;
-  const need = Math.floor(n / 2) + 1;
+  const need = majority(n);
   let done = 0;
   let live = 0;
   /** holders (this incarnation, or not known under another) that served the epoch */
@@ -38,7 +38,8 @@ export function majorityCaughtUp(
     const r = h.name === v.self ? (v.selfId === h.id ? v.servedEpoch() : -1) : v.servedBy(h.name, generation);
     // Only the incarnation the configuration holds counts: a restarted node under the same name is not it.
     const here = h.name === v.self ? v.selfId === h.id : v.isLive(h.name) && v.idOf(h.name) === h.id;
-    if (r >= epoch && (here || v.idOf(h.name) === undefined || v.idOf(h.name) === h.id)) served.add(h.name);
+    // A holder away counts by its last word unless another process now lives under its name.
+    if (r >= epoch && (h.name === v.self || (v.idOf(h.name) ?? h.id) === h.id)) served.add(h.name);
     if (!here) continue;
     live++;
     if (r >= epoch) done++;
@@ -57,8 +58,8 @@ export function majorityCaughtUp(
   // every majority of these holders (writes under this placement), and of
   // the placement before (writes under it that these holders may never have
   // pulled), unless every majority of the next holders holds one that served
-  // this epoch (its catch-up pulled those). Without it (SOAK chaos seed 11230, 5 nodes, 3
-  // voters): a cut {n1, n4} | {n2, n3, n5}; the voters' side dropped n3
+  // this epoch (its catch-up pulled those). Without it (SOAK chaos seed 11230,
+  // 5 nodes, 3 voters): a cut {n1, n4} | {n2, n3, n5}; the voters' side dropped n3
   // while n2, n3 and n5 acknowledged leaves; healed, the leader dropped n5
   // too, and {n1, n2, n4}'s reads from n1 and n4 missed the leaves.
   if (next === undefined) return false;
@@ -68,8 +69,8 @@ export function majorityCaughtUp(
   const nextSet = new Set(next);
   let servedNext = 0;
   for (const s of served) if (nextSet.has(s)) servedNext++;
-  // A majority of next (maj) misses at most size - maj of them.
-  const everyMajorityServed = servedNext > nextSet.size - (Math.floor(nextSet.size / 2) + 1);
+  // A majority of next misses at most size - majority of them.
+  const everyMajorityServed = servedNext > nextSet.size - majority(nextSet.size);
   return prev.length === 0 || everyMajorityServed || quorumsMeet(next, prev);
 }
 
@@ -77,7 +78,5 @@ export function majorityCaughtUp(
 export function quorumsMeet(a: readonly string[], b: readonly string[]): boolean {
   const sa = new Set(a);
   const sb = new Set(b);
-  const union = new Set([...sa, ...sb]).size;
-  const maj = (k: number): number => Math.floor(k / 2) + 1;
-  return maj(sa.size) + maj(sb.size) > union;
+  return majority(sa.size) + majority(sb.size) > new Set([...sa, ...sb]).size;
 }

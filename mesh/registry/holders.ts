@@ -56,9 +56,12 @@ export function holderIds(c: HolderConfig): Map<string, string> {
   return ids;
 }
 
+/** How many of `k` make a majority. */
+export const majority = (k: number): number => Math.floor(k / 2) + 1;
+
 /** How many holders (self included when a holder) make a majority. */
 export function majorityOf(c: HolderConfig): number {
-  return Math.floor(holderNames(c).length / 2) + 1;
+  return majority(holderNames(c).length);
 }
 
 export function isHolder(c: HolderConfig | null, name: string, id: string): boolean {
