@@ -35,7 +35,7 @@ export interface ServeOptions {
    * The answer to a request the server refuses on its own, before any
    * handler sees it (Bun: 413 for a body past maxRequestBodySize, 400 for
    * bytes that are not HTTP/1.1, 408 for a head not whole within
-   * headTimeout, all closing the connection; 404 for a method a Request
+   * headTimeout or a body not whole within bodyTimeout, all closing the connection; 404 for a method a Request
    * would not keep as sent: "get", "FOO"), its bytes made once. Default: the bare status. The admin API gives its
    * JSON errors (http/app.ts serverRefusal), so every answer has the
    * contract's shape.
@@ -61,6 +61,13 @@ export interface ServeOptions {
    * idle timeout; this bounds a client that drips its head.
    */
   headTimeout?: number;
+  /**
+   * Under Bun, seconds a request body may take from its head's end (or from
+   * the 100 Continue the client asked for) to its last byte before it is
+   * refused with a 408, its handler never run, and the connection closed
+   * (default 30: bun/deadline.ts). Bounds a client that drips its body.
+   */
+  bodyTimeout?: number;
 }
 
 /**

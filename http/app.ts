@@ -116,7 +116,7 @@ export function createApp(node: Node, opts: AppOptions = {}): Hono {
  * (serve()'s `refusal`): the contract's JSON error, as the app would give.
  * 413: a body past the server's hard cap, so past `maxBodyBytes` too, on any
  * route; 400: bytes that are not an HTTP/1.1 request, or a head too long;
- * 408: a head not received whole in time (a client dripping it, slowloris);
+ * 408: a head or body not received whole in time (a client dripping it, slowloris);
  * 404: a method no route has that a Request would not keep as sent ("get", "FOO").
  */
 export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: RefusalStatus) => Prebuilt {
@@ -128,7 +128,7 @@ export function serverRefusal(maxBodyBytes = DEFAULT_MAX_BODY_BYTES): (status: R
   const refusals = {
     400: answer("bad_request", "the request is not HTTP/1.1 this server takes: a malformed request line, header field or body framing, or a request head (URL and headers) over 64 KiB"),
     404: answer("not_found", "no route for this method: methods are case-sensitive, and the API takes GET, HEAD and POST"),
-    408: answer("request_timeout", "the request head (URL and headers) did not arrive whole in time after its first byte"),
+    408: answer("request_timeout", "the request did not arrive whole in time: its head (URL and headers) within 10 s of its first byte, or its body within 30 s of the head"),
     413: answer("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
   };
   return (status) => refusals[status];

@@ -32,8 +32,10 @@ export interface Conn {
   left: AbortController | null;
   /** When the first byte of the head under way arrived (monotonic ms; -1: none under way, or reading paused). deadline.ts */
   headAt: number;
-  /** The socket's timer is armed for the head's deadline, not the idle timeout. */
-  headArmed: boolean;
+  /** When the body under way (`reading`) began: its head's end, or the 100 Continue it waited for (monotonic ms; -1: not yet). deadline.ts */
+  bodyAt: number;
+  /** The socket's timer is armed for a head's or body's deadline, not the idle timeout. */
+  deadlineArmed: boolean;
   /** Empty lines skipped since the last head (a few are allowed before the head's clock starts). */
   blank: number;
   /** Bytes dropped since a refusal (-1: none refused; linger.ts). */

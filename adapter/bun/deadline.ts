@@ -1,8 +1,9 @@
 /**
- * The two clocks of a connection of the HTTP/1.1 server under Bun
- * (serve.ts): the idle timeout, and the deadline of a request head. Both ride
- * on the socket's one timer, re-armed by every read and write, and a clock
- * reading compared in the handlers: no timer of their own per connection.
+ * The three clocks of a connection of the HTTP/1.1 server under Bun
+ * (serve.ts): the idle timeout, and the deadlines of a request head and of
+ * its body. All ride on the socket's one timer, re-armed by every read and
+ * write, and a clock reading compared in the handlers: no timer of their own
+ * per connection.
  */
 import type { Socket } from "bun";
 import { monotonicMs } from "../clock.ts";
@@ -32,11 +33,22 @@ export const IDLE_S = 10;
  */
 export const HEAD_S = 10;
 
+/**
+ * Seconds from a head's end (or the 100 Continue its client waited for) to
+ * its body's last byte, else 408 and a close, the handler never run;
+ * ServeOptions.bodyTimeout. Every byte re-arms the idle timeout, so without
+ * it a client dripping a body held its connection for ever, as a dripped
+ * head did. A body here is at most 64 KiB of JSON: 30 s allows ~2 KiB/s,
+ * slower than any link a client of this API sits behind.
+ */
+export const BODY_S = 30;
+
 export interface Timers {
   /** Seconds, for the socket's timer. */
   idle: number;
   /** Milliseconds, compared with clock readings. */
   headMs: number;
+  bodyMs: number;
 }
 
 /** A head is under way on `c`: its first bytes came, its end not yet. */
@@ -47,33 +59,49 @@ export function headBegun(c: Conn): void {
   if (c.headAt < 0) c.headAt = monotonicMs();
 }
 
-/** Whether `c`'s head is under way and past its deadline. */
-export function headLate(c: Conn, t: Timers): boolean {
-  return heading(c) && monotonicMs() - c.headAt >= t.headMs;
+/** A body is under way on `c` and its clock runs (not while its client waits for a 100 Continue). */
+const bodying = (c: Conn): boolean => c.reading !== null && c.bodyAt >= 0;
+
+/** Starts the body clock of the request whose body reading begins now (serve.ts: at its head's end, or its 100 Continue). */
+export function bodyBegun(c: Conn): void {
+  c.bodyAt = monotonicMs();
 }
 
-/** The socket's timer, run out, was armed for the head under way (not yet late: Bun's 4 s tick came before its deadline). */
-const armedForHead = (c: Conn): boolean => c.headArmed && heading(c);
+/** Milliseconds until the deadline of the head or body under way on `c` (<= 0: past it); Infinity with neither. */
+function leftMs(c: Conn, t: Timers): number {
+  const now = monotonicMs();
+  const head = heading(c) ? c.headAt + t.headMs - now : Infinity;
+  const body = bodying(c) ? c.bodyAt + t.bodyMs - now : Infinity;
+  return Math.min(head, body);
+}
 
-/** The socket's timer ran out: a late head is refused (`refuse`: the 408), else the idle timeout applies. */
+/** Whether a head or body is under way on `c` and past its deadline. */
+export function late(c: Conn, t: Timers): boolean {
+  return leftMs(c, t) <= 0;
+}
+
+/** The socket's timer, run out, was armed for a deadline still ahead (Bun's 4 s tick came before it). */
+const armedForDeadline = (c: Conn, t: Timers): boolean => c.deadlineArmed && leftMs(c, t) < Infinity;
+
+/** The socket's timer ran out: a late head or body is refused (`refuse`: the 408), else the idle timeout applies. */
 export function ranOut(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void): void {
-  if (headLate(c, t)) {
+  if (late(c, t)) {
     refuse();
     // Re-armed while the 408 waits its turn or to be written (a client not reading even the 408 is cut off at
     // the idle timeout); written whole, the connection already lingers on its own timer (linger.ts).
     if (!c.closed && (c.pending !== null || c.queue.length > 0)) s.timeout(t.idle);
     return;
   }
-  // Armed for the head's deadline, and Bun's 4 s tick came before it: wait out the rest.
-  if (armedForHead(c)) return arm(s, c, t);
+  // Armed for a deadline, and Bun's 4 s tick came before it: wait out the rest.
+  if (armedForDeadline(c, t)) return arm(s, c, t);
   // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
   if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, t);
   else s.terminate();
 }
 
-/** Re-arms the socket's timer: the idle timeout, or what is left of the head's deadline if that comes first. */
+/** Re-arms the socket's timer: the idle timeout, or what is left of the head's or body's deadline if that comes first. */
 export function arm(s: Socket<Conn>, c: Conn, t: Timers): void {
-  const left = heading(c) ? Math.ceil((c.headAt + t.headMs - monotonicMs()) / 1000) : Infinity;
-  c.headArmed = left <= t.idle; // at equal values too: the head's run-out answers 408, the idle one only closes
-  s.timeout(c.headArmed ? Math.max(1, left) : t.idle); // at least 1: 0 would disarm it
+  const left = Math.ceil(leftMs(c, t) / 1000);
+  c.deadlineArmed = left <= t.idle; // at equal values too: a deadline's run-out answers 408, the idle one only closes
+  s.timeout(c.deadlineArmed ? Math.max(1, left) : t.idle); // at least 1: 0 would disarm it
 }

@@ -17,18 +17,17 @@
  * 413, then a lingering close: linger.ts; ServeOptions.refusal's answer). A client that goes away in the
  * middle of its body still reaches the handler, with a body that fails to
  * read, so the app counts it (http/instrument.ts: not the server's error).
- * Anything malformed gets a 400 (the refusal's too) and the connection is
- * closed; a head not whole in time, a 408 and a close (deadline.ts). A HEAD
- * runs the GET handler and gets its status, headers and Content-Length
- * without the body (RFC 9110 9.3.2: a HEAD's Content-Length, when sent, is
- * the GET's; Hono's own HEAD answer has no body to measure).
+ * Anything malformed gets a 400 (the refusal's too) and a close; a head or
+ * body not whole in time, a 408 and a close (deadline.ts). A HEAD runs the
+ * GET handler and gets its status, headers and Content-Length without the
+ * body (RFC 9110 9.3.2: a HEAD's Content-Length, when sent, is the GET's).
  */
 import { REASONS, refusalBytes } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
-import { arm, HEAD_S, headBegun, headLate, IDLE_S, ranOut, type Timers } from "./deadline.ts";
+import { arm, BODY_S, bodyBegun, HEAD_S, headBegun, IDLE_S, late, ranOut, type Timers } from "./deadline.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
 import { closeAfterAnswers, dropped } from "./linger.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
@@ -56,7 +55,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     m.set(r.path, r.handler);
   }
   const cap = opts.maxRequestBodySize ?? Infinity;
-  const timers: Timers = { idle: opts.idleTimeout ?? IDLE_S, headMs: (opts.headTimeout ?? HEAD_S) * 1000 };
+  const timers: Timers = { idle: opts.idleTimeout ?? IDLE_S, headMs: (opts.headTimeout ?? HEAD_S) * 1000, bodyMs: (opts.bodyTimeout ?? BODY_S) * 1000 };
   const refusedWith = (status: 400 | 408 | 413): Buffer => refusalBytes(status, opts.refusal?.(status));
   const refused = { 400: refusedWith(400), 408: refusedWith(408), 413: refusedWith(413) };
   const refused404 = refusalBytes(404, opts.refusal?.(404), false);
@@ -119,6 +118,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
           continue;
         }
         c.reading = { head, body, slot };
+        if (head.expectContinue) c.bodyAt = -1; // its clock starts once the 100 Continue is written (flush)
+        else bodyBegun(c);
         off = body.feed(data, off);
         if (body.failed !== null) return fail(s, c, slot, body.failed);
         if (body.complete) {
@@ -282,6 +283,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
         if (!slot.cont) break;
         slot.cont = false;
         piece = CONTINUE;
+        if (c.reading?.slot === slot) bodyBegun(c);
       } else {
         c.queue.shift();
         piece = slot.out;
@@ -325,14 +327,14 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, headArmed: false, blank: 0, dropped: -1 };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, bodyAt: -1, deadlineArmed: false, blank: 0, dropped: -1 };
       s.setNoDelay(true);
       s.timeout(timers.idle);
     },
     data(s, chunk) {
       const c = s.data;
       if (c.closed || (c.done && c.reading === null)) return dropped(s, c, chunk.byteLength);
-      if (headLate(c, timers)) return fail(s, c, null, 408); // checked here, at each byte of a dripping client
+      if (late(c, timers)) return fail(s, c, c.reading?.slot ?? null, 408); // checked here, at each byte of a dripping client
       let data: Uint8Array = chunk;
       if (c.buf !== null) {
         if (c.paused) {
@@ -381,7 +383,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       }
     },
     timeout(s) {
-      ranOut(s, s.data, timers, () => fail(s, s.data, null, 408));
+      ranOut(s, s.data, timers, () => fail(s, s.data, s.data.reading?.slot ?? null, 408));
     },
     error() {
       // The connection's own trouble (a reset): close follows.
