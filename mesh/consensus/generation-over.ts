@@ -14,8 +14,9 @@
  *    next generation from its own state, as `roomy recover --force` would;
  *    the other survivors see it recovered from theirs and join it, the
  *    restarted ones are added to it. Not while any node outside this
- *    configuration says it is in this generation: that one shows the
- *    generation may live on elsewhere (this node's configuration stale);
+ *    configuration says it is in this generation and applied more than this
+ *    node: that one shows the generation may live on elsewhere (this node's
+ *    configuration stale: a promotion's learner applied its addition first);
  *  - all in one other generation (they started it while cut off from the
  *    survivors: a majority of each other's seeds): this node leaves its
  *    generation and waits to be added to theirs, its replica's data merging
@@ -57,8 +58,21 @@ export function generationOver(i: OverInput): Over | null {
   if (theirs.some((g) => g === i.generation)) return null; // re-added: the generation lives
   const other = theirs[0]!;
   if (other !== 0) return theirs.every((g) => g === other) ? { kind: "join", generation: other } : { kind: "wait", why: "the restarted voters are in different generations" };
+  // A node outside this configuration in this generation that applied more
+  // than this node knows a committed entry this node lacks: maybe a later
+  // configuration. One that applied no more only took the log's tail (the
+  // leader appended its addition, which never committed): evidence of
+  // nothing. Counting it too left a 5-node cluster unavailable for good (the
+  // nemesis on real processes, seed 1): a recovered generation's leader (of
+  // voters n3, n5) appended n1's addition and was killed before it
+  // committed; n5 waited for n1, which only had the tail, and n1, the others
+  // and the restarted n3 waited for n5.
   const holders = new Set([...voters, ...learners].map((s) => s.id));
-  const elsewhere = i.live.some((m) => !holders.has(m.id) && m.id !== i.self.id && i.report(m.id)?.generation === i.generation);
+  const elsewhere = i.live.some((m) => {
+    if (holders.has(m.id) || m.id === i.self.id) return false;
+    const r = i.report(m.id);
+    return r !== undefined && r.generation === i.generation && r.applied > i.applied;
+  });
   if (elsewhere) return { kind: "wait", why: "a node outside this configuration is in this generation" };
   // The survivor that applied the most starts the next one (ties: the smallest name).
   let best = { name: i.self.name, applied: i.applied };

@@ -59,6 +59,18 @@ test("a node outside this configuration says it is in this generation: it may li
   expect(generationOver(r)?.kind).toBe("wait");
 });
 
+test("a node outside this configuration in this generation that applied no more than this node (it only took the log's tail) shows nothing: the survivor recovers", () => {
+  // Seen on real processes (nemesis seed 1): a recovered generation's voters n3 and n5, its leader n3 appended
+  // n1's addition and was killed before it committed; n1 had the tail (applied as far as n5), n3 came back as c2.
+  const config = { epoch: 4, voters: [s("n3", "c"), s("n5", "e")], learners: [] };
+  const live: [string, string][] = [["n1", "a2"], ["n2", "b2"], ["n3", "c2"], ["n5", "e"]];
+  const base = { config, live, self: s("n5", "e"), applied: 6 };
+  expect(generationOver(input({ ...base, reports: { a2: [G, 6], b2: [0, 0], c2: [0, 0] } }))).toEqual({ kind: "recover" });
+  expect(generationOver(input({ ...base, reports: { a2: [G, 3], b2: [0, 0], c2: [0, 0] } }))).toEqual({ kind: "recover" });
+  // Applied one more: it knows an entry committed that this node does not (its addition, a promotion to come): wait.
+  expect(generationOver(input({ ...base, reports: { a2: [G, 7], b2: [0, 0], c2: [0, 0] } }))?.kind).toBe("wait");
+});
+
 test("of two survivors, the one that applied the most recovers (then the smaller name); the other waits for it", () => {
   const config = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d"), s("n5", "e")], learners: [] };
   const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e"]];
