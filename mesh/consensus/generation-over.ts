@@ -67,11 +67,21 @@ export function generationOver(i: OverInput): Over | null {
   // voters n3, n5) appended n1's addition and was killed before it
   // committed; n5 waited for n1, which only had the tail, and n1, the others
   // and the restarted n3 waited for n5.
+  // That holds only while every learner of this configuration is accounted
+  // for (back under a new id, or here in this generation having applied no
+  // more): one not heard from may have been promoted beyond a cut, its
+  // generation committing there, and an outside node in the generation is
+  // then the one sign of it left (a reviewer's 7-node counterexample).
   const holders = new Set([...voters, ...learners].map((s) => s.id));
+  const learnersAccounted = learners.every((l) => {
+    if (restartedVoter(l, i.self.id, i.live)) return true;
+    const r = liveIds.has(l.id) ? i.report(l.id) : undefined;
+    return r !== undefined && r.generation === i.generation && r.applied <= i.applied;
+  });
   const elsewhere = i.live.some((m) => {
     if (holders.has(m.id) || m.id === i.self.id) return false;
     const r = i.report(m.id);
-    return r !== undefined && r.generation === i.generation && r.applied > i.applied;
+    return r !== undefined && r.generation === i.generation && (!learnersAccounted || r.applied > i.applied);
   });
   if (elsewhere) return { kind: "wait", why: "a node outside this configuration is in this generation" };
   // The survivor that applied the most starts the next one (ties: the smallest name).

@@ -71,6 +71,23 @@ test("a node outside this configuration in this generation that applied no more 
   expect(generationOver(input({ ...base, reports: { a2: [G, 7], b2: [0, 0], c2: [0, 0] } }))?.kind).toBe("wait");
 });
 
+test("an outside node that applied no more still holds the survivor back while a learner of this configuration is not accounted for (it may have been promoted beyond a cut)", () => {
+  // Voters n1 (a, self), n2, n3 (back as b2, c2); learner n4 (d) not heard from; n5 (e) outside, in this generation.
+  const config = { epoch: 5, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c")], learners: [s("n4", "d")] };
+  const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n5", "e"]];
+  const reports: Record<string, [number, number]> = { b2: [0, 0], c2: [0, 0], e: [G, 4] };
+  expect(generationOver(input({ config, live, reports }))?.kind).toBe("wait");
+  // The learner here, in this generation, having applied no more: accounted for.
+  const withD: [string, string][] = [...live, ["n4", "d"]];
+  expect(generationOver(input({ config, live: withD, reports: { ...reports, d: [G, 10] } }))).toEqual({ kind: "recover" });
+  expect(generationOver(input({ config, live: withD, reports: { ...reports, d: [G, 11] } }))?.kind).toBe("wait");
+  // The learner back under a new id: accounted for.
+  const dBack: [string, string][] = [...live, ["n4", "d2"]];
+  expect(generationOver(input({ config, live: dBack, reports: { ...reports, d2: [0, 0] } }))).toEqual({ kind: "recover" });
+  // With no outside node in the generation, nothing changes: the survivor recovers.
+  expect(generationOver(input({ config, live: [["n1", "a"], ["n2", "b2"], ["n3", "c2"]], reports: { b2: [0, 0], c2: [0, 0] } }))).toEqual({ kind: "recover" });
+});
+
 test("of two survivors, the one that applied the most recovers (then the smaller name); the other waits for it", () => {
   const config = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d"), s("n5", "e")], learners: [] };
   const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e"]];
