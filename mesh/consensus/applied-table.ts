@@ -7,6 +7,8 @@
  * into snapshots with the state machine, so every node drops the same copies.
  */
 import type { StateMachine } from "./driver-types.ts";
+import type { RaftLog } from "./log.ts";
+import { ENTRY_COMMAND } from "./types.ts";
 
 export class AppliedTable {
   #byOrigin = new Map<string, { floor: number; seen: Set<number> }>();
@@ -61,4 +63,22 @@ export class AppliedTable {
     machine.restore(data.subarray(4 + n));
     return t;
   }
+}
+
+/**
+ * Before a recovery (driver.ts recover()): applies every entry `log` holds
+ * past `applied`, answering nobody; the last index applied. A leader may have
+ * committed one with this node's ack and died before saying so (with two
+ * voters a majority is both): a committed entry was acknowledged and must be
+ * in the next generation. One never committed was never acknowledged
+ * (`unavailable` means "not known to have happened"), so applying it is
+ * allowed. Without it an acknowledged park was missing from the next
+ * generation's lot (tests/sim-apps/recover-tail.test.ts).
+ */
+export function applyTail(table: AppliedTable, log: RaftLog, applied: number, machine: StateMachine): number {
+  for (const e of log.slice(applied + 1, log.lastIndex(), Number.MAX_SAFE_INTEGER)) {
+    applied = e.index;
+    if (e.kind === ENTRY_COMMAND) table.applyFirst(e.data, machine);
+  }
+  return applied;
 }

@@ -15,7 +15,7 @@
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";
-import { AppliedTable } from "./applied-table.ts";
+import { AppliedTable, applyTail } from "./applied-table.ts";
 import { describe, logAvailability, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { parseNotice } from "./config-notice.ts";
@@ -26,7 +26,6 @@ import { type Configuration, ENTRY_COMMAND, type Server, type ServerId } from ".
 import { isRelayMsg, Relay, type RelayEntry } from "./relay.ts";
 import { ReadWaits } from "./read-waits.ts";
 import { ProposalWaits } from "./proposal-waits.ts";
-
 export type { ConsensusOptions, ConsensusStats, ConsensusStatus, StateMachine } from "./driver-types.ts";
 import type { ConsensusOptions, ConsensusStats, ConsensusStatus } from "./driver-types.ts";
 
@@ -162,8 +161,10 @@ export class Consensus {
   /** Whether a process is on this node's side of generations, for one moment (generation.ts): the data layers see only those (generation-view.ts). */
   sides = (): ((id: string) => boolean) => this.#gen.sides();
 
-  /** End this generation knowingly: start a new one from this node's state (roomy recover --force). */
+  /** End this generation knowingly: start a new one from this node's state, its whole log (roomy recover --force). */
   recover(byOperator = true): GenerationInfo {
+    this.#flush();
+    if (this.core !== null) this.applied = applyTail(this.#applied, this.core.log, this.applied, this.#o.machine);
     const data = this.#applied.snapshot(this.#o.machine);
     const info = this.#gen.recover(byOperator);
     this.#startCore(info, data);
