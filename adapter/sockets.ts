@@ -40,6 +40,20 @@ export function listen(host: string, port: number, tlsOpts: TcpTlsOptions | unde
   return nodeListen(host, port, tlsOpts, h);
 }
 
+/**
+ * Whether `o` makes a TLS context (PEM that parses, a key that fits its
+ * certificate): an error saying what is wrong, else null. Checked before a
+ * node starts, so a bad file is a refused setting, not a crash at the first dial.
+ */
+export function tlsProblem(o: TcpTlsOptions): string | null {
+  try {
+    tls.createSecureContext({ cert: o.cert, key: o.key, ca: o.ca });
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** Start a dial: the stream at once, `onReady` once it may carry data (connected; with TLS, verified). */
 export function dial(host: string, port: number, tlsOpts: TcpTlsOptions | undefined): { stream: ByteStream; onReady(fn: () => void): void } {
   return underBun && !tlsOpts ? bunDial(host, port) : nodeDial(host, port, tlsOpts);

@@ -5,6 +5,7 @@
  * A ClusterFactory (see parts.ts), so the Node does not change.
  */
 import { readTextFile } from "../../adapter/files.ts";
+import { tlsProblem } from "../../adapter/sockets.ts";
 import { RoomyError } from "../../core/errors.ts";
 import { wireCluster } from "./wiring.ts";
 import { parseDiscover, type Resolve4 } from "./discovery.ts";
@@ -16,6 +17,7 @@ import type { ClusterRegistryConfig } from "../registry/registry.ts";
 import type { ReplicationConfig } from "../replication/config.ts";
 import { createTcpTransport } from "../tcp/transport.ts";
 import type { TcpTransport } from "../tcp/types.ts";
+import type { TlsPaths } from "./config.ts";
 import { LAN_LIVENESS, WAN_LIVENESS } from "../tcp/liveness.ts";
 
 /** Cookie used when none is given; accepted only while the mesh is bound to loopback. */
@@ -57,13 +59,7 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       }
       cookie = DEV_COOKIE;
     }
-    const tls = config.tls === null
-      ? undefined
-      : {
-        cert: readTextFile(required(config.tls.cert, "--tls-cert")),
-        key: readTextFile(required(config.tls.key, "--tls-key")),
-        ca: config.tls.ca === undefined ? undefined : readTextFile(config.tls.ca),
-      };
+    const tls = config.tls === null ? undefined : tlsMaterial(config.tls);
     const transport: TcpTransport = await createTcpTransport({
       bind: config.bind,
       // With port 0 and no --advertise, the transport advertises the port it got.
@@ -106,4 +102,25 @@ function portOf(hostPort: string): number {
 function required(v: string | undefined, flag: string): string {
   if (v === undefined) throw new RoomyError("bad_request", `TLS for the mesh needs ${flag}`);
   return v;
+}
+
+/** A TLS file read, or a refused setting (bad_request: the CLI's exit 2) naming the flag and the file. */
+function readTlsFile(path: string, flag: string): string {
+  try {
+    return readTextFile(path);
+  } catch (err) {
+    throw new RoomyError("bad_request", `cannot read ${flag} ${JSON.stringify(path)}: ${(err as Error).message}`);
+  }
+}
+
+/** The mesh's TLS material from its files, checked to make a TLS context (else a refused setting). */
+function tlsMaterial(paths: TlsPaths): { cert: string; key: string; ca: string | undefined } {
+  const m = {
+    cert: readTlsFile(required(paths.cert, "--tls-cert"), "--tls-cert"),
+    key: readTlsFile(required(paths.key, "--tls-key"), "--tls-key"),
+    ca: paths.ca === undefined ? undefined : readTlsFile(paths.ca, "--tls-ca"),
+  };
+  const problem = tlsProblem(m);
+  if (problem !== null) throw new RoomyError("bad_request", `--tls-cert, --tls-key and --tls-ca do not make a TLS context: ${problem}`);
+  return m;
 }

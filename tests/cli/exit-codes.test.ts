@@ -2,6 +2,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
 import { cli, deadPort, exitOf, killAll, spawnNode, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let n: SpawnedNode;
 beforeAll(async () => {
@@ -104,6 +107,25 @@ describe("roomy node", () => {
     for (const args of [["--gates", "0"], ["--spaces", "-1"], ["--http", "nowhere"], ["--join", "x"], ["--discover", "srv"], ["--log-level", "loud"], ["--cookie", "a", "--cookie-file", "/f"], ["--cookie-file", "/does/not/exist"]]) {
       const r = await cli(["node", "--http", "127.0.0.1:0", ...args]);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    }
+  });
+
+  test("TLS files that are missing or no PEM are usage errors (exit 2) naming the flag, never a crash with a stack", async () => {
+    const bad = join(tmpdir(), `roomy-bad-pem-${process.pid}.pem`);
+    writeFileSync(bad, "not a certificate\n");
+    try {
+      const cases: [string[], RegExp][] = [
+        [["--tls-cert", "/does/not/exist.pem", "--tls-key", bad], /^roomy: cannot read --tls-cert "\/does\/not\/exist.pem": /],
+        [["--tls-cert", bad, "--tls-key", "/does/not/exist.key"], /^roomy: cannot read --tls-key /],
+        [["--tls-cert", bad, "--tls-key", bad], /^roomy: --tls-cert, --tls-key and --tls-ca do not make a TLS context: /],
+      ];
+      for (const [args, said] of cases) {
+        const r = await cli(["node", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", ...args]);
+        expect({ args, code: r.code, unexpected: r.stderr.includes("unexpected error") }).toEqual({ args, code: 2, unexpected: false });
+        expect(r.stderr).toMatch(said);
+      }
+    } finally {
+      rmSync(bad, { force: true });
     }
   });
 
