@@ -83,17 +83,20 @@ export function late(c: Conn, t: Timers): boolean {
 /** The socket's timer, run out, was armed for a deadline still ahead (Bun's 4 s tick came before it). */
 const armedForDeadline = (c: Conn, t: Timers): boolean => c.deadlineArmed && leftMs(c, t) < Infinity;
 
+function refuseLate(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void): void {
+  refuse();
+  // Re-armed while the 408 waits its turn or to be written (a client not reading even the 408 is cut off at
+  // the idle timeout); written whole, the connection already lingers on its own timer (linger.ts).
+  if (!c.closed && (c.pending !== null || c.queue.length > 0)) s.timeout(t.idle);
+}
+
 /** The socket's timer ran out: a late head or body is refused (`refuse`: the 408), else the idle timeout applies. */
 export function ranOut(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void): void {
-  if (late(c, t)) {
-    refuse();
-    // Re-armed while the 408 waits its turn or to be written (a client not reading even the 408 is cut off at
-    // the idle timeout); written whole, the connection already lingers on its own timer (linger.ts).
-    if (!c.closed && (c.pending !== null || c.queue.length > 0)) s.timeout(t.idle);
-    return;
-  }
+  if (late(c, t)) return refuseLate(s, c, t, refuse);
   // Armed for a deadline, and Bun's 4 s tick came before it: wait out the rest.
   if (armedForDeadline(c, t)) return arm(s, c, t);
+  // Silent half-way through a body: the idle timeout, answered as a late body is (the client may still read).
+  if (bodying(c)) return refuseLate(s, c, t, refuse);
   // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
   if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, t);
   else s.terminate();

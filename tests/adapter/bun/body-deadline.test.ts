@@ -132,3 +132,18 @@ test("a body its client holds back until the 100 Continue has its clock start at
   expect([a.status, a.body.toString()]).toEqual([200, "body"]);
   c.destroy();
 }, 30_000);
+
+test("a body its client went silent on gets 408 at the idle timeout (before its own deadline), its handler never run", async () => {
+  handled.length = 0;
+  const quick = serve({ hostname: "127.0.0.1", port: 0, fetch: app, idleTimeout: 2, headTimeout: 2, bodyTimeout: 30, refusal: serverRefusal() });
+  try {
+    const c = await RawConn.open(quick.port);
+    await c.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nx");
+    const t0 = Date.now();
+    await refusedLate(c);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(handled).toEqual([]);
+  } finally {
+    await quick.stop();
+  }
+}, 30_000);
