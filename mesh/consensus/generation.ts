@@ -219,11 +219,13 @@ export class GenerationKeeper {
     }
     const mine = this.#info.generation;
     for (const r of this.#peers.values()) {
-      if (!fresh(r)) continue;
-      if (r.recoveredFrom === mine) {
-        this.#o.logger.warn("consensus: generation ended knowingly: a peer recovered a new one from it", { generation: mine, by: r.name, next: r.generation });
-        return this.#leave(r.generation);
-      }
+      if (!fresh(r) || r.recoveredFrom !== mine) continue;
+      this.#o.logger.warn("consensus: generation ended knowingly: a peer recovered a new one from it", { generation: mine, by: r.name, next: r.generation });
+      return this.#leave(r.generation);
+    }
+    for (const r of this.#peers.values()) {
+      // Peers still in the generation this one was recovered from are about to follow it: no split.
+      if (!fresh(r) || r.generation === this.#info.recoveredFrom) continue;
       if (r.generation !== 0 && r.generation !== mine && !this.#splitWarned.has(r.generation)) {
         this.#splitWarned.add(r.generation);
         this.#o.logger.error("consensus: another generation is alive beside ours (two clusters meet: started apart, or a node given seeds of both); each keeps its own nodes and data apart; to make one cluster, restart the nodes of one with seeds of the other only (what they hold is dropped)", { ours: mine, theirs: r.generation, peer: r.name });

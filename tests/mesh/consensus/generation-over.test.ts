@@ -141,3 +141,26 @@ test("the keeper acts only once the generation has looked over the same way for 
   clock.advance(1_000);
   expect(k2.tick(core)).toBeNull();
 });
+
+test("a node that recovered a generation takes the peers still in the one it recovered from as about to follow, not as a second cluster (no ERROR)", async () => {
+  const { GenerationKeeper } = await import("../../../mesh/consensus/generation.ts");
+  const { SimClock } = await import("../../../mesh/sim/clock.ts");
+  const live = [["n1", "a"], ["n2", "b"], ["n3", "c"]].map(([name, id]) => ({ name: name!, id: id!, address: `${name}:1`, state: "alive", incarnation: 0 }));
+  const membership = { self: () => live[0], members: () => live, live: () => live, get: () => undefined, subscribe: () => () => {} } as unknown as import("../../../mesh/membership/types.ts").MembershipView;
+  const clock = new SimClock(1_000_000);
+  const errors: string[] = [];
+  const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => errors.push(m) };
+  const k = new GenerationKeeper({ self: s("n1", "a"), membership, clock, logger, mayBootstrapAlone: () => false, send: () => {}, applied: () => 10, overAfterMs: 2_000 });
+  k.adopt(G);
+  const next = k.recover().generation;
+  const core = { committedConfig: () => ({ epoch: 1, voters: [s("n1", "a")], learners: [] }), leader: () => "a" };
+  k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: G, r: 0, a: 9 });
+  k.tick(core);
+  expect(errors).toEqual([]);
+  // A third generation beside it is a split, said once.
+  k.onHello("n3:1", { t: "hello", f: "c", n: "n3", g: next + 5, r: 0, a: 1 });
+  k.tick(core);
+  k.tick(core);
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toContain("another generation is alive beside ours");
+});
