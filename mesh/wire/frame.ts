@@ -167,6 +167,8 @@ export function foreignProtocol(length: number): string | null {
   if (HTTP_REQUESTS.includes(text)) return "it sent an HTTP request: point HTTP clients and probes at the admin API (--http), not the mesh port";
   if (text === "SSH-") return "it speaks SSH";
   if (length >>> 24 === 0x16 && ((length >>> 16) & 0xff) === 0x03) return "it began a TLS handshake: one side runs the mesh with TLS (--tls-cert), the other without";
+  // A TLS server answers a plain hello with an alert record (0x15 0x03 0x0N).
+  if (length >>> 24 === 0x15 && ((length >>> 16) & 0xff) === 0x03) return "it answered with a TLS alert: it runs the mesh with TLS (--tls-cert) and this node without";
   return null;
 }
 

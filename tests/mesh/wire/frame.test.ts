@@ -123,6 +123,8 @@ describe("FrameReader", () => {
     expect(said("POST /v1/rooms HTTP/1.1\r\n")).toContain("it sent an HTTP request");
     expect(said("SSH-2.0-OpenSSH_9.2\r\n")).toContain("it speaks SSH");
     expect(said("\x16\x03\x01\x02\x00\x01")).toContain("it began a TLS handshake");
+    // A plain node dialing a TLS mesh reads the server's alert (seen: "352518400 bytes exceeds the limit").
+    expect(said("\x15\x03\x03\x00\x02\x02\x46")).toContain("it answered with a TLS alert: it runs the mesh with TLS");
     expect(said("\x7f\xff\xff\xff")).toContain("exceeds the limit"); // anything else: as before
   });
 
