@@ -274,7 +274,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
     },
     async leave(people: string[]): Promise<void> {
       const writes = planLeave(people); // names checked before the barrier
-      await registry.writeBarrier();
+      // Refused at the barrier, nothing was written: no effect (CONTRACT: "no committed configuration yet", ...).
+      await registry.writeBarrier().catch((err: unknown) => {
+        throw err instanceof RoomyError && !err.noEffect ? new RoomyError(err.code, err.message, true) : err;
+      });
       await ctx.write(writes);
     },
     // From this replica behind the read barrier, as where-is: the same
