@@ -83,6 +83,8 @@ export interface NodeFlags {
 /** Flags and variables checked and resolved; throws UsageError naming the culprit. */
 export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | undefined>): NodeFlags {
   const get = (name: string) => flagOrEnv(raw, spec(name), env);
+  // What a refusal names: the flag, or the flag and the variable the value came from.
+  const named = (name: string): string => ((raw.values.get(name)?.length ?? 0) > 0 || spec(name).env === undefined ? `--${name}` : `--${name} (${spec(name).env})`);
   const settings: NodeSettings = {};
   const bindFlag = get("bind");
   // Two nodes on one machine must not share a name: add the port unless it is the default.
@@ -90,7 +92,7 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   settings.name = get("name") ?? (port === "4370" ? safeHostname() : `${safeHostname()}-${port}`);
   for (const k of ["bind", "advertise"] as const) {
     const v = get(k);
-    if (v !== undefined) settings[k] = address(`--${k}`, v);
+    if (v !== undefined) settings[k] = address(named(k), v);
   }
   const joinFlags = raw.values.get("join");
   const joinValues = joinFlags !== undefined ? joinFlags : env["ROOMY_JOIN"] ? [env["ROOMY_JOIN"]] : [];
@@ -98,7 +100,7 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   settings.join = join.map((j) => address("--join", j));
   const discover = get("discover");
   if (discover !== undefined) {
-    if (!/^dns:[^:\s]+(?::\d{1,5})?$/.test(discover)) throw new UsageError(`--discover must look like dns:SERVICE[:PORT], got ${JSON.stringify(discover)}`);
+    if (!/^dns:[^:\s]+(?::\d{1,5})?$/.test(discover)) throw new UsageError(`${named("discover")} must look like dns:SERVICE[:PORT], got ${JSON.stringify(discover)}`);
     settings.discover = discover;
   }
   settings.cookie = cookie(raw, env);
@@ -108,22 +110,22 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
     settings.tls = tls;
   }
   const wc = get("write-concern");
-  if (wc !== undefined) settings.writeConcern = writeConcern(wc);
+  if (wc !== undefined) settings.writeConcern = writeConcern(named("write-concern"), wc);
   const profile = get("profile");
-  if (profile !== undefined) settings.profile = oneOf("--profile", profile, PROFILES);
+  if (profile !== undefined) settings.profile = oneOf(named("profile"), profile, PROFILES);
   const lot = get("lot");
-  if (lot !== undefined) settings.lot = oneOf("--lot", lot, LOT_MODES);
+  if (lot !== undefined) settings.lot = oneOf(named("lot"), lot, LOT_MODES);
   const voters = get("voters");
-  if (voters !== undefined) settings.maxVoters = integer("--voters", voters, 1, MAX_VOTERS);
+  if (voters !== undefined) settings.maxVoters = integer(named("voters"), voters, 1, MAX_VOTERS);
   const gates = get("gates");
-  if (gates !== undefined) settings.gates = integer("--gates", gates, 1, MAX_GATES);
+  if (gates !== undefined) settings.gates = integer(named("gates"), gates, 1, MAX_GATES);
   const spaces = get("spaces");
-  if (spaces !== undefined) settings.spaces = integer("--spaces", spaces, 0, MAX_SPACES);
+  if (spaces !== undefined) settings.spaces = integer(named("spaces"), spaces, 0, MAX_SPACES);
   const httpAddr = get("http") ?? DEFAULT_HTTP;
   const http = parseHostPort(httpAddr);
-  if (http === null) throw new UsageError(`--http must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
-  const logLevel = oneOf("--log-level", get("log-level") ?? "info", LOG_LEVELS);
-  const logFormat = oneOf("--log-format", get("log-format") ?? "pretty", LOG_FORMATS);
+  if (http === null) throw new UsageError(`${named("http")} must be HOST:PORT, got ${JSON.stringify(httpAddr)}`);
+  const logLevel = oneOf(named("log-level"), get("log-level") ?? "info", LOG_LEVELS);
+  const logFormat = oneOf(named("log-format"), get("log-format") ?? "pretty", LOG_FORMATS);
   const token = adminToken(env["ROOMY_ADMIN_TOKEN"]);
   const exposed = adminExposureProblem(http.host, token);
   if (exposed !== null) throw new UsageError(exposed);
@@ -242,11 +244,11 @@ function integer(flag: string, v: string, min: number, max: number): number {
 /** Raft voters a cluster may have (mesh/node/config.ts checks the same). */
 const MAX_VOTERS = 15;
 
-function writeConcern(v: string): WriteConcern {
+function writeConcern(flag: string, v: string): WriteConcern {
   if (v === "1") return 1;
   if (v === "2") return 2;
   if (v === "majority" || v === "all") return v;
-  throw new UsageError(`--write-concern must be 1, 2, majority or all, got ${JSON.stringify(v)}`);
+  throw new UsageError(`${flag} must be 1, 2, majority or all, got ${JSON.stringify(v)}`);
 }
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {

@@ -110,6 +110,15 @@ describe("roomy node", () => {
     }
   });
 
+  test("a bad value from a variable is refused naming the variable too; from a flag, the flag alone", async () => {
+    const fromEnv = await cli(["node", "--http", "127.0.0.1:0"], { ROOMY_GATES: "abc" });
+    expect({ code: fromEnv.code, first: fromEnv.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --gates (ROOMY_GATES) must be a whole number from 1 to 1000, got "abc"' });
+    const fromFlag = await cli(["node", "--http", "127.0.0.1:0", "--gates", "abc"], { ROOMY_GATES: "3" });
+    expect({ code: fromFlag.code, first: fromFlag.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --gates must be a whole number from 1 to 1000, got "abc"' });
+    const http = await cli(["node"], { ROOMY_HTTP: "nowhere" });
+    expect(http.stderr).toContain("--http (ROOMY_HTTP) must be HOST:PORT");
+  });
+
   test("TLS files that are missing or no PEM are usage errors (exit 2) naming the flag, never a crash with a stack", async () => {
     const bad = join(tmpdir(), `roomy-bad-pem-${process.pid}.pem`);
     writeFileSync(bad, "not a certificate\n");

@@ -24,7 +24,7 @@ describe("roomy node: numeric flags out of range", () => {
     [["--voters", "0"], {}, '--voters must be a whole number from 1 to 15, got "0"'],
     [["--gates", "1001"], {}, '--gates must be a whole number from 1 to 1000, got "1001"'],
     [["--gates", "0"], {}, '--gates must be a whole number from 1 to 1000, got "0"'],
-    [[], { ROOMY_GATES: "abc" }, '--gates must be a whole number from 1 to 1000, got "abc"'],
+    [[], { ROOMY_GATES: "abc" }, '--gates (ROOMY_GATES) must be a whole number from 1 to 1000, got "abc"'],
     [["--spaces", "-1"], {}, '--spaces must be a whole number from 0 to 1000000000, got "-1"'],
     [["--spaces", "99999999999"], {}, '--spaces must be a whole number from 0 to 1000000000, got "99999999999"'],
     [["--spaces", "1000000001"], {}, '--spaces must be a whole number from 0 to 1000000000, got "1000000001"'],
