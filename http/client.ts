@@ -189,7 +189,8 @@ export class RoomyClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new NoNodeError(this.url, err instanceof Error ? err.message : String(err));
+      const m = err instanceof Error ? err.message : String(err);
+      throw new NoNodeError(this.url, /malformed_?http|parse error|invalid http|http\/1/i.test(m) ? `${m} (what answered there does not speak HTTP: is that a mesh address, --bind, port 4370 by default? the admin API is the node's --http, port 4380 by default)` : m);
     }
   }
 }

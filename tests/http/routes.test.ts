@@ -98,6 +98,20 @@ describe("client", () => {
     expect(await c.rooms().catch((e: unknown) => e)).toBeInstanceOf(NoNodeError);
   });
 
+  test("a server that answers in something other than HTTP (a mesh port given as --node) is a NoNodeError that says where the admin API is", async () => {
+    const { createServer } = await import("node:net");
+    const srv = createServer((sock) => sock.end(Buffer.from([0, 0, 0, 12, 0xa2, 0x61, 0x74, 0x65, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x61, 0x76, 0x01])));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const port = (srv.address() as { port: number }).port;
+      const err = await createClient(`http://127.0.0.1:${port}`, { timeoutMs: 2000 }).rooms().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NoNodeError);
+      expect((err as Error).message).toContain("does not speak HTTP: is that a mesh address, --bind");
+    } finally {
+      srv.close();
+    }
+  });
+
   test("unavailable is retried until the deadline, then surfaces", async () => {
     let calls = 0;
     const fakeFetch = (async () => {
