@@ -103,7 +103,11 @@ function helpText(cli: ReturnType<typeof cac>, which: CommandDef | undefined): s
     sections = e.list;
   }
   if (which === undefined) {
-    sections.push({ title: "Names that begin with -", body: DASH_HELP }, { title: "Exit codes", body: EXIT_CODES_HELP });
+    // The client commands' own options, said here too: a newcomer reading `roomy --help` meets --node first in the README.
+    const names = CLIENT_OPTIONS.map(rawName);
+    const w = Math.max(...names.map((n) => n.length));
+    const body = CLIENT_OPTIONS.map((o, i) => `  ${names[i]!.padEnd(w)}  ${describe(o)}`).join("\n");
+    sections.push({ title: "Options of every command but node", body }, { title: "Names that begin with -", body: DASH_HELP }, { title: "Exit codes", body: EXIT_CODES_HELP });
   } else if (which.cac.name === "node") {
     // Variables without a flag: secrets stay out of `ps`.
     const width = Math.max(...NODE_ENV_ONLY.map((e) => e.env.length));

@@ -40,11 +40,15 @@ function printableAscii(name: string): boolean {
 export function validateName(kind: string, name: unknown): string {
   const problem = nameProblem(name);
   if (problem !== null) {
-    const shown = typeof name === "string" ? JSON.stringify(name.slice(0, 40)) : String(typeof name);
+    if (typeof name !== "string") throw new RoomyError("invalid_name", `${kind} name ${problem}, got ${typeOf(name)}`);
+    // A long name is shown cut, and said so.
+    const shown = name.length > 40 ? `${JSON.stringify(name.slice(0, 40) + "…")} (${[...name].length} characters)` : JSON.stringify(name);
     throw new RoomyError("invalid_name", `${kind} name ${shown} ${problem}`);
   }
   return name as string;
 }
+
+const typeOf = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
 
 /** Validates a list of names (non-empty); returns the same array, now known to hold names. */
 export function validateNames(kind: string, names: unknown): string[] {

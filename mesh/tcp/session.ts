@@ -236,7 +236,7 @@ export class Session implements Watched {
     const [dialer, acceptor] = this.role === "dialer" ? [this.own, peer] : [peer, this.own];
     const peerRole = this.role === "dialer" ? "acceptor" : "dialer";
     if (!verifyProof(this.config.cookie, peerRole, dialer, acceptor, proof.mac)) {
-      return this.refuse("proof", `peer ${peer.name}@${peer.address} does not hold the cookie`);
+      return this.refuse("proof", `peer ${peer.name}@${peer.address} does not hold the cookie this node holds (their --cookie or ROOMY_COOKIE differ)`);
     }
     this.phase = "await-commit";
     this.hooks.onAuthenticated(this, proof.lost);

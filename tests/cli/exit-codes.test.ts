@@ -64,6 +64,11 @@ describe("help and version", () => {
     for (const c of ["node", "add-rooms", "rooms", "walk-into", "leave", "who-is-in", "where-is", "dump", "members", "park", "unpark", "lot", "crdt"]) {
       expect(r.stdout).toContain(`  ${c}`);
     }
+    // The client commands' options, which the README uses first (roomy --node URL members), with their variables.
+    expect(r.stdout).toContain("Options of every command but node:");
+    expect(r.stdout).toMatch(/--node <URL> +the node to talk to .*\[env ROOMY_NODE\]/);
+    expect(r.stdout).toMatch(/--token <TOKEN> .*\[env ROOMY_ADMIN_TOKEN\]/);
+    expect(r.stdout).toContain("--json");
   });
 
   test("node --help lists every node flag with its variable", async () => {

@@ -79,3 +79,26 @@ describe("well-formed unicode", () => {
     expect(nameProblem("party \u{1F389}")).toBeNull();
   });
 });
+
+describe("what a refusal says", () => {
+  const messageOf = (v: unknown): string => {
+    try {
+      validateName("room", v);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "accepted";
+  };
+  test("a name that is not a string says what it was instead", () => {
+    expect([null, 1, {}, []].map(messageOf)).toEqual([
+      "room name must be a string, got null",
+      "room name must be a string, got a number",
+      "room name must be a string, got an object",
+      "room name must be a string, got an array",
+    ]);
+  });
+  test("a long name is shown cut, with an ellipsis and its length", () => {
+    expect(messageOf("a".repeat(300))).toBe(`room name "${"a".repeat(40)}…" (300 characters) must be at most 255 characters`);
+    expect(messageOf("\u0001x")).toBe('room name "\\u0001x" must not contain control characters');
+  });
+});
