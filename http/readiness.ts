@@ -21,6 +21,18 @@ export type Readiness = { ready: true } | { ready: false; reason?: string };
 export const NO_LEASE = "no quorum lease: a majority of the holders has not answered this node within the lease (woken from a pause, or cut off)";
 
 export function readiness(node: Node, extra = true): Readiness {
+  const r = readinessNow(node, extra);
+  if (r.ready || node.isDraining()) return r;
+  // The process that took its name is gone, and the members still remember it: say what this one waits for.
+  const gone = node.membership.supersederGone?.() ?? null;
+  if (gone === null) return r;
+  return {
+    ready: false,
+    reason: `the process that took this node's name ${node.name} (id ${gone.id} at ${gone.address}) is gone; the members take this one back as ${node.name} once they forget it, in about ${Math.ceil(gone.inMs / 1000)} s (or restart this one); give every node its own --name`,
+  };
+}
+
+function readinessNow(node: Node, extra: boolean): Readiness {
   if (!extra) return { ready: false, reason: "held back by the embedding application's own condition (createApp ready)" };
   if (!node.isReady()) return { ready: false, reason: notYet(node) };
   const taken = node.membership.supersededBy?.() ?? null;

@@ -112,6 +112,10 @@ export class GenerationView implements MembershipView {
     return this.#raw.supersededBy?.() ?? null;
   }
 
+  supersederGone(): { id: string; address: Address; inMs: number } | null {
+    return this.#raw.supersederGone?.() ?? null;
+  }
+
   stop(): void {
     this.#unsubscribe();
   }

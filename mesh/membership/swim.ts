@@ -232,6 +232,7 @@ export function createMembership(opts: MembershipOptions): Membership {
     clockCorrection: (address) => offsets.correction(address),
     clockOffset: (address) => offsets.of(address)?.offset,
     supersededBy: () => ledger.supersededBy(),
+    supersederGone: () => ledger.supersederGone(),
     subscribe(fn) {
       subscribers.add(fn);
       return () => {

@@ -53,4 +53,6 @@ export interface MembershipView {
   clockOffset?(address: Address): number | undefined;
   /** A newer process under this node's name, heard of alive and not since dead: the members count that one, so this one is out while it runs. */
   supersededBy?(): { id: string; address: Address } | null;
+  /** That newer process, since heard dead or left: the members take this one back once they forget it, in `inMs`. */
+  supersederGone?(): { id: string; address: Address; inMs: number } | null;
 }

@@ -36,6 +36,8 @@ export class Ledger {
   #supersededBy: { id: string; address: string } | null = null;
   /** Newer ids under our name heard dead or left (bounded): late news of them alive changes nothing. */
   #supersedersGone = new Set<string>();
+  /** The process that superseded us, heard dead or left, and when the members forget it (their tombstone expiry). */
+  #supersederGone: { id: string; address: string; until: number } | null = null;
 
   constructor(ctx: Ctx, hooks: LedgerHooks) {
     this.#ctx = ctx;
@@ -217,6 +219,15 @@ export class Ledger {
     return this.#supersededBy;
   }
 
+  /** The process that superseded us, since gone, while the members still remember it (then they take us back). */
+  supersederGone(): { id: string; address: string; inMs: number } | null {
+    const g = this.#supersederGone;
+    if (g === null || this.#supersededBy !== null) return null;
+    // A little past the expiry: the members' sweep and our next probe of them take a moment more.
+    const inMs = g.until - this.#ctx.clock.now();
+    return inMs < -10_000 ? null : { id: g.id, address: g.address, inMs: Math.max(0, inMs) };
+  }
+
   /** News about our own name. */
   #aboutSelf(u: Update): void {
     const ctx = this.#ctx;
@@ -230,7 +241,10 @@ export class Ledger {
         if (u.k === DEAD || u.k === LEFT) {
           if (this.#supersedersGone.size >= 64) this.#supersedersGone.clear();
           this.#supersedersGone.add(u.i);
-          if (this.#supersededBy?.id === u.i) this.#supersededBy = null;
+          if (this.#supersededBy?.id === u.i) {
+            this.#supersederGone = { id: u.i, address: u.a, until: ctx.clock.now() + ctx.cfg.tombstoneMs };
+            this.#supersededBy = null;
+          }
         } else if (!this.#supersedersGone.has(u.i) && (this.#supersededBy === null || compareIds(u.i, this.#supersededBy.id) > 0)) {
           this.#supersededBy = { id: u.i, address: u.a };
         }

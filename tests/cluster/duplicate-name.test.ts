@@ -10,6 +10,9 @@
  * process and what to do. Its reads stay behind the read barrier (so
  * `unavailable` or fresh), and a write it acknowledges is kept.
  *
+ * Then the twin stopped: the first says it waits for the members to forget
+ * it (they take it back then, a minute on `lan`), not "electing a leader".
+ *
  * Real processes on loopback, ~5 s. Ports 28070-28077.
  */
 import { afterAll, expect, test } from "bun:test";
@@ -63,3 +66,16 @@ test("a second node started under a taken name takes it over; the first says on 
   }, 10_000, 100);
   expect(who.sort()).toEqual(viaOld.code === "ok" ? ["late", "via-old"] : ["late"]);
 }, 90_000);
+
+test("once the process that took its name is stopped, the first says it waits for the members to forget that one, and how long", async () => {
+  expect(await twin.terminate()).toBe(0);
+  const why = await until("the first n2 to say the other process is gone", async () => {
+    const res = await fetch(`${n2.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const reason = res.status === 503 ? (((await res.json()) as { reason?: string }).reason ?? "") : "";
+    return reason.includes("is gone; the members take this one back as n2 once they forget it") ? reason : undefined;
+  }, 20_000, 50);
+  // Before, its /readyz said "electing a leader" for the whole minute the members remembered the twin.
+  const s = Number(/in about (\d+) s/.exec(why)?.[1]);
+  expect(s).toBeGreaterThan(0);
+  expect(s).toBeLessThanOrEqual(60);
+}, 30_000);
