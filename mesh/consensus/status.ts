@@ -30,13 +30,18 @@ export function whyNoLeader(core: RaftCore, live: readonly Member[]): string | n
   const ids = new Set(live.map((m) => m.id));
   const up = c.voters.filter((v) => ids.has(v.id)).length;
   if (up < quorum(c)) return `no majority of voters: ${up} of ${c.voters.length} alive`;
-  return "electing a leader";
+  return ELECTING;
 }
+
+/** The reason while a majority is alive and a leader is being chosen: routine (a leader drained or died), said at INFO. */
+export const ELECTING = "electing a leader";
 
 /** Logs why writes cannot be served, once per change of reason (and when they can again); the reason now. */
 export function logAvailability(logger: Logger, was: string | null, why: string | null, leader: () => string | null, term: number): string | null {
   if (why === was) return was;
-  if (why !== null) logger.warn("consensus: unavailable", { reason: why, term });
+  // An election with a majority alive is routine (each drain of a leader has one): WARN is for what needs a look.
+  if (why === ELECTING) logger.info("consensus: unavailable", { reason: why, term });
+  else if (why !== null) logger.warn("consensus: unavailable", { reason: why, term });
   else if (was !== null) logger.info("consensus: available again", { leader: leader(), term });
   return why;
 }
