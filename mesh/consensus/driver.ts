@@ -71,6 +71,7 @@ export class Consensus {
       aloneAfterMs: o.aloneAfterMs,
       ...(o.seedCount !== undefined ? { seedCount: o.seedCount } : {}),
       applied: () => this.applied,
+      lastLog: () => (this.core === null ? null : { term: this.core.log.lastTerm(), index: this.core.log.lastIndex() }),
       send: (to, msg) => o.transport.send(to, msg),
     });
     this.#relay = new Relay(
@@ -97,8 +98,7 @@ export class Consensus {
     );
     o.transport.onMessage((from, msg) => this.#receive(from, msg));
     this.#schedule();
-    // Alone with nobody to wait for (a cluster of one): lead from the start, not a tick later.
-    if (alone() && o.membership.live().every((m) => m.id === o.self.id)) this.#onTick();
+    if (alone() && o.membership.live().every((m) => m.id === o.self.id)) this.#onTick(); // a cluster of one leads from the start
   }
 
   // --- the node's face -------------------------------------------------------

@@ -30,11 +30,32 @@ export interface OverInput {
   config: Configuration;
   /** Members alive now (self included). */
   live: readonly { id: string; name: string }[];
-  /** What process `id` said recently (its generation, and how many entries it applied), or undefined. */
-  report(id: string): { generation: number; applied: number } | undefined;
-  /** This node's generation and applied index. */
+  /** What process `id` said recently (its generation, how many entries it applied, its log's last entry), or undefined. */
+  report(id: string): { generation: number; applied: number; last?: LastEntry } | undefined;
+  /** This node's generation and applied index, and its log's last entry. */
   generation: number;
   applied: number;
+  last?: LastEntry | undefined;
+}
+
+export interface LastEntry {
+  term: number;
+  index: number;
+}
+
+/**
+ * Whether survivor `a` should start the next generation before `b`: the
+ * more up-to-date log (Raft's order: last term, then last index), since a
+ * recovery keeps the whole log and an entry committed without the dead
+ * voters is in it; by applied entries with a survivor from before logs
+ * were said; then the smaller name.
+ */
+function ahead(a: { name: string; applied: number; last?: LastEntry | undefined }, b: { name: string; applied: number; last?: LastEntry | undefined }): boolean {
+  if (a.last !== undefined && b.last !== undefined) {
+    if (a.last.term !== b.last.term) return a.last.term > b.last.term;
+    if (a.last.index !== b.last.index) return a.last.index > b.last.index;
+  } else if (a.applied !== b.applied) return a.applied > b.applied;
+  return a.name < b.name;
 }
 
 export type Over = { kind: "recover" } | { kind: "join"; generation: number } | { kind: "wait"; why: string };
@@ -84,13 +105,14 @@ export function generationOver(i: OverInput): Over | null {
     return r !== undefined && r.generation === i.generation && (!learnersAccounted || r.applied > i.applied);
   });
   if (elsewhere) return { kind: "wait", why: "a node outside this configuration is in this generation" };
-  // The survivor that applied the most starts the next one (ties: the smallest name).
-  let best = { name: i.self.name, applied: i.applied };
+  // The survivor with the most up-to-date log starts the next one (ahead()).
+  let best: { name: string; applied: number; last?: LastEntry | undefined } = { name: i.self.name, applied: i.applied, last: i.last };
   for (const v of voters) {
     if (v.id === i.self.id || !liveIds.has(v.id)) continue;
     const r = i.report(v.id);
     if (r === undefined || r.generation !== i.generation) return { kind: "wait", why: `not yet heard from the survivor ${v.name}` };
-    if (r.applied > best.applied || (r.applied === best.applied && v.name < best.name)) best = { name: v.name, applied: r.applied };
+    const them = { name: v.name, applied: r.applied, last: r.last };
+    if (ahead(them, best)) best = them;
   }
   return best.name === i.self.name ? { kind: "recover" } : { kind: "wait", why: `the survivor ${best.name} starts the next generation` };
 }

@@ -61,6 +61,8 @@ interface PeerReport {
   recoveredFrom: number;
   /** Entries it applied (0 from a node before this field). */
   applied: number;
+  /** Its log's last entry (term, index), said since recoveries take the whole log; absent from a node before. */
+  last?: { term: number; index: number };
   at: number;
   /** it takes relayed proposals and reads (relay.ts); a node from before them closes the connection on one */
   relays: boolean;
@@ -82,8 +84,10 @@ export interface GenerationOptions {
   aloneAfterMs?: number;
   /** How many seeds this node was given, itself left out (default 0). */
   seedCount?: () => number;
-  /** Entries this node applied in its generation (said in hellos; the survivor that applied most recovers). */
+  /** Entries this node applied in its generation (said in hellos). */
   applied?: () => number;
+  /** This node's log's last entry in its generation (said in hellos: the survivor with the most up-to-date log recovers). */
+  lastLog?: () => { term: number; index: number } | null;
   /** How long a generation must look provably over before this node acts on it (ms; default 4 hellos). */
   overAfterMs?: number;
   /** Called after anything that may move a member to or from this node's side (generation-view.ts refresh). */
@@ -126,7 +130,13 @@ export class GenerationKeeper {
 
   #hello(): Message {
     const a = this.#info === null ? 0 : (this.#o.applied?.() ?? 0);
-    return { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1, a, j: this.#info === null ? this.#side() : 0 };
+    const last = this.#info === null ? null : (this.#o.lastLog?.() ?? null);
+    const m: Message = { t: "hello", f: this.#o.self.id, n: this.#o.self.name, g: this.#info?.generation ?? 0, r: this.#info?.recoveredFrom ?? 0, rl: 1, a, j: this.#info === null ? this.#side() : 0 };
+    if (last !== null) {
+      m["lt"] = last.term;
+      m["li"] = last.index;
+    }
+    return m;
   }
 
   /** This node's side: its generation, or the one it will join (0: none yet). */
@@ -265,9 +275,10 @@ export class GenerationKeeper {
   #judgeOver(config: ReturnType<RaftCore["committedConfig"]>, now: number, fresh: (r: PeerReport | undefined) => r is PeerReport): "recover" | "ended" | null {
     const v = generationOver({
       self: this.#o.self, config, live: this.#o.membership.live(), generation: this.#info!.generation, applied: this.#o.applied?.() ?? 0,
+      last: this.#o.lastLog?.() ?? undefined,
       report: (id) => {
         const r = this.#peers.get(id);
-        return fresh(r) ? { generation: r.generation, applied: r.applied } : undefined;
+        return fresh(r) ? { generation: r.generation, applied: r.applied, ...(r.last === undefined ? {} : { last: r.last }) } : undefined;
       },
     });
     if (v === null || v.kind === "wait") {
@@ -334,7 +345,10 @@ export class GenerationKeeper {
     // A new process under that name: its earlier ones' reports go (a node restarted often would pile them up);
     // a later one's stay (an earlier process still running, superseded or woken from a pause, says its own).
     if (was === undefined) for (const [id, p] of this.#peers) if (p.name === n && compareIds(id, f) < 0) this.#peers.delete(id);
-    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, at: this.#o.clock.now(), relays: msg["rl"] === 1, joining });
+    const lt = msg["lt"];
+    const li = msg["li"];
+    const last = typeof lt === "number" && typeof li === "number" ? { term: lt, index: li } : undefined;
+    this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, ...(last === undefined ? {} : { last }), at: this.#o.clock.now(), relays: msg["rl"] === 1, joining });
     if (was === undefined) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
     if (was === undefined || was.generation !== g || was.joining !== joining || was.recoveredFrom !== r) this.#o.onSides?.();
   }

@@ -11,16 +11,21 @@ const s = (name: string, id: string): Server => ({ name, id, address: `${name}:1
 const G = 7;
 
 /** n1 (a) survives; n2, n3 were b and c, now b2 and c2 (restarted); reports by id. */
-function input(o: { config?: Configuration; live?: [string, string][]; reports?: Record<string, [number, number]>; self?: Server; applied?: number } = {}): OverInput {
+function input(o: { config?: Configuration; live?: [string, string][]; reports?: Record<string, [number, number]>; self?: Server; applied?: number; last?: [number, number]; lasts?: Record<string, [number, number]> } = {}): OverInput {
   const live = (o.live ?? [["n1", "a"], ["n2", "b2"], ["n3", "c2"]]).map(([name, id]) => ({ name, id }));
   const reports = o.reports ?? { b2: [0, 0], c2: [0, 0] };
   return {
     self: o.self ?? s("n1", "a"),
     config: o.config ?? { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c")], learners: [] },
     live,
-    report: (id) => (reports[id] === undefined ? undefined : { generation: reports[id]![0], applied: reports[id]![1] }),
+    report: (id) => {
+      if (reports[id] === undefined) return undefined;
+      const l = o.lasts?.[id];
+      return { generation: reports[id]![0], applied: reports[id]![1], ...(l === undefined ? {} : { last: { term: l[0], index: l[1] } }) };
+    },
     generation: G,
     applied: o.applied ?? 10,
+    last: o.last === undefined ? undefined : { term: o.last[0], index: o.last[1] },
   };
 }
 
@@ -98,6 +103,20 @@ test("of two survivors, the one that applied the most recovers (then the smaller
   expect(generationOver(input({ config, live, reports: back }))?.kind).toBe("wait"); // the other survivor not heard from
 });
 
+test("of two survivors, the one with the more up-to-date log recovers (Raft's order: last term, then index), whatever they applied: a recovery keeps the whole log", () => {
+  const config = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d"), s("n5", "e")], learners: [] };
+  const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e"]];
+  const back = { b2: [0, 0], c2: [0, 0], d2: [0, 0] } as Record<string, [number, number]>;
+  // n1 applied more, but n5 holds an entry past n1's log (committed by the dead voters and n5): n5 recovers.
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 9] }, lasts: { e: [4, 14] }, applied: 12, last: [4, 12] }))).toEqual({ kind: "wait", why: "the survivor n5 starts the next generation" });
+  expect(generationOver(input({ config, live, reports: { ...back, a: [G, 12] }, lasts: { a: [4, 12] }, self: s("n5", "e"), applied: 9, last: [4, 14] }))).toEqual({ kind: "recover" });
+  // A later term beats a longer log of an earlier one.
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 9] }, lasts: { e: [3, 20] }, applied: 9, last: [4, 12] }))).toEqual({ kind: "recover" });
+  // Equal logs: the smaller name. A survivor from before logs were said: by applied, as before.
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 12] }, lasts: { e: [4, 12] }, applied: 10, last: [4, 12] }))).toEqual({ kind: "recover" });
+  expect(generationOver(input({ config, live, reports: { ...back, e: [G, 12] }, applied: 10, last: [4, 30] }))).toEqual({ kind: "wait", why: "the survivor n5 starts the next generation" });
+});
+
 test("a learner never judges (its committed configuration may be an early one it is replaying)", () => {
   expect(generationOver(input({ self: s("n4", "d"), live: [["n2", "b2"], ["n3", "c2"], ["n4", "d"]] }))).toBeNull();
 });
@@ -163,4 +182,27 @@ test("a node that recovered a generation takes the peers still in the one it rec
   k.tick(core);
   expect(errors).toHaveLength(1);
   expect(errors[0]).toContain("another generation is alive beside ours");
+});
+
+test("hellos carry the log's last entry, and the keeper ranks survivors by what the others said of theirs", async () => {
+  const { GenerationKeeper } = await import("../../../mesh/consensus/generation.ts");
+  const { SimClock } = await import("../../../mesh/sim/clock.ts");
+  const live = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e"]].map(([name, id]) => ({ name: name!, id: id!, address: `${name}:1`, state: "alive", incarnation: 0 }));
+  const membership = { self: () => live[0], members: () => live, live: () => live, get: () => undefined, subscribe: () => () => {} } as unknown as import("../../../mesh/membership/types.ts").MembershipView;
+  const clock = new SimClock(1_000_000);
+  const sent: Record<string, unknown>[] = [];
+  const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+  const k = new GenerationKeeper({ self: s("n1", "a"), membership, clock, logger, mayBootstrapAlone: () => false, send: (_to, m) => void sent.push(m), applied: () => 12, lastLog: () => ({ term: 4, index: 12 }), overAfterMs: 0 });
+  k.adopt(G);
+  clock.advance(2_000);
+  const config: Configuration = { epoch: 3, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d"), s("n5", "e")], learners: [] };
+  const core = { committedConfig: () => config, leader: () => null };
+  for (const [n, id] of [["n2", "b2"], ["n3", "c2"], ["n4", "d2"]]) k.onHello(`${n}:1`, { t: "hello", f: id!, n: n!, g: 0, r: 0, a: 0 });
+  // n5 applied less but holds a longer log: n1 leaves the recovery to it.
+  k.onHello("n5:1", { t: "hello", f: "e", n: "n5", g: G, r: 0, a: 9, lt: 4, li: 14 });
+  expect(k.tick(core)).toBeNull();
+  expect(sent.some((m) => m["lt"] === 4 && m["li"] === 12)).toBe(true);
+  // Had it said a shorter log, n1 would start it.
+  k.onHello("n5:1", { t: "hello", f: "e", n: "n5", g: G, r: 0, a: 9, lt: 4, li: 11 });
+  expect(k.tick(core)).toBe("recover");
 });
