@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Served, serve } from "../../../adapter/serve.ts";
 import { serverRefusal } from "../../../http/app.ts";
-import { type Answer, RawConn } from "./serve-raw.ts";
+import { drip as dripEvery, pace, RawConn, refusedLate as late408 } from "./serve-raw.ts";
 
 const BODY_S = 3;
 /** Far past BODY_S (its timer runs out 8 to 12 s after a byte), so a close before it is the body deadline's. */
@@ -39,27 +39,9 @@ afterAll(async () => {
   await s?.stop();
 });
 
-/** Pacing of a client's sends (not a wait for the server: those poll with a deadline). */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sends `text` a byte every DRIP_MS until all of it is sent or the connection closes; how many bytes went. */
-async function drip(c: RawConn, text: string): Promise<number> {
-  let i = 0;
-  for (; i < text.length && !c.closed; i++) {
-    await c.write(text[i]!);
-    await sleep(DRIP_MS);
-  }
-  return i;
-}
-
-async function refusedLate(c: RawConn): Promise<Answer> {
-  const a = await c.next("the 408 of a late body", LATE_MS);
-  expect(a.status).toBe(408);
-  expect(a.headers.connection).toBe("close");
-  expect(JSON.parse(a.body.toString()).error.code).toBe("request_timeout");
-  await c.closedSoon(5_000);
-  return a;
-}
+const sleep = pace;
+const drip = (c: RawConn, text: string): Promise<number> => dripEvery(c, text, DRIP_MS);
+const refusedLate = (c: RawConn) => late408(c, "body", LATE_MS);
 
 test("a body dripped a byte at a time gets 408 at the body deadline, its handler never runs, and the connection closes", async () => {
   handled.length = 0;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { type Served, serve } from "../../../adapter/serve.ts";
 import { serverRefusal } from "../../../http/app.ts";
-import { type Answer, RawConn } from "./serve-raw.ts";
+import { drip as dripEvery, pace, RawConn, refusedLate as late408 } from "./serve-raw.ts";
 
 const HEAD_S = 2;
 /** Far past HEAD_S (its timer runs out 8 to 12 s after a byte), so a close before it is the head deadline's. */
@@ -33,29 +33,10 @@ afterAll(async () => {
   await s?.stop();
 });
 
-/** Pacing of a client's sends (not a wait for the server: those poll with a deadline). */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = pace;
+const drip = (c: RawConn, text: string): Promise<number> => dripEvery(c, text, DRIP_MS);
+const refusedLate = (c: RawConn) => late408(c, "head", LATE_MS);
 const GET = "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n";
-
-/** Sends `text` a byte every DRIP_MS until all of it is sent or the connection closes; how many bytes went. */
-async function drip(c: RawConn, text: string): Promise<number> {
-  let i = 0;
-  for (; i < text.length && !c.closed; i++) {
-    await c.write(text[i]!);
-    await sleep(DRIP_MS);
-  }
-  return i;
-}
-
-/** The 408 of a late head, after which the server closes the connection. */
-async function refusedLate(c: RawConn): Promise<Answer> {
-  const a = await c.next("the 408 of a late head", LATE_MS);
-  expect(a.status).toBe(408);
-  expect(a.headers.connection).toBe("close");
-  expect(JSON.parse(a.body.toString()).error.code).toBe("request_timeout");
-  await c.closedSoon(5_000);
-  return a;
-}
 
 test("a head dripped a byte at a time gets 408 at the deadline and the connection closes", async () => {
   const c = await RawConn.open(s.port);

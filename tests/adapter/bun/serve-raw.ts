@@ -100,3 +100,26 @@ export class RawConn {
     this.sock.destroy();
   }
 }
+
+/** Pacing of a client's sends (not a wait for the server: those poll with a deadline). */
+export const pace = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Sends `text` a byte every `everyMs` until all of it is sent or the connection closes; how many bytes went. */
+export async function drip(c: RawConn, text: string, everyMs: number): Promise<number> {
+  let i = 0;
+  for (; i < text.length && !c.closed; i++) {
+    await c.write(text[i]!);
+    await pace(everyMs);
+  }
+  return i;
+}
+
+/** The next answer, which must be the 408 `request_timeout` of a late head or body; then the server closes the connection. */
+export async function refusedLate(c: RawConn, what: string, deadlineMs: number): Promise<Answer> {
+  const a = await c.next(`the 408 of a late ${what}`, deadlineMs);
+  if (a.status !== 408 || a.headers.connection !== "close") throw new Error(`expected a 408 and a close, got ${a.status} (connection: ${a.headers.connection})`);
+  const code = (JSON.parse(a.body.toString()) as { error: { code: string } }).error.code;
+  if (code !== "request_timeout") throw new Error(`expected request_timeout, got ${code}`);
+  await c.closedSoon(5_000);
+  return a;
+}
