@@ -43,15 +43,18 @@ export interface LastEntry {
   index: number;
 }
 
+type Survivor = { name: string; applied: number; last?: LastEntry | undefined };
+
 /**
  * Whether survivor `a` should start the next generation before `b`: the
  * more up-to-date log (Raft's order: last term, then last index), since a
  * recovery keeps the whole log and an entry committed without the dead
- * voters is in it; by applied entries with a survivor from before logs
- * were said; then the smaller name.
+ * voters is in it; by applied entries when any survivor is from before
+ * logs were said (`byLog` false: one order for all, so every survivor
+ * picks the same one); then the smaller name.
  */
-function ahead(a: { name: string; applied: number; last?: LastEntry | undefined }, b: { name: string; applied: number; last?: LastEntry | undefined }): boolean {
-  if (a.last !== undefined && b.last !== undefined) {
+function ahead(a: Survivor, b: Survivor, byLog: boolean): boolean {
+  if (byLog && a.last !== undefined && b.last !== undefined) {
     if (a.last.term !== b.last.term) return a.last.term > b.last.term;
     if (a.last.index !== b.last.index) return a.last.index > b.last.index;
   } else if (a.applied !== b.applied) return a.applied > b.applied;
@@ -106,13 +109,15 @@ export function generationOver(i: OverInput): Over | null {
   });
   if (elsewhere) return { kind: "wait", why: "a node outside this configuration is in this generation" };
   // The survivor with the most up-to-date log starts the next one (ahead()).
-  let best: { name: string; applied: number; last?: LastEntry | undefined } = { name: i.self.name, applied: i.applied, last: i.last };
+  const survivors: Survivor[] = [{ name: i.self.name, applied: i.applied, last: i.last }];
   for (const v of voters) {
     if (v.id === i.self.id || !liveIds.has(v.id)) continue;
     const r = i.report(v.id);
     if (r === undefined || r.generation !== i.generation) return { kind: "wait", why: `not yet heard from the survivor ${v.name}` };
-    const them = { name: v.name, applied: r.applied, last: r.last };
-    if (ahead(them, best)) best = them;
+    survivors.push({ name: v.name, applied: r.applied, last: r.last });
   }
+  const byLog = survivors.every((x) => x.last !== undefined);
+  let best = survivors[0]!;
+  for (const x of survivors) if (ahead(x, best, byLog)) best = x;
   return best.name === i.self.name ? { kind: "recover" } : { kind: "wait", why: `the survivor ${best.name} starts the next generation` };
 }

@@ -117,6 +117,26 @@ test("of two survivors, the one with the more up-to-date log recovers (Raft's or
   expect(generationOver(input({ config, live, reports: { ...back, e: [G, 12] }, applied: 10, last: [4, 30] }))).toEqual({ kind: "wait", why: "the survivor n5 starts the next generation" });
 });
 
+test("with a survivor from before logs were said, every survivor ranks all by applied entries: they all pick the same one", () => {
+  // 7 voters, 4 back under new ids; survivors n1 (a), n6 (f), n7 (g, no log said). Ranked pairwise by whatever
+  // two of them said, n6 and n7 would each leave it to the other, for good.
+  const names = ["n1", "n2", "n3", "n4", "n5", "n6", "n7"];
+  const ids = ["a", "b", "c", "d", "e", "f", "g"];
+  const config = { epoch: 3, voters: names.map((n, i) => s(n, ids[i]!)), learners: [] };
+  const live: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d2"], ["n5", "e2"], ["n6", "f"], ["n7", "g"]];
+  const back = { b2: [0, 0], c2: [0, 0], d2: [0, 0], e2: [0, 0] } as Record<string, [number, number]>;
+  const said = { a: { applied: 5, last: [4, 20] }, f: { applied: 8, last: [4, 10] }, g: { applied: 6, last: undefined } } as Record<string, { applied: number; last: [number, number] | undefined }>;
+  const view = (self: string, name: string) => {
+    const others = Object.keys(said).filter((id) => id !== self);
+    const reports = { ...back, ...Object.fromEntries(others.map((id) => [id, [G, said[id]!.applied] as [number, number]])) };
+    const lasts = Object.fromEntries(others.filter((id) => said[id]!.last !== undefined).map((id) => [id, said[id]!.last!]));
+    return generationOver(input({ config, live, reports, lasts, self: s(name, self), applied: said[self]!.applied, ...(said[self]!.last === undefined ? {} : { last: said[self]!.last }) }));
+  };
+  expect(view("a", "n1")).toEqual({ kind: "wait", why: "the survivor n6 starts the next generation" });
+  expect(view("f", "n6")).toEqual({ kind: "recover" });
+  expect(view("g", "n7")).toEqual({ kind: "wait", why: "the survivor n6 starts the next generation" });
+});
+
 test("a learner never judges (its committed configuration may be an early one it is replaying)", () => {
   expect(generationOver(input({ self: s("n4", "d"), live: [["n2", "b2"], ["n3", "c2"], ["n4", "d"]] }))).toBeNull();
 });
