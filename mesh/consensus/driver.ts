@@ -161,10 +161,10 @@ export class Consensus {
   /** Whether a process is on this node's side of generations, for one moment (generation.ts): the data layers see only those (generation-view.ts). */
   sides = (): ((id: string) => boolean) => this.#gen.sides();
 
-  /** End this generation knowingly: start a new one from this node's state, its whole log (roomy recover --force). */
-  recover(byOperator = true): GenerationInfo {
+  /** End this generation knowingly: start a new one from this node's state (`tail`: its whole log; roomy recover --force: what it applied). */
+  recover(byOperator = true, tail = false): GenerationInfo {
     this.#flush();
-    if (this.core !== null) this.applied = applyTail(this.#applied, this.core.log, this.applied, this.#o.machine);
+    if (tail && this.core !== null) this.applied = applyTail(this.#applied, this.core.log, this.applied, this.#o.machine);
     const data = this.#applied.snapshot(this.#o.machine);
     const info = this.#gen.recover(byOperator);
     this.#startCore(info, data);
@@ -227,7 +227,7 @@ export class Consensus {
       this.#dropCore("generation ended");
     } else if (adopt === "recover") {
       this.stats.generationsEnded++;
-      this.recover(false);
+      this.recover(false, this.#gen.recoversTail());
     }
     const core = this.core;
     if (core !== null) {

@@ -61,7 +61,17 @@ function ahead(a: Survivor, b: Survivor, byLog: boolean): boolean {
   return a.name < b.name;
 }
 
-export type Over = { kind: "recover" } | { kind: "join"; generation: number } | { kind: "wait"; why: string };
+/**
+ * `tail`: the recovery may keep the survivor's whole log, not only what it
+ * knew committed (driver.ts recover). Only when the restarted voters are
+ * fewer than a majority (every committed entry then had a survivor's ack,
+ * so the most up-to-date survivor log holds it, and a stale copy of a
+ * request after it is dropped as a duplicate) and the survivors were ranked
+ * by their logs. Else a survivor's stale, never committed copy of a request
+ * whose committed copy only the dead voters held (and whose client got a
+ * definite answer, such as lot_full) could take effect.
+ */
+export type Over = { kind: "recover"; tail?: true } | { kind: "join"; generation: number } | { kind: "wait"; why: string };
 
 /** Whether voter `v` is back under a new id: its own id is not live, another process under its name is. */
 export function restartedVoter(v: Server, selfId: string, live: OverInput["live"]): boolean {
@@ -119,5 +129,6 @@ export function generationOver(i: OverInput): Over | null {
   const byLog = survivors.every((x) => x.last !== undefined);
   let best = survivors[0]!;
   for (const x of survivors) if (ahead(x, best, byLog)) best = x;
-  return best.name === i.self.name ? { kind: "recover" } : { kind: "wait", why: `the survivor ${best.name} starts the next generation` };
+  if (best.name !== i.self.name) return { kind: "wait", why: `the survivor ${best.name} starts the next generation` };
+  return byLog && restarted.length < majority ? { kind: "recover", tail: true } : { kind: "recover" };
 }

@@ -102,6 +102,8 @@ export class GenerationKeeper {
   #peers = new Map<string, PeerReport>();
   #lastHello = -Infinity;
   #splitWarned = new Set<number>();
+  /** The last "recover" verdict may keep the whole log (generation-over.ts Over.tail). */
+  #recoverTail = false;
   /** When this node joined the generation it is in (adopted from a leader). */
   #adoptedAt = -Infinity;
   /** Since when, and how, the generation has looked provably over (generation-over.ts). */
@@ -294,7 +296,8 @@ export class GenerationKeeper {
       this.#o.logger.warn("consensus: most voters of this generation restarted, into another generation; leaving ours to join theirs", { ...fields, theirs: v.generation });
       return this.#leave(v.generation);
     }
-    this.#o.logger.warn("consensus: most voters of this generation restarted: it can never commit again; starting the next one from this node's state", fields);
+    this.#o.logger.warn("consensus: most voters of this generation restarted: it can never commit again; starting the next one from this node's state", { ...fields, wholeLog: v.tail === true });
+    this.#recoverTail = v.tail === true;
     return "recover";
   }
 
@@ -351,6 +354,11 @@ export class GenerationKeeper {
     this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, ...(last === undefined ? {} : { last }), at: this.#o.clock.now(), relays: msg["rl"] === 1, joining });
     if (was === undefined) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
     if (was === undefined || was.generation !== g || was.joining !== joining || was.recoveredFrom !== r) this.#o.onSides?.();
+  }
+
+  /** Whether the recovery just judged may keep this node's whole log (generation-over.ts Over.tail). */
+  recoversTail(): boolean {
+    return this.#recoverTail;
   }
 
   /** Whether process `id` said in its hello that it takes relayed proposals and reads (relay.ts). */

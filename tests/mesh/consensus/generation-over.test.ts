@@ -137,6 +137,21 @@ test("with a survivor from before logs were said, every survivor ranks all by ap
   expect(view("g", "n7")).toEqual({ kind: "wait", why: "the survivor n6 starts the next generation" });
 });
 
+test("the recovery keeps the whole log only when every committed entry had a survivor's ack (restarted voters fewer than a majority) and the survivors were ranked by their logs", () => {
+  // Two voters, one back under a new id: a majority of two is both, so the survivor acked every committed entry.
+  const two = { epoch: 4, voters: [s("n1", "a"), s("n3", "c")], learners: [] };
+  expect(generationOver(input({ config: two, live: [["n1", "a"], ["n3", "c2"]], reports: { c2: [0, 0] }, last: [2, 8] }))).toEqual({ kind: "recover", tail: true });
+  // Without its log said (a node from before): what it applied, as before.
+  expect(generationOver(input({ config: two, live: [["n1", "a"], ["n3", "c2"]], reports: { c2: [0, 0] } }))).toEqual({ kind: "recover" });
+  // Two of three back: an entry the two committed may be theirs alone, and the survivor's stale copy of its
+  // request (never committed; its client told lot_full by the committed one) must not take effect.
+  expect(generationOver(input({ last: [2, 8] }))).toEqual({ kind: "recover" });
+  // Four voters, two back: every majority (three) holds a survivor.
+  const four = { epoch: 4, voters: [s("n1", "a"), s("n2", "b"), s("n3", "c"), s("n4", "d")], learners: [] };
+  const live4: [string, string][] = [["n1", "a"], ["n2", "b2"], ["n3", "c2"], ["n4", "d"]];
+  expect(generationOver(input({ config: four, live: live4, reports: { b2: [0, 0], c2: [0, 0], d: [G, 3] }, lasts: { d: [2, 7] }, last: [2, 8] }))).toEqual({ kind: "recover", tail: true });
+});
+
 test("a learner never judges (its committed configuration may be an early one it is replaying)", () => {
   expect(generationOver(input({ self: s("n4", "d"), live: [["n2", "b2"], ["n3", "c2"], ["n4", "d"]] }))).toBeNull();
 });
