@@ -2,7 +2,7 @@
  * roomy as a library: start a node, talk to one, or use the CRDT on its own.
  *
  * ```ts
- * import { startNode, createApp, serve, createClient } from "./mod.ts";
+ * import { startNode, createApp, serve, staticRoutes, createClient } from "./mod.ts";
  *
  * const node = await startNode({ name: "a", gates: 4, spaces: 100 });
  * await node.app.addRooms(["kitchen"]);

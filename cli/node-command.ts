@@ -8,6 +8,7 @@ import { every } from "../adapter/clock.ts";
 import { readTextFile } from "../adapter/files.ts";
 import { hostname } from "../adapter/process.ts";
 import { RoomyError } from "../core/errors.ts";
+import { nameProblem } from "../core/names.ts";
 import { MAX_GATES, MAX_SPACES } from "../core/parking/parking.ts";
 import { createApp, serverRefusal } from "../http/app.ts";
 import { adminExposureProblem } from "../http/auth.ts";
@@ -90,6 +91,8 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   // Two nodes on one machine must not share a name: add the port unless it is the default.
   const port = bindFlag === undefined ? "4370" : bindFlag.slice(bindFlag.lastIndexOf(":") + 1);
   settings.name = get("name") ?? (port === "4370" ? safeHostname() : `${safeHostname()}-${port}`);
+  const nameWrong = get("name") === undefined ? null : nameProblem(settings.name);
+  if (nameWrong !== null) throw new UsageError(`${named("name")} ${nameWrong}`);
   for (const k of ["bind", "advertise"] as const) {
     const v = get(k);
     if (v !== undefined) settings[k] = address(named(k), v);
@@ -97,7 +100,7 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   const joinFlags = raw.values.get("join");
   const joinValues = joinFlags !== undefined ? joinFlags : env["ROOMY_JOIN"] ? [env["ROOMY_JOIN"]] : [];
   const join = joinValues.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
-  settings.join = join.map((j) => address("--join", j));
+  settings.join = join.map((j) => address(joinFlags !== undefined ? "--join" : "--join (ROOMY_JOIN)", j));
   const discover = get("discover");
   if (discover !== undefined) {
     if (!/^dns:[^:\s]+(?::\d{1,5})?$/.test(discover)) throw new UsageError(`${named("discover")} must look like dns:SERVICE[:PORT], got ${JSON.stringify(discover)}`);
@@ -273,7 +276,7 @@ function safeHostname(): string {
  */
 export function adminToken(v: string | undefined, what = "ROOMY_ADMIN_TOKEN"): string | undefined {
   if (v === undefined) return undefined;
-  const t = v.replace(/[\r\n]+$/, "");
+  const t = v.replace(/\r?\n$/, ""); // one newline, as the README says: a second is a mistake to report
   if (t === "") return undefined;
   if (!/^[\x21-\x7e]+$/.test(t)) throw new UsageError(`${what} must be printable ASCII without spaces`);
   return t;

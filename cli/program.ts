@@ -73,7 +73,7 @@ function define() {
         if (u === null || !/^https?:$/.test(u.protocol)) throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
         // The API's paths are put after the URL's own: a query or fragment would end up in front of them.
         if (u.search !== "" || u.hash !== "") throw new UsageError(`--node takes no query or fragment (http://HOST:PORT, or a path prefix), got ${JSON.stringify(url)}`);
-        const token = adminToken(flagOrEnv(raw, TOKEN, io.env), "--token (ROOMY_ADMIN_TOKEN)");
+        const token = adminToken(flagOrEnv(raw, TOKEN, io.env), (raw.values.get("token")?.length ?? 0) > 0 ? "--token" : "ROOMY_ADMIN_TOKEN");
         const client = createClient(url, { token });
         await io.out(await def.run(client, args, raw, isOn(raw, "json")));
         return EXIT_OK;

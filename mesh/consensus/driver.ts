@@ -386,7 +386,7 @@ export class Consensus {
       this.#lastLeader = leader;
       if (leader !== null) this.#knownLeader = leader;
       this.stats.leaderChanges++;
-      this.#o.logger.info("consensus: leader", { leader: this.status().leader, term: core.term });
+      this.#o.logger.info(leader === null ? "consensus: no leader known" : "consensus: leader", { leader: this.status().leader, term: core.term });
       if (leader !== null) this.#pending.pushAll(this.#o.clock.now());
     }
     const committed = core.committedConfig();

@@ -236,7 +236,7 @@ export class Session implements Watched {
     const [dialer, acceptor] = this.role === "dialer" ? [this.own, peer] : [peer, this.own];
     const peerRole = this.role === "dialer" ? "acceptor" : "dialer";
     if (!verifyProof(this.config.cookie, peerRole, dialer, acceptor, proof.mac)) {
-      return this.refuse("proof", `peer ${peer.name}@${peer.address} does not hold the cookie this node holds (their --cookie or ROOMY_COOKIE differ)`);
+      return this.refuse("proof", `peer ${peer.name}@${peer.address} does not hold the cookie this node holds (their cookies differ: --cookie, --cookie-file, ROOMY_COOKIE or ROOMY_COOKIE_FILE)`);
     }
     this.phase = "await-commit";
     this.hooks.onAuthenticated(this, proof.lost);

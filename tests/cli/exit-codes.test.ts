@@ -122,6 +122,13 @@ describe("roomy node", () => {
     expect({ code: fromFlag.code, first: fromFlag.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --gates must be a whole number from 1 to 1000, got "abc"' });
     const http = await cli(["node"], { ROOMY_HTTP: "nowhere" });
     expect(http.stderr).toContain("--http (ROOMY_HTTP) must be HOST:PORT");
+    // The client's token: named as it was given. One trailing newline (a secret made with echo) is dropped, not two.
+    const token = await cli(["rooms", "--node", "http://127.0.0.1:9"], { ROOMY_ADMIN_TOKEN: "sek rit" });
+    expect({ code: token.code, first: token.stderr.split("\n")[0] }).toEqual({ code: 2, first: "roomy: ROOMY_ADMIN_TOKEN must be printable ASCII without spaces" });
+    const twoNewlines = await cli(["rooms", "--node", "http://127.0.0.1:9"], { ROOMY_ADMIN_TOKEN: "sekrit\n\n" });
+    expect(twoNewlines.code).toBe(2);
+    const oneNewline = await cli(["rooms", "--node", "http://127.0.0.1:9"], { ROOMY_ADMIN_TOKEN: "sekrit\n" });
+    expect(oneNewline.code).toBe(3); // taken, and no node there
   });
 
   test("TLS files that are missing or no PEM are usage errors (exit 2) naming the flag, never a crash with a stack", async () => {

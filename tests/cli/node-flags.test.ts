@@ -28,6 +28,10 @@ describe("roomy node: numeric flags out of range", () => {
     [["--spaces", "-1"], {}, '--spaces must be a whole number from 0 to 1000000000, got "-1"'],
     [["--spaces", "99999999999"], {}, '--spaces must be a whole number from 0 to 1000000000, got "99999999999"'],
     [["--spaces", "1000000001"], {}, '--spaces must be a whole number from 0 to 1000000000, got "1000000001"'],
+    // A value from a variable is refused naming it too (the user never typed the flag).
+    [[], { ROOMY_JOIN: "nope" }, '--join (ROOMY_JOIN) must be HOST:PORT, got "nope"'],
+    [[], { ROOMY_NAME: "bad\tname" }, "--name (ROOMY_NAME) must not contain control characters"],
+    [["--name", "bad\tname"], {}, "--name must not contain control characters"],
   ];
   for (const [args, env, message] of cases) {
     test(`${[...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args].join(" ")}: ${message}`, () => {

@@ -100,7 +100,7 @@ describe("usage errors and help", () => {
       // The API's paths go after the URL's own: a query would have sent the request to another page.
       [["rooms", "--node", `${n.url}?x=1`], `roomy: --node takes no query or fragment (http://HOST:PORT, or a path prefix), got "${n.url}?x=1"`],
       // A token that cannot be a header value is the caller's mistake, not a request the node refused.
-      [["rooms", ...at, "--token", "tok\x01en"], "roomy: --token (ROOMY_ADMIN_TOKEN) must be printable ASCII without spaces"],
+      [["rooms", ...at, "--token", "tok\x01en"], "roomy: --token must be printable ASCII without spaces"],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(args)));
     results.forEach((r, i) => {
