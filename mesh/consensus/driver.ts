@@ -63,8 +63,7 @@ export class Consensus {
     this.#gen = new GenerationKeeper({
       self: o.self,
       membership: o.everyone ?? o.membership,
-      onSides: o.onSides,
-      seedTrouble: o.seedTrouble,
+      onSides: o.onSides, seedTrouble: o.seedTrouble, shared: o.shared,
       clock: o.clock,
       logger: o.logger,
       mayBootstrapAlone: alone,

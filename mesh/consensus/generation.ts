@@ -46,6 +46,7 @@ import type { RaftCore } from "./raft.ts";
 import type { Server } from "./types.ts";
 import { generationOver, restartedVoter } from "./generation-over.ts";
 import { compareIds } from "../membership/identity.ts";
+import { SharedSettings } from "./shared-settings.ts";
 
 export interface GenerationInfo {
   generation: number;
@@ -92,6 +93,8 @@ export interface GenerationOptions {
   overAfterMs?: number;
   /** Called after anything that may move a member to or from this node's side (generation-view.ts refresh). */
   onSides?: () => void;
+  /** Settings every node must share (--lot, --gates): said in hellos, a peer with others warned of once. */
+  shared?: Readonly<Record<string, string | number>>;
   /** Why a seed refused this node, if one did (a seed given as an admin API port answers in HTTP). */
   seedTrouble?: () => string | null;
 }
@@ -102,6 +105,7 @@ export class GenerationKeeper {
   #peers = new Map<string, PeerReport>();
   #lastHello = -Infinity;
   #splitWarned = new Set<number>();
+  #shared: SharedSettings;
   /** The last "recover" verdict may keep the whole log (generation-over.ts Over.tail). */
   #recoverTail = false;
   /** When this node joined the generation it is in (adopted from a leader). */
@@ -123,6 +127,7 @@ export class GenerationKeeper {
 
   constructor(o: GenerationOptions) {
     this.#o = o;
+    this.#shared = new SharedSettings(o.shared, o.logger);
     this.#startedAt = o.clock.now();
     // A new member hears our side at once: nothing crosses to it until it has.
     o.membership.subscribe((ev) => {
@@ -138,6 +143,7 @@ export class GenerationKeeper {
       m["lt"] = last.term;
       m["li"] = last.index;
     }
+    if (this.#o.shared !== undefined) m["sh"] = this.#o.shared;
     return m;
   }
 
@@ -348,6 +354,7 @@ export class GenerationKeeper {
     // A new process under that name: its earlier ones' reports go (a node restarted often would pile them up);
     // a later one's stay (an earlier process still running, superseded or woken from a pause, says its own).
     if (was === undefined) for (const [id, p] of this.#peers) if (p.name === n && compareIds(id, f) < 0) this.#peers.delete(id);
+    this.#shared.heard(n, f, msg["sh"]);
     const lt = msg["lt"];
     const li = msg["li"];
     const last = typeof lt === "number" && typeof li === "number" ? { term: lt, index: li } : undefined;

@@ -137,6 +137,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
       return null;
     },
     maxVoters: config.maxVoters,
+    shared: { lot: config.lot, gates: config.gates },
     defer: opts.defer,
     ...consensusProfiles[config.profile],
     onMalformed: opts.onMalformed,
