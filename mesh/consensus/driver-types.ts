@@ -41,6 +41,8 @@ export interface ConsensusOptions {
    * (default 0: no such bound).
    */
   seedCount?: () => number;
+  /** How long from its start a node waits to hear every seed before a majority of them may start a generation (generation.ts). */
+  seedsWaitMs?: number;
   /** Settings every node must share (--lot, --gates), said in hellos: a peer with others is warned of once (generation.ts). */
   shared?: Readonly<Record<string, string | number>>;
   /** This node drains: a leader hands leadership over, so that another one drops it. */

@@ -68,7 +68,7 @@ export class Consensus {
       logger: o.logger,
       mayBootstrapAlone: alone,
       aloneAfterMs: o.aloneAfterMs,
-      ...(o.seedCount !== undefined ? { seedCount: o.seedCount } : {}),
+      ...(o.seedCount !== undefined ? { seedCount: o.seedCount, seedsWaitMs: o.seedsWaitMs } : {}),
       applied: () => this.applied,
       lastLog: () => (this.core === null ? null : { term: this.core.log.lastTerm(), index: this.core.log.lastIndex() }),
       send: (to, msg) => o.transport.send(to, msg),

@@ -7,24 +7,21 @@
  *
  * The rules, each evaluated on a tick:
  *  - No generation, nobody else alive: start one if this node may act alone
- *    (it was given no seeds) and has waited `aloneAfterMs` since its start;
- *    otherwise wait (a node whose seeds never answer never acts alone). The
- *    wait is for a restart of the first node (`roomy node` without `--join`,
- *    run again with its own command): the members of the cluster it was in
- *    redial it every rejoin period, and it joins their generation.
- *    Without the wait it started a generation of its own at once, empty,
- *    split from theirs for good (tests/cluster/hostile-first-node-restart).
+ *    (no seeds) and waited `aloneAfterMs` since its start, else wait (a node
+ *    whose seeds never answer never acts alone). The wait is for a restarted
+ *    first node (`roomy node` without `--join`): the cluster it was in redials
+ *    it every rejoin period; without it, it started an empty generation of
+ *    its own, split for good (tests/cluster/hostile-first-node-restart).
  *  - No generation, peers alive: if any peer is in a generation, wait to be
  *    added by its leader (that leader adds every live member as a learner).
  *    If every peer said recently that it has none, and they are with this
- *    node a majority of its seeds and itself, the peer with the smallest name
- *    starts one and the others join it. The majority: a node that restarted
- *    beside another restarted one knew only that one for a moment (its join's
- *    answers lost), and the two started a generation of their own beside the
- *    cluster's (soak, five nodes, two killed and restarted at once).
- *  - In a generation where every voter of its committed
- *    configuration is back under a new id: the generation has provably ended
- *    (WARN, counted); leave it and join or start the next.
+ *    node a majority of its seeds and itself (and every seed was heard, or
+ *    `seedsWaitMs` passed), the peer with the smallest name starts one and the
+ *    others join it. The majority: a node that restarted beside another
+ *    restarted one knew only that one for a moment (its join's answers lost),
+ *    and the two started a generation of their own beside the cluster's.
+ *  - In a generation where every voter of its committed configuration is back
+ *    under a new id: it has provably ended (WARN); leave it, join or start the next.
  *  - A voter whose committed configuration can never reach a majority again
  *    (too many voters back under new ids: two of three killed and started
  *    again) starts the next generation from its state, or joins the one the
@@ -33,12 +30,11 @@
  *  - A peer reports a generation recovered from ours (`roomy recover
  *    --force` on some node): ours was ended knowingly; leave it and join that one.
  *
- * Sides: a node in no generation picks the one it will join (the one it
- * left for, else the oldest around it when it first hears of one, kept
- * while that one is around: its seeds may reach two clusters, and data it
- * took in for one must never reach the other) and says so in its hellos; data flows only between nodes on the
- * same side (`sides`, generation-view.ts), and a leader adds only
- * members on its side.
+ * Sides: a node in no generation picks the one it will join (the one it left
+ * for, else the oldest around when it first hears of one, kept while that one
+ * is around: its seeds may reach two clusters, and data it took in for one must
+ * never reach the other) and says so in its hellos; data flows only between
+ * nodes on the same side (`sides`, generation-view.ts).
  */
 import type { Member, MembershipView } from "../membership/types.ts";
 import type { Address, Clock, Logger, Message } from "../types.ts";
@@ -85,6 +81,8 @@ export interface GenerationOptions {
   aloneAfterMs?: number;
   /** How many seeds this node was given, itself left out (default 0). */
   seedCount?: () => number;
+  /** How long from its start a node in no generation waits to hear every seed before a majority may start one (ms; default 0: #seedsUnheard). */
+  seedsWaitMs?: number;
   /** Entries this node applied in its generation (said in hellos). */
   applied?: () => number;
   /** This node's log's last entry in its generation (said in hellos: the survivor with the most up-to-date log recovers). */
@@ -194,6 +192,11 @@ export class GenerationKeeper {
     return this.#o.mayBootstrapAlone() && now - this.#startedAt >= (this.#o.aloneAfterMs ?? 0);
   }
 
+  /** A seed unheard while this node's first wait for every seed runs (seedsWaitMs). Deciding on a partial view, two nodes of a cold start each saw another majority ({a1, a3}, {a2, a3}), each the smallest name of its own: both started a generation, one cluster in two for good (unknown_room for the other's rooms). */
+  #seedsUnheard(peers: number, now: number): boolean {
+    return peers < (this.#o.seedCount?.() ?? 0) && now - this.#startedAt < (this.#o.seedsWaitMs ?? 0);
+  }
+
   /** Whether this node and `peers` others (all saying they have no generation) are a majority of its seeds and itself. */
   #seedMajority(peers: number): boolean {
     const seeds = this.#o.seedCount?.() ?? 0;
@@ -232,6 +235,7 @@ export class GenerationKeeper {
       if (!reports.every(fresh)) return null;
       if (reports.some((r) => r!.generation !== 0)) return null;
       if (!this.#seedMajority(peers.length)) return null;
+      if (this.#seedsUnheard(peers.length, now)) return null;
       const smallest = [this.#o.self.name, ...peers.map((p) => p.name)].sort()[0];
       return smallest === this.#o.self.name ? "bootstrap" : null;
     }
@@ -384,10 +388,11 @@ export class GenerationKeeper {
     }
     const side = this.#side();
     if (side !== 0) return `waiting to be added to generation ${side}`;
+    const seeds = this.#o.seedCount?.() ?? 0;
     if (!this.#seedMajority(peers.length)) {
-      const seeds = this.#o.seedCount?.() ?? 0;
       return `waiting for a majority of this node's ${seeds} seeds and itself to be here before starting a generation (${1 + peers.length} of ${seeds + 1})`;
     }
+    if (this.#seedsUnheard(peers.length, this.#o.clock.now())) return `waiting a moment to hear from every one of this node's ${seeds} seeds before starting a generation (${peers.length} of ${seeds})`;
     return "waiting for peers to agree on a new generation";
   }
 }

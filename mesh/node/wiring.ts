@@ -129,6 +129,8 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     // Two rejoin periods: one was not enough on a busy machine (1 restart in 10 still started alone, the others' redial late).
     aloneAfterMs: opts.aloneWait === true ? 2 * memberCfg.rejoinIntervalMs + 2 * memberCfg.probeIntervalMs : 0,
     seedCount: () => new Set([...seeds.filter((s) => s !== address), ...(discoveryRef?.lastFound() ?? [])]).size,
+    // A rejoin period and a probe round: a seed up by then has been heard; one still unheard is likely down.
+    seedsWaitMs: memberCfg.rejoinIntervalMs + memberCfg.probeIntervalMs,
     seedTrouble: () => {
       for (const s of seeds) {
         const why = s === address ? undefined : opts.refusal?.(s);

@@ -103,14 +103,14 @@ test("a restarted first node found within its wait by the cluster it was in wait
 });
 
 /** A node that has no generation, `seeds` seeds given, seeing `peers` (each saying it has none). */
-function noGeneration(selfName: string, peers: Member[], seeds: number) {
+function noGeneration(selfName: string, peers: Member[], seeds: number, seedsWaitMs?: number) {
   const clock = new SimClock(1_000_000);
   const self = member(selfName, `${selfName}-new`);
   const all = [self, ...peers];
   const membership = { self: () => self, members: () => all, live: () => all, get: (n: string) => all.find((m) => m.name === n), subscribe: () => () => {} } as unknown as MembershipView;
-  const k = new GenerationKeeper({ self: server(self.name, self.id), membership, clock, logger: silentLogger, mayBootstrapAlone: () => false, send: () => {}, seedCount: () => seeds });
+  const k = new GenerationKeeper({ self: server(self.name, self.id), membership, clock, logger: silentLogger, mayBootstrapAlone: () => false, send: () => {}, seedCount: () => seeds, seedsWaitMs });
   for (const p of peers) k.onHello(p.address, { t: "hello", f: p.id, n: p.name, g: 0, r: 0 });
-  return k;
+  return Object.assign(k, { clock });
 }
 
 test("with peers and no generation anywhere, a new one starts only once a majority of the seeds and this node are here", () => {
@@ -126,4 +126,20 @@ test("with peers and no generation anywhere, a new one starts only once a majori
   expect(noGeneration("n1", [member("n2", "x")], 2).tick(null)).toBe("bootstrap");
   // No seeds counted (a node told nothing of them): as before.
   expect(noGeneration("n1", [member("n2", "x")], 0).tick(null)).toBe("bootstrap");
+});
+
+test("a cold start waits to hear every seed before a majority may start a generation: two partial views never both start one", () => {
+  // Seen on real processes (two-clusters.test.ts, 1 run in 25 under load): a1 saw {a1, a3}, a2 saw {a2, a3}; each
+  // was the smallest name it saw and a majority of its seeds, and both started a generation: one cluster in two.
+  const a3 = member("a3", "a3");
+  const a2 = noGeneration("a2", [a3], 2, 2_400);
+  expect(a2.tick(null)).toBe(null);
+  expect(a2.waitingReason()).toMatch(/hear from every one of this node's 2 seeds .* \(1 of 2\)/);
+  // Every seed heard: all see the same names, and only the smallest starts one.
+  expect(noGeneration("a1", [member("a2", "a2"), a3], 2, 2_400).tick(null)).toBe("bootstrap");
+  expect(noGeneration("a2", [member("a1", "a1"), a3], 2, 2_400).tick(null)).toBe(null);
+  // A seed that stays unheard (down): after the wait, a majority starts one as before.
+  a2.clock.advance(2_400);
+  a2.onHello(a3.address, { t: "hello", f: a3.id, n: a3.name, g: 0, r: 0 });
+  expect(a2.tick(null)).toBe("bootstrap");
 });
