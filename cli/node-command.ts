@@ -100,7 +100,7 @@ export function resolveNodeFlags(raw: RawArgs, env: Record<string, string | unde
   const joinFlags = raw.values.get("join");
   const joinValues = joinFlags !== undefined ? joinFlags : env["ROOMY_JOIN"] ? [env["ROOMY_JOIN"]] : [];
   const join = joinValues.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
-  settings.join = join.map((j) => address(joinFlags !== undefined ? "--join" : "--join (ROOMY_JOIN)", j));
+  settings.join = join.map((j) => address(named("join"), j));
   const discover = get("discover");
   if (discover !== undefined) {
     if (!/^dns:[^:\s]+(?::\d{1,5})?$/.test(discover)) throw new UsageError(`${named("discover")} must look like dns:SERVICE[:PORT], got ${JSON.stringify(discover)}`);

@@ -69,10 +69,11 @@ export function bodyBegun(c: Conn): void {
 
 /** Milliseconds until the deadline of the head or body under way on `c` (<= 0: past it); Infinity with neither. */
 function leftMs(c: Conn, t: Timers): number {
+  const h = heading(c);
+  const b = bodying(c);
+  if (!h && !b) return Infinity; // the usual case, on every read: no clock reading
   const now = monotonicMs();
-  const head = heading(c) ? c.headAt + t.headMs - now : Infinity;
-  const body = bodying(c) ? c.bodyAt + t.bodyMs - now : Infinity;
-  return Math.min(head, body);
+  return Math.min(h ? c.headAt + t.headMs - now : Infinity, b ? c.bodyAt + t.bodyMs - now : Infinity);
 }
 
 /** Whether a head or body is under way on `c` and past its deadline. */
