@@ -1,5 +1,5 @@
 /**
- * One round of hostile-nemesis.test.ts: 5 real `roomy node`s (lan profile)
+ * One round of hostile-nemesis.test.ts: 5 real `roomy node`s (or 3-9; lan profile)
  * on fixed loopback ports, concurrent clients calling every node at random,
  * and a nemesis drawn from the seed that kill -9s, freezes (SIGSTOP) or
  * drains (SIGTERM) one node or two at once, the Raft leader a third of the
@@ -25,8 +25,10 @@ export interface NemesisOptions {
   bin: string;
   /** Where the node logs, the history and the nemesis log go. */
   dir: string;
-  /** 10 ports from here (5 nodes x mesh + HTTP). */
+  /** 2 ports a node from here (mesh + HTTP). */
   basePort: number;
+  /** How many nodes (3-9; default 5). At most (n - 1) / 2 of them faulty at once, so a majority is always up. */
+  nodes?: number;
   /** How long faults are injected. */
   faultMs: number;
   clients: number;
@@ -47,7 +49,7 @@ export interface NemesisRun {
 
 const SPACES = 20;
 const GATES = 4;
-const NAMES = ["n1", "n2", "n3", "n4", "n5"];
+const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i + 1}`);
 /** Bounds of each phase (ms): the round ends even if the cluster never recovers. */
 const READY_MS = 60_000;
 const CREATE_MS = 40_000;
@@ -62,22 +64,26 @@ const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs
 
 interface Fault {
   at: number;
-  slot: 0 | 1;
+  slot: number;
   type: "kill" | "stop" | "term";
   node: number;
   hold: number;
   leader: boolean;
 }
 
-/** Slot 0: a fault every 1-6 s, a quarter of them with a second one within 0.3 s on slot 1; slot 1 also every 8-28 s. */
-export function schedule(seed: number, faultMs: number): Fault[] {
+/**
+ * Slot 0: a fault every 1-6 s, a quarter of them with a second one within 0.3 s on slot 1; slot 1 also every 8-28 s.
+ * With 3 nodes only slot 0 (one node faulty at a time); with 7 or more, slot 2 too, every 8-28 s (its own draws, so
+ * a seed's first two slots are the same whatever the size).
+ */
+export function schedule(seed: number, faultMs: number, size = 5): Fault[] {
   const r = seeded(seed * 31 + 5);
-  const one = (at: number, slot: 0 | 1): Fault => {
-    const x = r();
+  const one = (at: number, slot: number, d = r): Fault => {
+    const x = d();
     const type = x < 0.35 ? "kill" : x < 0.75 ? "stop" : "term";
     // Freezes mostly around the lease and election timeouts (1.2-3 s), some up to 8 s.
-    const hold = type === "kill" ? 200 + r() * 5_800 : type === "stop" ? (r() < 0.3 ? 1_200 + r() * 1_800 : 500 + r() * 7_500) : 300 + r() * 2_700;
-    return { at, slot, type, node: int(r, 0, 4), hold, leader: r() < 0.35 };
+    const hold = type === "kill" ? 200 + d() * 5_800 : type === "stop" ? (d() < 0.3 ? 1_200 + d() * 1_800 : 500 + d() * 7_500) : 300 + d() * 2_700;
+    return { at, slot, type, node: int(d, 0, size - 1), hold, leader: d() < 0.35 };
   };
   const out: Fault[] = [];
   for (let t = 3_000; t < faultMs; t += 1_000 + r() * 5_000) {
@@ -85,17 +91,20 @@ export function schedule(seed: number, faultMs: number): Fault[] {
     if (r() < 0.25) out.push(one(t + r() * 300, 1));
   }
   for (let t = 12_000 + r() * 10_000; t < faultMs; t += 8_000 + r() * 20_000) out.push(one(t, 1));
-  return out.sort((a, b) => a.at - b.at);
+  const r2 = seeded(seed * 37 + 11);
+  for (let t = 15_000 + r2() * 10_000; t < faultMs; t += 8_000 + r2() * 20_000) out.push(one(t, 2, r2));
+  const slots = Math.max(1, Math.floor((size - 1) / 2));
+  return out.filter((f) => f.slot < slots).sort((a, b) => a.at - b.at);
 }
 
 /** The rooms, people and plates of a seed: 40 rooms (14 with 2-5 seats), 300 people, 30 plates, 20 spaces. */
-export function spec(seed: number, origin: number): Spec {
+export function spec(seed: number, origin: number, size = 5): Spec {
   const rooms = Array.from({ length: 40 }, (_, i) => `r${pad(i, 2)}`);
   const r = seeded(seed * 7 + 1);
   const capacity: Record<string, number> = {};
   for (const room of rooms.slice(0, 14)) capacity[room] = int(r, 2, 5);
   return {
-    nodes: NAMES,
+    nodes: names(size),
     rooms,
     capacity,
     people: Array.from({ length: 300 }, (_, i) => `p${pad(i, 3)}`),
@@ -110,7 +119,9 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
   const t0 = performance.now();
   const now = (): number => performance.now() - t0;
   const stamp = (t: number): string => new Date(origin + t).toISOString().slice(11, 23);
-  const s = spec(o.seed, origin);
+  const size = o.nodes ?? 5;
+  const NAMES = names(size);
+  const s = spec(o.seed, origin, size);
   const args = ["--profile", "lan", "--spaces", String(SPACES), "--gates", String(GATES), "--log-level", "info"];
   const nodes = NAMES.map((n, i) => new LoopbackNode(n, o.basePort + 2 * i, o.basePort + 2 * i + 1, args, { stderrFile: join(o.dir, `${n}.log`) }));
   const joins = (n: LoopbackNode): string[] => nodes.filter((x) => x !== n).map((x) => x.mesh);
@@ -163,13 +174,14 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
     return false;
   };
 
-  // ---- the nemesis: two slots, at most two nodes faulty at once (3 of 5 always a majority)
+  // ---- the nemesis: one slot per node that may be faulty at once ((size - 1) / 2: a majority always up)
   const events: Record<string, unknown>[] = [];
   const nem = (e: Record<string, unknown>): void => {
     events.push({ t: Math.round(now()), ts: stamp(now()), ...e });
     o.log(`[nemesis] ${stamp(now())} ${JSON.stringify(e)}`);
   };
   const busy = new Set<number>();
+  const maxFaulty = Math.max(1, Math.floor((size - 1) / 2));
   const faults = { kill: 0, stop: 0, term: 0, overlap: 0 };
   const notReady: string[] = [];
   const leaderIndex = async (): Promise<number> => {
@@ -188,10 +200,10 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
         const li = await leaderIndex();
         if (li >= 0 && !busy.has(li)) idx = li;
       }
-      for (let k = 0; k < 5 && busy.has(idx); k++) idx = (idx + 1) % 5;
-      if (busy.has(idx) || busy.size >= 2) continue;
+      for (let k = 0; k < size && busy.has(idx); k++) idx = (idx + 1) % size;
+      if (busy.has(idx) || busy.size >= maxFaulty) continue;
       busy.add(idx);
-      if (busy.size === 2) faults.overlap++;
+      if (busy.size >= 2) faults.overlap++;
       faults[f.type]++;
       const n = nodes[idx]!;
       const tag = { slot: f.slot, node: n.name };
@@ -227,7 +239,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
     const person = (): string => (r() < 0.5 ? s.people[int(r, 0, 29)]! : pick(r, s.people));
     const some = (k: number): string[] => [...new Set(Array.from({ length: k }, person))];
     for (let j = 0; j < 1_000_000 && !stopClients; j++) {
-      const n = nodes[int(r, 0, 4)]!;
+      const n = nodes[int(r, 0, size - 1)]!;
       const tmo = int(r, 3_000, 6_000);
       const x = r();
       if (x < 0.3) {
@@ -257,9 +269,9 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
   let healed = false;
   let load: Promise<void>[] = [];
   try {
-    o.log(`[nemesis] seed ${o.seed}, ${o.faultMs / 1000} s of faults, ${o.clients} clients, ports ${o.basePort}-${o.basePort + 9}, ${o.bin}; capacities ${JSON.stringify(s.capacity)}`);
+    o.log(`[nemesis] seed ${o.seed}, ${size} nodes, ${o.faultMs / 1000} s of faults, ${o.clients} clients, ports ${o.basePort}-${o.basePort + 2 * size - 1}, ${o.bin}; capacities ${JSON.stringify(s.capacity)}`);
     await Promise.all(nodes.map(start));
-    if (!(await waitReady(nodes, READY_MS))) throw new Error(`the 5 nodes not ready within ${READY_MS} ms`);
+    if (!(await waitReady(nodes, READY_MS))) throw new Error(`the ${size} nodes not ready within ${READY_MS} ms`);
     // Rooms created (and acknowledged) before any fault: from then on each must always exist.
     const groups = new Map<number | null, string[]>();
     for (const room of s.rooms) {
@@ -270,18 +282,18 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisRun> {
     for (const [capacity, rooms] of groups) {
       for (let k = 0; ; k++) {
         const req = { rooms, capacity };
-        const op = await call(SETUP, nodes[k % 5]!, "create", req, "/v1/rooms", capacity === null ? { rooms } : req, 10_000);
+        const op = await call(SETUP, nodes[k % size]!, "create", req, "/v1/rooms", capacity === null ? { rooms } : req, 10_000);
         if (op.code === "ok") break;
         if (now() > createBy) throw new Error(`rooms not created within ${CREATE_MS} ms: ${op.code} ${op.msg}`);
         await sleep(300);
       }
     }
 
-    const plan = schedule(o.seed, o.faultMs);
+    const plan = schedule(o.seed, o.faultMs, size);
     writeFileSync(join(o.dir, "schedule.json"), JSON.stringify(plan));
     const from = now();
     load = Array.from({ length: o.clients }, (_, i) => client(i));
-    await Promise.all(([0, 1] as const).map((slot) => runSlot(plan.filter((f) => f.slot === slot), from)));
+    await Promise.all(Array.from({ length: maxFaulty }, (_, slot) => runSlot(plan.filter((f) => f.slot === slot), from)));
 
     nem({ phase: "heal" });
     for (const n of nodes) {

@@ -19,10 +19,11 @@
  *
  * Real processes, ~2-3 min a round: `HOSTILE_NEMESIS=1 npx bun test tests/cluster/hostile-nemesis.test.ts`
  * (HOSTILE_NEMESIS_ROUNDS rounds, default 2, seeds from HOSTILE_NEMESIS_SEED, default 1;
- * HOSTILE_BIN=path runs that binary). A failed round keeps its directory
+ * HOSTILE_BIN=path runs that binary; HOSTILE_NEMESIS_NODES=3..9 another size, at most
+ * (n - 1) / 2 nodes faulty at once: 3 nodes one at a time, 7 up to three). A failed round keeps its directory
  * (node logs, history, nemesis log, check.json) under the OS tmpdir and
  * prints it; its seed replays the same faults and calls, not their timing.
- * Ports 26900-26909.
+ * Ports 26900-26917 (two a node).
  */
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,6 +37,10 @@ import { killAll } from "../support/procs.ts";
 const RUN = process.env["HOSTILE_NEMESIS"] === "1";
 const ROUNDS = Number(process.env["HOSTILE_NEMESIS_ROUNDS"] ?? 2);
 const SEED = Number(process.env["HOSTILE_NEMESIS_SEED"] ?? 1);
+/** 3-9 nodes (default 5): at most (n - 1) / 2 faulty at once. */
+const SIZE = Number(process.env["HOSTILE_NEMESIS_NODES"] ?? 5);
+if (!Number.isInteger(SIZE) || SIZE < 3 || SIZE > 9) throw new Error(`HOSTILE_NEMESIS_NODES must be 3-9, not ${process.env["HOSTILE_NEMESIS_NODES"]}`);
+const MAX_FAULTY = Math.floor((SIZE - 1) / 2);
 const FAULT_MS = 100_000;
 /** A round's own deadlines add up to ~7 min on a cluster that never recovers; building dist/roomy up to 3 more. */
 const ROUND_TIMEOUT_MS = 660_000;
@@ -54,12 +59,12 @@ function grouped(problems: string[]): string {
 
 for (let i = 0; i < (RUN ? ROUNDS : 1); i++) {
   const seed = SEED + i;
-  test.skipIf(!RUN)(`seed ${seed}: 5 nodes under kill -9, SIGSTOP and SIGTERM (the leader too, two at once) under concurrent clients: no stale read, no missing room, nobody in two rooms, no room or lot over capacity, no acknowledged write lost, equal nodes once healed`, async () => {
+  test.skipIf(!RUN)(`seed ${seed}: ${SIZE} nodes under kill -9, SIGSTOP and SIGTERM (the leader too, ${MAX_FAULTY === 1 ? "one at a time" : `up to ${MAX_FAULTY} at once`}) under concurrent clients: no stale read, no missing room, nobody in two rooms, no room or lot over capacity, no acknowledged write lost, equal nodes once healed`, async () => {
     const bin = await hostileBinary();
     const dir = mkdtempSync(join(tmpdir(), `roomy-nemesis-seed${seed}-`));
     let passed = false;
     try {
-      const run = await runNemesis({ seed, bin, dir, basePort: 26900, faultMs: FAULT_MS, clients: 10, log: (l) => console.info(l) });
+      const run = await runNemesis({ seed, bin, dir, basePort: 26900, nodes: SIZE, faultMs: FAULT_MS, clients: 10, log: (l) => console.info(l) });
       const v = checkHistory(run.history);
       const problems = [...(run.error === null ? [] : [`round stopped early: ${run.error}`]), ...v.violations];
       writeFileSync(join(dir, "check.json"), JSON.stringify({ problems, notes: v.notes, counts: v.counts }, null, 1));
