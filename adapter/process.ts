@@ -87,11 +87,19 @@ export function memoryUse(): MemoryUse {
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
-/** Write `text` to stdout or stderr; resolves once flushed (exiting right after a write to a pipe could cut it off). */
+const watched = new Set<string>();
+
+/** Write `text` to stdout or stderr; resolves once flushed (exiting right after a write to a pipe could cut it off), rejects with the write's error (the disk full, the pipe's reader gone). */
 export function writeOut(stream: "stdout" | "stderr", text: string): Promise<void> {
-  return new Promise<void>((resolve) => {
+  const s = process[stream];
+  // The failure also comes as an 'error' event, which unheard ends the process with a trace; the write's callback answers for it.
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    s.on("error", () => {});
+  }
+  return new Promise<void>((resolve, reject) => {
     if (text === "") resolve();
-    else process[stream].write(text, () => resolve());
+    else s.write(text, (err) => (err === null || err === undefined ? resolve() : reject(err)));
   });
 }
 

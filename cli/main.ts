@@ -5,7 +5,13 @@
  */
 import { argv, environment, exit, writeOut } from "../adapter/process.ts";
 import type { CliIo } from "./io.ts";
+import { OutputError } from "./exit.ts";
 import { runCli } from "./program.ts";
 
-const io: CliIo = { out: (t) => writeOut("stdout", t), err: (t) => writeOut("stderr", t), env: environment() };
+const io: CliIo = {
+  out: (t) => writeOut("stdout", t).catch((err: unknown) => Promise.reject(new OutputError("stdout", err))),
+  // Nowhere left to say it: a failed error line changes nothing but the exit code already chosen.
+  err: (t) => writeOut("stderr", t).catch(() => {}),
+  env: environment(),
+};
 exit(await runCli(argv(), io));

@@ -12,7 +12,7 @@ import { createClient, DEFAULT_NODE_URL, NoNodeError } from "../http/client.ts";
 import { orderedJson } from "../http/json.ts";
 import { flagOrEnv, isOn, type OptionSpec, type RawArgs, scanArgv } from "./argv.ts";
 import { CLIENT_COMMANDS } from "./client-commands.ts";
-import { CannotStartError, EXIT_CANNOT_START, EXIT_ERROR, EXIT_NO_NODE, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.ts";
+import { CannotStartError, EXIT_CANNOT_START, EXIT_ERROR, EXIT_NO_NODE, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError } from "./exit.ts";
 import type { CliIo } from "./io.ts";
 import { adminToken, NODE_ENV_ONLY, NODE_OPTIONS, runNode } from "./node-command.ts";
 import { VERSION } from "../core/version.ts";
@@ -36,7 +36,7 @@ interface CommandDef {
   run(raw: RawArgs, args: string[], io: CliIo): Promise<number>;
 }
 
-const EXIT_CODES_HELP = "  0 ok, 1 the node answered an error, 2 usage error, 3 no node answered, 4 the node could not start";
+const EXIT_CODES_HELP = "  0 ok, 1 the node answered an error, 2 usage error, 3 no node answered, 4 the node could not start, 5 the output could not be written";
 const DASH_HELP = '  after "--" every argument is a name, even one that begins with "-":\n  roomy walk-into kitchen -- -dash';
 
 function rawName(s: OptionSpec): string {
@@ -69,10 +69,12 @@ function define() {
       options,
       async run(raw, args, io) {
         const url = flagOrEnv(raw, NODE_URL, io.env) ?? DEFAULT_NODE_URL;
+        // Named as it was given: a bad ROOMY_NODE is not a --node the user never typed.
+        const from = (raw.values.get("node")?.length ?? 0) > 0 ? "--node" : "--node (ROOMY_NODE)";
         const u = URL.canParse(url) ? new URL(url) : null;
-        if (u === null || !/^https?:$/.test(u.protocol)) throw new UsageError(`--node must be an http(s) URL, got ${JSON.stringify(url)}`);
+        if (u === null || !/^https?:$/.test(u.protocol)) throw new UsageError(`${from} must be an http(s) URL, got ${JSON.stringify(url)}`);
         // The API's paths are put after the URL's own: a query or fragment would end up in front of them.
-        if (u.search !== "" || u.hash !== "") throw new UsageError(`--node takes no query or fragment (http://HOST:PORT, or a path prefix), got ${JSON.stringify(url)}`);
+        if (u.search !== "" || u.hash !== "") throw new UsageError(`${from} takes no query or fragment (http://HOST:PORT, or a path prefix), got ${JSON.stringify(url)}`);
         const token = adminToken(flagOrEnv(raw, TOKEN, io.env), (raw.values.get("token")?.length ?? 0) > 0 ? "--token" : "ROOMY_ADMIN_TOKEN");
         const client = createClient(url, { token });
         await io.out(await def.run(client, args, raw, isOn(raw, "json")));
@@ -215,6 +217,11 @@ async function report(err: unknown, json: boolean, io: CliIo, command?: string):
   if (err instanceof CannotStartError) {
     await io.err(`roomy: ${err.message}\n`);
     return EXIT_CANNOT_START;
+  }
+  if (err instanceof OutputError) {
+    // Said on stderr whatever --json says: stdout is what failed.
+    await io.err(`roomy: ${err.message} (the command itself may have taken effect)\n`);
+    return EXIT_OUTPUT;
   }
   await io.err(`roomy: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return EXIT_ERROR;

@@ -185,7 +185,7 @@ export class RoomyClient {
       return await this.fetchFn(this.url + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : jsonBody(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
@@ -198,4 +198,14 @@ export class RoomyClient {
 /** A client of the node at `url` (default http://127.0.0.1:4380). */
 export function createClient(url?: string, opts?: ClientOptions): RoomyClient {
   return new RoomyClient(url, opts);
+}
+
+/**
+ * `body` as JSON text, U+FFFD written as its escape: the server refuses a
+ * raw U+FFFD as the mark of bytes that were not UTF-8 (http/body.ts), so a
+ * name that truly holds one goes as `\ufffd`, which it takes.
+ */
+export function jsonBody(body: unknown): string {
+  const text = JSON.stringify(body);
+  return text.includes("\uFFFD") ? text.replaceAll("\uFFFD", "\\ufffd") : text;
 }

@@ -30,6 +30,7 @@ import type { AppContext } from "./context.ts";
 import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 import { roomSnapshotOrder } from "./room-snapshot-order.ts";
 import { setSnapshotOrder } from "../replication/snapshot-order.ts";
+import { CallWindow, firstFailure } from "./call-window.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
 const OK_ANSWER = Object.freeze({ ok: true });
@@ -40,6 +41,10 @@ export const ROOM_PROCESS_PREFIX = "room:";
 const LATE_MARGIN_MS = 50;
 /** Rooms an add-rooms call starts per turn of the event loop. */
 const ADD_SLICE = 200;
+/** Room creations in flight on this node at once, over every add-rooms request (call-window.ts). */
+const ADD_WINDOW = 512;
+const isNoEffect = (err: unknown): boolean => err instanceof RoomyError && err.noEffect;
+const withEffect = (err: unknown): unknown => (err instanceof RoomyError && err.noEffect ? new RoomyError(err.code, err.message) : err);
 
 export function roomProcess(room: string): string {
   return ROOM_PROCESS_PREFIX + room;
@@ -90,6 +95,9 @@ export function startRooms(ctx: AppContext): RoomsApp {
   });
   // A node joining empty gets the map room by room (its index takes ~1/10 the time).
   setSnapshotOrder(map, roomSnapshotOrder(index));
+
+  const addWindow = new CallWindow(ADD_WINDOW);
+  const releaseAdd = (): void => addWindow.release();
 
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
@@ -246,14 +254,25 @@ export function startRooms(ctx: AppContext): RoomsApp {
       const names = uniqueSorted(validateNames("room", rooms));
       const cap = validateCapacity(capacity);
       // A batch of thousands of calls started in one turn held the event loop 50-70 ms: a slice per turn.
+      // And at most ADD_WINDOW of them in flight on this node, whatever the requests (call-window.ts).
       const calls: Promise<unknown>[] = [];
+      let sinceTurn = 0;
       for (let i = 0; i < names.length; i++) {
-        if (i > 0 && i % ADD_SLICE === 0) await ctx.nextTurn();
+        const wait = addWindow.take();
+        if (wait !== undefined) {
+          await wait;
+          sinceTurn = 0;
+        } else if (++sinceTurn > ADD_SLICE) {
+          await ctx.nextTurn();
+          sinceTurn = 0;
+        }
         const call = registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap }));
-        call.catch(() => {}); // seen by Promise.all below; not unhandled while later slices start
+        call.then(releaseAdd, releaseAdd);
         calls.push(call);
       }
-      await Promise.all(calls);
+      // Every call settled, so `no_effect` is said only when none of them ran (CONTRACT).
+      const failure = firstFailure(await Promise.allSettled(calls), isNoEffect, withEffect);
+      if (failure !== undefined) throw failure;
     },
     rooms: async () => {
       await fresh();

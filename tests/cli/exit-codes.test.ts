@@ -1,8 +1,8 @@
 /** Exit codes, flags and variables, help and version, and the node's lifecycle. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
-import { cli, deadPort, exitOf, killAll, spawnNode, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
-import { rmSync, writeFileSync } from "node:fs";
+import { cli, deadPort, exitOf, killAll, MAIN, spawnNode, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -38,11 +38,28 @@ describe("exit codes", () => {
     expect(JSON.parse((await cli(["rooms", "--json", "--node", url])).stderr).error.code).toBe("no_node");
   });
 
+  test.skipIf(!existsSync("/dev/full"))("5 when the result cannot be written (stdout on a full disk), said on stderr; before, 0 with nothing written", async () => {
+    for (const args of [["--version"], ["rooms", "--json", "--node", n.url], ["dump", "--json", "--node", n.url]]) {
+      const p = Bun.spawn(["sh", "-c", 'exec "$@" > /dev/full', "sh", process.execPath, MAIN, ...args], { stdout: "ignore", stderr: "pipe" });
+      const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+      expect({ args, code }).toEqual({ args, code: 5 });
+      expect(stderr).toMatch(/^roomy: cannot write to stdout: .*(ENOSPC|no space).*\(the command itself may have taken effect\)\n$/i);
+    }
+  });
+
   test("--node beats ROOMY_NODE, which beats the default", async () => {
     const dead = `http://127.0.0.1:${await deadPort()}`;
     expect((await cli(["rooms"], { ROOMY_NODE: n.url })).code).toBe(0);
     expect((await cli(["rooms", "--node", n.url], { ROOMY_NODE: dead })).code).toBe(0);
     expect((await cli(["rooms", "--node", dead], { ROOMY_NODE: n.url })).code).toBe(3);
+  });
+
+  test("a name holding U+FFFD (valid, though the server refuses it raw as the mark of bad UTF-8) is written by the CLI: it goes escaped", async () => {
+    const at = ["--node", n.url];
+    expect((await cli(["add-rooms", "\uFFFD", "r\uFFFDs", ...at])).code).toBe(0);
+    expect((await cli(["walk-into", "r\uFFFDs", "p\uFFFD", ...at])).code).toBe(0);
+    expect((await cli(["dump", "r\uFFFDs", "\uFFFD", "--json", ...at])).stdout).toBe('{"r\uFFFDs":["p\uFFFD"],"\uFFFD":[]}\n');
+    expect((await cli(["leave", "p\uFFFD", ...at])).code).toBe(0);
   });
 
   test("arguments are taken as typed: names that look like numbers stay names", async () => {
@@ -120,6 +137,8 @@ describe("roomy node", () => {
     expect({ code: fromEnv.code, first: fromEnv.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --gates (ROOMY_GATES) must be a whole number from 1 to 1000, got "abc"' });
     const fromFlag = await cli(["node", "--http", "127.0.0.1:0", "--gates", "abc"], { ROOMY_GATES: "3" });
     expect({ code: fromFlag.code, first: fromFlag.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --gates must be a whole number from 1 to 1000, got "abc"' });
+    const nodeUrl = await cli(["rooms"], { ROOMY_NODE: "garbage" });
+    expect({ code: nodeUrl.code, first: nodeUrl.stderr.split("\n")[0] }).toEqual({ code: 2, first: 'roomy: --node (ROOMY_NODE) must be an http(s) URL, got "garbage"' });
     const http = await cli(["node"], { ROOMY_HTTP: "nowhere" });
     expect(http.stderr).toContain("--http (ROOMY_HTTP) must be HOST:PORT");
     // The client's token: named as it was given. One trailing newline (a secret made with echo) is dropped, not two.

@@ -41,6 +41,11 @@ export class DumpWorld {
   readonly nodes = new Map<string, WorldNode>();
   readonly calls: CallRecord[] = [];
   readonly down = new Set<string>();
+  /** Nodes whose calls are refused unrun (`no_effect`), as for an owner known dead. */
+  readonly refusing = new Set<string>();
+  /** Calls made and not yet settled, and the most at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   /** Nodes from before who-many: they refuse "who-many", "who-hash" and "stamps" as an older room process did. */
   readonly old = new Set<string>();
   /** Nodes from before who-hash: they refuse it (and answer who-many). */
@@ -112,9 +117,11 @@ export class DumpWorld {
         const to = world.ownerOf(name);
         const rec: CallRecord = { from: self, to, name, msg: msg as CallRecord["msg"] };
         world.calls.push(rec);
+        world.maxInFlight = Math.max(world.maxInFlight, ++world.inFlight);
         // Delivered in a later turn, as over a network.
-        return new Promise<R>((resolve, reject) => {
+        const p = new Promise<R>((resolve, reject) => {
           setTimeout(() => {
+            if (world.refusing.has(to)) return reject(new RoomyError("unavailable", `node ${to} is unreachable; retry`, true));
             if (world.down.has(to)) return reject(new RoomyError("unavailable", `node ${to} went down before answering; retry`));
             world.onDeliver(rec);
             const t = rec.msg.t;
@@ -128,6 +135,9 @@ export class DumpWorld {
             }
           }, 0);
         });
+        const settled = (): void => void world.inFlight--;
+        p.then(settled, settled);
+        return p;
       },
       cast() {},
       ownerOf: (name) => world.ownerOf(name),
