@@ -63,7 +63,7 @@ export class Consensus {
     this.#gen = new GenerationKeeper({
       self: o.self,
       membership: o.everyone ?? o.membership,
-      onSides: o.onSides, seedTrouble: o.seedTrouble, shared: o.shared,
+      onSides: o.onSides, seedTrouble: o.seedTrouble, shared: o.shared, onLost: () => void this.stats.generationsEnded++,
       clock: o.clock,
       logger: o.logger,
       mayBootstrapAlone: alone,

@@ -36,66 +36,15 @@
  * never reach the other) and says so in its hellos; data flows only between
  * nodes on the same side (`sides`, generation-view.ts).
  */
-import type { Member, MembershipView } from "../membership/types.ts";
-import type { Address, Clock, Logger, Message } from "../types.ts";
+import type { Member } from "../membership/types.ts";
+import type { Address, Message } from "../types.ts";
 import type { RaftCore } from "./raft.ts";
-import type { Server } from "./types.ts";
+import type { GenerationInfo, GenerationOptions, PeerReport } from "./generation-types.ts";
 import { generationOver, restartedVoter } from "./generation-over.ts";
 import { compareIds } from "../membership/identity.ts";
 import { SharedSettings } from "./shared-settings.ts";
 
-export interface GenerationInfo {
-  generation: number;
-  /** This node started it (and so bootstraps the log). */
-  bootstrap: boolean;
-  /** The generation it ended knowingly, or 0. */
-  recoveredFrom: number;
-}
-
-interface PeerReport {
-  name: string;
-  generation: number;
-  recoveredFrom: number;
-  /** Entries it applied (0 from a node before this field). */
-  applied: number;
-  /** Its log's last entry (term, index), said since recoveries take the whole log; absent from a node before. */
-  last?: { term: number; index: number };
-  at: number;
-  /** it takes relayed proposals and reads (relay.ts); a node from before them closes the connection on one */
-  relays: boolean;
-  /** in no generation: the one it will join (0: none yet) */
-  joining: number;
-}
-
-export interface GenerationOptions {
-  self: Server;
-  membership: MembershipView;
-  clock: Clock;
-  logger: Logger;
-  /** Whether this node may start a generation alone when nobody else is there (read each time). */
-  mayBootstrapAlone: () => boolean;
-  send(to: Address, msg: Message): void;
-  /** How often to tell peers our generation (ms). */
-  helloMs?: number;
-  /** How long a node that may act alone waits, from its start, for a cluster it was in to find it (ms; default 0). */
-  aloneAfterMs?: number;
-  /** How many seeds this node was given, itself left out (default 0). */
-  seedCount?: () => number;
-  /** How long from its start a node in no generation waits to hear every seed before a majority may start one (ms; default 0: #seedsUnheard). */
-  seedsWaitMs?: number;
-  /** Entries this node applied in its generation (said in hellos). */
-  applied?: () => number;
-  /** This node's log's last entry in its generation (said in hellos: the survivor with the most up-to-date log recovers). */
-  lastLog?: () => { term: number; index: number } | null;
-  /** How long a generation must look provably over before this node acts on it (ms; default 4 hellos). */
-  overAfterMs?: number;
-  /** Called after anything that may move a member to or from this node's side (generation-view.ts refresh). */
-  onSides?: () => void;
-  /** Settings every node must share (--lot, --gates): said in hellos, a peer with others warned of once. */
-  shared?: Readonly<Record<string, string | number>>;
-  /** Why a seed refused this node, if one did (a seed given as an admin API port answers in HTTP). */
-  seedTrouble?: () => string | null;
-}
+export type { GenerationInfo, GenerationOptions } from "./generation-types.ts";
 
 export class GenerationKeeper {
   #o: GenerationOptions;
@@ -112,8 +61,9 @@ export class GenerationKeeper {
   #over: { since: number; key: string } | null = null;
   /** The generation this node left for (known when it left knowingly), else 0. */
   #joining = 0;
-  /** In no generation: the one it chose to join (0: none yet). */
+  /** In no generation: the one it chose to join (0: none yet), and the names heard in it. */
   #target = 0;
+  #targetNames = new Set<string>();
   /** Generations this node left: never joined again. */
   #ended = new Set<number>();
   /** The side said in the last hello (a change is said at once). */
@@ -164,13 +114,36 @@ export class GenerationKeeper {
     const choices = [...around].filter((g) => !ended.has(g)).sort((a, b) => a - b);
     // Kept while a live member is in it: data taken in for one generation must never be carried to another.
     if (this.#target === 0 || !alive.has(this.#target) || ended.has(this.#target)) {
+      const gone = this.#target;
       this.#target = this.#joining !== 0 && choices.includes(this.#joining) ? this.#joining : (choices[0] ?? 0);
+      if (gone !== 0 && gone !== this.#target) this.#targetLeft(gone, alive.has(gone) || ended.has(gone));
     }
     if (choices.length > 1 && this.#twoWarned !== choices.join()) {
       this.#twoWarned = choices.join();
       this.#o.logger.error("consensus: this node's peers are in more than one generation (two clusters meet through its seeds); it keeps to the one it chose, the others stay apart: give each node seeds of its own cluster only", { generations: choices, chose: this.#target });
     }
     return this.#target;
+  }
+
+  /**
+   * The generation this node meant to join is no longer its choice. If no
+   * live member is in it any more and every name heard in it is live again
+   * (under a new process: nobody merely out of reach), every process of it
+   * restarted before this node was added: all its voters' memory, the lot's
+   * log, is gone. Said once (an operator rolled kill -9 over five nodes
+   * 0.3 s apart, each restarted at once: the lot came back empty with no
+   * word; the map's replicas, caught up by each new process, were kept).
+   */
+  #targetLeft(gone: number, stillAround: boolean): void {
+    const names = this.#targetNames;
+    this.#targetNames = new Set();
+    if (stillAround || names.size === 0) return;
+    const live = new Set(this.#o.membership.live().map((m) => m.name));
+    if (![...names].every((n) => live.has(n))) return;
+    this.#o.logger.warn("consensus: every voter of this generation restarted before this node was added to it: nothing its log acknowledged survived (the lot starts empty); the rooms and people, replicated to every node, are kept", {
+      generation: gone, members: [...names].sort(),
+    });
+    this.#o.onLost?.(gone);
   }
 
   /**
@@ -362,6 +335,7 @@ export class GenerationKeeper {
     const lt = msg["lt"];
     const li = msg["li"];
     const last = typeof lt === "number" && typeof li === "number" ? { term: lt, index: li } : undefined;
+    if (g !== 0 && g === this.#target && this.#info === null) this.#targetNames.add(n);
     this.#peers.set(f, { name: n, generation: g, recoveredFrom: r, applied: typeof a === "number" ? a : 0, ...(last === undefined ? {} : { last }), at: this.#o.clock.now(), relays: msg["rl"] === 1, joining });
     if (was === undefined) this.#o.send(from, this.#hello()); // it hears our side as soon as we hear its own
     if (was === undefined || was.generation !== g || was.joining !== joining || was.recoveredFrom !== r) this.#o.onSides?.();
