@@ -190,7 +190,8 @@ export class RoomyClient {
       });
     } catch (err) {
       const m = err instanceof Error ? err.message : String(err);
-      throw new NoNodeError(this.url, /malformed_?http|parse error|invalid http|http\/1/i.test(m) ? `${m} (what answered there does not speak HTTP: is that a mesh address, --bind, port 4370 by default? the admin API is the node's --http, port 4380 by default)` : m);
+      // The runtime's own words for a non-HTTP answer ("Malformed_HTTP_Response ... pass `verbose: true` ...") help nobody here.
+      throw new NoNodeError(this.url, /malformed_?http|parse error|invalid http|http\/1/i.test(m) ? "the answer was not HTTP: is that a mesh address (--bind, port 4370 by default)? the admin API is the node's --http, port 4380 by default" : m);
     }
   }
 }

@@ -232,7 +232,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // by a majority before the read may not have reached this replica yet.
   const fresh = async (): Promise<void> => {
     if (!registry.authoritative()) {
-      throw new RoomyError("unavailable", "this node has not caught up with a majority of the cluster (starting, or cut off); retry");
+      // Which of the two, /readyz says (an operator read "not caught up" on a node whose peers were down).
+      throw new RoomyError("unavailable", "this node serves no reads now: it has not caught up for the current epoch, or it does not hear a majority of the holders (they are down, it is cut off, or it woke from a pause): its /readyz says which; retry");
     }
     await registry.readBarrier();
   };

@@ -136,7 +136,9 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
         const why = s === address ? undefined : opts.refusal?.(s);
         if (why !== undefined) return `${s}: ${why}`;
       }
-      return null;
+      // None refused: name what is dialed, so a mistyped --join shows (an operator saw only "seeds not answering").
+      const dialed = seeds.filter((s) => s !== address);
+      return dialed.length === 0 ? null : `nothing answers at ${dialed.slice(0, 3).join(", ")}${dialed.length > 3 ? ` and ${dialed.length - 3} more` : ""}`;
     },
     maxVoters: config.maxVoters,
     shared: { lot: config.lot, gates: config.gates },

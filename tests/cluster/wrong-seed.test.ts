@@ -9,7 +9,7 @@
  * node, run as one node): it waited for ever, "seeds not answering"; it is
  * the first node of its cluster, as one with no --join.
  *
- * Real processes on loopback, ~15 s. Ports 28094-28099, 28078-28079.
+ * Real processes on loopback, ~15 s. Ports 28094-28099, 28078-28079, 28066-28068 (28068: nothing listens).
  */
 import { afterAll, expect, test } from "bun:test";
 import { LoopbackNode, until } from "../support/procs.ts";
@@ -19,9 +19,10 @@ const seed = new LoopbackNode("s1", 28094, 28095, ["--profile", "local", "--cook
 const viaHttp = new LoopbackNode("s2", 28096, 28097, ["--profile", "local", "--cookie", "one-cookie"]);
 const otherCookie = new LoopbackNode("s3", 28098, 28099, ["--profile", "local", "--cookie", "another-cookie"]);
 const selfSeeded = new LoopbackNode("solo", 28078, 28079, ["--profile", "local"]);
+const deadSeeded = new LoopbackNode("lost", 28066, 28067, ["--profile", "local"]);
 
 afterAll(async () => {
-  await Promise.all([seed, viaHttp, otherCookie, selfSeeded].map((n) => n.kill()));
+  await Promise.all([seed, viaHttp, otherCookie, selfSeeded, deadSeeded].map((n) => n.kill()));
 }, 30_000);
 
 const reason = async (n: LoopbackNode): Promise<string> => {
@@ -58,4 +59,14 @@ test("a node whose only seed is its own address starts its cluster, as the first
   await selfSeeded.start(bin, [selfSeeded.mesh]);
   // The first node's wait for a cluster it may have been in (6.4 s in the local profile), then ready.
   await until("ready", async () => ((await selfSeeded.ready()) ? true : undefined), 30_000, 100);
+}, 60_000);
+
+test("a node whose seed has nothing listening names that seed on /readyz (a mistyped --join shows)", async () => {
+  const bin = await ensureBinary();
+  await deadSeeded.start(bin, ["127.0.0.1:28068"]);
+  const r = await until("the seed named", async () => {
+    const x = await reason(deadSeeded);
+    return x.includes("nothing answers at") ? x : undefined;
+  }, 15_000, 100);
+  expect(r).toBe("no peer reachable yet (seeds not answering; nothing answers at 127.0.0.1:28068)");
 }, 60_000);
