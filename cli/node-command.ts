@@ -16,6 +16,8 @@ import { HARD_BODY_CAP_BYTES } from "../http/body.ts";
 import { readiness } from "../http/readiness.ts";
 import { staticRoutes } from "../http/instrument.ts";
 import { bodyCap, serve } from "../adapter/serve.ts";
+import { accepts } from "../adapter/reach.ts";
+import type { Logger } from "../mesh/types.ts";
 import { DEFAULT_BIND, DEFAULT_GATES, DEFAULT_HTTP, DEFAULT_SPACES, type NodeSettings, parseHostPort } from "../mesh/node/config.ts";
 import { startNode } from "../mesh/node/node.ts";
 import { meshCluster } from "../mesh/node/tcp-parts.ts";
@@ -175,6 +177,7 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
     throw cannotListen(err, "http", `${flags.http.host}:${flags.http.port}`) ?? err;
   }
   if (flags.adminToken !== undefined) logger.info("the admin API requires its bearer token on /v1", { http: served.url });
+  void checkAdvertise(flags.settings.advertise, logger);
   // Say only what is true: serving now, ready (what /readyz answers 200
   // for) when it is; a node whose peers all refuse it never is.
   const where = `http=${served.url} mesh=${node.meshAddress() ?? "none"}`;
@@ -198,6 +201,8 @@ export async function runNode(raw: RawArgs, io: CliIo): Promise<number> {
 
 /** How often the CLI asks whether the node has become ready (to print the ready line). */
 const READY_POLL_MS = 50;
+/** How long the --advertise check waits for a connect (a firewall that drops rather than refuses). */
+const ADVERTISE_CHECK_MS = 3_000;
 
 /** A listen failure as one line (exit 4), or null when `err` is something else. */
 function cannotListen(err: unknown, what: "mesh" | "http", address: string): CannotStartError | null {
@@ -280,4 +285,17 @@ export function adminToken(v: string | undefined, what = "ROOMY_ADMIN_TOKEN"): s
   if (t === "") return undefined;
   if (!/^[\x21-\x7e]+$/.test(t)) throw new UsageError(`${what} must be printable ASCII without spaces`);
   return t;
+}
+
+/**
+ * A given --advertise that nothing answers at, from this node, is warned of
+ * once: peers dial it, and a node whose address nobody can dial still joins
+ * (it dials them) and may even become a voter reached only over its own
+ * connections (an operator's typo went unnoticed).
+ */
+async function checkAdvertise(advertise: string | undefined, logger: Logger): Promise<void> {
+  const a = advertise === undefined ? null : parseHostPort(advertise);
+  if (a === null) return;
+  if (await accepts(a.host, a.port, ADVERTISE_CHECK_MS)) return;
+  logger.warn("--advertise: nothing accepts connections at that address from this node; the other nodes dial it (a typo, or a firewall or NAT in the way?)", { advertise });
 }

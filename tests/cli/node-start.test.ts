@@ -88,3 +88,23 @@ describe("listening, then ready", () => {
     }
   }, 60_000);
 });
+
+describe("--advertise checked once", () => {
+  test("an --advertise nothing answers at is warned of (the node runs on); one it listens at is not", async () => {
+    const dead = await deadPort();
+    const bad = await spawnNode(["--advertise", `127.0.0.1:${dead}`]);
+    const end = Date.now() + 15_000;
+    while (!bad.logs().includes("--advertise: nothing accepts connections")) {
+      if (Date.now() > end) throw new Error(`no warning within 15 s:\n${bad.logs().slice(-2_000)}`);
+      await Bun.sleep(50);
+    }
+    expect(bad.logs()).toContain(`advertise=127.0.0.1:${dead}`);
+    expect(bad.proc.exitCode).toBe(null);
+    // Its own listening address as --advertise: no warning (a connect that ends before any handshake says nothing either).
+    const port = await deadPort();
+    const good = await spawnNode(["--bind", `127.0.0.1:${port}`, "--advertise", `127.0.0.1:${port}`]);
+    await Bun.sleep(1_500);
+    expect(good.logs()).not.toContain("--advertise");
+    expect(good.logs()).not.toMatch(/WARN|ERROR/);
+  }, 40_000);
+});
