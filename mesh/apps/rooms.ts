@@ -258,7 +258,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
       // And at most ADD_WINDOW of them in flight on this node, whatever the requests (call-window.ts).
       const calls: Promise<unknown>[] = [];
       let sinceTurn = 0;
-      for (let i = 0; i < names.length; i++) {
+      // Once one call failed the request fails: no more are started (a node with no configuration
+      // holds each for the activation timeout; 3,500 of them through the window took 35 s to say so).
+      let failed = false;
+      const settled = (): void => releaseAdd();
+      const refused = (): void => {
+        failed = true;
+        releaseAdd();
+      };
+      for (let i = 0; i < names.length && !failed; i++) {
         const wait = addWindow.take();
         if (wait !== undefined) {
           await wait;
@@ -267,8 +275,12 @@ export function startRooms(ctx: AppContext): RoomsApp {
           await ctx.nextTurn();
           sinceTurn = 0;
         }
+        if (failed) {
+          releaseAdd(); // a call failed while this one waited: its place goes back unused
+          break;
+        }
         const call = registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap }));
-        call.then(releaseAdd, releaseAdd);
+        call.then(settled, refused);
         calls.push(call);
       }
       // Every call settled, so `no_effect` is said only when none of them ran (CONTRACT).
