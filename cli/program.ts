@@ -3,7 +3,7 @@
  * checks them against the command (flags it takes, how many arguments),
  * runs it, and maps every outcome to an exit code (CONTRACT.md, "Exit
  * codes"): 0 ok, 1 the node answered an error, 2 usage, 3 no node answered,
- * 4 the node could not start. cac holds the command definitions and lays
+ * 4 the node could not start, 5 the output could not be written. cac holds the command definitions and lays
  * out their help; it parses nothing (see argv.ts for why).
  */
 import { type Command, cac } from "cac";
