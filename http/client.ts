@@ -207,6 +207,5 @@ export function createClient(url?: string, opts?: ClientOptions): RoomyClient {
  * name that truly holds one goes as `\ufffd`, which it takes.
  */
 export function jsonBody(body: unknown): string {
-  const text = JSON.stringify(body);
-  return text.includes("\uFFFD") ? text.replaceAll("\uFFFD", "\\ufffd") : text;
+  return JSON.stringify(body).replaceAll("\uFFFD", "\\ufffd");
 }

@@ -30,7 +30,7 @@ import type { AppContext } from "./context.ts";
 import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 import { roomSnapshotOrder } from "./room-snapshot-order.ts";
 import { setSnapshotOrder } from "../replication/snapshot-order.ts";
-import { CallWindow, firstFailure } from "./call-window.ts";
+import { CallWindow, firstFailure, throughWindow } from "./call-window.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
 const OK_ANSWER = Object.freeze({ ok: true });
@@ -43,8 +43,6 @@ const LATE_MARGIN_MS = 50;
 const ADD_SLICE = 200;
 /** Room creations in flight on this node at once, over every add-rooms request (call-window.ts). */
 const ADD_WINDOW = 512;
-const isNoEffect = (err: unknown): boolean => err instanceof RoomyError && err.noEffect;
-const withEffect = (err: unknown): unknown => (err instanceof RoomyError && err.noEffect ? new RoomyError(err.code, err.message) : err);
 
 export function roomProcess(room: string): string {
   return ROOM_PROCESS_PREFIX + room;
@@ -97,7 +95,6 @@ export function startRooms(ctx: AppContext): RoomsApp {
   setSnapshotOrder(map, roomSnapshotOrder(index));
 
   const addWindow = new CallWindow(ADD_WINDOW);
-  const releaseAdd = (): void => addWindow.release();
 
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
@@ -254,37 +251,10 @@ export function startRooms(ctx: AppContext): RoomsApp {
     async addRooms(rooms: string[], capacity?: number | null): Promise<void> {
       const names = uniqueSorted(validateNames("room", rooms));
       const cap = validateCapacity(capacity);
-      // A batch of thousands of calls started in one turn held the event loop 50-70 ms: a slice per turn.
-      // And at most ADD_WINDOW of them in flight on this node, whatever the requests (call-window.ts).
-      const calls: Promise<unknown>[] = [];
-      let sinceTurn = 0;
-      // Once one call failed the request fails: no more are started (a node with no configuration
-      // holds each for the activation timeout; 3,500 of them through the window took 35 s to say so).
-      let failed = false;
-      const settled = (): void => releaseAdd();
-      const refused = (): void => {
-        failed = true;
-        releaseAdd();
-      };
-      for (let i = 0; i < names.length && !failed; i++) {
-        const wait = addWindow.take();
-        if (wait !== undefined) {
-          await wait;
-          sinceTurn = 0;
-        } else if (++sinceTurn > ADD_SLICE) {
-          await ctx.nextTurn();
-          sinceTurn = 0;
-        }
-        if (failed) {
-          releaseAdd(); // a call failed while this one waited: its place goes back unused
-          break;
-        }
-        const call = registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap }));
-        call.then(settled, refused);
-        calls.push(call);
-      }
+      // A slice per turn, at most ADD_WINDOW in flight on this node whatever the requests, none more once one failed (call-window.ts).
+      const started = await throughWindow(names.length, (i) => registry.call(procOf(names[i]!), roomMsgToWire({ kind: "create", capacity: cap })), addWindow, ctx.nextTurn, ADD_SLICE);
       // Every call settled, so `no_effect` is said only when none of them ran (CONTRACT).
-      const failure = firstFailure(await Promise.allSettled(calls), isNoEffect, withEffect);
+      const failure = firstFailure(started);
       if (failure !== undefined) throw failure;
     },
     rooms: async () => {

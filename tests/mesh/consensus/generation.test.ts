@@ -161,15 +161,22 @@ function joiner(live: Member[], seeds: number) {
   return { k, clock, warned, lost };
 }
 
-test("every process of the generation this node waits to join restarted before it was added: said once (WARN, onLost), and a new one may start", () => {
-  const live = [member("n1", "a"), member("n2", "b"), member("n3", "c2")];
-  const { k, clock, warned, lost } = joiner(live, 2);
+/** n1 (a) and n2 (b) say twice, half a second apart, that they are in generation 7; what each tick then decided. */
+function hearGeneration7(k: GenerationKeeper, clock: SimClock): ReturnType<GenerationKeeper["tick"]>[] {
+  const ticks: ReturnType<GenerationKeeper["tick"]>[] = [];
   for (let i = 0; i < 2; i++) {
     k.onHello("n1:1", { t: "hello", f: "a", n: "n1", g: 7, r: 0 });
     k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: 7, r: 0 });
-    expect(k.tick(null)).toBe(null); // waiting to be added to 7
+    ticks.push(k.tick(null));
     clock.advance(500);
   }
+  return ticks;
+}
+
+test("every process of the generation this node waits to join restarted before it was added: said once (WARN, onLost), and a new one may start", () => {
+  const live = [member("n1", "a"), member("n2", "b"), member("n3", "c2")];
+  const { k, clock, warned, lost } = joiner(live, 2);
+  for (const what of hearGeneration7(k, clock)) expect(what).toBe(null); // waiting to be added to 7
   expect(k.waitingReason()).toContain("generation 7");
   // n1 and n2 restart (new ids) before adding n3: none is in 7 any more.
   live[0] = member("n1", "a2");
@@ -185,12 +192,7 @@ test("every process of the generation this node waits to join restarted before i
 test("the generation's members merely out of reach (not live, not restarted): nothing is said", () => {
   const live = [member("n1", "a"), member("n2", "b"), member("n3", "c2")];
   const { k, clock, warned, lost } = joiner(live, 2);
-  for (let i = 0; i < 2; i++) {
-    k.onHello("n1:1", { t: "hello", f: "a", n: "n1", g: 7, r: 0 });
-    k.onHello("n2:1", { t: "hello", f: "b", n: "n2", g: 7, r: 0 });
-    k.tick(null);
-    clock.advance(500);
-  }
+  hearGeneration7(k, clock);
   live.splice(0, 2); // cut off: only n3 left in its view
   k.tick(null);
   expect(lost).toEqual([]);
