@@ -74,8 +74,14 @@ export interface Message {
 export interface Transport {
   /** This node's advertised mesh address. */
   readonly local: Address;
-  /** Queue `msg` for `to`. Never throws; returns false if dropped at once. */
-  send(to: Address, msg: Message): boolean;
+  /**
+   * Queue `msg` for `to`. Never throws; returns false if dropped at once.
+   * `onLost`, if given, runs (at most once, later) if the message is dropped
+   * before any of it was written to a socket (a dead connection, a refused
+   * dial): it never reached `to`. A transport may never run it (a message
+   * lost on the way is not known).
+   */
+  send(to: Address, msg: Message, onLost?: () => void): boolean;
   /** Register the handler for inbound messages (one handler; later replaces). */
   onMessage(handler: (from: Address, msg: Message) => void): void;
   /** Stop sending and receiving; release sockets. */
@@ -122,7 +128,7 @@ export function mux(transport: Transport): Mux {
     channel(name: string): Transport {
       return {
         local: transport.local,
-        send: (to, msg) => transport.send(to, tagged(msg, name)),
+        send: (to, msg, onLost) => transport.send(to, tagged(msg, name), onLost),
         onMessage: (handler) => {
           handlers.set(name, handler);
         },

@@ -7,7 +7,7 @@
 import { readTextFile } from "../../adapter/files.ts";
 import { tlsProblem } from "../../adapter/sockets.ts";
 import { RoomyError } from "../../core/errors.ts";
-import { wireCluster } from "./wiring.ts";
+import { CONTROL_CHANNELS, wireCluster } from "./wiring.ts";
 import { parseDiscover, type Resolve4 } from "./discovery.ts";
 import { runtimeResolve4 } from "../../adapter/dns.ts";
 import { runtimeDefer } from "../../adapter/defer.ts";
@@ -15,7 +15,7 @@ import type { MembershipConfig } from "../membership/config.ts";
 import type { Cluster, ClusterFactory } from "./parts.ts";
 import type { ClusterRegistryConfig } from "../registry/registry.ts";
 import type { ReplicationConfig } from "../replication/config.ts";
-import { createTcpTransport } from "../tcp/transport.ts";
+import { createTcpTransport } from "../tcp/lanes.ts";
 import type { TcpTransport } from "../tcp/types.ts";
 import type { TlsPaths } from "./config.ts";
 import { LAN_LIVENESS, WAN_LIVENESS } from "../tcp/liveness.ts";
@@ -72,6 +72,9 @@ export function meshCluster(opts: MeshClusterOptions = {}): ClusterFactory {
       clock,
       random,
       liveness: config.profile === "wan" ? WAN_LIVENESS : LAN_LIVENESS,
+      // Membership probes and Raft heartbeats on a connection of their own
+      // (lanes.ts): behind a data backlog they came late and live nodes were declared dead.
+      controlChannels: CONTROL_CHANNELS,
     });
     const wired = wireCluster({
       ctx,

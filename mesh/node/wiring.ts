@@ -63,6 +63,9 @@ export interface WiredCluster extends Cluster {
   discovery: Discovery;
 }
 
+/** The channels whose messages must not wait behind data (membership, consensus): a transport may give them a lane of their own. */
+export const CONTROL_CHANNELS: readonly string[] = ["swim", "raft"];
+
 export function wireCluster(opts: WiringOptions): WiredCluster {
   const { ctx, transport } = opts;
   const address = transport.local;

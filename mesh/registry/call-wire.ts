@@ -92,7 +92,15 @@ export function createCallWire(d: CallWireDeps): CallWire {
       if (inb.originId !== undefined) msg.i = inb.originId;
     }
     if (d.reading !== undefined) msg.k = d.reading();
-    if (!transport.send(addr, msg)) return fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
+    // Dropped before it was written (the link died, or its dial was refused:
+    // a node killed a moment ago): it never left, so fail it now, with no
+    // effect, rather than at the call timeout (a no-op once answered).
+    const lost = (): void => {
+      // This node's own call: only while it is still pending there (not answered, timed out or moved).
+      if (inb.origin === local && inb.reply && inb.early !== EARLY_WAITING && calls.sentToOf(inb.id) !== to) return;
+      fail(inb, unavailable(`node ${to} is unreachable; retry`), true);
+    };
+    if (!transport.send(addr, msg, lost)) return lost();
     // Sent on for a caller elsewhere: tell it where its call went (calls.ts moved).
     if (forward && inb.reply) transport.send(inb.origin, { t: "mv", id: inb.id, to, h: inb.hops } satisfies MovedMsg);
   }

@@ -46,6 +46,25 @@ export interface Hello {
   nonce: Uint8Array;
   /** Answers liveness pings (liveness.ts); absent from older nodes' hellos, which are never pinged. */
   pings?: boolean;
+  /** Takes a second connection for the control lane (lanes.ts); absent from older nodes' hellos, which are never dialed for one. */
+  lanes?: boolean;
+  /** The dialer's lane for this connection: absent for the data lane. Covered by the proofs. */
+  lane?: Lane;
+}
+
+/** The one lane besides the data lane: membership and consensus, clear of bulk traffic (lanes.ts). */
+export type Lane = "control";
+
+/** Who a node says it is in its hellos. */
+export interface HelloSelf {
+  cluster: string;
+  name: string;
+  id: string;
+  address: string;
+  /** The lane this side dials for (dialers only). */
+  lane?: Lane;
+  /** False: say nothing of lanes (an older node, as tests play one). */
+  lanes?: boolean;
 }
 
 export interface Proof {
@@ -74,11 +93,12 @@ export function newNonce(): Uint8Array {
   return randomBytes(NONCE_BYTES);
 }
 
-export function makeHello(
-  self: { cluster: string; name: string; id: string; address: string },
-  nonce: Uint8Array = newNonce(),
-): Hello {
-  return { t: "hello", v: PROTOCOL_VERSION, ...self, nonce, pings: true };
+export function makeHello(self: HelloSelf, nonce: Uint8Array = newNonce()): Hello {
+  const { cluster, name, id, address } = self;
+  const hello: Hello = { t: "hello", v: PROTOCOL_VERSION, cluster, name, id, address, nonce, pings: true };
+  if (self.lanes !== false) hello.lanes = true;
+  if (self.lane !== undefined) hello.lane = self.lane;
+  return hello;
 }
 
 /** The peer's hello, or why it must be refused (version is checked first). */
@@ -93,7 +113,12 @@ export function parseHello(value: unknown): Hello | { refuse: RefuseReason } {
   ) {
     return { refuse: "protocol" };
   }
-  return { t: "hello", v: PROTOCOL_VERSION, cluster, name, id, address, nonce: Uint8Array.from(nonce), pings: o["pings"] === true };
+  const lane = o["lane"];
+  if (lane !== undefined && lane !== "control") return { refuse: "protocol" };
+  const hello: Hello = { t: "hello", v: PROTOCOL_VERSION, cluster, name, id, address, nonce: Uint8Array.from(nonce), pings: o["pings"] === true };
+  if (o["lanes"] === true) hello.lanes = true;
+  if (lane !== undefined) hello.lane = lane;
+  return hello;
 }
 
 /** Why `own` must refuse `peer`, or null if they may go on to the proofs. */
@@ -117,6 +142,8 @@ export function transcript(prover: HandshakeRole, dialer: Hello, acceptor: Hello
       text.encode(h.address),
       h.nonce,
     );
+    // Only when present, so a hello without one proves as older nodes compute.
+    if (h.lane !== undefined) parts.push(text.encode(`lane:${h.lane}`));
   }
   let total = 0;
   for (const p of parts) total += 4 + p.length;

@@ -7,6 +7,8 @@ import type { Address } from "../types.ts";
 import { fallbackEncoder } from "../wire/codec.ts";
 import { FrameQueue, type PushResult } from "../wire/frame-queue.ts";
 import type { Session } from "./session.ts";
+import { parseAddress } from "./address.ts";
+import { LostHooks } from "./lost-hooks.ts";
 
 /** Encoding buffer per peer; grows for bigger messages or queues. */
 const QUEUE_CHUNK_BYTES = 16 * 1024;
@@ -29,6 +31,8 @@ export class Link {
 
   /** Frames not yet written, encoded in place (see FrameQueue). */
   private readonly queue = new FrameQueue(QUEUE_CHUNK_BYTES, fallbackEncoder);
+  /** What to tell the senders of queued frames that asked, if their frame is dropped unwritten. */
+  private readonly hooks = new LostHooks();
 
   constructor(readonly address: Address) {}
 
@@ -54,30 +58,39 @@ export class Link {
   /**
    * Encode `msg` as a frame at the end of the queue unless its body exceeds
    * `maxBody` or the queue would exceed `maxBytes` (then nothing is queued).
-   * Throws, queuing nothing, if it cannot be encoded.
+   * Throws, queuing nothing, if it cannot be encoded. `onLost` runs if the
+   * frame is then dropped before it was written (clear()).
    */
-  enqueue(msg: unknown, maxBody: number, maxBytes: number): PushResult {
-    return this.queue.push(msg, maxBody, maxBytes);
+  enqueue(msg: unknown, maxBody: number, maxBytes: number, onLost?: () => void): PushResult {
+    const r = this.queue.push(msg, maxBody, maxBytes);
+    if (r === "queued") this.hooks.add(onLost);
+    return r;
   }
 
   /** Take back the message enqueue() just queued. */
   dropLast(): void {
     this.queue.dropLast();
+    this.hooks.dropLast();
   }
 
   /** Dequeue frames, about `maxBytes` on the wire (always at least one if any), as one view; `count[0]` gets how many. */
   take(maxBytes: number, count: Uint32Array): Uint8Array {
-    return this.queue.take(maxBytes, count);
+    const out = this.queue.take(maxBytes, count);
+    this.hooks.taken(count[0]!);
+    return out;
   }
 
-  /** Drop everything queued; returns how many frames were dropped. */
+  /** Drop everything queued, telling the senders that asked (nothing of it was written); returns how many frames were dropped. */
   clear(): number {
-    return this.queue.clear();
+    const n = this.queue.clear();
+    this.hooks.dropAll();
+    return n;
   }
 
   /** Move `other`'s queue behind ours (used when two addresses turn out to be one peer). */
   absorb(other: Link): void {
     this.queue.absorb(other.queue);
+    this.hooks.absorb(other.hooks);
   }
 
   /** A (possibly new) identity is at this address: epochs restart with it. */
@@ -96,6 +109,18 @@ export class PeerTable {
 
   get(address: Address): Link | undefined {
     return this.links.get(this.aliases.get(address) ?? address);
+  }
+
+  /** The link for `address`, made if new; null for what is no address (send() drops it). */
+  forSend(address: Address): Link | null {
+    const link = this.get(address);
+    if (link) return link;
+    try {
+      parseAddress(address);
+    } catch {
+      return null;
+    }
+    return this.getOrCreate(address);
   }
 
   getOrCreate(address: Address): Link {

@@ -7,6 +7,20 @@ import type { Clock, Logger } from "../types.ts";
 import type { Session, SessionEnd } from "./session.ts";
 import type { PeerChange, PeerInfo, TcpTransportStats } from "./types.ts";
 
+/** Accepted sessions still in their handshake, of every lane's sessions given. */
+export function handshaking(...lanes: Iterable<Session>[]): number {
+  let n = 0;
+  for (const sessions of lanes) for (const s of sessions) if (!s.isOpen && s.role === "acceptor") n++;
+  return n;
+}
+
+/** The peers of `links` with an open connection, sorted by address. */
+export function openPeers(links: Iterable<{ conn: Session | null }>): PeerInfo[] {
+  const out: PeerInfo[] = [];
+  for (const link of links) if (link.conn) out.push(peerInfo(link.conn));
+  return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
 export function peerInfo(s: Session): PeerInfo {
   const p = s.peer!;
   return { name: p.name, id: p.id, address: p.address, direction: s.role === "dialer" ? "out" : "in" };

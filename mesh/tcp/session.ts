@@ -16,6 +16,7 @@ import {
   computeProof,
   HANDSHAKE_MAX_FRAME_BYTES,
   type Hello,
+  type HelloSelf,
   makeHello,
   parseCommit,
   parseHello,
@@ -54,11 +55,13 @@ export interface SessionHooks {
   deliver(s: Session, msg: Message, frameBytes: number): void;
   onDrain(s: Session): void;
   onEnd(s: Session, end: SessionEnd): void;
+  /** An accepted connection's hello came: the hooks of the lane it dialed for, which take the session over, or null to keep it. */
+  adopt?(s: Session, peer: Hello): SessionHooks | null;
 }
 
 export interface SessionConfig {
   cookie: string;
-  self: { cluster: string; name: string; id: string; address: string };
+  self: HelloSelf;
   maxFrameBytes: number;
   handshakeTimeoutMs: number;
   clock: Clock;
@@ -89,13 +92,13 @@ export class Session implements Watched {
     readonly role: HandshakeRole,
     remote: string,
     private readonly config: SessionConfig,
-    private readonly hooks: SessionHooks,
+    private hooks: SessionHooks,
   ) {
     this.own = makeHello(config.self);
     this.conn = new Connection(socket, remote, HANDSHAKE_MAX_FRAME_BYTES, config.clock, config.counters);
     this.conn.attach({
       onFrame: (bytes, start, end) => this.onFrame(bytes, start, end),
-      onDrain: () => hooks.onDrain(this),
+      onDrain: () => this.hooks.onDrain(this),
       onClose: (reason, cause) => this.onClose(reason, cause),
     });
     this.timer = config.clock.setTimer(config.handshakeTimeoutMs, () => this.onTimeout());
@@ -223,6 +226,7 @@ export class Session implements Watched {
     const why = checkHello(this.own, hello);
     if (why) return this.refuse(why, `peer ${hello.name}@${hello.address} cluster "${hello.cluster}"`);
     this.peer = hello;
+    if (this.role === "acceptor") this.hooks = this.hooks.adopt?.(this, hello) ?? this.hooks;
     const [dialer, acceptor] = this.role === "dialer" ? [this.own, hello] : [hello, this.own];
     const mac = computeProof(this.config.cookie, this.role, dialer, acceptor);
     this.conn.write([encode({ t: "proof", mac, lost: this.hooks.lostEpoch(hello) })]);

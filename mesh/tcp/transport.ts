@@ -23,11 +23,11 @@ import type { PushResult } from "../wire/frame-queue.ts";
 import { formatAddress, isWildcardHost, parseAddress } from "./address.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { CLOSE_GRACE_MS } from "./connection.ts";
-import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser } from "./handshake.ts";
+import { type Hello, HANDSHAKE_MAX_FRAME_BYTES, isChooser, type Lane } from "./handshake.ts";
 import { type Link, PeerTable } from "./peer-table.ts";
 import { LAN_LIVENESS, watchLiveness } from "./liveness.ts";
 import { Session, type SessionConfig, type SessionEnd, type SessionHooks } from "./session.ts";
-import { peerInfo, reportEnd, tellWatchers, within } from "./session-log.ts";
+import { handshaking, openPeers, peerInfo, reportEnd, tellWatchers, within } from "./session-log.ts";
 import { dial, type Listener, listen } from "../../adapter/sockets.ts";
 import type { ByteStream, PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
@@ -38,16 +38,10 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 /** Queued bytes for a peer beyond which send() writes at once instead of at the end of the turn. */
 const EAGER_FLUSH_BYTES = 16 * 1024;
 
-/** Listen on `opts.bind` and return the transport once it accepts connections. */
-export async function createTcpTransport(opts: TcpTransportOptions): Promise<TcpTransport> {
-  const mesh = new TcpMesh(opts);
-  await mesh.start();
-  return mesh;
-}
-
 type Counters = Omit<TcpTransportStats, "connectionsOpen">;
 
-class TcpMesh implements TcpTransport, SessionHooks {
+/** One lane of the mesh (lanes.ts puts two together): its connections, one per peer, and their queues. */
+export class TcpMesh implements TcpTransport, SessionHooks {
   local: Address = "";
   private handler: ((from: Address, msg: Message) => void) | null = null;
   private readonly table = new PeerTable();
@@ -73,8 +67,11 @@ class TcpMesh implements TcpTransport, SessionHooks {
   private stopLiveness = (): void => {};
   /** Out-parameter of Link.take, reused. */
   private readonly frameCount = new Uint32Array(1);
+  /** The control lane's mesh, which takes over the accepted connections dialed for it (data lane only). */
+  control: TcpMesh | null = null;
 
-  constructor(private readonly opts: TcpTransportOptions) {
+  /** `lane`: the lane this mesh dials for (undefined: the data lane, which listens). */
+  constructor(private readonly opts: TcpTransportOptions, private readonly lane?: Lane) {
     if (!opts.cookie) throw new Error("mesh: a non-empty cookie is required");
     if (!opts.name || !opts.id) throw new Error("mesh: name and id are required");
     this.log = opts.logger ?? silentLogger;
@@ -99,10 +96,16 @@ class TcpMesh implements TcpTransport, SessionHooks {
     else if (isWildcardHost(bind.host)) {
       this.log.warn("mesh: bound to a wildcard address without --advertise; peers cannot dial it", { bind: this.opts.bind });
     }
-    this.local = this.opts.advertise ?? formatAddress(bind.host, this.listener.port);
+    this.configure(this.opts.advertise ?? formatAddress(bind.host, this.listener.port));
+  }
+
+  /** Ready to dial and to take sessions as `local` (a lane's mesh, without a listener of its own, is only this). */
+  configure(local: Address): void {
+    this.local = local;
+    const self = { cluster: this.opts.cluster ?? "roomy", name: this.opts.name, id: this.opts.id, address: local };
     this.config = {
       cookie: this.opts.cookie,
-      self: { cluster: this.opts.cluster ?? "roomy", name: this.opts.name, id: this.opts.id, address: this.local },
+      self: { ...self, lane: this.lane, lanes: this.opts.lanes !== false },
       maxFrameBytes: this.maxFrameBytes,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 5000,
       clock: this.clock,
@@ -114,15 +117,15 @@ class TcpMesh implements TcpTransport, SessionHooks {
 
   // ---- Transport ----
 
-  send(to: Address, msg: Message): boolean {
+  send(to: Address, msg: Message, onLost?: () => void): boolean {
     if (this.closing) return false;
     if (to === this.local) return this.loopback(msg);
-    const link = this.table.get(to) ?? this.newLink(to);
+    const link = this.table.forSend(to);
     if (!link) return this.drop("mesh: invalid address", { to });
     // Encoded straight into the link's queue of frames (no body of its own, no copy later).
     let queued: PushResult;
     try {
-      queued = link.enqueue(msg, this.maxFrameBytes, this.maxQueueBytes);
+      queued = link.enqueue(msg, this.maxFrameBytes, this.maxQueueBytes, onLost);
     } catch (err) {
       return this.drop("mesh: message cannot be encoded", { to, t: msg.t, error: (err as Error).message });
     }
@@ -176,15 +179,11 @@ class TcpMesh implements TcpTransport, SessionHooks {
   }
 
   peers(): PeerInfo[] {
-    const out: PeerInfo[] = [];
-    for (const link of this.table.all()) if (link.conn) out.push(peerInfo(link.conn));
-    return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    return openPeers(this.table.all());
   }
 
   stats(): TcpTransportStats {
-    let open = 0;
-    for (const link of this.table.all()) if (link.conn) open++;
-    return { ...this.counters, connectionsOpen: open };
+    return { ...this.counters, connectionsOpen: openPeers(this.table.all()).length };
   }
 
   /** Why the last dial of `address` was refused once connected, if it was since the last session there (readyz says it of seeds). */
@@ -201,7 +200,20 @@ class TcpMesh implements TcpTransport, SessionHooks {
     return () => this.watchers.delete(fn);
   }
 
+  /** Whether the peer at `address` said, on this lane's open connection, that it takes a control lane. */
+  speaksLanes(address: Address): boolean {
+    return this.table.get(address)?.conn?.peer?.lanes === true;
+  }
+
   // ---- SessionHooks ----
+
+  adopt(s: Session, peer: Hello): SessionHooks | null {
+    const lane = peer.lane === undefined ? null : this.control;
+    if (lane === null) return null;
+    this.sessions.delete(s);
+    lane.sessions.add(s);
+    return lane;
+  }
 
   lostEpoch(peer: Hello): number {
     const link = this.table.get(peer.address);
@@ -285,9 +297,8 @@ class TcpMesh implements TcpTransport, SessionHooks {
       return;
     }
     const remote = socket.remote;
-    let handshaking = 0;
-    for (const s of this.sessions) if (!s.isOpen && s.role === "acceptor") handshaking++;
-    if (handshaking >= this.maxPending) {
+    // The control lane's count too: they were accepted here (adopt).
+    if (handshaking(this.sessions, this.control?.sessions ?? []) >= this.maxPending) {
       this.log.warn("mesh: refused peer", { peer: remote, reason: "busy: too many handshakes in progress" });
       socket.destroy();
       return;
@@ -365,26 +376,16 @@ class TcpMesh implements TcpTransport, SessionHooks {
     }
   }
 
+  /** To itself: a copy through the codec (same isolation as over the wire), at the end of the turn. */
   private loopback(msg: Message): boolean {
     let copy: Message;
     try {
-      copy = decode(encode(msg)) as Message; // same isolation as over the wire
+      copy = decode(encode(msg)) as Message;
     } catch (err) {
       return this.drop("mesh: message cannot be encoded", { to: this.local, t: msg.t, error: (err as Error).message });
     }
-    atEndOfTurn(() => {
-      if (!this.closing) this.handler?.(this.local, copy);
-    });
+    atEndOfTurn(() => !this.closing && this.handler?.(this.local, copy));
     return true;
-  }
-
-  private newLink(address: Address): Link | null {
-    try {
-      parseAddress(address);
-    } catch {
-      return null;
-    }
-    return this.table.getOrCreate(address);
   }
 
   private drop(msg: string, fields: Record<string, unknown>): false {

@@ -40,6 +40,14 @@ export interface TcpTransportOptions {
   maxPendingHandshakes?: number;
   /** When an open connection that carries nothing counts as stalled and is dropped (liveness.ts); null: never. Default LAN_LIVENESS. */
   liveness?: LivenessPolicy | null;
+  /**
+   * Channels (a message's `ch`, see mux) sent on the control lane: a second
+   * connection per pair, so their messages never wait behind the data lane's
+   * backlog (lanes.ts). Default none: everything on the data lane.
+   */
+  controlChannels?: readonly string[];
+  /** False: take no control lane and say nothing of lanes in hellos (an older node, as tests play one). Default true. */
+  lanes?: boolean;
   /** Injected for tests; default the real clock. */
   clock?: Clock;
   /** Injected for tests (backoff jitter); default crypto randomness. */
@@ -79,7 +87,7 @@ export interface TcpTransportStats {
   dialFailures: number;
   /** Open connections dropped for carrying nothing (liveness.ts): a ping unanswered. */
   stalls: number;
-  /** Authenticated, committed connections (one per peer). */
+  /** Authenticated, committed connections (one per peer and lane). */
   connectionsOpen: number;
   /** Sockets open, including those still handshaking or closing. */
   socketsOpen: number;

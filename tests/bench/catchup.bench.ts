@@ -27,7 +27,7 @@ import { type DeltaEntry, LwwMap } from "../../core/crdt/lww-map.ts";
 import { createClusterReplicator, type ClusterReplicator } from "../../mesh/replication/replicator.ts";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
-import { createTcpTransport } from "../../mesh/tcp/transport.ts";
+import { createTcpTransport } from "../../mesh/tcp/lanes.ts";
 import type { Clock, Transport } from "../../mesh/types.ts";
 import { MembershipWorld } from "../support/membership.ts";
 

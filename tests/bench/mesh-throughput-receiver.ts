@@ -5,7 +5,7 @@
  * {t:"m"} counted, acked every ackEvery; {t:"end"} -> {t:"ack", count, end:true};
  * {t:"bye"} or stdin closing -> exit.
  */
-import { createTcpTransport } from "../../mesh/tcp/transport.ts";
+import { createTcpTransport } from "../../mesh/tcp/lanes.ts";
 
 const t = await createTcpTransport({
   bind: "127.0.0.1:0",

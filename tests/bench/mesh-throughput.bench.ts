@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
+import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/lanes.ts";
 import type { Message } from "../../mesh/types.ts";
 import { encode } from "../../mesh/wire/codec.ts";
 

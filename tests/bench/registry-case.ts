@@ -21,7 +21,7 @@ import { type ClusterRegistry, createClusterRegistry } from "../../mesh/registry
 import { type ClusterReplicator, createClusterReplicator } from "../../mesh/replication/replicator.ts";
 import { cryptoRandom } from "../../adapter/random.ts";
 import { realClock } from "../../adapter/clock.ts";
-import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/transport.ts";
+import { createTcpTransport, type TcpTransport } from "../../mesh/tcp/lanes.ts";
 import { mux } from "../../mesh/types.ts";
 import { MembershipWorld } from "../support/membership.ts";
 import { activate, configBoard } from "./registry-activate.ts";

@@ -24,7 +24,7 @@ import { realClock } from "../../adapter/clock.ts";
 import { SimClock } from "../../mesh/sim/clock.ts";
 import { SimNetwork } from "../../mesh/sim/network.ts";
 import { SeededRandom } from "../../mesh/sim/random.ts";
-import { createTcpTransport } from "../../mesh/tcp/transport.ts";
+import { createTcpTransport } from "../../mesh/tcp/lanes.ts";
 import type { Clock, Random, Transport } from "../../mesh/types.ts";
 import { MembershipWorld } from "../support/membership.ts";
 

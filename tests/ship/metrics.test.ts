@@ -190,7 +190,8 @@ describe("metrics of two nodes on the mesh", () => {
     expect(value(fa, "roomy_membership_clock_offset_max_seconds")).toBeLessThan(0.05);
     expect(value(fa, "roomy_membership_messages_sent_total")!).toBeGreaterThan(0);
     expect(fa.get("roomy_gossip_messages_sent_total")?.type).toBe("counter");
-    expect(value(fa, "roomy_transport_connections")).toBe(1);
+    // Two lanes to the one peer (mesh/tcp/lanes.ts): data, and control (membership, Raft).
+    expect(value(fa, "roomy_transport_connections")).toBe(2);
     expect(value(fa, "roomy_transport_frames_sent_total")!).toBeGreaterThan(0);
     expect(value(fa, "roomy_transport_bytes_received_total")!).toBeGreaterThan(0);
 

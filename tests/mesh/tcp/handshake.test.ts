@@ -70,6 +70,36 @@ describe("handshake proof", () => {
   });
 });
 
+describe("lanes in the hello", () => {
+  const controlDialer = makeHello({ cluster: "roomy", name: "a", id: "id-a", address: "10.0.0.1:4370", lane: "control" });
+
+  test("a hello says it takes lanes, and names the lane it was dialed for; both survive the wire", () => {
+    expect(dialer.lanes).toBe(true);
+    expect(dialer.lane).toBeUndefined();
+    expect(parseHello(decode(encode(controlDialer)))).toEqual(controlDialer);
+    const older = makeHello({ cluster: "roomy", name: "o", id: "id-o", address: "h:1", lanes: false });
+    expect("lanes" in older).toBe(false);
+    expect(parseHello(decode(encode(older)))).toEqual(older);
+  });
+
+  test("a lane this node does not know is refused as a protocol error", () => {
+    expect(parseHello({ ...controlDialer, lane: "bulk" })).toEqual({ refuse: "protocol" });
+    expect(parseHello({ ...controlDialer, lane: 1 })).toEqual({ refuse: "protocol" });
+  });
+
+  test("the proofs cover the lane: one made for the data lane does not verify for the control lane", () => {
+    const { lane: _, ...asData } = controlDialer;
+    const mac = computeProof(COOKIE, "dialer", asData, acceptor);
+    expect(verifyProof(COOKIE, "dialer", asData, acceptor, mac)).toBe(true);
+    expect(verifyProof(COOKIE, "dialer", controlDialer, acceptor, mac)).toBe(false);
+  });
+
+  test("a hello without a lane proves as an older node computes (the lane adds nothing then)", () => {
+    const { lanes: _, ...older } = dialer;
+    expect(Buffer.from(computeProof(COOKIE, "dialer", older, acceptor)).equals(Buffer.from(computeProof(COOKIE, "dialer", dialer, acceptor)))).toBe(true);
+  });
+});
+
 describe("hello checks", () => {
   test("a hello survives the wire and parses back", () => {
     const parsed = parseHello(decode(encode(dialer)));

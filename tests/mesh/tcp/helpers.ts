@@ -2,7 +2,7 @@
 import * as net from "node:net";
 import { realClock } from "../../../adapter/clock.ts";
 import { computeProof, type Hello, makeHello, parseHello } from "../../../mesh/tcp/handshake.ts";
-import { createTcpTransport, type TcpTransport, type TcpTransportOptions } from "../../../mesh/tcp/transport.ts";
+import { createTcpTransport, type TcpTransport, type TcpTransportOptions } from "../../../mesh/tcp/lanes.ts";
 import type { Address, Clock, Logger, Message, Random } from "../../../mesh/types.ts";
 import { decode, encode } from "../../../mesh/wire/codec.ts";
 import { encodeFrames, FrameReader } from "../../../mesh/wire/frame.ts";
