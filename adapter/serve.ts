@@ -16,6 +16,13 @@ export interface ExactRoute {
   method: "GET" | "POST";
   path: string;
   handler: Handler;
+  /**
+   * Its answers may be big (a dump): under Bun, on a connection with
+   * pipelined requests, it starts only once every answer before it was
+   * written, so a connection holds one such answer at most, however many
+   * it asks for without reading them.
+   */
+  alone?: boolean;
 }
 
 /** The statuses the server answers on its own, before any handler (ServeOptions.refusal). */

@@ -43,7 +43,8 @@ export type RouteHandler = (r: RouteRequest) => Response | Promise<Response>;
 export type WriteHandler = (body: Record<string, unknown>, r: RouteRequest, left?: AbortSignal) => unknown;
 
 export interface Routes {
-  get(path: string, handler: RouteHandler): void;
+  /** `big`: answers may be megabytes (a dump): see ExactRoute.alone. */
+  get(path: string, handler: RouteHandler, big?: boolean): void;
   post(path: string, handler: RouteHandler): void;
   /**
    * A POST taking a JSON object body (read within the size limit, checked as
@@ -110,7 +111,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
   const guardOf = (path: string): Guard["check"] | null => (guard !== undefined && path.startsWith(guard.prefix) ? guard.check : null);
   const { maxBodyBytes, serverCapped } = o.body;
   type Run = (raw: Request, r: RouteRequest, errPath: () => string) => Promise<Response>;
-  const add = (method: "GET" | "POST", path: string, h: RouteHandler | null, w: WriteHandler | null = null): void => {
+  const add = (method: "GET" | "POST", path: string, h: RouteHandler | null, w: WriteHandler | null = null, big = false): void => {
     const counters = stats.route(method, path);
     const check = guardOf(path);
     // One body for both ways in: `r` is Hono's request or a StaticRequest, `errPath` what an error log names.
@@ -154,7 +155,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
     else app.post(path, wrapped);
     if (!path.includes(":") && !path.includes("*")) {
       const errPath = () => path;
-      statics.push({ method, path, handler: (req) => run(req, new StaticRequest(req), errPath) });
+      statics.push({ method, path, handler: (req) => run(req, new StaticRequest(req), errPath), ...(big ? { alone: true } : {}) });
     }
   };
   app.notFound((c) => {
@@ -167,7 +168,7 @@ export function instrumentedRoutes(app: Hono, o: InstrumentOptions): Routes {
   });
   app.onError((err, c) => onError(err, c.req.method, c.req.path));
   return {
-    get: (path, handler) => add("GET", path, handler),
+    get: (path, handler, big) => add("GET", path, handler, null, big),
     post: (path, handler) => add("POST", path, handler),
     write: (path, handler) => add("POST", path, null, handler),
   };

@@ -56,7 +56,7 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
 
   // Rooms.
   app.write("/v1/rooms", (b) => a.addRooms(listField(onlyFields(b, ROOMS_FIELDS), "rooms") as Names, b["capacity"] as number | null | undefined));
-  app.get("/v1/rooms", async () => sendJson(await a.rooms()));
+  app.get("/v1/rooms", async () => sendJson(await a.rooms()), true);
   // `left`: the client leaving is told to the room's owner, should it hold the call after a stall (registry stalled-calls.ts).
   app.write("/v1/rooms/:room/walk-into", (b, r, left) => a.walkInto(param(r, "room"), listField(onlyFields(b, PEOPLE_FIELDS), "people") as Names, left));
   app.write("/v1/walk-into", (b, _r, left) => a.walkInto(requiredField(onlyFields(b, WALK_FIELDS), "room") as string, listField(b, "people") as Names, left));
@@ -65,11 +65,11 @@ export function registerV1(app: Routes, node: Node, maxBodyBytes = DEFAULT_MAX_B
   app.get("/v1/who-is-in", async (r) => sendJson(await a.whoIsIn(oneQuery(r, "room"))));
   app.get("/v1/people/:person/room", async (r) => sendJson({ room: await a.whereIs(param(r, "person")) }));
   app.get("/v1/where-is", async (r) => sendJson({ room: await a.whereIs(oneQuery(r, "person")) }));
-  app.get("/v1/dump", async (r) => dumpResponse(await a.dumpText(r.queries("room") ?? [])));
+  app.get("/v1/dump", async (r) => dumpResponse(await a.dumpText(r.queries("room") ?? [])), true);
 
   // Cluster.
   app.get("/v1/cluster/members", () => sendJson(memberList(node)));
-  app.get("/v1/crdt", () => crdtResponse(node));
+  app.get("/v1/crdt", () => crdtResponse(node), true);
   app.get("/v1/consensus", () => sendJson(consensusStatus(node)));
   // Ends the generation knowingly (roomy recover --force): only with {"force":true}, since what other nodes hold beyond this one's state is lost.
   app.post("/v1/recover", async (r) => {

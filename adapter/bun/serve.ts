@@ -32,9 +32,8 @@ import { type Conn, connOf, type Slot } from "./conn.ts";
 import { closeAfterAnswers, dropped } from "./linger.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
 import { failingBody, HeadError, hopelessHead, parseHead, type RequestHead, startBody } from "./parse.ts";
-import type { ExactRoute, ServeOptions } from "../serve.ts";
-
-type Handler = ExactRoute["handler"];
+import type { ServeOptions } from "../serve.ts";
+import { type Handler, requestOf, routeOf, routeTable } from "./request.ts";
 
 /** Requests started but not yet answered on one connection before it stops reading (the client waits for answers). */
 const MAX_IN_FLIGHT = 128;
@@ -48,12 +47,9 @@ export interface BunHttpServer {
 }
 
 export function listenBunHttp(opts: ServeOptions): BunHttpServer {
-  const exact = new Map<string, Map<string, Handler>>();
-  for (const r of opts.routes ?? []) {
-    let m = exact.get(r.method);
-    if (m === undefined) exact.set(r.method, (m = new Map()));
-    m.set(r.path, r.handler);
-  }
+  const exact = routeTable(opts.routes ?? []);
+  // Routes whose answers may be big (a dump): one at a time per connection, once the client read all before (run()).
+  const alone = new Set((opts.routes ?? []).filter((r) => r.alone === true).map((r) => r.handler));
   const cap = opts.maxRequestBodySize ?? Infinity;
   const timers: Timers = { idle: opts.idleTimeout ?? IDLE_S, headMs: (opts.headTimeout ?? HEAD_S) * 1000, bodyMs: (opts.bodyTimeout ?? BODY_S) * 1000 };
   const refusedWith = (status: 400 | 408 | 413): Buffer => refusalBytes(status, opts.refusal?.(status));
@@ -164,25 +160,8 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     ready(s, c, slot, refused[status], true);
   }
 
-  function request(head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request {
-    const t = head.target;
-    // Absolute-form targets (a proxy's "http://host/path") are taken as they are; the usual origin-form joins our origin.
-    const url = t.charCodeAt(0) === 47 /* / */ ? origin + t : new URL(t).href;
-    // A HEAD is handled as the GET it mirrors: answer() leaves the body out.
-    const init: RequestInit & { duplex?: "half" } = { method: head.method === "HEAD" ? "GET" : head.method, headers: head.headers };
-    if (body !== undefined) {
-      init.body = body as BodyInit; // a view of this read's own buffer (the Request copies it), never shared memory
-      if (!(body instanceof Uint8Array)) init.duplex = "half";
-    }
-    return new Request(url, init);
-  }
-
-  function handlerOf(head: RequestHead): Handler {
-    const t = head.target;
-    if (t.charCodeAt(0) !== 47) return opts.fetch;
-    const q = t.indexOf("?");
-    return exact.get(head.method === "HEAD" ? "GET" : head.method)?.get(q < 0 ? t : t.slice(0, q)) ?? opts.fetch;
-  }
+  const request = (head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | undefined): Request => requestOf(origin, head, body);
+  const handlerOf = (head: RequestHead): Handler => routeOf(exact, head, opts.fetch);
 
   /** Starts `head`'s handler when its turn on the connection comes (order.ts: writes in request order). */
   function start(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot): void {
@@ -195,6 +174,13 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   }
 
   function run(s: Socket<Conn>, c: Conn, head: RequestHead, body: Uint8Array | undefined, slot: Slot, safe: boolean): void {
+    const handler = handlerOf(head);
+    // A big answer waits (still admitted: later writes wait for it) until every answer before it is written:
+    // a client that pipelines dumps and reads none holds one, not 128 (2.6 GB with four such connections).
+    if (alone.has(handler) && (c.queue[0] !== slot || c.pending !== null)) {
+      c.held.push({ slot, go: () => run(s, c, head, body, slot, safe) });
+      return;
+    }
     let req: Request;
     try {
       req = request(head, body);
@@ -205,7 +191,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
     if (!safe) connOf.set(req, c); // bunClientSignal is for writes
     let r: Response | Promise<Response>;
     try {
-      r = handlerOf(head)(req);
+      r = handler(req);
     } catch {
       r = new Response(null, { status: 500 });
     }
@@ -302,6 +288,12 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
       for (const p of parts) releaseBuffer(p);
     }
     if (out !== null) write(s, c, out);
+    // A big answer held back (run()) starts once what was before it is written.
+    const held = c.held[0];
+    if (held !== undefined && c.pending === null && c.queue[0] === held.slot) {
+      c.held.shift();
+      held.go();
+    }
     if (end) {
       c.queue.length = 0;
       c.done = true;
@@ -327,7 +319,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, bodyAt: -1, deadlineArmed: false, blank: 0, dropped: -1 };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, held: [], done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, bodyAt: -1, deadlineArmed: false, blank: 0, dropped: -1 };
       s.setNoDelay(true);
       s.timeout(timers.idle);
     },
