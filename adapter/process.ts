@@ -103,7 +103,13 @@ export function writeOut(stream: "stdout" | "stderr", text: string): Promise<voi
   });
 }
 
-/** A line to stderr now, without waiting (the logger's default sink). */
-export function writeErrLine(line: string): void {
-  process.stderr.write(line + "\n");
+/** Bytes stderr may hold unwritten (its reader slow or gone) before lines are dropped: memory, not stalls, but bounded. */
+const STDERR_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** A line to stderr now, without waiting (the logger's default sink); false, dropped, while stderr holds more than 4 MiB unwritten. */
+export function writeErrLine(line: string): boolean {
+  const s = process.stderr;
+  if (s.writableLength > STDERR_BACKLOG_BYTES) return false;
+  s.write(line + "\n");
+  return true;
 }

@@ -15,8 +15,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
-  /** Where lines go (default: stderr). */
-  write?: (line: string) => void;
+  /** Where lines go (default: stderr); false: the line was dropped (its reader is behind), and the next written line says how many were. */
+  write?: (line: string) => boolean | void;
   /** Fields added to every line (e.g. the node name). */
   base?: Record<string, unknown>;
   /** Default: the system's wall clock (a line's time as other logs on the machine tell it). */
@@ -28,16 +28,18 @@ export function createLogger(opts: LoggerOptions): Logger {
   const write = opts.write ?? writeErrLine;
   const now = opts.now ?? wallNow;
   const base = opts.base ?? {};
-  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (LOG_LEVELS.indexOf(level) < min) return;
+  const format = (level: LogLevel, msg: string, fields?: Record<string, unknown>): string => {
     const ts = new Date(now()).toISOString();
     const all = redact({ ...base, ...fields });
-    if (opts.format === "json") {
-      write(JSON.stringify({ ts, level, msg, ...all }));
-    } else {
-      const kv = Object.entries(all).map(([k, v]) => ` ${k}=${pretty(v)}`).join("");
-      write(`${ts} ${level.toUpperCase().padEnd(5)} ${msg}${kv}`);
-    }
+    if (opts.format === "json") return JSON.stringify({ ts, level, msg, ...all });
+    const kv = Object.entries(all).map(([k, v]) => ` ${k}=${pretty(v)}`).join("");
+    return `${ts} ${level.toUpperCase().padEnd(5)} ${msg}${kv}`;
+  };
+  let dropped = 0;
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (LOG_LEVELS.indexOf(level) < min) return;
+    if (dropped > 0 && write(format("warn", "log: lines dropped while stderr was not read", { dropped })) !== false) dropped = 0;
+    if (write(format(level, msg, fields)) === false) dropped++;
   };
   return {
     debug: (m, f) => emit("debug", m, f),

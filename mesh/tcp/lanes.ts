@@ -20,18 +20,25 @@
 import type { Address, Logger, Message } from "../types.ts";
 import { silentLogger } from "../types.ts";
 import { TcpMesh } from "./transport.ts";
+import { limitedWarnings } from "./log-limit.ts";
+import { realClock } from "../../adapter/clock.ts";
+
+/** What a connection that fails its handshake logs: anyone who reaches the mesh port can cause it at will. */
+const STRANGERS_WARNINGS = ["mesh: refused peer"];
 import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
 export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
 /** Listen on `opts.bind` and return the transport once it accepts connections. */
-export async function createTcpTransport(opts: TcpTransportOptions): Promise<TcpTransport> {
+export async function createTcpTransport(given: TcpTransportOptions): Promise<TcpTransport> {
+  const logger = limitedWarnings(given.logger ?? silentLogger, given.clock ?? realClock, STRANGERS_WARNINGS);
+  const opts = { ...given, logger };
   const data = new TcpMesh(opts);
   await data.start();
   if (opts.lanes === false) return data;
   // The control lane's connections come and go with the data lane's: its
   // routine lines go to debug, so each peer is not logged twice.
-  const control = new TcpMesh({ ...opts, logger: quieter(opts.logger ?? silentLogger) }, "control");
+  const control = new TcpMesh({ ...opts, logger: quieter(logger) }, "control");
   control.configure(data.local);
   data.control = control;
   return laned(data, control, new Set(opts.controlChannels ?? []));

@@ -12,7 +12,7 @@ import { eventually, killAll, type RunningNode, startNode } from "./support/proc
 
 function capture(level: LogLevel, format: LogFormat) {
   const lines: string[] = [];
-  const log = createLogger({ level, format, write: (l) => lines.push(l), base: { node: "n1" }, now: () => Date.UTC(2025, 0, 1, 12) });
+  const log = createLogger({ level, format, write: (l) => void lines.push(l), base: { node: "n1" }, now: () => Date.UTC(2025, 0, 1, 12) });
   return { log, lines };
 }
 
@@ -28,6 +28,22 @@ describe("the logger", () => {
     const { log, lines } = capture("debug", "pretty");
     log.warn("slow peer", { peer: "10.0.0.2:4370", why: "two words" });
     expect(lines).toEqual(['2025-01-01T12:00:00.000Z WARN  slow peer node=n1 peer=10.0.0.2:4370 why="two words"']);
+  });
+
+  test("lines its sink drops (stderr not read) are counted, and the next line it takes says how many first", () => {
+    const lines: string[] = [];
+    let full = false;
+    const log = createLogger({ level: "info", format: "json", write: (l) => (full ? false : void lines.push(l)), now: () => 0 });
+    log.info("a");
+    full = true;
+    log.warn("lost 1");
+    log.warn("lost 2");
+    log.info("lost 3");
+    full = false;
+    log.info("b");
+    const got = lines.map((l) => JSON.parse(l) as { msg: string; dropped?: number });
+    expect(got.map((g) => g.msg)).toEqual(["a", "log: lines dropped while stderr was not read", "b"]);
+    expect(got[1]!.dropped).toBe(3);
   });
 
   test("levels below the chosen one are dropped", () => {
