@@ -62,6 +62,13 @@ export interface ServeOptions {
    */
   idleTimeout?: number;
   /**
+   * Under Bun, seconds an answer being written may go without the socket
+   * taking any more of it before the connection is dropped (default 60:
+   * bun/deadline.ts WRITE_STALL_S); the idle timeout does not cut off a
+   * slow reader meanwhile.
+   */
+  writeStallTimeout?: number;
+  /**
    * Under Bun, seconds a request head (request line and headers) may take
    * from its first byte to its end before it is refused with a 408 and the
    * connection closed (default 10: bun/deadline.ts). Every byte re-arms the

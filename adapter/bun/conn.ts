@@ -22,6 +22,8 @@ export interface Conn {
   order: Order;
   /** Bytes a write left unwritten, written on drain. */
   pending: Uint8Array | null;
+  /** When the socket last took bytes of an answer (monotonic ms; deadline.ts WRITE_STALL_S). */
+  wroteAt: number;
   /** Requests of big-answer routes (ExactRoute.alone), admitted, waiting until every answer before them is written; oldest first. */
   held: Array<{ slot: Slot; go: () => void }>;
   /** No more requests are read (an error answered, or Connection: close; the body of that one still is). */

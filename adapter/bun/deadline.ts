@@ -43,12 +43,25 @@ export const HEAD_S = 10;
  */
 export const BODY_S = 30;
 
+/**
+ * Seconds an answer being written may go without the socket taking more of
+ * it before the connection is dropped (a client that stopped reading). The
+ * idle timeout cannot tell: the kernel says a socket is writable again only
+ * once much of its buffer (up to ~4 MiB) drained, so a client reading a dump
+ * at 100 KB/s heard nothing for 20 s at a time, and was reset half-way at
+ * the idle timeout (a probe on 54aae04). A reader slower than ~50 KB/s may
+ * still be cut off.
+ */
+export const WRITE_STALL_S = 60;
+
 export interface Timers {
   /** Seconds, for the socket's timer. */
   idle: number;
   /** Milliseconds, compared with clock readings. */
   headMs: number;
   bodyMs: number;
+  /** WRITE_STALL_S, in milliseconds (ServeOptions.writeStallTimeout). */
+  writeStallMs: number;
 }
 
 /** A head is under way on `c`: its first bytes came, its end not yet. */
@@ -100,6 +113,8 @@ export function ranOut(s: Socket<Conn>, c: Conn, t: Timers, refuse: () => void):
   if (bodying(c)) return refuseLate(s, c, t, refuse);
   // Handlers still at work: the client is waiting for their answers, not idle (unless it stopped reading them).
   if (c.queue.length > 0 && c.reading === null && c.pending === null) arm(s, c, t);
+  // An answer still going out, the socket last taking some of it within WRITE_STALL_S: a slow reader, not a gone one.
+  else if (c.pending !== null && c.reading === null && monotonicMs() - c.wroteAt < t.writeStallMs) s.timeout(t.idle);
   else s.terminate();
 }
 

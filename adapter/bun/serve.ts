@@ -25,9 +25,10 @@
 import { REASONS, refusalBytes } from "./status-text.ts";
 import { type Prebuilt, prebuiltOf } from "../prebuilt.ts";
 import { releaseBuffer } from "../release.ts";
+import { monotonicMs } from "../clock.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { listen } from "./listen.ts";
-import { arm, BODY_S, bodyBegun, HEAD_S, headBegun, IDLE_S, late, ranOut, type Timers } from "./deadline.ts";
+import { arm, BODY_S, bodyBegun, HEAD_S, headBegun, IDLE_S, late, ranOut, type Timers, WRITE_STALL_S } from "./deadline.ts";
 import { type Conn, connOf, type Slot } from "./conn.ts";
 import { closeAfterAnswers, dropped } from "./linger.ts";
 import { finished, isSafe, METHODS, newOrder, startNow, wait } from "./order.ts";
@@ -51,7 +52,12 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   // Routes whose answers may be big (a dump): one at a time per connection, once the client read all before (run()).
   const alone = new Set((opts.routes ?? []).filter((r) => r.alone === true).map((r) => r.handler));
   const cap = opts.maxRequestBodySize ?? Infinity;
-  const timers: Timers = { idle: opts.idleTimeout ?? IDLE_S, headMs: (opts.headTimeout ?? HEAD_S) * 1000, bodyMs: (opts.bodyTimeout ?? BODY_S) * 1000 };
+  const timers: Timers = {
+    idle: opts.idleTimeout ?? IDLE_S,
+    headMs: (opts.headTimeout ?? HEAD_S) * 1000,
+    bodyMs: (opts.bodyTimeout ?? BODY_S) * 1000,
+    writeStallMs: (opts.writeStallTimeout ?? WRITE_STALL_S) * 1000,
+  };
   const refusedWith = (status: 400 | 408 | 413): Buffer => refusalBytes(status, opts.refusal?.(status));
   const refused = { 400: refusedWith(400), 408: refusedWith(408), 413: refusedWith(413) };
   const refused404 = refusalBytes(404, opts.refusal?.(404), false);
@@ -311,6 +317,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
   function write(s: Socket<Conn>, c: Conn, out: Uint8Array): void {
     arm(s, c, timers);
     const n = s.write(out);
+    if (n > 0) c.wroteAt = monotonicMs();
     // Partly written (the socket's buffer is full): the rest goes out on drain.
     if (n < out.byteLength) c.pending = out.subarray(Math.max(0, n));
     // Written whole: a big answer (this server made it) is freed now, not at the next full collection.
@@ -319,7 +326,7 @@ export function listenBunHttp(opts: ServeOptions): BunHttpServer {
 
   const listener: TCPSocketListener<Conn> = listen(opts, {
     open(s) {
-      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, held: [], done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, bodyAt: -1, deadlineArmed: false, blank: 0, dropped: -1 };
+      s.data = { buf: null, reading: null, queue: [], order: newOrder(), pending: null, wroteAt: 0, held: [], done: false, paused: false, ended: false, closed: false, left: null, headAt: -1, bodyAt: -1, deadlineArmed: false, blank: 0, dropped: -1 };
       s.setNoDelay(true);
       s.timeout(timers.idle);
     },

@@ -143,9 +143,10 @@ test("a drip of empty lines is refused as a dripped head is: past two, they star
   await sent;
 }, 30_000);
 
-test("a client that stops reading with a head half-sent behind an unsent answer is cut off at the idle timeout after the 408", async () => {
+test("a client that stops reading with a head half-sent behind an unsent answer is cut off once the answer's write stalls, after the 408", async () => {
   const big = new Uint8Array(32 * 1024 * 1024);
-  const srv = serve({ hostname: "127.0.0.1", port: 0, fetch: async () => new Response(big), idleTimeout: 2, headTimeout: 1, refusal: serverRefusal() });
+  // The write-stall timeout (60 s by default, bun/deadline.ts) governs an answer going out: 2 s here.
+  const srv = serve({ hostname: "127.0.0.1", port: 0, fetch: async () => new Response(big), idleTimeout: 2, headTimeout: 1, writeStallTimeout: 2, refusal: serverRefusal() });
   try {
     const sock = connect(srv.port, "127.0.0.1");
     await new Promise((r) => sock.once("connect", r));
