@@ -9,14 +9,13 @@
  * caller when it applies the entry carrying its (id, seq). A proposal that
  * outlives its deadline answers `unavailable`: it may or may not have taken
  * effect (a client retries; the lot's commands are idempotent where that
- * matters: parking a parked car is a no-op). A proposal or read that a
- * node cannot get answered by the leader (only its link to the leader is
- * cut) goes to a peer that relays it (relay.ts).
+ * matters: parking a parked car is a no-op); with no leader and too few voters alive, at once (refusedAtOnce). One
+ * a node cannot get answered by the leader (only its link to it cut) goes to a peer that relays it (relay.ts).
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";
 import { AppliedTable, applyTail } from "./applied-table.ts";
-import { describe, logAvailability, whyNoLeader } from "./status.ts";
+import { describe, logAvailability, refusedAtOnce, whyNoLeader } from "./status.ts";
 import { type GenerationInfo, GenerationKeeper } from "./generation.ts";
 import { parseNotice } from "./config-notice.ts";
 import { ConfigChanges } from "./config-changes.ts";
@@ -104,7 +103,8 @@ export class Consensus {
 
   /** Commit `cmd` and answer its result once this node applied it. */
   submit(cmd: unknown): Promise<unknown> {
-    if (this.#stopped) return Promise.reject(unavailable("node stopping"));
+    const refused = refusedAtOnce(this.#stopped, this.core, this.#o.membership.live());
+    if (refused !== null) return Promise.reject(refused);
     this.stats.proposals++;
     const now = this.#o.clock.now();
     const p = this.#pending.add(cmd, now, now + this.#timeout());
@@ -133,7 +133,8 @@ export class Consensus {
   }
 
   #query(name: string | null, mayRelay: boolean): Promise<unknown> {
-    if (this.#stopped) return Promise.reject(unavailable("node stopping"));
+    const refused = refusedAtOnce(this.#stopped, this.core, this.#o.membership.live());
+    if (refused !== null) return Promise.reject(refused);
     if (name !== null && !this.#reads.has(name)) return Promise.reject(unavailable(`no query named ${JSON.stringify(name)} here`));
     const now = this.#o.clock.now();
     const p = this.#reads.add(name, mayRelay, now, now + this.#timeout());

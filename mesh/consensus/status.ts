@@ -1,3 +1,4 @@
+import { RoomyError } from "../../core/errors.ts";
 /** What a node tells of its log (GET /v1/consensus, /readyz's reason, the logs). */
 import type { Member } from "../membership/types.ts";
 import type { Logger } from "../types.ts";
@@ -44,4 +45,17 @@ export function logAvailability(logger: Logger, was: string | null, why: string 
   else if (why !== null) logger.warn("consensus: unavailable", { reason: why, term });
   else if (was !== null) logger.info("consensus: available again", { leader: leader(), term });
   return why;
+}
+
+/**
+ * Why a new proposal or read is refused at once, nothing proposed
+ * (`no_effect`): the node stopping, or no leader known and too few voters
+ * alive to elect one, which nothing but their return can end (waiting out
+ * the timeout only made a caller wait 3 s for the same answer). Null: it
+ * may go ahead.
+ */
+export function refusedAtOnce(stopped: boolean, core: RaftCore | null, live: readonly Member[]): RoomyError | null {
+  if (stopped) return new RoomyError("unavailable", "consensus: node stopping");
+  const why = core === null ? null : whyNoLeader(core, live);
+  return why === null || why === ELECTING ? null : new RoomyError("unavailable", `consensus: ${why}`, true);
 }
