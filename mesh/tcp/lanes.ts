@@ -51,7 +51,9 @@ function laned(data: TcpMesh, control: TcpMesh, channels: ReadonlySet<string>): 
     local: data.local,
     send(to: Address, msg: Message, onLost?: () => void): boolean {
       const ch = msg["ch"];
-      const lane = typeof ch === "string" && channels.has(ch) && data.speaksLanes(to) ? control : data;
+      // While the control lane's dials fail (a peer that takes one connection only, say), the data lane carries it: late beats never.
+      // While the control lane's dials fail (a peer that takes one connection only, say), the data lane carries it: late beats never.
+      const lane = typeof ch === "string" && channels.has(ch) && data.speaksLanes(to) && !control.failing(to) ? control : data;
       return lane.send(to, msg, onLost);
     },
     onMessage(handler: (from: Address, msg: Message) => void): void {

@@ -151,9 +151,7 @@ export class TcpMesh implements TcpTransport, SessionHooks {
     return true;
   }
 
-  onMessage(handler: (from: Address, msg: Message) => void): void {
-    this.handler = handler;
-  }
+  onMessage = (handler: (from: Address, msg: Message) => void): void => void (this.handler = handler);
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -201,9 +199,10 @@ export class TcpMesh implements TcpTransport, SessionHooks {
   }
 
   /** Whether the peer at `address` said, on this lane's open connection, that it takes a control lane. */
-  speaksLanes(address: Address): boolean {
-    return this.table.get(address)?.conn?.peer?.lanes === true;
-  }
+  speaksLanes = (address: Address): boolean => this.table.get(address)?.conn?.peer?.lanes === true;
+
+  /** Whether this lane's dials of `address` are failing (no connection, backing off): lanes.ts then sends on the data lane. */
+  failing = (address: Address): boolean => ((l) => l !== undefined && l.conn === null && l.failures > 0)(this.table.get(address));
 
   // ---- SessionHooks ----
 

@@ -5,7 +5,7 @@
  * its one connection.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeAll, received, startNode, type TestNode } from "./helpers.ts";
+import { closeAll, rawPeer, received, startNode, type TestNode } from "./helpers.ts";
 import { waitFor } from "./wait.ts";
 
 afterEach(closeAll);
@@ -74,6 +74,19 @@ describe("tcp transport: the control lane", () => {
     expect(old.t.stats().connectionsOpen).toBe(1);
     expect(a.t.stats().dials + old.t.stats().dials).toBe(1);
     expect([...a.logs, ...old.logs].filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
+  });
+
+  test("a peer whose control lane cannot be dialed gets control messages on its data connection", async () => {
+    const a = await startNode("a", { controlChannels: ["ctl"] });
+    // A peer that says it takes lanes but dialed in from an address where nothing listens: every control dial is refused.
+    const raw = await rawPeer(a);
+    expect((await raw.verdict())["t"]).toBe("commit");
+    let i = 0;
+    await waitFor("a control message over the data connection", () => {
+      a.t.send("127.0.0.1:1", { t: "probe", ch: "ctl", i: i++ });
+      return raw.frames.some((f) => f["t"] === "probe");
+    }, 5_000);
+    raw.socket.destroy();
   });
 
   test("both sides send on the control lane at once: one control connection is kept, nothing lost", async () => {
