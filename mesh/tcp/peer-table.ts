@@ -50,6 +50,11 @@ export class Link {
     return this.queue.lastBodyBytes;
   }
 
+  /** No connection, and the last dial failed (backing off). */
+  get failing(): boolean {
+    return this.conn === null && this.failures > 0;
+  }
+
   /** True when nothing connects us to the peer and nothing is on the way. */
   get idle(): boolean {
     return this.conn === null && this.pending.size === 0;

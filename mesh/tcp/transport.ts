@@ -202,7 +202,7 @@ export class TcpMesh implements TcpTransport, SessionHooks {
   speaksLanes = (address: Address): boolean => this.table.get(address)?.conn?.peer?.lanes === true;
 
   /** Whether this lane's dials of `address` are failing (no connection, backing off): lanes.ts then sends on the data lane. */
-  failing = (address: Address): boolean => ((l) => l !== undefined && l.conn === null && l.failures > 0)(this.table.get(address));
+  failing = (address: Address): boolean => this.table.get(address)?.failing === true;
 
   // ---- SessionHooks ----
 
