@@ -216,6 +216,6 @@ function transport(p: PromText, t: TcpTransportStats): void {
   p.counter("roomy_transport_dials_total", "Connections dialled.", t.dials);
   p.counter("roomy_transport_dial_failures_total", "Dials that failed.", t.dialFailures);
   p.counter("roomy_transport_stalls_total", "Open mesh connections dropped for carrying nothing (a liveness ping unanswered); the next message dials anew.", t.stalls);
-  p.gauge("roomy_transport_connections", "Authenticated peer connections open.", t.connectionsOpen);
+  p.gauge("roomy_transport_connections", "Authenticated peer connections open (two per peer: the control and data lanes).", t.connectionsOpen);
   p.gauge("roomy_transport_sockets", "Sockets open, handshaking and closing ones included.", t.socketsOpen);
 }
