@@ -9,8 +9,8 @@
  * caller when it applies the entry carrying its (id, seq). A proposal that
  * outlives its deadline answers `unavailable`: it may or may not have taken
  * effect (a client retries; the lot's commands are idempotent where that
- * matters: parking a parked car is a no-op); with no leader and too few voters alive, at once (refusedAtOnce). One
- * a node cannot get answered by the leader (only its link to it cut) goes to a peer that relays it (relay.ts).
+ * matters: parking a parked car is a no-op). With no leader and too few voters alive it is
+ * refused at once (status.ts refusedAtOnce). One the leader cannot answer here (only their link cut) goes to a peer that relays it (relay.ts).
  */
 import { RoomyError } from "../../core/errors.ts";
 import type { Message, Timer } from "../types.ts";

@@ -1,5 +1,5 @@
-import { RoomyError } from "../../core/errors.ts";
 /** What a node tells of its log (GET /v1/consensus, /readyz's reason, the logs). */
+import { RoomyError } from "../../core/errors.ts";
 import type { Member } from "../membership/types.ts";
 import type { Logger } from "../types.ts";
 import type { ConsensusStatus } from "./driver-types.ts";

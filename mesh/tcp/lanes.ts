@@ -22,12 +22,12 @@ import { silentLogger } from "../types.ts";
 import { TcpMesh } from "./transport.ts";
 import { limitedWarnings } from "./log-limit.ts";
 import { realClock } from "../../adapter/clock.ts";
-
-/** What a connection that fails its handshake logs: anyone who reaches the mesh port can cause it at will. */
-const STRANGERS_WARNINGS = ["mesh: refused peer"];
 import type { PeerChange, PeerInfo, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
 
 export type { PeerChange, PeerInfo, TcpTlsOptions, TcpTransport, TcpTransportOptions, TcpTransportStats } from "./types.ts";
+
+/** What a connection that fails its handshake logs: anyone who reaches the mesh port can cause it at will. */
+const STRANGERS_WARNINGS = ["mesh: refused peer"];
 
 /** Listen on `opts.bind` and return the transport once it accepts connections. */
 export async function createTcpTransport(given: TcpTransportOptions): Promise<TcpTransport> {
@@ -51,7 +51,6 @@ function laned(data: TcpMesh, control: TcpMesh, channels: ReadonlySet<string>): 
     local: data.local,
     send(to: Address, msg: Message, onLost?: () => void): boolean {
       const ch = msg["ch"];
-      // While the control lane's dials fail (a peer that takes one connection only, say), the data lane carries it: late beats never.
       // While the control lane's dials fail (a peer that takes one connection only, say), the data lane carries it: late beats never.
       const lane = typeof ch === "string" && channels.has(ch) && data.speaksLanes(to) && !control.failing(to) ? control : data;
       return lane.send(to, msg, onLost);
