@@ -95,6 +95,9 @@ export interface QuorumLease {
   stop(): void;
 }
 
+/** At most one ping back to a peer this often (answering its pings: see onPing). */
+const PING_BACK_MS = 50;
+
 const sameStamp = (a: Stamp, b: Stamp): boolean => a.g === b.g && a.e === b.e;
 const olderStamp = (a: Stamp, than: Stamp): boolean => a.g === than.g && a.e < than.e;
 
@@ -115,6 +118,8 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
   let stopped = false;
   let gained: () => void = () => {};
   let timer: Timer | undefined;
+  /** holder -> when this node last pinged it back */
+  const pingedBack = new Map<string, number>();
 
   function recompute(): void {
     const s = opts.stamp();
@@ -176,6 +181,16 @@ export function createQuorumLease(opts: LeaseOptions): QuorumLease {
       const f = opts.fenceStamp();
       const pong: LeasePongMsg = { t: "lk", s: msg.s, n: self, g: f.g, e: f.e };
       transport.send(from, pong);
+      // A holder that pings at our stamp while its pong would count and we
+      // have none (it just learned the epoch we are at: the leader learns a
+      // commit first, and its pings to nodes still at the old epoch count for
+      // nothing) is asked back now, not at the next round: a new epoch's
+      // lease comes back in a round trip, not up to leaseMs / 4 later.
+      const now = clock.now();
+      if (!sameStamp(msg, opts.stamp()) || (lastHeard.has(msg.n) && now < until)) return;
+      if (now - (pingedBack.get(msg.n) ?? -Infinity) < PING_BACK_MS || !opts.holders().includes(msg.n)) return;
+      pingedBack.set(msg.n, now);
+      ping(from);
     },
     onPong(msg: LeasePongMsg): void {
       // A pong claiming a send time in our future is garbage; one at another stamp does not count.

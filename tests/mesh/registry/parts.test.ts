@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { CopyFilter } from "../../../mesh/registry/dedupe.ts";
 import { createQuorumLease } from "../../../mesh/registry/lease.ts";
+import type { LeasePingMsg } from "../../../mesh/registry/messages.ts";
 import { SimClock } from "../../../mesh/sim/clock.ts";
 import type { Address, Message, Transport } from "../../../mesh/types.ts";
 
@@ -99,7 +100,7 @@ describe("registry parts", () => {
       served: () => 5,
     });
     lease.onPing("a1", { t: "lp", s: 7, n: "n1", g: 1, e: 5, r: 5 });
-    expect(sent.pop()).toEqual(["a1", { t: "lk", s: 7, n: "n0", g: 1, e: 6 }]);
+    expect(sent.find(([, m]) => m.t === "lk")).toEqual(["a1", { t: "lk", s: 7, n: "n0", g: 1, e: 6 }]);
     lease.onPing("a2", { t: "lp", s: 7, n: "n2", g: 1, e: 6, r: 4 });
     expect(lease.servedBy("n1", 1)).toBe(5);
     expect(lease.servedBy("n2", 1)).toBe(4);
@@ -120,6 +121,67 @@ describe("registry parts", () => {
     clock.advance(2000);
     // Past the window, an old vouch no longer counts.
     expect(lease.staleFor({ g: 1, e: 6 })).toBe(0);
+    lease.stop();
+  });
+
+  test("lease: a holder that pings at this node's new epoch is pinged back at once, so the lease returns in a round trip, not at the next round", () => {
+    const clock = new SimClock(0);
+    const sent: [Address, Message][] = [];
+    const transport: Transport = {
+      local: "me",
+      send: (to, msg) => (sent.push([to, msg]), true),
+      onMessage: () => {},
+      close: () => Promise.resolve(),
+    };
+    let stamp = { g: 1, e: 3 };
+    const lease = createQuorumLease({
+      self: "n0",
+      transport,
+      clock,
+      leaseMs: 1000,
+      peers: () => [1, 2].map((i) => ({ name: `n${i}`, address: `a${i}` })),
+      holders: () => ["n0", "n1", "n2"],
+      stamp: () => stamp,
+      fenceStamp: () => stamp,
+      draining: () => false,
+      served: () => 3,
+    });
+    const pingsTo = (a: string): number => sent.filter(([to, m]) => to === a && m.t === "lp").length;
+    lease.onPong({ t: "lk", s: 0, n: "n1", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(true);
+    // This node (the leader) commits epoch 4 first: the pongs at 3 no longer count, and its pings to n1, still at 3, are answered at 3.
+    clock.advance(10);
+    stamp = { g: 1, e: 4 };
+    lease.recompute();
+    lease.pingNow();
+    const askedAt = clock.now();
+    clock.advance(1);
+    lease.onPong({ t: "lk", s: askedAt, n: "n1", g: 1, e: 3 });
+    expect(lease.canServe()).toBe(false);
+    // n1 learns epoch 4 and pings: it is pinged back at once, and its pong gives the lease back, well before the next round (250 ms).
+    clock.advance(20);
+    const before = pingsTo("a1");
+    lease.onPing("a1", { t: "lp", s: clock.now(), n: "n1", g: 1, e: 4, r: 3 });
+    expect(pingsTo("a1")).toBe(before + 1);
+    const back = sent.at(-1)![1] as LeasePingMsg;
+    clock.advance(1);
+    lease.onPong({ t: "lk", s: back.s, n: "n1", g: 1, e: 4 });
+    expect(lease.canServe()).toBe(true);
+    expect(clock.now() - askedAt).toBeLessThan(50);
+    // Once heard, its further pings are only answered; a ping at another epoch, or from a non-holder, is never pinged back.
+    lease.onPing("a1", { t: "lp", s: clock.now(), n: "n1", g: 1, e: 4, r: 4 });
+    lease.onPing("a2", { t: "lp", s: clock.now(), n: "n2", g: 1, e: 3, r: 3 });
+    lease.onPing("a9", { t: "lp", s: clock.now(), n: "n9", g: 1, e: 4, r: 4 });
+    expect(pingsTo("a1")).toBe(before + 1);
+    expect(pingsTo("a9")).toBe(0);
+    // Pinged back at most once per 50 ms while its pong has not come.
+    const n2Before = pingsTo("a2");
+    lease.onPing("a2", { t: "lp", s: clock.now(), n: "n2", g: 1, e: 4, r: 4 });
+    lease.onPing("a2", { t: "lp", s: clock.now(), n: "n2", g: 1, e: 4, r: 4 });
+    expect(pingsTo("a2")).toBe(n2Before + 1);
+    clock.advance(50);
+    lease.onPing("a2", { t: "lp", s: clock.now(), n: "n2", g: 1, e: 4, r: 4 });
+    expect(pingsTo("a2")).toBe(n2Before + 2);
     lease.stop();
   });
 });
