@@ -63,8 +63,16 @@ export interface WiredCluster extends Cluster {
   discovery: Discovery;
 }
 
-/** The channels whose messages must not wait behind data (membership, consensus): a transport may give them a lane of their own. */
-export const CONTROL_CHANNELS: readonly string[] = ["swim", "raft"];
+/**
+ * The messages that must not wait behind data: membership, consensus, and
+ * the registry's lease pings and pongs (`reg:lp`, `reg:lk`: a lease that
+ * waited behind a backlog of replication left healthy nodes unready, 0.25-0.9 s,
+ * whenever a peer died or joined under load). A transport may give them a
+ * lane of their own; they tolerate reordering as they tolerate loss.
+ */
+export const CONTROL_CHANNELS: readonly string[] = ["swim", "raft", "reg:lp", "reg:lk"];
+/** The registry's channel (its lease messages' types are named in CONTROL_CHANNELS above). */
+export const REGISTRY_CHANNEL = "reg";
 
 export function wireCluster(opts: WiringOptions): WiredCluster {
   const { ctx, transport } = opts;
@@ -161,7 +169,7 @@ export function wireCluster(opts: WiringOptions): WiredCluster {
     self: config.name,
     configs: configSource(consensus),
     membership: side,
-    transport: channels.channel("reg"),
+    transport: channels.channel(REGISTRY_CHANNEL),
     replicator,
     clock,
     random,

@@ -41,18 +41,41 @@ export async function createTcpTransport(given: TcpTransportOptions): Promise<Tc
   const control = new TcpMesh({ ...opts, logger: quieter(logger) }, "control");
   control.configure(data.local);
   data.control = control;
-  return laned(data, control, new Set(opts.controlChannels ?? []));
+  return laned(data, control, controlRule(opts.controlChannels ?? []));
 }
 
-function laned(data: TcpMesh, control: TcpMesh, channels: ReadonlySet<string>): TcpTransport {
+/**
+ * Which messages take the control lane: a channel ("swim"), or one message
+ * type of a channel ("reg:lp": the registry's lease pings, whose channel
+ * also carries calls). Nothing is built per send.
+ */
+export function controlRule(entries: readonly string[]): (msg: Message) => boolean {
+  const channels = new Set<string>();
+  const types = new Map<string, Set<unknown>>();
+  for (const e of entries) {
+    const at = e.indexOf(":");
+    if (at < 0) channels.add(e);
+    else {
+      const ch = e.slice(0, at);
+      if (!types.has(ch)) types.set(ch, new Set());
+      types.get(ch)!.add(e.slice(at + 1));
+    }
+  }
+  return (msg) => {
+    const ch = msg["ch"];
+    if (typeof ch !== "string") return false;
+    return channels.has(ch) || types.get(ch)?.has(msg["t"]) === true;
+  };
+}
+
+function laned(data: TcpMesh, control: TcpMesh, controlled: (msg: Message) => boolean): TcpTransport {
   const both = [data, control];
   let closing: Promise<void> | null = null;
   return {
     local: data.local,
     send(to: Address, msg: Message, onLost?: () => void): boolean {
-      const ch = msg["ch"];
       // While the control lane's dials fail (a peer that takes one connection only, say), the data lane carries it: late beats never.
-      const lane = typeof ch === "string" && channels.has(ch) && data.speaksLanes(to) && !control.failing(to) ? control : data;
+      const lane = controlled(msg) && data.speaksLanes(to) && !control.failing(to) ? control : data;
       return lane.send(to, msg, onLost);
     },
     onMessage(handler: (from: Address, msg: Message) => void): void {

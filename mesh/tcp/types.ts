@@ -41,9 +41,10 @@ export interface TcpTransportOptions {
   /** When an open connection that carries nothing counts as stalled and is dropped (liveness.ts); null: never. Default LAN_LIVENESS. */
   liveness?: LivenessPolicy | null;
   /**
-   * Channels (a message's `ch`, see mux) sent on the control lane: a second
-   * connection per pair, so their messages never wait behind the data lane's
-   * backlog (lanes.ts). Default none: everything on the data lane.
+   * Channels (a message's `ch`, see mux) sent on the control lane, or
+   * "channel:type" for one message type of a channel: a second connection
+   * per pair, so their messages never wait behind the data lane's backlog
+   * (lanes.ts). Default none: everything on the data lane.
    */
   controlChannels?: readonly string[];
   /** False: take no control lane and say nothing of lanes in hellos (an older node, as tests play one). Default true. */

@@ -7,6 +7,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeAll, rawPeer, received, startNode, type TestNode } from "./helpers.ts";
 import { waitFor } from "./wait.ts";
+import { controlRule } from "../../../mesh/tcp/lanes.ts";
+import { CONTROL_CHANNELS, REGISTRY_CHANNEL } from "../../../mesh/node/wiring.ts";
+import type { LeasePingMsg, LeasePongMsg } from "../../../mesh/registry/messages.ts";
 
 afterEach(closeAll);
 
@@ -50,6 +53,33 @@ describe("tcp transport: the control lane", () => {
     // Two connections now, one peer.
     expect(a.t.stats().connectionsOpen).toBe(2);
     expect(a.t.peers().map((p) => p.name)).toEqual(["b"]);
+  });
+
+  test("one message type of a data channel (\"data:lp\", as the registry's lease pings) takes the control lane; the channel's other types keep their place behind the backlog", async () => {
+    const a = await startNode("a", { controlChannels: ["data:lp"] });
+    const b = await startNode("b", { controlChannels: ["data:lp"] });
+    slowOnBulk(b);
+    a.t.send(b.t.local, { t: "warm", ch: "data" });
+    await waitFor("the data connection", () => received(b, "warm").length === 1);
+    const filler = "x".repeat(2048);
+    for (let i = 0; i < BULK; i++) a.t.send(b.t.local, { t: "bulk", ch: "data", i, filler });
+    a.t.send(b.t.local, { t: "other", ch: "data" });
+    a.t.send(b.t.local, { t: "lp", ch: "data" });
+    await waitFor("all of it", () => received(b, "lp").length === 1 && received(b, "other").length === 1 && received(b, "bulk").length === BULK, 30_000);
+    const order = b.got.filter((g) => g.msg.t !== "warm").map((g) => g.msg.t);
+    expect(order.indexOf("lp")).toBeLessThan(BULK / 2);
+    expect(order.indexOf("other")).toBe(BULK + 1);
+  });
+
+  test("the control rule: whole channels, or one type of a channel; nothing else", () => {
+    const rule = controlRule(["swim", "reg:lp", "reg:lk"]);
+    expect(rule({ t: "ping", ch: "swim" })).toBe(true);
+    expect(rule({ t: "lp", ch: "reg" })).toBe(true);
+    expect(rule({ t: "lk", ch: "reg" })).toBe(true);
+    expect(rule({ t: "c", ch: "reg" })).toBe(false);
+    expect(rule({ t: "lp", ch: "repl" })).toBe(false);
+    expect(rule({ t: "lp" })).toBe(false);
+    expect(controlRule([])({ t: "ping", ch: "swim" })).toBe(false);
   });
 
   test("with one lane (the negative control) the same message waits behind the whole backlog", async () => {
@@ -101,5 +131,19 @@ describe("tcp transport: the control lane", () => {
     await waitFor("50 probes each way", () => received(a, "probe").length === 50 && received(b, "probe").length === 50);
     await waitFor("one control connection each", () => a.t.stats().connectionsOpen === 2 && b.t.stats().connectionsOpen === 2);
     expect(a.t.stats().drops + b.t.stats().drops).toBe(0);
+  });
+});
+
+describe("a node's control lane", () => {
+  test("carries membership, consensus and the registry's lease pings and pongs, not its calls or replication", () => {
+    const rule = controlRule(CONTROL_CHANNELS);
+    const ping: LeasePingMsg = { t: "lp", s: 1, n: "a", g: 1, e: 1 };
+    const pong: LeasePongMsg = { t: "lk", s: 1, n: "a", g: 1, e: 1 };
+    expect(rule({ ...ping, ch: REGISTRY_CHANNEL })).toBe(true);
+    expect(rule({ ...pong, ch: REGISTRY_CHANNEL })).toBe(true);
+    expect(rule({ t: "c", ch: REGISTRY_CHANNEL })).toBe(false);
+    expect(rule({ t: "d", ch: "repl" })).toBe(false);
+    expect(rule({ t: "ping", ch: "swim" })).toBe(true);
+    expect(rule({ t: "ae", ch: "raft" })).toBe(true);
   });
 });
