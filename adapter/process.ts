@@ -3,11 +3,49 @@
  * and Deno): its arguments, environment, output streams, exit, host name
  * and memory.
  */
-import { openSync, readSync } from "node:fs";
+import { openSync, readFileSync, readSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import process from "node:process";
 
 export const argv = (): string[] => process.argv.slice(2);
+
+/**
+ * Places in argv() whose bytes were not UTF-8: the runtime decodes them
+ * with U+FFFD in place of the bad bytes, so two different names could read
+ * as one. Read from /proc/self/cmdline (the last entries are argv()'s);
+ * where there is none (not Linux, no permission), nothing is reported.
+ */
+export const argvNotUtf8 = (): Set<number> => {
+  const args = argv();
+  const bad = new Set<number>();
+  if (!args.some((a) => a.includes("\uFFFD"))) return bad;
+  let raw: Uint8Array;
+  try {
+    raw = readFileSync("/proc/self/cmdline");
+  } catch {
+    return bad;
+  }
+  const entries: Uint8Array[] = [];
+  let from = 0;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === 0) {
+      entries.push(raw.subarray(from, i));
+      from = i + 1;
+    }
+  }
+  if (from < raw.length) entries.push(raw.subarray(from));
+  if (entries.length < args.length) return bad;
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const tail = entries.slice(entries.length - args.length);
+  tail.forEach((bytes, i) => {
+    try {
+      strict.decode(bytes);
+    } catch {
+      bad.add(i);
+    }
+  });
+  return bad;
+};
 export const environment = (): Record<string, string | undefined> => process.env;
 export const hostname = (): string => osHostname();
 export const exit = (code: number): never => process.exit(code);

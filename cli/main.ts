@@ -3,7 +3,7 @@
  * The `roomy` program: `roomy node` runs a node, every other command talks
  * to one. Runs under Bun (also compiled with `bun build --compile`) and Deno.
  */
-import { argv, environment, exit, writeOut } from "../adapter/process.ts";
+import { argv, argvNotUtf8, environment, exit, writeOut } from "../adapter/process.ts";
 import type { CliIo } from "./io.ts";
 import { OutputError } from "./exit.ts";
 import { runCli } from "./program.ts";
@@ -13,5 +13,6 @@ const io: CliIo = {
   // Nowhere left to say it: a failed error line changes nothing but the exit code already chosen.
   err: (t) => writeOut("stderr", t).catch(() => {}),
   env: environment(),
+  notUtf8: argvNotUtf8(),
 };
 exit(await runCli(argv(), io));

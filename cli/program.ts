@@ -145,6 +145,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     cmd = name === undefined ? undefined : commands.get(name);
     if (name !== undefined && cmd === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     checkFlags(raw, cmd);
+    // Two names with different bad bytes would read as one (both U+FFFD): refused, never sent.
+    for (const i of io.notUtf8 ?? []) {
+      throw new UsageError(`argument ${JSON.stringify(argv[i])} is not valid UTF-8 (the marks stand for bytes that were not): give names in UTF-8`);
+    }
     if (isOn(raw, "version")) {
       await io.out(`roomy ${VERSION}\n`);
       return EXIT_OK;
@@ -183,7 +187,7 @@ function checkFlags(raw: RawArgs, cmd: CommandDef | undefined): void {
     const spec = takes.get(flag);
     if (spec === undefined) throw new UsageError(`unknown option --${flag}${cmd === undefined ? "" : ` for ${cmd.cac.name}`}`);
     const bad = spec.value ? undefined : values.find((v) => v !== "true" && v !== "false");
-    if (bad !== undefined) throw new UsageError(`--${flag} is a switch: give it alone, got --${flag}=${bad}`);
+    if (bad !== undefined) throw new UsageError(`--${flag} is a switch: give it alone (or =true, =false), got --${flag}=${bad}`);
   }
 }
 

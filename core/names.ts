@@ -42,11 +42,15 @@ export function validateName(kind: string, name: unknown): string {
   if (problem !== null) {
     if (typeof name !== "string") throw new RoomyError("invalid_name", `${kind} name ${problem}, got ${typeOf(name)}`);
     // A long name is shown cut, and said so.
-    const shown = name.length > 40 ? `${JSON.stringify(name.slice(0, 40) + "…")} (${[...name].length} characters)` : JSON.stringify(name);
+    const shown = name.length > 40 ? `${quoted(name.slice(0, 40) + "…")} (${[...name].length} characters)` : quoted(name);
     throw new RoomyError("invalid_name", `${kind} name ${shown} ${problem}`);
   }
   return name as string;
 }
+
+/** JSON's quoting, with every control character escaped too (JSON leaves DEL, C1 and U+2028/9 raw: they break a terminal's or a log's lines). */
+const quoted = (s: string): string =>
+  JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 const typeOf = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
 

@@ -43,8 +43,7 @@ export class Consensus {
   #timer: Timer | null = null;
   #flushPending = false;
   #lastLeader: ServerId | null = null;
-  /** the last leader this node knew (not reset when it loses it): a relay's last choice */
-  #knownLeader: ServerId | null = null;
+  #knownLeader: ServerId | null = null; // the last leader this node knew (kept when it loses it): a relay's last choice
   #configListeners = new Set<(c: Configuration) => void>();
   #lastEpoch = 0;
   #lastGeneration = 0;
@@ -100,7 +99,6 @@ export class Consensus {
   }
 
   // --- the node's face -------------------------------------------------------
-
   /** Commit `cmd` and answer its result once this node applied it. */
   submit(cmd: unknown): Promise<unknown> {
     const refused = refusedAtOnce(this.#stopped, this.core, this.#o.membership.live());
@@ -176,7 +174,7 @@ export class Consensus {
     const core = this.core;
     if (core !== null && core.state.role === "leader") {
       // Hand over so the others need not wait out an election timeout.
-      for (const v of core.config.voters) if (v.id !== this.self.id && core.transferTo(v.id)) break;
+      core.handOver();
       this.#flush();
     }
     this.#stopped = true;
@@ -232,6 +230,8 @@ export class Consensus {
     const core = this.core;
     if (core !== null) {
       core.tick();
+      // Another process took this node's name and the members count that one: leading on, this one would never add it.
+      if (core.state.role === "leader" && this.#o.membership.supersededBy?.() != null) core.handOver();
       this.#changes.tick(core, this.#gen.info()!.generation);
       this.#logAvailability();
     }

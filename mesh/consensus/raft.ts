@@ -210,6 +210,12 @@ export class RaftCore {
     return true;
   }
 
+  /** Hand leadership to the first up-to-date voter (false: none is, yet). */
+  handOver(): boolean {
+    for (const v of this.config.voters) if (v.id !== this.id && this.transferTo(v.id)) return true;
+    return false;
+  }
+
   step(from: ServerId, m: RaftMsg): void {
     if (m.term > this.term) {
       if (m.t === "rv" && !m.force && inLease(this)) return; // a leader is alive: ignore the disruptor

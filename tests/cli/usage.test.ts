@@ -4,7 +4,8 @@
  * only what applies. Every command runs as a real process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cli, killAll, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
+import { cli, killAll, MAIN, type SpawnedNode, spawnReadyNode } from "./helpers.ts";
+import { runToEnd } from "../support/procs.ts";
 
 let n: SpawnedNode;
 const roomy = (...args: string[]) => cli(["--node", n.url, ...args]);
@@ -94,7 +95,7 @@ describe("usage errors and help", () => {
       [["park", "1", "A", "B", ...at], "roomy: park takes at most 2 arguments, got 3: roomy park <gate> <plate>"],
       [["where-is", "ada", "bo", ...at], "roomy: where-is takes at most 1 argument, got 2: roomy where-is <person>"],
       [["add-rooms", "x", ...at, "--capacity"], "roomy: --capacity needs a value"],
-      [["rooms", "--json=maybe", ...at], "roomy: --json is a switch: give it alone, got --json=maybe"],
+      [["rooms", "--json=maybe", ...at], "roomy: --json is a switch: give it alone (or =true, =false), got --json=maybe"],
       [["node", "--json"], "roomy: unknown option --json for node"],
       [["rooms", "--node", "not a url"], 'roomy: --node must be an http(s) URL, got "not a url"'],
       // The API's paths go after the URL's own: a query would have sent the request to another page.
@@ -137,5 +138,27 @@ describe("usage errors and help", () => {
     expect((await cli(["where-is", "-h"])).stdout).toContain("$ roomy where-is <person>");
     expect((await cli(["-v"])).stdout).toMatch(/^roomy \d+\.\d+\.\d+/);
     expect((await cli(["node", "--version"])).stdout).toMatch(/^roomy \d+\.\d+\.\d+/);
+  });
+});
+
+describe("names whose bytes are not UTF-8", () => {
+  /** `roomy --node URL ARGS...` with ARGS built by printf in bash (raw bytes a spawn's strings cannot carry). */
+  const raw = (printfArgs: string[]) =>
+    runToEnd(["bash", "-c", `exec "$0" "$1" --node "$2" ${printfArgs.map((_, i) => `"$(printf '${printfArgs[i]}')"`).join(" ")}`, process.execPath, MAIN, n.url], { deadlineMs: 20_000 });
+
+  test("are refused (exit 2) before anything is sent: two names that differ only in bad bytes would read as one room", async () => {
+    for (const args of [["add-rooms", "a\\377b"], ["walk-into", "kitchen", "z\\300"], ["walk-into", "a\\376b", "zed"]]) {
+      const r = await raw(args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(firstLine(r.stderr)).toMatch(/^roomy: argument ".*" is not valid UTF-8 \(the marks stand for bytes that were not\): give names in UTF-8$/);
+    }
+    // Nothing was made or moved.
+    expect((await roomy("dump", "--json")).stdout).not.toContain("\uFFFD");
+  });
+
+  test("a name that truly holds U+FFFD (typed as such) is taken", async () => {
+    expect(await roomy("add-rooms", "mark\uFFFDroom")).toEqual({ code: 0, stdout: "ok\n", stderr: "" });
+    expect((await roomy("walk-into", "mark\uFFFDroom", "dana")).code).toBe(0);
+    expect((await roomy("where-is", "dana")).stdout).toBe("mark\uFFFDroom\n");
   });
 });

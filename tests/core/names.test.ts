@@ -102,3 +102,24 @@ describe("what a refusal says", () => {
     expect(messageOf("\u0001x")).toBe('room name "\\u0001x" must not contain control characters');
   });
 });
+
+describe("an invalid name in an error message", () => {
+  test("shows every control character escaped (DEL, C1 and U+2028/2029 too, which JSON leaves raw), so the message stays one printable line", () => {
+    for (const [bad, shown] of [
+      ["a\u2028b", '"a\\u2028b"'],
+      ["a\u2029b", '"a\\u2029b"'],
+      ["a\u007fb", '"a\\u007fb"'],
+      ["a\u0085b", '"a\\u0085b"'],
+      ["a\nb", '"a\\nb"'],
+    ] as const) {
+      let message = "";
+      try {
+        validateName("room", bad);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toBe(`room name ${shown} must not contain control characters`);
+      expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    }
+  });
+});
