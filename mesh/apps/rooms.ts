@@ -39,6 +39,12 @@ const walked = () => OK_ANSWER;
 export const ROOM_PROCESS_PREFIX = "room:";
 /** A walk-into checked again behind the barrier is not made this close to its call's deadline (the caller's answer may be on its way). */
 const LATE_MARGIN_MS = 50;
+/** How often a call or read that waits for the lease to come back looks again. */
+const LEASE_POLL_MS = 5;
+/** How long a walk-into that waited (for a peer's clock, or seats) waits more for the lease to come back: the registry's lease (1.5 s). */
+const WALK_LEASE_WAIT_MS = 1_500;
+/** How long a read waits for the lease to come back before it answers `unavailable` (a new epoch's returns within a round trip). */
+const READ_LEASE_WAIT_MS = 250;
 /** Rooms an add-rooms call starts per turn of the event loop. */
 const ADD_SLICE = 200;
 /** Room creations in flight on this node at once, over every add-rooms request (call-window.ts). */
@@ -98,6 +104,15 @@ export function startRooms(ctx: AppContext): RoomsApp {
 
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
+  /** Resolves once this node holds its lease again, or at `until` (this clock), whichever is first. */
+  const afterLease = (until: number): Promise<void> =>
+    new Promise((done) => {
+      const check = (): void => {
+        if (registry.authoritative() || ctx.clock.now() >= until) done();
+        else ctx.clock.setTimer(Math.min(LEASE_POLL_MS, Math.max(1, until - ctx.clock.now())), check);
+      };
+      check();
+    });
 
   // A person's key is written by more than one node (a walk-into by the
   // room's owner, a leave by the node it reaches), ordered by their clocks'
@@ -119,9 +134,22 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // replaced a later acknowledged walk).
   const walkInto = (name: string, room: string, people: readonly string[]): unknown => {
     const deadline = registry.callDeadline();
+    let leaseUntil: number | null = null;
     const admit = (recheck: boolean, waited: boolean): unknown => {
-      if (waited && deadline !== null && (ctx.clock.now() >= deadline - LATE_MARGIN_MS || !registry.isServing(name))) {
-        throw new RoomyError("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`, true);
+      if (waited && deadline !== null) {
+        const now = ctx.clock.now();
+        const late = now >= deadline - LATE_MARGIN_MS;
+        if (!late && !registry.isServing(name) && !registry.authoritative()) {
+          // The lease lapsed while this call waited: at a new epoch it comes
+          // back within a round trip (healthy nodes refused a walk-into or two
+          // at every change of the configuration). Waited out, as the registry
+          // waits for it before a call runs: at most a lease, within the call's deadline.
+          leaseUntil ??= Math.min(deadline - LATE_MARGIN_MS, now + WALK_LEASE_WAIT_MS);
+          if (now < leaseUntil) return afterLease(leaseUntil).then(() => admit(recheck, true));
+        }
+        if (late || !registry.isServing(name)) {
+          throw new RoomyError("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`, true);
+        }
       }
       let plan: ReturnType<typeof planWalkInto>;
       try {
@@ -228,6 +256,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
   // And behind a read barrier (registry readBarrier): a write acknowledged
   // by a majority before the read may not have reached this replica yet.
   const fresh = async (): Promise<void> => {
+    if (!registry.authoritative()) await afterLease(ctx.clock.now() + READ_LEASE_WAIT_MS);
     if (!registry.authoritative()) {
       // Which of the two, /readyz says (an operator read "not caught up" on a node whose peers were down).
       throw new RoomyError("unavailable", "this node serves no reads now: it has not caught up for the current epoch, or it does not hear a majority of the holders (they are down, it is cut off, or it woke from a pause): its /readyz says which; retry");

@@ -58,6 +58,12 @@ export class DumpWorld {
   onTurn: (node: string) => void = () => {};
   /** Nodes that have not caught up for their epoch (registry.authoritative() false). */
   readonly behind = new Set<string>();
+  /** Nodes whose quorum lease lapsed (authoritative() and isServing() false): the gap at a new epoch. */
+  readonly leaseGap = new Set<string>();
+  /** Process names their owner no longer serves (moved by a new configuration). */
+  readonly movedAway = new Set<string>();
+  /** When set, a handler's call deadline is this far ahead of its start (registry.callDeadline()); null: none. */
+  deadlineMs: number | null = null;
   /** Read barriers passed, by node. */
   readonly barriers = new Map<string, number>();
   private wall = 1_000;
@@ -148,15 +154,15 @@ export class DumpWorld {
       publish() {},
       multiCall: () => Promise.resolve([]),
       drain: () => Promise.resolve(),
-      authoritative: () => !world.behind.has(self),
+      authoritative: () => !world.behind.has(self) && !world.leaseGap.has(self),
       readBarrier: () => {
         world.barriers.set(self, (world.barriers.get(self) ?? 0) + 1);
         return Promise.resolve();
       },
       writeBarrier: () => Promise.resolve(),
-      callDeadline: () => null,
+      callDeadline: () => (world.deadlineMs === null ? null : realClock.now() + world.deadlineMs),
       callVouched: () => false,
-      isServing: (name) => world.ownerOf(name) === self && !world.down.has(self),
+      isServing: (name) => world.ownerOf(name) === self && !world.down.has(self) && !world.leaseGap.has(self) && !world.movedAway.has(name),
       stats: () => ({ processes: procs.size, handoffsOut: 0, handoffsIn: 0, callsLocal: 0, callsRemote: 0, forwards: 0 }),
     };
     const ctx: AppContext = {
