@@ -41,6 +41,18 @@ export class RoomyError extends Error {
   }
 }
 
+/**
+ * A process handler's own word that it changed nothing (it checked and
+ * refused before any write): the registry keeps `no_effect` on it, where it
+ * drops the mark from every other error a handler throws (one passed on
+ * from a refused call of the handler's own says nothing of what the handler did first).
+ */
+export class HandlerRefusal extends RoomyError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message, true);
+  }
+}
+
 /** The HTTP status that fits each code. */
 export function httpStatus(code: ErrorCode): number {
   switch (code) {

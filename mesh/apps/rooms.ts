@@ -9,7 +9,7 @@
  * person's key timestamp, so replicas at different points never show a
  * person in two rooms.
  */
-import { RoomyError } from "../../core/errors.ts";
+import { HandlerRefusal, RoomyError } from "../../core/errors.ts";
 import { validateName, validateNames } from "../../core/names.ts";
 import {
   personKey,
@@ -148,7 +148,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
           if (now < leaseUntil) return afterLease(leaseUntil).then(() => admit(recheck, true));
         }
         if (late || !registry.isServing(name)) {
-          throw new RoomyError("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`, true);
+          throw new HandlerRefusal("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`);
         }
       }
       let plan: ReturnType<typeof planWalkInto>;

@@ -8,7 +8,7 @@
 import type { Address, Clock, Logger, Transport } from "../types.ts";
 import type { CallTable } from "./calls.ts";
 import { EARLY_FAILED, EARLY_OK, EARLY_WAITING } from "./process-record.ts";
-import { RoomyError } from "../../core/errors.ts";
+import { HandlerRefusal, RoomyError } from "../../core/errors.ts";
 import { asRoomyError, type CallMsg, type CallTuple, errorToWire, type MovedMsg, type ReplyMsg, unavailable } from "./messages.ts";
 import type { Owners } from "./owners.ts";
 import type { Inbound } from "./processes.ts";
@@ -113,8 +113,9 @@ export function createCallWire(d: CallWireDeps): CallWire {
   return { respond, fail, send, cancel };
 }
 
-/** `err` with RoomyError.noEffect set to `refused` (a copy when it differs). */
+/** `err` with RoomyError.noEffect set to `refused` (a copy when it differs); a handler's own refusal keeps its mark. */
 function marked(err: unknown, refused: boolean): unknown {
+  if (err instanceof HandlerRefusal) return err;
   if (!(err instanceof RoomyError)) return refused ? new RoomyError("internal", String(err), true) : err;
   return err.noEffect === refused ? err : new RoomyError(err.code, err.message, refused);
 }

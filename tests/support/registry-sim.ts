@@ -20,7 +20,7 @@
  * `commit(names)` pins the holders instead.
  */
 import { detach } from "../../mesh/registry/mailbox.ts";
-import { RoomyError } from "../../core/errors.ts";
+import { HandlerRefusal, RoomyError } from "../../core/errors.ts";
 import { type ClusterRegistry, type ClusterRegistryConfig, createClusterRegistry } from "../../mesh/registry/registry.ts";
 import type { ProcessHandlers } from "../../mesh/registry/types.ts";
 import { type NodeClock, SimClock } from "../../mesh/sim/clock.ts";
@@ -204,6 +204,9 @@ export class RegSim {
             case "pass-refusal":
               // a handler passing on a call of its own that was refused before it ran
               throw new RoomyError("unavailable", "a call of mine was refused", true);
+            case "refuse-own":
+              // the handler's own refusal, before any effect
+              throw new HandlerRefusal("unavailable", "refused before doing anything");
             case "later": {
               // The handler's part ends now; its answer (or refusal) follows after ms, not holding the mailbox.
               const ms = (msg as { ms: number }).ms;

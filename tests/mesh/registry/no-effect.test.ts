@@ -87,4 +87,16 @@ describe("errors say whether the call could have taken effect", () => {
     }
     expect(sim.handled.filter((h) => h.name === name).length).toBe(6);
   });
+
+  test("a handler's own refusal (HandlerRefusal: it checked and changed nothing) keeps the mark, locally and across the wire", async () => {
+    const sim = await cluster(2, 23);
+    const name = "c:refused";
+    const owner = sim.reg("n0").ownerOf(name);
+    const remote = owner === "n0" ? "n1" : "n0";
+    for (const from of [owner, remote]) {
+      const r = await sim.settle(sim.reg(from).call(name, { op: "refuse-own" }));
+      expect(r.ok === false && codeOf(r.error)).toBe("unavailable");
+      expect(r.ok === false && noEffect(r.error)).toBe(true);
+    }
+  });
 });
