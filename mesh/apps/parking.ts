@@ -6,6 +6,7 @@
  * counts more cars than spaces. Counters go in that delta too, so they
  * survive a crash of any node (the seed kept them in process state).
  */
+import { HandlerRefusal, RoomyError } from "../../core/errors.ts";
 import type { LotMachine } from "../../core/parking/lot-machine.ts";
 import {
   countGate,
@@ -74,7 +75,13 @@ export interface GateTarget {
  * attempt and the soak lost acknowledged parks (SOAK=1 seeds 6, 33).
  */
 export function defineGates(registry: Registry, gates: number, target: GateTarget, detached: boolean): void {
-  const hand = (p: Promise<unknown>): unknown => (detached ? detach(p) : p);
+  // A gate holds nothing and does nothing but pass the car on: a refusal of
+  // its target before that ran (the lot's process unreachable, the Raft lot
+  // with no leader and too few voters) is the gate's own (no_effect kept).
+  const own = (e: unknown): never => {
+    throw e instanceof RoomyError && e.noEffect && !(e instanceof HandlerRefusal) ? new HandlerRefusal(e.code, e.message) : e;
+  };
+  const hand = (p: Promise<unknown>): unknown => (detached ? detach(p.catch(own)) : p.catch(own));
   registry.define(GATE_PROCESS_PREFIX, (name): ProcessHandlers => {
     const gate = Number(name.slice(GATE_PROCESS_PREFIX.length));
     return {
