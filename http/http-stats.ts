@@ -18,6 +18,14 @@ const BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** Requests that matched no route (404s, scanners) share one label. */
 export const UNMATCHED_ROUTE = "unmatched";
 
+/**
+ * Methods counted under their own name; any other (a made-up method, a
+ * lower-case one: Deno's server hands them all to the app) is counted as
+ * "other", or every new one would add a series forever.
+ */
+const METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"]);
+export const OTHER_METHOD = "other";
+
 /** The counters of one method and route pattern. */
 export interface RouteStats {
   record(status: number, seconds: number): void;
@@ -55,7 +63,8 @@ export function createHttpStats(opts: HttpStatsOptions = {}): HttpStats {
   const hist = new Map<string, PromHistogram>();
   const log = opts.accessLog;
 
-  const route = (method: string, pattern: string): RouteCounters => {
+  const route = (given: string, pattern: string): RouteCounters => {
+    const method = METHODS.has(given) ? given : OTHER_METHOD;
     const key = `${method} ${pattern}`;
     const known = routes.get(key);
     if (known !== undefined) return known;

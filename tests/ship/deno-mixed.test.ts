@@ -91,6 +91,22 @@ describe("a cluster of Bun and Deno nodes", () => {
     }
   }, 60_000);
 
+  test("HEAD says the GET's Content-Length on Deno as on Bun, and made-up methods share one metrics series", async () => {
+    for (const n of [bun1, deno]) {
+      for (const path of ["/healthz", "/v1/rooms", "/"]) {
+        const get = await fetch(`${n.url}${path}`);
+        const length = (await get.arrayBuffer()).byteLength;
+        const head = await fetch(`${n.url}${path}`, { method: "HEAD" });
+        expect({ node: n.name, path, status: head.status, length: head.headers.get("content-length") }).toEqual({ node: n.name, path, status: get.status, length: String(length) });
+      }
+    }
+    // Deno's server hands any method to the app (Bun's refuses a made-up one itself): counted as "other".
+    for (let i = 0; i < 20; i++) expect((await rawGet(Number(new URL(deno.url).port), Buffer.from("/x"), `MADEUP${i}`)).status).toBe(404);
+    const metrics = await (await fetch(`${deno.url}/metrics`)).text();
+    expect(metrics).not.toContain("MADEUP");
+    expect(metrics).toMatch(/roomy_http_requests_total\{method="other",route="unmatched",status="404"\} 20/);
+  }, 60_000);
+
   test("the Deno node drains and exits 0 on SIGTERM, and the Bun nodes see it leave", async () => {
     expect(await deno.stop(30_000)).toBe(0);
     await eventually("bun-1 sees deno-1 gone", async () => {
@@ -104,11 +120,11 @@ describe("a cluster of Bun and Deno nodes", () => {
 });
 
 /** A GET whose target is `target`'s bytes exactly (fetch would percent-encode them): the status and body of the answer. */
-function rawGet(port: number, target: Buffer): Promise<{ status: number; body: string }> {
+function rawGet(port: number, target: Buffer, method = "GET"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const sock = connect(port, "127.0.0.1", () => {
-      sock.write(Buffer.concat([Buffer.from("GET "), target, Buffer.from(" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")]));
+      sock.write(Buffer.concat([Buffer.from(`${method} `), target, Buffer.from(" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")]));
     });
     sock.setTimeout(10_000, () => sock.destroy(new Error("no answer within 10 s")));
     sock.on("data", (d: Buffer) => chunks.push(d));
