@@ -100,7 +100,12 @@ export class NameCatalogue {
     return this.names.length;
   }
 
-  /** Names holding `q` (any case), counted in full; the indices of [offset, offset + limit). */
+  /**
+   * Names holding `q` (any case), counted in full; the indices of [offset,
+   * offset + limit). A name equal to `q` (any case) comes first: the
+   * dashboard shows a person's room by searching its name, and among 50
+   * rooms holding "x" room "x" itself was not on the first page.
+   */
   search(p: PageParams): Hits {
     const n = this.names.length;
     const end = p.offset + p.limit;
@@ -113,15 +118,19 @@ export class NameCatalogue {
     // A query spanning a separator matches no single name.
     if (q.includes("\n")) return { matches: 0, indices: [] };
     const indices: number[] = [];
-    let matches = 0;
+    const exactAt = this.hay.indexOf(`\n${q}\n`);
+    const exact = exactAt < 0 ? -1 : this.nameAt(exactAt + 1);
+    if (exact >= 0 && p.offset === 0 && p.limit > 0) indices.push(exact);
+    let matches = exact >= 0 ? 1 : 0;
     let from = 1;
     for (;;) {
       const at = this.hay.indexOf(q, from);
       if (at < 0) break;
       const i = this.nameAt(at);
+      from = this.starts[i + 1]!; // one match per name: go on from the next name
+      if (i === exact) continue;
       if (matches >= p.offset && matches < end) indices.push(i);
       matches++;
-      from = this.starts[i + 1]!; // one match per name: go on from the next name
     }
     return { matches, indices };
   }

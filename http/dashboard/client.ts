@@ -39,6 +39,8 @@ export function dashboardMain(makeChart: typeof activityChart): void {
   interface PeoplePage { q: string; offset: number; matches: number; people: { name: string; room: string | null }[] }
 
   const POLL_MS = 1000;
+  /** After the token dialog was closed without a token, it is shown again this much later. */
+  const ASK_AGAIN_MS = 5000;
   const ROOMS_PAGE = 48;
   const PEOPLE_PAGE = 30;
   const CHIPS = 24;
@@ -62,7 +64,11 @@ export function dashboardMain(makeChart: typeof activityChart): void {
   // The token: from the fragment once (then the fragment is removed from the address bar).
   const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
   if (m !== null) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]!));
+    try {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]!));
+    } catch {
+      // A fragment that is not percent-encoding (`%E0%A4%A`): no token; the dialog asks for one.
+    }
     history.replaceState(null, "", location.pathname + location.search);
   }
 
@@ -292,10 +298,12 @@ export function dashboardMain(makeChart: typeof activityChart): void {
   pager("people-prev", () => (peopleOffset = Math.max(0, peopleOffset - PEOPLE_PAGE)));
   pager("people-next", () => (peopleOffset += PEOPLE_PAGE));
 
+  let tokenTried = false;
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     input.value = "";
+    tokenTried = true;
     dialog.close();
     void poll();
   });
@@ -342,14 +350,21 @@ export function dashboardMain(makeChart: typeof activityChart): void {
       if (o === 401 || p === 401) {
         live.className = "live bad";
         liveText.textContent = "needs the admin token";
+        $("token-refused").classList.toggle("hidden", !tokenTried);
         if (!dialog.open) dialog.showModal();
-        return; // resumes when a token is submitted
+        // Closed without a token (Escape): asked again a little later, never stuck.
+        timer = setTimeout(() => void poll(), ASK_AGAIN_MS);
+        return;
       }
+      tokenTried = false;
       lastGood = Date.now();
       render(o, p, lastGood);
-      live.className = "live ok";
-      liveText.textContent = "live";
-      $("error").classList.add("hidden");
+      live.className = o.node.ready ? "live ok" : "live bad";
+      liveText.textContent = o.node.ready ? "live" : "live, node not ready";
+      const banner = $("error");
+      // What a node that is not ready holds may be partial or old (a restart catching up, a node cut off).
+      banner.textContent = o.node.ready ? "" : "This node is not ready: what it shows may be incomplete or out of date (its /readyz says why).";
+      banner.classList.toggle("hidden", o.node.ready);
       $("stale").classList.add("hidden");
       document.body.classList.remove("stale");
     } catch (err) {

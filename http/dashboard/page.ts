@@ -98,6 +98,7 @@ function build(): DashboardPage {
   <form id="token-form">
     <h3>Admin token</h3>
     <p>This node needs its admin token (ROOMY_ADMIN_TOKEN) to show its data. It stays in this tab only.</p>
+    <p id="token-refused" class="hidden">The node refused the token given.</p>
     <input id="token-input" type="password" autocomplete="off" placeholder="token" required>
     <button type="submit">Show the dashboard</button>
   </form>

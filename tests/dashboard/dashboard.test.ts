@@ -172,6 +172,41 @@ describe.skipIf(!hasChromium)("the dashboard", () => {
     await page.close();
   }, 60_000);
 
+  test("a person found by search, clicked, shows their room first, though 50 other rooms hold its name", async () => {
+    const page = await open(`/#token=${TOKEN}`);
+    const others = Array.from({ length: 50 }, (_, i) => `azq${String(i).padStart(2, "0")}`);
+    expect((await cli(nodes[0]!, "add-rooms", "zq", ...others)).code).toBe(0);
+    expect((await cli(nodes[0]!, "walk-into", "zq", "person-zq")).code).toBe(0);
+    await page.fill("#search", "person-zq");
+    const found = page.locator('[data-found="person-zq"]');
+    await found.waitFor({ timeout: 15_000 });
+    await found.click();
+    // Before: the rooms holding "zq" in list order, 48 a page: room zq itself on the second page.
+    await page.locator('#rooms [data-room="zq"] [data-person="person-zq"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator("#rooms [data-room]").first().getAttribute("data-room")).toBe("zq");
+    await page.close();
+  }, 60_000);
+
+  test("the token dialog: a refused token says so, Escape does not leave the page stuck, a garbled #token fragment is dropped", async () => {
+    const page = await open("/#token=%E0%A4%A");
+    expect(new URL(page.url()).hash).toBe("");
+    const dialog = page.locator("#token-dialog");
+    await dialog.waitFor({ state: "visible" });
+    expect(await page.locator("#token-refused").isVisible()).toBe(false);
+    await page.fill("#token-input", "not-the-token");
+    await page.click("#token-form button");
+    await page.locator("#token-refused").waitFor({ state: "visible", timeout: 10_000 });
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    // Asked again a few seconds later.
+    await dialog.waitFor({ state: "visible", timeout: 15_000 });
+    await page.fill("#token-input", TOKEN);
+    await page.click("#token-form button");
+    await page.locator('[data-member][data-state="alive"]').nth(2).waitFor();
+    expect(await page.locator("#live-text").textContent()).toBe("live");
+    await page.close();
+  }, 60_000);
+
   test("the page ran without script errors or Content-Security-Policy refusals", () => {
     expect(pageErrors).toEqual([]);
   });

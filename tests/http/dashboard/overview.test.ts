@@ -70,6 +70,20 @@ describe("NameCatalogue", () => {
     expect(page("bc")).toEqual({ matches: 0, names: [] });
     expect(page("b\nc")).toEqual({ matches: 0, names: [] });
   });
+
+  test("a name equal to the query (any case) comes first, on every page count once (a person's room clicked among many holding its name)", () => {
+    const rooms = NameCatalogue.of([...Array.from({ length: 50 }, (_, i) => `ax${String(i).padStart(2, "0")}`), "x", "xy"]);
+    const h = rooms.search({ q: "x", offset: 0, limit: 48 });
+    expect(h.matches).toBe(52);
+    expect(rooms.names[h.indices[0]!]).toBe("x");
+    const second = rooms.search({ q: "x", offset: 48, limit: 48 });
+    const all = [...h.indices, ...second.indices].map((i) => rooms.names[i]);
+    expect(all.length).toBe(52);
+    expect(new Set(all).size).toBe(52);
+    expect(all.filter((n) => n === "x")).toEqual(["x"]);
+    expect(page("AB")).toEqual({ matches: 2, names: ["ab", "ALPHABET"] });
+    expect(page("ab", 1, 1)).toEqual({ matches: 2, names: ["ALPHABET"] });
+  });
 });
 
 describe("GET /v1/overview, /v1/overview/rooms, /v1/overview/people", () => {
