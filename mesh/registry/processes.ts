@@ -10,7 +10,7 @@
  * routed again, so none is lost; none runs twice (wire copies are
  * deduplicated by the caller of `route`).
  */
-import { RoomyError } from "../../core/errors.ts";
+import { HandlerRefusal, RoomyError } from "../../core/errors.ts";
 import type { Clock, Logger, Random, Timer } from "../types.ts";
 import { add, type ProcessRecord, Failed, type Inbound, type Leaving, MOVED, NONE, noLease, type Running, type Starting } from "./process-record.ts";
 import type { HandoffSender } from "./handoff.ts";
@@ -21,7 +21,6 @@ import { unavailable } from "./messages.ts";
 import { compareIds } from "../membership/identity.ts";
 import { cutOff, type Owners } from "./owners.ts";
 import type { ProcessFactory } from "./types.ts";
-
 export type { Inbound } from "./process-record.ts";
 
 export interface ProcessTableDeps {
@@ -270,7 +269,10 @@ export class ProcessTable {
   }
 
   failCall(inb: Inbound, err: unknown): void {
-    this.d.fail(inb, err);
+    const d = this.d;
+    // Refused before any effect, and the name moved meanwhile: the new owner runs it once.
+    if (err instanceof HandlerRefusal && (d.owners.ownerOf(inb.name) !== d.self || !d.mayServe(inb.name)) && d.clock.now() < inb.deadline) return this.route(inb);
+    d.fail(inb, err);
   }
 
   /** The mailbox, made on first need: an idle process runs calls directly (below). */

@@ -207,6 +207,12 @@ export class RegSim {
             case "refuse-own":
               // the handler's own refusal, before any effect
               throw new HandlerRefusal("unavailable", "refused before doing anything");
+            case "refuse-if-moved": {
+              // Waits ms, then answers if it still serves the name, else refuses with no effect (as a walk-into whose room moved).
+              const ms = (msg as { ms: number }).ms;
+              return new Promise<number>((resolve, reject) =>
+                clock.setTimer(ms, () => (node.registry.isServing(pname) ? resolve(++count) : reject(new HandlerRefusal("unavailable", `${pname} moved while waiting`)))));
+            }
             case "later": {
               // The handler's part ends now; its answer (or refusal) follows after ms, not holding the mailbox.
               const ms = (msg as { ms: number }).ms;

@@ -88,6 +88,24 @@ describe("errors say whether the call could have taken effect", () => {
     expect(sim.handled.filter((h) => h.name === name).length).toBe(6);
   });
 
+  test("a handler's own refusal after its name moved (a new configuration) goes on to the new owner, which answers it", async () => {
+    const sim = await cluster(3, 41);
+    sim.commit(["n0", "n1", "n2"]);
+    await sim.run(300);
+    const name = ["c:m1", "c:m2", "c:m3", "c:m4", "c:m5", "c:m6"].find((n) => sim.reg("n0").ownerOf(n) === "n2")!;
+    expect(name).toBeDefined();
+    const call = sim.settle(sim.reg("n0").call(name, { op: "refuse-if-moved", ms: 400 }, { timeoutMs: 5_000 }), 10_000);
+    await sim.run(100);
+    // n2 is dropped from the holders while its handler waits: the name moves (n2 stays up).
+    sim.commit(["n0", "n1"]);
+    const r = await call;
+    expect(r.ok).toBe(true);
+    const ran = sim.handled.filter((h) => h.name === name && h.op === "refuse-if-moved").map((h) => h.node);
+    expect(ran[0]).toBe("n2");
+    expect(ran.slice(1).every((n) => n !== "n2")).toBe(true);
+    expect(ran.length).toBe(2);
+  });
+
   test("a handler's own refusal (HandlerRefusal: it checked and changed nothing) keeps the mark, locally and across the wire", async () => {
     const sim = await cluster(2, 23);
     const name = "c:refused";
