@@ -30,6 +30,7 @@ import type { AppContext } from "./context.ts";
 import { hashAnswersToWire, manyAnswersToWire, roomMsgFromWire, roomMsgToWire } from "./room-messages.ts";
 import { roomSnapshotOrder } from "./room-snapshot-order.ts";
 import { setSnapshotOrder } from "../replication/snapshot-order.ts";
+import { LeaseWait } from "./lease-wait.ts";
 import { CallWindow, firstFailure, throughWindow } from "./call-window.ts";
 
 // One answer for every walk: frozen, since every caller gets the same object.
@@ -39,8 +40,6 @@ const walked = () => OK_ANSWER;
 export const ROOM_PROCESS_PREFIX = "room:";
 /** A walk-into checked again behind the barrier is not made this close to its call's deadline (the caller's answer may be on its way). */
 const LATE_MARGIN_MS = 50;
-/** How often a call or read that waits for the lease to come back looks again. */
-const LEASE_POLL_MS = 5;
 /** How long a walk-into that waited (for a peer's clock, or seats) waits more for the lease to come back: the registry's lease (1.5 s). */
 const WALK_LEASE_WAIT_MS = 1_500;
 /** How long a read waits for the lease to come back before it answers `unavailable` (a new epoch's returns within a round trip). */
@@ -105,14 +104,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
   /** `read`, once this replica holds every write acknowledged before now (registry readBarrier). */
   const afterBarrier = <T>(read: () => T): Promise<T> => registry.readBarrier().then(read);
   /** Resolves once this node holds its lease again, or at `until` (this clock), whichever is first. */
-  const afterLease = (until: number): Promise<void> =>
-    new Promise((done) => {
-      const check = (): void => {
-        if (registry.authoritative() || ctx.clock.now() >= until) done();
-        else ctx.clock.setTimer(Math.min(LEASE_POLL_MS, Math.max(1, until - ctx.clock.now())), check);
-      };
-      check();
-    });
+  const leaseWait = new LeaseWait(ctx.clock, () => registry.authoritative());
+  const afterLease = (until: number): Promise<void> => leaseWait.until(until);
 
   // A person's key is written by more than one node (a walk-into by the
   // room's owner, a leave by the node it reaches), ordered by their clocks'

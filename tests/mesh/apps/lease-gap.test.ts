@@ -12,6 +12,8 @@ import { describe, expect, test } from "bun:test";
 import { RoomyError } from "../../../core/errors.ts";
 import { roomProcess } from "../../../mesh/apps/rooms.ts";
 import { DumpWorld } from "./dump-world.ts";
+import { LeaseWait } from "../../../mesh/apps/lease-wait.ts";
+import { SimClock } from "../../../mesh/sim/clock.ts";
 
 const failure = async (p: Promise<unknown>): Promise<unknown> => p.then(() => null, (err: unknown) => err);
 
@@ -85,4 +87,33 @@ test("a walk-into waits for the lease at most 1.5 s (the registry's lease), then
   expect((err as RoomyError).code).toBe("unavailable");
   expect(took).toBeGreaterThanOrEqual(1_450);
   expect(took).toBeLessThan(2_500);
+});
+
+describe("LeaseWait", () => {
+  test("one timer for any number of waiters; each let go when the lease is back or at its own time", () => {
+    const clock = new SimClock(0);
+    let held = false;
+    const wait = new LeaseWait(clock, () => held);
+    const done: number[] = [];
+    for (let i = 0; i < 500; i++) void wait.until(i < 250 ? 20 : 1_000).then(() => done.push(i));
+    expect(clock.pending).toBe(1);
+    clock.advance(25);
+    return Promise.resolve().then(async () => {
+      await Promise.resolve();
+      expect(done.length).toBe(250);
+      expect(wait.waiting).toBe(250);
+      held = true;
+      clock.advance(5);
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(done.length).toBe(500);
+      expect(wait.waiting).toBe(0);
+      expect(clock.pending).toBe(0);
+      // Held already, or past its time: at once, no timer.
+      await wait.until(5);
+      held = false;
+      await wait.until(clock.now());
+      expect(clock.pending).toBe(0);
+    });
+  });
 });
