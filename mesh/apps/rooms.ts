@@ -132,11 +132,13 @@ export function startRooms(ctx: AppContext): RoomsApp {
       if (waited && deadline !== null) {
         const now = ctx.clock.now();
         const late = now >= deadline - LATE_MARGIN_MS;
-        if (!late && !registry.isServing(name) && !registry.authoritative()) {
+        if (!late && !registry.isServing(name) && !registry.authoritative() && registry.ownerOf(name) === ctx.node) {
           // The lease lapsed while this call waited: at a new epoch it comes
           // back within a round trip (healthy nodes refused a walk-into or two
           // at every change of the configuration). Waited out, as the registry
-          // waits for it before a call runs: at most a lease, within the call's deadline.
+          // waits for it before a call runs: at most a lease, within the call's
+          // deadline. A room that moved is refused at once (the registry sends
+          // the call on to its new owner: it wrote nothing).
           leaseUntil ??= Math.min(deadline - LATE_MARGIN_MS, now + WALK_LEASE_WAIT_MS);
           if (now < leaseUntil) return afterLease(leaseUntil).then(() => admit(recheck, true));
         }

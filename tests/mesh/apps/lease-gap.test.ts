@@ -117,3 +117,17 @@ describe("LeaseWait", () => {
     });
   });
 });
+
+test("a room that moved away while its old owner's lease also lapsed is refused at once (the registry sends the call on), not waited for", async () => {
+  const w = await world();
+  w.onDeliver = (c) => {
+    if (c.to !== "n1") return;
+    w.owner.set(roomProcess("hall"), "n2");
+    w.leaseGap.add("n1");
+  };
+  const t0 = performance.now();
+  const err = await failure(w.node("n3").app.walkInto("hall", ["fay"]));
+  expect((err as RoomyError).code).toBe("unavailable");
+  expect((err as RoomyError).noEffect).toBe(true);
+  expect(performance.now() - t0).toBeLessThan(300);
+});
