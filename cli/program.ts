@@ -146,8 +146,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (name !== undefined && cmd === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     checkFlags(raw, cmd);
     // Two names with different bad bytes would read as one (both U+FFFD): refused, never sent.
-    for (const i of io.notUtf8 ?? []) {
-      throw new UsageError(`argument ${JSON.stringify(argv[i])} is not valid UTF-8 (the marks stand for bytes that were not): give names in UTF-8`);
+    const notUtf8 = [...(io.notUtf8 ?? [])][0];
+    if (notUtf8 !== undefined) {
+      throw new UsageError(`argument ${JSON.stringify(argv[notUtf8])} is not valid UTF-8 (the marks stand for bytes that were not): give names in UTF-8`);
     }
     if (isOn(raw, "version")) {
       await io.out(`roomy ${VERSION}\n`);

@@ -132,7 +132,8 @@ export function startRooms(ctx: AppContext): RoomsApp {
       if (waited && deadline !== null) {
         const now = ctx.clock.now();
         const late = now >= deadline - LATE_MARGIN_MS;
-        if (!late && !registry.isServing(name) && !registry.authoritative() && registry.ownerOf(name) === ctx.node) {
+        const serving = registry.isServing(name);
+        if (!late && !serving && !registry.authoritative() && registry.ownerOf(name) === ctx.node) {
           // The lease lapsed while this call waited: at a new epoch it comes
           // back within a round trip (healthy nodes refused a walk-into or two
           // at every change of the configuration). Waited out, as the registry
@@ -142,7 +143,7 @@ export function startRooms(ctx: AppContext): RoomsApp {
           leaseUntil ??= Math.min(deadline - LATE_MARGIN_MS, now + WALK_LEASE_WAIT_MS);
           if (now < leaseUntil) return afterLease(leaseUntil).then(() => admit(recheck, true));
         }
-        if (late || !registry.isServing(name)) {
+        if (late || !serving) {
           throw new HandlerRefusal("unavailable", `room ${JSON.stringify(room)}: its owner could not admit in time; retry`);
         }
       }

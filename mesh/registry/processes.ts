@@ -197,15 +197,12 @@ export class ProcessTable {
     }
   }
 
+  /** Whether `name` is this node's under its configuration, and may be served here (the lease aside). */
+  private ownsHere = (name: string): boolean => this.d.owners.ownerOf(name) === this.d.self && this.d.mayServe(name);
+
   /** Whether a call for `name` would run here now. */
   serving(name: string): boolean {
-    const d = this.d;
-    return (
-      this.entries.get(name)?.phase === "running" &&
-      d.owners.ownerOf(name) === d.self &&
-      d.mayServe(name) &&
-      d.lease.canServe()
-    );
+    return this.entries.get(name)?.phase === "running" && this.ownsHere(name) && this.d.lease.canServe();
   }
 
   /** Deliver `inb` here, or send it on toward the owner. `now`: the clock, if the caller just read it. */
@@ -271,7 +268,7 @@ export class ProcessTable {
   failCall(inb: Inbound, err: unknown): void {
     const d = this.d;
     // Refused before any effect, and the name moved meanwhile: the new owner runs it once.
-    if (err instanceof HandlerRefusal && (d.owners.ownerOf(inb.name) !== d.self || !d.mayServe(inb.name)) && d.clock.now() < inb.deadline) return this.route(inb);
+    if (err instanceof HandlerRefusal && !this.ownsHere(inb.name) && d.clock.now() < inb.deadline) return this.route(inb);
     d.fail(inb, err);
   }
 
@@ -334,7 +331,7 @@ export class ProcessTable {
   run(e: Running, inb: Inbound): unknown {
     const d = this.d;
     if (this.entries.get(e.name) !== e) return MOVED;
-    if (d.owners.ownerOf(e.name) !== d.self || !d.mayServe(e.name)) return MOVED;
+    if (!this.ownsHere(e.name)) return MOVED;
     const now = d.clock.now();
     if (now >= inb.deadline) throw unavailable(`${e.name}: the caller gave up before the call ran`);
     if (this.callerGone(inb)) throw callerGoneError(e.name);
